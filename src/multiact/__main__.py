@@ -1,0 +1,5 @@
+import sys
+
+from ._check.cli import main
+
+sys.exit(main())

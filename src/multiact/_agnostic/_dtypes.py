@@ -1,0 +1,59 @@
+"""Dtype rules shared by every generic definition (SPEC.md, "dtype")."""
+
+from __future__ import annotations
+
+__all__ = ["as_work", "finish", "as_param", "default_float", "device_of"]
+
+
+def default_float(xp, x):
+    """The namespace's default real floating dtype on ``x``'s device."""
+    return xp.default_float(x)
+
+
+def device_of(xp, x):
+    return xp.device_of(x)
+
+
+def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False):
+    """Return ``(xw, out_dtype)``: the array to compute with and the dtype to return.
+
+    * float32/float64 are used as they are (``out_dtype is None``);
+    * float16/bfloat16 are computed in float32 and cast back, unless the
+      function is an exact selection (``exact=True``: relu, clip, ...);
+    * bool, and integers unless ``keep_int``, become the default real floating dtype;
+    * complex raises ``TypeError`` unless ``complex_ok``.
+    """
+    dt = x.dtype
+    if dt in xp.work_floats:
+        return x, None
+    if xp.isdtype(dt, "real floating"):
+        if xp.finfo(dt).bits < 32 and not exact:  # float16, bfloat16
+            return xp.astype(x, xp.float32), dt
+        return x, None  # exact selections; NumPy's longdouble
+    if xp.isdtype(dt, "bool"):
+        return xp.astype(x, default_float(xp, x)), None
+    if xp.isdtype(dt, "integral"):
+        return (x, None) if keep_int else (xp.astype(x, default_float(xp, x)), None)
+    if xp.isdtype(dt, "complex floating"):
+        if complex_ok:
+            return x, None
+        raise TypeError(
+            f"multiact.{fname}: argument 'x' must have a real dtype, got {dt}"
+        )
+    raise TypeError(f"multiact.{fname}: argument 'x' has unsupported dtype {dt}")
+
+
+def finish(xp, y, out_dtype):
+    """Cast a result computed in float32 back to the half dtype it came from."""
+    return y if out_dtype is None else xp.astype(y, out_dtype)
+
+
+def as_param(xp, p, like):
+    """A parameter (``alpha``, ``b``, ...) ready to combine with ``like``.
+
+    Python scalars stay scalars (they never upcast ``like``); arrays are cast to
+    ``like``'s dtype, so the output dtype is always decided by ``x`` alone.
+    """
+    if p is None or isinstance(p, (int, float)):
+        return p
+    return p if p.dtype == like.dtype else xp.astype(p, like.dtype)

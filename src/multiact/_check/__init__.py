@@ -1,0 +1,3 @@
+"""The conformance machinery shared by ``multiact check`` and ``conformance/``:
+mpmath references (``reference``), the accuracy table (``accuracy``), the
+installed backends and devices (``targets``), and ulp scoring (``score``)."""

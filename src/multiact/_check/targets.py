@@ -1,0 +1,153 @@
+"""The installed backends and the devices each one sees.
+
+A target converts float64 NumPy data into its own arrays of a given dtype on a
+given device, and back.  Nothing is imported until a target is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BACKENDS = ("numpy", "torch", "jax", "cupy", "array_api_strict", "dask")
+ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+
+
+@dataclass
+class Target:
+    backend: str
+    device: str
+    dtypes: tuple = field(default=ALL_DTYPES)
+
+    @property
+    def label(self):
+        return f"{self.backend}:{self.device}"
+
+    # -- conversion -----------------------------------------------------------
+    def asarray(self, a, dtype):
+        a = np.asarray(a)
+        b = self.backend
+        if b == "numpy":
+            return a.astype(dtype)
+        if b == "torch":
+            import torch
+
+            return torch.as_tensor(a).to(device=self.device, dtype=getattr(torch, dtype))
+        if b == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            dev = jax.devices(self.device)[0]
+            return jax.device_put(jnp.asarray(a, dtype=getattr(jnp, dtype)), dev)
+        if b == "cupy":
+            import cupy
+
+            return cupy.asarray(a.astype(dtype))
+        if b == "array_api_strict":
+            import array_api_strict as xs
+
+            return xs.asarray(a.astype(dtype))
+        if b == "dask":
+            import dask.array as da
+
+            a = a.astype(dtype)
+            return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape))
+        raise ValueError(b)
+
+    def to_numpy(self, y):
+        """Back to float64 NumPy (exact for every dtype here)."""
+        b = self.backend
+        if b == "torch":
+            y = y.detach()
+            if y.dtype.is_floating_point:
+                y = y.double()
+            return y.cpu().numpy()
+        if b == "jax":
+            if str(y.dtype) == "bfloat16":
+                y = y.astype("float32")
+            a = np.asarray(y)
+            return a.astype(np.float64) if a.dtype.kind == "f" else a
+        if b == "cupy":
+            return y.get().astype(np.float64) if y.dtype.kind == "f" else y.get()
+        if b == "array_api_strict":
+            import array_api_strict as xs
+
+            return np.asarray(xs.asarray(y, copy=True)._array)
+        if b == "dask":
+            return np.asarray(y.compute())
+        return np.asarray(y)
+
+    def dtype_name(self, y):
+        return str(y.dtype).replace("torch.", "").replace("array_api_strict.", "")
+
+    def device_of(self, y):
+        b = self.backend
+        if b == "torch":
+            return y.device.type
+        if b == "jax":
+            return next(iter(y.devices())).platform
+        if b == "cupy":
+            return "cuda"
+        return "cpu"
+
+
+def available(name) -> bool:
+    mod = {"array_api_strict": "array_api_strict", "dask": "dask"}.get(name, name)
+    return importlib.util.find_spec(mod) is not None
+
+
+def devices(name) -> list:
+    """The devices ``name`` sees here ('cpu', 'cuda'); [] when not installed."""
+    if not available(name):
+        return []
+    if name == "torch":
+        import torch
+
+        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if name == "jax":
+        import jax
+
+        # float64 needs x64 mode; multiact check and the conformance suite turn
+        # it on (the default float dtype of JAX becomes float64 with it).
+        jax.config.update("jax_enable_x64", True)
+        out = ["cpu"]
+        try:
+            if jax.devices("gpu"):
+                out.append("gpu")
+        except RuntimeError:
+            pass
+        return out
+    if name == "cupy":
+        try:
+            import cupy
+
+            return ["cuda"] if cupy.cuda.runtime.getDeviceCount() > 0 else []
+        except Exception:  # noqa: BLE001 - no driver, no device
+            return []
+    return ["cpu"]
+
+
+def dtypes_of(name) -> tuple:
+    if name in ("numpy", "cupy", "dask"):
+        return ("float64", "float32", "float16")
+    if name == "array_api_strict":
+        return ("float64", "float32")
+    return ALL_DTYPES
+
+
+def discover(backends=None, device=None):
+    """Targets for the requested backends/device (None: everything installed)."""
+    out = []
+    for b in backends or BACKENDS:
+        for d in devices(b):
+            if device is not None and not _same_device(d, device):
+                continue
+            out.append(Target(b, d, dtypes_of(b)))
+    return out
+
+
+def _same_device(found, wanted):
+    norm = {"gpu": "cuda"}
+    return norm.get(found, found) == norm.get(wanted, wanted)
