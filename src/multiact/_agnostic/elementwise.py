@@ -86,7 +86,8 @@ def hard_tanh(xp, x):
 def leaky_relu(xp, x, negative_slope=0.01):
     x, dt = as_work(xp, x, "leaky_relu")
     s = as_param(xp, negative_slope, x)
-    return finish(xp, xp.where(x > 0, x, s * x), dt)
+    pos = x > 0
+    return finish(xp, xp.where(pos, x, s * xp.where(pos, 0.0, x)), dt)
 
 
 def sigmoid(xp, x):
@@ -121,7 +122,12 @@ def celu(xp, x, alpha=1.0):
     x, dt = as_work(xp, x, "celu")
     a = as_param(xp, alpha, x)
     pos = x > 0
-    neg = a * _expm1_neg(xp, xp.where(pos, 0.0, x) / a)
+    xn = xp.where(pos, 0.0, x)
+    # x/alpha could overflow for tiny alpha; below -745 alpha, exp(x/alpha) is 0
+    # even in float64, so clamping there changes neither value nor derivative.
+    floor = -745.0 * a
+    xn = xp.where(xn < floor, floor, xn)
+    neg = a * _expm1_neg(xp, xn / a)
     return finish(xp, xp.where(pos, x, neg), dt)
 
 
@@ -129,7 +135,7 @@ def selu(xp, x):
     x, dt = as_work(xp, x, "selu")
     pos = x > 0
     neg = (SELU_SCALE * SELU_ALPHA) * _expm1_neg(xp, xp.where(pos, 0.0, x))
-    return finish(xp, xp.where(pos, SELU_SCALE * x, neg), dt)
+    return finish(xp, xp.where(pos, SELU_SCALE * xp.where(pos, x, 0.0), neg), dt)
 
 
 def gelu(xp, x, approximate=True):

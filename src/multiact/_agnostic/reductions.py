@@ -16,7 +16,9 @@ _NAN = math.nan
 
 
 def _empty_along(x, axes):
-    return any(x.shape[a] == 0 for a in axes)
+    # any zero-size input: dask (and NumPy for a zero-size reduced axis) cannot
+    # take the max of nothing; the result is decided by the shape alone.
+    return any(n == 0 for n in x.shape)
 
 
 def _shift(xp, x, axes, mask, initial):
@@ -87,8 +89,10 @@ def logsumexp(xp, a, axes=None, b=None, keepdims=False, return_sign=False, where
         nz = b != 0
         mask = nz if mask is None else (mask & nz)
     if _empty_along(a, axes):
+        # sum over nothing is 0 (log: -inf); other empty inputs give empty output
+        fill = -_INF if any(a.shape[i] == 0 for i in axes) else 0.0
         out = xp.full(tuple(1 if i in axes else n for i, n in enumerate(a.shape)),
-                      -_INF, dtype=a.dtype, device=device_of(xp, a))
+                      fill, dtype=a.dtype, device=device_of(xp, a))
         sign = xp.zeros_like(out)
     else:
         sh, m = _shift(xp, a, axes, mask, None)
@@ -137,7 +141,8 @@ def standardize(xp, x, axes=(-1,), mean=None, variance=None, epsilon=1e-5, where
         var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
     else:
         var = as_param(xp, variance, x)
-    return finish(xp, (x - mu) / xp.sqrt(var + epsilon), dt)
+    den = math.sqrt(var + epsilon) if isinstance(var, (int, float)) else xp.sqrt(var + epsilon)
+    return finish(xp, (x - mu) / den, dt)
 
 
 def glu(xp, x, axis=-1):

@@ -1,0 +1,94 @@
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact._dispatch import backend_of
+
+
+def test_import_loads_no_framework():
+    code = ("import sys, multiact; "
+            "print(sorted(m for m in ('torch', 'jax', 'cupy', 'dask', 'numpy', 'scipy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_backend_loaded_only_for_its_arrays():
+    code = ("import sys, numpy, multiact; multiact.relu(numpy.ones(2)); "
+            "print('torch' in sys.modules, 'jax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_cache_per_type_and_namespace(xp):
+    x = xp.asarray([1.0, 2.0])
+    assert backend_of(x) is backend_of(xp.asarray([3.0]))
+
+
+def test_aliases_are_the_same_objects():
+    assert multiact.swish is multiact.silu
+    assert multiact.hard_swish is multiact.hard_silu
+
+
+@pytest.mark.parametrize("value, expected", [(-1.0, 0.0), (2, 2), ([1.0, -2.0], [1.0, 0.0])])
+def test_python_scalars_and_sequences_are_numpy_input(value, expected):
+    y = multiact.relu(value)
+    assert isinstance(y, np.ndarray)
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_python_scalar_float_function():
+    y = multiact.sigmoid(0.0)
+    assert isinstance(y, (np.ndarray, np.generic)) and y.dtype == np.float64 and float(y) == 0.5
+
+
+def test_unsupported_input_names_function():
+    with pytest.raises(TypeError, match=r"multiact\.gelu: argument 'x' must be an array"):
+        multiact.gelu("abc")
+    with pytest.raises(TypeError, match=r"multiact\.softmax: argument 'x'"):
+        multiact.softmax(object())
+
+
+def test_thread_safety_mixing_backends():
+    mods = [np]
+    for name in ("torch", "jax.numpy", "dask.array", "array_api_strict"):
+        try:
+            mods.append(__import__(name, fromlist=["_"]))
+        except ImportError:
+            pass
+    from multiact import _dispatch
+
+    # start from an empty cache so that threads race on creation
+    _dispatch._BY_TYPE.clear()
+    _dispatch._BY_NS.clear()
+    errors, seen = [], []
+    barrier = threading.Barrier(8)
+
+    def work(i):
+        try:
+            barrier.wait()
+            for k in range(30):
+                mod = mods[(i + k) % len(mods)]
+                x = mod.asarray(np.array([-1.0, 0.0, 2.0]))
+                y = multiact.relu(x)
+                s = multiact.softmax(x)
+                yy = np.asarray(y.compute() if hasattr(y, "compute") else
+                                (y._array if hasattr(y, "_array") else y))
+                assert yy.tolist() == [0.0, 0.0, 2.0]
+                assert type(s) is type(x) or "jax" in type(x).__module__
+                seen.append(backend_of(x))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    # one Backend per namespace, however many threads raced to create it
+    assert len({id(b) for b in seen}) == len({b.framework + b.name for b in seen})

@@ -1,0 +1,226 @@
+"""Each function on every backend: type, dtype, device, SPEC.md's named values."""
+
+import math
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact._check import reference as R
+
+ELEMENTWISE = ["celu", "elu", "gelu", "hard_sigmoid", "hard_silu", "hard_tanh", "leaky_relu",
+               "log_sigmoid", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign",
+               "softplus", "tanh"]
+REDUCING = ["softmax", "log_softmax", "standardize", "glu"]
+XS = np.array([-7.5, -3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 3.0, 6.0, 20.0])
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_elementwise_contract_and_values(xp, name, dtype):
+    x = xp.asarray(XS, dtype)
+    y = getattr(multiact, name)(x)
+    assert isinstance(y, xp.array_type())
+    assert y.dtype == x.dtype
+    hi, _ = R.elementwise(name, XS.astype(dtype).astype(float))
+    rtol = 3e-6 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(xp.np(y), hi, rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("name", REDUCING + ["logsumexp"])
+def test_reductions_contract(xp, name):
+    x = xp.asarray(np.arange(12.0).reshape(3, 4) / 3, "float32")
+    y = getattr(multiact, name)(x)
+    assert isinstance(y, xp.array_type())
+    assert y.dtype == x.dtype
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE + REDUCING)
+def test_integer_and_bool_input_promote(xp, name):
+    if xp.name == "array_api_strict" and name == "glu":
+        pass
+    x = xp.asarray(np.array([[0, 1, 2, 3]]), "int32")
+    y = getattr(multiact, name)(x)
+    if name in ("relu", "relu6", "hard_tanh"):
+        assert y.dtype == x.dtype
+    else:
+        assert "float" in str(y.dtype)
+    b = xp.asarray(np.array([[True, False, True, False]]))
+    assert "float" in str(getattr(multiact, name)(b).dtype)
+
+
+@pytest.mark.parametrize("name", [n for n in ELEMENTWISE if n != "tanh"] + REDUCING)
+def test_complex_input_raises(name):
+    with pytest.raises(TypeError, match=rf"multiact\.{name}: argument 'x' must have a real dtype"):
+        getattr(multiact, name)(np.array([[1 + 1j, 2j]]))
+
+
+def test_tanh_accepts_complex():
+    z = np.array([0.5 + 0.25j])
+    np.testing.assert_allclose(multiact.tanh(z), np.tanh(z))
+
+
+def test_python_float_parameter_never_upcasts(xp):
+    x = xp.asarray(XS, "float32")
+    for y in (multiact.elu(x, 0.5), multiact.celu(x, 2.0), multiact.leaky_relu(x, 0.2),
+              multiact.elu(x, np.float64(0.5)), multiact.standardize(x, epsilon=np.float64(1e-3))):
+        assert y.dtype == x.dtype
+
+
+def test_half_precision_keeps_dtype(xp):
+    if xp.name == "array_api_strict":
+        pytest.skip("array-api-strict has no float16")
+    x = xp.asarray(XS, "float16")
+    for name in ELEMENTWISE + ["softmax", "logsumexp"]:
+        assert getattr(multiact, name)(x).dtype == x.dtype
+
+
+def test_input_never_mutated(xp):
+    data = np.array([[-3.0, 0.0, 2.0, np.inf], [1.0, -np.inf, 5.0, 0.5]])
+    x = xp.asarray(data, "float64")
+    with np.errstate(invalid="ignore"):  # inf - inf in standardize: non-finite input
+        for name in ELEMENTWISE + REDUCING + ["logsumexp"]:
+            y = getattr(multiact, name)(x)
+            if xp.name == "dask":
+                y.compute()
+        multiact.softmax(x, where=xp.asarray(data > 0))
+    np.testing.assert_array_equal(xp.np(x), data)
+
+
+def test_zero_d_and_empty(xp):
+    x0 = xp.asarray(np.array(-2.0))
+    assert xp.np(multiact.relu(x0)).shape == ()
+    assert float(xp.np(multiact.sigmoid(x0))) == pytest.approx(1 / (1 + math.e**2))
+    assert xp.np(multiact.softmax(x0, axis=None)) == 1.0
+    e = xp.asarray(np.zeros((0, 3)))
+    assert xp.np(multiact.gelu(e)).shape == (0, 3)
+    assert xp.np(multiact.softmax(e)).shape == (0, 3)
+    assert xp.np(multiact.softmax(xp.asarray(np.zeros((2, 0))))).shape == (2, 0)
+    lse = xp.np(multiact.logsumexp(xp.asarray(np.zeros((2, 0))), axis=-1))
+    assert lse.shape == (2,) and np.all(lse == -np.inf)
+
+
+# -- SPEC.md "extremes" ---------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_extremes(xp, dtype):
+    f = lambda name, v, **k: xp.np(getattr(multiact, name)(xp.asarray(np.array([v]), dtype), **k))[0]  # noqa: E731
+    assert f("softplus", 1e4) == 1e4
+    assert f("log_sigmoid", -1e4) == -1e4
+    assert f("sigmoid", -1e4) == 0
+    assert f("elu", -1e4) == -1
+    big = float(np.finfo(dtype).max)
+    assert np.isfinite(f("gelu", big)) and np.isfinite(f("gelu", big, approximate=False))
+    assert f("soft_sign", np.inf) == 1
+    assert f("silu", -np.inf) == 0
+    assert f("gelu", -np.inf) == 0 and f("gelu", -np.inf, approximate=False) == 0
+    assert f("hard_silu", -np.inf) == 0
+    for name in ELEMENTWISE:
+        assert np.isnan(f(name, np.nan)), name
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_no_warning_and_finite_for_finite_inputs(dtype):
+    fi = np.finfo(dtype)
+    x = np.array([-fi.max, -1e30, -1e4, -88.0, -fi.tiny, 0.0, fi.tiny, 88.0, 1e4, 1e30,
+                  fi.max / 2], dtype)
+    # pytest.ini turns RuntimeWarning into an error
+    for name in ELEMENTWISE:
+        y = getattr(multiact, name)(x)
+        if name not in ("selu", "leaky_relu", "elu", "celu", "relu", "relu6", "hard_tanh",
+                        "gelu", "hard_silu", "silu", "softplus", "log_sigmoid"):
+            assert np.all(np.isfinite(y)), name
+        assert not np.any(np.isnan(y)), name
+    for name in ("softmax", "log_softmax", "logsumexp"):
+        assert not np.any(np.isnan(getattr(multiact, name)(x[None, :-1])))
+    # standardize: data whose variance exceeds the dtype's range is out of scope
+    # (docs/decisions.md); within it, no warning either
+    assert np.all(np.isfinite(multiact.standardize(x[None, 1:-1] / 1e20)))
+
+
+# -- softmax / log_softmax / logsumexp rows of SPEC.md -----------------------------
+
+def test_softmax_masks_and_infinities(xp):
+    x = xp.asarray(np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf]]))
+    m = xp.asarray(np.array([[True, False, True], [False, False, False], [True, True, True]]))
+    y = xp.np(multiact.softmax(x, where=m))
+    np.testing.assert_allclose(y[0], [1 / (1 + math.e**2), 0, math.e**2 / (1 + math.e**2)])
+    np.testing.assert_array_equal(y[1:], 0.0)
+    ly = xp.np(multiact.log_softmax(x, where=m))
+    assert ly[0, 1] == -np.inf and np.all(ly[1:] == -np.inf)
+    s = xp.np(multiact.softmax(xp.asarray(np.array([[np.inf, 0.0], [np.inf, np.inf]]))))
+    np.testing.assert_array_equal(s, [[1.0, 0.0], [0.5, 0.5]])
+    s3 = xp.np(multiact.softmax(xp.asarray(np.array([np.inf, 0.0, np.inf]))))
+    np.testing.assert_array_equal(s3, [0.5, 0.0, 0.5])
+
+
+def test_log_softmax_relative_accuracy_near_zero(xp):
+    eps = float(np.finfo(np.float32).eps)
+    x = xp.asarray(np.array([1 - math.log(eps), 0.0]), "float32")
+    y = xp.np(multiact.log_softmax(x))
+    assert y[0] == pytest.approx(-4.4e-8, rel=0.02)
+
+
+def test_logsumexp_rules(xp):
+    f = lambda a, **k: xp.np(multiact.logsumexp(xp.asarray(np.array(a)), **k))  # noqa: E731
+    assert float(f([0.0, -40.0])) == pytest.approx(4.248354255291589e-18, rel=1e-12)
+    assert float(f([-np.inf, -np.inf])) == -np.inf
+    assert float(f([np.inf, 0.0])) == np.inf
+    assert float(f([np.inf, 1.0], b=xp.asarray(np.array([0.0, 1.0])))) == 1.0
+    assert np.isnan(f([0.0, 1.0], b=xp.asarray(np.array([1.0, -1.0]))))
+    v, s = multiact.logsumexp(xp.asarray(np.array([0.0, 1.0])), b=xp.asarray(np.array([1.0, -1.0])),
+                              return_sign=True)
+    assert float(xp.np(s)) == -1.0
+    assert float(xp.np(v)) == pytest.approx(math.log(math.e - 1))
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(f(x, axis=1, keepdims=True), np.log(np.exp(x).sum(1, keepdims=True)))
+    np.testing.assert_allclose(f(x, axis=(0, 1)), np.log(np.exp(x).sum()))
+    w = np.array([[True, False, True], [False, False, False]])
+    got = f(x, axis=1, where=xp.asarray(w))
+    np.testing.assert_allclose(got, [np.log(1 + np.exp(2.0)), -np.inf])
+
+
+def test_logsumexp_half_accumulates_in_float32(xp):
+    if xp.name == "array_api_strict":
+        pytest.skip("no float16")
+    x = xp.asarray(np.zeros(70000), "float16")
+    y = multiact.logsumexp(x)
+    assert y.dtype == x.dtype
+    assert float(xp.np(y)) == pytest.approx(math.log(70000), rel=1e-3)
+
+
+def test_standardize_large_mean_two_pass(xp):
+    rng = np.random.default_rng(0)
+    d = 1e8 + rng.standard_normal((3, 50))
+    y = xp.np(multiact.standardize(xp.asarray(d), epsilon=0.0))
+    ref = (d - d.mean(-1, keepdims=True)) / d.std(-1, keepdims=True)
+    np.testing.assert_allclose(y, ref, atol=1e-7)
+
+
+def test_standardize_where_and_given_stats(xp):
+    d = np.array([[1.0, 2.0, 3.0, 100.0]])
+    w = np.array([[True, True, True, False]])
+    y = xp.np(multiact.standardize(xp.asarray(d), where=xp.asarray(w), epsilon=0.0))
+    np.testing.assert_allclose(y[0, :3], [-1.224744871391589, 0, 1.224744871391589])
+    y2 = xp.np(multiact.standardize(xp.asarray(d), mean=2.0, variance=4.0, epsilon=0.0))
+    np.testing.assert_allclose(y2, (d - 2) / 2)
+    empty = xp.np(multiact.standardize(xp.asarray(d), where=xp.asarray(np.zeros_like(w))))
+    assert np.all(np.isnan(empty))
+
+
+def test_glu(xp):
+    d = np.array([[1.0, 2.0, 0.0, 100.0], [3.0, 4.0, -100.0, 0.0]])
+    y = xp.np(multiact.glu(xp.asarray(d)))
+    np.testing.assert_allclose(y, [[0.5, 2.0], [3.0 / (1 + math.exp(100)), 2.0]])
+    y0 = xp.np(multiact.glu(xp.asarray(d), axis=0))
+    np.testing.assert_allclose(y0, d[:1] / (1 + np.exp(-d[1:])))
+
+
+def test_one_hot(xp):
+    idx = xp.asarray(np.array([0, 2, -1, 3]), "int64")
+    y = multiact.one_hot(idx, 3)
+    assert isinstance(y, xp.array_type()) and "float" in str(y.dtype)
+    np.testing.assert_array_equal(xp.np(y), [[1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]])
+    y0 = multiact.one_hot(idx, 3, axis=0, dtype=xp.dtype("int32"))
+    assert xp.np(y0).shape == (3, 4) and "int32" in str(y0.dtype)
+    np.testing.assert_array_equal(xp.np(y0), xp.np(y).T)
