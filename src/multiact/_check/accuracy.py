@@ -22,9 +22,10 @@ the conformance inputs, rounded up, never loosened to make a test pass):
 * ``tanh``, ``hard_sigmoid``, ``elu``/``selu``: XLA's own ``tanh``/``exp`` are a
   few ulp off, and XLA turns ``/ 6`` into ``* (1/6)``; NumPy and PyTorch stay
   within 1.5-2.5 ulp.
-* ``softmax``/``log_softmax`` in float32: ``x_i - max`` is rounded before the
-  exponential, so an entry ``d`` below the maximum carries about ``d/2`` ulp
-  (the bound holds for the conformance inputs, which span 60 in log space).
+* ``softmax``/``log_softmax``: ``x_i - max`` is rounded before the exponential,
+  so an entry ``d`` below the maximum carries up to about ``d/2`` ulp, as in every
+  max-shifted implementation (the bound holds for the conformance inputs, whose
+  entries lie up to ~80 below their slice's maximum).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ ULP = {
     "hard_silu": {"float64": 2, "float32": 2, **_H},
     "soft_sign": {"float64": 1.5, "float32": 1.5, **_H},
     "tanh": {"float64": 6.5, "float32": 4, **_H},
-    "softmax": {"float64": 8, "float32": 32, **_HR},
-    "log_softmax": {"float64": 6, "float32": 32, **_HR},
+    "softmax": {"float64": 64, "float32": 64, **_HR},
+    "log_softmax": {"float64": 64, "float32": 64, **_HR},
     "logsumexp": {"float64": 1, "float32": 1, **_HR},
     "standardize": {"float64": 2.5, "float32": 3, **_HR},
     "glu": {"float64": 2.5, "float32": 2, **_HR},

@@ -1,0 +1,163 @@
+"""softmax, log_softmax, logsumexp, standardize, glu, one_hot: axes, masks,
+infinities, b, return_sign, large means and float16 accumulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact._check import reference as R
+from multiact._check.accuracy import bound
+from multiact._check.run import reduction_inputs, standardize_inputs
+from multiact._check.score import scaled_error, ulp_error
+
+DTYPES = ["float64", "float32", "float16", "bfloat16"]
+
+
+def _skip(target, dtype):
+    if dtype not in target.dtypes:
+        pytest.skip(f"{target.backend} has no {dtype}")
+
+
+def _mask(shape, seed=3):
+    m = np.random.default_rng(seed).random(shape) > 0.3
+    m[0, :] = False          # a fully masked slice
+    return m
+
+
+def _rows(data, axis):
+    """Move the reduced axes to the end and flatten them, for the row-wise reference."""
+    nd = data.ndim
+    axes = tuple(range(nd)) if axis is None else ((axis % nd,) if isinstance(axis, int)
+                                                  else tuple(a % nd for a in axis))
+    keep = [i for i in range(nd) if i not in axes]
+    moved = np.transpose(data, keep + list(axes))
+    return moved.reshape(int(np.prod([data.shape[i] for i in keep])), -1), keep, axes
+
+
+def _unrows(rows, data_shape, keep, axes):
+    moved_shape = [data_shape[i] for i in keep] + [data_shape[i] for i in axes]
+    inv = np.argsort(keep + list(axes))
+    return np.transpose(rows.reshape(moved_shape), inv)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("axis", [-1, 0, (0, 1), None], ids=["-1", "0", "(0,1)", "None"])
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_family(target, name, axis, masked, dtype, report):
+    _skip(target, dtype)
+    data = reduction_inputs(dtype).reshape(3, 2, 34)
+    m = _mask(data.shape) if masked else None
+    x = target.asarray(data, dtype)
+    kw = {"axis": axis}
+    if masked:
+        kw["where"] = target.asarray(m, "bool")
+    y = target.to_numpy(getattr(multiact, name)(x, **kw))
+    rows, keep, axes = _rows(data, axis)
+    mrows = None if m is None else _rows(m, axis)[0]
+    ref = _unrows(R.softmax(rows, where=mrows, log=(name == "log_softmax")), data.shape, keep, axes)
+    err = ulp_error(y, ref, 0.0, dtype)
+    worst, b = float(err.max()), bound(name, dtype)
+    report(name, target, dtype, worst, b)
+    assert worst <= b, f"{worst} ulp at {np.unravel_index(np.argmax(err), err.shape)}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", ["plain", "b", "mask", "sign"])
+def test_logsumexp(target, case, dtype, report):
+    _skip(target, dtype)
+    data = reduction_inputs(dtype)
+    x = target.asarray(data, dtype)
+    kw, bb, m = {"axis": -1}, None, None
+    if case in ("b", "sign"):
+        bb = np.random.default_rng(4).uniform(-1 if case == "sign" else 0.2, 2, data.shape)
+        bb[:, ::5] = 0.0                     # b == 0 excludes, even inf
+        bb[3, 5] = 0.0
+        from multiact._check.score import round_to
+
+        bb = round_to(bb, dtype)
+        kw["b"] = target.asarray(bb, dtype)
+    if case == "mask":
+        m = _mask(data.shape)
+        kw["where"] = target.asarray(m, "bool")
+    if case == "sign":
+        kw["return_sign"] = True
+    out = multiact.logsumexp(x, **kw)
+    val, sgn = R.logsumexp(data, b=bb, where=m)
+    if case == "sign":
+        y, s = (target.to_numpy(o) for o in out)
+        ok = ~np.isnan(sgn)
+        np.testing.assert_array_equal(s[ok], sgn[ok])
+    else:
+        y = target.to_numpy(out)
+        val = np.where(sgn < 0, np.nan, val)
+    err = ulp_error(y, val, 0.0, dtype)
+    worst, b = float(err.max()), bound("logsumexp", dtype)
+    report("logsumexp", target, dtype, worst, b)
+    assert worst <= b
+
+
+@pytest.mark.parametrize("axis", [-1, (0, 1), None], ids=["-1", "(0,1)", "None"])
+def test_logsumexp_axes_keepdims(target, axis):
+    data = np.random.default_rng(5).standard_normal((3, 4, 5))
+    x = target.asarray(data, "float64")
+    y = target.to_numpy(multiact.logsumexp(x, axis=axis, keepdims=True))
+    want = np.log(np.sum(np.exp(data), axis=axis, keepdims=True))
+    np.testing.assert_allclose(y, want, rtol=1e-14)
+    assert y.shape == want.shape
+
+
+def test_float16_accumulation_70000(target):
+    if "float16" not in target.dtypes:
+        pytest.skip("no float16")
+    data = np.full(70000, -1.0)
+    x = target.asarray(data, "float16")
+    y = float(target.to_numpy(multiact.logsumexp(x)))
+    assert y == pytest.approx(-1.0 + math.log(70000), rel=1e-3)
+    s = target.to_numpy(multiact.softmax(x))
+    # 1/70000 is a float16 subnormal (spacing 2**-24): correctly rounded, within one step
+    assert abs(s[0] - 1 / 70000) <= 2.0**-24 and np.all(s == s[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+def test_standardize(target, masked, dtype, report):
+    _skip(target, dtype)
+    data = standardize_inputs(dtype)
+    m = None
+    kw = {}
+    if masked:
+        m = np.random.default_rng(6).random(data.shape) > 0.2
+        kw["where"] = target.asarray(m, "bool")
+    y = target.to_numpy(multiact.standardize(target.asarray(data, dtype), **kw))
+    ref = R.standardize(data, where=m)
+    sel = [data[i][m[i]] if masked else data[i] for i in range(data.shape[0])]
+    scale = np.array([[1 + abs(s.mean()) / s.std()] for s in sel])
+    err = scaled_error(y, ref, scale, dtype)
+    worst, b = float(err.max()), bound("standardize", dtype)
+    report("standardize", target, dtype, worst, b)
+    assert worst <= b
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_glu(target, dtype, report):
+    _skip(target, dtype)
+    data = np.clip(standardize_inputs(dtype), -80, 80)
+    y = target.to_numpy(multiact.glu(target.asarray(data, dtype)))
+    err = ulp_error(y, R.glu(data), 0.0, dtype)
+    worst, b = float(err.max()), bound("glu", dtype)
+    report("glu", target, dtype, worst, b)
+    assert worst <= b
+
+
+def test_one_hot(target):
+    idx = np.array([[0, 3, -1], [4, 2, 9]])
+    x = target.asarray(idx, "int64" if target.backend != "jax" else "int32")
+    y = multiact.one_hot(x, 5, axis=1)
+    np.testing.assert_array_equal(target.to_numpy(y), np.moveaxis(idx[..., None] == np.arange(5), -1, 1))
+    assert "float" in target.dtype_name(y)
+    assert target.device_of(y) == target.device_of(x)
