@@ -103,12 +103,17 @@ def logsumexp(xp, a, axes=None, b=None, keepdims=False, return_sign=False, where
         lse, total = _log_abs(xp, t, r)
         # total == 0 (all -inf, all excluded): -inf, and no gradient through m.
         out = xp.where(total == 0, -_INF, m + lse)
-        sign = xp.sign(total)
+        # sign via where: array_api_compat's torch sign writes through a boolean
+        # mask, which torch.func.vmap cannot batch (NaN stays NaN, 0 stays 0)
+        sign = xp.where(total > 0, 1.0, xp.where(total < 0, -1.0, total))
         if not return_sign:
             out = xp.where(total < 0, _NAN, out)
     if not keepdims:
-        out = xp.squeeze(out, axis=axes)
-        sign = xp.squeeze(sign, axis=axes)
+        # reshape, not squeeze: array_api_compat's torch squeeze over a tuple of
+        # axes indexes with a boolean mask, which torch.func.vmap cannot batch
+        shape = tuple(n for i, n in enumerate(out.shape) if i not in axes)
+        out = xp.reshape(out, shape)
+        sign = xp.reshape(sign, shape)
     out = finish(xp, out, dt)
     return (out, finish(xp, sign, dt)) if return_sign else out
 

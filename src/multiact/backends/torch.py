@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import torch
 
-# relu keeps integer dtypes (SPEC.md); torch.relu supports these natively.
-_RELU_NATIVE = frozenset(
-    {torch.float16, torch.bfloat16, torch.float32, torch.float64,
-     torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8}
-)
+# relu keeps integer dtypes (SPEC.md) and torch.relu does too; bool and complex
+# go to the generic body (promotion / the TypeError SPEC.md asks for).
+_NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32)
 
 
 def extra(name, ns):
@@ -25,8 +23,8 @@ def overrides(ns, generic):
     def relu(x):
         # Reason: speed (one kernel instead of compare + where).  torch.relu's
         # backward is `grad * (out > 0)`, so relu'(0) == 0 as SPEC.md asks.
-        if x.dtype in _RELU_NATIVE:
-            return torch.relu(x)
-        return generic_relu(x)
+        if x.dtype in _NOT_NATIVE:  # a tuple: torch.compile traces it without a break
+            return generic_relu(x)
+        return torch.relu(x)
 
     return {"relu": relu}
