@@ -70,7 +70,6 @@ def test_torch_compile_fullgraph_runs(target):
 @pytest.mark.parametrize("name", ["gelu", "silu", "elu", "softplus", "softmax", "logsumexp"])
 def test_torch_func_vmap_grad(target, name):
     _only(target, "torch")
-    import torch
     from torch.func import grad, vmap
 
     f = getattr(multiact, name)

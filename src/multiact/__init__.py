@@ -11,7 +11,11 @@ from ._api import (
     log_sigmoid, log_softmax, logsumexp, one_hot, relu, relu6, selu, sigmoid, silu,
     soft_sign, softmax, softplus, standardize, swish, tanh,
 )
-from ._api import __all__ as _fn_names
 
 __version__ = "0.1.0"
-__all__ = list(_fn_names)
+__all__ = [
+    "celu", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
+    "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "one_hot", "relu", "relu6",
+    "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "standardize", "swish",
+    "tanh",
+]

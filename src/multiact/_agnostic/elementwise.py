@@ -26,7 +26,6 @@ _GELU_C = 0.044715
 # |x| beyond which tanh-GELU's gate is exactly 0 or 1 in float32/float64, and
 # below which x**3 cannot overflow float32.
 _GELU_LIM = 1.0e4
-_INF = math.inf
 
 
 # -- building blocks (work dtype in, work dtype out) ---------------------------
