@@ -79,10 +79,13 @@ def test_strided_and_broadcast_inputs(target, dtype):
     x = target.asarray(base, dtype)
     xs = x[:, ::3]                       # non-contiguous view
     xt = x.T if target.backend != "array_api_strict" else target.asarray(base.T, dtype)
-    for name in ("gelu", "sigmoid", "elu", "relu", "softplus"):
+    # equal up to a few ulp: SIMD bodies and scalar tails of a kernel may round
+    # differently (PyTorch), and strided inputs move elements between them
+    rtol = 5e-7 if dtype == "float32" else 1e-15
+    for name in ("gelu", "sigmoid", "elu", "relu", "softplus", "hard_silu", "soft_sign"):
         f = getattr(multiact, name)
-        np.testing.assert_array_equal(target.to_numpy(f(xs)), target.to_numpy(f(x))[:, ::3])
-        np.testing.assert_array_equal(target.to_numpy(f(xt)), target.to_numpy(f(x)).T)
+        np.testing.assert_allclose(target.to_numpy(f(xs)), target.to_numpy(f(x))[:, ::3], rtol=rtol)
+        np.testing.assert_allclose(target.to_numpy(f(xt)), target.to_numpy(f(x)).T, rtol=rtol)
     a = target.asarray(np.array([0.5, 1.0, 2.0, 4.0]).reshape(4, 1), dtype)
     got = target.to_numpy(multiact.elu(x, alpha=a))
     want = target.to_numpy(multiact.elu(x, alpha=1.0)) * np.where(base > 0, 1, [[0.5], [1], [2], [4]])

@@ -10,9 +10,10 @@ import math
 
 from ._ndtr_coeffs import PIECES
 
-__all__ = ["ndtr", "normal_pdf"]
+__all__ = ["ndtr", "ndtr_from_native", "normal_pdf"]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
 _df = 1.0
@@ -29,6 +30,35 @@ def _horner(coeffs, t):
     return acc
 
 
+def _exp_half_square(xp, a):
+    """exp(-a^2/2) for 0 <= a <= 40 without rounding a^2 (see normal_pdf)."""
+    scale = 1048576.0 if a.dtype == xp.float64 else 32.0  # 2**20, 2**5
+    hi = xp.round(a * scale) / scale
+    lo = a - hi
+    # exp(A) * exp(B) written as e + e * expm1(B): XLA rewrites a product of
+    # exps into exp(A + B), which would round A + B and undo the split.
+    e = xp.exp(-(hi * hi) * 0.5)
+    return e + e * xp.expm1(-(lo * (hi + a)) * 0.5)
+
+
+def ndtr_from_native(xp, x, erf, erfcx):
+    """Normal CDF from a backend's native ``erf`` and ``erfcx``.
+
+    |x| < 1/2: ``1/2 + erf(x / sqrt 2) / 2``.  Otherwise
+    ``Phi(-a) = erfcx(a / sqrt 2) * exp(-a^2 / 2) / 2``: ``erfcx`` is well
+    conditioned (rounding ``a / sqrt 2`` costs ~1 ulp, where ``erfc`` would cost
+    ``a^2`` ulp) and the Gaussian factor is formed without rounding ``a^2``.
+    A handful of kernels instead of the piecewise fit; the conformance suite
+    holds it to the same bound.
+    """
+    a = xp.abs(x)
+    central = a < 0.5
+    at = xp.where(central, 0.5, xp.where(a > 40.0, 40.0, a))  # NaN stays NaN
+    tail = (0.5 * erfcx(at * _INV_SQRT2)) * _exp_half_square(xp, at)
+    mid = 0.5 + 0.5 * erf(xp.where(central, x, 0.0) * _INV_SQRT2)
+    return xp.where(central, mid, xp.where(x < 0, tail, 1.0 - tail))
+
+
 def normal_pdf(xp, a):
     """exp(-a^2/2)/sqrt(2 pi) for |a| <= 40, with a^2/2 formed without rounding.
 
@@ -38,13 +68,7 @@ def normal_pdf(xp, a):
     leaves a small ``lo*(hi + a)`` term.  The split uses ``round`` rather than
     Veltkamp's trick, which a compiler that contracts to FMA (XLA) defeats.
     """
-    scale = 1048576.0 if a.dtype == xp.float64 else 32.0  # 2**20, 2**5
-    hi = xp.round(a * scale) / scale
-    lo = a - hi
-    # exp(A) * exp(B) written as e + e * expm1(B): XLA rewrites a product of
-    # exps into exp(A + B), which would round A + B and undo the split.
-    e = xp.exp(-(hi * hi) * 0.5)
-    return (e + e * xp.expm1(-(lo * (hi + a)) * 0.5)) * _INV_SQRT_2PI
+    return _exp_half_square(xp, a) * _INV_SQRT_2PI
 
 
 def ndtr(xp, x):

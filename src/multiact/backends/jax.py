@@ -24,10 +24,32 @@ def extra(name, ns):
     return None
 
 
+def _jit_with_scalar_statics(bound, static, optional):
+    """jax.jit ``bound``; Python-number values of the ``optional`` parameters are
+    made static too (one compile per value), because a Python float passed to a
+    jitted function is turned into a device array on every call (~2 us)."""
+    plain = jax.jit(bound, static_argnums=static)
+    if not optional:
+        return plain
+    cache = {(): plain}
+
+    def call(*args):
+        key = tuple(i for i in optional if i < len(args) and type(args[i]) in (float, int))
+        f = cache.get(key)
+        if f is None:
+            f = cache[key] = jax.jit(bound, static_argnums=static + key)
+        return f(*args)
+
+    call.__name__ = getattr(bound, "__name__", "multiact")
+    call._variants = cache
+    return call
+
+
 def overrides(ns, generic):
     out = {}
     for fname, bound in generic.items():
         params = list(inspect.signature(bound).parameters)
         static = tuple(i for i, p in enumerate(params) if p in STATIC)
-        out[fname] = jax.jit(bound, static_argnums=static)
+        optional = tuple(i for i, p in enumerate(params) if i > 0 and p not in STATIC)
+        out[fname] = _jit_with_scalar_statics(bound, static, optional)
     return out

@@ -1,35 +1,200 @@
-"""NumPy: the generic bodies, with SciPy's normal CDF for float32 when SciPy is installed."""
+"""NumPy: in-place ufunc chains for speed, SciPy where it is accurate.
+
+Reason for every override here: speed and memory.  The generic bodies are
+written for autodiff backends (``where`` on both branches, so derivatives are
+right); NumPy has no autodiff, so each override computes the same values with
+a short chain of ufuncs writing into one output buffer (at most one temporary
+of the output's size).  Exponentials that may overflow to ``inf`` are taken
+under ``errstate(over="ignore")``: ``1 / (1 + inf)`` *is* the limit, so the
+overflow is not an error, and no warning reaches the user.  float32 and
+float64 only; half precision, integers and array parameters use the generic
+body (which computes halves in float32).  The conformance suite holds these
+to the same ulp table and checks them against the generic body.
+"""
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import numpy as np
 
 from .._agnostic import _special
+from .._agnostic.elementwise import SELU_ALPHA, SELU_SCALE
 
 _F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_FAST = frozenset({_F32, _F64})
+_RELU = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
+                                        np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                        np.uint64))
+_A = 2.0 * math.sqrt(2.0 / math.pi)
+_B = _A * 0.044715
+_over = partial(np.errstate, over="ignore")
 
 
 def extra(name, ns):
     if name == "ndtr":
-        # Reason: speed.  scipy.special.ndtr is one C loop (computed in double,
-        # 0.5 ulp for float32) where the generic piecewise fit is ~60 array
-        # passes.  Not for float64: in the far left tail it is ~1500 ulp off,
-        # where the generic version stays within 4 (measured against mpmath;
-        # the conformance suite checks both paths).  SciPy stays optional.
         try:
-            from scipy.special import ndtr
+            import scipy.special as sp
         except ImportError:
             return None
-        generic = partial(_special.ndtr, ns)
+        # Reason: speed.  float32: scipy.special.ndtr is one C loop computed in
+        # double (0.5 ulp).  float64: scipy's ndtr is ~1500 ulp off in the far
+        # left tail, so the erf/erfcx formulation (_special.ndtr_from_native).
+        native = partial(_special.ndtr_from_native, ns, erf=sp.erf, erfcx=sp.erfcx)
 
-        def fast_ndtr(x):
-            return ndtr(x) if x.dtype == _F32 else generic(x)
+        def ndtr(x):
+            return sp.ndtr(x) if x.dtype == _F32 else native(x)
 
-        return fast_ndtr
+        return ndtr
     return None
 
 
+def _sigmoid_into(x, t):
+    """t <- 1 / (1 + exp(-x)); exp overflow gives the limit 0."""
+    np.negative(x, out=t)
+    with _over():
+        np.exp(t, out=t)
+    t += 1
+    return np.divide(1, t, out=t)
+
+
+def _softplus_neg_abs(x):
+    """log1p(exp(-|x|)) in a fresh buffer (never overflows)."""
+    t = np.abs(x)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    return np.log1p(t, out=t)
+
+
 def overrides(ns, generic):
-    return {}
+    g = generic
+
+    def relu(x):
+        if x.dtype in _RELU:
+            return np.maximum(x, x.dtype.type(0))  # NaN propagates; ints kept
+        return g["relu"](x)
+
+    def relu6(x):
+        if x.dtype in _RELU:
+            y = np.maximum(x, x.dtype.type(0))
+            return np.minimum(y, x.dtype.type(6), out=y)
+        return g["relu6"](x)
+
+    def hard_tanh(x):
+        if x.dtype in _RELU and x.dtype.kind != "u":
+            return np.clip(x, x.dtype.type(-1), x.dtype.type(1))
+        return g["hard_tanh"](x)
+
+    def leaky_relu(x, negative_slope=0.01):
+        # max(x, s x) for s <= 1 (min for s > 1): one product, one comparison.
+        if x.dtype in _FAST and isinstance(negative_slope, float):
+            y = np.multiply(x, negative_slope)
+            return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
+        return g["leaky_relu"](x, negative_slope)
+
+    def sigmoid(x):
+        if x.dtype in _FAST:
+            return _sigmoid_into(x, np.empty_like(x))
+        return g["sigmoid"](x)
+
+    def silu(x):
+        # max(x, -1e4) / (1 + exp(-x)): silu(-inf) = -0, not -inf / inf.
+        if x.dtype in _FAST:
+            t = np.negative(x)
+            with _over():
+                np.exp(t, out=t)
+            t += 1
+            return np.divide(np.maximum(x, -1.0e4), t, out=t)
+        return g["silu"](x)
+
+    def softplus(x):
+        if x.dtype in _FAST:
+            t = _softplus_neg_abs(x)
+            t += np.maximum(x, 0)
+            return t
+        return g["softplus"](x)
+
+    def log_sigmoid(x):
+        if x.dtype in _FAST:
+            t = _softplus_neg_abs(x)
+            return np.subtract(np.minimum(x, 0), t, out=t)
+        return g["log_sigmoid"](x)
+
+    def _elu_like(x, alpha, inner_scale, outer_pos):
+        # alpha * expm1(min(x, 0) * inner) + outer_pos * max(x, 0)
+        t = np.minimum(x, 0)
+        if inner_scale != 1.0:
+            t *= inner_scale
+        np.expm1(t, out=t)
+        t *= alpha
+        p = np.maximum(x, 0)
+        if outer_pos != 1.0:
+            with _over():  # selu(x) > max overflows: the true result is inf
+                p *= outer_pos
+        t += p
+        return t
+
+    def elu(x, alpha=1.0):
+        if x.dtype in _FAST and isinstance(alpha, float):
+            return _elu_like(x, alpha, 1.0, 1.0)
+        return g["elu"](x, alpha)
+
+    def celu(x, alpha=1.0):
+        if x.dtype in _FAST and isinstance(alpha, float):
+            return _elu_like(x, alpha, 1.0 / alpha, 1.0)
+        return g["celu"](x, alpha)
+
+    def selu(x):
+        if x.dtype in _FAST:
+            return _elu_like(x, SELU_SCALE * SELU_ALPHA, 1.0, SELU_SCALE)
+        return g["selu"](x)
+
+    gelu_generic = g["gelu"]
+
+    def gelu(x, approximate=True):
+        if x.dtype not in _FAST:
+            return gelu_generic(x, approximate)
+        if approximate:
+            # x / (1 + exp(-2u)), 2u = x (A + B x^2); the cube overflows to inf
+            # only where the gate is exactly 0 or 1.
+            with _over():
+                t = np.multiply(x, x)
+                t *= _B
+                t += _A
+                t *= x
+                np.negative(t, out=t)
+                np.exp(t, out=t)
+            t += 1
+            return np.divide(np.maximum(x, -1.0e4), t, out=t)
+        p = ns.ndtr(x)
+        return np.multiply(np.maximum(x, -40.0), p, out=p if p.dtype == x.dtype else None)
+
+    def hard_sigmoid(x):
+        if x.dtype in _FAST:
+            t = np.add(x, 3)
+            np.clip(t, 0, 6, out=t)
+            t /= 6
+            return t
+        return g["hard_sigmoid"](x)
+
+    def hard_silu(x):
+        if x.dtype in _FAST:
+            xc = np.maximum(x, -4.0)  # hard_silu(-inf) = 0, not -inf * 0
+            t = np.add(xc, 3)
+            np.clip(t, 0, 6, out=t)
+            t /= 6
+            t *= xc  # after the division: xc * 6 would overflow near the max
+            return t
+        return g["hard_silu"](x)
+
+    def tanh(x):
+        if x.dtype in _FAST:
+            return np.tanh(x)
+        return g["tanh"](x)
+
+    return dict(relu=relu, relu6=relu6, hard_tanh=hard_tanh, leaky_relu=leaky_relu,
+                sigmoid=sigmoid, silu=silu, softplus=softplus, log_sigmoid=log_sigmoid,
+                elu=elu, celu=celu, selu=selu, gelu=gelu, hard_sigmoid=hard_sigmoid,
+                hard_silu=hard_silu, tanh=tanh)

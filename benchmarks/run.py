@@ -1,0 +1,390 @@
+"""Benchmarks: multiact against each backend's native choice, measured in ONE run
+with the calls interleaved, reported as median times and ratios.
+
+    python benchmarks/run.py                       # numpy, torch, jax; 16, 1e5, 1e7
+    python benchmarks/run.py --backend torch --size 1e7 --markdown docs/perf.md
+
+Reference per backend (the ratio is multiact / reference):
+  torch  torch.nn.functional.* (or torch.*)
+  jax    jax.jit(jax.nn.*)          (jax.nn.* eager is also shown)
+  numpy  the faster of a plain NumPy composite and scipy.special
+Softmax-family functions run on (rows, 1000) arrays of the same element count.
+Also measured: dispatch overhead (relu on 16 elements), ``import multiact``,
+torch autograd saved-tensor bytes, NumPy peak extra memory and the memory-
+bandwidth floor (``np.add(x, 1, out=y)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import multiact
+
+REDUCING = {"softmax", "log_softmax", "logsumexp"}
+
+
+# -- references ----------------------------------------------------------------
+
+def numpy_refs(name):
+    """Plain NumPy composites and SciPy functions, as a user would write them."""
+    out = {}
+    sp = None
+    try:
+        import scipy.special as sp
+    except ImportError:
+        pass
+
+    def composite():
+        return {
+            "relu": lambda x: np.maximum(x, 0),
+            "relu6": lambda x: np.minimum(np.maximum(x, 0), 6),
+            "hard_tanh": lambda x: np.clip(x, -1, 1),
+            "leaky_relu": lambda x: np.where(x >= 0, x, 0.01 * x),
+            "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+            "silu": lambda x: x / (1 + np.exp(-x)),
+            "softplus": lambda x: np.logaddexp(x, 0),
+            "log_sigmoid": lambda x: -np.logaddexp(-x, 0),
+            "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+            "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
+            "gelu": lambda x: 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))),
+            "hard_sigmoid": lambda x: np.minimum(np.maximum(x + 3, 0), 6) / 6,
+            "hard_silu": lambda x: x * np.minimum(np.maximum(x + 3, 0), 6) / 6,
+            "soft_sign": lambda x: x / (np.abs(x) + 1),
+            "tanh": np.tanh,
+            "softmax": lambda x: (lambda e: e / e.sum(-1, keepdims=True))(np.exp(x - x.max(-1, keepdims=True))),
+            "log_softmax": lambda x: (lambda s: s - np.log(np.exp(s).sum(-1, keepdims=True)))(x - x.max(-1, keepdims=True)),
+            "logsumexp": lambda x: (lambda m: m[..., 0] + np.log(np.exp(x - m).sum(-1)))(x.max(-1, keepdims=True)),
+        }
+
+    c = composite().get(name)
+    if c is not None:
+        out["numpy composite"] = c
+    if sp is not None:
+        s = {
+            "sigmoid": sp.expit,
+            "log_sigmoid": getattr(sp, "log_expit", None),
+            "silu": lambda x: x * sp.expit(x),
+            "softmax": lambda x: sp.softmax(x, axis=-1),
+            "log_softmax": lambda x: sp.log_softmax(x, axis=-1),
+            "logsumexp": lambda x: sp.logsumexp(x, axis=-1),
+            "gelu_exact": lambda x: x * sp.ndtr(x),
+        }.get(name)
+        if s is not None:
+            out["scipy.special"] = s
+    if name == "gelu_exact" and sp is None:
+        return {}
+    return out
+
+
+def torch_refs(name):
+    import torch
+    import torch.nn.functional as F
+
+    f = {
+        "relu": F.relu, "relu6": F.relu6, "hard_tanh": F.hardtanh, "leaky_relu": F.leaky_relu,
+        "sigmoid": torch.sigmoid, "silu": F.silu, "softplus": F.softplus,
+        "log_sigmoid": F.logsigmoid, "elu": F.elu, "selu": F.selu, "celu": F.celu,
+        "gelu": lambda x: F.gelu(x, approximate="tanh"), "gelu_exact": F.gelu,
+        "hard_sigmoid": F.hardsigmoid, "hard_silu": F.hardswish, "soft_sign": F.softsign,
+        "tanh": torch.tanh, "softmax": lambda x: F.softmax(x, -1),
+        "log_softmax": lambda x: F.log_softmax(x, -1),
+        "logsumexp": lambda x: torch.logsumexp(x, -1),
+    }.get(name)
+    return {"torch.nn.functional": f} if f is not None else {}
+
+
+def jax_refs(name):
+    import jax
+
+    nn = jax.nn
+    f = {
+        "relu": nn.relu, "relu6": nn.relu6, "hard_tanh": nn.hard_tanh,
+        "leaky_relu": nn.leaky_relu, "sigmoid": nn.sigmoid, "silu": nn.silu,
+        "softplus": nn.softplus, "log_sigmoid": nn.log_sigmoid, "elu": nn.elu, "selu": nn.selu,
+        "celu": nn.celu, "gelu": nn.gelu, "gelu_exact": lambda x: nn.gelu(x, approximate=False),
+        "hard_sigmoid": nn.hard_sigmoid, "hard_silu": nn.hard_silu, "soft_sign": nn.soft_sign,
+        "tanh": jax.numpy.tanh, "softmax": nn.softmax, "log_softmax": nn.log_softmax,
+        "logsumexp": lambda x: jax.nn.logsumexp(x, axis=-1),
+    }.get(name)
+    if f is None:
+        return {}
+    return {"jax.jit(jax.nn)": jax.jit(f), "jax.nn eager": f}
+
+
+def ours(name):
+    if name == "gelu_exact":
+        return lambda x: multiact.gelu(x, approximate=False)
+    if name == "logsumexp":
+        return lambda x: multiact.logsumexp(x, axis=-1)
+    return getattr(multiact, name)
+
+
+FUNCTIONS = ["relu", "relu6", "hard_tanh", "leaky_relu", "sigmoid", "silu", "softplus",
+             "log_sigmoid", "elu", "selu", "celu", "gelu", "gelu_exact", "hard_sigmoid",
+             "hard_silu", "soft_sign", "tanh", "softmax", "log_softmax", "logsumexp"]
+
+
+# -- timing ----------------------------------------------------------------------
+
+def make_input(backend, n, dtype, name):
+    rng = np.random.default_rng(0)
+    shape = (max(1, n // 1000), min(n, 1000)) if name in REDUCING else (n,)
+    a = (rng.standard_normal(shape) * 3).astype("float32")
+    if backend == "numpy":
+        return a.astype(dtype)
+    if backend == "torch":
+        import torch
+
+        return torch.from_numpy(a).to(getattr(torch, dtype))
+    import jax.numpy as jnp
+
+    return jnp.asarray(a, dtype=getattr(jnp, dtype))
+
+
+def syncer(backend):
+    if backend == "jax":
+        return lambda y: y.block_until_ready()
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return lambda y: torch.cuda.synchronize()
+    return lambda y: None
+
+
+def time_interleaved(cands, x, sync, budget=0.6, repeats=7):
+    """Median seconds per call of each candidate, calls interleaved round-robin."""
+    for f in cands.values():  # warm up (compile, caches)
+        sync(f(x))
+        sync(f(x))
+    t0 = time.perf_counter()
+    f0 = next(iter(cands.values()))
+    sync(f0(x))
+    one = max(time.perf_counter() - t0, 1e-7)
+    loops = max(1, min(20000, int(budget / repeats / len(cands) / one)))
+    samples = {k: [] for k in cands}
+    for _ in range(repeats):
+        for k, f in cands.items():
+            t = time.perf_counter()
+            for _ in range(loops):
+                y = f(x)
+            sync(y)
+            samples[k].append((time.perf_counter() - t) / loops)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def fmt_t(s):
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    return f"{s * 1e3:.2f} ms"
+
+
+def bench_backend(backend, sizes, dtypes, functions):
+    refs = {"numpy": numpy_refs, "torch": torch_refs, "jax": jax_refs}[backend]
+    sync = syncer(backend)
+    rows = []
+    for dtype in dtypes:
+        for n in sizes:
+            for name in functions:
+                r = refs(name)
+                if not r:
+                    continue
+                x = make_input(backend, n, dtype, name)
+                cands = {"multiact": ours(name), **r}
+                try:
+                    times = time_interleaved(cands, x, sync)
+                except Exception as e:  # noqa: BLE001 - e.g. a dtype a reference lacks
+                    print(f"  {backend} {name} {dtype} {n}: skipped ({type(e).__name__}: {e})",
+                          file=sys.stderr)
+                    continue
+                ref_keys = [k for k in r if k != "jax.nn eager"]
+                best = min(ref_keys, key=lambda k: times[k])
+                rows.append({"backend": backend, "dtype": dtype, "n": n, "function": name,
+                             "multiact": times["multiact"], "reference": best,
+                             "ref_time": times[best], "ratio": times["multiact"] / times[best],
+                             "others": {k: times[k] for k in r if k != best}})
+                print(f"  {backend:5s} {dtype:8s} {n:>9,d} {name:12s} multiact {fmt_t(times['multiact']):>10s}"
+                      f"  {best} {fmt_t(times[best]):>10s}  ratio {rows[-1]['ratio']:.2f}",
+                      file=sys.stderr)
+                gc.collect()
+    return rows
+
+
+# -- extra measurements --------------------------------------------------------
+
+def dispatch_overhead(backends):
+    out = {}
+    for b in backends:
+        x = make_input(b, 16, "float32", "relu")
+        if b == "numpy":
+            native = lambda t: np.maximum(t, 0)  # noqa: E731
+        elif b == "torch":
+            import torch
+
+            native = torch.relu
+        else:
+            import jax
+
+            native = jax.jit(jax.nn.relu)
+        t = time_interleaved({"multiact": multiact.relu, "native": native}, x, syncer(b),
+                             budget=1.0, repeats=9)
+        out[b] = (t["multiact"], t["native"])
+    return out
+
+
+def import_time():
+    code = "import time; t = time.perf_counter(); import multiact; print(time.perf_counter() - t)"
+    vals = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(5)]
+    return statistics.median(vals)
+
+
+def torch_saved_bytes(functions):
+    import torch
+
+    out = {}
+    for name in functions:
+        r = torch_refs(name)
+        if not r:
+            continue
+        res = {}
+        for label, f in (("multiact", ours(name)), ("torch", r["torch.nn.functional"])):
+            x = make_input("torch", 4000, "float32", name).requires_grad_(True)
+            total = [0]
+
+            def pack(t, total=total):
+                total[0] += t.numel() * t.element_size()
+                return t
+
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                f(x)
+            res[label] = total[0]
+        out[name] = res
+    return out
+
+
+def numpy_memory(functions, n=10_000_000):
+    import tracemalloc
+
+    out = {}
+    x = make_input("numpy", n, "float32", "relu")
+    for name in functions:
+        if name in REDUCING:
+            continue
+        f = ours(name)
+        f(x[:10])
+        tracemalloc.start()
+        y = f(x)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out[name] = (peak - y.nbytes) / y.nbytes
+        del y
+    return out
+
+
+def bandwidth_floor(functions, n=10_000_000):
+    x = make_input("numpy", n, "float32", "relu")
+    y = np.empty_like(x)
+    cands = {"floor": lambda t: np.add(t, 1, out=y)}
+    for name in functions:
+        if name not in REDUCING:
+            cands[name] = ours(name)
+    t = time_interleaved(cands, x, lambda _: None, budget=3.0, repeats=5)
+    return {k: v / t["floor"] for k, v in t.items() if k != "floor"}, t["floor"]
+
+
+# -- report --------------------------------------------------------------------
+
+def markdown(rows, extras, args):
+    import torch  # noqa: F401 - for the version line only, when installed
+
+    lines = ["## Times and ratios", "",
+             f"Machine: {platform.processor() or platform.machine()}, {_ncpu()} cores, "
+             f"Python {platform.python_version()}, numpy {np.__version__}"
+             + _versions(), "",
+             f"Command: `python benchmarks/run.py {' '.join(args)}`", "",
+             "| backend | dtype | n | function | multiact | reference | ref time | ratio |",
+             "| --- | --- | ---: | --- | ---: | --- | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['backend']} | {r['dtype']} | {r['n']:,} | {r['function']} | "
+                     f"{fmt_t(r['multiact'])} | {r['reference']} | {fmt_t(r['ref_time'])} | "
+                     f"{r['ratio']:.2f} |")
+    lines.append("")
+    for title, body in extras:
+        lines += [f"## {title}", "", *body, ""]
+    return "\n".join(lines)
+
+
+def _ncpu():
+    import os
+
+    return os.cpu_count()
+
+
+def _versions():
+    out = []
+    for m in ("torch", "jax", "scipy"):
+        try:
+            out.append(f"{m} {__import__(m).__version__}")
+        except ImportError:
+            pass
+    return (", " + ", ".join(out)) if out else ""
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backend", action="append", choices=["numpy", "torch", "jax"])
+    p.add_argument("--size", action="append", type=lambda s: int(float(s)))
+    p.add_argument("--dtype", action="append")
+    p.add_argument("--function", action="append")
+    p.add_argument("--markdown", help="write the tables as markdown here")
+    p.add_argument("--no-extras", action="store_true", help="skip memory/dispatch/import")
+    argv = sys.argv[1:] if argv is None else argv
+    a = p.parse_args(argv)
+    backends = a.backend or ["numpy", "torch", "jax"]
+    sizes = a.size or [16, 100_000, 10_000_000]
+    functions = a.function or FUNCTIONS
+    rows = []
+    for b in backends:
+        dtypes = a.dtype or (["float32", "float16", "bfloat16"] if b == "torch" else ["float32"])
+        rows += bench_backend(b, sizes, dtypes, functions)
+    extras = []
+    if not a.no_extras:
+        d = dispatch_overhead(backends)
+        extras.append(("Dispatch overhead (relu, 16 float32 elements)", [
+            "| backend | multiact | native | overhead |", "| --- | ---: | ---: | ---: |",
+            *[f"| {b} | {fmt_t(m)} | {fmt_t(n)} | {fmt_t(m - n)} |" for b, (m, n) in d.items()]]))
+        extras.append(("import multiact", [f"median of 5 fresh interpreters: {import_time() * 1e3:.1f} ms"]))
+        if "torch" in backends:
+            sb = torch_saved_bytes(functions)
+            extras.append(("PyTorch autograd: bytes saved for backward (4000 float32 elements)", [
+                "| function | multiact | torch.nn.functional |", "| --- | ---: | ---: |",
+                *[f"| {k} | {v['multiact']:,} | {v['torch']:,} |" for k, v in sb.items()]]))
+        if "numpy" in backends:
+            mem = numpy_memory(functions)
+            bw, floor = bandwidth_floor(functions)
+            extras.append(("NumPy, 1e7 float32: peak extra memory and bandwidth floor", [
+                f"floor `np.add(x, 1, out=y)`: {fmt_t(floor)}", "",
+                "| function | peak extra memory / output size | time / floor |",
+                "| --- | ---: | ---: |",
+                *[f"| {k} | {mem[k]:.2f} | {bw[k]:.2f} |" for k in mem]]))
+    text = markdown(rows, extras, argv)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
