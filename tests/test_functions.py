@@ -222,3 +222,13 @@ def test_one_hot(xp):
     y0 = multiact.one_hot(idx, 3, axis=0, dtype=xp.dtype("int32"))
     assert xp.np(y0).shape == (3, 4) and "int32" in str(y0.dtype)
     np.testing.assert_array_equal(xp.np(y0), xp.np(y).T)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE + ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.parametrize("value", [np.float32(-1.5), np.float64(0.5), np.asarray(2.0), -1.0],
+                         ids=["np.float32", "np.float64", "0d-array", "python-float"])
+def test_numpy_scalars_and_0d_arrays(name, value):
+    kw = {"axis": None} if name in ("softmax", "log_softmax") else {}
+    y = getattr(multiact, name)(value, **kw)
+    assert np.ndim(y) == 0
+    assert np.asarray(y).dtype == np.asarray(value).dtype
