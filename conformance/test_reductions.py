@@ -161,3 +161,59 @@ def test_one_hot(target):
     np.testing.assert_array_equal(target.to_numpy(y), np.moveaxis(idx[..., None] == np.arange(5), -1, 1))
     assert "float" in target.dtype_name(y)
     assert target.device_of(y) == target.device_of(x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+def test_softmin(target, masked, dtype, report):
+    _skip(target, dtype)
+    data = reduction_inputs(dtype)
+    m = _mask(data.shape) if masked else None
+    kw = {"where": target.asarray(m, "bool")} if masked else {}
+    y = target.to_numpy(multiact.softmin(target.asarray(data, dtype), **kw))
+    err = ulp_error(y, R.softmax(-data, where=m), 0.0, dtype)
+    worst, b = float(err.max()), bound("softmin", dtype)
+    report("softmin", target, dtype, worst, b)
+    assert worst <= b
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+def test_logmeanexp(target, masked, dtype, report):
+    _skip(target, dtype)
+    data = reduction_inputs(dtype)
+    data[0] = 2.0  # equal entries: the mean is exactly their value
+    m = _mask(data.shape) if masked else None
+    kw = {"where": target.asarray(m, "bool")} if masked else {}
+    y = target.to_numpy(multiact.logmeanexp(target.asarray(data, dtype), axis=-1, **kw))
+    ref = R.logmeanexp(data, where=m)
+    err = ulp_error(y, ref, 0.0, dtype)
+    worst, b = float(err.max()), bound("logmeanexp", dtype)
+    report("logmeanexp", target, dtype, worst, b)
+    assert worst <= b
+    if not masked:
+        assert y[0] == 2.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_sparsemax(target, axis, dtype, report):
+    _skip(target, dtype)
+    data = round_to_dtype(np.random.default_rng(9).standard_normal((5, 12)) * 2, dtype)
+    y = target.to_numpy(multiact.sparsemax(target.asarray(data, dtype), axis=axis))
+    ref = R.sparsemax(data if axis == -1 else data.T)
+    ref = ref if axis == -1 else ref.T
+    # entries are differences of O(1) numbers: scored against 1 ulp of the
+    # slice's largest entry
+    scale = np.max(np.abs(ref), axis=axis, keepdims=True)
+    err = scaled_error(y, ref, scale, dtype)
+    worst, b = float(err.max()), bound("sparsemax", dtype)
+    report("sparsemax", target, dtype, worst, b)
+    assert worst <= b
+    np.testing.assert_allclose(y.sum(axis=axis), 1.0, rtol=4 * 2.0 ** -(7 if "16" in dtype else 23))
+
+
+def round_to_dtype(x, dtype):
+    from multiact._check.score import round_to
+
+    return round_to(x, dtype)

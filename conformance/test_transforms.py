@@ -10,7 +10,9 @@ import multiact
 
 ALL = ["celu", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_tanh", "leaky_relu",
        "log_sigmoid", "log_softmax", "logsumexp", "relu", "relu6", "selu", "sigmoid", "silu",
-       "soft_sign", "softmax", "softplus", "standardize", "tanh"]
+       "soft_sign", "softmax", "softplus", "standardize", "tanh",
+       "identity", "mish", "squareplus", "sparse_plus", "sparse_sigmoid", "hard_shrink",
+       "soft_shrink", "tanh_shrink", "softmin", "logmeanexp", "sparsemax"]
 DATA = np.linspace(-4.1, 3.9, 24).reshape(4, 6)
 
 

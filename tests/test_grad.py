@@ -10,7 +10,9 @@ from multiact._check import reference as R
 
 ELEMENTWISE = ["celu", "elu", "gelu", "hard_sigmoid", "hard_silu", "hard_tanh", "leaky_relu",
                "log_sigmoid", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign",
-               "softplus", "tanh"]
+               "softplus", "tanh",
+               "identity", "mish", "squareplus", "sparse_plus", "sparse_sigmoid", "hard_shrink",
+               "soft_shrink", "tanh_shrink"]
 
 
 def grad_of(adxp, f, x):
@@ -46,6 +48,8 @@ def test_elementwise_gradient_matches_mpmath(adxp, name):
     ("hard_tanh", 1.0, 0.0), ("hard_tanh", -1.0, 0.0), ("leaky_relu", 0.0, 0.01),
     ("hard_sigmoid", -3.0, 0.0), ("hard_sigmoid", 3.0, 0.0),
     ("hard_silu", -3.0, -0.5), ("hard_silu", 3.0, 1.0),
+    ("sparse_sigmoid", -1.0, 0.0), ("sparse_sigmoid", 1.0, 0.0),
+    ("hard_shrink", 0.5, 0.0), ("soft_shrink", -0.5, 0.0),
 ])
 def test_kink_convention(adxp, name, x, expected):
     assert grad_of(adxp, getattr(multiact, name), np.array([x]))[0] == expected
@@ -105,7 +109,8 @@ def test_softmax_gradient_with_ties(adxp):
     np.testing.assert_allclose(g, c - p * c.sum(), rtol=1e-13)
 
 
-ALL = ELEMENTWISE + ["softmax", "log_softmax", "logsumexp", "standardize", "glu"]
+ALL = ELEMENTWISE + ["softmax", "log_softmax", "logsumexp", "standardize", "glu", "softmin",
+                     "logmeanexp", "sparsemax"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -130,3 +135,17 @@ def test_torch_autograd_gradcheck(name):
     x = torch.tensor(np.linspace(-2.1, 1.9, 12).reshape(3, 4), dtype=torch.float64,
                      requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: f(t), (x,))
+
+
+def test_log1mexp_gradient(adxp):
+    x = np.array([1e-8, 0.3, 1.0, 1.69, 1.71, 5.0, 40.0])
+    g = grad_of(adxp, multiact.log1mexp, x)
+    np.testing.assert_allclose(g, R.derivative("log1mexp", x), rtol=1e-9)
+
+
+def test_prelu_and_threshold_gradients(adxp):
+    x = np.array([-2.0, 0.0, 0.5, 3.0])
+    g = grad_of(adxp, lambda t: multiact.prelu(t, 0.25), x)
+    np.testing.assert_array_equal(g, [0.25, 0.25, 1.0, 1.0])
+    g = grad_of(adxp, lambda t: multiact.threshold(t, 0.5, -1.0), x)
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 1.0])

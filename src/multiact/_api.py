@@ -107,29 +107,36 @@ def silu(x):
 
     Example:
       >>> import numpy as np, multiact
-      >>> multiact.silu(np.array([-np.inf, 0.0, 1.0]))
-      array([0.        , 0.        , 0.73105858])
+      >>> multiact.silu(np.array([-1.0, 0.0, 1.0]))
+      array([-0.26894142,  0.        ,  0.73105858])
     """
     return backend_of(x, "silu").silu(x)
 
 
-def softplus(x):
+def softplus(x, beta=1.0):
     r"""Softplus.
 
-    .. math:: \mathrm{softplus}(x) = \log(1 + e^{x})
+    .. math:: \mathrm{softplus}(x) = \frac{1}{\beta}\log(1 + e^{\beta x})
 
     computed as ``max(x, 0) + log1p(exp(-|x|))`` (``logaddexp(x, 0)`` accuracy;
-    ``softplus(1e4) == 1e4``).
+    ``softplus(1e4) == 1e4``).  PyTorch's ``threshold`` (where it switches to
+    ``x``) is an approximation that this form does not need.
 
     Args:
       x: input array.
+      beta: positive scalar or array (default 1.0, as PyTorch).
 
     Example:
       >>> import numpy as np, multiact
       >>> multiact.softplus(np.array([-30.0, 0.0, 1e4]))
       array([9.35762297e-14, 6.93147181e-01, 1.00000000e+04])
     """
-    return backend_of(x, "softplus").softplus(x)
+    be = backend_of(x, "softplus")
+    if type(beta) is not float:
+        beta = v.param("softplus", "beta", beta, be, x)
+        if isinstance(beta, (int, float)) and not beta > 0:
+            raise ValueError(f"multiact.softplus: argument 'beta' must be > 0, got {beta!r}")
+    return be.softplus(x, beta)
 
 
 def log_sigmoid(x):
@@ -197,8 +204,8 @@ def hard_silu(x):
 
     Example:
       >>> import numpy as np, multiact
-      >>> multiact.hard_silu(np.array([-4.0, 1.0, 4.0]))
-      array([0.        , 0.66666667, 4.        ])
+      >>> multiact.hard_silu(np.array([-1.0, 1.0, 4.0]))
+      array([-0.33333333,  0.66666667,  4.        ])
     """
     return backend_of(x, "hard_silu").hard_silu(x)
 

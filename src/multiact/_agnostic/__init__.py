@@ -10,6 +10,7 @@ native version of each (``backends/<name>.py``: ``extra``).
 from . import elementwise as _e
 from . import reductions as _r
 from . import _special
+from . import extra as _x
 
 GENERIC = {
     "celu": _e.celu,
@@ -34,6 +35,21 @@ GENERIC = {
     "softplus": _e.softplus,
     "standardize": _r.standardize,
     "tanh": _e.tanh,
+    # beyond the seed set
+    "identity": _x.identity,
+    "mish": _x.mish,
+    "squareplus": _x.squareplus,
+    "sparse_plus": _x.sparse_plus,
+    "sparse_sigmoid": _x.sparse_sigmoid,
+    "log1mexp": _x.log1mexp,
+    "logmeanexp": _x.logmeanexp,
+    "softmin": _x.softmin,
+    "hard_shrink": _x.hard_shrink,
+    "soft_shrink": _x.soft_shrink,
+    "tanh_shrink": _x.tanh_shrink,
+    "threshold": _x.threshold,
+    "prelu": _x.prelu,
+    "sparsemax": _x.sparsemax,
 }
 
 STATIC = frozenset(

@@ -99,9 +99,19 @@ def silu(xp, x):
     return finish(xp, _gated(xp, x, _sigmoid(xp, x)), dt)
 
 
-def softplus(xp, x):
+def softplus(xp, x, beta=1.0):
+    # log(1 + exp(beta x)) / beta (PyTorch's beta; its `threshold` is only an
+    # approximation knob, which this exact form does not need)
     x, dt = as_work(xp, x, "softplus")
-    return finish(xp, _softplus(xp, x), dt)
+    if isinstance(beta, (int, float)) and beta == 1:
+        return finish(xp, _softplus(xp, x), dt)
+    # max(x, 0) + log1p(exp(-beta |x|)) / beta: beta * x never overflows
+    # (|x| is capped at 1e30, where exp(-beta |x|) is 0 for any beta > 1e-28)
+    b = as_param(xp, beta, x)
+    pos = x > 0
+    xs = _squash(xp, x, 1.0e30)
+    e = xp.exp(b * xp.where(pos, -xs, xs))
+    return finish(xp, xp.where(pos, x, 0.0) + xp.log1p(e) / b, dt)
 
 
 def log_sigmoid(xp, x):

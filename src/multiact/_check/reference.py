@@ -53,7 +53,8 @@ ELEMENTWISE = {
                    (-_INF, _INF)),
     "sigmoid": (_sig, (0.0, 1.0)),
     "silu": (lambda x: x * _sig(x), (0.0, _INF)),
-    "softplus": (lambda x: mp.log(1 + mp.exp(x)), (0.0, _INF)),
+    "softplus": (lambda x, beta=1.0: mp.log(1 + mp.exp(mp.mpf(beta) * x)) / mp.mpf(beta),
+                 (0.0, _INF)),
     "log_sigmoid": (lambda x: -mp.log(1 + mp.exp(-x)), (-_INF, 0.0)),
     "elu": (lambda x, alpha=1.0: x if x > 0 else mp.mpf(alpha) * mp.expm1(x), (None, _INF)),
     "celu": (lambda x, alpha=1.0: x if x > 0 else mp.mpf(alpha) * mp.expm1(x / mp.mpf(alpha)),
@@ -66,7 +67,42 @@ ELEMENTWISE = {
     "hard_silu": (lambda x: x * _hard_sigmoid(x), (0.0, _INF)),
     "soft_sign": (lambda x: x / (abs(x) + 1), (-1.0, 1.0)),
     "tanh": (mp.tanh, (-1.0, 1.0)),
+    # beyond the seed set
+    "identity": (lambda x: x, (-_INF, _INF)),
+    "mish": (lambda x: x * mp.tanh(mp.log(1 + mp.exp(x))), (0.0, _INF)),
+    "squareplus": (lambda x, b=4.0: _squareplus(x, b), (0.0, _INF)),
+    "sparse_plus": (lambda x: mp.mpf(0) if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4),
+                    (0.0, _INF)),
+    "sparse_sigmoid": (lambda x: mp.mpf(0) if x <= -1 else (mp.mpf(1) if x >= 1 else (x + 1) / 2),
+                       (0.0, 1.0)),
+    "log1mexp": (lambda x: mp.mpf("nan") if x < 0 else (mp.mpf("-inf") if x == 0
+                                                        else mp.log(-mp.expm1(-x))),
+                 (math.nan, 0.0)),
+    "hard_shrink": (lambda x, lambd=0.5: x if abs(x) > mp.mpf(lambd) else mp.mpf(0),
+                    (-_INF, _INF)),
+    "soft_shrink": (lambda x, lambd=0.5: x - mp.mpf(lambd) if x > mp.mpf(lambd)
+                    else (x + mp.mpf(lambd) if x < -mp.mpf(lambd) else mp.mpf(0)), (-_INF, _INF)),
+    "tanh_shrink": (lambda x: _tanh_shrink(x), (-_INF, _INF)),
+    "threshold": (lambda x, threshold=0.5, value=-1.0: mp.mpf(value) if x <= mp.mpf(threshold)
+                  else x, (None, _INF)),
+    "prelu": (lambda x, weight=0.25: x if x > 0 else mp.mpf(weight) * x, (-_INF, _INF)),
 }
+
+
+def _squareplus(x, b):
+    # x + sqrt(x^2 + b) cancels for x << 0: enough digits for |x|^2 / b
+    digits = 60 + 2 * int(abs(mp.log10(abs(x) + 1)))
+    with mp.workdps(digits):
+        return +((x + mp.sqrt(x * x + mp.mpf(b))) / 2)
+
+
+def _tanh_shrink(x):
+    if abs(x) < mp.mpf("1e-3"):  # independent: the series, where x - tanh x cancels
+        x2 = x * x
+        return x * x2 * (mp.mpf(1) / 3 - x2 * (mp.mpf(2) / 15 - x2 * (mp.mpf(17) / 315
+                                                                       - x2 * mp.mpf(62) / 2835)))
+    with mp.workdps(120):
+        return +(x - mp.tanh(x))
 
 # d/dx, for gradient checks (at kinks: SPEC.md's convention).
 DERIVATIVE = {
@@ -87,6 +123,15 @@ DERIVATIVE = {
     "hard_silu": lambda x: mp.mpf(0) if x < -3 else (mp.mpf(1) if x >= 3 else (2 * x + 3) / 6),
     "soft_sign": lambda x: 1 / (1 + abs(x)) ** 2,
     "tanh": lambda x: 1 / mp.cosh(x) ** 2,
+    "identity": lambda x: mp.mpf(1),
+    "mish": lambda x: mp.diff(lambda t: t * mp.tanh(mp.log(1 + mp.exp(t))), x),
+    "squareplus": lambda x, b=4.0: (1 + x / mp.sqrt(x * x + mp.mpf(b))) / 2,
+    "sparse_plus": lambda x: mp.mpf(0) if x <= -1 else (mp.mpf(1) if x >= 1 else (x + 1) / 2),
+    "sparse_sigmoid": lambda x: mp.mpf(1) / 2 if -1 < x < 1 else mp.mpf(0),
+    "log1mexp": lambda x: 1 / mp.expm1(x),
+    "hard_shrink": lambda x, lambd=0.5: mp.mpf(1) if abs(x) > lambd else mp.mpf(0),
+    "soft_shrink": lambda x, lambd=0.5: mp.mpf(1) if abs(x) > lambd else mp.mpf(0),
+    "tanh_shrink": lambda x: mp.tanh(x) ** 2,
 }
 
 
@@ -110,8 +155,8 @@ def elementwise(name, x, **params):
     Returns ``(hi, lo)`` float64 arrays.
     """
     f, (lo_lim, hi_lim) = ELEMENTWISE[name]
-    if lo_lim is None:  # -alpha
-        lo_lim = -float(params.get("alpha", 1.0))
+    if lo_lim is None:  # -alpha (elu, celu), value (threshold)
+        lo_lim = float(params["value"]) if "value" in params else -float(params.get("alpha", 1.0))
     flat = np.asarray(x, dtype=np.float64).ravel()
     hi = np.empty_like(flat)
     lo = np.zeros_like(flat)
@@ -219,3 +264,29 @@ def glu(x):
     h = x.shape[-1] // 2
     a, b = x[..., :h], x[..., h:]
     return np.vectorize(lambda p, q: float(mp.mpf(p) * _sig(mp.mpf(q))))(a, b)
+
+
+def sparsemax(x):
+    """Row-wise sparsemax of 2-D ``x`` by bisection on tau (sum(max(x - tau, 0)) = 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    for i, row in enumerate(x):
+        z = [mp.mpf(v) for v in row]
+        lo, hi = max(z) - 1, max(z)
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if mp.fsum(max(v - mid, 0) for v in z) > 1:
+                lo = mid
+            else:
+                hi = mid
+        tau = (lo + hi) / 2
+        out[i] = [float(max(v - tau, 0)) for v in z]
+    return out
+
+
+def logmeanexp(x, where=None):
+    val, _ = logsumexp(x, where=where)
+    x, w = _rows(x, where)
+    n = w.sum(-1)
+    return np.array([float(mp.mpf(v) - mp.log(k)) if k > 0 else math.nan
+                     for v, k in zip(val, n)])

@@ -19,6 +19,12 @@ ELEMENTWISE_CASES = [
     ("log_sigmoid", {}), ("elu", {}), ("elu", {"alpha": 0.5}), ("celu", {}),
     ("celu", {"alpha": 2.0}), ("selu", {}), ("gelu", {}), ("gelu", {"approximate": False}),
     ("hard_sigmoid", {}), ("hard_silu", {}), ("soft_sign", {}), ("tanh", {}),
+    ("softplus", {"beta": 2.0}),
+    # beyond the seed set
+    ("identity", {}), ("mish", {}), ("squareplus", {}), ("squareplus", {"b": 0.5}),
+    ("sparse_plus", {}), ("sparse_sigmoid", {}), ("log1mexp", {}), ("hard_shrink", {}),
+    ("soft_shrink", {"lambd": 1.0}), ("tanh_shrink", {}),
+    ("threshold", {"threshold": 0.5, "value": -1.0}), ("prelu", {"weight": 0.25}),
 ]
 REDUCTION_CASES = [("softmax", {}), ("log_softmax", {}), ("logsumexp", {}),
                    ("standardize", {}), ("glu", {}), ("one_hot", {})]
@@ -122,11 +128,11 @@ def run_target(target, ref, functions=None, dtypes=None):
     for dtype in target.dtypes:
         if dtypes and dtype not in dtypes:
             continue
-        xs = elementwise_inputs(dtype)
+        xs = target.inputs(elementwise_inputs(dtype), dtype)
         for name, params in ELEMENTWISE_CASES:
             if functions and name not in functions:
                 continue
-            hi, lo = ref((name, tuple(params.items()), dtype),
+            hi, lo = ref((name, tuple(params.items()), dtype, target.flushes_subnormals),
                          lambda n=name, p=params, v=xs: R.elementwise(n, v, **p))
             try:
                 x = target.asarray(xs, dtype)

@@ -53,3 +53,29 @@ def overrides(ns, generic):
         optional = tuple(i for i, p in enumerate(params) if i > 0 and p not in STATIC)
         out[fname] = _jit_with_scalar_statics(bound, static, optional)
     return out
+
+
+_FLAX_CLASS = []
+
+
+def flax_module(activation):
+    """A Flax NNX module applying ``activation`` (``Activation.to_flax()``).
+
+    The activation is a hashable, immutable attribute, so NNX treats it as
+    static: ``nnx.jit`` and ``nnx.Sequential`` take the module as they take any.
+    """
+    if not _FLAX_CLASS:
+        from flax import nnx
+
+        class FlaxActivation(nnx.Module):
+            def __init__(self, activation):
+                self.activation = activation
+
+            def __call__(self, x):
+                return self.activation(x)
+
+            def __repr__(self):
+                return f"FlaxActivation({self.activation!r})"
+
+        _FLAX_CLASS.append(FlaxActivation)
+    return _FLAX_CLASS[0](activation)

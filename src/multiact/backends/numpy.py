@@ -115,12 +115,12 @@ def overrides(ns, generic):
             return np.divide(np.maximum(x, -1.0e4), t, out=t)
         return g["silu"](x)
 
-    def softplus(x):
-        if _ok(x):
+    def softplus(x, beta=1.0):
+        if _ok(x) and type(beta) in (int, float) and beta == 1:
             t = _softplus_neg_abs(x)
             t += np.maximum(x, 0)
             return t
-        return g["softplus"](x)
+        return g["softplus"](x, beta)
 
     def log_sigmoid(x):
         if _ok(x):

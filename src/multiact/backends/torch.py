@@ -166,14 +166,15 @@ def _host_checkable(x):
         return False
 
 
-def _lse_parts(x, dim):
+def _lse_parts(x, dim, m=None):
     """(x - max, log(sum(exp(x - max)))) for slices with a finite max.
 
     The maxima contribute exactly 1 each; the rest, R, is summed on its own, so
     ``log1p((count - 1) + R)`` keeps R when it is below float eps (SPEC.md:
     log_softmax([1 - log(eps), 0])[0] == -4.4e-8, logsumexp([0, -40]) == 4.2e-18).
     """
-    m = x.amax(dim, keepdim=True)
+    if m is None:
+        m = x.detach().amax(dim, keepdim=True)
     sh = x - m
     top = sh == 0
     rest = sh.exp().masked_fill_(top, 0.0).sum(dim, keepdim=True)
@@ -185,8 +186,8 @@ class _LogSoftmax(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(x, dim):
-        _, sh, lse = _lse_parts(x, dim)
+    def forward(x, dim, m=None):
+        _, sh, lse = _lse_parts(x, dim, m)
         return sh.sub_(lse)
 
     @staticmethod
@@ -197,16 +198,16 @@ class _LogSoftmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad - y.exp() * grad.sum(ctx.dim, keepdim=True), None
+        return grad - y.exp() * grad.sum(ctx.dim, keepdim=True), None, None
 
 
 class _LogSumExp(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(x, dim):
-        m, _, lse = _lse_parts(x, dim)
-        return m.add_(lse)
+    def forward(x, dim, m=None):
+        m, _, lse = _lse_parts(x, dim, m)
+        return m + lse
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -216,7 +217,7 @@ class _LogSumExp(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        return grad * (x - out).exp(), None
+        return grad * (x - out).exp(), None, None
 
 
 def overrides(ns, generic):
@@ -230,33 +231,36 @@ def overrides(ns, generic):
                 or x.numel() == 0 or not _host_checkable(x):
             return None
         xw = x.float() if x.dtype in _HALF else x
-        m = xw.amax(axes[0], keepdim=True)
-        return xw if bool(torch.isfinite(m).all()) else None
+        m = xw.detach().amax(axes[0], keepdim=True)  # not recorded: nothing to save
+        return (xw, m) if bool(torch.isfinite(m).all()) else None
 
     def softmax(x, axes=(-1,), where=None, initial=None):
         # Reason: speed.  torch's softmax is right wherever a slice has a finite
         # max; +inf entries and all -inf slices (NaN in torch) take the generic body.
-        xw = _plain_rows(x, axes, where, initial)
-        if xw is None:
+        plain = _plain_rows(x, axes, where, initial)
+        if plain is None:
             return g["softmax"](x, axes, where, initial)
-        return F.softmax(xw, axes[0]).to(x.dtype)
+        return F.softmax(plain[0], axes[0]).to(x.dtype)
 
     def log_softmax(x, axes=(-1,), where=None, initial=None):
         # Reason: speed, with the accuracy of the generic body near 0 (torch's
         # log_softmax rounds log(1 + tiny) to 0) and torch's memory (the output).
-        xw = _plain_rows(x, axes, where, initial)
-        if xw is None:
+        plain = _plain_rows(x, axes, where, initial)
+        if plain is None:
             return g["log_softmax"](x, axes, where, initial)
-        y = _LogSoftmax.apply(xw, axes[0]) if _recording(xw) else _LogSoftmax.forward(xw, axes[0])
-        return y.to(x.dtype)
+        xw, m = plain
+        fn = _LogSoftmax.apply if _recording(xw) else _LogSoftmax.forward
+        return fn(xw, axes[0], m).to(x.dtype)
 
     def logsumexp(a, axes=None, b=None, keepdims=False, return_sign=False, where=None):
         # Reason: speed; torch.logsumexp drops terms below eps (logsumexp([0, -40])
         # == 0), so the same split as log_softmax, with torch's backward.
-        xw = None if return_sign else _plain_rows(a, axes, b, where)
-        if xw is None:
+        plain = None if return_sign else _plain_rows(a, axes, b, where)
+        if plain is None:
             return g["logsumexp"](a, axes, b, keepdims, return_sign, where)
-        y = _LogSumExp.apply(xw, axes[0]) if _recording(xw) else _LogSumExp.forward(xw, axes[0])
+        xw, m = plain
+        fn = _LogSumExp.apply if _recording(xw) else _LogSumExp.forward
+        y = fn(xw, axes[0], m)
         if not keepdims:
             y = y.squeeze(axes[0])
         return y.to(a.dtype)
@@ -306,12 +310,13 @@ def overrides(ns, generic):
             return F.selu(x)
         return g["selu"](x)
 
-    def softplus(x):
-        # Reason: speed.  F.softplus returns x above `threshold`; 20 is exact
-        # to half an ulp for float32 and below, float64 needs 40.
-        if x.dtype in _FLOATS:
-            return F.softplus(x, 1.0, 40.0 if x.dtype == torch.float64 else 20.0)
-        return g["softplus"](x)
+    def softplus(x, beta=1.0):
+        # Reason: speed.  F.softplus returns x above `threshold` (in units of
+        # beta * x); 20 is exact to half an ulp for float32 and below, float64
+        # needs 40.
+        if x.dtype in _FLOATS and isinstance(beta, float):
+            return F.softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+        return g["softplus"](x, beta)
 
     def log_sigmoid(x):
         # Reason: speed.  F.logsigmoid is min(x, 0) - log1p(exp(-|x|)).
@@ -365,3 +370,18 @@ def overrides(ns, generic):
                celu=celu, selu=selu, softplus=softplus, log_sigmoid=log_sigmoid,
                tanh=tanh, gelu=gelu)
     return out
+
+
+class ActivationModule(torch.nn.Module):
+    """A ``torch.nn.Module`` around a :class:`multiact.Activation`
+    (``multiact.Activation("gelu").to_torch()``); no parameters of its own."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.activation = activation
+
+    def forward(self, x):
+        return self.activation(x)
+
+    def extra_repr(self):
+        return repr(self.activation)

@@ -1,0 +1,206 @@
+"""Names, configs and the :class:`Activation` value.
+
+``get`` turns a name, a config dict, a callable or an :class:`Activation` into
+something callable on any array; ``names()`` lists every accepted name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+
+from . import _api, _api_extra
+
+_CANONICAL = {n: getattr(_api, n) for n in _api.__all__ if n not in ("swish", "hard_swish")}
+_CANONICAL.update({n: getattr(_api_extra, n) for n in _api_extra.__all__})
+
+# The names users of other libraries know (same function objects); where the
+# other library's *default* differs, docs/defaults.md says so and the
+# parameter is offered (never a second function).
+ALIASES = {
+    "swish": "silu",            # JAX, Keras
+    "hard_swish": "hard_silu",  # JAX, Keras
+    "hardswish": "hard_silu",   # PyTorch
+    "hardsigmoid": "hard_sigmoid",
+    "hardtanh": "hard_tanh",
+    "logsigmoid": "log_sigmoid",
+    "softsign": "soft_sign",
+    "hardshrink": "hard_shrink",
+    "softshrink": "soft_shrink",
+    "tanhshrink": "tanh_shrink",
+    "linear": "identity",       # Keras
+}
+
+
+def names():
+    """Every name :func:`get` accepts, canonical names and aliases, sorted."""
+    return sorted({*_CANONICAL, *ALIASES})
+
+
+def canonical(name, who="get"):
+    if not isinstance(name, str):
+        raise TypeError(f"multiact.{who}: argument 'name' must be a str, got {type(name).__name__}")
+    key = name if name in _CANONICAL else ALIASES.get(name)
+    if key is None:
+        low = name.lower().replace("-", "_")
+        key = low if low in _CANONICAL else ALIASES.get(low)
+    if key is None:
+        close = difflib.get_close_matches(name.lower(), names(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"multiact.{who}: unknown activation {name!r}{hint} "
+                         f"(multiact.names() lists them all)")
+    return key
+
+
+def function(name):
+    return _CANONICAL[canonical(name)]
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _plain(value):
+    if isinstance(value, _PLAIN):
+        return not (isinstance(value, float) and math.isnan(value))
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return False
+
+
+class Activation:
+    """An activation with its parameters, as a small immutable value.
+
+    Callable on any array; hashable, comparable, picklable; ``to_config()`` /
+    ``from_config()`` round-trip through plain Python (JSON-able) data.
+
+    >>> import numpy as np, multiact
+    >>> act = multiact.Activation("leaky_relu", negative_slope=0.2)
+    >>> act
+    Activation('leaky_relu', negative_slope=0.2)
+    >>> act(np.array([-1.0, 1.0]))
+    array([-0.2,  1. ])
+    >>> multiact.Activation.from_config(act.to_config()) == act
+    True
+    """
+
+    __slots__ = ("_name", "_params", "_fn")
+
+    def __init__(self, name, **params):
+        key = canonical(name, "Activation")
+        fn = _CANONICAL[key]
+        sig = inspect.signature(fn)
+        accepted = list(sig.parameters)[1:]
+        for p, val in params.items():
+            if p not in accepted:
+                raise TypeError(
+                    f"multiact.Activation: {key}() has no parameter {p!r} "
+                    f"(it takes {', '.join(accepted) or 'none'})"
+                )
+            if isinstance(val, list):
+                val = tuple(val)
+                params[p] = val
+            if not _plain(val):
+                raise TypeError(
+                    f"multiact.Activation: parameter {p!r} must be a plain Python value "
+                    f"(bool, int, float, str, None or a tuple of them) so that the config "
+                    f"is serializable, got {type(val).__name__}; call multiact.{key} directly "
+                    f"to pass arrays"
+                )
+        missing = [p for p, q in list(sig.parameters.items())[1:]
+                   if q.default is inspect.Parameter.empty and q.kind is not q.KEYWORD_ONLY
+                   and p not in params]
+        if missing:
+            raise TypeError(f"multiact.Activation: {key}() needs {', '.join(map(repr, missing))}")
+        object.__setattr__(self, "_name", key)
+        object.__setattr__(self, "_params", tuple(sorted(params.items())))
+        object.__setattr__(self, "_fn", fn)
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def params(self):
+        return dict(self._params)
+
+    def __call__(self, x):
+        return self._fn(x, **dict(self._params))
+
+    def __setattr__(self, key, value):
+        raise AttributeError("multiact.Activation is immutable")
+
+    def __repr__(self):
+        args = "".join(f", {k}={v!r}" for k, v in self._params)
+        return f"Activation({self._name!r}{args})"
+
+    def __eq__(self, other):
+        if not isinstance(other, Activation):
+            return NotImplemented
+        return (self._name, self._params) == (other._name, other._params)
+
+    def __hash__(self):
+        return hash((Activation, self._name, self._params))
+
+    def __reduce__(self):
+        return (_rebuild, (self._name, self._params))
+
+    def to_config(self):
+        """``{"name": ..., **params}``: plain Python data (JSON-able)."""
+        return {"name": self._name, **{k: (list(v) if isinstance(v, tuple) else v)
+                                      for k, v in self._params}}
+
+    @classmethod
+    def from_config(cls, config):
+        if not isinstance(config, dict) or "name" not in config:
+            raise TypeError("multiact.Activation.from_config: expected a dict with a 'name' key, "
+                            f"got {config!r}")
+        params = dict(config)
+        return cls(params.pop("name"), **params)
+
+    def to_torch(self):
+        """A ``torch.nn.Module`` applying this activation (imports PyTorch)."""
+        from .backends.torch import ActivationModule
+
+        return ActivationModule(self)
+
+    def to_flax(self):
+        """A Flax NNX module applying this activation (imports Flax)."""
+        from .backends.jax import flax_module
+
+        return flax_module(self)
+
+
+def _rebuild(name, params):
+    return Activation(name, **dict(params))
+
+
+def get(identifier):
+    """Resolve an activation the way model configs name them.
+
+    * a name (``"gelu"``, an alias such as ``"hardswish"``): that function;
+    * a config dict ``{"name": "leaky_relu", "negative_slope": 0.2}``: an
+      :class:`Activation`;
+    * an :class:`Activation` or any other callable: returned as it is;
+    * ``None``: :func:`identity` (as Keras' ``get(None)``).
+
+    Unknown names raise ``ValueError`` listing the closest known names.
+
+    >>> import multiact
+    >>> multiact.get("hardswish") is multiact.hard_silu
+    True
+    >>> multiact.get({"name": "leaky_relu", "negative_slope": 0.2})
+    Activation('leaky_relu', negative_slope=0.2)
+    """
+    if identifier is None:
+        return _CANONICAL["identity"]
+    if isinstance(identifier, str):
+        return function(identifier)
+    if isinstance(identifier, dict):
+        return Activation.from_config(identifier)
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        "multiact.get: argument 'identifier' must be a name, a config dict, a callable or None, "
+        f"got {type(identifier).__name__}"
+    )

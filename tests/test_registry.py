@@ -1,0 +1,134 @@
+"""get / names / Activation, and the adapters that put an activation into model code."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact import Activation
+
+
+def test_names_and_aliases_are_the_same_objects():
+    names = multiact.names()
+    assert names == sorted(names) and len(names) == len(set(names))
+    for alias, target in multiact.ALIASES.items():
+        assert multiact.get(alias) is getattr(multiact, target)
+        assert getattr(multiact, alias) is getattr(multiact, target)
+    for n in ("gelu", "hardswish", "logsigmoid", "softsign", "hardtanh", "linear", "sparsemax"):
+        assert n in names
+
+
+def test_every_name_runs_on_numpy():
+    x = np.linspace(-2, 2, 8).reshape(2, 4)
+    for n in multiact.names():
+        f = multiact.get(n)
+        if n in ("threshold",):
+            y = f(x, 0.5, 0.0)
+        elif n == "prelu":
+            y = f(x, 0.25)
+        elif n == "one_hot":
+            y = f(np.array([0, 1]), 3)
+        elif n == "log1mexp":
+            y = f(np.abs(x) + 0.1)
+        else:
+            y = f(x)
+        assert isinstance(y, (np.ndarray, np.generic)), n
+
+
+def test_get():
+    assert multiact.get("gelu") is multiact.gelu
+    assert multiact.get("GELU") is multiact.gelu
+    assert multiact.get(None) is multiact.identity
+    f = lambda x: x  # noqa: E731
+    assert multiact.get(f) is f
+    act = multiact.get({"name": "leaky_relu", "negative_slope": 0.2})
+    assert act == Activation("leaky_relu", negative_slope=0.2)
+    assert multiact.get(act) is act
+    with pytest.raises(ValueError, match=r"unknown activation 'gleu'; did you mean 'glu', 'gelu'"):
+        multiact.get("gleu")
+    with pytest.raises(TypeError, match=r"multiact\.get: argument 'identifier'"):
+        multiact.get(3)
+
+
+def test_activation_value_semantics():
+    a = Activation("leaky_relu", negative_slope=0.2)
+    b = Activation("leaky_relu", negative_slope=0.2)
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Activation("leaky_relu") and a != Activation("leaky_relu", negative_slope=0.3)
+    assert repr(a) == "Activation('leaky_relu', negative_slope=0.2)"
+    assert Activation("hardswish").name == "hard_silu"
+    with pytest.raises(AttributeError):
+        a.foo = 1
+    np.testing.assert_allclose(a(np.array([-1.0, 2.0])), [-0.2, 2.0])
+
+
+def test_activation_config_and_pickle_round_trip():
+    for a in (Activation("gelu", approximate=False), Activation("softmax", axis=(0, 1)),
+              Activation("logsumexp", axis=-1, keepdims=True), Activation("relu"),
+              Activation("threshold", threshold=0.1, value=-1.0)):
+        cfg = a.to_config()
+        assert Activation.from_config(json.loads(json.dumps(cfg))) == a
+        assert multiact.get(cfg) == a
+        b = pickle.loads(pickle.dumps(a))
+        assert b == a and hash(b) == hash(a)
+
+
+def test_activation_rejects_bad_parameters():
+    with pytest.raises(TypeError, match=r"leaky_relu\(\) has no parameter 'alpha'"):
+        Activation("leaky_relu", alpha=0.1)
+    with pytest.raises(TypeError, match=r"parameter 'alpha' must be a plain Python value"):
+        Activation("elu", alpha=np.ones(3))
+    with pytest.raises(TypeError, match=r"threshold\(\) needs 'threshold', 'value'"):
+        Activation("threshold")
+    with pytest.raises(ValueError, match=r"unknown activation 'nope'"):
+        Activation("nope")
+    with pytest.raises(TypeError, match=r"from_config: expected a dict with a 'name' key"):
+        Activation.from_config({"negative_slope": 0.1})
+
+
+def test_activation_on_every_backend(xp):
+    a = Activation("elu", alpha=0.5)
+    x = xp.asarray(np.array([-1.0, 2.0]), "float32")
+    y = a(x)
+    assert isinstance(y, xp.array_type()) and y.dtype == x.dtype
+    np.testing.assert_allclose(xp.np(y), [0.5 * np.expm1(-1), 2.0], rtol=1e-6)
+
+
+def test_torch_module_trains_an_mlp():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    act = Activation("gelu")
+    model = torch.nn.Sequential(torch.nn.Linear(4, 32), act.to_torch(), torch.nn.Linear(32, 1))
+    assert "Activation('gelu')" in repr(model)
+    x = torch.randn(128, 4)
+    target = (x[:, :1] * x[:, 1:2]).sin()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(60):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(np.isfinite(losses))
+    # state_dict / pickling of the whole model works (the activation has no state)
+    clone = pickle.loads(pickle.dumps(model))
+    torch.testing.assert_close(clone(x), model(x))
+
+
+def test_flax_nnx_module():
+    pytest.importorskip("flax")
+    import jax.numpy as jnp
+    from flax import nnx
+
+    act = Activation("leaky_relu", negative_slope=0.2)
+    seq = nnx.Sequential(nnx.Linear(3, 4, rngs=nnx.Rngs(0)), act.to_flax(),
+                         nnx.Linear(4, 1, rngs=nnx.Rngs(1)))
+    x = jnp.ones((2, 3))
+    y = nnx.jit(lambda m, t: m(t))(seq, x)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(seq(x)), rtol=1e-6)
+    mod = act.to_flax()
+    np.testing.assert_allclose(np.asarray(mod(jnp.array([-1.0, 1.0]))), [-0.2, 1.0])
