@@ -88,8 +88,13 @@ def _silu_bwd(x, g):
 
 
 def _hard_silu_fwd(x):
-    # F.hardswish(-inf) is NaN (-inf * 0) and F.hardswish(x) overflows for
-    # x > max/6 (it forms x * 6); x * hardsigmoid(x) does neither.
+    # F.hardswish(-inf) is NaN (-inf * 0): clamp below at -4, where it is 0.
+    # float16: F.hardswish computes in float32 and rounds once.  Otherwise
+    # F.hardswish forms x * 6, which overflows for x > max/6, so x * hardsigmoid(x).
+    if x.dtype == torch.float16:  # x * 6 <= 65504 * 6 fits float32
+        return F.hardswish(x.clamp(min=-4.0))
+    if x.dtype == torch.bfloat16:  # float32's range: compute in float32, round once
+        return _hard_silu_fwd(x.float()).to(x.dtype)
     return x.clamp(min=-4.0).mul_(F.hardsigmoid(x))
 
 
@@ -230,9 +235,10 @@ def overrides(ns, generic):
         if len(axes) != 1 or any(p is not None for p in params) or x.dtype not in _FLOATS \
                 or x.numel() == 0 or not _host_checkable(x):
             return None
-        xw = x.float() if x.dtype in _HALF else x
-        m = xw.detach().amax(axes[0], keepdim=True)  # not recorded: nothing to save
-        return (xw, m) if bool(torch.isfinite(m).all()) else None
+        m = x.detach().amax(axes[0], keepdim=True)  # not recorded: nothing to save
+        if not bool(torch.isfinite(m).all()):
+            return None
+        return (x.float(), m.float()) if x.dtype in _HALF else (x, m)
 
     def softmax(x, axes=(-1,), where=None, initial=None):
         # Reason: speed.  torch's softmax is right wherever a slice has a finite
@@ -240,7 +246,9 @@ def overrides(ns, generic):
         plain = _plain_rows(x, axes, where, initial)
         if plain is None:
             return g["softmax"](x, axes, where, initial)
-        return F.softmax(plain[0], axes[0]).to(x.dtype)
+        # half dtypes: accumulate in float32 inside the kernel, round once
+        return F.softmax(x, axes[0], dtype=torch.float32).to(x.dtype) if x.dtype in _HALF \
+            else F.softmax(x, axes[0])
 
     def log_softmax(x, axes=(-1,), where=None, initial=None):
         # Reason: speed, with the accuracy of the generic body near 0 (torch's
@@ -345,8 +353,7 @@ def overrides(ns, generic):
     # Reason: speed, plus an accurate backward (see each _..._bwd above).
     out["sigmoid"] = _native_with_grad("sigmoid", torch.sigmoid, _sigmoid_fn)
     out["silu"] = _native_with_grad("silu", _silu_fwd, _silu_fn)
-    out["hard_silu"] = _native_with_grad("hard_silu", _hard_silu_fwd, _hard_silu_fn,
-                                         upcast_half=True)  # two roundings otherwise
+    out["hard_silu"] = _native_with_grad("hard_silu", _hard_silu_fwd, _hard_silu_fn)
     out["hard_sigmoid"] = _native_with_grad("hard_sigmoid", F.hardsigmoid, _hard_sigmoid_fn)
     out["soft_sign"] = _native_with_grad("soft_sign", _soft_sign_fwd, _soft_sign_fn,
                                          upcast_half=True)  # 1e30 clamp; float32 math
