@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from ._dtypes import as_param, as_work, finish
 from .elementwise import _gated, _softplus, _squash
-from .reductions import _empty_along, _log_abs, _shift, _split_sums, softmax
+from .reductions import _count, _empty_along, _log_abs, _shift, _split_sums, softmax
 
 _INF = math.inf
 _NAN = math.nan
@@ -152,14 +152,7 @@ def logmeanexp(xp, x, axes=None, where=None, keepdims=False):
     """log(mean(exp(x))) over ``axes`` counting only ``where``; a slice with
     nothing to count is NaN."""
     x, dt = as_work(xp, x, "logmeanexp")
-    if where is None:
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        count = float(n)
-    else:
-        w = xp.broadcast_to(where, x.shape) if tuple(where.shape) != tuple(x.shape) else where
-        count = xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True)
+    count, _ = _count(xp, x, axes, where)
     if _empty_along(x, axes):
         shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
         out = xp.full(shape, _NAN, dtype=x.dtype)

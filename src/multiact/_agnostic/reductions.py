@@ -120,17 +120,21 @@ def logsumexp(xp, a, axes=None, b=None, keepdims=False, return_sign=False, where
     return (out, finish(xp, sign, dt)) if return_sign else out
 
 
-def standardize(xp, x, axes=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
-    x, dt = as_work(xp, x, "standardize")
+def _count(xp, x, axes, where):
+    """``(count, mask)``: entries counted per slice (a Python float without a
+    mask) and the mask broadcast to ``x``'s shape (or None)."""
     if where is None:
         n = 1
         for a in axes:
             n *= x.shape[a]
-        count = float(n)
-        w = None
-    else:
-        w = xp.broadcast_to(where, x.shape) if tuple(where.shape) != tuple(x.shape) else where
-        count = xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True)
+        return float(n), None
+    w = xp.broadcast_to(where, x.shape) if tuple(where.shape) != tuple(x.shape) else where
+    return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w
+
+
+def standardize(xp, x, axes=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
+    x, dt = as_work(xp, x, "standardize")
+    count, w = _count(xp, x, axes, where)
 
     def _mean(v):
         s = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axes, keepdims=True)
