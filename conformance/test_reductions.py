@@ -10,16 +10,27 @@ import pytest
 
 import multiact
 from multiact._check import reference as R
-from multiact._check.accuracy import bound
-from multiact._check.run import reduction_inputs, standardize_inputs
-from multiact._check.score import scaled_error, ulp_error
+from multiact._check.inputs import reduction_inputs, sparsemax_inputs, standardize_inputs
+from multiact._check.score import Cell, round_to, scaled_error, score_case, ulp_error
+from multiact._table import BY_NAME, TABLE
 
-DTYPES = ["float64", "float32", "float16", "bfloat16"]
+ROWS = [(info, dict(c.params)) for info in TABLE if not info.elementwise for c in info.cases]
 
 
-def _skip(target, dtype):
-    if dtype not in target.dtypes:
-        pytest.skip(f"{target.backend} has no {dtype}")
+@pytest.mark.parametrize("info, params", ROWS, ids=[i.label(p) for i, p in ROWS])
+def test_row_check(target, dtype, info, params, report):
+    """Each reduction row's own check (the scorer of ``multiact check``)."""
+    cell = score_case(info, params, target, dtype)
+    report(cell)
+    assert cell.passed, cell.message()
+
+
+def bound(name, dtype):
+    return BY_NAME[name].bound(dtype)
+
+
+def _cell(report, name, target, dtype, worst, b, n=0):
+    report(Cell(name, target.backend, target.device, dtype, n, worst, b, worst <= b))
 
 
 def _mask(shape, seed=3):
@@ -44,12 +55,10 @@ def _unrows(rows, data_shape, keep, axes):
     return np.transpose(rows.reshape(moved_shape), inv)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("axis", [-1, 0, (0, 1), None], ids=["-1", "0", "(0,1)", "None"])
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_family(target, name, axis, masked, dtype, report):
-    _skip(target, dtype)
     data = reduction_inputs(dtype).reshape(3, 2, 34)
     m = _mask(data.shape) if masked else None
     x = target.asarray(data, dtype)
@@ -62,14 +71,12 @@ def test_softmax_family(target, name, axis, masked, dtype, report):
     ref = _unrows(R.softmax(rows, where=mrows, log=(name == "log_softmax")), data.shape, keep, axes)
     err = ulp_error(y, ref, 0.0, dtype)
     worst, b = float(err.max()), bound(name, dtype)
-    report(name, target, dtype, worst, b)
+    _cell(report, name, target, dtype, worst, b)
     assert worst <= b, f"{worst} ulp at {np.unravel_index(np.argmax(err), err.shape)}"
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ["plain", "b", "mask", "sign"])
 def test_logsumexp(target, case, dtype, report):
-    _skip(target, dtype)
     data = reduction_inputs(dtype)
     x = target.asarray(data, dtype)
     kw, bb, m = {"axis": -1}, None, None
@@ -77,8 +84,6 @@ def test_logsumexp(target, case, dtype, report):
         bb = np.random.default_rng(4).uniform(-1 if case == "sign" else 0.2, 2, data.shape)
         bb[:, ::5] = 0.0                     # b == 0 excludes, even inf
         bb[3, 5] = 0.0
-        from multiact._check.score import round_to
-
         bb = round_to(bb, dtype)
         kw["b"] = target.asarray(bb, dtype)
     if case == "mask":
@@ -97,7 +102,7 @@ def test_logsumexp(target, case, dtype, report):
         val = np.where(sgn < 0, np.nan, val)
     err = ulp_error(y, val, 0.0, dtype)
     worst, b = float(err.max()), bound("logsumexp", dtype)
-    report("logsumexp", target, dtype, worst, b)
+    _cell(report, "logsumexp", target, dtype, worst, b)
     assert worst <= b
 
 
@@ -111,9 +116,8 @@ def test_logsumexp_axes_keepdims(target, axis):
     assert y.shape == want.shape
 
 
-def test_float16_accumulation_70000(target):
-    if "float16" not in target.dtypes:
-        pytest.skip("no float16")
+@pytest.mark.dtypes("float16")
+def test_float16_accumulation_70000(target, dtype):
     data = np.full(70000, -1.0)
     x = target.asarray(data, "float16")
     y = float(target.to_numpy(multiact.logsumexp(x)))
@@ -123,10 +127,8 @@ def test_float16_accumulation_70000(target):
     assert abs(s[0] - 1 / 70000) <= 2.0**-24 and np.all(s == s[0])
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 def test_standardize(target, masked, dtype, report):
-    _skip(target, dtype)
     data = standardize_inputs(dtype)
     m = None
     kw = {}
@@ -139,18 +141,7 @@ def test_standardize(target, masked, dtype, report):
     scale = np.array([[1 + abs(s.mean()) / s.std()] for s in sel])
     err = scaled_error(y, ref, scale, dtype)
     worst, b = float(err.max()), bound("standardize", dtype)
-    report("standardize", target, dtype, worst, b)
-    assert worst <= b
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_glu(target, dtype, report):
-    _skip(target, dtype)
-    data = np.clip(standardize_inputs(dtype), -80, 80)
-    y = target.to_numpy(multiact.glu(target.asarray(data, dtype)))
-    err = ulp_error(y, R.glu(data), 0.0, dtype)
-    worst, b = float(err.max()), bound("glu", dtype)
-    report("glu", target, dtype, worst, b)
+    _cell(report, "standardize", target, dtype, worst, b)
     assert worst <= b
 
 
@@ -163,24 +154,20 @@ def test_one_hot(target):
     assert target.device_of(y) == target.device_of(x)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 def test_softmin(target, masked, dtype, report):
-    _skip(target, dtype)
     data = reduction_inputs(dtype)
     m = _mask(data.shape) if masked else None
     kw = {"where": target.asarray(m, "bool")} if masked else {}
     y = target.to_numpy(multiact.softmin(target.asarray(data, dtype), **kw))
     err = ulp_error(y, R.softmax(-data, where=m), 0.0, dtype)
     worst, b = float(err.max()), bound("softmin", dtype)
-    report("softmin", target, dtype, worst, b)
+    _cell(report, "softmin", target, dtype, worst, b)
     assert worst <= b
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 def test_logmeanexp(target, masked, dtype, report):
-    _skip(target, dtype)
     data = reduction_inputs(dtype)
     data[0] = 2.0  # equal entries: the mean is exactly their value
     m = _mask(data.shape) if masked else None
@@ -189,17 +176,15 @@ def test_logmeanexp(target, masked, dtype, report):
     ref = R.logmeanexp(data, where=m)
     err = ulp_error(y, ref, 0.0, dtype)
     worst, b = float(err.max()), bound("logmeanexp", dtype)
-    report("logmeanexp", target, dtype, worst, b)
+    _cell(report, "logmeanexp", target, dtype, worst, b)
     assert worst <= b
     if not masked:
         assert y[0] == 2.0
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_sparsemax(target, axis, dtype, report):
-    _skip(target, dtype)
-    data = round_to_dtype(np.random.default_rng(9).standard_normal((5, 12)) * 2, dtype)
+    data = sparsemax_inputs(dtype)
     y = target.to_numpy(multiact.sparsemax(target.asarray(data, dtype), axis=axis))
     ref = R.sparsemax(data if axis == -1 else data.T)
     ref = ref if axis == -1 else ref.T
@@ -208,12 +193,6 @@ def test_sparsemax(target, axis, dtype, report):
     scale = np.max(np.abs(ref), axis=axis, keepdims=True)
     err = scaled_error(y, ref, scale, dtype)
     worst, b = float(err.max()), bound("sparsemax", dtype)
-    report("sparsemax", target, dtype, worst, b)
+    _cell(report, "sparsemax", target, dtype, worst, b)
     assert worst <= b
     np.testing.assert_allclose(y.sum(axis=axis), 1.0, rtol=4 * 2.0 ** -(7 if "16" in dtype else 23))
-
-
-def round_to_dtype(x, dtype):
-    from multiact._check.score import round_to
-
-    return round_to(x, dtype)

@@ -91,4 +91,4 @@ def test_thread_safety_mixing_backends():
         t.join()
     assert not errors, errors
     # one Backend per namespace, however many threads raced to create it
-    assert len({id(b) for b in seen}) == len({b.framework + b.name for b in seen})
+    assert len({id(b) for b in seen}) == len({b.framework + b.label for b in seen})

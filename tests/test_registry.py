@@ -93,7 +93,7 @@ def test_activation_on_every_backend(xp):
     x = xp.asarray(np.array([-1.0, 2.0]), "float32")
     y = a(x)
     assert isinstance(y, xp.array_type()) and y.dtype == x.dtype
-    np.testing.assert_allclose(xp.np(y), [0.5 * np.expm1(-1), 2.0], rtol=1e-6)
+    np.testing.assert_allclose(xp.to_numpy(y), [0.5 * np.expm1(-1), 2.0], rtol=1e-6)
 
 
 def test_torch_module_trains_an_mlp():

@@ -6,51 +6,29 @@ something callable on any array; ``names()`` lists every accepted name.
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import math
 
-from . import _api, _api_extra
+from . import _api
+from ._table import ALIASES, BY_NAME, canonical_name
 
-_CANONICAL = {n: getattr(_api, n) for n in _api.__all__ if n not in ("swish", "hard_swish")}
-_CANONICAL.update({n: getattr(_api_extra, n) for n in _api_extra.__all__})
-
-# The names users of other libraries know (same function objects); where the
-# other library's *default* differs, docs/defaults.md says so and the
-# parameter is offered (never a second function).
-ALIASES = {
-    "swish": "silu",            # JAX, Keras
-    "hard_swish": "hard_silu",  # JAX, Keras
-    "hardswish": "hard_silu",   # PyTorch
-    "hardsigmoid": "hard_sigmoid",
-    "hardtanh": "hard_tanh",
-    "logsigmoid": "log_sigmoid",
-    "softsign": "soft_sign",
-    "hardshrink": "hard_shrink",
-    "softshrink": "soft_shrink",
-    "tanhshrink": "tanh_shrink",
-    "linear": "identity",       # Keras
-}
+# The public function of every row (aliases are the same objects; where another
+# library's *default* differs, docs/defaults.md says so and the parameter is
+# offered, never a second function).
+_CANONICAL = {name: getattr(_api, name) for name in BY_NAME}
 
 
 def names():
-    """Every name :func:`get` accepts, canonical names and aliases, sorted."""
-    return sorted({*_CANONICAL, *ALIASES})
+    """Every name :func:`get` accepts, canonical names and aliases, sorted.
+
+    >>> import multiact
+    >>> "hardswish" in multiact.names() and "gelu" in multiact.names()
+    True
+    """
+    return sorted({*BY_NAME, *ALIASES})
 
 
 def canonical(name, who="get"):
-    if not isinstance(name, str):
-        raise TypeError(f"multiact.{who}: argument 'name' must be a str, got {type(name).__name__}")
-    key = name if name in _CANONICAL else ALIASES.get(name)
-    if key is None:
-        low = name.lower().replace("-", "_")
-        key = low if low in _CANONICAL else ALIASES.get(low)
-    if key is None:
-        close = difflib.get_close_matches(name.lower(), names(), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"multiact.{who}: unknown activation {name!r}{hint} "
-                         f"(multiact.names() lists them all)")
-    return key
+    return canonical_name(name, who)
 
 
 def function(name):
@@ -89,8 +67,8 @@ class Activation:
     def __init__(self, name, **params):
         key = canonical(name, "Activation")
         fn = _CANONICAL[key]
-        sig = inspect.signature(fn)
-        accepted = list(sig.parameters)[1:]
+        row = BY_NAME[key].params
+        accepted = [q.name for q in row]
         for p, val in params.items():
             if p not in accepted:
                 raise TypeError(
@@ -107,9 +85,7 @@ class Activation:
                     f"is serializable, got {type(val).__name__}; call multiact.{key} directly "
                     f"to pass arrays"
                 )
-        missing = [p for p, q in list(sig.parameters.items())[1:]
-                   if q.default is inspect.Parameter.empty and q.kind is not q.KEYWORD_ONLY
-                   and p not in params]
+        missing = [q.name for q in row if q.required and q.name not in params]
         if missing:
             raise TypeError(f"multiact.Activation: {key}() needs {', '.join(map(repr, missing))}")
         object.__setattr__(self, "_name", key)
@@ -160,13 +136,13 @@ class Activation:
 
     def to_torch(self):
         """A ``torch.nn.Module`` applying this activation (imports PyTorch)."""
-        from .backends.torch import ActivationModule
+        from .adapters import torch_module
 
-        return ActivationModule(self)
+        return torch_module(self)
 
     def to_flax(self):
         """A Flax NNX module applying this activation (imports Flax)."""
-        from .backends.jax import flax_module
+        from .adapters import flax_module
 
         return flax_module(self)
 

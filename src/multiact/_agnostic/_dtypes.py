@@ -1,4 +1,4 @@
-"""Dtype rules shared by every generic definition (SPEC.md, "dtype")."""
+"""Dtype rules shared by every generic definition (docs/contract.md, "dtype")."""
 
 from __future__ import annotations
 

@@ -1,19 +1,17 @@
 """Special functions that the Array API standard lacks, written against it.
 
-Backends that have a native, accurate version register it in their module
-(``backends/<name>.py``: ``extra``); everything else uses these.
+A backend that has a native, accurate version supplies it in its module
+(``backends/<name>.py``: ``PRIMITIVES``); every other backend uses these.
 """
 
 from __future__ import annotations
 
-import math
-
+from ._formulas import INV_SQRT2 as _INV_SQRT2
+from ._formulas import INV_SQRT_2PI as _INV_SQRT_2PI
 from ._ndtr_coeffs import PIECES
 
 __all__ = ["ndtr", "ndtr_from_native", "normal_pdf"]
 
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
 _df = 1.0

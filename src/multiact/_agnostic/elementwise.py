@@ -1,88 +1,103 @@
-"""Generic element-wise activations: one body each, written against ``xp``.
+r"""Generic element-wise activations: one body each, written against ``xp``.
 
-Every function takes the (extended) namespace ``xp`` first.  The formulations are
-chosen so that, on any autodiff backend, the derivative that falls out of the
-expression is the one SPEC.md promises:
-
-* kinks use ``where`` on a closed/open comparison, so the derivative at the kink
-  is the branch SPEC.md names (``relu'(0) = 0``, ...);
-* no branch that ``where`` discards can overflow, divide by zero or produce NaN
-  for finite input (no RuntimeWarning, no NaN leaking into gradients);
-* exponentials are taken of arguments <= 0 only, so tails keep relative
-  accuracy in values *and* derivatives (no ``s * (1 - s)``, no ``expm1 + 1``).
+Every body takes the (extended) namespace ``xp`` first, then ``x`` and the
+parameters in the order of its row in ``multiact._table``, already checked by
+the public layer.  Its docstring is the public function's documentation.  The
+formulas and constants come from ``_formulas`` (written once there).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+from functools import lru_cache
 
+from . import _formulas as fm
 from ._dtypes import as_param, as_work, finish
 
-SELU_SCALE = 1.0507009873554804934193349852946
-SELU_ALPHA = 1.6732632423543772848170429916717
-_LN2 = math.log(2.0)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_GELU_C = 0.044715
-# |x| beyond which tanh-GELU's gate is exactly 0 or 1 in float32/float64, and
-# below which x**3 cannot overflow float32.
-_GELU_LIM = 1.0e4
+_INF = math.inf
+_NAN = math.nan
 
-
-# -- building blocks (work dtype in, work dtype out) ---------------------------
-
-def _squash(xp, x, lim):
-    """``clip(x, -lim, lim)`` that keeps NaN and has derivative 1 on [-lim, lim]."""
-    return xp.where(x > lim, lim, xp.where(x < -lim, -lim, x))
-
-
-def _sigmoid(xp, x):
-    # exp of a non-positive argument only; numerator 1 or e picks the branch.
-    neg = x < 0
-    e = xp.exp(xp.where(neg, x, -x))
-    return xp.where(neg, e, 1.0) / (1.0 + e)
-
-
-def _softplus(xp, x):
-    # max(x, 0) + log1p(exp(-|x|)), with |x| written so that d/dx is sigmoid(x)
-    # also at 0 (d|x|/dx at 0 is 0 on JAX and PyTorch).
-    pos = x > 0
-    e = xp.exp(xp.where(pos, -x, x))
-    return xp.where(pos, x, 0.0) + xp.log1p(e)
-
-
-def _expm1_neg(xp, x):
-    """expm1 for x <= 0 whose derivative keeps relative accuracy.
-
-    Autodiff of ``expm1`` gives ``expm1(x) + 1``, which cancels for x << 0
-    (elu'(-30) would be off by 1e-3 relative in float64).  Below -ln 2,
-    ``exp(x) - 1`` is exact to an ulp and differentiates to ``exp(x)``.
-    """
-    return xp.where(x < -_LN2, xp.exp(x) - 1.0, xp.expm1(x))
-
-
-def _gated(xp, x, gate):
-    """``x * gate`` with ``0`` where the gate underflowed (so -inf * 0 is 0)."""
-    return xp.where(gate == 0, 0.0, x) * gate
-
-
-# -- public generic bodies -----------------------------------------------------
 
 def relu(xp, x):
+    r"""Rectified linear unit.
+
+    .. math:: \mathrm{relu}(x) = \max(x, 0)
+
+    with :math:`\mathrm{relu}'(0) = 0` on every autodiff backend.  Integer
+    dtypes are kept; NaN gives NaN.
+
+    Args:
+      x: input array (any supported library) or Python scalar/sequence.
+
+    Returns:
+      An array of ``x``'s type, device and dtype.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.relu(np.array([-2.0, 0.0, 1.5]))
+      array([0. , 0. , 1.5])
+    """
     x, dt = as_work(xp, x, "relu", keep_int=True, exact=True)
     return finish(xp, xp.where(x <= 0, 0, x), dt)
 
 
 def relu6(xp, x):
+    r"""ReLU capped at 6.
+
+    .. math:: \mathrm{relu6}(x) = \min(\max(x, 0), 6)
+
+    The derivative is 0 at both kinks (0 and 6).  Integer dtypes are kept.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.relu6(np.array([-1.0, 3.0, 7.0]))
+      array([0., 3., 6.])
+    """
     x, dt = as_work(xp, x, "relu6", keep_int=True, exact=True)
     return finish(xp, xp.where(x <= 0, 0, xp.where(x >= 6, 6, x)), dt)
 
 
 def hard_tanh(xp, x):
+    r"""Hard tanh.
+
+    .. math:: \mathrm{hard\_tanh}(x) = \mathrm{clip}(x, -1, 1)
+
+    The derivative is 0 at :math:`\pm 1`.  Integer dtypes are kept.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.hard_tanh(np.array([-2.0, 0.5, 2.0]))
+      array([-1. ,  0.5,  1. ])
+    """
     x, dt = as_work(xp, x, "hard_tanh", keep_int=True, exact=True)
     return finish(xp, xp.where(x <= -1, -1, xp.where(x >= 1, 1, x)), dt)
 
 
 def leaky_relu(xp, x, negative_slope=0.01):
+    r"""Leaky ReLU.
+
+    .. math:: \mathrm{leaky\_relu}(x) = \begin{cases} x & x \ge 0 \\
+              \alpha x & x < 0 \end{cases}, \quad \alpha = \mathtt{negative\_slope}
+
+    The derivative at 0 is ``negative_slope``.
+
+    Args:
+      x: input array.
+      negative_slope: finite scalar, or array of ``x``'s library broadcastable
+        to ``x`` (default 0.01, as JAX and PyTorch; Keras uses 0.2).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.leaky_relu(np.array([-2.0, 3.0]), negative_slope=0.1)
+      array([-0.2,  3. ])
+    """
     x, dt = as_work(xp, x, "leaky_relu")
     s = as_param(xp, negative_slope, x)
     pos = x > 0
@@ -90,44 +105,132 @@ def leaky_relu(xp, x, negative_slope=0.01):
 
 
 def sigmoid(xp, x):
+    r"""Logistic sigmoid.
+
+    .. math:: \mathrm{sigmoid}(x) = \frac{1}{1 + e^{-x}}
+
+    Stable for every ``x`` (``sigmoid(-1e4) == 0``, no overflow warning), with a
+    derivative that keeps relative accuracy in both tails.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.sigmoid(np.array([-1e4, 0.0, 2.0]))
+      array([0.        , 0.5       , 0.88079708])
+    """
     x, dt = as_work(xp, x, "sigmoid")
-    return finish(xp, _sigmoid(xp, x), dt)
+    return finish(xp, fm.sigmoid(xp, x), dt)
 
 
 def silu(xp, x):
+    r"""SiLU (swish).
+
+    .. math:: \mathrm{silu}(x) = x \cdot \mathrm{sigmoid}(x)
+
+    ``silu(-inf) == 0``.  :func:`swish` is the same function object.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.silu(np.array([-1.0, 0.0, 1.0]))
+      array([-0.26894142,  0.        ,  0.73105858])
+    """
     x, dt = as_work(xp, x, "silu")
-    return finish(xp, _gated(xp, x, _sigmoid(xp, x)), dt)
+    return finish(xp, fm.gated(xp, x, fm.sigmoid(xp, x)), dt)
 
 
 def softplus(xp, x, beta=1.0):
-    # log(1 + exp(beta x)) / beta (PyTorch's beta; its `threshold` is only an
-    # approximation knob, which this exact form does not need)
+    r"""Softplus.
+
+    .. math:: \mathrm{softplus}(x) = \frac{1}{\beta}\log(1 + e^{\beta x})
+
+    computed as ``max(x, 0) + log1p(exp(-beta |x|)) / beta`` (``logaddexp(x, 0)``
+    accuracy; ``softplus(1e4) == 1e4``).  PyTorch's ``threshold`` (where it
+    switches to ``x``) is an approximation that this form does not need.
+
+    Args:
+      x: input array.
+      beta: finite scalar > 0, or array (default 1.0, as PyTorch).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.softplus(np.array([-30.0, 0.0, 1e4]))
+      array([9.35762297e-14, 6.93147181e-01, 1.00000000e+04])
+    """
     x, dt = as_work(xp, x, "softplus")
     if isinstance(beta, (int, float)) and beta == 1:
-        return finish(xp, _softplus(xp, x), dt)
+        return finish(xp, fm.softplus(xp, x), dt)
     # max(x, 0) + log1p(exp(-beta |x|)) / beta: beta * x never overflows
     # (|x| is capped at 1e30, where exp(-beta |x|) is 0 for any beta > 1e-28)
     b = as_param(xp, beta, x)
     pos = x > 0
-    xs = _squash(xp, x, 1.0e30)
+    xs = fm.squash(xp, x, 1.0e30)
     e = xp.exp(b * xp.where(pos, -xs, xs))
     return finish(xp, xp.where(pos, x, 0.0) + xp.log1p(e) / b, dt)
 
 
 def log_sigmoid(xp, x):
+    r"""Log-sigmoid.
+
+    .. math:: \mathrm{log\_sigmoid}(x) = \log \mathrm{sigmoid}(x) = -\mathrm{softplus}(-x)
+
+    Stable for every ``x`` (``log_sigmoid(-1e4) == -1e4``).
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.log_sigmoid(np.array([-1e4, 0.0]))
+      array([-1.00000000e+04, -6.93147181e-01])
+    """
     x, dt = as_work(xp, x, "log_sigmoid")
-    return finish(xp, -_softplus(xp, -x), dt)
+    return finish(xp, -fm.softplus(xp, -x), dt)
 
 
 def elu(xp, x, alpha=1.0):
+    r"""Exponential linear unit.
+
+    .. math:: \mathrm{elu}(x) = \begin{cases} x & x > 0 \\
+              \alpha (e^{x} - 1) & x \le 0 \end{cases}
+
+    ``elu(-1e4) == -alpha``; the derivative keeps relative accuracy for x << 0.
+
+    Args:
+      x: input array.
+      alpha: finite scalar, or array broadcastable to ``x`` (default 1.0).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.elu(np.array([-1e4, -1.0, 2.0]))
+      array([-1.        , -0.63212056,  2.        ])
+    """
     x, dt = as_work(xp, x, "elu")
     a = as_param(xp, alpha, x)
     pos = x > 0
-    neg = a * _expm1_neg(xp, xp.where(pos, 0.0, x))
+    neg = a * fm.expm1_neg(xp, xp.where(pos, 0.0, x))
     return finish(xp, xp.where(pos, x, neg), dt)
 
 
 def celu(xp, x, alpha=1.0):
+    r"""Continuously-differentiable exponential linear unit.
+
+    .. math:: \mathrm{celu}(x) = \begin{cases} x & x > 0 \\
+              \alpha (e^{x / \alpha} - 1) & x \le 0 \end{cases}
+
+    Args:
+      x: input array.
+      alpha: finite scalar > 0, or array broadcastable to ``x`` (default 1.0).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.celu(np.array([-1.0, 2.0]), alpha=2.0)
+      array([-0.78693868,  2.        ])
+    """
     x, dt = as_work(xp, x, "celu")
     a = as_param(xp, alpha, x)
     pos = x > 0
@@ -136,46 +239,128 @@ def celu(xp, x, alpha=1.0):
     # even in float64, so clamping there changes neither value nor derivative.
     floor = -745.0 * a
     xn = xp.where(xn < floor, floor, xn)
-    neg = a * _expm1_neg(xp, xn / a)
+    neg = a * fm.expm1_neg(xp, xn / a)
     return finish(xp, xp.where(pos, x, neg), dt)
 
 
 def selu(xp, x):
+    r"""Scaled exponential linear unit.
+
+    .. math:: \mathrm{selu}(x) = \lambda \begin{cases} x & x > 0 \\
+              \alpha (e^{x} - 1) & x \le 0 \end{cases}
+
+    with :math:`\lambda = 1.0507009873554804934193349852946` and
+    :math:`\alpha = 1.6732632423543772848170429916717`.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.selu(np.array([-1.0, 0.0, 1.0]))
+      array([-1.11133074,  0.        ,  1.05070099])
+    """
     x, dt = as_work(xp, x, "selu")
     pos = x > 0
-    neg = (SELU_SCALE * SELU_ALPHA) * _expm1_neg(xp, xp.where(pos, 0.0, x))
-    return finish(xp, xp.where(pos, SELU_SCALE * xp.where(pos, x, 0.0), neg), dt)
+    neg = (fm.SELU_SCALE * fm.SELU_ALPHA) * fm.expm1_neg(xp, xp.where(pos, 0.0, x))
+    return finish(xp, xp.where(pos, fm.SELU_SCALE * xp.where(pos, x, 0.0), neg), dt)
 
 
 def gelu(xp, x, approximate=True):
+    r"""Gaussian error linear unit.
+
+    Exact (``approximate=False``):
+
+    .. math:: \mathrm{gelu}(x) = \frac{x}{2}\,\mathrm{erfc}\!\left(-\frac{x}{\sqrt 2}\right)
+              = x\,\Phi(x)
+
+    Approximate (``approximate=True``, the default, as in JAX; PyTorch's default
+    is the exact form):
+
+    .. math:: \mathrm{gelu}(x) = \frac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}
+              \,(x + 0.044715 x^3)\right)\right)
+
+    evaluated as :math:`x\,\mathrm{sigmoid}(2u)`, which keeps relative accuracy
+    in the left tail where ``1 + tanh`` cancels.  ``gelu(-inf) == 0``.
+
+    Args:
+      x: input array.
+      approximate: whether to use the tanh approximation: a bool, or PyTorch's
+        strings ``"tanh"`` (True) and ``"none"`` (False).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.gelu(np.array([-1.0, 0.0, 1.0]), approximate=False)
+      array([-0.15865525,  0.        ,  0.84134475])
+    """
     x, dt = as_work(xp, x, "gelu")
     if approximate:
-        # x/2 (1 + tanh(u)) == x * sigmoid(2u): no cancellation in the left tail.
-        xc = _squash(xp, x, _GELU_LIM)
-        two_u = (2.0 * _SQRT_2_OVER_PI) * xc * (1.0 + _GELU_C * (xc * xc))
-        gate = _sigmoid(xp, two_u)
+        gate = fm.sigmoid(xp, fm.gelu_two_u(xp, fm.squash(xp, x, fm.GELU_LIM)))
     else:
         # x/2 erfc(-x/sqrt 2) == x * Phi(x); Phi comes from the backend (native)
         # or from the generic accurate implementation (_special.ndtr).
         gate = xp.ndtr(x)
-    return finish(xp, _gated(xp, x, gate), dt)
+    return finish(xp, fm.gated(xp, x, gate), dt)
 
 
 def hard_sigmoid(xp, x):
+    r"""Hard sigmoid.
+
+    .. math:: \mathrm{hard\_sigmoid}(x) = \mathrm{relu6}(x + 3) / 6
+
+    The derivative is 0 at the kinks :math:`\pm 3`.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.hard_sigmoid(np.array([-4.0, 0.0, 1.5]))
+      array([0.  , 0.5 , 0.75])
+    """
     x, dt = as_work(xp, x, "hard_sigmoid")
     return finish(xp, xp.where(x <= -3, 0.0, xp.where(x >= 3, 1.0, (x + 3.0) / 6.0)), dt)
 
 
 def hard_silu(xp, x):
+    r"""Hard SiLU (hard swish).
+
+    .. math:: \mathrm{hard\_silu}(x) = x \cdot \mathrm{hard\_sigmoid}(x)
+
+    At the kinks the derivative is the smaller one-sided one (-1/2 at -3, 1 at
+    3).  :func:`hard_swish` is the same function object.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.hard_silu(np.array([-1.0, 1.0, 4.0]))
+      array([-0.33333333,  0.66666667,  4.        ])
+    """
     # Kinks: at -3 the middle branch (slope -1/2 < 0), at 3 the identity
-    # (slope 1 < 3/2): the smaller one-sided derivative, as SPEC.md asks.
+    # (slope 1 < 3/2): the smaller one-sided derivative, as the contract asks.
     x, dt = as_work(xp, x, "hard_silu")
-    xm = _squash(xp, x, 4.0)  # keeps the discarded branch finite
+    xm = fm.squash(xp, x, 4.0)  # keeps the discarded branch finite
     mid = xm * (xm + 3.0) / 6.0
     return finish(xp, xp.where(x < -3, 0.0, xp.where(x >= 3, x, mid)), dt)
 
 
 def soft_sign(xp, x):
+    r"""Soft sign.
+
+    .. math:: \mathrm{soft\_sign}(x) = \frac{x}{|x| + 1}
+
+    ``soft_sign(inf) == 1``.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.soft_sign(np.array([-1.0, 0.0, np.inf]))
+      array([-0.5,  0. ,  1. ])
+    """
     # |x| < 1: x / (|x| + 1);  |x| >= 1: +-(1 - 1/(|x| + 1)).  The second form
     # has no cancellation in its derivative (1/(1+|x|)^2) and gives +-1 at +-inf.
     x, dt = as_work(xp, x, "soft_sign")
@@ -189,5 +374,291 @@ def soft_sign(xp, x):
 
 
 def tanh(xp, x):
+    r"""Hyperbolic tangent; the one function that accepts complex input.
+
+    .. math:: \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}
+
+    Args:
+      x: input array (real or complex).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.tanh(np.array([0.0, 1.0]))
+      array([0.        , 0.76159416])
+    """
     x, dt = as_work(xp, x, "tanh", complex_ok=True)
     return finish(xp, xp.tanh(x), dt)
+
+
+# -- beyond the seed set ------------------------------------------------------------
+
+def identity(xp, x):
+    r"""Identity (Keras calls it ``linear``).
+
+    .. math:: \mathrm{identity}(x) = x
+
+    Integer dtypes are kept; bool is promoted to the default float dtype.
+    Float input is returned as it is (as ``jax.nn.identity`` and
+    ``torch.nn.Identity`` do).
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.identity(np.array([-1.0, 2.0]))
+      array([-1.,  2.])
+    """
+    x, dt = as_work(xp, x, "identity", keep_int=True, exact=True)
+    return finish(xp, x, dt)
+
+
+def mish(xp, x):
+    r"""Mish.
+
+    .. math:: \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x))
+
+    ``mish(-inf) == 0``.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.mish(np.array([-1.0, 0.0, 1.0]))
+      array([-0.30340146,  0.        ,  0.86509839])
+    """
+    x, dt = as_work(xp, x, "mish")
+    return finish(xp, fm.gated(xp, x, xp.tanh(fm.softplus(xp, x))), dt)
+
+
+def squareplus(xp, x, b=4.0):
+    r"""Squareplus.
+
+    .. math:: \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2}
+
+    Written without cancellation for x < 0 and without overflow of ``x**2``.
+
+    Args:
+      x: input array.
+      b: finite scalar >= 0, or array (default 4, as JAX).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.squareplus(np.array([-3.0, 0.0, 3.0]))
+      array([0.30277564, 1.        , 3.30277564])
+    """
+    # h = sqrt(x^2 + b) is |x| beyond 1e18 (b / x^2 below any eps), so x^2 never
+    # overflows.  x < 0: (b/4) / ((h - x)/2); x >= 0: x + (b/2) / (h + x), with
+    # h/2 and x/2 halved first, so that neither sum can overflow near the max.
+    x, dt = as_work(xp, x, "squareplus")
+    b = as_param(xp, b, x)
+    a = xp.abs(x)
+    big = a > 1.0e18
+    as_ = xp.where(big, 0.0, a)
+    h = xp.where(big, a, xp.sqrt(as_ * as_ + b))
+    xn = xp.where(x < 0, x, 0.0)   # each branch sees only its own infinity
+    xq = xp.where(x < 0, 0.0, x)
+    neg = (b * 0.25) / (h * 0.5 - xn * 0.5)
+    pos = xq + (b * 0.25) / (h * 0.5 + xq * 0.5)
+    return finish(xp, xp.where(x < 0, neg, pos), dt)
+
+
+def sparse_plus(xp, x):
+    r"""Sparse plus.
+
+    .. math:: \mathrm{sparse\_plus}(x) = \begin{cases} 0 & x \le -1 \\
+              (x + 1)^2 / 4 & -1 < x < 1 \\ x & x \ge 1 \end{cases}
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.sparse_plus(np.array([-2.0, 0.0, 2.0]))
+      array([0.  , 0.25, 2.  ])
+    """
+    x, dt = as_work(xp, x, "sparse_plus")
+    xm = fm.squash(xp, x, 2.0)
+    mid = (xm + 1.0) * (xm + 1.0) * 0.25
+    return finish(xp, xp.where(x <= -1, 0.0, xp.where(x >= 1, x, mid)), dt)
+
+
+def sparse_sigmoid(xp, x):
+    r"""Sparse sigmoid (derivative 0 at both kinks).
+
+    .. math:: \mathrm{sparse\_sigmoid}(x) = \begin{cases} 0 & x \le -1 \\
+              (x + 1) / 2 & -1 < x < 1 \\ 1 & x \ge 1 \end{cases}
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.sparse_sigmoid(np.array([-2.0, 0.0, 2.0]))
+      array([0. , 0.5, 1. ])
+    """
+    x, dt = as_work(xp, x, "sparse_sigmoid")
+    return finish(xp, xp.where(x <= -1, 0.0, xp.where(x >= 1, 1.0, (x + 1.0) * 0.5)), dt)
+
+
+_LOG1MEXP_SWITCH = 1.7  # float64: log1p(-e^-x) above, its argument in (-0.19, 0)
+
+
+def log1mexp(xp, x):
+    r""":math:`\log(1 - e^{-x})` for :math:`x \ge 0`, stable over the whole range.
+
+    .. math:: \mathrm{log1mexp}(x) = \log(1 - e^{-x})
+
+    ``log1mexp(0) == -inf``; negative input gives NaN (no warning).
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.log1mexp(np.array([1e-10, 1.0, 50.0]))
+      array([-2.30258509e+01, -4.58675145e-01, -1.92874985e-22])
+    """
+    # log(-expm1(-x)) below the switch, log1p(-exp(-x)) above it.  Maechler
+    # switches at ln 2; for float64 the switch is 1.7, which keeps log1p's
+    # argument above -0.19 (XLA's float64 log1p is 128 ulp off near -0.4).
+    x, dt = as_work(xp, x, "log1mexp")
+    switch = _LOG1MEXP_SWITCH if x.dtype == xp.float64 else fm.LN2
+    pos = x > 0
+    xs = xp.where(pos, x, 1.0)  # keeps the discarded branches finite
+    lo = xs < switch
+    small = xp.log(-xp.expm1(-xp.where(lo, xs, switch)))
+    large = xp.log1p(-xp.exp(-xp.where(lo, 2.0, xs)))
+    val = xp.where(lo, small, large)
+    out = xp.where(x < 0, _NAN, xp.where(x == 0, -_INF, xp.where(pos, val, x)))  # NaN stays
+    return finish(xp, out, dt)
+
+
+def hard_shrink(xp, x, lambd=0.5):
+    r"""Hard shrink (PyTorch).
+
+    .. math:: \mathrm{hard\_shrink}(x) = \begin{cases} x & |x| > \lambda \\
+              0 & \text{otherwise} \end{cases}
+
+    Args:
+      x: input array.
+      lambd: finite scalar >= 0 (default 0.5, as PyTorch).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.hard_shrink(np.array([-1.0, 0.3, 0.7]))
+      array([-1. ,  0. ,  0.7])
+    """
+    x, dt = as_work(xp, x, "hard_shrink")
+    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, x), dt)
+
+
+def soft_shrink(xp, x, lambd=0.5):
+    r"""Soft shrink (PyTorch).
+
+    .. math:: \mathrm{soft\_shrink}(x) = \begin{cases} x - \lambda & x > \lambda \\
+              x + \lambda & x < -\lambda \\ 0 & \text{otherwise} \end{cases}
+
+    Args:
+      x: input array.
+      lambd: finite scalar >= 0 (default 0.5, as PyTorch).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.soft_shrink(np.array([-1.0, 0.3, 0.75]))
+      array([-0.5 ,  0.  ,  0.25])
+    """
+    x, dt = as_work(xp, x, "soft_shrink")
+    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, xp.where(x < 0, x + lambd, x - lambd)), dt)
+
+
+@lru_cache(maxsize=None)
+def _tanh_shrink_series(n_terms=46):
+    """Taylor coefficients of x - tanh(x) in powers of x^2, times x^3 (exact, from
+    Bernoulli numbers): x - tanh x = sum_{n>=2} -2^{2n}(2^{2n}-1) B_{2n} x^{2n-1}/(2n)!"""
+    bern = [Fraction(1)]
+    for m in range(1, 2 * n_terms + 4):
+        bern.append(-sum(math.comb(m + 1, k) * bern[k] for k in range(m)) / Fraction(m + 1))
+    coeffs = []
+    for n in range(2, n_terms + 2):
+        c = Fraction(-(4 ** n) * (4 ** n - 1)) * bern[2 * n] / math.factorial(2 * n)
+        coeffs.append(float(c))
+    return tuple(reversed(coeffs))  # Horner order in x^2, multiplied by x^3
+
+
+def tanh_shrink(xp, x):
+    r"""Tanh shrink, with relative accuracy near 0.
+
+    .. math:: \mathrm{tanh\_shrink}(x) = x - \tanh(x)
+
+    For :math:`|x| < 1`, where the difference cancels, by its Taylor series.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.tanh_shrink(np.array([1e-3, 2.0]))
+      array([3.33333200e-10, 1.03597242e+00])
+    """
+    x, dt = as_work(xp, x, "tanh_shrink")
+    small = xp.abs(x) < 1
+    xs = xp.where(small, x, 0.0)
+    t = xs * xs
+    acc = None
+    for c in _tanh_shrink_series():
+        acc = c if acc is None else acc * t + c
+    series = acc * (t * xs)
+    return finish(xp, xp.where(small, series, x - xp.tanh(x)), dt)
+
+
+def threshold(xp, x, threshold, value):
+    r"""Threshold (PyTorch).
+
+    .. math:: \mathrm{threshold}(x) = \begin{cases} x & x > \mathrm{threshold} \\
+              \mathrm{value} & \text{otherwise} \end{cases}
+
+    Args:
+      x: input array.
+      threshold: finite scalar.
+      value: finite scalar, or array broadcastable to ``x``.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.threshold(np.array([-1.0, 0.5, 2.0]), 1.0, -5.0)
+      array([-5., -5.,  2.])
+    """
+    x, dt = as_work(xp, x, "threshold")
+    v = as_param(xp, value, x)
+    return finish(xp, xp.where(x <= threshold, v, x), dt)
+
+
+def prelu(xp, x, weight):
+    r"""Parametric ReLU (PyTorch).
+
+    .. math:: \mathrm{prelu}(x) = \begin{cases} x & x > 0 \\
+              w \cdot x & \text{otherwise} \end{cases}
+
+    with ``weight`` of size 1 or one per channel (axis 1; axis 0 of a 1-d
+    ``x``).  The derivative at 0 is ``weight``, as leaky_relu's.
+
+    Args:
+      x: input array.
+      weight: finite scalar, or 1-d array of size 1 or ``x.shape[1]``, from
+        ``x``'s library.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.prelu(np.array([[-1.0, 2.0], [-3.0, 4.0]]), np.array([0.1, 0.2]))
+      array([[-0.1,  2. ],
+             [-0.3,  4. ]])
+    """
+    x, dt = as_work(xp, x, "prelu")
+    w = as_param(xp, weight, x)
+    if not isinstance(w, (int, float)) and x.ndim >= 2 and w.ndim == 1 and w.shape[0] != 1:
+        w = xp.reshape(w, (w.shape[0],) + (1,) * (x.ndim - 2))
+    elif not isinstance(w, (int, float)) and w.ndim == 1 and w.shape[0] == 1:
+        w = xp.reshape(w, ())
+    pos = x > 0
+    return finish(xp, xp.where(pos, x, w * xp.where(pos, 0.0, x)), dt)

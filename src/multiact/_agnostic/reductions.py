@@ -1,86 +1,134 @@
-"""Generic reductions and shape-changing functions: softmax family, logsumexp,
-standardize, glu, one_hot.
+r"""Generic reductions and shape-changing functions: the softmax family,
+logsumexp, logmeanexp, standardize, glu, one_hot, sparsemax.
 
-``axes`` arrives normalized by the public layer: a tuple of non-negative ints.
+``axes`` arrives normalised by the public layer: a sorted tuple of
+non-negative ints (``axis`` for the single-axis functions: a non-negative int).
 """
 
 from __future__ import annotations
 
 import math
 
+from . import _formulas as fm
 from ._dtypes import as_param, as_work, default_float, device_of, finish
-from .elementwise import _sigmoid
 
 _INF = math.inf
 _NAN = math.nan
 
 
-def _empty_along(x, axes):
+def _empty(x):
     # any zero-size input: dask (and NumPy for a zero-size reduced axis) cannot
     # take the max of nothing; the result is decided by the shape alone.
     return any(n == 0 for n in x.shape)
 
 
-def _shift(xp, x, axes, mask, initial):
-    """Masked input shifted by its maximum, with SPEC.md's infinity rules.
+def _reduced_shape(x, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
 
-    Returns ``(sh, m)``: ``sh`` is ``x - max`` (``-inf`` where masked out); where a
-    slice holds ``+inf`` its ``+inf`` entries become 0 and the rest ``-inf`` (the
-    limit); a slice with no finite maximum (all ``-inf``/masked) keeps ``-inf``.
-    Every entry equal to the maximum is exactly 0 (``initial`` aside).
+
+def softmax(xp, x, axis=(-1,), where=None, initial=None):
+    r"""Softmax.
+
+    .. math:: \mathrm{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}},
+              \quad m = \max_j x_j
+
+    Masked-out entries (``where`` False) are 0.  A fully masked slice, or one
+    that is all ``-inf``, is all 0 with zero gradient (never NaN).  ``+inf``
+    entries take the limit: ``softmax([inf, 0]) == [1, 0]``.
+
+    Args:
+      x: input array.
+      axis: int, tuple of ints, or None (all axes); default -1.
+      where: optional boolean mask broadcastable to ``x``, from ``x``'s library.
+      initial: optional scalar lower bound for the shift ``m``; never required.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.softmax(np.array([np.inf, 0.0, np.inf]))
+      array([0.5, 0. , 0.5])
     """
-    xm = x if mask is None else xp.where(mask, x, -_INF)
-    m = xp.max(xm, axis=axes, keepdims=True)
-    if initial is not None:
-        m = xp.maximum(m, as_param(xp, initial, m))
-    m_fin = xp.where(xp.isinf(m), 0.0, m)  # NaN stays NaN
-    posinf = m == _INF
-    sh = xp.where(posinf, 0.0, xm - m_fin)
-    sh = xp.where(posinf & (xm != _INF), -_INF, sh)
-    return sh, m
-
-
-def _split_sums(xp, sh, e, axes):
-    top = sh == 0
-    t = xp.sum(xp.where(top, e, 0.0), axis=axes, keepdims=True)
-    r = xp.sum(xp.where(top, 0.0, e), axis=axes, keepdims=True)
-    return t, r
-
-
-def _log_abs(xp, t, r):
-    """``(log|t + r|, t + r)``: log1p near 1, log elsewhere, 0 where the sum is 0."""
-    total = t + r
-    u = (t - 1.0) + r
-    # log1p near 1; not below u = -0.2, where XLA's float64 log1p is off by
-    # up to 128 ulp (log there is well conditioned anyway)
-    near1 = (u > -0.2) & (u < 0.5)
-    v1 = xp.log1p(xp.where(near1, u, 0.0))
-    v2 = xp.log(xp.where(near1 | (total == 0), 1.0, xp.abs(total)))
-    return xp.where(near1, v1, v2), total
-
-
-def softmax(xp, x, axes=(-1,), where=None, initial=None):
     x, dt = as_work(xp, x, "softmax")
-    if _empty_along(x, axes):
+    if _empty(x):
         return finish(xp, x, dt)
-    sh, _ = _shift(xp, x, axes, where, initial)
+    sh, _ = fm.shift_by_max(xp, x, axis, where, initial)
     e = xp.exp(sh)
-    s = xp.sum(e, axis=axes, keepdims=True)
+    s = xp.sum(e, axis=axis, keepdims=True)
     # An all -inf / fully masked slice: e == 0 everywhere, 0 / 1 == 0.
     return finish(xp, e / xp.where(s > 0, s, 1.0), dt)
 
 
-def log_softmax(xp, x, axes=(-1,), where=None, initial=None):
+def log_softmax(xp, x, axis=(-1,), where=None, initial=None):
+    r"""Log-softmax.
+
+    .. math:: \mathrm{log\_softmax}(x)_i = x_i - \log \sum_j e^{x_j}
+
+    Masked-out entries are ``-inf``; a fully masked slice is all ``-inf`` (never
+    NaN).  Entries near 0 keep relative accuracy:
+    ``log_softmax([1 - log(eps), 0])[0]`` is ``-4.4e-8`` in float32, not 0.
+
+    Args:
+      x: input array.
+      axis: int, tuple of ints, or None (all axes); default -1.
+      where: optional boolean mask broadcastable to ``x``.
+      initial: optional scalar lower bound for the shift; never required.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.log_softmax(np.array([0.0, 0.0]))
+      array([-0.69314718, -0.69314718])
+    """
     x, dt = as_work(xp, x, "log_softmax")
-    if _empty_along(x, axes):
+    if _empty(x):
         return finish(xp, x, dt)
-    sh, _ = _shift(xp, x, axes, where, initial)
-    t, r = _split_sums(xp, sh, xp.exp(sh), axes)
-    lse, _ = _log_abs(xp, t, r)
+    sh, _ = fm.shift_by_max(xp, x, axis, where, initial)
+    t, r = fm.split_sums(xp, sh, xp.exp(sh), axis)
+    lse, _ = fm.log_abs(xp, t, r)
     return finish(xp, sh - lse, dt)
 
 
-def logsumexp(xp, a, axes=None, b=None, keepdims=False, return_sign=False, where=None):
+def softmin(xp, x, axis=(-1,), where=None, initial=None):
+    r"""Softmin: the softmax of ``-x``.
+
+    .. math:: \mathrm{softmin}(x)_i = \frac{e^{-x_i}}{\sum_j e^{-x_j}}
+
+    Args:
+      x: input array.
+      axis: int, tuple of ints or None; default -1.
+      where: optional boolean mask.
+      initial: optional scalar (a lower bound for the shift of ``-x``), never required.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.softmin(np.array([0.0, np.log(3.0)]))
+      array([0.75, 0.25])
+    """
+    x, dt = as_work(xp, x, "softmin")
+    return finish(xp, softmax(xp, -x, axis, where, initial), dt)
+
+
+def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
+    r"""Log of the sum of exponentials.
+
+    .. math:: \mathrm{logsumexp}(a) = \log \sum_i b_i e^{a_i}
+
+    ``b == 0`` excludes an entry (even ``inf``); all ``-inf`` gives ``-inf`` with
+    zero gradient; small terms are kept (``logsumexp([0, -40]) == 4.248e-18`` in
+    float64); float16/bfloat16 accumulate in float32.  A negative sum is NaN
+    unless ``return_sign=True``, which returns ``(log|sum|, sign)``.
+
+    Args:
+      a: input array.
+      axis: int, tuple of ints, or None (all axes, the default).
+      b: optional scale factors, scalar or array broadcastable to ``a``.
+      keepdims: keep the reduced axes as size-1 dimensions.
+      return_sign: also return the sign of the sum.
+      where: optional boolean mask of the entries to include.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> float(multiact.logsumexp(np.array([0.0, -40.0])))
+      4.248354255291589e-18
+    """
     a, dt = as_work(xp, a, "logsumexp")
     mask = where
     if b is not None:
@@ -90,19 +138,19 @@ def logsumexp(xp, a, axes=None, b=None, keepdims=False, return_sign=False, where
         # b == 0 excludes the entry, even an infinite one.
         nz = b != 0
         mask = nz if mask is None else (mask & nz)
-    if _empty_along(a, axes):
+    if _empty(a):
         # sum over nothing is 0 (log: -inf); other empty inputs give empty output
-        fill = -_INF if any(a.shape[i] == 0 for i in axes) else 0.0
-        out = xp.full(tuple(1 if i in axes else n for i, n in enumerate(a.shape)),
-                      fill, dtype=a.dtype, device=device_of(xp, a))
+        # (a sum of nothing: 0, and a graph for autodiff, so backward() gives 0)
+        fill = -_INF if any(a.shape[i] == 0 for i in axis) else 0.0
+        out = xp.sum(a, axis=axis, keepdims=True) * 0.0 + fill
         sign = xp.zeros_like(out)
     else:
-        sh, m = _shift(xp, a, axes, mask, None)
+        sh, m = fm.shift_by_max(xp, a, axis, mask, None)
         e = xp.exp(sh)
         if b is not None:
             e = e * b
-        t, r = _split_sums(xp, sh, e, axes)
-        lse, total = _log_abs(xp, t, r)
+        t, r = fm.split_sums(xp, sh, e, axis)
+        lse, total = fm.log_abs(xp, t, r)
         # total == 0 (all -inf, all excluded): -inf, and no gradient through m.
         out = xp.where(total == 0, -_INF, m + lse)
         # sign via where: array_api_compat's torch sign writes through a boolean
@@ -111,36 +159,82 @@ def logsumexp(xp, a, axes=None, b=None, keepdims=False, return_sign=False, where
         if not return_sign:
             out = xp.where(total < 0, _NAN, out)
     if not keepdims:
-        # reshape, not squeeze: array_api_compat's torch squeeze over a tuple of
-        # axes indexes with a boolean mask, which torch.func.vmap cannot batch
-        shape = tuple(n for i, n in enumerate(out.shape) if i not in axes)
-        out = xp.reshape(out, shape)
-        sign = xp.reshape(sign, shape)
+        out = fm.drop_axes(xp, out, axis)
+        sign = fm.drop_axes(xp, sign, axis)
     out = finish(xp, out, dt)
     return (out, finish(xp, sign, dt)) if return_sign else out
 
 
-def _count(xp, x, axes, where):
-    """``(count, mask)``: entries counted per slice (a Python float without a
-    mask) and the mask broadcast to ``x``'s shape (or None)."""
-    if where is None:
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        return float(n), None
-    w = xp.broadcast_to(where, x.shape) if tuple(where.shape) != tuple(x.shape) else where
-    return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w
+def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
+    r"""Log of the mean of exponentials.
+
+    .. math:: \mathrm{logmeanexp}(x) = \log \frac{1}{n}\sum_i e^{x_i}
+
+    As accurate as :func:`logsumexp` (the mean of equal entries is exactly
+    their value); a slice with nothing to count is NaN.
+
+    Args:
+      x: input array.
+      axis: int, tuple of ints or None (all axes, the default).
+      where: optional boolean mask of the entries to count.
+      keepdims: keep the reduced axes as size-1 dimensions.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> float(multiact.logmeanexp(np.array([2.0, 2.0, 2.0])))
+      2.0
+    """
+    x, dt = as_work(xp, x, "logmeanexp")
+    n, _ = fm.count(xp, x, axis, where)
+    if _empty(x):
+        out = xp.full(_reduced_shape(x, axis), _NAN, dtype=x.dtype, device=device_of(xp, x))
+    else:
+        sh, m = fm.shift_by_max(xp, x, axis, where, None)
+        t, r = fm.split_sums(xp, sh, xp.exp(sh), axis)
+        # log((T + R) / n) as log1p(((T - n) + R) / n) near 1: the mean of
+        # equal entries is exactly their value
+        safe_n = n if isinstance(n, float) else xp.where(n > 0, n, 1.0)
+        lse, total = fm.log_abs(xp, t / safe_n, r / safe_n)
+        out = xp.where(total == 0, -_INF, m + lse)
+        if not isinstance(n, float):
+            out = xp.where(n > 0, out, _NAN)
+        elif n == 0:
+            out = xp.full_like(out, _NAN)
+    if not keepdims:
+        out = fm.drop_axes(xp, out, axis)
+    return finish(xp, out, dt)
 
 
-def standardize(xp, x, axes=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
+def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
+    r"""Standardize.
+
+    .. math:: \mathrm{standardize}(x) = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}
+
+    The mean and variance are taken over ``axis`` counting only ``where``; the
+    variance uses the (compensated) two-pass formula, so data with a large mean
+    keeps its digits.  A slice with nothing to count gives NaN (no warning).
+
+    Args:
+      x: input array.
+      axis: int, tuple of ints or None; default -1.
+      mean: optional precomputed mean (scalar or array broadcastable to ``x``).
+      variance: optional precomputed variance (scalar >= 0 or array).
+      epsilon: finite scalar >= 0 added to the variance (default 1e-5).
+      where: optional boolean mask of the entries to count.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.standardize(np.array([1e8 + 1, 1e8 + 3]), epsilon=0.0)
+      array([-1.,  1.])
+    """
     x, dt = as_work(xp, x, "standardize")
-    count, w = _count(xp, x, axes, where)
+    n, w = fm.count(xp, x, axis, where)
 
     def _mean(v):
-        s = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axes, keepdims=True)
-        if isinstance(count, float):
-            return s / count if count > 0 else xp.full_like(s, _NAN)
-        return xp.where(count > 0, s / xp.where(count > 0, count, 1.0), _NAN)
+        s = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
+        if isinstance(n, float):
+            return s / n if n > 0 else xp.full_like(s, _NAN)
+        return xp.where(n > 0, s / xp.where(n > 0, n, 1.0), _NAN)
 
     mu = _mean(x) if mean is None else as_param(xp, mean, x)
     if variance is None:
@@ -152,25 +246,72 @@ def standardize(xp, x, axes=(-1,), mean=None, variance=None, epsilon=1e-5, where
         var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
     else:
         var = as_param(xp, variance, x)
-    den = math.sqrt(var + epsilon) if isinstance(var, (int, float)) else xp.sqrt(var + epsilon)
+    if isinstance(var, (int, float)):
+        den = math.sqrt(var + epsilon)  # a Python number: no math on a symbolic value
+    else:
+        den = xp.sqrt(var + epsilon)
     return finish(xp, (x - mu) / den, dt)
 
 
 def glu(xp, x, axis=-1):
+    r"""Gated linear unit.
+
+    .. math:: \mathrm{glu}(x) = a \cdot \mathrm{sigmoid}(b)
+
+    where ``a, b`` are the first and second halves of ``x`` along ``axis``.
+
+    Args:
+      x: input array; its size along ``axis`` must be even.
+      axis: the axis to split (int, default -1).
+
+    Raises:
+      ValueError: if the size along ``axis`` is odd.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.glu(np.array([1.0, 2.0, 0.0, 100.0]))
+      array([0.5, 2. ])
+    """
     x, dt = as_work(xp, x, "glu")
-    h = x.shape[axis] // 2
+    n = x.shape[axis]
+    if isinstance(n, int) and n % 2:
+        raise ValueError(f"multiact.glu: argument 'x' must have an even size along axis "
+                         f"{axis}, got {n}")
+    h = n // 2
     first = [slice(None)] * x.ndim
     second = [slice(None)] * x.ndim
     first[axis] = slice(0, h)
     second[axis] = slice(h, 2 * h)
-    return finish(xp, x[tuple(first)] * _sigmoid(xp, x[tuple(second)]), dt)
+    return finish(xp, x[tuple(first)] * fm.sigmoid(xp, x[tuple(second)]), dt)
 
 
 def one_hot(xp, x, num_classes, dtype=None, axis=-1):
+    r"""One-hot encoding: ``x[..., None] == arange(num_classes)``, moved to ``axis``.
+
+    .. math:: \mathrm{one\_hot}(x)_{\dots, k} = [x_{\dots} = k], \quad 0 \le k < n
+
+    Indices outside ``[0, num_classes)`` give all-zero rows.
+
+    Args:
+      x: integer array of indices (any supported library).
+      num_classes: positive Python int.
+      dtype: output dtype, a dtype of ``x``'s library; default: that library's
+        default real floating dtype on ``x``'s device.
+      axis: where the new axis goes (default -1).
+
+    Raises:
+      TypeError: if ``x`` is not an integer array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.one_hot(np.array([0, 2, -1]), 3)
+      array([[1., 0., 0.],
+             [0., 0., 1.],
+             [0., 0., 0.]])
+    """
     if not xp.isdtype(x.dtype, "integral"):
-        raise TypeError(
-            f"multiact.one_hot: argument 'x' must have an integer dtype, got {x.dtype}"
-        )
+        raise TypeError(f"multiact.one_hot: argument 'x' must have an integer dtype, "
+                        f"got {x.dtype}")
     if dtype is None:
         dtype = default_float(xp, x)
     classes = xp.arange(num_classes, device=device_of(xp, x))
@@ -179,3 +320,36 @@ def one_hot(xp, x, num_classes, dtype=None, axis=-1):
     nd = y.ndim
     ax = axis % nd
     return y if ax == nd - 1 else xp.moveaxis(y, -1, ax)
+
+
+def sparsemax(xp, x, axis=-1):
+    r"""Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of ``x``
+    onto the probability simplex along ``axis``.
+
+    .. math:: \mathrm{sparsemax}(x) = \mathrm{argmin}_{p \in \Delta} \|p - x\|^2
+              = \max(x - \tau, 0)
+
+    Args:
+      x: input array (at least 1-d).
+      axis: int (default -1).
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.sparsemax(np.array([1.0, 0.8, -1.0]))
+      array([0.6, 0.4, 0. ])
+    """
+    x, dt = as_work(xp, x, "sparsemax")
+    if _empty(x):
+        return finish(xp, x, dt)
+    last = x.ndim - 1
+    z = x if axis == last else xp.moveaxis(x, axis, -1)
+    zs = xp.flip(xp.sort(z, axis=-1), axis=-1)  # descending
+    n = z.shape[-1]
+    k = xp.arange(1, n + 1, dtype=z.dtype, device=device_of(xp, z))
+    cs = xp.cumulative_sum(zs, axis=-1)
+    support = (1.0 + k * zs) > cs
+    ksz = xp.sum(xp.astype(support, z.dtype), axis=-1, keepdims=True)
+    tau = (xp.sum(xp.where(support, zs, 0.0), axis=-1, keepdims=True) - 1.0) / ksz
+    y = xp.where(z - tau > 0, z - tau, 0.0)
+    y = y if axis == last else xp.moveaxis(y, -1, axis)
+    return finish(xp, y, dt)

@@ -1,10 +1,12 @@
-"""``multiact check``: run every function on every installed backend and device
-against the mpmath reference and print the function x backend x device matrix.
+"""The ``multiact`` command.
 
-Each cell shows the worst error in ulps over the dtypes that backend has
-(float64, float32, float16, bfloat16) and ``FAIL`` where a bound of the accuracy
-table (or the type/dtype/device contract) is broken.  Exit status 1 if any cell
-fails, 2 if a backend or device that was asked for is missing.
+``multiact check``: every function (row of the table, with each of its check
+cases) on every installed backend, device and dtype, scored against mpmath by
+the one scorer (``score.score_case``), printed as a function x backend matrix.
+Exit status 1 if a cell fails, 2 for bad input or a backend/device asked for
+but missing.
+
+``multiact info NAME``: which implementation runs where (``multiact.info``).
 """
 
 from __future__ import annotations
@@ -12,20 +14,112 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def _version():
+    from .. import __version__
+
+    return f"multiact {__version__}"
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="multiact", description="multiact tools")
-    sub = p.add_subparsers(dest="command")
+    p = _Parser(prog="multiact", description="multiact: one set of activation functions for "
+                "every array library")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
     c = sub.add_parser("check", help="function x backend x device conformance matrix")
-    c.add_argument("--backend", action="append", help="limit to this backend (repeatable)")
+    c.add_argument("--backend", action="append", help="limit to this backend (repeatable; "
+                   "numpy, torch, jax, cupy, array_api_strict, dask)")
     c.add_argument("--device", help="limit to this device (cpu, cuda)")
     c.add_argument("--function", action="append", help="limit to this function (repeatable)")
-    c.add_argument("--dtype", action="append", help="limit to this dtype (repeatable)")
+    c.add_argument("--dtype", action="append", help="limit to this dtype (repeatable; float64, "
+                   "float32, float16, bfloat16)")
     c.add_argument("--json", nargs="?", const="-", metavar="PATH",
                    help="write the results as JSON to PATH (or stdout)")
-    c.add_argument("-v", "--verbose", action="store_true", help="one line per cell and dtype")
+    c.add_argument("-v", "--verbose", action="store_true", help="one line per cell")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    i = sub.add_parser("info", help="which implementation of a function runs where, and why")
+    i.add_argument("name", help="a function name or alias")
+    i.add_argument("--backend", action="append", help="limit to this backend (repeatable)")
+    i.add_argument("--device", help="limit to this device (cpu, cuda)")
     return p
+
+
+def _fail(msg):
+    print(f"multiact: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _check_args(args):
+    """Validate the selection; returns (functions, error message or None)."""
+    from .._table import DTYPES, canonical_name
+    from .targets import BACKENDS, devices, normalize_device
+
+    functions = None
+    if args.function:
+        functions = []
+        for f in args.function:
+            try:
+                functions.append(canonical_name(f, "check"))
+            except ValueError as e:
+                return None, str(e).replace("multiact.check: ", "")
+    for d in args.dtype or ():
+        if d not in DTYPES:
+            return None, f"unknown dtype {d!r} (known: {', '.join(DTYPES)})"
+    if args.device and normalize_device(args.device) not in ("cpu", "cuda"):
+        return None, f"unknown device {args.device!r} (known: cpu, cuda)"
+    for b in args.backend or ():
+        if b not in BACKENDS:
+            return None, f"unknown backend {b!r} (known: {', '.join(BACKENDS)})"
+        devs = devices(b)
+        if not devs or (args.device and normalize_device(args.device) not in
+                        [normalize_device(d) for d in devs]):
+            return None, (f"backend {b!r} on device {args.device or 'any'!r} was asked for but "
+                          f"is not available here (devices: {devs or 'not installed'})")
+    return functions, None
+
+
+def cases(functions=None):
+    """(row, params) for every check case of every selected row."""
+    from .._table import TABLE
+
+    for info in TABLE:
+        if functions and info.name not in functions:
+            continue
+        for case in info.cases:
+            yield info, dict(case.params)
+
+
+def run_check(backends=None, device=None, functions=None, dtypes=None, progress=None):
+    """Score every selected cell; returns (targets, cells, not_run)."""
+    import numpy as np
+
+    from .score import score_case
+    from .targets import discover, not_run
+
+    targets = discover(backends, device)
+    cells = []
+    todo = list(cases(functions))
+    for t in targets:
+        t0 = time.perf_counter()
+        for dtype in t.dtypes:
+            if dtypes and dtype not in dtypes:
+                continue
+            if progress:
+                progress(f"multiact check: {t.label} {dtype} ({len(todo)} functions)...")
+            with np.errstate(over="ignore"):  # true overflow (selu(max)) is inf by design
+                for info, params in todo:
+                    cells.append(score_case(info, params, t, dtype))
+        if progress:
+            progress(f"multiact check: {t.label} done in {time.perf_counter() - t0:.1f}s")
+    return targets, cells, not_run(backends, device)
 
 
 def _fmt(x):
@@ -34,76 +128,100 @@ def _fmt(x):
     return f"{x:.1f}" if x < 1000 else f"{x:.0e}"
 
 
-def main(argv=None):
-    args = _parser().parse_args(argv)
-    if args.command != "check":
-        _parser().print_help()
-        return 2
-    from .run import as_dicts, run
-    from .targets import BACKENDS, devices
+def _short(dtype):
+    return {"float64": "f64", "float32": "f32", "float16": "f16", "bfloat16": "bf16"}[dtype]
 
-    for b in args.backend or ():
-        if b not in BACKENDS:
-            print(f"multiact check: unknown backend {b!r} (known: {', '.join(BACKENDS)})",
-                  file=sys.stderr)
-            return 2
-        devs = devices(b)
-        if not devs or (args.device and args.device.replace("gpu", "cuda") not in
-                        [d.replace("gpu", "cuda") for d in devs]):
-            print(f"multiact check: backend {b!r} on device {args.device or 'any'!r} was asked "
-                  f"for but is not available here (devices: {devs or 'not installed'})",
-                  file=sys.stderr)
-            return 2
-    log = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
-    targets, results = run(args.backend, args.device, args.function, args.dtype, progress=log)
+
+def print_matrix(targets, cells, not_run, verbose=False, out=sys.stdout):
+    cols = [t.label for t in targets]
+    funcs = list(dict.fromkeys(c.function for c in cells))
+    by_cell = {}
+    for c in cells:
+        by_cell.setdefault((c.function, f"{c.backend}:{c.device}"), []).append(c)
+
+    def ratio(c):
+        return c.worst / c.bound if c.bound else (0.0 if c.worst == 0 else float("inf"))
+
+    w0 = max([len(f) for f in funcs] + [8]) + 2
+    widths = [max(len(c), 21) + 2 for c in cols]
+    print("each cell: worst error / bound in ulps, for the dtype where that ratio is largest",
+          file=out)
+    print("(bounds: src/multiact/_table.py; FAIL lists the failing dtypes)", file=out)
+    print("".ljust(w0) + "".join(c.ljust(w) for c, w in zip(cols, widths)), file=out)
+    for f in funcs:
+        row = f.ljust(w0)
+        for col, w in zip(cols, widths):
+            group = by_cell.get((f, col))
+            if not group:
+                txt = "-"
+            elif any(not c.passed for c in group):
+                txt = "FAIL " + ",".join(_short(c.dtype) for c in group if not c.passed)
+            else:
+                c = max(group, key=ratio)
+                txt = f"{_fmt(c.worst)}/{c.bound:g} {_short(c.dtype)}"
+            row += txt.ljust(w)
+        print(row, file=out)
+    bad = [c for c in cells if not c.passed]
+    if bad or verbose:
+        print(file=out)
+        for c in (cells if verbose else bad):
+            print(("ok   " if c.passed else "FAIL ") + c.message(), file=out)
+    for label, why in not_run:
+        print(f"not run: {label} ({why})", file=out)
+
+
+def _check(args):
+    functions, err = _check_args(args)
+    if err:
+        return _fail(err)
+    try:
+        import mpmath  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as e:
+        return _fail(f"multiact check needs {e.name}: pip install 'multiact[check]'")
+    progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    targets, cells, not_run = run_check(args.backend, args.device, functions, args.dtype,
+                                        progress)
     if not targets:
-        print("multiact check: no backend found", file=sys.stderr)
-        return 2
+        return _fail("no backend found: install one (pip install 'multiact[numpy]')")
     if args.json:
-        payload = {"targets": [t.label for t in targets], "results": as_dicts(results)}
-        text = json.dumps(payload, indent=1)
+        from .report import make_report
+
+        text = json.dumps(make_report(cells, [t.label for t in targets], not_run), indent=1)
         if args.json == "-":
             print(text)
         else:
             with open(args.json, "w") as f:
-                f.write(text)
+                f.write(text + "\n")
     if args.json != "-":
-        _print_matrix(targets, results, args.verbose)
-    failed = [r for r in results if not r.passed]
-    if args.json != "-":
-        print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed "
-              f"({len(targets)} backend/device pairs)")
-    return 1 if failed else 0
+        print_matrix(targets, cells, not_run, args.verbose)
+        failed = sum(not c.passed for c in cells)
+        print(f"\n{len(cells) - failed} passed, {failed} failed ({len(targets)} backend/device "
+              f"pairs)")
+    return 1 if any(not c.passed for c in cells) else 0
 
 
-def _print_matrix(targets, results, verbose):
-    cols = [t.label for t in targets]
-    funcs = list(dict.fromkeys(r.function for r in results))
-    cell = {}
-    for r in results:
-        key = (r.function, f"{r.backend}:{r.device}")
-        worst, bad = cell.get(key, (0.0, []))
-        cell[key] = (max(worst, r.worst_ulp), bad + ([r.dtype] if not r.passed else []))
-    w0 = max(len(f) for f in funcs) + 2
-    widths = [max(len(c), 12) + 2 for c in cols]
-    print("worst error in ulps over the dtypes checked (bounds: multiact/_check/accuracy.py)")
-    print("".ljust(w0) + "".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for f in funcs:
-        row = f.ljust(w0)
-        for c, w in zip(cols, widths):
-            if (f, c) not in cell:
-                row += "-".ljust(w)
-                continue
-            worst, bad = cell[(f, c)]
-            txt = _fmt(worst) if not bad else "FAIL " + ",".join(d.replace("float", "f") for d in bad)
-            row += txt.ljust(w)
-        print(row)
-    bad = [r for r in results if not r.passed]
-    if bad or verbose:
-        print()
-        for r in (results if verbose else bad):
-            print(f"{'ok  ' if r.passed else 'FAIL'} {r.function:34s} {r.backend}:{r.device} "
-                  f"{r.dtype:9s} worst {_fmt(r.worst_ulp)} ulp (bound {r.bound}) {r.note}")
+def _info(args):
+    from .._info import info
+    from .._table import canonical_name
+
+    try:
+        canonical_name(args.name, "info")
+    except (TypeError, ValueError) as e:
+        return _fail(str(e).replace("multiact.info: ", ""))
+    print(info(args.name, backends=args.backend, device=args.device))
+    return 0
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args)
+    if args.command == "info":
+        return _info(args)
+    parser.print_help()
+    return 2
 
 
 if __name__ == "__main__":

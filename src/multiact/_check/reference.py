@@ -1,24 +1,93 @@
-"""High-precision references, computed with mpmath from the definitions in SPEC.md.
+"""High-precision references, computed with mpmath from the definitions in
+``docs/contract.md``.  Each row of the function table holds one of these.
 
 Nothing here calls multiact: each function is the textbook formula evaluated at
 60 significant digits (mathematically equivalent rewrites are used only where
 the textbook form would need more digits, e.g. tanh-GELU's ``1 + tanh(u)`` is
-``2 sigmoid(2u)``).  Results are returned as double-double pairs ``(hi, lo)`` so
-that float64 outputs can be scored to a fraction of an ulp.
+``2 sigmoid(2u)``).  Element-wise results are double-double pairs ``(hi, lo)``
+so that float64 outputs can be scored to a fraction of an ulp.
+
+Importing this module imports neither mpmath nor NumPy (``import multiact``
+imports no framework); they are loaded on first use, and ``multiact check``
+says which extra to install when they are missing.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from dataclasses import dataclass
+from typing import Any, Callable
 
-import mpmath as mp
-import numpy as np
-
-mp.mp.dps = 60
-
-SELU_SCALE = mp.mpf("1.0507009873554804934193349852946")
-SELU_ALPHA = mp.mpf("1.6732632423543772848170429916717")
 _INF = math.inf
+
+
+class MissingExtra(ImportError):
+    """A package of the ``[check]`` extra is not installed."""
+
+
+class _Lazy:
+    """A module imported on first attribute access."""
+
+    def __init__(self, name, setup=None):
+        self._name, self._setup, self._mod = name, setup, None
+
+    def __getattr__(self, attr):
+        mod = self._mod
+        if mod is None:
+            try:
+                mod = importlib.import_module(self._name)
+            except ImportError as e:
+                raise MissingExtra(
+                    f"multiact's conformance check needs {self._name}: "
+                    f"pip install 'multiact[check]'") from e
+            if self._setup:
+                self._setup(mod)
+            self._mod = mod
+        return getattr(mod, attr)
+
+
+def _dps(m):
+    m.mp.dps = 60
+
+
+mp: Any = _Lazy("mpmath", _dps)
+np: Any = _Lazy("numpy")
+
+SELU_SCALE = "1.0507009873554804934193349852946"
+SELU_ALPHA = "1.6732632423543772848170429916717"
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """Reference of an element-wise function: ``f(x: mpf, **params) -> mpf``,
+    its limits at ``-inf``/``+inf`` (None: ``-alpha`` or ``value`` from the
+    parameters; a callable: computed on first use) and its derivative (at kinks: the contract's convention)."""
+
+    f: Callable
+    limits: tuple
+    derivative: Callable | None = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Reference of a reduction over the last axis of 2-D float64 data.
+
+    ``inputs`` names the data (``_check/inputs.py``), ``error`` how a result is
+    scored: ``ulp`` (per entry), ``scaled_mean`` (in units of
+    ``eps (1 + |mean| / std)`` of each slice: standardize), ``scaled_max`` (in
+    ulps of the slice's largest entry: sparsemax) or ``exact`` (one_hot).
+    """
+
+    f: Callable
+    inputs: str = "reduction"
+    error: str = "ulp"
+
+
+# -- element-wise ------------------------------------------------------------------
+
+def _m(v):
+    return mp.mpf(v)
 
 
 def _sig(x):
@@ -26,17 +95,19 @@ def _sig(x):
 
 
 def _gelu_tanh(x):
-    u = mp.sqrt(2 / mp.pi) * (x + mp.mpf("0.044715") * x**3)
+    u = mp.sqrt(2 / mp.pi) * (x + _m("0.044715") * x**3)
     return x * _sig(2 * u)
 
 
-def _gelu_erf(x):
+def _gelu(x, approximate=True):
+    if approximate:
+        return _gelu_tanh(x)
     # mpmath's erfc overflows for |x| ~ 1e30; beyond |x| = 40 the result is x or
     # below 1e-340 (0 in every dtype here).
     if x > 40:
         return x
     if x < -40:
-        return mp.mpf(0)
+        return _m(0)
     return x / 2 * mp.erfc(-x / mp.sqrt(2))
 
 
@@ -44,95 +115,75 @@ def _hard_sigmoid(x):
     return min(max(x + 3, 0), 6) / 6
 
 
-ELEMENTWISE = {
-    # name: (f(x, **params), (limit at -inf, limit at +inf))
-    "relu": (lambda x: max(x, 0), (0.0, _INF)),
-    "relu6": (lambda x: min(max(x, 0), 6), (0.0, 6.0)),
-    "hard_tanh": (lambda x: min(max(x, -1), 1), (-1.0, 1.0)),
-    "leaky_relu": (lambda x, negative_slope=0.01: x if x >= 0 else mp.mpf(negative_slope) * x,
-                   (-_INF, _INF)),
-    "sigmoid": (_sig, (0.0, 1.0)),
-    "silu": (lambda x: x * _sig(x), (0.0, _INF)),
-    "softplus": (lambda x, beta=1.0: mp.log(1 + mp.exp(mp.mpf(beta) * x)) / mp.mpf(beta),
-                 (0.0, _INF)),
-    "log_sigmoid": (lambda x: -mp.log(1 + mp.exp(-x)), (-_INF, 0.0)),
-    "elu": (lambda x, alpha=1.0: x if x > 0 else mp.mpf(alpha) * mp.expm1(x), (None, _INF)),
-    "celu": (lambda x, alpha=1.0: x if x > 0 else mp.mpf(alpha) * mp.expm1(x / mp.mpf(alpha)),
-             (None, _INF)),
-    "selu": (lambda x: SELU_SCALE * (x if x > 0 else SELU_ALPHA * mp.expm1(x)),
-             (float(-SELU_SCALE * SELU_ALPHA), _INF)),
-    "gelu": (lambda x, approximate=True: _gelu_tanh(x) if approximate else _gelu_erf(x),
-             (0.0, _INF)),
-    "hard_sigmoid": (_hard_sigmoid, (0.0, 1.0)),
-    "hard_silu": (lambda x: x * _hard_sigmoid(x), (0.0, _INF)),
-    "soft_sign": (lambda x: x / (abs(x) + 1), (-1.0, 1.0)),
-    "tanh": (mp.tanh, (-1.0, 1.0)),
-    # beyond the seed set
-    "identity": (lambda x: x, (-_INF, _INF)),
-    "mish": (lambda x: x * mp.tanh(mp.log(1 + mp.exp(x))), (0.0, _INF)),
-    "squareplus": (lambda x, b=4.0: _squareplus(x, b), (0.0, _INF)),
-    "sparse_plus": (lambda x: mp.mpf(0) if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4),
-                    (0.0, _INF)),
-    "sparse_sigmoid": (lambda x: mp.mpf(0) if x <= -1 else (mp.mpf(1) if x >= 1 else (x + 1) / 2),
-                       (0.0, 1.0)),
-    "log1mexp": (lambda x: mp.mpf("nan") if x < 0 else (mp.mpf("-inf") if x == 0
-                                                        else mp.log(-mp.expm1(-x))),
-                 (math.nan, 0.0)),
-    "hard_shrink": (lambda x, lambd=0.5: x if abs(x) > mp.mpf(lambd) else mp.mpf(0),
-                    (-_INF, _INF)),
-    "soft_shrink": (lambda x, lambd=0.5: x - mp.mpf(lambd) if x > mp.mpf(lambd)
-                    else (x + mp.mpf(lambd) if x < -mp.mpf(lambd) else mp.mpf(0)), (-_INF, _INF)),
-    "tanh_shrink": (lambda x: _tanh_shrink(x), (-_INF, _INF)),
-    "threshold": (lambda x, threshold=0.5, value=-1.0: mp.mpf(value) if x <= mp.mpf(threshold)
-                  else x, (None, _INF)),
-    "prelu": (lambda x, weight=0.25: x if x > 0 else mp.mpf(weight) * x, (-_INF, _INF)),
-}
-
-
-def _squareplus(x, b):
+def _squareplus(x, b=4.0):
     # x + sqrt(x^2 + b) cancels for x << 0: enough digits for |x|^2 / b
     digits = 60 + 2 * int(abs(mp.log10(abs(x) + 1)))
     with mp.workdps(digits):
-        return +((x + mp.sqrt(x * x + mp.mpf(b))) / 2)
+        return +((x + mp.sqrt(x * x + _m(b))) / 2)
 
 
 def _tanh_shrink(x):
-    if abs(x) < mp.mpf("1e-3"):  # independent: the series, where x - tanh x cancels
+    if abs(x) < _m("1e-3"):  # independent: the series, where x - tanh x cancels
         x2 = x * x
-        return x * x2 * (mp.mpf(1) / 3 - x2 * (mp.mpf(2) / 15 - x2 * (mp.mpf(17) / 315
-                                                                       - x2 * mp.mpf(62) / 2835)))
+        return x * x2 * (_m(1) / 3 - x2 * (_m(2) / 15 - x2 * (_m(17) / 315 - x2 * _m(62) / 2835)))
     with mp.workdps(120):
         return +(x - mp.tanh(x))
 
-# d/dx, for gradient checks (at kinks: SPEC.md's convention).
-DERIVATIVE = {
-    "relu": lambda x: mp.mpf(1) if x > 0 else mp.mpf(0),
-    "relu6": lambda x: mp.mpf(1) if 0 < x < 6 else mp.mpf(0),
-    "hard_tanh": lambda x: mp.mpf(1) if -1 < x < 1 else mp.mpf(0),
-    "leaky_relu": lambda x, negative_slope=0.01: mp.mpf(1) if x > 0 else mp.mpf(negative_slope),
-    "sigmoid": lambda x: _sig(x) * _sig(-x),
-    "silu": lambda x: _sig(x) * (1 + x * _sig(-x)),
-    "softplus": _sig,
-    "log_sigmoid": lambda x: _sig(-x),
-    "elu": lambda x, alpha=1.0: mp.mpf(1) if x > 0 else mp.mpf(alpha) * mp.exp(x),
-    "celu": lambda x, alpha=1.0: mp.mpf(1) if x > 0 else mp.exp(x / mp.mpf(alpha)),
-    "selu": lambda x: SELU_SCALE * (1 if x > 0 else SELU_ALPHA * mp.exp(x)),
-    "gelu": lambda x, approximate=True: mp.diff(_gelu_tanh, x) if approximate
-    else mp.ncdf(x) + x * mp.npdf(x),
-    "hard_sigmoid": lambda x: mp.mpf(1) / 6 if -3 < x < 3 else mp.mpf(0),
-    "hard_silu": lambda x: mp.mpf(0) if x < -3 else (mp.mpf(1) if x >= 3 else (2 * x + 3) / 6),
-    "soft_sign": lambda x: 1 / (1 + abs(x)) ** 2,
-    "tanh": lambda x: 1 / mp.cosh(x) ** 2,
-    "identity": lambda x: mp.mpf(1),
-    "mish": lambda x: mp.diff(lambda t: t * mp.tanh(mp.log(1 + mp.exp(t))), x),
-    "squareplus": lambda x, b=4.0: (1 + x / mp.sqrt(x * x + mp.mpf(b))) / 2,
-    "sparse_plus": lambda x: mp.mpf(0) if x <= -1 else (mp.mpf(1) if x >= 1 else (x + 1) / 2),
-    "sparse_sigmoid": lambda x: mp.mpf(1) / 2 if -1 < x < 1 else mp.mpf(0),
-    "log1mexp": lambda x: 1 / mp.expm1(x),
-    "hard_shrink": lambda x, lambd=0.5: mp.mpf(1) if abs(x) > lambd else mp.mpf(0),
-    "soft_shrink": lambda x, lambd=0.5: mp.mpf(1) if abs(x) > lambd else mp.mpf(0),
-    "tanh_shrink": lambda x: mp.tanh(x) ** 2,
-}
+
+def _mish(x):
+    return x * mp.tanh(mp.log(1 + mp.exp(x)))
+
+
+RELU = Scalar(lambda x: max(x, 0), (0.0, _INF), lambda x: _m(1) if x > 0 else _m(0))
+RELU6 = Scalar(lambda x: min(max(x, 0), 6), (0.0, 6.0), lambda x: _m(1) if 0 < x < 6 else _m(0))
+HARD_TANH = Scalar(lambda x: min(max(x, -1), 1), (-1.0, 1.0),
+                   lambda x: _m(1) if -1 < x < 1 else _m(0))
+LEAKY_RELU = Scalar(lambda x, negative_slope=0.01: x if x >= 0 else _m(negative_slope) * x,
+                    (-_INF, _INF),
+                    lambda x, negative_slope=0.01: _m(1) if x > 0 else _m(negative_slope))
+SIGMOID = Scalar(_sig, (0.0, 1.0), lambda x: _sig(x) * _sig(-x))
+SILU = Scalar(lambda x: x * _sig(x), (0.0, _INF), lambda x: _sig(x) * (1 + x * _sig(-x)))
+SOFTPLUS = Scalar(lambda x, beta=1.0: mp.log(1 + mp.exp(_m(beta) * x)) / _m(beta), (0.0, _INF),
+                  lambda x, beta=1.0: _sig(_m(beta) * x))
+LOG_SIGMOID = Scalar(lambda x: -mp.log(1 + mp.exp(-x)), (-_INF, 0.0), lambda x: _sig(-x))
+ELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x), (None, _INF),
+             lambda x, alpha=1.0: _m(1) if x > 0 else _m(alpha) * mp.exp(x))
+CELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x / _m(alpha)),
+              (None, _INF), lambda x, alpha=1.0: _m(1) if x > 0 else mp.exp(x / _m(alpha)))
+SELU = Scalar(lambda x: _m(SELU_SCALE) * (x if x > 0 else _m(SELU_ALPHA) * mp.expm1(x)),
+              (lambda: -float(_m(SELU_SCALE) * _m(SELU_ALPHA)), _INF),
+              lambda x: _m(SELU_SCALE) * (1 if x > 0 else _m(SELU_ALPHA) * mp.exp(x)))
+GELU = Scalar(_gelu, (0.0, _INF),
+              lambda x, approximate=True: mp.diff(_gelu_tanh, x) if approximate
+              else mp.ncdf(x) + x * mp.npdf(x))
+HARD_SIGMOID = Scalar(_hard_sigmoid, (0.0, 1.0), lambda x: _m(1) / 6 if -3 < x < 3 else _m(0))
+HARD_SILU = Scalar(lambda x: x * _hard_sigmoid(x), (0.0, _INF),
+                   lambda x: _m(0) if x < -3 else (_m(1) if x >= 3 else (2 * x + 3) / 6))
+SOFT_SIGN = Scalar(lambda x: x / (abs(x) + 1), (-1.0, 1.0), lambda x: 1 / (1 + abs(x)) ** 2)
+TANH = Scalar(lambda x: mp.tanh(x), (-1.0, 1.0), lambda x: 1 / mp.cosh(x) ** 2)
+IDENTITY = Scalar(lambda x: x, (-_INF, _INF), lambda x: _m(1))
+MISH = Scalar(_mish, (0.0, _INF), lambda x: mp.diff(_mish, x))
+SQUAREPLUS = Scalar(_squareplus, (0.0, _INF),
+                    lambda x, b=4.0: (1 + x / mp.sqrt(x * x + _m(b))) / 2)
+SPARSE_PLUS = Scalar(lambda x: _m(0) if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4),
+                     (0.0, _INF),
+                     lambda x: _m(0) if x <= -1 else (_m(1) if x >= 1 else (x + 1) / 2))
+SPARSE_SIGMOID = Scalar(lambda x: _m(0) if x <= -1 else (_m(1) if x >= 1 else (x + 1) / 2),
+                        (0.0, 1.0), lambda x: _m(1) / 2 if -1 < x < 1 else _m(0))
+LOG1MEXP = Scalar(lambda x: _m("nan") if x < 0 else (_m("-inf") if x == 0
+                                                     else mp.log(-mp.expm1(-x))),
+                  (math.nan, 0.0), lambda x: 1 / mp.expm1(x))
+HARD_SHRINK = Scalar(lambda x, lambd=0.5: x if abs(x) > _m(lambd) else _m(0), (-_INF, _INF),
+                     lambda x, lambd=0.5: _m(1) if abs(x) > lambd else _m(0))
+SOFT_SHRINK = Scalar(lambda x, lambd=0.5: x - _m(lambd) if x > _m(lambd)
+                     else (x + _m(lambd) if x < -_m(lambd) else _m(0)), (-_INF, _INF),
+                     lambda x, lambd=0.5: _m(1) if abs(x) > lambd else _m(0))
+TANH_SHRINK = Scalar(_tanh_shrink, (-_INF, _INF), lambda x: mp.tanh(x) ** 2)
+THRESHOLD = Scalar(lambda x, threshold=0.5, value=-1.0: _m(value) if x <= _m(threshold) else x,
+                   (None, _INF), lambda x, threshold=0.5, value=-1.0: _m(1) if x > threshold
+                   else _m(0))
+PRELU = Scalar(lambda x, weight=0.25: x if x > 0 else _m(weight) * x, (-_INF, _INF),
+               lambda x, weight=0.25: _m(1) if x > 0 else _m(weight))
 
 
 def _dd(r):
@@ -149,12 +200,11 @@ def _dd(r):
     return hi, float(r - mp.mpf(hi))
 
 
-def elementwise(name, x, **params):
-    """Reference of an element-wise function at every value of float64 array ``x``.
-
-    Returns ``(hi, lo)`` float64 arrays.
-    """
-    f, (lo_lim, hi_lim) = ELEMENTWISE[name]
+def elementwise(ref: Scalar, x, **params):
+    """``ref`` at every value of float64 array ``x``: ``(hi, lo)`` float64 arrays."""
+    lo_lim, hi_lim = ref.limits
+    if callable(lo_lim):
+        lo_lim = lo_lim()
     if lo_lim is None:  # -alpha (elu, celu), value (threshold)
         lo_lim = float(params["value"]) if "value" in params else -float(params.get("alpha", 1.0))
     flat = np.asarray(x, dtype=np.float64).ravel()
@@ -166,14 +216,13 @@ def elementwise(name, x, **params):
         elif math.isinf(v):
             hi[i] = hi_lim if v > 0 else lo_lim
         else:
-            hi[i], lo[i] = _dd(f(mp.mpf(v), **params))
+            hi[i], lo[i] = _dd(ref.f(mp.mpf(v), **params))
     return hi.reshape(np.shape(x)), lo.reshape(np.shape(x))
 
 
-def derivative(name, x, **params):
-    d = DERIVATIVE[name]
+def derivative(ref: Scalar, x, **params):
     flat = np.asarray(x, dtype=np.float64).ravel()
-    out = np.array([float(d(mp.mpf(v), **params)) for v in flat.tolist()])
+    out = np.array([float(ref.derivative(mp.mpf(v), **params)) for v in flat.tolist()])
     return out.reshape(np.shape(x))
 
 
@@ -193,7 +242,7 @@ def _lse_row(vals, weights):
     infs = [w for v, w in terms if v == _INF]
     if infs:
         s = sum(infs)
-        return (_INF if s != 0 else math.nan), float(np.sign(s)) if s != 0 else math.nan
+        return (_INF if s != 0 else math.nan), (float(np.sign(s)) if s != 0 else math.nan)
     fin = [(mp.mpf(v), mp.mpf(w)) for v, w in terms if v != -_INF]
     if not fin:
         return -_INF, 0.0
@@ -231,6 +280,14 @@ def softmax(x, where=None, log=False):
     return out
 
 
+def log_softmax(x, where=None):
+    return softmax(x, where=where, log=True)
+
+
+def softmin(x, where=None):
+    return softmax(-np.asarray(x, dtype=np.float64), where=where)
+
+
 def logsumexp(x, b=None, where=None):
     """Row-wise (last axis) logsumexp of 2-D ``x``; returns (value, sign) float64 arrays."""
     x, w = _rows(x, where)
@@ -242,6 +299,10 @@ def logsumexp(x, b=None, where=None):
         v, s = _lse_row(list(x[i]), weights)
         val[i], sgn[i] = float(v), s
     return val, sgn
+
+
+def logsumexp_value(x, where=None):
+    return logsumexp(x, where=where)[0]
 
 
 def standardize(x, epsilon=1e-5, where=None):
@@ -290,3 +351,19 @@ def logmeanexp(x, where=None):
     n = w.sum(-1)
     return np.array([float(mp.mpf(v) - mp.log(k)) if k > 0 else math.nan
                      for v, k in zip(val, n)])
+
+
+def one_hot(idx, num_classes=5):
+    idx = np.asarray(idx)
+    return (idx[..., None] == np.arange(num_classes)).astype(np.float64)
+
+
+SOFTMAX = Rows(softmax)
+LOG_SOFTMAX = Rows(log_softmax)
+SOFTMIN = Rows(softmin)
+LOGSUMEXP = Rows(logsumexp_value)
+LOGMEANEXP = Rows(logmeanexp)
+STANDARDIZE = Rows(standardize, inputs="standardize", error="scaled_mean")
+GLU = Rows(glu, inputs="glu")
+SPARSEMAX = Rows(sparsemax, inputs="sparsemax", error="scaled_max")
+ONE_HOT = Rows(one_hot, inputs="indices", error="exact")

@@ -1,8 +1,20 @@
-"""Error in ulps of a result against a double-double reference."""
+"""The one scorer: the error of a result against its reference, and the cell
+of the function x backend x device x dtype matrix that ``multiact check`` and
+the conformance suite both report (``score_case``).
+
+An error is ``|y - ref| / ulp(ref)`` with ``ref`` from mpmath (60 digits) and
+``ulp(ref)`` the spacing of the output dtype at ``ref``.  A reference within 128
+smallest-normal numbers of zero met by a result that small (0 included) is not
+scored (XLA on CPU and GPUs in fast modes flush subnormals to zero).
+``standardize`` is scored in units of ``eps * (1 + |mean| / std)`` of each slice
+(subtracting the mean is its conditioning), ``sparsemax`` in ulps of each
+slice's largest entry (each entry is a difference of O(1) numbers).
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -83,3 +95,124 @@ def scaled_error(y, ref, scale, dtype):
     err[both_nan] = 0.0
     err[np.isnan(err)] = np.inf
     return err
+
+
+# -- cells of the matrix ------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    """One cell: a function (with parameters), a target, a dtype, and the verdict."""
+
+    function: str
+    backend: str
+    device: str
+    dtype: str
+    n: int
+    worst: float
+    bound: float
+    passed: bool
+    note: str = ""
+    where: str = ""
+
+    def message(self) -> str:
+        return (f"{self.function} on {self.backend}:{self.device} {self.dtype}: worst "
+                f"{_fmt(self.worst)} ulp (bound {self.bound}){' at ' + self.where if self.where else ''}"
+                f"{'; ' + self.note if self.note else ''}")
+
+
+def _fmt(x):
+    if x == math.inf:
+        return "inf"
+    return f"{x:.2f}" if x < 1000 else f"{x:.3g}"
+
+
+def contract(target, x, y, dtype):
+    """Type, dtype and device of the output equal the input's ('' when they do)."""
+    problems = []
+    if type(y) is not type(x) and target.backend != "jax":
+        problems.append(f"type {type(y).__name__} != {type(x).__name__}")
+    got = target.dtype_name(y)
+    if got != dtype:
+        problems.append(f"dtype {got} != {dtype}")
+    if target.device_of(y) != target.device_of(x):
+        problems.append(f"device {target.device_of(y)} != {target.device_of(x)}")
+    return "; ".join(problems)
+
+
+_REF_CACHE: dict = {}
+
+
+def _cached(key, compute):
+    v = _REF_CACHE.get(key)
+    if v is None:
+        v = _REF_CACHE[key] = compute()
+    return v
+
+
+def score_case(info, params, target, dtype, *, dense=False, full=False, param_form=None):
+    """Run ``info``'s function with ``params`` on ``target`` in ``dtype`` and score it.
+
+    Element-wise rows run on the sweep (``inputs.sweep``), reductions on their
+    row's data (``Rows.inputs``); the reference is the row's.  ``param_form``
+    turns each scalar parameter into another form (a 0-d or full array of the
+    target) before the call.  A crash is a failed cell, with its message.
+    """
+    import multiact
+
+    from . import inputs as I
+    from . import reference as R
+
+    fn = getattr(multiact, info.name)
+    label = info.label(params)
+    b = info.bound(dtype, params)
+    ref = info.reference
+    try:
+        if isinstance(ref, R.Scalar):
+            xs = target.inputs(I.sweep(dtype, full, dense), dtype)
+            key = (info.name, tuple(sorted(params.items())), dtype, full, dense,
+                   target.flushes_subnormals)
+            hi, lo = _cached(key, lambda: R.elementwise(ref, xs, **params))
+            x = target.asarray(xs, dtype)
+            kw = dict(params)
+            if param_form is not None:
+                kw = {k: param_form(target, x, xs, v, dtype) for k, v in kw.items()}
+            with np.errstate(over="ignore"):  # true overflow (selu(max)) is inf by design
+                y = fn(x, **kw)
+                note = contract(target, x, y, dtype)
+                err = ulp_error(target.to_numpy(y), hi, lo, dtype)  # dask computes here
+            n, at = xs.size, xs
+        elif ref.error == "exact":
+            idx = I.indices()
+            x = target.asarray(idx, "int32" if target.backend == "jax" else "int64")
+            y = fn(x, **params, dtype=target.dtype_object(dtype))
+            note = contract(target, target.asarray(idx, dtype), y, dtype)
+            want = ref.f(idx, **params)
+            err = np.abs(target.to_numpy(y) - want)
+            n, at = idx.size, None
+        else:
+            data = I.rows_inputs(ref.inputs, dtype)
+            x = target.asarray(data, dtype)
+            y = fn(x, **params)
+            note = contract(target, x, y, dtype)
+            want = _cached((info.name, dtype), lambda: ref.f(data))
+            yn = target.to_numpy(y)
+            if ref.error == "scaled_mean":
+                scale = 1 + np.abs(data.mean(-1, keepdims=True)) / data.std(-1, keepdims=True)
+                err = scaled_error(yn, want, scale, dtype)
+            elif ref.error == "scaled_max":
+                err = scaled_error(yn, want, np.max(np.abs(want), axis=-1, keepdims=True), dtype)
+            else:
+                err = ulp_error(yn, want, 0.0, dtype)
+            n, at = data.size, None
+        worst = float(np.max(err)) if err.size else 0.0
+        where = ""
+        if worst > b and at is not None:
+            i = int(np.argmax(err))
+            where = f"x={at[i]!r} (got {target.to_numpy(y).ravel()[i]!r}, want {hi[i]!r})"
+        return Cell(label, target.backend, target.device, dtype, n, worst, b,
+                    worst <= b and not note, note, where)
+    except Exception as e:  # noqa: BLE001 - a crash is a failed cell, reported
+        if type(e).__name__ == "MissingExtra":
+            raise
+        return Cell(label, target.backend, target.device, dtype, 0, math.inf, b, False,
+                    f"{type(e).__name__}: {e}")

@@ -39,9 +39,47 @@ class Target:
         tiny = FORMATS[dtype][1]
         return xs[~((xs != 0) & (np.abs(xs) < tiny))]
 
+    @property
+    def name(self):
+        return self.backend
+
+    @property
+    def mod(self):
+        """The library's array module (numpy, torch, jax.numpy, cupy, dask.array, ...)."""
+        import importlib
+
+        return importlib.import_module({"jax": "jax.numpy", "dask": "dask.array"}.get(
+            self.backend, self.backend))
+
+    def array_type(self):
+        b = self.backend
+        if b == "jax":
+            import jax
+
+            return jax.Array
+        if b == "torch":
+            import torch
+
+            return torch.Tensor
+        if b == "dask":
+            import dask.array as da
+
+            return da.Array
+        if b == "array_api_strict":
+            import array_api_strict as xs
+
+            return type(xs.asarray(0.0))
+        return self.mod.ndarray
+
+    def __repr__(self):
+        return self.label
+
     # -- conversion -----------------------------------------------------------
-    def asarray(self, a, dtype):
+    def asarray(self, a, dtype=None):
+        """NumPy data as an array of this library, on this device, in ``dtype``
+        (a name; default: the data's own dtype)."""
         a = np.asarray(a)
+        dtype = dtype or a.dtype.name
         b = self.backend
         if b == "numpy":
             return a.astype(dtype)
@@ -71,20 +109,21 @@ class Target:
         raise ValueError(b)
 
     def to_numpy(self, y):
-        """Back to float64 NumPy (exact for every dtype here)."""
+        """Back to NumPy, in the same dtype (bfloat16, which NumPy lacks, as float64)."""
         b = self.backend
         if b == "torch":
+            import torch
+
             y = y.detach()
-            if y.dtype.is_floating_point:
+            if y.dtype == torch.bfloat16:
                 y = y.double()
             return y.cpu().numpy()
         if b == "jax":
             if str(y.dtype) == "bfloat16":
-                y = y.astype("float32")
-            a = np.asarray(y)
-            return a.astype(np.float64) if a.dtype.kind == "f" else a
+                y = y.astype("float64" if _jax_x64() else "float32")
+            return np.asarray(y)
         if b == "cupy":
-            return y.get().astype(np.float64) if y.dtype.kind == "f" else y.get()
+            return y.get()
         if b == "array_api_strict":
             import array_api_strict as xs
 
@@ -92,6 +131,27 @@ class Target:
         if b == "dask":
             return np.asarray(y.compute())
         return np.asarray(y)
+
+    def dtype_object(self, dtype):
+        """The dtype object of this library named ``dtype``."""
+        b = self.backend
+        if b == "torch":
+            import torch
+
+            return getattr(torch, dtype)
+        if b == "jax":
+            import jax.numpy as jnp
+
+            return getattr(jnp, dtype)
+        if b == "array_api_strict":
+            import array_api_strict as xs
+
+            return getattr(xs, dtype)
+        if b == "cupy":
+            import cupy
+
+            return getattr(cupy, dtype)
+        return np.dtype(dtype)
 
     def dtype_name(self, y):
         return str(y.dtype).replace("torch.", "").replace("array_api_strict.", "")
@@ -105,6 +165,12 @@ class Target:
         if b == "cupy":
             return "cuda"
         return "cpu"
+
+
+def _jax_x64():
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
 
 
 def available(name) -> bool:
@@ -151,17 +217,35 @@ def dtypes_of(name) -> tuple:
     return ALL_DTYPES
 
 
+def normalize_device(d):
+    """'gpu' and 'cuda' name the same device kind."""
+    return {"gpu": "cuda"}.get(d, d)
+
+
 def discover(backends=None, device=None):
     """Targets for the requested backends/device (None: everything installed)."""
     out = []
     for b in backends or BACKENDS:
         for d in devices(b):
-            if device is not None and not _same_device(d, device):
+            if device is not None and normalize_device(d) != normalize_device(device):
                 continue
             out.append(Target(b, d, dtypes_of(b)))
     return out
 
 
-def _same_device(found, wanted):
-    norm = {"gpu": "cuda"}
-    return norm.get(found, found) == norm.get(wanted, wanted)
+def not_run(backends=None, device=None):
+    """``[(target, why)]`` for the requested backends that have no target here."""
+    out = []
+    for b in backends or BACKENDS:
+        if not available(b):
+            out.append((b, "not installed"))
+            continue
+        devs = devices(b)
+        if not devs:
+            out.append((b, "no device (CuPy needs a CUDA GPU)"))
+        elif device is not None and normalize_device(device) not in map(normalize_device, devs):
+            out.append((f"{b}:{normalize_device(device)}", f"no such device here (it sees "
+                        f"{', '.join(devs)})"))
+        elif device is None and b in ("torch", "jax") and "cuda" not in map(normalize_device, devs):
+            out.append((f"{b}:cuda", "no CUDA device here"))
+    return out

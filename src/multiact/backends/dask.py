@@ -2,13 +2,15 @@
 
 Reductions (softmax, logsumexp, standardize) are written with ``max``/``sum``
 over ``axis``, which dask evaluates correctly when the axis is split across
-chunks.  No override is needed.
+chunks; unknown chunk sizes (after boolean indexing) are counted lazily
+(``_formulas.count``) and reduced axes dropped with ``squeeze``
+(``_formulas.drop_axes``).  No special case is needed.
 """
 
+from __future__ import annotations
 
-def extra(name, ns):
-    return None
+import array_api_compat.dask.array as _xp
 
+from . import Backend
 
-def overrides(ns, generic):
-    return {}
+BACKEND = Backend(_xp, "dask")

@@ -1,118 +1,232 @@
-"""PyTorch: native kernels where they meet SPEC.md, generic bodies elsewhere.
+"""PyTorch: native kernels where they meet the contract, fused kernels where
+they do not, and the generic body wherever PyTorch transforms the call.
 
-Each override below says why it exists.  The rule for all of them: a native
-``torch.nn.functional`` kernel is used when it gives SPEC.md's values (the
-conformance suite measures it against the same ulp table) and SPEC.md's
-derivative; where its backward is not accurate enough, a ``torch.autograd.Function``
-with an accurate backward is used, but only when a gradient is being recorded,
-so inference pays nothing for it.  Everything else (integer/bool promotion,
-complex errors, array parameters) falls through to the generic body.
+Every special case below chooses one of three routes:
+
+* **eager inference** (a plain ``Tensor``/``Parameter``, no gradient recorded,
+  no ``torch.compile``/``jit.trace``/``torch.func``/forward-AD): the fastest
+  forward that gives the contract's values: a native kernel, a fused kernel
+  (``multiact.kernels``), or the shortest chain of native ops;
+* **eager training** (the same, recording a gradient): an
+  ``autograd.Function`` with that forward and an accurate backward, saving
+  what PyTorch saves (``jvp`` and ``vmap`` rules included; a double backward
+  recomputes through the generic body, which is differentiable as written);
+* **everything else** (``torch.compile``, ``torch.export``, ``jit.trace``,
+  ``torch.func``, forward-mode AD, tensor subclasses such as ``DTensor``): the
+  generic body, plain ATen ops whose derivatives are the contract's at every
+  order, with no data-dependent branch (traced graphs are the same on every
+  call and can be saved), no custom op (exported programs load without
+  multiact), and nothing a compiler cannot fuse.  Native kernels whose own
+  derivative is accurate are used on every route.
+
+The native kernels are bound when this module loads (``torch._C`` entry
+points, not ``torch.nn.functional``), so a user who patches
+``torch.nn.functional`` with multiact's functions does not make multiact call
+itself.
 """
 
 from __future__ import annotations
 
-import math
-from functools import partial
+import sys
 
+import array_api_compat.torch as _xp
 import torch
-import torch.nn.functional as F
+import torch.autograd.forward_ad as _fwd_ad
 
+from .._agnostic import _formulas as fm
 from .._agnostic import _special
+from . import Backend, Generic, Namespace, Registry
+
+_VF = torch._C._VariableFunctions
+_nn = torch._C._nn
+
+# -- native kernels, bound at load ------------------------------------------------------
+_relu, _celu, _selu, _tanh, _sigmoid = _VF.relu, _VF.celu, _VF.selu, _VF.tanh, _VF.sigmoid
+_softmax, _log_softmax = _VF.softmax, _VF.log_softmax
+_relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
+_softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid
+_silu, _hardswish, _mish = _nn.silu, _nn.hardswish, _nn.mish
+_erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
+
+
+def _ndtr(ns, x):
+    # Reason: speed.  Five native kernels (erf, erfcx, exp, expm1) instead of the
+    # ~80 of the piecewise fit; accuracy as measured by the conformance suite
+    # (torch.special.ndtr itself loses all digits in the left tail).
+    return _special.ndtr_from_native(ns, x, _erf, _erfcx)
+
+
+PRIMITIVES = {"ndtr": _ndtr}
+NS = Namespace(_xp, "torch", PRIMITIVES)
+G = Generic(NS)
+SPECIAL = Registry("torch")
 
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _HALF = (torch.float16, torch.bfloat16)
 _NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_GELU_A = 2.0 * _SQRT_2_OVER_PI
-_GELU_B = 2.0 * _SQRT_2_OVER_PI * 0.044715
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+_is_compiling = torch.compiler.is_compiling
+_is_tracing = torch._C._is_tracing
+_functorch_active = torch._C._are_functorch_transforms_active
 
 
-def extra(name, ns):
-    if name == "ndtr":
-        # Reason: speed.  Five native kernels (erf, erfcx, exp, expm1) instead of
-        # the ~80 of the piecewise fit; accuracy as measured by the conformance
-        # suite (torch.special.ndtr itself loses all digits in the left tail).
-        return partial(_special.ndtr_from_native, ns, erf=torch.special.erf,
-                       erfcx=torch.special.erfcx)
-    return None
+def eager(x) -> bool:
+    """A plain tensor in plain eager mode (the first two routes)."""
+    return (type(x) in _PLAIN and not _is_compiling() and not _is_tracing()
+            and not _functorch_active() and _fwd_ad._current_level < 0)
 
 
-def _recording(x):
+def recording(x) -> bool:
     return x.requires_grad and torch.is_grad_enabled()
 
 
-def _fn(forward, backward):
-    """An autograd.Function from forward(x) and backward(x, grad) (saves x only,
-    as the native kernels do); vmap-able under torch.func."""
+def _kernels():
+    from .. import kernels
 
-    class Fn(torch.autograd.Function):
-        generate_vmap_rule = True
-
-        @staticmethod
-        def forward(x):
-            return forward(x)
-
-        @staticmethod
-        def setup_context(ctx, inputs, output):
-            ctx.save_for_backward(inputs[0])
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return backward(x, grad)
-
-    Fn.__name__ = forward.__name__
-    return Fn.apply
+    return kernels
 
 
-# -- forward kernels and accurate backwards ------------------------------------
+# -- native kernels: right values and derivatives on every route ---------------------------
 
-def _sigmoid_bwd(x, g):
-    # sigmoid(x) * sigmoid(-x): relative accuracy in both tails, where torch's
-    # own backward, y * (1 - y), loses every digit for x > 17 (float64).
-    return g * torch.sigmoid(x) * torch.sigmoid(-x)
+@SPECIAL.register("relu", reason="speed: torch.relu, whose backward gives relu'(0) = 0")
+def relu(x):
+    if x.dtype in _NOT_NATIVE:
+        return G.relu(x)
+    return _relu(x)
+
+
+@SPECIAL.register("relu6", reason="speed: relu6 is hardtanh(0, 6), whose backward is 0 at "
+                                  "both kinks; keeps integer dtypes and NaN")
+def relu6(x):
+    if x.dtype in _NOT_NATIVE:
+        return G.relu6(x)
+    return _relu6(x)
+
+
+@SPECIAL.register("hard_tanh", reason="speed: hardtanh's backward is 0 at +-1")
+def hard_tanh(x):
+    if x.dtype in _NOT_NATIVE:
+        return G.hard_tanh(x)
+    return _hardtanh(x, -1.0, 1.0)
+
+
+@SPECIAL.register("leaky_relu", reason="speed: backward `x > 0 ? g : g * slope` (slope at 0)")
+def leaky_relu(x, negative_slope=0.01):
+    if x.dtype in _FLOATS and type(negative_slope) is float:
+        return _leaky_relu(x, negative_slope)
+    return G.leaky_relu(x, negative_slope)
+
+
+@SPECIAL.register("elu", reason="speed: elu uses expm1 forward and alpha * exp(x) backward")
+def elu(x, alpha=1.0):
+    if x.dtype in _FLOATS and type(alpha) is float:
+        return _elu(x, alpha)
+    return G.elu(x, alpha)
+
+
+@SPECIAL.register("celu", reason="speed: celu is elu with input scale 1/alpha (same kernel)")
+def celu(x, alpha=1.0):
+    if x.dtype in _FLOATS and type(alpha) is float:
+        return _celu(x, alpha)
+    return G.celu(x, alpha)
+
+
+@SPECIAL.register("selu", reason="speed: the elu kernel with SELU's constants")
+def selu(x):
+    if x.dtype in _FLOATS:
+        return _selu(x)
+    return G.selu(x)
+
+
+@SPECIAL.register("softplus", reason="speed: softplus returns x above `threshold` (in units "
+                                     "of beta x); 20 is exact to half an ulp for float32 and "
+                                     "below, float64 needs 40")
+def softplus(x, beta=1.0):
+    if x.dtype in _FLOATS and type(beta) is float:
+        return _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+    return G.softplus(x, beta)
+
+
+@SPECIAL.register("log_sigmoid", reason="speed: logsigmoid is min(x, 0) - log1p(exp(-|x|))")
+def log_sigmoid(x):
+    if x.dtype in _FLOATS:
+        return _log_sigmoid(x)
+    return G.log_sigmoid(x)
+
+
+@SPECIAL.register("tanh", reason="speed: torch.tanh without the generic dtype rules")
+def tanh(x):
+    if x.dtype in _FLOATS:
+        return _tanh(x)
+    return G.tanh(x)
+
+
+@SPECIAL.register("mish", reason="speed: torch's mish on x clamped at -1e4 (mish(-inf) is "
+                                 "NaN in torch, -0 here; the clamp's derivative is 0 where "
+                                 "mish' underflows anyway)")
+def mish(x):
+    if x.dtype in _FLOATS:
+        return _mish(x.clamp(min=fm.SILU_FLOOR))
+    return G.mish(x)
+
+
+# -- element-wise with an accurate backward -----------------------------------------------
+#
+# Forward (eager inference) and backward (eager training) of the functions whose
+# native forward misses a limit or whose native backward loses accuracy.  Each
+# forward/backward is written from the formulas of _agnostic._formulas; a fused
+# kernel (multiact.kernels) replaces the chain where one applies.
+
+def _sigmoid_fwd(x):
+    return _sigmoid(x)
 
 
 def _silu_fwd(x):
-    # F.silu(-inf) is NaN (-inf / inf); below -1e4 silu is -0 in every dtype.
-    return F.silu(x.clamp(min=-1.0e4))
+    # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.
+    return _silu(x.clamp(min=fm.SILU_FLOOR))
 
 
 def _silu_bwd(x, g):
     # sigmoid(x) (1 + x sigmoid(-x)), with 1 - sigmoid(x) never formed.
-    xc = x.clamp(min=-1.0e4)
-    return g * torch.sigmoid(xc) * (1.0 + xc * torch.sigmoid(-xc))
+    xc = x.clamp(min=fm.SILU_FLOOR)
+    return g * _sigmoid(xc) * (1.0 + xc * _sigmoid(-xc))
 
 
-def _hard_silu_fwd(x):
-    # F.hardswish(-inf) is NaN (-inf * 0): clamp below at -4, where it is 0.
-    # float16: F.hardswish computes in float32 and rounds once.  Otherwise
-    # F.hardswish forms x * 6, which overflows for x > max/6, so x * hardsigmoid(x).
-    if x.dtype == torch.float16:  # x * 6 <= 65504 * 6 fits float32
-        return F.hardswish(x.clamp(min=-4.0))
-    if x.dtype == torch.bfloat16:  # float32's range: compute in float32, round once
-        return _hard_silu_fwd(x.float()).to(x.dtype)
-    return x.clamp(min=-4.0).mul_(F.hardsigmoid(x))
+def _hard_sigmoid_fwd(x):
+    # CUDA's float64 hardsigmoid computes in float32: the generic body there.
+    if x.dtype == torch.float64 and x.device.type != "cpu":
+        return G.hard_sigmoid(x)
+    return _hardsigmoid(x)
 
 
 def _hard_sigmoid_bwd(x, g):
-    # 1/6 on (-3, 3) in the dtype of x: torch's own backward uses a float32
-    # 1/6 (3e-8 relative error in float64).
+    # 1/6 on (-3, 3) in x's dtype: torch's own backward uses a float32 1/6.
     return (g / 6.0).masked_fill_((x <= -3) | (x >= 3), 0.0)
 
 
+def _hard_silu_fwd(x):
+    # hardswish(-inf) is NaN (-inf * 0): clamp at HARD_SILU_FLOOR, where it is 0.
+    # float16: torch computes in float32 and rounds once (x * 6 fits).  Elsewhere
+    # torch forms x * 6, which overflows near the max (and CUDA's float64 runs
+    # in float32): x * hard_sigmoid(x) then.
+    if x.dtype == torch.float16:
+        return _hardswish(x.clamp(min=fm.HARD_SILU_FLOOR))
+    if x.dtype == torch.bfloat16:
+        return _hard_silu_fwd(x.float()).to(x.dtype)
+    return x.clamp(min=fm.HARD_SILU_FLOOR).mul_(_hard_sigmoid_fwd(x))
+
+
 def _hard_silu_bwd(x, g):
-    # SPEC.md's kink rule: -1/2 at -3, 1 at 3 (torch's hardswish gives 3/2 at 3).
+    # The contract's kink rule: -1/2 at -3, 1 at 3 (torch's hardswish gives 3/2 at 3).
     mid = (2.0 * x + 3.0) / 6.0
     return g * torch.where(x < -3, 0.0, torch.where(x >= 3, 1.0, mid))
 
 
 def _soft_sign_fwd(x):
-    # F.softsign(inf) is NaN (inf / inf); |x| = 1e30 already gives +-1.
-    xc = x.clamp(-1.0e30, 1.0e30)
+    # softsign(inf) is NaN (inf / inf); |x| = SOFT_SIGN_CAP already gives +-1.
+    xc = x.clamp(-fm.SOFT_SIGN_CAP, fm.SOFT_SIGN_CAP)
     return xc / (xc.abs() + 1.0)
 
 
@@ -122,18 +236,22 @@ def _soft_sign_bwd(x, g):
 
 
 def _gelu_tanh_fwd(x):
-    # x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): torch's own
-    # 0.5 x (1 + tanh(u)) cancels in the left tail (all digits lost near x = -9).
-    v = x.square().mul_(_GELU_B).add_(_GELU_A).mul_(x)
-    return v.sigmoid_().mul_(x.clamp(min=-1.0e4))
+    # x * sigmoid(2u) (fm.gelu_two_u): torch's 0.5 x (1 + tanh(u)) cancels in the
+    # left tail (all digits lost near x = -9).
+    xc = x.clamp(-fm.GELU_LIM, fm.GELU_LIM)
+    v = xc.square().mul_(fm.GELU_B).add_(fm.GELU_A).mul_(xc)
+    return v.sigmoid_().mul_(x.clamp(min=fm.SILU_FLOOR))
 
 
 def _gelu_tanh_bwd(x, g):
-    x2 = x.square()
-    v = x2.mul(_GELU_B).add_(_GELU_A).mul_(x)
-    s, sn = torch.sigmoid(v), torch.sigmoid(-v)
-    dv = x2.mul_(3.0 * _GELU_B).add_(_GELU_A)
-    return g * (s + x.clamp(min=-1.0e4) * s * sn * dv)
+    # d/dx x s(2u) = s + x s(2u) s(-2u) 2u'; with x clamped to +-GELU_LIM in the
+    # gate (s (1 - s) is exactly 0 there, so x * 0 stays 0: no inf * 0).
+    xc = x.clamp(-fm.GELU_LIM, fm.GELU_LIM)
+    x2 = xc.square()
+    v = x2.mul(fm.GELU_B).add_(fm.GELU_A).mul_(xc)
+    s, sn = _sigmoid(v), _sigmoid(-v)
+    dv = x2.mul_(3.0 * fm.GELU_B).add_(fm.GELU_A)
+    return g * (s + xc * s * sn * dv)
 
 
 def _gelu_erf_fwd(x):
@@ -141,254 +259,293 @@ def _gelu_erf_fwd(x):
     # costs t^2 ulp of float64 (t <= 9.2 before float32 underflows), far below
     # a float32 ulp; torch's own gelu, x (1 + erf(x / sqrt 2)) / 2, cancels for x < -1.
     xd = x.double()
-    p = torch.special.erfc(xd * -_INV_SQRT2).mul_(0.5)
+    p = _erfc(xd * -fm.INV_SQRT2).mul_(0.5)
     return p.mul_(xd.clamp_(min=-40.0)).to(x.dtype)
 
 
 def _gelu_erf_bwd(x, g):
-    xd = x.double()
-    p = torch.special.erfc(xd * -_INV_SQRT2).mul_(0.5)
-    pdf = torch.exp(xd.square() * -0.5).mul_(_INV_SQRT_2PI)
+    xd = x.double().clamp_(-40.0, 40.0)
+    p = _erfc(xd * -fm.INV_SQRT2).mul_(0.5)
+    pdf = torch.exp(xd.square() * -0.5).mul_(fm.INV_SQRT_2PI)
     return g * p.add_(pdf.mul_(xd)).to(g.dtype)
 
 
-_sigmoid_fn = _fn(torch.sigmoid, _sigmoid_bwd)
-_gelu_erf_fn = _fn(_gelu_erf_fwd, _gelu_erf_bwd)
-_silu_fn = _fn(_silu_fwd, _silu_bwd)
-_hard_silu_fn = _fn(_hard_silu_fwd, _hard_silu_bwd)
-_soft_sign_fn = _fn(_soft_sign_fwd, _soft_sign_bwd)
-_hard_sigmoid_fn = _fn(F.hardsigmoid, _hard_sigmoid_bwd)
-_gelu_tanh_fn = _fn(_gelu_tanh_fwd, _gelu_tanh_bwd)
+class _Elementwise(torch.autograd.Function):
+    """Base of the element-wise Functions: forward, accurate backward, jvp (the
+    same product f'(x) * t), vmap (element-wise: apply to the batched tensor),
+    and a double backward that recomputes through the generic body."""
+
+    name = ""
+    params: tuple = ()
+
+    @staticmethod
+    def fwd(x):  # pragma: no cover - set per subclass
+        raise NotImplementedError
+
+    @staticmethod
+    def bwd(x, g):  # pragma: no cover - set per subclass
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, x):
+        return cls.fwd(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])  # as torch's silu, gelu, hardswish, softsign
+        ctx.save_for_forward(inputs[0])
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
+            with torch.enable_grad():
+                y = getattr(G, cls.name)(x, *cls.params)
+                (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+            return gx
+        return cls.bwd(x, g)
+
+    @classmethod
+    def jvp(cls, ctx, t):
+        (x,) = ctx.saved_tensors
+        return cls.bwd(x, t)
+
+    @classmethod
+    def vmap(cls, info, in_dims, x):
+        return cls.apply(x), in_dims[0]
 
 
-def _host_checkable(x):
-    """A data-dependent branch is free: CPU tensor, eager, not under torch.func."""
-    if x.device.type != "cpu" or torch.compiler.is_compiling():
-        return False
-    try:
-        return not torch._C._functorch.is_functorch_wrapped_tensor(x)
-    except AttributeError:  # pragma: no cover - older torch
-        return False
+def _function(name, fwd, bwd, params=()):
+    return type(f"_{name.title().replace('_', '')}{''.join(map(str, params))}", (_Elementwise,),
+                {"name": name, "params": params, "fwd": staticmethod(fwd),
+                 "bwd": staticmethod(bwd)})
 
 
-def _lse_parts(x, dim, m=None):
-    """(x - max, log(sum(exp(x - max)))) for slices with a finite max.
+class _Sigmoid(torch.autograd.Function):
+    """sigmoid's Function returns ``(y, qs)``: ``qs`` is ``q = sigmoid(-|x|)``
+    with the sign of ``-x``, and is what is saved (one tensor, as torch.sigmoid
+    saves its output), not ``x``: ``x`` stays free to be edited in place after
+    the call.  The backward ``q (1 - q)`` is accurate in both tails (torch's
+    ``y (1 - y)`` loses every digit for x > 17 in float64).  ``qs`` is a
+    differentiable output with derivative ``q (1 - q)``, so a double backward
+    through the saved ``qs`` gives sigmoid'' (the sign it carries is sign(-x))."""
 
-    The maxima contribute exactly 1 each; the rest, R, is summed on its own, so
-    ``log1p((count - 1) + R)`` keeps R when it is below float eps (SPEC.md:
-    log_softmax([1 - log(eps), 0])[0] == -4.4e-8, logsumexp([0, -40]) == 4.2e-18).
-    """
-    if m is None:
-        m = x.detach().amax(dim, keepdim=True)
+    @staticmethod
+    def forward(x):
+        q = _sigmoid(-x.abs())
+        return _sigmoid(x), torch.where(x >= 0, -q, q)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output[1])
+        ctx.save_for_forward(output[1])
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(ctx, g, gq):
+        (qs,) = ctx.saved_tensors
+        if g is None and gq is None:
+            return None
+        q = qs.abs()
+        d = q * (1.0 - q)
+        if g is None:
+            return gq * d
+        return g * d if gq is None else (g + gq) * d
+
+    @staticmethod
+    def jvp(ctx, t):
+        (qs,) = ctx.saved_tensors
+        q = qs.abs()
+        dt = t * q * (1.0 - q)
+        return dt, dt
+
+    @staticmethod
+    def vmap(info, in_dims, x):
+        return _Sigmoid.apply(x), (in_dims[0], in_dims[0])
+
+
+def _sigmoid_train(x):
+    return _Sigmoid.apply(x)[0]
+
+
+_SilU = _function("silu", _silu_fwd, _silu_bwd)
+_HardSigmoid = _function("hard_sigmoid", _hard_sigmoid_fwd, _hard_sigmoid_bwd)
+_HardSilu = _function("hard_silu", _hard_silu_fwd, _hard_silu_bwd)
+_SoftSign = _function("soft_sign", _soft_sign_fwd, _soft_sign_bwd)
+_GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
+_GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
+
+
+def _routed(name, fwd, fn, *, upcast_half=False, train=None):
+    """A special case on the three routes (module docstring): fused kernel or
+    ``fwd`` in eager inference, ``fn`` (an autograd.Function) in eager
+    training, the generic body elsewhere."""
+    generic = getattr(G, name)
+    train = train or fn.apply
+
+    def run(x):
+        if x.dtype not in _FLOATS or not eager(x):
+            return generic(x)
+        if upcast_half and x.dtype in _HALF:
+            return run(x.float()).to(x.dtype)
+        if recording(x):
+            k = _kernels().torch_train(name, x, ())
+            return k if k is not None else train(x)
+        k = _kernels().torch_forward(name, x, ())
+        return k if k is not None else fwd(x)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"torch {name}: {fwd.__name__} / {getattr(fn, '__name__', fn)} on eager " \
+                  f"tensors, the generic body elsewhere."
+    return run
+
+
+_REASON_BWD = "speed, and an accurate backward"
+sigmoid = SPECIAL.register("sigmoid", reason="speed: torch.sigmoid forward; an accurate "
+                           "backward that saves sigmoid(-|x|) (torch's y (1 - y) loses "
+                           "every digit for x > 17 in float64)")(
+    _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train))
+silu = SPECIAL.register("silu", reason=f"{_REASON_BWD}; silu(-inf) = 0 (NaN in torch)")(
+    _routed("silu", _silu_fwd, _SilU))
+hard_sigmoid = SPECIAL.register("hard_sigmoid", reason=f"{_REASON_BWD} (torch's backward "
+                                "uses a float32 1/6)")(
+    _routed("hard_sigmoid", _hard_sigmoid_fwd, _HardSigmoid))
+hard_silu = SPECIAL.register("hard_silu", reason=f"{_REASON_BWD} (the contract's kink "
+                             "rule); hard_silu(-inf) = 0 and no overflow near the max")(
+    _routed("hard_silu", _hard_silu_fwd, _HardSilu))
+soft_sign = SPECIAL.register("soft_sign", reason=f"{_REASON_BWD}; soft_sign(inf) = 1")(
+    _routed("soft_sign", _soft_sign_fwd, _SoftSign, upcast_half=True))
+
+
+@SPECIAL.register("gelu", reason="accuracy and speed: tanh form as x sigmoid(2u) (torch's "
+                                 "1 + tanh(u) cancels in the left tail), exact form below "
+                                 "float64 through float64 erfc; accurate backwards")
+def gelu(x, approximate=True):
+    if x.dtype not in _FLOATS or not eager(x) or (not approximate and x.dtype == torch.float64):
+        return G.gelu(x, approximate)
+    xw = x.float() if x.dtype in _HALF and approximate else x
+    if recording(xw):
+        k = _kernels().torch_train("gelu", xw, (approximate,))
+        y = k if k is not None else (_GeluTanh if approximate else _GeluErf).apply(xw)
+    else:
+        k = _kernels().torch_forward("gelu", xw, (approximate,))
+        y = k if k is not None else (_gelu_tanh_fwd if approximate else _gelu_erf_fwd)(xw)
+    return y.to(x.dtype) if xw is not x else y
+
+
+# -- softmax family ----------------------------------------------------------------------
+
+def _finite_rows(x, axes, *params):
+    """``(x_work, max)`` when the fast path applies: eager CPU tensor (a host
+    check of the maxima is free there), one axis, no mask/initial/b, every
+    slice with a finite max; else None (the generic body)."""
+    if len(axes) != 1 or x.dtype not in _FLOATS or x.device.type != "cpu" \
+            or x.numel() == 0 or not eager(x):
+        return None
+    for p in params:
+        if p is not None:
+            return None
+    m = x.detach().amax(axes[0], keepdim=True)  # not recorded: nothing to save
+    if not bool(torch.isfinite(m).all()):
+        return None
+    return (x.float(), m.float()) if x.dtype in _HALF else (x, m)
+
+
+def _lse_parts(x, dim, m):
+    """``(x - m, log(sum(exp(x - m))))`` for slices with a finite max, with the
+    generic split sum (``_formulas.split_sums``/``log_abs``): the maxima count
+    exactly 1 each, the rest is summed apart, so terms below eps are kept."""
     sh = x - m
     top = sh == 0
     rest = sh.exp().masked_fill_(top, 0.0).sum(dim, keepdim=True)
-    count = top.sum(dim, keepdim=True, dtype=x.dtype)
-    return m, sh, torch.log1p(count.sub_(1.0).add_(rest))  # (count - 1) first: exact
+    n = top.sum(dim, keepdim=True, dtype=x.dtype)
+    lse, _ = fm.log_abs(NS, n, rest)
+    return sh, lse
 
 
 class _LogSoftmax(torch.autograd.Function):
-    generate_vmap_rule = True
-
     @staticmethod
-    def forward(x, dim, m=None):
-        _, sh, lse = _lse_parts(x, dim, m)
-        return sh.sub_(lse)
+    def forward(x, dim, m):
+        sh, lse = _lse_parts(x, dim, m)
+        return sh - lse
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.dim = inputs[1]
         ctx.save_for_backward(output)  # as torch's log_softmax: the output only
+        ctx.save_for_forward(output)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return grad - y.exp() * grad.sum(ctx.dim, keepdim=True), None, None
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None, None
+
+    @staticmethod
+    def jvp(ctx, t, _dim, _m):
+        (y,) = ctx.saved_tensors
+        return t - (y.exp() * t).sum(ctx.dim, keepdim=True)
 
 
 class _LogSumExp(torch.autograd.Function):
-    generate_vmap_rule = True
-
     @staticmethod
-    def forward(x, dim, m=None):
-        m, _, lse = _lse_parts(x, dim, m)
+    def forward(x, dim, m):
+        _, lse = _lse_parts(x, dim, m)
         return m + lse
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.dim = inputs[1]
         ctx.save_for_backward(inputs[0], output)  # as torch.logsumexp
+        ctx.save_for_forward(inputs[0], output)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return grad * (x - out).exp(), None, None
+        if torch.is_grad_enabled():
+            return g * (x - out).exp(), None, None
+        return g * (x - out).exp_(), None, None
+
+    @staticmethod
+    def jvp(ctx, t, _dim, _m):
+        x, out = ctx.saved_tensors
+        return ((x - out).exp() * t).sum(ctx.dim, keepdim=True)
 
 
-def overrides(ns, generic):
-    g = generic
-    out = {}
-
-    def _plain_rows(x, axes, *params):
-        """One axis, no mask/initial/b, a float dtype, every slice with a
-        finite max (checked on the host, where that is free): the fast path."""
-        if len(axes) != 1 or any(p is not None for p in params) or x.dtype not in _FLOATS \
-                or x.numel() == 0 or not _host_checkable(x):
-            return None
-        m = x.detach().amax(axes[0], keepdim=True)  # not recorded: nothing to save
-        if not bool(torch.isfinite(m).all()):
-            return None
-        return (x.float(), m.float()) if x.dtype in _HALF else (x, m)
-
-    def softmax(x, axes=(-1,), where=None, initial=None):
-        # Reason: speed.  torch's softmax is right wherever a slice has a finite
-        # max; +inf entries and all -inf slices (NaN in torch) take the generic body.
-        plain = _plain_rows(x, axes, where, initial)
-        if plain is None:
-            return g["softmax"](x, axes, where, initial)
-        # half dtypes: accumulate in float32, round once (an explicit cast is
-        # faster on CPU than F.softmax(..., dtype=torch.float32), measured)
-        return F.softmax(plain[0], axes[0]).to(x.dtype)
-
-    def log_softmax(x, axes=(-1,), where=None, initial=None):
-        # Reason: speed, with the accuracy of the generic body near 0 (torch's
-        # log_softmax rounds log(1 + tiny) to 0) and torch's memory (the output).
-        plain = _plain_rows(x, axes, where, initial)
-        if plain is None:
-            return g["log_softmax"](x, axes, where, initial)
-        xw, m = plain
-        fn = _LogSoftmax.apply if _recording(xw) else _LogSoftmax.forward
-        return fn(xw, axes[0], m).to(x.dtype)
-
-    def logsumexp(a, axes=None, b=None, keepdims=False, return_sign=False, where=None):
-        # Reason: speed; torch.logsumexp drops terms below eps (logsumexp([0, -40])
-        # == 0), so the same split as log_softmax, with torch's backward.
-        plain = None if return_sign else _plain_rows(a, axes, b, where)
-        if plain is None:
-            return g["logsumexp"](a, axes, b, keepdims, return_sign, where)
-        xw, m = plain
-        fn = _LogSumExp.apply if _recording(xw) else _LogSumExp.forward
-        y = fn(xw, axes[0], m)
-        if not keepdims:
-            y = y.squeeze(axes[0])
-        return y.to(a.dtype)
-
-    out.update(softmax=softmax, log_softmax=log_softmax, logsumexp=logsumexp)
-
-    def relu(x):
-        # Reason: speed.  torch.relu's backward is `grad * (out > 0)`: relu'(0) = 0.
-        if x.dtype in _NOT_NATIVE:
-            return g["relu"](x)
-        return torch.relu(x)
-
-    def relu6(x):
-        # Reason: speed.  F.relu6 is hardtanh(0, 6), whose backward is zero at
-        # both kinks; it keeps integer dtypes and NaN.
-        if x.dtype in _NOT_NATIVE:
-            return g["relu6"](x)
-        return F.relu6(x)
-
-    def hard_tanh(x):
-        # Reason: speed.  Backward zero at +-1, as SPEC.md asks.
-        if x.dtype in _NOT_NATIVE:
-            return g["hard_tanh"](x)
-        return F.hardtanh(x)
-
-    def leaky_relu(x, negative_slope=0.01):
-        # Reason: speed.  Backward `x > 0 ? grad : grad * slope`: slope at 0.
-        if x.dtype in _FLOATS and isinstance(negative_slope, float):
-            return F.leaky_relu(x, negative_slope)
-        return g["leaky_relu"](x, negative_slope)
-
-    def elu(x, alpha=1.0):
-        # Reason: speed.  F.elu uses expm1 forward and alpha * exp(x) backward.
-        if x.dtype in _FLOATS and isinstance(alpha, float):
-            return F.elu(x, alpha)
-        return g["elu"](x, alpha)
-
-    def celu(x, alpha=1.0):
-        # Reason: speed.  F.celu is elu with input scale 1/alpha (same kernel).
-        if x.dtype in _FLOATS and isinstance(alpha, float):
-            return F.celu(x, alpha)
-        return g["celu"](x, alpha)
-
-    def selu(x):
-        # Reason: speed (the elu kernel with SELU's constants).
-        if x.dtype in _FLOATS:
-            return F.selu(x)
-        return g["selu"](x)
-
-    def softplus(x, beta=1.0):
-        # Reason: speed.  F.softplus returns x above `threshold` (in units of
-        # beta * x); 20 is exact to half an ulp for float32 and below, float64
-        # needs 40.
-        if x.dtype in _FLOATS and isinstance(beta, float):
-            return F.softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
-        return g["softplus"](x, beta)
-
-    def log_sigmoid(x):
-        # Reason: speed.  F.logsigmoid is min(x, 0) - log1p(exp(-|x|)).
-        if x.dtype in _FLOATS:
-            return F.logsigmoid(x)
-        return g["log_sigmoid"](x)
-
-    def tanh(x):
-        # Reason: speed (skips the generic dtype dispatch).
-        if x.dtype in _FLOATS:
-            return torch.tanh(x)
-        return g["tanh"](x)
-
-    def _native_with_grad(name, fwd, fn, upcast_half=False):
-        def call(x):
-            if x.dtype not in _FLOATS:
-                return g[name](x)
-            if upcast_half and x.dtype in _HALF:
-                return call(x.float()).to(x.dtype)
-            if _recording(x):
-                return fn(x)
-            return fwd(x)  # nothing to record: no autograd.Function overhead
-        call.__name__ = name
-        return call
-
-    # Reason: speed, plus an accurate backward (see each _..._bwd above).
-    out["sigmoid"] = _native_with_grad("sigmoid", torch.sigmoid, _sigmoid_fn)
-    out["silu"] = _native_with_grad("silu", _silu_fwd, _silu_fn)
-    out["hard_silu"] = _native_with_grad("hard_silu", _hard_silu_fwd, _hard_silu_fn)
-    out["hard_sigmoid"] = _native_with_grad("hard_sigmoid", F.hardsigmoid, _hard_sigmoid_fn)
-    out["soft_sign"] = _native_with_grad("soft_sign", _soft_sign_fwd, _soft_sign_fn,
-                                         upcast_half=True)  # 1e30 clamp; float32 math
-
-    gelu_generic = g["gelu"]
-
-    def gelu(x, approximate=True):
-        # Reason: speed.  tanh form: an in-place chain (one allocation) with an
-        # analytic backward; exact form below float64: float64 erfc (3x faster
-        # than the erf/erfcx route, which float64 input takes via the generic
-        # body, see extra).  Half dtypes go through float32.
-        if not approximate and x.dtype in _FLOATS and x.dtype != torch.float64:
-            return _gelu_erf_fn(x) if _recording(x) else _gelu_erf_fwd(x)
-        if approximate and x.dtype in _FLOATS:
-            xw = x.float() if x.dtype in _HALF else x
-            y = _gelu_tanh_fn(xw) if _recording(xw) else _gelu_tanh_fwd(xw)
-            return y.to(x.dtype) if xw is not x else y
-        return gelu_generic(x, approximate)
-
-    out.update(relu=relu, relu6=relu6, hard_tanh=hard_tanh, leaky_relu=leaky_relu, elu=elu,
-               celu=celu, selu=selu, softplus=softplus, log_sigmoid=log_sigmoid,
-               tanh=tanh, gelu=gelu)
-    return out
+@SPECIAL.register("softmax", reason="speed: torch's softmax where every slice has a finite "
+                                    "max (+inf entries and all -inf slices are NaN in torch)")
+def softmax(x, axis=(-1,), where=None, initial=None):
+    plain = _finite_rows(x, axis, where, initial)
+    if plain is None:
+        return G.softmax(x, axis, where, initial)
+    # half dtypes: accumulate in float32, round once
+    return _softmax(plain[0], axis[0]).to(x.dtype)
 
 
-class ActivationModule(torch.nn.Module):
-    """A ``torch.nn.Module`` around a :class:`multiact.Activation`
-    (``multiact.Activation("gelu").to_torch()``); no parameters of its own."""
+@SPECIAL.register("log_softmax", reason="speed, with the generic split sum (torch's "
+                                        "log_softmax rounds log(1 + tiny) to 0) and torch's "
+                                        "memory (it saves the output)")
+def log_softmax(x, axis=(-1,), where=None, initial=None):
+    plain = _finite_rows(x, axis, where, initial)
+    if plain is None:
+        return G.log_softmax(x, axis, where, initial)
+    xw, m = plain
+    if recording(xw):
+        return _LogSoftmax.apply(xw, axis[0], m).to(x.dtype)
+    return _LogSoftmax.forward(xw, axis[0], m).to(x.dtype)
 
-    def __init__(self, activation):
-        super().__init__()
-        self.activation = activation
 
-    def forward(self, x):
-        return self.activation(x)
+@SPECIAL.register("logsumexp", reason="speed; torch.logsumexp drops terms below eps "
+                                      "(logsumexp([0, -40]) == 0): the split sum, with "
+                                      "torch's backward")
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
+    plain = None if return_sign else _finite_rows(a, axis, b, where)
+    if plain is None:
+        return G.logsumexp(a, axis, b, keepdims, return_sign, where)
+    xw, m = plain
+    y = (_LogSumExp.apply if recording(xw) else _LogSumExp.forward)(xw, axis[0], m)
+    if not keepdims:
+        y = y.squeeze(axis[0])
+    return y.to(a.dtype)
 
-    def extra_repr(self):
-        return repr(self.activation)
+
+BACKEND = Backend(_xp, "torch", module=sys.modules[__name__], generic=G)

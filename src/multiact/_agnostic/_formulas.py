@@ -1,0 +1,165 @@
+"""Constants and building blocks shared by the generic bodies and by every backend
+that runs a formula its own way (NumPy's in-place chains, PyTorch's autograd
+rules, the fused kernels).  Each formula and each constant is written here once.
+
+The building blocks take the (extended) namespace ``xp`` first and work in the
+working dtype (float32 or float64).  They are formulated so that the
+derivative an autodiff backend takes of them is the one ``docs/contract.md``
+promises: kinks by ``where`` on a closed/open comparison, no branch that
+``where`` discards can overflow or produce NaN for finite input, and
+exponentials of non-positive arguments only (no ``s * (1 - s)``, no
+``expm1 + 1`` cancellation).
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
+    "INV_SQRT2", "INV_SQRT_2PI", "SILU_FLOOR", "HARD_SILU_FLOOR", "SOFT_SIGN_CAP",
+    "squash", "sigmoid", "softplus", "expm1_neg", "gated", "gelu_two_u",
+    "shift_by_max", "split_sums", "log_abs", "count", "drop_axes",
+]
+
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+LN2 = math.log(2.0)
+INV_SQRT2 = 1.0 / math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+# tanh-GELU: x/2 (1 + tanh(u)) == x * sigmoid(2u), 2u = x * (GELU_A + GELU_B * x^2)
+GELU_C = 0.044715
+GELU_A = 2.0 * math.sqrt(2.0 / math.pi)
+GELU_B = GELU_A * GELU_C
+# |x| beyond which tanh-GELU's gate is exactly 0 or 1 in float32/float64, and
+# below which x**3 cannot overflow float32.
+GELU_LIM = 1.0e4
+# silu/gelu: below this, x * gate is -0 in every dtype (and -inf * 0 is not NaN)
+SILU_FLOOR = -1.0e4
+# hard_silu: below -3 it is exactly 0; clamping at -4 keeps -inf * 0 out
+HARD_SILU_FLOOR = -4.0
+# soft_sign: x / (|x| + 1) is +-1 beyond 1e30 in every dtype (and inf / inf is not NaN)
+SOFT_SIGN_CAP = 1.0e30
+
+_INF = math.inf
+_NAN = math.nan
+
+
+# -- element-wise building blocks ------------------------------------------------
+
+def squash(xp, x, lim):
+    """``clip(x, -lim, lim)`` that keeps NaN and has derivative 1 on [-lim, lim]."""
+    return xp.where(x > lim, lim, xp.where(x < -lim, -lim, x))
+
+
+def sigmoid(xp, x):
+    """1 / (1 + exp(-x)): exp of a non-positive argument only; the numerator
+    (1 or e) picks the branch, so both tails keep relative accuracy in the
+    value and in the derivative."""
+    neg = x < 0
+    e = xp.exp(xp.where(neg, x, -x))
+    return xp.where(neg, e, 1.0) / (1.0 + e)
+
+
+def softplus(xp, x):
+    """log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)), with |x| written so that
+    the derivative is sigmoid(x) also at 0."""
+    pos = x > 0
+    e = xp.exp(xp.where(pos, -x, x))
+    return xp.where(pos, x, 0.0) + xp.log1p(e)
+
+
+def expm1_neg(xp, x):
+    """expm1 for x <= 0 whose derivative keeps relative accuracy.
+
+    Autodiff of ``expm1`` gives ``expm1(x) + 1``, which cancels for x << 0
+    (elu'(-30) would be off by 1e-3 relative in float64).  Below -ln 2,
+    ``exp(x) - 1`` is exact to an ulp and differentiates to ``exp(x)``.
+    """
+    return xp.where(x < -LN2, xp.exp(x) - 1.0, xp.expm1(x))
+
+
+def gated(xp, x, gate):
+    """``x * gate`` with ``0`` where the gate underflowed (so -inf * 0 is 0)."""
+    return xp.where(gate == 0, 0.0, x) * gate
+
+
+def gelu_two_u(xp, x):
+    """2u = 2 sqrt(2/pi) (x + 0.044715 x^3) = x (A + B x^2), for |x| <= GELU_LIM."""
+    return x * (GELU_A + GELU_B * (x * x))
+
+
+# -- reduction building blocks ----------------------------------------------------
+
+def shift_by_max(xp, x, axes, mask, initial):
+    """Masked input shifted by its maximum, with the contract's infinity rules.
+
+    Returns ``(sh, m)``: ``sh`` is ``x - max`` (``-inf`` where masked out); where a
+    slice holds ``+inf`` its ``+inf`` entries become 0 and the rest ``-inf`` (the
+    limit); a slice with no finite maximum (all ``-inf``/masked) keeps ``-inf``.
+    Every entry equal to the maximum is exactly 0 (``initial`` aside).
+    """
+    from ._dtypes import as_param
+
+    xm = x if mask is None else xp.where(mask, x, -_INF)
+    m = xp.max(xm, axis=axes, keepdims=True)
+    if initial is not None:
+        m = xp.maximum(m, as_param(xp, initial, m))
+    m_fin = xp.where(xp.isinf(m), 0.0, m)  # NaN stays NaN
+    posinf = m == _INF
+    sh = xp.where(posinf, 0.0, xm - m_fin)
+    sh = xp.where(posinf & (xm != _INF), -_INF, sh)
+    return sh, m
+
+
+def split_sums(xp, sh, e, axes):
+    """``(T, R)``: the sum of ``e`` over the slice's maxima (``sh == 0``; each is
+    exactly 1 without ``b``) and over the rest, apart, so that terms below eps
+    are kept (``log_abs``)."""
+    top = sh == 0
+    t = xp.sum(xp.where(top, e, 0.0), axis=axes, keepdims=True)
+    r = xp.sum(xp.where(top, 0.0, e), axis=axes, keepdims=True)
+    return t, r
+
+
+def log_abs(xp, t, r):
+    """``(log|t + r|, t + r)``: ``log1p((t - 1) + r)`` near 1 (where ``t`` counts
+    the maxima exactly, so a rest below eps is kept), ``log`` elsewhere, 0
+    where the sum is 0.  Not log1p below u = -0.2, where XLA's float64 log1p is
+    off by up to 128 ulp (log is well conditioned there anyway)."""
+    total = t + r
+    u = (t - 1.0) + r
+    near1 = (u > -0.2) & (u < 0.5)
+    v1 = xp.log1p(xp.where(near1, u, 0.0))
+    v2 = xp.log(xp.where(near1 | (total == 0), 1.0, xp.abs(total)))
+    return xp.where(near1, v1, v2), total
+
+
+def count(xp, x, axes, where):
+    """``(n, mask)``: entries counted per slice and the mask broadcast to ``x``'s
+    shape (or None).  ``n`` is a Python float when every size is known and there
+    is no mask, else an array (dask's unknown chunk sizes are counted, lazily)."""
+    if where is None:
+        sizes = [x.shape[a] for a in axes]
+        if all(isinstance(s, int) for s in sizes):
+            n = 1
+            for s in sizes:
+                n *= s
+            return float(n), None
+        return xp.sum(xp.ones_like(x), axis=axes, keepdims=True), None
+    w = where if tuple(where.shape) == tuple(x.shape) else xp.broadcast_to(where, x.shape)
+    return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w
+
+
+def drop_axes(xp, y, axes):
+    """``y`` (reduced with keepdims) without the ``axes``.  ``reshape`` where the
+    shape is known (``squeeze`` over a tuple of axes indexes with a boolean mask
+    in array_api_compat's torch, which ``torch.func.vmap`` cannot batch);
+    ``squeeze`` where it is not (dask's unknown chunk sizes)."""
+    if not axes:
+        return y
+    shape = tuple(n for i, n in enumerate(y.shape) if i not in axes)
+    if all(isinstance(n, int) for n in shape):
+        return xp.reshape(y, shape)
+    return xp.squeeze(y, axis=axes)

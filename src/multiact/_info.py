@@ -1,0 +1,181 @@
+"""``multiact.info(name)`` / ``multiact info NAME``: which implementation runs,
+per backend, device, dtype and route, why, and where it is.
+
+The answer is observed, not declared: the function is called on a small input
+of each installed backend, device and dtype (and, for autodiff backends, with a
+gradient being recorded) while a profile hook notes which of multiact's
+implementations ran: a backend's special case (with the reason it was
+registered with), a fused kernel, or the generic body of the row.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+__all__ = ["info", "InfoReport"]
+
+
+@dataclass
+class InfoRow:
+    function: str
+    backend: str
+    device: str
+    dtype: str
+    route: str
+    implementation: str
+    why: str
+    where: str
+
+
+class InfoReport(list):
+    """The rows of :func:`info` (dicts); shown as a table."""
+
+    def __init__(self, name, rows, not_run):
+        super().__init__(rows)
+        self.name = name
+        self.not_run = not_run
+
+    def __str__(self):
+        if not self:
+            return f"multiact.info({self.name!r}): no backend installed"
+        cols = ("backend", "device", "dtype", "route", "implementation", "why", "where")
+        width = {c: max(len(c), *(len(str(r[c])) for r in self)) for c in cols[:5]}
+        lines = [f"multiact.info({self.name!r}): what runs, why, and where",
+                 "  ".join(c.ljust(width[c]) for c in cols[:5]) + "  why / where"]
+        for r in self:
+            lines.append("  ".join(str(r[c]).ljust(width[c]) for c in cols[:5])
+                         + f"  {r['why']}  [{r['where']}]")
+        for label, why in self.not_run:
+            lines.append(f"not run: {label} ({why})")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _short(path):
+    import os
+
+    marker = os.sep + "multiact" + os.sep
+    return "multiact" + os.sep + path.split(marker, 1)[1] if marker in path else path
+
+
+def _where(code):
+    return f"{_short(code.co_filename)}:{code.co_firstlineno}"
+
+
+def _observe(call):
+    """Run ``call()`` and return the code objects of multiact's modules it entered."""
+    seen = []
+
+    def hook(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if "multiact" in code.co_filename:
+                seen.append(code)
+
+    old = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        call()
+    finally:
+        sys.setprofile(old)
+    return seen
+
+
+def _classify(row, be, codes):
+    """(implementation, why, where) from the code objects that ran."""
+    import os
+
+    special = be.special.get(row.name)
+    special_code = None
+    if special is not None:
+        import inspect
+
+        special_code = inspect.unwrap(special.func).__code__
+    kernel = next((c for c in codes if os.sep + "kernels" + os.sep in c.co_filename
+                   and not c.co_name.startswith("_") and c.co_name not in ("mode",)), None)
+    body = row.body.__code__
+    ran_body = body in codes
+    ran_special = special_code is not None and special_code in codes
+    if kernel is not None:
+        mod = kernel.co_filename.rsplit(os.sep, 1)[-1].removesuffix(".py")
+        return (f"fused kernel ({mod})", "one pass over memory (kernels/)", _where(kernel))
+    if ran_special and not ran_body:
+        return ("special case", special.reason, _short(special.where))
+    if ran_special and ran_body:
+        return ("generic body (via the special case)",
+                "the special case does not apply here", _where(body))
+    if ran_body:
+        how = "jax.jit of the generic body" if be.framework == "jax" else "generic body"
+        return (how, "the definition, written once against the namespace", _where(body))
+    return ("?", "not observed", "?")
+
+
+def _sample(row, target, dtype):
+    """A small input and parameters for ``row`` on ``target`` (a conformance target)."""
+    import numpy as np
+
+    params = dict(row.cases[0].params)
+    if row.name == "one_hot":
+        x = target.asarray(np.array([0, 2, 1]), "int64" if target.backend != "jax" else "int32")
+        return x, params
+    data = np.linspace(-2.0, 2.0, 8).reshape(2, 4)
+    if row.name == "log1mexp":
+        data = np.abs(data) + 0.5
+    return target.asarray(data, dtype), params
+
+
+def info(name, *, backends=None, device=None):
+    """Which implementation of ``name`` runs, per backend, device, dtype and route.
+
+    For each installed backend and device (and each dtype it has), calls the
+    function on a small input, without and (for PyTorch and JAX) with a
+    gradient being recorded, and reports what ran: a special case of the
+    backend module (and the reason it exists), a fused kernel, or the generic
+    body, with its file and line.
+
+    Args:
+      name: a function name or alias (``"gelu"``, ``"hardswish"``).
+      backends: optional list of backend names to look at (default: all installed).
+      device: optional device (``"cpu"``, ``"cuda"``).
+
+    Returns:
+      An :class:`InfoReport`: a list of dicts (one per backend, device, dtype and
+      route), shown as a table.
+
+    Example:
+      >>> import multiact
+      >>> report = multiact.info("relu", backends=["numpy"])
+      >>> report[0]["implementation"], report[0]["dtype"]
+      ('special case', 'float64')
+    """
+    import multiact
+
+    from ._check.targets import BACKENDS, available, discover
+    from ._dispatch import backend_of
+    from ._table import info_for
+
+    row = info_for(name)
+    fn = getattr(multiact, row.name)
+    targets = discover(backends, device)
+    not_run = [(b, "not installed") for b in (backends or BACKENDS) if not available(b)]
+    rows = []
+    for t in targets:
+        for dtype in t.dtypes:
+            x, params = _sample(row, t, dtype)
+            be = backend_of(x)
+            routes = [("inference", x)]
+            if t.backend == "torch" and row.name != "one_hot":
+                routes.append(("training", x.detach().requires_grad_(True)))
+            for route, arg in routes:
+                try:
+                    codes = _observe(lambda a=arg: fn(a, **params))
+                    impl, why, where = _classify(row, be, codes)
+                except Exception as e:  # noqa: BLE001 - a dtype the backend lacks, say
+                    impl, why, where = "error", f"{type(e).__name__}: {e}", "-"
+                rows.append(InfoRow(row.name, t.backend, t.device, dtype, route, impl, why,
+                                    where).__dict__)
+            if row.name == "one_hot":
+                break
+    return InfoReport(row.name, rows, not_run)

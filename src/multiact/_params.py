@@ -1,0 +1,463 @@
+"""Parameter kinds: one validator per kind of parameter, shared by every function
+that has a parameter of that kind (``docs/contract.md``, "errors").
+
+A kind turns what the user passed into what the generic body takes, or raises a
+``TypeError``/``ValueError`` that names the function, the argument and what was
+expected.  A row of the function table (``_table.py``) lists its parameters as
+``Param(name, kind, default)``; the generated public layer (``_api.py``) calls
+``kind.check`` for every value that is not already in its normal form
+(``kind.fast`` says which values those are, as a Python expression).
+
+Nothing here imports a framework: arrays are handled through the backend that
+``x`` resolved to.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Param", "Kind", "Real", "RealOrArray", "Flag", "Approximate", "Axis", "Axes",
+           "Mask", "Initial", "Count", "DType", "Weight", "REQUIRED", "broadcastable",
+           "unexpected_arguments"]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+def _kind_of(be) -> str:
+    return be.label
+
+
+def _typename(v) -> str:
+    t = type(v)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
+
+
+def _known(n) -> bool:
+    """A dimension size that is known (dask reports NaN for unknown chunk sizes)."""
+    return isinstance(n, int) or (n is not None and n == n and not isinstance(n, float))
+
+
+def broadcastable(shape, to) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``to`` without changing ``to``.
+
+    Unknown sizes (``None``, NaN: dask after boolean indexing) match anything.
+    """
+    shape, to = tuple(shape), tuple(to)
+    if len(shape) > len(to):
+        return False
+    for a, b in zip(reversed(shape), reversed(to)):
+        if not (_known(a) and _known(b)):
+            continue
+        if a != 1 and a != b:
+            return False
+    return True
+
+
+def _shape_str(shape) -> str:
+    return "(" + ", ".join("?" if not _known(n) else str(n) for n in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+def _real_scalar(fname, pname, v):
+    """A Python or NumPy real scalar as a Python int/float, or None if ``v`` is not one."""
+    t = type(v)
+    if t is float or t is int:
+        return v
+    if isinstance(v, bool) or t is bool:
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, got bool")
+    if isinstance(v, float):
+        return float(v)  # np.float64 is a float subclass, and would upcast float32
+    if isinstance(v, int):
+        return int(v)
+    if t.__module__ == "numpy" and t.__name__ not in ("ndarray",) and getattr(v, "shape", None) == ():
+        item = v.item()
+        if isinstance(item, bool):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, "
+                            f"got numpy.bool")
+        if isinstance(item, (int, float)):
+            return item
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be real, got {_typename(v)}")
+    return None
+
+
+_DOMAINS = {
+    "any": (lambda s: True, "a finite real number"),
+    "positive": (lambda s: s > 0, "a finite real number > 0"),
+    "nonneg": (lambda s: s >= 0, "a finite real number >= 0"),
+}
+
+
+def _check_domain(fname, pname, s, domain):
+    ok, what = _DOMAINS[domain]
+    if isinstance(s, float) and not math.isfinite(s) or not ok(s):
+        raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got {s!r}")
+    return s
+
+
+class Kind:
+    """How one kind of parameter is checked and normalised."""
+
+    #: the type annotation of the public signature (``ArrayT`` is x's type)
+    annotation = "Any"
+    #: whether jax.jit must treat it as static (it selects code, not data)
+    static = False
+    #: a Python expression in ``{v}`` that is True when the value needs no check
+    fast = "False"
+    #: whether the check needs ``x`` as an array (its ndim, shape or library)
+    needs_array = False
+    #: whether a valid value is already its own normal form (so the default,
+    #: passed as the same object, needs no check)
+    normal_default = True
+
+    def check(self, fname, pname, v, be, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.annotation
+
+
+@dataclass(frozen=True)
+class Real(Kind):
+    """A real scalar (Python or NumPy number), finite, in ``domain``."""
+
+    domain: str = "any"
+    annotation = "float"
+    fast = "False"  # a Python float still needs its finiteness and domain checked
+
+    def check(self, fname, pname, v, be, x):
+        s = _real_scalar(fname, pname, v)
+        if s is None:
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, "
+                            f"got {_typename(v)}")
+        return _check_domain(fname, pname, s, self.domain)
+
+    def describe(self):
+        return _DOMAINS[self.domain][1]
+
+
+@dataclass(frozen=True)
+class RealOrArray(Kind):
+    """A real scalar in ``domain`` (as :class:`Real`), or an array of ``x``'s
+    library, with a real dtype, that broadcasts to ``x``'s shape.  Array entries
+    are data: their domain is not checked (that would need a device sync)."""
+
+    domain: str = "any"
+    optional: bool = False
+    needs_array = True
+
+    @property
+    def annotation(self):
+        return "float | ArrayT | None" if self.optional else "float | ArrayT"
+
+    @property
+    def fast(self):
+        return "{v} is None" if self.optional else "False"
+
+    def check(self, fname, pname, v, be, x):
+        if v is None:
+            if self.optional:
+                return None
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or an "
+                            f"array, got None")
+        if isinstance(v, (str, bytes, complex)):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or an "
+                            f"array, got {_typename(v)}")
+        s = _real_scalar(fname, pname, v)
+        if s is not None:
+            return _check_domain(fname, pname, s, self.domain)
+        v = _same_library_array(fname, pname, v, be, x)
+        if be.ns.isdtype(v.dtype, "complex floating") or not (
+                be.ns.isdtype(v.dtype, "real floating") or be.ns.isdtype(v.dtype, "integral")):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must have a real dtype, "
+                            f"got {v.dtype}")
+        _check_broadcast(fname, pname, v, x)
+        return v
+
+    def describe(self):
+        what = _DOMAINS[self.domain][1] + ", or an array broadcastable to x"
+        return ("None, " + what) if self.optional else what
+
+
+def _same_library_array(fname, pname, v, be, x):
+    if isinstance(v, (list, tuple)):
+        return be.asarray_like(v, x, fname, pname)
+    from ._dispatch import backend_of
+
+    other = backend_of(v, fname, pname)
+    if not be.same_library(other):
+        raise TypeError(
+            f"multiact.{fname}: argument {pname!r} is a {_kind_of(other)} array but "
+            f"'x' is a {_kind_of(be)} array; pass arrays of one library (Python and "
+            f"NumPy scalars go with any)")
+    return v
+
+
+def _check_broadcast(fname, pname, v, x, what="broadcast to"):
+    if not broadcastable(v.shape, x.shape):
+        raise ValueError(f"multiact.{fname}: argument {pname!r} has shape {_shape_str(v.shape)}, "
+                         f"which does not {what} x's shape {_shape_str(x.shape)}")
+
+
+@dataclass(frozen=True)
+class Flag(Kind):
+    """A bool (Python or NumPy)."""
+
+    annotation = "bool"
+    static = True
+    fast = "{v} is True or {v} is False"
+
+    def check(self, fname, pname, v, be, x):
+        if isinstance(v, bool):
+            return v
+        if type(v).__name__ == "bool_" and type(v).__module__ == "numpy":
+            return bool(v)
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be a bool, got {_typename(v)}")
+
+    def describe(self):
+        return "a bool"
+
+
+@dataclass(frozen=True)
+class Approximate(Flag):
+    """gelu's form: a bool, or PyTorch's strings ``"tanh"`` (True) and ``"none"`` (False)."""
+
+    annotation = 'bool | Literal["none", "tanh"]'
+
+    def check(self, fname, pname, v, be, x):
+        if isinstance(v, str):
+            if v == "tanh":
+                return True
+            if v == "none":
+                return False
+            raise ValueError(f"multiact.{fname}: argument {pname!r} must be a bool, 'tanh' or "
+                             f"'none' (PyTorch's names), got {v!r}")
+        return super().check(fname, pname, v, be, x)
+
+    def describe(self):
+        return "a bool, or 'tanh' / 'none'"
+
+
+def _index(fname, pname, v):
+    if isinstance(v, bool):
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be an int, got bool")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be an int, "
+                        f"got {_typename(v)}") from None
+
+
+def _one_axis(fname, pname, a, ndim):
+    a = _index(fname, pname, a)
+    if not -ndim <= a < ndim:
+        raise ValueError(f"multiact.{fname}: argument {pname!r} is {a}, out of range for an "
+                         f"array of {ndim} dimension(s) (expected -{ndim} <= {pname} < {ndim})")
+    return a % ndim
+
+
+@dataclass(frozen=True)
+class Axis(Kind):
+    """One axis of ``x`` (an int, negative counts from the end); ``extra`` adds
+    that many axes to ``x.ndim`` (one_hot's new axis)."""
+
+    extra: int = 0
+    min_ndim: int = 1
+    annotation = "int"
+    static = True
+    needs_array = True
+    normal_default = False
+
+    def check(self, fname, pname, v, be, x):
+        if x.ndim + self.extra < self.min_ndim:
+            raise ValueError(f"multiact.{fname}: argument 'x' must have at least "
+                             f"{self.min_ndim} dimension(s), got {x.ndim}-d")
+        return _one_axis(fname, pname, v, x.ndim + self.extra)
+
+    def describe(self):
+        return "an int"
+
+
+@dataclass(frozen=True)
+class Axes(Kind):
+    """An int, a tuple of ints or None (every axis), normalised to a tuple of
+    non-negative ints.  A 0-d ``x`` has no axis -1, but ``axis=0``/``-1``
+    are accepted there (as PyTorch accepts ``dim=0``/``-1``) and mean "no axis"."""
+
+    annotation = "int | tuple[int, ...] | None"
+    static = True
+    needs_array = True
+    normal_default = False
+
+    def check(self, fname, pname, v, be, x):
+        ndim = x.ndim
+        if v is None:
+            return tuple(range(ndim))
+        if isinstance(v, (tuple, list)):
+            out = tuple(_one_axis(fname, pname, a, ndim) for a in v)
+            if len(set(out)) != len(out):
+                raise ValueError(f"multiact.{fname}: argument {pname!r} repeats an axis: {v!r}")
+            return tuple(sorted(out))
+        if ndim == 0:
+            a = _index(fname, pname, v)
+            if a in (0, -1):
+                return ()
+            raise ValueError(f"multiact.{fname}: argument {pname!r} is {a}, out of range for a "
+                             f"0-d array (expected 0, -1, None or ())")
+        return (_one_axis(fname, pname, v, ndim),)
+
+    def describe(self):
+        return "an int, a tuple of ints or None"
+
+
+@dataclass(frozen=True)
+class Mask(Kind):
+    """None, or a boolean array of ``x``'s library (or a Python bool/sequence)
+    that broadcasts to ``x``'s shape."""
+
+    annotation = "ArrayT | None"
+    fast = "{v} is None"
+    needs_array = True
+
+    def check(self, fname, pname, v, be, x):
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            v = be.asarray_like(v, x, fname, pname)
+        else:
+            v = _same_library_array(fname, pname, v, be, x)
+        if not be.ns.isdtype(v.dtype, "bool"):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a boolean mask, "
+                            f"got dtype {v.dtype}")
+        _check_broadcast(fname, pname, v, x)
+        return v
+
+    def describe(self):
+        return "None or a boolean array broadcastable to x"
+
+
+@dataclass(frozen=True)
+class Initial(Kind):
+    """None, or a real scalar lower bound for the softmax shift (``-inf`` allowed,
+    NaN and ``+inf`` not)."""
+
+    annotation = "float | None"
+    fast = "{v} is None"
+
+    def check(self, fname, pname, v, be, x):
+        if v is None:
+            return None
+        s = _real_scalar(fname, pname, v)
+        if s is None:
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or "
+                            f"None, got {_typename(v)}")
+        if s != s or s == math.inf:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} must be a real number below "
+                             f"+inf (or -inf, or None), got {s!r}")
+        return s
+
+    def describe(self):
+        return "None or a real number (-inf allowed)"
+
+
+@dataclass(frozen=True)
+class Count(Kind):
+    """A positive Python int (``num_classes``)."""
+
+    annotation = "int"
+    static = True
+    normal_default = False
+
+    def check(self, fname, pname, v, be, x):
+        n = _index(fname, pname, v)
+        if n <= 0:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} must be a positive int, "
+                             f"got {n}")
+        return n
+
+    def describe(self):
+        return "a positive int"
+
+
+@dataclass(frozen=True)
+class DType(Kind):
+    """None, or a dtype of ``x``'s library."""
+
+    annotation = "Any"
+    static = True
+    fast = "{v} is None"
+
+    def check(self, fname, pname, v, be, x):
+        if v is None:
+            return None
+        try:
+            ok = be.ns.isdtype(v, ("bool", "integral", "real floating", "complex floating"))
+        except Exception:  # noqa: BLE001 - namespaces raise different errors for non-dtypes
+            ok = False
+        if not ok:
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of "
+                            f"{_kind_of(be)}, got {v!r}")
+        return v
+
+    def describe(self):
+        return f"None or a dtype of x's library"
+
+
+@dataclass(frozen=True)
+class Weight(Kind):
+    """prelu's weight: a real scalar, or a 0-d/1-d array of ``x``'s library with
+    one entry or one per channel (axis 1; axis 0 of a 1-d ``x``)."""
+
+    annotation = "float | ArrayT"
+    needs_array = True
+
+    def check(self, fname, pname, v, be, x):
+        w = RealOrArray().check(fname, pname, v, be, x) if not isinstance(v, (list, tuple)) \
+            else _same_library_array(fname, pname, v, be, x)
+        if isinstance(w, (int, float)):
+            return w
+        if w.ndim > 1:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} must be 0-d or 1-d, "
+                             f"got {w.ndim}-d")
+        if w.ndim == 1 and w.shape[0] != 1:
+            channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
+            if w.shape[0] != channels:
+                raise ValueError(f"multiact.{fname}: argument {pname!r} has {w.shape[0]} entries; "
+                                 f"expected 1 or the number of channels, {channels}")
+        return w
+
+    def describe(self):
+        return "a real number, or a 1-d array with 1 or x.shape[1] entries"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a public function: its name, kind and default."""
+
+    name: str
+    kind: Kind
+    default: Any = REQUIRED
+    keyword_only: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+def unexpected_arguments(info, kwargs):
+    """Raise the TypeError for arguments ``info``'s function does not take, with
+    a hint where the name is another library's (``dim=``, ``inplace=``, ...)."""
+    name = next(iter(kwargs))
+    hint = info.hints.get(name)
+    takes = ", ".join([info.first] + [p.name for p in info.params])
+    if hint:
+        raise TypeError(f"multiact.{info.name}: unexpected argument {name!r}: {hint}")
+    raise TypeError(f"multiact.{info.name}: unexpected argument {name!r} (it takes {takes})")

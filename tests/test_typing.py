@@ -1,0 +1,72 @@
+"""The public API is typed: a user's ``mypy --strict`` passes, the array type
+is kept (``reveal_type(multiact.gelu(tensor))`` is ``Tensor``), and another
+library's argument names are caught before the program runs."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("mypy")
+
+USER = textwrap.dedent('''
+    import numpy as np
+    import numpy.typing as npt
+    import torch
+    import multiact
+
+
+    def layer(x: torch.Tensor) -> torch.Tensor:
+        return multiact.gelu(x) + multiact.softmax(x, axis=-1)
+
+
+    def np_layer(a: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return multiact.silu(a)
+
+
+    val, sign = multiact.logsumexp(torch.ones(3), return_sign=True)
+    reveal_type(multiact.gelu(torch.ones(2)))
+    reveal_type(multiact.relu(np.ones(2, dtype=np.float32)))
+    reveal_type(multiact.relu([1.0, 2.0]))
+    reveal_type(val)
+    reveal_type(multiact.gelu(torch.ones(2), approximate="tanh"))
+    reveal_type(multiact.elu(torch.ones(2), alpha=torch.ones(2)))
+    reveal_type(multiact.swish(torch.ones(2)))
+''')
+
+BAD = textwrap.dedent('''
+    import torch
+    import multiact
+
+    multiact.softmax(torch.ones(3), dim=0)
+    multiact.gelu(torch.ones(3), approximate="fast")
+''')
+
+
+def _mypy(tmp_path, code):
+    (tmp_path / "user.py").write_text(code)
+    out = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir",
+                          str(tmp_path / ".mypy_cache"), str(tmp_path / "user.py")],
+                         capture_output=True, text=True, timeout=600)
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_user_code_passes_mypy_strict_and_keeps_array_types(tmp_path):
+    pytest.importorskip("torch")
+    rc, text = _mypy(tmp_path, USER)
+    assert rc == 0, text
+    revealed = [line.split('Revealed type is "')[1].rstrip('"') for line in text.splitlines()
+                if "Revealed type is" in line]
+    assert revealed[0] == "torch._tensor.Tensor"
+    assert revealed[1].startswith("numpy.ndarray[") and "32Bit" in revealed[1]
+    assert revealed[2].startswith("numpy.ndarray[")
+    assert revealed[3:] == ["torch._tensor.Tensor"] * 4
+
+
+def test_wrong_arguments_are_type_errors(tmp_path):
+    pytest.importorskip("torch")
+    rc, text = _mypy(tmp_path, BAD)
+    assert rc == 1
+    assert 'No overload variant of "softmax" matches argument types' in text, text
+    assert 'No overload variant of "gelu" matches' in text, text
