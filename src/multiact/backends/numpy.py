@@ -212,10 +212,14 @@ def _chain_case(name, chain, *, reason):
     return run
 
 
+_ZERO = {d: d.type(0) for d in _RELU}
+
+
 @SPECIAL.register("relu", reason="speed: one np.maximum (NaN propagates, integer dtypes kept)")
 def relu(x):
-    if x.dtype in _RELU:
-        return np.maximum(x, x.dtype.type(0))
+    z = _ZERO.get(x.dtype)
+    if z is not None:
+        return np.maximum(x, z)
     return G.relu(x)
 
 

@@ -92,9 +92,10 @@ def _kernels():
 
 @SPECIAL.register("relu", reason="speed: torch.relu, whose backward gives relu'(0) = 0")
 def relu(x):
-    if x.dtype in _NOT_NATIVE:
+    try:
+        return _relu(x)
+    except RuntimeError:  # bool and complex dtypes: the generic body promotes or raises
         return G.relu(x)
-    return _relu(x)
 
 
 @SPECIAL.register("relu6", reason="speed: relu6 is hardtanh(0, 6), whose backward is 0 at "
