@@ -64,8 +64,14 @@ def _resolve(x, fname, argname):
 
 def _create(x, fname, argname):
     t = type(x)
+    torch = sys.modules.get("torch")
     if t in _PY_INPUT or t is complex:
         be = _python_backend(fname, argname)
+    elif torch is not None and issubclass(t, torch.Tensor):  # no MRO walk: Dynamo traces this
+        from .backends import torch as mod
+
+        plain = t is torch.Tensor or t is torch.nn.Parameter
+        be = mod.BACKEND if plain else mod.SUBCLASS_BACKEND
     else:
         fw = known_framework(t)
         if fw == "torch":

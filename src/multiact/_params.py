@@ -98,7 +98,9 @@ _DOMAINS = {
 
 def _check_domain(fname, pname, s, domain):
     ok, what = _DOMAINS[domain]
-    if isinstance(s, float) and not math.isfinite(s) or not ok(s):
+    # s - s == 0 is "finite" without math.isfinite, which torch.compile cannot
+    # trace on a symbolic float (dynamic=True)
+    if not (s - s == 0) or not ok(s):
         raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got {s!r}")
     return s
 

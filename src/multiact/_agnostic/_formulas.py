@@ -19,7 +19,7 @@ __all__ = [
     "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
     "INV_SQRT2", "INV_SQRT_2PI", "SILU_FLOOR", "HARD_SILU_FLOOR", "SOFT_SIGN_CAP",
     "squash", "sigmoid", "softplus", "expm1_neg", "gated", "gelu_two_u",
-    "shift_by_max", "split_sums", "log_abs", "count", "drop_axes",
+    "shift_by_max", "split_sums", "log_abs", "count", "drop_axes", "known",
 ]
 
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -92,6 +92,12 @@ def gelu_two_u(xp, x):
 
 # -- reduction building blocks ----------------------------------------------------
 
+def known(n) -> bool:
+    """Whether a dimension size is known: the standard says None for an unknown
+    size, dask reports NaN.  (Under ``jit.trace`` a size is a traced value: known.)"""
+    return n is not None and not (isinstance(n, float) and n != n)
+
+
 def shift_by_max(xp, x, axes, mask, initial):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 
@@ -142,7 +148,7 @@ def count(xp, x, axes, where):
     is no mask, else an array (dask's unknown chunk sizes are counted, lazily)."""
     if where is None:
         sizes = [x.shape[a] for a in axes]
-        if all(isinstance(s, int) for s in sizes):
+        if all(known(s) for s in sizes):
             n = 1
             for s in sizes:
                 n *= s
@@ -160,6 +166,6 @@ def drop_axes(xp, y, axes):
     if not axes:
         return y
     shape = tuple(n for i, n in enumerate(y.shape) if i not in axes)
-    if all(isinstance(n, int) for n in shape):
+    if all(known(n) for n in shape):
         return xp.reshape(y, shape)
     return xp.squeeze(y, axis=axes)

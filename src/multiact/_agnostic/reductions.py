@@ -274,7 +274,10 @@ def glu(xp, x, axis=-1):
     """
     x, dt = as_work(xp, x, "glu")
     n = x.shape[axis]
-    if isinstance(n, int) and n % 2:
+    if not fm.known(n):
+        raise ValueError(f"multiact.glu: argument 'x' has an unknown size along axis {axis}, "
+                         f"and the split needs it (dask: call x.compute_chunk_sizes() first)")
+    if n % 2:
         raise ValueError(f"multiact.glu: argument 'x' must have an even size along axis "
                          f"{axis}, got {n}")
     h = n // 2
@@ -339,13 +342,15 @@ def sparsemax(xp, x, axis=-1):
       array([0.6, 0.4, 0. ])
     """
     x, dt = as_work(xp, x, "sparsemax")
+    if not all(fm.known(n) for n in x.shape):
+        raise ValueError("multiact.sparsemax: argument 'x' has dimensions of unknown size, "
+                         "and sorting needs them (dask: call x.compute_chunk_sizes() first)")
     if _empty(x):
         return finish(xp, x, dt)
     last = x.ndim - 1
     z = x if axis == last else xp.moveaxis(x, axis, -1)
     zs = xp.flip(xp.sort(z, axis=-1), axis=-1)  # descending
-    n = z.shape[-1]
-    k = xp.arange(1, n + 1, dtype=z.dtype, device=device_of(xp, z))
+    k = xp.cumulative_sum(xp.ones_like(zs), axis=-1)  # 1..n, of zs's kind (DTensor too)
     cs = xp.cumulative_sum(zs, axis=-1)
     support = (1.0 + k * zs) > cs
     ksz = xp.sum(xp.astype(support, z.dtype), axis=-1, keepdims=True)

@@ -550,3 +550,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
 
 
 BACKEND = Backend(_xp, "torch", module=sys.modules[__name__], generic=G)
+
+# Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
+# user's subclass with __torch_function__): the generic bodies, whose ATen ops
+# all have sharding rules and subclass support (torch's hardtanh_backward, say,
+# has no DTensor sharding rule).  A separate backend object, so the plain path
+# pays nothing for the check: _dispatch maps these types here.
+SUBCLASS_BACKEND = Backend(_xp, "torch", module=None, generic=G)

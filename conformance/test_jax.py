@@ -1,0 +1,125 @@
+"""JAX, every transform, for every function: jit (no recompilation on repeated
+calls), vmap, grad, jvp, linearize, hessian, checkpoint, scan bodies, against
+float64 finite differences (``jax.test_util.check_grads``), and the default
+float32 mode (x64 off) in a fresh process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact._table import TABLE
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+pytestmark = pytest.mark.backends("jax")
+
+DIFFERENTIABLE = [info for info in TABLE if info.name != "one_hot"]
+
+
+def _fn(info):
+    f = getattr(multiact, info.name)
+    p = dict(info.cases[0].params)
+    return lambda t: f(t, **p)
+
+
+def _data(info, target, shape=(3, 4)):
+    x = np.linspace(-2.1, 1.9, int(np.prod(shape))).reshape(shape)
+    if info.name == "log1mexp":
+        x = np.abs(x) + 0.1
+    return target.asarray(x, "float64")
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=lambda i: i.name)
+def test_grads_against_finite_differences(target, info):
+    from jax.test_util import check_grads
+
+    check_grads(_fn(info), (_data(info, target),), order=2, modes=("fwd", "rev"),
+                atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=lambda i: i.name)
+def test_jit_vmap_linearize_hessian_checkpoint_scan(target, info):
+    fn = _fn(info)
+    x = _data(info, target)
+    eager = np.asarray(fn(x))
+    np.testing.assert_allclose(np.asarray(jax.jit(fn)(x)), eager, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(jax.vmap(fn)(x)),
+                               np.stack([np.asarray(fn(r)) for r in x]), rtol=1e-13)
+    t = jnp.linspace(-1, 1, x.size).reshape(x.shape)
+    y, f_jvp = jax.linearize(fn, x)
+    _, dy = jax.jvp(fn, (x,), (t,))
+    np.testing.assert_allclose(np.asarray(f_jvp(t)), np.asarray(dy), rtol=1e-12, atol=1e-14)
+    w = jnp.linspace(0.5, 1.5, int(np.prod(y.shape))).reshape(y.shape)
+
+    def scalar(v):
+        return jnp.sum(fn(v) * w)
+
+    h = jax.hessian(scalar)(x)
+    h2 = jax.jacfwd(jax.grad(scalar))(x)
+    np.testing.assert_allclose(np.asarray(h), np.asarray(h2), rtol=1e-10, atol=1e-12)
+    g = jax.grad(scalar)(x)
+    gc = jax.grad(jax.checkpoint(scalar))(x)
+    np.testing.assert_allclose(np.asarray(gc), np.asarray(g), rtol=1e-13, atol=1e-15)
+
+    def body(carry, row):
+        return carry + jnp.sum(fn(row)), fn(row)
+
+    total, rows = jax.lax.scan(body, 0.0, x)
+    np.testing.assert_allclose(np.asarray(rows), np.stack([np.asarray(fn(r)) for r in x]),
+                               rtol=1e-13)
+    gs = jax.grad(lambda v: jax.lax.scan(body, 0.0, v)[0])(x)
+    assert np.all(np.isfinite(np.asarray(gs)))
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=lambda i: i.name)
+def test_no_recompilation_on_repeated_calls(target, info):
+    from multiact._dispatch import backend_of
+
+    fn = _fn(info)
+    x = _data(info, target)
+    fn(x)
+    be_fn = getattr(backend_of(x), info.name)
+    jitted = list(getattr(be_fn, "_variants", {None: be_fn}).values())
+    before = [j._cache_size() for j in jitted]
+    fn(x)
+    fn(x)
+    assert [j._cache_size() for j in jitted] == before
+
+
+X32 = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    assert not jax.config.jax_enable_x64
+    import multiact
+    from multiact._table import TABLE
+    x = jnp.linspace(-2.1, 1.9, 12).reshape(3, 4)
+    for info in TABLE:
+        if info.name == "one_hot":
+            y = multiact.one_hot(jnp.array([0, 2]), 3)
+            assert y.dtype == jnp.float32, y.dtype
+            continue
+        f = getattr(multiact, info.name)
+        p = dict(info.cases[0].params)
+        xin = jnp.abs(x) + 0.1 if info.name == "log1mexp" else x
+        y = jax.jit(lambda t: f(t, **p))(xin)
+        assert y.dtype == jnp.float32, (info.name, y.dtype)
+        g = jax.grad(lambda t: jnp.sum(f(t, **p)))(xin)
+        assert g.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(g))), info.name
+        np.testing.assert_allclose(np.asarray(y), np.asarray(f(np.asarray(xin, np.float64), **p)),
+                                   rtol=3e-6, atol=1e-6)
+    print("ok")
+""")
+
+
+def test_x64_off(target):
+    import os
+
+    env = dict(os.environ, JAX_ENABLE_X64="0", JAX_PLATFORMS=target.device)
+    out = subprocess.run([sys.executable, "-c", X32], capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

@@ -1,0 +1,346 @@
+"""PyTorch, every way it differentiates or transforms, for every function, on every
+torch device: reverse mode, double backward, forward mode (forward_ad,
+torch.func.jvp, jacfwd), hessian, grad, vmap (also of grad), jacrev,
+functional_call, torch.compile (cold start, Parameters, dynamic shapes,
+backward), torch.export, autocast, jit.trace with save and load, and in-place
+edits after a call.  Derivatives are checked against float64 finite
+differences (``torch.autograd.gradcheck`` and central differences here), not
+against multiact's own formulas."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact._table import TABLE
+
+torch = pytest.importorskip("torch")
+pytestmark = [pytest.mark.backends("torch"),
+              # torch 2.13 deprecates jit.trace/save/script; tracing is still a way users
+              # deploy models, so it is tested, and the deprecation is not our warning
+              pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")]
+
+DIFFERENTIABLE = [info for info in TABLE if info.name != "one_hot"]
+
+
+def _params(info):
+    return dict(info.cases[0].params)
+
+
+def _data(info, target, shape=(3, 4), dtype=torch.float64):
+    """Points away from every kink (finite differences need smooth neighbourhoods)."""
+    x = np.linspace(-2.1, 1.9, int(np.prod(shape))).reshape(shape)
+    if info.name == "log1mexp":
+        x = np.abs(x) + 0.1
+    return torch.tensor(x, dtype=dtype, device=target.device)
+
+
+def _fn(info):
+    f = getattr(multiact, info.name)
+    p = _params(info)
+    return lambda t: f(t, **p)
+
+
+def _ids(infos):
+    return [i.name for i in infos]
+
+
+def _fd_jacobian(fn, x, h=1e-6):
+    """Central-difference Jacobian of fn at float64 x (flattened)."""
+    x = x.detach()
+    n = x.numel()
+    cols = []
+    for i in range(n):
+        e = torch.zeros(n, dtype=x.dtype, device=x.device)
+        e[i] = h
+        e = e.reshape(x.shape)
+        cols.append(((fn(x + e) - fn(x - e)) / (2 * h)).reshape(-1))
+    return torch.stack(cols, dim=1)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_reverse_forward_and_batched_against_finite_differences(target, info):
+    x = _data(info, target).requires_grad_(True)
+    assert torch.autograd.gradcheck(_fn(info), (x,), check_forward_ad=True,
+                                    check_batched_grad=True, check_batched_forward_grad=True)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_double_backward_against_finite_differences(target, info):
+    x = _data(info, target).requires_grad_(True)
+    assert torch.autograd.gradgradcheck(_fn(info), (x,), check_fwd_over_rev=True,
+                                        check_rev_over_rev=True)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_torch_func_jacobians_and_jvp(target, info):
+    from torch.func import jacfwd, jacrev, jvp
+
+    fn = _fn(info)
+    x = _data(info, target)
+    want = _fd_jacobian(fn, x)
+    for jac in (jacfwd, jacrev):
+        got = jac(fn)(x).reshape(want.shape)
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-8)
+    t = torch.linspace(-1, 1, x.numel(), dtype=x.dtype, device=x.device).reshape(x.shape)
+    y, dy = jvp(fn, (x,), (t,))
+    torch.testing.assert_close(y, fn(x), rtol=1e-15, atol=0)
+    torch.testing.assert_close(dy.reshape(-1), want @ t.reshape(-1), rtol=1e-6, atol=1e-8)
+    # forward_ad directly (a dual tensor outside torch.func)
+    import torch.autograd.forward_ad as fwAD
+
+    with fwAD.dual_level():
+        out = fwAD.unpack_dual(fn(fwAD.make_dual(x, t))).tangent
+    torch.testing.assert_close(out.reshape(-1), want @ t.reshape(-1), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_hessian_against_second_differences(target, info):
+    from torch.func import hessian
+
+    fn = _fn(info)
+    x = _data(info, target, shape=(2, 4))
+    shape = fn(x).shape
+    w = torch.linspace(0.5, 1.5, max(1, int(np.prod(shape))), dtype=x.dtype,
+                       device=x.device).reshape(shape)
+
+    def scalar(t):
+        return (fn(t) * w).sum()
+
+    got = hessian(scalar)(x).reshape(x.numel(), x.numel())
+    h, n = 1e-4, x.numel()
+    want = torch.empty(n, n, dtype=x.dtype)
+    flat = x.reshape(-1)
+    for i in range(n):
+        for j in range(n):
+            def at(di, dj):
+                e = torch.zeros(n, dtype=x.dtype, device=x.device)
+                e[i] += di * h
+                e[j] += dj * h
+                return scalar((flat + e).reshape(x.shape)).item()
+            want[i, j] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h)
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_vmap_and_vmap_of_grad(target, info):
+    from torch.func import grad, vmap
+
+    fn = _fn(info)
+    x = _data(info, target)
+    torch.testing.assert_close(vmap(fn)(x), torch.stack([fn(r) for r in x]), rtol=1e-14,
+                               atol=0)
+    shape = fn(x[0]).shape
+    w = torch.linspace(-1.0, 2.0, max(1, int(np.prod(shape))), dtype=x.dtype,
+                       device=x.device).reshape(shape)
+    g = vmap(grad(lambda r: (fn(r) * w).sum()))(x)
+    rows = []
+    for r in x:
+        r = r.clone().requires_grad_(True)
+        (fn(r) * w).sum().backward()
+        rows.append(r.grad)
+    torch.testing.assert_close(g, torch.stack(rows), rtol=1e-13, atol=1e-300)
+
+
+def test_functional_call_and_parameters(target):
+    from torch.func import functional_call, grad
+
+    torch.manual_seed(0)
+    act = multiact.Activation("gelu", approximate=False)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), act.to_torch(), torch.nn.Linear(8, 1))
+    model = model.double().to(target.device)
+    x = torch.randn(5, 4, dtype=torch.float64, device=target.device)
+    params = dict(model.named_parameters())
+
+    def loss(p):
+        return functional_call(model, p, (x,)).square().sum()
+
+    g = grad(loss)(params)
+    model.zero_grad()
+    model(x).square().sum().backward()
+    for k, v in model.named_parameters():
+        torch.testing.assert_close(g[k], v.grad, rtol=1e-12, atol=1e-14)
+
+
+_COMPILE = ["relu", "gelu", "silu", "sigmoid", "softplus", "elu", "hard_silu", "soft_sign",
+            "softmax", "log_softmax", "logsumexp", "standardize", "glu", "mish"]
+
+
+@pytest.mark.parametrize("name", _COMPILE)
+def test_compile_fullgraph_values_and_backward(target, name):
+    import torch._dynamo
+
+    f = getattr(multiact, name)
+    x = torch.linspace(-4.1, 3.9, 24, device=target.device).reshape(4, 6)
+    torch._dynamo.reset()
+    cf = torch.compile(f, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(cf(x), f(x), rtol=1e-6, atol=1e-7)
+    # on a Parameter, with backward
+    p = torch.nn.Parameter(x.clone())
+    cf(p).square().sum().backward()
+    q = x.clone().requires_grad_(True)
+    f(q).square().sum().backward()
+    torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["gelu", "standardize", "softmax", "logsumexp", "elu"])
+def test_compile_dynamic_shapes(target, name):
+    import torch._dynamo
+
+    f = getattr(multiact, name)
+    torch._dynamo.reset()
+    cf = torch.compile(f, fullgraph=True, dynamic=True, backend="aot_eager")
+    for n in (6, 9, 13):
+        x = torch.linspace(-3, 3, 2 * n, device=target.device).reshape(2, n)
+        torch.testing.assert_close(cf(x), f(x), rtol=1e-6, atol=1e-7)
+
+
+COLD = textwrap.dedent("""
+    import torch, multiact, sys
+    dev = sys.argv[1]
+    def step(x, p):
+        return (multiact.gelu(x) + multiact.softmax(p, axis=-1)).sum()
+    f = torch.compile(step, fullgraph=True, backend="aot_eager")
+    x = torch.randn(4, 8, device=dev)
+    p = torch.nn.Parameter(torch.randn(4, 8, device=dev))
+    y = f(x, p)               # the first multiact call ever happens while compiling
+    y.backward()
+    assert torch.allclose(y, step(x, p)), (y, step(x, p))
+    assert p.grad is not None and torch.isfinite(p.grad).all()
+    print("ok")
+""")
+
+
+def test_compile_from_a_cold_start(target):
+    out = subprocess.run([sys.executable, "-c", COLD, target.device], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, name, params):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 6)
+        self.f = getattr(multiact, name)
+        self.params = params
+
+    def forward(self, x):
+        h = self.lin(x)
+        if self.f is multiact.log1mexp:
+            h = h.abs() + 0.1
+        return self.f(h, **self.params)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_export_and_reload(target, info, tmp_path):
+    torch.manual_seed(0)
+    net = _Net(info.name, _params(info)).to(target.device).eval()
+    x = torch.randn(4, 6, device=target.device)
+    ep = torch.export.export(net, (x,))
+    torch.export.save(ep, tmp_path / "m.pt2")
+    loaded = torch.export.load(tmp_path / "m.pt2")
+    x2 = torch.randn(4, 6, device=target.device)
+    torch.testing.assert_close(loaded.module()(x2), net(x2), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_jit_trace_save_load(target, info, tmp_path):
+    fn = _fn(info)
+    x = _data(info, target, dtype=torch.float32).requires_grad_(True)
+    traced = torch.jit.trace(fn, (x,), check_trace=True)
+    torch.jit.save(traced, str(tmp_path / "m.pt"))
+    loaded = torch.jit.load(str(tmp_path / "m.pt"), map_location=target.device)
+    x2 = _data(info, target, dtype=torch.float32) * 0.5
+    if info.name in ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp"):
+        x2[0, 1] = float("inf")      # the traced graph must not bake in a branch
+        x2[1] = float("-inf")
+    torch.testing.assert_close(loaded(x2), fn(x2), rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+@pytest.mark.parametrize("half", [torch.bfloat16, torch.float16], ids=["bfloat16", "float16"])
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_autocast(target, info, half):
+    dtype = half
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(6, 6).to(target.device)
+    x = torch.randn(4, 6, device=target.device)
+    fn = _fn(info)
+    with torch.autocast(target.device, dtype=dtype):
+        h = lin(x)
+        if info.name == "log1mexp":
+            h = h.abs() + 0.1
+        y = fn(h)
+    assert h.dtype == dtype and y.dtype == dtype
+    want = fn(h.float())
+    tol = 2e-2 if dtype == torch.bfloat16 else 2e-3
+    torch.testing.assert_close(y.float(), want, rtol=tol, atol=tol)
+
+
+# Where F.* saves only its output (or nothing of x), editing x in place after the
+# call must not break backward.
+_SAVES_OUTPUT = ["relu", "sigmoid", "tanh", "softmax", "log_softmax"]
+
+
+@pytest.mark.parametrize("name", _SAVES_OUTPUT)
+def test_inplace_edit_of_the_input_after_the_call(target, name):
+    f = getattr(multiact, name)
+    x = torch.linspace(-2, 2, 12, device=target.device).reshape(3, 4).requires_grad_(True)
+    xi = x * 1.0
+    y = f(xi)
+    xi.add_(1.0)  # the input changes after the call
+    y.square().sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu", "hard_silu", "soft_sign", "mish"])
+def test_gradient_finite_near_the_float_max(target, name):
+    f = getattr(multiact, name)
+    for dtype in (torch.float32, torch.float64):
+        big = torch.finfo(dtype).max / 4
+        x = torch.tensor([-big, -1e30, 1e30, big], dtype=dtype, device=target.device,
+                         requires_grad=True)
+        f(x).sum().backward()
+        assert torch.isfinite(x.grad).all(), (name, dtype, x.grad)
+        for approximate in ((True, False) if name == "gelu" else ()):
+            x.grad = None
+            multiact.gelu(x, approximate=approximate).sum().backward()
+            assert torch.isfinite(x.grad).all(), (approximate, dtype, x.grad)
+
+
+def test_logsumexp_of_an_empty_tensor_is_differentiable(target):
+    x = torch.zeros(3, 0, device=target.device, requires_grad=True)
+    y = multiact.logsumexp(x, axis=-1)
+    assert y.grad_fn is not None and torch.all(y == -torch.inf)
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+
+
+PATCH = textwrap.dedent("""
+    import sys, torch, torch.nn.functional as F
+    import multiact
+    names = {"softmax": multiact.softmax, "log_softmax": multiact.log_softmax,
+             "gelu": multiact.gelu, "silu": multiact.silu, "relu": multiact.relu,
+             "softplus": multiact.softplus, "hardswish": multiact.hard_silu,
+             "sigmoid": multiact.sigmoid, "elu": multiact.elu, "mish": multiact.mish,
+             "logsigmoid": multiact.log_sigmoid, "hardsigmoid": multiact.hard_sigmoid}
+    for n, f in names.items():          # patched before multiact's torch backend loads
+        setattr(F, n, f)
+    torch.sigmoid = multiact.sigmoid
+    torch.softmax = multiact.softmax
+    x = torch.randn(3, 5, device=sys.argv[1], requires_grad=True)
+    for n in names:
+        getattr(F, n)(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    print("ok")
+""")
+
+
+def test_patching_torch_functional_with_multiact_is_safe(target):
+    out = subprocess.run([sys.executable, "-c", PATCH, target.device], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
