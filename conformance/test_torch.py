@@ -179,7 +179,8 @@ def test_compile_fullgraph_values_and_backward(target, name):
     x = torch.linspace(-4.1, 3.9, 24, device=target.device).reshape(4, 6)
     torch._dynamo.reset()
     cf = torch.compile(f, fullgraph=True, backend="aot_eager")
-    torch.testing.assert_close(cf(x), f(x), rtol=1e-6, atol=1e-7)
+    # two float32 implementations (compiled generic body, eager fast path)
+    torch.testing.assert_close(cf(x), f(x), rtol=1e-5, atol=1e-6)
     # on a Parameter, with backward
     p = torch.nn.Parameter(x.clone())
     cf(p).square().sum().backward()
@@ -197,7 +198,8 @@ def test_compile_dynamic_shapes(target, name):
     cf = torch.compile(f, fullgraph=True, dynamic=True, backend="aot_eager")
     for n in (6, 9, 13):
         x = torch.linspace(-3, 3, 2 * n, device=target.device).reshape(2, n)
-        torch.testing.assert_close(cf(x), f(x), rtol=1e-6, atol=1e-7)
+        # two float32 implementations (compiled generic body, eager fast path)
+        torch.testing.assert_close(cf(x), f(x), rtol=1e-5, atol=1e-6)
 
 
 COLD = textwrap.dedent("""

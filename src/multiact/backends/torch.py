@@ -377,7 +377,7 @@ _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
 
 
-def _routed(name, fwd, fn, *, upcast_half=False, train=None):
+def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True):
     """A special case on the three routes (module docstring): fused kernel or
     ``fwd`` in eager inference, ``fn`` (an autograd.Function) in eager
     training, the generic body elsewhere."""
@@ -387,13 +387,20 @@ def _routed(name, fwd, fn, *, upcast_half=False, train=None):
     def run(x):
         if x.dtype not in _FLOATS or not eager(x):
             return generic(x)
-        if upcast_half and x.dtype in _HALF:
-            return run(x.float()).to(x.dtype)
+        k = _kernels()
         if recording(x):
-            k = _kernels().torch_train(name, x, ())
-            return k if k is not None else train(x)
-        k = _kernels().torch_forward(name, x, ())
-        return k if k is not None else fwd(x)
+            y = k.torch_train(name, x, ()) if kernel_train else None
+            if y is not None:
+                return y
+            if upcast_half and x.dtype in _HALF:
+                return train(x.float()).to(x.dtype)
+            return train(x)
+        y = k.torch_forward(name, x, ())
+        if y is not None:
+            return y
+        if upcast_half and x.dtype in _HALF:
+            return fwd(x.float()).to(x.dtype)
+        return fwd(x)
 
     run.__name__ = run.__qualname__ = name
     run.__doc__ = f"torch {name}: {fwd.__name__} / {getattr(fn, '__name__', fn)} on eager " \
@@ -405,7 +412,7 @@ _REASON_BWD = "speed, and an accurate backward"
 sigmoid = SPECIAL.register("sigmoid", reason="speed: torch.sigmoid forward; an accurate "
                            "backward that saves sigmoid(-|x|) (torch's y (1 - y) loses "
                            "every digit for x > 17 in float64)")(
-    _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train))
+    _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train, kernel_train=False))
 silu = SPECIAL.register("silu", reason=f"{_REASON_BWD}; silu(-inf) = 0 (NaN in torch)")(
     _routed("silu", _silu_fwd, _SilU))
 hard_sigmoid = SPECIAL.register("hard_sigmoid", reason=f"{_REASON_BWD} (torch's backward "
@@ -422,16 +429,68 @@ soft_sign = SPECIAL.register("soft_sign", reason=f"{_REASON_BWD}; soft_sign(inf)
                                  "1 + tanh(u) cancels in the left tail), exact form below "
                                  "float64 through float64 erfc; accurate backwards")
 def gelu(x, approximate=True):
-    if x.dtype not in _FLOATS or not eager(x) or (not approximate and x.dtype == torch.float64):
+    if x.dtype not in _FLOATS or not eager(x):
+        return G.gelu(x, approximate)
+    k = _kernels()
+    rec = recording(x)
+    y = (k.torch_train if rec else k.torch_forward)("gelu", x, (approximate,))
+    if y is not None:
+        return y
+    if not approximate and x.dtype == torch.float64:
         return G.gelu(x, approximate)
     xw = x.float() if x.dtype in _HALF and approximate else x
-    if recording(xw):
-        k = _kernels().torch_train("gelu", xw, (approximate,))
-        y = k if k is not None else (_GeluTanh if approximate else _GeluErf).apply(xw)
+    if rec:
+        y = (_GeluTanh if approximate else _GeluErf).apply(xw)
     else:
-        k = _kernels().torch_forward("gelu", xw, (approximate,))
-        y = k if k is not None else (_gelu_tanh_fwd if approximate else _gelu_erf_fwd)(xw)
+        y = (_gelu_tanh_fwd if approximate else _gelu_erf_fwd)(xw)
     return y.to(x.dtype) if xw is not x else y
+
+
+# -- the rows with no native kernel: a fused kernel where one runs ----------------------
+
+def _fused_or_generic(name):
+    """Eager tensors with Python-scalar parameters: one fused kernel forward (and
+    backward when recording) where one runs (CUDA; CPU under the interpreter),
+    else, and on every other route, the generic body."""
+    generic = getattr(G, name)
+
+    def run(x, *params):
+        if x.dtype in _FLOATS and eager(x) and all(type(p) in (float, int) for p in params):
+            k = _kernels()
+            y = (k.torch_train if recording(x) else k.torch_forward)(name, x, params)
+            if y is not None:
+                return y
+        return generic(x, *params)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"torch {name}: a fused kernel on eager tensors where one runs, else the " \
+                  f"generic body."
+    return SPECIAL.register(name, reason="speed where a kernel runs: one fused kernel "
+                            "(kernels/triton.py) instead of the generic body's chain of ops; "
+                            "the generic body elsewhere")(run)
+
+
+squareplus = _fused_or_generic("squareplus")
+sparse_plus = _fused_or_generic("sparse_plus")
+sparse_sigmoid = _fused_or_generic("sparse_sigmoid")
+log1mexp = _fused_or_generic("log1mexp")
+hard_shrink = _fused_or_generic("hard_shrink")
+soft_shrink = _fused_or_generic("soft_shrink")
+tanh_shrink = _fused_or_generic("tanh_shrink")
+threshold = _fused_or_generic("threshold")
+prelu = _fused_or_generic("prelu")
+
+
+def _rows_kernel(name, x, axis, params, where, train):
+    """A row kernel over the last axis of an eager tensor (``params`` as the body
+    takes them, the axis normalised), or None."""
+    if len(axis) != 1 or axis[0] != x.ndim - 1 or x.dtype not in _FLOATS or not eager(x) \
+            or (where is not None and where.device != x.device):
+        return None
+    k = _kernels()
+    if recording(x):
+        return k.torch_rows_train(name, x, params, where) if train else None
+    return k.torch_rows(name, x, params, where)
 
 
 # -- softmax family ----------------------------------------------------------------------
@@ -512,9 +571,13 @@ class _LogSumExp(torch.autograd.Function):
         return ((x - out).exp() * t).sum(ctx.dim, keepdim=True)
 
 
-@SPECIAL.register("softmax", reason="speed: torch's softmax where every slice has a finite "
-                                    "max (+inf entries and all -inf slices are NaN in torch)")
+@SPECIAL.register("softmax", reason="speed: one row kernel where one runs; on CPU torch's "
+                                    "softmax where every slice has a finite max (+inf entries "
+                                    "and all -inf slices are NaN in torch)")
 def softmax(x, axis=(-1,), where=None, initial=None):
+    y = _rows_kernel("softmax", x, axis, ((1,), None, initial), where, True)
+    if y is not None:
+        return y
     plain = _finite_rows(x, axis, where, initial)
     if plain is None:
         return G.softmax(x, axis, where, initial)
@@ -526,6 +589,9 @@ def softmax(x, axis=(-1,), where=None, initial=None):
                                         "log_softmax rounds log(1 + tiny) to 0) and torch's "
                                         "memory (it saves the output)")
 def log_softmax(x, axis=(-1,), where=None, initial=None):
+    y = _rows_kernel("log_softmax", x, axis, ((1,), None, initial), where, True)
+    if y is not None:
+        return y
     plain = _finite_rows(x, axis, where, initial)
     if plain is None:
         return G.log_softmax(x, axis, where, initial)
@@ -539,6 +605,10 @@ def log_softmax(x, axis=(-1,), where=None, initial=None):
                                       "(logsumexp([0, -40]) == 0): the split sum, with "
                                       "torch's backward")
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
+    if b is None and not return_sign:
+        y = _rows_kernel("logsumexp", a, axis, ((1,), None, False, False, None), where, True)
+        if y is not None:
+            return y.unsqueeze(-1) if keepdims else y
     plain = None if return_sign else _finite_rows(a, axis, b, where)
     if plain is None:
         return G.logsumexp(a, axis, b, keepdims, return_sign, where)
@@ -547,6 +617,30 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     if not keepdims:
         y = y.squeeze(axis[0])
     return y.to(a.dtype)
+
+
+@SPECIAL.register("softmin", reason="speed where a kernel runs: one row kernel")
+def softmin(x, axis=(-1,), where=None, initial=None):
+    y = _rows_kernel("softmin", x, axis, ((1,), None, initial), where, True)
+    return y if y is not None else G.softmin(x, axis, where, initial)
+
+
+@SPECIAL.register("logmeanexp", reason="speed where a kernel runs: one row kernel (inference)")
+def logmeanexp(x, axis=None, where=None, keepdims=False):
+    y = _rows_kernel("logmeanexp", x, axis, ((1,), None, False), where, False)
+    if y is not None:
+        return y.unsqueeze(-1) if keepdims else y
+    return G.logmeanexp(x, axis, where, keepdims)
+
+
+@SPECIAL.register("standardize", reason="speed where a kernel runs: one row kernel "
+                                        "(inference, scalar or no mean/variance)")
+def standardize(x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
+    if not (type(mean) is float or mean is None) or not (type(variance) is float or
+                                                         variance is None):
+        return G.standardize(x, axis, mean, variance, epsilon, where)
+    y = _rows_kernel("standardize", x, axis, ((1,), mean, variance, epsilon, None), where, False)
+    return y if y is not None else G.standardize(x, axis, mean, variance, epsilon, where)
 
 
 BACKEND = Backend(_xp, "torch", module=sys.modules[__name__], generic=G)

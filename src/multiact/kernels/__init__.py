@@ -1,25 +1,38 @@
 """Fused kernels: one kernel per function instead of a chain of framework ops.
 
-The switch ``MULTIACT_KERNELS`` (read when this module is first imported, and
-by :func:`set_mode`):
+Every kernel is printed from the function's generic body (``_trace.py`` traces
+the body into an expression graph), so it computes the formula the generic
+body computes, and its backward is the derivative of the same graph.  One
+place per technology:
 
-* unset or ``auto``: the default choice per device (see ``docs/decisions.md``);
-* ``fused``: the fused kernels wherever their logic can run, CPU tensors
-  included (Triton under ``TRITON_INTERPRET=1``);
+* ``triton.py``: PyTorch tensors on CUDA (element-wise forward and backward,
+  row kernels for the softmax family, logsumexp, logmeanexp, standardize);
+  on CPU tensors under ``TRITON_INTERPRET=1``, Triton's interpreter runs the
+  same kernels (how CI tests their logic without a GPU);
+* ``cuda_c.py``: CuPy ``ElementwiseKernel`` (CUDA C++ printed from the same
+  graphs); on CPU the same C++ compiles with the host compiler for tests.
+
+The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
+
+* unset or ``auto``: kernels where they are the fast path: CUDA tensors
+  (Triton), CuPy arrays; CPU tensors keep the framework paths;
+* ``fused``: kernels wherever their logic can run: also CPU tensors when
+  ``TRITON_INTERPRET=1`` is set;
 * ``framework``: never; the framework-op paths only.
 
-The backends ask :func:`torch_forward` / :func:`torch_train` for a kernel; a
-``None`` answer means "no kernel applies here, use your own path".
+A backend asks :func:`torch_forward`, :func:`torch_train` or
+:func:`torch_rows`; ``None`` means "no kernel applies here, use your own path".
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["mode", "set_mode", "torch_forward", "torch_train"]
+__all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
+           "torch_rows_train"]
 
 _MODES = ("auto", "fused", "framework")
-_STATE = {"mode": None}
+_STATE = {"mode": None, "triton": None}
 
 
 def _parse(value):
@@ -31,13 +44,14 @@ def _parse(value):
 
 
 def mode() -> str:
+    """The switch: 'auto', 'fused' or 'framework'."""
     m = _STATE["mode"]
     if m is None:
         m = _STATE["mode"] = _parse(os.environ.get("MULTIACT_KERNELS"))
     return m
 
 
-def set_mode(value) -> str:
+def set_mode(value):
     """Set the switch for this process (``None``: back to ``MULTIACT_KERNELS``);
     returns the previous mode."""
     prev = mode()
@@ -45,15 +59,62 @@ def set_mode(value) -> str:
     return prev
 
 
-def torch_forward(name, x, params):
-    """A fused forward of row ``name`` for the eager tensor ``x``, or None."""
-    if mode() == "framework":
+def _triton():
+    t = _STATE["triton"]
+    if t is None:
+        from . import triton as t
+
+        t = _STATE["triton"] = t if t.available() else False
+    return t
+
+
+def _for_torch(x):
+    """The Triton module when a kernel may run on ``x``, else None."""
+    m = mode()
+    if m == "framework":
         return None
+    dev = x.device.type
+    if dev == "cuda" or (m == "fused" and dev == "cpu" and os.environ.get(
+            "TRITON_INTERPRET", "0") not in ("", "0")):
+        t = _triton()
+        return t or None
     return None
+
+
+def _row(name):
+    from .._table import BY_NAME
+
+    return BY_NAME[name]
+
+
+def torch_forward(name, x, params):
+    """``name``'s function of the eager tensor ``x`` by one fused kernel, or None."""
+    t = _for_torch(x)
+    return None if t is None else t.forward(_row(name), x, params)
 
 
 def torch_train(name, x, params):
-    """A fused forward with a fused backward (an autograd.Function), or None."""
-    if mode() == "framework":
+    """The same, recording a gradient: an autograd.Function whose forward and
+    backward are one kernel each; None where no kernel applies."""
+    t = _for_torch(x)
+    if t is None:
         return None
-    return None
+    from ._torch import fused_elementwise
+
+    return fused_elementwise(t, _row(name), x, params)
+
+
+def torch_rows(name, x, params, where):
+    """A reduction over the last axis by one kernel per row, or None."""
+    t = _for_torch(x)
+    return None if t is None else t.rows(_row(name), x, params, where)
+
+
+def torch_rows_train(name, x, params, where):
+    """The same, recording a gradient (softmax, log_softmax, softmin, logsumexp)."""
+    t = _for_torch(x)
+    if t is None:
+        return None
+    from ._torch import fused_rows
+
+    return fused_rows(t, _row(name), x, params, where)

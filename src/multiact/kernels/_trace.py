@@ -1,0 +1,366 @@
+"""Trace a generic body into an expression graph: the one source of every kernel.
+
+The generic bodies (``multiact._agnostic``) are written against a namespace
+``xp``.  Run against :class:`TraceNamespace`, they build a graph of
+:class:`Node` objects instead of computing: the same formula, with the same
+branches, constants and dtype rules (half precision computed in float32).
+``kernels/triton.py`` and ``kernels/cuda_c.py`` print that graph as kernel
+source, so a kernel computes exactly what the generic body computes, and its
+backward is the symbolic derivative of the same graph (:func:`derivative`),
+which is what autodiff of the generic body gives.
+
+An element-wise body becomes a graph of one input ``x`` (and, for the
+backward, a cotangent ``g``).  A reduction body over the last axis (softmax,
+log_softmax, softmin, logsumexp, logmeanexp, standardize) becomes a graph over
+one row, whose ``rmax``/``rsum`` nodes reduce the row (``ncols`` is the row
+length, ``mask`` the ``where`` argument).
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_rows", "derivative",
+           "FLOATS", "Unsupported"]
+
+FLOATS = ("float16", "bfloat16", "float32", "float64")
+_ORDER = {"bool": 0, "int32": 1, "float16": 2, "bfloat16": 2, "float32": 3, "float64": 4}
+
+
+class Unsupported(Exception):
+    """The body does something a kernel cannot express (it keeps its framework path)."""
+
+
+class Node:
+    """One operation of the graph.  ``op`` names it, ``args`` are Nodes, ``value``
+    holds a constant, ``dtype`` is the result's dtype name; ``elem`` says the
+    value varies along the row (it depends on an element of ``x`` or ``mask``
+    other than through an ``rmax``/``rsum``), else it is one value per row."""
+
+    __slots__ = ("op", "args", "value", "dtype", "elem", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, op, args=(), dtype="float32", value=None):
+        self.op, self.args, self.dtype, self.value = op, tuple(args), dtype, value
+        if op in ("x", "g", "mask"):
+            self.elem = True
+        elif op in ("rmax", "rsum", "const", "ncols"):
+            self.elem = False
+        else:
+            self.elem = any(a.elem for a in self.args)
+
+    # structure used by the generic bodies --------------------------------------------
+    @property
+    def shape(self):
+        return (1, 2) if self.elem else (1, 1)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __bool__(self):
+        raise Unsupported("a data-dependent Python branch")
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        return f"Node({self.op}, {self.dtype})"
+
+    # arithmetic ----------------------------------------------------------------------
+    def _bin(self, op, other, rev=False):
+        other = _lift(other, self)
+        a, b = (other, self) if rev else (self, other)
+        dt = "bool" if op in _CMP or op in ("and", "or") else _promote(a.dtype, b.dtype)
+        return Node(op, (a, b), dt)
+
+    def __add__(self, o): return self._bin("add", o)
+    def __radd__(self, o): return self._bin("add", o, True)
+    def __sub__(self, o): return self._bin("sub", o)
+    def __rsub__(self, o): return self._bin("sub", o, True)
+    def __mul__(self, o): return self._bin("mul", o)
+    def __rmul__(self, o): return self._bin("mul", o, True)
+    def __truediv__(self, o): return self._bin("div", o)
+    def __rtruediv__(self, o): return self._bin("div", o, True)
+    def __lt__(self, o): return self._bin("lt", o)
+    def __le__(self, o): return self._bin("le", o)
+    def __gt__(self, o): return self._bin("gt", o)
+    def __ge__(self, o): return self._bin("ge", o)
+    def __eq__(self, o): return self._bin("eq", o)  # noqa: E704 - element-wise, as arrays
+    def __ne__(self, o): return self._bin("ne", o)
+    def __and__(self, o): return self._bin("and", o)
+    def __or__(self, o): return self._bin("or", o)
+
+    def __neg__(self):
+        return Node("neg", (self,), self.dtype)
+
+    def __invert__(self):
+        return Node("not", (self,), "bool")
+
+    def __pow__(self, k):
+        if k == 2:
+            return self * self
+        raise Unsupported(f"power {k!r}")
+
+
+_CMP = ("lt", "le", "gt", "ge", "eq", "ne")
+
+
+def _promote(a, b):
+    if a == "bool" and b == "bool":
+        return "bool"
+    return a if _ORDER.get(a, 0) >= _ORDER.get(b, 0) else b
+
+
+def _lift(v, like):
+    """A Python scalar as a constant of ``like``'s dtype (Python scalars are weak)."""
+    if isinstance(v, Node):
+        return v
+    if isinstance(v, bool):
+        return Node("const", (), "bool", bool(v))
+    if isinstance(v, (int, float)):
+        dt = like.dtype if like.dtype != "bool" else "float32"
+        if dt == "int32" and isinstance(v, float):
+            dt = "float32"
+        return Node("const", (), dt, float(v))
+    raise Unsupported(f"a {type(v).__name__} operand")
+
+
+class _Finfo:
+    def __init__(self, dtype):
+        self.bits = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}[dtype]
+        self.max = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38,
+                    "float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}[dtype]
+
+
+def _un(op):
+    def f(self, x):
+        if not isinstance(x, Node):
+            raise Unsupported(f"{op} of a Python number")
+        return Node(op, (x,), "bool" if op in ("isinf", "isnan") else x.dtype)
+    f.__name__ = op
+    return f
+
+
+class TraceNamespace:
+    """The namespace the generic bodies see while they are traced."""
+
+    framework = "trace"
+    label = "trace"
+    float16, bfloat16, float32, float64 = "float16", "bfloat16", "float32", "float64"
+    bool = "bool"
+    work_floats = frozenset(("float32", "float64"))
+
+    def __init__(self, ncols=None):
+        self._ncols = ncols
+
+    # dtypes ----------------------------------------------------------------------------
+    def isdtype(self, dt, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        for k in kinds:
+            if k == "real floating" and dt in FLOATS:
+                return True
+            if k == "bool" and dt == "bool":
+                return True
+            if k == "integral" and dt == "int32":
+                return True
+        return False
+
+    def finfo(self, dt):
+        return _Finfo(dt)
+
+    def astype(self, x, dtype):
+        x = _lift(x, Node("const", (), dtype))
+        return x if x.dtype == dtype else Node("astype", (x,), dtype)
+
+    def default_float(self, x):
+        return "float32"
+
+    def device_of(self, x):
+        return None
+
+    # element-wise ---------------------------------------------------------------------
+    def where(self, c, a, b):
+        like = a if isinstance(a, Node) else (b if isinstance(b, Node) else c)
+        a, b = _lift(a, like), _lift(b, like)
+        return Node("where", (c, a, b), _promote(a.dtype, b.dtype))
+
+    exp, expm1, log, log1p, tanh = _un("exp"), _un("expm1"), _un("log"), _un("log1p"), _un("tanh")
+    abs, sqrt, round, isinf = _un("abs"), _un("sqrt"), _un("round"), _un("isinf")
+    isnan, erf, erfc, erfcx = _un("isnan"), _un("erf"), _un("erfc"), _un("erfcx")
+
+    def maximum(self, a, b):
+        like = a if isinstance(a, Node) else b
+        a, b = _lift(a, like), _lift(b, like)
+        return Node("max", (a, b), _promote(a.dtype, b.dtype))
+
+    def ndtr(self, x):
+        # The normal CDF from erf and erfcx (written once, in _special), which
+        # every GPU has accurate versions of.
+        from .._agnostic import _special
+
+        return _special.ndtr_from_native(self, x, self.erf, self.erfcx)
+
+    # reductions over the row ----------------------------------------------------------
+    def _check_axis(self, axis):
+        if axis not in ((1,), 1, -1, (-1,)):
+            raise Unsupported(f"a reduction over axis {axis!r}")
+
+    def max(self, x, axis=None, keepdims=False):
+        self._check_axis(axis)
+        return Node("rmax", (x,), x.dtype)
+
+    def sum(self, x, axis=None, keepdims=False):
+        self._check_axis(axis)
+        return Node("rsum", (x,), x.dtype)
+
+    def count_along(self, x, axes, where):
+        """The number of entries of a row (``_formulas.count``'s hook)."""
+        n = Node("ncols", (), "float32" if x.dtype != "float64" else "float64")
+        if where is None:
+            return n, None
+        return self.sum(self.astype(where, x.dtype), axis=axes), where
+
+    def reshape(self, x, shape):
+        return x
+
+    def squeeze(self, x, axis=None):
+        return x
+
+    def broadcast_to(self, x, shape):
+        return x
+
+    def __getattr__(self, name):
+        raise Unsupported(f"xp.{name}")
+
+
+def trace_elementwise(info, dtype, params):
+    """The graph of ``info``'s body on one element of ``dtype``, with ``params``
+    (Python scalars) baked in; raises :class:`Unsupported` if it cannot be."""
+    if dtype not in FLOATS:
+        raise Unsupported(f"dtype {dtype}")
+    ns = TraceNamespace()
+    x = Node("x", (), dtype)
+    y = info.body(ns, x, *params)
+    if not isinstance(y, Node):
+        raise Unsupported("the body returned no expression")
+    return x, y
+
+
+def trace_rows(info, dtype, params, masked=False):
+    """The graph of a reduction body over one row (last axis): ``(x, mask, y)``."""
+    if dtype not in FLOATS:
+        raise Unsupported(f"dtype {dtype}")
+    ns = TraceNamespace()
+    x = Node("x", (), dtype)
+    mask = Node("mask", (), "bool") if masked else None
+    names = [p.name for p in info.params]
+    args = list(params)
+    if "where" in names:
+        args[names.index("where")] = mask
+    y = info.body(ns, x, *args)
+    if isinstance(y, tuple) or not isinstance(y, Node):
+        raise Unsupported("the body returned no single expression")
+    return x, mask, y
+
+
+# -- the derivative ----------------------------------------------------------------------
+
+def derivative(x, y, g):
+    """``g * dy/dx`` for an element-wise graph ``y(x)``: reverse accumulation over
+    the graph with the derivative rules autodiff applies to the same operations
+    (``where`` selects the derivative of the branch taken; comparisons, ``round``
+    and ``isinf`` have none; ``abs``' derivative at 0 is 0)."""
+    order = _topo(y)
+    adj = {id(y): g if y.dtype == g.dtype else Node("astype", (g,), y.dtype)}
+    for node in reversed(order):
+        gn = adj.get(id(node))
+        if gn is None or node.op in ("x", "const"):
+            continue
+        for arg, contrib in _rules(node, gn):
+            if contrib is None or arg.dtype == "bool":
+                continue
+            prev = adj.get(id(arg))
+            adj[id(arg)] = contrib if prev is None else prev + contrib
+    gx = adj.get(id(x))
+    if gx is None:
+        return Node("mul", (g, Node("const", (), g.dtype, 0.0)), g.dtype)
+    return gx
+
+
+def _topo(root):
+    seen, order = set(), []
+
+    def visit(n):
+        stack = [(n, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for a in node.args:
+                if id(a) not in seen:
+                    stack.append((a, False))
+
+    visit(root)
+    return order
+
+
+def _c(v, like):
+    return Node("const", (), like.dtype, float(v))
+
+
+def _rules(n, g):
+    """``[(arg, g * d n / d arg)]`` for one node."""
+    a = n.args
+    op = n.op
+    if op == "add":
+        return [(a[0], g), (a[1], g)]
+    if op == "sub":
+        return [(a[0], g), (a[1], -g)]
+    if op == "mul":
+        return [(a[0], g * a[1]), (a[1], g * a[0])]
+    if op == "div":
+        return [(a[0], g / a[1]), (a[1], -(g * a[0]) / (a[1] * a[1]))]
+    if op == "neg":
+        return [(a[0], -g)]
+    if op == "where":
+        zero = _c(0.0, g)
+        return [(a[1], Node("where", (a[0], g, zero), g.dtype)),
+                (a[2], Node("where", (a[0], zero, g), g.dtype))]
+    if op == "astype":
+        return [(a[0], g if g.dtype == a[0].dtype else Node("astype", (g,), a[0].dtype))]
+    if op == "exp":
+        return [(a[0], g * n)]
+    if op == "expm1":
+        return [(a[0], g * (n + 1.0))]
+    if op == "log":
+        return [(a[0], g / a[0])]
+    if op == "log1p":
+        return [(a[0], g / (a[0] + 1.0))]
+    if op == "tanh":
+        return [(a[0], g * (1.0 - n * n))]
+    if op == "sqrt":
+        return [(a[0], g / (n * 2.0))]
+    if op == "abs":
+        x = a[0]
+        sign = Node("where", (x > 0, _c(1.0, x), Node("where", (x < 0, _c(-1.0, x),
+                                                                 _c(0.0, x)), x.dtype)), x.dtype)
+        return [(x, g * sign)]
+    if op == "erf":
+        return [(a[0], g * (2.0 / math.sqrt(math.pi)) * Node("exp", (-(a[0] * a[0]),),
+                                                             a[0].dtype))]
+    if op == "erfcx":
+        return [(a[0], g * (a[0] * n * 2.0 - 2.0 / math.sqrt(math.pi)))]
+    if op == "max":
+        x0, x1 = a
+        return [(x0, Node("where", (x0 >= x1, g, _c(0.0, g)), g.dtype)),
+                (x1, Node("where", (x0 >= x1, _c(0.0, g), g), g.dtype))]
+    if op in _CMP or op in ("and", "or", "not", "round", "isinf", "isnan"):
+        return []
+    raise Unsupported(f"no derivative rule for {op}")
+

@@ -1,0 +1,502 @@
+"""Triton kernels for PyTorch tensors, printed from the traced generic bodies.
+
+* element-wise: one kernel forward (``y = f(x)``) and one backward
+  (``gx = g * f'(x)``, the symbolic derivative of the same graph), one pass
+  over memory each;
+* reductions over the last axis (softmax, log_softmax, softmin, logsumexp,
+  logmeanexp, standardize, with or without ``where``): one program per row.
+  A row that fits one block (``SINGLE_MAX`` entries) is read once and written
+  once; a longer row is reduced stage by stage in chunks (one read per stage,
+  then the write).
+
+The kernels' math goes through ``LD`` (libdevice: ``__nv_expf``,
+``__nv_fdiv_rn``, ...) rather than Triton's fast approximations (``tl.exp``
+is ``ex2.approx`` after a rounding of ``x log2 e``, 100 ulp off near x = 80).
+Under ``TRITON_INTERPRET=1`` (Triton's interpreter, which runs kernels on CPU
+tensors with NumPy), ``LD`` is bound to NumPy/SciPy functions of the same
+names, so the same kernel source runs there: that is how CI tests the kernels'
+logic without a GPU.  Accuracy on a GPU is measured by ``conformance/gpu.sh``.
+
+Kernels are generated once per (function, parameters, dtype) and cached; the
+parameters (Python scalars) are baked in as constants.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import os
+import threading
+
+import torch
+
+from ._trace import FLOATS, Unsupported, _topo, derivative, trace_elementwise, trace_rows
+
+__all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS"]
+
+SINGLE_MAX = 8192          # a row up to this many entries is one block, read once
+CHUNK = 2048               # the chunk of a longer row
+ELEM_BLOCK = 1024
+ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
+
+_LOCK = threading.Lock()
+_CACHE: dict = {}
+_FAILED: dict = {}
+
+
+def interpreted() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- libdevice under the interpreter ------------------------------------------------------
+
+class _NumpyLibdevice:
+    """libdevice's functions for Triton's interpreter, computed with NumPy/SciPy in
+    the operands' dtype (the interpreter hands kernels NumPy-backed tensors)."""
+
+    def __getattr__(self, name):
+        import numpy as np
+
+        fns = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
+               "tanh": np.tanh, "sqrt": np.sqrt, "rint": np.rint, "div_rn": np.divide}
+        if name in ("erf", "erfc", "erfcx"):
+            import scipy.special as sp
+
+            fns[name] = getattr(sp, name)
+        fn = fns.get(name)
+        if fn is None:
+            raise AttributeError(name)
+
+        def call(*args):
+            import triton.language as tl
+            from triton.runtime.interpreter import TensorHandle
+
+            datas = [a.handle.data for a in args]
+            with np.errstate(all="ignore"):
+                out = np.asarray(fn(*datas)).astype(datas[0].dtype, copy=False)
+            first = args[0]
+            return tl.core.tensor(TensorHandle(out, first.dtype.scalar), first.type)
+
+        setattr(self, name, call)
+        return call
+
+
+def _libdevice():
+    if interpreted():
+        return _NumpyLibdevice()
+    from triton.language.extra import libdevice
+
+    return libdevice
+
+
+# -- printing a graph as Triton code ------------------------------------------------------
+
+_TL = {"float16": "tl.float16", "bfloat16": "tl.bfloat16", "float32": "tl.float32",
+       "float64": "tl.float64", "bool": "tl.int1"}
+_BIN = {"add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+        "eq": "==", "ne": "!="}
+_LIBDEVICE = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "tanh": "tanh",
+              "sqrt": "sqrt", "round": "rint", "erf": "erf", "erfc": "erfc", "erfcx": "erfcx"}
+
+
+def _const(v, dtype):
+    if dtype == "bool":
+        return f"tl.full([], {bool(v)}, tl.int1)"
+    if math.isnan(v):
+        lit = 'float("nan")'
+    elif math.isinf(v):
+        lit = 'float("inf")' if v > 0 else '-float("inf")'
+    else:
+        lit = repr(float(v))
+    return f"tl.full([], {lit}, {_TL[dtype]})"
+
+
+def _expr(node, name):
+    """The Triton expression of ``node`` given the names of its arguments."""
+    a = [name[id(arg)] for arg in node.args]
+    op = node.op
+    if op == "const":
+        return _const(node.value, node.dtype)
+    if op in _BIN:
+        return f"({a[0]} {_BIN[op]} {a[1]})"
+    if op == "div":
+        return f"LD.div_rn({a[0]}, {a[1]})"
+    if op in ("and", "or"):  # via int32: the interpreter's & rejects a scalar with a block
+        how = "*" if op == "and" else "+"
+        return f"(({a[0]}.to(tl.int32) {how} {a[1]}.to(tl.int32)) != 0)"
+    if op == "neg":
+        return f"(-{a[0]})"
+    if op == "not":
+        return f"({a[0]} == 0)"
+    if op == "where":
+        return f"tl.where({a[0]}, {a[1]}, {a[2]})"
+    if op == "astype":
+        return _to(a[0], node.dtype, node.args[0].dtype)
+    if op == "abs":
+        return f"tl.abs({a[0]})"
+    if op == "isinf":
+        return f"(tl.abs({a[0]}) == float('inf'))"
+    if op == "isnan":
+        return f"({a[0]} != {a[0]})"
+    if op == "max":
+        return f"tl.maximum({a[0]}, {a[1]}, propagate_nan=tl.PropagateNan.ALL)"
+    if op in _LIBDEVICE:
+        return f"LD.{_LIBDEVICE[op]}({a[0]})"
+    raise Unsupported(f"no Triton form for {op}")
+
+
+def _emit(nodes, name, lines, indent, out=None):
+    """Assign every node to a variable, in order.  An element-wise ``out`` that is a
+    narrowing conversion converts only the lanes in bounds (``inb``): padding
+    lanes hold what the formula gives for x = 0, which may not fit the dtype."""
+    pad = " " * indent
+    for node in nodes:
+        if id(node) in name:
+            continue
+        var = f"v{len(name)}"
+        if node is out and node.op == "astype" and node.elem:
+            arg = name[id(node.args[0])]
+            expr = _to(f"tl.where(inb, {arg}, 0)", node.dtype, node.args[0].dtype)
+        else:
+            expr = _expr(node, name)
+        lines.append(f"{pad}{var} = {expr}")
+        name[id(node)] = var
+
+
+def _to(expr, dtype, src):
+    """A conversion.  bfloat16 goes through its bits (float32's top half, rounded
+    to nearest even), as the hardware converts: Triton's interpreter otherwise
+    truncates on the way down and flushes subnormals on the way up.  Other
+    narrowing conversions round to nearest even."""
+    if dtype == src:
+        return expr
+    if dtype == "bfloat16" and src == "float32":
+        return f"_f32_to_bf16({expr})"
+    if dtype == "float32" and src == "bfloat16":
+        return f"_bf16_to_f32({expr})"
+    if dtype == "float16" or (dtype == "float32" and src == "float64"):
+        return f'{expr}.to({_TL[dtype]}, fp_downcast_rounding="rtne")'
+    return f"{expr}.to({_TL[dtype]})"
+
+
+def _store(expr):
+    # padding lanes hold whatever the formula gives for x = 0 (they are not
+    # stored); zero them so that no conversion of theirs can overflow
+    return f"tl.where(inb, {expr}, 0)"
+
+
+def elementwise_source(fname, inputs, out):
+    """Source of an element-wise kernel over contiguous tensors: ``inputs`` are
+    the graph's leaves (``x``, and ``g`` for a backward), ``out`` its result."""
+    args = ", ".join(f"{n.op}_ptr" for n in inputs)
+    lines = ["@triton.jit",
+             f"def {fname}({args}, out_ptr, n, BLOCK: tl.constexpr):",
+             "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)",
+             "    inb = offs < n"]
+    name = {}
+    for leaf in inputs:
+        var = f"v{len(name)}"
+        lines.append(f"    {var} = tl.load({leaf.op}_ptr + offs, mask=inb, other=0)")
+        name[id(leaf)] = var
+    _emit(_topo(out), name, lines, 4, out)
+    lines.append(f"    tl.store(out_ptr + offs, {_store(name[id(out)])}, mask=inb)")
+    return "\n".join(lines) + "\n"
+
+
+def _levels(out):
+    """The stage of every node: 0 for what needs no reduction, k + 1 for an
+    ``rmax``/``rsum`` whose argument needs stage-k results."""
+    level = {}
+    for node in _topo(out):
+        if node.op in ("x", "mask", "const", "ncols"):
+            level[id(node)] = 0
+            continue
+        lv = max((level[id(a)] for a in node.args), default=0)
+        level[id(node)] = lv + 1 if node.op in ("rmax", "rsum") else lv
+    return level
+
+
+_ACC = {"rmax": ("-float('inf')", "_max_nan({acc}, tl.where(inb, {v}, -float('inf')))",
+                 "tl.reduce({acc}, 0, _max_nan)"),
+        "rsum": ("0.0", "{acc} + tl.where(inb, {v}, 0.0)", "tl.sum({acc}, axis=0)")}
+
+
+def rows_source(fname, x, mask, out, single):
+    """Source of a row kernel: one program per row of a contiguous (rows, ncols)
+    tensor.  ``single``: the row is one block, loaded once; else chunks of CHUNK."""
+    order = _topo(out)
+    level = _levels(out)
+    reductions = [n for n in order if n.op in ("rmax", "rsum")]
+    stages = sorted({level[id(r)] for r in reductions})
+    args = "x_ptr, " + ("mask_ptr, " if mask is not None else "") + "out_ptr, ncols"
+    lines = ["@triton.jit", f"def {fname}({args}, BLOCK: tl.constexpr):",
+             "    row = tl.program_id(0).to(tl.int64)",
+             "    base = row * ncols"]
+    name = {}
+    scalar_done = set()
+
+    def load(pad, name_):
+        lines.append(f"{pad}v_x = tl.load(x_ptr + base + offs, mask=inb, other=0)")
+        name_[id(x)] = "v_x"
+        if mask is not None:
+            lines.append(f"{pad}v_m = tl.load(mask_ptr + base + offs, mask=inb, other=0) != 0")
+            name_[id(mask)] = "v_m"
+
+    def ncols_nodes(name_):
+        for n in order:
+            if n.op == "ncols":
+                name_[id(n)] = f"ncols.to({_TL[n.dtype]})"
+
+    def scalars_up_to(stage, name_, pad):
+        # per-row values computable from the reductions of stages <= stage
+        todo = [n for n in order if not n.elem and n.op not in ("rmax", "rsum", "ncols")
+                and level[id(n)] <= stage and id(n) not in name_]
+        _emit(todo, name_, lines, len(pad))
+
+    if single:
+        lines += ["    offs = tl.arange(0, BLOCK)", "    inb = offs < ncols"]
+        load("    ", name)
+        ncols_nodes(name)
+        scalars_up_to(0, name, "    ")
+        for stage in stages:
+            needed = [n for n in order if n.elem and level[id(n)] < stage]
+            _emit(needed, name, lines, 4)
+            for r in reductions:
+                if level[id(r)] != stage:
+                    continue
+                v = name[id(r.args[0])]
+                var = f"v{len(name)}"
+                if r.op == "rmax":
+                    lines.append(f"    {var} = tl.reduce(tl.where(inb, {v}, -float('inf')), 0, "
+                                 f"_max_nan)")
+                else:
+                    lines.append(f"    {var} = tl.sum(tl.where(inb, {v}, 0.0), axis=0)")
+                name[id(r)] = var
+            scalars_up_to(stage, name, "    ")
+        _emit(order, name, lines, 4, out)
+        if out.elem:
+            lines.append(f"    tl.store(out_ptr + base + offs, {_store(name[id(out)])}, "
+                         f"mask=inb)")
+        else:
+            lines.append(f"    tl.store(out_ptr + row, {name[id(out)]})")
+        return "\n".join(lines) + "\n"
+
+    ncols_nodes(name)
+    scalars_up_to(0, name, "    ")
+    for stage in stages:
+        accs = []
+        for r in reductions:
+            if level[id(r)] != stage:
+                continue
+            init = _ACC[r.op][0]
+            acc = f"acc{len(accs)}_{stage}"
+            lines.append(f"    {acc} = tl.full([BLOCK], {init}, {_TL[r.dtype]})")
+            accs.append((r, acc))
+        lines += ["    for start in range(0, ncols, BLOCK):",
+                  "        offs = start + tl.arange(0, BLOCK)",
+                  "        inb = offs < ncols"]
+        inner = dict(name)
+        load("        ", inner)
+        needed = [n for n in order if n.elem and level[id(n)] < stage]
+        _emit(needed, inner, lines, 8)
+        for r, acc in accs:
+            lines.append(f"        {acc} = " + _ACC[r.op][1].format(acc=acc, v=inner[id(r.args[0])]))
+        for r, acc in accs:
+            var = f"r{len(name)}"
+            lines.append(f"    {var} = " + _ACC[r.op][2].format(acc=acc))
+            name[id(r)] = var
+        scalars_up_to(stage, name, "    ")
+    if out.elem:
+        lines += ["    for start in range(0, ncols, BLOCK):",
+                  "        offs = start + tl.arange(0, BLOCK)",
+                  "        inb = offs < ncols"]
+        inner = dict(name)
+        load("        ", inner)
+        _emit(order, inner, lines, 8, out)
+        lines.append(f"        tl.store(out_ptr + base + offs, {_store(inner[id(out)])}, "
+                     f"mask=inb)")
+    else:
+        _emit([n for n in order if not n.elem], name, lines, 4)
+        lines.append(f"    tl.store(out_ptr + row, {name[id(out)]})")
+    return "\n".join(lines) + "\n"
+
+
+_PRELUDE = '''
+@triton.jit
+def _max_nan(a, b):
+    return tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
+
+
+@triton.jit
+def _bf16_to_f32(v):
+    return (v.to(tl.uint16, bitcast=True).to(tl.uint32) << 16).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _f32_to_bf16(v):
+    u = v.to(tl.uint32, bitcast=True)
+    r = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    r = tl.where(v != v, 0x7FC0, r)
+    return r.to(tl.uint16).to(tl.bfloat16, bitcast=True)
+
+'''
+
+
+def _compile(key, source, fname):
+    """Turn generated source into a Triton kernel (the source is registered with
+    linecache, where Triton's JIT reads it)."""
+    import triton
+    import triton.language as tl
+
+    text = "import triton\nimport triton.language as tl\n" + _PRELUDE + source
+    filename = f"<multiact-triton-{abs(hash(key)):x}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope = {"triton": triton, "tl": tl, "LD": _libdevice(), "__name__": "multiact_kernels"}
+    exec(compile(text, filename, "exec"), scope)  # noqa: S102 - our own generated source
+    return scope[fname]
+
+
+def _kernel(key, build):
+    k = _CACHE.get(key)
+    if k is None:
+        with _LOCK:
+            k = _CACHE.get(key)
+            if k is None:
+                k = _CACHE[key] = build()
+    return k
+
+
+def _dtype_name(t):
+    return str(t.dtype).replace("torch.", "")
+
+
+def _params_key(params):
+    return tuple((type(p).__name__, p) for p in params)
+
+
+def _launch(kern, grid, *args, **kw):
+    """Launch; under the interpreter, NumPy's floating-point warnings are silenced
+    (a GPU raises none: an overflow to inf is the formula's intended limit)."""
+    if interpreted():
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            kern[grid](*args, **kw)
+    else:
+        kern[grid](*args, **kw)
+
+
+def _launchable(x):
+    return (x.device.type == "cuda" or (interpreted() and x.device.type == "cpu")) \
+        and x.dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16) \
+        and x.numel() > 0
+
+
+def _elementwise_kernel(info, dt, params, backward):
+    key = ("bwd" if backward else "fwd", info.name, dt, _params_key(params), interpreted())
+    if key in _FAILED:
+        return None
+    try:
+        return _kernel(key, lambda: _build_elementwise(info, dt, params, backward=backward))
+    except Unsupported:
+        _FAILED[key] = True
+        return None
+
+
+def has_elementwise(info, x, params):
+    """Whether forward and backward kernels exist for ``info`` on ``x`` (built now)."""
+    if not _launchable(x):
+        return False
+    dt = _dtype_name(x)
+    return _elementwise_kernel(info, dt, params, False) is not None and \
+        _elementwise_kernel(info, dt, params, True) is not None
+
+
+def forward(info, x, params):
+    """``info``'s function of the torch tensor ``x`` by one Triton kernel, or None."""
+    if not _launchable(x):
+        return None
+    kern = _elementwise_kernel(info, _dtype_name(x), params, False)
+    if kern is None:
+        return None
+    xc = x.contiguous()
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    n = xc.numel()
+    _launch(kern, (-(-n // ELEM_BLOCK),), xc, out, n, BLOCK=ELEM_BLOCK)
+    return out
+
+
+def backward(info, x, g, params):
+    """``g * f'(x)`` by one Triton kernel, or None."""
+    if not _launchable(x) or g.dtype != x.dtype:
+        return None
+    kern = _elementwise_kernel(info, _dtype_name(x), params, True)
+    if kern is None:
+        return None
+    xc, gc = x.contiguous(), g.contiguous()
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    n = xc.numel()
+    _launch(kern, (-(-n // ELEM_BLOCK),), xc, gc, out, n, BLOCK=ELEM_BLOCK)
+    return out
+
+
+def _build_elementwise(info, dt, params, backward):
+    x, y = trace_elementwise(info, dt, params)
+    if backward:
+        from ._trace import Node
+
+        g = Node("g", (), dt)
+        gx = derivative(x, y, g)
+        if gx.dtype != dt:
+            gx = Node("astype", (gx,), dt)
+        src = elementwise_source("kernel", (x, g), gx)
+    else:
+        if y.dtype != dt:
+            raise Unsupported("output dtype differs from the input's")
+        src = elementwise_source("kernel", (x,), y)
+    return _compile(("elementwise", info.name, dt, params, backward), src, "kernel")
+
+
+def rows(info, x, params, where=None):
+    """A row-wise reduction of the torch tensor ``x`` over its last axis by one
+    kernel per row (``params`` as the row's body takes them, axis normalised), or
+    None.  ``where`` (a boolean tensor broadcastable to ``x``) is expanded."""
+    if info.name not in ROWS or not _launchable(x) or x.ndim == 0:
+        return None
+    dt = _dtype_name(x)
+    ncols = x.shape[-1]
+    single = ncols <= SINGLE_MAX
+    key = ("rows", info.name, dt, _params_key(params), where is not None, single,
+           interpreted())
+    if key in _FAILED:
+        return None
+    try:
+        kern = _kernel(key, lambda: _build_rows(info, dt, params, where is not None, single))
+    except Unsupported:
+        _FAILED[key] = True
+        return None
+    xc = x.contiguous()
+    nrows = xc.numel() // ncols
+    per_row = info.name in ("logsumexp", "logmeanexp")
+    out = torch.empty(x.shape[:-1] if per_row else x.shape, dtype=x.dtype, device=x.device)
+    block = max(16, 1 << (ncols - 1).bit_length()) if single else CHUNK
+    args = [xc]
+    if where is not None:
+        args.append(where.expand(x.shape).contiguous().to(torch.int8))
+    args += [out, ncols]
+    _launch(kern, (nrows,), *args, BLOCK=block)
+    return out
+
+
+def _build_rows(info, dt, params, masked, single):
+    x, mask, y = trace_rows(info, dt, params, masked)
+    src = rows_source("kernel", x, mask, y, single)
+    return _compile(("rows", info.name, dt, params, masked, single), src, "kernel")
