@@ -4,6 +4,8 @@ here, ``adxp`` the same limited to the autodiff backends (torch, jax)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -15,3 +17,8 @@ def xp(target):
 @pytest.fixture
 def adxp(target):
     return target
+
+
+# Triton's interpreter must be on from the start of the process (see the file).
+if os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
+    collect_ignore = ["test_kernels_triton.py"]

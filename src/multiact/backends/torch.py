@@ -484,7 +484,7 @@ prelu = _fused_or_generic("prelu")
 def _rows_kernel(name, x, axis, params, where, train):
     """A row kernel over the last axis of an eager tensor (``params`` as the body
     takes them, the axis normalised), or None."""
-    if len(axis) != 1 or axis[0] != x.ndim - 1 or x.dtype not in _FLOATS or not eager(x) \
+    if not eager(x) or len(axis) != 1 or axis[0] != x.ndim - 1 or x.dtype not in _FLOATS \
             or (where is not None and where.device != x.device):
         return None
     k = _kernels()
@@ -499,8 +499,8 @@ def _finite_rows(x, axes, *params):
     """``(x_work, max)`` when the fast path applies: eager CPU tensor (a host
     check of the maxima is free there), one axis, no mask/initial/b, every
     slice with a finite max; else None (the generic body)."""
-    if len(axes) != 1 or x.dtype not in _FLOATS or x.device.type != "cpu" \
-            or x.numel() == 0 or not eager(x):
+    if not eager(x) or len(axes) != 1 or x.dtype not in _FLOATS or x.device.type != "cpu" \
+            or x.numel() == 0:
         return None
     for p in params:
         if p is not None:

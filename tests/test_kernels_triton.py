@@ -1,0 +1,117 @@
+"""The Triton kernels under Triton's interpreter (CPU tensors), against the
+generic bodies: element-wise forward and backward in every dtype, row kernels
+with and without masks, in one block and in chunks.
+
+Triton's interpreter must be on for the whole process (its own reductions are
+jit functions decorated when Triton is imported), so this file is collected
+only with ``TRITON_INTERPRET=1`` set: the second pass of the README's test
+command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact import kernels
+from multiact._check.inputs import reduction_inputs, sweep
+from multiact._table import BY_NAME, TABLE
+
+ELEMENTWISE = [i for i in TABLE if i.elementwise]
+
+
+def _params(info):
+    return tuple(info.cases[0].params.get(p.name, p.default) for p in info.params)
+
+
+def _sample(info, dtype):
+    xs = sweep(dtype, dense=True)
+    return np.abs(xs) if info.name == "log1mexp" else xs
+
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+
+@pytest.fixture
+def interpreted():
+    prev = kernels.set_mode("fused")
+    yield
+    kernels.set_mode(prev)
+
+
+def _used_kernel(fn, *args):
+    """Whether calling ``fn`` launched a Triton kernel (counted at the launch; a
+    profile hook would disturb Triton's interpreter)."""
+    from multiact.kernels import triton as kt
+
+    launches = []
+    orig = kt._launch
+
+    def counting(*a, **k):
+        launches.append(a[0])
+        return orig(*a, **k)
+
+    kt._launch = counting
+    try:
+        fn(*args)
+    finally:
+        kt._launch = orig
+    return bool(launches)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16],
+                         ids=["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("info", ELEMENTWISE, ids=lambda i: i.name)
+def test_triton_elementwise_forward_and_backward(interpreted, info, dtype):
+    from multiact.backends import torch as tb
+
+    x = torch.tensor(_sample(info, "float32")[::4]).to(dtype)
+    params = _params(info)
+    y = getattr(multiact, info.name)(x, **dict(zip([p.name for p in info.params], params)))
+    want = getattr(tb.G, info.name)(x, *params)
+    torch.testing.assert_close(y, want, rtol=2e-6 if dtype != torch.bfloat16 else 1e-2,
+                               atol=0, equal_nan=True)
+    xr = x.detach().clone().requires_grad_(True)
+    g = torch.linspace(-1, 1, x.numel()).to(dtype)
+    getattr(multiact, info.name)(xr, *params).backward(g)
+    xg = x.detach().clone().requires_grad_(True)
+    (gw,) = torch.autograd.grad(getattr(tb.G, info.name)(xg, *params), xg, g)
+    keep = torch.isfinite(x) & (x.abs() < 1e30)
+    rtol = 1e-4 if dtype != torch.bfloat16 else 3e-2
+    if info.name == "tanh":  # 1 - tanh^2: absolute accuracy only, in both
+        torch.testing.assert_close(xr.grad[keep], gw[keep], rtol=0,
+                                   atol=1e-6 if dtype != torch.bfloat16 else 1e-2)
+    else:
+        torch.testing.assert_close(xr.grad[keep], gw[keep], rtol=rtol, atol=1e-30)
+
+
+@pytest.mark.parametrize("ncols", [34, 9000], ids=["one-block", "chunked"])
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp",
+                                  "standardize"])
+def test_triton_row_kernels(interpreted, name, masked, ncols):
+    from multiact.backends import torch as tb
+
+    rows = reduction_inputs("float32")
+    data = np.concatenate([rows, np.random.default_rng(0).standard_normal((6, ncols - 34))],
+                          axis=1) if ncols > 34 else rows
+    if name == "standardize":
+        data = np.random.default_rng(1).standard_normal(data.shape) * 3 + 1
+    x = torch.tensor(data, dtype=torch.float32)
+    kw = {"axis": -1}
+    mask = None
+    if masked:
+        mask = torch.tensor(np.random.default_rng(2).random(data.shape) > 0.3)
+        mask[0] = False
+        kw["where"] = mask
+    f = getattr(multiact, name)
+    assert _used_kernel(lambda: f(x, **kw))
+    y = f(x, **kw)
+    info = BY_NAME[name]
+    args = [kw.get(p.name, p.default) for p in info.params]
+    args[0] = (1,)
+    want = getattr(tb.G, name)(x, *args)
+    torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
