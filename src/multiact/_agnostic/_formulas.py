@@ -144,17 +144,20 @@ def log_abs(xp, t, r):
 
 def count(xp, x, axes, where):
     """``(n, mask)``: entries counted per slice and the mask broadcast to ``x``'s
-    shape (or None).  ``n`` is a Python float when every size is known and there
-    is no mask, else an array (dask's unknown chunk sizes are counted, lazily)."""
+    shape (or None).  ``n`` is a Python float when every size is a known int and
+    there is no mask, else an array (dask's unknown chunk sizes are counted,
+    lazily; sizes traced by ``jit.trace`` stay in the graph)."""
     if xp.framework == "trace":  # a kernel being traced: the row length is a kernel value
         return xp.count_along(x, axes, where)
     if where is None:
         sizes = [x.shape[a] for a in axes]
-        if all(known(s) for s in sizes):
-            n = 1
-            for s in sizes:
-                n *= s
+        n = 1
+        for s in sizes:
+            n = n * s
+        if all(type(s) is int for s in sizes):
             return float(n), None
+        if all(known(s) for s in sizes):  # traced sizes (jit.trace): their product, traced
+            return n, None
         return xp.sum(xp.ones_like(x), axis=axes, keepdims=True), None
     w = where if tuple(where.shape) == tuple(x.shape) else xp.broadcast_to(where, x.shape)
     return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w

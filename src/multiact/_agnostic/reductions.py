@@ -18,8 +18,10 @@ _NAN = math.nan
 
 def _empty(x):
     # any zero-size input: dask (and NumPy for a zero-size reduced axis) cannot
-    # take the max of nothing; the result is decided by the shape alone.
-    return any(n == 0 for n in x.shape)
+    # take the max of nothing; the result is decided by the shape alone.  Only
+    # Python-int sizes count: unknown (None, NaN) and traced (jit.trace) sizes
+    # are not known to be 0.
+    return any(type(n) is int and n == 0 for n in x.shape)
 
 
 def _reduced_shape(x, axes):
@@ -277,7 +279,7 @@ def glu(xp, x, axis=-1):
     if not fm.known(n):
         raise ValueError(f"multiact.glu: argument 'x' has an unknown size along axis {axis}, "
                          f"and the split needs it (dask: call x.compute_chunk_sizes() first)")
-    if n % 2:
+    if type(n) is int and n % 2:  # (a size traced by jit.trace was checked eagerly)
         raise ValueError(f"multiact.glu: argument 'x' must have an even size along axis "
                          f"{axis}, got {n}")
     h = n // 2
