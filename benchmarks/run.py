@@ -351,8 +351,21 @@ def main(argv=None):
     p.add_argument("--function", action="append")
     p.add_argument("--markdown", help="write the tables as markdown here")
     p.add_argument("--no-extras", action="store_true", help="skip memory/dispatch/import")
+    p.add_argument("--gpu", action="store_true", help="the GPU table (benchmarks/gpu.py)")
+    p.add_argument("--device", default="cuda", help="with --gpu: cuda, or cpu for a dry run")
+    p.add_argument("--n", type=lambda s: int(float(s)), default=100_000_000,
+                   help="with --gpu: elements of the element-wise inputs")
     argv = sys.argv[1:] if argv is None else argv
     a = p.parse_args(argv)
+    if a.gpu:
+        import os
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import gpu
+
+        print(gpu.run(a.device, a.n, tuple(a.dtype or ("float32", "float16", "bfloat16")),
+                      a.markdown))
+        return
     backends = a.backend or ["numpy", "torch", "jax"]
     sizes = a.size or [16, 100_000, 10_000_000]
     functions = a.function or FUNCTIONS

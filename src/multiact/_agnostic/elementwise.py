@@ -523,12 +523,17 @@ def log1mexp(xp, x):
     # log(-expm1(-x)) below the switch, log1p(-exp(-x)) above it.  Maechler
     # switches at ln 2; for float64 the switch is 1.7, which keeps log1p's
     # argument above -0.19 (XLA's float64 log1p is 128 ulp off near -0.4).
+    # Below 1e-8, log(x) - x/2 (the next term, x^2/24, is below any eps there):
+    # expm1 of a tiny argument underflows to 0 in some vector libraries (Sleef).
     x, dt = as_work(xp, x, "log1mexp")
     switch = _LOG1MEXP_SWITCH if x.dtype == xp.float64 else fm.LN2
     pos = x > 0
     xs = xp.where(pos, x, 1.0)  # keeps the discarded branches finite
     lo = xs < switch
-    small = xp.log(-xp.expm1(-xp.where(lo, xs, switch)))
+    tiny = xs < 1.0e-8
+    xt = xp.where(tiny, xs, 1.0e-8)
+    small = xp.log(-xp.expm1(-xp.where(lo & ~tiny, xs, switch)))
+    small = xp.where(tiny, xp.log(xt) - 0.5 * xt, small)
     large = xp.log1p(-xp.exp(-xp.where(lo, 2.0, xs)))
     val = xp.where(lo, small, large)
     out = xp.where(x < 0, _NAN, xp.where(x == 0, -_INF, xp.where(pos, val, x)))  # NaN stays

@@ -377,7 +377,8 @@ _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
 
 
-def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True):
+def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True,
+            native_forward=False):
     """A special case on the three routes (module docstring): fused kernel or
     ``fwd`` in eager inference, ``fn`` (an autograd.Function) in eager
     training, the generic body elsewhere."""
@@ -395,7 +396,7 @@ def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True):
             if upcast_half and x.dtype in _HALF:
                 return train(x.float()).to(x.dtype)
             return train(x)
-        y = k.torch_forward(name, x, ())
+        y = k.torch_forward(name, x, (), cpu=not native_forward)
         if y is not None:
             return y
         if upcast_half and x.dtype in _HALF:
@@ -412,12 +413,13 @@ _REASON_BWD = "speed, and an accurate backward"
 sigmoid = SPECIAL.register("sigmoid", reason="speed: torch.sigmoid forward; an accurate "
                            "backward that saves sigmoid(-|x|) (torch's y (1 - y) loses "
                            "every digit for x > 17 in float64)")(
-    _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train, kernel_train=False))
+    _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train, kernel_train=False,
+            native_forward=True))
 silu = SPECIAL.register("silu", reason=f"{_REASON_BWD}; silu(-inf) = 0 (NaN in torch)")(
     _routed("silu", _silu_fwd, _SilU))
 hard_sigmoid = SPECIAL.register("hard_sigmoid", reason=f"{_REASON_BWD} (torch's backward "
                                 "uses a float32 1/6)")(
-    _routed("hard_sigmoid", _hard_sigmoid_fwd, _HardSigmoid))
+    _routed("hard_sigmoid", _hard_sigmoid_fwd, _HardSigmoid, native_forward=True))
 hard_silu = SPECIAL.register("hard_silu", reason=f"{_REASON_BWD} (the contract's kink "
                              "rule); hard_silu(-inf) = 0 and no overflow near the max")(
     _routed("hard_silu", _hard_silu_fwd, _HardSilu))

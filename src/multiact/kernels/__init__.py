@@ -10,14 +10,18 @@ place per technology:
   on CPU tensors under ``TRITON_INTERPRET=1``, Triton's interpreter runs the
   same kernels (how CI tests their logic without a GPU);
 * ``cuda_c.py``: CuPy ``ElementwiseKernel`` (CUDA C++ printed from the same
-  graphs); on CPU the same C++ compiles with the host compiler for tests.
+  graphs); on CPU the same C++ compiles with the host compiler for tests;
+* ``inductor.py``: PyTorch tensors on CPU: the generic bodies (and the printed
+  derivative graphs) compiled by Inductor into vectorised C++ loops.
 
 The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 
 * unset or ``auto``: kernels where they are the fast path: CUDA tensors
-  (Triton), CuPy arrays; CPU tensors keep the framework paths;
-* ``fused``: kernels wherever their logic can run: also CPU tensors when
-  ``TRITON_INTERPRET=1`` is set;
+  (Triton), CuPy arrays, and CPU tensors of at least ``MIN_NUMEL`` elements
+  (Inductor; compiling costs seconds on first use, guards ~20 us a call);
+* ``fused``: kernels wherever their logic can run: CPU tensors of any size,
+  through Triton's interpreter when ``TRITON_INTERPRET=1`` is set (how CI tests
+  the GPU kernels' logic), else through Inductor;
 * ``framework``: never; the framework-op paths only.
 
 A backend asks :func:`torch_forward`, :func:`torch_train` or
@@ -33,6 +37,7 @@ __all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None}
+MIN_NUMEL = 1 << 18
 
 
 def _parse(value):
@@ -68,16 +73,24 @@ def _triton():
     return t
 
 
-def _for_torch(x):
-    """The Triton module when a kernel may run on ``x``, else None."""
+def _interpreted():
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def _for_torch(x, cpu=True):
+    """The kernel module (triton or inductor) for the eager tensor ``x``, or None;
+    ``cpu=False``: not the CPU compiler (the framework's one native kernel is as fast)."""
     m = mode()
     if m == "framework":
         return None
     dev = x.device.type
-    if dev == "cuda" or (m == "fused" and dev == "cpu" and os.environ.get(
-            "TRITON_INTERPRET", "0") not in ("", "0")):
+    if dev == "cuda" or (m == "fused" and dev == "cpu" and _interpreted()):
         t = _triton()
         return t or None
+    if cpu and dev == "cpu" and (m == "fused" or x.numel() >= MIN_NUMEL):
+        from . import inductor
+
+        return inductor if inductor.available() else None
     return None
 
 
@@ -87,9 +100,9 @@ def _row(name):
     return BY_NAME[name]
 
 
-def torch_forward(name, x, params):
+def torch_forward(name, x, params, cpu=True):
     """``name``'s function of the eager tensor ``x`` by one fused kernel, or None."""
-    t = _for_torch(x)
+    t = _for_torch(x, cpu)
     return None if t is None else t.forward(_row(name), x, params)
 
 
