@@ -132,3 +132,44 @@ def test_flax_nnx_module():
     np.testing.assert_allclose(np.asarray(y), np.asarray(seq(x)), rtol=1e-6)
     mod = act.to_flax()
     np.testing.assert_allclose(np.asarray(mod(jnp.array([-1.0, 1.0]))), [-0.2, 1.0])
+
+
+KERAS = """
+import os, sys, tempfile
+import numpy as np
+import keras
+import multiact
+act = multiact.Activation("gelu", approximate=False)
+inp = keras.Input((4,))
+h = keras.layers.Dense(8)(inp)
+h = act.to_keras()(h)
+h = keras.layers.Activation(multiact.silu)(h)   # a plain multiact function, too
+model = keras.Model(inp, keras.layers.Dense(1)(h))
+x = np.linspace(-3, 3, 20, dtype="float32").reshape(5, 4)
+y = np.asarray(keras.ops.convert_to_numpy(model(x)))
+path = os.path.join(tempfile.mkdtemp(), "m.keras")
+model.save(path)
+loaded = keras.saving.load_model(path)
+assert np.array_equal(y, np.asarray(keras.ops.convert_to_numpy(loaded(x))))
+mine = [l for l in loaded.layers if type(l).__name__ == "MultiactActivation"]
+assert len(mine) == 1 and mine[0].activation == act, mine
+plain = [l for l in loaded.layers if isinstance(l, keras.layers.Activation)]
+assert plain[0].activation is multiact.silu, plain[0].activation
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_keras_layers_save_and_load_as_themselves(backend, tmp_path):
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    for mod in ("keras", backend):
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"{mod} is not installed")
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    out = subprocess.run([sys.executable, "-c", KERAS], capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

@@ -817,7 +817,9 @@ def tanh_shrink(x: Any, **unexpected: Never) -> Any:
 
     .. math:: \mathrm{tanh\_shrink}(x) = x - \tanh(x)
 
-    For :math:`|x| < 1`, where the difference cancels, by its Taylor series.
+    For :math:`|x| < 1`, where the difference cancels, from Lambert's continued
+    fraction :math:`\tanh x = x / (1 + u)`, :math:`u = x^2 / (3 + x^2 / (5 + \dots))`,
+    as :math:`x u / (1 + u)`: nothing cancels.
 
     Args:
       x: input array.

@@ -203,10 +203,13 @@ def _same_library_array(fname, pname, v, be, x):
     return v
 
 
-def _check_broadcast(fname, pname, v, x, what="broadcast to"):
+def _check_broadcast(fname, pname, v, x):
     if not broadcastable(v.shape, x.shape):
+        from ._table import BY_NAME
+
+        first = BY_NAME[fname].first if fname in BY_NAME else "x"
         raise ValueError(f"multiact.{fname}: argument {pname!r} has shape {_shape_str(v.shape)}, "
-                         f"which does not {what} x's shape {_shape_str(x.shape)}")
+                         f"which does not broadcast to {first}'s shape {_shape_str(x.shape)}")
 
 
 @dataclass(frozen=True)

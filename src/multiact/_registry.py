@@ -146,6 +146,13 @@ class Activation:
 
         return flax_module(self)
 
+    def to_keras(self):
+        """A Keras 3 layer applying this activation, saved and loaded as itself
+        (imports Keras; registers multiact with Keras' serialization)."""
+        from .adapters import keras_layer
+
+        return keras_layer(self)
+
 
 def _rebuild(name, params):
     return Activation(name, **dict(params))

@@ -37,10 +37,16 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False):
     if xp.isdtype(dt, "complex floating"):
         if complex_ok:
             return x, None
-        raise TypeError(
-            f"multiact.{fname}: argument 'x' must have a real dtype, got {dt}"
-        )
-    raise TypeError(f"multiact.{fname}: argument 'x' has unsupported dtype {dt}")
+        raise TypeError(f"multiact.{fname}: argument {_first(fname)!r} must have a real dtype, "
+                        f"got {dt}")
+    raise TypeError(f"multiact.{fname}: argument {_first(fname)!r} has unsupported dtype {dt}")
+
+
+def _first(fname):
+    """The name of the function's array argument (``a`` for logsumexp)."""
+    from .._table import BY_NAME
+
+    return BY_NAME[fname].first if fname in BY_NAME else "x"
 
 
 def finish(xp, y, out_dtype):

@@ -32,7 +32,6 @@ def _jit(info, bound):
     optional = tuple(i + 1 for i, n in enumerate(names) if n not in info.static)
     plain = jax.jit(bound, static_argnums=static)
     if not optional:
-        plain._variants = {(): plain}
         return plain
     cache = {(): plain}
 
