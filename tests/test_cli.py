@@ -1,0 +1,99 @@
+"""The ``multiact`` command as a newcomer meets it: progress on stderr, bad input
+answered in one line with exit status 2, missing extras named, --version, a
+footer for what did not run, and ``multiact info``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import multiact
+
+
+def _run(*args, code=None):
+    cmd = [sys.executable, "-m", "multiact", *args] if code is None else [sys.executable, "-c",
+                                                                         code, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def test_version():
+    out = _run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"multiact {multiact.__version__}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "--function", "gleu"], "multiact: error: unknown activation 'gleu'; did you mean "
+                                      "'glu', 'gelu', 'elu'? (multiact.names() lists them all)"),
+    (["check", "--dtype", "float8"], "multiact: error: unknown dtype 'float8' (known: float64, "
+                                     "float32, float16, bfloat16)"),
+    (["check", "--backend", "tensorflow"], "multiact: error: unknown backend 'tensorflow' "
+                                           "(known: numpy, torch, jax, cupy, array_api_strict, "
+                                           "dask)"),
+    (["check", "--device", "tpu"], "multiact: error: unknown device 'tpu' (known: cpu, cuda)"),
+    (["check", "--nope"], "multiact: error: unrecognized arguments: --nope (see multiact --help)"),
+    (["info", "gleu"], "multiact: error: unknown activation 'gleu'; did you mean 'glu', 'gelu', "
+                       "'elu'? (multiact.names() lists them all)"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    out = _run(*args)
+    assert out.returncode == 2
+    assert out.stderr.strip() == message, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_check_progress_matrix_footer_and_json(tmp_path):
+    path = tmp_path / "m.json"
+    out = _run("check", "--backend", "numpy", "--function", "gelu", "--function", "softmax",
+               "--json", str(path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "multiact check: numpy:cpu float64 (3 functions)..." in out.stderr  # progress
+    lines = out.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("gelu "))
+    assert "/660 f64" in row or "/128 f32" in row or "/0.51 f16" in row  # worst/bound dtype
+    assert lines[-1].startswith("6 passed, 0 failed") or "passed, 0 failed" in lines[-1]
+    data = json.loads(path.read_text())
+    assert data["schema"] == "multiact-conformance/1"
+    assert data["multiact"] == multiact.__version__ and "numpy" in data["versions"]
+    assert {c["function"] for c in data["cells"]} == {"gelu", "gelu(approximate=False)",
+                                                       "softmax"}
+    out = _run("check", "--function", "relu", "-q")
+    assert "not run: cupy (not installed)" in out.stdout or "not run: cupy" in out.stdout
+    assert out.stderr == ""  # -q: no progress
+
+
+def test_missing_check_extra_is_named():
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["mpmath"] = None      # as if the [check] extra were not installed
+        from multiact._check.cli import main
+        sys.exit(main(["check", "--backend", "numpy"]))
+    """)
+    out = _run(code=code)
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("multiact: error: multiact check needs mpmath: pip install "
+                                  "'multiact[check]'")
+
+
+def test_info_command_and_function():
+    out = _run("info", "hardswish", "--backend", "numpy")
+    assert out.returncode == 0, out.stderr
+    assert "multiact.info('hard_silu')" in out.stdout
+    assert "special case" in out.stdout and "multiact/backends/numpy.py:" in out.stdout
+    report = multiact.info("softmax", backends=["numpy"])
+    f64 = next(r for r in report if r["dtype"] == "float64")
+    assert f64["implementation"] == "special case" and "numpy.py" in f64["where"]
+    f16 = next(r for r in report if r["dtype"] == "float16")
+    assert f16["implementation"].startswith("generic body")
+    assert "reductions.py" in f16["where"]
+
+
+def test_info_on_torch_shows_routes():
+    pytest.importorskip("torch")
+    report = multiact.info("gelu", backends=["torch"])
+    routes = {(r["dtype"], r["route"]) for r in report}
+    assert ("float32", "inference") in routes and ("float32", "training") in routes
+    assert all(r["where"] != "?" for r in report), report
