@@ -58,8 +58,9 @@ def test_forward_within_the_bounds(inductor, info, params, dtype):
     cell, calls = _ran_inductor(inductor, lambda: score_case(info, params, TARGET, dtype))
     native = ("leaky_relu", "elu", "celu", "selu", "softplus", "log_sigmoid", "tanh", "mish",
               "sigmoid", "hard_sigmoid")
-    if info.name in native or (info.name == "gelu" and not params.get("approximate", True)):
-        assert not calls  # a native kernel, or exact GELU's own path (inductor.py)
+    if info.name in native or (info.name == "gelu" and not params.get("approximate", True)
+                               and dtype == "float64"):
+        assert not calls  # a native kernel, or exact GELU's own float64 path (inductor.py)
     else:
         assert calls, "the Inductor kernel did not run"
     assert cell.passed, cell.message()

@@ -6,11 +6,13 @@ A backend that has a native, accurate version supplies it in its module
 
 from __future__ import annotations
 
+import math
+
 from ._formulas import INV_SQRT2 as _INV_SQRT2
 from ._formulas import INV_SQRT_2PI as _INV_SQRT_2PI
 from ._ndtr_coeffs import PIECES
 
-__all__ = ["ndtr", "ndtr_from_native", "normal_pdf"]
+__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "normal_pdf"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
@@ -55,6 +57,35 @@ def ndtr_from_native(xp, x, erf, erfcx):
     tail = (0.5 * erfcx(at * _INV_SQRT2)) * _exp_half_square(xp, at)
     mid = 0.5 + 0.5 * erf(xp.where(central, x, 0.0) * _INV_SQRT2)
     return xp.where(central, mid, xp.where(x < 0, tail, 1.0 - tail))
+
+
+# -1/sqrt(2) as a float32 head and a tail; the head split in 12 + 12 bits (Dekker)
+_C32 = -0.7071067690849304               # float32(-1/sqrt 2)
+_C32_LO = -1.0 / math.sqrt(2.0) - _C32
+_C32_H = -0.70703125                     # the head's top 12 bits
+_C32_L = _C32 - _C32_H
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def ndtr_from_erfc32(xp, x, erfc):
+    """Normal CDF of float32 ``x`` from a float32 ``erfc`` accurate to an ulp.
+
+    ``Phi(x) = erfc(t) / 2`` with ``t = -x / sqrt 2``; rounding ``t`` costs
+    ``2 t^2`` ulp (9 ulp at x = -3), so the rounding error ``d`` of ``t``
+    is formed exactly (Dekker's product of ``x`` and the split constant) and
+    the first-order correction ``-d * 2/sqrt(pi) * exp(-t^2)`` is added.  Within
+    2.1 ulp for GELU over ``x >= -12.5`` (measured against mpmath); below, the
+    result is smaller than 1.5e-36.  No fused multiply-add may contract the
+    products (NumPy, PyTorch and Inductor do not).
+    """
+    x = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN; Phi is 0 or 1
+    t = x * _C32
+    p = x * 4097.0
+    xh = p - (p - x)
+    xl = x - xh
+    d = (((xh * _C32_H - t) + xh * _C32_L) + xl * _C32_H) + xl * _C32_L
+    d = d + x * _C32_LO
+    return 0.5 * (erfc(t) - d * _TWO_OVER_SQRT_PI * xp.exp(-(t * t)))
 
 
 def normal_pdf(xp, a):

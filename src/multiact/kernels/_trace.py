@@ -151,8 +151,8 @@ class TraceNamespace:
     bool = "bool"
     work_floats = frozenset(("float32", "float64"))
 
-    def __init__(self, ncols=None):
-        self._ncols = ncols
+    def __init__(self, ndtr="native"):
+        self._ndtr = ndtr
 
     # dtypes ----------------------------------------------------------------------------
     def isdtype(self, dt, kind):
@@ -195,10 +195,13 @@ class TraceNamespace:
         return Node("max", (a, b), _promote(a.dtype, b.dtype))
 
     def ndtr(self, x):
-        # The normal CDF from erf and erfcx (written once, in _special), which
-        # every GPU has accurate versions of.
+        # The normal CDF (written once, in _special): from erf and erfcx, which
+        # every GPU has accurate versions of; or, for the CPU compiler, float32
+        # from erfc with a corrected argument (as the eager torch path).
         from .._agnostic import _special
 
+        if self._ndtr == "erfc32" and x.dtype == "float32":
+            return _special.ndtr_from_erfc32(self, x, self.erfc)
         return _special.ndtr_from_native(self, x, self.erf, self.erfcx)
 
     # reductions over the row ----------------------------------------------------------
@@ -234,12 +237,12 @@ class TraceNamespace:
         raise Unsupported(f"xp.{name}")
 
 
-def trace_elementwise(info, dtype, params):
+def trace_elementwise(info, dtype, params, ndtr="native"):
     """The graph of ``info``'s body on one element of ``dtype``, with ``params``
     (Python scalars) baked in; raises :class:`Unsupported` if it cannot be."""
     if dtype not in FLOATS:
         raise Unsupported(f"dtype {dtype}")
-    ns = TraceNamespace()
+    ns = TraceNamespace(ndtr)
     x = Node("x", (), dtype)
     y = info.body(ns, x, *params)
     if not isinstance(y, Node):
@@ -354,6 +357,9 @@ def _rules(n, g):
     if op == "erf":
         return [(a[0], g * (2.0 / math.sqrt(math.pi)) * Node("exp", (-(a[0] * a[0]),),
                                                              a[0].dtype))]
+    if op == "erfc":
+        return [(a[0], g * (-2.0 / math.sqrt(math.pi)) * Node("exp", (-(a[0] * a[0]),),
+                                                              a[0].dtype))]
     if op == "erfcx":
         return [(a[0], g * (a[0] * n * 2.0 - 2.0 / math.sqrt(math.pi)))]
     if op == "max":

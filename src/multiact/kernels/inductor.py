@@ -20,8 +20,9 @@ Two primitives differ from the eager torch namespace, each for a measured reason
   in float32); here it is Kahan's ``(u - 1) x / log(u)``, ``u = exp(x)``, for
   ``|x| < ln 2`` (within an ulp or two; Inductor neither reassociates nor
   contracts it), and ``exp(x) - 1`` beyond, where it does not cancel;
-* ``ndtr``: the erf/erfcx form the eager path uses is not vectorised by
-  Inductor (erfcx is a scalar call); exact GELU keeps its framework path.
+* ``ndtr`` in float64: the erf/erfcx form is not vectorised by Inductor
+  (erfcx is a scalar call); exact GELU in float64 keeps its framework path.
+  (float32 takes the erfc form, ``_special.ndtr_from_erfc32``, which it is.)
 """
 
 from __future__ import annotations
@@ -104,8 +105,9 @@ def _G():
     return _GI[0]
 
 
-def _excluded(info, params):
-    return info.name == "gelu" and params and params[0] is False  # exact GELU: see above
+def _excluded(info, params, dtype=None):
+    # exact GELU in float64 (see the module docstring)
+    return info.name == "gelu" and params and params[0] is False and dtype != "float32"
 
 
 def _dtype_name(t):
@@ -118,7 +120,7 @@ def _ok(x):
 
 
 def has_elementwise(info, x, params):
-    if not _ok(x) or not available() or _excluded(info, params):
+    if not _ok(x) or not available() or _excluded(info, params, _dtype_name(x)):
         return False
     try:
         _backward_fn(info, _dtype_name(x), params)
@@ -128,7 +130,7 @@ def has_elementwise(info, x, params):
 
 
 def forward(info, x, params):
-    if not _ok(x) or _excluded(info, params):
+    if not _ok(x) or _excluded(info, params, _dtype_name(x)):
         return None
     body = getattr(_G(), info.name)
     return _run(("fwd", info.name, _dtype_name(x), params),
@@ -136,7 +138,7 @@ def forward(info, x, params):
 
 
 def backward(info, x, g, params):
-    if not _ok(x) or g.dtype != x.dtype or _excluded(info, params):
+    if not _ok(x) or g.dtype != x.dtype or _excluded(info, params, _dtype_name(x)):
         return None
     try:
         make = _backward_fn(info, _dtype_name(x), params)
@@ -185,7 +187,7 @@ def _backward_fn(info, dtype, params):
     f = _CACHE.get(key)
     if f is not None:
         return f
-    x, y = trace_elementwise(info, dtype, params)
+    x, y = trace_elementwise(info, dtype, params, ndtr="erfc32")
     g = Node("g", (), dtype)
     gx = derivative(x, y, g)
     order = _topo(gx)
