@@ -49,8 +49,8 @@ _NAN = math.nan
 # -- element-wise building blocks ------------------------------------------------
 
 def squash(xp, x, lim):
-    """``clip(x, -lim, lim)`` that keeps NaN and has derivative 1 on [-lim, lim]."""
-    return xp.where(x > lim, lim, xp.where(x < -lim, -lim, x))
+    """``clip(x, -lim, lim)``: keeps NaN, derivative 1 on [-lim, lim] and 0 outside."""
+    return xp.clip(x, -lim, lim)
 
 
 def sigmoid(xp, x):
@@ -81,8 +81,10 @@ def expm1_neg(xp, x):
 
 
 def gated(xp, x, gate):
-    """``x * gate`` with ``0`` where the gate underflowed (so -inf * 0 is 0)."""
-    return xp.where(gate == 0, 0.0, x) * gate
+    """``x * gate`` for a gate that is 0 below ``SILU_FLOOR``: ``x`` is clamped
+    there, so ``-inf * 0`` is 0, not NaN (and the derivative, ``x``'s times a gate
+    that has underflowed, is the same)."""
+    return xp.maximum(x, SILU_FLOOR) * gate
 
 
 def gelu_two_u(xp, x):

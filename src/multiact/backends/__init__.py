@@ -4,7 +4,9 @@ A backend module holds only what differs for its framework, each item with its
 reason next to it:
 
 * ``PRIMITIVES``: native versions of functions the Array API standard lacks
-  (``ndtr`` for exact GELU), where they are accurate enough;
+  (``ndtr`` for exact GELU), where they are accurate enough, and native
+  spellings of standard functions where the wrapped one does not suit the
+  framework (PyTorch's ``maximum``/``clip``, which ``torch.compile`` can trace);
 * special cases: plain module-level functions registered against a row of the
   function table with ``@SPECIAL.register(name, reason=...)``.  Each decides
   only *how* a formula runs (an in-place chain, an autograd rule, a fused

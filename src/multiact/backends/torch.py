@@ -60,7 +60,19 @@ def _ndtr(ns, x):
     return _special.ndtr_from_native(ns, x, _erf, _erfcx)
 
 
-PRIMITIVES = {"ndtr": _ndtr}
+def _maximum(ns, a, b):
+    # Reason: array_api_compat's torch maximum/clip call torch.result_type, which
+    # torch.compile cannot put in a graph (a graph break, an error with fullgraph).
+    if isinstance(b, (int, float)):
+        return torch.clamp(a, min=b)
+    return torch.maximum(a, b)
+
+
+def _clip(ns, x, lo, hi):
+    return torch.clamp(x, lo, hi)  # propagates NaN, as the standard's clip
+
+
+PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip}
 NS = Namespace(_xp, "torch", PRIMITIVES)
 G = Generic(NS)
 SPECIAL = Registry("torch")

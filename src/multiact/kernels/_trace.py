@@ -194,6 +194,14 @@ class TraceNamespace:
         a, b = _lift(a, like), _lift(b, like)
         return Node("max", (a, b), _promote(a.dtype, b.dtype))
 
+    def minimum(self, a, b):
+        like = a if isinstance(a, Node) else b
+        a, b = _lift(a, like), _lift(b, like)
+        return Node("min", (a, b), _promote(a.dtype, b.dtype))
+
+    def clip(self, x, lo, hi):
+        return self.minimum(self.maximum(x, lo), hi)
+
     def ndtr(self, x):
         # The normal CDF (written once, in _special): from erf and erfcx, which
         # every GPU has accurate versions of; or, for the CPU compiler, float32
@@ -362,10 +370,11 @@ def _rules(n, g):
                                                               a[0].dtype))]
     if op == "erfcx":
         return [(a[0], g * (a[0] * n * 2.0 - 2.0 / math.sqrt(math.pi)))]
-    if op == "max":
+    if op in ("max", "min"):  # ties go to the first argument (clamp's derivative)
         x0, x1 = a
-        return [(x0, Node("where", (x0 >= x1, g, _c(0.0, g)), g.dtype)),
-                (x1, Node("where", (x0 >= x1, _c(0.0, g), g), g.dtype))]
+        first = (x0 >= x1) if op == "max" else (x0 <= x1)
+        return [(x0, Node("where", (first, g, _c(0.0, g)), g.dtype)),
+                (x1, Node("where", (first, _c(0.0, g), g), g.dtype))]
     if op in _CMP or op in ("and", "or", "not", "round", "isinf", "isnan"):
         return []
     raise Unsupported(f"no derivative rule for {op}")

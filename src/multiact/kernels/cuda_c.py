@@ -69,6 +69,10 @@ def _expr(node, name):
         return f"({a[0]} ? {a[1]} : {a[2]})"
     if op == "astype":
         return f"(({_C[node.dtype]})({a[0]}))"
+    if op == "max":  # NaN in either gives NaN (fmax would drop it)
+        return f"(({a[0]} >= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})"
+    if op == "min":
+        return f"(({a[0]} <= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})"
     if op == "isinf":
         return f"isinf({a[0]})"
     if op == "isnan":

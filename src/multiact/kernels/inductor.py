@@ -228,6 +228,8 @@ _EVAL = {
     "gt": lambda n, a, b: a > b, "ge": lambda n, a, b: a >= b, "eq": lambda n, a, b: a == b,
     "ne": lambda n, a, b: a != b, "and": lambda n, a, b: a & b, "or": lambda n, a, b: a | b,
     "neg": lambda n, a: -a, "not": lambda n, a: ~a, "where": _where,
+    "max": lambda n, a, b: torch.maximum(torch.as_tensor(a), torch.as_tensor(b)),
+    "min": lambda n, a, b: torch.minimum(torch.as_tensor(a), torch.as_tensor(b)),
     "astype": lambda n, a: a.to(_DT[n.dtype]),
     "abs": lambda n, a: torch.abs(a), "exp": lambda n, a: torch.exp(a),
     "expm1": lambda n, a: _expm1(_NS_EVAL, a), "log": lambda n, a: torch.log(a),

@@ -148,6 +148,8 @@ def _expr(node, name):
         return f"({a[0]} != {a[0]})"
     if op == "max":
         return f"tl.maximum({a[0]}, {a[1]}, propagate_nan=tl.PropagateNan.ALL)"
+    if op == "min":
+        return f"tl.minimum({a[0]}, {a[1]}, propagate_nan=tl.PropagateNan.ALL)"
     if op in _LIBDEVICE:
         return f"LD.{_LIBDEVICE[op]}({a[0]})"
     raise Unsupported(f"no Triton form for {op}")
