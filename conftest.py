@@ -100,6 +100,21 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("target", targets, ids=[f"{t.backend}-{t.device}" for t in targets])
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests whose backends are not selected (``--backend``) get no cell: deselected,
+    not reported as skipped."""
+    keep, drop = [], []
+    for item in items:
+        m = item.get_closest_marker("skip")
+        if m is not None and "got empty parameter set" in str(m.kwargs.get("reason", "")):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture
 def report():
     """Record a conformance cell (``multiact._check.score.Cell``) for ``--report``."""

@@ -116,9 +116,9 @@ def jax_refs(name):
     }.get(name)
     if f is None:
         return {}
-    # the issue's JAX target: multiact eager against jax.jit of the same
-    # (multiact) function; jax.nn (jitted and eager) for comparison
-    return {"jax.jit(multiact)": jax.jit(ours(name)), "jax.jit(jax.nn)": jax.jit(f),
+    # the PyTorch issue's JAX target: multiact eager against jax.jit(jax.nn.*);
+    # jax.jit of multiact's own function and jax.nn eager for comparison
+    return {"jax.jit(jax.nn)": jax.jit(f), "jax.jit(multiact)": jax.jit(ours(name)),
             "jax.nn eager": f}
 
 
@@ -211,7 +211,7 @@ def bench_backend(backend, sizes, dtypes, functions):
                           file=sys.stderr)
                     continue
                 ref_keys = [k for k in r if k != "jax.nn eager"]
-                best = "jax.jit(multiact)" if backend == "jax" else min(ref_keys, key=lambda k: times[k])
+                best = "jax.jit(jax.nn)" if backend == "jax" else min(ref_keys, key=lambda k: times[k])
                 rows.append({"backend": backend, "dtype": dtype, "n": n, "function": name,
                              "multiact": times["multiact"], "reference": best,
                              "ref_time": times[best], "ratio": times["multiact"] / times[best],
@@ -219,8 +219,35 @@ def bench_backend(backend, sizes, dtypes, functions):
                 print(f"  {backend:5s} {dtype:8s} {n:>9,d} {name:12s} multiact {fmt_t(times['multiact']):>10s}"
                       f"  {best} {fmt_t(times[best]):>10s}  ratio {rows[-1]['ratio']:.2f}",
                       file=sys.stderr)
+                if backend == "torch" and n >= 100_000 and name in TORCH_GRAD:
+                    rows.append(_torch_fwd_bwd(name, x, r, sync, dtype, n))
                 gc.collect()
     return rows
+
+
+TORCH_GRAD = {"relu", "sigmoid", "silu", "softplus", "log_sigmoid", "elu", "gelu", "gelu_exact",
+              "hard_sigmoid", "hard_silu", "soft_sign", "tanh", "softmax", "log_softmax",
+              "logsumexp"}
+
+
+def _torch_fwd_bwd(name, x, r, sync, dtype, n):
+    """Forward plus backward (autograd) of multiact and of F.*, interleaved."""
+    import torch
+
+    xr = x.detach().clone().requires_grad_(True)
+    f, ref = ours(name), r["torch.nn.functional"]
+    g = torch.ones_like(f(xr.detach()))
+
+    def run(fn):
+        return lambda _: torch.autograd.grad(fn(xr), xr, g)
+
+    times = time_interleaved({"multiact": run(f), "F": run(ref)}, None, sync)
+    row = {"backend": "torch", "dtype": dtype, "n": n, "function": f"{name} fwd+bwd",
+           "multiact": times["multiact"], "reference": "torch.nn.functional (autograd)",
+           "ref_time": times["F"], "ratio": times["multiact"] / times["F"], "others": {}}
+    print(f"  torch {dtype:8s} {n:>9,d} {name + ' fwd+bwd':12s} ratio {row['ratio']:.2f}",
+          file=sys.stderr)
+    return row
 
 
 # -- extra measurements --------------------------------------------------------
@@ -367,7 +394,7 @@ def main(argv=None):
                       a.markdown))
         return
     backends = a.backend or ["numpy", "torch", "jax"]
-    sizes = a.size or [16, 100_000, 10_000_000]
+    sizes = a.size or [16, 100_000, 1_000_000, 10_000_000]
     functions = a.function or FUNCTIONS
     rows = []
     for b in backends:
