@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Run the conformance suite and `multiact check` on every CUDA backend present
-# (torch, cupy, jax) and write docs/gpu-results.md.  One command for a GPU host:
-#   bash conformance/gpu.sh
+# One command for a GPU host: the conformance matrix on every CUDA backend present
+# (torch, cupy, jax), in the default kernel mode and, for torch, on the framework
+# paths too; then the GPU benchmark.  Writes docs/gpu-results.md and
+# docs/performance-gpu.md (and the raw logs under $OUT or reports/).
+#   bash conformance/gpu.sh            # everything (about 8 minutes on an H100)
+#   GPU_SH_SKIP_BENCH=1 bash conformance/gpu.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-reports}
@@ -14,17 +17,38 @@ for b in torch cupy jax; do
 done
 if [ ${#backends[@]} -eq 0 ]; then echo "no CUDA backend found" >&2; exit 2; fi
 device=$(python -c "import torch; print(torch.cuda.get_device_name(0))" 2>/dev/null || echo "unknown GPU")
-python -m multiact check "${backends[@]}" --device cuda | tee "$out/check.txt"; rc1=${PIPESTATUS[0]}
+versions=$(python -c "from multiact._check.report import versions; print(', '.join(f'{k} {v}' for k, v in versions().items()))")
+
+python -m multiact check "${backends[@]}" --device cuda --json "$out/check.json" | tee "$out/check.txt"
+rc1=${PIPESTATUS[0]}
 python -m pytest conformance -q -p no:cacheprovider "${backends[@]}" --device cuda \
-  --report "$out/conformance.json" 2>&1 | tail -n 40 | tee "$out/pytest.txt"; rc2=${PIPESTATUS[0]}
+  --report "$out/conformance.json" 2>&1 | tee "$out/pytest.txt" | tail -n 40
+rc2=${PIPESTATUS[0]}
+rc3=0
+if printf '%s\n' "${backends[@]}" | grep -qx torch; then
+  MULTIACT_KERNELS=framework python -m pytest -q -p no:cacheprovider --backend torch --device cuda \
+    conformance/test_elementwise.py conformance/test_reductions.py 2>&1 | tee "$out/pytest-framework.txt" | tail -n 20
+  rc3=${PIPESTATUS[0]}
+fi
 {
   echo "# GPU conformance results"
   echo
-  echo "Device: $device. Date: $(date -u +%Y-%m-%d). Command: \`bash conformance/gpu.sh\`."
-  echo "Exit codes: multiact check $rc1, pytest conformance $rc2."
+  echo "Device: $device. Date: $(date -u +%Y-%m-%d). Versions: $versions."
+  echo "Command: \`bash conformance/gpu.sh\`."
+  echo "Exit codes: multiact check $rc1, pytest conformance (kernels: auto) $rc2,"
+  echo "pytest conformance torch with MULTIACT_KERNELS=framework $rc3."
   echo
   echo '```'; cat "$out/check.txt"; echo '```'
   echo
-  echo '```'; tail -n 15 "$out/pytest.txt"; echo '```'
+  echo '```'; tail -n 25 "$out/pytest.txt"; echo '```'
+  echo
+  echo '```'; tail -n 10 "$out/pytest-framework.txt" 2>/dev/null; echo '```'
 } > docs/gpu-results.md
-exit $(( rc1 || rc2 ))
+
+rc4=0
+if [ -z "${GPU_SH_SKIP_BENCH:-}" ]; then
+  python benchmarks/run.py --gpu --markdown docs/performance-gpu.md > "$out/bench.txt" 2>&1
+  rc4=$?
+  tail -n 80 "$out/bench.txt"
+fi
+exit $(( rc1 || rc2 || rc3 || rc4 ))

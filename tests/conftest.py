@@ -22,3 +22,27 @@ def adxp(target):
 # Triton's interpreter must be on from the start of the process (see the file).
 if os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
     collect_ignore = ["test_kernels_triton.py"]
+
+
+@pytest.fixture
+def used_kernel():
+    """``used_kernel(fn, *args)``: whether calling ``fn`` launched a Triton kernel
+    (counted at the launch: a profile hook would disturb Triton's interpreter)."""
+    from multiact.kernels import triton as kt
+
+    def check(fn, *args):
+        launches = []
+        orig = kt._launch
+
+        def counting(*a, **k):
+            launches.append(a[0])
+            return orig(*a, **k)
+
+        kt._launch = counting
+        try:
+            fn(*args)
+        finally:
+            kt._launch = orig
+        return bool(launches)
+
+    return check

@@ -20,13 +20,9 @@ from multiact._table import BY_NAME, TABLE
 ELEMENTWISE = [i for i in TABLE if i.elementwise]
 
 
-def _params(info):
-    return tuple(info.cases[0].params.get(p.name, p.default) for p in info.params)
-
-
 def _sample(info, dtype):
     xs = sweep(dtype, dense=True)
-    return np.abs(xs) if info.name == "log1mexp" else xs
+    return np.abs(xs) if info.nonneg_input else xs
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler")
@@ -37,52 +33,33 @@ def test_cupy_kernel_text_agrees_with_the_generic_body(info, dtype):
     from multiact.kernels import _trace, cuda_c
 
     try:
-        run = cuda_c.host_library(info, dtype, _params(info))
+        run = cuda_c.host_library(info, dtype, info.args())
     except _trace.Unsupported:
         assert info.name in ("relu", "relu6", "hard_tanh") and dtype == "float16"
         return  # exact selections in half precision: CuPy keeps the generic body
     xs = _sample(info, dtype).astype(dtype)
     with np.errstate(all="ignore"):
         got = run(xs)
-        want = getattr(nb.G, info.name)(xs, *_params(info))
+        want = getattr(nb.G, info.name)(xs, *info.args())
     err = ulp_error(got.astype(np.float64), want.astype(np.float64), 0.0, dtype)
     names = [p.name for p in info.params]
-    assert float(err.max()) <= max(1.0, 2 * info.bound(dtype, dict(zip(names, _params(info)))))
+    assert float(err.max()) <= max(1.0, 2 * info.bound(dtype, dict(zip(names, info.args()))))
 
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 
 
-def _used_kernel(fn, *args):
-    """Whether calling ``fn`` launched a Triton kernel (counted at the launch)."""
-    from multiact.kernels import triton as kt
-
-    launches = []
-    orig = kt._launch
-
-    def counting(*a, **k):
-        launches.append(a[0])
-        return orig(*a, **k)
-
-    kt._launch = counting
-    try:
-        fn(*args)
-    finally:
-        kt._launch = orig
-    return bool(launches)
-
-
-def test_the_switch(monkeypatch):
+def test_the_switch(monkeypatch, used_kernel):
     monkeypatch.setenv("TRITON_INTERPRET", "1")  # element-wise kernels only: no tl.sum
     x = torch.linspace(-3, 3, 50)
     prev = kernels.set_mode("fused")
     try:
-        assert _used_kernel(multiact.gelu, x)
+        assert used_kernel(multiact.gelu, x)
         kernels.set_mode("framework")
-        assert not _used_kernel(multiact.gelu, x)
+        assert not used_kernel(multiact.gelu, x)
         kernels.set_mode("auto")  # CPU tensors keep the framework paths by default
-        assert not _used_kernel(multiact.gelu, x)
+        assert not used_kernel(multiact.gelu, x)
         with pytest.raises(ValueError, match=r"MULTIACT_KERNELS must be one of auto, fused, "
                                              r"framework"):
             kernels.set_mode("fast")

@@ -20,13 +20,9 @@ from multiact._table import BY_NAME, TABLE
 ELEMENTWISE = [i for i in TABLE if i.elementwise]
 
 
-def _params(info):
-    return tuple(info.cases[0].params.get(p.name, p.default) for p in info.params)
-
-
 def _sample(info, dtype):
     xs = sweep(dtype, dense=True)
-    return np.abs(xs) if info.name == "log1mexp" else xs
+    return np.abs(xs) if info.nonneg_input else xs
 
 
 torch = pytest.importorskip("torch")
@@ -40,26 +36,6 @@ def interpreted():
     kernels.set_mode(prev)
 
 
-def _used_kernel(fn, *args):
-    """Whether calling ``fn`` launched a Triton kernel (counted at the launch; a
-    profile hook would disturb Triton's interpreter)."""
-    from multiact.kernels import triton as kt
-
-    launches = []
-    orig = kt._launch
-
-    def counting(*a, **k):
-        launches.append(a[0])
-        return orig(*a, **k)
-
-    kt._launch = counting
-    try:
-        fn(*args)
-    finally:
-        kt._launch = orig
-    return bool(launches)
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16],
                          ids=["float32", "float64", "bfloat16"])
 @pytest.mark.parametrize("info", ELEMENTWISE, ids=lambda i: i.name)
@@ -67,7 +43,7 @@ def test_triton_elementwise_forward_and_backward(interpreted, info, dtype):
     from multiact.backends import torch as tb
 
     x = torch.tensor(_sample(info, "float32")[::4]).to(dtype)
-    params = _params(info)
+    params = info.args()
     y = getattr(multiact, info.name)(x, **dict(zip([p.name for p in info.params], params)))
     want = getattr(tb.G, info.name)(x, *params)
     torch.testing.assert_close(y, want, rtol=2e-6 if dtype != torch.bfloat16 else 1e-2,
@@ -90,7 +66,7 @@ def test_triton_elementwise_forward_and_backward(interpreted, info, dtype):
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp",
                                   "standardize"])
-def test_triton_row_kernels(interpreted, name, masked, ncols):
+def test_triton_row_kernels(interpreted, used_kernel, name, masked, ncols):
     from multiact.backends import torch as tb
 
     rows = reduction_inputs("float32")
@@ -106,7 +82,7 @@ def test_triton_row_kernels(interpreted, name, masked, ncols):
         mask[0] = False
         kw["where"] = mask
     f = getattr(multiact, name)
-    assert _used_kernel(lambda: f(x, **kw))
+    assert used_kernel(lambda: f(x, **kw))
     y = f(x, **kw)
     info = BY_NAME[name]
     args = [kw.get(p.name, p.default) for p in info.params]

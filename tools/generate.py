@@ -221,7 +221,7 @@ def md_math(doc):
                 if lines[i].strip():
                     expr.append(lines[i].strip())
                 i += 1
-            out += ["$$", " ".join(expr), "$$"]
+            out += ["$$", " ".join(expr), "$$", ""]
             continue
         out.append(line)
         i += 1

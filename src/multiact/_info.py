@@ -31,10 +31,11 @@ class InfoRow:
 class InfoReport(list):
     """The rows of :func:`info` (dicts); shown as a table."""
 
-    def __init__(self, name, rows, not_run):
+    def __init__(self, name, rows, not_run, notes=()):
         super().__init__(rows)
         self.name = name
         self.not_run = not_run
+        self.notes = list(notes)
 
     def __str__(self):
         if not self:
@@ -48,6 +49,7 @@ class InfoReport(list):
                          + f"  {r['why']}  [{r['where']}]")
         for label, why in self.not_run:
             lines.append(f"not run: {label} ({why})")
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -94,13 +96,18 @@ def _classify(row, be, codes):
 
         special_code = inspect.unwrap(special.func).__code__
     kernel = next((c for c in codes if os.sep + "kernels" + os.sep in c.co_filename
-                   and not c.co_name.startswith("_") and c.co_name not in ("mode",)), None)
+                   and (c.co_filename.endswith("triton.py") and c.co_name == "_launch"
+                        or c.co_filename.endswith("inductor.py") and c.co_name == "_compile"
+                        or c.co_filename.endswith("cuda_c.py") and c.co_name == "cupy_kernel")),
+                  None)
     body = row.body.__code__
     ran_body = body in codes
     ran_special = special_code is not None and special_code in codes
     if kernel is not None:
-        mod = kernel.co_filename.rsplit(os.sep, 1)[-1].removesuffix(".py")
-        return (f"fused kernel ({mod})", "one pass over memory (kernels/)", _where(kernel))
+        tech = {"triton.py": "Triton", "inductor.py": "Inductor",
+                "cuda_c.py": "CUDA C++"}[kernel.co_filename.rsplit(os.sep, 1)[-1]]
+        return (f"fused kernel ({tech})", "one pass over memory, printed from the generic "
+                "body (kernels/)", _where(kernel))
     if ran_special and not ran_body:
         return ("special case", special.reason, _short(special.where))
     if ran_special and ran_body:
@@ -121,7 +128,7 @@ def _sample(row, target, dtype):
         x = target.asarray(np.array([0, 2, 1]), "int64" if target.backend != "jax" else "int32")
         return x, params
     data = np.linspace(-2.0, 2.0, 8).reshape(2, 4)
-    if row.name == "log1mexp":
+    if row.nonneg_input:
         data = np.abs(data) + 0.5
     return target.asarray(data, dtype), params
 
@@ -178,4 +185,11 @@ def info(name, *, backends=None, device=None):
                                     where).__dict__)
             if row.name == "one_hot":
                 break
-    return InfoReport(row.name, rows, not_run)
+    notes = []
+    if any(t.backend == "torch" and t.device == "cpu" for t in targets):
+        from .kernels import MIN_NUMEL, mode
+
+        notes.append(f"torch on CPU: these rows are for small tensors; from {MIN_NUMEL:,} "
+                     f"elements, eager calls take the Inductor kernel where the row has one "
+                     f"(MULTIACT_KERNELS={mode()})")
+    return InfoReport(row.name, rows, not_run, notes)

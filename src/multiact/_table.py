@@ -77,6 +77,7 @@ class FuncInfo:
     defaults: tuple | None = None      # (multiact, jax.nn, torch F, keras) as text
     hints: Mapping[str, str] = field(default_factory=dict)
     keep_int: bool = False             # integer input keeps its dtype (relu, ...)
+    nonneg_input: bool = False         # defined for x >= 0 only (log1mexp): tests sample there
 
     @property
     def elementwise(self) -> bool:
@@ -104,6 +105,12 @@ class FuncInfo:
                     k in params and params[k] == v for k, v in case.params.items()):
                 return case.bounds[dtype]
         return self.bounds[dtype]
+
+    def args(self, params=None):
+        """The parameter values in order (``params`` or the first check case's,
+        defaults elsewhere): what the generic body and the kernels take."""
+        params = dict(self.cases[0].params if params is None else params)
+        return tuple(params.get(p.name, p.default) for p in self.params)
 
     def param(self, name):
         for p in self.params:
@@ -198,7 +205,7 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("sparse_plus", "sparse_plus", "-", "sparse_plus")),
     _row("sparse_sigmoid", E.sparse_sigmoid, bounds=_ulp(0.5, 0.5), reference=R.SPARSE_SIGMOID,
          defaults=("sparse_sigmoid", "sparse_sigmoid", "-", "sparse_sigmoid")),
-    _row("log1mexp", E.log1mexp, bounds=_ulp(4, 3.5), reference=R.LOG1MEXP,
+    _row("log1mexp", E.log1mexp, bounds=_ulp(4, 3.5), reference=R.LOG1MEXP, nonneg_input=True,
          defaults=("log(1 - exp(-x)), x >= 0", "-", "-", "-")),
     _row("hard_shrink", E.hard_shrink, Param("lambd", Real("nonneg"), 0.5),
          aliases=("hardshrink",), bounds=_ulp(0, 0, _EXACT), reference=R.HARD_SHRINK,

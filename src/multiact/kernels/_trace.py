@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_rows", "derivative",
-           "FLOATS", "Unsupported"]
+           "FLOATS", "Unsupported", "INFIX", "print_node"]
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 _ORDER = {"bool": 0, "int32": 1, "float16": 2, "bfloat16": 2, "float32": 3, "float64": 4}
@@ -379,3 +379,28 @@ def _rules(n, g):
         return []
     raise Unsupported(f"no derivative rule for {op}")
 
+
+
+# -- printing a node as source text (each kernel language has a table) ------------------
+
+#: operations whose text is the same in Triton and C++
+INFIX = {"add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})",
+         "lt": "({0} < {1})", "le": "({0} <= {1})", "gt": "({0} > {1})", "ge": "({0} >= {1})",
+         "eq": "({0} == {1})", "ne": "({0} != {1})", "neg": "(-{0})"}
+
+
+def print_node(node, name, table, const):
+    """``node`` as an expression of a kernel language: ``table[op]`` is a format
+    string over the arguments' names (``{0}``, ``{1}``, ...), the result's dtype
+    (``{dt}``) and the first argument's (``{src}``), or a callable
+    ``f(node, *names)``; ``const(value, dtype)`` prints constants."""
+    if node.op == "const":
+        return const(node.value, node.dtype)
+    t = table.get(node.op)
+    if t is None:
+        raise Unsupported(f"no form for {node.op}")
+    a = [name[id(arg)] for arg in node.args]
+    if callable(t):
+        return t(node, *a)
+    src = node.args[0].dtype if node.args else node.dtype
+    return t.format(*a, dt=node.dtype, src=src)

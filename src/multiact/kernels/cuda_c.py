@@ -21,14 +21,12 @@ import subprocess
 import tempfile
 import threading
 
-from ._trace import Unsupported, _topo, trace_elementwise
+from ._trace import INFIX, Unsupported, _topo, print_node, trace_elementwise
 
 __all__ = ["body", "cupy_kernel", "host_library", "cupy_forward"]
 
 _C = {"float16": "float16", "float32": "float", "float64": "double", "bool": "bool"}
-_BIN = {"add": "+", "sub": "-", "mul": "*", "div": "/", "lt": "<", "le": "<=", "gt": ">",
-        "ge": ">=", "eq": "==", "ne": "!=", "and": "&&", "or": "||"}
-_MATH = ("exp", "expm1", "log", "log1p", "tanh", "sqrt", "erf", "erfc", "erfcx")
+_MATH = ("exp", "expm1", "log", "log1p", "tanh", "sqrt", "erf", "erfc", "erfcx", "round", "abs")
 _LOCK = threading.Lock()
 _CACHE: dict = {}
 
@@ -41,11 +39,14 @@ def _fn(op, dtype):
 def _const(v, dtype):
     if dtype == "bool":
         return "true" if v else "false"
-    t = _C[dtype]
+    # infinities and NaN from their bits (NVRTC has no <math.h> macros)
     if math.isnan(v):
-        return f"(({t})NAN)"
+        return "__int_as_float(0x7fc00000)" if dtype == "float32" else \
+            "__longlong_as_double(0x7ff8000000000000LL)"
     if math.isinf(v):
-        return f"(({t})INFINITY)" if v > 0 else f"(-({t})INFINITY)"
+        lit = "__int_as_float(0x7f800000)" if dtype == "float32" else \
+            "__longlong_as_double(0x7ff0000000000000LL)"
+        return lit if v > 0 else f"(-{lit})"
     if dtype == "float32":
         import struct
 
@@ -54,32 +55,20 @@ def _const(v, dtype):
     return f"{float(v).hex()}"
 
 
+_TABLE = {
+    **INFIX,
+    "div": "({0} / {1})", "and": "({0} && {1})", "or": "({0} || {1})", "not": "(!{0})",
+    "where": "({0} ? {1} : {2})", "astype": lambda node, a: f"(({_C[node.dtype]})({a}))",
+    "isinf": "isinf({0})", "isnan": "isnan({0})",
+    # NaN in either gives NaN (fmax would drop it)
+    "max": "(({0} >= {1} || {0} != {0}) ? {0} : {1})",
+    "min": "(({0} <= {1} || {0} != {0}) ? {0} : {1})",
+    **{op: (lambda op: lambda node, a: f"{_fn(op, node.dtype)}({a})")(op) for op in _MATH},
+}
+
+
 def _expr(node, name):
-    a = [name[id(arg)] for arg in node.args]
-    op = node.op
-    if op == "const":
-        return _const(node.value, node.dtype)
-    if op in _BIN:
-        return f"({a[0]} {_BIN[op]} {a[1]})"
-    if op == "neg":
-        return f"(-{a[0]})"
-    if op == "not":
-        return f"(!{a[0]})"
-    if op == "where":
-        return f"({a[0]} ? {a[1]} : {a[2]})"
-    if op == "astype":
-        return f"(({_C[node.dtype]})({a[0]}))"
-    if op == "max":  # NaN in either gives NaN (fmax would drop it)
-        return f"(({a[0]} >= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})"
-    if op == "min":
-        return f"(({a[0]} <= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})"
-    if op == "isinf":
-        return f"isinf({a[0]})"
-    if op == "isnan":
-        return f"isnan({a[0]})"
-    if op in _MATH or op in ("round", "abs"):
-        return f"{_fn(op, node.dtype)}({a[0]})"
-    raise Unsupported(f"no C++ form for {op}")
+    return print_node(node, name, _TABLE, _const)
 
 
 def body(x, y):
@@ -144,6 +133,7 @@ def cupy_forward(info, x, params):
 _HOST_PRELUDE = r"""
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 using std::isinf; using std::isnan;
 typedef _Float16 float16;
 static double erfcx(double x) {
@@ -156,6 +146,8 @@ static double erfcx(double x) {
   return s / (x * 1.7724538509055160273);
 }
 static float erfcxf(float x) { return (float)erfcx((double)x); }
+static float __int_as_float(int32_t i) { float f; std::memcpy(&f, &i, 4); return f; }
+static double __longlong_as_double(int64_t i) { double d; std::memcpy(&d, &i, 8); return d; }
 """
 
 

@@ -30,7 +30,8 @@ import threading
 
 import torch
 
-from ._trace import FLOATS, Unsupported, _topo, derivative, trace_elementwise, trace_rows
+from ._trace import (FLOATS, INFIX, Unsupported, _topo, derivative, print_node,
+                     trace_elementwise, trace_rows)
 
 __all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS"]
 
@@ -101,8 +102,6 @@ def _libdevice():
 
 _TL = {"float16": "tl.float16", "bfloat16": "tl.bfloat16", "float32": "tl.float32",
        "float64": "tl.float64", "bool": "tl.int1"}
-_BIN = {"add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
-        "eq": "==", "ne": "!="}
 _LIBDEVICE = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "tanh": "tanh",
               "sqrt": "sqrt", "round": "rint", "erf": "erf", "erfc": "erfc", "erfcx": "erfcx"}
 
@@ -119,40 +118,24 @@ def _const(v, dtype):
     return f"tl.full([], {lit}, {_TL[dtype]})"
 
 
+_TABLE = {
+    **INFIX,
+    "div": "LD.div_rn({0}, {1})",  # IEEE division (Triton's / is div.full, 2 ulp)
+    # via int32: the interpreter's & rejects a scalar with a block
+    "and": "(({0}.to(tl.int32) * {1}.to(tl.int32)) != 0)",
+    "or": "(({0}.to(tl.int32) + {1}.to(tl.int32)) != 0)",
+    "not": "({0} == 0)", "where": "tl.where({0}, {1}, {2})", "abs": "tl.abs({0})",
+    "isinf": "(tl.abs({0}) == float('inf'))", "isnan": "({0} != {0})",
+    "max": "tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
+    "min": "tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
+    "astype": lambda node, a: _to(a, node.dtype, node.args[0].dtype),
+    **{op: f"LD.{fn}({{0}})" for op, fn in _LIBDEVICE.items()},
+}
+
+
 def _expr(node, name):
     """The Triton expression of ``node`` given the names of its arguments."""
-    a = [name[id(arg)] for arg in node.args]
-    op = node.op
-    if op == "const":
-        return _const(node.value, node.dtype)
-    if op in _BIN:
-        return f"({a[0]} {_BIN[op]} {a[1]})"
-    if op == "div":
-        return f"LD.div_rn({a[0]}, {a[1]})"
-    if op in ("and", "or"):  # via int32: the interpreter's & rejects a scalar with a block
-        how = "*" if op == "and" else "+"
-        return f"(({a[0]}.to(tl.int32) {how} {a[1]}.to(tl.int32)) != 0)"
-    if op == "neg":
-        return f"(-{a[0]})"
-    if op == "not":
-        return f"({a[0]} == 0)"
-    if op == "where":
-        return f"tl.where({a[0]}, {a[1]}, {a[2]})"
-    if op == "astype":
-        return _to(a[0], node.dtype, node.args[0].dtype)
-    if op == "abs":
-        return f"tl.abs({a[0]})"
-    if op == "isinf":
-        return f"(tl.abs({a[0]}) == float('inf'))"
-    if op == "isnan":
-        return f"({a[0]} != {a[0]})"
-    if op == "max":
-        return f"tl.maximum({a[0]}, {a[1]}, propagate_nan=tl.PropagateNan.ALL)"
-    if op == "min":
-        return f"tl.minimum({a[0]}, {a[1]}, propagate_nan=tl.PropagateNan.ALL)"
-    if op in _LIBDEVICE:
-        return f"LD.{_LIBDEVICE[op]}({a[0]})"
-    raise Unsupported(f"no Triton form for {op}")
+    return print_node(node, name, _TABLE, _const)
 
 
 def _emit(nodes, name, lines, indent, out=None):
