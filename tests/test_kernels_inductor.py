@@ -120,3 +120,43 @@ def test_rows_masked_and_training(inductor):
         torch.testing.assert_close(y, yg, rtol=1e-12, atol=1e-14)
         (want,) = torch.autograd.grad((yg.nan_to_num(neginf=0.0) * w).sum(), xg)
         torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sigmoid_training_pair_in_one_kernel(inductor, dtype):
+    # sigmoid's training forward (value and saved pair) and its backward are each
+    # one compiled kernel; values against an independent float64 formula; the
+    # input stays free to be edited in place (the pair saves no input).
+    import math
+
+    xs = [-800.0, -40.0, -17.5, -1.0, -0.0, 0.0, 1e-8, 0.5, 17.5, 30.0, 40.0, 800.0]
+    x = torch.tensor(xs, dtype=dtype, requires_grad=True)
+    g = torch.linspace(-2.0, 2.0, len(xs), dtype=dtype)
+
+    def run():
+        y = multiact.sigmoid(x)
+        y.backward(g)
+        return y
+
+    y, calls = _ran_inductor(inductor, run)
+    assert [c[:2] for c in calls] == [("fuse", "sigmoid_pair"), ("fuse", "sigmoid_bwd")]
+
+    def ref_sig(v):
+        return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+    def ref_grad(v):  # sigmoid(|v|) sigmoid(-|v|), no cancellation in either tail
+        e = math.exp(-abs(v))
+        return e / (1.0 + e) ** 2
+
+    want_y = torch.tensor([ref_sig(v) for v in xs], dtype=torch.float64)
+    want_g = torch.tensor([ref_grad(v) for v in xs], dtype=torch.float64) * g.double()
+    name = str(dtype).removeprefix("torch.")
+    tol = BY_NAME["sigmoid"].bound(name) * torch.finfo(dtype).eps  # the one bounds table
+    torch.testing.assert_close(y.detach().double(), want_y, rtol=tol, atol=0)
+    torch.testing.assert_close(x.grad.double(), want_g, rtol=2 * tol, atol=0)
+    # in-place edit after the call, as torch.sigmoid allows
+    x2 = torch.randn(8, dtype=dtype, requires_grad=True).clone()
+    y2 = multiact.sigmoid(x2)
+    with torch.no_grad():
+        x2.mul_(2.0)
+    y2.sum().backward()

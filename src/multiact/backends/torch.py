@@ -338,6 +338,18 @@ def _function(name, fwd, bwd, params=()):
                  "bwd": staticmethod(bwd)})
 
 
+def _sigmoid_pair(x):
+    """``(sigmoid(x), qs)``: ``qs`` is ``sigmoid(-|x|)`` with the sign of ``-x``."""
+    q = torch.sigmoid(-x.abs())
+    return torch.sigmoid(x), torch.where(x >= 0, -q, q)
+
+
+def _sigmoid_bwd(qs, g):
+    """``g sigmoid'(x)`` from the saved ``qs``: ``q (1 - q)``, accurate in both tails."""
+    q = qs.abs()
+    return g * (q * (1.0 - q))
+
+
 class _Sigmoid(torch.autograd.Function):
     """sigmoid's Function returns ``(y, qs)``: ``qs`` is ``q = sigmoid(-|x|)``
     with the sign of ``-x``, and is what is saved (one tensor, as torch.sigmoid
@@ -349,8 +361,10 @@ class _Sigmoid(torch.autograd.Function):
 
     @staticmethod
     def forward(x):
-        q = _sigmoid(-x.abs())
-        return _sigmoid(x), torch.where(x >= 0, -q, q)
+        # one compiled kernel for the pair where the CPU compiler applies (large
+        # tensors): seven passes over memory become one
+        pair = _kernels().torch_fuse("sigmoid_pair", _sigmoid_pair, x)
+        return pair if pair is not None else _sigmoid_pair(x)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -363,17 +377,19 @@ class _Sigmoid(torch.autograd.Function):
         (qs,) = ctx.saved_tensors
         if g is None and gq is None:
             return None
-        q = qs.abs()
-        d = q * (1.0 - q)
-        if g is None:
-            return gq * d
-        return g * d if gq is None else (g + gq) * d
+        if g is None or gq is None:
+            g = gq if g is None else g
+            if not torch.is_grad_enabled():  # not create_graph: one kernel where it applies
+                gx = _kernels().torch_fuse("sigmoid_bwd", _sigmoid_bwd, qs, g)
+                if gx is not None:
+                    return gx
+            return _sigmoid_bwd(qs, g)
+        return _sigmoid_bwd(qs, g + gq)
 
     @staticmethod
     def jvp(ctx, t):
         (qs,) = ctx.saved_tensors
-        q = qs.abs()
-        dt = t * q * (1.0 - q)
+        dt = _sigmoid_bwd(qs, t)
         return dt, dt
 
     @staticmethod

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
+__all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows", "torch_fuse",
            "torch_rows_train"]
 
 _MODES = ("auto", "fused", "framework")
@@ -131,3 +131,13 @@ def torch_rows_train(name, x, params, where):
     from ._torch import fused_rows
 
     return fused_rows(t, _row(name), x, params, where)
+
+
+def torch_fuse(key, fn, *tensors):
+    """``fn(*tensors)`` (ATen ops, written by a backend) by one compiled kernel where
+    the CPU compiler applies to ``tensors[0]``; None elsewhere (on CUDA the Triton
+    kernels are printed from the table's rows, not from ATen functions)."""
+    t = _for_torch(tensors[0])
+    if t is None or not hasattr(t, "fuse"):
+        return None
+    return t.fuse(key, fn, *tensors)

@@ -34,7 +34,7 @@ import torch
 
 from ._trace import Node, Unsupported, _topo, derivative, trace_elementwise
 
-__all__ = ["available", "forward", "backward", "rows", "has_elementwise", "ROWS"]
+__all__ = ["available", "forward", "backward", "rows", "fuse", "has_elementwise", "ROWS"]
 
 ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
 _LOG = logging.getLogger("multiact")
@@ -171,6 +171,15 @@ def rows(info, x, params, where=None):
     if y is not None and per_row:
         y = y.reshape(x.shape[:-1])
     return y
+
+
+def fuse(key, fn, *tensors):
+    """``fn(*tensors)``, a function of ATen ops that a backend writes for itself
+    (sigmoid's output and saved pair), compiled into one kernel; None where this
+    compiler does not apply."""
+    if not all(_ok(t) for t in tensors):
+        return None
+    return _run(("fuse", key) + tuple(_dtype_name(t) for t in tensors), lambda: fn, *tensors)
 
 
 # -- the derivative graph, printed as ATen ops ----------------------------------------------
