@@ -202,6 +202,32 @@ def test_compile_dynamic_shapes(target, name):
         torch.testing.assert_close(cf(x), f(x), rtol=1e-5, atol=1e-6)
 
 
+def test_compile_fullgraph_inside_checkpoint_and_cond(target):
+    # higher-order ops refuse side effects: dispatch and the namespace must not write
+    # while traced, even after an eager warm-up
+    import torch._dynamo
+    from torch.utils.checkpoint import checkpoint
+
+    h = torch.linspace(-3.0, 3.0, 32, device=target.device).reshape(4, 8).requires_grad_(True)
+    multiact.gelu(h)
+    multiact.silu(h)
+    torch._dynamo.reset()
+
+    def body(u):
+        return multiact.gelu(u) + multiact.silu(u)
+
+    f = torch.compile(lambda t: checkpoint(body, t, use_reentrant=False), fullgraph=True,
+                      backend="aot_eager")
+    f(h).sum().backward()
+    want = torch.autograd.grad(body(h).sum(), h)[0]
+    torch.testing.assert_close(h.grad, want, rtol=1e-5, atol=1e-6)
+    g = torch.compile(lambda t: torch.cond(t.sum() > 0, multiact.gelu, multiact.silu, (t,)),
+                      fullgraph=True, backend="aot_eager")
+    with torch.no_grad():
+        torch.testing.assert_close(g(h), body(h) - multiact.silu(h) if float(h.sum()) > 0
+                                   else multiact.silu(h), rtol=1e-5, atol=1e-6)
+
+
 COLD = textwrap.dedent("""
     import torch, multiact, sys
     dev = sys.argv[1]
@@ -338,6 +364,17 @@ PATCH = textwrap.dedent("""
     for n in names:
         getattr(F, n)(x).sum().backward()
     assert torch.isfinite(x.grad).all()
+    # and inside compiled code, several patched functions in one graph (torch's own
+    # top-level functions restored first: Dynamo asserts on a patched torch.sigmoid)
+    torch.sigmoid, torch.softmax = torch._C._VariableFunctions.sigmoid, \
+        torch._C._VariableFunctions.softmax
+    def step(h):
+        return F.gelu(h) + F.silu(h) + F.softmax(h) + F.sigmoid(h)
+    for backend in ("aot_eager", "inductor"):
+        torch._dynamo.reset()
+        y = torch.compile(step, fullgraph=True, backend=backend)(x)
+        y.sum().backward()
+        assert torch.allclose(y, step(x), rtol=1e-5, atol=1e-6)
     print("ok")
 """)
 

@@ -165,6 +165,10 @@ def test_logsumexp_rules(xp):
     assert float(f([-np.inf, -np.inf])) == -np.inf
     assert float(f([np.inf, 0.0])) == np.inf
     assert float(f([np.inf, 1.0], b=xp.asarray(np.array([0.0, 1.0])))) == 1.0
+    # a Python scalar b: log(b) added; b = 0 excludes every entry (even inf)
+    np.testing.assert_allclose(f(np.ones((2, 3)), axis=1, b=2.0), [1 + math.log(6.0)] * 2,
+                               rtol=1e-15)
+    np.testing.assert_array_equal(f([[1.0, np.inf]], axis=1, b=0), [-np.inf])
     assert np.isnan(f([0.0, 1.0], b=xp.asarray(np.array([1.0, -1.0]))))
     v, s = multiact.logsumexp(xp.asarray(np.array([0.0, 1.0])), b=xp.asarray(np.array([1.0, -1.0])),
                               return_sign=True)

@@ -11,8 +11,9 @@ its ``BACKEND`` cached for that type.  Any other array goes through
 
 Creation runs under a lock (threads racing on a new type share one backend),
 except while ``torch.compile`` traces the call: Dynamo cannot trace a lock, and
-it traces the miss path (an ``import`` of an already-imported module and dict
-writes) at compile time, so a first call inside a compiled function works.
+it traces the miss path (an ``import`` of an already-imported module) at
+compile time without caching the result, so a first call inside a compiled
+function, a checkpointed one or a ``torch.cond`` branch works.
 """
 
 from __future__ import annotations
@@ -54,11 +55,18 @@ def _compiling():
 
 def _resolve(x, fname, argname):
     if _compiling():
+        # no write to the cache: a write is a side effect that Dynamo refuses inside
+        # higher-order ops (checkpoint, cond), and nothing here needs caching
         return _create(x, fname, argname)
     with _LOCK:
         be = _BY_TYPE.get(type(x))
         if be is None:
             be = _create(x, fname, argname)
+            if not type(x).__module__.startswith("torch._"):
+                # torch's internal tensors (FakeTensor, FunctionalTensor: a patched
+                # F.* called while a graph is traced) are never cached: Dynamo cannot
+                # guard on a dict holding them
+                _BY_TYPE[type(x)] = be
         return be
 
 
@@ -90,7 +98,6 @@ def _create(x, fname, argname):
             be = mod.BACKEND
         else:
             be = _from_namespace(x, t, fname, argname)
-    _BY_TYPE[t] = be
     return be
 
 

@@ -135,11 +135,14 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
     mask = where
     if b is not None:
         b = as_param(xp, b, a)
-        if not isinstance(b, (int, float)) and tuple(b.shape) != tuple(a.shape):
-            a, b = xp.broadcast_arrays(a, b)
-        # b == 0 excludes the entry, even an infinite one.
-        nz = b != 0
-        mask = nz if mask is None else (mask & nz)
+        if isinstance(b, (int, float)) and b == 0:
+            b = xp.zeros_like(a)  # every entry excluded
+        if not isinstance(b, (int, float)):
+            if tuple(b.shape) != tuple(a.shape):
+                a, b = xp.broadcast_arrays(a, b)
+            # b == 0 excludes the entry, even an infinite one.
+            nz = b != 0
+            mask = nz if mask is None else (mask & nz)
     if _empty(a):
         # sum over nothing is 0 (log: -inf); other empty inputs give empty output
         # (a sum of nothing: 0, and a graph for autodiff, so backward() gives 0)

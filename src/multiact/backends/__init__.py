@@ -34,11 +34,12 @@ __all__ = ["Namespace", "Generic", "Registry", "Backend"]
 class Namespace:
     """The namespace ``array_namespace`` resolved, plus what the standard lacks.
 
-    Attribute reads go to the wrapped namespace once and are then cached on the
-    instance, so ``xp.exp`` costs a plain attribute lookup.  ``ndtr`` (and any
-    other name in ``multiact._agnostic.PRIMITIVES``) comes from the backend
-    module's ``PRIMITIVES`` when it has a native version, else from the generic
-    implementation.
+    The wrapped namespace's public names are copied onto the instance when it is
+    made, so ``xp.exp`` costs a plain attribute lookup and a read never writes
+    (``torch.compile`` refuses a write inside ``checkpoint`` or ``cond``).  ``ndtr``
+    (and any other name in ``multiact._agnostic.PRIMITIVES``) comes from the
+    backend module's ``PRIMITIVES`` when it has a native version, else from the
+    generic implementation.
     """
 
     def __init__(self, xp, framework, primitives=None, label=None):
@@ -48,19 +49,26 @@ class Namespace:
         d["framework"] = framework
         d["label"] = label or framework
         d["work_floats"] = frozenset(_canonical(xp, getattr(xp, k)) for k in ("float32", "float64"))
+        import warnings
+
+        with warnings.catch_warnings():  # a deprecated name may warn when read
+            warnings.simplefilter("ignore")
+            for attr in dir(xp):
+                if not attr.startswith("_") and attr not in d:
+                    try:
+                        d[attr] = getattr(xp, attr)
+                    except AttributeError:
+                        pass
+        for attr, fn in _GENERIC_PRIMITIVES.items():
+            d[attr] = partial(self._primitives.get(attr, fn), self)
+        for attr, fn in self._primitives.items():
+            d[attr] = partial(fn, self)
 
     def __getattr__(self, attr):
+        # names the namespace resolves lazily (not in its dir()); nothing is cached
         if attr.startswith("__"):
             raise AttributeError(attr)
-        native = self._primitives.get(attr)
-        if native is not None:
-            value = partial(native, self)
-        elif attr in _GENERIC_PRIMITIVES:
-            value = partial(_GENERIC_PRIMITIVES[attr], self)
-        else:
-            value = getattr(self._xp, attr)
-        self.__dict__[attr] = value
-        return value
+        return getattr(self._xp, attr)
 
     def default_float(self, x):
         info = self._xp.__array_namespace_info__()

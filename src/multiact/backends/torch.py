@@ -340,8 +340,8 @@ def _function(name, fwd, bwd, params=()):
 
 def _sigmoid_pair(x):
     """``(sigmoid(x), qs)``: ``qs`` is ``sigmoid(-|x|)`` with the sign of ``-x``."""
-    q = torch.sigmoid(-x.abs())
-    return torch.sigmoid(x), torch.where(x >= 0, -q, q)
+    q = _sigmoid(-x.abs())
+    return _sigmoid(x), torch.where(x >= 0, -q, q)
 
 
 def _sigmoid_bwd(qs, g):
