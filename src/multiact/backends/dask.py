@@ -4,7 +4,8 @@ Reductions (softmax, logsumexp, standardize) are written with ``max``/``sum``
 over ``axis``, which dask evaluates correctly when the axis is split across
 chunks; unknown chunk sizes (after boolean indexing) are counted lazily
 (``_formulas.count``) and reduced axes dropped with ``squeeze``
-(``_formulas.drop_axes``).  No special case is needed.
+(``_formulas.drop_axes``).  Two primitives differ (below, each with its reason):
+``clip`` and ``max``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,22 @@ def _clip(ns, x, lo, hi):
     return _da.clip(x, lo, hi)
 
 
-PRIMITIVES = {"clip": _clip}
+def _max(ns, x, axis=None, keepdims=False):
+    # Reason: boolean indexing leaves empty chunks of unknown size, on which dask's
+    # max raises ("zero-size array to reduction operation maximum").  With -inf as
+    # the identity every non-empty slice keeps its maximum and an empty one is -inf,
+    # which the bodies already treat as "nothing to reduce".
+    if not any(c != c for cs in x.chunks for c in cs):  # every chunk size known
+        return _da.max(x, axis=axis, keepdims=keepdims)
+    import numpy as np
+
+    def f(a, axis=None, keepdims=False, **_):
+        return np.max(a, axis=axis, keepdims=keepdims, initial=-np.inf)
+
+    return _da.reduction(x, f, f, axis=axis, keepdims=keepdims, dtype=x.dtype,
+                         concatenate=True)
+
+
+PRIMITIVES = {"clip": _clip, "max": _max}
 
 BACKEND = Backend(_xp, "dask", module=sys.modules[__name__])
