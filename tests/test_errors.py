@@ -179,6 +179,23 @@ def test_12_complex_input(name):
      "JAX do"),
     (lambda: multiact.gelu(X, foo=1),
      "multiact.gelu: unexpected argument 'foo' (it takes x, approximate)"),
+    # PyTorch's positional forms
+    (lambda: multiact.hardtanh(X, -2.0, 2.0),
+     "multiact.hard_tanh: takes 1 positional argument (x) but 3 were given; PyTorch's "
+     "hardtanh(x, min_val, max_val)? multiact.hard_tanh clips to [-1, 1]; for other bounds use "
+     "the framework's clip"),
+    (lambda: multiact.softplus(X, 1.0, 20.0),
+     "multiact.softplus: takes 2 positional arguments (x, beta) but 3 were given; PyTorch's "
+     "softplus(x, beta, threshold)? multiact.softplus is exact everywhere and needs no "
+     "threshold; drop it"),
+    (lambda: multiact.relu(X, True),
+     "multiact.relu: takes 1 positional argument (x) but 2 were given; PyTorch's inplace flag? "
+     "multiact never modifies its input; assign the result instead"),
+    (lambda: multiact.softmax(X, 0, np.dtype("float32")),  # PyTorch's softmax(x, dim, dtype)
+     "multiact.softmax: argument 'where' must be an array, got numpy.Float32DType; multiact "
+     "keeps x's dtype: cast x first"),
+    (lambda: multiact.gelu(X, True, 3),
+     "multiact.gelu: takes 2 positional arguments (x, approximate) but 3 were given"),
 ])
 def test_other_libraries_arguments_get_a_hint(call, message):
     _raises(TypeError, message, call)

@@ -152,13 +152,15 @@ def _impl(info, k):
     kw = False
     for p in params:
         if p.keyword_only and not kw:
-            parts.append("*")
+            parts.append("*positional: Never")
             kw = True
         parts.append(f"{p.name}: Any" + ("" if p.default is REQUIRED else f" = {_literal(p.default)}"))
+    if not kw:
+        parts.append("*positional: Never")
     parts.append("**unexpected: Never")
     body = [f"def {name}({', '.join(parts)}) -> Any:", _doc(info),
-            "    if unexpected:",
-            f"        _unexpected(_R{k}, unexpected)",
+            "    if positional or unexpected:",
+            f"        _unexpected(_R{k}, unexpected, positional)",
             f"    be = _BY_TYPE.get(type({info.first})) or _resolve({info.first}, {name!r}, "
             f"{info.first!r})"]
     if any(p.kind.needs_array for p in params):

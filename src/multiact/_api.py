@@ -116,7 +116,7 @@ def relu(x: ArrayT) -> ArrayT: ...
 @overload
 def relu(x: PyInput) -> NDArray[Any]: ...
 
-def relu(x: Any, **unexpected: Never) -> Any:
+def relu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Rectified linear unit.
 
     .. math:: \mathrm{relu}(x) = \max(x, 0)
@@ -135,8 +135,8 @@ def relu(x: Any, **unexpected: Never) -> Any:
       >>> multiact.relu(np.array([-2.0, 0.0, 1.5]))
       array([0. , 0. , 1.5])
     """
-    if unexpected:
-        _unexpected(_R0, unexpected)
+    if positional or unexpected:
+        _unexpected(_R0, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x')
     return be.relu(x)
 
@@ -147,7 +147,7 @@ def relu6(x: ArrayT) -> ArrayT: ...
 @overload
 def relu6(x: PyInput) -> NDArray[Any]: ...
 
-def relu6(x: Any, **unexpected: Never) -> Any:
+def relu6(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""ReLU capped at 6.
 
     .. math:: \mathrm{relu6}(x) = \min(\max(x, 0), 6)
@@ -162,8 +162,8 @@ def relu6(x: Any, **unexpected: Never) -> Any:
       >>> multiact.relu6(np.array([-1.0, 3.0, 7.0]))
       array([0., 3., 6.])
     """
-    if unexpected:
-        _unexpected(_R1, unexpected)
+    if positional or unexpected:
+        _unexpected(_R1, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x')
     return be.relu6(x)
 
@@ -174,7 +174,7 @@ def hard_tanh(x: ArrayT) -> ArrayT: ...
 @overload
 def hard_tanh(x: PyInput) -> NDArray[Any]: ...
 
-def hard_tanh(x: Any, **unexpected: Never) -> Any:
+def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Hard tanh.
 
     .. math:: \mathrm{hard\_tanh}(x) = \mathrm{clip}(x, -1, 1)
@@ -189,8 +189,8 @@ def hard_tanh(x: Any, **unexpected: Never) -> Any:
       >>> multiact.hard_tanh(np.array([-2.0, 0.5, 2.0]))
       array([-1. ,  0.5,  1. ])
     """
-    if unexpected:
-        _unexpected(_R2, unexpected)
+    if positional or unexpected:
+        _unexpected(_R2, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x')
     return be.hard_tanh(x)
 
@@ -201,7 +201,7 @@ def leaky_relu(x: ArrayT, negative_slope: float | ArrayT = 0.01) -> ArrayT: ...
 @overload
 def leaky_relu(x: PyInput, negative_slope: float | Any = 0.01) -> NDArray[Any]: ...
 
-def leaky_relu(x: Any, negative_slope: Any = 0.01, **unexpected: Never) -> Any:
+def leaky_relu(x: Any, negative_slope: Any = 0.01, *positional: Never, **unexpected: Never) -> Any:
     r"""Leaky ReLU.
 
     .. math:: \mathrm{leaky\_relu}(x) = \begin{cases} x & x \ge 0 \\
@@ -219,8 +219,8 @@ def leaky_relu(x: Any, negative_slope: Any = 0.01, **unexpected: Never) -> Any:
       >>> multiact.leaky_relu(np.array([-2.0, 3.0]), negative_slope=0.1)
       array([-0.2,  3. ])
     """
-    if unexpected:
-        _unexpected(_R3, unexpected)
+    if positional or unexpected:
+        _unexpected(_R3, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'leaky_relu', 'x')
     x = be.coerce(x, 'leaky_relu')
     if not (negative_slope is _D3_0):
@@ -234,7 +234,7 @@ def sigmoid(x: ArrayT) -> ArrayT: ...
 @overload
 def sigmoid(x: PyInput) -> NDArray[Any]: ...
 
-def sigmoid(x: Any, **unexpected: Never) -> Any:
+def sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Logistic sigmoid.
 
     .. math:: \mathrm{sigmoid}(x) = \frac{1}{1 + e^{-x}}
@@ -250,8 +250,8 @@ def sigmoid(x: Any, **unexpected: Never) -> Any:
       >>> multiact.sigmoid(np.array([-1e4, 0.0, 2.0]))
       array([0.        , 0.5       , 0.88079708])
     """
-    if unexpected:
-        _unexpected(_R4, unexpected)
+    if positional or unexpected:
+        _unexpected(_R4, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x')
     return be.sigmoid(x)
 
@@ -262,7 +262,7 @@ def silu(x: ArrayT) -> ArrayT: ...
 @overload
 def silu(x: PyInput) -> NDArray[Any]: ...
 
-def silu(x: Any, **unexpected: Never) -> Any:
+def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""SiLU (swish).
 
     .. math:: \mathrm{silu}(x) = x \cdot \mathrm{sigmoid}(x)
@@ -277,8 +277,8 @@ def silu(x: Any, **unexpected: Never) -> Any:
       >>> multiact.silu(np.array([-1.0, 0.0, 1.0]))
       array([-0.26894142,  0.        ,  0.73105858])
     """
-    if unexpected:
-        _unexpected(_R5, unexpected)
+    if positional or unexpected:
+        _unexpected(_R5, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x')
     return be.silu(x)
 
@@ -289,7 +289,7 @@ def softplus(x: ArrayT, beta: float | ArrayT = 1.0) -> ArrayT: ...
 @overload
 def softplus(x: PyInput, beta: float | Any = 1.0) -> NDArray[Any]: ...
 
-def softplus(x: Any, beta: Any = 1.0, **unexpected: Never) -> Any:
+def softplus(x: Any, beta: Any = 1.0, *positional: Never, **unexpected: Never) -> Any:
     r"""Softplus.
 
     .. math:: \mathrm{softplus}(x) = \frac{1}{\beta}\log(1 + e^{\beta x})
@@ -307,8 +307,8 @@ def softplus(x: Any, beta: Any = 1.0, **unexpected: Never) -> Any:
       >>> multiact.softplus(np.array([-30.0, 0.0, 1e4]))
       array([9.35762297e-14, 6.93147181e-01, 1.00000000e+04])
     """
-    if unexpected:
-        _unexpected(_R6, unexpected)
+    if positional or unexpected:
+        _unexpected(_R6, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'softplus', 'x')
     x = be.coerce(x, 'softplus')
     if not (beta is _D6_0):
@@ -322,7 +322,7 @@ def log_sigmoid(x: ArrayT) -> ArrayT: ...
 @overload
 def log_sigmoid(x: PyInput) -> NDArray[Any]: ...
 
-def log_sigmoid(x: Any, **unexpected: Never) -> Any:
+def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Log-sigmoid.
 
     .. math:: \mathrm{log\_sigmoid}(x) = \log \mathrm{sigmoid}(x) = -\mathrm{softplus}(-x)
@@ -337,8 +337,8 @@ def log_sigmoid(x: Any, **unexpected: Never) -> Any:
       >>> multiact.log_sigmoid(np.array([-1e4, 0.0]))
       array([-1.00000000e+04, -6.93147181e-01])
     """
-    if unexpected:
-        _unexpected(_R7, unexpected)
+    if positional or unexpected:
+        _unexpected(_R7, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x')
     return be.log_sigmoid(x)
 
@@ -349,7 +349,7 @@ def elu(x: ArrayT, alpha: float | ArrayT = 1.0) -> ArrayT: ...
 @overload
 def elu(x: PyInput, alpha: float | Any = 1.0) -> NDArray[Any]: ...
 
-def elu(x: Any, alpha: Any = 1.0, **unexpected: Never) -> Any:
+def elu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> Any:
     r"""Exponential linear unit.
 
     .. math:: \mathrm{elu}(x) = \begin{cases} x & x > 0 \\
@@ -366,8 +366,8 @@ def elu(x: Any, alpha: Any = 1.0, **unexpected: Never) -> Any:
       >>> multiact.elu(np.array([-1e4, -1.0, 2.0]))
       array([-1.        , -0.63212056,  2.        ])
     """
-    if unexpected:
-        _unexpected(_R8, unexpected)
+    if positional or unexpected:
+        _unexpected(_R8, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'elu', 'x')
     x = be.coerce(x, 'elu')
     if not (alpha is _D8_0):
@@ -381,7 +381,7 @@ def celu(x: ArrayT, alpha: float | ArrayT = 1.0) -> ArrayT: ...
 @overload
 def celu(x: PyInput, alpha: float | Any = 1.0) -> NDArray[Any]: ...
 
-def celu(x: Any, alpha: Any = 1.0, **unexpected: Never) -> Any:
+def celu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> Any:
     r"""Continuously-differentiable exponential linear unit.
 
     .. math:: \mathrm{celu}(x) = \begin{cases} x & x > 0 \\
@@ -396,8 +396,8 @@ def celu(x: Any, alpha: Any = 1.0, **unexpected: Never) -> Any:
       >>> multiact.celu(np.array([-1.0, 2.0]), alpha=2.0)
       array([-0.78693868,  2.        ])
     """
-    if unexpected:
-        _unexpected(_R9, unexpected)
+    if positional or unexpected:
+        _unexpected(_R9, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'celu', 'x')
     x = be.coerce(x, 'celu')
     if not (alpha is _D9_0):
@@ -411,7 +411,7 @@ def selu(x: ArrayT) -> ArrayT: ...
 @overload
 def selu(x: PyInput) -> NDArray[Any]: ...
 
-def selu(x: Any, **unexpected: Never) -> Any:
+def selu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Scaled exponential linear unit.
 
     .. math:: \mathrm{selu}(x) = \lambda \begin{cases} x & x > 0 \\
@@ -428,8 +428,8 @@ def selu(x: Any, **unexpected: Never) -> Any:
       >>> multiact.selu(np.array([-1.0, 0.0, 1.0]))
       array([-1.11133074,  0.        ,  1.05070099])
     """
-    if unexpected:
-        _unexpected(_R10, unexpected)
+    if positional or unexpected:
+        _unexpected(_R10, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x')
     return be.selu(x)
 
@@ -440,7 +440,7 @@ def gelu(x: ArrayT, approximate: bool | Literal["none", "tanh"] = True) -> Array
 @overload
 def gelu(x: PyInput, approximate: bool | Literal["none", "tanh"] = True) -> NDArray[Any]: ...
 
-def gelu(x: Any, approximate: Any = True, **unexpected: Never) -> Any:
+def gelu(x: Any, approximate: Any = True, *positional: Never, **unexpected: Never) -> Any:
     r"""Gaussian error linear unit.
 
     Exact (``approximate=False``):
@@ -467,8 +467,8 @@ def gelu(x: Any, approximate: Any = True, **unexpected: Never) -> Any:
       >>> multiact.gelu(np.array([-1.0, 0.0, 1.0]), approximate=False)
       array([-0.15865525,  0.        ,  0.84134475])
     """
-    if unexpected:
-        _unexpected(_R11, unexpected)
+    if positional or unexpected:
+        _unexpected(_R11, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'gelu', 'x')
     if not ((approximate is True or approximate is False) or approximate is _D11_0):
         approximate = _K11_0.check('gelu', 'approximate', approximate, be, x)
@@ -481,7 +481,7 @@ def hard_sigmoid(x: ArrayT) -> ArrayT: ...
 @overload
 def hard_sigmoid(x: PyInput) -> NDArray[Any]: ...
 
-def hard_sigmoid(x: Any, **unexpected: Never) -> Any:
+def hard_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Hard sigmoid.
 
     .. math:: \mathrm{hard\_sigmoid}(x) = \mathrm{relu6}(x + 3) / 6
@@ -496,8 +496,8 @@ def hard_sigmoid(x: Any, **unexpected: Never) -> Any:
       >>> multiact.hard_sigmoid(np.array([-4.0, 0.0, 1.5]))
       array([0.  , 0.5 , 0.75])
     """
-    if unexpected:
-        _unexpected(_R12, unexpected)
+    if positional or unexpected:
+        _unexpected(_R12, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x')
     return be.hard_sigmoid(x)
 
@@ -508,7 +508,7 @@ def hard_silu(x: ArrayT) -> ArrayT: ...
 @overload
 def hard_silu(x: PyInput) -> NDArray[Any]: ...
 
-def hard_silu(x: Any, **unexpected: Never) -> Any:
+def hard_silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Hard SiLU (hard swish).
 
     .. math:: \mathrm{hard\_silu}(x) = x \cdot \mathrm{hard\_sigmoid}(x)
@@ -524,8 +524,8 @@ def hard_silu(x: Any, **unexpected: Never) -> Any:
       >>> multiact.hard_silu(np.array([-1.0, 1.0, 4.0]))
       array([-0.33333333,  0.66666667,  4.        ])
     """
-    if unexpected:
-        _unexpected(_R13, unexpected)
+    if positional or unexpected:
+        _unexpected(_R13, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x')
     return be.hard_silu(x)
 
@@ -536,7 +536,7 @@ def soft_sign(x: ArrayT) -> ArrayT: ...
 @overload
 def soft_sign(x: PyInput) -> NDArray[Any]: ...
 
-def soft_sign(x: Any, **unexpected: Never) -> Any:
+def soft_sign(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Soft sign.
 
     .. math:: \mathrm{soft\_sign}(x) = \frac{x}{|x| + 1}
@@ -551,8 +551,8 @@ def soft_sign(x: Any, **unexpected: Never) -> Any:
       >>> multiact.soft_sign(np.array([-1.0, 0.0, np.inf]))
       array([-0.5,  0. ,  1. ])
     """
-    if unexpected:
-        _unexpected(_R14, unexpected)
+    if positional or unexpected:
+        _unexpected(_R14, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x')
     return be.soft_sign(x)
 
@@ -563,7 +563,7 @@ def tanh(x: ArrayT) -> ArrayT: ...
 @overload
 def tanh(x: PyInput) -> NDArray[Any]: ...
 
-def tanh(x: Any, **unexpected: Never) -> Any:
+def tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Hyperbolic tangent; the one function that accepts complex input.
 
     .. math:: \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}
@@ -576,8 +576,8 @@ def tanh(x: Any, **unexpected: Never) -> Any:
       >>> multiact.tanh(np.array([0.0, 1.0]))
       array([0.        , 0.76159416])
     """
-    if unexpected:
-        _unexpected(_R15, unexpected)
+    if positional or unexpected:
+        _unexpected(_R15, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x')
     return be.tanh(x)
 
@@ -588,7 +588,7 @@ def identity(x: ArrayT) -> ArrayT: ...
 @overload
 def identity(x: PyInput) -> NDArray[Any]: ...
 
-def identity(x: Any, **unexpected: Never) -> Any:
+def identity(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Identity (Keras calls it ``linear``).
 
     .. math:: \mathrm{identity}(x) = x
@@ -605,8 +605,8 @@ def identity(x: Any, **unexpected: Never) -> Any:
       >>> multiact.identity(np.array([-1.0, 2.0]))
       array([-1.,  2.])
     """
-    if unexpected:
-        _unexpected(_R16, unexpected)
+    if positional or unexpected:
+        _unexpected(_R16, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x')
     return be.identity(x)
 
@@ -617,7 +617,7 @@ def mish(x: ArrayT) -> ArrayT: ...
 @overload
 def mish(x: PyInput) -> NDArray[Any]: ...
 
-def mish(x: Any, **unexpected: Never) -> Any:
+def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Mish.
 
     .. math:: \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x))
@@ -632,8 +632,8 @@ def mish(x: Any, **unexpected: Never) -> Any:
       >>> multiact.mish(np.array([-1.0, 0.0, 1.0]))
       array([-0.30340146,  0.        ,  0.86509839])
     """
-    if unexpected:
-        _unexpected(_R17, unexpected)
+    if positional or unexpected:
+        _unexpected(_R17, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x')
     return be.mish(x)
 
@@ -644,7 +644,7 @@ def squareplus(x: ArrayT, b: float | ArrayT = 4.0) -> ArrayT: ...
 @overload
 def squareplus(x: PyInput, b: float | Any = 4.0) -> NDArray[Any]: ...
 
-def squareplus(x: Any, b: Any = 4.0, **unexpected: Never) -> Any:
+def squareplus(x: Any, b: Any = 4.0, *positional: Never, **unexpected: Never) -> Any:
     r"""Squareplus.
 
     .. math:: \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2}
@@ -660,8 +660,8 @@ def squareplus(x: Any, b: Any = 4.0, **unexpected: Never) -> Any:
       >>> multiact.squareplus(np.array([-3.0, 0.0, 3.0]))
       array([0.30277564, 1.        , 3.30277564])
     """
-    if unexpected:
-        _unexpected(_R18, unexpected)
+    if positional or unexpected:
+        _unexpected(_R18, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'squareplus', 'x')
     x = be.coerce(x, 'squareplus')
     if not (b is _D18_0):
@@ -675,7 +675,7 @@ def sparse_plus(x: ArrayT) -> ArrayT: ...
 @overload
 def sparse_plus(x: PyInput) -> NDArray[Any]: ...
 
-def sparse_plus(x: Any, **unexpected: Never) -> Any:
+def sparse_plus(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Sparse plus.
 
     .. math:: \mathrm{sparse\_plus}(x) = \begin{cases} 0 & x \le -1 \\
@@ -689,8 +689,8 @@ def sparse_plus(x: Any, **unexpected: Never) -> Any:
       >>> multiact.sparse_plus(np.array([-2.0, 0.0, 2.0]))
       array([0.  , 0.25, 2.  ])
     """
-    if unexpected:
-        _unexpected(_R19, unexpected)
+    if positional or unexpected:
+        _unexpected(_R19, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x')
     return be.sparse_plus(x)
 
@@ -701,7 +701,7 @@ def sparse_sigmoid(x: ArrayT) -> ArrayT: ...
 @overload
 def sparse_sigmoid(x: PyInput) -> NDArray[Any]: ...
 
-def sparse_sigmoid(x: Any, **unexpected: Never) -> Any:
+def sparse_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Sparse sigmoid (derivative 0 at both kinks).
 
     .. math:: \mathrm{sparse\_sigmoid}(x) = \begin{cases} 0 & x \le -1 \\
@@ -715,8 +715,8 @@ def sparse_sigmoid(x: Any, **unexpected: Never) -> Any:
       >>> multiact.sparse_sigmoid(np.array([-2.0, 0.0, 2.0]))
       array([0. , 0.5, 1. ])
     """
-    if unexpected:
-        _unexpected(_R20, unexpected)
+    if positional or unexpected:
+        _unexpected(_R20, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x')
     return be.sparse_sigmoid(x)
 
@@ -727,7 +727,7 @@ def log1mexp(x: ArrayT) -> ArrayT: ...
 @overload
 def log1mexp(x: PyInput) -> NDArray[Any]: ...
 
-def log1mexp(x: Any, **unexpected: Never) -> Any:
+def log1mexp(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r""":math:`\log(1 - e^{-x})` for :math:`x \ge 0`, stable over the whole range.
 
     .. math:: \mathrm{log1mexp}(x) = \log(1 - e^{-x})
@@ -742,8 +742,8 @@ def log1mexp(x: Any, **unexpected: Never) -> Any:
       >>> multiact.log1mexp(np.array([1e-10, 1.0, 50.0]))
       array([-2.30258509e+01, -4.58675145e-01, -1.92874985e-22])
     """
-    if unexpected:
-        _unexpected(_R21, unexpected)
+    if positional or unexpected:
+        _unexpected(_R21, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x')
     return be.log1mexp(x)
 
@@ -754,7 +754,7 @@ def hard_shrink(x: ArrayT, lambd: float = 0.5) -> ArrayT: ...
 @overload
 def hard_shrink(x: PyInput, lambd: float = 0.5) -> NDArray[Any]: ...
 
-def hard_shrink(x: Any, lambd: Any = 0.5, **unexpected: Never) -> Any:
+def hard_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Never) -> Any:
     r"""Hard shrink (PyTorch).
 
     .. math:: \mathrm{hard\_shrink}(x) = \begin{cases} x & |x| > \lambda \\
@@ -769,8 +769,8 @@ def hard_shrink(x: Any, lambd: Any = 0.5, **unexpected: Never) -> Any:
       >>> multiact.hard_shrink(np.array([-1.0, 0.3, 0.7]))
       array([-1. ,  0. ,  0.7])
     """
-    if unexpected:
-        _unexpected(_R22, unexpected)
+    if positional or unexpected:
+        _unexpected(_R22, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_shrink', 'x')
     if not (lambd is _D22_0):
         lambd = _K22_0.check('hard_shrink', 'lambd', lambd, be, x)
@@ -783,7 +783,7 @@ def soft_shrink(x: ArrayT, lambd: float = 0.5) -> ArrayT: ...
 @overload
 def soft_shrink(x: PyInput, lambd: float = 0.5) -> NDArray[Any]: ...
 
-def soft_shrink(x: Any, lambd: Any = 0.5, **unexpected: Never) -> Any:
+def soft_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Never) -> Any:
     r"""Soft shrink (PyTorch).
 
     .. math:: \mathrm{soft\_shrink}(x) = \begin{cases} x - \lambda & x > \lambda \\
@@ -798,8 +798,8 @@ def soft_shrink(x: Any, lambd: Any = 0.5, **unexpected: Never) -> Any:
       >>> multiact.soft_shrink(np.array([-1.0, 0.3, 0.75]))
       array([-0.5 ,  0.  ,  0.25])
     """
-    if unexpected:
-        _unexpected(_R23, unexpected)
+    if positional or unexpected:
+        _unexpected(_R23, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_shrink', 'x')
     if not (lambd is _D23_0):
         lambd = _K23_0.check('soft_shrink', 'lambd', lambd, be, x)
@@ -812,7 +812,7 @@ def tanh_shrink(x: ArrayT) -> ArrayT: ...
 @overload
 def tanh_shrink(x: PyInput) -> NDArray[Any]: ...
 
-def tanh_shrink(x: Any, **unexpected: Never) -> Any:
+def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Tanh shrink, with relative accuracy near 0.
 
     .. math:: \mathrm{tanh\_shrink}(x) = x - \tanh(x)
@@ -829,8 +829,8 @@ def tanh_shrink(x: Any, **unexpected: Never) -> Any:
       >>> multiact.tanh_shrink(np.array([1e-3, 2.0]))
       array([3.33333200e-10, 1.03597242e+00])
     """
-    if unexpected:
-        _unexpected(_R24, unexpected)
+    if positional or unexpected:
+        _unexpected(_R24, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x')
     return be.tanh_shrink(x)
 
@@ -841,7 +841,7 @@ def threshold(x: ArrayT, threshold: float, value: float | ArrayT) -> ArrayT: ...
 @overload
 def threshold(x: PyInput, threshold: float, value: float | Any) -> NDArray[Any]: ...
 
-def threshold(x: Any, threshold: Any, value: Any, **unexpected: Never) -> Any:
+def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Threshold (PyTorch).
 
     .. math:: \mathrm{threshold}(x) = \begin{cases} x & x > \mathrm{threshold} \\
@@ -857,8 +857,8 @@ def threshold(x: Any, threshold: Any, value: Any, **unexpected: Never) -> Any:
       >>> multiact.threshold(np.array([-1.0, 0.5, 2.0]), 1.0, -5.0)
       array([-5., -5.,  2.])
     """
-    if unexpected:
-        _unexpected(_R25, unexpected)
+    if positional or unexpected:
+        _unexpected(_R25, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'threshold', 'x')
     x = be.coerce(x, 'threshold')
     threshold = _K25_0.check('threshold', 'threshold', threshold, be, x)
@@ -872,7 +872,7 @@ def prelu(x: ArrayT, weight: float | ArrayT) -> ArrayT: ...
 @overload
 def prelu(x: PyInput, weight: float | Any) -> NDArray[Any]: ...
 
-def prelu(x: Any, weight: Any, **unexpected: Never) -> Any:
+def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Parametric ReLU (PyTorch).
 
     .. math:: \mathrm{prelu}(x) = \begin{cases} x & x > 0 \\
@@ -892,8 +892,8 @@ def prelu(x: Any, weight: Any, **unexpected: Never) -> Any:
       array([[-0.1,  2. ],
              [-0.3,  4. ]])
     """
-    if unexpected:
-        _unexpected(_R26, unexpected)
+    if positional or unexpected:
+        _unexpected(_R26, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'prelu', 'x')
     x = be.coerce(x, 'prelu')
     weight = _K26_0.check('prelu', 'weight', weight, be, x)
@@ -906,7 +906,7 @@ def softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | 
 @overload
 def softmax(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: Any | None = None, initial: float | None = None) -> NDArray[Any]: ...
 
-def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, **unexpected: Never) -> Any:
+def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Softmax.
 
     .. math:: \mathrm{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}},
@@ -927,8 +927,8 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, **un
       >>> multiact.softmax(np.array([np.inf, 0.0, np.inf]))
       array([0.5, 0. , 0.5])
     """
-    if unexpected:
-        _unexpected(_R27, unexpected)
+    if positional or unexpected:
+        _unexpected(_R27, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'softmax', 'x')
     x = be.coerce(x, 'softmax')
     axis = _K27_0.check('softmax', 'axis', axis, be, x)
@@ -945,7 +945,7 @@ def log_softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: Array
 @overload
 def log_softmax(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: Any | None = None, initial: float | None = None) -> NDArray[Any]: ...
 
-def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, **unexpected: Never) -> Any:
+def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Log-softmax.
 
     .. math:: \mathrm{log\_softmax}(x)_i = x_i - \log \sum_j e^{x_j}
@@ -965,8 +965,8 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
       >>> multiact.log_softmax(np.array([0.0, 0.0]))
       array([-0.69314718, -0.69314718])
     """
-    if unexpected:
-        _unexpected(_R28, unexpected)
+    if positional or unexpected:
+        _unexpected(_R28, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_softmax', 'x')
     x = be.coerce(x, 'log_softmax')
     axis = _K28_0.check('log_softmax', 'axis', axis, be, x)
@@ -983,7 +983,7 @@ def softmin(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | 
 @overload
 def softmin(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: Any | None = None, initial: float | None = None) -> NDArray[Any]: ...
 
-def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, **unexpected: Never) -> Any:
+def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Softmin: the softmax of ``-x``.
 
     .. math:: \mathrm{softmin}(x)_i = \frac{e^{-x_i}}{\sum_j e^{-x_j}}
@@ -999,8 +999,8 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, **un
       >>> multiact.softmin(np.array([0.0, np.log(3.0)]))
       array([0.75, 0.25])
     """
-    if unexpected:
-        _unexpected(_R29, unexpected)
+    if positional or unexpected:
+        _unexpected(_R29, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'softmin', 'x')
     x = be.coerce(x, 'softmin')
     axis = _K29_0.check('softmin', 'axis', axis, be, x)
@@ -1023,7 +1023,7 @@ def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: float | 
 @overload
 def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: float | Any | None = None, keepdims: bool = False, *, return_sign: Literal[True], where: Any | None = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
 
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, return_sign: Any = False, where: Any = None, **unexpected: Never) -> Any:
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, return_sign: Any = False, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Log of the sum of exponentials.
 
     .. math:: \mathrm{logsumexp}(a) = \log \sum_i b_i e^{a_i}
@@ -1046,8 +1046,8 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, re
       >>> float(multiact.logsumexp(np.array([0.0, -40.0])))
       4.248354255291589e-18
     """
-    if unexpected:
-        _unexpected(_R30, unexpected)
+    if positional or unexpected:
+        _unexpected(_R30, unexpected, positional)
     be = _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a')
     a = be.coerce(a, 'logsumexp')
     axis = _K30_0.check('logsumexp', 'axis', axis, be, a)
@@ -1068,7 +1068,7 @@ def logmeanexp(x: ArrayT, axis: int | tuple[int, ...] | None = None, where: Arra
 @overload
 def logmeanexp(x: PyInput, axis: int | tuple[int, ...] | None = None, where: Any | None = None, keepdims: bool = False) -> NDArray[Any]: ...
 
-def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = False, **unexpected: Never) -> Any:
+def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = False, *positional: Never, **unexpected: Never) -> Any:
     r"""Log of the mean of exponentials.
 
     .. math:: \mathrm{logmeanexp}(x) = \log \frac{1}{n}\sum_i e^{x_i}
@@ -1087,8 +1087,8 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = Fals
       >>> float(multiact.logmeanexp(np.array([2.0, 2.0, 2.0])))
       2.0
     """
-    if unexpected:
-        _unexpected(_R31, unexpected)
+    if positional or unexpected:
+        _unexpected(_R31, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'logmeanexp', 'x')
     x = be.coerce(x, 'logmeanexp')
     axis = _K31_0.check('logmeanexp', 'axis', axis, be, x)
@@ -1105,7 +1105,7 @@ def standardize(x: ArrayT, axis: int | tuple[int, ...] | None = -1, mean: float 
 @overload
 def standardize(x: PyInput, axis: int | tuple[int, ...] | None = -1, mean: float | Any | None = None, variance: float | Any | None = None, epsilon: float = 1e-05, where: Any | None = None) -> NDArray[Any]: ...
 
-def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, epsilon: Any = 1e-05, where: Any = None, **unexpected: Never) -> Any:
+def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, epsilon: Any = 1e-05, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Standardize.
 
     .. math:: \mathrm{standardize}(x) = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}
@@ -1127,8 +1127,8 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
       >>> multiact.standardize(np.array([1e8 + 1, 1e8 + 3]), epsilon=0.0)
       array([-1.,  1.])
     """
-    if unexpected:
-        _unexpected(_R32, unexpected)
+    if positional or unexpected:
+        _unexpected(_R32, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'standardize', 'x')
     x = be.coerce(x, 'standardize')
     axis = _K32_0.check('standardize', 'axis', axis, be, x)
@@ -1149,7 +1149,7 @@ def glu(x: ArrayT, axis: int = -1) -> ArrayT: ...
 @overload
 def glu(x: PyInput, axis: int = -1) -> NDArray[Any]: ...
 
-def glu(x: Any, axis: Any = -1, **unexpected: Never) -> Any:
+def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
     r"""Gated linear unit.
 
     .. math:: \mathrm{glu}(x) = a \cdot \mathrm{sigmoid}(b)
@@ -1168,8 +1168,8 @@ def glu(x: Any, axis: Any = -1, **unexpected: Never) -> Any:
       >>> multiact.glu(np.array([1.0, 2.0, 0.0, 100.0]))
       array([0.5, 2. ])
     """
-    if unexpected:
-        _unexpected(_R33, unexpected)
+    if positional or unexpected:
+        _unexpected(_R33, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'glu', 'x')
     x = be.coerce(x, 'glu')
     axis = _K33_0.check('glu', 'axis', axis, be, x)
@@ -1182,7 +1182,7 @@ def one_hot(x: ArrayT, num_classes: int, *, dtype: Any = None, axis: int = -1) -
 @overload
 def one_hot(x: PyInput, num_classes: int, *, dtype: Any = None, axis: int = -1) -> NDArray[Any]: ...
 
-def one_hot(x: Any, num_classes: Any, *, dtype: Any = None, axis: Any = -1, **unexpected: Never) -> Any:
+def one_hot(x: Any, num_classes: Any, *positional: Never, dtype: Any = None, axis: Any = -1, **unexpected: Never) -> Any:
     r"""One-hot encoding: ``x[..., None] == arange(num_classes)``, moved to ``axis``.
 
     .. math:: \mathrm{one\_hot}(x)_{\dots, k} = [x_{\dots} = k], \quad 0 \le k < n
@@ -1206,8 +1206,8 @@ def one_hot(x: Any, num_classes: Any, *, dtype: Any = None, axis: Any = -1, **un
              [0., 0., 1.],
              [0., 0., 0.]])
     """
-    if unexpected:
-        _unexpected(_R34, unexpected)
+    if positional or unexpected:
+        _unexpected(_R34, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'one_hot', 'x')
     x = be.coerce(x, 'one_hot')
     num_classes = _K34_0.check('one_hot', 'num_classes', num_classes, be, x)
@@ -1223,7 +1223,7 @@ def sparsemax(x: ArrayT, axis: int = -1) -> ArrayT: ...
 @overload
 def sparsemax(x: PyInput, axis: int = -1) -> NDArray[Any]: ...
 
-def sparsemax(x: Any, axis: Any = -1, **unexpected: Never) -> Any:
+def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
     r"""Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of ``x``
     onto the probability simplex along ``axis``.
 
@@ -1239,8 +1239,8 @@ def sparsemax(x: Any, axis: Any = -1, **unexpected: Never) -> Any:
       >>> multiact.sparsemax(np.array([1.0, 0.8, -1.0]))
       array([0.6, 0.4, 0. ])
     """
-    if unexpected:
-        _unexpected(_R35, unexpected)
+    if positional or unexpected:
+        _unexpected(_R35, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparsemax', 'x')
     x = be.coerce(x, 'sparsemax')
     axis = _K35_0.check('sparsemax', 'axis', axis, be, x)

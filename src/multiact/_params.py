@@ -195,6 +195,11 @@ def _same_library_array(fname, pname, v, be, x):
     from ._dispatch import backend_of
 
     other = backend_of(v, fname, pname)
+    if not (hasattr(v, "shape") and hasattr(v, "dtype")):  # a framework object, not an array
+        hint = ("; multiact keeps x's dtype: cast x first" if "dtype" in type(v).__name__.lower()
+                else "")
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be an array, got "
+                        f"{_typename(v)}{hint}")
     if not be.same_library(other):
         raise TypeError(
             f"multiact.{fname}: argument {pname!r} is a {_kind_of(other)} array but "
@@ -457,9 +462,21 @@ class Param:
         return self.default is REQUIRED
 
 
-def unexpected_arguments(info, kwargs):
+def unexpected_arguments(info, kwargs, positional=()):
     """Raise the TypeError for arguments ``info``'s function does not take, with
-    a hint where the name is another library's (``dim=``, ``inplace=``, ...)."""
+    a hint where the name is another library's (``dim=``, ``inplace=``, ...), or
+    where extra positional arguments look like another library's (PyTorch's
+    ``hardtanh(x, min_val, max_val)``, ``softplus(x, beta, threshold)``, a
+    trailing ``inplace`` flag)."""
+    if positional:
+        names = [info.first] + [p.name for p in info.params if not p.keyword_only]
+        given = len(names) + len(positional)
+        hint = info.hints.get("*")
+        if hint is None and all(isinstance(a, bool) for a in positional):
+            hint = "PyTorch's inplace flag? " + info.hints["inplace"]
+        raise TypeError(f"multiact.{info.name}: takes {len(names)} positional argument"
+                        f"{'s' if len(names) > 1 else ''} ({', '.join(names)}) but {given} "
+                        f"were given" + (f"; {hint}" if hint else ""))
     name = next(iter(kwargs))
     hint = info.hints.get(name)
     takes = ", ".join([info.first] + [p.name for p in info.params])

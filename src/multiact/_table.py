@@ -143,7 +143,9 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("min(max(x, 0), 6)", "relu6", "relu6", "relu6")),
     _row("hard_tanh", E.hard_tanh, aliases=("hardtanh",), bounds=_ulp(0, 0, _EXACT),
          reference=R.HARD_TANH, keep_int=True,
-         hints={"min_val": "multiact.hard_tanh clips to [-1, 1]; for other bounds use "
+         hints={"*": "PyTorch's hardtanh(x, min_val, max_val)? multiact.hard_tanh clips to "
+                     "[-1, 1]; for other bounds use the framework's clip",
+                "min_val": "multiact.hard_tanh clips to [-1, 1]; for other bounds use "
                            "multiact.relu6 or the framework's clip",
                 "max_val": "multiact.hard_tanh clips to [-1, 1]; for other bounds use "
                            "multiact.relu6 or the framework's clip"},
@@ -160,7 +162,9 @@ TABLE: tuple[FuncInfo, ...] = (
     _row("softplus", E.softplus, Param("beta", RealOrArray("positive"), 1.0),
          bounds=_ulp(2.5, 2.5), reference=R.SOFTPLUS, cases=(Case(), Case({"beta": 2.0})),
          hints={"threshold": "multiact.softplus is exact everywhere and needs no threshold; "
-                             "drop it"},
+                             "drop it",
+                "*": "PyTorch's softplus(x, beta, threshold)? multiact.softplus is exact "
+                     "everywhere and needs no threshold; drop it"},
          defaults=("beta=1, exact everywhere", "no parameters", "beta=1, threshold=20 (returns "
                    "x above it; multiact needs no threshold)", "no parameters")),
     _row("log_sigmoid", E.log_sigmoid, aliases=("logsigmoid",), bounds=_ulp(2.5, 3),
