@@ -37,6 +37,12 @@ def test_version():
     (["check", "--nope"], "multiact: error: unrecognized arguments: --nope (see multiact --help)"),
     (["info", "gleu"], "multiact: error: unknown activation 'gleu'; did you mean 'glu', 'gelu', "
                        "'elu'? (multiact.names() lists them all)"),
+    (["check", "--function", "relu", "--json", "/nonexistent/dir/x.json"],
+     "multiact: error: --json '/nonexistent/dir/x.json': cannot write there (no such folder, or "
+     "not writable)"),
+    (["check", "--backend", "numpy", "--function", "relu", "--dtype", "bfloat16", "-q"],
+     "multiact: error: no selected backend has dtype bfloat16 (they have: float16, float32, "
+     "float64)"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     out = _run(*args)

@@ -180,10 +180,21 @@ def _check(args):
     except ImportError as e:
         return _fail(f"multiact check needs {e.name}: pip install 'multiact[check]'")
     progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.json and args.json != "-":
+        import os
+
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            return _fail(f"--json {args.json!r}: cannot write there (no such folder, or not "
+                         f"writable)")
     targets, cells, not_run = run_check(args.backend, args.device, functions, args.dtype,
                                         progress)
     if not targets:
         return _fail("no backend found: install one (pip install 'multiact[numpy]')")
+    if args.dtype and not cells:
+        have = sorted({d for t in targets for d in t.dtypes})
+        return _fail(f"no selected backend has dtype {', '.join(args.dtype)} (they have: "
+                     f"{', '.join(have)})")
     if args.json:
         from .report import make_report
 
