@@ -160,3 +160,18 @@ def test_sigmoid_training_pair_in_one_kernel(inductor, dtype):
     with torch.no_grad():
         x2.mul_(2.0)
     y2.sum().backward()
+
+
+@pytest.mark.parametrize("name, params", [("gelu", {}), ("silu", {}), ("hard_silu", {}),
+                                          ("soft_sign", {}), ("squareplus", {"b": 0.5}),
+                                          ("tanh_shrink", {}), ("sigmoid", {}),
+                                          ("log_softmax", {}),
+                                          ("softmax", {}), ("logsumexp", {"axis": -1})])
+def test_double_backward_through_the_kernels(inductor, name, params):
+    # the kernels' backward with create_graph (a gradient penalty), against float64
+    # finite differences
+    f = getattr(multiact, name)
+    x = torch.linspace(-2.1, 1.9, 12, dtype=torch.float64).reshape(3, 4).requires_grad_(True)
+    _, calls = _ran_inductor(inductor, lambda: f(x, **params).sum().backward())
+    assert calls, "the Inductor kernels did not run"
+    assert torch.autograd.gradgradcheck(lambda t: f(t, **params), (x,))
