@@ -173,3 +173,58 @@ def test_keras_layers_save_and_load_as_themselves(backend, tmp_path):
     out = subprocess.run([sys.executable, "-c", KERAS], capture_output=True, text=True,
                          timeout=600, env=env)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+KERAS_SAVE = """
+import sys
+import numpy as np
+import keras
+import multiact
+multiact.register_keras()             # what a saving program does (README)
+inp = keras.Input((4,))
+h = keras.layers.Activation(multiact.gelu)(keras.layers.Dense(8)(inp))  # no to_keras()
+model = keras.Model(inp, h)
+model.save(sys.argv[1])
+print("ok")
+"""
+
+KERAS_LOAD = """
+import sys
+import keras
+import multiact
+if sys.argv[2] == "register":
+    multiact.register_keras()
+try:
+    loaded = keras.saving.load_model(sys.argv[1])
+except Exception as e:                 # not registered: an error, never Keras's own GELU
+    print("error:", type(e).__name__)
+    raise SystemExit(0)
+act = [l for l in loaded.layers if isinstance(l, keras.layers.Activation)][0].activation
+print("multiact" if act is multiact.gelu else f"other: {act}")
+"""
+
+
+def test_keras_plain_function_saved_and_loaded_in_fresh_processes(tmp_path):
+    # Keras stores an unregistered function by its bare name ("gelu") and loads its
+    # own exact GELU: registered, a plain function saves as "multiact>gelu", loads
+    # back as itself where multiact is registered, and is an error elsewhere
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    for mod in ("keras", "torch"):
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"{mod} is not installed")
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    path = str(tmp_path / "m.keras")
+
+    def run(script, *args):
+        out = subprocess.run([sys.executable, "-c", script, path, *args], capture_output=True,
+                             text=True, timeout=600, env=env)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stdout.strip().splitlines()[-1]
+
+    assert run(KERAS_SAVE) == "ok"
+    assert run(KERAS_LOAD, "register") == "multiact"
+    assert run(KERAS_LOAD, "no").startswith("error:")

@@ -13,7 +13,8 @@ from ._api import *  # noqa: F401,F403 - the public functions and their aliases
 from ._api import __all__ as _FUNCTIONS
 from ._info import info
 from ._registry import Activation, get, names
+from .adapters import register_keras
 from ._table import ALIASES
 
 __version__ = "0.2.0"
-__all__ = [*_FUNCTIONS, "ALIASES", "Activation", "get", "names", "info"]
+__all__ = [*_FUNCTIONS, "ALIASES", "Activation", "get", "names", "info", "register_keras"]
