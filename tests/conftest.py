@@ -28,21 +28,11 @@ if os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
 def used_kernel():
     """``used_kernel(fn, *args)``: whether calling ``fn`` launched a Triton kernel
     (counted at the launch: a profile hook would disturb Triton's interpreter)."""
+    from _calls import calls_to
+
     from multiact.kernels import triton as kt
 
     def check(fn, *args):
-        launches = []
-        orig = kt._launch
-
-        def counting(*a, **k):
-            launches.append(a[0])
-            return orig(*a, **k)
-
-        kt._launch = counting
-        try:
-            fn(*args)
-        finally:
-            kt._launch = orig
-        return bool(launches)
+        return bool(calls_to(kt, "_launch", lambda: fn(*args))[1])
 
     return check

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _calls import calls_to
 
 import multiact
 from multiact import kernels
@@ -34,19 +35,7 @@ def inductor():
 
 
 def _ran_inductor(ki, fn):
-    calls = []
-    orig = ki._run
-
-    def counting(*a, **k):
-        calls.append(a[0])
-        return orig(*a, **k)
-
-    ki._run = counting
-    try:
-        out = fn()
-    finally:
-        ki._run = orig
-    return out, calls
+    return calls_to(ki, "_run", fn)
 
 
 CASES = [(i, dict(c.params)) for i in ELEMENTWISE for c in i.cases]
