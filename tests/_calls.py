@@ -1,12 +1,12 @@
-"""One helper for the kernel tests: count the calls to a module's function while
-running ``fn`` (a profile hook would disturb Triton's interpreter)."""
+"""Helpers for the kernel tests: what ran while ``fn`` ran."""
 
 from __future__ import annotations
 
 
 def calls_to(module, attr, fn):
     """``(fn(), calls)``: ``calls`` holds the first argument of every call to
-    ``module.attr`` made while ``fn`` ran."""
+    ``module.attr`` made while ``fn`` ran (a profile hook would disturb Triton's
+    interpreter)."""
     calls = []
     orig = getattr(module, attr)
 
@@ -20,3 +20,13 @@ def calls_to(module, attr, fn):
     finally:
         setattr(module, attr, orig)
     return out, calls
+
+
+def tier_kernels_run(fn):
+    """``(fn(), keys)``: the keys of the compile tier's kernels that served a call
+    while ``fn`` ran, in the order their slots were made."""
+    from multiact.kernels._tier import TIER
+
+    before = {k: s.hits for k, s in list(TIER.slots.items())}
+    out = fn()
+    return out, [k for k, s in list(TIER.slots.items()) if s.hits > before.get(k, 0)]

@@ -97,7 +97,7 @@ def _classify(row, be, codes):
         special_code = inspect.unwrap(special.func).__code__
     kernel = next((c for c in codes if os.sep + "kernels" + os.sep in c.co_filename
                    and (c.co_filename.endswith("triton.py") and c.co_name == "_launch"
-                        or c.co_filename.endswith("inductor.py") and c.co_name == "_compile"
+                        or c.co_filename.endswith("inductor.py") and c.co_name == "call"
                         or c.co_filename.endswith("cuda_c.py") and c.co_name == "cupy_kernel")),
                   None)
     body = row.body.__code__
@@ -190,6 +190,12 @@ def info(name, *, backends=None, device=None):
         from .kernels import MIN_NUMEL, mode
 
         notes.append(f"torch on CPU: these rows are for small tensors; from {MIN_NUMEL:,} "
-                     f"elements, eager calls take the Inductor kernel where the row has one "
-                     f"(MULTIACT_KERNELS={mode()})")
+                     f"elements, eager calls take an Inductor kernel where the row has one, "
+                     f"once it is compiled in the background (MULTIACT_KERNELS={mode()})")
+    from .kernels import status
+
+    for k in status(row.name):
+        if k["state"] in ("failed", "retired"):
+            notes.append(f"kernel {k['kernel']}: {k['state']} ({k['reason']}); the "
+                         f"framework path is used")
     return InfoReport(row.name, rows, not_run, notes)

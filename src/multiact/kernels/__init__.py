@@ -14,30 +14,44 @@ place per technology:
 * ``inductor.py``: PyTorch tensors on CPU: the generic bodies (and the printed
   derivative graphs) compiled by Inductor into vectorised C++ loops.
 
+No call waits for a compile it did not ask for (``_tier.py``): in the default
+mode a kernel is compiled off the caller's thread once its calls have spent as
+long on the framework path as the compile costs, and is used from then on.
+
 The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 
-* unset or ``auto``: kernels where they are the fast path: CUDA tensors
-  (Triton), CuPy arrays, and CPU tensors of at least ``MIN_NUMEL`` elements
-  (Inductor; compiling costs seconds on first use, guards ~20 us a call);
-* ``fused``: kernels wherever their logic can run: CPU tensors of any size,
-  through Triton's interpreter when ``TRITON_INTERPRET=1`` is set (how CI tests
-  the GPU kernels' logic), else through Inductor;
+* unset or ``auto``: kernels where they are the fast path, compiled in the
+  background (``_tier.py``): CUDA tensors (Triton), CuPy arrays, and CPU
+  tensors of at least ``MIN_NUMEL`` elements (Inductor);
+* ``fused``: kernels wherever their logic can run, compiled on first use on
+  the caller's thread (asked for): CPU tensors of any size, through Triton's
+  interpreter when ``TRITON_INTERPRET=1`` is set (how CI tests the GPU
+  kernels' logic), else through Inductor;
 * ``framework``: never; the framework-op paths only.
 
-A backend asks :func:`torch_forward`, :func:`torch_train` or
-:func:`torch_rows`; ``None`` means "no kernel applies here, use your own path".
+:func:`warm` compiles the local device's kernels now (``multiact compile``).
+
+A backend asks :func:`torch_forward`, :func:`torch_train`, :func:`torch_rows`,
+:func:`torch_rows_train` or :func:`torch_fuse`, handing over its own framework
+path (``eager``); what comes back is the kernel's result or ``eager``'s.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
-__all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows", "torch_fuse",
-           "torch_rows_train"]
+from ._tier import FAILED, READY, RETIRED, TIER, Miss
+
+__all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
+           "torch_rows_train", "torch_fuse", "warm", "wait", "status", "MIN_NUMEL"]
 
 _MODES = ("auto", "fused", "framework")
-_STATE = {"mode": None, "triton": None}
+_STATE = {"mode": None, "triton": None, "inductor": None}
+#: CPU tensors below this many elements keep the framework paths in ``auto``
+#: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 MIN_NUMEL = 1 << 18
+_FLOATS = ("float32", "float64", "float16", "bfloat16")
 
 
 def _parse(value):
@@ -73,24 +87,38 @@ def _triton():
     return t
 
 
+def _inductor():
+    i = _STATE["inductor"]
+    if i is None:
+        from . import inductor as i
+
+        i = _STATE["inductor"] = i if i.available() else False
+    return i
+
+
 def _interpreted():
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-def _for_torch(x, cpu=True):
-    """The kernel module (triton or inductor) for the eager tensor ``x``, or None;
-    ``cpu=False``: not the CPU compiler (the framework's one native kernel is as fast)."""
-    m = mode()
+def _route(x, cpu=True):
+    """How kernels apply to the eager tensor ``x``: ``None`` (the framework path),
+    ``"triton"`` (launched on the caller's thread: CUDA, or the interpreter in
+    ``fused`` mode), or ``"tier"`` (a background-compiled kernel: Inductor on
+    CPU, Triton on CUDA).  ``cpu=False``: never the CPU compiler (the
+    framework's one native kernel is as fast)."""
+    m = _STATE["mode"] or mode()
     if m == "framework":
         return None
-    dev = x.device.type
-    if dev == "cuda" or (m == "fused" and dev == "cpu" and _interpreted()):
-        t = _triton()
-        return t or None
-    if cpu and dev == "cpu" and (m == "fused" or x.numel() >= MIN_NUMEL):
-        from . import inductor
-
-        return inductor if inductor.available() else None
+    if x.is_cuda:
+        if not _triton():
+            return None
+        return "triton" if m == "fused" else "tier"
+    if m == "fused":
+        if _interpreted():
+            return "triton" if _triton() else None
+        return "sync" if cpu and _inductor() else None
+    if cpu and x.numel() >= MIN_NUMEL and x.device.type == "cpu" and _inductor():
+        return "tier"
     return None
 
 
@@ -100,44 +128,280 @@ def _row(name):
     return BY_NAME[name]
 
 
-def torch_forward(name, x, params, cpu=True):
-    """``name``'s function of the eager tensor ``x`` by one fused kernel, or None."""
-    t = _for_torch(x, cpu)
-    return None if t is None else t.forward(_row(name), x, params)
+def _dtype(t):
+    return str(t.dtype)[6:]
 
 
-def torch_train(name, x, params):
+def _pkey(params):
+    return tuple((type(p).__name__, p) for p in params)
+
+
+# -- the tier's bookkeeping around one call ----------------------------------------------
+
+def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
+    """Run the slot's kernel if it is ready, else ``eager()`` (timed for the tier).
+    ``sync``: compile now if the slot has no kernel yet (``fused`` mode)."""
+    if sync and slot.state is not READY and slot.state is not FAILED:
+        TIER.compile_now(slot, sample)
+    k = slot.kernel
+    if k is not None:
+        t0 = time.perf_counter()
+        try:
+            y = run_kernel(k)
+        except Miss:
+            TIER.missed(slot, sample)
+        except Exception as e:  # noqa: BLE001 - a launch that fails costs its kernel only
+            TIER.failed(slot, e)
+        else:
+            slot.hits += 1
+            if not sync and not slot.eager_only:
+                TIER.timed(slot, time.perf_counter() - t0, elems)
+            return y
+    t0 = time.perf_counter()
+    y = eager()
+    TIER.spent(slot, time.perf_counter() - t0, elems, sample)
+    return y
+
+
+def _elementwise_slot(kind, info, x, params, tech):
+    dt = _dtype(x)
+    key = (kind, tech, info.name, _pkey(params), dt)
+    s = TIER.slots.get(key)
+    if s is not None:
+        return s
+    label = f"{info.label(dict(zip([p.name for p in info.params], params)))} {dt} {kind}"
+    if tech == "inductor":
+        from . import inductor as ki
+
+        build = ki.builder(kind, info, dt, params)
+        label += " [Inductor]"
+    else:
+        t = _triton()
+        build = t.builder(kind, info, dt, params)
+        label += " [Triton]"
+    return TIER.slot(key, label, build, weight=2.0 if kind == "train" else 1.0,
+                     eager_only=tech == "triton")
+
+
+def _flat(x):
+    return (x if x.is_contiguous() else x.contiguous()).view(-1)
+
+
+def _tech_of(route, x):
+    return "triton" if x.is_cuda else "inductor"
+
+
+def torch_forward(name, x, params, eager, cpu=True):
+    """``name``'s function of the eager tensor ``x``: one fused kernel where one
+    applies and is ready, else ``eager(x)``."""
+    r = _route(x, cpu)
+    if r is None:
+        return eager(x)
+    info = _row(name)
+    if r == "triton":
+        y = _triton().forward(info, x, params)
+        return eager(x) if y is None else y
+    tech = _tech_of(r, x)
+    slot = _elementwise_slot("forward", info, x, params, tech)
+    if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
+        return eager(x)
+    shape, dtype, device = x.shape, x.dtype, x.device
+
+    def run(k):
+        return k(_flat(x)).view(shape)
+
+    def sample():
+        import torch
+
+        return (torch.zeros(x.numel(), dtype=dtype, device=device),)
+
+    return _kernel_or_eager(slot, run, lambda: eager(x), x.numel(), sample, r == "sync")
+
+
+def torch_train(name, x, params, eager):
     """The same, recording a gradient: an autograd.Function whose forward and
-    backward are one kernel each; None where no kernel applies."""
-    t = _for_torch(x)
-    if t is None:
-        return None
-    from ._torch import fused_elementwise
+    backward are one kernel each where they apply, else ``eager(x)`` (the
+    backend's own autograd path)."""
+    r = _route(x)
+    if r is None:
+        return eager(x)
+    info = _row(name)
+    from . import _torch
 
-    return fused_elementwise(t, _row(name), x, params)
+    if r == "triton":
+        y = _torch.fused_elementwise(_triton().pair(info, _dtype(x), params), info, x, params)
+        return eager(x) if y is None else y
+    tech = _tech_of(r, x)
+    slot = _elementwise_slot("train", info, x, params, tech)
+    if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
+        return eager(x)
+    dtype, device = x.dtype, x.device
+
+    def run(pair):
+        return _torch.fused_elementwise(pair, info, x, params)
+
+    def sample():
+        import torch
+
+        z = torch.zeros(x.numel(), dtype=dtype, device=device)
+        return (z, z)
+
+    return _kernel_or_eager(slot, run, lambda: eager(x), x.numel(), sample, r == "sync")
 
 
-def torch_rows(name, x, params, where):
-    """A reduction over the last axis by one kernel per row, or None."""
-    t = _for_torch(x)
-    return None if t is None else t.rows(_row(name), x, params, where)
+def _rows_slot(kind, info, x, params, masked, tech):
+    dt = _dtype(x)
+    one_row = x.numel() == x.shape[-1]
+    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row)
+    if tech == "triton":  # Triton compiles one variant per block size
+        key += (_triton().block_of(x.shape[-1]),)
+    s = TIER.slots.get(key)
+    if s is not None:
+        return s
+    label = f"{info.name} {dt} rows{' masked' if masked else ''}" \
+            f"{' (one row)' if one_row else ''} {kind}"
+    if tech == "inductor":
+        from . import inductor as ki
+
+        build = ki.rows_builder(info, params, masked)
+        label += " [Inductor]"
+    else:
+        build = _triton().rows_builder(info, dt, params, masked)
+        label += " [Triton]"
+    return TIER.slot(key, label, build, eager_only=tech == "triton")
 
 
-def torch_rows_train(name, x, params, where):
-    """The same, recording a gradient (softmax, log_softmax, softmin, logsumexp)."""
-    t = _for_torch(x)
-    if t is None:
-        return None
-    from ._torch import fused_rows
+def _rows_args(x, where):
+    ncols = x.shape[-1]
+    x2 = (x if x.is_contiguous() else x.contiguous()).view(-1, ncols)
+    if where is None:
+        return (x2,)
+    w = where.expand(x.shape)
+    return (x2, (w if w.is_contiguous() else w.contiguous()).view(-1, ncols))
 
-    return fused_rows(t, _row(name), x, params, where)
+
+def _rows_sample(x, where):
+    import torch
+
+    ncols = x.shape[-1]
+    rows = x.numel() // ncols
+    out = (torch.zeros(rows, ncols, dtype=x.dtype, device=x.device),)
+    if where is not None:
+        out += (torch.ones(rows, ncols, dtype=torch.bool, device=x.device),)
+    return out
 
 
-def torch_fuse(key, fn, *tensors):
-    """``fn(*tensors)`` (ATen ops, written by a backend) by one compiled kernel where
-    the CPU compiler applies to ``tensors[0]``; None elsewhere (on CUDA the Triton
-    kernels are printed from the table's rows, not from ATen functions)."""
-    t = _for_torch(tensors[0])
-    if t is None or not hasattr(t, "fuse"):
-        return None
-    return t.fuse(key, fn, *tensors)
+def _per_row(info):
+    return info.name in ("logsumexp", "logmeanexp")
+
+
+def torch_rows(name, x, params, where, eager):
+    """A reduction over the last axis by one kernel per row where one applies and
+    is ready, else ``eager()``."""
+    r = _route(x)
+    if r is None or x.ndim == 0 or x.numel() == 0:
+        return eager()
+    info = _row(name)
+    if r == "triton":
+        y = _triton().rows(info, x, params, where)
+        return eager() if y is None else y
+    tech = _tech_of(r, x)
+    slot = _rows_slot("rows", info, x, params, where is not None, tech)
+    if slot.state is FAILED or slot.state is RETIRED:
+        return eager()
+    out_shape = x.shape[:-1] if _per_row(info) else x.shape
+
+    def run(k):
+        return k(*_rows_args(x, where)).reshape(out_shape)
+
+    return _kernel_or_eager(slot, run, eager, x.numel(), lambda: _rows_sample(x, where),
+                            r == "sync")
+
+
+def torch_rows_train(name, x, params, where, eager):
+    """The same, recording a gradient (softmax, log_softmax, softmin, logsumexp):
+    forward by the row kernel, backward by PyTorch's own fused backward."""
+    info = _row(name)
+    from . import _torch
+
+    if not _torch.has_rows_backward(info):
+        return eager()
+    r = _route(x)
+    if r is None or x.ndim == 0 or x.numel() == 0:
+        return eager()
+    if r == "triton":
+        t = _triton()
+        return _torch.fused_rows(lambda *a: t.rows(info, *a), info, x, params, where)
+    tech = _tech_of(r, x)
+    slot = _rows_slot("rows", info, x, params, where is not None, tech)
+    if slot.state is FAILED or slot.state is RETIRED:
+        return eager()
+    out_shape = x.shape[:-1] if _per_row(info) else x.shape
+
+    def forward(k):
+        def fwd(xx, prm, wh):
+            return k(*_rows_args(xx, wh)).reshape(out_shape)
+        return _torch.fused_rows(fwd, info, x, params, where)
+
+    return _kernel_or_eager(slot, forward, eager, x.numel(), lambda: _rows_sample(x, where),
+                            r == "sync")
+
+
+def torch_fuse(key, fn, eager, *tensors):
+    """``fn(*tensors)`` (ATen ops that a backend writes for itself, returning a
+    tensor or a tuple of them) by one compiled kernel where the CPU tier applies
+    to ``tensors[0]``, else ``eager()`` (on CUDA the Triton kernels are printed
+    from the table's rows, not from ATen functions)."""
+    x = tensors[0]
+    r = _route(x)
+    if r not in ("tier", "sync") or x.is_cuda or any(t.shape != x.shape for t in tensors):
+        return eager()
+    from . import inductor as ki
+
+    skey = ("fuse", "inductor", key, tuple(_dtype(t) for t in tensors))
+    slot = TIER.slots.get(skey) or TIER.slot(skey, f"{key} {_dtype(x)} [Inductor]",
+                                             ki.fuse_builder(fn, len(tensors)))
+    if slot.state is FAILED or slot.state is RETIRED:
+        return eager()
+    shape = x.shape
+
+    def run(k):
+        out = k(*[_flat(t) for t in tensors])
+        return tuple(o.view(shape) for o in out) if isinstance(out, tuple) else out.view(shape)
+
+    def sample():
+        import torch
+
+        return tuple(torch.zeros(t.numel(), dtype=t.dtype, device=t.device) for t in tensors)
+
+    return _kernel_or_eager(slot, run, eager, x.numel(), sample, r == "sync")
+
+
+# -- compile now: multiact compile (local device) -------------------------------------------
+
+def warm(functions=None, dtypes=None, progress=None):
+    """Compile the local device's kernels now, on this thread: the CPU tier
+    (Inductor) for PyTorch CPU tensors.  Returns one dict per kernel:
+    ``{"function", "dtype", "kernel", "target", "ok", "seconds", "error"}``."""
+    from . import inductor as ki
+
+    return ki.warm(functions, dtypes or _FLOATS, progress)
+
+
+def status(name=None):
+    """The tier's kernels (of ``name``'s function, or all): state, reason, seconds."""
+    out = []
+    for s in list(TIER.slots.values()):
+        if name is None or (len(s.key) > 2 and s.key[2] == name):
+            out.append(s.report())
+    return out
+
+
+def kernel_calls():
+    """Calls served by a kernel of the tier so far, in this process (tests)."""
+    return sum(s.hits for s in list(TIER.slots.values()))
+
+
+def wait(timeout=None):
+    """Block until every queued compile is done (benchmarks and tests)."""
+    return TIER.wait(timeout)

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import torch
 
+from ._tier import Miss
+
 
 class _Elementwise(torch.autograd.Function):
     @staticmethod
-    def forward(x, kernels, info, params):
-        y = kernels.forward(info, x, params)
-        return y
+    def forward(x, pair, info, params):
+        return pair.fwd((x if x.is_contiguous() else x.contiguous()).view(-1)).view(x.shape)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, kernels, info, params = inputs
-        ctx.kernels, ctx.info, ctx.params = kernels, info, params
+        x, pair, info, params = inputs
+        ctx.pair, ctx.info, ctx.params = pair, info, params
         ctx.save_for_backward(x)
         ctx.save_for_forward(x)
 
@@ -39,20 +40,22 @@ class _Elementwise(torch.autograd.Function):
         return _vjp(ctx, x, t)
 
     @staticmethod
-    def vmap(info, in_dims, x, kernels, row, params):
-        return _Elementwise.apply(x, kernels, row, params), in_dims[0]
+    def vmap(info, in_dims, x, pair, row, params):
+        return _Elementwise.apply(x, pair, row, params), in_dims[0]
 
 
 def _vjp(ctx, x, g):
     """``g * f'(x)``: the backward kernel on plain tensors; through the generic
-    body when a graph of the backward is wanted (double backward) or torch.func
-    batches it (a kernel cannot read a batched tensor's storage)."""
+    body when a graph of the backward is wanted (double backward), when
+    torch.func batches it (a kernel cannot read a batched tensor's storage), or
+    when the kernel rejects the call."""
     create = torch.is_grad_enabled()
     if not create and not torch._C._are_functorch_transforms_active() \
-            and type(g) is torch.Tensor:
+            and type(g) is torch.Tensor and g.dtype == x.dtype:
         try:
-            return ctx.kernels.backward(ctx.info, x, g.contiguous(), ctx.params)
-        except NotImplementedError:  # a batched tensor of the legacy vmap (gradcheck)
+            flat = [(t if t.is_contiguous() else t.contiguous()).view(-1) for t in (x, g)]
+            return ctx.pair.bwd(*flat).view(x.shape)
+        except (NotImplementedError, Miss):  # a batched tensor of the legacy vmap; a miss
             pass
     from ..backends.torch import G
 
@@ -63,23 +66,34 @@ def _vjp(ctx, x, g):
     return gx
 
 
-def fused_elementwise(kernels, info, x, params):
-    if not kernels.has_elementwise(info, x, params):
-        return None  # no kernel for this function/dtype: the caller's own path
-    return _Elementwise.apply(x, kernels, info, params)
+def fused_elementwise(pair, info, x, params):
+    """``info``'s function of ``x`` by the kernel ``pair`` (forward and backward),
+    recording a gradient; None where ``pair`` is None (no kernel)."""
+    if pair is None:
+        return None
+    return _Elementwise.apply(x, pair, info, params)
+
+
+#: the rows whose backward is PyTorch's own fused backward from the saved output
+#: (logsumexp: the softmax of the saved input)
+_ROWS_BACKWARD = ("softmax", "log_softmax", "softmin", "logsumexp")
+
+
+def has_rows_backward(info):
+    return info.name in _ROWS_BACKWARD
 
 
 class _Rows(torch.autograd.Function):
     @staticmethod
-    def forward(x, kernels, info, params, where):
-        return kernels.rows(info, x, params, where)
+    def forward(x, fwd, info, params, where):
+        return fwd(x, params, where)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, kernels, info, params, where = inputs
-        ctx.name, ctx.where, ctx.kernels = info.name, where, kernels
+        x, fwd, info, params, where = inputs
+        ctx.name, ctx.where = info.name, where
         if info.name == "logsumexp":
-            ctx.save_for_backward(x)  # the gradient is softmax(x): its kernel's limits
+            ctx.save_for_backward(x, output)  # the gradient is exp(x - lse), as torch's
         else:
             ctx.save_for_backward(output)
 
@@ -87,15 +101,17 @@ class _Rows(torch.autograd.Function):
     def backward(ctx, g):
         name = ctx.name
         if name == "logsumexp":
-            from .._table import BY_NAME
-
-            (x,) = ctx.saved_tensors
-            if torch.is_grad_enabled():  # create_graph: a differentiable softmax
+            x, out = ctx.saved_tensors
+            # exp(x - lse) is softmax(x) where lse is finite (0 at -inf entries); a
+            # row with lse = +-inf (+inf entries, nothing to sum) takes the generic
+            # softmax's limits ([inf, 0] -> [1, 0], all -inf -> 0)
+            p = (x - out.unsqueeze(-1)).exp()
+            bad = ~torch.isfinite(out)
+            if bool(bad.any()):
                 from ..backends.torch import G
 
-                p = G.softmax(x, (x.ndim - 1,), ctx.where, None)
-            else:
-                p = ctx.kernels.rows(BY_NAME["softmax"], x, ((1,), None, None), ctx.where)
+                p = torch.where(bad.unsqueeze(-1), G.softmax(x, (x.ndim - 1,), ctx.where, None),
+                                p)
             gx = g.unsqueeze(-1) * p
         else:
             (y,) = ctx.saved_tensors
@@ -110,8 +126,6 @@ class _Rows(torch.autograd.Function):
         return gx, None, None, None, None
 
 
-def fused_rows(kernels, info, x, params, where):
-    if info.name not in ("softmax", "log_softmax", "softmin", "logsumexp"):
-        return None
-    y = _Rows.apply(x, kernels, info, params, where)
-    return y
+def fused_rows(fwd, info, x, params, where):
+    """A row reduction by the kernel ``fwd(x, params, where)``, recording a gradient."""
+    return _Rows.apply(x, fwd, info, params, where)

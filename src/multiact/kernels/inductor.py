@@ -4,14 +4,19 @@
 pass over memory), compiled with the host's C++ compiler and cached on disk by
 Inductor.  The forward of an element-wise function is its generic body; the
 backward is the derivative of the traced body (``_trace.derivative``) printed
-as ATen ops; a reduction over the last axis is its generic body (Inductor
-fuses the row's reductions into one loop nest).  Same API as ``triton.py``.
+as ATen ops; a reduction over the last axis is its generic body over a 2-d
+view (Inductor fuses the row's reductions into one loop nest).
 
-Compiling costs seconds per function and dtype on first use (then Inductor's
-cache on disk), and calling a compiled function costs ~20 us of guards, so the
-kernels serve large tensors only (``MIN_NUMEL``, in ``kernels/__init__.py``).
-Where compiling fails (no C++ compiler), the framework paths stay, and
-``multiact info`` shows which one runs.
+The compile tier (``_tier.py``) decides when a kernel is compiled (off the
+caller's thread, once it has proven hot) and holds it; this module says how.
+Every kernel is compiled with dynamic shapes behind a function of its own (its
+own code object, so Dynamo's per-code cache never mixes kernels) that raises
+``Miss`` when it runs uncompiled, and is called through ``torch._dynamo.run``:
+a call whose guards fail never compiles on the caller's thread, it raises
+``Miss`` and the caller takes its framework path.  Calls run with the gradient
+off and autocast off, the state the kernel was compiled in, so the guards on
+global state hold; element-wise inputs are flattened to one dimension and rows
+to two, so one kernel serves every shape.
 
 Two primitives differ from the eager torch namespace, each for a measured reason:
 
@@ -20,66 +25,77 @@ Two primitives differ from the eager torch namespace, each for a measured reason
   in float32); here it is Kahan's ``(u - 1) x / log(u)``, ``u = exp(x)``, for
   ``|x| < ln 2`` (within an ulp or two; Inductor neither reassociates nor
   contracts it), and ``exp(x) - 1`` beyond, where it does not cancel;
-* ``ndtr`` in float64: the erf/erfcx form is not vectorised by Inductor
-  (erfcx is a scalar call); exact GELU in float64 keeps its framework path.
-  (float32 takes the erfc form, ``_special.ndtr_from_erfc32``, which it is.)
+* ``ndtr`` in float32: erfc of a corrected argument
+  (``_special.ndtr_from_erfc32``), which Inductor vectorises.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
+import itertools
+import time
 
 import torch
 
+from ._tier import Miss, Pair
 from ._trace import Node, Unsupported, _topo, derivative, trace_elementwise
 
-__all__ = ["available", "forward", "backward", "rows", "fuse", "has_elementwise", "ROWS"]
+__all__ = ["available", "builder", "rows_builder", "fuse_builder", "warm", "ROWS"]
 
 ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
-_LOG = logging.getLogger("multiact")
-_LOCK = threading.Lock()
-_CACHE: dict = {}
-_STATE = {"broken": None}
+# Inductor's own compile workers are processes; one compile at a time runs in
+# this process instead (the tier compiles one kernel at a time anyway, and no
+# pool outlives the program)
+_OPTIONS = {"compile_threads": 1}
+_SEQ = itertools.count()
+_CACHE: dict = {}  # derivative graphs (ATen functions), by function, dtype and parameters
 
 
 def available() -> bool:
-    return _STATE["broken"] is None
+    return hasattr(torch, "compile")
 
 
-def _compile(key, make, arity):
-    """``torch.compile`` of ``make()`` (cached).  Each kernel gets a function of its
-    own (its own code object), so Dynamo's per-code cache never mixes them, with
-    ``arity`` named parameters: behind ``*args`` Inductor's loops ran 1.5x slower
-    (silu at 1e7: 34 ms against 21 ms, torch 2.13)."""
-    key = key + (arity,)
-    fn = _CACHE.get(key)
-    if fn is not None:
-        return fn
-    with _LOCK:
-        fn = _CACHE.get(key)
-        if fn is None:
-            inner = make()
-            scope = {"inner": inner}
-            name = "k_" + "_".join(str(abs(hash(p))) for p in key)[:120]
-            params = ", ".join(f"a{i}" for i in range(arity))
-            exec(f"def {name}({params}):\n    return inner({params})\n", scope)  # noqa: S102
-            fn = _CACHE[key] = torch.compile(scope[name], dynamic=True, fullgraph=True)
-    return fn
-
-
-def _run(key, make, *args):
-    if _STATE["broken"] is not None:
-        return None
+def _autocast_on():
     try:
-        return _compile(key, make, len(args))(*args)
-    except Unsupported:
-        raise
-    except Exception as e:  # noqa: BLE001 - no compiler, an Inductor limitation: fall back
-        _STATE["broken"] = f"{type(e).__name__}: {e}"
-        _LOG.info("multiact: Inductor kernels unavailable, framework paths used (%s)",
-                  _STATE["broken"][:300])
-        return None
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4
+        return torch.is_autocast_cpu_enabled()
+
+
+def _compile(label, f, arity, sample):
+    """``f`` compiled by Inductor, now, on ``sample``; returns the caller that runs
+    the compiled code only (``Miss`` where its guards reject a call)."""
+    scope = {"inner": f, "_compiling": torch.compiler.is_compiling, "Miss": Miss}
+    name = f"multiact_kernel_{next(_SEQ)}"
+    params = ", ".join(f"a{i}" for i in range(arity))
+    # named parameters: behind *args Inductor's loops ran 1.5x slower (torch 2.13)
+    exec(f"def {name}({params}):\n    if not _compiling():\n        raise Miss\n"  # noqa: S102
+         f"    return inner({params})\n", scope)
+    fn = scope[name]
+    fn.__qualname__ = f"{name} ({label})"
+    compiled = torch.compile(fn, dynamic=True, fullgraph=True, options=_OPTIONS)
+    with torch.no_grad():
+        compiled(*sample)
+    run_only = torch._dynamo.run(compiled)
+    set_grad, grad_on = torch._C._set_grad_enabled, torch.is_grad_enabled
+
+    def call(*args):
+        # the kernel was compiled for tensors that do not require a gradient (the
+        # guards check it): an autograd.Function's forward hands it its inputs
+        args = [a.detach() if a.requires_grad else a for a in args]
+        prev = grad_on()
+        if prev:
+            set_grad(False)
+        try:
+            if _autocast_on():
+                with torch.autocast("cpu", enabled=False):
+                    return run_only(*args)
+            return run_only(*args)
+        finally:
+            if prev:
+                set_grad(True)
+
+    call.__qualname__ = call.__name__ = name
+    return call
 
 
 def _expm1(ns, x):
@@ -109,81 +125,96 @@ def _G():
     return _GI[0]
 
 
-def _excluded(info, params, dtype=None):
-    # exact GELU in float64 (see the module docstring)
-    return info.name == "gelu" and params and params[0] is False and dtype != "float32"
-
-
-def _dtype_name(t):
-    return str(t.dtype).replace("torch.", "")
-
-
-def _ok(x):
-    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64, torch.float16,
-                                                  torch.bfloat16) and x.numel() > 0
-
-
-def has_elementwise(info, x, params):
-    if not _ok(x) or not available() or _excluded(info, params, _dtype_name(x)):
-        return False
-    try:
-        _backward_fn(info, _dtype_name(x), params)
-    except Unsupported:
-        return False
-    return True
-
-
-def forward(info, x, params):
-    if not _ok(x) or _excluded(info, params, _dtype_name(x)):
-        return None
+def _forward_fn(info, params):
     body = getattr(_G(), info.name)
-    return _run(("fwd", info.name, _dtype_name(x), params),
-                lambda: (lambda t: body(t, *params)), x)
+    return lambda t: body(t, *params)
 
 
-def backward(info, x, g, params):
-    if not _ok(x) or g.dtype != x.dtype or _excluded(info, params, _dtype_name(x)):
-        return None
-    try:
-        make = _backward_fn(info, _dtype_name(x), params)
-    except Unsupported:
-        return None
-    return _run(("bwd", info.name, _dtype_name(x), params), lambda: make, x, g)
+def builder(kind, info, dtype, params):
+    """``build(slot, sample)`` for an element-wise kernel: ``forward`` (one kernel,
+    ``x -> f(x)``) or ``train`` (a :class:`Pair` of the forward and the backward
+    kernel, ``(x, g) -> g f'(x)``), over 1-d tensors."""
+    if kind == "forward":
+        return lambda slot, sample: _compile(slot.label, _forward_fn(info, params), 1, sample)
+
+    def build(slot, sample):
+        bwd = _backward_fn(info, dtype, params)  # Unsupported: this kernel fails, alone
+        fwd = _compile(slot.label + " forward", _forward_fn(info, params), 1, sample[:1])
+        return Pair(fwd, _compile(slot.label + " backward", bwd, 2, sample))
+
+    return build
 
 
-def rows(info, x, params, where=None):
-    if info.name not in ROWS or not _ok(x) or x.ndim == 0:
-        return None
+def rows_builder(info, params, masked):
+    """``build(slot, sample)`` for a reduction over the last axis of a 2-d tensor
+    (``params`` as the body takes them; the axis is set to 1)."""
     body = getattr(_G(), info.name)
     names = [p.name for p in info.params]
     args = list(params)
-    args[0] = (x.ndim - 1,)
+    args[0] = (1,)
     i = names.index("where")
-    per_row = info.name in ("logsumexp", "logmeanexp")
 
-    def make():
-        def f(t, *w):
-            a = list(args)
-            a[i] = w[0] if w else None
-            y = body(t, *a)
-            return y
-        return f
+    def f(t, *w):
+        a = list(args)
+        a[i] = w[0] if w else None
+        return body(t, *a)
 
-    key = ("rows", info.name, _dtype_name(x), tuple(map(repr, params)), where is not None,
-           x.ndim)
-    y = _run(key, make, x, *((where,) if where is not None else ()))
-    if y is not None and per_row:
-        y = y.reshape(x.shape[:-1])
-    return y
+    return lambda slot, sample: _compile(slot.label, f, 1 + masked, sample)
 
 
-def fuse(key, fn, *tensors):
-    """``fn(*tensors)``, a function of ATen ops that a backend writes for itself
-    (sigmoid's output and saved pair), compiled into one kernel; None where this
-    compiler does not apply."""
-    if not all(_ok(t) for t in tensors):
-        return None
-    return _run(("fuse", key) + tuple(_dtype_name(t) for t in tensors), lambda: fn, *tensors)
+def fuse_builder(fn, arity):
+    """``build(slot, sample)`` for a function of ATen ops that a backend writes for
+    itself (sigmoid's training pair)."""
+    return lambda slot, sample: _compile(slot.label, fn, arity, sample)
+
+
+def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), progress=None):
+    """Compile every CPU kernel now (element-wise forward, forward and backward,
+    and the row kernels with and without a mask) for each check case of each
+    selected function; one report dict per kernel."""
+    from .. import kernels as K
+    from .._table import TABLE
+    from ._tier import FAILED, TIER
+
+    out = []
+    n = K.MIN_NUMEL
+    for info in TABLE:
+        if functions and info.name not in functions:
+            continue
+        for dtype in dtypes:
+            dt = getattr(torch, dtype)
+            jobs = []
+            if info.elementwise:
+                for case in info.cases:
+                    params = info.args(dict(case.params))
+                    x = torch.zeros(n, dtype=dt)
+                    for kind in ("forward", "train"):
+                        slot = K._elementwise_slot(kind, info, x, params, "inductor")
+                        sample = (x,) if kind == "forward" else (x, x)
+                        jobs.append((slot, sample))
+            elif info.name in ROWS:
+                x = torch.zeros(256, 1024, dtype=dt)
+                params = _rows_params(info)
+                for masked in (False, True):
+                    slot = K._rows_slot("rows", info, x, params, masked, "inductor")
+                    w = (torch.ones(256, 1024, dtype=torch.bool),) if masked else ()
+                    jobs.append((slot, (x,) + w))
+            for slot, sample in jobs:
+                if progress:
+                    progress(f"multiact compile: {slot.label}...")
+                t0 = time.perf_counter()
+                TIER.compile_now(slot, sample)
+                out.append({"function": info.name, "dtype": dtype, "kernel": slot.label,
+                            "target": "cpu (Inductor)", "ok": slot.state is not FAILED,
+                            "seconds": round(time.perf_counter() - t0, 3),
+                            "error": slot.reason if slot.state is FAILED else ""})
+    return out
+
+
+def _rows_params(info):
+    """The parameters a row kernel is compiled with by default (as the torch
+    backend passes them: axis normalised, no mask, Python-scalar statistics)."""
+    return tuple((1,) if p.name == "axis" else p.default for p in info.params)
 
 
 # -- the derivative graph, printed as ATen ops ----------------------------------------------

@@ -472,7 +472,7 @@ def rows(info, x, params, where=None):
     nrows = xc.numel() // ncols
     per_row = info.name in ("logsumexp", "logmeanexp")
     out = torch.empty(x.shape[:-1] if per_row else x.shape, dtype=x.dtype, device=x.device)
-    block = max(16, 1 << (ncols - 1).bit_length()) if single else CHUNK
+    block = block_of(ncols)
     args = [xc]
     if where is not None:
         args.append(where.expand(x.shape).contiguous().to(torch.int8))
@@ -481,7 +481,71 @@ def rows(info, x, params, where=None):
     return out
 
 
+def block_of(ncols):
+    """The block a row of ``ncols`` entries is processed in (a kernel variant each)."""
+    return max(16, 1 << (ncols - 1).bit_length()) if ncols <= SINGLE_MAX else CHUNK
+
+
 def _build_rows(info, dt, params, masked, single):
     x, mask, y = trace_rows(info, dt, params, masked)
     src = rows_source("kernel", x, mask, y, single)
     return _compile(("rows", info.name, dt, params, masked, single), src, "kernel")
+
+
+# -- the compile tier (CUDA, default mode): kernels built off the caller's thread ---------
+
+def _warmed(kern, launch, sample):
+    """Launch ``kern`` once on ``sample`` (which compiles it for that device, on the
+    compile thread) and return the launcher."""
+    launch(kern, *sample)
+    return lambda *args: launch(kern, *args)
+
+
+def _launch_elementwise(kern, *tensors):
+    n = tensors[0].numel()
+    out = torch.empty_like(tensors[0])
+    _launch(kern, (-(-n // ELEM_BLOCK),), *tensors, out, n, BLOCK=ELEM_BLOCK)
+    return out
+
+
+def _required(info, dt, params, backward):
+    kern = _elementwise_kernel(info, dt, params, backward)
+    if kern is None:
+        raise Unsupported(f"no Triton kernel for {info.name} {dt}")
+    return kern
+
+
+def builder(kind, info, dt, params):
+    """``build(slot, sample)`` for the compile tier: ``forward`` (a launcher over
+    1-d tensors) or ``train`` (a Pair of the forward and backward launchers)."""
+    from ._tier import Pair
+
+    if kind == "forward":
+        return lambda slot, sample: _warmed(_required(info, dt, params, False),
+                                            _launch_elementwise, sample[:1])
+    return lambda slot, sample: Pair(
+        _warmed(_required(info, dt, params, False), _launch_elementwise, sample[:1]),
+        _warmed(_required(info, dt, params, True), _launch_elementwise, sample))
+
+
+def pair(info, dt, params):
+    """The forward and backward launchers of ``info`` on the caller's thread (the
+    ``fused`` mode), or None where there is no kernel."""
+    from ._tier import Pair
+
+    fwd = _elementwise_kernel(info, dt, params, False)
+    bwd = _elementwise_kernel(info, dt, params, True)
+    if fwd is None or bwd is None:
+        return None
+    return Pair(lambda x: _launch_elementwise(fwd, x), lambda x, g: _launch_elementwise(bwd, x, g))
+
+
+def rows_builder(info, dt, params, masked):
+    """``build(slot, sample)`` for a row kernel over a 2-d tensor (the compile tier)."""
+    def build(slot, sample):
+        y = rows(info, *sample[:1], params, sample[1] if masked else None)
+        if y is None:
+            raise Unsupported(f"no Triton row kernel for {info.name} {dt}")
+        return lambda x2, *w: rows(info, x2, params, w[0] if w else None)
+
+    return build

@@ -1,0 +1,277 @@
+"""The compile tier: a kernel is compiled off the caller's thread, once it has
+proven hot, and swapped in when it is ready.
+
+No call waits for a compile it did not ask for.  Each kernel (a function, its
+parameters, a dtype and a layout class) has a :class:`Slot`.  Until the slot's
+kernel is ready, the caller runs its own framework path and reports how long
+that took; the slot adds it up.  The rule is ski rental: once a slot's calls
+have spent as long on the framework path as compiling its kernel costs, the
+kernel is queued for the compile thread, so the time paid in all is at most
+twice what the better choice would have paid.  What a compile costs is the
+mean of the compiles this process has measured (``DEFAULT_COST`` before the
+first).  Slots whose device makes a framework call cost too little to measure
+(CUDA launches return before the work is done) queue at once: their compile
+(Triton, well under a second) is always worth it there.
+
+* **One compile in flight**: one daemon thread compiles the queued slots in
+  order; it never holds the interpreter open at exit.
+* **The swap**: a compiled kernel is published by setting ``slot.kernel`` (one
+  attribute write); a thread that read ``None`` runs its framework path.
+* **Kept only if it pays**: the first calls of a ready kernel are timed against
+  the framework path's time per element; a kernel that is slower is retired
+  (the framework path serves that slot from then on).
+* **A failure costs one kernel**: a compile or launch that raises marks that
+  slot failed, with its reason (one INFO line on the ``multiact`` logger,
+  listed by ``multiact info``); every other slot is untouched.
+* **fork**: a child process never uses or compiles a kernel of this tier (the
+  CPU kernels' OpenMP threads and the compiler's state do not survive a fork);
+  it takes the framework paths.
+
+``compile_now`` compiles a slot on the caller's thread: the ``fused`` mode and
+``multiact compile`` ask for that explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque, namedtuple
+
+__all__ = ["Slot", "Tier", "TIER", "DEFAULT_COST", "Miss", "Pair"]
+
+_LOG = logging.getLogger("multiact")
+
+#: seconds one compile is taken to cost before this process has measured one
+#: (Inductor, one element-wise kernel, its disk cache cold or warm: 1.5-5 s on
+#: the 2-core machine of docs/performance.md)
+DEFAULT_COST = 3.0
+#: timed calls of a ready kernel before it is kept or retired
+TRIALS = 3
+#: a kernel is retired if it is slower than the framework path by this factor
+RETIRE_ABOVE = 1.05
+#: a ready kernel that misses (its guards reject the call) this many times in
+#: a row is compiled again, in the background, for what the calls now look like
+MISSES_BEFORE_RECOMPILE = 8
+
+
+
+class Miss(Exception):
+    """A ready kernel's guards rejected a call (a shape or a global setting it was
+    not compiled for): the caller takes its framework path."""
+
+
+#: a training kernel: ``fwd(x) -> f(x)`` and ``bwd(x, g) -> g f'(x)``, over 1-d tensors
+Pair = namedtuple("Pair", "fwd bwd")
+
+COLD, QUEUED, COMPILING, READY, FAILED, RETIRED = (
+    "cold", "queued", "compiling", "ready", "failed", "retired")
+
+
+class Slot:
+    """One kernel: its state, the framework time its calls have spent, and the
+    compiled callable once it is ready."""
+
+    __slots__ = ("key", "label", "build", "weight", "state", "kernel", "spent", "elems",
+                 "reason", "seconds", "trials", "kernel_time", "kernel_elems", "misses",
+                 "generation", "sample", "eager_only", "hits", "__weakref__")
+
+    def __init__(self, key, label, build, weight=1.0, eager_only=False):
+        self.key, self.label, self.build, self.weight = key, label, build, weight
+        self.state = COLD
+        self.kernel = None            # the compiled callable, once READY
+        self.spent = 0.0              # seconds of framework calls so far
+        self.elems = 0                # elements those calls processed
+        self.reason = ""              # why FAILED or RETIRED
+        self.seconds = None           # what the compile took
+        self.trials = 0
+        self.kernel_time = 0.0
+        self.kernel_elems = 0
+        self.misses = 0
+        self.generation = 0
+        self.sample = None            # what the compile is run on (shapes, dtypes)
+        self.eager_only = eager_only  # a framework call's time is not measurable (CUDA)
+        self.hits = 0                 # calls the kernel served
+
+    def __repr__(self):
+        return f"<kernel {self.label}: {self.state}{' (' + self.reason + ')' if self.reason else ''}>"
+
+    def report(self):
+        return {"kernel": self.label, "state": self.state, "reason": self.reason,
+                "compile_seconds": self.seconds, "framework_seconds": round(self.spent, 6),
+                "kernel_calls": self.hits}
+
+
+class Tier:
+    """The slots of one process, the compile queue and its thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self.slots: dict = {}
+        self._queue: deque = deque()
+        self._thread = None
+        self.costs: list = []          # measured compile seconds
+        self.forked = False
+        self.cost_override = None      # tests: a fixed compile cost (0: compile at once)
+        self.in_flight = None
+
+    # -- the caller's side -------------------------------------------------------------
+    def slot(self, key, label, build, weight=1.0, eager_only=False):
+        s = self.slots.get(key)
+        if s is None:
+            with self._lock:
+                s = self.slots.get(key)
+                if s is None:
+                    s = self.slots[key] = Slot(key, label, build, weight, eager_only)
+        return s
+
+    def cost(self):
+        if self.cost_override is not None:
+            return self.cost_override
+        return sum(self.costs) / len(self.costs) if self.costs else DEFAULT_COST
+
+    def spent(self, slot, seconds, elems, sample):
+        """A framework call of ``slot`` took ``seconds`` over ``elems`` elements;
+        ``sample()`` gives what to compile on.  Queues the compile when the slot
+        has paid for it (ski rental)."""
+        slot.spent += seconds
+        slot.elems += elems
+        if slot.state is COLD and not self.forked and (
+                slot.eager_only or slot.spent >= self.cost() * slot.weight):
+            self._enqueue(slot, sample)
+
+    def missed(self, slot, sample):
+        """A ready kernel rejected a call (its guards: a shape, a global setting)."""
+        slot.misses += 1
+        if slot.misses >= MISSES_BEFORE_RECOMPILE and slot.state is READY and not self.forked:
+            slot.misses = 0
+            slot.state = COLD
+            slot.kernel = None
+            slot.generation += 1
+            self._enqueue(slot, sample)
+
+    def timed(self, slot, seconds, elems):
+        """A ready kernel's call took ``seconds``: keep it or retire it after TRIALS."""
+        slot.misses = 0
+        if slot.trials >= TRIALS:
+            return
+        slot.trials += 1
+        if slot.trials == 1:
+            return  # the first call pays for loading the kernel: not counted
+        slot.kernel_time += seconds
+        slot.kernel_elems += elems
+        if slot.trials == TRIALS and slot.elems and slot.kernel_elems:
+            per_kernel = slot.kernel_time / slot.kernel_elems
+            per_eager = slot.spent / slot.elems
+            if per_kernel > RETIRE_ABOVE * per_eager:
+                slot.kernel = None
+                slot.state = RETIRED
+                slot.reason = (f"slower than the framework path here ({per_kernel * 1e9:.2f} "
+                               f"against {per_eager * 1e9:.2f} ns per element)")
+                _LOG.info("multiact: kernel %s retired: %s", slot.label, slot.reason)
+
+    def failed(self, slot, exc):
+        """A compile or launch raised: this slot takes the framework path from now on."""
+        slot.kernel = None
+        slot.state = FAILED
+        slot.reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+        _LOG.info("multiact: kernel %s unavailable, the framework path is used (%s)",
+                  slot.label, slot.reason)
+
+    def compile_now(self, slot, sample):
+        """Compile ``slot`` on this thread (the ``fused`` mode, ``multiact compile``);
+        returns the slot."""
+        if self.forked:
+            return slot
+        while slot.state is COMPILING:  # the compile thread has it: wait for it
+            time.sleep(0.005)
+        if slot.state is READY or slot.state is FAILED:
+            return slot
+        with self._lock:
+            if slot in self._queue:
+                self._queue.remove(slot)
+        self._compile(slot, sample)
+        return slot
+
+    # -- the compile thread --------------------------------------------------------------
+    def _enqueue(self, slot, sample):
+        with self._lock:
+            if slot.state is not COLD:
+                return
+            slot.state = QUEUED
+            slot.sample = sample
+            self._queue.append(slot)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="multiact-compile",
+                                                daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self):
+        while True:
+            with self._lock:
+                while not self._queue:
+                    self._wake.wait()
+                slot = self._queue.popleft()
+                if self.forked:
+                    return
+            self._compile(slot, slot.sample)
+
+    def _compile(self, slot, sample):
+        slot.state = COMPILING
+        self.in_flight = slot
+        t0 = time.perf_counter()
+        try:
+            kernel = slot.build(slot, sample() if callable(sample) else sample)
+        except Exception as e:  # noqa: BLE001 - no compiler, an unsupported case: one kernel
+            self.failed(slot, e)
+            return
+        finally:
+            self.in_flight = None
+            slot.sample = None
+        slot.seconds = time.perf_counter() - t0
+        self.costs.append(slot.seconds / slot.weight)
+        slot.trials = 0
+        slot.kernel_time = 0.0
+        slot.kernel_elems = 0
+        slot.kernel = kernel
+        slot.state = READY
+
+    def wait(self, timeout=None):
+        """Wait until the queue is empty and nothing compiles (benchmarks, tests);
+        returns whether it emptied in time."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                idle = not self._queue and self.in_flight is None
+            if idle:
+                return True
+            if end is not None and time.monotonic() > end:
+                return False
+            time.sleep(0.01)
+
+    def _after_fork_in_child(self):
+        # The parent's compile thread does not exist here and its lock may be held:
+        # a fresh lock, no queue, and no kernel of this tier from now on.
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._queue = deque()
+        self._thread = None
+        self.in_flight = None
+        self.forked = True
+        for s in list(self.slots.values()):
+            s.kernel = None
+            if s.state is not FAILED:
+                s.state = RETIRED
+                s.reason = "forked process: kernels of the parent are not reused"
+
+    def summary(self):
+        return [s.report() for s in list(self.slots.values())]
+
+
+TIER = Tier()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: TIER._after_fork_in_child())

@@ -1,0 +1,321 @@
+"""The compile tier (``kernels/_tier.py``): no call waits for a compile it did not
+ask for, a kernel is compiled once it has paid for itself (ski rental), kept
+only if it is faster, a failure costs one kernel, and the tier is safe across
+threads, ``fork`` and exit.
+
+The rule's bookkeeping is tested on a :class:`Tier` of its own with builds
+that the test controls; the PyTorch CPU tier end to end in fresh processes
+(Inductor compiles there, for real)."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from multiact.kernels import _tier
+from multiact.kernels._tier import COLD, FAILED, QUEUED, READY, RETIRED, Tier
+
+
+def _tier_with(cost):
+    t = Tier()
+    t.cost_override = cost
+    return t
+
+
+def _build_returning(kernel, seen=None, gate=None):
+    def build(slot, sample):
+        if seen is not None:
+            seen.append((threading.current_thread().name, sample))
+        if gate is not None:
+            gate.wait(30)
+        return kernel
+    return build
+
+
+def test_a_slot_queues_once_it_has_paid_for_its_compile():
+    t = _tier_with(1.0)
+    seen = []
+    s = t.slot("k", "k", _build_returning("kernel", seen), weight=2.0)
+    t.spent(s, 0.9, 100, lambda: ("sample",))
+    t.spent(s, 0.9, 100, lambda: ("sample",))
+    assert s.state is COLD and s.spent == pytest.approx(1.8)  # weight 2: two compiles
+    t.spent(s, 0.3, 100, lambda: ("sample",))
+    assert t.wait(10)
+    assert s.state is READY and s.kernel == "kernel"
+    assert seen == [("multiact-compile", ("sample",))]  # off the caller's thread
+
+
+def test_the_cost_is_the_mean_of_measured_compiles():
+    t = Tier()
+    assert t.cost() == _tier.DEFAULT_COST
+    t.costs += [1.0, 3.0]
+    assert t.cost() == 2.0
+
+
+def test_no_call_waits_while_the_kernel_compiles():
+    t = _tier_with(0.0)
+    gate = threading.Event()
+    s = t.slot("k", "k", _build_returning("kernel", gate=gate))
+    t.spent(s, 0.01, 10, ())
+    assert s.state in (QUEUED, _tier.COMPILING) and s.kernel is None  # the caller goes on
+    gate.set()
+    assert t.wait(10) and s.kernel == "kernel"
+
+
+def test_at_most_one_compile_in_flight():
+    t = _tier_with(0.0)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def build(slot, sample):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        threading.Event().wait(0.05)
+        with lock:
+            running[0] -= 1
+        return slot.key
+
+    slots = [t.slot(i, str(i), build) for i in range(5)]
+    for s in slots:
+        t.spent(s, 1.0, 1, ())
+    assert t.wait(10)
+    assert peak[0] == 1 and all(s.kernel == s.key for s in slots)
+
+
+def test_a_slower_kernel_is_retired():
+    t = _tier_with(0.0)
+    s = t.slot("k", "k", _build_returning("kernel"))
+    t.spent(s, 1.0, 1000, ())  # 1 ms per element on the framework path
+    assert t.wait(10) and s.state is READY
+    for _ in range(_tier.TRIALS):
+        t.timed(s, 2.0, 1000)  # 2 ms per element with the kernel
+    assert s.state is RETIRED and s.kernel is None and "slower" in s.reason
+
+
+def test_a_faster_kernel_is_kept():
+    t = _tier_with(0.0)
+    s = t.slot("k", "k", _build_returning("kernel"))
+    t.spent(s, 1.0, 1000, ())
+    assert t.wait(10)
+    for _ in range(_tier.TRIALS + 3):
+        t.timed(s, 0.5, 1000)
+    assert s.state is READY and s.kernel == "kernel"
+
+
+def test_a_failed_compile_costs_its_kernel_only(caplog):
+    t = _tier_with(0.0)
+
+    def boom(slot, sample):
+        raise RuntimeError("no C++ compiler\nsecond line")
+
+    bad = t.slot("bad", "bad kernel", boom)
+    good = t.slot("good", "good kernel", _build_returning("kernel"))
+    with caplog.at_level(logging.INFO, logger="multiact"):
+        t.spent(bad, 1.0, 1, ())
+        t.spent(good, 1.0, 1, ())
+        assert t.wait(10)
+    assert bad.state is FAILED and bad.reason == "RuntimeError: no C++ compiler"
+    assert good.state is READY
+    lines = [r.getMessage() for r in caplog.records if r.name == "multiact"]
+    assert lines == ["multiact: kernel bad kernel unavailable, the framework path is used "
+                     "(RuntimeError: no C++ compiler)"]
+
+
+def test_misses_in_a_row_compile_again_in_the_background():
+    t = _tier_with(0.0)
+    builds = []
+
+    def build(slot, sample):
+        builds.append(slot.generation)
+        return f"kernel {slot.generation}"
+
+    s = t.slot("k", "k", build)
+    t.spent(s, 1.0, 1, ())
+    assert t.wait(10) and s.kernel == "kernel 0"
+    for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
+        t.missed(s, ())
+    assert t.wait(10) and s.kernel == "kernel 1" and builds == [0, 1]
+
+
+def test_a_forked_child_uses_no_kernel():
+    t = _tier_with(0.0)
+    s = t.slot("k", "k", _build_returning("kernel"))
+    t.spent(s, 1.0, 1, ())
+    assert t.wait(10)
+    t._after_fork_in_child()
+    assert s.kernel is None and s.state is RETIRED and "forked" in s.reason
+    other = t.slot("k2", "k2", _build_returning("kernel"))
+    t.spent(other, 1.0, 1, ())
+    assert other.state is COLD  # nothing compiles in the child
+
+
+# -- the PyTorch CPU tier, end to end, in fresh processes ------------------------------------
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch._inductor")
+
+_PRELUDE = """
+import sys, threading, time, warnings
+import torch, multiact
+from multiact import kernels
+from multiact.kernels._tier import TIER
+"""
+
+
+def _run(code, timeout=600):
+    """Run ``code`` in a fresh interpreter; returns (stdout, stderr)."""
+    p = subprocess.run([sys.executable, "-c", _PRELUDE + textwrap.dedent(code)],
+                       capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return p.stdout, p.stderr
+
+
+def test_the_cpu_tier_end_to_end():
+    # The first call at every shape, dtype and layout runs the framework path;
+    # once the kernel has paid for itself it compiles in the background, and one
+    # compile serves every shape (dynamic shapes) and every grad / autocast
+    # mode; the values are the framework path's to the bound; nothing is
+    # printed (no Dynamo warnings).
+    out, err = _run("""
+        TIER.cost_override = 0.05
+        rng = torch.Generator().manual_seed(0)
+        x = torch.randn(1000, 1000, generator=rng) * 3
+        kernels.set_mode("framework")
+        want = multiact.gelu(x, approximate=False)
+        kernels.set_mode(None)
+        y = multiact.gelu(x, approximate=False)
+        assert kernels.status("gelu")[0]["kernel_calls"] == 0
+        assert torch.equal(y, want)
+        t0 = time.perf_counter()
+        while kernels.status("gelu")[0]["state"] != "ready":
+            multiact.gelu(x, approximate=False)
+            assert time.perf_counter() - t0 < 300
+        shapes = [(1000, 1000), (999, 1001), (300000,), (2, 3, 50000), (1000, 1000)]
+        for shape in shapes:
+            z = torch.randn(shape, generator=rng)
+            for ctx in (torch.no_grad(), torch.enable_grad(),
+                        torch.autocast("cpu", dtype=torch.bfloat16)):
+                with ctx:
+                    got = multiact.gelu(z, approximate=False)
+                kernels.set_mode("framework")
+                ref = multiact.gelu(z, approximate=False)
+                kernels.set_mode(None)
+                err = ((got - ref).abs() / ref.abs().clamp(min=1e-30)).max().item()
+                assert got.shape == z.shape and err < 8 * 2**-24, (shape, err)
+        strided = torch.randn(2000, 1000, generator=rng)[::2]
+        torch.testing.assert_close(multiact.gelu(strided, approximate=False),
+                                   multiact.gelu(strided.contiguous(), approximate=False))
+        st = kernels.status("gelu")
+        print(len(st), st[0]["state"], st[0]["kernel_calls"])
+    """)
+    n_slots, state, calls = out.split()
+    assert (n_slots, state) == ("1", "ready") and int(calls) >= 15
+    assert err == "", err
+
+
+def test_threads_get_right_values_while_the_kernel_compiles():
+    out, err = _run("""
+        TIER.cost_override = 0.0
+        x = torch.randn(600, 1000) * 3
+        kernels.set_mode("framework")
+        want = multiact.silu(x)
+        kernels.set_mode(None)
+        bad = []
+        def work():
+            for _ in range(400):
+                y = multiact.silu(x)
+                if not torch.allclose(y, want, rtol=4e-7, atol=0):
+                    bad.append((y - want).abs().max().item())
+                if kernels.status("silu")[0]["kernel_calls"] > 20:
+                    break
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        assert not bad, bad
+        print(kernels.status("silu")[0]["state"])
+    """)
+    assert out.strip() in ("ready", "compiling", "queued") and err == ""
+
+
+@pytest.mark.parametrize("start", ["multiprocessing", "dataloader"])
+def test_a_forked_child_works(start):
+    # the parent has compiled and used the kernel; a forked child that limits its
+    # threads (as DataLoader workers do) computes with the framework path
+    out, err = _run(f"""
+        import multiprocessing as mp
+        TIER.cost_override = 0.0
+        x = torch.randn(1000, 1000) * 3
+        multiact.gelu(x)
+        assert kernels.wait(300)
+        y = multiact.gelu(x)
+        assert kernels.status("gelu")[0]["kernel_calls"] >= 1
+        if {start!r} == "multiprocessing":
+            def child(q):
+                torch.set_num_threads(1)
+                q.put(float((multiact.gelu(x) - y).abs().max()))
+            ctx = mp.get_context("fork")
+            q = ctx.Queue()
+            p = ctx.Process(target=child, args=(q,))
+            p.start()
+            p.join(120)
+            assert p.exitcode == 0, p.exitcode
+            diffs = [q.get(timeout=5)]
+        else:
+            class Data(torch.utils.data.Dataset):
+                def __len__(self): return 4
+                def __getitem__(self, i): return float((multiact.gelu(x) - y).abs().max())
+            loader = torch.utils.data.DataLoader(Data(), num_workers=2, batch_size=None,
+                                                 multiprocessing_context="fork", timeout=120)
+            diffs = list(loader)
+        assert max(diffs) < 1e-5, diffs
+        print("ok")
+    """)
+    assert out.strip() == "ok" and err == ""
+
+
+def test_a_program_exits_while_a_compile_is_in_flight():
+    # a compile that would never end does not hold the interpreter open
+    out, err = _run("""
+        from multiact.kernels import inductor
+        started = threading.Event()
+        def never(*a, **k):
+            started.set()
+            threading.Event().wait()
+        inductor._compile = never
+        TIER.cost_override = 0.0
+        multiact.silu(torch.randn(1 << 18))
+        assert started.wait(60)
+        print("exiting")
+    """, timeout=120)
+    assert out.strip() == "exiting" and err == ""
+
+
+def test_a_failing_compile_falls_back_logs_once_and_shows_in_info():
+    out, err = _run("""
+        import logging
+        logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+        from multiact.kernels import inductor
+        def broken(*a, **k):
+            raise RuntimeError("injected: no compiler")
+        inductor._compile = broken
+        TIER.cost_override = 0.0
+        x = torch.randn(1 << 18)
+        kernels.set_mode("framework")
+        want = multiact.silu(x)
+        kernels.set_mode(None)
+        for _ in range(3):
+            assert torch.equal(multiact.silu(x), want)
+            kernels.wait(60)
+        assert kernels.status("silu")[0]["state"] == "failed"
+        print(multiact.info("silu", backends=["torch"]))
+    """)
+    assert "failed (RuntimeError: injected: no compiler)" in out
+    logged = [line for line in err.splitlines() if line.startswith("multiact INFO")]
+    assert logged == ["multiact INFO multiact: kernel silu float32 forward [Inductor] "
+                      "unavailable, the framework path is used (RuntimeError: injected: "
+                      "no compiler)"]
