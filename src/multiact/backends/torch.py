@@ -45,7 +45,7 @@ _relu, _celu, _selu, _tanh, _sigmoid = _VF.relu, _VF.celu, _VF.selu, _VF.tanh, _
 _softmax, _log_softmax = _VF.softmax, _VF.log_softmax
 _relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
 _softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid
-_silu, _hardswish, _mish = _nn.silu, _nn.hardswish, _nn.mish
+_silu, _silu_, _hardswish, _mish = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 
 
@@ -73,6 +73,18 @@ def _clip(ns, x, lo, hi):
 
 
 PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip}
+
+_SCALARS: dict = {}
+
+
+def _scalar(v, like):
+    """A 0-d tensor holding ``v`` (for ``addcmul``'s first argument), cached per
+    value and dtype; on the CPU, which every device accepts for a 0-d operand."""
+    key = (v, like.dtype)
+    t = _SCALARS.get(key)
+    if t is None:
+        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype)
+    return t
 NS = Namespace(_xp, "torch", PRIMITIVES)
 G = Generic(NS)
 SPECIAL = Registry("torch")
@@ -201,8 +213,9 @@ def _sigmoid_fwd(x):
 
 
 def _silu_fwd(x):
-    # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.
-    return _silu(x.clamp(min=fm.SILU_FLOOR))
+    # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.  Two
+    # passes, the second in place (one allocation: a fresh one costs a pass).
+    return _silu_(x.clamp(min=fm.SILU_FLOOR))
 
 
 def _silu_bwd(x, g):
@@ -254,12 +267,14 @@ def _soft_sign_bwd(x, g):
 
 def _gelu_tanh_fwd(x):
     # x * sigmoid(2u) (fm.gelu_two_u): torch's 0.5 x (1 + tanh(u)) cancels in the
-    # left tail (all digits lost near x = -9).
-    xc = x.clamp(-fm.GELU_LIM, fm.GELU_LIM)
+    # left tail (all digits lost near x = -9).  2u is formed in the generic body's
+    # order, x (A + B (x x)): in the tail the result moves by |2u| ulp per ulp of
+    # 2u, so another order (one addcmul) differs from the other routes by up to
+    # 130 ulp.  One clamp (below, SILU_FLOOR: gelu(-inf) = -0, not -inf * 0; above,
+    # the gate is exactly 1 once x^2 overflows), then in place.
+    xc = x.clamp(min=fm.SILU_FLOOR)
     v = xc.square().mul_(fm.GELU_B).add_(fm.GELU_A).mul_(xc)
-    return v.sigmoid_().mul_(x.clamp(min=fm.SILU_FLOOR))
-
-
+    return v.sigmoid_().mul_(xc)
 def _gelu_tanh_bwd(x, g):
     # d/dx x s(2u) = s + x s(2u) s(-2u) 2u'; with x clamped to +-GELU_LIM in the
     # gate (s (1 - s) is exactly 0 there, so x * 0 stays 0: no inf * 0).
@@ -272,12 +287,17 @@ def _gelu_tanh_bwd(x, g):
 
 
 def _gelu_erf_fwd(x):
-    # x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 in float64: rounding x / sqrt 2
-    # costs t^2 ulp of float64 (t <= 9.2 before float32 underflows), far below
-    # a float32 ulp; torch's own gelu, x (1 + erf(x / sqrt 2)) / 2, cancels for x < -1.
-    xd = x.double()
-    p = _erfc(xd * -fm.INV_SQRT2).mul_(0.5)
-    return p.mul_(xd.clamp_(min=-40.0)).to(x.dtype)
+    # x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 for float32 x, in float64 and rounded
+    # once (0.5 ulp): rounding x / sqrt 2 costs t^2 ulp of float64 (t <= 9.2 before
+    # float32 underflows), far below a float32 ulp; torch's own gelu,
+    # x (1 + erf(x / sqrt 2)) / 2, cancels for x < -1.  Five passes: the clamp
+    # (gelu(-inf) = -0), float64, erfc in place, one addcmul rounds to x's dtype.
+    # (A float32 form within the bound needs the rounding error of x / sqrt 2:
+    # eight passes; docs/performance.md.)
+    xd = x.clamp(min=-40.0).double()
+    t = xd * -fm.INV_SQRT2
+    _erfc(t, out=t)
+    return torch.addcmul(_scalar(-0.0, xd), t, xd, value=0.5, out=torch.empty_like(x))
 
 
 def _gelu_erf_bwd(x, g):
