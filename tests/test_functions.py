@@ -159,6 +159,44 @@ def test_log_softmax_relative_accuracy_near_zero(xp):
     assert y[0] == pytest.approx(-4.4e-8, rel=0.02)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype):
+    # torch's own log_softmax and softmax serve the eager CPU path; the slices they
+    # get wrong (log_softmax near 0, NaN for +inf entries or nothing finite) are
+    # computed again by the generic body: those slices equal it to the bit, the
+    # others are within the row's bound of mpmath, along the last axis and another
+    torch = pytest.importorskip("torch")
+    from multiact._check.reference import LOG_SOFTMAX
+    from multiact._check.score import ulp_error
+    from multiact._table import BY_NAME
+    from multiact.backends import torch as tb
+
+    eps = float(np.finfo(dtype).eps)
+    rows = np.array([[0.3, -1.2, 2.0, 0.0], [1 - math.log(eps), 0.0, -5.0, -9.0],
+                     [np.inf, 0.0, 1.0, 2.0], [-np.inf] * 4, [np.nan, 1.0, 2.0, 3.0],
+                     [50.0, 0.0, 0.0, 0.0], [-1.0, -1.0, -1.0, -1.0]])
+    rows = rows.astype(dtype).astype(np.float64)
+    ref = LOG_SOFTMAX.f(rows)
+    bad = (rows == np.inf).any(-1) | np.isnan(rows).any(-1) | (rows == -np.inf).all(-1)
+    for x_np, axis, ref_x in ((rows, -1, ref), (rows.T[None], 1, ref.T[None])):
+        x = torch.tensor(x_np, dtype=getattr(torch, dtype))
+        sel = bad if axis == -1 else bad[None, :]
+        for name in ("softmax", "log_softmax"):
+            got = getattr(multiact, name)(x, axis=axis)
+            want = getattr(tb.G, name)(x, (axis % x.ndim,), None, None)
+            fixed = sel
+            if name == "log_softmax":  # slices whose largest entry is near 0, too
+                fixed = sel | (want.amax(axis).numpy() > -0.03)
+            fixed = np.broadcast_to(np.expand_dims(fixed, axis), x_np.shape)
+            assert fixed.any() and not fixed.all()
+            torch.testing.assert_close(got[torch.tensor(fixed)], want[torch.tensor(fixed)],
+                                       rtol=0, atol=0, equal_nan=True)
+            if name == "log_softmax":
+                ok = ~fixed
+                err = ulp_error(got.double().numpy()[ok], ref_x[ok], 0.0, dtype)
+                assert float(err.max()) <= BY_NAME["log_softmax"].bound(dtype)
+
+
 def test_logsumexp_rules(xp):
     f = lambda a, **k: xp.to_numpy(multiact.logsumexp(xp.asarray(np.array(a)), **k))  # noqa: E731
     assert float(f([0.0, -40.0])) == pytest.approx(4.248354255291589e-18, rel=1e-12)

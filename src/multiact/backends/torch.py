@@ -35,6 +35,7 @@ import torch.autograd.forward_ad as _fwd_ad
 
 from .._agnostic import _formulas as fm
 from .._agnostic import _special
+from .. import kernels as _k
 from . import Backend, Generic, Namespace, Registry
 
 _VF = torch._C._VariableFunctions
@@ -78,8 +79,10 @@ _SCALARS: dict = {}
 
 
 def _scalar(v, like):
-    """A 0-d tensor holding ``v`` (for ``addcmul``'s first argument), cached per
-    value and dtype; on the CPU, which every device accepts for a 0-d operand."""
+    """``v`` as a 0-d tensor of ``like``'s dtype, cached, on the CPU (which every
+    device accepts for a 0-d operand).  Reason: speed on small tensors.  An op
+    with a Python float converts it to a Scalar, which costs as much as the op
+    itself on 16 elements; a 0-d tensor of the same dtype gives the same bits."""
     key = (v, like.dtype)
     t = _SCALARS.get(key)
     if t is None:
@@ -108,12 +111,6 @@ def eager(x) -> bool:
 
 def recording(x) -> bool:
     return x.requires_grad and torch.is_grad_enabled()
-
-
-def _kernels():
-    from .. import kernels
-
-    return kernels
 
 
 # -- native kernels: right values and derivatives on every route ---------------------------
@@ -151,7 +148,9 @@ def leaky_relu(x, negative_slope=0.01):
 @SPECIAL.register("elu", reason="speed: elu uses expm1 forward and alpha * exp(x) backward")
 def elu(x, alpha=1.0):
     if x.dtype in _FLOATS and type(alpha) is float:
-        return _elu(x, alpha)
+        # the default alpha passed as torch's own default: converting a Python
+        # float to a Scalar costs a quarter of a small call
+        return _elu(x) if alpha == 1.0 else _elu(x, alpha)
     return G.elu(x, alpha)
 
 
@@ -174,6 +173,8 @@ def selu(x):
                                      "below, float64 needs 40")
 def softplus(x, beta=1.0):
     if x.dtype in _FLOATS and type(beta) is float:
+        if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
+            return _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
         return _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
     return G.softplus(x, beta)
 
@@ -215,7 +216,7 @@ def _sigmoid_fwd(x):
 def _silu_fwd(x):
     # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.  Two
     # passes, the second in place (one allocation: a fresh one costs a pass).
-    return _silu_(x.clamp(min=fm.SILU_FLOOR))
+    return _silu_(torch.maximum(x, _scalar(fm.SILU_FLOOR, x)))
 
 
 def _silu_bwd(x, g):
@@ -272,8 +273,8 @@ def _gelu_tanh_fwd(x):
     # 2u, so another order (one addcmul) differs from the other routes by up to
     # 130 ulp.  One clamp (below, SILU_FLOOR: gelu(-inf) = -0, not -inf * 0; above,
     # the gate is exactly 1 once x^2 overflows), then in place.
-    xc = x.clamp(min=fm.SILU_FLOOR)
-    v = xc.square().mul_(fm.GELU_B).add_(fm.GELU_A).mul_(xc)
+    xc = torch.maximum(x, _scalar(fm.SILU_FLOOR, x))
+    v = torch.mul(xc, xc).mul_(_scalar(fm.GELU_B, x)).add_(_scalar(fm.GELU_A, x)).mul_(xc)
     return v.sigmoid_().mul_(xc)
 def _gelu_tanh_bwd(x, g):
     # d/dx x s(2u) = s + x s(2u) s(-2u) 2u'; with x clamped to +-GELU_LIM in the
@@ -383,7 +384,7 @@ class _Sigmoid(torch.autograd.Function):
     def forward(x):
         # one compiled kernel for the pair where the CPU tier has one: seven passes
         # over memory become one
-        return _kernels().torch_fuse("sigmoid_pair", _sigmoid_pair, lambda: _sigmoid_pair(x), x)
+        return _k.torch_fuse("sigmoid_pair", _sigmoid_pair, lambda: _sigmoid_pair(x), x)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -399,7 +400,7 @@ class _Sigmoid(torch.autograd.Function):
         if g is None or gq is None:
             g = gq if g is None else g
             if not torch.is_grad_enabled():  # not create_graph: one kernel where it applies
-                return _kernels().torch_fuse("sigmoid_bwd", _sigmoid_bwd,
+                return _k.torch_fuse("sigmoid_bwd", _sigmoid_bwd,
                                              lambda: _sigmoid_bwd(qs, g), qs, g)
             return _sigmoid_bwd(qs, g)
         return _sigmoid_bwd(qs, g + gq)
@@ -442,7 +443,7 @@ def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True,
             return train(x.float()).to(x.dtype) if x.dtype in _HALF else train(x)
     else:
         eager_fwd, eager_train = fwd, train
-    k = _kernels()
+    k = _k
     cpu = not native_forward
 
     def run(x):
@@ -459,11 +460,26 @@ def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True,
 
 
 _REASON_BWD = "speed, and an accurate backward"
-sigmoid = SPECIAL.register("sigmoid", reason="speed: torch.sigmoid forward; an accurate "
-                           "backward that saves sigmoid(-|x|) (torch's y (1 - y) loses "
-                           "every digit for x > 17 in float64)")(
-    _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train, kernel_train=False,
-            native_forward=True))
+_sigmoid_routed = _routed("sigmoid", _sigmoid_fwd, _Sigmoid, train=_sigmoid_train,
+                          kernel_train=False, native_forward=True)
+_KSTATE = _k._STATE
+try:
+    _k.mode()  # read MULTIACT_KERNELS now, so the fast path above can see it
+except ValueError:
+    pass  # a bad value: the error is raised where the mode is first needed
+
+
+@SPECIAL.register("sigmoid", reason="speed: torch.sigmoid forward; an accurate backward that "
+                                    "saves sigmoid(-|x|) (torch's y (1 - y) loses every digit "
+                                    "for x > 17 in float64)")
+def sigmoid(x):
+    # Reason: speed on small tensors.  Inference on a CPU tensor is torch.sigmoid
+    # whatever the kernels' mode but "fused": the routes' checks cost as much
+    # as the op on 16 elements, so the cheapest ones decide first.
+    if not x.requires_grad and _KSTATE["mode"] == "auto" and x.dtype in _FLOATS \
+            and not x.is_cuda and eager(x):
+        return _sigmoid(x)
+    return _sigmoid_routed(x)
 silu = SPECIAL.register("silu", reason=f"{_REASON_BWD}; silu(-inf) = 0 (NaN in torch)")(
     _routed("silu", _silu_fwd, _SilU))
 hard_sigmoid = SPECIAL.register("hard_sigmoid", reason=f"{_REASON_BWD} (torch's backward "
@@ -487,10 +503,10 @@ def gelu(x, approximate=True):
         # rounded once, is exact GELU of a half tensor to the half bound.
         return gelu(x.float(), False).to(x.dtype)
     if not approximate and x.dtype == torch.float64:
-        k = _kernels()
+        k = _k
         fwd = _gelu_f64
         return (k.torch_train if recording(x) else k.torch_forward)("gelu", x, (False,), fwd)
-    k = _kernels()
+    k = _k
     if recording(x):
         return k.torch_train("gelu", x, (approximate,),
                              _gelu_tanh_train if approximate else _gelu_erf_train)
@@ -522,7 +538,7 @@ def _fused_or_generic(name):
     backward when recording) where one runs, else, and on every other route, the
     generic body."""
     generic = getattr(G, name)
-    k = _kernels()
+    k = _k
 
     def run(x, *params):
         if x.dtype in _FLOATS and eager(x) and all(type(p) in (float, int) for p in params):
@@ -555,7 +571,7 @@ def _rows_kernel(name, x, axis, params, where, eager_path, train=True):
     if not eager(x) or len(axis) != 1 or axis[0] != x.ndim - 1 or x.dtype not in _FLOATS \
             or (where is not None and where.device != x.device):
         return eager_path()
-    k = _kernels()
+    k = _k
     if recording(x):
         return k.torch_rows_train(name, x, params, where, eager_path) if train else eager_path()
     return k.torch_rows(name, x, params, where, eager_path)
@@ -591,9 +607,9 @@ def _log_softmax_eager(x, dim):
     """torch's log_softmax, with the slices whose largest entry is near 0 (or NaN:
     +inf entries, nothing to sum) computed again by the generic body."""
     y = _log_softmax(x, dim)
-    bad = ~(y.amax(dim, keepdim=True) <= -_LOG_SOFTMAX_NEAR0)
-    if not bool(bad.any()):
+    if float(y.max()) <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
         return y
+    bad = ~(y.amax(dim, keepdim=True) <= -_LOG_SOFTMAX_NEAR0)
     if dim == x.ndim - 1:  # only those rows
         rows = bad.view(-1).nonzero().view(-1)
         n = x.shape[-1]
@@ -672,7 +688,8 @@ def _softmax_eager(x, axis, where, initial):
     y = _softmax(xw, axis[0])
     # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
     # finite: those take the generic body's limits
-    if bool(y.detach().sum().isnan()):
+    total = float(y.detach().sum())
+    if total != total:
         return G.softmax(x, axis, where, initial)
     return y.to(x.dtype) if xw is not x else y
 
