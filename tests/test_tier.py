@@ -67,6 +67,21 @@ def test_no_call_waits_while_the_kernel_compiles():
     assert t.wait(10) and s.kernel == "kernel"
 
 
+def test_the_switch_interval_is_short_while_a_compile_holds_the_gil():
+    # a caller returning from an op waits up to the switch interval for the GIL
+    # while the compile thread runs Python: short while it compiles, then restored
+    import sys
+
+    t = _tier_with(0.0)
+    seen = []
+    s = t.slot("k", "k", lambda slot, sample: seen.append(sys.getswitchinterval()) or "k")
+    before = sys.getswitchinterval()
+    t.spent(s, 1.0, 1, ())
+    assert t.wait(10) and s.kernel == "k"
+    assert seen == [pytest.approx(_tier.SWITCH_INTERVAL)]
+    assert sys.getswitchinterval() == before
+
+
 def test_at_most_one_compile_in_flight():
     t = _tier_with(0.0)
     running, peak, lock = [0], [0], threading.Lock()

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque, namedtuple
@@ -51,6 +52,8 @@ DEFAULT_COST = 3.0
 TRIALS = 3
 #: a kernel is retired if it is slower than the framework path by this factor
 RETIRE_ABOVE = 1.05
+#: the interpreter's thread switch interval while a compile runs in the background
+SWITCH_INTERVAL = 0.0002
 #: a ready kernel that misses (its guards reject the call) this many times in
 #: a row is compiled again, in the background, for what the calls now look like
 MISSES_BEFORE_RECOMPILE = 8
@@ -217,7 +220,20 @@ class Tier:
                 slot = self._queue.popleft()
                 if self.forked:
                     return
-            self._compile(slot, slot.sample)
+            # A compile is mostly Python (tracing, code generation): while it holds
+            # the GIL, a caller returning from an op waits up to the switch
+            # interval (5 ms) to go on, once per op.  For the compile's duration
+            # the interval is SWITCH_INTERVAL, so the caller's framework path is
+            # not slowed by more than that per op; the user's own setting is
+            # restored after (unless the program changed it meanwhile).
+            prev = sys.getswitchinterval()
+            ours = min(prev, SWITCH_INTERVAL)
+            sys.setswitchinterval(ours)
+            try:
+                self._compile(slot, slot.sample)
+            finally:
+                if sys.getswitchinterval() == ours:
+                    sys.setswitchinterval(prev)
 
     def _compile(self, slot, sample):
         slot.state = COMPILING

@@ -1,0 +1,161 @@
+"""First calls: what a new user meets before any steady state.
+
+A fresh process, with empty Inductor and Triton caches (a temporary directory
+for each), calls every function once per new shape, dtype and layout (and once
+recording a gradient, forward plus backward), and calls the native PyTorch op
+on the same tensor right after; both are timed.  A first call passes when it
+takes at most ``4 x native + 30 ms``.
+
+    python benchmarks/first_call.py                   # the table, on stdout
+    python benchmarks/first_call.py --markdown docs/first-call.md
+
+The measuring runs in a child process (``--child``) so that the caches and the
+compile tier start empty; the parent only prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+FUNCTIONS = ["relu", "sigmoid", "silu", "softplus", "elu", "gelu", "gelu_exact", "hard_silu",
+             "soft_sign", "tanh", "softmax", "log_softmax", "logsumexp"]
+#: (label, maker) of the inputs, each new to the process when its turn comes
+CASES = [
+    ("1000x1000 float32", lambda t: t.randn(1000, 1000)),
+    ("999x1001 float32", lambda t: t.randn(999, 1001)),
+    ("300000 float32", lambda t: t.randn(300000)),
+    ("strided (2000x1000)[::2] float32", lambda t: t.randn(2000, 1000)[::2]),
+    ("1000x1000 float64", lambda t: t.randn(1000, 1000, dtype=t.float64)),
+    ("1000x1000 bfloat16", lambda t: t.randn(1000, 1000).to(t.bfloat16)),
+    ("1000x1000 float16", lambda t: t.randn(1000, 1000).to(t.float16)),
+]
+LIMIT = (4.0, 0.030)  # a first call passes at <= 4 x native + 30 ms
+
+
+def _fns(name):
+    import torch
+    import torch.nn.functional as F
+
+    import multiact
+
+    ours = {"gelu_exact": lambda x: multiact.gelu(x, approximate=False),
+            "logsumexp": lambda x: multiact.logsumexp(x, axis=-1)}.get(name) or \
+        getattr(multiact, name)
+    native = {"relu": torch.relu, "sigmoid": torch.sigmoid, "silu": F.silu,
+              "softplus": F.softplus, "elu": F.elu,
+              "gelu": lambda x: F.gelu(x, approximate="tanh"), "gelu_exact": F.gelu,
+              "hard_silu": F.hardswish, "soft_sign": F.softsign, "tanh": torch.tanh,
+              "softmax": lambda x: F.softmax(x, -1), "log_softmax": lambda x: F.log_softmax(x, -1),
+              "logsumexp": lambda x: torch.logsumexp(x, -1)}[name]
+    return ours, native
+
+
+def _timed(f, x, grad):
+    import torch
+
+    if grad:
+        xr = x.detach().requires_grad_(True)
+        t0 = time.perf_counter()
+        f(xr).sum().backward()
+        return time.perf_counter() - t0
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        f(x)
+        return time.perf_counter() - t0
+
+
+def child():
+    import torch
+
+    torch.manual_seed(0)
+    rows = []
+    for label, make in CASES:
+        for grad in (False, True):
+            for name in FUNCTIONS:
+                ours, native = _fns(name)
+                x = make(torch)
+                t_ours = _timed(ours, x, grad)
+                t_native = _timed(native, x, grad)
+                rows.append({"function": name, "case": label,
+                             "mode": "forward + backward" if grad else "forward",
+                             "multiact": t_ours, "native": t_native,
+                             "ok": t_ours <= LIMIT[0] * t_native + LIMIT[1]})
+    from multiact import kernels
+
+    print(json.dumps({"rows": rows, "kernels": kernels.status(),
+                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+
+
+def run():
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=os.path.join(d, "inductor"),
+                   TRITON_CACHE_DIR=os.path.join(d, "triton"))
+        env.pop("MULTIACT_KERNELS", None)
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, __file__, "--child"], env=env, capture_output=True,
+                           text=True, check=False)
+        wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"first_call: the child failed:\n{p.stderr[-4000:]}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    out["wall"] = wall
+    out["stderr"] = p.stderr
+    return out
+
+
+def _ms(s):
+    return f"{s * 1e3:.1f} ms"
+
+
+def markdown(out, argv):
+    rows = out["rows"]
+    bad = [r for r in rows if not r["ok"]]
+    worst = max(rows, key=lambda r: r["multiact"] / (LIMIT[0] * r["native"] + LIMIT[1]))
+    lines = [
+        "## First calls (a fresh process, empty caches)", "",
+        f"Command: `python benchmarks/first_call.py {' '.join(argv)}`; torch {out['torch']}, "
+        f"{out['threads']} threads; the whole child process took {out['wall']:.1f} s.", "",
+        f"**{len(rows) - len(bad)} of {len(rows)} first calls within 4 x native + 30 ms**; "
+        f"the largest against its limit: {worst['function']} {worst['case']} "
+        f"{worst['mode']}, {_ms(worst['multiact'])} against native {_ms(worst['native'])}.",
+        "", "Anything printed to stderr by the child: "
+        + ("nothing" if not out["stderr"].strip() else f"`{out['stderr'].strip()[:300]}`"), "",
+        "| function | input | mode | multiact | native | ratio | within |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        lines.append(f"| {r['function']} | {r['case']} | {r['mode']} | {_ms(r['multiact'])} | "
+                     f"{_ms(r['native'])} | {r['multiact'] / r['native']:.2f} | "
+                     f"{'yes' if r['ok'] else '**no**'} |")
+    lines += ["", "Kernels the compile tier had compiled in the background by the end "
+              "(each once its calls had spent what a compile costs):", ""]
+    ready = [k for k in out["kernels"] if k["state"] == "ready"]
+    lines.append(", ".join(f"{k['kernel']} ({k['compile_seconds']:.1f} s)" for k in ready)
+                 or "none")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--markdown", help="write the table here")
+    a = p.parse_args(argv)
+    if a.child:
+        child()
+        return
+    out = run()
+    text = markdown(out, argv)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
