@@ -227,8 +227,8 @@ class Tier:
             # not slowed by more than that per op; the user's own setting is
             # restored after (unless the program changed it meanwhile).
             prev = sys.getswitchinterval()
-            ours = min(prev, SWITCH_INTERVAL)
-            sys.setswitchinterval(ours)
+            sys.setswitchinterval(min(prev, SWITCH_INTERVAL))
+            ours = sys.getswitchinterval()  # as the interpreter stores it (whole us)
             try:
                 self._compile(slot, slot.sample)
             finally:
