@@ -179,8 +179,11 @@ def _elementwise_slot(kind, info, x, params, tech):
         t = _triton()
         build = t.builder(kind, info, dt, params)
         label += " [Triton]"
-    return TIER.slot(key, label, build, weight=2.0 if kind == "train" else 1.0,
-                     eager_only=tech == "triton")
+    # a training kernel is two compiles; its framework backward runs later, inside
+    # autograd, untimed, and is taken to cost what the forward cost
+    train = kind == "train"
+    return TIER.slot(key, label, build, weight=2.0 if train else 1.0,
+                     share=0.5 if train else 1.0, eager_only=tech == "triton")
 
 
 def _flat(x):

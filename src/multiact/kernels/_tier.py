@@ -74,14 +74,16 @@ COLD, QUEUED, COMPILING, READY, FAILED, RETIRED = (
 
 class Slot:
     """One kernel: its state, the framework time its calls have spent, and the
-    compiled callable once it is ready."""
+    compiled callable once it is ready.  ``weight``: how many compiles it takes;
+    ``share``: the part of a framework call's cost that its timing sees."""
 
-    __slots__ = ("key", "label", "build", "weight", "state", "kernel", "spent", "elems",
+    __slots__ = ("key", "label", "build", "weight", "share", "state", "kernel", "spent", "elems",
                  "reason", "seconds", "trials", "kernel_time", "kernel_elems", "misses",
                  "generation", "sample", "eager_only", "hits", "__weakref__")
 
-    def __init__(self, key, label, build, weight=1.0, eager_only=False):
+    def __init__(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
         self.key, self.label, self.build, self.weight = key, label, build, weight
+        self.share = share            # the part of a framework call's cost that is timed
         self.state = COLD
         self.kernel = None            # the compiled callable, once READY
         self.spent = 0.0              # seconds of framework calls so far
@@ -121,13 +123,13 @@ class Tier:
         self.in_flight = None
 
     # -- the caller's side -------------------------------------------------------------
-    def slot(self, key, label, build, weight=1.0, eager_only=False):
+    def slot(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
         s = self.slots.get(key)
         if s is None:
             with self._lock:
                 s = self.slots.get(key)
                 if s is None:
-                    s = self.slots[key] = Slot(key, label, build, weight, eager_only)
+                    s = self.slots[key] = Slot(key, label, build, weight, share, eager_only)
         return s
 
     def cost(self):
@@ -142,7 +144,7 @@ class Tier:
         slot.spent += seconds
         slot.elems += elems
         if slot.state is COLD and not self.forked and (
-                slot.eager_only or slot.spent >= self.cost() * slot.weight):
+                slot.eager_only or slot.spent >= self.cost() * slot.weight * slot.share):
             self._enqueue(slot, sample)
 
     def missed(self, slot, sample):
