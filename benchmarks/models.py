@@ -1,8 +1,16 @@
-"""Real models: a training step of transformers' BERT (exact GELU) and of a small
+"""Real models: training steps of transformers' BERT (exact GELU) and of a small
 MLP (exact GELU, silu, softmax, log_softmax), with multiact's activations and
-with PyTorch's own, measured in one interleaved run (CPU, float32).
+with PyTorch's own, measured in one interleaved run (CPU).
 
-    python benchmarks/models.py            # needs `pip install transformers`
+    python benchmarks/models.py                      # needs `pip install transformers`
+    python benchmarks/models.py --no-compile         # skip the torch.compile rows
+
+For each model: the first step of each variant (what a new user meets: first
+calls, Dynamo's compile for the ``torch.compile`` rows), then steps of both
+variants interleaved until multiact's compile tier is idle (its kernels
+compiled in the background once they had paid for themselves) and at least
+``--warm`` seconds have passed, then the steady state: the median of
+interleaved steps.
 
 BERT is built from its config (random initialisation, nothing downloaded):
 hidden 256, 4 layers, 4 heads, intermediate 1024, batch 8 x 128 tokens.
@@ -10,6 +18,8 @@ hidden 256, 4 layers, 4 heads, intermediate 1024, batch 8 x 128 tokens.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -18,30 +28,47 @@ import torch
 import torch.nn.functional as F
 
 import multiact
+from multiact import kernels
 
 
-def _step(model, batch, opt, loss_fn):
+def _step(model, batch, opt, loss_fn, autocast):
     opt.zero_grad(set_to_none=True)
-    loss = loss_fn(model, batch)
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+    with ctx:
+        loss = loss_fn(model, batch)
     loss.backward()
     opt.step()
     return loss.item()
 
 
-def _time(cands, repeats=7):
-    for f in cands.values():
+def _measure(cands, warm, repeats=7):
+    """First step of each candidate, warm-up until the tier is idle, then the
+    median of interleaved steps."""
+    first = {}
+    for k, f in cands.items():
+        t = time.perf_counter()
         f()
-        f()
+        first[k] = time.perf_counter() - t
+    t0 = time.perf_counter()
+    while True:
+        for f in cands.values():
+            f()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= warm and kernels.wait(0):
+            break
+        if elapsed > 20 * warm:
+            break
+    warmed = time.perf_counter() - t0
     samples = {k: [] for k in cands}
     for _ in range(repeats):
         for k, f in cands.items():
             t = time.perf_counter()
             f()
             samples[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return first, {k: statistics.median(v) for k, v in samples.items()}, warmed
 
 
-def bert():
+def bert_models():
     from transformers import BertConfig, BertForMaskedLM
 
     cfg = BertConfig(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
@@ -55,21 +82,13 @@ def bert():
             "gelu", approximate=False).to_torch()
     ids = torch.randint(0, cfg.vocab_size, (8, 128))
     batch = {"input_ids": ids, "labels": ids}
-
-    def loss_fn(m, b):
-        return m(**b).loss
-
-    opts = {k: torch.optim.SGD(m.parameters(), lr=1e-3) for k, m in (("native", native),
-                                                                      ("multiact", ours))}
     native.eval(), ours.eval()  # no dropout while comparing
     with torch.no_grad():
         a = native(**batch).logits
         b = ours(**batch).logits
     diff = (a - b).abs().max().item() / a.abs().max().item()
     native.train(), ours.train()
-    t = _time({"native": lambda: _step(native, batch, opts["native"], loss_fn),
-               "multiact": lambda: _step(ours, batch, opts["multiact"], loss_fn)})
-    return t, diff
+    return native, ours, batch, (lambda m, b: m(**b).loss), diff
 
 
 class _MLP(torch.nn.Module):
@@ -86,41 +105,69 @@ class _MLP(torch.nn.Module):
         return self.log_softmax(h)
 
 
-def mlp():
+def mlp_models():
+    torch.manual_seed(0)
     native = _MLP((F.gelu, F.silu, lambda t: F.softmax(t, -1), lambda t: F.log_softmax(t, -1)))
     ours = _MLP((lambda t: multiact.gelu(t, approximate=False), multiact.silu, multiact.softmax,
                  multiact.log_softmax))
     ours.load_state_dict(native.state_dict())
     x = torch.randn(256, 512)
     y = torch.randint(0, 256, (256,))
+    return native, ours, (x, y), (lambda m, b: F.nll_loss(m(b[0]), b[1]).float()), None
+
+
+def run(name, make, compiled, autocast, warm):
+    native, ours, batch, loss_fn, diff = make()
+    if compiled:
+        native, ours = torch.compile(native), torch.compile(ours)
     opts = {k: torch.optim.SGD(m.parameters(), lr=1e-3) for k, m in (("native", native),
                                                                       ("multiact", ours))}
+    cands = {k: (lambda m=m, o=opts[k]: _step(m, batch, o, loss_fn, autocast))
+             for k, m in (("native", native), ("multiact", ours))}
+    first, t, warmed = _measure(cands, warm)
+    mode = ("torch.compile" if compiled else "eager") + (", bf16 autocast" if autocast else "")
+    row = (f"| {name} | {mode} | {first['native'] * 1e3:.0f} ms | "
+           f"{first['multiact'] * 1e3:.0f} ms | {warmed:.0f} s | {t['native'] * 1e3:.1f} ms | "
+           f"{t['multiact'] * 1e3:.1f} ms | {t['multiact'] / t['native']:.3f} |")
+    print(row, file=sys.stderr, flush=True)
+    return row, diff
 
-    def loss_fn(m, b):
-        return F.nll_loss(m(b[0]), b[1])
 
-    t = _time({"native": lambda: _step(native, (x, y), opts["native"], loss_fn),
-               "multiact": lambda: _step(ours, (x, y), opts["multiact"], loss_fn)})
-    return t
-
-
-def main():
-    lines = ["## Training steps of real models (CPU, float32)", "",
-             "| model | native | multiact | ratio |", "| --- | ---: | ---: | ---: |"]
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+    p.add_argument("--warm", type=float, default=20.0,
+                   help="seconds of interleaved steps at least, before the steady state")
+    a = p.parse_args(argv)
+    lines = ["## Training steps of real models (CPU)", "",
+             f"Command: `python benchmarks/models.py{' ' + ' '.join(argv or sys.argv[1:])}`; "
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads. First step: the "
+             f"first training step of each variant (its first calls; Dynamo's compile for "
+             f"torch.compile). Warm-up: interleaved steps until multiact's compile tier was "
+             f"idle and at least {a.warm:.0f} s had passed. Steady state: the median of 7 "
+             f"interleaved steps.", "",
+             "| model | mode | first step, native | first step, multiact | warm-up | "
+             "native | multiact | ratio |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    notes = []
+    bert_ok = True
     try:
-        t, diff = bert()
-        lines.append(f"| BERT (4 layers, 256 hidden, 8x128 tokens, exact GELU) | "
-                     f"{t['native'] * 1e3:.1f} ms | {t['multiact'] * 1e3:.1f} ms | "
-                     f"{t['multiact'] / t['native']:.3f} |")
-        print(f"BERT logits (eval mode): max difference / max |logit| = {diff:.2e}",
-              file=sys.stderr)
+        import transformers  # noqa: F401
     except ImportError:
-        lines.append("| BERT | - | - | transformers not installed |")
-    t = mlp()
-    lines.append(f"| MLP 512-2048-2048-256 (gelu, silu, softmax, log_softmax), batch 256 | "
-                 f"{t['native'] * 1e3:.1f} ms | {t['multiact'] * 1e3:.1f} ms | "
-                 f"{t['multiact'] / t['native']:.3f} |")
-    text = "\n".join(lines) + "\n"
+        bert_ok = False
+        lines.append("| BERT | - | - | - | - | - | - | transformers not installed |")
+    variants = [(False, False)] + ([] if a.no_compile else [(True, False)])
+    if bert_ok:
+        for compiled, autocast in variants:
+            row, diff = run("BERT (4 layers, 256 hidden, 8x128 tokens, exact GELU)",
+                            bert_models, compiled, autocast, a.warm)
+            lines.append(row)
+        notes.append(f"BERT logits (eval mode): max difference / max |logit| = {diff:.2e}")
+    for compiled, autocast in variants + [(False, True)]:
+        row, _ = run("MLP 512-2048-2048-256 (gelu, silu, softmax, log_softmax), batch 256",
+                     mlp_models, compiled, autocast, a.warm)
+        lines.append(row)
+    text = "\n".join(lines + [""] + notes) + "\n"
     print(text)
     return text
 

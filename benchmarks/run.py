@@ -163,6 +163,37 @@ def syncer(backend):
     return lambda y: None
 
 
+def warm_tier(f, x, sync, cap=180.0):
+    """Call ``f`` until multiact's compile tier has compiled what these calls made
+    hot (its kernels are built in the background once they have paid for
+    themselves; WARM_COST below shortens the wait, not the kernels) and is idle."""
+    from multiact import kernels
+
+    t0 = time.perf_counter()
+    while True:
+        sync(f(x))
+        if (time.perf_counter() - t0 > 2 * WARM_COST and kernels.wait(0)) or \
+                time.perf_counter() - t0 > cap:
+            return
+
+
+#: the compile cost the tier assumes while the benchmark warms up (seconds)
+WARM_COST = 0.5
+
+
+def framework_mode(f):
+    """``f`` with ``MULTIACT_KERNELS=framework`` (no kernel of the tier)."""
+    from multiact import kernels
+
+    def run(x):
+        prev = kernels.set_mode("framework")
+        try:
+            return f(x)
+        finally:
+            kernels.set_mode(prev)
+    return run
+
+
 def time_interleaved(cands, x, sync, budget=0.6, repeats=7):
     """Median seconds per call of each candidate, calls interleaved round-robin."""
     for f in cands.values():  # warm up (compile, caches)
@@ -204,6 +235,11 @@ def bench_backend(backend, sizes, dtypes, functions):
                     continue
                 x = make_input(backend, n, dtype, name)
                 cands = {"multiact": ours(name), **r}
+                if backend == "torch":
+                    # the default mode once its compile tier is warm, and the framework
+                    # paths alone (the first calls, small tensors, MULTIACT_KERNELS=framework)
+                    warm_tier(cands["multiact"], x, sync)
+                    cands["multiact (framework paths)"] = framework_mode(ours(name))
                 try:
                     times = time_interleaved(cands, x, sync)
                 except Exception as e:  # noqa: BLE001 - e.g. a dtype a reference lacks
@@ -211,13 +247,16 @@ def bench_backend(backend, sizes, dtypes, functions):
                           file=sys.stderr)
                     continue
                 ref_keys = [k for k in r if k != "jax.nn eager"]
+                r = {**r, **{k: v for k, v in cands.items() if k.startswith("multiact (")}}
                 best = "jax.jit(jax.nn)" if backend == "jax" else min(ref_keys, key=lambda k: times[k])
                 rows.append({"backend": backend, "dtype": dtype, "n": n, "function": name,
                              "multiact": times["multiact"], "reference": best,
                              "ref_time": times[best], "ratio": times["multiact"] / times[best],
                              "others": {k: times[k] for k in r if k != best}})
+                fw = times.get("multiact (framework paths)")
                 print(f"  {backend:5s} {dtype:8s} {n:>9,d} {name:12s} multiact {fmt_t(times['multiact']):>10s}"
-                      f"  {best} {fmt_t(times[best]):>10s}  ratio {rows[-1]['ratio']:.2f}",
+                      f"  {best} {fmt_t(times[best]):>10s}  ratio {rows[-1]['ratio']:.2f}"
+                      + (f"  framework paths {fw / times[best]:.2f}" if fw else ""),
                       file=sys.stderr)
                 if backend == "torch" and n >= 100_000 and name in TORCH_GRAD:
                     rows.append(_torch_fwd_bwd(name, x, r, sync, dtype, n))
@@ -241,11 +280,15 @@ def _torch_fwd_bwd(name, x, r, sync, dtype, n):
     def run(fn):
         return lambda _: torch.autograd.grad(fn(xr), xr, g)
 
-    times = time_interleaved({"multiact": run(f), "F": run(ref)}, None, sync)
+    warm_tier(run(f), None, sync)
+    times = time_interleaved({"multiact": run(f), "F": run(ref),
+                              "multiact (framework paths)": run(framework_mode(f))}, None, sync)
     row = {"backend": "torch", "dtype": dtype, "n": n, "function": f"{name} fwd+bwd",
            "multiact": times["multiact"], "reference": "torch.nn.functional (autograd)",
-           "ref_time": times["F"], "ratio": times["multiact"] / times["F"], "others": {}}
-    print(f"  torch {dtype:8s} {n:>9,d} {name + ' fwd+bwd':12s} ratio {row['ratio']:.2f}",
+           "ref_time": times["F"], "ratio": times["multiact"] / times["F"],
+           "others": {"multiact (framework paths)": times["multiact (framework paths)"]}}
+    print(f"  torch {dtype:8s} {n:>9,d} {name + ' fwd+bwd':12s} ratio {row['ratio']:.2f}  "
+          f"framework paths {times['multiact (framework paths)'] / times['F']:.2f}",
           file=sys.stderr)
     return row
 
@@ -341,13 +384,21 @@ def markdown(rows, extras, args):
              f"Python {platform.python_version()}, numpy {np.__version__}"
              + _versions(), "",
              f"Command: `python benchmarks/run.py {' '.join(args)}`", "",
-             "| backend | dtype | n | function | multiact | reference | ref time | ratio | others (ratio) |",
-             "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- |"]
+             "multiact: the default mode, after its compile tier is warm (PyTorch); "
+             "framework paths: `MULTIACT_KERNELS=framework` (what the first calls and "
+             "tensors below the tier run).", "",
+             "| backend | dtype | n | function | multiact | reference | ref time | ratio | "
+             "framework paths (ratio) | others (multiact / other) |",
+             "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    fw_key = "multiact (framework paths)"
     for r in rows:
-        others = ", ".join(f"{k} {fmt_t(v)} ({r['multiact'] / v:.2f})" for k, v in r["others"].items())
+        fw = r["others"].get(fw_key)
+        fw_txt = f"{fmt_t(fw)} ({fw / r['ref_time']:.2f})" if fw is not None else "-"
+        others = ", ".join(f"{k} {fmt_t(v)} ({r['multiact'] / v:.2f})"
+                           for k, v in r["others"].items() if k != fw_key)
         lines.append(f"| {r['backend']} | {r['dtype']} | {r['n']:,} | {r['function']} | "
                      f"{fmt_t(r['multiact'])} | {r['reference']} | {fmt_t(r['ref_time'])} | "
-                     f"{r['ratio']:.2f} | {others} |")
+                     f"{r['ratio']:.2f} | {fw_txt} | {others} |")
     lines.append("")
     for title, body in extras:
         lines += [f"## {title}", "", *body, ""]
@@ -397,6 +448,10 @@ def main(argv=None):
     sizes = a.size or [16, 100_000, 1_000_000, 10_000_000]
     functions = a.function or FUNCTIONS
     rows = []
+    if "torch" in backends:
+        from multiact.kernels._tier import TIER
+
+        TIER.cost_override = WARM_COST
     for b in backends:
         dtypes = a.dtype or (["float32", "float16", "bfloat16"] if b == "torch" else ["float32"])
         rows += bench_backend(b, sizes, dtypes, functions)

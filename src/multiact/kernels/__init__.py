@@ -103,10 +103,21 @@ def _interpreted():
 def _route(x, cpu=True):
     """How kernels apply to the eager tensor ``x``: ``None`` (the framework path),
     ``"triton"`` (launched on the caller's thread: CUDA, or the interpreter in
-    ``fused`` mode), or ``"tier"`` (a background-compiled kernel: Inductor on
-    CPU, Triton on CUDA).  ``cpu=False``: never the CPU compiler (the
+    ``fused`` mode), ``"sync"`` (Inductor, compiled on the caller's thread: the
+    ``fused`` mode asks for it) or ``"tier"`` (a background-compiled kernel:
+    Inductor on CPU, Triton on CUDA).  ``cpu=False``: never the CPU compiler (the
     framework's one native kernel is as fast)."""
-    m = _STATE["mode"] or mode()
+    m = _STATE["mode"]
+    if m == "auto":  # the common case first: a call of a small CPU tensor returns None
+        if x.is_cuda:
+            return "tier" if _triton() else None
+        if cpu and x.numel() >= MIN_NUMEL and x.is_cpu and _inductor():
+            return "tier"
+        return None
+    if m is None:
+        m = mode()
+        if m == "auto":
+            return _route(x, cpu)
     if m == "framework":
         return None
     if x.is_cuda:
@@ -117,8 +128,6 @@ def _route(x, cpu=True):
         if _interpreted():
             return "triton" if _triton() else None
         return "sync" if cpu and _inductor() else None
-    if cpu and x.numel() >= MIN_NUMEL and x.device.type == "cpu" and _inductor():
-        return "tier"
     return None
 
 
