@@ -672,8 +672,8 @@ class _LogSumExp(torch.autograd.Function):
 def _plain(x, axes, *params):
     """The framework fast path applies: an eager CPU tensor (a host check costs
     nothing there), one axis, no mask/initial/b, not empty."""
-    if not x.is_cpu or len(axes) != 1 or x.dtype not in _FLOATS or x.numel() == 0 \
-            or not eager(x):
+    if not x.is_cpu or len(axes) != 1 or x.dtype not in _FLOATS or not eager(x) \
+            or x.numel() == 0:  # (after eager: a traced tensor's size is no Python int)
         return False
     for p in params:
         if p is not None:
@@ -688,7 +688,7 @@ def _softmax_eager(x, axis, where, initial):
     y = _softmax(xw, axis[0])
     # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
     # finite: those take the generic body's limits
-    total = float(y.sum())
+    total = float(y.detach().sum())
     if total != total:
         return G.softmax(x, axis, where, initial)
     return y.to(x.dtype) if xw is not x else y
