@@ -26,6 +26,7 @@ The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 
 A backend asks :func:`torch_forward`, :func:`torch_train` or
 :func:`torch_rows`; ``None`` means "no kernel applies here, use your own path".
+:func:`coverage` lists which kernels exist, and the reason for each that does not.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 import os
 
 __all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows", "torch_fuse",
-           "torch_rows_train"]
+           "torch_rows_train", "coverage"]
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None}
@@ -141,3 +142,19 @@ def torch_fuse(key, fn, *tensors):
     if t is None or not hasattr(t, "fuse"):
         return None
     return t.fuse(key, fn, *tensors)
+
+
+def coverage(functions=None, dtypes=None, printers=None):
+    """Which fused kernels exist: one dict per element-wise function case and row
+    kernel, printer (``"triton"``, ``"cuda_c"``, ``"inductor"``), kernel
+    (``"forward"``, ``"backward"``, ``"rows"``, ``"rows+where"``) and dtype, with
+    ``"ok"`` and, where there is no kernel, the ``"reason"`` (``kernels/_coverage.py``).
+
+    Example:
+      >>> from multiact import kernels
+      >>> [e["reason"] for e in kernels.coverage(["relu"], ["bfloat16"], ["cuda_c"])][0][:40]
+      'CuPy kernels are built for float16, floa'
+    """
+    from ._coverage import coverage as _coverage
+
+    return _coverage(functions, dtypes, printers)
