@@ -10,6 +10,8 @@ Every function is one row of ``multiact._table`` and one generic body in
 ``multiact.compile()`` compiles the fused kernels ahead of time.
 """
 
+from typing import Any, Callable, Sequence
+
 from ._api import *  # noqa: F401,F403 - the public functions and their aliases
 from ._api import __all__ as _FUNCTIONS
 from ._info import info
@@ -20,7 +22,9 @@ from ._table import ALIASES
 __version__ = "0.2.0"
 
 
-def compile(targets=None, functions=None, dtypes=None, progress=None):  # noqa: A001
+def compile(targets: str | Sequence[str] | None = None,  # noqa: A001
+            functions: Sequence[str] | None = None, dtypes: Sequence[str] | None = None,
+            progress: Callable[[str], object] | None = None) -> list[dict[str, Any]]:
     """Compile every fused kernel; returns one dict per kernel and target:
     ``{"function", "dtype", "kernel", "target", "ok", "seconds", "error"}``.
 

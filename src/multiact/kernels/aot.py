@@ -305,11 +305,6 @@ def _cupy_jobs(targets, functions, dtypes):
 
 # -- compiling (in worker processes) -------------------------------------------------------
 
-def _worker_init():
-    # real compiles with the real libdevice, whatever the parent's interpreter mode
-    os.environ.pop("TRITON_INTERPRET", None)
-
-
 class _Captured:
     """Captures what compilers write to file descriptors 1 and 2 (MLIR
     diagnostics, ptxas) instead of letting it reach the terminal (or a worker's
@@ -488,17 +483,20 @@ def _run_pool(todo, directory, progress, workers):
         proc = subprocess.Popen([sys.executable, "-m", "multiact.kernels._aot_worker", directory],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env, text=False)
-        reader = threading.Thread(target=read, args=(proc,), daemon=True)
-        reader.start()
-        # stdin in a thread too: a large share must not block on a full pipe
-        writer = threading.Thread(target=_feed, args=(proc, pickle.dumps(share)), daemon=True)
-        writer.start()
-        procs.append((proc, share, reader, writer))
-    for proc, share, reader, writer in procs:
-        writer.join()
-        stderr = proc.stderr.read().decode(errors="replace")
+        errors = []
+        # one thread per pipe: no worker ever waits on a full one
+        threads = [threading.Thread(target=read, args=(proc,), daemon=True),
+                   threading.Thread(target=_feed, args=(proc, pickle.dumps(share)), daemon=True),
+                   threading.Thread(target=lambda p=proc, e=errors: e.append(p.stderr.read()),
+                                    daemon=True)]
+        for t in threads:
+            t.start()
+        procs.append((proc, share, threads, errors))
+    for proc, share, threads, errors in procs:
+        for t in threads:
+            t.join()
         proc.wait()
-        reader.join()
+        stderr = b"".join(errors).decode(errors="replace")
         for key, *_ in share:
             if key not in results:  # the worker died before reporting it
                 results[key] = (False, 0.0, f"the compiler process died (exit {proc.returncode})"
