@@ -30,13 +30,9 @@ def _sample(info, dtype):
 @pytest.mark.parametrize("info", ELEMENTWISE, ids=lambda i: i.name)
 def test_cupy_kernel_text_agrees_with_the_generic_body(info, dtype):
     from multiact.backends import numpy as nb
-    from multiact.kernels import _trace, cuda_c
+    from multiact.kernels import cuda_c
 
-    try:
-        run = cuda_c.host_library(info, dtype, info.args())
-    except _trace.Unsupported:
-        assert info.name in ("relu", "relu6", "hard_tanh") and dtype == "float16"
-        return  # exact selections in half precision: CuPy keeps the generic body
+    run = cuda_c.host_library(info, dtype, info.args())
     xs = _sample(info, dtype).astype(dtype)
     with np.errstate(all="ignore"):
         got = run(xs)
@@ -47,6 +43,36 @@ def test_cupy_kernel_text_agrees_with_the_generic_body(info, dtype):
 
 
 torch = pytest.importorskip("torch")
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler")
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+@pytest.mark.parametrize("name", ["gelu", "elu", "softplus", "hard_silu", "log1mexp", "relu"])
+def test_cupy_backward_kernel_text_agrees_with_autograd(name, dtype):
+    """The backward C++ (``g * f'(x)``, printed from the derivative graph) against
+    PyTorch's autograd of the generic body, in float64 (the kernel's rounding is
+    the only difference)."""
+    from multiact.backends import torch as tb
+    from multiact.kernels import cuda_c
+
+    info = BY_NAME[name]
+    run = cuda_c.host_library(info, dtype, info.args(), backward=True)
+    xs = _sample(info, dtype)
+    xs = xs[np.isfinite(xs) & (np.abs(xs) < 1e4)][::3].astype(dtype)
+    gs = np.linspace(-2.0, 2.0, xs.size).astype(dtype)
+    with np.errstate(all="ignore"):
+        got = run(xs, gs).astype(np.float64)
+    xt = torch.tensor(xs.astype(np.float64), requires_grad=True)
+    (want,) = torch.autograd.grad(getattr(tb.G, name)(xt, *info.args()), xt,
+                                  torch.tensor(gs.astype(np.float64)))
+    want = want.numpy()
+    if dtype != "float64":  # the kernel's result is rounded to dtype once
+        keep = np.abs(want) <= np.finfo(dtype).max
+        got, want = got[keep], want[keep].astype(dtype).astype(np.float64)
+    rtol = {"float64": 1e-12, "float32": 1e-5, "float16": 2e-3}[dtype]
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300 if dtype == "float64" else 1e-6)
+
+
 pytest.importorskip("triton")
 
 

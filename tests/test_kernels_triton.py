@@ -91,3 +91,37 @@ def test_triton_row_kernels(interpreted, used_kernel, name, masked, ncols):
     torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-6, equal_nan=True)
 
 
+
+
+def test_every_launch_asks_for_no_contraction(interpreted, monkeypatch):
+    """The options a launch hands Triton (its interpreter takes and ignores them;
+    on a GPU, Triton compiles with them): contraction into FMA off."""
+    from triton.runtime.interpreter import InterpretedFunction
+
+    seen = []
+    run = InterpretedFunction.run
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("enable_fp_fusion", "unset"))
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(InterpretedFunction, "run", spy)
+    x = torch.linspace(-3, 3, 40).reshape(4, 10).requires_grad_(True)
+    multiact.gelu(x).sum().backward()                              # forward and backward
+    multiact.softmax(x.detach(), where=x.detach() > 0)             # a row kernel
+    assert len(seen) == 3 and seen == [False] * 3
+
+
+def test_the_local_gpu_warm_up_launches_every_kernel(interpreted):
+    """``multiact compile`` on a CUDA machine launches each Triton kernel once;
+    here on CPU tensors, under the interpreter."""
+    from multiact.kernels import aot
+
+    rows = aot.warm_triton(["gelu", "softmax"], ["float32"], device="cpu")
+    assert {(r["function"], r["kernel"]) for r in rows} == {
+        ("gelu", "triton:forward"), ("gelu", "triton:backward"),
+        ("gelu(approximate=False)", "triton:forward"), ("gelu(approximate=False)", "triton:backward"),
+        ("softmax", "triton:rows"), ("softmax", "triton:rows+where"),
+        ("softmax", "triton:rows/chunked"), ("softmax", "triton:rows+where/chunked")}
+    assert all(r["ok"] and r["error"] is None and r["target"] == "cpu (interpreter)" for r in rows)
+    assert aot.summary(rows) == "compiled 8 kernels for 1 targets, 0 failed"

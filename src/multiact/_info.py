@@ -133,6 +133,32 @@ def _sample(row, target, dtype):
     return target.asarray(data, dtype), params
 
 
+_PRINTER_NAMES = {"triton": "Triton", "cuda_c": "CUDA C++ (CuPy)", "inductor": "Inductor"}
+_PRINTER_NEEDS = {"triton": ("torch", "triton"), "cuda_c": ("cupy",), "inductor": ("torch",)}
+
+
+def _missing_kernels(row):
+    """Notes for the fused kernels ``row`` lacks, with the reasons, for the printers
+    whose framework is installed (``multiact.kernels.coverage``)."""
+    import importlib.util
+
+    from .kernels import coverage
+    from .kernels._trace import ROWS
+
+    if not row.elementwise and row.name not in ROWS:
+        return []
+    printers = [p for p, needs in _PRINTER_NEEDS.items()
+                if all(importlib.util.find_spec(m) is not None for m in needs)]
+    groups = {}
+    for e in coverage([row.name], printers=printers):
+        if not e["ok"]:
+            g = groups.setdefault((e["printer"], e["reason"]), ({}, {}, {}))
+            for part, key in zip(g, ("function", "kernel", "dtype")):
+                part[e[key]] = None
+    return [f"no {_PRINTER_NAMES[p]} kernel for {', '.join(f)} {', '.join(k)} in "
+            f"{', '.join(d)}: {reason}" for (p, reason), (f, k, d) in groups.items()]
+
+
 def info(name, *, backends=None, device=None):
     """Which implementation of ``name`` runs, per backend, device, dtype and route.
 
@@ -185,7 +211,7 @@ def info(name, *, backends=None, device=None):
                                     where).__dict__)
             if row.name == "one_hot":
                 break
-    notes = []
+    notes = _missing_kernels(row)
     if any(t.backend == "torch" and t.device == "cpu" for t in targets):
         from .kernels import MIN_NUMEL, mode
 

@@ -17,7 +17,7 @@ import math
 
 __all__ = [
     "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
-    "INV_SQRT2", "INV_SQRT_2PI", "SILU_FLOOR", "HARD_SILU_FLOOR", "SOFT_SIGN_CAP",
+    "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "SILU_FLOOR", "HARD_SILU_FLOOR", "SOFT_SIGN_CAP",
     "squash", "sigmoid", "softplus", "expm1_neg", "gated", "gelu_two_u",
     "shift_by_max", "split_sums", "log_abs", "count", "drop_axes", "known",
 ]
@@ -27,6 +27,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 LN2 = math.log(2.0)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # tanh-GELU: x/2 (1 + tanh(u)) == x * sigmoid(2u), 2u = x * (GELU_A + GELU_B * x^2)
 GELU_C = 0.044715

@@ -10,9 +10,11 @@ import math
 
 from ._formulas import INV_SQRT2 as _INV_SQRT2
 from ._formulas import INV_SQRT_2PI as _INV_SQRT_2PI
+from ._formulas import LN2 as _LN2
+from ._formulas import TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
 from ._ndtr_coeffs import PIECES
 
-__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "normal_pdf"]
+__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "normal_pdf", "expm1_kahan"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
@@ -64,7 +66,6 @@ _C32 = -0.7071067690849304               # float32(-1/sqrt 2)
 _C32_LO = -1.0 / math.sqrt(2.0) - _C32
 _C32_H = -0.70703125                     # the head's top 12 bits
 _C32_L = _C32 - _C32_H
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def ndtr_from_erfc32(xp, x, erfc):
@@ -125,3 +126,21 @@ def ndtr(xp, x):
     xc = xp.where(central, x, 0.0)
     mid = 0.5 + normal_pdf(xp, xc) * (xc * _horner(_SERIES, xc * xc))
     return xp.where(central, mid, xp.where(x < 0, tail, 1.0 - tail))
+
+
+def expm1_kahan(xp, x):
+    """``expm1`` from ``exp`` and ``log`` without cancellation (Kahan), for a
+    compiler whose own ``expm1`` is ``exp(x) - 1`` (Inductor, torch 2.13: every
+    digit lost in float32 near 0).
+
+    ``|x| >= ln 2``: ``exp(x) - 1`` has no cancellation.  Below:
+    ``(u - 1) x / log(u)``, ``u = exp(x)``, within an ulp or two (the rounding
+    errors of ``u - 1`` and ``log(u)`` cancel); ``u == 1`` means ``|x|`` is below
+    eps, where ``expm1(x) == x``.  Nothing may reassociate it.
+    """
+    u = xp.exp(x)
+    um1 = u - 1.0
+    near = (x < _LN2) & (x > -_LN2) & (u != 1.0)
+    safe = xp.where(near, u, 2.0)
+    kahan = (safe - 1.0) * xp.where(near, x, 1.0) / xp.log(safe)
+    return xp.where(near, kahan, xp.where(u == 1.0, x, um1))

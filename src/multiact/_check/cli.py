@@ -7,6 +7,11 @@ Exit status 1 if a cell fails, 2 for bad input or a backend/device asked for
 but missing.
 
 ``multiact info NAME``: which implementation runs where (``multiact.info``).
+
+``multiact compile``: every fused kernel compiled (``multiact.compile``,
+``kernels/aot.py``), ahead of time for ``--target`` GPUs or for the local
+device; one line per kernel, then ``compiled N kernels for T targets, F
+failed``.  Exit status 1 if a kernel fails, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -49,6 +54,16 @@ def _parser():
     i.add_argument("name", help="a function name or alias")
     i.add_argument("--backend", action="append", help="limit to this backend (repeatable)")
     i.add_argument("--device", help="limit to this device (cpu, cuda)")
+    k = sub.add_parser("compile", help="compile every fused kernel, ahead of time for GPUs this "
+                       "machine need not have (--target), or for the local device")
+    k.add_argument("--target", action="append", help="comma-separated targets, cuda:<compute "
+                   "capability> or hip:<gfx arch>, e.g. cuda:80,cuda:90,cuda:100,hip:gfx942,"
+                   "hip:gfx90a (repeatable); without it, the local device's kernel caches are "
+                   "warmed (CUDA: Triton's; CPU: Inductor's)")
+    k.add_argument("--function", action="append", help="limit to this function (repeatable)")
+    k.add_argument("--dtype", action="append", help="limit to this dtype (repeatable; float32, "
+                   "float16, bfloat16, float64)")
+    k.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     return p
 
 
@@ -224,6 +239,27 @@ def _info(args):
     return 0
 
 
+def _compile(args):
+    from ..kernels import aot
+
+    try:
+        targets, functions, dtypes = aot.check_arguments(args.target, args.function, args.dtype,
+                                                         who="multiact compile")
+    except (TypeError, ValueError) as e:
+        return _fail(str(e).replace("multiact compile: ", ""))
+    progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        if targets is not None:
+            rows = aot.compile_targets(targets, functions, dtypes, progress)
+        else:
+            rows = aot.compile_local(functions, dtypes, progress)
+    except RuntimeError as e:
+        print(f"multiact: error: {e}", file=sys.stderr)
+        return 1
+    aot.print_rows(rows)
+    return 1 if not rows or any(not r["ok"] for r in rows) else 0
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
@@ -231,6 +267,8 @@ def main(argv=None):
         return _check(args)
     if args.command == "info":
         return _info(args)
+    if args.command == "compile":
+        return _compile(args)
     parser.print_help()
     return 2
 

@@ -34,6 +34,7 @@ The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 A backend asks :func:`torch_forward`, :func:`torch_train`, :func:`torch_rows`,
 :func:`torch_rows_train` or :func:`torch_fuse`, handing over its own framework
 path (``eager``); what comes back is the kernel's result or ``eager``'s.
+:func:`coverage` lists which kernels exist, and the reason for each that does not.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import time
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
 __all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
-           "torch_rows_train", "torch_fuse", "warm", "wait", "status", "MIN_NUMEL"]
+           "torch_rows_train", "torch_fuse", "warm", "wait", "status", "coverage", "MIN_NUMEL"]
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None}
@@ -417,3 +418,19 @@ def kernel_calls():
 def wait(timeout=None):
     """Block until every queued compile is done (benchmarks and tests)."""
     return TIER.wait(timeout)
+
+
+def coverage(functions=None, dtypes=None, printers=None):
+    """Which fused kernels exist: one dict per element-wise function case and row
+    kernel, printer (``"triton"``, ``"cuda_c"``, ``"inductor"``), kernel
+    (``"forward"``, ``"backward"``, ``"rows"``, ``"rows+where"``) and dtype, with
+    ``"ok"`` and, where there is no kernel, the ``"reason"`` (``kernels/_coverage.py``).
+
+    Example:
+      >>> from multiact import kernels
+      >>> [e["reason"] for e in kernels.coverage(["relu"], ["bfloat16"], ["cuda_c"])][0][:40]
+      'CuPy kernels are built for float16, floa'
+    """
+    from ._coverage import coverage as _coverage
+
+    return _coverage(functions, dtypes, printers)

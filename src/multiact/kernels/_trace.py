@@ -18,17 +18,21 @@ length, ``mask`` the ``where`` argument).
 
 from __future__ import annotations
 
-import math
+from ._ops import LEAVES, OPS
 
 __all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_rows", "derivative",
-           "FLOATS", "Unsupported", "INFIX", "print_node"]
+           "FLOATS", "ROWS", "Unsupported", "print_node"]
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
+#: the reductions over the last axis that have row kernels
+ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
 _ORDER = {"bool": 0, "int32": 1, "float16": 2, "bfloat16": 2, "float32": 3, "float64": 4}
 
 
 class Unsupported(Exception):
-    """The body does something a kernel cannot express (it keeps its framework path)."""
+    """The body does something a kernel cannot express (it keeps its framework
+    path); the message is the reason, which ``multiact.kernels.coverage()`` and
+    ``multiact info`` report."""
 
 
 class Node:
@@ -71,7 +75,7 @@ class Node:
     def _bin(self, op, other, rev=False):
         other = _lift(other, self)
         a, b = (other, self) if rev else (self, other)
-        dt = "bool" if op in _CMP or op in ("and", "or") else _promote(a.dtype, b.dtype)
+        dt = "bool" if OPS[op].predicate else _promote(a.dtype, b.dtype)
         return Node(op, (a, b), dt)
 
     def __add__(self, o): return self._bin("add", o)
@@ -103,9 +107,6 @@ class Node:
         raise Unsupported(f"power {k!r}")
 
 
-_CMP = ("lt", "le", "gt", "ge", "eq", "ne")
-
-
 def _promote(a, b):
     if a == "bool" and b == "bool":
         return "bool"
@@ -134,11 +135,12 @@ class _Finfo:
 
 
 def _un(op):
+    """The namespace function of the one-argument operation ``op``."""
     def f(self, x):
         if not isinstance(x, Node):
-            raise Unsupported(f"{op} of a Python number")
-        return Node(op, (x,), "bool" if op in ("isinf", "isnan") else x.dtype)
-    f.__name__ = op
+            raise Unsupported(f"{op.xp} of a Python number")
+        return Node(op.name, (x,), "bool" if op.predicate else x.dtype)
+    f.__name__ = op.xp
     return f
 
 
@@ -185,9 +187,8 @@ class TraceNamespace:
         a, b = _lift(a, like), _lift(b, like)
         return Node("where", (c, a, b), _promote(a.dtype, b.dtype))
 
-    exp, expm1, log, log1p, tanh = _un("exp"), _un("expm1"), _un("log"), _un("log1p"), _un("tanh")
-    abs, sqrt, round, isinf = _un("abs"), _un("sqrt"), _un("round"), _un("isinf")
-    isnan, erf, erfc, erfcx = _un("isnan"), _un("erf"), _un("erfc"), _un("erfcx")
+    # the one-argument functions of the registry (xp.exp, xp.erfcx, ...) are
+    # added below the class
 
     def maximum(self, a, b):
         like = a if isinstance(a, Node) else b
@@ -245,6 +246,15 @@ class TraceNamespace:
         raise Unsupported(f"xp.{name}")
 
 
+for _op in OPS.values():
+    if _op.xp is not None:
+        if _op.arity != 1:
+            raise TypeError(f"multiact: registry entry {_op.name!r}: only one-argument "
+                            f"operations are offered as xp functions")
+        setattr(TraceNamespace, _op.xp, _un(_op))
+del _op
+
+
 def trace_elementwise(info, dtype, params, ndtr="native"):
     """The graph of ``info``'s body on one element of ``dtype``, with ``params``
     (Python scalars) baked in; raises :class:`Unsupported` if it cannot be."""
@@ -279,16 +289,21 @@ def trace_rows(info, dtype, params, masked=False):
 
 def derivative(x, y, g):
     """``g * dy/dx`` for an element-wise graph ``y(x)``: reverse accumulation over
-    the graph with the derivative rules autodiff applies to the same operations
-    (``where`` selects the derivative of the branch taken; comparisons, ``round``
-    and ``isinf`` have none; ``abs``' derivative at 0 is 0)."""
+    the graph with each operation's rule (``_ops.py``), the rules autodiff
+    applies to the same operations (``where`` selects the derivative of the
+    branch taken; comparisons, ``round`` and ``isinf`` have none; ``abs``'
+    derivative at 0 is 0)."""
+    ns = TraceNamespace()
     order = _topo(y)
     adj = {id(y): g if y.dtype == g.dtype else Node("astype", (g,), y.dtype)}
     for node in reversed(order):
         gn = adj.get(id(node))
-        if gn is None or node.op in ("x", "const"):
+        if gn is None or node.op in LEAVES:
             continue
-        for arg, contrib in _rules(node, gn):
+        op = OPS.get(node.op)
+        if op is None:
+            raise Unsupported(f"no derivative rule for {node.op}")
+        for arg, contrib in op.grad(ns, node, gn):
             if contrib is None or arg.dtype == "bool":
                 continue
             prev = adj.get(id(arg))
@@ -321,84 +336,20 @@ def _topo(root):
     return order
 
 
-def _c(v, like):
-    return Node("const", (), like.dtype, float(v))
+# -- printing a node as source text (the spellings are the registry's) ---------------------
 
-
-def _rules(n, g):
-    """``[(arg, g * d n / d arg)]`` for one node."""
-    a = n.args
-    op = n.op
-    if op == "add":
-        return [(a[0], g), (a[1], g)]
-    if op == "sub":
-        return [(a[0], g), (a[1], -g)]
-    if op == "mul":
-        return [(a[0], g * a[1]), (a[1], g * a[0])]
-    if op == "div":
-        return [(a[0], g / a[1]), (a[1], -(g * a[0]) / (a[1] * a[1]))]
-    if op == "neg":
-        return [(a[0], -g)]
-    if op == "where":
-        zero = _c(0.0, g)
-        return [(a[1], Node("where", (a[0], g, zero), g.dtype)),
-                (a[2], Node("where", (a[0], zero, g), g.dtype))]
-    if op == "astype":
-        return [(a[0], g if g.dtype == a[0].dtype else Node("astype", (g,), a[0].dtype))]
-    if op == "exp":
-        return [(a[0], g * n)]
-    if op == "expm1":
-        return [(a[0], g * (n + 1.0))]
-    if op == "log":
-        return [(a[0], g / a[0])]
-    if op == "log1p":
-        return [(a[0], g / (a[0] + 1.0))]
-    if op == "tanh":
-        return [(a[0], g * (1.0 - n * n))]
-    if op == "sqrt":
-        return [(a[0], g / (n * 2.0))]
-    if op == "abs":
-        x = a[0]
-        sign = Node("where", (x > 0, _c(1.0, x), Node("where", (x < 0, _c(-1.0, x),
-                                                                 _c(0.0, x)), x.dtype)), x.dtype)
-        return [(x, g * sign)]
-    if op == "erf":
-        return [(a[0], g * (2.0 / math.sqrt(math.pi)) * Node("exp", (-(a[0] * a[0]),),
-                                                             a[0].dtype))]
-    if op == "erfc":
-        return [(a[0], g * (-2.0 / math.sqrt(math.pi)) * Node("exp", (-(a[0] * a[0]),),
-                                                              a[0].dtype))]
-    if op == "erfcx":
-        return [(a[0], g * (a[0] * n * 2.0 - 2.0 / math.sqrt(math.pi)))]
-    if op in ("max", "min"):  # ties go to the first argument (clamp's derivative)
-        x0, x1 = a
-        first = (x0 >= x1) if op == "max" else (x0 <= x1)
-        return [(x0, Node("where", (first, g, _c(0.0, g)), g.dtype)),
-                (x1, Node("where", (first, _c(0.0, g), g), g.dtype))]
-    if op in _CMP or op in ("and", "or", "not", "round", "isinf", "isnan"):
-        return []
-    raise Unsupported(f"no derivative rule for {op}")
-
-
-
-# -- printing a node as source text (each kernel language has a table) ------------------
-
-#: operations whose text is the same in Triton and C++
-INFIX = {"add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})",
-         "lt": "({0} < {1})", "le": "({0} <= {1})", "gt": "({0} > {1})", "ge": "({0} >= {1})",
-         "eq": "({0} == {1})", "ne": "({0} != {1})", "neg": "(-{0})"}
-
-
-def print_node(node, name, table, const):
-    """``node`` as an expression of a kernel language: ``table[op]`` is a format
+def print_node(node, name, language, const):
+    """``node`` as an expression of a kernel language: ``language`` is the
+    registry's field (``"triton"`` or ``"cuda"``), whose spelling is a format
     string over the arguments' names (``{0}``, ``{1}``, ...), the result's dtype
     (``{dt}``) and the first argument's (``{src}``), or a callable
     ``f(node, *names)``; ``const(value, dtype)`` prints constants."""
     if node.op == "const":
         return const(node.value, node.dtype)
-    t = table.get(node.op)
-    if t is None:
-        raise Unsupported(f"no form for {node.op}")
+    op = OPS.get(node.op)
+    if op is None:
+        raise Unsupported(f"no {language} form for {node.op}")
+    t = getattr(op, language)
     a = [name[id(arg)] for arg in node.args]
     if callable(t):
         return t(node, *a)

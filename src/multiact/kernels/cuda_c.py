@@ -1,10 +1,16 @@
 """CUDA C++ printed from the traced generic bodies: CuPy ``ElementwiseKernel``s.
 
-One kernel per element-wise function and dtype (float16 computes in float32,
-as the generic body does; float32 and float64 in their own precision), the
-parameters (Python scalars) baked in as exact hexadecimal constants.  The
-kernel body is plain C++ over the typed CUDA math functions (``expf``,
-``erfcxf``, ...), with IEEE division (CuPy compiles without fast math).
+One kernel per element-wise function and dtype, forward (``y = f(x)``) and
+backward (``y = g * f'(x)``, the derivative of the same graph, for programs
+and for the ahead-of-time compile; CuPy has no autograd to call it).  float16
+computes in float32 (as the generic body does; a graph's exact float16
+selections, ``relu`` and the like, are float32 values rounded to float16,
+which is float16's own result), float32 and float64 in their own precision;
+the parameters (Python scalars) are baked in as exact hexadecimal constants.
+The kernel body is plain C++ over the typed CUDA math functions (``expf``,
+``erfcxf``, ...), with IEEE division (CuPy compiles without fast math) and no
+contraction into FMA (:data:`CUPY_OPTIONS`).  The spellings are the registry's
+(``_ops.py``).
 
 :func:`host_library` compiles the same body, in a loop, with the host C++
 compiler into a shared library for NumPy arrays: the tests run the exact
@@ -17,23 +23,25 @@ import ctypes
 import hashlib
 import math
 import os
+import struct
 import subprocess
 import tempfile
 import threading
 
-from ._trace import INFIX, Unsupported, _topo, print_node, trace_elementwise
+from ._ops import C_TYPES as _C
+from ._trace import Node, Unsupported, _topo, derivative, print_node, trace_elementwise
 
-__all__ = ["body", "cupy_kernel", "host_library", "cupy_forward"]
+__all__ = ["body", "kernel_source", "cupy_kernel", "host_library", "cupy_forward",
+           "CUPY_OPTIONS", "DTYPES", "failures"]
 
-_C = {"float16": "float16", "float32": "float", "float64": "double", "bool": "bool"}
-_MATH = ("exp", "expm1", "log", "log1p", "tanh", "sqrt", "erf", "erfc", "erfcx", "round", "abs")
+#: the dtypes of CuPy's kernels (CuPy arrays of other float dtypes keep the generic body)
+DTYPES = ("float16", "float32", "float64")
+#: NVRTC options of every kernel: no contraction of ``a*b+c`` into FMA (the host
+#: compiler's ``-ffp-contract=off``; NVRTC's default is ``--fmad=true``)
+CUPY_OPTIONS = ("--fmad=false",)
 _LOCK = threading.Lock()
 _CACHE: dict = {}
-
-
-def _fn(op, dtype):
-    name = {"round": "rint", "abs": "fabs"}.get(op, op)
-    return name + ("f" if dtype == "float32" else "")
+_FAILED: dict = {}
 
 
 def _const(v, dtype):
@@ -41,67 +49,94 @@ def _const(v, dtype):
         return "true" if v else "false"
     # infinities and NaN from their bits (NVRTC has no <math.h> macros)
     if math.isnan(v):
-        return "__int_as_float(0x7fc00000)" if dtype == "float32" else \
+        return "__int_as_float(0x7fc00000)" if dtype != "float64" else \
             "__longlong_as_double(0x7ff8000000000000LL)"
     if math.isinf(v):
-        lit = "__int_as_float(0x7f800000)" if dtype == "float32" else \
+        lit = "__int_as_float(0x7f800000)" if dtype != "float64" else \
             "__longlong_as_double(0x7ff0000000000000LL)"
         return lit if v > 0 else f"(-{lit})"
-    if dtype == "float32":
-        import struct
-
-        v = struct.unpack("f", struct.pack("f", v))[0]  # the float32 the kernel computes with
-        return f"{v.hex()}f"
-    return f"{float(v).hex()}"
-
-
-_TABLE = {
-    **INFIX,
-    "div": "({0} / {1})", "and": "({0} && {1})", "or": "({0} || {1})", "not": "(!{0})",
-    "where": "({0} ? {1} : {2})", "astype": lambda node, a: f"(({_C[node.dtype]})({a}))",
-    "isinf": "isinf({0})", "isnan": "isnan({0})",
-    # NaN in either gives NaN (fmax would drop it)
-    "max": "(({0} >= {1} || {0} != {0}) ? {0} : {1})",
-    "min": "(({0} <= {1} || {0} != {0}) ? {0} : {1})",
-    **{op: (lambda op: lambda node, a: f"{_fn(op, node.dtype)}({a})")(op) for op in _MATH},
-}
+    if dtype == "float64":
+        return f"{float(v).hex()}"
+    # the float32 (or float16: float16 nodes are float values, see body) the
+    # kernel computes with
+    fmt = "f" if dtype == "float32" else "e"
+    try:
+        v = struct.unpack(fmt, struct.pack(fmt, v))[0]
+    except OverflowError:
+        return _const(math.copysign(math.inf, v), dtype)
+    return f"{v.hex()}f"
 
 
 def _expr(node, name):
-    return print_node(node, name, _TABLE, _const)
+    return print_node(node, name, "cuda", _const)
 
 
-def body(x, y):
-    """The C++ statements computing ``y`` from the element ``x`` (named ``x``)
-    into the output ``y``."""
-    name = {id(x): "x"}
+def body(inputs, out):
+    """The C++ statements computing ``out`` from the leaves ``inputs`` (the nodes
+    ``x`` and, for a backward, ``g``, read from the variables of those names)
+    into the output ``y``.  float16 values are held in float variables, rounded
+    to float16 once per float16 node (float16 arithmetic: float's result, which
+    has more than twice float16's digits, rounded)."""
+    name = {}
     lines = []
-    out = y
-    if y.op == "astype" and y.dtype == "float16":  # half in, half out: float inside
-        out = y.args[0]
-    for node in _topo(out):
+    for leaf in inputs:
+        if leaf.dtype == "float16":  # CuPy's float16 class: to float, once
+            var = f"v{len(name)}"
+            lines.append(f"float {var} = (float)({leaf.op});")
+            name[id(leaf)] = var
+        else:
+            name[id(leaf)] = leaf.op
+    result = out
+    if out.op == "astype" and out.dtype == "float16":  # half out: the float, rounded once
+        result = out.args[0]
+    for node in _topo(result):
         if id(node) in name:
             continue
         var = f"v{len(name)}"
-        t = _C[node.dtype]
-        if t == "float16":
-            raise Unsupported("half-precision arithmetic")  # the bodies compute in float32
-        lines.append(f"{t} {var} = {_expr(node, name)};")
+        expr = _expr(node, name)
+        if node.dtype == "float16":
+            expr = f"(float)(float16)({expr})"
+        lines.append(f"{'float' if node.dtype == 'float16' else _C[node.dtype]} {var} = {expr};")
         name[id(node)] = var
-    lines.append(f"y = ({_C[y.dtype]})({name[id(out)]});")
+    lines.append(f"y = ({_C[out.dtype]})({name[id(result)]});")
     return "\n".join(lines)
 
 
-def _source(info, dtype, params):
+def _graph(info, dtype, params, backward):
     x, y = trace_elementwise(info, dtype, params)
+    if backward:
+        g = Node("g", (), dtype)
+        gx = derivative(x, y, g)
+        if gx.dtype != dtype:
+            gx = Node("astype", (gx,), dtype)
+        return (x, g), gx
     if y.dtype != dtype:
         raise Unsupported("output dtype differs from the input's")
-    return body(x, y)
+    return (x,), y
 
 
-def cupy_kernel(info, dtype, params):
-    """The ``cupy.ElementwiseKernel`` of ``info`` for ``dtype`` (cached)."""
-    key = ("cupy", info.name, dtype, tuple((type(p).__name__, p) for p in params))
+def kernel_source(info, dtype, params, backward=False):
+    """``(in_params, out_params, operation)`` of ``info``'s CuPy kernel for
+    ``dtype``: the arguments of ``cupy.ElementwiseKernel``.  Raises
+    :class:`Unsupported` with the reason where there is none."""
+    if dtype not in DTYPES:
+        raise Unsupported(f"CuPy kernels are built for {', '.join(DTYPES)}; {dtype} arrays "
+                          f"keep the generic body")
+    inputs, out = _graph(info, dtype, params, backward)
+    # NumPy dtype names: CuPy reads "float" as NumPy's float, which is float64
+    in_params = ", ".join(f"{dtype} {leaf.op}" for leaf in inputs)
+    return in_params, f"{dtype} y", body(inputs, out)
+
+
+def _key(info, dtype, params, backward):
+    return ("cupy", info.name, dtype, tuple((type(p).__name__, p) for p in params),
+            "bwd" if backward else "fwd")
+
+
+def cupy_kernel(info, dtype, params, backward=False):
+    """The ``cupy.ElementwiseKernel`` of ``info`` for ``dtype`` (cached; its name
+    is the same in every process, so CuPy's kernel cache on disk serves it)."""
+    key = _key(info, dtype, params, backward)
     k = _CACHE.get(key)
     if k is None:
         with _LOCK:
@@ -109,21 +144,31 @@ def cupy_kernel(info, dtype, params):
             if k is None:
                 import cupy
 
-                src = _source(info, dtype, params)
+                in_params, out_params, op = kernel_source(info, dtype, params, backward)
+                digest = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
                 k = _CACHE[key] = cupy.ElementwiseKernel(
-                    f"{_C[dtype]} x", f"{_C[dtype]} y", src,
-                    f"multiact_{info.name}_{dtype}_{abs(hash(key)):x}")
+                    in_params, out_params, op, f"multiact_{info.name}_{dtype}_{key[-1]}_{digest}",
+                    options=CUPY_OPTIONS)
     return k
+
+
+def failures():
+    """The kernels that could not be built in this process, with the reasons."""
+    return dict(_FAILED)
 
 
 def cupy_forward(info, x, params):
     """``info``'s function of the CuPy array ``x`` by one kernel, or None."""
     dtype = str(x.dtype)
-    if dtype not in ("float16", "float32", "float64") or x.size == 0:
+    if dtype not in DTYPES or x.size == 0:
+        return None
+    key = _key(info, dtype, params, False)
+    if key in _FAILED:
         return None
     try:
         k = cupy_kernel(info, dtype, params)
-    except Unsupported:
+    except Unsupported as e:
+        _FAILED[key] = str(e)
         return None
     return k(x)
 
@@ -151,13 +196,17 @@ static double __longlong_as_double(int64_t i) { double d; std::memcpy(&d, &i, 8)
 """
 
 
-def host_library(info, dtype, params):
-    """The kernel body of ``info`` compiled for the host: a function
-    ``f(x, y, n)`` over NumPy arrays of ``dtype``; None without a C++ compiler."""
-    src = _source(info, dtype, params)
+def host_library(info, dtype, params, backward=False):
+    """The kernel body of ``info`` compiled for the host: a function ``f(x)``
+    (``f(x, g)`` for the backward) over NumPy arrays of ``dtype``; raises
+    RuntimeError if the host compiler fails."""
+    _, _, src = kernel_source(info, dtype, params, backward)
     t = _C[dtype]
-    text = (_HOST_PRELUDE + f'extern "C" void kernel(const {t}* xs, {t}* ys, long n) {{\n'
-            f"  for (long i = 0; i < n; ++i) {{\n    {t} x = xs[i]; {t} y;\n"
+    leaves = ("x", "g") if backward else ("x",)
+    args = "".join(f"const {t}* {v}s, " for v in leaves)
+    reads = " ".join(f"{t} {v} = {v}s[i];" for v in leaves)
+    text = (_HOST_PRELUDE + f'extern "C" void kernel({args}{t}* ys, long n) {{\n'
+            f"  for (long i = 0; i < n; ++i) {{\n    {reads} {t} y;\n"
             + "\n".join("    " + line for line in src.splitlines())
             + "\n    ys[i] = y;\n  }\n}\n")
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -179,13 +228,16 @@ def host_library(info, dtype, params):
     fn = lib.kernel
     fn.restype = None
 
-    def run(x):
+    def run(*arrays):
         import numpy as np
 
-        x = np.ascontiguousarray(x, dtype=dtype)
-        y = np.empty_like(x)
-        fn(x.ctypes.data_as(ctypes.c_void_p), y.ctypes.data_as(ctypes.c_void_p),
-           ctypes.c_long(x.size))
+        arrays = [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+        if len(arrays) != len(leaves) or any(a.shape != arrays[0].shape for a in arrays):
+            raise ValueError(f"host_library({info.name}): takes {len(leaves)} arrays of one "
+                             f"shape")
+        y = np.empty_like(arrays[0])
+        fn(*[a.ctypes.data_as(ctypes.c_void_p) for a in arrays],
+           y.ctypes.data_as(ctypes.c_void_p), ctypes.c_long(y.size))
         return y
 
     return run

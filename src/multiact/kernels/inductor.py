@@ -36,12 +36,13 @@ import time
 
 import torch
 
+from .._agnostic._special import expm1_kahan as _expm1
+from ._ops import LEAVES, OPS
 from ._tier import Miss, Pair
-from ._trace import Node, Unsupported, _topo, derivative, trace_elementwise
+from ._trace import ROWS, Node, Unsupported, _topo, derivative, trace_elementwise
 
 __all__ = ["available", "builder", "rows_builder", "fuse_builder", "warm", "ROWS"]
 
-ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
 # Inductor's own compile workers are processes; one compile at a time runs in
 # this process instead (the tier compiles one kernel at a time anyway, and no
 # pool outlives the program)
@@ -96,18 +97,6 @@ def _compile(label, f, arity, sample):
 
     call.__qualname__ = call.__name__ = name
     return call
-
-
-def _expm1(ns, x):
-    """expm1 without cancellation under Inductor (Kahan; see the module docstring)."""
-    # |x| >= ln 2: exp(x) - 1 has no cancellation.  Below: Kahan's form; u == 1
-    # means x is below eps, where expm1(x) == x.
-    u = ns.exp(x)
-    um1 = u - 1.0
-    near = (x < 0.6931471805599453) & (x > -0.6931471805599453) & (u != 1.0)
-    safe = ns.where(near, u, 2.0)
-    kahan = (safe - 1.0) * ns.where(near, x, 1.0) / ns.log(safe)
-    return ns.where(near, kahan, ns.where(u == 1.0, x, um1))
 
 
 _GI = []
@@ -221,7 +210,6 @@ def _rows_params(info):
 
 _DT = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
        "bfloat16": torch.bfloat16}
-_SPECIAL = {"erf": torch.special.erf, "erfc": torch.special.erfc, "erfcx": torch.special.erfcx}
 
 
 def _backward_fn(info, dtype, params):
@@ -236,7 +224,7 @@ def _backward_fn(info, dtype, params):
     gx = derivative(x, y, g)
     order = _topo(gx)
     for n in order:
-        if n.op not in _EVAL and n.op not in ("x", "g", "const"):
+        if n.op not in OPS and n.op not in LEAVES:
             raise Unsupported(f"no ATen form for {n.op}")
 
     def f(xv, gv):
@@ -248,38 +236,9 @@ def _backward_fn(info, dtype, params):
                 v = n.value
                 val[id(n)] = bool(v) if n.dtype == "bool" else float(v)
                 continue
-            val[id(n)] = _EVAL[n.op](n, *[val[id(a)] for a in n.args])
+            val[id(n)] = OPS[n.op].aten(n, *[val[id(a)] for a in n.args])
         out = val[id(gx)]
         return out.to(_DT[dtype]) if out.dtype != _DT[dtype] else out
 
     _CACHE[key] = f
     return f
-
-
-def _where(n, c, a, b):
-    return torch.where(c, a, b)
-
-
-class _NS_EVAL:
-    """The few namespace functions ``_expm1`` uses, on tensors."""
-
-    exp, log, where = torch.exp, torch.log, staticmethod(torch.where)
-
-
-_EVAL = {
-    "add": lambda n, a, b: a + b, "sub": lambda n, a, b: a - b, "mul": lambda n, a, b: a * b,
-    "div": lambda n, a, b: a / b, "lt": lambda n, a, b: a < b, "le": lambda n, a, b: a <= b,
-    "gt": lambda n, a, b: a > b, "ge": lambda n, a, b: a >= b, "eq": lambda n, a, b: a == b,
-    "ne": lambda n, a, b: a != b, "and": lambda n, a, b: a & b, "or": lambda n, a, b: a | b,
-    "neg": lambda n, a: -a, "not": lambda n, a: ~a, "where": _where,
-    "max": lambda n, a, b: torch.maximum(torch.as_tensor(a), torch.as_tensor(b)),
-    "min": lambda n, a, b: torch.minimum(torch.as_tensor(a), torch.as_tensor(b)),
-    "astype": lambda n, a: a.to(_DT[n.dtype]),
-    "abs": lambda n, a: torch.abs(a), "exp": lambda n, a: torch.exp(a),
-    "expm1": lambda n, a: _expm1(_NS_EVAL, a), "log": lambda n, a: torch.log(a),
-    "log1p": lambda n, a: torch.log1p(a), "tanh": lambda n, a: torch.tanh(a),
-    "sqrt": lambda n, a: torch.sqrt(a), "round": lambda n, a: torch.round(a),
-    "isinf": lambda n, a: torch.isinf(a), "isnan": lambda n, a: torch.isnan(a),
-    "erf": lambda n, a: _SPECIAL["erf"](a), "erfc": lambda n, a: _SPECIAL["erfc"](a),
-    "erfcx": lambda n, a: _SPECIAL["erfcx"](a),
-}

@@ -9,16 +9,24 @@
   once; a longer row is reduced stage by stage in chunks (one read per stage,
   then the write).
 
-The kernels' math goes through ``LD`` (libdevice: ``__nv_expf``,
-``__nv_fdiv_rn``, ...) rather than Triton's fast approximations (``tl.exp``
-is ``ex2.approx`` after a rounding of ``x log2 e``, 100 ulp off near x = 80).
-Under ``TRITON_INTERPRET=1`` (Triton's interpreter, which runs kernels on CPU
-tensors with NumPy), ``LD`` is bound to NumPy/SciPy functions of the same
-names, so the same kernel source runs there: that is how CI tests the kernels'
-logic without a GPU.  Accuracy on a GPU is measured by ``conformance/gpu.sh``.
+The kernels' math goes through ``LD`` (libdevice: ``__nv_expf``, ...; on AMD
+``__ocml_exp_f32``, ...) rather than Triton's fast approximations (``tl.exp``
+is ``ex2.approx`` after a rounding of ``x log2 e``, 100 ulp off near x = 80),
+and float32 division is ``tl.div_rn`` (IEEE).  Under ``TRITON_INTERPRET=1``
+(Triton's interpreter, which runs kernels on CPU tensors with NumPy), ``LD`` is
+bound to the NumPy/SciPy functions the registry (``_ops.py``) names, so the
+same kernel source runs there: that is how CI tests the kernels' logic without
+a GPU.  Accuracy on a GPU is measured by ``conformance/gpu.sh``.
+
+Every kernel is compiled with floating-point contraction off
+(:data:`COMPILE_OPTIONS`: no ``a*b+c`` becomes an FMA), as the interpreter and
+the host compiler compute, and as ``_special.ndtr_from_erfc32``'s exact
+products need: a GPU then differs from the interpreter only by libdevice's
+documented accuracy.
 
 Kernels are generated once per (function, parameters, dtype) and cached; the
-parameters (Python scalars) are baked in as constants.
+parameters (Python scalars) are baked in as constants.  A kernel that cannot be
+printed is remembered with its reason (:func:`failures`).
 """
 
 from __future__ import annotations
@@ -28,17 +36,25 @@ import math
 import os
 import threading
 
-import torch
+try:
+    import torch
+except ImportError:  # printing sources (coverage, ahead-of-time compiles) needs no torch
+    torch = None
 
-from ._trace import (FLOATS, INFIX, Unsupported, _topo, derivative, print_node,
+from ._ops import LIBDEVICE, TRITON_TYPES as _TL, triton_cast as _to
+from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, print_node,
                      trace_elementwise, trace_rows)
 
-__all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS"]
+__all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS",
+           "COMPILE_OPTIONS", "elementwise_kernel_source", "rows_kernel_source", "kernel_text",
+           "failures"]
 
 SINGLE_MAX = 8192          # a row up to this many entries is one block, read once
 CHUNK = 2048               # the chunk of a longer row
 ELEM_BLOCK = 1024
-ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
+#: Triton's compile options for every kernel, at launch and ahead of time:
+#: contraction into FMA off (see the module docstring)
+COMPILE_OPTIONS = {"enable_fp_fusion": False}
 
 _LOCK = threading.Lock()
 _CACHE: dict = {}
@@ -60,21 +76,20 @@ def available() -> bool:
 # -- libdevice under the interpreter ------------------------------------------------------
 
 class _NumpyLibdevice:
-    """libdevice's functions for Triton's interpreter, computed with NumPy/SciPy in
-    the operands' dtype (the interpreter hands kernels NumPy-backed tensors)."""
+    """libdevice's functions for Triton's interpreter, computed with the NumPy/SciPy
+    function the registry names (``_ops.LIBDEVICE``) in the operands' dtype (the
+    interpreter hands kernels NumPy-backed tensors)."""
 
     def __getattr__(self, name):
+        import importlib
+
         import numpy as np
 
-        fns = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
-               "tanh": np.tanh, "sqrt": np.sqrt, "rint": np.rint, "div_rn": np.divide}
-        if name in ("erf", "erfc", "erfcx"):
-            import scipy.special as sp
-
-            fns[name] = getattr(sp, name)
-        fn = fns.get(name)
-        if fn is None:
+        call = LIBDEVICE.get(name)
+        if call is None:
             raise AttributeError(name)
+        module, _, attr = call.host.rpartition(".")
+        fn = getattr(importlib.import_module(module), attr)
 
         def call(*args):
             import triton.language as tl
@@ -100,12 +115,6 @@ def _libdevice():
 
 # -- printing a graph as Triton code ------------------------------------------------------
 
-_TL = {"float16": "tl.float16", "bfloat16": "tl.bfloat16", "float32": "tl.float32",
-       "float64": "tl.float64", "bool": "tl.int1"}
-_LIBDEVICE = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "tanh": "tanh",
-              "sqrt": "sqrt", "round": "rint", "erf": "erf", "erfc": "erfc", "erfcx": "erfcx"}
-
-
 def _const(v, dtype):
     if dtype == "bool":
         return f"tl.full([], {bool(v)}, tl.int1)"
@@ -118,24 +127,9 @@ def _const(v, dtype):
     return f"tl.full([], {lit}, {_TL[dtype]})"
 
 
-_TABLE = {
-    **INFIX,
-    "div": "LD.div_rn({0}, {1})",  # IEEE division (Triton's / is div.full, 2 ulp)
-    # via int32: the interpreter's & rejects a scalar with a block
-    "and": "(({0}.to(tl.int32) * {1}.to(tl.int32)) != 0)",
-    "or": "(({0}.to(tl.int32) + {1}.to(tl.int32)) != 0)",
-    "not": "({0} == 0)", "where": "tl.where({0}, {1}, {2})", "abs": "tl.abs({0})",
-    "isinf": "(tl.abs({0}) == float('inf'))", "isnan": "({0} != {0})",
-    "max": "tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
-    "min": "tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
-    "astype": lambda node, a: _to(a, node.dtype, node.args[0].dtype),
-    **{op: f"LD.{fn}({{0}})" for op, fn in _LIBDEVICE.items()},
-}
-
-
 def _expr(node, name):
     """The Triton expression of ``node`` given the names of its arguments."""
-    return print_node(node, name, _TABLE, _const)
+    return print_node(node, name, "triton", _const)
 
 
 def _emit(nodes, name, lines, indent, out=None):
@@ -154,22 +148,6 @@ def _emit(nodes, name, lines, indent, out=None):
             expr = _expr(node, name)
         lines.append(f"{pad}{var} = {expr}")
         name[id(node)] = var
-
-
-def _to(expr, dtype, src):
-    """A conversion.  bfloat16 goes through its bits (float32's top half, rounded
-    to nearest even), as the hardware converts: Triton's interpreter otherwise
-    truncates on the way down and flushes subnormals on the way up.  Other
-    narrowing conversions round to nearest even."""
-    if dtype == src:
-        return expr
-    if dtype == "bfloat16" and src == "float32":
-        return f"_f32_to_bf16({expr})"
-    if dtype == "float32" and src == "bfloat16":
-        return f"_bf16_to_f32({expr})"
-    if dtype == "float16" or (dtype == "float32" and src == "float64"):
-        return f'{expr}.to({_TL[dtype]}, fp_downcast_rounding="rtne")'
-    return f"{expr}.to({_TL[dtype]})"
 
 
 def _store(expr):
@@ -335,13 +313,18 @@ def _f32_to_bf16(v):
 '''
 
 
+def kernel_text(source):
+    """The module text a kernel's ``source`` is compiled from (imports, helpers)."""
+    return "import triton\nimport triton.language as tl\n" + _PRELUDE + source
+
+
 def _compile(key, source, fname):
     """Turn generated source into a Triton kernel (the source is registered with
     linecache, where Triton's JIT reads it)."""
     import triton
     import triton.language as tl
 
-    text = "import triton\nimport triton.language as tl\n" + _PRELUDE + source
+    text = kernel_text(source)
     filename = f"<multiact-triton-{abs(hash(key)):x}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     scope = {"triton": triton, "tl": tl, "LD": _libdevice(), "__name__": "multiact_kernels"}
@@ -350,13 +333,25 @@ def _compile(key, source, fname):
 
 
 def _kernel(key, build):
+    """The kernel of ``key``, built once; None if it cannot be printed, with the
+    reason remembered (:func:`failures`)."""
     k = _CACHE.get(key)
-    if k is None:
+    if k is None and key not in _FAILED:
         with _LOCK:
             k = _CACHE.get(key)
-            if k is None:
-                k = _CACHE[key] = build()
+            if k is None and key not in _FAILED:
+                try:
+                    k = _CACHE[key] = build()
+                except Unsupported as e:
+                    _FAILED[key] = str(e)
     return k
+
+
+def failures():
+    """The kernels that could not be built in this process, with the reasons:
+    ``{(kind, name, dtype, params_key, ...): reason}`` (``kind``: ``"fwd"``,
+    ``"bwd"`` or ``"rows"``)."""
+    return dict(_FAILED)
 
 
 def _dtype_name(t):
@@ -368,8 +363,10 @@ def _params_key(params):
 
 
 def _launch(kern, grid, *args, **kw):
-    """Launch; under the interpreter, NumPy's floating-point warnings are silenced
+    """Launch, with :data:`COMPILE_OPTIONS` (the interpreter accepts and ignores
+    them); under the interpreter, NumPy's floating-point warnings are silenced
     (a GPU raises none: an overflow to inf is the formula's intended limit)."""
+    kw = {**kw, **COMPILE_OPTIONS}
     if interpreted():
         import numpy as np
 
@@ -387,13 +384,9 @@ def _launchable(x):
 
 def _elementwise_kernel(info, dt, params, backward):
     key = ("bwd" if backward else "fwd", info.name, dt, _params_key(params), interpreted())
-    if key in _FAILED:
-        return None
-    try:
-        return _kernel(key, lambda: _build_elementwise(info, dt, params, backward=backward))
-    except Unsupported:
-        _FAILED[key] = True
-        return None
+    return _kernel(key, lambda: _compile(
+        ("elementwise", info.name, dt, params, backward),
+        elementwise_kernel_source(info, dt, params, backward), "kernel"))
 
 
 def has_elementwise(info, x, params):
@@ -433,21 +426,29 @@ def backward(info, x, g, params):
     return out
 
 
-def _build_elementwise(info, dt, params, backward):
+def elementwise_kernel_source(info, dt, params, backward):
+    """The Triton source of ``info``'s forward (``y = f(x)``) or backward
+    (``gx = g * f'(x)``) kernel for dtype ``dt``, named ``kernel``, with
+    arguments ``(x_ptr, [g_ptr,] out_ptr, n, BLOCK)``; raises
+    :class:`Unsupported` with the reason if there is none."""
     x, y = trace_elementwise(info, dt, params)
     if backward:
-        from ._trace import Node
-
         g = Node("g", (), dt)
         gx = derivative(x, y, g)
         if gx.dtype != dt:
             gx = Node("astype", (gx,), dt)
-        src = elementwise_source("kernel", (x, g), gx)
-    else:
-        if y.dtype != dt:
-            raise Unsupported("output dtype differs from the input's")
-        src = elementwise_source("kernel", (x,), y)
-    return _compile(("elementwise", info.name, dt, params, backward), src, "kernel")
+        return elementwise_source("kernel", (x, g), gx)
+    if y.dtype != dt:
+        raise Unsupported("output dtype differs from the input's")
+    return elementwise_source("kernel", (x,), y)
+
+
+def rows_kernel_source(info, dt, params, masked, single):
+    """The Triton source of ``info``'s row kernel (``single``: one block per row,
+    else chunks), named ``kernel``, with arguments ``(x_ptr, [mask_ptr,] out_ptr,
+    ncols, BLOCK)``; raises :class:`Unsupported` with the reason if there is none."""
+    x, mask, y = trace_rows(info, dt, params, masked)
+    return rows_source("kernel", x, mask, y, single)
 
 
 def rows(info, x, params, where=None):
@@ -459,14 +460,12 @@ def rows(info, x, params, where=None):
     dt = _dtype_name(x)
     ncols = x.shape[-1]
     single = ncols <= SINGLE_MAX
-    key = ("rows", info.name, dt, _params_key(params), where is not None, single,
-           interpreted())
-    if key in _FAILED:
-        return None
-    try:
-        kern = _kernel(key, lambda: _build_rows(info, dt, params, where is not None, single))
-    except Unsupported:
-        _FAILED[key] = True
+    masked = where is not None
+    key = ("rows", info.name, dt, _params_key(params), masked, single, interpreted())
+    kern = _kernel(key, lambda: _compile(
+        ("rows", info.name, dt, params, masked, single),
+        rows_kernel_source(info, dt, params, masked, single), "kernel"))
+    if kern is None:
         return None
     xc = x.contiguous()
     nrows = xc.numel() // ncols
@@ -484,12 +483,6 @@ def rows(info, x, params, where=None):
 def block_of(ncols):
     """The block a row of ``ncols`` entries is processed in (a kernel variant each)."""
     return max(16, 1 << (ncols - 1).bit_length()) if ncols <= SINGLE_MAX else CHUNK
-
-
-def _build_rows(info, dt, params, masked, single):
-    x, mask, y = trace_rows(info, dt, params, masked)
-    src = rows_source("kernel", x, mask, y, single)
-    return _compile(("rows", info.name, dt, params, masked, single), src, "kernel")
 
 
 # -- the compile tier (CUDA, default mode): kernels built off the caller's thread ---------
@@ -511,7 +504,8 @@ def _launch_elementwise(kern, *tensors):
 def _required(info, dt, params, backward):
     kern = _elementwise_kernel(info, dt, params, backward)
     if kern is None:
-        raise Unsupported(f"no Triton kernel for {info.name} {dt}")
+        key = ("bwd" if backward else "fwd", info.name, dt, _params_key(params), interpreted())
+        raise Unsupported(_FAILED.get(key, f"no Triton kernel for {info.name} {dt}"))
     return kern
 
 
