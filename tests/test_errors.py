@@ -219,6 +219,25 @@ def test_zero_d_input_takes_axis_0_and_minus_1(xp):
             "(expected 0, -1, None or ())", lambda: multiact.softmax(x, axis=1))
 
 
+def test_zero_d_input_takes_tuple_axes_as_pytorch_takes_dim_tuples(xp):
+    # torch.logsumexp(t0d, dim=(0,)) works: a tuple of 0/-1 is "no axis" as the int is
+    x = xp.asarray(np.array(2.0))
+    for axis in ((0,), (-1,), [0]):
+        assert float(xp.to_numpy(multiact.logsumexp(x, axis=axis))) == 2.0
+        assert float(xp.to_numpy(multiact.softmax(x, axis=axis))) == 1.0
+        assert float(xp.to_numpy(multiact.logmeanexp(x, axis=axis, keepdims=True))) == 2.0
+    _raises(ValueError, "multiact.logsumexp: argument 'axis' is (1,), out of range for a 0-d "
+            "array (expected 0, -1, None or (), or a tuple of one 0 or -1)",
+            lambda: multiact.logsumexp(x, axis=(1,)))
+    _raises(ValueError, "multiact.logsumexp: argument 'axis' repeats an axis: (0, -1)",
+            lambda: multiact.logsumexp(x, axis=(0, -1)))
+    for axis in (0, -1, (0,), (0, -1), (3,)):  # never "expected -0 <= axis < 0"
+        try:
+            multiact.standardize(x, axis=axis)
+        except ValueError as e:
+            assert "-0" not in str(e), e
+
+
 # -- clear messages for inputs NumPy itself would reject ------------------------------------
 
 def test_ragged_list_and_string_parameters():

@@ -268,6 +268,9 @@ def _index(fname, pname, v):
 
 def _one_axis(fname, pname, a, ndim):
     a = _index(fname, pname, a)
+    if ndim == 0:  # a 0-d array has no axis to name (see Axes for what it accepts)
+        raise ValueError(f"multiact.{fname}: argument {pname!r} is {a}, out of range for a 0-d "
+                         f"array (it has no axes)")
     if not -ndim <= a < ndim:
         raise ValueError(f"multiact.{fname}: argument {pname!r} is {a}, out of range for an "
                          f"array of {ndim} dimension(s) (expected -{ndim} <= {pname} < {ndim})")
@@ -299,8 +302,9 @@ class Axis(Kind):
 @dataclass(frozen=True)
 class Axes(Kind):
     """An int, a tuple of ints or None (every axis), normalised to a tuple of
-    non-negative ints.  A 0-d ``x`` has no axis -1, but ``axis=0``/``-1``
-    are accepted there (as PyTorch accepts ``dim=0``/``-1``) and mean "no axis"."""
+    non-negative ints.  A 0-d ``x`` has no axis -1, but ``axis=0``/``-1``, and
+    a tuple of one of them, are accepted there (as PyTorch accepts ``dim=0``,
+    ``-1``, ``(0,)`` on 0-d tensors) and mean "no axis"."""
 
     annotation = "int | tuple[int, ...] | None"
     static = True
@@ -312,17 +316,29 @@ class Axes(Kind):
         if v is None:
             return tuple(range(ndim))
         if isinstance(v, (tuple, list)):
+            if ndim == 0:
+                return self._zero_d(fname, pname, v, tuple(v))
             out = tuple(_one_axis(fname, pname, a, ndim) for a in v)
             if len(set(out)) != len(out):
                 raise ValueError(f"multiact.{fname}: argument {pname!r} repeats an axis: {v!r}")
             return tuple(sorted(out))
         if ndim == 0:
-            a = _index(fname, pname, v)
-            if a in (0, -1):
-                return ()
-            raise ValueError(f"multiact.{fname}: argument {pname!r} is {a}, out of range for a "
-                             f"0-d array (expected 0, -1, None or ())")
+            return self._zero_d(fname, pname, v, (v,))
         return (_one_axis(fname, pname, v, ndim),)
+
+    @staticmethod
+    def _zero_d(fname, pname, v, axes):
+        """Axes of a 0-d array: each 0 or -1 (the one pseudo-axis), at most once."""
+        seq = isinstance(v, (tuple, list))
+        for a in axes:
+            if _index(fname, pname, a) not in (0, -1):
+                raise ValueError(f"multiact.{fname}: argument {pname!r} is "
+                                 f"{tuple(v) if seq else v!r}, out of range for a 0-d array "
+                                 f"(expected 0, -1, None or ()"
+                                 f"{', or a tuple of one 0 or -1' if seq else ''})")
+        if len(axes) > 1:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} repeats an axis: {v!r}")
+        return ()
 
     def describe(self):
         return "an int, a tuple of ints or None"
