@@ -265,6 +265,35 @@ def test_one_hot(xp):
     np.testing.assert_array_equal(xp.to_numpy(y0), xp.to_numpy(y).T)
 
 
+def test_prelu_weight_of_one_entry_or_one_per_channel(xp):
+    # as F.prelu: a one-element weight for any input (0-d included), one weight per
+    # channel (axis 1; axis 0 of 1-d input) for input of any rank
+    def ref(d, w):
+        w = np.asarray(w, float)
+        if w.size > 1 and d.ndim >= 2:
+            w = w.reshape((-1,) + (1,) * (d.ndim - 2))
+        return np.where(d > 0, d, w.reshape(()) * d if w.size == 1 else w * d)
+
+    rng = np.random.default_rng(0)
+    for shape in [(), (5,), (2, 3), (2, 3, 4), (2, 3, 2, 2)]:
+        d = rng.standard_normal(shape)
+        weights = [[0.25]] + ([np.linspace(0.1, 0.5, shape[1] if len(shape) > 1 else shape[0])]
+                              if shape else [])
+        for w in weights:
+            for wt in (xp.asarray(np.asarray(w)), xp.asarray(np.asarray(w).reshape(()))
+                       if len(w) == 1 else xp.asarray(np.asarray(w))):
+                y = multiact.prelu(xp.asarray(d), wt)
+                assert isinstance(y, xp.array_type())
+                np.testing.assert_allclose(xp.to_numpy(y), ref(d, w), rtol=1e-15, atol=0)
+    x = xp.asarray(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"^multiact\.prelu: argument 'weight' has 4 entries; "
+                                         r"expected 1 or the number of channels, 3$"):
+        multiact.prelu(x, xp.asarray(np.ones(4)))
+    with pytest.raises(ValueError, match=r"^multiact\.prelu: argument 'weight' has 2 entries; "
+                                         r"expected 1 \(x is 0-d\)$"):
+        multiact.prelu(xp.asarray(np.array(1.0)), xp.asarray(np.ones(2)))
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE + ["softmax", "log_softmax", "logsumexp"])
 @pytest.mark.parametrize("value", [np.float32(-1.5), np.float64(0.5), np.asarray(2.0), -1.0],
                          ids=["np.float32", "np.float64", "0d-array", "python-float"])

@@ -176,17 +176,23 @@ class RealOrArray(Kind):
         s = _real_scalar(fname, pname, v)
         if s is not None:
             return _check_domain(fname, pname, s, self.domain)
-        v = _same_library_array(fname, pname, v, be, x)
-        if be.ns.isdtype(v.dtype, "complex floating") or not (
-                be.ns.isdtype(v.dtype, "real floating") or be.ns.isdtype(v.dtype, "integral")):
-            raise TypeError(f"multiact.{fname}: argument {pname!r} must have a real dtype, "
-                            f"got {v.dtype}")
+        v = _real_array(fname, pname, v, be, x)
         _check_broadcast(fname, pname, v, x)
         return v
 
     def describe(self):
         what = _DOMAINS[self.domain][1] + ", or an array broadcastable to x"
         return ("None, " + what) if self.optional else what
+
+
+def _real_array(fname, pname, v, be, x):
+    """``v`` as an array of ``x``'s library with a real (floating or integer) dtype."""
+    v = _same_library_array(fname, pname, v, be, x)
+    if be.ns.isdtype(v.dtype, "complex floating") or not (
+            be.ns.isdtype(v.dtype, "real floating") or be.ns.isdtype(v.dtype, "integral")):
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must have a real dtype, "
+                        f"got {v.dtype}")
+    return v
 
 
 def _same_library_array(fname, pname, v, be, x):
@@ -440,23 +446,32 @@ class DType(Kind):
 @dataclass(frozen=True)
 class Weight(Kind):
     """prelu's weight: a real scalar, or a 0-d/1-d array of ``x``'s library with
-    one entry or one per channel (axis 1; axis 0 of a 1-d ``x``)."""
+    one entry (for ``x`` of any rank, 0-d included, as ``F.prelu``) or one per
+    channel (axis 1; axis 0 of a 1-d ``x``).  Not a broadcast: a per-channel
+    weight lines up with axis 1 whatever ``x``'s rank."""
 
     annotation = "float | ArrayT"
     needs_array = True
 
     def check(self, fname, pname, v, be, x):
-        w = RealOrArray().check(fname, pname, v, be, x) if not isinstance(v, (list, tuple)) \
-            else _same_library_array(fname, pname, v, be, x)
-        if isinstance(w, (int, float)):
-            return w
+        s = _real_scalar(fname, pname, v) if not isinstance(v, (list, tuple)) else None
+        if s is not None:
+            return _check_domain(fname, pname, s, "any")
+        if v is None or isinstance(v, (str, bytes, complex)):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or an "
+                            f"array, got {_typename(v)}")
+        w = _real_array(fname, pname, v, be, x)
         if w.ndim > 1:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be 0-d or 1-d, "
                              f"got {w.ndim}-d")
-        if w.ndim == 1 and w.shape[0] != 1:
-            channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
-            if w.shape[0] != channels:
-                raise ValueError(f"multiact.{fname}: argument {pname!r} has {w.shape[0]} entries; "
+        n = w.shape[0] if w.ndim == 1 else 1
+        if _known(n) and n != 1:
+            if x.ndim == 0:
+                raise ValueError(f"multiact.{fname}: argument {pname!r} has {n} entries; "
+                                 f"expected 1 (x is 0-d)")
+            channels = x.shape[1] if x.ndim >= 2 else x.shape[0]
+            if _known(channels) and n != channels:
+                raise ValueError(f"multiact.{fname}: argument {pname!r} has {n} entries; "
                                  f"expected 1 or the number of channels, {channels}")
         return w
 
