@@ -150,3 +150,84 @@ def test_prelu_and_threshold_gradients(adxp):
     np.testing.assert_array_equal(g, [0.25, 0.25, 1.0, 1.0])
     g = grad_of(adxp, lambda t: multiact.threshold(t, 0.5, -1.0), x)
     np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 1.0])
+
+
+# -- the gradient at a NaN input: PyTorch's own, on every route --------------------------------
+
+def _torch_twins():
+    """multiact row -> (PyTorch's function, multiact's parameters) for every row with
+    a counterpart in torch / torch.nn.functional."""
+    import torch
+    import torch.nn.functional as F
+
+    return {
+        "relu": (F.relu, {}), "relu6": (F.relu6, {}), "hard_tanh": (F.hardtanh, {}),
+        "leaky_relu": (F.leaky_relu, {}), "sigmoid": (torch.sigmoid, {}), "silu": (F.silu, {}),
+        "softplus": (F.softplus, {}),
+        "softplus(beta)": (lambda t: F.softplus(t, beta=3), {"beta": 3}),
+        "log_sigmoid": (F.logsigmoid, {}), "elu": (F.elu, {}),
+        "celu": (F.celu, {}), "selu": (F.selu, {}), "tanh": (torch.tanh, {}),
+        "gelu": (lambda t: F.gelu(t, approximate="tanh"), {"approximate": True}),
+        "gelu(exact)": (F.gelu, {"approximate": False}),
+        "hard_sigmoid": (F.hardsigmoid, {}), "hard_silu": (F.hardswish, {}),
+        "soft_sign": (F.softsign, {}), "mish": (F.mish, {}), "identity": (lambda t: t * 1, {}),
+        "hard_shrink": (F.hardshrink, {}), "soft_shrink": (F.softshrink, {}),
+        "tanh_shrink": (F.tanhshrink, {}),
+        "threshold": (lambda t: F.threshold(t, 0.5, -1.0), {"threshold": 0.5, "value": -1.0}),
+        "prelu": (lambda t: F.prelu(t, torch.full((1,), 0.25, dtype=t.dtype, device=t.device)),
+                  {"weight": 0.25}),
+        "softmax": (lambda t: F.softmax(t, -1), {}),
+        "log_softmax": (lambda t: F.log_softmax(t, -1), {}),
+        "softmin": (lambda t: F.softmin(t, -1), {}),
+        "logsumexp": (lambda t: torch.logsumexp(t, -1), {"axis": -1}),
+        "glu": (lambda t: F.glu(t, -1), {}),
+        "standardize": (lambda t: F.layer_norm(t, t.shape[-1:]), {}),
+    }
+
+
+TWINS = ["relu", "relu6", "hard_tanh", "leaky_relu", "sigmoid", "silu", "softplus",
+         "softplus(beta)", "log_sigmoid",
+         "elu", "celu", "selu", "tanh", "gelu", "gelu(exact)", "hard_sigmoid", "hard_silu",
+         "soft_sign", "mish", "identity", "hard_shrink", "soft_shrink", "tanh_shrink",
+         "threshold", "prelu", "softmax", "log_softmax", "softmin", "logsumexp", "glu",
+         "standardize"]
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", TWINS)
+def test_gradient_at_nan_is_pytorchs(target, name, dtype):
+    # NaN in a row of x: the gradient PyTorch gives, on the eager route (native
+    # kernels, autograd.Functions) and on the generic route (torch.func: what
+    # torch.compile, torch.export and vmap run), the NaN row and the clean one alike
+    import torch
+    from torch.func import grad
+
+    tf, params = _torch_twins()[name]
+    f = getattr(multiact, name.split("(")[0])
+    data = np.array([[np.nan, -1.5, 0.25, 2.0], [-0.75, 0.5, 1.0, 3.5]])
+    x = torch.tensor(data, dtype=getattr(torch, dtype), device=target.device,
+                     requires_grad=True)
+
+    def loss(fn, t):
+        y = fn(t)
+        w = torch.linspace(0.5, 1.5, y.numel(), dtype=y.dtype, device=y.device)
+        return (y * w.reshape(y.shape)).sum()
+
+    (want,) = torch.autograd.grad(loss(tf, x), x)
+    (eager,) = torch.autograd.grad(loss(lambda t: f(t, **params), x), x)
+    generic = grad(lambda t: loss(lambda u: f(u, **params), t))(x.detach())
+    tol = {"rtol": 1e-6, "atol": 1e-7} if dtype == "float32" else {"rtol": 1e-7, "atol": 1e-12}
+    if name in ("hard_shrink", "soft_shrink"):
+        # docs/decisions.md, difference `nan-grad-shrink`: PyTorch's backward at NaN is 0
+        # in its vectorised loop and the incoming gradient in its scalar tail; multiact's
+        # is the incoming gradient wherever the NaN is
+        from conformance import differences
+
+        assert "nan-grad-shrink" in differences.load()
+        at = x.detach().isnan()
+        cot = torch.linspace(0.5, 1.5, 8, dtype=x.dtype, device=x.device).reshape(2, 4)
+        want = torch.where(at & (want == 0), cot, want)
+    for route, got in (("eager", eager), ("generic", generic)):
+        torch.testing.assert_close(got, want, equal_nan=True, **tol,
+                                   msg=lambda m: f"{name} ({route} route): {m}")

@@ -82,10 +82,12 @@ def expm1_neg(xp, x):
 
 
 def gated(xp, x, gate):
-    """``x * gate`` for a gate that is 0 below ``SILU_FLOOR``: ``x`` is clamped
-    there, so ``-inf * 0`` is 0, not NaN (and the derivative, ``x``'s times a gate
-    that has underflowed, is the same)."""
-    return xp.maximum(x, SILU_FLOOR) * gate
+    """``x * gate`` for a gate that is 0 below ``SILU_FLOOR``: ``x`` is raised to
+    the floor there, so ``-inf * 0`` is 0, not NaN (and the derivative, ``x``'s
+    times a gate that has underflowed, is the same).  A ``where``, not
+    ``maximum``/``clip``: their derivative at NaN is 0 (autodiff masks it), and a
+    NaN input must give a NaN gradient (PyTorch's silu, gelu and mish do)."""
+    return xp.where(x < SILU_FLOOR, SILU_FLOOR, x) * gate
 
 
 def gelu_two_u(xp, x):

@@ -163,11 +163,13 @@ def softplus(xp, x, beta=1.0):
     if isinstance(beta, (int, float)) and beta == 1:
         return finish(xp, fm.softplus(xp, x), dt)
     # max(x, 0) + log1p(exp(-beta |x|)) / beta: beta * x never overflows
-    # (|x| is capped at 1e30, where exp(-beta |x|) is 0 for any beta > 1e-28)
+    # (|x| is capped at 1e30, where exp(-beta |x|) is 0 for any beta > 1e-28).
+    # -|x| as where(pos, -x, x) (derivative sigmoid(x) at 0 too), capped by a
+    # where (a NaN input keeps its NaN gradient, as with beta == 1 and PyTorch)
     b = as_param(xp, beta, x)
     pos = x > 0
-    xs = fm.squash(xp, x, 1.0e30)
-    e = xp.exp(b * xp.where(pos, -xs, xs))
+    xn = xp.where(pos, -x, x)
+    e = xp.exp(b * xp.where(xn < -1.0e30, -1.0e30, xn))
     return finish(xp, xp.where(pos, x, 0.0) + xp.log1p(e) / b, dt)
 
 
@@ -316,8 +318,11 @@ def hard_sigmoid(xp, x):
       >>> multiact.hard_sigmoid(np.array([-4.0, 0.0, 1.5]))
       array([0.  , 0.5 , 0.75])
     """
+    # The middle branch through clip: NaN stays NaN with derivative 0 there, as
+    # PyTorch's hardsigmoid (its backward is 1/6 only inside (-3, 3)).
     x, dt = as_work(xp, x, "hard_sigmoid")
-    return finish(xp, xp.where(x <= -3, 0.0, xp.where(x >= 3, 1.0, (x + 3.0) / 6.0)), dt)
+    mid = (fm.squash(xp, x, 3.0) + 3.0) / 6.0
+    return finish(xp, xp.where(x <= -3, 0.0, xp.where(x >= 3, 1.0, mid)), dt)
 
 
 def hard_silu(xp, x):
@@ -338,10 +343,12 @@ def hard_silu(xp, x):
     """
     # Kinks: at -3 the middle branch (slope -1/2 < 0), at 3 the identity
     # (slope 1 < 3/2): the smaller one-sided derivative, as the contract asks.
+    # NaN fails both comparisons and takes the identity (derivative 1, as
+    # PyTorch's hardswish).
     x, dt = as_work(xp, x, "hard_silu")
     xm = fm.squash(xp, x, 4.0)  # keeps the discarded branch finite
     mid = xm * (xm + 3.0) / 6.0
-    return finish(xp, xp.where(x < -3, 0.0, xp.where(x >= 3, x, mid)), dt)
+    return finish(xp, xp.where(x < -3, 0.0, xp.where(x < 3, mid, x)), dt)
 
 
 def soft_sign(xp, x):

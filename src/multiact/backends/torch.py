@@ -193,12 +193,16 @@ def tanh(x):
     return G.tanh(x)
 
 
-@SPECIAL.register("mish", reason="speed: torch's mish on x clamped at -1e4 (mish(-inf) is "
-                                 "NaN in torch, -0 here; the clamp's derivative is 0 where "
-                                 "mish' underflows anyway)")
+@SPECIAL.register("mish", reason="speed: torch's mish on x raised to -1e4 (mish(-inf) is "
+                                 "NaN in torch, -0 here; below the floor mish' underflows "
+                                 "anyway): by clamp in inference, by where when a gradient "
+                                 "may be taken (clamp's derivative at NaN is 0, mish'(NaN) "
+                                 "is NaN)")
 def mish(x):
     if x.dtype in _FLOATS:
-        return _mish(x.clamp(min=fm.SILU_FLOOR))
+        if eager(x) and not recording(x):
+            return _mish(x.clamp(min=fm.SILU_FLOOR))
+        return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
     return G.mish(x)
 
 
@@ -233,8 +237,9 @@ def _hard_sigmoid_fwd(x):
 
 
 def _hard_sigmoid_bwd(x, g):
-    # 1/6 on (-3, 3) in x's dtype: torch's own backward uses a float32 1/6.
-    return (g / 6.0).masked_fill_((x <= -3) | (x >= 3), 0.0)
+    # 1/6 on (-3, 3) in x's dtype: torch's own backward uses a float32 1/6.  NaN is
+    # not inside (-3, 3): 0 there, as torch's.
+    return (g / 6.0).masked_fill_(~((x > -3) & (x < 3)), 0.0)
 
 
 def _hard_silu_fwd(x):
@@ -250,9 +255,10 @@ def _hard_silu_fwd(x):
 
 
 def _hard_silu_bwd(x, g):
-    # The contract's kink rule: -1/2 at -3, 1 at 3 (torch's hardswish gives 3/2 at 3).
+    # The contract's kink rule: -1/2 at -3, 1 at 3 (torch's hardswish gives 3/2 at 3);
+    # NaN takes the identity's 1, as torch's hardswish and the generic body.
     mid = (2.0 * x + 3.0) / 6.0
-    return g * torch.where(x < -3, 0.0, torch.where(x >= 3, 1.0, mid))
+    return g * torch.where(x < -3, 0.0, torch.where(x < 3, mid, 1.0))
 
 
 def _soft_sign_fwd(x):
