@@ -231,3 +231,12 @@ def test_gradient_at_nan_is_pytorchs(target, name, dtype):
     for route, got in (("eager", eager), ("generic", generic)):
         torch.testing.assert_close(got, want, equal_nan=True, **tol,
                                    msg=lambda m: f"{name} ({route} route): {m}")
+
+
+def test_mish_at_minus_inf_and_nan(adxp):
+    # mish(-inf) == 0 with gradient 0 (PyTorch: NaN), and a NaN input keeps a NaN gradient
+    x = np.array([-np.inf, np.nan, 1.0])
+    y = adxp.to_numpy(multiact.mish(adxp.asarray(x)))
+    assert y[0] == 0 and np.isnan(y[1])
+    g = grad_of(adxp, multiact.mish, x)
+    assert g[0] == 0 and np.isnan(g[1]) and g[2] == pytest.approx(1.0490362200997922, rel=1e-12)
