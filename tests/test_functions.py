@@ -304,6 +304,31 @@ def test_numpy_scalars_and_0d_arrays(name, value):
     assert np.asarray(y).dtype == np.asarray(value).dtype
 
 
+@pytest.mark.parametrize("info", list(BY_NAME.values()), ids=list(BY_NAME))
+def test_numpy_non_native_byte_order(info):
+    # '>f4'/'>f8' here (and '<' on a big-endian machine): the values of native-order
+    # input, in native byte order; the input is left as it was
+    import sys
+
+    order = ">" if sys.byteorder == "little" else "<"
+    data = np.linspace(-3.0, 3.0, 24).reshape(2, 3, 4)
+    if info.nonneg_input:
+        data = np.abs(data) + 0.1
+    kinds = ["i8", "i4"] if info.name == "one_hot" else ["f4", "f8"]
+    if info.name == "one_hot":
+        data = np.array([[0, 2, 1], [4, 3, 0]])
+    params = dict(info.cases[0].params)
+    f = getattr(multiact, info.name)
+    for kind in kinds:
+        x = data.astype(order + kind)
+        before = x.copy()
+        y, want = f(x, **params), f(data.astype(kind), **params)
+        assert y.dtype == want.dtype and y.dtype.isnative, (kind, y.dtype)
+        np.testing.assert_array_equal(y, want)
+        np.testing.assert_array_equal(x, before)
+        assert x.dtype == before.dtype
+
+
 def test_numpy_peak_memory_is_about_the_output():
     """NumPy runs each chain block by block: peak memory is the output plus a few
     blocks (at most 2x the output, the target; measured 1.0-1.15x)."""

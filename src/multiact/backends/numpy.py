@@ -55,9 +55,38 @@ def _ndtr():
     return {"ndtr": ndtr}
 
 
+class _NativeOrder(Generic):
+    """The generic bodies, behind one rule for non-native byte order.
+
+    Reason: correctness.  A ``'>f4'``/``'>f8'`` array (on a little-endian machine)
+    is not ``float32``/``float64`` to a dtype test (``x.dtype == np.float64`` is
+    False, so no special case applies and a body's float64 switch is missed), and
+    ufuncs with ``casting='no'`` (``clip``) refuse it.  Every special case falls back
+    to the generic body for such input, so the rule lives here, off the hot path:
+    a native copy, then the backend's own route for it (the values of native input).
+    """
+
+    def __init__(self, ns):
+        super().__init__(ns)
+        for name in list(vars(self)):
+            if name != "ns":
+                setattr(self, name, self._native(name, getattr(self, name)))
+
+    @staticmethod
+    def _native(name, body):
+        def run(x, *params):
+            if not x.dtype.isnative:
+                return getattr(BACKEND, name)(x.astype(x.dtype.newbyteorder("=")), *params)
+            return body(x, *params)
+
+        run.__name__ = run.__qualname__ = name
+        run.__wrapped__ = body
+        return run
+
+
 PRIMITIVES = _ndtr()
 NS = Namespace(_xp, "numpy", PRIMITIVES)
-G = Generic(NS)
+G = _NativeOrder(NS)
 SPECIAL = Registry("numpy")
 
 
