@@ -104,7 +104,7 @@ def test_9_mask_of_the_wrong_shape(xp):
             "broadcast to a's shape (2, 4)",
             lambda: multiact.logsumexp(x, where=xp.asarray(np.ones(5, bool))))
     _raises(ValueError, "multiact.logsumexp: argument 'b' has shape (3, 4), which does not "
-            "broadcast to a's shape (2, 4)",
+            "broadcast with a's shape (2, 4)",
             lambda: multiact.logsumexp(x, b=xp.asarray(np.ones((3, 4)))))
     _raises(ValueError, "multiact.elu: argument 'alpha' has shape (3,), which does not "
             "broadcast to x's shape (2, 4)", lambda: multiact.elu(x, alpha=xp.asarray(np.ones(3))))

@@ -220,6 +220,48 @@ def test_logsumexp_rules(xp):
     np.testing.assert_allclose(got, [np.log(1 + np.exp(2.0)), -np.inf])
 
 
+def test_logsumexp_a_and_b_broadcast_together(xp):
+    # as scipy.special.logsumexp and jax.nn.logsumexp: b need not broadcast *to* a's
+    # shape; the two broadcast together, and axis counts the axes of the result
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 1, 2, 1))
+    b = rng.uniform(0.5, 2.0, (3, 1, 5))
+    ab, bb = np.broadcast_arrays(a, b)
+    for axis, keep in ((None, False), (-1, False), ((0, 2), True), (1, False)):
+        got = multiact.logsumexp(xp.asarray(a), axis=axis, b=xp.asarray(b), keepdims=keep)
+        want = np.log(np.sum(bb * np.exp(ab), axis=axis, keepdims=keep))
+        assert isinstance(got, xp.array_type())
+        np.testing.assert_allclose(xp.to_numpy(got), want, rtol=1e-13)
+    # b with more dimensions than a: the result has b's leading axes
+    got = multiact.logsumexp(xp.asarray(a[0, 0]), axis=0, b=xp.asarray(b))
+    want = np.log(np.sum(np.broadcast_to(b, (3, 2, 5)) * np.exp(a[0, 0])[None], axis=0))
+    np.testing.assert_allclose(xp.to_numpy(got), want, rtol=1e-13)
+    v, sgn = multiact.logsumexp(xp.asarray(a), b=xp.asarray(-b), axis=-1, return_sign=True)
+    assert tuple(v.shape) == (4, 3, 2) and np.all(xp.to_numpy(sgn) == -1)
+    with pytest.raises(ValueError, match=r"^multiact\.logsumexp: argument 'b' has shape "
+                                         r"\(3,\), which does not broadcast with a's shape "
+                                         r"\(2, 4\)$"):
+        multiact.logsumexp(xp.asarray(np.ones((2, 4))), b=xp.asarray(np.ones(3)))
+
+
+@pytest.mark.dtypes("float32", "float16")
+def test_logsumexp_b_takes_part_in_the_dtype(xp, dtype):
+    # Array API promotion, as SciPy and JAX: float32 a with float64 b is float64 (a
+    # half a with a float32 b is float32); a Python number or an integer b changes nothing
+    a = xp.asarray(np.array([[0.0, -40.0], [1.0, 2.0]]), dtype)
+    b64 = xp.asarray(np.array([1.0, 0.5]), "float64")
+    y = multiact.logsumexp(a, axis=-1, b=b64)
+    assert y.dtype == b64.dtype
+    np.testing.assert_allclose(xp.to_numpy(y), [np.log1p(0.5 * np.exp(-40.0)),
+                                               np.log(np.exp(1.0) + 0.5 * np.exp(2.0))],
+                               rtol=1e-15 if dtype == "float32" else 1e-3)
+    b32 = xp.asarray(np.array([1.0, 0.5]), "float32")
+    want = "float32"
+    assert str(multiact.logsumexp(a, axis=-1, b=b32).dtype).endswith(want)
+    assert multiact.logsumexp(a, axis=-1, b=2.0).dtype == a.dtype
+    assert multiact.logsumexp(a, axis=-1, b=xp.asarray(np.array([1, 2]), "int32")).dtype == a.dtype
+
+
 @pytest.mark.dtypes("float16")
 def test_logsumexp_half_accumulates_in_float32(xp, dtype):
     x = xp.asarray(np.zeros(70000), dtype)

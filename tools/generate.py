@@ -165,19 +165,24 @@ def _impl(info, k):
             f"{info.first!r})"]
     if any(p.kind.needs_array for p in params):
         body.append(f"    {info.first} = be.coerce({info.first}, {name!r})")
-    for i, p in enumerate(params):
+    # a parameter that broadcasts together with the array argument first: the
+    # other checks see the joint shape (_params.Kind.widens)
+    order = sorted(enumerate(params), key=lambda ip: not ip[1].kind.widens)
+    for i, p in order:
         fast = p.kind.fast.format(v=p.name)
         conds = [] if fast == "False" else [f"({fast})"]
         if _identity_default(p):
             conds.append(f"{p.name} is _D{k}_{i}")
         cond = " or ".join(conds)
-        check = (f"{p.name} = _K{k}_{i}.check({name!r}, {p.name!r}, {p.name}, be, "
-                 f"{info.first})")
+        check = [f"{p.name} = _K{k}_{i}.check({name!r}, {p.name!r}, {p.name}, be, "
+                 f"{info.first})"]
+        if p.kind.widens:
+            check.append(f"{info.first} = _K{k}_{i}.widen({info.first}, {p.name}, be)")
         if cond:
             body.append(f"    if not ({cond}):")
-            body.append(f"        {check}")
+            body += [f"        {c}" for c in check]
         else:
-            body.append(f"    {check}")
+            body += [f"    {c}" for c in check]
     args = ", ".join([info.first] + [p.name for p in params])
     body.append(f"    return be.{name}({args})")
     return body

@@ -1035,8 +1035,11 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, re
 
     Args:
       a: input array.
-      axis: int, tuple of ints, or None (all axes, the default).
-      b: optional scale factors, scalar or array broadcastable to ``a``.
+      axis: int, tuple of ints, or None (all axes, the default), of the shape ``a``
+        and ``b`` broadcast to.
+      b: optional scale factors, a scalar or an array that broadcasts with ``a`` (as
+        in SciPy and JAX); a floating ``b`` takes part in the result's dtype
+        (``float32`` ``a`` with ``float64`` ``b`` gives ``float64``).
       keepdims: keep the reduced axes as size-1 dimensions.
       return_sign: also return the sign of the sum.
       where: optional boolean mask of the entries to include.
@@ -1050,9 +1053,10 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, re
         _unexpected(_R30, unexpected, positional)
     be = _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a')
     a = be.coerce(a, 'logsumexp')
-    axis = _K30_0.check('logsumexp', 'axis', axis, be, a)
     if not ((b is None)):
         b = _K30_1.check('logsumexp', 'b', b, be, a)
+        a = _K30_1.widen(a, b, be)
+    axis = _K30_0.check('logsumexp', 'axis', axis, be, a)
     if not ((keepdims is True or keepdims is False) or keepdims is _D30_2):
         keepdims = _K30_2.check('logsumexp', 'keepdims', keepdims, be, a)
     if not ((return_sign is True or return_sign is False) or return_sign is _D30_3):

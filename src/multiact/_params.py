@@ -19,8 +19,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Param", "Kind", "Real", "RealOrArray", "Flag", "Approximate", "Axis", "Axes",
-           "Mask", "Initial", "Count", "DType", "Weight", "REQUIRED", "broadcastable",
+__all__ = ["Param", "Kind", "Real", "RealOrArray", "Scale", "Flag", "Approximate", "Axis",
+           "Axes", "Mask", "Initial", "Count", "DType", "Weight", "REQUIRED", "broadcastable",
            "unexpected_arguments"]
 
 
@@ -58,6 +58,14 @@ def broadcastable(shape, to) -> bool:
         if not (_known(a) and _known(b)):
             continue
         if a != 1 and a != b:
+            return False
+    return True
+
+
+def broadcast_together(a, b) -> bool:
+    """Whether shapes ``a`` and ``b`` broadcast with each other (unknown sizes match)."""
+    for m, n in zip(reversed(tuple(a)), reversed(tuple(b))):
+        if _known(m) and _known(n) and m != 1 and n != 1 and m != n:
             return False
     return True
 
@@ -119,9 +127,16 @@ class Kind:
     #: whether a valid value is already its own normal form (so the default,
     #: passed as the same object, needs no check)
     normal_default = True
+    #: whether the array argument broadcasts together with this one: such a
+    #: parameter is checked first, and ``widen`` gives the array the other checks
+    #: (and the body) see
+    widens = False
 
     def check(self, fname, pname, v, be, x):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def widen(self, x, v, be):
+        return x
 
     def describe(self) -> str:
         return self.annotation
@@ -183,6 +198,47 @@ class RealOrArray(Kind):
     def describe(self):
         what = _DOMAINS[self.domain][1] + ", or an array broadcastable to x"
         return ("None, " + what) if self.optional else what
+
+
+@dataclass(frozen=True)
+class Scale(RealOrArray):
+    """logsumexp's ``b``: None, a finite real scalar, or an array of ``x``'s library
+    with a real dtype that broadcasts *together* with ``x`` (as SciPy's and JAX's
+    ``b``: ``x`` of shape (4, 1, 2, 1) with ``b`` of shape (3, 1, 5)).  ``x`` is
+    broadcast with it before ``axis`` and ``where`` are checked, so they refer to
+    the joint shape.  A floating ``b`` takes part in the result's dtype (the body
+    promotes; decisions 1)."""
+
+    optional: bool = True
+    widens = True
+
+    def check(self, fname, pname, v, be, x):
+        if v is None:
+            return None
+        if isinstance(v, (str, bytes, complex)):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or an "
+                            f"array, got {_typename(v)}")
+        s = _real_scalar(fname, pname, v)
+        if s is not None:
+            return _check_domain(fname, pname, s, self.domain)
+        v = _real_array(fname, pname, v, be, x)
+        if not broadcast_together(v.shape, x.shape):
+            from ._table import BY_NAME
+
+            first = BY_NAME[fname].first if fname in BY_NAME else "x"
+            raise ValueError(f"multiact.{fname}: argument {pname!r} has shape "
+                             f"{_shape_str(v.shape)}, which does not broadcast with {first}'s "
+                             f"shape {_shape_str(x.shape)}")
+        return v
+
+    def widen(self, x, v, be):
+        if v is None or isinstance(v, (int, float)) or broadcastable(v.shape, x.shape):
+            return x
+        return be.ns.broadcast_arrays(x, v)[0]
+
+    def describe(self):
+        return ("None, a finite real number, or an array that broadcasts with a (a floating "
+                "one takes part in the result's dtype)")
 
 
 def _real_array(fname, pname, v, be, x):

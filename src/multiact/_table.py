@@ -29,7 +29,7 @@ from ._agnostic import elementwise as E
 from ._agnostic import reductions as Rd
 from ._check import reference as R
 from ._params import (Approximate, Axes, Axis, Count, DType, Flag, Initial, Mask,
-                      Param, Real, RealOrArray, Weight)
+                      Param, Real, RealOrArray, Scale, Weight)
 
 __all__ = ["FuncInfo", "Case", "TABLE", "ALIASES", "info_for", "canonical_name"]
 
@@ -241,7 +241,7 @@ TABLE: tuple[FuncInfo, ...] = (
          reference=R.SOFTMIN, hints=_SOFTMAX_HINTS,
          defaults=("axis=-1", "not in jax.nn", "dim has no default", "not in Keras")),
     _row("logsumexp", Rd.logsumexp, Param("axis", Axes(), None),
-         Param("b", RealOrArray(optional=True), None), Param("keepdims", Flag(), False),
+         Param("b", Scale(), None), Param("keepdims", Flag(), False),
          Param("return_sign", Flag(), False), Param("where", Mask(), None),
          kind="reduction", first="a", bounds=_ulp(1, 1, _HR), reference=R.LOGSUMEXP,
          cases=(Case({"axis": -1}),), hints={**_AXIS_HINT, "keepdim": "multiact uses "

@@ -120,8 +120,11 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
 
     Args:
       a: input array.
-      axis: int, tuple of ints, or None (all axes, the default).
-      b: optional scale factors, scalar or array broadcastable to ``a``.
+      axis: int, tuple of ints, or None (all axes, the default), of the shape ``a``
+        and ``b`` broadcast to.
+      b: optional scale factors, a scalar or an array that broadcasts with ``a`` (as
+        in SciPy and JAX); a floating ``b`` takes part in the result's dtype
+        (``float32`` ``a`` with ``float64`` ``b`` gives ``float64``).
       keepdims: keep the reduced axes as size-1 dimensions.
       return_sign: also return the sign of the sum.
       where: optional boolean mask of the entries to include.
@@ -132,6 +135,9 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
       4.248354255291589e-18
     """
     a, dt = as_work(xp, a, "logsumexp")
+    if b is not None and not isinstance(b, (int, float)) and xp.isdtype(b.dtype,
+                                                                        "real floating"):
+        a, dt = _promote_with(xp, a, dt, b.dtype)
     mask = where
     if b is not None:
         b = as_param(xp, b, a)
@@ -168,6 +174,23 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         sign = fm.drop_axes(xp, sign, axis)
     out = finish(xp, out, dt)
     return (out, finish(xp, sign, dt)) if return_sign else out
+
+
+def _promote_with(xp, x, dt, other):
+    """``(x, dt)`` of ``as_work`` for the floating dtype ``x``'s promotes to with
+    ``other`` (the Array API's rule: the wider one; float16 with bfloat16 is float32).
+    Comparing sizes, not ``result_type`` (which torch.compile cannot trace on tensors)."""
+    have = x.dtype if dt is None else dt
+    if other == have:
+        return x, dt
+    mine, theirs = xp.finfo(have).bits, xp.finfo(other).bits
+    if theirs < mine:
+        return x, dt
+    if theirs == mine:  # float16 and bfloat16: float32 (x is float32 already)
+        return x, None
+    if theirs < 32:     # a half other with integer-promoted x cannot be wider; kept
+        return x, dt
+    return (x if x.dtype == other else xp.astype(x, other)), None
 
 
 def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
