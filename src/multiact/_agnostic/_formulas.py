@@ -17,8 +17,9 @@ import math
 
 __all__ = [
     "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
-    "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "SILU_FLOOR", "HARD_SILU_FLOOR", "SOFT_SIGN_CAP",
-    "squash", "sigmoid", "softplus", "expm1_neg", "gated", "gelu_two_u",
+    "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "SILU_FLOOR", "HARD_SILU_FLOOR",
+    "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "softplus", "expm1_neg", "gated",
+    "gelu_two_u", "tanh_by_exp",
     "shift_by_max", "split_sums", "log_abs", "count", "drop_axes", "known",
 ]
 
@@ -42,6 +43,8 @@ SILU_FLOOR = -1.0e4
 HARD_SILU_FLOOR = -4.0
 # soft_sign: x / (|x| + 1) is +-1 beyond 1e30 in every dtype (and inf / inf is not NaN)
 SOFT_SIGN_CAP = 1.0e30
+# tanh_by_exp: from here on |tanh(x)| >= 1/2 (ln 3 / 2 = 0.5493...): nothing cancels
+TANH_BY_EXP = 0.55
 
 _INF = math.inf
 _NAN = math.nan
@@ -88,6 +91,18 @@ def gated(xp, x, gate):
     ``maximum``/``clip``: their derivative at NaN is 0 (autodiff masks it), and a
     NaN input must give a NaN gradient (PyTorch's silu, gelu and mish do)."""
     return xp.where(x < SILU_FLOOR, SILU_FLOOR, x) * gate
+
+
+def tanh_by_exp(xp, x):
+    """tanh for ``|x| >= TANH_BY_EXP`` as ``sign(x) (1 - 2e / (1 + e))``, ``e =
+    exp(-2|x|)``: ``2e / (1 + e) <= 1/2`` is subtracted from 1 without cancellation,
+    so the result is within about an ulp whenever ``exp`` is; its derivative (by
+    autodiff) is ``4e / (1 + e)^2``, relative-accurate where tanh is near +-1 (``1 -
+    tanh^2`` is not).  ``-x``/``x`` by ``where``: NaN stays NaN, +-inf gives +-1."""
+    neg = x < 0
+    e = xp.exp(-2.0 * xp.where(neg, -x, x))
+    t = 1.0 - 2.0 * e / (1.0 + e)
+    return xp.where(neg, -t, t)
 
 
 def gelu_two_u(xp, x):
