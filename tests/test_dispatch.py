@@ -11,7 +11,8 @@ from multiact._dispatch import backend_of
 
 def test_import_loads_no_framework():
     code = ("import sys, multiact; "
-            "print(sorted(m for m in ('torch', 'jax', 'cupy', 'dask', 'numpy', 'scipy') "
+            "print(sorted(m for m in ('torch', 'jax', 'cupy', 'dask', 'numpy', 'scipy', 'keras', "
+            "'flax') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -47,3 +47,10 @@ def compile(targets: str | Sequence[str] | None = None,  # noqa: A001
 
     return compile_kernels(targets, functions, dtypes, progress)
 __all__ = [*_FUNCTIONS, "ALIASES", "Activation", "get", "names", "info", "register_keras"]
+
+# Keras in the process: multiact registers with its serialization now (Keras imported
+# first) or right after Keras' import (multiact first); imports nothing itself.
+from .adapters import watch_keras_import as _watch_keras
+
+_watch_keras()
+del _watch_keras

@@ -53,6 +53,9 @@ def _compiling():
     return torch is not None and torch.compiler.is_compiling()
 
 
+_KERAS_PENDING = [True]
+
+
 def _resolve(x, fname, argname):
     if _compiling():
         # no write to the cache: a write is a side effect that Dynamo refuses inside
@@ -67,7 +70,14 @@ def _resolve(x, fname, argname):
                 # F.* called while a graph is traced) are never cached: Dynamo cannot
                 # guard on a dict holding them
                 _BY_TYPE[type(x)] = be
-        return be
+    if _KERAS_PENDING[0] and "keras" in sys.modules:
+        # Keras imported after multiact, past the import watch: register with its
+        # serialization (adapters.keras_in_process); a cache miss only, never the hot path
+        from .adapters import keras_in_process
+
+        if keras_in_process():
+            _KERAS_PENDING[0] = False
+    return be
 
 
 def _create(x, fname, argname):

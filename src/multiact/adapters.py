@@ -2,11 +2,19 @@
 ``torch.nn.Module``, a Flax NNX module, a Keras 3 layer.  Each imports its
 framework only when it is called (``Activation.to_torch()``, ``.to_flax()``,
 ``.to_keras()``).
+
+Keras: whenever Keras is in the process, multiact's functions and layer are
+registered with its serialization, with no call from the user (see
+:func:`keras_in_process`), so that a saved model never names a multiact
+function by the bare name Keras would load as its own function.
 """
 
 from __future__ import annotations
 
-__all__ = ["torch_module", "flax_module", "keras_layer", "register_keras"]
+import sys
+
+__all__ = ["torch_module", "flax_module", "keras_layer", "register_keras", "keras_in_process",
+           "watch_keras_import"]
 
 _CLASSES: dict = {}
 
@@ -69,7 +77,11 @@ def register_keras():
     of :func:`keras_layer`, and every multiact function under the package
     ``multiact``, so that ``keras.layers.Activation(multiact.gelu)`` saves as
     ``"multiact>gelu"`` and loads back as multiact's gelu (unregistered, Keras
-    stores the bare name ``"gelu"`` and loads its own exact GELU instead)."""
+    stores the bare name ``"gelu"`` and loads its own exact GELU instead).
+
+    Done with no call from the user whenever Keras is in the process: at ``import
+    multiact`` when Keras is imported, right after Keras' import otherwise (an
+    import watch), and on the first dispatch of an array type after Keras' import."""
     cls = _CLASSES.get("keras")
     if cls is not None:
         return cls
@@ -105,7 +117,108 @@ def register_keras():
         fn = getattr(multiact, info.name)
         keras.saving.register_keras_serializable(package="multiact", name=info.name)(fn)
     _CLASSES["keras"] = MultiactActivation
+    _unwatch()
     return MultiactActivation
+
+
+# -- Keras in the process: registration with no call from the user ----------------------
+
+def _keras_ready():
+    """The keras module when it is imported and done initialising, else None."""
+    keras = sys.modules.get("keras")
+    if keras is None or getattr(getattr(keras, "__spec__", None), "_initializing", False):
+        return None
+    return keras
+
+
+def keras_in_process():
+    """Register with Keras if Keras is imported (and not yet registered).  True when
+    nothing is left to do (registered, or the attempt failed and said why); False
+    while Keras is not (fully) imported.  Called at ``import multiact``, after Keras'
+    own import (the import watch), and on the dispatch's cache-miss path: never on a
+    hot path."""
+    if "keras" in _CLASSES:
+        return True
+    if _keras_ready() is None:
+        return False
+    return _try_register()
+
+
+def _try_register():
+    try:
+        register_keras()
+    except Exception as e:  # noqa: BLE001 - never break the user's import or call
+        import warnings
+
+        warnings.warn(f"multiact could not register its functions with Keras "
+                      f"({type(e).__name__}: {e}); a saved model may name them by their bare "
+                      f"names: call multiact.register_keras() to see why", stacklevel=2)
+        _unwatch()
+        _CLASSES["keras"] = None  # not again on every dispatch miss (register_keras retries)
+    return True
+
+
+class _KerasWatch:
+    """A finder at the front of ``sys.meta_path`` that answers only for ``keras``:
+    it finds Keras' spec with the other finders and, once Keras' module has run,
+    registers multiact (then leaves ``sys.meta_path``).  Installed by ``import
+    multiact`` when Keras is not imported yet; nothing is imported by it."""
+
+    def __init__(self):
+        self.busy = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras" or self.busy:
+            return None
+        import importlib.util
+
+        self.busy = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.busy = False
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            try:
+                del loader.exec_module  # the loader's own method again
+            except AttributeError:
+                pass
+            # Keras' module has run (importlib still marks it initialising until
+            # this returns, so not keras_in_process's check)
+            if "keras" not in _CLASSES:
+                _try_register()
+
+        loader.exec_module = exec_module
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+_WATCH: list = []
+
+
+def watch_keras_import():
+    """Register now if Keras is imported, else watch for its import."""
+    if keras_in_process() or _WATCH:
+        return
+    w = _KerasWatch()
+    _WATCH.append(w)
+    sys.meta_path.insert(0, w)
+
+
+def _unwatch():
+    while _WATCH:
+        w = _WATCH.pop()
+        try:
+            sys.meta_path.remove(w)
+        except ValueError:
+            pass
 
 
 def keras_layer(activation):
