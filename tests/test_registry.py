@@ -132,3 +132,26 @@ def test_flax_nnx_module():
     np.testing.assert_allclose(np.asarray(y), np.asarray(seq(x)), rtol=1e-6)
     mod = act.to_flax()
     np.testing.assert_allclose(np.asarray(mod(jnp.array([-1.0, 1.0]))), [-0.2, 1.0])
+
+
+@pytest.mark.parametrize("module, method, extra", [
+    ("torch", "to_torch", "torch"), ("flax", "to_flax", "flax"), ("keras", "to_keras", "keras")])
+def test_adapter_without_its_framework_names_the_extra(module, method, extra):
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules[{module!r}] = None          # as if it were not installed
+        import multiact
+        try:
+            multiact.Activation("gelu").{method}()
+        except ImportError as e:
+            print(type(e).__name__ + ": " + str(e))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == (
+        f"ModuleNotFoundError: multiact.Activation.{method}() needs {extra} ({module} is not "
+        f"installed): pip install 'multiact[{extra}]'"), out.stdout + out.stderr[-2000:]

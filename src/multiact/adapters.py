@@ -23,7 +23,7 @@ def torch_module(activation):
     """A ``torch.nn.Module`` applying ``activation`` (no parameters of its own)."""
     cls = _CLASSES.get("torch")
     if cls is None:
-        import torch
+        torch = _framework("torch", "torch", "multiact.Activation.to_torch()")
 
         class ActivationModule(torch.nn.Module):
             """A ``torch.nn.Module`` around a :class:`multiact.Activation`."""
@@ -53,7 +53,7 @@ def flax_module(activation):
     """
     cls = _CLASSES.get("flax")
     if cls is None:
-        from flax import nnx
+        nnx = _framework("flax.nnx", "flax", "multiact.Activation.to_flax()")
 
         class FlaxActivation(nnx.Module):
             def __init__(self, activation):
@@ -85,7 +85,7 @@ def register_keras():
     cls = _CLASSES.get("keras")
     if cls is not None:
         return cls
-    import keras
+    keras = _framework("keras", "keras", "multiact.register_keras()")
 
     import multiact
 
@@ -119,6 +119,20 @@ def register_keras():
     _CLASSES["keras"] = MultiactActivation
     _unwatch()
     return MultiactActivation
+
+
+def _framework(module, extra, who):
+    """Import ``module`` for ``who``, or say which extra installs what is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if not e.name:
+            raise
+        raise ModuleNotFoundError(
+            f"{who} needs {extra} ({e.name.partition('.')[0]} is not installed): "
+            f"pip install 'multiact[{extra}]'", name=e.name) from e
 
 
 # -- Keras in the process: registration with no call from the user ----------------------
@@ -224,4 +238,5 @@ def _unwatch():
 def keras_layer(activation):
     """A Keras 3 layer applying ``activation``; it saves and loads as itself (the
     activation's config is in the layer's config)."""
+    _framework("keras", "keras", "multiact.Activation.to_keras()")
     return register_keras()(activation)
