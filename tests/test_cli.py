@@ -103,3 +103,22 @@ def test_info_on_torch_shows_routes():
     routes = {(r["dtype"], r["route"]) for r in report}
     assert ("float32", "inference") in routes and ("float32", "training") in routes
     assert all(r["where"] != "?" for r in report), report
+
+
+@pytest.mark.parametrize("hide", [False, True], ids=["scipy", "no-scipy"])
+def test_info_describes_only_routes_that_can_run_here(hide):
+    # NumPy's exact GELU runs SciPy's ndtr only where SciPy is importable; the report
+    # says so there, and nowhere else
+    code = textwrap.dedent(f"""
+        import sys
+        if {hide}:
+            sys.modules["scipy"] = None         # as if SciPy were not installed
+        import numpy as np, multiact
+        print(multiact.info("gelu", backends=["numpy"]))
+        y = multiact.gelu(np.linspace(-3, 3, 7, dtype=np.float32), approximate=False)
+        print(repr(y[0]))
+    """)
+    out = _run(code=code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert ("SciPy" in out.stdout) is not hide, out.stdout
+    assert ("the generic ndtr" in out.stdout) is hide, out.stdout

@@ -213,11 +213,13 @@ def info(name, *, backends=None, device=None):
                 break
     notes = _missing_kernels(row)
     if any(t.backend == "torch" and t.device == "cpu" for t in targets):
-        from .kernels import MIN_NUMEL, mode
+        from .kernels import MIN_NUMEL, inductor, mode
 
-        notes.append(f"torch on CPU: these rows are for small tensors; from {MIN_NUMEL:,} "
-                     f"elements, eager calls take an Inductor kernel where the row has one, "
-                     f"once it is compiled in the background (MULTIACT_KERNELS={mode()})")
+        if mode() != "framework" and inductor.available():  # only a route that can run
+            notes.append(f"torch on CPU: these rows are for small tensors; from "
+                         f"{MIN_NUMEL:,} elements, eager calls take an Inductor kernel where "
+                         f"the row has one, once it is compiled in the background "
+                         f"(MULTIACT_KERNELS={mode()})")
     from .kernels import status
 
     for k in status(row.name):

@@ -323,8 +323,12 @@ def selu(x):
     return G.selu(x)
 
 
-@SPECIAL.register("gelu", reason="speed and memory: in-place chain (tanh form); SciPy's ndtr "
-                                 "(exact form, float32)")
+# what the exact form's chain runs here (multiact.info reports only what can run)
+_EXACT_NDTR = ("SciPy's ndtr (exact form; float64 through SciPy's erf/erfcx)" if PRIMITIVES
+               else "the generic ndtr (exact form)")
+
+
+@SPECIAL.register("gelu", reason=f"speed and memory: in-place chain (tanh form); {_EXACT_NDTR}")
 def gelu(x, approximate=True):
     if not _ok(x):
         return G.gelu(x, approximate)
