@@ -27,7 +27,9 @@ def test_version():
 
 @pytest.mark.parametrize("args, message", [
     (["check", "--function", "gleu"], "multiact: error: unknown activation 'gleu'; did you mean "
-                                      "'glu', 'gelu', 'elu'? (multiact.names() lists them all)"),
+                                      "'glu', 'gelu', 'elu'? (multiact list shows them all)"),
+    (["check", "--function", "nope"], "multiact: error: unknown activation 'nope' (multiact "
+                                      "list shows them all)"),
     (["check", "--dtype", "float8"], "multiact: error: unknown dtype 'float8' (known: float64, "
                                      "float32, float16, bfloat16)"),
     (["check", "--backend", "tensorflow"], "multiact: error: unknown backend 'tensorflow' "
@@ -36,7 +38,7 @@ def test_version():
     (["check", "--device", "tpu"], "multiact: error: unknown device 'tpu' (known: cpu, cuda)"),
     (["check", "--nope"], "multiact: error: unrecognized arguments: --nope (see multiact --help)"),
     (["info", "gleu"], "multiact: error: unknown activation 'gleu'; did you mean 'glu', 'gelu', "
-                       "'elu'? (multiact.names() lists them all)"),
+                       "'elu'? (multiact list shows them all)"),
     (["check", "--function", "relu", "--json", "/nonexistent/dir/x.json"],
      "multiact: error: --json '/nonexistent/dir/x.json': cannot write there (no such folder, or "
      "not writable)"),
@@ -122,3 +124,19 @@ def test_info_describes_only_routes_that_can_run_here(hide):
     assert out.returncode == 0, out.stderr[-2000:]
     assert ("SciPy" in out.stdout) is not hide, out.stdout
     assert ("the generic ndtr" in out.stdout) is hide, out.stdout
+
+
+def test_list_prints_every_name_with_its_aliases():
+    from multiact._table import TABLE
+
+    out = _run("list")
+    assert out.returncode == 0 and not out.stderr, out.stderr
+    lines = out.stdout.splitlines()
+    rows = {line.split()[0]: line.split(None, 1)[1:] for line in lines[1:]}
+    assert sorted(rows) == sorted(info.name for info in TABLE)
+    for info in TABLE:
+        aliases = rows[info.name][0].split(", ") if rows[info.name] else []
+        assert aliases == list(info.aliases), (info.name, aliases)
+    named = set(rows) | {a for v in rows.values() for a in (v[0].split(", ") if v else [])}
+    assert named == set(multiact.names())
+    assert "hard_silu" in out.stdout and "hard_swish, hardswish" in out.stdout

@@ -12,6 +12,8 @@ but missing.
 ``kernels/aot.py``), ahead of time for ``--target`` GPUs or for the local
 device; one line per kernel, then ``compiled N kernels for T targets, F
 failed``.  Exit status 1 if a kernel fails, 2 for bad arguments.
+
+``multiact list``: every function's name, with its aliases.
 """
 
 from __future__ import annotations
@@ -64,7 +66,24 @@ def _parser():
     k.add_argument("--dtype", action="append", help="limit to this dtype (repeatable; float32, "
                    "float16, bfloat16, float64)")
     k.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    sub.add_parser("list", help="every function's name, with its aliases")
     return p
+
+
+def _unknown(e, who):
+    """The API's unknown-name message, for the command line: it points to `multiact list`."""
+    return str(e).replace(f"multiact.{who}: ", "").replace("(multiact.names() lists them all)",
+                                                           "(multiact list shows them all)")
+
+
+def _list():
+    from .._table import TABLE
+
+    width = max(len(info.name) for info in TABLE) + 2
+    print("function".ljust(width) + "aliases")
+    for info in sorted(TABLE, key=lambda i: i.name):
+        print((info.name.ljust(width) + ", ".join(info.aliases)).rstrip())
+    return 0
 
 
 def _fail(msg):
@@ -84,7 +103,7 @@ def _check_args(args):
             try:
                 functions.append(canonical_name(f, "check"))
             except ValueError as e:
-                return None, str(e).replace("multiact.check: ", "")
+                return None, _unknown(e, "check")
     for d in args.dtype or ():
         if d not in DTYPES:
             return None, f"unknown dtype {d!r} (known: {', '.join(DTYPES)})"
@@ -234,7 +253,7 @@ def _info(args):
     try:
         canonical_name(args.name, "info")
     except (TypeError, ValueError) as e:
-        return _fail(str(e).replace("multiact.info: ", ""))
+        return _fail(_unknown(e, "info"))
     print(info(args.name, backends=args.backend, device=args.device))
     return 0
 
@@ -269,6 +288,8 @@ def main(argv=None):
         return _info(args)
     if args.command == "compile":
         return _compile(args)
+    if args.command == "list":
+        return _list()
     parser.print_help()
     return 2
 
