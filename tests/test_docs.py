@@ -33,3 +33,26 @@ def test_every_public_function_has_math_parameters_and_example():
         for p in info.params:
             assert f"  {p.name}:" in doc, (info.name, p.name)
     assert multiact.Activation.__doc__ and ">>> " in multiact.Activation.__doc__
+
+
+def test_api_pages_are_markdown():
+    # the generated pages render on GitHub: no Sphinx roles or directives left, doctest
+    # examples inside ```python fences, math in $$ blocks, Returns as one paragraph
+    import re
+
+    pages = _generator().render_docs()
+    assert len(pages) > 30
+    for rel, text in pages.items():
+        assert not re.search(r":[a-z]+:`", text), (rel, re.findall(r".*:[a-z]+:`.*", text))
+        assert not re.search(r"^\s*\.\. [a-z]+::", text, flags=re.M), rel
+        fenced = False
+        for line in text.splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            elif line.lstrip().startswith(">>>"):
+                assert fenced, (rel, line)
+        assert not fenced, rel
+        assert text.count("$$") % 2 == 0, rel
+        if "**Returns**" in text:
+            body = text.split("**Returns**", 1)[1].strip().split("\n\n", 1)[0]
+            assert not body.startswith("- ") and "\n" not in body, (rel, body)

@@ -234,9 +234,32 @@ def md_math(doc):
         i += 1
     text = "\n".join(out)
     text = re.sub(r":math:`([^`]*)`", r"$\1$", text)
-    text = re.sub(r":func:`([^`]*)`", r"`\1`", text)
+    # any other role (:func:, :class:, :meth:, ...): its target as code, without a
+    # leading "~" and, then, without the module path
+    text = re.sub(r":[a-z]+:`(~?)([^`]*)`",
+                  lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`",
+                  text)
     text = re.sub(r"``([^`]*)``", r"`\1`", text)
     return text
+
+
+def _fence_doctests(text):
+    """Doctest examples in prose (``>>>`` lines and their output, up to a blank line)
+    inside ```python fences; lines already fenced are left alone."""
+    out, fenced, open_ = [], False, False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and not open_ and line.lstrip().startswith(">>>"):
+            out.append("```python")
+            open_ = True
+        elif open_ and not line.strip():
+            out.append("```")
+            open_ = False
+        out.append(line)
+    if open_:
+        out.append("```")
+    return "\n".join(out)
 
 
 def _sections(doc):
@@ -255,7 +278,14 @@ def _sections(doc):
         if mode == "Example":
             out.append(line[2:] if line.startswith("  ") else line)
             continue
-        if mode in ("Args", "Returns", "Raises") and line.startswith("  "):
+        if mode == "Returns" and line.startswith("  "):
+            # one paragraph, however many lines it takes
+            if out and out[-1] and out[-1] != "**Returns**":
+                out[-1] += " " + line.strip()
+            else:
+                out.append(line.strip())
+            continue
+        if mode in ("Args", "Raises") and line.startswith("  "):
             body = line[2:]
             if body.startswith("  ") and out:
                 out[-1] += " " + body.strip()
@@ -267,7 +297,7 @@ def _sections(doc):
         while out and not out[-1].strip():
             out.pop()
         out.append("```")
-    return "\n".join(out).rstrip() + "\n"
+    return _fence_doctests("\n".join(out)).rstrip() + "\n"
 
 
 def summary(doc):
