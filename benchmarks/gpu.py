@@ -5,7 +5,7 @@ run, with the share of the copy bandwidth measured in the same run.
     python benchmarks/run.py --gpu --markdown docs/performance-gpu.md
     python benchmarks/run.py --gpu --device cpu --n 100000   # a dry run of this code on CPU
 
-The table is the one of the GPU issue: element-wise forward (and forward plus
+The table: element-wise forward (and forward plus
 backward for torch) against ``torch.nn.functional`` / CuPy / ``jit(jax.nn)``;
 softmax, log_softmax and logsumexp on 8192 x 8192 rows; where-masked softmax
 against ``masked_fill`` + ``F.softmax``; standardize against ``F.layer_norm``

@@ -116,7 +116,7 @@ def jax_refs(name):
     }.get(name)
     if f is None:
         return {}
-    # the PyTorch issue's JAX target: multiact eager against jax.jit(jax.nn.*);
+    # the JAX performance target: multiact eager against jax.jit(jax.nn.*);
     # jax.jit of multiact's own function and jax.nn eager for comparison
     return {"jax.jit(jax.nn)": jax.jit(f), "jax.jit(multiact)": jax.jit(ours(name)),
             "jax.nn eager": f}

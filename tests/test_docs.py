@@ -56,3 +56,15 @@ def test_api_pages_are_markdown():
         if "**Returns**" in text:
             body = text.split("**Returns**", 1)[1].strip().split("\n\n", 1)[0]
             assert not body.startswith("- ") and "\n" not in body, (rel, body)
+
+
+def test_docs_speak_of_the_project_only():
+    # what a user reads says what multiact does and what they can run, not how it was written
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    words = re.compile(r"\bthe brief\b|\bsessions?\b|\bwas lent\b|\bthe [A-Za-z]+ issue\b",
+                       flags=re.I)
+    found = [(p.relative_to(ROOT).as_posix(), m.group(0)) for p in pages
+             for m in words.finditer(p.read_text())]
+    assert not found, found
