@@ -25,11 +25,44 @@ def test_python_block_runs_as_written(code, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
 
 
+MAIN = ('python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && '
+        'pip install -e ".[all]" && multiact check')
+
+
+def _section(title):
+    return README.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
+
 def test_two_fresh_machine_commands_and_ci_runs_them():
     commands = re.findall(r"```bash\n(.*?)\n```", README, flags=re.S)
     assert len(commands) == 2, commands
     main, tests = commands
-    assert main.endswith("multiact check") and "pip install" in main
+    assert main == MAIN                       # as CI has always run it
     assert "python -m pytest" in tests
+    # each file's progress (not -q), and the fused kernels' pass in the same command
+    assert "pytest -q" not in tests and "MULTIACT_KERNELS=fused TRITON_INTERPRET=1" in tests
+    assert all(c in _section("For contributors: a fresh machine") for c in commands)
     ci = (ROOT / ".ci" / "run").read_text()
     assert "README.md" in ci and "bash" in ci  # .ci/run runs the README's blocks
+
+
+def test_install_comes_first_and_names_every_extra():
+    import tomllib
+
+    assert re.findall(r"^## (.*)$", README, flags=re.M)[0] == "Install"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    install = _section("Install")
+    for extra in extras:
+        assert f"| `{extra}` |" in install, extra
+    assert 'pip install ".[' in install and "pip wheel ." in install
+    assert 'pip install --find-links dist "multiact[torch]"' in install
+
+
+def test_opening_says_what_is_measured_and_differences_link_the_table():
+    opening = README.split("\n## ", 1)[0]
+    assert "not yet measured" in opening and "bash conformance/gpu.sh" in opening
+    differs = _section("Where multiact deliberately differs from jax.nn / torch.nn.functional")
+    assert "docs/decisions.md#deliberate-differences-from-pytorch-jax-and-keras" in differs
+    decisions = (ROOT / "docs" / "decisions.md").read_text()
+    assert "\n## Deliberate differences from PyTorch, JAX and Keras\n" in decisions
