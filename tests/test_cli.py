@@ -30,6 +30,8 @@ def test_version():
                                       "'glu', 'gelu', 'elu'? (multiact list shows them all)"),
     (["check", "--function", "nope"], "multiact: error: unknown activation 'nope' (multiact "
                                       "list shows them all)"),
+    (["compile", "--function", "nope"], "multiact: error: unknown activation 'nope' (multiact "
+                                        "list shows them all)"),
     (["check", "--dtype", "float8"], "multiact: error: unknown dtype 'float8' (known: float64, "
                                      "float32, float16, bfloat16)"),
     (["check", "--backend", "tensorflow"], "multiact: error: unknown backend 'tensorflow' "

@@ -265,7 +265,7 @@ def _compile(args):
         targets, functions, dtypes = aot.check_arguments(args.target, args.function, args.dtype,
                                                          who="multiact compile")
     except (TypeError, ValueError) as e:
-        return _fail(str(e).replace("multiact compile: ", ""))
+        return _fail(_unknown(e, "multiact compile").replace("multiact compile: ", ""))
     progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     try:
         if targets is not None:
