@@ -197,6 +197,21 @@ def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype):
                 assert float(err.max()) <= BY_NAME["log_softmax"].bound(dtype)
 
 
+def test_torch_exact_gelu_float64_without_a_fused_multiply_add(monkeypatch):
+    # the float64 framework path corrects erfc's argument with one fused multiply-add
+    # (torch.addcmul); where a probe finds addcmul is not one, the generic body runs
+    torch = pytest.importorskip("torch")
+    from multiact.backends import torch as tb
+
+    x = torch.linspace(-30, 5, 1001, dtype=torch.float64)
+    assert tb._fma_exact(x.device, x.dtype)  # this build: the fast path
+    fast = multiact.gelu(x, approximate=False)
+    monkeypatch.setitem(tb._FMA, (x.device.type, x.dtype), False)
+    slow = multiact.gelu(x, approximate=False)
+    assert torch.equal(slow, tb.G.gelu(x, False))
+    torch.testing.assert_close(fast, slow, rtol=8 * 2**-52, atol=0)
+
+
 def test_logsumexp_rules(xp):
     f = lambda a, **k: xp.to_numpy(multiact.logsumexp(xp.asarray(np.array(a)), **k))  # noqa: E731
     assert float(f([0.0, -40.0])) == pytest.approx(4.248354255291589e-18, rel=1e-12)
