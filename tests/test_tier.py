@@ -254,7 +254,8 @@ def test_threads_get_right_values_while_the_kernel_compiles():
         assert not bad, bad
         print(kernels.status("silu")[0]["state"])
     """)
-    assert out.strip() in ("ready", "compiling", "queued") and err == ""
+    # (retired: the kernel was no faster than the framework path under four threads)
+    assert out.strip() in ("ready", "compiling", "queued", "retired") and err == ""
 
 
 @pytest.mark.parametrize("start", ["multiprocessing", "dataloader"])

@@ -226,7 +226,7 @@ def torch_forward(name, x, params, eager, cpu=True):
     def sample():
         import torch
 
-        return (torch.zeros(x.numel(), dtype=dtype, device=device),)
+        return (torch.zeros(_sample_numel(tech, x.numel()), dtype=dtype, device=device),)
 
     return _kernel_or_eager(slot, run, lambda: eager(x), x.numel(), sample, r == "sync")
 
@@ -256,8 +256,10 @@ def torch_train(name, x, params, eager):
     def sample():
         import torch
 
-        z = torch.zeros(x.numel(), dtype=dtype, device=device)
-        return (z, z)
+        n = _sample_numel(tech, x.numel())
+        # two tensors: Dynamo would guard on the arguments being one tensor
+        return (torch.zeros(n, dtype=dtype, device=device),
+                torch.zeros(n, dtype=dtype, device=device))
 
     return _kernel_or_eager(slot, run, lambda: eager(x), x.numel(), sample, r == "sync")
 
@@ -293,11 +295,23 @@ def _rows_args(x, where):
     return (x2, (w if w.is_contiguous() else w.contiguous()).view(-1, ncols))
 
 
+def _sample_numel(tech, n):
+    if tech == "inductor":
+        from .inductor import sample_numel
+
+        return sample_numel(n)
+    return n
+
+
 def _rows_sample(x, where):
     import torch
 
     ncols = x.shape[-1]
     rows = x.numel() // ncols
+    if not x.is_cuda:
+        from .inductor import sample_rows
+
+        rows, ncols = sample_rows(rows, ncols)
     out = (torch.zeros(rows, ncols, dtype=x.dtype, device=x.device),)
     if where is not None:
         out += (torch.ones(rows, ncols, dtype=torch.bool, device=x.device),)
@@ -385,7 +399,8 @@ def torch_fuse(key, fn, eager, *tensors):
     def sample():
         import torch
 
-        return tuple(torch.zeros(t.numel(), dtype=t.dtype, device=t.device) for t in tensors)
+        n = _sample_numel("inductor", x.numel())
+        return tuple(torch.zeros(n, dtype=t.dtype, device=t.device) for t in tensors)
 
     return _kernel_or_eager(slot, run, eager, x.numel(), sample, r == "sync")
 

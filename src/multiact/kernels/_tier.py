@@ -48,8 +48,9 @@ _LOG = logging.getLogger("multiact")
 #: (Inductor, one element-wise kernel, its disk cache cold or warm: 1.5-5 s on
 #: the 2-core machine of docs/performance.md)
 DEFAULT_COST = 3.0
-#: timed calls of a ready kernel before it is kept or retired
-TRIALS = 3
+#: timed calls of a ready kernel before it is kept or retired (the first one,
+#: which loads the kernel, is not counted)
+TRIALS = 4
 #: a kernel is retired if it is slower than the framework path by this factor
 RETIRE_ABOVE = 1.05
 #: the interpreter's thread switch interval while a compile runs in the background
@@ -78,7 +79,7 @@ class Slot:
     ``share``: the part of a framework call's cost that its timing sees."""
 
     __slots__ = ("key", "label", "build", "weight", "share", "state", "kernel", "spent", "elems",
-                 "reason", "seconds", "trials", "kernel_time", "kernel_elems", "misses",
+                 "reason", "seconds", "trials", "eager_best", "kernel_best", "misses",
                  "generation", "sample", "eager_only", "hits", "__weakref__")
 
     def __init__(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
@@ -91,8 +92,8 @@ class Slot:
         self.reason = ""              # why FAILED or RETIRED
         self.seconds = None           # what the compile took
         self.trials = 0
-        self.kernel_time = 0.0
-        self.kernel_elems = 0
+        self.eager_best = None        # the fastest framework call, per element
+        self.kernel_best = None       # the fastest of the kernel's trial calls, per element
         self.misses = 0
         self.generation = 0
         self.sample = None            # what the compile is run on (shapes, dtypes)
@@ -143,6 +144,10 @@ class Tier:
         has paid for it (ski rental)."""
         slot.spent += seconds
         slot.elems += elems
+        if elems:
+            per = seconds / elems
+            if slot.eager_best is None or per < slot.eager_best:
+                slot.eager_best = per
         if slot.state is COLD and not self.forked and (
                 slot.eager_only or slot.spent >= self.cost() * slot.weight * slot.share):
             self._enqueue(slot, sample)
@@ -165,16 +170,18 @@ class Tier:
         slot.trials += 1
         if slot.trials == 1:
             return  # the first call pays for loading the kernel: not counted
-        slot.kernel_time += seconds
-        slot.kernel_elems += elems
-        if slot.trials == TRIALS and slot.elems and slot.kernel_elems:
-            per_kernel = slot.kernel_time / slot.kernel_elems
-            per_eager = slot.spent / slot.elems
-            if per_kernel > RETIRE_ABOVE * per_eager:
+        per = seconds / elems if elems else None
+        if per is not None and (slot.kernel_best is None or per < slot.kernel_best):
+            slot.kernel_best = per
+        # the fastest against the fastest: first calls (page faults, loading) and a
+        # busy machine slow single calls of either, not the best of several
+        if slot.trials == TRIALS and slot.eager_best and slot.kernel_best:
+            if slot.kernel_best > RETIRE_ABOVE * slot.eager_best:
                 slot.kernel = None
                 slot.state = RETIRED
-                slot.reason = (f"slower than the framework path here ({per_kernel * 1e9:.2f} "
-                               f"against {per_eager * 1e9:.2f} ns per element)")
+                slot.reason = (f"slower than the framework path here "
+                               f"({slot.kernel_best * 1e9:.2f} against "
+                               f"{slot.eager_best * 1e9:.2f} ns per element)")
                 _LOG.info("multiact: kernel %s retired: %s", slot.label, slot.reason)
 
     def failed(self, slot, exc):
@@ -252,8 +259,7 @@ class Tier:
         slot.seconds = time.perf_counter() - t0
         self.costs.append(slot.seconds / slot.weight)
         slot.trials = 0
-        slot.kernel_time = 0.0
-        slot.kernel_elems = 0
+        slot.kernel_best = None
         slot.kernel = kernel
         slot.state = READY
 

@@ -45,8 +45,15 @@ __all__ = ["available", "builder", "rows_builder", "fuse_builder", "warm", "ROWS
 
 # Inductor's own compile workers are processes; one compile at a time runs in
 # this process instead (the tier compiles one kernel at a time anyway, and no
-# pool outlives the program)
-_OPTIONS = {"compile_threads": 1}
+# pool outlives the program).  Inductor decides whether a loop runs on every
+# core from the sample's sizes, and its disk cache does not key on them: a
+# kernel once compiled on a small sample stayed single-threaded for every later
+# process (2.5x slower at 1e7).  Every kernel here is compiled on a large sample
+# (SAMPLE_NUMEL), and a minimum chunk one element below Inductor's default (no
+# measurable effect) keys these compiles apart from any made with the defaults.
+_OPTIONS = {"compile_threads": 1, "cpp.min_chunk_size": 511}
+#: the elements of the sample a kernel is compiled on (at least)
+SAMPLE_NUMEL = 1 << 20
 _SEQ = itertools.count()
 _CACHE: dict = {}  # derivative graphs (ATen functions), by function, dtype and parameters
 
@@ -157,6 +164,19 @@ def fuse_builder(fn, arity):
     return lambda slot, sample: _compile(slot.label, fn, arity, sample)
 
 
+def sample_numel(n):
+    """The elements to compile an element-wise kernel on, for a call of ``n``."""
+    return max(n, SAMPLE_NUMEL)
+
+
+def sample_rows(rows, cols):
+    """``(rows, cols)`` to compile a row kernel on, for a call of that shape (one
+    row stays one row: that is a kernel of its own).  Never two equal sizes:
+    Dynamo would give both one symbol, and guard every call on rows == cols."""
+    r, c = (1 if rows == 1 else max(rows, 1024), max(cols, 1024))
+    return (r + 1 if r == c else r, c)
+
+
 def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), progress=None):
     """Compile every CPU kernel now (element-wise forward, forward and backward,
     and the row kernels with and without a mask) for each check case of each
@@ -166,7 +186,7 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
     from ._tier import FAILED, TIER
 
     out = []
-    n = K.MIN_NUMEL
+    n = SAMPLE_NUMEL
     for info in TABLE:
         if functions and info.name not in functions:
             continue
@@ -179,14 +199,14 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                     x = torch.zeros(n, dtype=dt)
                     for kind in ("forward", "train"):
                         slot = K._elementwise_slot(kind, info, x, params, "inductor")
-                        sample = (x,) if kind == "forward" else (x, x)
+                        sample = (x,) if kind == "forward" else (x, torch.zeros_like(x))
                         jobs.append((slot, sample))
             elif info.name in ROWS:
-                x = torch.zeros(256, 1024, dtype=dt)
+                x = torch.zeros(*sample_rows(256, 1024), dtype=dt)
                 params = _rows_params(info)
                 for masked in (False, True):
                     slot = K._rows_slot("rows", info, x, params, masked, "inductor")
-                    w = (torch.ones(256, 1024, dtype=torch.bool),) if masked else ()
+                    w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
                     jobs.append((slot, (x,) + w))
             for slot, sample in jobs:
                 if progress:
