@@ -171,10 +171,22 @@ def warm_tier(f, x, sync, cap=180.0):
 
     t0 = time.perf_counter()
     while True:
+        before = {k["kernel"]: k["state"] for k in kernels.status()}
         sync(f(x))
-        if (time.perf_counter() - t0 > 2 * WARM_COST and kernels.wait(0)) or \
-                time.perf_counter() - t0 > cap:
+        after = {k["kernel"]: (k["state"], before.get(k["kernel"])) for k in kernels.status()}
+        # the kernels this call used or billed: none still on its way
+        pending = [k for k, (st, _) in after.items() if st in ("cold", "queued", "compiling")
+                   and (k not in before or _billed(k))]
+        elapsed = time.perf_counter() - t0
+        if (elapsed > 2 * WARM_COST and not pending and kernels.wait(0)) or elapsed > cap:
             return
+
+
+def _billed(label):
+    """Whether the tier's kernel ``label`` is being billed (framework time spent)."""
+    from multiact.kernels._tier import TIER
+
+    return any(s.label == label and s.spent > 0 for s in TIER.slots.values())
 
 
 #: the compile cost the tier assumes while the benchmark warms up (seconds)

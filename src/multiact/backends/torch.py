@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import array_api_compat.torch as _xp
 import torch
@@ -48,6 +49,7 @@ _softmax, _log_softmax = _VF.softmax, _VF.log_softmax
 _relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
 _softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid
 _silu, _silu_, _hardswish, _mish = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish
+_silu_backward = torch.ops.aten.silu_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 
 
@@ -225,9 +227,9 @@ def _silu_fwd(x):
 
 
 def _silu_bwd(x, g):
-    # sigmoid(x) (1 + x sigmoid(-x)), with 1 - sigmoid(x) never formed.
-    xc = x.clamp(min=fm.SILU_FLOOR)
-    return g * _sigmoid(xc) * (1.0 + xc * _sigmoid(-xc))
+    # torch's own silu backward (one pass; as accurate as sigmoid(x) (1 + x
+    # sigmoid(-x)), measured) at x clamped as the forward is: 0 at -inf, NaN at NaN
+    return _silu_backward(g, x.clamp(min=fm.SILU_FLOOR))
 
 
 def _hard_sigmoid_fwd(x):
@@ -393,6 +395,9 @@ class _Elementwise(torch.autograd.Function):
 
     name = ""
     params: tuple = ()
+    #: ``bwd`` compiles as written (Inductor's C++ rounds every op: no fused
+    #: multiply-add): the CPU tier's training kernel compiles it for the backward
+    compilable_bwd = True
 
     @staticmethod
     def fwd(x):  # pragma: no cover - set per subclass
@@ -419,7 +424,13 @@ class _Elementwise(torch.autograd.Function):
                 y = getattr(G, cls.name)(x, *cls.params)
                 (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
             return gx
-        return cls.bwd(x, g)
+        if x.numel() < _k.MIN_NUMEL:
+            return cls.bwd(x, g)
+        t0 = time.perf_counter()
+        gx = cls.bwd(x, g)
+        # the compile tier's bill for this function's training kernel (its backward)
+        _k.spent_backward(cls.name, x, cls.params, time.perf_counter() - t0)
+        return gx
 
     @classmethod
     def jvp(cls, ctx, t):
@@ -498,13 +509,13 @@ def _sigmoid_train(x):
     return _Sigmoid.apply(x)[0]
 
 
-_SilU = _function("silu", _silu_fwd, _silu_bwd)
 _HardSigmoid = _function("hard_sigmoid", _hard_sigmoid_fwd, _hard_sigmoid_bwd)
 _HardSilu = _function("hard_silu", _hard_silu_fwd, _hard_silu_bwd)
 _SoftSign = _function("soft_sign", _soft_sign_fwd, _soft_sign_bwd)
 _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
 _GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,))
+_GeluErf64.compilable_bwd = False  # its correction needs addcmul's fused multiply-add
 
 
 def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True,
@@ -524,16 +535,19 @@ def _routed(name, fwd, fn, *, upcast_half=False, train=None, kernel_train=True,
         eager_fwd, eager_train = fwd, train
     k = _k
     cpu = not native_forward
+    timed = isinstance(fn, type) and issubclass(fn, _Elementwise)
+    bwd = fn.bwd if timed and fn.compilable_bwd else None
 
     def run(x):
         if x.dtype not in _FLOATS or not eager(x):
             return generic(x)
         if recording(x):
-            return k.torch_train(name, x, (), eager_train) if kernel_train else eager_train(x)
+            return k.torch_train(name, x, (), eager_train, timed, bwd) if kernel_train \
+                else eager_train(x)
         return k.torch_forward(name, x, (), eager_fwd, cpu)
 
     run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"torch {name}: {fwd.__name__} / {getattr(fn, '__name__', fn)} on eager " \
+    run.__doc__ = f"torch {name}: {fwd.__name__} / {getattr(train, '__name__', train)} on eager " \
                   f"tensors (or a fused kernel), the generic body elsewhere."
     return run
 
@@ -559,8 +573,9 @@ def sigmoid(x):
             and not x.is_cuda and eager(x):
         return _sigmoid(x)
     return _sigmoid_routed(x)
-silu = SPECIAL.register("silu", reason=f"{_REASON_BWD}; silu(-inf) = 0 (NaN in torch)")(
-    _routed("silu", _silu_fwd, _SilU))
+silu = SPECIAL.register("silu", reason="speed: torch's silu and its backward; silu(-inf) = 0 "
+                        "(NaN in torch)")(
+    _routed("silu", _silu_fwd, _function("silu", _silu_fwd, _silu_bwd)))
 hard_sigmoid = SPECIAL.register("hard_sigmoid", reason=f"{_REASON_BWD} (torch's backward "
                                 "uses a float32 1/6)")(
     _routed("hard_sigmoid", _hard_sigmoid_fwd, _HardSigmoid, native_forward=True))
@@ -587,11 +602,14 @@ def gelu(x, approximate=True):
             eager_path = _gelu_f64
         else:
             eager_path = _GeluErf64.apply if rec else _gelu_f64_fwd
-        return (_k.torch_train if rec else _k.torch_forward)("gelu", x, (False,), eager_path)
+        if rec:
+            return _k.torch_train("gelu", x, (False,), eager_path, eager_path is not _gelu_f64)
+        return _k.torch_forward("gelu", x, (False,), eager_path)
     k = _k
     if recording(x):
+        fn = _GeluTanh if approximate else _GeluErf
         return k.torch_train("gelu", x, (approximate,),
-                             _gelu_tanh_train if approximate else _gelu_erf_train)
+                             _gelu_tanh_train if approximate else _gelu_erf_train, True, fn.bwd)
     return k.torch_forward("gelu", x, (approximate,),
                            _gelu_tanh_eager if approximate else _gelu_erf_eager)
 

@@ -45,7 +45,8 @@ import time
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
 __all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
-           "torch_rows_train", "torch_fuse", "warm", "wait", "status", "coverage", "MIN_NUMEL"]
+           "torch_rows_train", "torch_fuse", "spent_backward", "warm", "wait", "status",
+           "coverage", "MIN_NUMEL"]
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None}
@@ -173,7 +174,7 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
     return y
 
 
-def _elementwise_slot(kind, info, x, params, tech):
+def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=None):
     dt = _dtype(x)
     key = (kind, tech, info.name, _pkey(params), dt)
     s = TIER.slots.get(key)
@@ -183,17 +184,19 @@ def _elementwise_slot(kind, info, x, params, tech):
     if tech == "inductor":
         from . import inductor as ki
 
-        build = ki.builder(kind, info, dt, params)
+        build = ki.builder(kind, info, dt, params, bwd)
         label += " [Inductor]"
     else:
         t = _triton()
         build = t.builder(kind, info, dt, params)
         label += " [Triton]"
     # a training kernel is two compiles; its framework backward runs later, inside
-    # autograd, untimed, and is taken to cost what the forward cost
+    # autograd: timed where the backend's Function reports it, else taken to cost
+    # what the forward cost
     train = kind == "train"
     return TIER.slot(key, label, build, weight=2.0 if train else 1.0,
-                     share=0.5 if train else 1.0, eager_only=tech == "triton")
+                     share=0.5 if train and not timed_backward else 1.0,
+                     eager_only=tech == "triton")
 
 
 def _flat(x):
@@ -231,10 +234,31 @@ def torch_forward(name, x, params, eager, cpu=True):
     return _kernel_or_eager(slot, run, lambda: eager(x), x.numel(), sample, r == "sync")
 
 
-def torch_train(name, x, params, eager):
+def spent_backward(name, x, params, seconds):
+    """A backend's framework backward of ``name`` (its training path's autograd
+    Function) took ``seconds``: the bill of the function's training kernel."""
+    if _route(x) != "tier" or x.is_cuda:
+        return
+    slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x)))
+    if slot is not None:
+        dtype, n = x.dtype, x.numel()
+
+        def sample():
+            import torch
+
+            m = _sample_numel("inductor", n)
+            return (torch.zeros(m, dtype=dtype), torch.zeros(m, dtype=dtype))
+
+        TIER.spent(slot, seconds, 0, sample)
+
+
+def torch_train(name, x, params, eager, timed_backward=False, bwd=None):
     """The same, recording a gradient: an autograd.Function whose forward and
     backward are one kernel each where they apply, else ``eager(x)`` (the
-    backend's own autograd path)."""
+    backend's own autograd path; ``timed_backward``: its backward reports its
+    time through :func:`spent_backward`, else it is taken to cost what the
+    forward cost; ``bwd(x, g)``: the backend's own backward in ATen ops, which
+    the CPU tier compiles instead of the traced derivative)."""
     r = _route(x)
     if r is None:
         return eager(x)
@@ -245,7 +269,7 @@ def torch_train(name, x, params, eager):
         y = _torch.fused_elementwise(_triton().pair(info, _dtype(x), params), info, x, params)
         return eager(x) if y is None else y
     tech = _tech_of(r, x)
-    slot = _elementwise_slot("train", info, x, params, tech)
+    slot = _elementwise_slot("train", info, x, params, tech, timed_backward, bwd)
     if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
         return eager(x)
     dtype, device = x.dtype, x.device
