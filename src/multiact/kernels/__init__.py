@@ -194,9 +194,13 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=Non
     # autograd: timed where the backend's Function reports it, else taken to cost
     # what the forward cost
     train = kind == "train"
-    return TIER.slot(key, label, build, weight=2.0 if train else 1.0,
+    slot = TIER.slot(key, label, build, weight=2.0 if train else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
+    # a training kernel replaces the forward and the backward: timing its forward
+    # against the framework forward says nothing of the backward, so it is kept
+    slot.keep = train
+    return slot
 
 
 def _flat(x):

@@ -79,7 +79,8 @@ class Slot:
     ``share``: the part of a framework call's cost that its timing sees."""
 
     __slots__ = ("key", "label", "build", "weight", "share", "state", "kernel", "spent", "elems",
-                 "reason", "seconds", "trials", "eager_best", "kernel_best", "misses",
+                 "reason", "seconds", "trials", "eager_recent", "kernel_recent", "misses",
+                 "keep",
                  "generation", "sample", "eager_only", "hits", "__weakref__")
 
     def __init__(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
@@ -92,8 +93,9 @@ class Slot:
         self.reason = ""              # why FAILED or RETIRED
         self.seconds = None           # what the compile took
         self.trials = 0
-        self.eager_best = None        # the fastest framework call, per element
-        self.kernel_best = None       # the fastest of the kernel's trial calls, per element
+        self.eager_recent = deque(maxlen=TRIALS)  # framework calls, seconds per element
+        self.kernel_recent = []       # the kernel's trial calls, seconds per element
+        self.keep = False             # never retired (a training kernel: see timed())
         self.misses = 0
         self.generation = 0
         self.sample = None            # what the compile is run on (shapes, dtypes)
@@ -145,9 +147,7 @@ class Tier:
         slot.spent += seconds
         slot.elems += elems
         if elems:
-            per = seconds / elems
-            if slot.eager_best is None or per < slot.eager_best:
-                slot.eager_best = per
+            slot.eager_recent.append(seconds / elems)
         if slot.state is COLD and not self.forked and (
                 slot.eager_only or slot.spent >= self.cost() * slot.weight * slot.share):
             self._enqueue(slot, sample)
@@ -170,18 +170,17 @@ class Tier:
         slot.trials += 1
         if slot.trials == 1:
             return  # the first call pays for loading the kernel: not counted
-        per = seconds / elems if elems else None
-        if per is not None and (slot.kernel_best is None or per < slot.kernel_best):
-            slot.kernel_best = per
-        # the fastest against the fastest: first calls (page faults, loading) and a
-        # busy machine slow single calls of either, not the best of several
-        if slot.trials == TRIALS and slot.eager_best and slot.kernel_best:
-            if slot.kernel_best > RETIRE_ABOVE * slot.eager_best:
+        if elems:
+            slot.kernel_recent.append(seconds / elems)
+        # the median against the median, both the size of a few calls: first calls
+        # (page faults, loading) and a busy moment slow single calls of either
+        if slot.trials == TRIALS and not slot.keep and slot.eager_recent and slot.kernel_recent:
+            kernel, eager = _median(slot.kernel_recent), _median(slot.eager_recent)
+            if kernel > RETIRE_ABOVE * eager:
                 slot.kernel = None
                 slot.state = RETIRED
-                slot.reason = (f"slower than the framework path here "
-                               f"({slot.kernel_best * 1e9:.2f} against "
-                               f"{slot.eager_best * 1e9:.2f} ns per element)")
+                slot.reason = (f"slower than the framework path here ({kernel * 1e9:.2f} "
+                               f"against {eager * 1e9:.2f} ns per element)")
                 _LOG.info("multiact: kernel %s retired: %s", slot.label, slot.reason)
 
     def failed(self, slot, exc):
@@ -259,7 +258,7 @@ class Tier:
         slot.seconds = time.perf_counter() - t0
         self.costs.append(slot.seconds / slot.weight)
         slot.trials = 0
-        slot.kernel_best = None
+        slot.kernel_recent = []
         slot.kernel = kernel
         slot.state = READY
 
@@ -293,6 +292,11 @@ class Tier:
 
     def summary(self):
         return [s.report() for s in list(self.slots.values())]
+
+
+def _median(values):
+    v = sorted(values)
+    return v[len(v) // 2]
 
 
 TIER = Tier()
