@@ -46,7 +46,7 @@ def test_3_mixed_libraries():
     _raises(TypeError, "multiact.softmax: argument 'where' is a numpy array but 'x' is a torch "
             "array; pass arrays of one library (Python and NumPy scalars go with any)",
             lambda: multiact.softmax(t, where=np.ones((2, 4), bool)))
-    _raises(TypeError, "multiact.logsumexp: argument 'b' is a torch array but 'x' is a numpy "
+    _raises(TypeError, "multiact.logsumexp: argument 'b' is a torch array but 'a' is a numpy "
             "array; pass arrays of one library (Python and NumPy scalars go with any)",
             lambda: multiact.logsumexp(X, b=torch.ones(2, 4)))
     # scalars go with any backend, and never change the dtype

@@ -23,7 +23,7 @@ def test_elementwise_contract_and_values(xp, name, dtype):
     y = getattr(multiact, name)(x)
     assert isinstance(y, xp.array_type())
     assert y.dtype == x.dtype
-    hi, _ = R.elementwise(BY_NAME[name].reference, XS.astype(dtype).astype(float))
+    hi, _ = R.elementwise(R.for_row(name), XS.astype(dtype).astype(float))
     rtol = 3e-6 if dtype == "float32" else 1e-14
     np.testing.assert_allclose(xp.to_numpy(y), hi, rtol=rtol, atol=0)
 
@@ -183,7 +183,7 @@ def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype):
         sel = bad if axis == -1 else bad[None, :]
         for name in ("softmax", "log_softmax"):
             got = getattr(multiact, name)(x, axis=axis)
-            want = getattr(tb.G, name)(x, (axis % x.ndim,), None, None)
+            want = BY_NAME[name].body(tb.NS, x, (axis % x.ndim,), None, None)
             fixed = sel
             if name == "log_softmax":  # slices whose largest entry is near 0, too
                 fixed = sel | (want.amax(axis).numpy() > -0.03)
@@ -201,14 +201,15 @@ def test_torch_exact_gelu_float64_without_a_fused_multiply_add(monkeypatch):
     # the float64 framework path corrects erfc's argument with one fused multiply-add
     # (torch.addcmul); where a probe finds addcmul is not one, the generic body runs
     torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
     from multiact.backends import torch as tb
 
     x = torch.linspace(-30, 5, 1001, dtype=torch.float64)
-    assert tb._fma_exact(x.device, x.dtype)  # this build: the fast path
+    assert tn._fma_exact(x.device, x.dtype)  # this build: the fast path
     fast = multiact.gelu(x, approximate=False)
-    monkeypatch.setitem(tb._FMA, (x.device.type, x.dtype), False)
+    monkeypatch.setitem(tn._FMA, (x.device.type, x.dtype), False)
     slow = multiact.gelu(x, approximate=False)
-    assert torch.equal(slow, tb.G.gelu(x, False))
+    assert torch.equal(slow, BY_NAME["gelu"].body(tb.NS, x, False))
     torch.testing.assert_close(fast, slow, rtol=8 * 2**-52, atol=0)
 
 

@@ -22,92 +22,92 @@ if TYPE_CHECKING:
     from ._typing import ArrayT, NDArray, PyInput
 
 
-_R0 = _ROWS['relu']
-_R1 = _ROWS['relu6']
-_R2 = _ROWS['hard_tanh']
-_R3 = _ROWS['leaky_relu']
-_K3_0 = _R3.params[0].kind
-_D3_0 = _R3.params[0].default
-_R4 = _ROWS['sigmoid']
-_R5 = _ROWS['silu']
-_R6 = _ROWS['softplus']
-_K6_0 = _R6.params[0].kind
-_D6_0 = _R6.params[0].default
-_R7 = _ROWS['log_sigmoid']
-_R8 = _ROWS['elu']
-_K8_0 = _R8.params[0].kind
-_D8_0 = _R8.params[0].default
-_R9 = _ROWS['celu']
-_K9_0 = _R9.params[0].kind
-_D9_0 = _R9.params[0].default
-_R10 = _ROWS['selu']
-_R11 = _ROWS['gelu']
-_K11_0 = _R11.params[0].kind
-_D11_0 = _R11.params[0].default
-_R12 = _ROWS['hard_sigmoid']
-_R13 = _ROWS['hard_silu']
-_R14 = _ROWS['soft_sign']
-_R15 = _ROWS['tanh']
-_R16 = _ROWS['identity']
-_R17 = _ROWS['mish']
-_R18 = _ROWS['squareplus']
-_K18_0 = _R18.params[0].kind
-_D18_0 = _R18.params[0].default
-_R19 = _ROWS['sparse_plus']
-_R20 = _ROWS['sparse_sigmoid']
-_R21 = _ROWS['log1mexp']
-_R22 = _ROWS['hard_shrink']
-_K22_0 = _R22.params[0].kind
-_D22_0 = _R22.params[0].default
-_R23 = _ROWS['soft_shrink']
-_K23_0 = _R23.params[0].kind
-_D23_0 = _R23.params[0].default
-_R24 = _ROWS['tanh_shrink']
-_R25 = _ROWS['threshold']
-_K25_0 = _R25.params[0].kind
-_K25_1 = _R25.params[1].kind
-_R26 = _ROWS['prelu']
-_K26_0 = _R26.params[0].kind
-_R27 = _ROWS['softmax']
-_K27_0 = _R27.params[0].kind
-_K27_1 = _R27.params[1].kind
-_K27_2 = _R27.params[2].kind
-_R28 = _ROWS['log_softmax']
-_K28_0 = _R28.params[0].kind
-_K28_1 = _R28.params[1].kind
-_K28_2 = _R28.params[2].kind
-_R29 = _ROWS['softmin']
-_K29_0 = _R29.params[0].kind
-_K29_1 = _R29.params[1].kind
-_K29_2 = _R29.params[2].kind
-_R30 = _ROWS['logsumexp']
-_K30_0 = _R30.params[0].kind
-_K30_1 = _R30.params[1].kind
-_K30_2 = _R30.params[2].kind
-_D30_2 = _R30.params[2].default
-_K30_3 = _R30.params[3].kind
-_D30_3 = _R30.params[3].default
-_K30_4 = _R30.params[4].kind
-_R31 = _ROWS['logmeanexp']
-_K31_0 = _R31.params[0].kind
-_K31_1 = _R31.params[1].kind
-_K31_2 = _R31.params[2].kind
-_D31_2 = _R31.params[2].default
-_R32 = _ROWS['standardize']
-_K32_0 = _R32.params[0].kind
-_K32_1 = _R32.params[1].kind
-_K32_2 = _R32.params[2].kind
-_K32_3 = _R32.params[3].kind
-_D32_3 = _R32.params[3].default
-_K32_4 = _R32.params[4].kind
-_R33 = _ROWS['glu']
-_K33_0 = _R33.params[0].kind
-_R34 = _ROWS['one_hot']
-_K34_0 = _R34.params[0].kind
-_K34_1 = _R34.params[1].kind
-_K34_2 = _R34.params[2].kind
-_R35 = _ROWS['sparsemax']
-_K35_0 = _R35.params[0].kind
+_relu_row = _ROWS['relu']
+_relu6_row = _ROWS['relu6']
+_hard_tanh_row = _ROWS['hard_tanh']
+_leaky_relu_row = _ROWS['leaky_relu']
+_leaky_relu_negative_slope_kind = _leaky_relu_row.params[0].kind
+_leaky_relu_negative_slope_default = _leaky_relu_row.params[0].default
+_sigmoid_row = _ROWS['sigmoid']
+_silu_row = _ROWS['silu']
+_softplus_row = _ROWS['softplus']
+_softplus_beta_kind = _softplus_row.params[0].kind
+_softplus_beta_default = _softplus_row.params[0].default
+_log_sigmoid_row = _ROWS['log_sigmoid']
+_elu_row = _ROWS['elu']
+_elu_alpha_kind = _elu_row.params[0].kind
+_elu_alpha_default = _elu_row.params[0].default
+_celu_row = _ROWS['celu']
+_celu_alpha_kind = _celu_row.params[0].kind
+_celu_alpha_default = _celu_row.params[0].default
+_selu_row = _ROWS['selu']
+_gelu_row = _ROWS['gelu']
+_gelu_approximate_kind = _gelu_row.params[0].kind
+_gelu_approximate_default = _gelu_row.params[0].default
+_hard_sigmoid_row = _ROWS['hard_sigmoid']
+_hard_silu_row = _ROWS['hard_silu']
+_soft_sign_row = _ROWS['soft_sign']
+_tanh_row = _ROWS['tanh']
+_identity_row = _ROWS['identity']
+_mish_row = _ROWS['mish']
+_squareplus_row = _ROWS['squareplus']
+_squareplus_b_kind = _squareplus_row.params[0].kind
+_squareplus_b_default = _squareplus_row.params[0].default
+_sparse_plus_row = _ROWS['sparse_plus']
+_sparse_sigmoid_row = _ROWS['sparse_sigmoid']
+_log1mexp_row = _ROWS['log1mexp']
+_hard_shrink_row = _ROWS['hard_shrink']
+_hard_shrink_lambd_kind = _hard_shrink_row.params[0].kind
+_hard_shrink_lambd_default = _hard_shrink_row.params[0].default
+_soft_shrink_row = _ROWS['soft_shrink']
+_soft_shrink_lambd_kind = _soft_shrink_row.params[0].kind
+_soft_shrink_lambd_default = _soft_shrink_row.params[0].default
+_tanh_shrink_row = _ROWS['tanh_shrink']
+_threshold_row = _ROWS['threshold']
+_threshold_threshold_kind = _threshold_row.params[0].kind
+_threshold_value_kind = _threshold_row.params[1].kind
+_prelu_row = _ROWS['prelu']
+_prelu_weight_kind = _prelu_row.params[0].kind
+_softmax_row = _ROWS['softmax']
+_softmax_axis_kind = _softmax_row.params[0].kind
+_softmax_where_kind = _softmax_row.params[1].kind
+_softmax_initial_kind = _softmax_row.params[2].kind
+_log_softmax_row = _ROWS['log_softmax']
+_log_softmax_axis_kind = _log_softmax_row.params[0].kind
+_log_softmax_where_kind = _log_softmax_row.params[1].kind
+_log_softmax_initial_kind = _log_softmax_row.params[2].kind
+_softmin_row = _ROWS['softmin']
+_softmin_axis_kind = _softmin_row.params[0].kind
+_softmin_where_kind = _softmin_row.params[1].kind
+_softmin_initial_kind = _softmin_row.params[2].kind
+_logsumexp_row = _ROWS['logsumexp']
+_logsumexp_axis_kind = _logsumexp_row.params[0].kind
+_logsumexp_b_kind = _logsumexp_row.params[1].kind
+_logsumexp_keepdims_kind = _logsumexp_row.params[2].kind
+_logsumexp_keepdims_default = _logsumexp_row.params[2].default
+_logsumexp_return_sign_kind = _logsumexp_row.params[3].kind
+_logsumexp_return_sign_default = _logsumexp_row.params[3].default
+_logsumexp_where_kind = _logsumexp_row.params[4].kind
+_logmeanexp_row = _ROWS['logmeanexp']
+_logmeanexp_axis_kind = _logmeanexp_row.params[0].kind
+_logmeanexp_where_kind = _logmeanexp_row.params[1].kind
+_logmeanexp_keepdims_kind = _logmeanexp_row.params[2].kind
+_logmeanexp_keepdims_default = _logmeanexp_row.params[2].default
+_standardize_row = _ROWS['standardize']
+_standardize_axis_kind = _standardize_row.params[0].kind
+_standardize_mean_kind = _standardize_row.params[1].kind
+_standardize_variance_kind = _standardize_row.params[2].kind
+_standardize_epsilon_kind = _standardize_row.params[3].kind
+_standardize_epsilon_default = _standardize_row.params[3].default
+_standardize_where_kind = _standardize_row.params[4].kind
+_glu_row = _ROWS['glu']
+_glu_axis_kind = _glu_row.params[0].kind
+_one_hot_row = _ROWS['one_hot']
+_one_hot_num_classes_kind = _one_hot_row.params[0].kind
+_one_hot_dtype_kind = _one_hot_row.params[1].kind
+_one_hot_axis_kind = _one_hot_row.params[2].kind
+_sparsemax_row = _ROWS['sparsemax']
+_sparsemax_axis_kind = _sparsemax_row.params[0].kind
 
 
 @overload
@@ -136,8 +136,10 @@ def relu(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0. , 0. , 1.5])
     """
     if positional or unexpected:
-        _unexpected(_R0, unexpected, positional)
+        _unexpected(_relu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'relu', 'x')
     return be.relu(x)
 
 
@@ -163,8 +165,10 @@ def relu6(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0., 3., 6.])
     """
     if positional or unexpected:
-        _unexpected(_R1, unexpected, positional)
+        _unexpected(_relu6_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'relu6', 'x')
     return be.relu6(x)
 
 
@@ -190,8 +194,10 @@ def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-1. ,  0.5,  1. ])
     """
     if positional or unexpected:
-        _unexpected(_R2, unexpected, positional)
+        _unexpected(_hard_tanh_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'hard_tanh', 'x')
     return be.hard_tanh(x)
 
 
@@ -220,11 +226,12 @@ def leaky_relu(x: Any, negative_slope: Any = 0.01, *positional: Never, **unexpec
       array([-0.2,  3. ])
     """
     if positional or unexpected:
-        _unexpected(_R3, unexpected, positional)
+        _unexpected(_leaky_relu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'leaky_relu', 'x')
-    x = be.coerce(x, 'leaky_relu')
-    if not (negative_slope is _D3_0):
-        negative_slope = _K3_0.check('leaky_relu', 'negative_slope', negative_slope, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'leaky_relu', 'x')
+    if not (negative_slope is _leaky_relu_negative_slope_default):
+        negative_slope = _leaky_relu_negative_slope_kind.check('leaky_relu', 'negative_slope', negative_slope, be, x, 'x')
     return be.leaky_relu(x, negative_slope)
 
 
@@ -251,8 +258,10 @@ def sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0.        , 0.5       , 0.88079708])
     """
     if positional or unexpected:
-        _unexpected(_R4, unexpected, positional)
+        _unexpected(_sigmoid_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'sigmoid', 'x')
     return be.sigmoid(x)
 
 
@@ -278,8 +287,10 @@ def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-0.26894142,  0.        ,  0.73105858])
     """
     if positional or unexpected:
-        _unexpected(_R5, unexpected, positional)
+        _unexpected(_silu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'silu', 'x')
     return be.silu(x)
 
 
@@ -308,11 +319,12 @@ def softplus(x: Any, beta: Any = 1.0, *positional: Never, **unexpected: Never) -
       array([9.35762297e-14, 6.93147181e-01, 1.00000000e+04])
     """
     if positional or unexpected:
-        _unexpected(_R6, unexpected, positional)
+        _unexpected(_softplus_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'softplus', 'x')
-    x = be.coerce(x, 'softplus')
-    if not (beta is _D6_0):
-        beta = _K6_0.check('softplus', 'beta', beta, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'softplus', 'x')
+    if not (beta is _softplus_beta_default):
+        beta = _softplus_beta_kind.check('softplus', 'beta', beta, be, x, 'x')
     return be.softplus(x, beta)
 
 
@@ -338,8 +350,10 @@ def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-1.00000000e+04, -6.93147181e-01])
     """
     if positional or unexpected:
-        _unexpected(_R7, unexpected, positional)
+        _unexpected(_log_sigmoid_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'log_sigmoid', 'x')
     return be.log_sigmoid(x)
 
 
@@ -367,11 +381,12 @@ def elu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> An
       array([-1.        , -0.63212056,  2.        ])
     """
     if positional or unexpected:
-        _unexpected(_R8, unexpected, positional)
+        _unexpected(_elu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'elu', 'x')
-    x = be.coerce(x, 'elu')
-    if not (alpha is _D8_0):
-        alpha = _K8_0.check('elu', 'alpha', alpha, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'elu', 'x')
+    if not (alpha is _elu_alpha_default):
+        alpha = _elu_alpha_kind.check('elu', 'alpha', alpha, be, x, 'x')
     return be.elu(x, alpha)
 
 
@@ -397,11 +412,12 @@ def celu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> A
       array([-0.78693868,  2.        ])
     """
     if positional or unexpected:
-        _unexpected(_R9, unexpected, positional)
+        _unexpected(_celu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'celu', 'x')
-    x = be.coerce(x, 'celu')
-    if not (alpha is _D9_0):
-        alpha = _K9_0.check('celu', 'alpha', alpha, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'celu', 'x')
+    if not (alpha is _celu_alpha_default):
+        alpha = _celu_alpha_kind.check('celu', 'alpha', alpha, be, x, 'x')
     return be.celu(x, alpha)
 
 
@@ -429,8 +445,10 @@ def selu(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-1.11133074,  0.        ,  1.05070099])
     """
     if positional or unexpected:
-        _unexpected(_R10, unexpected, positional)
+        _unexpected(_selu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'selu', 'x')
     return be.selu(x)
 
 
@@ -468,10 +486,12 @@ def gelu(x: Any, approximate: Any = True, *positional: Never, **unexpected: Neve
       array([-0.15865525,  0.        ,  0.84134475])
     """
     if positional or unexpected:
-        _unexpected(_R11, unexpected, positional)
+        _unexpected(_gelu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'gelu', 'x')
-    if not ((approximate is True or approximate is False) or approximate is _D11_0):
-        approximate = _K11_0.check('gelu', 'approximate', approximate, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'gelu', 'x')
+    if not ((approximate is True or approximate is False) or approximate is _gelu_approximate_default):
+        approximate = _gelu_approximate_kind.check('gelu', 'approximate', approximate, be, x, 'x')
     return be.gelu(x, approximate)
 
 
@@ -497,8 +517,10 @@ def hard_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0.  , 0.5 , 0.75])
     """
     if positional or unexpected:
-        _unexpected(_R12, unexpected, positional)
+        _unexpected(_hard_sigmoid_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'hard_sigmoid', 'x')
     return be.hard_sigmoid(x)
 
 
@@ -525,8 +547,10 @@ def hard_silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-0.33333333,  0.66666667,  4.        ])
     """
     if positional or unexpected:
-        _unexpected(_R13, unexpected, positional)
+        _unexpected(_hard_silu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'hard_silu', 'x')
     return be.hard_silu(x)
 
 
@@ -552,8 +576,10 @@ def soft_sign(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-0.5,  0. ,  1. ])
     """
     if positional or unexpected:
-        _unexpected(_R14, unexpected, positional)
+        _unexpected(_soft_sign_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'soft_sign', 'x')
     return be.soft_sign(x)
 
 
@@ -577,8 +603,10 @@ def tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0.        , 0.76159416])
     """
     if positional or unexpected:
-        _unexpected(_R15, unexpected, positional)
+        _unexpected(_tanh_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'tanh', 'x')
     return be.tanh(x)
 
 
@@ -606,8 +634,10 @@ def identity(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-1.,  2.])
     """
     if positional or unexpected:
-        _unexpected(_R16, unexpected, positional)
+        _unexpected(_identity_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'identity', 'x')
     return be.identity(x)
 
 
@@ -633,8 +663,10 @@ def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-0.30340146,  0.        ,  0.86509839])
     """
     if positional or unexpected:
-        _unexpected(_R17, unexpected, positional)
+        _unexpected(_mish_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'mish', 'x')
     return be.mish(x)
 
 
@@ -661,11 +693,12 @@ def squareplus(x: Any, b: Any = 4.0, *positional: Never, **unexpected: Never) ->
       array([0.30277564, 1.        , 3.30277564])
     """
     if positional or unexpected:
-        _unexpected(_R18, unexpected, positional)
+        _unexpected(_squareplus_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'squareplus', 'x')
-    x = be.coerce(x, 'squareplus')
-    if not (b is _D18_0):
-        b = _K18_0.check('squareplus', 'b', b, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'squareplus', 'x')
+    if not (b is _squareplus_b_default):
+        b = _squareplus_b_kind.check('squareplus', 'b', b, be, x, 'x')
     return be.squareplus(x, b)
 
 
@@ -690,8 +723,10 @@ def sparse_plus(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0.  , 0.25, 2.  ])
     """
     if positional or unexpected:
-        _unexpected(_R19, unexpected, positional)
+        _unexpected(_sparse_plus_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'sparse_plus', 'x')
     return be.sparse_plus(x)
 
 
@@ -716,8 +751,10 @@ def sparse_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([0. , 0.5, 1. ])
     """
     if positional or unexpected:
-        _unexpected(_R20, unexpected, positional)
+        _unexpected(_sparse_sigmoid_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'sparse_sigmoid', 'x')
     return be.sparse_sigmoid(x)
 
 
@@ -743,8 +780,10 @@ def log1mexp(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([-2.30258509e+01, -4.58675145e-01, -1.92874985e-22])
     """
     if positional or unexpected:
-        _unexpected(_R21, unexpected, positional)
+        _unexpected(_log1mexp_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'log1mexp', 'x')
     return be.log1mexp(x)
 
 
@@ -770,10 +809,12 @@ def hard_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Neve
       array([-1. ,  0. ,  0.7])
     """
     if positional or unexpected:
-        _unexpected(_R22, unexpected, positional)
+        _unexpected(_hard_shrink_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_shrink', 'x')
-    if not (lambd is _D22_0):
-        lambd = _K22_0.check('hard_shrink', 'lambd', lambd, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'hard_shrink', 'x')
+    if not (lambd is _hard_shrink_lambd_default):
+        lambd = _hard_shrink_lambd_kind.check('hard_shrink', 'lambd', lambd, be, x, 'x')
     return be.hard_shrink(x, lambd)
 
 
@@ -799,10 +840,12 @@ def soft_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Neve
       array([-0.5 ,  0.  ,  0.25])
     """
     if positional or unexpected:
-        _unexpected(_R23, unexpected, positional)
+        _unexpected(_soft_shrink_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_shrink', 'x')
-    if not (lambd is _D23_0):
-        lambd = _K23_0.check('soft_shrink', 'lambd', lambd, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'soft_shrink', 'x')
+    if not (lambd is _soft_shrink_lambd_default):
+        lambd = _soft_shrink_lambd_kind.check('soft_shrink', 'lambd', lambd, be, x, 'x')
     return be.soft_shrink(x, lambd)
 
 
@@ -830,8 +873,10 @@ def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
       array([3.33333200e-10, 1.03597242e+00])
     """
     if positional or unexpected:
-        _unexpected(_R24, unexpected, positional)
+        _unexpected(_tanh_shrink_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'tanh_shrink', 'x')
     return be.tanh_shrink(x)
 
 
@@ -858,11 +903,12 @@ def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpect
       array([-5., -5.,  2.])
     """
     if positional or unexpected:
-        _unexpected(_R25, unexpected, positional)
+        _unexpected(_threshold_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'threshold', 'x')
-    x = be.coerce(x, 'threshold')
-    threshold = _K25_0.check('threshold', 'threshold', threshold, be, x)
-    value = _K25_1.check('threshold', 'value', value, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'threshold', 'x')
+    threshold = _threshold_threshold_kind.check('threshold', 'threshold', threshold, be, x, 'x')
+    value = _threshold_value_kind.check('threshold', 'value', value, be, x, 'x')
     return be.threshold(x, threshold, value)
 
 
@@ -893,10 +939,11 @@ def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
              [-0.3,  4. ]])
     """
     if positional or unexpected:
-        _unexpected(_R26, unexpected, positional)
+        _unexpected(_prelu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'prelu', 'x')
-    x = be.coerce(x, 'prelu')
-    weight = _K26_0.check('prelu', 'weight', weight, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'prelu', 'x')
+    weight = _prelu_weight_kind.check('prelu', 'weight', weight, be, x, 'x')
     return be.prelu(x, weight)
 
 
@@ -928,14 +975,15 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
       array([0.5, 0. , 0.5])
     """
     if positional or unexpected:
-        _unexpected(_R27, unexpected, positional)
+        _unexpected(_softmax_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'softmax', 'x')
-    x = be.coerce(x, 'softmax')
-    axis = _K27_0.check('softmax', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'softmax', 'x')
+    axis = _softmax_axis_kind.check('softmax', 'axis', axis, be, x, 'x')
     if not ((where is None)):
-        where = _K27_1.check('softmax', 'where', where, be, x)
+        where = _softmax_where_kind.check('softmax', 'where', where, be, x, 'x')
     if not ((initial is None)):
-        initial = _K27_2.check('softmax', 'initial', initial, be, x)
+        initial = _softmax_initial_kind.check('softmax', 'initial', initial, be, x, 'x')
     return be.softmax(x, axis, where, initial)
 
 
@@ -966,14 +1014,15 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
       array([-0.69314718, -0.69314718])
     """
     if positional or unexpected:
-        _unexpected(_R28, unexpected, positional)
+        _unexpected(_log_softmax_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_softmax', 'x')
-    x = be.coerce(x, 'log_softmax')
-    axis = _K28_0.check('log_softmax', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'log_softmax', 'x')
+    axis = _log_softmax_axis_kind.check('log_softmax', 'axis', axis, be, x, 'x')
     if not ((where is None)):
-        where = _K28_1.check('log_softmax', 'where', where, be, x)
+        where = _log_softmax_where_kind.check('log_softmax', 'where', where, be, x, 'x')
     if not ((initial is None)):
-        initial = _K28_2.check('log_softmax', 'initial', initial, be, x)
+        initial = _log_softmax_initial_kind.check('log_softmax', 'initial', initial, be, x, 'x')
     return be.log_softmax(x, axis, where, initial)
 
 
@@ -1000,14 +1049,15 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
       array([0.75, 0.25])
     """
     if positional or unexpected:
-        _unexpected(_R29, unexpected, positional)
+        _unexpected(_softmin_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'softmin', 'x')
-    x = be.coerce(x, 'softmin')
-    axis = _K29_0.check('softmin', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'softmin', 'x')
+    axis = _softmin_axis_kind.check('softmin', 'axis', axis, be, x, 'x')
     if not ((where is None)):
-        where = _K29_1.check('softmin', 'where', where, be, x)
+        where = _softmin_where_kind.check('softmin', 'where', where, be, x, 'x')
     if not ((initial is None)):
-        initial = _K29_2.check('softmin', 'initial', initial, be, x)
+        initial = _softmin_initial_kind.check('softmin', 'initial', initial, be, x, 'x')
     return be.softmin(x, axis, where, initial)
 
 
@@ -1050,19 +1100,20 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, re
       4.248354255291589e-18
     """
     if positional or unexpected:
-        _unexpected(_R30, unexpected, positional)
+        _unexpected(_logsumexp_row, unexpected, positional)
     be = _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a')
-    a = be.coerce(a, 'logsumexp')
+    if be.python:  # Python numbers and sequences are NumPy input
+        a = be.coerce(a, 'logsumexp', 'a')
     if not ((b is None)):
-        b = _K30_1.check('logsumexp', 'b', b, be, a)
-        a = _K30_1.widen(a, b, be)
-    axis = _K30_0.check('logsumexp', 'axis', axis, be, a)
-    if not ((keepdims is True or keepdims is False) or keepdims is _D30_2):
-        keepdims = _K30_2.check('logsumexp', 'keepdims', keepdims, be, a)
-    if not ((return_sign is True or return_sign is False) or return_sign is _D30_3):
-        return_sign = _K30_3.check('logsumexp', 'return_sign', return_sign, be, a)
+        b = _logsumexp_b_kind.check('logsumexp', 'b', b, be, a, 'a')
+        a = _logsumexp_b_kind.widen(a, b, be)
+    axis = _logsumexp_axis_kind.check('logsumexp', 'axis', axis, be, a, 'a')
+    if not ((keepdims is True or keepdims is False) or keepdims is _logsumexp_keepdims_default):
+        keepdims = _logsumexp_keepdims_kind.check('logsumexp', 'keepdims', keepdims, be, a, 'a')
+    if not ((return_sign is True or return_sign is False) or return_sign is _logsumexp_return_sign_default):
+        return_sign = _logsumexp_return_sign_kind.check('logsumexp', 'return_sign', return_sign, be, a, 'a')
     if not ((where is None)):
-        where = _K30_4.check('logsumexp', 'where', where, be, a)
+        where = _logsumexp_where_kind.check('logsumexp', 'where', where, be, a, 'a')
     return be.logsumexp(a, axis, b, keepdims, return_sign, where)
 
 
@@ -1092,14 +1143,15 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = Fals
       2.0
     """
     if positional or unexpected:
-        _unexpected(_R31, unexpected, positional)
+        _unexpected(_logmeanexp_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'logmeanexp', 'x')
-    x = be.coerce(x, 'logmeanexp')
-    axis = _K31_0.check('logmeanexp', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'logmeanexp', 'x')
+    axis = _logmeanexp_axis_kind.check('logmeanexp', 'axis', axis, be, x, 'x')
     if not ((where is None)):
-        where = _K31_1.check('logmeanexp', 'where', where, be, x)
-    if not ((keepdims is True or keepdims is False) or keepdims is _D31_2):
-        keepdims = _K31_2.check('logmeanexp', 'keepdims', keepdims, be, x)
+        where = _logmeanexp_where_kind.check('logmeanexp', 'where', where, be, x, 'x')
+    if not ((keepdims is True or keepdims is False) or keepdims is _logmeanexp_keepdims_default):
+        keepdims = _logmeanexp_keepdims_kind.check('logmeanexp', 'keepdims', keepdims, be, x, 'x')
     return be.logmeanexp(x, axis, where, keepdims)
 
 
@@ -1132,18 +1184,19 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
       array([-1.,  1.])
     """
     if positional or unexpected:
-        _unexpected(_R32, unexpected, positional)
+        _unexpected(_standardize_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'standardize', 'x')
-    x = be.coerce(x, 'standardize')
-    axis = _K32_0.check('standardize', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'standardize', 'x')
+    axis = _standardize_axis_kind.check('standardize', 'axis', axis, be, x, 'x')
     if not ((mean is None)):
-        mean = _K32_1.check('standardize', 'mean', mean, be, x)
+        mean = _standardize_mean_kind.check('standardize', 'mean', mean, be, x, 'x')
     if not ((variance is None)):
-        variance = _K32_2.check('standardize', 'variance', variance, be, x)
-    if not (epsilon is _D32_3):
-        epsilon = _K32_3.check('standardize', 'epsilon', epsilon, be, x)
+        variance = _standardize_variance_kind.check('standardize', 'variance', variance, be, x, 'x')
+    if not (epsilon is _standardize_epsilon_default):
+        epsilon = _standardize_epsilon_kind.check('standardize', 'epsilon', epsilon, be, x, 'x')
     if not ((where is None)):
-        where = _K32_4.check('standardize', 'where', where, be, x)
+        where = _standardize_where_kind.check('standardize', 'where', where, be, x, 'x')
     return be.standardize(x, axis, mean, variance, epsilon, where)
 
 
@@ -1173,10 +1226,11 @@ def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
       array([0.5, 2. ])
     """
     if positional or unexpected:
-        _unexpected(_R33, unexpected, positional)
+        _unexpected(_glu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'glu', 'x')
-    x = be.coerce(x, 'glu')
-    axis = _K33_0.check('glu', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'glu', 'x')
+    axis = _glu_axis_kind.check('glu', 'axis', axis, be, x, 'x')
     return be.glu(x, axis)
 
 
@@ -1211,13 +1265,14 @@ def one_hot(x: Any, num_classes: Any, *positional: Never, dtype: Any = None, axi
              [0., 0., 0.]])
     """
     if positional or unexpected:
-        _unexpected(_R34, unexpected, positional)
+        _unexpected(_one_hot_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'one_hot', 'x')
-    x = be.coerce(x, 'one_hot')
-    num_classes = _K34_0.check('one_hot', 'num_classes', num_classes, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'one_hot', 'x')
+    num_classes = _one_hot_num_classes_kind.check('one_hot', 'num_classes', num_classes, be, x, 'x')
     if not ((dtype is None)):
-        dtype = _K34_1.check('one_hot', 'dtype', dtype, be, x)
-    axis = _K34_2.check('one_hot', 'axis', axis, be, x)
+        dtype = _one_hot_dtype_kind.check('one_hot', 'dtype', dtype, be, x, 'x')
+    axis = _one_hot_axis_kind.check('one_hot', 'axis', axis, be, x, 'x')
     return be.one_hot(x, num_classes, dtype, axis)
 
 
@@ -1244,10 +1299,11 @@ def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -
       array([0.6, 0.4, 0. ])
     """
     if positional or unexpected:
-        _unexpected(_R35, unexpected, positional)
+        _unexpected(_sparsemax_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparsemax', 'x')
-    x = be.coerce(x, 'sparsemax')
-    axis = _K35_0.check('sparsemax', 'axis', axis, be, x)
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'sparsemax', 'x')
+    axis = _sparsemax_axis_kind.check('sparsemax', 'axis', axis, be, x, 'x')
     return be.sparsemax(x, axis)
 
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 import sys
 import threading
 
-__all__ = ["backend_of", "backend_for_namespace", "known_framework"]
+from .backends import framework_of
+
+__all__ = ["backend_of", "backend_for_namespace"]
 
 _BY_TYPE: dict = {}
 _BY_NS: dict = {}
 _LOCK = threading.RLock()
 _PY_INPUT = (bool, int, float, list, tuple)
-_ROOTS = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "numpy": "numpy", "cupy": "cupy",
-          "dask": "dask"}
 
 
 def backend_of(x, fname="", argname="x"):
@@ -37,15 +37,6 @@ def backend_of(x, fname="", argname="x"):
     if be is None:
         be = _resolve(x, fname, argname)
     return be
-
-
-def known_framework(t):
-    """'torch', 'jax', 'numpy', 'cupy', 'dask' or None, from a type and its bases."""
-    for base in t.__mro__:
-        root = _ROOTS.get(base.__module__.partition(".")[0])
-        if root is not None:
-            return root
-    return None
 
 
 def _compiling():
@@ -91,10 +82,8 @@ def _create(x, fname, argname):
         plain = t is torch.Tensor or t is torch.nn.Parameter
         be = mod.BACKEND if plain else mod.SUBCLASS_BACKEND
     else:
-        fw = known_framework(t)
-        if fw == "torch":
-            from .backends import torch as mod
-        elif fw == "jax":
+        fw = framework_of(t)
+        if fw == "jax":
             from .backends import jax as mod
         elif fw == "numpy":
             from .backends import numpy as mod

@@ -89,7 +89,7 @@ def _classify(row, be, codes):
     """(implementation, why, where) from the code objects that ran."""
     import os
 
-    special = be.special.get(row.name)
+    special = be.special_cases.get(row.name)
     special_code = None
     if special is not None:
         import inspect

@@ -32,10 +32,6 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-def _kind_of(be) -> str:
-    return be.label
-
-
 def _typename(v) -> str:
     t = type(v)
     return t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
@@ -132,7 +128,7 @@ class Kind:
     #: (and the body) see
     widens = False
 
-    def check(self, fname, pname, v, be, x):  # pragma: no cover - abstract
+    def check(self, fname, pname, v, be, x, first="x"):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def widen(self, x, v, be):
@@ -150,7 +146,7 @@ class Real(Kind):
     annotation = "float"
     fast = "False"  # a Python float still needs its finiteness and domain checked
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         s = _real_scalar(fname, pname, v)
         if s is None:
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, "
@@ -179,7 +175,7 @@ class RealOrArray(Kind):
     def fast(self):
         return "{v} is None" if self.optional else "False"
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             if self.optional:
                 return None
@@ -191,8 +187,8 @@ class RealOrArray(Kind):
         s = _real_scalar(fname, pname, v)
         if s is not None:
             return _check_domain(fname, pname, s, self.domain)
-        v = _real_array(fname, pname, v, be, x)
-        _check_broadcast(fname, pname, v, x)
+        v = _real_array(fname, pname, v, be, x, first)
+        _check_broadcast(fname, pname, v, x, first)
         return v
 
     def describe(self):
@@ -212,7 +208,7 @@ class Scale(RealOrArray):
     optional: bool = True
     widens = True
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
         if isinstance(v, (str, bytes, complex)):
@@ -221,11 +217,8 @@ class Scale(RealOrArray):
         s = _real_scalar(fname, pname, v)
         if s is not None:
             return _check_domain(fname, pname, s, self.domain)
-        v = _real_array(fname, pname, v, be, x)
+        v = _real_array(fname, pname, v, be, x, first)
         if not broadcast_together(v.shape, x.shape):
-            from ._table import BY_NAME
-
-            first = BY_NAME[fname].first if fname in BY_NAME else "x"
             raise ValueError(f"multiact.{fname}: argument {pname!r} has shape "
                              f"{_shape_str(v.shape)}, which does not broadcast with {first}'s "
                              f"shape {_shape_str(x.shape)}")
@@ -241,9 +234,9 @@ class Scale(RealOrArray):
                 "one takes part in the result's dtype)")
 
 
-def _real_array(fname, pname, v, be, x):
+def _real_array(fname, pname, v, be, x, first="x"):
     """``v`` as an array of ``x``'s library with a real (floating or integer) dtype."""
-    v = _same_library_array(fname, pname, v, be, x)
+    v = _same_library_array(fname, pname, v, be, x, first)
     if be.ns.isdtype(v.dtype, "complex floating") or not (
             be.ns.isdtype(v.dtype, "real floating") or be.ns.isdtype(v.dtype, "integral")):
         raise TypeError(f"multiact.{fname}: argument {pname!r} must have a real dtype, "
@@ -251,30 +244,24 @@ def _real_array(fname, pname, v, be, x):
     return v
 
 
-def _same_library_array(fname, pname, v, be, x):
+def _same_library_array(fname, pname, v, be, x, first="x"):
     if isinstance(v, (list, tuple)):
         return be.asarray_like(v, x, fname, pname)
-    from ._dispatch import backend_of
-
-    other = backend_of(v, fname, pname)
     if not (hasattr(v, "shape") and hasattr(v, "dtype")):  # a framework object, not an array
         hint = ("; multiact keeps x's dtype: cast x first" if "dtype" in type(v).__name__.lower()
                 else "")
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be an array, got "
                         f"{_typename(v)}{hint}")
-    if not be.same_library(other):
+    if not be.owns(v):
         raise TypeError(
-            f"multiact.{fname}: argument {pname!r} is a {_kind_of(other)} array but "
-            f"'x' is a {_kind_of(be)} array; pass arrays of one library (Python and "
+            f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
+            f"{first!r} is a {be.label} array; pass arrays of one library (Python and "
             f"NumPy scalars go with any)")
     return v
 
 
-def _check_broadcast(fname, pname, v, x):
+def _check_broadcast(fname, pname, v, x, first="x"):
     if not broadcastable(v.shape, x.shape):
-        from ._table import BY_NAME
-
-        first = BY_NAME[fname].first if fname in BY_NAME else "x"
         raise ValueError(f"multiact.{fname}: argument {pname!r} has shape {_shape_str(v.shape)}, "
                          f"which does not broadcast to {first}'s shape {_shape_str(x.shape)}")
 
@@ -287,7 +274,7 @@ class Flag(Kind):
     static = True
     fast = "{v} is True or {v} is False"
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if isinstance(v, bool):
             return v
         if type(v).__name__ == "bool_" and type(v).__module__ == "numpy":
@@ -304,7 +291,7 @@ class Approximate(Flag):
 
     annotation = 'bool | Literal["none", "tanh"]'
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if isinstance(v, str):
             if v == "tanh":
                 return True
@@ -351,7 +338,7 @@ class Axis(Kind):
     needs_array = True
     normal_default = False
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if x.ndim + self.extra < self.min_ndim:
             raise ValueError(f"multiact.{fname}: argument 'x' must have at least "
                              f"{self.min_ndim} dimension(s), got {x.ndim}-d")
@@ -373,7 +360,7 @@ class Axes(Kind):
     needs_array = True
     normal_default = False
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         ndim = x.ndim
         if v is None:
             return tuple(range(ndim))
@@ -415,17 +402,17 @@ class Mask(Kind):
     fast = "{v} is None"
     needs_array = True
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
         if isinstance(v, bool):
             v = be.asarray_like(v, x, fname, pname)
         else:
-            v = _same_library_array(fname, pname, v, be, x)
+            v = _same_library_array(fname, pname, v, be, x, first)
         if not be.ns.isdtype(v.dtype, "bool"):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a boolean mask, "
                             f"got dtype {v.dtype}")
-        _check_broadcast(fname, pname, v, x)
+        _check_broadcast(fname, pname, v, x, first)
         return v
 
     def describe(self):
@@ -440,7 +427,7 @@ class Initial(Kind):
     annotation = "float | None"
     fast = "{v} is None"
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
         s = _real_scalar(fname, pname, v)
@@ -464,7 +451,7 @@ class Count(Kind):
     static = True
     normal_default = False
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         n = _index(fname, pname, v)
         if n <= 0:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be a positive int, "
@@ -483,7 +470,7 @@ class DType(Kind):
     static = True
     fast = "{v} is None"
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
         try:
@@ -492,7 +479,7 @@ class DType(Kind):
             ok = False
         if not ok:
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of "
-                            f"{_kind_of(be)}, got {v!r}")
+                            f"{be.label}, got {v!r}")
         return v
 
     def describe(self):
@@ -509,14 +496,14 @@ class Weight(Kind):
     annotation = "float | ArrayT"
     needs_array = True
 
-    def check(self, fname, pname, v, be, x):
+    def check(self, fname, pname, v, be, x, first="x"):
         s = _real_scalar(fname, pname, v) if not isinstance(v, (list, tuple)) else None
         if s is not None:
             return _check_domain(fname, pname, s, "any")
         if v is None or isinstance(v, (str, bytes, complex)):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or an "
                             f"array, got {_typename(v)}")
-        w = _real_array(fname, pname, v, be, x)
+        w = _real_array(fname, pname, v, be, x, first)
         if w.ndim > 1:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be 0-d or 1-d, "
                              f"got {w.ndim}-d")

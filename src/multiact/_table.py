@@ -27,7 +27,6 @@ from typing import Any, Callable, Mapping
 
 from ._agnostic import elementwise as E
 from ._agnostic import reductions as Rd
-from ._check import reference as R
 from ._params import (Approximate, Axes, Axis, Count, DType, Flag, Initial, Mask,
                       Param, Real, RealOrArray, Scale, Weight)
 
@@ -54,11 +53,6 @@ class Case:
     params: Mapping[str, Any] = field(default_factory=dict)
     bounds: Mapping[str, float] | None = None
 
-    @property
-    def label_suffix(self) -> str:
-        if not self.params:
-            return ""
-        return "(" + ", ".join(f"{k}={v!r}" for k, v in self.params.items()) + ")"
 
 
 @dataclass(frozen=True)
@@ -69,19 +63,27 @@ class FuncInfo:
     body: Callable
     params: tuple = ()
     aliases: tuple = ()
-    kind: str = "elementwise"          # "elementwise" | "reduction" | "shape"
+    family: str = "elementwise"        # "elementwise" | "reduction" | "shape"
     first: str = "x"                   # the name of the array argument
     bounds: Mapping[str, float] = field(default_factory=lambda: _ulp(0, 0))
-    reference: Any = None              # _check.reference.Scalar or .Rows
     cases: tuple = (Case(),)
     defaults: tuple | None = None      # (multiact, jax.nn, torch F, keras) as text
     hints: Mapping[str, str] = field(default_factory=dict)
     keep_int: bool = False             # integer input keeps its dtype (relu, ...)
     nonneg_input: bool = False         # defined for x >= 0 only (log1mexp): tests sample there
+    # what runs where (backends and kernels read these):
+    fused: bool = True                 # element-wise: fused kernels (identity returns x itself)
+    blockwise: bool = True             # element-wise, NumPy: the generic body block by block
+    row_kernel: str | None = None      # reductions over the last axis with a row kernel: its
+                                       # output, "same" (x's shape) or "per_row" (one a row)
+    row_backward: str | None = None    # the PyTorch backward that a row kernel's training uses
+                                       # from its saved output: "softmax", "log_softmax",
+                                       # "softmin" (softmax's, negated), "logsumexp" (the
+                                       # softmax of the saved input)
 
     @property
     def elementwise(self) -> bool:
-        return self.kind == "elementwise"
+        return self.family == "elementwise"
 
     @property
     def static(self) -> tuple:
@@ -137,12 +139,11 @@ def _row(name, body, *params, **kw) -> FuncInfo:
 
 TABLE: tuple[FuncInfo, ...] = (
     # -- element-wise, seed set ------------------------------------------------------
-    _row("relu", E.relu, bounds=_ulp(0, 0, _EXACT), reference=R.RELU, keep_int=True,
+    _row("relu", E.relu, bounds=_ulp(0, 0, _EXACT), keep_int=True,
          defaults=("relu", "relu", "relu", "relu")),
-    _row("relu6", E.relu6, bounds=_ulp(0, 0, _EXACT), reference=R.RELU6, keep_int=True,
+    _row("relu6", E.relu6, bounds=_ulp(0, 0, _EXACT), keep_int=True,
          defaults=("min(max(x, 0), 6)", "relu6", "relu6", "relu6")),
-    _row("hard_tanh", E.hard_tanh, aliases=("hardtanh",), bounds=_ulp(0, 0, _EXACT),
-         reference=R.HARD_TANH, keep_int=True,
+    _row("hard_tanh", E.hard_tanh, aliases=("hardtanh",), bounds=_ulp(0, 0, _EXACT), keep_int=True,
          hints={"*": "PyTorch's hardtanh(x, min_val, max_val)? multiact.hard_tanh clips to "
                      "[-1, 1]; for other bounds use the framework's clip",
                 "min_val": "multiact.hard_tanh clips to [-1, 1]; for other bounds use "
@@ -152,15 +153,15 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("clip(x, -1, 1)", "same", "hardtanh(min_val=-1, max_val=1): other bounds "
                    "are the framework's clip", "hard_tanh (same)")),
     _row("leaky_relu", E.leaky_relu, Param("negative_slope", RealOrArray(), 0.01),
-         bounds=_ulp(0.5, 1), reference=R.LEAKY_RELU, cases=(Case(), Case({"negative_slope": 0.2})),
+         bounds=_ulp(0.5, 1), cases=(Case(), Case({"negative_slope": 0.2})),
          defaults=("negative_slope=0.01", "negative_slope=0.01", "negative_slope=0.01",
                    "negative_slope=0.2: pass negative_slope=0.2")),
-    _row("sigmoid", E.sigmoid, bounds=_ulp(2, 3), reference=R.SIGMOID,
+    _row("sigmoid", E.sigmoid, bounds=_ulp(2, 3),
          defaults=("sigmoid", "sigmoid", "sigmoid", "sigmoid")),
-    _row("silu", E.silu, aliases=("swish",), bounds=_ulp(2.5, 3), reference=R.SILU,
+    _row("silu", E.silu, aliases=("swish",), bounds=_ulp(2.5, 3),
          defaults=("silu, swish", "silu, swish", "silu", "silu, swish")),
     _row("softplus", E.softplus, Param("beta", RealOrArray("positive"), 1.0),
-         bounds=_ulp(2.5, 2.5), reference=R.SOFTPLUS, cases=(Case(), Case({"beta": 2.0})),
+         bounds=_ulp(2.5, 2.5), cases=(Case(), Case({"beta": 2.0})),
          hints={"threshold": "multiact.softplus is exact everywhere and needs no threshold; "
                              "drop it",
                 "*": "PyTorch's softplus(x, beta, threshold)? multiact.softplus is exact "
@@ -168,110 +169,103 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("beta=1, exact everywhere", "no parameters", "beta=1, threshold=20 (returns "
                    "x above it; multiact needs no threshold)", "no parameters")),
     _row("log_sigmoid", E.log_sigmoid, aliases=("logsigmoid",), bounds=_ulp(2.5, 3),
-         reference=R.LOG_SIGMOID,
          defaults=("log_sigmoid", "log_sigmoid", "logsigmoid", "log_sigmoid")),
-    _row("elu", E.elu, Param("alpha", RealOrArray(), 1.0), bounds=_ulp(3, 3.5),
-         reference=R.ELU, cases=(Case(), Case({"alpha": 0.5})),
+    _row("elu", E.elu, Param("alpha", RealOrArray(), 1.0), bounds=_ulp(3, 3.5), cases=(Case(), Case({"alpha": 0.5})),
          defaults=("alpha=1.0", "alpha=1.0", "alpha=1.0", "alpha=1.0")),
-    _row("celu", E.celu, Param("alpha", RealOrArray("positive"), 1.0), bounds=_ulp(3, 4.5),
-         reference=R.CELU, cases=(Case(), Case({"alpha": 2.0})),
+    _row("celu", E.celu, Param("alpha", RealOrArray("positive"), 1.0), bounds=_ulp(3, 4.5), cases=(Case(), Case({"alpha": 2.0})),
          defaults=("alpha=1.0", "alpha=1.0", "alpha=1.0", "alpha=1.0")),
-    _row("selu", E.selu, bounds=_ulp(3.5, 4), reference=R.SELU,
+    _row("selu", E.selu, bounds=_ulp(3.5, 4),
          defaults=("selu", "selu", "selu", "selu")),
     _row("gelu", E.gelu, Param("approximate", Approximate(), True), bounds=_ulp(660, 128),
-         reference=R.GELU,
          cases=(Case(), Case({"approximate": False}, bounds=_ulp(5.5, 3.5))),
          defaults=("approximate=True", "approximate=True", "approximate='none' (exact): "
                    "approximate=False or 'none'", "approximate=False: pass approximate=False")),
     _row("hard_sigmoid", E.hard_sigmoid, aliases=("hardsigmoid",), bounds=_ulp(1.5, 1.5),
-         reference=R.HARD_SIGMOID,
          defaults=("relu6(x + 3) / 6", "same", "same (hardsigmoid)",
                    "same in Keras 3 (Keras 2: clip(0.2 x + 0.5, 0, 1))")),
     _row("hard_silu", E.hard_silu, aliases=("hard_swish", "hardswish"), bounds=_ulp(2, 2),
-         reference=R.HARD_SILU,
          defaults=("x * hard_sigmoid(x)", "same (hard_silu, hard_swish)", "hardswish",
                    "hard_silu, hard_swish")),
     _row("soft_sign", E.soft_sign, aliases=("softsign",), bounds=_ulp(1.5, 1.5),
-         reference=R.SOFT_SIGN,
          defaults=("soft_sign", "soft_sign", "softsign", "softsign")),
-    _row("tanh", E.tanh, bounds=_ulp(4, 4), reference=R.TANH,
+    _row("tanh", E.tanh, bounds=_ulp(4, 4),
          defaults=("tanh (complex too)", "tanh", "tanh", "tanh")),
     # -- element-wise, beyond the seed set ---------------------------------------------
-    _row("identity", E.identity, aliases=("linear",), bounds=_ulp(0, 0, _EXACT),
-         reference=R.IDENTITY, keep_int=True,
+    _row("identity", E.identity, aliases=("linear",), bounds=_ulp(0, 0, _EXACT), keep_int=True,
+         fused=False, blockwise=False,
          defaults=("identity", "identity", "nn.Identity", "linear")),
-    _row("mish", E.mish, bounds=_ulp(4, 4.5), reference=R.MISH,
+    _row("mish", E.mish, bounds=_ulp(4, 4.5),
          defaults=("mish", "-", "mish", "mish")),
     _row("squareplus", E.squareplus, Param("b", RealOrArray("nonneg"), 4.0),
-         bounds=_ulp(2.5, 2.5), reference=R.SQUAREPLUS, cases=(Case(), Case({"b": 0.5})),
+         bounds=_ulp(2.5, 2.5), cases=(Case(), Case({"b": 0.5})),
          defaults=("b=4", "b=4", "-", "squareplus(b=4)")),
-    _row("sparse_plus", E.sparse_plus, bounds=_ulp(2, 2), reference=R.SPARSE_PLUS,
+    _row("sparse_plus", E.sparse_plus, bounds=_ulp(2, 2),
          defaults=("sparse_plus", "sparse_plus", "-", "sparse_plus")),
-    _row("sparse_sigmoid", E.sparse_sigmoid, bounds=_ulp(0.5, 0.5), reference=R.SPARSE_SIGMOID,
+    _row("sparse_sigmoid", E.sparse_sigmoid, bounds=_ulp(0.5, 0.5),
          defaults=("sparse_sigmoid", "sparse_sigmoid", "-", "sparse_sigmoid")),
-    _row("log1mexp", E.log1mexp, bounds=_ulp(4, 3.5), reference=R.LOG1MEXP, nonneg_input=True,
+    _row("log1mexp", E.log1mexp, bounds=_ulp(4, 3.5), nonneg_input=True,
          defaults=("log(1 - exp(-x)), x >= 0", "-", "-", "-")),
     _row("hard_shrink", E.hard_shrink, Param("lambd", Real("nonneg"), 0.5),
-         aliases=("hardshrink",), bounds=_ulp(0, 0, _EXACT), reference=R.HARD_SHRINK,
+         aliases=("hardshrink",), bounds=_ulp(0, 0, _EXACT),
          defaults=("lambd=0.5", "-", "hardshrink(lambd=0.5)", "hard_shrink(threshold=0.5)")),
     _row("soft_shrink", E.soft_shrink, Param("lambd", Real("nonneg"), 0.5),
-         aliases=("softshrink",), bounds=_ulp(0.5, 0.5), reference=R.SOFT_SHRINK,
+         aliases=("softshrink",), bounds=_ulp(0.5, 0.5),
          cases=(Case({"lambd": 1.0}),),
          defaults=("lambd=0.5", "-", "softshrink(lambd=0.5)", "soft_shrink(threshold=0.5)")),
     _row("tanh_shrink", E.tanh_shrink, aliases=("tanhshrink",), bounds=_ulp(4, 4.5),
-         reference=R.TANH_SHRINK,
          defaults=("x - tanh(x), accurate near 0", "-", "tanhshrink", "tanh_shrink")),
     _row("threshold", E.threshold, Param("threshold", Real()), Param("value", RealOrArray()),
-         bounds=_ulp(0, 0, _EXACT), reference=R.THRESHOLD,
+         bounds=_ulp(0, 0, _EXACT),
          cases=(Case({"threshold": 0.5, "value": -1.0}),),
          defaults=("threshold, value required", "-", "same", "threshold(threshold, "
                    "default_value)")),
-    _row("prelu", E.prelu, Param("weight", Weight()), bounds=_ulp(0.5, 1), reference=R.PRELU,
+    _row("prelu", E.prelu, Param("weight", Weight()), bounds=_ulp(0.5, 1),
          cases=(Case({"weight": 0.25}),),
          defaults=("weight: scalar or per channel (axis 1)", "-", "same (learnable in "
                    "nn.PReLU)", "-")),
     # -- reductions and shape-changing functions ---------------------------------------
-    _row("softmax", Rd.softmax, *_SOFTMAX_PARAMS, kind="reduction", bounds=_SOFTMAX_BOUNDS,
-         reference=R.SOFTMAX, hints=_SOFTMAX_HINTS,
+    _row("softmax", Rd.softmax, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
+         hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmax",
          defaults=("axis=-1", "axis=-1", "dim has no default: pass axis", "axis=-1")),
-    _row("log_softmax", Rd.log_softmax, *_SOFTMAX_PARAMS, kind="reduction",
-         bounds=_SOFTMAX_BOUNDS, reference=R.LOG_SOFTMAX, hints=_SOFTMAX_HINTS,
+    _row("log_softmax", Rd.log_softmax, *_SOFTMAX_PARAMS, family="reduction",
+         bounds=_SOFTMAX_BOUNDS, hints=_SOFTMAX_HINTS, row_kernel="same",
+         row_backward="log_softmax",
          defaults=("axis=-1", "axis=-1", "dim has no default: pass axis", "axis=-1")),
-    _row("softmin", Rd.softmin, *_SOFTMAX_PARAMS, kind="reduction", bounds=_SOFTMAX_BOUNDS,
-         reference=R.SOFTMIN, hints=_SOFTMAX_HINTS,
+    _row("softmin", Rd.softmin, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
+         hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmin",
          defaults=("axis=-1", "not in jax.nn", "dim has no default", "not in Keras")),
     _row("logsumexp", Rd.logsumexp, Param("axis", Axes(), None),
          Param("b", Scale(), None), Param("keepdims", Flag(), False),
          Param("return_sign", Flag(), False), Param("where", Mask(), None),
-         kind="reduction", first="a", bounds=_ulp(1, 1, _HR), reference=R.LOGSUMEXP,
+         family="reduction", first="a", bounds=_ulp(1, 1, _HR), row_kernel="per_row",
+         row_backward="logsumexp",
          cases=(Case({"axis": -1}),), hints={**_AXIS_HINT, "keepdim": "multiact uses "
                                              "keepdims=, as NumPy and JAX do"},
          defaults=("axis=None (all axes)", "axis=None", "torch.logsumexp: dim required",
                    "keras.ops.logsumexp: axis=None")),
     _row("logmeanexp", Rd.logmeanexp, Param("axis", Axes(), None), Param("where", Mask(), None),
-         Param("keepdims", Flag(), False), kind="reduction", bounds=_ulp(2, 2, _HR),
-         reference=R.LOGMEANEXP, cases=(Case({"axis": -1}),),
+         Param("keepdims", Flag(), False), family="reduction", bounds=_ulp(2, 2, _HR),
+         cases=(Case({"axis": -1}),), row_kernel="per_row",
          hints={**_AXIS_HINT, "keepdim": "multiact uses keepdims=, as NumPy and JAX do"},
          defaults=("axis=None (all axes)", "-", "-", "-")),
     _row("standardize", Rd.standardize, Param("axis", Axes(), -1),
          Param("mean", RealOrArray(optional=True), None),
          Param("variance", RealOrArray("nonneg", optional=True), None),
          Param("epsilon", Real("nonneg"), 1e-5), Param("where", Mask(), None),
-         kind="reduction", bounds=_ulp(2.5, 3, _HR), reference=R.STANDARDIZE, hints=_AXIS_HINT,
+         row_kernel="same", family="reduction", bounds=_ulp(2.5, 3, _HR), hints=_AXIS_HINT,
          defaults=("epsilon=1e-5, two-pass variance", "epsilon=1e-5, algorithm='fast' "
                    "(one-pass; 'stable' is two-pass)", "layer_norm (no mask, no stats)", "-")),
-    _row("glu", Rd.glu, Param("axis", Axis(), -1), kind="shape", bounds=_ulp(2.5, 2, _HR),
-         reference=R.GLU, hints=_AXIS_HINT,
+    _row("glu", Rd.glu, Param("axis", Axis(), -1), family="shape", bounds=_ulp(2.5, 2, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "axis=-1", "dim=-1", "axis=-1")),
     _row("one_hot", Rd.one_hot, Param("num_classes", Count()),
          Param("dtype", DType(), None, keyword_only=True),
          Param("axis", Axis(extra=1, min_ndim=0), -1, keyword_only=True),
-         kind="shape", bounds=_ulp(0, 0, _EXACT), reference=R.ONE_HOT, cases=(Case({"num_classes": 5}),),
+         family="shape", bounds=_ulp(0, 0, _EXACT), cases=(Case({"num_classes": 5}),),
          hints=_AXIS_HINT,
          defaults=("dtype=None: default float dtype", "dtype=float", "F.one_hot: int64, no "
                    "dtype: pass dtype=torch.int64", "keras.ops.one_hot: float32")),
-    _row("sparsemax", Rd.sparsemax, Param("axis", Axis(), -1), kind="shape",
-         bounds=_ulp(2, 3, _HR), reference=R.SPARSEMAX, hints=_AXIS_HINT,
+    _row("sparsemax", Rd.sparsemax, Param("axis", Axis(), -1), family="shape",
+         bounds=_ulp(2, 3, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "-", "-", "sparsemax(axis=-1)")),
 )
 

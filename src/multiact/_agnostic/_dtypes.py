@@ -14,14 +14,14 @@ def device_of(xp, x):
     return xp.device_of(x)
 
 
-def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False):
+def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argname="x"):
     """Return ``(xw, out_dtype)``: the array to compute with and the dtype to return.
 
     * float32/float64 are used as they are (``out_dtype is None``);
     * float16/bfloat16 are computed in float32 and cast back, unless the
       function is an exact selection (``exact=True``: relu, clip, ...);
     * bool, and integers unless ``keep_int``, become the default real floating dtype;
-    * complex raises ``TypeError`` unless ``complex_ok``.
+    * complex raises ``TypeError`` (naming ``fname`` and ``argname``) unless ``complex_ok``.
     """
     dt = x.dtype
     if dt in xp.work_floats:
@@ -37,16 +37,9 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False):
     if xp.isdtype(dt, "complex floating"):
         if complex_ok:
             return x, None
-        raise TypeError(f"multiact.{fname}: argument {_first(fname)!r} must have a real dtype, "
+        raise TypeError(f"multiact.{fname}: argument {argname!r} must have a real dtype, "
                         f"got {dt}")
-    raise TypeError(f"multiact.{fname}: argument {_first(fname)!r} has unsupported dtype {dt}")
-
-
-def _first(fname):
-    """The name of the function's array argument (``a`` for logsumexp)."""
-    from .._table import BY_NAME
-
-    return BY_NAME[fname].first if fname in BY_NAME else "x"
+    raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype {dt}")
 
 
 def finish(xp, y, out_dtype):

@@ -134,7 +134,7 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
       >>> float(multiact.logsumexp(np.array([0.0, -40.0])))
       4.248354255291589e-18
     """
-    a, dt = as_work(xp, a, "logsumexp")
+    a, dt = as_work(xp, a, "logsumexp", argname="a")
     if b is not None and not isinstance(b, (int, float)) and xp.isdtype(b.dtype,
                                                                         "real floating"):
         a, dt = _promote_with(xp, a, dt, b.dtype)

@@ -367,3 +367,10 @@ STANDARDIZE = Rows(standardize, inputs="standardize", error="scaled_mean")
 GLU = Rows(glu, inputs="glu")
 SPARSEMAX = Rows(sparsemax, inputs="sparsemax", error="scaled_max")
 ONE_HOT = Rows(one_hot, inputs="indices", error="exact")
+
+
+def for_row(name):
+    """The reference of the function ``name``: the constant of this module named
+    after it in capitals (``GELU`` for ``gelu``): keyed by name, so the function
+    table does not import the oracle."""
+    return globals()[name.upper()]

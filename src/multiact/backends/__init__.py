@@ -1,24 +1,26 @@
 """One module per framework, imported only when one of its arrays is passed.
 
-A backend module holds only what differs for its framework, each item with its
-reason next to it:
+A backend is a :class:`Backend`: the table's functions are its methods
+(``_functions.py``, generated from the table: each runs the function's generic
+body on the backend's namespace through :meth:`Backend.generic`).  A backend
+module holds only what differs for its framework, each item with its reason
+next to it:
 
 * ``PRIMITIVES``: native versions of functions the Array API standard lacks
   (``ndtr`` for exact GELU), where they are accurate enough, and native
   spellings of standard functions where the wrapped one does not suit the
   framework (PyTorch's ``maximum``/``clip``, which ``torch.compile`` can trace);
-* special cases: plain module-level functions registered against a row of the
-  function table with ``@SPECIAL.register(name, reason=...)``.  Each decides
-  only *how* a formula runs (an in-place chain, an autograd rule, a fused
-  kernel), never *what* it computes: the formulas and constants come from
-  ``multiact._agnostic``; where a special case does not apply it calls the
-  generic body (``G.<name>``);
-* ``adapt(info, impl)`` (optional): a rule applied to every function (JAX's
-  ``jit`` with the row's static arguments).
+* special cases: methods of the backend's class that override a function,
+  marked ``@special(reason)``.  Each decides only *how* a formula runs (an
+  in-place chain, an autograd rule, a fused kernel), never *what* it computes:
+  the formulas and constants come from ``multiact._agnostic``; where a special
+  case does not apply it calls the generic method (``super().gelu(...)``);
+* ``generic``: the one rule applied to every function without a special case
+  (JAX's ``jit``, CuPy's and PyTorch's fused kernels, NumPy's blocks).
 
-Each module ends with ``BACKEND = Backend(...)``; ``multiact._dispatch`` maps
-array types to these objects.  ``multiact info NAME`` lists, per backend,
-device and dtype, which implementation runs and why.
+Each module ends with ``BACKEND = ...``; ``multiact._dispatch`` maps array
+types to these objects.  ``multiact info NAME`` lists, per backend, device and
+dtype, which implementation runs and why.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import inspect
 from functools import partial
 
 from .._agnostic import PRIMITIVES as _GENERIC_PRIMITIVES
+from ._functions import Functions
 
-__all__ = ["Namespace", "Generic", "Registry", "Backend"]
+__all__ = ["Namespace", "Backend", "special", "framework_of"]
 
 
 class Namespace:
@@ -63,6 +66,12 @@ class Namespace:
             d[attr] = partial(self._primitives.get(attr, fn), self)
         for attr, fn in self._primitives.items():
             d[attr] = partial(fn, self)
+
+    def replacing(self, primitives):
+        """This namespace with some of its primitives replaced (the CPU kernels'
+        ``expm1``, say)."""
+        return Namespace(self._xp, self.framework, {**self._primitives, **primitives},
+                         self.label)
 
     def __getattr__(self, attr):
         # names the namespace resolves lazily (not in its dir()); nothing is cached
@@ -103,22 +112,39 @@ def _canonical(xp, dt):
         return dt
 
 
-class Generic:
-    """The generic bodies bound to one namespace: ``G.gelu(x, approximate)``."""
+class _Roots:
+    """The framework an array type belongs to, from its module (and its bases')."""
 
-    def __init__(self, ns):
-        from .._table import TABLE
+    ROOTS = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "numpy": "numpy",
+             "cupy": "cupy", "dask": "dask"}
 
-        self.ns = ns
-        for info in TABLE:
-            setattr(self, info.name, partial(info.body, ns))
+    @classmethod
+    def of(cls, t):
+        for base in t.__mro__:
+            root = cls.ROOTS.get(base.__module__.partition(".")[0])
+            if root is not None:
+                return root
+        return None
 
-    def __getitem__(self, name):
-        return getattr(self, name)
+
+framework_of = _Roots.of
+
+
+def special(reason):
+    """Mark a backend method as the special case of its function, with its reason
+    (``multiact info`` shows it; a special case without one is refused)."""
+    if not reason:
+        raise ValueError("a special case needs its reason")
+
+    def mark(func):
+        func.special_reason = reason
+        return func
+
+    return mark
 
 
 class Special:
-    """A special case: a plain function, the row it serves, and why it exists."""
+    """A special case: its function's name, the method, and why it exists."""
 
     __slots__ = ("name", "func", "reason", "where")
 
@@ -134,67 +160,60 @@ class Special:
         return f"<special case {self.name} at {self.where}: {self.reason}>"
 
 
-class Registry:
-    """The special cases of one backend module, by row name."""
-
-    def __init__(self, framework):
-        self.framework = framework
-        self.items: dict[str, Special] = {}
-
-    def register(self, name, *, reason):
-        """Register the decorated module-level function as ``name``'s special case."""
-        from .._table import BY_NAME
-
-        if name not in BY_NAME:
-            raise KeyError(f"{self.framework}: no row named {name!r} in the function table")
-        if not reason:
-            raise ValueError(f"{self.framework}.{name}: a special case needs its reason")
-
-        def deco(func):
-            if name in self.items:
-                raise ValueError(f"{self.framework}.{name} is registered twice")
-            self.items[name] = Special(name, func, reason)
-            return func
-
-        return deco
-
-
-class Backend:
+class Backend(Functions):
     """Everything multiact knows about one array library.
 
-    The public functions are attributes (``backend.gelu``): the backend module's
-    special case where it has one, else the generic body, then the module's
-    ``adapt`` rule.  ``generic`` holds the generic bodies bound to this
-    namespace (what every special case must agree with; the conformance suite
-    checks that they do).
+    The table's functions are methods (``backends/_functions.py``, generated):
+    the generic body through :meth:`generic`, unless the backend's class
+    overrides the method with a special case (marked :func:`special`, with its
+    reason).  ``generic`` is the one rule a backend applies to every function
+    it does not special-case (JAX compiles, CuPy fuses, NumPy runs in blocks).
     """
 
-    def __init__(self, xp, framework, module=None, label=None, generic=None):
-        from .._table import TABLE
+    def __init__(self, ns, label=None, python=False):
+        self.ns = ns
+        self.xp = ns._xp
+        self.framework = ns.framework
+        self.label = label or ns.label
+        self.python = python  # Python numbers and sequences: coerced to arrays first
 
-        self.framework = framework
-        self.label = label or framework
-        self.xp = xp
-        if generic is None:
-            primitives = getattr(module, "PRIMITIVES", None)
-            generic = Generic(Namespace(xp, framework, primitives, self.label))
-        self.ns = generic.ns
-        self.generic = generic
-        self.module = module
-        registry = getattr(module, "SPECIAL", None)
-        self.special = dict(registry.items) if registry is not None else {}
-        adapt = getattr(module, "adapt", None)
-        for info in TABLE:
-            impl = self.special[info.name].func if info.name in self.special \
-                else getattr(self.generic, info.name)
-            if adapt is not None:
-                impl = adapt(info, impl)
-            setattr(self, info.name, impl)
+    def generic(self, row, body, x, *params):
+        """``row``'s generic ``body`` on this namespace (what every function runs
+        where the backend has no special case)."""
+        return body(self.ns, x, *params)
 
-    @staticmethod
-    def coerce(x, fname=""):
+    @property
+    def special_cases(self):
+        """The special cases of this backend's class, by function name."""
+        from .._table import BY_NAME
+
+        out = {}
+        for name in BY_NAME:
+            func = getattr(type(self), name, None)
+            reason = getattr(func, "special_reason", None)
+            if reason is not None:
+                out[name] = Special(name, func, reason)
+        return out
+
+    def coerce(self, x, fname, argname="x"):
         """``x`` as an array of this library (Python input: ``np.asarray``)."""
         return x
+
+    def owns(self, v):
+        """Whether ``v`` is an array of this backend's library."""
+        fw = framework_of(type(v))
+        if fw is not None or self.framework != "generic":
+            return fw == self.framework
+        import array_api_compat
+
+        try:
+            return array_api_compat.array_namespace(v) is self.xp
+        except TypeError:
+            return False
+
+    def library_of(self, v):
+        """A label for the library of the array ``v`` (error messages)."""
+        return framework_of(type(v)) or type(v).__module__.partition(".")[0]
 
     def asarray_like(self, v, x, fname, pname):
         """A Python bool/number/sequence as an array of this library on ``x``'s device."""

@@ -13,34 +13,29 @@ formulation of ``_special.ndtr_from_native`` with CUDA's ``erff``/``erfcxf``.
 
 from __future__ import annotations
 
-import sys
-
 import array_api_compat.cupy as _xp
 
-from . import Backend, Registry
+from .. import kernels as _kernels
+from . import Backend, Namespace
 
-SPECIAL = Registry("cupy")
 _SCALARS = (float, int, bool)
+NS = Namespace(_xp, "cupy")
 
 
-def adapt(info, impl):
-    """Element-wise rows: the fused kernel for float input with Python-scalar
-    parameters, unless ``MULTIACT_KERNELS=framework``; else ``impl``."""
-    if not info.elementwise:
-        return impl
-    from .. import kernels
-    from ..kernels import cuda_c
+class CupyBackend(Backend):
+    """CuPy: the rule for every function (``generic``): an element-wise row gets its
+    fused kernel for float input with Python-number parameters, unless
+    ``MULTIACT_KERNELS=framework``; everything else the generic body."""
 
-    def run(x, *params):
-        if kernels.mode() != "framework" and all(type(p) in _SCALARS for p in params):
-            y = cuda_c.cupy_forward(info, x, params)
+    def generic(self, row, body, x, *params):
+        if row.elementwise and row.fused and _kernels.mode() != "framework" \
+                and all(type(p) in _SCALARS for p in params):
+            from ..kernels import cuda_c
+
+            y = cuda_c.cupy_forward(row, x, params)
             if y is not None:
                 return y
-        return impl(x, *params)
-
-    run.__name__ = run.__qualname__ = info.name
-    run.__wrapped__ = impl
-    return run
+        return body(NS, x, *params)
 
 
-BACKEND = Backend(_xp, "cupy", module=sys.modules[__name__])
+BACKEND = CupyBackend(NS)

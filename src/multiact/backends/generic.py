@@ -6,10 +6,10 @@ nothing outside the standard.
 
 from __future__ import annotations
 
-from . import Backend
+from . import Backend, Namespace
 
 
 def backend(xp):
     """A backend for the Array API namespace ``xp``."""
     label = getattr(xp, "__name__", type(xp).__name__)
-    return Backend(xp, "generic", module=None, label=label)
+    return Backend(Namespace(xp, "generic", label=label))

@@ -16,28 +16,22 @@ One special case, ``tanh`` in float64 (below).
 
 from __future__ import annotations
 
-import sys
-
 import jax.numpy as _xp
 import jax
 
 from .._agnostic import _formulas as fm
-from . import Backend, Generic, Namespace, Registry
+from .._agnostic import elementwise as _E
+from .._table import BY_NAME
+from . import Backend, Namespace, special
 
 NS = Namespace(_xp, "jax")
-G = Generic(NS)
-SPECIAL = Registry("jax")
 
 
-@SPECIAL.register("tanh", reason="accuracy: XLA's float64 tanh is 6.5 ulp off near |x| = 19 "
-                                 "and 4.1 in [2, 5] (measured against mpmath); for |x| >= "
-                                 "0.55 the formula 1 - 2e / (1 + e) (_formulas.tanh_by_exp, "
-                                 "1.4 ulp, derivative 4e / (1 + e)^2), XLA's own below "
-                                 "(3.5 ulp): within 4 ulp")
-def tanh(x):
+def _tanh_body(ns, x):
+    """tanh, float64 by multiact's own formula beyond |x| = TANH_BY_EXP."""
     if x.dtype != _xp.float64:
-        return G.tanh(x)
-    return _xp.where(_xp.abs(x) >= fm.TANH_BY_EXP, fm.tanh_by_exp(NS, x), _xp.tanh(x))
+        return _E.tanh(ns, x)
+    return _xp.where(_xp.abs(x) >= fm.TANH_BY_EXP, fm.tanh_by_exp(ns, x), _xp.tanh(x))
 
 
 def _jit(info, bound):
@@ -66,9 +60,27 @@ def _jit(info, bound):
     return call
 
 
-def adapt(info, impl):
-    """Every function: one jitted executable (see the module docstring)."""
-    return _jit(info, impl)
+class JaxBackend(Backend):
+    """JAX: every function (the generic body, or a special case's body) is one
+    ``jax.jit`` executable (``generic``; the module docstring)."""
+
+    def __init__(self, ns):
+        super().__init__(ns)
+        self._jitted = {}
+
+    def generic(self, row, body, x, *params):
+        f = self._jitted.get(body)
+        if f is None:
+            f = self._jitted[body] = _jit(row, lambda t, *p: body(NS, t, *p))
+        return f(x, *params)
+
+    @special("accuracy: XLA's float64 tanh is 6.5 ulp off near |x| = 19 and 4.1 in [2, 5] "
+             "(measured against mpmath); for |x| >= 0.55 the formula 1 - 2e / (1 + e) "
+             "(_formulas.tanh_by_exp, 1.4 ulp, derivative 4e / (1 + e)^2), XLA's own below "
+             "(3.5 ulp): within 4 ulp")
+    def tanh(self, x):
+        return self.generic(_TANH, _tanh_body, x)
 
 
-BACKEND = Backend(_xp, "jax", module=sys.modules[__name__], generic=G)
+_TANH = BY_NAME["tanh"]
+BACKEND = JaxBackend(NS)

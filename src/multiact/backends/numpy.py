@@ -26,7 +26,7 @@ import numpy as np
 
 from .._agnostic import _formulas as fm
 from .._agnostic import _special
-from . import Backend, Generic, Namespace, Registry
+from . import Backend, Namespace, special
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -55,39 +55,8 @@ def _ndtr():
     return {"ndtr": ndtr}
 
 
-class _NativeOrder(Generic):
-    """The generic bodies, behind one rule for non-native byte order.
-
-    Reason: correctness.  A ``'>f4'``/``'>f8'`` array (on a little-endian machine)
-    is not ``float32``/``float64`` to a dtype test (``x.dtype == np.float64`` is
-    False, so no special case applies and a body's float64 switch is missed), and
-    ufuncs with ``casting='no'`` (``clip``) refuse it.  Every special case falls back
-    to the generic body for such input, so the rule lives here, off the hot path:
-    a native copy, then the backend's own route for it (the values of native input).
-    """
-
-    def __init__(self, ns):
-        super().__init__(ns)
-        for name in list(vars(self)):
-            if name != "ns":
-                setattr(self, name, self._native(name, getattr(self, name)))
-
-    @staticmethod
-    def _native(name, body):
-        def run(x, *params):
-            if not x.dtype.isnative:
-                return getattr(BACKEND, name)(x.astype(x.dtype.newbyteorder("=")), *params)
-            return body(x, *params)
-
-        run.__name__ = run.__qualname__ = name
-        run.__wrapped__ = body
-        return run
-
-
 PRIMITIVES = _ndtr()
 NS = Namespace(_xp, "numpy", PRIMITIVES)
-G = _NativeOrder(NS)
-SPECIAL = Registry("numpy")
 
 
 def _ok(x):
@@ -110,11 +79,10 @@ def blockwise(chain, x):
     return out
 
 
-def _generic_into(name, *params):
-    body = getattr(G, name)
-
+def _generic_into(body, *params):
+    """The generic ``body`` as a chain ``(xb, ob)`` writing into ``ob``."""
     def chain(xb, ob):
-        ob[...] = body(xb, *params)
+        ob[...] = body(NS, xb, *params)
 
     return chain
 
@@ -225,142 +193,11 @@ def _mish_chain(x, t):
 
 # -- the special cases ------------------------------------------------------------------
 
-def _chain_case(name, chain, *, reason):
-    """Register ``chain`` (float32/float64, >= 1-d) for ``name``; else the generic body."""
-    generic = getattr(G, name)
-
-    def run(x):
-        if _ok(x):
-            return blockwise(chain, x)
-        return generic(x)
-
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"NumPy {name}: {chain.__name__} block by block, else the generic body."
-    run.__wrapped__ = chain
-    SPECIAL.register(name, reason=reason)(run)
-    return run
-
-
 _ZERO = {d: d.type(0) for d in _RELU}
-
-
-@SPECIAL.register("relu", reason="speed: one np.maximum (NaN propagates, integer dtypes kept)")
-def relu(x):
-    z = _ZERO.get(x.dtype)
-    if z is not None:
-        return np.maximum(x, z)
-    return G.relu(x)
-
-
-@SPECIAL.register("relu6", reason="speed: np.maximum then an in-place np.minimum")
-def relu6(x):
-    if x.dtype in _RELU and x.ndim:
-        y = np.maximum(x, x.dtype.type(0))
-        return np.minimum(y, x.dtype.type(6), out=y)
-    return G.relu6(x)
-
-
-@SPECIAL.register("hard_tanh", reason="speed: one np.clip")
-def hard_tanh(x):
-    if x.dtype in _RELU and x.ndim and x.dtype.kind != "u":
-        return np.clip(x, x.dtype.type(-1), x.dtype.type(1))
-    return G.hard_tanh(x)
-
-
-@SPECIAL.register("leaky_relu", reason="speed: max(x, s x) for s <= 1, min for s > 1")
-def leaky_relu(x, negative_slope=0.01):
-    if _ok(x) and isinstance(negative_slope, float):
-        y = np.multiply(x, negative_slope)
-        return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
-    return G.leaky_relu(x, negative_slope)
-
-
-@SPECIAL.register("tanh", reason="speed: np.tanh without the generic dtype rules")
-def tanh(x):
-    if _ok(x):
-        return np.tanh(x)
-    return G.tanh(x)
-
-
-sigmoid = _chain_case("sigmoid", _sigmoid_into, reason="speed and memory: in-place chain")
-silu = _chain_case("silu", _silu_chain, reason="speed and memory: in-place chain")
-log_sigmoid = _chain_case("log_sigmoid", _log_sigmoid_chain,
-                          reason="speed and memory: in-place chain")
-hard_sigmoid = _chain_case("hard_sigmoid", _hard_sigmoid_chain,
-                           reason="speed and memory: in-place chain")
-hard_silu = _chain_case("hard_silu", _hard_silu_chain, reason="speed and memory: in-place chain")
-soft_sign = _chain_case("soft_sign", _soft_sign_chain, reason="speed and memory: in-place chain")
-mish = _chain_case("mish", _mish_chain, reason="speed and memory: in-place chain")
-
-
-@SPECIAL.register("softplus", reason="speed and memory: in-place chain (beta == 1)")
-def softplus(x, beta=1.0):
-    if _ok(x) and type(beta) in (int, float) and beta == 1:
-        return blockwise(_softplus_chain, x)
-    return G.softplus(x, beta)
-
-
-@SPECIAL.register("elu", reason="speed and memory: in-place expm1 chain (scalar alpha)")
-def elu(x, alpha=1.0):
-    if _ok(x) and isinstance(alpha, float):
-        return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0, outer_pos=1.0), x)
-    return G.elu(x, alpha)
-
-
-@SPECIAL.register("celu", reason="speed and memory: in-place expm1 chain (scalar alpha)")
-def celu(x, alpha=1.0):
-    if _ok(x) and isinstance(alpha, float):
-        return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0 / alpha, outer_pos=1.0),
-                         x)
-    return G.celu(x, alpha)
-
-
-@SPECIAL.register("selu", reason="speed and memory: in-place expm1 chain")
-def selu(x):
-    if _ok(x):
-        return blockwise(partial(_elu_like, alpha=fm.SELU_SCALE * fm.SELU_ALPHA, inner_scale=1.0,
-                                 outer_pos=fm.SELU_SCALE), x)
-    return G.selu(x)
-
-
 # what the exact form's chain runs here (multiact.info reports only what can run)
 _EXACT_NDTR = ("SciPy's ndtr (exact form; float64 through SciPy's erf/erfcx)" if PRIMITIVES
                else "the generic ndtr (exact form)")
-
-
-@SPECIAL.register("gelu", reason=f"speed and memory: in-place chain (tanh form); {_EXACT_NDTR}")
-def gelu(x, approximate=True):
-    if not _ok(x):
-        return G.gelu(x, approximate)
-    return blockwise(_gelu_tanh_chain if approximate else _gelu_exact_chain, x)
-
-
-# Functions whose generic body is already a short chain: run block by block for
-# memory (temporaries the size of a block, not of the input).
-def _blockwise_generic(name):
-    generic = getattr(G, name)
-
-    def run(x, *params):
-        if _ok(x) and all(isinstance(p, (int, float)) for p in params):
-            return blockwise(_generic_into(name, *params), x)
-        return generic(x, *params)
-
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"NumPy {name}: the generic body block by block (scalar parameters)."
-    SPECIAL.register(name, reason="memory: the generic body block by block, so its "
-                                  "temporaries are the size of a block")(run)
-    return run
-
-
-squareplus = _blockwise_generic("squareplus")
-sparse_plus = _blockwise_generic("sparse_plus")
-sparse_sigmoid = _blockwise_generic("sparse_sigmoid")
-log1mexp = _blockwise_generic("log1mexp")
-soft_shrink = _blockwise_generic("soft_shrink")
-hard_shrink = _blockwise_generic("hard_shrink")
-tanh_shrink = _blockwise_generic("tanh_shrink")
-threshold = _blockwise_generic("threshold")
-prelu = _blockwise_generic("prelu")
+_CHAIN = "speed and memory: in-place chain, block by block"
 
 
 # -- softmax family ---------------------------------------------------------------------
@@ -389,86 +226,156 @@ def _lse(x, axes, m):
     return sh, lse
 
 
-@SPECIAL.register("softmax", reason="speed: plain exp/sum in place where every slice has a "
-                                    "finite max (checked on the host, free for NumPy)")
-def softmax(x, axis=(-1,), where=None, initial=None):
-    m = _finite_max(x, axis, where, initial)
-    if m is None:
-        return G.softmax(x, axis, where, initial)
-    y = np.subtract(x, m)
-    np.exp(y, out=y)
-    y /= y.sum(axis=axis, keepdims=True)
-    return y
+class NumpyBackend(Backend):
+    """NumPy: in-place ufunc chains, block by block; the generic bodies elsewhere.
 
+    The rule for every function (``generic``), reason: correctness and memory.
+    Input in non-native byte order (``'>f4'`` on a little-endian machine) is not
+    ``float32``/``float64`` to a dtype test, and ufuncs with ``casting='no'``
+    (``clip``) refuse it: it is copied to native order and takes the route of
+    native input (the same values).  Element-wise rows marked ``blockwise`` run
+    their generic body block by block (temporaries the size of a block).
+    """
 
-@SPECIAL.register("log_softmax", reason="speed: the generic split sum with the full-size "
-                                        "passes in place (finite-max slices)")
-def log_softmax(x, axis=(-1,), where=None, initial=None):
-    m = _finite_max(x, axis, where, initial)
-    if m is None:
-        return G.log_softmax(x, axis, where, initial)
-    sh, lse = _lse(x, axis, m)
-    sh -= lse
-    return sh
-
-
-@SPECIAL.register("logsumexp", reason="speed: the generic split sum with the full-size "
-                                      "passes in place (finite-max slices, no b/where/sign)")
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
-    m = None if return_sign else _finite_max(a, axis, b, where)
-    if m is None:
-        return G.logsumexp(a, axis, b, keepdims, return_sign, where)
-    _, lse = _lse(a, axis, m)
-    out = m + lse
-    return out if keepdims else np.squeeze(out, axis=axis)
-
-
-BACKEND = Backend(_xp, "numpy", module=sys.modules[__name__], generic=G)
-
-
-# -- Python numbers and sequences: NumPy input (the contract) ---------------------------------
-
-def _coerce_for(fname, argname="x"):
-    def coerce(x):
+    def coerce(self, x, fname, argname="x"):
         try:
             return np.asarray(x)
         except (TypeError, ValueError) as e:
-            raise TypeError(f"multiact.{fname}: argument {argname!r} could not be made a NumPy "
-                            f"array ({type(e).__name__}: {e})") from None
-    return coerce
+            raise TypeError(f"multiact.{fname}: argument {argname!r} could not be made a "
+                            f"NumPy array ({type(e).__name__}: {e})") from None
+
+    def generic(self, row, body, x, *params):
+        if not x.dtype.isnative:
+            return getattr(self, row.name)(x.astype(x.dtype.newbyteorder("=")), *params)
+        if row.elementwise and row.blockwise and _ok(x) \
+                and all(isinstance(p, (int, float)) for p in params):
+            return blockwise(_generic_into(body, *params), x)
+        return body(NS, x, *params)
+
+    @special("speed: one np.maximum (NaN propagates, integer dtypes kept)")
+    def relu(self, x):
+        z = _ZERO.get(x.dtype)
+        if z is not None:
+            return np.maximum(x, z)
+        return super().relu(x)
+
+    @special("speed: np.maximum then an in-place np.minimum")
+    def relu6(self, x):
+        if x.dtype in _RELU and x.ndim:
+            y = np.maximum(x, x.dtype.type(0))
+            return np.minimum(y, x.dtype.type(6), out=y)
+        return super().relu6(x)
+
+    @special("speed: one np.clip")
+    def hard_tanh(self, x):
+        if x.dtype in _RELU and x.ndim and x.dtype.kind != "u":
+            return np.clip(x, x.dtype.type(-1), x.dtype.type(1))
+        return super().hard_tanh(x)
+
+    @special("speed: max(x, s x) for s <= 1, min for s > 1")
+    def leaky_relu(self, x, negative_slope=0.01):
+        if _ok(x) and isinstance(negative_slope, float):
+            y = np.multiply(x, negative_slope)
+            return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
+        return super().leaky_relu(x, negative_slope)
+
+    @special("speed: np.tanh without the generic dtype rules")
+    def tanh(self, x):
+        return np.tanh(x) if _ok(x) else super().tanh(x)
+
+    @special(_CHAIN)
+    def sigmoid(self, x):
+        return blockwise(_sigmoid_into, x) if _ok(x) else super().sigmoid(x)
+
+    @special(_CHAIN)
+    def silu(self, x):
+        return blockwise(_silu_chain, x) if _ok(x) else super().silu(x)
+
+    @special(_CHAIN)
+    def log_sigmoid(self, x):
+        return blockwise(_log_sigmoid_chain, x) if _ok(x) else super().log_sigmoid(x)
+
+    @special(_CHAIN)
+    def hard_sigmoid(self, x):
+        return blockwise(_hard_sigmoid_chain, x) if _ok(x) else super().hard_sigmoid(x)
+
+    @special(_CHAIN)
+    def hard_silu(self, x):
+        return blockwise(_hard_silu_chain, x) if _ok(x) else super().hard_silu(x)
+
+    @special(_CHAIN)
+    def soft_sign(self, x):
+        return blockwise(_soft_sign_chain, x) if _ok(x) else super().soft_sign(x)
+
+    @special(_CHAIN)
+    def mish(self, x):
+        return blockwise(_mish_chain, x) if _ok(x) else super().mish(x)
+
+    @special(_CHAIN + " (beta == 1)")
+    def softplus(self, x, beta=1.0):
+        if _ok(x) and type(beta) in (int, float) and beta == 1:
+            return blockwise(_softplus_chain, x)
+        return super().softplus(x, beta)
+
+    @special("speed and memory: in-place expm1 chain, block by block (scalar alpha)")
+    def elu(self, x, alpha=1.0):
+        if _ok(x) and isinstance(alpha, float):
+            return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0, outer_pos=1.0), x)
+        return super().elu(x, alpha)
+
+    @special("speed and memory: in-place expm1 chain, block by block (scalar alpha)")
+    def celu(self, x, alpha=1.0):
+        if _ok(x) and isinstance(alpha, float):
+            return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0 / alpha,
+                                     outer_pos=1.0), x)
+        return super().celu(x, alpha)
+
+    @special("speed and memory: in-place expm1 chain, block by block")
+    def selu(self, x):
+        if _ok(x):
+            return blockwise(partial(_elu_like, alpha=fm.SELU_SCALE * fm.SELU_ALPHA,
+                                     inner_scale=1.0, outer_pos=fm.SELU_SCALE), x)
+        return super().selu(x)
+
+    @special(f"speed and memory: in-place chain (tanh form); {_EXACT_NDTR}")
+    def gelu(self, x, approximate=True):
+        if not _ok(x):
+            return super().gelu(x, approximate)
+        return blockwise(_gelu_tanh_chain if approximate else _gelu_exact_chain, x)
+
+    @special("speed: plain exp/sum in place where every slice has a finite max (checked on "
+             "the host, free for NumPy)")
+    def softmax(self, x, axis=(-1,), where=None, initial=None):
+        m = _finite_max(x, axis, where, initial)
+        if m is None:
+            return super().softmax(x, axis, where, initial)
+        y = np.subtract(x, m)
+        np.exp(y, out=y)
+        y /= y.sum(axis=axis, keepdims=True)
+        return y
+
+    @special("speed: the generic split sum with the full-size passes in place (finite-max "
+             "slices)")
+    def log_softmax(self, x, axis=(-1,), where=None, initial=None):
+        m = _finite_max(x, axis, where, initial)
+        if m is None:
+            return super().log_softmax(x, axis, where, initial)
+        sh, lse = _lse(x, axis, m)
+        sh -= lse
+        return sh
+
+    @special("speed: the generic split sum with the full-size passes in place (finite-max "
+             "slices, no b/where/sign)")
+    def logsumexp(self, a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
+        m = None if return_sign else _finite_max(a, axis, b, where)
+        if m is None:
+            return super().logsumexp(a, axis, b, keepdims, return_sign, where)
+        _, lse = _lse(a, axis, m)
+        out = m + lse
+        return out if keepdims else np.squeeze(out, axis=axis)
 
 
-class _PythonBackend:
-    """NumPy's backend behind ``np.asarray`` (Python numbers and sequences)."""
-
-    def __init__(self, inner):
-        from .._table import TABLE
-
-        self.inner = inner
-        for k in ("framework", "label", "xp", "ns", "generic", "special", "module"):
-            setattr(self, k, getattr(inner, k))
-        for info in TABLE:
-            setattr(self, info.name, self._wrap(info, getattr(inner, info.name)))
-
-    @staticmethod
-    def _wrap(info, f):
-        coerce = _coerce_for(info.name, info.first)
-
-        def call(x, *args):
-            return f(coerce(x), *args)
-
-        call.__name__ = info.name
-        call.__wrapped__ = f
-        return call
-
-    def coerce(self, x, fname="<function>"):
-        return _coerce_for(fname)(x)
-
-    def asarray_like(self, v, x, fname, pname):
-        return self.inner.asarray_like(v, x, fname, pname)
-
-    def same_library(self, other):
-        return self.inner.same_library(other)
-
-
-PYTHON_BACKEND = _PythonBackend(BACKEND)
+BACKEND = NumpyBackend(NS)
+#: Python numbers and sequences are NumPy input (the contract): this backend
+#: makes them arrays first (the public functions call ``coerce``)
+PYTHON_BACKEND = NumpyBackend(NS, python=True)

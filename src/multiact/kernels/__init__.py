@@ -44,16 +44,22 @@ import time
 
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
-__all__ = ["mode", "set_mode", "torch_forward", "torch_train", "torch_rows",
+__all__ = ["mode", "set_mode", "bind_torch", "Miss", "torch_forward", "torch_train", "torch_rows",
            "torch_rows_train", "torch_fuse", "spent_backward", "warm", "wait", "status",
            "coverage", "MIN_NUMEL"]
 
 _MODES = ("auto", "fused", "framework")
-_STATE = {"mode": None, "triton": None, "inductor": None}
+_STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 MIN_NUMEL = 1 << 18
 _FLOATS = ("float32", "float64", "float16", "bfloat16")
+
+
+def bind_torch(ns):
+    """The torch backend hands its namespace over (the generic bodies that the CPU
+    kernels compile run on it, with Inductor's primitives: ``inductor.py``)."""
+    _STATE["torch_ns"] = ns
 
 
 def _parse(value):
@@ -256,22 +262,21 @@ def spent_backward(name, x, params, seconds):
         TIER.spent(slot, seconds, 0, sample)
 
 
-def torch_train(name, x, params, eager, timed_backward=False, bwd=None):
-    """The same, recording a gradient: an autograd.Function whose forward and
-    backward are one kernel each where they apply, else ``eager(x)`` (the
-    backend's own autograd path; ``timed_backward``: its backward reports its
-    time through :func:`spent_backward`, else it is taken to cost what the
-    forward cost; ``bwd(x, g)``: the backend's own backward in ATen ops, which
-    the CPU tier compiles instead of the traced derivative)."""
+def torch_train(name, x, params, eager, wrap, timed_backward=False, bwd=None):
+    """The same, recording a gradient: ``wrap(pair, info, x, params)`` (the
+    backend's autograd.Function) around a forward and a backward kernel where
+    they apply, else ``eager(x)`` (the backend's own autograd path).
+    ``timed_backward``: that path's backward reports its time through
+    :func:`spent_backward`, else it is taken to cost what the forward cost;
+    ``bwd(x, g)``: the backend's own backward in ATen ops, which the CPU tier
+    compiles instead of the traced derivative."""
     r = _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
-    from . import _torch
-
     if r == "triton":
-        y = _torch.fused_elementwise(_triton().pair(info, _dtype(x), params), info, x, params)
-        return eager(x) if y is None else y
+        pair = _triton().pair(info, _dtype(x), params)
+        return eager(x) if pair is None else wrap(pair, info, x, params)
     tech = _tech_of(r, x)
     slot = _elementwise_slot("train", info, x, params, tech, timed_backward, bwd)
     if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
@@ -279,7 +284,7 @@ def torch_train(name, x, params, eager, timed_backward=False, bwd=None):
     dtype, device = x.dtype, x.device
 
     def run(pair):
-        return _torch.fused_elementwise(pair, info, x, params)
+        return wrap(pair, info, x, params)
 
     def sample():
         import torch
@@ -347,7 +352,7 @@ def _rows_sample(x, where):
 
 
 def _per_row(info):
-    return info.name in ("logsumexp", "logmeanexp")
+    return info.row_kernel == "per_row"
 
 
 def torch_rows(name, x, params, where, eager):
@@ -373,20 +378,19 @@ def torch_rows(name, x, params, where, eager):
                             r == "sync")
 
 
-def torch_rows_train(name, x, params, where, eager):
-    """The same, recording a gradient (softmax, log_softmax, softmin, logsumexp):
-    forward by the row kernel, backward by PyTorch's own fused backward."""
+def torch_rows_train(name, x, params, where, eager, wrap):
+    """The same, recording a gradient, where the row names a PyTorch backward
+    (``row_backward``): ``wrap(fwd, info, x, params, where)`` (the backend's
+    autograd.Function) around the row kernel ``fwd``."""
     info = _row(name)
-    from . import _torch
-
-    if not _torch.has_rows_backward(info):
+    if info.row_backward is None:
         return eager()
     r = _route(x)
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
     if r == "triton":
         t = _triton()
-        return _torch.fused_rows(lambda *a: t.rows(info, *a), info, x, params, where)
+        return wrap(lambda *a: t.rows(info, *a), info, x, params, where)
     tech = _tech_of(r, x)
     slot = _rows_slot("rows", info, x, params, where is not None, tech)
     if slot.state is FAILED or slot.state is RETIRED:
@@ -396,7 +400,7 @@ def torch_rows_train(name, x, params, where, eager):
     def forward(k):
         def fwd(xx, prm, wh):
             return k(*_rows_args(xx, wh)).reshape(out_shape)
-        return _torch.fused_rows(fwd, info, x, params, where)
+        return wrap(fwd, info, x, params, where)
 
     return _kernel_or_eager(slot, forward, eager, x.numel(), lambda: _rows_sample(x, where),
                             r == "sync")

@@ -25,7 +25,14 @@ __all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_rows", "derivat
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 #: the reductions over the last axis that have row kernels
-ROWS = ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize")
+def _rows():
+    from .._table import TABLE
+
+    return tuple(info.name for info in TABLE if info.row_kernel)
+
+
+#: the functions with a row kernel (their rows in the table say so)
+ROWS = _rows()
 _ORDER = {"bool": 0, "int32": 1, "float16": 2, "bfloat16": 2, "float32": 3, "float64": 4}
 
 

@@ -106,24 +106,20 @@ def _compile(label, f, arity, sample):
     return call
 
 
-_GI = []
+def _namespace():
+    """The torch backend's namespace (handed over: ``kernels.bind_torch``) with
+    Inductor's primitives (the module docstring)."""
+    from . import _STATE
 
-
-def _G():
-    """The generic bodies bound to the torch namespace with Inductor-safe primitives."""
-    if not _GI:
-        import array_api_compat.torch as xp
-
-        from ..backends import Generic, Namespace
-        from ..backends.torch import PRIMITIVES
-
-        _GI.append(Generic(Namespace(xp, "torch", {**PRIMITIVES, "expm1": _expm1})))
-    return _GI[0]
+    ns = _STATE.get("inductor_ns")
+    if ns is None:
+        ns = _STATE["inductor_ns"] = _STATE["torch_ns"].replacing({"expm1": _expm1})
+    return ns
 
 
 def _forward_fn(info, params):
-    body = getattr(_G(), info.name)
-    return lambda t: body(t, *params)
+    body, ns = info.body, _namespace()
+    return lambda t: body(ns, t, *params)
 
 
 def builder(kind, info, dtype, params, bwd=None):
@@ -148,7 +144,7 @@ def builder(kind, info, dtype, params, bwd=None):
 def rows_builder(info, params, masked):
     """``build(slot, sample)`` for a reduction over the last axis of a 2-d tensor
     (``params`` as the body takes them; the axis is set to 1)."""
-    body = getattr(_G(), info.name)
+    body, ns = info.body, _namespace()
     names = [p.name for p in info.params]
     args = list(params)
     args[0] = (1,)
@@ -157,7 +153,7 @@ def rows_builder(info, params, masked):
     def f(t, *w):
         a = list(args)
         a[i] = w[0] if w else None
-        return body(t, *a)
+        return body(ns, t, *a)
 
     return lambda slot, sample: _compile(slot.label, f, 1 + masked, sample)
 

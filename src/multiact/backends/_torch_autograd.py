@@ -1,0 +1,307 @@
+"""PyTorch, autograd rules: the ``autograd.Function`` of every eager training
+route, for the framework paths (``_torch_native.py``) and for the fused
+kernels (``multiact.kernels``).
+
+Element-wise: the forward, an accurate backward, ``jvp`` (the same product with
+the tangent), ``vmap`` (element-wise: applied to the batched tensor), and a
+double backward that recomputes through the generic body (differentiable as
+written); each saves what PyTorch's own saves (the input; sigmoid: a tensor in
+place of its output).  Rows: PyTorch's own fused softmax / log_softmax
+backward from the saved output, with ``where``-masked entries given zero
+gradient.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .. import kernels as _k
+from .._agnostic import reductions as _Rd
+from .._table import BY_NAME
+from ..kernels import Miss
+from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
+                            _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
+                            _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
+                            _log_softmax_eager, _lse_parts, _sigmoid_bwd, _sigmoid_pair,
+                            _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd)
+
+class _Elementwise(torch.autograd.Function):
+    """Base of the element-wise Functions: forward, accurate backward, jvp (the
+    same product f'(x) * t), vmap (element-wise: apply to the batched tensor),
+    and a double backward that recomputes through the generic body."""
+
+    name = ""
+    params: tuple = ()
+    #: ``bwd`` compiles as written (Inductor's C++ rounds every op: no fused
+    #: multiply-add): the CPU tier's training kernel compiles it for the backward
+    compilable_bwd = True
+    #: half tensors run through float32 and round once
+    half_via_float = False
+
+    @staticmethod
+    def fwd(x):  # pragma: no cover - set per subclass
+        raise NotImplementedError
+
+    @staticmethod
+    def bwd(x, g):  # pragma: no cover - set per subclass
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, x):
+        return cls.fwd(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])  # as torch's silu, gelu, hardswish, softsign
+        ctx.save_for_forward(inputs[0])
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
+            with torch.enable_grad():
+                y = BY_NAME[cls.name].body(NS, x, *cls.params)
+                (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+            return gx
+        if x.numel() < _k.MIN_NUMEL:
+            return cls.bwd(x, g)
+        t0 = time.perf_counter()
+        gx = cls.bwd(x, g)
+        # the compile tier's bill for this function's training kernel (its backward)
+        _k.spent_backward(cls.name, x, cls.params, time.perf_counter() - t0)
+        return gx
+
+    @classmethod
+    def jvp(cls, ctx, t):
+        (x,) = ctx.saved_tensors
+        return cls.bwd(x, t)
+
+    @classmethod
+    def vmap(cls, info, in_dims, x):
+        return cls.apply(x), in_dims[0]
+
+
+def _function(name, fwd, bwd, params=()):
+    return type(f"_{name.title().replace('_', '')}{''.join(map(str, params))}", (_Elementwise,),
+                {"name": name, "params": params, "fwd": staticmethod(fwd),
+                 "bwd": staticmethod(bwd)})
+
+
+class _Sigmoid(torch.autograd.Function):
+    """sigmoid's Function returns ``(y, qs)``: ``qs`` is ``q = sigmoid(-|x|)``
+    with the sign of ``-x``, and is what is saved (one tensor, as torch.sigmoid
+    saves its output), not ``x``: ``x`` stays free to be edited in place after
+    the call.  The backward ``q (1 - q)`` is accurate in both tails (torch's
+    ``y (1 - y)`` loses every digit for x > 17 in float64).  ``qs`` is a
+    differentiable output with derivative ``q (1 - q)``, so a double backward
+    through the saved ``qs`` gives sigmoid'' (the sign it carries is sign(-x))."""
+
+    @staticmethod
+    def forward(x):
+        # one compiled kernel for the pair where the CPU tier has one: seven passes
+        # over memory become one
+        return _k.torch_fuse("sigmoid_pair", _sigmoid_pair, lambda: _sigmoid_pair(x), x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output[1])
+        ctx.save_for_forward(output[1])
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(ctx, g, gq):
+        (qs,) = ctx.saved_tensors
+        if g is None and gq is None:
+            return None
+        if g is None or gq is None:
+            g = gq if g is None else g
+            if not torch.is_grad_enabled():  # not create_graph: one kernel where it applies
+                return _k.torch_fuse("sigmoid_bwd", _sigmoid_bwd,
+                                             lambda: _sigmoid_bwd(qs, g), qs, g)
+            return _sigmoid_bwd(qs, g)
+        return _sigmoid_bwd(qs, g + gq)
+
+    @staticmethod
+    def jvp(ctx, t):
+        (qs,) = ctx.saved_tensors
+        dt = _sigmoid_bwd(qs, t)
+        return dt, dt
+
+    @staticmethod
+    def vmap(info, in_dims, x):
+        return _Sigmoid.apply(x), (in_dims[0], in_dims[0])
+
+
+def _sigmoid_train(x):
+    return _Sigmoid.apply(x)[0]
+
+
+_HardSigmoid = _function("hard_sigmoid", _hard_sigmoid_fwd, _hard_sigmoid_bwd)
+_HardSilu = _function("hard_silu", _hard_silu_fwd, _hard_silu_bwd)
+_SoftSign = _function("soft_sign", _soft_sign_fwd, _soft_sign_bwd)
+_GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
+_GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
+_GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,))
+_SoftSign.half_via_float = _GeluTanh.half_via_float = True
+_GeluErf64.compilable_bwd = False  # its correction needs addcmul's fused multiply-add
+
+
+_SilU = _function("silu", _silu_fwd, _silu_bwd)
+
+
+# -- the softmax family's framework paths ---------------------------------------------
+
+class _LogSoftmax(torch.autograd.Function):
+    """log_softmax with torch's memory and backward (it saves the output)."""
+
+    @staticmethod
+    def forward(x, dim):
+        return _log_softmax_eager(x, dim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.dim = inputs[1]
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: differentiable ops
+            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+        return torch._log_softmax_backward_data(g, y, ctx.dim, y.dtype), None
+
+    @staticmethod
+    def jvp(ctx, t, _dim):
+        (y,) = ctx.saved_tensors
+        return t - (y.exp() * t).sum(ctx.dim, keepdim=True)
+
+
+class _LogSumExp(torch.autograd.Function):
+    @staticmethod
+    def forward(x, dim, m):
+        _, lse = _lse_parts(x, dim, m)
+        return m + lse
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.dim = inputs[1]
+        ctx.save_for_backward(inputs[0], output)  # as torch.logsumexp
+        ctx.save_for_forward(inputs[0], output)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            return g * (x - out).exp(), None, None
+        return g * (x - out).exp_(), None, None
+
+    @staticmethod
+    def jvp(ctx, t, _dim, _m):
+        x, out = ctx.saved_tensors
+        return ((x - out).exp() * t).sum(ctx.dim, keepdim=True)
+
+
+# -- the fused kernels (multiact.kernels) ---------------------------------------------------
+
+class _KernelElementwise(torch.autograd.Function):
+    @staticmethod
+    def forward(x, pair, info, params):
+        return pair.fwd((x if x.is_contiguous() else x.contiguous()).view(-1)).view(x.shape)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, pair, info, params = inputs
+        ctx.pair, ctx.info, ctx.params = pair, info, params
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _kernel_vjp(ctx, x, g), None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        (x,) = ctx.saved_tensors
+        return _kernel_vjp(ctx, x, t)
+
+    @staticmethod
+    def vmap(info, in_dims, x, pair, row, params):
+        return _KernelElementwise.apply(x, pair, row, params), in_dims[0]
+
+
+def _kernel_vjp(ctx, x, g):
+    """``g * f'(x)``: the backward kernel on plain tensors; through the generic
+    body when a graph of the backward is wanted (double backward), when
+    torch.func batches it (a kernel cannot read a batched tensor's storage), or
+    when the kernel rejects the call."""
+    create = torch.is_grad_enabled()
+    if not create and not torch._C._are_functorch_transforms_active() \
+            and type(g) is torch.Tensor and g.dtype == x.dtype:
+        try:
+            flat = [(t if t.is_contiguous() else t.contiguous()).view(-1) for t in (x, g)]
+            return ctx.pair.bwd(*flat).view(x.shape)
+        except (NotImplementedError, Miss):  # a batched tensor of the legacy vmap; a miss
+            pass
+    with torch.enable_grad():
+        xr = x if create else x.detach().requires_grad_(True)
+        y = ctx.info.body(NS, xr, *ctx.params)
+        (gx,) = torch.autograd.grad(y, xr, g, create_graph=create)
+    return gx
+
+
+def fused_elementwise(pair, info, x, params):
+    """``info``'s function of ``x`` by the kernel ``pair`` (forward and backward),
+    recording a gradient; None where ``pair`` is None (no kernel)."""
+    if pair is None:
+        return None
+    return _KernelElementwise.apply(x, pair, info, params)
+
+
+class _KernelRows(torch.autograd.Function):
+    @staticmethod
+    def forward(x, fwd, info, params, where):
+        return fwd(x, params, where)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, fwd, info, params, where = inputs
+        ctx.rule, ctx.where = info.row_backward, where
+        if info.row_backward == "logsumexp":
+            ctx.save_for_backward(x, output)  # the gradient is exp(x - lse), as torch's
+        else:
+            ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, g):
+        rule = ctx.rule
+        if rule == "logsumexp":
+            x, out = ctx.saved_tensors
+            # exp(x - lse) is softmax(x) where lse is finite (0 at -inf entries); a
+            # row with lse = +-inf (+inf entries, nothing to sum) takes the generic
+            # softmax's limits ([inf, 0] -> [1, 0], all -inf -> 0)
+            p = (x - out.unsqueeze(-1)).exp()
+            bad = ~torch.isfinite(out)
+            if bool(bad.any()):
+                p = torch.where(bad.unsqueeze(-1),
+                                _Rd.softmax(NS, x, (x.ndim - 1,), ctx.where, None), p)
+            gx = g.unsqueeze(-1) * p
+        else:
+            (y,) = ctx.saved_tensors
+            if rule == "log_softmax":
+                gx = torch._log_softmax_backward_data(g, y, -1, y.dtype)
+            else:
+                gx = torch._softmax_backward_data(g, y, -1, y.dtype)
+                if rule == "softmin":
+                    gx = -gx
+        if ctx.where is not None:
+            gx = gx.masked_fill(~ctx.where.expand(gx.shape), 0.0)
+        return gx, None, None, None, None
+
+
+def fused_rows(fwd, info, x, params, where):
+    """A row reduction by the kernel ``fwd(x, params, where)``, recording a gradient."""
+    return _KernelRows.apply(x, fwd, info, params, where)

@@ -1,0 +1,357 @@
+"""PyTorch, native wrappers: the native kernels multiact calls, and the framework
+paths built from them (the forwards and backwards that the eager routes of
+``backends/torch.py`` run, each the fewest ATen passes that meet the contract).
+
+The native kernels are bound when this module loads (``torch._C`` entry
+points, not ``torch.nn.functional``), so a user who patches
+``torch.nn.functional`` with multiact's functions does not make multiact call
+itself.  Every formula here is a generic body's (``multiact._agnostic``),
+written with fewer passes; each says what it saves and what it keeps.
+"""
+
+from __future__ import annotations
+
+import array_api_compat.torch as _xp
+import torch
+import torch.autograd.forward_ad as _fwd_ad
+
+from .._agnostic import _formulas as fm
+from .._agnostic import _special
+from .._agnostic import elementwise as _E
+from .._agnostic import reductions as _Rd
+from .. import kernels as _k
+from . import Namespace
+
+_VF = torch._C._VariableFunctions
+_nn = torch._C._nn
+
+# -- native kernels, bound at load ------------------------------------------------------
+_relu, _celu, _selu, _tanh, _sigmoid = _VF.relu, _VF.celu, _VF.selu, _VF.tanh, _VF.sigmoid
+_softmax, _log_softmax = _VF.softmax, _VF.log_softmax
+_relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
+_softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid
+_silu, _silu_, _hardswish, _mish = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish
+_silu_backward = torch.ops.aten.silu_backward
+_erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
+
+
+def _ndtr(ns, x):
+    # Reason: speed.  A few native kernels instead of the ~80 of the piecewise
+    # fit (torch.special.ndtr itself loses all digits in the left tail): float32
+    # from erfc with a corrected argument (torch's float32 erfc is within an ulp
+    # where GELU is above 1.5e-36, and Inductor vectorises it); otherwise
+    # erf/erfcx.  The conformance suite measures both.
+    if x.dtype == torch.float32:
+        return _special.ndtr_from_erfc32(ns, x, _erfc)
+    return _special.ndtr_from_native(ns, x, _erf, _erfcx)
+
+
+def _maximum(ns, a, b):
+    # Reason: array_api_compat's torch maximum/clip call torch.result_type, which
+    # torch.compile cannot put in a graph (a graph break, an error with fullgraph).
+    if isinstance(b, (int, float)):
+        return torch.clamp(a, min=b)
+    return torch.maximum(a, b)
+
+
+def _clip(ns, x, lo, hi):
+    return torch.clamp(x, lo, hi)  # propagates NaN, as the standard's clip
+
+
+PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip}
+
+#: the torch namespace with its primitives: what the generic bodies run on (and
+#: the CPU kernels compile: handed to multiact.kernels)
+NS = Namespace(_xp, "torch", PRIMITIVES)
+_k.bind_torch(NS)
+
+_SCALARS: dict = {}
+
+
+def _scalar(v, like):
+    """``v`` as a 0-d tensor of ``like``'s dtype, cached, on the CPU (which every
+    device accepts for a 0-d operand).  Reason: speed on small tensors.  An op
+    with a Python float converts it to a Scalar, which costs as much as the op
+    itself on 16 elements; a 0-d tensor of the same dtype gives the same bits."""
+    key = (v, like.dtype)
+    t = _SCALARS.get(key)
+    if t is None:
+        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype)
+    return t
+# Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
+_FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+_HALF = (torch.float16, torch.bfloat16)
+_NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32)
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+_is_compiling = torch.compiler.is_compiling
+_is_tracing = torch._C._is_tracing
+_functorch_active = torch._C._are_functorch_transforms_active
+
+
+def eager(x) -> bool:
+    """A plain tensor in plain eager mode (the first two routes)."""
+    return (type(x) in _PLAIN and not _is_compiling() and not _is_tracing()
+            and not _functorch_active() and _fwd_ad._current_level < 0)
+
+
+def recording(x) -> bool:
+    return x.requires_grad and torch.is_grad_enabled()
+
+
+
+# -- the framework paths of element-wise functions --------------------------------------
+#
+# Forward (eager inference) and backward (eager training) of the functions whose
+# native forward misses a limit or whose native backward loses accuracy.  Each
+# is written from the formulas of _agnostic._formulas, in fewer passes than the
+# generic body (a measured reason each: docs/performance.md); a fused kernel
+# (multiact.kernels) replaces the chain where one applies.
+
+def _sigmoid_fwd(x):
+    return _sigmoid(x)
+
+
+def _silu_fwd(x):
+    # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.  Two
+    # passes, the second in place (one allocation: a fresh one costs a pass).
+    return _silu_(torch.maximum(x, _scalar(fm.SILU_FLOOR, x)))
+
+
+def _silu_bwd(x, g):
+    # torch's own silu backward (one pass; as accurate as sigmoid(x) (1 + x
+    # sigmoid(-x)), measured) at x clamped as the forward is: 0 at -inf, NaN at NaN
+    return _silu_backward(g, x.clamp(min=fm.SILU_FLOOR))
+
+
+def _hard_sigmoid_fwd(x):
+    # CUDA's float64 hardsigmoid computes in float32: the generic body there.
+    if x.dtype == torch.float64 and x.device.type != "cpu":
+        return _E.hard_sigmoid(NS, x)
+    return _hardsigmoid(x)
+
+
+def _hard_sigmoid_bwd(x, g):
+    # 1/6 on (-3, 3) in x's dtype: torch's own backward uses a float32 1/6.  NaN is
+    # not inside (-3, 3): 0 there, as torch's.
+    return (g / 6.0).masked_fill_(~((x > -3) & (x < 3)), 0.0)
+
+
+def _hard_silu_fwd(x):
+    # hardswish(-inf) is NaN (-inf * 0): clamp at HARD_SILU_FLOOR, where it is 0.
+    # float16: torch computes in float32 and rounds once (x * 6 fits).  Elsewhere
+    # torch forms x * 6, which overflows near the max (and CUDA's float64 runs
+    # in float32): x * hard_sigmoid(x) then.
+    if x.dtype == torch.float16:
+        return _hardswish(x.clamp(min=fm.HARD_SILU_FLOOR))
+    if x.dtype == torch.bfloat16:
+        return _hard_silu_fwd(x.float()).to(x.dtype)
+    return x.clamp(min=fm.HARD_SILU_FLOOR).mul_(_hard_sigmoid_fwd(x))
+
+
+def _hard_silu_bwd(x, g):
+    # The contract's kink rule: -1/2 at -3, 1 at 3 (torch's hardswish gives 3/2 at 3);
+    # NaN takes the identity's 1, as torch's hardswish and the generic body.
+    mid = (2.0 * x + 3.0) / 6.0
+    return g * torch.where(x < -3, 0.0, torch.where(x < 3, mid, 1.0))
+
+
+def _soft_sign_fwd(x):
+    # softsign(inf) is NaN (inf / inf); |x| = SOFT_SIGN_CAP already gives +-1.
+    xc = x.clamp(-fm.SOFT_SIGN_CAP, fm.SOFT_SIGN_CAP)
+    return xc / (xc.abs() + 1.0)
+
+
+def _soft_sign_bwd(x, g):
+    # 1 / (1 + |x|)^2 directly: autograd of x / (|x| + 1) subtracts two terms.
+    return g / (x.abs() + 1.0).square()
+
+
+def _gelu_tanh_fwd(x):
+    # x * sigmoid(2u) (fm.gelu_two_u): torch's 0.5 x (1 + tanh(u)) cancels in the
+    # left tail (all digits lost near x = -9).  2u is formed in the generic body's
+    # order, x (A + B (x x)): in the tail the result moves by |2u| ulp per ulp of
+    # 2u, so another order (one addcmul) differs from the other routes by up to
+    # 130 ulp.  One clamp (below, SILU_FLOOR: gelu(-inf) = -0, not -inf * 0; above,
+    # the gate is exactly 1 once x^2 overflows), then in place.
+    xc = torch.maximum(x, _scalar(fm.SILU_FLOOR, x))
+    v = torch.mul(xc, xc).mul_(_scalar(fm.GELU_B, x)).add_(_scalar(fm.GELU_A, x)).mul_(xc)
+    return v.sigmoid_().mul_(xc)
+
+
+def _gelu_tanh_bwd(x, g):
+    # d/dx x s(2u) = s + x s(2u) s(-2u) 2u'; with x clamped to +-GELU_LIM in the
+    # gate (s (1 - s) is exactly 0 there, so x * 0 stays 0: no inf * 0).
+    xc = x.clamp(-fm.GELU_LIM, fm.GELU_LIM)
+    x2 = xc.square()
+    v = x2.mul(fm.GELU_B).add_(fm.GELU_A).mul_(xc)
+    s, sn = _sigmoid(v), _sigmoid(-v)
+    dv = x2.mul_(3.0 * fm.GELU_B).add_(fm.GELU_A)
+    return g * (s + xc * s * sn * dv)
+
+
+def _gelu_erf_fwd(x):
+    # x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 for float32 x, in float64 and rounded
+    # once (0.5 ulp): rounding x / sqrt 2 costs t^2 ulp of float64 (t <= 9.2 before
+    # float32 underflows), far below a float32 ulp; torch's own gelu,
+    # x (1 + erf(x / sqrt 2)) / 2, cancels for x < -1.  Five passes: the clamp
+    # (gelu(-inf) = -0), float64, erfc in place, one addcmul rounds to x's dtype.
+    # (A float32 form within the bound needs the rounding error of x / sqrt 2:
+    # eight passes; docs/performance.md.)
+    xd = x.clamp(min=-40.0).double()
+    t = xd * -fm.INV_SQRT2
+    _erfc(t, out=t)
+    return torch.addcmul(_scalar(-0.0, xd), t, xd, value=0.5, out=torch.empty_like(x))
+
+
+# -- exact GELU of float64 tensors: erfc of the rounded argument, corrected -----------------
+#
+# Reason: speed.  The generic body's normal CDF (erf and erfcx, _special.ndtr_from_native)
+# is some thirty ATen ops; here erfc(t), t = fl(-x / sqrt 2), is corrected to first order
+# by t's rounding error d: erfc(t + d) = erfc(t) - d 2/sqrt(pi) exp(-t^2).  d comes from
+# one fused multiply-add (t - x C rounded once is exact): torch.addcmul is one on the CPU
+# (ATen's vectorised kernels use fmadd) and on CUDA (the compiler contracts it), and
+# _fma_exact() checks that on this build and device before the path is used; where it is
+# not, the generic body runs.  Ten passes instead of thirty.
+_C64 = -0.7071067811865476                         # -1/sqrt(2) rounded
+
+
+def _rounding_of(c):
+    """The relative error of the double ``c`` as -1/sqrt(2) (40 digits of decimal)."""
+    import decimal
+
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40
+        exact = -1 / decimal.Decimal(2).sqrt()
+        return float((exact - decimal.Decimal(c)) / decimal.Decimal(c))
+
+
+_RHO64 = _rounding_of(_C64)                          # -1/sqrt(2) = C (1 + rho)
+_FMA: dict = {}
+
+
+def _fma_exact(device, dtype):
+    """Whether ``torch.addcmul(t, x, c, value=-1)`` is ``t - x c`` rounded once on
+    ``device`` (checked once, on sizes that take the vectorised and the scalar code)."""
+    key = (device.type, dtype)
+    ok = _FMA.get(key)
+    if ok is None:
+        from fractions import Fraction
+
+        vals = [(-1) ** i * (1.0 + i / 7.0) * 10.0 ** (i % 13 - 6) for i in range(77)]
+        x = torch.tensor(vals, dtype=dtype, device=device)
+        c = torch.tensor(_C64, dtype=dtype)
+        t = x * c
+        ok = True
+        for n in (1, 3, 7, 16, 33, 77):
+            d = torch.addcmul(t[:n], x[:n], c, value=-1.0).tolist()
+            want = [float(Fraction(tv) - Fraction(xv) * Fraction(float(c)))
+                    for tv, xv in zip(t[:n].tolist(), vals[:n])]
+            ok = ok and d == want
+        ok = _FMA[key] = bool(ok)
+    return ok
+
+
+def _gelu_f64_parts(x):
+    """``(xb, 2 Phi(xb), exp(-xb^2 / 2))`` for float64 ``x`` clamped to [-40, 40]."""
+    xb = x.clamp(-40.0, 40.0)
+    t = xb * _C64
+    dn = torch.addcmul(t, xb, _scalar(_C64, xb), value=-1.0)  # t - x C, exact
+    dn.add_(t, alpha=-_RHO64)                                 # -(d): the rest of 1/sqrt 2
+    g = torch.addcmul(_scalar(-0.0, xb), t, t, value=-1.0).exp_()
+    return xb, _erfc(t).addcmul_(dn, g, value=fm.TWO_OVER_SQRT_PI), g
+
+
+def _gelu_f64_fwd(x):
+    _, phi2, _ = _gelu_f64_parts(x)
+    # times x clamped below only: x Phi(x) = x above 40, -0 at -inf (not -inf * 0);
+    # (x / 2) first, exactly, so that a subnormal result is rounded once
+    return torch.addcmul(_scalar(-0.0, x), x.clamp(min=-40.0), phi2, value=0.5)
+
+
+def _gelu_f64_bwd(x, g):
+    # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+    xb, phi2, e = _gelu_f64_parts(x)
+    return g * e.mul_(xb).mul_(fm.INV_SQRT_2PI).add_(phi2, alpha=0.5)  # g may be batched
+
+
+def _gelu_erf_bwd(x, g):
+    xd = x.double().clamp_(-40.0, 40.0)
+    p = _erfc(xd * -fm.INV_SQRT2).mul_(0.5)
+    pdf = torch.exp(xd.square() * -0.5).mul_(fm.INV_SQRT_2PI)
+    return g * p.add_(pdf.mul_(xd)).to(g.dtype)
+
+
+def _sigmoid_pair(x):
+    """``(sigmoid(x), qs)``: ``qs`` is ``sigmoid(-|x|)`` with the sign of ``-x``."""
+    q = _sigmoid(-x.abs())
+    return _sigmoid(x), torch.where(x >= 0, -q, q)
+
+
+def _sigmoid_bwd(qs, g):
+    """``g sigmoid'(x)`` from the saved ``qs``: ``q (1 - q)``, accurate in both tails."""
+    q = qs.abs()
+    return g * (q * (1.0 - q))
+
+
+
+# -- the framework paths of the softmax family -------------------------------------------
+
+def _lse_parts(x, dim, m):
+    """``(x - m, log(sum(exp(x - m))))`` for slices with a finite max: the generic
+    split sum (``_formulas.split_sums``/``log_abs``: the maxima count exactly 1
+    each, the rest is summed apart, so terms below eps are kept)."""
+    sh = x - m
+    t, r = fm.split_sums(NS, sh, sh.exp(), (dim,))
+    lse, _ = fm.log_abs(NS, t, r)
+    return sh, lse
+
+
+#: log_softmax: torch's value is kept where every entry of the slice is below
+#: -NEAR0.  torch rounds the slice's sum S = 1 + R (R: the terms below the max)
+#: before its log, an absolute error of eps/2, which is 1/(2R) ulp of log(S) ~ R;
+#: with max(y) <= -0.03, R >= 0.03 and that is at most 17 ulp (the bound is 64).
+#: Slices closer to 0 are computed again by the split sum of the generic body.
+_LOG_SOFTMAX_NEAR0 = 0.03
+
+
+def _log_softmax_eager(x, dim):
+    """torch's log_softmax, with the slices whose largest entry is near 0 (or NaN:
+    +inf entries, nothing to sum) computed again by the generic body."""
+    y = _log_softmax(x, dim)
+    if float(y.max()) <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
+        return y
+    bad = ~(y.amax(dim, keepdim=True) <= -_LOG_SOFTMAX_NEAR0)
+    if dim == x.ndim - 1:  # only those rows
+        rows = bad.view(-1).nonzero().view(-1)
+        n = x.shape[-1]
+        fixed = _Rd.log_softmax(NS, x.reshape(-1, n).index_select(0, rows), (1,), None, None)
+        return y.reshape(-1, n).index_copy_(0, rows, fixed).view(x.shape)
+    return torch.where(bad, _Rd.log_softmax(NS, x, (dim,), None, None), y)
+
+
+def _plain(x, axes, *params):
+    """The framework fast path applies: an eager CPU tensor (a host check costs
+    nothing there), one axis, no mask/initial/b, not empty."""
+    if not x.is_cpu or len(axes) != 1 or x.dtype not in _FLOATS or not eager(x) \
+            or x.numel() == 0:  # (after eager: a traced tensor's size is no Python int)
+        return False
+    for p in params:
+        if p is not None:
+            return False
+    return True
+
+
+def _softmax_eager(x, axis, where, initial):
+    if not _plain(x, axis, where, initial):
+        return _Rd.softmax(NS, x, axis, where, initial)
+    xw = x.float() if x.dtype in _HALF else x  # half: accumulate in float32, round once
+    y = _softmax(xw, axis[0])
+    # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
+    # finite: those take the generic body's limits
+    total = float(y.detach().sum())
+    if total != total:
+        return _Rd.softmax(NS, x, axis, where, initial)
+    return y.to(x.dtype) if xw is not x else y
+
+
