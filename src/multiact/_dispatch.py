@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from .backends import framework_of
+from .backends import framework_of, generic
 
 __all__ = ["backend_of", "backend_for_namespace"]
 
@@ -129,8 +129,6 @@ def backend_for_namespace(xp):
         with _LOCK:
             be = _BY_NS.get(xp)
             if be is None:
-                from .backends import generic
-
                 be = _BY_NS[xp] = generic.backend(xp)
     return be
 

@@ -10,8 +10,14 @@ registered with), a fused kernel, or the generic body of the row.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass
+
+from . import _api
+from ._dispatch import backend_of
+from ._table import info_for
+from .kernels import MIN_NUMEL, coverage, mode, status
 
 __all__ = ["info", "InfoReport"]
 
@@ -140,12 +146,7 @@ _PRINTER_NEEDS = {"triton": ("torch", "triton"), "cuda_c": ("cupy",), "inductor"
 def _missing_kernels(row):
     """Notes for the fused kernels ``row`` lacks, with the reasons, for the printers
     whose framework is installed (``multiact.kernels.coverage``)."""
-    import importlib.util
-
-    from .kernels import coverage
-    from .kernels._trace import ROWS
-
-    if not row.elementwise and row.name not in ROWS:
+    if not row.elementwise and not row.row_kernel:
         return []
     printers = [p for p, needs in _PRINTER_NEEDS.items()
                 if all(importlib.util.find_spec(m) is not None for m in needs)]
@@ -183,14 +184,10 @@ def info(name, *, backends=None, device=None):
       >>> report[0]["implementation"], report[0]["dtype"]
       ('special case', 'float64')
     """
-    import multiact
-
-    from ._check.targets import BACKENDS, available, discover
-    from ._dispatch import backend_of
-    from ._table import info_for
+    from ._check.targets import BACKENDS, available, discover  # (imports NumPy)
 
     row = info_for(name)
-    fn = getattr(multiact, row.name)
+    fn = getattr(_api, row.name)
     targets = discover(backends, device)
     not_run = [(b, "not installed") for b in (backends or BACKENDS) if not available(b)]
     rows = []
@@ -213,15 +210,13 @@ def info(name, *, backends=None, device=None):
                 break
     notes = _missing_kernels(row)
     if any(t.backend == "torch" and t.device == "cpu" for t in targets):
-        from .kernels import MIN_NUMEL, inductor, mode
+        from .kernels import inductor  # (imports torch: torch is a target here)
 
         if mode() != "framework" and inductor.available():  # only a route that can run
             notes.append(f"torch on CPU: these rows are for small tensors; from "
                          f"{MIN_NUMEL:,} elements, eager calls take an Inductor kernel where "
                          f"the row has one, once it is compiled in the background "
                          f"(MULTIACT_KERNELS={mode()})")
-    from .kernels import status
-
     for k in status(row.name):
         if k["state"] in ("failed", "retired"):
             notes.append(f"kernel {k['kernel']}: {k['state']} ({k['reason']}); the "

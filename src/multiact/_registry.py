@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from . import _api
+from .adapters import flax_module, keras_layer, torch_module
 from ._table import ALIASES, BY_NAME, canonical_name
 
 # The public function of every row (aliases are the same objects; where another
@@ -136,21 +137,15 @@ class Activation:
 
     def to_torch(self):
         """A ``torch.nn.Module`` applying this activation (imports PyTorch)."""
-        from .adapters import torch_module
-
         return torch_module(self)
 
     def to_flax(self):
         """A Flax NNX module applying this activation (imports Flax)."""
-        from .adapters import flax_module
-
         return flax_module(self)
 
     def to_keras(self):
         """A Keras 3 layer applying this activation, saved and loaded as itself
         (imports Keras; registers multiact with Keras' serialization)."""
-        from .adapters import keras_layer
-
         return keras_layer(self)
 
 

@@ -1,3 +1,2 @@
 """The conformance machinery shared by ``multiact check`` and ``conformance/``:
-mpmath references (``reference``), the accuracy table (``accuracy``), the
-installed backends and devices (``targets``), and ulp scoring (``score``)."""
+mpmath references (``reference``), the installed backends and devices (``targets``), and ulp scoring (``score``)."""

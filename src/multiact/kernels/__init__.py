@@ -42,6 +42,8 @@ from __future__ import annotations
 import os
 import time
 
+from .._table import BY_NAME
+from ._coverage import coverage as _coverage
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
 __all__ = ["mode", "set_mode", "bind_torch", "Miss", "torch_forward", "torch_train", "torch_rows",
@@ -85,6 +87,9 @@ def set_mode(value):
     _STATE["mode"] = _parse(value) if value is not None else None
     return prev
 
+
+# triton.py and inductor.py import torch: imported on first use, so that importing
+# multiact (and this package) imports no framework
 
 def _triton():
     t = _STATE["triton"]
@@ -140,8 +145,6 @@ def _route(x, cpu=True):
 
 
 def _row(name):
-    from .._table import BY_NAME
-
     return BY_NAME[name]
 
 
@@ -478,6 +481,4 @@ def coverage(functions=None, dtypes=None, printers=None):
       >>> [e["reason"] for e in kernels.coverage(["relu"], ["bfloat16"], ["cuda_c"])][0][:40]
       'CuPy kernels are built for float16, floa'
     """
-    from ._coverage import coverage as _coverage
-
     return _coverage(functions, dtypes, printers)

@@ -11,6 +11,8 @@ compiled here; ``multiact compile`` compiles what this lists as ok.
 
 from __future__ import annotations
 
+from .._table import BY_NAME, TABLE, canonical_name
+from ._tier import FAILED, TIER
 from ._trace import FLOATS, ROWS, Unsupported
 
 __all__ = ["coverage", "elementwise_cases", "row_params", "PRINTERS", "ELEMENTWISE_KERNELS",
@@ -27,8 +29,6 @@ _NO_CUDA_ROWS = ("CuPy reductions run the generic body, one CuPy kernel per oper
 def elementwise_cases(functions=None):
     """``(info, params, label)`` for each check case of each element-wise row
     (``params``: the values in the body's order)."""
-    from .._table import TABLE
-
     for info in TABLE:
         if not info.elementwise or (functions and info.name not in functions):
             continue
@@ -62,6 +62,8 @@ def _reason(make):
         return str(e) or type(e).__name__
     return None
 
+
+# the printers' modules import torch or CuPy: imported where they are used
 
 def _triton(elementwise, rows, dtypes):
     from . import triton as kt
@@ -122,8 +124,6 @@ def _inductor(elementwise, rows, dtypes):
 
     def failed(name, dt):
         # a kernel of the compile tier that failed in this process, with its reason
-        from ._tier import FAILED, TIER
-
         return next((s.reason for s in list(TIER.slots.values()) if s.state is FAILED
                      and s.key[1] == "inductor" and s.key[2] == name and dt in s.key), None)
 
@@ -152,8 +152,6 @@ def coverage(functions=None, dtypes=None, printers=None):
       dtypes: dtype names (default: float16, bfloat16, float32, float64).
       printers: some of ``"triton"``, ``"cuda_c"``, ``"inductor"`` (default: all).
     """
-    from .._table import BY_NAME, canonical_name
-
     for arg, value in (("functions", functions), ("dtypes", dtypes), ("printers", printers)):
         if isinstance(value, str):
             raise TypeError(f"multiact.kernels.coverage: argument {arg!r} must be a list of "

@@ -37,6 +37,13 @@ from dataclasses import dataclass
 from typing import Callable, Union
 
 from .._agnostic._formulas import TWO_OVER_SQRT_PI
+from .._agnostic._special import expm1_kahan
+
+
+class Unsupported(Exception):
+    """The body does something a kernel cannot express (it keeps its framework
+    path); the message is the reason, which ``multiact.kernels.coverage()`` and
+    ``multiact info`` report."""
 
 __all__ = ["Op", "OPS", "LEAVES", "REDUCTIONS", "NO_GRADIENT", "LIBDEVICE", "C_TYPES",
            "TRITON_TYPES", "triton_cast"]
@@ -146,8 +153,6 @@ def _triton_div(node, a, b):
         return f"tl.div_rn({a}, {b})"
     if node.dtype == "float64":
         return f"({a} / {b})"
-    from ._trace import Unsupported
-
     raise Unsupported(f"division in {node.dtype} (the bodies divide in float32 or float64)")
 
 
@@ -222,8 +227,6 @@ _op("exp", 1, xp="exp", triton=_ld("exp", "numpy.exp"), cuda=_cmath("exp"),
 
 def _aten_expm1(n, a):
     # Kahan's form: Inductor's own expm1 is exp(x) - 1 (kernels/inductor.py)
-    from .._agnostic._special import expm1_kahan
-
     return expm1_kahan(_torch(), a)
 
 

@@ -18,28 +18,18 @@ length, ``mask`` the ``where`` argument).
 
 from __future__ import annotations
 
-from ._ops import LEAVES, OPS
+from .._agnostic import _special
+from .._table import TABLE
+from ._ops import LEAVES, OPS, Unsupported
 
 __all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_rows", "derivative",
            "FLOATS", "ROWS", "Unsupported", "print_node"]
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 #: the reductions over the last axis that have row kernels
-def _rows():
-    from .._table import TABLE
-
-    return tuple(info.name for info in TABLE if info.row_kernel)
-
-
 #: the functions with a row kernel (their rows in the table say so)
-ROWS = _rows()
+ROWS = tuple(info.name for info in TABLE if info.row_kernel)
 _ORDER = {"bool": 0, "int32": 1, "float16": 2, "bfloat16": 2, "float32": 3, "float64": 4}
-
-
-class Unsupported(Exception):
-    """The body does something a kernel cannot express (it keeps its framework
-    path); the message is the reason, which ``multiact.kernels.coverage()`` and
-    ``multiact info`` report."""
 
 
 class Node:
@@ -214,8 +204,6 @@ class TraceNamespace:
         # The normal CDF (written once, in _special): from erf and erfcx, which
         # every GPU has accurate versions of; or, for the CPU compiler, float32
         # from erfc with a corrected argument (as the eager torch path).
-        from .._agnostic import _special
-
         if self._ndtr == "erfc32" and x.dtype == "float32":
             return _special.ndtr_from_erfc32(self, x, self.erfc)
         return _special.ndtr_from_native(self, x, self.erf, self.erfcx)

@@ -38,7 +38,9 @@ import torch
 
 from .._agnostic._special import expm1_kahan as _expm1
 from ._ops import LEAVES, OPS
-from ._tier import Miss, Pair
+from .._table import TABLE
+from . import _STATE
+from ._tier import FAILED, TIER, Miss, Pair
 from ._trace import ROWS, Node, Unsupported, _topo, derivative, trace_elementwise
 
 __all__ = ["available", "builder", "rows_builder", "fuse_builder", "warm", "ROWS"]
@@ -109,8 +111,6 @@ def _compile(label, f, arity, sample):
 def _namespace():
     """The torch backend's namespace (handed over: ``kernels.bind_torch``) with
     Inductor's primitives (the module docstring)."""
-    from . import _STATE
-
     ns = _STATE.get("inductor_ns")
     if ns is None:
         ns = _STATE["inductor_ns"] = _STATE["torch_ns"].replacing({"expm1": _expm1})
@@ -181,9 +181,7 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
     """Compile every CPU kernel now (element-wise forward, forward and backward,
     and the row kernels with and without a mask) for each check case of each
     selected function; one report dict per kernel."""
-    from .. import kernels as K
-    from .._table import TABLE
-    from ._tier import FAILED, TIER
+    from .. import kernels as K  # (this package, fully imported by now)
 
     out = []
     n = SAMPLE_NUMEL

@@ -42,6 +42,7 @@ except ImportError:  # printing sources (coverage, ahead-of-time compiles) needs
     torch = None
 
 from ._ops import LIBDEVICE, TRITON_TYPES as _TL, triton_cast as _to
+from ._tier import Pair
 from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, print_node,
                      trace_elementwise, trace_rows)
 
@@ -512,8 +513,6 @@ def _required(info, dt, params, backward):
 def builder(kind, info, dt, params):
     """``build(slot, sample)`` for the compile tier: ``forward`` (a launcher over
     1-d tensors) or ``train`` (a Pair of the forward and backward launchers)."""
-    from ._tier import Pair
-
     if kind == "forward":
         return lambda slot, sample: _warmed(_required(info, dt, params, False),
                                             _launch_elementwise, sample[:1])
@@ -525,8 +524,6 @@ def builder(kind, info, dt, params):
 def pair(info, dt, params):
     """The forward and backward launchers of ``info`` on the caller's thread (the
     ``fused`` mode), or None where there is no kernel."""
-    from ._tier import Pair
-
     fwd = _elementwise_kernel(info, dt, params, False)
     bwd = _elementwise_kernel(info, dt, params, True)
     if fwd is None or bwd is None:
