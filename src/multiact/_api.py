@@ -68,6 +68,7 @@ _threshold_threshold_kind = _threshold_row.params[0].kind
 _threshold_value_kind = _threshold_row.params[1].kind
 _prelu_row = _ROWS['prelu']
 _prelu_weight_kind = _prelu_row.params[0].kind
+_quick_gelu_row = _ROWS['quick_gelu']
 _softmax_row = _ROWS['softmax']
 _softmax_axis_kind = _softmax_row.params[0].kind
 _softmax_where_kind = _softmax_row.params[1].kind
@@ -948,6 +949,36 @@ def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
+def quick_gelu(x: ArrayT) -> ArrayT: ...
+
+@overload
+def quick_gelu(x: PyInput) -> NDArray[Any]: ...
+
+def quick_gelu(x: Any, *positional: Never, **unexpected: Never) -> Any:
+    r"""Quick GELU (CLIP; transformers' ``quick_gelu``).
+
+    .. math:: \mathrm{quick\_gelu}(x) = x \cdot \mathrm{sigmoid}(1.702\,x)
+
+    Stable for every ``x`` (``quick_gelu(-inf) == 0``), the sigmoid in the form that
+    keeps relative accuracy in both tails.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.quick_gelu(np.array([-1.0, 0.0, 1.0]))
+      array([-0.15420423,  0.        ,  0.84579577])
+    """
+    if positional or unexpected:
+        _unexpected(_quick_gelu_row, unexpected, positional)
+    be = _BY_TYPE.get(type(x)) or _resolve(x, 'quick_gelu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'quick_gelu', 'x')
+    return be.quick_gelu(x)
+
+
+@overload
 def softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | None = None, initial: float | None = None) -> ArrayT: ...
 
 @overload
@@ -1348,6 +1379,7 @@ __all__ = [
     'tanh_shrink',
     'threshold',
     'prelu',
+    'quick_gelu',
     'softmax',
     'log_softmax',
     'softmin',

@@ -664,3 +664,28 @@ def prelu(xp, x, weight):
         w = xp.reshape(w, ())
     pos = x > 0
     return finish(xp, xp.where(pos, x, w * xp.where(pos, 0.0, x)), dt)
+
+
+_QUICK_GELU_SCALE = 1.702
+
+
+def quick_gelu(xp, x):
+    r"""Quick GELU (CLIP; transformers' ``quick_gelu``).
+
+    .. math:: \mathrm{quick\_gelu}(x) = x \cdot \mathrm{sigmoid}(1.702\,x)
+
+    Stable for every ``x`` (``quick_gelu(-inf) == 0``), the sigmoid in the form that
+    keeps relative accuracy in both tails.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.quick_gelu(np.array([-1.0, 0.0, 1.0]))
+      array([-0.15420423,  0.        ,  0.84579577])
+    """
+    x, dt = as_work(xp, x, "quick_gelu")
+    # 1.702 x would overflow near the float maximum; the gate is 0 or 1 past GELU_LIM
+    gate = fm.sigmoid(xp, _QUICK_GELU_SCALE * fm.squash(xp, x, fm.GELU_LIM))
+    return finish(xp, fm.gated(xp, x, gate), dt)

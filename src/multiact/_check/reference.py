@@ -182,6 +182,9 @@ TANH_SHRINK = Scalar(_tanh_shrink, (-_INF, _INF), lambda x: mp.tanh(x) ** 2)
 THRESHOLD = Scalar(lambda x, threshold=0.5, value=-1.0: _m(value) if x <= _m(threshold) else x,
                    (None, _INF), lambda x, threshold=0.5, value=-1.0: _m(1) if x > threshold
                    else _m(0))
+QUICK_GELU = Scalar(lambda x: x * _sig(_m("1.702") * x), (0.0, _INF),
+                    lambda x: _sig(_m("1.702") * x)
+                    * (1 + _m("1.702") * x * _sig(-_m("1.702") * x)))
 PRELU = Scalar(lambda x, weight=0.25: x if x > 0 else _m(weight) * x, (-_INF, _INF),
                lambda x, weight=0.25: _m(1) if x > 0 else _m(weight))
 

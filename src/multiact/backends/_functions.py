@@ -44,6 +44,7 @@ _soft_shrink_row = _ROWS['soft_shrink']
 _tanh_shrink_row = _ROWS['tanh_shrink']
 _threshold_row = _ROWS['threshold']
 _prelu_row = _ROWS['prelu']
+_quick_gelu_row = _ROWS['quick_gelu']
 _softmax_row = _ROWS['softmax']
 _log_softmax_row = _ROWS['log_softmax']
 _softmin_row = _ROWS['softmin']
@@ -140,6 +141,9 @@ class Functions:
 
     def prelu(self, x, weight):
         return self.generic(_prelu_row, _elementwise.prelu, x, weight)
+
+    def quick_gelu(self, x):
+        return self.generic(_quick_gelu_row, _elementwise.quick_gelu, x)
 
     def softmax(self, x, axis=-1, where=None, initial=None):
         return self.generic(_softmax_row, _reductions.softmax, x, axis, where, initial)
