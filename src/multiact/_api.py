@@ -69,6 +69,7 @@ _threshold_value_kind = _threshold_row.params[1].kind
 _prelu_row = _ROWS['prelu']
 _prelu_weight_kind = _prelu_row.params[0].kind
 _quick_gelu_row = _ROWS['quick_gelu']
+_relu2_row = _ROWS['relu2']
 _softmax_row = _ROWS['softmax']
 _softmax_axis_kind = _softmax_row.params[0].kind
 _softmax_where_kind = _softmax_row.params[1].kind
@@ -979,6 +980,37 @@ def quick_gelu(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
+def relu2(x: ArrayT) -> ArrayT: ...
+
+@overload
+def relu2(x: PyInput) -> NDArray[Any]: ...
+
+def relu2(x: Any, *positional: Never, **unexpected: Never) -> Any:
+    r"""Squared ReLU (So et al., Primer; transformers' ``relu2``).
+
+    .. math:: \mathrm{relu2}(x) = \max(x, 0)^2
+
+    with :math:`\mathrm{relu2}'(x) = 2\max(x, 0)`.  Integer inputs are promoted to
+    the default floating dtype (a square overflows integers silently).  Overflow
+    above the square root of the dtype's maximum is real: the result is ``inf``.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.relu2(np.array([-2.0, 0.0, 1.5]))
+      array([0.  , 0.  , 2.25])
+    """
+    if positional or unexpected:
+        _unexpected(_relu2_row, unexpected, positional)
+    be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu2', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'relu2', 'x')
+    return be.relu2(x)
+
+
+@overload
 def softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | None = None, initial: float | None = None) -> ArrayT: ...
 
 @overload
@@ -1380,6 +1412,7 @@ __all__ = [
     'threshold',
     'prelu',
     'quick_gelu',
+    'relu2',
     'softmax',
     'log_softmax',
     'softmin',

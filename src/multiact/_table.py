@@ -228,6 +228,8 @@ TABLE: tuple[FuncInfo, ...] = (
     # measured worst 630 and 107 ulps, as PyTorch's and JAX's own x * sigmoid(1.702 x)
     _row("quick_gelu", E.quick_gelu, bounds=_ulp(660, 128),
          defaults=("x sigmoid(1.702 x)", "-", "-", "-")),
+    _row("relu2", E.relu2, bounds=_ulp(0.5, 0.5),
+         defaults=("max(x, 0)^2", "-", "-", "-")),
     # -- reductions and shape-changing functions ---------------------------------------
     _row("softmax", Rd.softmax, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
          hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmax",

@@ -689,3 +689,25 @@ def quick_gelu(xp, x):
     # 1.702 x would overflow near the float maximum; the gate is 0 or 1 past GELU_LIM
     gate = fm.sigmoid(xp, _QUICK_GELU_SCALE * fm.squash(xp, x, fm.GELU_LIM))
     return finish(xp, fm.gated(xp, x, gate), dt)
+
+
+def relu2(xp, x):
+    r"""Squared ReLU (So et al., Primer; transformers' ``relu2``).
+
+    .. math:: \mathrm{relu2}(x) = \max(x, 0)^2
+
+    with :math:`\mathrm{relu2}'(x) = 2\max(x, 0)`.  Integer inputs are promoted to
+    the default floating dtype (a square overflows integers silently).  Overflow
+    above the square root of the dtype's maximum is real: the result is ``inf``.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.relu2(np.array([-2.0, 0.0, 1.5]))
+      array([0.  , 0.  , 2.25])
+    """
+    x, dt = as_work(xp, x, "relu2")
+    r = xp.where(x <= 0, 0.0, x)
+    return finish(xp, r * r, dt)

@@ -45,6 +45,7 @@ _tanh_shrink_row = _ROWS['tanh_shrink']
 _threshold_row = _ROWS['threshold']
 _prelu_row = _ROWS['prelu']
 _quick_gelu_row = _ROWS['quick_gelu']
+_relu2_row = _ROWS['relu2']
 _softmax_row = _ROWS['softmax']
 _log_softmax_row = _ROWS['log_softmax']
 _softmin_row = _ROWS['softmin']
@@ -144,6 +145,9 @@ class Functions:
 
     def quick_gelu(self, x):
         return self.generic(_quick_gelu_row, _elementwise.quick_gelu, x)
+
+    def relu2(self, x):
+        return self.generic(_relu2_row, _elementwise.relu2, x)
 
     def softmax(self, x, axis=-1, where=None, initial=None):
         return self.generic(_softmax_row, _reductions.softmax, x, axis, where, initial)
