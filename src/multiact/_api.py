@@ -70,6 +70,7 @@ _prelu_row = _ROWS['prelu']
 _prelu_weight_kind = _prelu_row.params[0].kind
 _quick_gelu_row = _ROWS['quick_gelu']
 _relu2_row = _ROWS['relu2']
+_exponential_row = _ROWS['exponential']
 _softmax_row = _ROWS['softmax']
 _softmax_axis_kind = _softmax_row.params[0].kind
 _softmax_where_kind = _softmax_row.params[1].kind
@@ -1011,6 +1012,36 @@ def relu2(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
+def exponential(x: ArrayT) -> ArrayT: ...
+
+@overload
+def exponential(x: PyInput) -> NDArray[Any]: ...
+
+def exponential(x: Any, *positional: Never, **unexpected: Never) -> Any:
+    r"""Exponential activation (Keras's ``exponential``).
+
+    .. math:: \mathrm{exponential}(x) = e^x
+
+    The backend's own ``exp``.  Overflow above ``log`` of the dtype's maximum is
+    real: the result is ``inf``.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.exponential(np.array([-1.0, 0.0, 1.0]))
+      array([0.36787944, 1.        , 2.71828183])
+    """
+    if positional or unexpected:
+        _unexpected(_exponential_row, unexpected, positional)
+    be = _BY_TYPE.get(type(x)) or _resolve(x, 'exponential', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'exponential', 'x')
+    return be.exponential(x)
+
+
+@overload
 def softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | None = None, initial: float | None = None) -> ArrayT: ...
 
 @overload
@@ -1413,6 +1444,7 @@ __all__ = [
     'prelu',
     'quick_gelu',
     'relu2',
+    'exponential',
     'softmax',
     'log_softmax',
     'softmin',

@@ -230,6 +230,8 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("x sigmoid(1.702 x)", "-", "-", "-")),
     _row("relu2", E.relu2, bounds=_ulp(0.5, 0.5),
          defaults=("max(x, 0)^2", "-", "-", "-")),
+    _row("exponential", E.exponential, bounds=_ulp(1.5, 2),
+         defaults=("exp(x)", "-", "-", "same")),
     # -- reductions and shape-changing functions ---------------------------------------
     _row("softmax", Rd.softmax, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
          hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmax",

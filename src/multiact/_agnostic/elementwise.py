@@ -711,3 +711,23 @@ def relu2(xp, x):
     x, dt = as_work(xp, x, "relu2")
     r = xp.where(x <= 0, 0.0, x)
     return finish(xp, r * r, dt)
+
+
+def exponential(xp, x):
+    r"""Exponential activation (Keras's ``exponential``).
+
+    .. math:: \mathrm{exponential}(x) = e^x
+
+    The backend's own ``exp``.  Overflow above ``log`` of the dtype's maximum is
+    real: the result is ``inf``.
+
+    Args:
+      x: input array.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.exponential(np.array([-1.0, 0.0, 1.0]))
+      array([0.36787944, 1.        , 2.71828183])
+    """
+    x, dt = as_work(xp, x, "exponential")
+    return finish(xp, xp.exp(x), dt)

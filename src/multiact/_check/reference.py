@@ -186,6 +186,7 @@ QUICK_GELU = Scalar(lambda x: x * _sig(_m("1.702") * x), (0.0, _INF),
                     lambda x: _sig(_m("1.702") * x)
                     * (1 + _m("1.702") * x * _sig(-_m("1.702") * x)))
 RELU2 = Scalar(lambda x: max(x, 0) ** 2, (0.0, _INF), lambda x: 2 * max(x, 0))
+EXPONENTIAL = Scalar(mp.exp, (0.0, _INF), mp.exp)
 PRELU = Scalar(lambda x, weight=0.25: x if x > 0 else _m(weight) * x, (-_INF, _INF),
                lambda x, weight=0.25: _m(1) if x > 0 else _m(weight))
 

@@ -46,6 +46,7 @@ _threshold_row = _ROWS['threshold']
 _prelu_row = _ROWS['prelu']
 _quick_gelu_row = _ROWS['quick_gelu']
 _relu2_row = _ROWS['relu2']
+_exponential_row = _ROWS['exponential']
 _softmax_row = _ROWS['softmax']
 _log_softmax_row = _ROWS['log_softmax']
 _softmin_row = _ROWS['softmin']
@@ -148,6 +149,9 @@ class Functions:
 
     def relu2(self, x):
         return self.generic(_relu2_row, _elementwise.relu2, x)
+
+    def exponential(self, x):
+        return self.generic(_exponential_row, _elementwise.exponential, x)
 
     def softmax(self, x, axis=-1, where=None, initial=None):
         return self.generic(_softmax_row, _reductions.softmax, x, axis, where, initial)
