@@ -140,21 +140,33 @@ class Kind:
 
 @dataclass(frozen=True)
 class Real(Kind):
-    """A real scalar (Python or NumPy number), finite, in ``domain``."""
+    """A real scalar (Python or NumPy number), finite, in ``domain``; ``optional``:
+    or None (Keras's ``relu(max_value=None)``: no cap)."""
 
     domain: str = "any"
-    annotation = "float"
-    fast = "False"  # a Python float still needs its finiteness and domain checked
+    optional: bool = False
+
+    @property
+    def annotation(self):
+        return "float | None" if self.optional else "float"
+
+    @property
+    def fast(self):
+        # a Python float still needs its finiteness and domain checked
+        return "{v} is None" if self.optional else "False"
 
     def check(self, fname, pname, v, be, x, first="x"):
+        if v is None and self.optional:
+            return None
         s = _real_scalar(fname, pname, v)
         if s is None:
-            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, "
+            what = "None or a real number" if self.optional else "a real number"
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be {what}, "
                             f"got {_typename(v)}")
         return _check_domain(fname, pname, s, self.domain)
 
     def describe(self):
-        return _DOMAINS[self.domain][1]
+        return ("None, " if self.optional else "") + _DOMAINS[self.domain][1]
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ SELU_ALPHA = "1.6732632423543772848170429916717"
 @dataclass(frozen=True)
 class Scalar:
     """Reference of an element-wise function: ``f(x: mpf, **params) -> mpf``,
-    its limits at ``-inf``/``+inf`` (None: ``-alpha`` or ``value`` from the
-    parameters; a callable: computed on first use) and its derivative (at kinks: the contract's convention)."""
+    its limits at ``-inf``/``+inf`` (numbers, or callables of the parameters) and
+    its derivative (at kinks: the contract's convention)."""
 
     f: Callable
     limits: tuple
@@ -88,6 +88,10 @@ class Rows:
 
 def _m(v):
     return mp.mpf(v)
+
+
+def _minus_alpha(alpha=1.0):
+    return -float(alpha)
 
 
 def _sig(x):
@@ -146,10 +150,10 @@ SILU = Scalar(lambda x: x * _sig(x), (0.0, _INF), lambda x: _sig(x) * (1 + x * _
 SOFTPLUS = Scalar(lambda x, beta=1.0: mp.log(1 + mp.exp(_m(beta) * x)) / _m(beta), (0.0, _INF),
                   lambda x, beta=1.0: _sig(_m(beta) * x))
 LOG_SIGMOID = Scalar(lambda x: -mp.log(1 + mp.exp(-x)), (-_INF, 0.0), lambda x: _sig(-x))
-ELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x), (None, _INF),
+ELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x), (_minus_alpha, _INF),
              lambda x, alpha=1.0: _m(1) if x > 0 else _m(alpha) * mp.exp(x))
 CELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x / _m(alpha)),
-              (None, _INF), lambda x, alpha=1.0: _m(1) if x > 0 else mp.exp(x / _m(alpha)))
+              (_minus_alpha, _INF), lambda x, alpha=1.0: _m(1) if x > 0 else mp.exp(x / _m(alpha)))
 SELU = Scalar(lambda x: _m(SELU_SCALE) * (x if x > 0 else _m(SELU_ALPHA) * mp.expm1(x)),
               (lambda: -float(_m(SELU_SCALE) * _m(SELU_ALPHA)), _INF),
               lambda x: _m(SELU_SCALE) * (1 if x > 0 else _m(SELU_ALPHA) * mp.exp(x)))
@@ -180,7 +184,8 @@ SOFT_SHRINK = Scalar(lambda x, lambd=0.5: x - _m(lambd) if x > _m(lambd)
                      lambda x, lambd=0.5: _m(1) if abs(x) > lambd else _m(0))
 TANH_SHRINK = Scalar(_tanh_shrink, (-_INF, _INF), lambda x: mp.tanh(x) ** 2)
 THRESHOLD = Scalar(lambda x, threshold=0.5, value=-1.0: _m(value) if x <= _m(threshold) else x,
-                   (None, _INF), lambda x, threshold=0.5, value=-1.0: _m(1) if x > threshold
+                   (lambda threshold=0.5, value=-1.0: float(value), _INF),
+                   lambda x, threshold=0.5, value=-1.0: _m(1) if x > threshold
                    else _m(0))
 QUICK_GELU = Scalar(lambda x: x * _sig(_m("1.702") * x), (0.0, _INF),
                     lambda x: _sig(_m("1.702") * x)
@@ -207,11 +212,7 @@ def _dd(r):
 
 def elementwise(ref: Scalar, x, **params):
     """``ref`` at every value of float64 array ``x``: ``(hi, lo)`` float64 arrays."""
-    lo_lim, hi_lim = ref.limits
-    if callable(lo_lim):
-        lo_lim = lo_lim()
-    if lo_lim is None:  # -alpha (elu, celu), value (threshold)
-        lo_lim = float(params["value"]) if "value" in params else -float(params.get("alpha", 1.0))
+    lo_lim, hi_lim = (lim(**params) if callable(lim) else lim for lim in ref.limits)
     flat = np.asarray(x, dtype=np.float64).ravel()
     hi = np.empty_like(flat)
     lo = np.zeros_like(flat)

@@ -29,9 +29,10 @@ import inspect
 from functools import partial
 
 from .._agnostic import PRIMITIVES as _GENERIC_PRIMITIVES
+from .._table import BY_NAME as _ROWS
 from ._functions import Functions
 
-__all__ = ["Namespace", "Backend", "special", "framework_of"]
+__all__ = ["Namespace", "Backend", "special", "defaults", "framework_of"]
 
 
 class Namespace:
@@ -128,6 +129,13 @@ class _Roots:
 
 
 framework_of = _Roots.of
+
+
+def defaults(name):
+    """The defaults of function ``name``'s parameters, in order: a special case whose
+    fast path holds at the defaults only (``relu``'s Keras parameters) compares its
+    arguments with them, and so needs no edit when the row gains a parameter."""
+    return tuple(p.default for p in _ROWS[name].params)
 
 
 def special(reason):

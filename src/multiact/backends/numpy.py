@@ -26,7 +26,7 @@ import numpy as np
 
 from .._agnostic import _formulas as fm
 from .._agnostic import _special
-from . import Backend, Namespace, special
+from . import Backend, Namespace, defaults, special
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -194,6 +194,7 @@ def _mish_chain(x, t):
 # -- the special cases ------------------------------------------------------------------
 
 _ZERO = {d: d.type(0) for d in _RELU}
+_RELU_DEFAULTS = defaults("relu")
 # what the exact form's chain runs here (multiact.info reports only what can run)
 _EXACT_NDTR = ("SciPy's ndtr (exact form; float64 through SciPy's erf/erfcx)" if PRIMITIVES
                else "the generic ndtr (exact form)")
@@ -248,16 +249,17 @@ class NumpyBackend(Backend):
         if not x.dtype.isnative:
             return getattr(self, row.name)(x.astype(x.dtype.newbyteorder("=")), *params)
         if row.elementwise and row.blockwise and _ok(x) \
-                and all(isinstance(p, (int, float)) for p in params):
+                and all(p is None or isinstance(p, (int, float)) for p in params):
             return blockwise(_generic_into(body, *params), x)
         return body(NS, x, *params)
 
-    @special("speed: one np.maximum (NaN propagates, integer dtypes kept)")
-    def relu(self, x):
+    @special("speed: one np.maximum (NaN propagates, integer dtypes kept), at the "
+             "parameters' defaults")
+    def relu(self, x, *params):
         z = _ZERO.get(x.dtype)
-        if z is not None:
+        if z is not None and params == _RELU_DEFAULTS:
             return np.maximum(x, z)
-        return super().relu(x)
+        return super().relu(x, *params)
 
     @special("speed: np.maximum then an in-place np.minimum")
     def relu6(self, x):

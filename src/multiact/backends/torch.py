@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from .. import kernels as _k
-from . import Backend, special
+from . import Backend, defaults, special
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
                               _LogSoftmax, _LogSumExp, _SilU, _SoftSign, _sigmoid_train,
                               fused_elementwise, fused_rows)
@@ -41,6 +41,7 @@ from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, f
 from .._agnostic import _formulas as fm
 
 _KSTATE = _k._STATE
+_RELU_DEFAULTS = defaults("relu")
 try:
     _k.mode()  # read MULTIACT_KERNELS now, so the fast paths below can see it
 except ValueError:
@@ -108,12 +109,15 @@ class TorchBackend(Backend):
 
     # -- native kernels: right values and derivatives on every route -----------------------
 
-    @special("speed: torch.relu, whose backward gives relu'(0) = 0")
-    def relu(self, x):
-        try:
-            return _relu(x)
-        except RuntimeError:  # bool and complex dtypes: the generic body promotes or raises
-            return super().relu(x)
+    @special("speed: torch.relu, whose backward gives relu'(0) = 0, at the parameters' "
+             "defaults")
+    def relu(self, x, *params):
+        if params == _RELU_DEFAULTS:
+            try:
+                return _relu(x)
+            except RuntimeError:  # bool and complex dtypes: the generic body promotes or raises
+                pass
+        return super().relu(x, *params)
 
     @special("speed: relu6 is hardtanh(0, 6), whose backward is 0 at both kinks; keeps "
              "integer dtypes and NaN")
