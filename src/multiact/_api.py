@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 
 _relu_row = _ROWS['relu']
+_relu_negative_slope_kind = _relu_row.params[0].kind
+_relu_negative_slope_default = _relu_row.params[0].default
+_relu_max_value_kind = _relu_row.params[1].kind
+_relu_threshold_kind = _relu_row.params[2].kind
+_relu_threshold_default = _relu_row.params[2].default
 _relu6_row = _ROWS['relu6']
 _hard_tanh_row = _ROWS['hard_tanh']
 _leaky_relu_row = _ROWS['leaky_relu']
@@ -114,21 +119,32 @@ _sparsemax_axis_kind = _sparsemax_row.params[0].kind
 
 
 @overload
-def relu(x: ArrayT) -> ArrayT: ...
+def relu(x: ArrayT, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> ArrayT: ...
 
 @overload
-def relu(x: PyInput) -> NDArray[Any]: ...
+def relu(x: PyInput, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> NDArray[Any]: ...
 
-def relu(x: Any, *positional: Never, **unexpected: Never) -> Any:
-    r"""Rectified linear unit.
+def relu(x: Any, negative_slope: Any = 0.0, max_value: Any = None, threshold: Any = 0.0, *positional: Never, **unexpected: Never) -> Any:
+    r"""Rectified linear unit, with Keras's optional slope, cap and threshold.
 
-    .. math:: \mathrm{relu}(x) = \max(x, 0)
+    .. math::
 
-    with :math:`\mathrm{relu}'(0) = 0` on every autodiff backend.  Integer
-    dtypes are kept; NaN gives NaN.
+        \mathrm{relu}(x) = \begin{cases} \min(x, m) & x > t \\
+                                           s\,(x - t) & x \le t \end{cases}
+
+    with :math:`s` = ``negative_slope``, :math:`m` = ``max_value`` (no cap when
+    None) and :math:`t` = ``threshold``; at the defaults this is
+    :math:`\max(x, 0)`.  The derivative is :math:`s` at :math:`x \le t` (so
+    :math:`\mathrm{relu}'(0) = 0` at the defaults, on every autodiff backend)
+    and 0 at :math:`x \ge m`.  Integer dtypes are kept when :math:`s = 0` and
+    :math:`t`, :math:`m` are whole numbers; NaN gives NaN.
 
     Args:
       x: input array (any supported library) or Python scalar/sequence.
+      negative_slope: the slope below the threshold (real, default 0).
+      max_value: the largest value returned above the threshold (real or None,
+        default None: no cap).
+      threshold: where the slope starts (real, default 0).
 
     Returns:
       An array of ``x``'s type, device and dtype.
@@ -137,13 +153,21 @@ def relu(x: Any, *positional: Never, **unexpected: Never) -> Any:
       >>> import numpy as np, multiact
       >>> multiact.relu(np.array([-2.0, 0.0, 1.5]))
       array([0. , 0. , 1.5])
+      >>> multiact.relu(np.array([-10.0, 0.0, 10.0]), negative_slope=0.5, max_value=5.0)
+      array([-5.,  0.,  5.])
     """
     if positional or unexpected:
         _unexpected(_relu_row, unexpected, positional)
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'relu', 'x')
-    return be.relu(x)
+    if not (negative_slope is _relu_negative_slope_default):
+        negative_slope = _relu_negative_slope_kind.check('relu', 'negative_slope', negative_slope, be, x, 'x')
+    if not ((max_value is None)):
+        max_value = _relu_max_value_kind.check('relu', 'max_value', max_value, be, x, 'x')
+    if not (threshold is _relu_threshold_default):
+        threshold = _relu_threshold_kind.check('relu', 'threshold', threshold, be, x, 'x')
+    return be.relu(x, negative_slope, max_value, threshold)
 
 
 @overload

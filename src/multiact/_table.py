@@ -139,8 +139,16 @@ def _row(name, body, *params, **kw) -> FuncInfo:
 
 TABLE: tuple[FuncInfo, ...] = (
     # -- element-wise, seed set ------------------------------------------------------
-    _row("relu", E.relu, bounds=_ulp(0, 0, _EXACT), keep_int=True,
-         defaults=("relu", "relu", "relu", "relu")),
+    # Keras's parameters: at the defaults an exact selection; a slope rounds x - t and
+    # the product (1 ulp), or only the difference when the slope is a power of 2
+    _row("relu", E.relu, Param("negative_slope", Real(), 0.0),
+         Param("max_value", Real(optional=True), None), Param("threshold", Real(), 0.0),
+         bounds=_ulp(0, 0, _EXACT), keep_int=True,
+         cases=(Case(), Case({"negative_slope": 0.5, "max_value": 5.0, "threshold": 5.0},
+                             bounds=_ulp(0.5, 0.5)),
+                Case({"negative_slope": 0.1, "threshold": -1.0}, bounds=_ulp(1, 1))),
+         defaults=("relu; negative_slope=0, max_value=None, threshold=0", "relu", "relu",
+                   "relu(negative_slope=0.0, max_value=None, threshold=0.0)")),
     _row("relu6", E.relu6, bounds=_ulp(0, 0, _EXACT), keep_int=True,
          defaults=("min(max(x, 0), 6)", "relu6", "relu6", "relu6")),
     _row("hard_tanh", E.hard_tanh, aliases=("hardtanh",), bounds=_ulp(0, 0, _EXACT), keep_int=True,

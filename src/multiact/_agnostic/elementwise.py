@@ -17,16 +17,27 @@ _INF = math.inf
 _NAN = math.nan
 
 
-def relu(xp, x):
-    r"""Rectified linear unit.
+def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
+    r"""Rectified linear unit, with Keras's optional slope, cap and threshold.
 
-    .. math:: \mathrm{relu}(x) = \max(x, 0)
+    .. math::
 
-    with :math:`\mathrm{relu}'(0) = 0` on every autodiff backend.  Integer
-    dtypes are kept; NaN gives NaN.
+        \mathrm{relu}(x) = \begin{cases} \min(x, m) & x > t \\
+                                           s\,(x - t) & x \le t \end{cases}
+
+    with :math:`s` = ``negative_slope``, :math:`m` = ``max_value`` (no cap when
+    None) and :math:`t` = ``threshold``; at the defaults this is
+    :math:`\max(x, 0)`.  The derivative is :math:`s` at :math:`x \le t` (so
+    :math:`\mathrm{relu}'(0) = 0` at the defaults, on every autodiff backend)
+    and 0 at :math:`x \ge m`.  Integer dtypes are kept when :math:`s = 0` and
+    :math:`t`, :math:`m` are whole numbers; NaN gives NaN.
 
     Args:
       x: input array (any supported library) or Python scalar/sequence.
+      negative_slope: the slope below the threshold (real, default 0).
+      max_value: the largest value returned above the threshold (real or None,
+        default None: no cap).
+      threshold: where the slope starts (real, default 0).
 
     Returns:
       An array of ``x``'s type, device and dtype.
@@ -35,9 +46,20 @@ def relu(xp, x):
       >>> import numpy as np, multiact
       >>> multiact.relu(np.array([-2.0, 0.0, 1.5]))
       array([0. , 0. , 1.5])
+      >>> multiact.relu(np.array([-10.0, 0.0, 10.0]), negative_slope=0.5, max_value=5.0)
+      array([-5.,  0.,  5.])
     """
-    x, dt = as_work(xp, x, "relu", keep_int=True, exact=True)
-    return finish(xp, xp.where(x <= 0, 0, x), dt)
+    s, m, t = negative_slope, max_value, threshold
+    if s == 0 and m is None and t == 0:
+        x, dt = as_work(xp, x, "relu", keep_int=True, exact=True)
+        return finish(xp, xp.where(x <= 0, 0, x), dt)
+    whole = all(float(v).is_integer() for v in (m, t) if v is not None)
+    x, dt = as_work(xp, x, "relu", keep_int=s == 0 and whole, exact=s == 0)
+    if xp.isdtype(x.dtype, "integral"):  # s == 0, whole t and m: integer arithmetic
+        m, t = (None if m is None else int(m)), int(t)
+    high = x if m is None else xp.where(x >= m, m, x)
+    low = 0 if s == 0 else s * (x - t)
+    return finish(xp, xp.where(x <= t, low, high), dt)
 
 
 def relu6(xp, x):

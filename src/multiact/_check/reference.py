@@ -138,7 +138,21 @@ def _mish(x):
     return x * mp.tanh(mp.log(1 + mp.exp(x)))
 
 
-RELU = Scalar(lambda x: max(x, 0), (0.0, _INF), lambda x: _m(1) if x > 0 else _m(0))
+def _relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    if x <= _m(threshold):
+        return _m(negative_slope) * (x - _m(threshold))
+    return x if max_value is None else min(x, _m(max_value))
+
+
+def _relu_limits(negative_slope=0.0, max_value=None, threshold=0.0):
+    low = 0.0 if negative_slope == 0 else math.copysign(_INF, -negative_slope)
+    return low, (_INF if max_value is None else float(max_value))
+
+
+RELU = Scalar(_relu, (lambda **p: _relu_limits(**p)[0], lambda **p: _relu_limits(**p)[1]),
+              lambda x, negative_slope=0.0, max_value=None, threshold=0.0:
+              _m(negative_slope) if x <= threshold
+              else _m(0) if max_value is not None and x >= max_value else _m(1))
 RELU6 = Scalar(lambda x: min(max(x, 0), 6), (0.0, 6.0), lambda x: _m(1) if 0 < x < 6 else _m(0))
 HARD_TANH = Scalar(lambda x: min(max(x, -1), 1), (-1.0, 1.0),
                    lambda x: _m(1) if -1 < x < 1 else _m(0))

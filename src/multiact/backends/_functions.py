@@ -63,8 +63,8 @@ class Functions:
 
     __slots__ = ()
 
-    def relu(self, x):
-        return self.generic(_relu_row, _elementwise.relu, x)
+    def relu(self, x, negative_slope=0.0, max_value=None, threshold=0.0):
+        return self.generic(_relu_row, _elementwise.relu, x, negative_slope, max_value, threshold)
 
     def relu6(self, x):
         return self.generic(_relu6_row, _elementwise.relu6, x)
