@@ -71,6 +71,8 @@ class FuncInfo:
     hints: Mapping[str, str] = field(default_factory=dict)
     keep_int: bool = False             # integer input keeps its dtype (relu, ...)
     nonneg_input: bool = False         # defined for x >= 0 only (log1mexp): tests sample there
+    halves: bool = False               # "shape": x is split in two halves along axis, the
+                                       # gated functions (glu): fm.halves' errors, tests
     # what runs where (backends and kernels read these):
     fused: bool = True                 # element-wise: fused kernels (identity returns x itself)
     blockwise: bool = True             # element-wise, NumPy: the generic body block by block
@@ -272,7 +274,8 @@ TABLE: tuple[FuncInfo, ...] = (
          row_kernel="same", family="reduction", bounds=_ulp(2.5, 3, _HR), hints=_AXIS_HINT,
          defaults=("epsilon=1e-5, two-pass variance", "epsilon=1e-5, algorithm='fast' "
                    "(one-pass; 'stable' is two-pass)", "layer_norm (no mask, no stats)", "-")),
-    _row("glu", Rd.glu, Param("axis", Axis(), -1), family="shape", bounds=_ulp(2.5, 2, _HR), hints=_AXIS_HINT,
+    _row("glu", Rd.glu, Param("axis", Axis(), -1), family="shape", halves=True,
+         bounds=_ulp(2.5, 2, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "axis=-1", "dim=-1", "axis=-1")),
     _row("one_hot", Rd.one_hot, Param("num_classes", Count()),
          Param("dtype", DType(), None, keyword_only=True),

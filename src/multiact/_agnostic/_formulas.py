@@ -118,6 +118,25 @@ def known(n) -> bool:
     return n is not None and not (isinstance(n, float) and n != n)
 
 
+def halves(xp, x, axis, fname):
+    """The first and second halves of ``x`` along ``axis`` (a gated function's
+    ``a`` and ``b``); ``fname``'s errors for a size that is unknown or odd."""
+    n = x.shape[axis]
+    if not known(n):
+        raise ValueError(f"multiact.{fname}: argument 'x' has an unknown size along axis "
+                         f"{axis}, and the split needs it (dask: call "
+                         f"x.compute_chunk_sizes() first)")
+    if type(n) is int and n % 2:  # (a size traced by jit.trace was checked eagerly)
+        raise ValueError(f"multiact.{fname}: argument 'x' must have an even size along axis "
+                         f"{axis}, got {n}")
+    h = n // 2
+    first = [slice(None)] * x.ndim
+    second = [slice(None)] * x.ndim
+    first[axis] = slice(0, h)
+    second[axis] = slice(h, 2 * h)
+    return x[tuple(first)], x[tuple(second)]
+
+
 def shift_by_max(xp, x, axes, mask, initial):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 

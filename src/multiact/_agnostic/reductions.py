@@ -301,19 +301,8 @@ def glu(xp, x, axis=-1):
       array([0.5, 2. ])
     """
     x, dt = as_work(xp, x, "glu")
-    n = x.shape[axis]
-    if not fm.known(n):
-        raise ValueError(f"multiact.glu: argument 'x' has an unknown size along axis {axis}, "
-                         f"and the split needs it (dask: call x.compute_chunk_sizes() first)")
-    if type(n) is int and n % 2:  # (a size traced by jit.trace was checked eagerly)
-        raise ValueError(f"multiact.glu: argument 'x' must have an even size along axis "
-                         f"{axis}, got {n}")
-    h = n // 2
-    first = [slice(None)] * x.ndim
-    second = [slice(None)] * x.ndim
-    first[axis] = slice(0, h)
-    second[axis] = slice(h, 2 * h)
-    return finish(xp, x[tuple(first)] * fm.sigmoid(xp, x[tuple(second)]), dt)
+    a, b = fm.halves(xp, x, axis, "glu")
+    return finish(xp, a * fm.sigmoid(xp, b), dt)
 
 
 def one_hot(xp, x, num_classes, dtype=None, axis=-1):

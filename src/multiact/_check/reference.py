@@ -76,12 +76,14 @@ class Rows:
     ``inputs`` names the data (``_check/inputs.py``), ``error`` how a result is
     scored: ``ulp`` (per entry), ``scaled_mean`` (in units of
     ``eps (1 + |mean| / std)`` of each slice: standardize), ``scaled_max`` (in
-    ulps of the slice's largest entry: sparsemax) or ``exact`` (one_hot).
+    ulps of the slice's largest entry: sparsemax) or ``exact`` (one_hot);
+    ``params`` the function's parameters that ``f`` takes too.
     """
 
     f: Callable
     inputs: str = "reduction"
     error: str = "ulp"
+    params: tuple = ()      # the parameters ``f`` takes (``approximate``), by name
 
 
 # -- element-wise ------------------------------------------------------------------

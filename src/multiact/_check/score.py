@@ -194,7 +194,9 @@ def score_case(info, params, target, dtype, *, dense=False, full=False, param_fo
             x = target.asarray(data, dtype)
             y = fn(x, **params)
             note = contract(target, x, y, dtype)
-            want = _cached((info.name, dtype), lambda: ref.f(data))
+            rp = {k: v for k, v in params.items() if k in ref.params}
+            want = _cached((info.name, dtype, tuple(sorted(rp.items()))),
+                           lambda: ref.f(data, **rp))
             yn = target.to_numpy(y)
             if ref.error == "scaled_mean":
                 scale = 1 + np.abs(data.mean(-1, keepdims=True)) / data.std(-1, keepdims=True)
