@@ -105,7 +105,8 @@ def test_each_operation_prints_and_its_rule_agrees_with_autograd(name):
     lines = []
     kt._emit(_trace._topo(y), names, lines, 0)
     assert lines and all(line.strip() for line in lines)
-    cuda = cuda_c.body((x,), y if not op.predicate else Node("astype", (y,), "float64"))
+    out = y if not op.predicate else Node("astype", (y,), "float64")
+    cuda = cuda_c.body((x,), ((out, "y"),))
     assert cuda.rstrip().endswith(";")
 
     xs = torch.linspace(0.1, 0.9, 17, dtype=torch.float64)
@@ -149,8 +150,11 @@ def test_every_elementwise_row_has_its_kernels():
     """Forward and backward, Triton in float16/bfloat16/float32/float64, CUDA C++
     (CuPy) in float16/float32/float64, Inductor in all four; the row kernels in
     Triton and Inductor."""
+    from multiact.kernels._coverage import gated_cases
+
     cov = kernels.coverage()
     cases = {label for _, _, label in _coverage_cases()}
+    cases |= {label for _, _, label in gated_cases()}  # glu, swiglu, geglu: the same kernels
     assert {info.name for info in ELEMENTWISE} <= {c.split("(")[0] for c in cases}
     missing = {(e["function"], e["printer"], e["kernel"], e["dtype"])
                for e in cov if not e["ok"]}

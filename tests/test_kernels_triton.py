@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 
 import multiact
+import test_kernels_gated as G
 from multiact import kernels
 from multiact._check.inputs import reduction_inputs, sweep
+from multiact._check.score import score_case
+from multiact._check.targets import Target
 from multiact._table import BY_NAME, TABLE
 
 ELEMENTWISE = [i for i in TABLE if i.elementwise]
@@ -125,3 +128,31 @@ def test_the_local_gpu_warm_up_launches_every_kernel(interpreted):
         ("softmax", "triton:rows/chunked"), ("softmax", "triton:rows+where/chunked")}
     assert all(r["ok"] and r["error"] is None and r["target"] == "cpu (interpreter)" for r in rows)
     assert aot.summary(rows) == "compiled 8 kernels for 1 targets, 0 failed"
+
+
+# -- the gated rows (glu, swiglu, geglu): tests/test_kernels_gated.py's helpers -----------
+
+@pytest.mark.parametrize("shape, axis", G.SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("info, params, label", G.CASES, ids=[c[2] for c in G.CASES])
+def test_triton_gated_kernels(info, params, label, dtype, shape, axis):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    from _calls import calls_to
+
+    from multiact.kernels import triton as kt
+
+    prev = kernels.set_mode("fused")
+    try:
+        dt = getattr(torch, dtype)
+        (x, y, g, grad, kw), pairs = calls_to(
+            kt, "gated_pair", lambda: G._run_both(info, params, dt, shape, axis))
+        assert pairs, "the Triton training kernels did not run"
+        G._check_backward(info, x, g, grad, axis, kw, dt)
+        cell, fwd = calls_to(kt, "gated_forward",
+                             lambda: score_case(info, G.case_params(info, params),
+                                                Target("torch", "cpu"), dtype))
+        assert fwd, "the Triton forward kernel did not run"
+        assert cell.passed, cell.message()
+    finally:
+        kernels.set_mode(prev)

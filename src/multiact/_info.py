@@ -146,7 +146,7 @@ _PRINTER_NEEDS = {"triton": ("torch", "triton"), "cuda_c": ("cupy",), "inductor"
 def _missing_kernels(row):
     """Notes for the fused kernels ``row`` lacks, with the reasons, for the printers
     whose framework is installed (``multiact.kernels.coverage``)."""
-    if not row.elementwise and not row.row_kernel:
+    if not row.elementwise and not row.row_kernel and not row.halves:
         return []
     printers = [p for p, needs in _PRINTER_NEEDS.items()
                 if all(importlib.util.find_spec(m) is not None for m in needs)]

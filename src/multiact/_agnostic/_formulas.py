@@ -120,7 +120,12 @@ def known(n) -> bool:
 
 def halves(xp, x, axis, fname):
     """The first and second halves of ``x`` along ``axis`` (a gated function's
-    ``a`` and ``b``); ``fname``'s errors for a size that is unknown or odd."""
+    ``a`` and ``b``); ``fname``'s errors for a size that is unknown or odd.  A
+    namespace that splits in its own way offers ``split_halves`` (the kernels'
+    tracer: two leaves)."""
+    own = getattr(xp, "split_halves", None)
+    if own is not None:
+        return own(x, axis, fname)
     n = x.shape[axis]
     if not known(n):
         raise ValueError(f"multiact.{fname}: argument 'x' has an unknown size along axis "

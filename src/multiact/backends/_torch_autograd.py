@@ -261,6 +261,44 @@ def fused_elementwise(pair, info, x, params):
     return _KernelElementwise.apply(x, pair, info, params)
 
 
+class _KernelGated(torch.autograd.Function):
+    """A gated row (glu, swiglu, geglu) by its kernel pair over ``x3``, the input
+    viewed as ``(outer, 2, m)`` (``params`` with the axis set to 1)."""
+
+    @staticmethod
+    def forward(x3, pair, info, params):
+        return pair.fwd(x3).reshape(x3.shape[0], x3.shape[2])
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x3, pair, info, params = inputs
+        ctx.pair, ctx.info, ctx.params = pair, info, params
+        ctx.save_for_backward(x3)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x3,) = ctx.saved_tensors
+        # a plain cotangent: the backward kernel (both halves in one pass); else
+        # (double backward, torch.func) autograd of the generic body
+        if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active() \
+                and type(g) is torch.Tensor and g.dtype == x3.dtype:
+            try:
+                return (ctx.pair.bwd(x3, g.contiguous()).view(x3.shape), None, None, None)
+            except (NotImplementedError, Miss):
+                pass
+        create = torch.is_grad_enabled()
+        with torch.enable_grad():
+            xr = x3 if create else x3.detach().requires_grad_(True)
+            y = ctx.info.body(NS, xr, *ctx.params).reshape(g.shape)
+            (gx,) = torch.autograd.grad(y, xr, g, create_graph=create)
+        return gx, None, None, None
+
+
+def fused_gated(pair, info, x3, params):
+    """A gated row's function of ``x3`` by the kernel ``pair``, recording a gradient."""
+    return _KernelGated.apply(x3, pair, info, params)
+
+
 class _KernelRows(torch.autograd.Function):
     @staticmethod
     def forward(x, fwd, info, params, where):

@@ -25,7 +25,8 @@ NS = Namespace(_xp, "cupy")
 class CupyBackend(Backend):
     """CuPy: the rule for every function (``generic``): an element-wise row gets its
     fused kernel for float input with Python-number parameters, unless
-    ``MULTIACT_KERNELS=framework``; everything else the generic body."""
+    ``MULTIACT_KERNELS=framework``, and so does a gated row (one kernel over the
+    two halves, read in place); everything else the generic body."""
 
     def generic(self, row, body, x, *params):
         if row.elementwise and row.fused and _kernels.mode() != "framework" \
@@ -33,6 +34,15 @@ class CupyBackend(Backend):
             from ..kernels import cuda_c
 
             y = cuda_c.cupy_forward(row, x, params)
+            if y is not None:
+                return y
+        elif row.halves and row.fused and _kernels.mode() != "framework" \
+                and all(type(p) in _SCALARS for p in params):
+            from ..kernels import cuda_c
+
+            i = [p.name for p in row.params].index("axis")
+            # the kernel is the same for every axis: keyed with axis 1, as PyTorch's
+            y = cuda_c.cupy_gated(row, x, params[:i] + (1,) + params[i + 1:], params[i])
             if y is not None:
                 return y
         return body(NS, x, *params)

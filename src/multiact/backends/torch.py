@@ -30,7 +30,7 @@ from .. import kernels as _k
 from . import Backend, defaults, special
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
                               _LogSoftmax, _LogSumExp, _SilU, _SoftSign, _sigmoid_train,
-                              fused_elementwise, fused_rows)
+                              fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_tanh_fwd, _hard_sigmoid_fwd,
                             _hard_silu_fwd, _hardtanh, _leaky_relu, _log_sigmoid,
@@ -85,6 +85,33 @@ def _rows_kernel(name, x, axis, params, where, eager_path, train=True):
     return _k.torch_rows(name, x, params, where, eager_path)
 
 
+def _gated(row, body, x, params):
+    """A gated row (glu, swiglu, geglu) by one kernel forward and one backward
+    (both halves of the gradient) over ``x`` viewed as ``(outer, 2, m)``, where one
+    applies; the generic body elsewhere (an odd size: its error)."""
+    i = [p.name for p in row.params].index("axis")
+    axis = params[i]
+    n = x.shape[axis]
+    if n % 2:
+        return body(NS, x, *params)
+    outer = 1
+    for d in x.shape[:axis]:
+        outer *= d
+    m = x.numel() // (outer * n) * (n // 2) if x.numel() else 0
+    shape = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
+    x3 = (x if x.is_contiguous() else x.contiguous()).view(outer, 2, m)
+    p3 = params[:i] + (1,) + params[i + 1:]
+
+    def path():
+        return body(NS, x, *params)
+
+    if recording(x):
+        y = _k.torch_gated_train(row.name, x3, p3, path, fused_gated)
+    else:
+        y = _k.torch_gated(row.name, x3, p3, path)
+    return y.view(shape) if y.shape != shape else y
+
+
 _REASON_BWD = "speed, and an accurate backward"
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 
@@ -105,6 +132,9 @@ class TorchBackend(Backend):
             if recording(x):
                 return _k.torch_train(row.name, x, params, path, fused_elementwise)
             return _k.torch_forward(row.name, x, params, path)
+        if row.halves and row.fused and x.dtype in _FLOATS and eager(x) \
+                and all(type(p) in (float, int, bool) for p in params):
+            return _gated(row, body, x, params)
         return body(NS, x, *params)
 
     # -- native kernels: right values and derivatives on every route -----------------------

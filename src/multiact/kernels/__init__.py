@@ -32,7 +32,8 @@ The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 :func:`warm` compiles the local device's kernels now (``multiact compile``).
 
 A backend asks :func:`torch_forward`, :func:`torch_train`, :func:`torch_rows`,
-:func:`torch_rows_train` or :func:`torch_fuse`, handing over its own framework
+:func:`torch_rows_train`, :func:`torch_gated`, :func:`torch_gated_train` or
+:func:`torch_fuse`, handing over its own framework
 path (``eager``); what comes back is the kernel's result or ``eager``'s.
 :func:`coverage` lists which kernels exist, and the reason for each that does not.
 """
@@ -44,10 +45,11 @@ import time
 
 from .._table import BY_NAME
 from ._coverage import coverage as _coverage
+from ._ops import Unsupported
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
 __all__ = ["mode", "set_mode", "bind_torch", "Miss", "torch_forward", "torch_train", "torch_rows",
-           "torch_rows_train", "torch_fuse", "spent_backward", "warm", "wait", "status",
+           "torch_rows_train", "torch_gated", "torch_gated_train", "torch_fuse", "spent_backward", "warm", "wait", "status",
            "coverage", "MIN_NUMEL"]
 
 _MODES = ("auto", "fused", "framework")
@@ -407,6 +409,87 @@ def torch_rows_train(name, x, params, where, eager, wrap):
 
     return _kernel_or_eager(slot, forward, eager, x.numel(), lambda: _rows_sample(x, where),
                             r == "sync")
+
+
+# -- gated rows (glu, swiglu, geglu): x viewed as (outer, 2, m) --------------------------------
+
+def _gated_slot(kind, info, x3, params, tech):
+    dt = _dtype(x3)
+    ones = (x3.shape[0] == 1, x3.shape[2] == 1)  # a size 1 is a kernel of its own
+    key = ("gated-" + kind, tech, info.name, _pkey(params), dt, ones)
+    s = TIER.slots.get(key)
+    if s is not None:
+        return s
+    label = f"{info.label(dict(zip([p.name for p in info.params[1:]], params[1:])))} {dt} " \
+            f"gated {kind}"
+    if tech == "inductor":
+        from . import inductor as ki
+
+        build = ki.gated_builder(kind, info, dt, params)
+        label += " [Inductor]"
+    else:
+        build = _triton().gated_builder(kind, info, dt, params)
+        label += " [Triton]"
+    train = kind == "train"
+    slot = TIER.slot(key, label, build, weight=2.0 if train else 1.0,
+                     share=0.5 if train else 1.0, eager_only=tech == "triton")
+    slot.keep = train
+    return slot
+
+
+def _gated_sample(x3, train):
+    def sample():
+        import torch
+
+        outer, _, m = x3.shape
+        if not x3.is_cuda:
+            from .inductor import sample_rows
+
+            outer, m = sample_rows(outer, m)
+        z = torch.zeros(outer, 2, m, dtype=x3.dtype, device=x3.device)
+        return (z, torch.zeros(outer, m, dtype=x3.dtype, device=x3.device)) if train else (z,)
+
+    return sample
+
+
+def torch_gated(name, x3, params, eager):
+    """A gated row's function of ``x3`` (the contiguous input viewed as ``(outer, 2,
+    m)``; ``params`` with the axis set to 1) by one fused kernel where one applies
+    and is ready (a tensor of ``outer * m`` elements, any shape), else ``eager()``."""
+    r = _route(x3)
+    if r is None or x3.numel() == 0:
+        return eager()
+    info = _row(name)
+    if r == "triton":
+        try:
+            return _triton().gated_forward(info, x3, params)
+        except Unsupported:
+            return eager()
+    slot = _gated_slot("forward", info, x3, params, _tech_of(r, x3))
+    if slot.state is FAILED or slot.state is RETIRED:
+        return eager()
+    return _kernel_or_eager(slot, lambda k: k(x3), eager, x3.numel(), _gated_sample(x3, False),
+                            r == "sync")
+
+
+def torch_gated_train(name, x3, params, eager, wrap):
+    """The same, recording a gradient: ``wrap(pair, info, x3, params)`` (the
+    backend's autograd.Function) around the forward and backward kernels."""
+    r = _route(x3)
+    if r is None or x3.numel() == 0:
+        return eager()
+    info = _row(name)
+    if r == "triton":
+        try:
+            pair = _triton().gated_pair(info, _dtype(x3), params)
+        except Unsupported:
+            return eager()
+        return wrap(pair, info, x3, params)
+    slot = _gated_slot("train", info, x3, params, _tech_of(r, x3))
+    if slot.state is FAILED or slot.state is RETIRED:
+        return eager()
+    return _kernel_or_eager(slot, lambda pair: wrap(pair, info, x3, params), eager,
+                            x3.numel(), _gated_sample(x3, True), r == "sync")
 
 
 def torch_fuse(key, fn, eager, *tensors):

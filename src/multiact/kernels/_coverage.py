@@ -1,8 +1,9 @@
 """Which fused kernels exist, and why a missing one is missing.
 
 For every element-wise row of the function table (each of its check cases:
-``gelu`` and ``gelu(approximate=False)`` are different kernels) and every row
-kernel (``ROWS``, with and without ``where``), per printer and dtype: whether
+``gelu`` and ``gelu(approximate=False)`` are different kernels), every gated row
+(``halves``: glu, swiglu, geglu; forward and backward over both halves) and every
+row kernel (``ROWS``, with and without ``where``), per printer and dtype: whether
 the kernel's source can be printed, or the reason it cannot (the message of the
 :class:`~multiact.kernels._trace.Unsupported` that stopped it, a printer's
 documented exclusion, or a build that failed in this process).  Nothing is
@@ -15,8 +16,8 @@ from .._table import BY_NAME, TABLE, canonical_name
 from ._tier import FAILED, TIER
 from ._trace import FLOATS, ROWS, Unsupported
 
-__all__ = ["coverage", "elementwise_cases", "row_params", "PRINTERS", "ELEMENTWISE_KERNELS",
-           "ROW_KERNELS"]
+__all__ = ["coverage", "elementwise_cases", "gated_cases", "row_params", "PRINTERS",
+           "ELEMENTWISE_KERNELS", "ROW_KERNELS"]
 
 #: the printers: Triton (PyTorch on CUDA), CUDA C++ (CuPy), Inductor (PyTorch on CPU)
 PRINTERS = ("triton", "cuda_c", "inductor")
@@ -39,6 +40,26 @@ def elementwise_cases(functions=None):
                 continue
             seen.add(params)
             yield info, params, info.label(dict(case.params))
+
+
+def gated_cases(functions=None):
+    """``(info, params, label)`` for each check case of each gated row with fused
+    kernels (``params``: the body's, the axis set to 1, as the backends pass them
+    for the input viewed as ``(outer, 2, m)``)."""
+    for info in TABLE:
+        if not (info.halves and info.fused) or (functions and info.name not in functions):
+            continue
+        names = [p.name for p in info.params]
+        seen = set()
+        for case in info.cases:
+            params = list(info.args(case.params))
+            params[names.index("axis")] = 1
+            params = tuple(params)
+            if params in seen:
+                continue
+            seen.add(params)
+            yield info, params, info.label({k: v for k, v in case.params.items()
+                                            if k != "axis"})
 
 
 def row_params(info):
@@ -65,7 +86,7 @@ def _reason(make):
 
 # the printers' modules import torch or CuPy: imported where they are used
 
-def _triton(elementwise, rows, dtypes):
+def _triton(elementwise, gated, rows, dtypes):
     from . import triton as kt
 
     failed = kt.failures()
@@ -78,6 +99,15 @@ def _triton(elementwise, rows, dtypes):
                 if reason is None:
                     reason = next((r for k, r in failed.items() if k[:4] == (
                         "bwd" if backward else "fwd", info.name, dt, pkey)), None)
+                out.append(_entry(label, "triton", kernel, dt, reason))
+    for info, params, label in gated:
+        pkey = kt._params_key(params)
+        for backward, kernel in ((False, "forward"), (True, "backward")):
+            for dt in dtypes:
+                reason = _reason(lambda: kt.gated_kernel_source(info, dt, params, backward))
+                if reason is None:
+                    reason = next((r for k, r in failed.items() if k[:4] == (
+                        "gated-bwd" if backward else "gated-fwd", info.name, dt, pkey)), None)
                 out.append(_entry(label, "triton", kernel, dt, reason))
     for info in rows:
         params = row_params(info)
@@ -95,12 +125,12 @@ def _triton(elementwise, rows, dtypes):
     return out
 
 
-def _cuda_c(elementwise, rows, dtypes):
+def _cuda_c(elementwise, gated, rows, dtypes):
     from . import cuda_c
 
     failed = cuda_c.failures()
     out = []
-    for info, params, label in elementwise:
+    for info, params, label in elementwise + gated:
         for backward, kernel in ((False, "forward"), (True, "backward")):
             for dt in dtypes:
                 reason = _reason(lambda: cuda_c.kernel_source(info, dt, params, backward))
@@ -114,7 +144,7 @@ def _cuda_c(elementwise, rows, dtypes):
     return out
 
 
-def _inductor(elementwise, rows, dtypes):
+def _inductor(elementwise, gated, rows, dtypes):
     try:
         from . import inductor
     except ImportError as e:
@@ -134,6 +164,13 @@ def _inductor(elementwise, rows, dtypes):
                 if reason is None and kernel == "backward":
                     reason = _reason(lambda: inductor._backward_fn(info, dt, params))
                 out.append(_entry(label, "inductor", kernel, dt, reason or failed(info.name, dt)))
+    for info, params, label in gated:
+        for kernel in ELEMENTWISE_KERNELS:
+            for dt in dtypes:
+                reason = missing if inductor is None else None
+                if reason is None and kernel == "backward":
+                    reason = _reason(lambda: inductor._gated_backward_fn(info, dt, params))
+                out.append(_entry(label, "inductor", kernel, dt, reason or failed(info.name, dt)))
     for info in rows:
         for kernel in ROW_KERNELS:
             for dt in dtypes:
@@ -147,8 +184,8 @@ def coverage(functions=None, dtypes=None, printers=None):
     "printer", "kernel", "dtype", "ok", "reason"}``; see the module docstring.
 
     Args:
-      functions: names to look at (default: every element-wise row and every
-        row-kernel function).
+      functions: names to look at (default: every element-wise row, every gated
+        row and every row-kernel function).
       dtypes: dtype names (default: float16, bfloat16, float32, float64).
       printers: some of ``"triton"``, ``"cuda_c"``, ``"inductor"`` (default: all).
     """
@@ -169,9 +206,10 @@ def coverage(functions=None, dtypes=None, printers=None):
             raise ValueError(f"multiact.kernels.coverage: unknown printer {p!r} (known: "
                              f"{', '.join(PRINTERS)})")
     elementwise = list(elementwise_cases(functions))
+    gated = list(gated_cases(functions))
     rows = [BY_NAME[n] for n in ROWS if not functions or n in functions]
     make = {"triton": _triton, "cuda_c": _cuda_c, "inductor": _inductor}
     out = []
     for p in printers:
-        out += make[p](elementwise, rows, dtypes)
+        out += make[p](elementwise, gated, rows, dtypes)
     return out

@@ -51,7 +51,7 @@ __all__ = ["Op", "OPS", "LEAVES", "REDUCTIONS", "NO_GRADIENT", "LIBDEVICE", "C_T
 Spelling = Union[str, Callable]
 
 #: nodes that are not operations (leaves, row reductions): laid out by the printers
-LEAVES = ("x", "g", "mask", "const", "ncols")
+LEAVES = ("x", "b", "g", "mask", "const", "ncols")
 REDUCTIONS = ("rmax", "rsum")
 
 

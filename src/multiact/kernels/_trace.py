@@ -10,7 +10,10 @@ backward is the symbolic derivative of the same graph (:func:`derivative`),
 which is what autodiff of the generic body gives.
 
 An element-wise body becomes a graph of one input ``x`` (and, for the
-backward, a cotangent ``g``).  A reduction body over the last axis (softmax,
+backward, a cotangent ``g``).  A gated body (a row with ``halves``: glu,
+swiglu, geglu) becomes an element-wise graph of its two halves, ``x`` (the
+first) and ``b`` (the second): ``fm.halves`` asks the namespace to split, and
+this one answers with the two leaves.  A reduction body over the last axis (softmax,
 log_softmax, softmin, logsumexp, logmeanexp, standardize) becomes a graph over
 one row, whose ``rmax``/``rsum`` nodes reduce the row (``ncols`` is the row
 length, ``mask`` the ``where`` argument).
@@ -22,7 +25,8 @@ from .._agnostic import _special
 from .._table import TABLE
 from ._ops import LEAVES, OPS, Unsupported
 
-__all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_rows", "derivative",
+__all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_gated", "trace_rows",
+           "derivative", "derivatives",
            "FLOATS", "ROWS", "Unsupported", "print_node"]
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
@@ -43,7 +47,7 @@ class Node:
 
     def __init__(self, op, args=(), dtype="float32", value=None):
         self.op, self.args, self.dtype, self.value = op, tuple(args), dtype, value
-        if op in ("x", "g", "mask"):
+        if op in ("x", "b", "g", "mask"):
             self.elem = True
         elif op in ("rmax", "rsum", "const", "ncols"):
             self.elem = False
@@ -152,6 +156,7 @@ class TraceNamespace:
 
     def __init__(self, ndtr="native"):
         self._ndtr = ndtr
+        self.b = None  # the second half's leaf, once a gated body has split
 
     # dtypes ----------------------------------------------------------------------------
     def isdtype(self, dt, kind):
@@ -237,6 +242,15 @@ class TraceNamespace:
     def broadcast_to(self, x, shape):
         return x
 
+    def split_halves(self, x, axis, fname):
+        """``fm.halves``' hook: the halves of the element ``x`` (the leaf ``x``, or
+        the leaf cast to the working dtype) are ``x`` and a second leaf ``b``."""
+        leaf = x.args[0] if x.op == "astype" else x
+        if leaf.op != "x" or self.b is not None:
+            raise Unsupported("a split of anything but the input")
+        self.b = Node("b", (), leaf.dtype)
+        return x, (self.b if leaf is x else Node("astype", (self.b,), x.dtype))
+
     def __getattr__(self, name):
         raise Unsupported(f"xp.{name}")
 
@@ -261,6 +275,20 @@ def trace_elementwise(info, dtype, params, ndtr="native"):
     if not isinstance(y, Node):
         raise Unsupported("the body returned no expression")
     return x, y
+
+
+def trace_gated(info, dtype, params, ndtr="native"):
+    """The graph of a gated body (a row with ``halves``) on one element of each half:
+    ``(a, b, y)``, the leaves ``x`` (first half) and ``b`` (second half) and the
+    result; raises :class:`Unsupported` if it cannot be."""
+    if dtype not in FLOATS:
+        raise Unsupported(f"dtype {dtype}")
+    ns = TraceNamespace(ndtr)
+    x = Node("x", (), dtype)
+    y = info.body(ns, x, *params)
+    if not isinstance(y, Node) or ns.b is None:
+        raise Unsupported("the body is not a split into halves combined element-wise")
+    return x, ns.b, y
 
 
 def trace_rows(info, dtype, params, masked=False):
@@ -288,6 +316,12 @@ def derivative(x, y, g):
     applies to the same operations (``where`` selects the derivative of the
     branch taken; comparisons, ``round`` and ``isinf`` have none; ``abs``'
     derivative at 0 is 0)."""
+    return derivatives((x,), y, g)[0]
+
+
+def derivatives(leaves, y, g):
+    """``g * dy/dl`` for each leaf ``l`` of ``leaves`` (a gated graph's ``x`` and
+    ``b``), by the one reverse accumulation of :func:`derivative`."""
     ns = TraceNamespace()
     order = _topo(y)
     adj = {id(y): g if y.dtype == g.dtype else Node("astype", (g,), y.dtype)}
@@ -303,10 +337,12 @@ def derivative(x, y, g):
                 continue
             prev = adj.get(id(arg))
             adj[id(arg)] = contrib if prev is None else prev + contrib
-    gx = adj.get(id(x))
-    if gx is None:
-        return Node("mul", (g, Node("const", (), g.dtype, 0.0)), g.dtype)
-    return gx
+    out = []
+    for leaf in leaves:
+        gl = adj.get(id(leaf))
+        out.append(Node("mul", (g, Node("const", (), g.dtype, 0.0)), g.dtype) if gl is None
+                   else gl)
+    return out
 
 
 def _topo(root):

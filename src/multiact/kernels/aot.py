@@ -48,7 +48,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from ._coverage import elementwise_cases, row_params
+from ._coverage import elementwise_cases, gated_cases, row_params
 from ._trace import FLOATS, ROWS, Unsupported
 
 __all__ = ["Target", "parse_targets", "check_arguments", "compile_kernels", "compile_targets",
@@ -201,6 +201,15 @@ def _triton_jobs(targets, functions, dtypes):
                 add(label, dt, "backward" if backward else "forward",
                     lambda: kt.elementwise_kernel_source(info, dt, params, backward),
                     sig, {"BLOCK": kt.ELEM_BLOCK})
+    for info, params, label in gated_cases(functions):
+        for dt in dtypes:
+            ptr = "*" + _TRITON_TYPES[dt]
+            for backward in (False, True):
+                sig = {"x_ptr": ptr, **({"g_ptr": ptr} if backward else {}), "out_ptr": ptr,
+                       "n": "i32", "m": "i32", "BLOCK": "constexpr"}
+                add(label, dt, "backward" if backward else "forward",
+                    lambda: kt.gated_kernel_source(info, dt, params, backward),
+                    sig, {"BLOCK": kt.ELEM_BLOCK})
     for name in ROWS:
         if functions and name not in functions:
             continue
@@ -260,7 +269,7 @@ def _cupy_jobs(targets, functions, dtypes):
 
     targets = [t for t in targets if t.backend == "cuda"]
     dtypes = [d for d in dtypes if d in cuda_c.DTYPES]
-    cases = list(elementwise_cases(functions))
+    cases = list(elementwise_cases(functions)) + list(gated_cases(functions))
     if not targets or not dtypes or not cases:
         return []
     failure = None
@@ -558,6 +567,18 @@ def warm_triton(functions=None, dtypes=None, progress=None, device="cuda"):
                 lambda: reason("bwd", info.name, dt, pkey))
         if progress:
             progress(f"multiact compile: {label} done")
+    for info, params, label in gated_cases(functions):
+        for dt in dtypes:
+            x3 = torch.linspace(-2.0, 2.0, 64, dtype=getattr(torch, dt),
+                                device=device).reshape(4, 2, 8)
+            g2 = torch.ones(4, 8, dtype=x3.dtype, device=device)
+            pkey = kt._params_key(params)
+            run(label, dt, "forward", lambda: kt.gated_forward(info, x3, params),
+                lambda: reason("gated-fwd", info.name, dt, pkey))
+            run(label, dt, "backward", lambda: kt.gated_backward(info, x3, g2, params),
+                lambda: reason("gated-bwd", info.name, dt, pkey))
+        if progress:
+            progress(f"multiact compile: {label} done")
     for name in ROWS:
         if functions and name not in functions:
             continue
@@ -588,9 +609,12 @@ def check_arguments(targets=None, functions=None, dtypes=None, progress=None,
     if functions is not None:
         functions = [canonical_name(f, who.replace("multiact.", "")) for f in functions]
         for f in functions:
-            if not BY_NAME[f].elementwise and f not in ROWS:
+            info = BY_NAME[f]
+            if not (info.elementwise or info.halves) and f not in ROWS:
+                gated = [i.name for i in BY_NAME.values() if i.halves]
                 raise ValueError(f"{who}: {f!r} has no fused kernel (kernels exist for the "
-                                 f"element-wise functions and {', '.join(ROWS)})")
+                                 f"element-wise functions, {', '.join(gated)} and "
+                                 f"{', '.join(ROWS)})")
     if dtypes is not None:
         dtypes = list(dtypes)
         for d in dtypes:

@@ -2,7 +2,10 @@
 
 One kernel per element-wise function and dtype, forward (``y = f(x)``) and
 backward (``y = g * f'(x)``, the derivative of the same graph, for programs
-and for the ahead-of-time compile; CuPy has no autograd to call it).  float16
+and for the ahead-of-time compile; CuPy has no autograd to call it).  A gated
+row (glu, swiglu, geglu) is a kernel of its two halves ``x`` and ``b`` (CuPy
+reads the strided halves of the input in place): forward ``y = f(x, b)``,
+backward ``ya = g df/dx`` and ``yb = g df/db`` in one kernel.  float16
 computes in float32 (as the generic body does; a graph's exact float16
 selections, ``relu`` and the like, are float32 values rounded to float16,
 which is float16's own result), float32 and float64 in their own precision;
@@ -29,9 +32,10 @@ import tempfile
 import threading
 
 from ._ops import C_TYPES as _C
-from ._trace import Node, Unsupported, _topo, derivative, print_node, trace_elementwise
+from ._trace import (Node, Unsupported, _topo, derivatives, print_node, trace_elementwise,
+                     trace_gated)
 
-__all__ = ["body", "kernel_source", "cupy_kernel", "host_library", "cupy_forward",
+__all__ = ["body", "kernel_source", "cupy_kernel", "host_library", "cupy_forward", "cupy_gated",
            "CUPY_OPTIONS", "DTYPES", "failures"]
 
 #: the dtypes of CuPy's kernels (CuPy arrays of other float dtypes keep the generic body)
@@ -71,12 +75,13 @@ def _expr(node, name):
     return print_node(node, name, "cuda", _const)
 
 
-def body(inputs, out):
-    """The C++ statements computing ``out`` from the leaves ``inputs`` (the nodes
-    ``x`` and, for a backward, ``g``, read from the variables of those names)
-    into the output ``y``.  float16 values are held in float variables, rounded
-    to float16 once per float16 node (float16 arithmetic: float's result, which
-    has more than twice float16's digits, rounded)."""
+def body(inputs, outs):
+    """The C++ statements computing the results ``outs`` (``(node, variable)``
+    pairs: ``y``, or a gated backward's ``ya`` and ``yb``) from the leaves
+    ``inputs`` (the nodes ``x``, ``b``, ``g``, read from the variables of those
+    names).  float16 values are held in float variables, rounded to float16 once
+    per float16 node (float16 arithmetic: float's result, which has more than
+    twice float16's digits, rounded)."""
     name = {}
     lines = []
     for leaf in inputs:
@@ -86,33 +91,47 @@ def body(inputs, out):
             name[id(leaf)] = var
         else:
             name[id(leaf)] = leaf.op
-    result = out
-    if out.op == "astype" and out.dtype == "float16":  # half out: the float, rounded once
-        result = out.args[0]
-    for node in _topo(result):
-        if id(node) in name:
-            continue
-        var = f"v{len(name)}"
-        expr = _expr(node, name)
-        if node.dtype == "float16":
-            expr = f"(float)(float16)({expr})"
-        lines.append(f"{'float' if node.dtype == 'float16' else _C[node.dtype]} {var} = {expr};")
-        name[id(node)] = var
-    lines.append(f"y = ({_C[out.dtype]})({name[id(result)]});")
+    for out, target in outs:
+        result = out
+        if out.op == "astype" and out.dtype == "float16":  # half out: the float, rounded once
+            result = out.args[0]
+        for node in _topo(result):
+            if id(node) in name:
+                continue
+            var = f"v{len(name)}"
+            expr = _expr(node, name)
+            if node.dtype == "float16":
+                expr = f"(float)(float16)({expr})"
+            lines.append(f"{'float' if node.dtype == 'float16' else _C[node.dtype]} {var} = "
+                         f"{expr};")
+            name[id(node)] = var
+        lines.append(f"{target} = ({_C[out.dtype]})({name[id(result)]});")
     return "\n".join(lines)
 
 
+def _cast(node, dtype):
+    return node if node.dtype == dtype else Node("astype", (node,), dtype)
+
+
 def _graph(info, dtype, params, backward):
-    x, y = trace_elementwise(info, dtype, params)
-    if backward:
-        g = Node("g", (), dtype)
-        gx = derivative(x, y, g)
-        if gx.dtype != dtype:
-            gx = Node("astype", (gx,), dtype)
-        return (x, g), gx
+    """``(leaves, ((result, variable), ...))`` of ``info``'s kernel."""
+    if info.halves:
+        a, b, y = trace_gated(info, dtype, params)
+        if backward:
+            g = Node("g", (), dtype)
+            ga, gb = derivatives((a, b), y, g)
+            return (a, b, g), ((_cast(ga, dtype), "ya"), (_cast(gb, dtype), "yb"))
+        leaves = (a, b)
+    else:
+        x, y = trace_elementwise(info, dtype, params)
+        if backward:
+            g = Node("g", (), dtype)
+            (gx,) = derivatives((x,), y, g)
+            return (x, g), ((_cast(gx, dtype), "y"),)
+        leaves = (x,)
     if y.dtype != dtype:
         raise Unsupported("output dtype differs from the input's")
-    return (x,), y
+    return leaves, ((y, "y"),)
 
 
 def kernel_source(info, dtype, params, backward=False):
@@ -122,10 +141,11 @@ def kernel_source(info, dtype, params, backward=False):
     if dtype not in DTYPES:
         raise Unsupported(f"CuPy kernels are built for {', '.join(DTYPES)}; {dtype} arrays "
                           f"keep the generic body")
-    inputs, out = _graph(info, dtype, params, backward)
+    inputs, outs = _graph(info, dtype, params, backward)
     # NumPy dtype names: CuPy reads "float" as NumPy's float, which is float64
     in_params = ", ".join(f"{dtype} {leaf.op}" for leaf in inputs)
-    return in_params, f"{dtype} y", body(inputs, out)
+    out_params = ", ".join(f"{dtype} {target}" for _, target in outs)
+    return in_params, out_params, body(inputs, outs)
 
 
 def _key(info, dtype, params, backward):
@@ -173,6 +193,27 @@ def cupy_forward(info, x, params):
     return k(x)
 
 
+def cupy_gated(info, x, params, axis):
+    """A gated row's function of the CuPy array ``x`` by one kernel over its two
+    halves along ``axis`` (strided views, read in place), or None."""
+    dtype = str(x.dtype)
+    if dtype not in DTYPES or x.size == 0 or x.shape[axis] % 2:
+        return None
+    key = _key(info, dtype, params, False)
+    if key in _FAILED:
+        return None
+    try:
+        k = cupy_kernel(info, dtype, params)
+    except Unsupported as e:
+        _FAILED[key] = str(e)
+        return None
+    h = x.shape[axis] // 2
+    first = [slice(None)] * x.ndim
+    second = [slice(None)] * x.ndim
+    first[axis], second[axis] = slice(0, h), slice(h, 2 * h)
+    return k(x[tuple(first)], x[tuple(second)])
+
+
 # -- the same text on the host, for tests ---------------------------------------------------
 
 _HOST_PRELUDE = r"""
@@ -198,17 +239,22 @@ static double __longlong_as_double(int64_t i) { double d; std::memcpy(&d, &i, 8)
 
 def host_library(info, dtype, params, backward=False):
     """The kernel body of ``info`` compiled for the host: a function ``f(x)``
-    (``f(x, g)`` for the backward) over NumPy arrays of ``dtype``; raises
-    RuntimeError if the host compiler fails."""
-    _, _, src = kernel_source(info, dtype, params, backward)
+    (``f(x, g)`` for the backward; a gated row's ``f(x, b)`` and ``f(x, b, g)``,
+    the latter returning both halves' gradients) over NumPy arrays of ``dtype``;
+    raises RuntimeError if the host compiler fails."""
+    in_params, out_params, src = kernel_source(info, dtype, params, backward)
     t = _C[dtype]
-    leaves = ("x", "g") if backward else ("x",)
-    args = "".join(f"const {t}* {v}s, " for v in leaves)
+    leaves = tuple(p.split()[1] for p in in_params.split(", "))
+    targets = tuple(p.split()[1] for p in out_params.split(", "))
+    args = "".join(f"const {t}* {v}s, " for v in leaves) + \
+        "".join(f"{t}* {v}s, " for v in targets)
     reads = " ".join(f"{t} {v} = {v}s[i];" for v in leaves)
-    text = (_HOST_PRELUDE + f'extern "C" void kernel({args}{t}* ys, long n) {{\n'
-            f"  for (long i = 0; i < n; ++i) {{\n    {reads} {t} y;\n"
+    decls = " ".join(f"{t} {v};" for v in targets)
+    writes = " ".join(f"{v}s[i] = {v};" for v in targets)
+    text = (_HOST_PRELUDE + f'extern "C" void kernel({args}long n) {{\n'
+            f"  for (long i = 0; i < n; ++i) {{\n    {reads} {decls}\n"
             + "\n".join("    " + line for line in src.splitlines())
-            + "\n    ys[i] = y;\n  }\n}\n")
+            + f"\n    {writes}\n  }}\n}}\n")
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     d = os.path.join(tempfile.gettempdir(), "multiact-host-kernels")
     os.makedirs(d, exist_ok=True)
@@ -235,10 +281,10 @@ def host_library(info, dtype, params, backward=False):
         if len(arrays) != len(leaves) or any(a.shape != arrays[0].shape for a in arrays):
             raise ValueError(f"host_library({info.name}): takes {len(leaves)} arrays of one "
                              f"shape")
-        y = np.empty_like(arrays[0])
-        fn(*[a.ctypes.data_as(ctypes.c_void_p) for a in arrays],
-           y.ctypes.data_as(ctypes.c_void_p), ctypes.c_long(y.size))
-        return y
+        ys = [np.empty_like(arrays[0]) for _ in targets]
+        fn(*[a.ctypes.data_as(ctypes.c_void_p) for a in arrays + ys],
+           ctypes.c_long(arrays[0].size))
+        return ys[0] if len(ys) == 1 else tuple(ys)
 
     return run
 

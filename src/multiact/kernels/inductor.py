@@ -41,9 +41,11 @@ from ._ops import LEAVES, OPS
 from .._table import TABLE
 from . import _STATE
 from ._tier import FAILED, TIER, Miss, Pair
-from ._trace import ROWS, Node, Unsupported, _topo, derivative, trace_elementwise
+from ._trace import (ROWS, Node, Unsupported, _topo, derivative, derivatives, trace_elementwise,
+                     trace_gated)
 
-__all__ = ["available", "builder", "rows_builder", "fuse_builder", "warm", "ROWS"]
+__all__ = ["available", "builder", "rows_builder", "gated_builder", "fuse_builder", "warm",
+           "ROWS"]
 
 # Inductor's own compile workers are processes; one compile at a time runs in
 # this process instead (the tier compiles one kernel at a time anyway, and no
@@ -158,6 +160,27 @@ def rows_builder(info, params, masked):
     return lambda slot, sample: _compile(slot.label, f, 1 + masked, sample)
 
 
+def gated_builder(kind, info, dtype, params):
+    """``build(slot, sample)`` for a gated row (glu, swiglu, geglu) over ``x3``, the
+    input viewed as ``(outer, 2, m)`` (``params`` with the axis set to 1):
+    ``forward`` (its generic body) or ``train`` (a :class:`Pair` with the traced
+    derivatives of both halves, written by one loop)."""
+    body, ns = info.body, _namespace()
+
+    def fwd(t):
+        return body(ns, t, *params)
+
+    if kind == "forward":
+        return lambda slot, sample: _compile(slot.label, fwd, 1, sample[:1])
+
+    def build(slot, sample):
+        bwd = _gated_backward_fn(info, dtype, params)
+        return Pair(_compile(slot.label + " forward", fwd, 1, sample[:1]),
+                    _compile(slot.label + " backward", bwd, 2, sample))
+
+    return build
+
+
 def fuse_builder(fn, arity):
     """``build(slot, sample)`` for a function of ATen ops that a backend writes for
     itself (sigmoid's training pair)."""
@@ -257,6 +280,41 @@ def _backward_fn(info, dtype, params):
             val[id(n)] = OPS[n.op].aten(n, *[val[id(a)] for a in n.args])
         out = val[id(gx)]
         return out.to(_DT[dtype]) if out.dtype != _DT[dtype] else out
+
+    _CACHE[key] = f
+    return f
+
+
+def _gated_backward_fn(info, dtype, params):
+    """A function ``(x3, g2) -> (outer, 2, m)`` of ATen ops: the derivatives of the
+    traced gated body with respect to both halves, stacked (one loop)."""
+    key = ("gated-graph", info.name, dtype, params)
+    f = _CACHE.get(key)
+    if f is not None:
+        return f
+    a, b, y = trace_gated(info, dtype, params, ndtr="erfc32")
+    g = Node("g", (), dtype)
+    ga, gb = derivatives((a, b), y, g)
+    orders = [_topo(ga), _topo(gb)]
+    for n in orders[0] + orders[1]:
+        if n.op not in OPS and n.op not in LEAVES:
+            raise Unsupported(f"no ATen form for {n.op}")
+    want = _DT[dtype]
+
+    def f(x3, g2):
+        val = {id(a): x3[:, 0], id(b): x3[:, 1], id(g): g2}
+        for order in orders:
+            for n in order:
+                if id(n) in val:
+                    continue
+                if n.op == "const":
+                    v = n.value
+                    val[id(n)] = bool(v) if n.dtype == "bool" else float(v)
+                    continue
+                val[id(n)] = OPS[n.op].aten(n, *[val[id(q)] for q in n.args])
+        outs = [val[id(d)] for d in (ga, gb)]
+        outs = [o.to(want) if o.dtype != want else o for o in outs]
+        return torch.stack([o.expand(g2.shape) for o in outs], 1)
 
     _CACHE[key] = f
     return f

@@ -3,6 +3,10 @@
 * element-wise: one kernel forward (``y = f(x)``) and one backward
   (``gx = g * f'(x)``, the symbolic derivative of the same graph), one pass
   over memory each;
+* gated (glu, swiglu, geglu: ``x`` viewed as ``(outer, 2, m)``, the halves
+  ``a = x[:, 0]`` and ``b = x[:, 1]``): one kernel forward (``y = f(a, b)``) and
+  one backward writing both halves of the gradient (``g df/da``, ``g df/db``),
+  one pass each, as Liger's fused SwiGLU/GeGLU kernels;
 * reductions over the last axis (softmax, log_softmax, softmin, logsumexp,
   logmeanexp, standardize, with or without ``where``): one program per row.
   A row that fits one block (``SINGLE_MAX`` entries) is read once and written
@@ -43,12 +47,13 @@ except ImportError:  # printing sources (coverage, ahead-of-time compiles) needs
 
 from ._ops import LIBDEVICE, TRITON_TYPES as _TL, triton_cast as _to
 from ._tier import Pair
-from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, print_node,
-                     trace_elementwise, trace_rows)
+from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, derivatives,
+                     print_node, trace_elementwise, trace_gated, trace_rows)
 
 __all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS",
-           "COMPILE_OPTIONS", "elementwise_kernel_source", "rows_kernel_source", "kernel_text",
-           "failures"]
+           "COMPILE_OPTIONS", "elementwise_kernel_source", "gated_kernel_source",
+           "rows_kernel_source", "kernel_text", "failures", "gated_forward", "gated_backward",
+           "gated_pair", "gated_builder"]
 
 SINGLE_MAX = 8192          # a row up to this many entries is one block, read once
 CHUNK = 2048               # the chunk of a longer row
@@ -172,6 +177,34 @@ def elementwise_source(fname, inputs, out):
         name[id(leaf)] = var
     _emit(_topo(out), name, lines, 4, out)
     lines.append(f"    tl.store(out_ptr + offs, {_store(name[id(out)])}, mask=inb)")
+    return "\n".join(lines) + "\n"
+
+
+def gated_source(fname, a, b, outs, g=None):
+    """Source of a gated kernel over a contiguous ``(outer, 2, m)`` tensor, ``n =
+    outer * m`` elements of each half: the leaves ``a`` (``x``, first half) and
+    ``b`` (second half) are read from ``x_ptr``; the forward (``outs = (y,)``)
+    writes ``(outer, m)``, the backward (``g`` given, ``outs = (ga, gb)``) reads
+    ``g`` ``(outer, m)`` and writes both halves of an ``(outer, 2, m)`` gradient."""
+    args = "x_ptr, " + ("g_ptr, " if g is not None else "") + "out_ptr, n, m"
+    lines = ["@triton.jit",
+             f"def {fname}({args}, BLOCK: tl.constexpr):",
+             "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)",
+             "    inb = offs < n",
+             "    ia = offs + (offs // m) * m",          # row r: r * 2m + c = offs + r * m
+             "    v0 = tl.load(x_ptr + ia, mask=inb, other=0)",
+             "    v1 = tl.load(x_ptr + ia + m, mask=inb, other=0)"]
+    name = {id(a): "v0", id(b): "v1"}
+    if g is not None:
+        lines.append("    v2 = tl.load(g_ptr + offs, mask=inb, other=0)")
+        name[id(g)] = "v2"
+    for out in outs:
+        _emit(_topo(out), name, lines, 4, out)
+    if g is None:
+        lines.append(f"    tl.store(out_ptr + offs, {_store(name[id(outs[0])])}, mask=inb)")
+    else:
+        lines.append(f"    tl.store(out_ptr + ia, {_store(name[id(outs[0])])}, mask=inb)")
+        lines.append(f"    tl.store(out_ptr + ia + m, {_store(name[id(outs[1])])}, mask=inb)")
     return "\n".join(lines) + "\n"
 
 
@@ -444,6 +477,22 @@ def elementwise_kernel_source(info, dt, params, backward):
     return elementwise_source("kernel", (x,), y)
 
 
+def gated_kernel_source(info, dt, params, backward):
+    """The Triton source of a gated row's forward (``y = f(a, b)``) or backward
+    (``g df/da``, ``g df/db`` into the two halves) kernel for dtype ``dt``, named
+    ``kernel``, with arguments ``(x_ptr, [g_ptr,] out_ptr, n, m, BLOCK)``; raises
+    :class:`Unsupported` with the reason if there is none."""
+    a, b, y = trace_gated(info, dt, params)
+    if backward:
+        g = Node("g", (), dt)
+        outs = [d if d.dtype == dt else Node("astype", (d,), dt)
+                for d in derivatives((a, b), y, g)]
+        return gated_source("kernel", a, b, outs, g)
+    if y.dtype != dt:
+        raise Unsupported("output dtype differs from the input's")
+    return gated_source("kernel", a, b, (y,))
+
+
 def rows_kernel_source(info, dt, params, masked, single):
     """The Triton source of ``info``'s row kernel (``single``: one block per row,
     else chunks), named ``kernel``, with arguments ``(x_ptr, [mask_ptr,] out_ptr,
@@ -529,6 +578,68 @@ def pair(info, dt, params):
     if fwd is None or bwd is None:
         return None
     return Pair(lambda x: _launch_elementwise(fwd, x), lambda x, g: _launch_elementwise(bwd, x, g))
+
+
+# -- gated kernels: x as (outer, 2, m) ----------------------------------------------------
+
+def _gated_kernel(info, dt, params, backward):
+    key = ("gated-bwd" if backward else "gated-fwd", info.name, dt, _params_key(params),
+           interpreted())
+    kern = _kernel(key, lambda: _compile(
+        ("gated", info.name, dt, params, backward),
+        gated_kernel_source(info, dt, params, backward), "kernel"))
+    if kern is None:
+        raise Unsupported(_FAILED.get(key, f"no Triton kernel for {info.name} {dt}"))
+    return kern
+
+
+def _launch_gated_fwd(kern, x3):
+    outer, _, m = x3.shape
+    out = torch.empty((outer, m), dtype=x3.dtype, device=x3.device)
+    n = outer * m
+    _launch(kern, (-(-n // ELEM_BLOCK),), x3, out, n, m, BLOCK=ELEM_BLOCK)
+    return out
+
+
+def _launch_gated_bwd(kern, x3, g2):
+    outer, _, m = x3.shape
+    out = torch.empty_like(x3)
+    n = outer * m
+    _launch(kern, (-(-n // ELEM_BLOCK),), x3, g2.contiguous(), out, n, m, BLOCK=ELEM_BLOCK)
+    return out
+
+
+def gated_forward(info, x3, params):
+    """A gated row's function of the contiguous ``(outer, 2, m)`` tensor ``x3``:
+    ``(outer, m)``, by one kernel (raises :class:`Unsupported` where there is none)."""
+    return _launch_gated_fwd(_gated_kernel(info, _dtype_name(x3), params, False), x3)
+
+
+def gated_backward(info, x3, g2, params):
+    """Its gradient ``(outer, 2, m)`` for the cotangent ``g2`` ``(outer, m)``."""
+    return _launch_gated_bwd(_gated_kernel(info, _dtype_name(x3), params, True), x3, g2)
+
+
+def gated_pair(info, dt, params):
+    """The forward and backward launchers of a gated row (the ``fused`` mode)."""
+    fwd = _gated_kernel(info, dt, params, False)
+    bwd = _gated_kernel(info, dt, params, True)
+    return Pair(lambda x3: _launch_gated_fwd(fwd, x3),
+                lambda x3, g2: _launch_gated_bwd(bwd, x3, g2))
+
+
+def gated_builder(kind, info, dt, params):
+    """``build(slot, sample)`` for the compile tier: ``forward`` (a launcher of
+    ``x3``) or ``train`` (a Pair), compiled by a first launch on the sample."""
+    def build(slot, sample):
+        p = gated_pair(info, dt, params)
+        p.fwd(sample[0])
+        if kind == "forward":
+            return p.fwd
+        p.bwd(*sample)
+        return p
+
+    return build
 
 
 def rows_builder(info, dt, params, masked):

@@ -1,0 +1,136 @@
+"""The gated rows' fused kernels (glu, swiglu, geglu: every row with ``halves``),
+forward and backward, from every printer: Triton (under Triton's interpreter, the
+README's second pass: tests/test_kernels_triton.py, with the helpers of this
+file), Inductor (PyTorch on CPU) and the CUDA C++ of CuPy's kernels (compiled
+for the host).  Values are scored against mpmath within the
+row's bounds, gradients against autograd of the generic body in float64, and
+each test asserts that its kernel ran."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact import kernels
+from multiact._check import reference as R
+from multiact._check.inputs import rows_inputs
+from multiact._check.score import score_case, ulp_error
+from multiact._check.targets import Target
+from multiact._table import TABLE
+from multiact.kernels._coverage import gated_cases
+
+GATED = [i for i in TABLE if i.halves and i.fused]
+CASES = list(gated_cases())
+INTERPRETED = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+SHAPES = [((6, 2 * 37), -1), ((3, 10, 5), 1), ((1, 8), 1), ((4, 2), -1)]
+
+
+def _kw(info, params):
+    """The public function's keywords of a case (its axis left to each call)."""
+    return {p.name: v for p, v in zip(info.params, params) if p.name != "axis"}
+
+
+def test_every_gated_row_has_cases():
+    assert GATED and {i.name for i, _, _ in CASES} == {i.name for i in GATED}
+
+
+def _grad_of_generic(info, x, axis, kw, g):
+    import torch
+
+    from multiact.backends import torch as tb
+
+    xr = x.detach().double().requires_grad_(True)
+    names = [p.name for p in info.params]
+    args = [axis if n == "axis" else kw.get(n, p.default) for n, p in zip(names, info.params)]
+    y = info.body(tb.NS, xr, *args)
+    (gx,) = torch.autograd.grad(y, xr, g.double())
+    return gx
+
+
+def _run_both(info, params, dtype, shape, axis):
+    import torch
+
+    kw = _kw(info, params)
+    f = getattr(multiact, info.name)
+    x = (torch.linspace(-6, 6, int(np.prod(shape)), dtype=torch.float64) ** 3 / 9).reshape(
+        shape).to(dtype)
+    xr = x.clone().requires_grad_(True)
+    y = f(xr, axis=axis, **kw)
+    g = torch.linspace(-1, 1, y.numel(), dtype=torch.float64).reshape(y.shape).to(dtype)
+    y.backward(g)
+    return x, y, g, xr.grad, kw
+
+
+def _check_backward(info, x, g, grad, axis, kw, dtype):
+    import torch
+
+    want = _grad_of_generic(info, x, axis, kw, g)
+    rtol = {torch.float64: 1e-12, torch.float32: 2e-5}.get(dtype, 3e-2)
+    torch.testing.assert_close(grad.double(), want, rtol=rtol, atol=rtol * float(
+        want.abs().max()))
+
+
+def case_params(info, params):
+    return {k: v for k, v in _kw(info, params).items()}
+
+
+# -- Inductor (PyTorch on CPU) --------------------------------------------------------------
+
+@pytest.mark.skipif(INTERPRETED, reason="under TRITON_INTERPRET=1 the fused mode takes Triton")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("info, params, label", CASES, ids=[c[2] for c in CASES])
+def test_inductor_gated_kernels(info, params, label, dtype):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch._inductor")
+    from _calls import tier_kernels_run
+
+    prev = kernels.set_mode("fused")
+    try:
+        dt = getattr(torch, dtype)
+        for shape, axis in SHAPES[:2]:
+            (x, y, g, grad, kw), ran = tier_kernels_run(
+                lambda: _run_both(info, params, dt, shape, axis))
+            assert any(k[0] == "gated-train" for k in ran), ran
+            _check_backward(info, x, g, grad, axis, kw, dt)
+        cell, ran = tier_kernels_run(lambda: score_case(
+            info, case_params(info, params), Target("torch", "cpu"), dtype))
+        assert any(k[0] == "gated-forward" for k in ran), ran
+        assert cell.passed, cell.message()
+    finally:
+        kernels.set_mode(prev)
+
+
+# -- CuPy's CUDA C++, compiled for the host -------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("info, params, label", CASES, ids=[c[2] for c in CASES])
+def test_cuda_c_gated_kernels_on_the_host(info, params, label, dtype):
+    torch = pytest.importorskip("torch")
+    from multiact.kernels import cuda_c
+
+    ref = R.for_row(info.name)
+    data = rows_inputs(ref.inputs, dtype)
+    h = data.shape[-1] // 2
+    a = np.ascontiguousarray(data[:, :h]).astype(dtype)
+    b = np.ascontiguousarray(data[:, h:]).astype(dtype)
+    try:
+        fwd = cuda_c.host_library(info, dtype, params)
+        bwd = cuda_c.host_library(info, dtype, params, backward=True)
+    except RuntimeError as e:  # pragma: no cover - no host compiler
+        pytest.skip(str(e))
+    y = fwd(a, b)
+    rp = {k: v for k, v in _kw(info, params).items() if k in ref.params}
+    want = ref.f(data, **rp)
+    err = ulp_error(y.astype(np.float64), want, 0.0, dtype)
+    bound = info.bound(dtype, _kw(info, params))
+    assert float(np.max(err)) <= bound, (float(np.max(err)), bound)
+    g = np.linspace(-1, 1, y.size).reshape(y.shape).astype(dtype)
+    ga, gb = bwd(a, b, g)
+    x = torch.tensor(data.astype(dtype).astype(np.float64))
+    gw = _grad_of_generic(info, x, -1, _kw(info, params), torch.tensor(g.astype(np.float64)))
+    got = np.concatenate([ga, gb], axis=-1).astype(np.float64)
+    rtol = {"float64": 1e-12, "float32": 2e-5}.get(dtype, 3e-2)
+    np.testing.assert_allclose(got, gw.numpy(), rtol=rtol, atol=rtol * float(gw.abs().max()))
