@@ -110,6 +110,8 @@ _standardize_epsilon_default = _standardize_row.params[3].default
 _standardize_where_kind = _standardize_row.params[4].kind
 _glu_row = _ROWS['glu']
 _glu_axis_kind = _glu_row.params[0].kind
+_swiglu_row = _ROWS['swiglu']
+_swiglu_axis_kind = _swiglu_row.params[0].kind
 _one_hot_row = _ROWS['one_hot']
 _one_hot_num_classes_kind = _one_hot_row.params[0].kind
 _one_hot_dtype_kind = _one_hot_row.params[1].kind
@@ -1353,6 +1355,41 @@ def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
+def swiglu(x: ArrayT, axis: int = -1) -> ArrayT: ...
+
+@overload
+def swiglu(x: PyInput, axis: int = -1) -> NDArray[Any]: ...
+
+def swiglu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
+    r"""SwiGLU, the gate of LLaMA- and PaLM-style MLPs.
+
+    .. math:: \mathrm{swiglu}(x) = \mathrm{silu}(a) \cdot b
+
+    where ``a, b`` are the first and second halves of ``x`` along ``axis`` (as
+    :func:`glu` splits), and ``silu`` is multiact's (accurate in both tails).
+
+    Args:
+      x: input array; its size along ``axis`` must be even.
+      axis: the axis to split (int, default -1).
+
+    Raises:
+      ValueError: if the size along ``axis`` is odd.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.swiglu(np.array([0.0, 2.0, 3.0, 0.5]))
+      array([0.        , 0.88079708])
+    """
+    if positional or unexpected:
+        _unexpected(_swiglu_row, unexpected, positional)
+    be = _BY_TYPE.get(type(x)) or _resolve(x, 'swiglu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'swiglu', 'x')
+    axis = _swiglu_axis_kind.check('swiglu', 'axis', axis, be, x, 'x')
+    return be.swiglu(x, axis)
+
+
+@overload
 def one_hot(x: ArrayT, num_classes: int, *, dtype: Any = None, axis: int = -1) -> ArrayT: ...
 
 @overload
@@ -1476,6 +1513,7 @@ __all__ = [
     'logmeanexp',
     'standardize',
     'glu',
+    'swiglu',
     'one_hot',
     'sparsemax',
     'hardtanh',

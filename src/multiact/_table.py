@@ -277,6 +277,10 @@ TABLE: tuple[FuncInfo, ...] = (
     _row("glu", Rd.glu, Param("axis", Axis(), -1), family="shape", halves=True,
          bounds=_ulp(2.5, 2, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "axis=-1", "dim=-1", "axis=-1")),
+    # silu's bound and the product's rounding
+    _row("swiglu", Rd.swiglu, Param("axis", Axis(), -1), family="shape", halves=True,
+         bounds=_ulp(3, 3.5, _HR), hints=_AXIS_HINT,
+         defaults=("silu(a) * b, halves along axis=-1", "-", "-", "-")),
     _row("one_hot", Rd.one_hot, Param("num_classes", Count()),
          Param("dtype", DType(), None, keyword_only=True),
          Param("axis", Axis(extra=1, min_ndim=0), -1, keyword_only=True),

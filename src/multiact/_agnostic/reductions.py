@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from . import _formulas as fm
+from . import elementwise as E
 from ._dtypes import as_param, as_work, default_float, device_of, finish
 
 _INF = math.inf
@@ -303,6 +304,31 @@ def glu(xp, x, axis=-1):
     x, dt = as_work(xp, x, "glu")
     a, b = fm.halves(xp, x, axis, "glu")
     return finish(xp, a * fm.sigmoid(xp, b), dt)
+
+
+def swiglu(xp, x, axis=-1):
+    r"""SwiGLU, the gate of LLaMA- and PaLM-style MLPs.
+
+    .. math:: \mathrm{swiglu}(x) = \mathrm{silu}(a) \cdot b
+
+    where ``a, b`` are the first and second halves of ``x`` along ``axis`` (as
+    :func:`glu` splits), and ``silu`` is multiact's (accurate in both tails).
+
+    Args:
+      x: input array; its size along ``axis`` must be even.
+      axis: the axis to split (int, default -1).
+
+    Raises:
+      ValueError: if the size along ``axis`` is odd.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.swiglu(np.array([0.0, 2.0, 3.0, 0.5]))
+      array([0.        , 0.88079708])
+    """
+    x, dt = as_work(xp, x, "swiglu")
+    a, b = fm.halves(xp, x, axis, "swiglu")
+    return finish(xp, E.silu(xp, a) * b, dt)
 
 
 def one_hot(xp, x, num_classes, dtype=None, axis=-1):

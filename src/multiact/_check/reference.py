@@ -349,6 +349,13 @@ def glu(x):
     return np.vectorize(lambda p, q: float(mp.mpf(p) * _sig(mp.mpf(q))))(a, b)
 
 
+def swiglu(x):
+    x = np.asarray(x, dtype=np.float64)
+    h = x.shape[-1] // 2
+    a, b = x[..., :h], x[..., h:]
+    return np.vectorize(lambda p, q: float(mp.mpf(p) * _sig(mp.mpf(p)) * mp.mpf(q)))(a, b)
+
+
 def sparsemax(x):
     """Row-wise sparsemax of 2-D ``x`` by bisection on tau (sum(max(x - tau, 0)) = 1)."""
     x = np.asarray(x, dtype=np.float64)
@@ -387,6 +394,7 @@ LOGSUMEXP = Rows(logsumexp_value)
 LOGMEANEXP = Rows(logmeanexp)
 STANDARDIZE = Rows(standardize, inputs="standardize", error="scaled_mean")
 GLU = Rows(glu, inputs="glu")
+SWIGLU = Rows(swiglu, inputs="glu")
 SPARSEMAX = Rows(sparsemax, inputs="sparsemax", error="scaled_max")
 ONE_HOT = Rows(one_hot, inputs="indices", error="exact")
 

@@ -54,6 +54,7 @@ _logsumexp_row = _ROWS['logsumexp']
 _logmeanexp_row = _ROWS['logmeanexp']
 _standardize_row = _ROWS['standardize']
 _glu_row = _ROWS['glu']
+_swiglu_row = _ROWS['swiglu']
 _one_hot_row = _ROWS['one_hot']
 _sparsemax_row = _ROWS['sparsemax']
 
@@ -173,6 +174,9 @@ class Functions:
 
     def glu(self, x, axis=-1):
         return self.generic(_glu_row, _reductions.glu, x, axis)
+
+    def swiglu(self, x, axis=-1):
+        return self.generic(_swiglu_row, _reductions.swiglu, x, axis)
 
     def one_hot(self, x, num_classes, dtype=None, axis=-1):
         return self.generic(_one_hot_row, _reductions.one_hot, x, num_classes, dtype, axis)
