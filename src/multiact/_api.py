@@ -112,6 +112,10 @@ _glu_row = _ROWS['glu']
 _glu_axis_kind = _glu_row.params[0].kind
 _swiglu_row = _ROWS['swiglu']
 _swiglu_axis_kind = _swiglu_row.params[0].kind
+_geglu_row = _ROWS['geglu']
+_geglu_axis_kind = _geglu_row.params[0].kind
+_geglu_approximate_kind = _geglu_row.params[1].kind
+_geglu_approximate_default = _geglu_row.params[1].default
 _one_hot_row = _ROWS['one_hot']
 _one_hot_num_classes_kind = _one_hot_row.params[0].kind
 _one_hot_dtype_kind = _one_hot_row.params[1].kind
@@ -1390,6 +1394,45 @@ def swiglu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> A
 
 
 @overload
+def geglu(x: ArrayT, axis: int = -1, approximate: bool | Literal["none", "tanh"] = True) -> ArrayT: ...
+
+@overload
+def geglu(x: PyInput, axis: int = -1, approximate: bool | Literal["none", "tanh"] = True) -> NDArray[Any]: ...
+
+def geglu(x: Any, axis: Any = -1, approximate: Any = True, *positional: Never, **unexpected: Never) -> Any:
+    r"""GeGLU, the GELU-gated unit of T5- and Gemma-style MLPs.
+
+    .. math:: \mathrm{geglu}(x) = \mathrm{gelu}(a) \cdot b
+
+    where ``a, b`` are the first and second halves of ``x`` along ``axis`` (as
+    :func:`glu` splits), and ``gelu`` is multiact's, in the tanh form by default
+    (``approximate=False``: the exact form).
+
+    Args:
+      x: input array; its size along ``axis`` must be even.
+      axis: the axis to split (int, default -1).
+      approximate: the tanh form (True, the default) or the exact one (False).
+
+    Raises:
+      ValueError: if the size along ``axis`` is odd.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.geglu(np.array([0.0, 2.0, 3.0, 0.5]), approximate=False)
+      array([0.        , 0.97724987])
+    """
+    if positional or unexpected:
+        _unexpected(_geglu_row, unexpected, positional)
+    be = _BY_TYPE.get(type(x)) or _resolve(x, 'geglu', 'x')
+    if be.python:  # Python numbers and sequences are NumPy input
+        x = be.coerce(x, 'geglu', 'x')
+    axis = _geglu_axis_kind.check('geglu', 'axis', axis, be, x, 'x')
+    if not ((approximate is True or approximate is False) or approximate is _geglu_approximate_default):
+        approximate = _geglu_approximate_kind.check('geglu', 'approximate', approximate, be, x, 'x')
+    return be.geglu(x, axis, approximate)
+
+
+@overload
 def one_hot(x: ArrayT, num_classes: int, *, dtype: Any = None, axis: int = -1) -> ArrayT: ...
 
 @overload
@@ -1514,6 +1557,7 @@ __all__ = [
     'standardize',
     'glu',
     'swiglu',
+    'geglu',
     'one_hot',
     'sparsemax',
     'hardtanh',

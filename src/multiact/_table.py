@@ -281,6 +281,11 @@ TABLE: tuple[FuncInfo, ...] = (
     _row("swiglu", Rd.swiglu, Param("axis", Axis(), -1), family="shape", halves=True,
          bounds=_ulp(3, 3.5, _HR), hints=_AXIS_HINT,
          defaults=("silu(a) * b, halves along axis=-1", "-", "-", "-")),
+    # gelu's bounds (tanh form: the rounding of 2u in the tail) and the product's rounding
+    _row("geglu", Rd.geglu, Param("axis", Axis(), -1), Param("approximate", Approximate(), True),
+         family="shape", halves=True, bounds=_ulp(661, 129, _HR), hints=_AXIS_HINT,
+         cases=(Case(), Case({"approximate": False}, bounds=_ulp(6, 4, _HR))),
+         defaults=("gelu(a) * b, halves along axis=-1, approximate=True", "-", "-", "-")),
     _row("one_hot", Rd.one_hot, Param("num_classes", Count()),
          Param("dtype", DType(), None, keyword_only=True),
          Param("axis", Axis(extra=1, min_ndim=0), -1, keyword_only=True),

@@ -331,6 +331,33 @@ def swiglu(xp, x, axis=-1):
     return finish(xp, E.silu(xp, a) * b, dt)
 
 
+def geglu(xp, x, axis=-1, approximate=True):
+    r"""GeGLU, the GELU-gated unit of T5- and Gemma-style MLPs.
+
+    .. math:: \mathrm{geglu}(x) = \mathrm{gelu}(a) \cdot b
+
+    where ``a, b`` are the first and second halves of ``x`` along ``axis`` (as
+    :func:`glu` splits), and ``gelu`` is multiact's, in the tanh form by default
+    (``approximate=False``: the exact form).
+
+    Args:
+      x: input array; its size along ``axis`` must be even.
+      axis: the axis to split (int, default -1).
+      approximate: the tanh form (True, the default) or the exact one (False).
+
+    Raises:
+      ValueError: if the size along ``axis`` is odd.
+
+    Example:
+      >>> import numpy as np, multiact
+      >>> multiact.geglu(np.array([0.0, 2.0, 3.0, 0.5]), approximate=False)
+      array([0.        , 0.97724987])
+    """
+    x, dt = as_work(xp, x, "geglu")
+    a, b = fm.halves(xp, x, axis, "geglu")
+    return finish(xp, E.gelu(xp, a, approximate) * b, dt)
+
+
 def one_hot(xp, x, num_classes, dtype=None, axis=-1):
     r"""One-hot encoding: ``x[..., None] == arange(num_classes)``, moved to ``axis``.
 

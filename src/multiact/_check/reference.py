@@ -356,6 +356,13 @@ def swiglu(x):
     return np.vectorize(lambda p, q: float(mp.mpf(p) * _sig(mp.mpf(p)) * mp.mpf(q)))(a, b)
 
 
+def geglu(x, approximate=True):
+    x = np.asarray(x, dtype=np.float64)
+    h = x.shape[-1] // 2
+    a, b = x[..., :h], x[..., h:]
+    return np.vectorize(lambda p, q: float(_gelu(mp.mpf(p), approximate) * mp.mpf(q)))(a, b)
+
+
 def sparsemax(x):
     """Row-wise sparsemax of 2-D ``x`` by bisection on tau (sum(max(x - tau, 0)) = 1)."""
     x = np.asarray(x, dtype=np.float64)
@@ -395,6 +402,7 @@ LOGMEANEXP = Rows(logmeanexp)
 STANDARDIZE = Rows(standardize, inputs="standardize", error="scaled_mean")
 GLU = Rows(glu, inputs="glu")
 SWIGLU = Rows(swiglu, inputs="glu")
+GEGLU = Rows(geglu, inputs="glu", params=("approximate",))
 SPARSEMAX = Rows(sparsemax, inputs="sparsemax", error="scaled_max")
 ONE_HOT = Rows(one_hot, inputs="indices", error="exact")
 

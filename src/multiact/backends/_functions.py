@@ -55,6 +55,7 @@ _logmeanexp_row = _ROWS['logmeanexp']
 _standardize_row = _ROWS['standardize']
 _glu_row = _ROWS['glu']
 _swiglu_row = _ROWS['swiglu']
+_geglu_row = _ROWS['geglu']
 _one_hot_row = _ROWS['one_hot']
 _sparsemax_row = _ROWS['sparsemax']
 
@@ -177,6 +178,9 @@ class Functions:
 
     def swiglu(self, x, axis=-1):
         return self.generic(_swiglu_row, _reductions.swiglu, x, axis)
+
+    def geglu(self, x, axis=-1, approximate=True):
+        return self.generic(_geglu_row, _reductions.geglu, x, axis, approximate)
 
     def one_hot(self, x, num_classes, dtype=None, axis=-1):
         return self.generic(_one_hot_row, _reductions.one_hot, x, num_classes, dtype, axis)
