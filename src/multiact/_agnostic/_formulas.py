@@ -20,7 +20,7 @@ __all__ = [
     "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "SILU_FLOOR", "HARD_SILU_FLOOR",
     "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "softplus", "expm1_neg", "gated",
     "gelu_two_u", "tanh_by_exp",
-    "shift_by_max", "split_sums", "log_abs", "count", "drop_axes", "known",
+    "shift_by_max", "split_sums", "unit_sums", "log_abs", "count", "drop_axes", "known",
 ]
 
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -171,6 +171,20 @@ def split_sums(xp, sh, e, axes):
     t = xp.sum(xp.where(top, e, 0.0), axis=axes, keepdims=True)
     r = xp.sum(xp.where(top, 0.0, e), axis=axes, keepdims=True)
     return t, r
+
+
+def unit_sums(xp, sh, e, axes):
+    """``split_sums`` where every weight is 1 (no ``b``) and each slice's maximum is
+    shifted to exactly 0 (no ``initial`` above it; an all ``-inf`` slice sums 0):
+    each maximum contributes exactly 1, so ``S = sum(e) = T + R``.  The rest is
+    needed apart only where T = 1 and R < 1/2, i.e. ``1 <= S < 1.5`` (``log_abs``
+    then takes ``log1p(R)``); everywhere else ``log_abs`` takes ``log(S)``.  Two
+    sums, as ``split_sums``, but ``S`` sums ``e`` itself (no select before it), so
+    a compiler can fuse it with the exponential."""
+    s = xp.sum(e, axis=axes, keepdims=True)
+    r = xp.sum(xp.where(sh == 0, 0.0, e), axis=axes, keepdims=True)
+    near = (s >= 1.0) & (s < 1.5)
+    return xp.where(near, 1.0, s), xp.where(near, r, 0.0)
 
 
 def log_abs(xp, t, r):

@@ -84,7 +84,10 @@ def log_softmax(xp, x, axis=(-1,), where=None, initial=None):
     if _empty(x):
         return finish(xp, x, dt)
     sh, _ = fm.shift_by_max(xp, x, axis, where, initial)
-    t, r = fm.split_sums(xp, sh, xp.exp(sh), axis)
+    # unit_sums needs each slice's maximum at sh == 0: an ``initial`` above it
+    # shifts every entry below 0, and only split_sums then counts nothing as 1
+    sums = fm.unit_sums if initial is None else fm.split_sums
+    t, r = sums(xp, sh, xp.exp(sh), axis)
     lse, _ = fm.log_abs(xp, t, r)
     return finish(xp, sh - lse, dt)
 
@@ -159,9 +162,10 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
     else:
         sh, m = fm.shift_by_max(xp, a, axis, mask, None)
         e = xp.exp(sh)
-        if b is not None:
-            e = e * b
-        t, r = fm.split_sums(xp, sh, e, axis)
+        if b is None:
+            t, r = fm.unit_sums(xp, sh, e, axis)
+        else:
+            t, r = fm.split_sums(xp, sh, e * b, axis)
         lse, total = fm.log_abs(xp, t, r)
         # total == 0 (all -inf, all excluded): -inf, and no gradient through m.
         out = xp.where(total == 0, -_INF, m + lse)

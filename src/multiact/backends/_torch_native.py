@@ -300,7 +300,11 @@ def _sigmoid_bwd(qs, g):
 def _lse_parts(x, dim, m):
     """``(x - m, log(sum(exp(x - m))))`` for slices with a finite max: the generic
     split sum (``_formulas.split_sums``/``log_abs``: the maxima count exactly 1
-    each, the rest is summed apart, so terms below eps are kept)."""
+    each, the rest is summed apart, so terms below eps are kept).  The generic
+    body without ``b`` sums ``S = T + R`` in one sum instead (``fm.unit_sums``:
+    fewer passes where a compiler fuses the exp with its sum); the two agree to
+    the bit where both take ``log1p`` of the same rest (one maximum, ``S < 1.5``)
+    and within the bound elsewhere (``log(T + R)`` or ``log(S)``)."""
     sh = x - m
     t, r = fm.split_sums(NS, sh, sh.exp(), (dim,))
     lse, _ = fm.log_abs(NS, t, r)

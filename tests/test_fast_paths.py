@@ -1,0 +1,227 @@
+"""The backends' faster formulations (docs/decisions.md 61, 62, 64): that they run,
+and that they keep the row's bound against mpmath and the generic body's derivatives.
+Each test fails if its path silently fell back to the generic body or lost accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import multiact
+from multiact._check import reference as R
+from multiact._check.score import ulp_error
+from multiact._table import BY_NAME
+
+
+def _tails(dtype):
+    """Dense points where the formulations differ most: both tails, and 0."""
+    lo = -12.5 if dtype == "float32" else -37.0
+    return np.concatenate([np.linspace(lo, 8.0, 6001), np.geomspace(1e-30, 1.0, 200),
+                           -np.geomspace(1e-30, 1.0, 200), [0.0, 16.0, 30.0, 1e4, 3e38]])
+
+
+def _worst(name, params, y, xs, dtype):
+    hi, lo = R.elementwise(R.for_row(name), xs, **params)
+    return float(ulp_error(y, hi, lo, dtype).max())
+
+
+# -- JAX: the gate as one division, the derivative the generic body's --------------------
+
+GATES = [("sigmoid", {}), ("silu", {}), ("gelu", {"approximate": True})]
+
+
+def _generic(name, params):
+    """The row's generic body on JAX's namespace, as a function of ``x``."""
+    from multiact.backends import jax as jb
+
+    body = BY_NAME[name].body
+    return lambda t: body(jb.NS, t, *params.values())
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("name, params", GATES, ids=[g[0] for g in GATES])
+def test_jax_gate_is_one_exp_and_one_division(target, name, params):
+    # the formulation is a custom_jvp whose value has one exp (XLA's logistic for
+    # sigmoid), one division, and at most the floor's select; the generic body's
+    # sigmoid alone has two selects, gelu's a clip as well
+    import jax
+
+    x = target.asarray(np.linspace(-3, 3, 8), "float32")
+    jaxpr = jax.make_jaxpr(lambda t: getattr(multiact, name)(t, **params))(x)
+    text = str(jaxpr)
+    assert "custom_jvp_call" in text, text
+    assert text.count("select_n") <= 1 and "clamp" not in text and "max" not in text, text
+    assert text.count(" exp ") + text.count(" logistic ") == 1, text
+    assert text.count(" div ") <= 1, text
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, params", GATES, ids=[g[0] for g in GATES])
+def test_jax_gate_within_the_bound_in_both_tails(target, name, params, dtype, report):
+    # within the row's bound, or (where the generic body itself is not: tanh-GELU's
+    # left tail moves by |2u| ulp per ulp of 2u, 130 near x = -9.5 in float32 and
+    # 1280 near -21 in float64; sigmoid 2.2 ulp near -17 in float64, docs/decisions.md
+    # 61) within an ulp of the generic body's error
+    import jax
+
+    from multiact._check.score import Cell
+
+    xs = _tails(dtype).astype(dtype).astype(np.float64)
+    x = target.asarray(xs, dtype)
+    y = target.to_numpy(getattr(multiact, name)(x, **params))
+    yg = target.to_numpy(jax.jit(_generic(name, params))(x))
+    worst, generic = _worst(name, params, y, xs, dtype), _worst(name, params, yg, xs, dtype)
+    bound = BY_NAME[name].bound(dtype, params)
+    report(Cell(f"{name} (jax formulation, tails)", target.backend, target.device, dtype,
+                xs.size, worst, bound, worst <= bound))
+    assert worst <= max(bound, generic + 1.0), (name, dtype, worst, generic)
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("name, params", GATES, ids=[g[0] for g in GATES])
+def test_jax_gate_derivatives_are_the_generic_bodys(target, name, params):
+    import jax
+
+    xs = np.concatenate([_tails("float64"), [-np.inf, np.inf, np.nan, -1e30, 1e30]])
+    x = target.asarray(xs, "float64")
+    f = lambda t: getattr(multiact, name)(t, **params)  # noqa: E731
+    g = _generic(name, params)
+    # the same up to how XLA fuses each (ulps; where a derivative crosses 0 it cancels)
+    for d, rtol, atol in ((jax.grad, 1e-12, 1e-16), (lambda h: jax.grad(jax.grad(h)), 1e-9, 1e-15)):
+        np.testing.assert_allclose(np.asarray(jax.vmap(d(f))(x)), np.asarray(jax.vmap(d(g))(x)),
+                                   rtol=rtol, atol=atol, equal_nan=True)
+    # relative accuracy of the first derivative in both tails (no s (1 - s)), away
+    # from where its factors leave the normal range (XLA flushes subnormals)
+    far = np.concatenate([np.linspace(-700.0, -10.0, 691), np.linspace(10.0, 700.0, 691)])
+    dref = R.derivative(R.for_row(name), far, **params)
+    got = np.asarray(jax.vmap(jax.grad(f))(target.asarray(far, "float64")))
+    normal = np.abs(dref) > 1e-250
+    assert normal.sum() > 600
+    np.testing.assert_allclose(got[normal], dref[normal], rtol=1e-12, atol=0)
+
+
+# -- logsumexp without b: the maxima are not counted apart --------------------------------
+
+def test_logsumexp_unit_sums_keep_the_rest_and_the_bound(xp, report):
+    # fm.unit_sums: S = sum(exp(a - max)) and the rest R apart, log1p(R) where
+    # 1 <= S < 1.5; slices with one maximum and a tiny rest, several maxima, the
+    # switch, +-inf and NaN
+    from multiact._check.score import Cell
+
+    # (well-conditioned slices: where the result cancels, m + log(S) with m near
+    # -log(S), no split keeps 1 ulp)
+    rows = np.array([[0.0, -40.0, -50.0, -60.0], [0.0, -20.0, -21.0, -22.0],
+                     [5.0, -40.0, -50.0, -60.0], [0.0, 0.0, -40.0, -41.0],
+                     [-3.0, -3.0, -50.0, -60.0], [3.0, 3.0, 3.0, 3.0],
+                     [1e30, 1e30, -1e30, 0.0], [-np.inf, 0.0, -45.0, -np.inf]])
+    for dtype in ("float32", "float64"):
+        r = rows.astype(dtype).astype(np.float64)
+        y = xp.to_numpy(multiact.logsumexp(xp.asarray(r, dtype), axis=-1))
+        ref, _ = R.logsumexp(r)
+        err = ulp_error(y, ref, 0.0, dtype)
+        worst, bound = float(err.max()), BY_NAME["logsumexp"].bound(dtype)
+        report(Cell("logsumexp (unit sums, small rests)", xp.backend, xp.device, dtype,
+                    r.shape[0], worst, bound, worst <= bound))
+        assert worst <= bound, (dtype, err)
+    special = xp.to_numpy(multiact.logsumexp(xp.asarray(np.array(
+        [[np.inf, 0.0], [-np.inf, -np.inf], [np.nan, 0.0], [np.inf, np.inf]]), "float32"), axis=-1))
+    np.testing.assert_array_equal(special, [np.inf, -np.inf, np.nan, np.inf])
+
+
+def test_log_softmax_initial_above_the_max_is_not_a_unit_sum(xp):
+    # an initial above the max leaves no entry at 0: nothing counts as 1 (split_sums)
+    for dtype in ("float32", "float64"):
+        x = xp.asarray(np.array([[0.0, 0.0], [0.0, -1.0], [1.0, 2.0]]), dtype)
+        y = xp.to_numpy(multiact.log_softmax(x, initial=0.5))
+        want = xp.to_numpy(multiact.log_softmax(x))
+        np.testing.assert_allclose(y, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+@pytest.mark.backends("jax")
+def test_jax_logsumexp_sums_exp_unselected(target):
+    # one of the two sums takes exp itself (no select between them: XLA fuses the
+    # subtraction, the exponential and the sum), the other the rest; no count
+    import jax
+
+    x = target.asarray(np.linspace(-3, 3, 12).reshape(3, 4), "float32")
+    eqns = jax.make_jaxpr(lambda t: multiact.logsumexp(t, axis=-1))(x).jaxpr
+    inner = [e for e in eqns.eqns if e.primitive.name in ("pjit", "jit")]
+    body = inner[0].params["jaxpr"].jaxpr if inner else eqns
+    def name(e):  # jnp.where is a jit of select_n
+        return e.params.get("name", e.primitive.name) if e.primitive.name in ("pjit", "jit") \
+            else e.primitive.name
+
+    producers = {id(v): name(e) for e in body.eqns for v in e.outvars}
+    sums = [e for e in body.eqns if e.primitive.name == "reduce_sum"]
+    assert len(sums) == 2, [name(e) for e in body.eqns]
+    assert sorted(producers[id(e.invars[0])] for e in sums) == ["_where", "exp"]
+
+
+# -- NumPy: exact GELU of float32 from NumPy's own ufuncs -----------------------------------
+
+def _no_scipy_special(monkeypatch):
+    sp = pytest.importorskip("scipy.special")
+
+    def boom(*a, **k):
+        raise AssertionError("SciPy called")
+
+    for f in ("ndtr", "erfc", "erf", "erfcx"):
+        monkeypatch.setattr(sp, f, boom)
+
+
+@pytest.mark.backends("numpy")
+def test_numpy_exact_gelu_float32_calls_no_scipy(target, monkeypatch):
+    _no_scipy_special(monkeypatch)
+    rng = np.random.default_rng(3)
+    for shape in [(7,), (3, 5), (70_001,), (40, 2_000)]:
+        x = (rng.standard_normal(shape) * 4).astype(np.float32)
+        y = multiact.gelu(x, approximate=False)
+        assert y.dtype == np.float32 and y.shape == x.shape
+        yt = multiact.gelu(x.T, approximate=False)  # not contiguous
+        np.testing.assert_array_equal(yt, y.T)
+    # the generic body's normal CDF on float32 (0-d, half precision) is the same one
+    np.testing.assert_array_equal(multiact.gelu(np.float32(-3.0), approximate=False),
+                                  multiact.gelu(np.array([-3.0], np.float32),
+                                                approximate=False)[0])
+    assert multiact.gelu(np.array([-1.0], np.float16), approximate=False).dtype == np.float16
+    with pytest.raises(AssertionError, match="SciPy called"):  # float64: SciPy's erf/erfcx
+        multiact.gelu(np.array([-1.0]), approximate=False)
+
+
+@pytest.mark.backends("numpy")
+def test_numpy_exact_gelu_float32_within_the_bound(target, report):
+    from multiact._check.score import Cell
+
+    xs = np.concatenate([_tails("float32"), np.linspace(-13.5, -12.5, 2001)])
+    x32 = xs.astype(np.float32)
+    big = np.concatenate([x32, np.random.default_rng(4).standard_normal(100_000).astype(
+        np.float32) * 5])  # blocks, not one piece
+    y = multiact.gelu(big, approximate=False)[:x32.size].astype(np.float64)
+    params = {"approximate": False}
+    worst, bound = _worst("gelu", params, y, x32.astype(np.float64), "float32"), \
+        BY_NAME["gelu"].bound("float32", params)
+    report(Cell("gelu(approximate=False) (numpy float32, NumPy ufuncs)", "numpy", "cpu",
+                "float32", xs.size, worst, bound, worst <= bound))
+    assert worst <= bound, worst
+    special = multiact.gelu(np.array([-np.inf, np.inf, np.nan, -0.0, 3e38, -3e38], np.float32),
+                            approximate=False)
+    np.testing.assert_array_equal(special, np.array([0.0, np.inf, np.nan, 0.0, 3e38, 0.0],
+                                                    np.float32))
+
+
+@pytest.mark.backends("numpy")
+def test_numpy_exact_gelu_float32_memory_and_no_warning(target):
+    import tracemalloc
+    import warnings
+
+    x = np.random.default_rng(0).standard_normal(1_000_000).astype(np.float32) * 30
+    x[::1000] = np.inf
+    multiact.gelu(x[:10], approximate=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracemalloc.start()
+        y = multiact.gelu(x, approximate=False)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak / y.nbytes <= 1.25, peak / y.nbytes
