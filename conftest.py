@@ -10,7 +10,7 @@ NumPy data and brings results back.  Only cells that apply are generated:
 * a test that also takes ``dtype`` gets one cell per dtype that target has
   (``@pytest.mark.dtypes(...)`` narrows them);
 * ``@pytest.mark.backends("torch", ...)`` limits a test to those backends,
-  ``@pytest.mark.autodiff`` to torch and jax.
+  ``@pytest.mark.autodiff`` (or taking ``ad_target``) to torch and jax.
 
 ``--report PATH`` writes the conformance matrix (the JSON schema of
 ``multiact check --json``, ``_check/report.py``).
@@ -79,7 +79,7 @@ def _applies(metafunc, target):
     if m is not None and target.backend not in m.args:
         return False
     autodiff = metafunc.definition.get_closest_marker("autodiff") or \
-        "adxp" in metafunc.fixturenames
+        "ad_target" in metafunc.fixturenames
     if autodiff and target.backend not in ("torch", "jax"):
         return False
     return True
