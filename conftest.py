@@ -10,7 +10,10 @@ NumPy data and brings results back.  Only cells that apply are generated:
 * a test that also takes ``dtype`` gets one cell per dtype that target has
   (``@pytest.mark.dtypes(...)`` narrows them);
 * ``@pytest.mark.backends("torch", ...)`` limits a test to those backends,
-  ``@pytest.mark.autodiff`` to torch and jax.
+  ``@pytest.mark.autodiff`` (or taking ``ad_target``) to torch and jax;
+* ``@pytest.mark.cells_where(predicate=f)`` keeps the cells of a parametrized test
+  for which ``f(**params)`` (the cell's parameters by name: ``target``,
+  ``info``, ...) is true; the others are deselected, not skipped.
 
 ``--report PATH`` writes the conformance matrix (the JSON schema of
 ``multiact check --json``, ``_check/report.py``).
@@ -51,6 +54,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "backends(*names): only these backends")
     config.addinivalue_line("markers", "autodiff: only backends with autodiff (torch, jax)")
     config.addinivalue_line("markers", "dtypes(*names): only these dtypes")
+    config.addinivalue_line("markers", "cells_where(predicate=f): only the cells for which "
+                            "f(**params) is true (the others are deselected)")
     asked, dev = _requested(config)
     for b in asked:
         if b not in BACKENDS:
@@ -79,7 +84,7 @@ def _applies(metafunc, target):
     if m is not None and target.backend not in m.args:
         return False
     autodiff = metafunc.definition.get_closest_marker("autodiff") or \
-        "adxp" in metafunc.fixturenames
+        "ad_target" in metafunc.fixturenames
     if autodiff and target.backend not in ("torch", "jax"):
         return False
     return True
@@ -100,13 +105,24 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("target", targets, ids=[f"{t.backend}-{t.device}" for t in targets])
 
 
+def _cell_applies(item):
+    m = item.get_closest_marker("cells_where")
+    if m is None or not hasattr(item, "callspec"):
+        return True
+    # a keyword: a marker given one callable alone would decorate it instead
+    return bool(m.kwargs["predicate"](**item.callspec.params))
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests whose backends are not selected (``--backend``) get no cell: deselected,
-    not reported as skipped."""
+    """Tests whose backends are not selected (``--backend``) get no cell, and cells a
+    ``cells_where`` predicate rejects are not run: deselected, not reported as
+    skipped."""
     keep, drop = [], []
     for item in items:
         m = item.get_closest_marker("skip")
         if m is not None and "got empty parameter set" in str(m.kwargs.get("reason", "")):
+            drop.append(item)
+        elif not _cell_applies(item):
             drop.append(item)
         else:
             keep.append(item)

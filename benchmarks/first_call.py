@@ -1,7 +1,9 @@
 """First calls: what a new user meets before any steady state.
 
 A fresh process, with empty Inductor and Triton caches (a temporary directory
-for each), calls every function once per new shape, dtype and layout (and once
+for each), calls every function (each check case of the table's element-wise
+rows and row-kernel reductions that PyTorch has a counterpart of:
+``benchmarks/_cases.py``) once per new shape, dtype and layout (and once
 recording a gradient, forward plus backward), and calls the native PyTorch op
 on the same tensor right after; both are timed.  A first call passes when it
 takes at most ``4 x native + 30 ms``.
@@ -23,8 +25,6 @@ import sys
 import tempfile
 import time
 
-FUNCTIONS = ["relu", "sigmoid", "silu", "softplus", "elu", "gelu", "gelu_exact", "hard_silu",
-             "soft_sign", "tanh", "softmax", "log_softmax", "logsumexp"]
 #: (label, maker) of the inputs, each new to the process when its turn comes
 CASES = [
     ("1000x1000 float32", lambda t: t.randn(1000, 1000)),
@@ -36,24 +36,6 @@ CASES = [
     ("1000x1000 float16", lambda t: t.randn(1000, 1000).to(t.float16)),
 ]
 LIMIT = (4.0, 0.030)  # a first call passes at <= 4 x native + 30 ms
-
-
-def _fns(name):
-    import torch
-    import torch.nn.functional as F
-
-    import multiact
-
-    ours = {"gelu_exact": lambda x: multiact.gelu(x, approximate=False),
-            "logsumexp": lambda x: multiact.logsumexp(x, axis=-1)}.get(name) or \
-        getattr(multiact, name)
-    native = {"relu": torch.relu, "sigmoid": torch.sigmoid, "silu": F.silu,
-              "softplus": F.softplus, "elu": F.elu,
-              "gelu": lambda x: F.gelu(x, approximate="tanh"), "gelu_exact": F.gelu,
-              "hard_silu": F.hardswish, "soft_sign": F.softsign, "tanh": torch.tanh,
-              "softmax": lambda x: F.softmax(x, -1), "log_softmax": lambda x: F.log_softmax(x, -1),
-              "logsumexp": lambda x: torch.logsumexp(x, -1)}[name]
-    return ours, native
 
 
 def _timed(f, x, grad):
@@ -73,15 +55,18 @@ def _timed(f, x, grad):
 def child():
     import torch
 
+    from _cases import native, one_pass, ours  # benchmarks/ is sys.path[0]
+
     torch.manual_seed(0)
+    found = [(name, ours(info, params), native(("torch",), info, params)["torch"])
+             for name, info, params in one_pass("torch")]
     rows = []
     for label, make in CASES:
         for grad in (False, True):
-            for name in FUNCTIONS:
-                ours, native = _fns(name)
+            for name, ours_f, native_f in found:
                 x = make(torch)
-                t_ours = _timed(ours, x, grad)
-                t_native = _timed(native, x, grad)
+                t_ours = _timed(ours_f, x, grad)
+                t_native = _timed(native_f, x, grad)
                 rows.append({"function": name, "case": label,
                              "mode": "forward + backward" if grad else "forward",
                              "multiact": t_ours, "native": t_native,

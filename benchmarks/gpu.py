@@ -5,11 +5,13 @@ run, with the share of the copy bandwidth measured in the same run.
     python benchmarks/run.py --gpu --markdown docs/performance-gpu.md
     python benchmarks/run.py --gpu --device cpu --n 100000   # a dry run of this code on CPU
 
-The table: element-wise forward (and forward plus
-backward for torch) against ``torch.nn.functional`` / CuPy / ``jit(jax.nn)``;
-softmax, log_softmax and logsumexp on 8192 x 8192 rows; where-masked softmax
-against ``masked_fill`` + ``F.softmax``; standardize against ``F.layer_norm``
-without affine; 16-element calls; float16 and bfloat16.  A ratio is multiact /
+The table: every check case of the table's element-wise rows and row-kernel
+reductions with a counterpart (``benchmarks/_cases.py``): element-wise forward
+(and forward plus backward for torch) against ``torch.nn.functional`` / CuPy
+(``cupyx.scipy.special`` or a composite) / ``jit(jax.nn)``; the reductions on
+8192 x 8192 rows (standardize against ``F.layer_norm`` without affine);
+where-masked softmax against ``masked_fill`` + ``F.softmax``; 16-element calls;
+float16 and bfloat16.  A ratio is multiact /
 native; "bw" is the share of the copy bandwidth (bytes read plus written,
 ``x.clone()``), for the one-pass functions.
 """
@@ -21,32 +23,15 @@ import time
 
 import multiact
 
-ELEMENTWISE_TORCH = {
-    "relu": "relu", "relu6": "relu6", "hard_tanh": "hardtanh", "leaky_relu": "leaky_relu",
-    "sigmoid": "sigmoid", "silu": "silu", "softplus": "softplus", "log_sigmoid": "logsigmoid",
-    "elu": "elu", "selu": "selu", "celu": "celu", "gelu": "gelu_tanh", "gelu_exact": "gelu",
-    "hard_sigmoid": "hardsigmoid", "hard_silu": "hardswish", "soft_sign": "softsign",
-    "tanh": "tanh", "mish": "mish", "tanh_shrink": "tanhshrink", "soft_shrink": "softshrink",
-    "hard_shrink": "hardshrink",
-}
 
+def _cases(library, cupy=False):
+    """``(element-wise cases, row cases)`` with a counterpart in ``library``, each
+    ``(label, ours, native, info)``: the table's (``benchmarks/_cases.py``)."""
+    from _cases import native, one_pass, ours  # benchmarks/ is on sys.path (run.py)
 
-def _ours(name):
-    if name == "gelu_exact":
-        return lambda x: multiact.gelu(x, approximate=False)
-    return getattr(multiact, name)
-
-
-def _torch_native(name):
-    import torch
-    import torch.nn.functional as F
-
-    n = ELEMENTWISE_TORCH[name]
-    if n == "gelu_tanh":
-        return lambda x: F.gelu(x, approximate="tanh")
-    if n in ("sigmoid", "tanh"):
-        return getattr(torch, n)
-    return getattr(F, n)
+    found = [(name, ours(info, params), native((library,), info, params, cupy=cupy)[library],
+              info) for name, info, params in one_pass(library, cupy=cupy)]
+    return [c for c in found if c[3].elementwise], [c for c in found if not c[3].elementwise]
 
 
 def _timer(sync):
@@ -86,14 +71,16 @@ def torch_rows(device, n, dtypes):
         copy = timeit({"copy": lambda t: t.clone()}, (x,))["copy"]
         bw = 2 * x.numel() * x.element_size() / copy
         rows.append(("torch", dtype, "copy (x.clone())", copy, copy, 1.0, 1.0, f"{bw / 1e9:.0f} GB/s"))
-        for name in ELEMENTWISE_TORCH:
-            t = timeit({"ours": _ours(name), "native": _torch_native(name)}, (x,))
+        elementwise, row_cases = _cases("torch")
+        for name, ours, nat, _ in elementwise:
+            t = timeit({"ours": ours, "native": nat}, (x,))
             rows.append(("torch", dtype, name, t["ours"], t["native"], t["ours"] / t["native"],
                          copy / t["ours"], ""))
         xr = x.detach().clone().requires_grad_(True)
         g = torch.randn_like(x)
-        for name in ("silu", "gelu", "gelu_exact", "hard_silu", "soft_sign", "mish", "sigmoid"):
-            ours, nat = _ours(name), _torch_native(name)
+        for name, ours, nat, info in elementwise:
+            if not info.fused:  # (identity: x itself, nothing to train)
+                continue
             t = timeit({"ours": lambda: torch.autograd.grad(ours(xr), xr, g),
                         "native": lambda: torch.autograd.grad(nat(xr), xr, g)}, ())
             rows.append(("torch", dtype, f"{name} fwd+bwd", t["ours"], t["native"],
@@ -101,22 +88,15 @@ def torch_rows(device, n, dtypes):
         side = 8192 if n >= 8192 * 8192 else int(n ** 0.5)
         X = torch.randn(side, side, device=device, dtype=dt)
         M = torch.rand(side, side, device=device) > 0.2
-        for name, ours, nat in (
-                ("softmax", lambda t: multiact.softmax(t), lambda t: F.softmax(t, -1)),
-                ("log_softmax", lambda t: multiact.log_softmax(t), lambda t: F.log_softmax(t, -1)),
-                ("logsumexp", lambda t: multiact.logsumexp(t, axis=-1),
-                 lambda t: torch.logsumexp(t, -1)),
-                ("softmax where=", lambda t: multiact.softmax(t, where=M),
-                 lambda t: F.softmax(t.masked_fill(~M, float("-inf")), -1)),
-                ("standardize", lambda t: multiact.standardize(t),
-                 lambda t: F.layer_norm(t, (t.shape[-1],), eps=1e-5))):
+        masked = ("softmax where=", lambda t: multiact.softmax(t, where=M),
+                  lambda t: F.softmax(t.masked_fill(~M, float("-inf")), -1), None)
+        for name, ours, nat, _ in [*row_cases, masked]:
             t = timeit({"ours": ours, "native": nat}, (X,))
             rows.append(("torch", dtype, f"{name} {side}x{side}", t["ours"], t["native"],
                          t["ours"] / t["native"], copy * X.numel() / x.numel() / t["ours"], ""))
         small = torch.randn(16, device=device, dtype=dt)
-        for name in ("gelu", "silu", "softmax", "relu"):
-            nat = _torch_native(name) if name != "softmax" else (lambda t: F.softmax(t, -1))
-            t = timeit({"ours": _ours(name), "native": nat}, (small,), budget=0.2)
+        for name, ours, nat, _ in elementwise + row_cases:
+            t = timeit({"ours": ours, "native": nat}, (small,), budget=0.2)
             rows.append(("torch", dtype, f"{name} (16 elements)", t["ours"], t["native"],
                          t["ours"] / t["native"], float("nan"), ""))
     return rows
@@ -124,15 +104,18 @@ def torch_rows(device, n, dtypes):
 
 def cupy_rows(n, dtypes):
     import cupy as cp
-    import cupyx.scipy.special as sp
 
     timeit = _timer(lambda: cp.cuda.Device().synchronize())
     rows = []
-    natives = {"relu": lambda x: cp.maximum(x, 0), "sigmoid": sp.expit,
-               "log_sigmoid": sp.log_expit, "softplus": lambda x: cp.logaddexp(x, 0),
-               "gelu_exact": lambda x: 0.5 * x * sp.erfc(-x * 0.7071067811865476),
-               "gelu": lambda x: 0.5 * x * (1 + cp.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))),
-               "tanh": cp.tanh, "silu": lambda x: x * sp.expit(x)}
+    # scipy.special's spelling (cupyx) where there is one, else a plain composite
+    scipy_ew, scipy_rows = _cases("scipy", cupy=True)
+    numpy_ew, numpy_rows = _cases("numpy", cupy=True)
+
+    def merged(first, second):
+        seen = {c[0] for c in first}
+        return first + [c for c in second if c[0] not in seen]
+
+    elementwise, row_cases = merged(scipy_ew, numpy_ew), merged(scipy_rows, numpy_rows)
     for dtype in dtypes:
         if dtype == "bfloat16":
             continue
@@ -140,17 +123,13 @@ def cupy_rows(n, dtypes):
         copy = timeit({"copy": lambda t: t.copy()}, (x,))["copy"]
         rows.append(("cupy", dtype, "copy (x.copy())", copy, copy, 1.0, 1.0,
                      f"{2 * x.nbytes / copy / 1e9:.0f} GB/s"))
-        for name, nat in natives.items():
-            t = timeit({"ours": _ours(name), "native": nat}, (x,))
+        for name, ours, nat, _ in elementwise:
+            t = timeit({"ours": ours, "native": nat}, (x,))
             rows.append(("cupy", dtype, name, t["ours"], t["native"], t["ours"] / t["native"],
                          copy / t["ours"], ""))
         side = 8192 if n >= 8192 * 8192 else int(n ** 0.5)
         X = cp.random.standard_normal((side, side)).astype(dtype)
-        for name, ours, nat in (("softmax", multiact.softmax, lambda t: sp.softmax(t, axis=-1)),
-                                ("log_softmax", multiact.log_softmax,
-                                 lambda t: sp.log_softmax(t, axis=-1)),
-                                ("logsumexp", lambda t: multiact.logsumexp(t, axis=-1),
-                                 lambda t: sp.logsumexp(t, axis=-1))):
+        for name, ours, nat, _ in row_cases:
             t = timeit({"ours": ours, "native": nat}, (X,))
             rows.append(("cupy", dtype, f"{name} {side}x{side}", t["ours"], t["native"],
                          t["ours"] / t["native"], float("nan"), ""))
@@ -167,12 +146,9 @@ def jax_rows(n, dtypes):
         x = jax.random.normal(jax.random.key(0), (n,), dtype=getattr(jnp, dtype))
         side = 8192 if n >= 8192 * 8192 else int(n ** 0.5)
         X = jax.random.normal(jax.random.key(1), (side, side), dtype=getattr(jnp, dtype))
-        cases = (("gelu_exact", x, lambda t: multiact.gelu(t, approximate=False),
-                  jax.jit(lambda t: jax.nn.gelu(t, approximate=False))),
-                 ("gelu", x, multiact.gelu, jax.jit(jax.nn.gelu)),
-                 ("silu", x, multiact.silu, jax.jit(jax.nn.silu)),
-                 ("softmax", X, multiact.softmax, jax.jit(jax.nn.softmax)),
-                 ("log_softmax", X, multiact.log_softmax, jax.jit(jax.nn.log_softmax)))
+        elementwise, row_cases = _cases("jax")
+        cases = [(name, x, ours, jax.jit(nat)) for name, ours, nat, _ in elementwise] + \
+            [(name, X, ours, jax.jit(nat)) for name, ours, nat, _ in row_cases]
         for name, arg, ours, nat in cases:
             t = timeit({"ours": lambda a: ours(a).block_until_ready(),
                         "native": lambda a: nat(a).block_until_ready()}, (arg,))

@@ -4,11 +4,16 @@ with the calls interleaved, reported as median times and ratios.
     python benchmarks/run.py                       # numpy, torch, jax; 16, 1e5, 1e7
     python benchmarks/run.py --backend torch --size 1e7 --markdown docs/perf.md
 
+What runs: every check case of the function table (``multiact._table``) that the
+backend's library has a counterpart of (``conformance/counterparts.py``;
+``benchmarks/_cases.py``), or the cases ``--function`` names.
+
 Reference per backend (the ratio is multiact / reference):
   torch  torch.nn.functional.* (or torch.*)
   jax    jax.jit(jax.nn.*)          (jax.nn.* eager is also shown)
   numpy  the faster of a plain NumPy composite and scipy.special
-Softmax-family functions run on (rows, 1000) arrays of the same element count.
+Functions that are not element-wise (the softmax family, glu) run on (rows, 1000)
+arrays of the same element count.
 Also measured: dispatch overhead (relu on 16 elements), ``import multiact``,
 torch autograd saved-tensor bytes, NumPy peak extra memory and the memory-
 bandwidth floor (``np.add(x, 1, out=y)``).
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import platform
 import statistics
 import subprocess
@@ -29,120 +33,40 @@ import numpy as np
 
 import multiact
 
-REDUCING = {"softmax", "log_softmax", "logsumexp"}
+from _cases import cases, native, ours, select  # noqa: E402 - benchmarks/ is sys.path[0]
 
 
 # -- references ----------------------------------------------------------------
+# conformance/counterparts.py's spellings: "numpy" (a plain NumPy composite, as a
+# user would write it) and "scipy" (scipy.special); "torch" (torch /
+# torch.nn.functional); "jax" (jax.nn, jitted: the JAX performance target)
 
-def numpy_refs(name):
-    """Plain NumPy composites and SciPy functions, as a user would write them."""
-    out = {}
-    sp = None
-    try:
-        import scipy.special as sp
-    except ImportError:
-        pass
-
-    def composite():
-        return {
-            "relu": lambda x: np.maximum(x, 0),
-            "relu6": lambda x: np.minimum(np.maximum(x, 0), 6),
-            "hard_tanh": lambda x: np.clip(x, -1, 1),
-            "leaky_relu": lambda x: np.where(x >= 0, x, 0.01 * x),
-            "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-            "silu": lambda x: x / (1 + np.exp(-x)),
-            "softplus": lambda x: np.logaddexp(x, 0),
-            "log_sigmoid": lambda x: -np.logaddexp(-x, 0),
-            "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
-            "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
-            "gelu": lambda x: 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))),
-            "hard_sigmoid": lambda x: np.minimum(np.maximum(x + 3, 0), 6) / 6,
-            "hard_silu": lambda x: x * np.minimum(np.maximum(x + 3, 0), 6) / 6,
-            "soft_sign": lambda x: x / (np.abs(x) + 1),
-            "tanh": np.tanh,
-            "softmax": lambda x: (lambda e: e / e.sum(-1, keepdims=True))(np.exp(x - x.max(-1, keepdims=True))),
-            "log_softmax": lambda x: (lambda s: s - np.log(np.exp(s).sum(-1, keepdims=True)))(x - x.max(-1, keepdims=True)),
-            "logsumexp": lambda x: (lambda m: m[..., 0] + np.log(np.exp(x - m).sum(-1)))(x.max(-1, keepdims=True)),
-        }
-
-    c = composite().get(name)
-    if c is not None:
-        out["numpy composite"] = c
-    if sp is not None:
-        s = {
-            "sigmoid": sp.expit,
-            "log_sigmoid": getattr(sp, "log_expit", None),
-            "silu": lambda x: x * sp.expit(x),
-            "softmax": lambda x: sp.softmax(x, axis=-1),
-            "log_softmax": lambda x: sp.log_softmax(x, axis=-1),
-            "logsumexp": lambda x: sp.logsumexp(x, axis=-1),
-            "gelu_exact": lambda x: x * sp.ndtr(x),
-        }.get(name)
-        if name == "gelu_exact":  # the textbook form, PyTorch's formula
-            out["scipy erfc composite"] = lambda x: 0.5 * x * sp.erfc(-x / math.sqrt(2))
-        if s is not None:
-            out["scipy.special"] = s
-    if name == "gelu_exact" and sp is None:
-        return {}
-    return out
-
-
-def torch_refs(name):
-    import torch
-    import torch.nn.functional as F
-
-    f = {
-        "relu": F.relu, "relu6": F.relu6, "hard_tanh": F.hardtanh, "leaky_relu": F.leaky_relu,
-        "sigmoid": torch.sigmoid, "silu": F.silu, "softplus": F.softplus,
-        "log_sigmoid": F.logsigmoid, "elu": F.elu, "selu": F.selu, "celu": F.celu,
-        "gelu": lambda x: F.gelu(x, approximate="tanh"), "gelu_exact": F.gelu,
-        "hard_sigmoid": F.hardsigmoid, "hard_silu": F.hardswish, "soft_sign": F.softsign,
-        "tanh": torch.tanh, "softmax": lambda x: F.softmax(x, -1),
-        "log_softmax": lambda x: F.log_softmax(x, -1),
-        "logsumexp": lambda x: torch.logsumexp(x, -1),
-    }.get(name)
-    return {"torch.nn.functional": f} if f is not None else {}
-
-
-def jax_refs(name):
+def references(backend, info, params):
+    """``{label: callable}``: the references of the case on ``backend``."""
+    if backend == "numpy":
+        r = native(("numpy", "scipy"), info, params)
+        return {{"numpy": "numpy composite", "scipy": "scipy.special"}[k]: f
+                for k, f in r.items()}
+    if backend == "torch":
+        r = native(("torch",), info, params)
+        return {"torch.nn.functional": r["torch"]} if r else {}
     import jax
 
-    nn = jax.nn
-    f = {
-        "relu": nn.relu, "relu6": nn.relu6, "hard_tanh": nn.hard_tanh,
-        "leaky_relu": nn.leaky_relu, "sigmoid": nn.sigmoid, "silu": nn.silu,
-        "softplus": nn.softplus, "log_sigmoid": nn.log_sigmoid, "elu": nn.elu, "selu": nn.selu,
-        "celu": nn.celu, "gelu": nn.gelu, "gelu_exact": lambda x: nn.gelu(x, approximate=False),
-        "hard_sigmoid": nn.hard_sigmoid, "hard_silu": nn.hard_silu, "soft_sign": nn.soft_sign,
-        "tanh": jax.numpy.tanh, "softmax": nn.softmax, "log_softmax": nn.log_softmax,
-        "logsumexp": lambda x: jax.nn.logsumexp(x, axis=-1),
-    }.get(name)
-    if f is None:
+    r = native(("jax",), info, params)
+    if not r:
         return {}
     # the JAX performance target: multiact eager against jax.jit(jax.nn.*);
     # jax.jit of multiact's own function and jax.nn eager for comparison
-    return {"jax.jit(jax.nn)": jax.jit(f), "jax.jit(multiact)": jax.jit(ours(name)),
-            "jax.nn eager": f}
-
-
-def ours(name):
-    if name == "gelu_exact":
-        return lambda x: multiact.gelu(x, approximate=False)
-    if name == "logsumexp":
-        return lambda x: multiact.logsumexp(x, axis=-1)
-    return getattr(multiact, name)
-
-
-FUNCTIONS = ["relu", "relu6", "hard_tanh", "leaky_relu", "sigmoid", "silu", "softplus",
-             "log_sigmoid", "elu", "selu", "celu", "gelu", "gelu_exact", "hard_sigmoid",
-             "hard_silu", "soft_sign", "tanh", "softmax", "log_softmax", "logsumexp"]
+    return {"jax.jit(jax.nn)": jax.jit(r["jax"]), "jax.jit(multiact)": jax.jit(ours(info, params)),
+            "jax.nn eager": r["jax"]}
 
 
 # -- timing ----------------------------------------------------------------------
 
-def make_input(backend, n, dtype, name):
+def make_input(backend, n, dtype, rows=False):
+    """``n`` elements: 1-d, or ``(n // 1000, 1000)`` for a row-wise function."""
     rng = np.random.default_rng(0)
-    shape = (max(1, n // 1000), min(n, 1000)) if name in REDUCING else (n,)
+    shape = (max(1, n // 1000), min(n, 1000)) if rows else (n,)
     a = (rng.standard_normal(shape) * 3).astype("float32")
     if backend == "numpy":
         return a.astype(dtype)
@@ -238,23 +162,22 @@ def fmt_t(s):
     return f"{s * 1e3:.2f} ms"
 
 
-def bench_backend(backend, sizes, dtypes, functions):
-    refs = {"numpy": numpy_refs, "torch": torch_refs, "jax": jax_refs}[backend]
+def bench_backend(backend, sizes, dtypes, found):
     sync = syncer(backend)
     rows = []
     for dtype in dtypes:
         for n in sizes:
-            for name in functions:
-                r = refs(name)
+            for name, info, params in found:
+                r = references(backend, info, params)
                 if not r:
                     continue
-                x = make_input(backend, n, dtype, name)
-                cands = {"multiact": ours(name), **r}
+                x = make_input(backend, n, dtype, not info.elementwise)
+                cands = {"multiact": ours(info, params), **r}
                 if backend == "torch":
                     # the default mode once its compile tier is warm, and the framework
                     # paths alone (the first calls, small tensors, MULTIACT_KERNELS=framework)
                     warm_tier(cands["multiact"], x, sync)
-                    cands["multiact (framework paths)"] = framework_mode(ours(name))
+                    cands["multiact (framework paths)"] = framework_mode(ours(info, params))
                 try:
                     times = time_interleaved(cands, x, sync)
                 except Exception as e:  # noqa: BLE001 - e.g. a dtype a reference lacks
@@ -273,23 +196,19 @@ def bench_backend(backend, sizes, dtypes, functions):
                       f"  {best} {fmt_t(times[best]):>10s}  ratio {rows[-1]['ratio']:.2f}"
                       + (f"  framework paths {fw / times[best]:.2f}" if fw else ""),
                       file=sys.stderr)
-                if backend == "torch" and n >= 100_000 and name in TORCH_GRAD:
-                    rows.append(_torch_fwd_bwd(name, x, r, sync, dtype, n))
+                if backend == "torch" and n >= 100_000:
+                    # every case with a PyTorch counterpart is differentiable there
+                    rows.append(_torch_fwd_bwd(name, info, params, x, r, sync, dtype, n))
                 gc.collect()
     return rows
 
 
-TORCH_GRAD = {"relu", "sigmoid", "silu", "softplus", "log_sigmoid", "elu", "gelu", "gelu_exact",
-              "hard_sigmoid", "hard_silu", "soft_sign", "tanh", "softmax", "log_softmax",
-              "logsumexp"}
-
-
-def _torch_fwd_bwd(name, x, r, sync, dtype, n):
+def _torch_fwd_bwd(name, info, params, x, r, sync, dtype, n):
     """Forward plus backward (autograd) of multiact and of F.*, interleaved."""
     import torch
 
     xr = x.detach().clone().requires_grad_(True)
-    f, ref = ours(name), r["torch.nn.functional"]
+    f, ref = ours(info, params), r["torch.nn.functional"]
     g = torch.ones_like(f(xr.detach()))
 
     def run(fn):
@@ -313,7 +232,7 @@ def _torch_fwd_bwd(name, x, r, sync, dtype, n):
 def dispatch_overhead(backends):
     out = {}
     for b in backends:
-        x = make_input(b, 16, "float32", "relu")
+        x = make_input(b, 16, "float32")
         if b == "numpy":
             native = lambda t: np.maximum(t, 0)  # noqa: E731
         elif b == "torch":
@@ -337,17 +256,17 @@ def import_time():
     return statistics.median(vals)
 
 
-def torch_saved_bytes(functions):
+def torch_saved_bytes(found):
     import torch
 
     out = {}
-    for name in functions:
-        r = torch_refs(name)
+    for name, info, params in found:
+        r = references("torch", info, params)
         if not r:
             continue
         res = {}
-        for label, f in (("multiact", ours(name)), ("torch", r["torch.nn.functional"])):
-            x = make_input("torch", 4000, "float32", name).requires_grad_(True)
+        for label, f in (("multiact", ours(info, params)), ("torch", r["torch.nn.functional"])):
+            x = make_input("torch", 4000, "float32", not info.elementwise).requires_grad_(True)
             total = [0]
 
             def pack(t, total=total):
@@ -361,15 +280,15 @@ def torch_saved_bytes(functions):
     return out
 
 
-def numpy_memory(functions, n=10_000_000):
+def numpy_memory(found, n=10_000_000):
     import tracemalloc
 
     out = {}
-    x = make_input("numpy", n, "float32", "relu")
-    for name in functions:
-        if name in REDUCING:
+    x = make_input("numpy", n, "float32")
+    for name, info, params in found:
+        if not info.elementwise:
             continue
-        f = ours(name)
+        f = ours(info, params)
         f(x[:10])
         tracemalloc.start()
         y = f(x)
@@ -380,13 +299,13 @@ def numpy_memory(functions, n=10_000_000):
     return out
 
 
-def bandwidth_floor(functions, n=10_000_000):
-    x = make_input("numpy", n, "float32", "relu")
+def bandwidth_floor(found, n=10_000_000):
+    x = make_input("numpy", n, "float32")
     y = np.empty_like(x)
     cands = {"floor": lambda t: np.add(t, 1, out=y)}
-    for name in functions:
-        if name not in REDUCING:
-            cands[name] = ours(name)
+    for name, info, params in found:
+        if info.elementwise:
+            cands[name] = ours(info, params)
     t = time_interleaved(cands, x, lambda _: None, budget=3.0, repeats=5)
     return {k: v / t["floor"] for k, v in t.items() if k != "floor"}, t["floor"]
 
@@ -441,7 +360,9 @@ def main(argv=None):
     p.add_argument("--backend", action="append", choices=["numpy", "torch", "jax"])
     p.add_argument("--size", action="append", type=lambda s: int(float(s)))
     p.add_argument("--dtype", action="append")
-    p.add_argument("--function", action="append")
+    p.add_argument("--function", action="append",
+                   help="a function or a case's label (default: every check case of the table "
+                        "with a counterpart)")
     p.add_argument("--markdown", help="write the tables as markdown here")
     p.add_argument("--no-extras", action="store_true", help="skip memory/dispatch/import")
     p.add_argument("--gpu", action="store_true", help="the GPU table (benchmarks/gpu.py)")
@@ -461,7 +382,7 @@ def main(argv=None):
         return
     backends = a.backend or ["numpy", "torch", "jax"]
     sizes = a.size or [16, 100_000, 1_000_000, 10_000_000]
-    functions = a.function or FUNCTIONS
+    found = select(cases(), a.function)
     rows = []
     if "torch" in backends:
         from multiact.kernels._tier import TIER
@@ -469,7 +390,7 @@ def main(argv=None):
         TIER.cost_override = WARM_COST
     for b in backends:
         dtypes = a.dtype or (["float32", "float16", "bfloat16"] if b == "torch" else ["float32"])
-        rows += bench_backend(b, sizes, dtypes, functions)
+        rows += bench_backend(b, sizes, dtypes, found)
     extras = []
     if not a.no_extras:
         d = dispatch_overhead(backends)
@@ -478,13 +399,13 @@ def main(argv=None):
             *[f"| {b} | {fmt_t(m)} | {fmt_t(n)} | {fmt_t(m - n)} |" for b, (m, n) in d.items()]]))
         extras.append(("import multiact", [f"median of 5 fresh interpreters: {import_time() * 1e3:.1f} ms"]))
         if "torch" in backends:
-            sb = torch_saved_bytes(functions)
+            sb = torch_saved_bytes(found)
             extras.append(("PyTorch autograd: bytes saved for backward (4000 float32 elements)", [
                 "| function | multiact | torch.nn.functional |", "| --- | ---: | ---: |",
                 *[f"| {k} | {v['multiact']:,} | {v['torch']:,} |" for k, v in sb.items()]]))
         if "numpy" in backends:
-            mem = numpy_memory(functions)
-            bw, floor = bandwidth_floor(functions)
+            mem = numpy_memory(found)
+            bw, floor = bandwidth_floor(found)
             extras.append(("NumPy, 1e7 float32: peak extra memory and bandwidth floor", [
                 f"floor `np.add(x, 1, out=y)`: {fmt_t(floor)}", "",
                 "| function | peak extra memory / output size | time / floor |",

@@ -1,6 +1,7 @@
 """Distributed arrays: PyTorch DTensor on a 2-process gloo mesh (every function,
-every placement, including sharding along the reduced axis), dask arrays
-with unknown chunk sizes (after boolean indexing)."""
+every placement, including sharding along the reduced axis), JAX arrays sharded
+over 8 (host) devices (the output keeps the input's sharding, eager and under
+``jax.jit``), dask arrays with unknown chunk sizes (after boolean indexing)."""
 
 from __future__ import annotations
 
@@ -78,10 +79,13 @@ def _free_port():
         return str(s.getsockname()[1])
 
 
+def _on_cpu(target):
+    return target.device == "cpu"
+
+
 @pytest.mark.backends("torch")
+@pytest.mark.cells_where(predicate=_on_cpu)  # a CPU gloo mesh
 def test_dtensor_every_function_every_placement(target, tmp_path):
-    if target.device != "cpu":
-        pytest.skip("the DTensor test runs on a CPU gloo mesh")  # pragma: no cover
     script = tmp_path / "dtensor.py"
     script.write_text(DTENSOR)
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -130,3 +134,43 @@ def test_dask_unknown_chunk_sizes(target, info):
         got = np.asarray(f(xu, **{**p, **kw}).compute())
         want = f(ref, **{**p, **kw})
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+SHARDED = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    import multiact
+    from multiact._table import TABLE
+    devs = jax.devices()
+    assert len(devs) == 8, devs
+    mesh = Mesh(np.array(devs).reshape(4, 2), ("data", "model"))
+    sh = NamedSharding(mesh, P("data", "model"))
+    x0 = jax.device_put(jnp.arange(64.0).reshape(8, 8) / 10 - 3, sh)
+    seen = 0
+    for info in TABLE:
+        # outputs of x's shape: element-wise rows (eager and under jit) and the row
+        # kernels' "same" rows (under jit)
+        if not (info.elementwise or info.row_kernel == "same"):
+            continue
+        f, p = getattr(multiact, info.name), dict(info.cases[0].params)
+        x = jax.device_put(jnp.abs(x0) + 0.1, sh) if info.nonneg_input else x0
+        g = jax.jit(lambda t: f(t, **p))
+        for y in ((f(x, **p), g(x)) if info.elementwise else (g(x),)):
+            assert y.sharding.is_equivalent_to(x.sharding, 2), (info.name, y.sharding)
+            np.testing.assert_allclose(np.asarray(y), np.asarray(f(np.asarray(x), **p)),
+                                       rtol=1e-5, atol=1e-6)
+        seen += 1
+    assert seen >= 4, seen
+    print("ok")
+""")
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.cells_where(predicate=_on_cpu)  # 8 host devices
+def test_jax_sharded_arrays_keep_their_sharding(target):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")

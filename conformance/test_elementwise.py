@@ -1,6 +1,7 @@
 """Element-wise functions: accuracy over the whole dtype range (the one scorer
-of ``multiact check``, on a denser sweep), parameters in every form, strided
-inputs, and agreement of every backend special case with the generic body."""
+of ``multiact check``, on a denser sweep), parameters in every form, strided and
+transposed inputs, and agreement of every backend special case (and backend
+rule) with the generic body."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import multiact
+from conformance.generic import arguments
 from multiact._check.inputs import sweep
 from multiact._check.score import score_case, ulp_error
 from multiact._table import TABLE
@@ -53,19 +55,27 @@ def test_parameter_as_array(target, dtype, info, params, form, report):
 
 
 @pytest.mark.dtypes("float64", "float32")
-def test_strided_and_broadcast_inputs(target, dtype):
+@pytest.mark.parametrize("info, params", CASES, ids=IDS)
+def test_strided_and_transposed_inputs(target, dtype, info, params):
     base = np.linspace(-5, 5, 40).reshape(4, 10)
+    if info.nonneg_input:
+        base = np.abs(base)
     x = target.asarray(base, dtype)
     xs = x[:, ::3]                       # non-contiguous view
     xt = x.T if target.backend != "array_api_strict" else target.asarray(base.T, dtype)
     # equal up to a few ulp: SIMD bodies and scalar tails of a kernel may round
     # differently (PyTorch), and strided inputs move elements between them
     rtol = 5e-7 if dtype == "float32" else 1e-15
-    for name in ("gelu", "sigmoid", "elu", "relu", "softplus", "hard_silu", "soft_sign", "mish"):
-        f = getattr(multiact, name)
-        np.testing.assert_allclose(target.to_numpy(f(xs)), target.to_numpy(f(x))[:, ::3],
-                                   rtol=rtol)
-        np.testing.assert_allclose(target.to_numpy(f(xt)), target.to_numpy(f(x)).T, rtol=rtol)
+    f = getattr(multiact, info.name)
+    full = target.to_numpy(f(x, **params))
+    np.testing.assert_allclose(target.to_numpy(f(xs, **params)), full[:, ::3], rtol=rtol)
+    np.testing.assert_allclose(target.to_numpy(f(xt, **params)), full.T, rtol=rtol)
+
+
+@pytest.mark.dtypes("float64", "float32")
+def test_parameter_broadcast_against_x(target, dtype):
+    base = np.linspace(-5, 5, 40).reshape(4, 10)
+    x = target.asarray(base, dtype)
     a = target.asarray(np.array([0.5, 1.0, 2.0, 4.0]).reshape(4, 1), dtype)
     got = target.to_numpy(multiact.elu(x, alpha=a))
     want = target.to_numpy(multiact.elu(x, alpha=1.0)) * np.where(base > 0, 1,
@@ -73,21 +83,32 @@ def test_strided_and_broadcast_inputs(target, dtype):
     np.testing.assert_allclose(got, np.where(base > 0, base, want), rtol=1e-6)
 
 
-@pytest.mark.parametrize("info, params", CASES, ids=IDS)
-def test_special_case_agrees_with_generic(target, info, params):
-    """What a backend runs in place of the generic body (its special case, or its
-    rule for every function: a jit, a kernel, blocks) gives what the generic body
-    gives.  Where the backend runs the body as it is, there is nothing to compare."""
+def _runs_its_own(target, info, params, dtype=None):
+    """Whether ``target``'s backend runs something of its own for ``info``'s function:
+    a special case, or its rule for every function (a jit, a kernel, blocks)."""
     from multiact._dispatch import backend_of
     from multiact.backends import Backend
 
-    dtype = "float32"
+    be = backend_of(target.asarray(np.zeros(1), "float32"))
+    return info.name in be.special_cases or type(be).generic is not Backend.generic
+
+
+# elsewhere the backend runs the generic body itself: nothing to compare (deselected);
+# float64 too: a generic body's error of a few float32 ulp is within twice the bound
+# there, and is billions of ulp in float64 (docs/decisions.md 60)
+@pytest.mark.cells_where(predicate=_runs_its_own)
+@pytest.mark.dtypes("float32", "float64")
+@pytest.mark.parametrize("info, params", CASES, ids=IDS)
+def test_special_case_agrees_with_generic(target, dtype, info, params):
+    """What a backend runs in place of the generic body (its special case, or its
+    rule for every function: a jit, a kernel, blocks) gives what the generic body
+    gives (run as it is: ``conformance/generic.py``)."""
+    from multiact._dispatch import backend_of
+
     xs = sweep(dtype, dense=True)
     x = target.asarray(xs, dtype)
     be = backend_of(x)
-    if info.name not in be.special_cases and type(be).generic is Backend.generic:
-        pytest.skip(f"{be.label} runs the generic body of {info.name} as it is")
-    args = [params.get(p.name, p.default) for p in info.params]
+    x, args = arguments(info, be, x, params)
     with np.errstate(over="ignore"):
         ours = target.to_numpy(getattr(be, info.name)(x, *args))
         generic = target.to_numpy(info.body(be.ns, x, *args))

@@ -233,6 +233,8 @@ def _layer_norm(s):
     return Call(call)
 
 
+# why: PyTorch's OpInfo entries (op_db's name and variant) that are multiact's functions,
+# each with how its sample's arguments translate (facts about PyTorch's test suite)
 TRANSLATE = {
     ("nn.functional.relu", ""): _unary("relu"),
     ("nn.functional.relu6", ""): _unary("relu6"),

@@ -1,6 +1,6 @@
-"""tests/: the per-library fixture is the root conftest's ``target`` (the same
-converter as ``multiact check`` and the conformance suite); ``xp`` is its name
-here, ``adxp`` the same limited to the autodiff backends (torch, jax)."""
+"""tests/: the per-library fixture is the root conftest's ``target`` (a conformance
+target: the same converter as ``multiact check`` and the conformance suite);
+``ad_target`` is the same, limited to the autodiff backends (torch, jax)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ import pytest
 
 
 @pytest.fixture
-def xp(target):
-    return target
-
-
-@pytest.fixture
-def adxp(target):
+def ad_target(target):
+    """The conformance target, for the autodiff backends only (the root conftest
+    generates no other cells for a test that takes it)."""
     return target
 
 

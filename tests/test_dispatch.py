@@ -25,9 +25,9 @@ def test_backend_loaded_only_for_its_arrays():
     assert out.stdout.strip() == "False False"
 
 
-def test_cache_per_type_and_namespace(xp):
-    x = xp.asarray([1.0, 2.0])
-    assert backend_of(x) is backend_of(xp.asarray([3.0]))
+def test_cache_per_type_and_namespace(target):
+    x = target.asarray([1.0, 2.0])
+    assert backend_of(x) is backend_of(target.asarray([3.0]))
 
 
 def test_aliases_are_the_same_objects():

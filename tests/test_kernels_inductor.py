@@ -6,22 +6,32 @@ tensors take by default."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from _calls import tier_kernels_run
 
 import multiact
 from multiact import kernels
-from multiact._check.score import score_case
+from multiact._check.score import score_case, ulp_error
 from multiact._check.targets import Target
 from multiact._table import BY_NAME, TABLE
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch._inductor")
+from multiact.backends import torch as torch_backend  # noqa: E402 - needs torch
 
-ELEMENTWISE = [i for i in TABLE if i.elementwise and i.name not in ("relu", "relu6",
-                                                                      "hard_tanh", "identity")]
+FUSED = [i for i in TABLE if i.elementwise and i.fused]   # the rows with fused kernels
+CASES = [(i, dict(c.params)) for i in FUSED for c in i.cases]
+ROWS = [i for i in TABLE if i.row_kernel]                 # the rows with row kernels
+TRAINED_ROWS = [i for i in ROWS if i.row_backward]        # ... also in training
 TARGET = Target("torch", "cpu")
+TORCH = torch_backend.BACKEND
+
+
+def _ids(cases):
+    return [i.label(p) for i, p in cases]
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +51,67 @@ def _ran_inductor(ki, fn):
     return tier_kernels_run(fn)
 
 
-CASES = [(i, dict(c.params)) for i in ELEMENTWISE for c in i.cases]
+def _kernel(ki, kind, info, params, dtype):
+    """The Inductor kernel itself, compiled now (outside the tier and whatever route
+    the backend takes): ``forward`` (``x -> f(x)``) or ``train`` (a pair: the forward,
+    and the backward printed from the traced derivative, ``(x, g) -> g f'(x)``), over
+    1-d tensors."""
+    dt = getattr(torch, dtype)
+    n = ki.SAMPLE_NUMEL
+    # distinct tensors: Dynamo guards on aliasing (one tensor twice: a kernel for x is g)
+    sample = tuple(torch.zeros(n, dtype=dt) for _ in range(1 if kind == "forward" else 2))
+    slot = SimpleNamespace(label=f"test {info.label(params)} {dtype} {kind}")
+    return ki.builder(kind, info, dtype, info.args(params))(slot, sample)
+
+
+# why: backends/torch.py's special cases that take the fused kernels on the eager routes,
+# with the kinds of kernel (the tier's: "forward" in inference, "train" a forward and
+# backward pair, "fuse" a backend's own ATen function); the other special cases run
+# native ops, and a row with no special case takes "forward" and "train"
+SPECIAL_CASES_WITH_KERNELS = {"silu": ("forward", "train"), "gelu": ("forward", "train"),
+                              "hard_silu": ("forward", "train"),
+                              "soft_sign": ("forward", "train"), "hard_sigmoid": ("train",),
+                              "sigmoid": ("fuse",)}
+
+
+def _kernel_kinds(info):
+    """The kinds of kernel the torch backend takes for ``info``'s function."""
+    if info.name not in TORCH.special_cases:
+        return ("forward", "train")            # the backend's rule for every function
+    return SPECIAL_CASES_WITH_KERNELS.get(info.name, ())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("info, params", CASES, ids=[i.label(p) for i, p in CASES])
+@pytest.mark.parametrize("info, params", CASES, ids=_ids(CASES))
 def test_forward_within_the_bounds(inductor, info, params, dtype):
-    cell, calls = _ran_inductor(inductor, lambda: score_case(info, params, TARGET, dtype))
-    native = ("leaky_relu", "elu", "celu", "selu", "softplus", "log_sigmoid", "tanh", "mish",
-              "sigmoid", "hard_sigmoid")
-    if info.name in native:
-        assert not calls  # a native kernel
-    else:
-        assert calls, "the Inductor kernel did not run"
+    # the kernel itself, scored as the conformance suite scores a backend
+    from multiact._check import inputs as I
+    from multiact._check import reference as R
+
+    k = _kernel(inductor, "forward", info, params, dtype)
+    xs = I.sweep(dtype, False, False)
+    hi, lo = R.elementwise(R.for_row(info.name), xs, **params)
+    y = k(torch.tensor(xs, dtype=getattr(torch, dtype)))
+    err = ulp_error(y.double().numpy(), hi, lo, dtype)
+    assert float(err.max()) <= info.bound(dtype, params), \
+        (float(err.max()), xs[np.argmax(err)])
+    # and multiact's function in this mode (the kernel where the route takes it)
+    cell = score_case(info, params, TARGET, dtype)
     assert cell.passed, cell.message()
+
+
+@pytest.mark.parametrize("info", FUSED, ids=lambda i: i.name)
+def test_the_routes_that_take_the_kernels(inductor, info):
+    # exactly the kernels _kernel_kinds names serve an inference and a training call
+    params = dict(info.cases[0].params)
+    x = torch.linspace(0.1, 3.0, 64, dtype=torch.float64)
+    f = getattr(multiact, info.name)
+    _, fwd = _ran_inductor(inductor, lambda: f(x, **params))
+    xr = x.clone().requires_grad_(True)
+    _, train = _ran_inductor(inductor, lambda: f(xr, **params).sum().backward())
+    ran = {key[0] for key in fwd + train  # (a "fuse" kernel is keyed "sigmoid_pair", ...)
+           if key[2] == info.name or key[2].startswith(info.name + "_")}
+    assert ran == set(_kernel_kinds(info)), (fwd, train)
 
 
 def test_expm1_without_cancellation(inductor):
@@ -68,27 +125,34 @@ def test_expm1_without_cancellation(inductor):
     torch.testing.assert_close(got, torch.expm1(x), rtol=4e-16, atol=0)
 
 
-@pytest.mark.parametrize("info", [i for i in ELEMENTWISE if i.name not in ("sigmoid",)],
-                         ids=lambda i: i.name)
-def test_backward_matches_autodiff_of_the_generic_body(inductor, info):
+@pytest.mark.parametrize("info, params", CASES, ids=_ids(CASES))
+def test_backward_matches_autodiff_of_the_generic_body(inductor, info, params):
     from multiact.backends import torch as tb
 
-    params = tuple(info.cases[0].params.get(p.name, p.default) for p in info.params)
+    args = info.args(params)
     x = torch.linspace(-6, 6, 1001, dtype=torch.float64)
     if info.nonneg_input:
         x = x.abs() + 1e-3
-    xr = x.clone().requires_grad_(True)
     g = torch.cos(x)
-    getattr(multiact, info.name)(xr, *params).backward(g)
     xg = x.clone().requires_grad_(True)
-    (want,) = torch.autograd.grad(info.body(tb.NS, xg, *params), xg, g)
-    torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-300)
+    (want,) = torch.autograd.grad(info.body(tb.NS, xg, *args), xg, g)
+    # the kernel itself: the traced derivative, printed as ATen ops and compiled
+    pair = _kernel(inductor, "train", info, params, "float64")
+    # 1 - tanh^2: absolute accuracy only, in both (decisions 9)
+    atol = 4e-16 if info.name == "tanh" else 1e-300
+    torch.testing.assert_close(pair.bwd(x, g), want, rtol=1e-12, atol=atol)
+    torch.testing.assert_close(pair.fwd(x), info.body(tb.NS, x, *args), rtol=1e-12,
+                               atol=1e-300)
+    # and multiact's backward in this mode, whatever its route (sigmoid's training
+    # pair: test_sigmoid_training_pair_in_one_kernel)
+    if info.name != "sigmoid":
+        xr = x.clone().requires_grad_(True)
+        getattr(multiact, info.name)(xr, **params).backward(g)
+        torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-300)
 
 
-@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "logsumexp",
-                                  "logmeanexp", "standardize"])
-def test_rows_within_the_bounds(inductor, name):
-    info = BY_NAME[name]
+@pytest.mark.parametrize("info", ROWS, ids=lambda i: i.name)
+def test_rows_within_the_bounds(inductor, info):
     for dtype in ("float32", "float64"):
         cell, calls = _ran_inductor(inductor, lambda: score_case(
             info, dict(info.cases[0].params), TARGET, dtype))
@@ -101,20 +165,19 @@ def test_rows_masked_and_training(inductor):
     m[0] = False
     from multiact.backends import torch as tb
 
-    for name in ("softmax", "log_softmax", "logsumexp"):
-        f = getattr(multiact, name)
+    for info in TRAINED_ROWS:
+        f = getattr(multiact, info.name)
         xr = x.clone().requires_grad_(True)
         y, calls = _ran_inductor(inductor, lambda: f(xr, axis=-1, where=m))
         assert calls
         w = torch.cos(torch.arange(y.numel(), dtype=y.dtype)).reshape(y.shape)
         (y.nan_to_num(neginf=0.0) * w).sum().backward()
         xg = x.clone().requires_grad_(True)
-        info = BY_NAME[name]
         args = [{"axis": (1,), "where": m}.get(p.name, p.default) for p in info.params]
         yg = info.body(tb.NS, xg, *args)
-        torch.testing.assert_close(y, yg, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(y, yg, rtol=1e-12, atol=1e-14, msg=info.name)
         (want,) = torch.autograd.grad((yg.nan_to_num(neginf=0.0) * w).sum(), xg)
-        torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-14, msg=info.name)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -158,16 +221,20 @@ def test_sigmoid_training_pair_in_one_kernel(inductor, dtype):
     y2.sum().backward()
 
 
-@pytest.mark.parametrize("name, params", [("gelu", {}), ("silu", {}), ("hard_silu", {}),
-                                          ("soft_sign", {}), ("squareplus", {"b": 0.5}),
-                                          ("tanh_shrink", {}), ("sigmoid", {}),
-                                          ("log_softmax", {}),
-                                          ("softmax", {}), ("logsumexp", {"axis": -1})])
-def test_double_backward_through_the_kernels(inductor, name, params):
+# every case whose training takes a kernel, and the row kernels' training
+TRAINED = [(i, p) for i, p in CASES if {"train", "fuse"} & set(_kernel_kinds(i))] + \
+    [(i, dict(i.cases[0].params)) for i in TRAINED_ROWS]
+
+
+@pytest.mark.parametrize("info, params", TRAINED, ids=_ids(TRAINED))
+def test_double_backward_through_the_kernels(inductor, info, params):
     # the kernels' backward with create_graph (a gradient penalty), against float64
     # finite differences
-    f = getattr(multiact, name)
-    x = torch.linspace(-2.1, 1.9, 12, dtype=torch.float64).reshape(3, 4).requires_grad_(True)
+    f = getattr(multiact, info.name)
+    x = torch.linspace(-2.1, 1.9, 12, dtype=torch.float64).reshape(3, 4)
+    if info.nonneg_input:
+        x = x.abs() + 0.1
+    x.requires_grad_(True)
     _, calls = _ran_inductor(inductor, lambda: f(x, **params).sum().backward())
     assert calls, "the Inductor kernels did not run"
     assert torch.autograd.gradgradcheck(lambda t: f(t, **params), (x,))

@@ -1,6 +1,7 @@
 """The Triton kernels under Triton's interpreter (CPU tensors), against the
-generic bodies: element-wise forward and backward in every dtype, row kernels
-with and without masks, in one block and in chunks.
+generic bodies: element-wise forward and backward kernels of every check case
+in every dtype, row kernels with and without masks, in one block and in chunks;
+each test asserts that its kernel ran.
 
 Triton's interpreter must be on for the whole process (its own reductions are
 jit functions decorated when Triton is imported), so this file is collected
@@ -18,9 +19,11 @@ from multiact import kernels
 from multiact._check.inputs import reduction_inputs, sweep
 from multiact._check.score import score_case
 from multiact._check.targets import Target
-from multiact._table import BY_NAME, TABLE
+from multiact._table import TABLE
 
-ELEMENTWISE = [i for i in TABLE if i.elementwise]
+# every check case of the rows with fused kernels (identity has none: x itself)
+CASES = [(i, dict(c.params)) for i in TABLE if i.elementwise and i.fused for c in i.cases]
+ROWS = [i for i in TABLE if i.row_kernel]  # the rows with row kernels
 
 
 def _sample(info, dtype):
@@ -39,43 +42,62 @@ def interpreted():
     kernels.set_mode(prev)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16],
-                         ids=["float32", "float64", "bfloat16"])
-@pytest.mark.parametrize("info", ELEMENTWISE, ids=lambda i: i.name)
-def test_triton_elementwise_forward_and_backward(interpreted, info, dtype):
+# Triton's interpreter compares bfloat16 values wrongly (found here: tl.where(v <= 0, 0, v)
+# returns v for a loaded bfloat16 v, in a kernel of those three lines): the kernels whose
+# result is such a comparison of the input come out wrong under it.  Not checked
+# compiled on a GPU here (this file runs under the interpreter only).
+_BF16_COMPARE = pytest.mark.xfail(strict=True, raises=AssertionError,
+                                  reason="Triton's interpreter compares bfloat16 wrongly")
+_COMPARE_ROWS = ("relu", "relu6", "hard_tanh")
+
+
+def _cells():
+    for i, p in CASES:
+        for d in ("float32", "float64", "bfloat16"):
+            marks = _BF16_COMPARE if d == "bfloat16" and i.name in _COMPARE_ROWS else ()
+            yield pytest.param(i, p, getattr(torch, d), marks=marks, id=f"{i.label(p)}-{d}")
+
+
+@pytest.mark.parametrize("info, params, dtype", list(_cells()))
+def test_triton_elementwise_forward_and_backward(interpreted, used_kernel, info, params, dtype):
+    # the kernels themselves (whatever route the backend takes for this function),
+    # against autograd of the generic body and the generic body
     from multiact.backends import torch as tb
+    from multiact.kernels import triton as kt
 
     x = torch.tensor(_sample(info, "float32")[::4]).to(dtype)
-    params = info.args()
-    y = getattr(multiact, info.name)(x, **dict(zip([p.name for p in info.params], params)))
-    want = info.body(tb.NS, x, *params)
-    torch.testing.assert_close(y, want, rtol=2e-6 if dtype != torch.bfloat16 else 1e-2,
-                               atol=0, equal_nan=True)
-    xr = x.detach().clone().requires_grad_(True)
+    args = info.args(params)
     g = torch.linspace(-1, 1, x.numel()).to(dtype)
-    getattr(multiact, info.name)(xr, *params).backward(g)
+    gx = []
+    assert used_kernel(lambda: gx.append(kt.backward(info, x, g, args))), \
+        "no backward kernel ran"
     xg = x.detach().clone().requires_grad_(True)
-    (gw,) = torch.autograd.grad(info.body(tb.NS, xg, *params), xg, g)
+    (gw,) = torch.autograd.grad(info.body(tb.NS, xg, *args), xg, g)
     keep = torch.isfinite(x) & (x.abs() < 1e30)
     rtol = 1e-4 if dtype != torch.bfloat16 else 3e-2
     if info.name == "tanh":  # 1 - tanh^2: absolute accuracy only, in both
-        torch.testing.assert_close(xr.grad[keep], gw[keep], rtol=0,
+        torch.testing.assert_close(gx[0][keep], gw[keep], rtol=0,
                                    atol=1e-6 if dtype != torch.bfloat16 else 1e-2)
     else:
-        torch.testing.assert_close(xr.grad[keep], gw[keep], rtol=rtol, atol=1e-30)
+        torch.testing.assert_close(gx[0][keep], gw[keep], rtol=rtol, atol=1e-30)
+    y = []
+    assert used_kernel(lambda: y.append(kt.forward(info, x, args))), "no forward kernel ran"
+    want = info.body(tb.NS, x, *args)
+    # relative accuracy down to the smallest normal number (below it, absolute)
+    torch.testing.assert_close(y[0], want, rtol=2e-6 if dtype != torch.bfloat16 else 1e-2,
+                               atol=torch.finfo(dtype).tiny, equal_nan=True)
 
 
 @pytest.mark.parametrize("ncols", [34, 9000], ids=["one-block", "chunked"])
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
-@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp",
-                                  "standardize"])
-def test_triton_row_kernels(interpreted, used_kernel, name, masked, ncols):
+@pytest.mark.parametrize("info", ROWS, ids=lambda i: i.name)
+def test_triton_row_kernels(interpreted, used_kernel, info, masked, ncols):
     from multiact.backends import torch as tb
 
     rows = reduction_inputs("float32")
     data = np.concatenate([rows, np.random.default_rng(0).standard_normal((6, ncols - 34))],
                           axis=1) if ncols > 34 else rows
-    if name == "standardize":
+    if info.name == "standardize":
         data = np.random.default_rng(1).standard_normal(data.shape) * 3 + 1
     x = torch.tensor(data, dtype=torch.float32)
     kw = {"axis": -1}
@@ -84,13 +106,12 @@ def test_triton_row_kernels(interpreted, used_kernel, name, masked, ncols):
         mask = torch.tensor(np.random.default_rng(2).random(data.shape) > 0.3)
         mask[0] = False
         kw["where"] = mask
-    f = getattr(multiact, name)
+    f = getattr(multiact, info.name)
     assert used_kernel(lambda: f(x, **kw))
     y = f(x, **kw)
-    info = BY_NAME[name]
     args = [kw.get(p.name, p.default) for p in info.params]
     args[0] = (1,)
-    want = BY_NAME[name].body(tb.NS, x, *args)
+    want = info.body(tb.NS, x, *args)
     torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-6, equal_nan=True)
 
 

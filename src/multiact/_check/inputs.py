@@ -55,8 +55,13 @@ def sweep(dtype, full=False, dense=False):
         return np.unique(round_to(v, dtype))
     x = elementwise_inputs(dtype, n_grid=1601)
     rng = np.random.default_rng(7)
+    # and past the grid, where the functions' tails and thresholds lie (softplus
+    # returns x above 20 in float32 and 40 in float64; exp overflows at 89 and 710):
+    # 120 points a decade from 12 to 1e4 (the log-spaced sweep has one every 3 decades)
+    tails = np.geomspace(12.0, 1e4, 360)
     extra = np.concatenate([rng.uniform(-20, 20, 600), rng.standard_normal(300),
-                            np.linspace(-3.2, 3.2, 257), np.linspace(5.8, 6.2, 41)])
+                            np.linspace(-3.2, 3.2, 257), np.linspace(5.8, 6.2, 41),
+                            tails, -tails])
     return np.unique(round_to(np.concatenate([x, extra]), dtype))
 
 

@@ -136,8 +136,23 @@ def _tanh_shrink(x):
         return +(x - mp.tanh(x))
 
 
+def _log1pexp(x):
+    """log(1 + e^x), accurate where e^x is below the working precision (mpmath's
+    log1p; log(1 + e^x) gave 1 + e^x rounded to 60 digits: wrong below x = -138)."""
+    return mp.log1p(mp.exp(x))
+
+
 def _mish(x):
-    return x * mp.tanh(mp.log(1 + mp.exp(x)))
+    return x * mp.tanh(_log1pexp(x))
+
+
+def _log1mexp(x):
+    if x < 0:
+        return _m("nan")
+    if x == 0:
+        return _m("-inf")
+    # log(-expm1(-x)) near 0, log1p(-e^-x) beyond (where 1 - e^-x rounds to 1)
+    return mp.log(-mp.expm1(-x)) if x < 1 else mp.log1p(-mp.exp(-x))
 
 
 def _relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -163,9 +178,9 @@ LEAKY_RELU = Scalar(lambda x, negative_slope=0.01: x if x >= 0 else _m(negative_
                     lambda x, negative_slope=0.01: _m(1) if x > 0 else _m(negative_slope))
 SIGMOID = Scalar(_sig, (0.0, 1.0), lambda x: _sig(x) * _sig(-x))
 SILU = Scalar(lambda x: x * _sig(x), (0.0, _INF), lambda x: _sig(x) * (1 + x * _sig(-x)))
-SOFTPLUS = Scalar(lambda x, beta=1.0: mp.log(1 + mp.exp(_m(beta) * x)) / _m(beta), (0.0, _INF),
+SOFTPLUS = Scalar(lambda x, beta=1.0: _log1pexp(_m(beta) * x) / _m(beta), (0.0, _INF),
                   lambda x, beta=1.0: _sig(_m(beta) * x))
-LOG_SIGMOID = Scalar(lambda x: -mp.log(1 + mp.exp(-x)), (-_INF, 0.0), lambda x: _sig(-x))
+LOG_SIGMOID = Scalar(lambda x: -_log1pexp(-x), (-_INF, 0.0), lambda x: _sig(-x))
 ELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x), (_minus_alpha, _INF),
              lambda x, alpha=1.0: _m(1) if x > 0 else _m(alpha) * mp.exp(x))
 CELU = Scalar(lambda x, alpha=1.0: x if x > 0 else _m(alpha) * mp.expm1(x / _m(alpha)),
@@ -190,9 +205,7 @@ SPARSE_PLUS = Scalar(lambda x: _m(0) if x <= -1 else (x if x >= 1 else (x + 1) *
                      lambda x: _m(0) if x <= -1 else (_m(1) if x >= 1 else (x + 1) / 2))
 SPARSE_SIGMOID = Scalar(lambda x: _m(0) if x <= -1 else (_m(1) if x >= 1 else (x + 1) / 2),
                         (0.0, 1.0), lambda x: _m(1) / 2 if -1 < x < 1 else _m(0))
-LOG1MEXP = Scalar(lambda x: _m("nan") if x < 0 else (_m("-inf") if x == 0
-                                                     else mp.log(-mp.expm1(-x))),
-                  (math.nan, 0.0), lambda x: 1 / mp.expm1(x))
+LOG1MEXP = Scalar(_log1mexp, (math.nan, 0.0), lambda x: 1 / mp.expm1(x))
 HARD_SHRINK = Scalar(lambda x, lambd=0.5: x if abs(x) > _m(lambd) else _m(0), (-_INF, _INF),
                      lambda x, lambd=0.5: _m(1) if abs(x) > lambd else _m(0))
 SOFT_SHRINK = Scalar(lambda x, lambd=0.5: x - _m(lambd) if x > _m(lambd)
