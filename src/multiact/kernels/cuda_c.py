@@ -177,8 +177,8 @@ def failures():
     return dict(_FAILED)
 
 
-def cupy_forward(info, x, params):
-    """``info``'s function of the CuPy array ``x`` by one kernel, or None."""
+def _forward_kernel(info, x, params):
+    """The forward kernel of ``info`` for ``x``'s dtype, or None (remembered)."""
     dtype = str(x.dtype)
     if dtype not in DTYPES or x.size == 0:
         return None
@@ -186,26 +186,23 @@ def cupy_forward(info, x, params):
     if key in _FAILED:
         return None
     try:
-        k = cupy_kernel(info, dtype, params)
+        return cupy_kernel(info, dtype, params)
     except Unsupported as e:
         _FAILED[key] = str(e)
         return None
-    return k(x)
+
+
+def cupy_forward(info, x, params):
+    """``info``'s function of the CuPy array ``x`` by one kernel, or None."""
+    k = _forward_kernel(info, x, params)
+    return None if k is None else k(x)
 
 
 def cupy_gated(info, x, params, axis):
     """A gated row's function of the CuPy array ``x`` by one kernel over its two
     halves along ``axis`` (strided views, read in place), or None."""
-    dtype = str(x.dtype)
-    if dtype not in DTYPES or x.size == 0 or x.shape[axis] % 2:
-        return None
-    key = _key(info, dtype, params, False)
-    if key in _FAILED:
-        return None
-    try:
-        k = cupy_kernel(info, dtype, params)
-    except Unsupported as e:
-        _FAILED[key] = str(e)
+    k = None if x.shape[axis] % 2 else _forward_kernel(info, x, params)
+    if k is None:
         return None
     h = x.shape[axis] // 2
     first = [slice(None)] * x.ndim

@@ -263,23 +263,10 @@ def _backward_fn(info, dtype, params):
     x, y = trace_elementwise(info, dtype, params, ndtr="erfc32")
     g = Node("g", (), dtype)
     gx = derivative(x, y, g)
-    order = _topo(gx)
-    for n in order:
-        if n.op not in OPS and n.op not in LEAVES:
-            raise Unsupported(f"no ATen form for {n.op}")
+    run = _aten_of((gx,), dtype)
 
     def f(xv, gv):
-        val = {id(x): xv, id(g): gv}
-        for n in order:
-            if id(n) in val:
-                continue
-            if n.op == "const":
-                v = n.value
-                val[id(n)] = bool(v) if n.dtype == "bool" else float(v)
-                continue
-            val[id(n)] = OPS[n.op].aten(n, *[val[id(a)] for a in n.args])
-        out = val[id(gx)]
-        return out.to(_DT[dtype]) if out.dtype != _DT[dtype] else out
+        return run({id(x): xv, id(g): gv})[0]
 
     _CACHE[key] = f
     return f
@@ -294,15 +281,30 @@ def _gated_backward_fn(info, dtype, params):
         return f
     a, b, y = trace_gated(info, dtype, params, ndtr="erfc32")
     g = Node("g", (), dtype)
-    ga, gb = derivatives((a, b), y, g)
-    orders = [_topo(ga), _topo(gb)]
-    for n in orders[0] + orders[1]:
-        if n.op not in OPS and n.op not in LEAVES:
-            raise Unsupported(f"no ATen form for {n.op}")
-    want = _DT[dtype]
+    run = _aten_of(derivatives((a, b), y, g), dtype)
 
     def f(x3, g2):
-        val = {id(a): x3[:, 0], id(b): x3[:, 1], id(g): g2}
+        outs = run({id(a): x3[:, 0], id(b): x3[:, 1], id(g): g2})
+        return torch.stack([o.expand(g2.shape) for o in outs], 1)
+
+    _CACHE[key] = f
+    return f
+
+
+def _aten_of(outs, dtype):
+    """``run(leaves) -> [tensor, ...]``: the graphs ``outs`` evaluated node by node
+    in ATen ops (Dynamo traces it into one graph) from the leaves' tensors
+    (``{id(leaf): tensor}``), each result in ``dtype``; raises :class:`Unsupported`
+    for an operation with no ATen form."""
+    orders = [_topo(o) for o in outs]
+    for order in orders:
+        for n in order:
+            if n.op not in OPS and n.op not in LEAVES:
+                raise Unsupported(f"no ATen form for {n.op}")
+    want = _DT[dtype]
+
+    def run(val):
+        val = dict(val)
         for order in orders:
             for n in order:
                 if id(n) in val:
@@ -312,9 +314,7 @@ def _gated_backward_fn(info, dtype, params):
                     val[id(n)] = bool(v) if n.dtype == "bool" else float(v)
                     continue
                 val[id(n)] = OPS[n.op].aten(n, *[val[id(q)] for q in n.args])
-        outs = [val[id(d)] for d in (ga, gb)]
-        outs = [o.to(want) if o.dtype != want else o for o in outs]
-        return torch.stack([o.expand(g2.shape) for o in outs], 1)
+        res = [val[id(o)] for o in outs]
+        return [r.to(want) if r.dtype != want else r for r in res]
 
-    _CACHE[key] = f
-    return f
+    return run
