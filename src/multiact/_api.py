@@ -125,12 +125,12 @@ _sparsemax_axis_kind = _sparsemax_row.params[0].kind
 
 
 @overload
-def relu(x: ArrayT, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> ArrayT: ...
+def relu(x: ArrayT, *, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> ArrayT: ...
 
 @overload
-def relu(x: PyInput, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> NDArray[Any]: ...
+def relu(x: PyInput, *, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> NDArray[Any]: ...
 
-def relu(x: Any, negative_slope: Any = 0.0, max_value: Any = None, threshold: Any = 0.0, *positional: Never, **unexpected: Never) -> Any:
+def relu(x: Any, *positional: Never, negative_slope: Any = 0.0, max_value: Any = None, threshold: Any = 0.0, **unexpected: Never) -> Any:
     r"""Rectified linear unit, with Keras's optional slope, cap and threshold.
 
     .. math::

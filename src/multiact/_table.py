@@ -143,8 +143,10 @@ TABLE: tuple[FuncInfo, ...] = (
     # -- element-wise, seed set ------------------------------------------------------
     # Keras's parameters: at the defaults an exact selection; a slope rounds x - t and
     # the product (1 ulp), or only the difference when the slope is a power of 2
-    _row("relu", E.relu, Param("negative_slope", Real(), 0.0),
-         Param("max_value", Real(optional=True), None), Param("threshold", Real(), 0.0),
+    # keyword-only: relu(x, True) is PyTorch's inplace flag, and gets that hint
+    _row("relu", E.relu, Param("negative_slope", Real(), 0.0, keyword_only=True),
+         Param("max_value", Real(optional=True), None, keyword_only=True),
+         Param("threshold", Real(), 0.0, keyword_only=True),
          bounds=_ulp(0, 0, _EXACT), keep_int=True,
          cases=(Case(), Case({"negative_slope": 0.5, "max_value": 5.0, "threshold": 5.0},
                              bounds=_ulp(0.5, 0.5)),
