@@ -103,7 +103,7 @@ def test_jax_gate_derivatives_are_the_generic_bodys(target, name, params):
 
 # -- logsumexp without b: the maxima are not counted apart --------------------------------
 
-def test_logsumexp_unit_sums_keep_the_rest_and_the_bound(xp, report):
+def test_logsumexp_unit_sums_keep_the_rest_and_the_bound(target, report):
     # fm.unit_sums: S = sum(exp(a - max)) and the rest R apart, log1p(R) where
     # 1 <= S < 1.5; slices with one maximum and a tiny rest, several maxima, the
     # switch, +-inf and NaN
@@ -117,24 +117,24 @@ def test_logsumexp_unit_sums_keep_the_rest_and_the_bound(xp, report):
                      [1e30, 1e30, -1e30, 0.0], [-np.inf, 0.0, -45.0, -np.inf]])
     for dtype in ("float32", "float64"):
         r = rows.astype(dtype).astype(np.float64)
-        y = xp.to_numpy(multiact.logsumexp(xp.asarray(r, dtype), axis=-1))
+        y = target.to_numpy(multiact.logsumexp(target.asarray(r, dtype), axis=-1))
         ref, _ = R.logsumexp(r)
         err = ulp_error(y, ref, 0.0, dtype)
         worst, bound = float(err.max()), BY_NAME["logsumexp"].bound(dtype)
-        report(Cell("logsumexp (unit sums, small rests)", xp.backend, xp.device, dtype,
+        report(Cell("logsumexp (unit sums, small rests)", target.backend, target.device, dtype,
                     r.shape[0], worst, bound, worst <= bound))
         assert worst <= bound, (dtype, err)
-    special = xp.to_numpy(multiact.logsumexp(xp.asarray(np.array(
+    special = target.to_numpy(multiact.logsumexp(target.asarray(np.array(
         [[np.inf, 0.0], [-np.inf, -np.inf], [np.nan, 0.0], [np.inf, np.inf]]), "float32"), axis=-1))
     np.testing.assert_array_equal(special, [np.inf, -np.inf, np.nan, np.inf])
 
 
-def test_log_softmax_initial_above_the_max_is_not_a_unit_sum(xp):
+def test_log_softmax_initial_above_the_max_is_not_a_unit_sum(target):
     # an initial above the max leaves no entry at 0: nothing counts as 1 (split_sums)
     for dtype in ("float32", "float64"):
-        x = xp.asarray(np.array([[0.0, 0.0], [0.0, -1.0], [1.0, 2.0]]), dtype)
-        y = xp.to_numpy(multiact.log_softmax(x, initial=0.5))
-        want = xp.to_numpy(multiact.log_softmax(x))
+        x = target.asarray(np.array([[0.0, 0.0], [0.0, -1.0], [1.0, 2.0]]), dtype)
+        y = target.to_numpy(multiact.log_softmax(x, initial=0.5))
+        want = target.to_numpy(multiact.log_softmax(x))
         np.testing.assert_allclose(y, want, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 

@@ -58,7 +58,17 @@ def _clip(ns, x, lo, hi):
     return torch.clamp(x, lo, hi)  # propagates NaN, as the standard's clip
 
 
-PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip}
+def _cumulative_sum(ns, x, axis=None, dtype=None, include_initial=False):
+    # Reason: array_api_compat's torch cumulative_sum calls array_namespace, whose
+    # lru_cache makes torch.compile print a UserWarning into the user's program
+    # (sparsemax under torch.compile); torch.cumsum is the same sum.
+    if dtype is not None or include_initial or axis is None:
+        return _xp.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
+    return torch.cumsum(x, dim=axis)
+
+
+PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
+              "cumulative_sum": _cumulative_sum}
 
 #: the torch namespace with its primitives: what the generic bodies run on (and
 #: the CPU kernels compile: handed to multiact.kernels)

@@ -178,5 +178,8 @@ class JaxBackend(Backend):
         return self.generic(_GELU, _gelu_body, x, approximate)
 
 
-_TANH, _SIGMOID, _SILU, _GELU = (BY_NAME[n] for n in ("tanh", "sigmoid", "silu", "gelu"))
+_TANH = BY_NAME["tanh"]
+_SIGMOID = BY_NAME["sigmoid"]
+_SILU = BY_NAME["silu"]
+_GELU = BY_NAME["gelu"]
 BACKEND = JaxBackend(NS)
