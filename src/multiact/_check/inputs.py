@@ -14,8 +14,61 @@ import numpy as np
 
 from .score import FORMATS, round_to
 
-__all__ = ["elementwise_inputs", "sweep", "all_values", "reduction_inputs",
+__all__ = ["elementwise_inputs", "sweep", "worst_cases", "WORST_CASES", "all_values", "reduction_inputs",
            "standardize_inputs", "glu_inputs", "sparsemax_inputs", "indices", "rows_inputs"]
+
+
+# The worst cases of the element-wise rows (docs/decisions.md 66): tools/sweep_bounds.py
+# (every row and check case, every local backend) and searches of every float32 in
+# the tails; ``sweep`` adds them, so that ``multiact check`` and the conformance
+# suite meet them.  (value as float.hex, whose worst case, the error found there)
+WORST_CASES = {
+    "float64": (
+        ("-0x1.4f2772b4b7063p+4", "gelu, tanh form: 1876 ulp, NumPy"),
+        ("-0x1.4ecddb3b488b1p+4", "gelu, tanh form: 1595 ulp, JAX"),
+        ("-0x1.9d3ce8a2b2b7fp+8", "quick_gelu: 669 ulp, JAX"),
+        ("-0x1.9e760d1b2c2a4p+8", "quick_gelu: 668 ulp, NumPy"),
+        ("-0x1.62e6be96101ebp+9", "silu: exp(-x) overflows, 0 for 3.96e-306 (FTZ_FLOOR)"),
+        ("-0x1.a09e629d2f0e2p+8", "quick_gelu: JAX flushes the gate (FTZ_FLOOR)"),
+        ("-0x1.62cc9da2721d1p+9", "mish: JAX flushes the gate (FTZ_FLOOR)"),
+        ("-0x1.395cddb0e7d7ep+53", "relu(negative_slope=0.1, threshold=-1): 1.11 ulp"),
+        ("-0x1.61abdb7b6534ep+1", "sigmoid: 2.20 ulp, generic"),
+        ("-0x1.1d1a0c4e61ed3p+0", "sigmoid: 2.20 ulp, JAX"),
+        ("-0x1.2634458349dcbp+5", "sigmoid: 2.12 ulp, NumPy"),
+        ("-0x1.d040f5e195b32p+3", "silu: 2.92 ulp, generic"),
+        ("-0x1.1bef6d208932cp-2", "elu, celu: 3.93 ulp, JAX"),
+        ("-0x1.061d9164563a8p-3", "celu(alpha=2): 3.81 ulp, JAX"),
+        ("-0x1.2a442e9f9252ep-4", "selu: 5.37 ulp, JAX"),
+        ("-0x1.82d264bbbfb5fp+1", "gelu, exact: 6.83 ulp, NumPy"),
+        ("0x1.51393ff7467eap+0", "hard_silu: 2.19 ulp, JAX"),
+        ("0x1.fd12be6764a94p+3", "mish: 5.36 ulp, JAX"),
+        ("-0x1.2e37af510ae60p-5", "squareplus: 2.70 ulp"),
+        ("0x1.ad5cd68b22e2bp+0", "log1mexp: 4.22 ulp, JAX"),
+        ("0x1.049af7820ec3ap+0", "tanh_shrink: 8.07 ulp, JAX"),
+        ("0x1.f6a56603e4a73p+7", "exponential: 1.64 ulp, JAX"),
+    ),
+    "float32": (
+        ("-0x1.3349dcp+3", "gelu, tanh form: 200.5 ulp (every float32 in [-10.6, -6])"),
+        ("-0x1.7bc9eap+5", "quick_gelu: 82.8 ulp (every float32 in [-60, -20])"),
+        ("-0x1.005110p+24", "relu(negative_slope=0.1, threshold=-1): 1.40 ulp"),
+        ("-0x1.0a90c4p+4", "sigmoid: 3.68 ulp, NumPy"),
+        ("-0x1.ba7fecp+1", "sigmoid: 3.64 ulp, generic"),
+        ("-0x1.56d6b2p+3", "silu: 4.57 ulp, generic"),
+        ("-0x1.6b3e64p+5", "silu: 3.66 ulp, NumPy"),
+        ("-0x1.056d66p+1", "softplus: 3.30 ulp"),
+        ("-0x1.0587a4p-1", "softplus(beta=2): 3.10 ulp"),
+        ("0x1.056d66p+1", "log_sigmoid: 3.30 ulp"),
+        ("-0x1.1f249cp-4", "selu: 6.22 ulp, JAX"),
+        ("-0x1.05f55cp-4", "elu: 5.71 ulp, JAX"),
+        ("-0x1.065ddep-2", "celu(alpha=2): 5.32 ulp, JAX"),
+        ("-0x1.1dfdbcp+1", "gelu, exact: 5.04 ulp, JAX"),
+        ("-0x1.8360acp+1", "gelu, exact: 4.37 ulp, generic"),
+        ("0x1.62e2fep+6", "exponential: 5.51 ulp, JAX"),
+        ("0x1.9fe900p+4", "exponential: 2.52 ulp, NumPy"),
+        ("0x1.04f936p+0", "tanh_shrink: 10.55 ulp, JAX"),
+        ("0x1.719ee2p-3", "tanh_shrink: 4.34 ulp, NumPy"),
+    ),
+}
 
 
 def elementwise_inputs(dtype, n_grid=241, seed=0):
@@ -42,13 +95,20 @@ def all_values(dtype):
         return (bits << 16).view(np.float32).astype(np.float64)
 
 
+def worst_cases(dtype):
+    """The worst cases of the element-wise rows found by ``tools/sweep_bounds.py`` and
+    by searches of every float32 value (docs/decisions.md 66), as float64."""
+    return np.array([float.fromhex(h) for h, _ in WORST_CASES.get(dtype, ())])
+
+
 @functools.lru_cache(maxsize=None)
 def sweep(dtype, full=False, dense=False):
-    """The element-wise sweep.  ``multiact check``: ``elementwise_inputs``.
-    ``dense`` (conformance): also a dense grid, random values and the kinks;
-    for 16-bit dtypes every value (``full``) or every 13th."""
+    """The element-wise sweep.  ``multiact check``: ``elementwise_inputs`` and the
+    rows' worst cases (``worst_cases``).  ``dense`` (conformance): also a dense
+    grid, random values and the kinks; for 16-bit dtypes every value (``full``) or
+    every 13th."""
     if not dense:
-        return elementwise_inputs(dtype)
+        return np.concatenate([elementwise_inputs(dtype), worst_cases(dtype)])
     if dtype in ("float16", "bfloat16"):
         v = all_values(dtype)
         v = v if full else np.concatenate([v[::13], elementwise_inputs(dtype)])
@@ -61,7 +121,7 @@ def sweep(dtype, full=False, dense=False):
     tails = np.geomspace(12.0, 1e4, 360)
     extra = np.concatenate([rng.uniform(-20, 20, 600), rng.standard_normal(300),
                             np.linspace(-3.2, 3.2, 257), np.linspace(5.8, 6.2, 41),
-                            tails, -tails])
+                            tails, -tails, worst_cases(dtype)])
     return np.unique(round_to(np.concatenate([x, extra]), dtype))
 
 
