@@ -14,8 +14,9 @@ import numpy as np
 
 from .score import FORMATS, round_to
 
-__all__ = ["elementwise_inputs", "sweep", "worst_cases", "WORST_CASES", "all_values", "reduction_inputs",
-           "standardize_inputs", "glu_inputs", "sparsemax_inputs", "indices", "rows_inputs"]
+__all__ = ["elementwise_inputs", "sweep", "worst_cases", "WORST_CASES", "all_values",
+           "reduction_inputs", "standardize_inputs", "glu_inputs", "sparsemax_inputs",
+           "indices", "rows_inputs"]
 
 
 # The worst cases of the element-wise rows (docs/decisions.md 66): tools/sweep_bounds.py
@@ -67,6 +68,13 @@ WORST_CASES = {
         ("0x1.9fe900p+4", "exponential: 2.52 ulp, NumPy"),
         ("0x1.04f936p+0", "tanh_shrink: 10.55 ulp, JAX"),
         ("0x1.719ee2p-3", "tanh_shrink: 4.34 ulp, NumPy"),
+        ("0x1.5f23bcp+0", "hard_silu: 2.25 ulp, JAX"),
+        ("0x1.d6749cp-2", "log1mexp: 5.75 ulp, JAX"),
+        ("0x1.0026c4p+0", "log1mexp: 4.31 ulp, NumPy"),
+        ("0x1.481106p+2", "tanh: 4.90 ulp, JAX"),
+        ("-0x1.9f9bfcp+1", "mish: 5.95 ulp, JAX"),
+        ("-0x1.06f622p+1", "mish: 4.21 ulp, NumPy"),
+        ("-0x1.94effep-11", "squareplus: 2.75 ulp"),
     ),
 }
 
