@@ -25,6 +25,11 @@ are mpmath's.
     PYTHONPATH=src python tools/sweep_bounds.py --backend array_api_strict \\
         --function sigmoid --function gelu
     PYTHONPATH=src python tools/sweep_bounds.py --points      # worst x of each failing cell
+    PYTHONPATH=src python tools/sweep_bounds.py --function silu --every32 -128 -0.0625
+
+``--every32 LO HI`` scores every float32 between LO and HI (of one sign) instead of
+the sweep, screened as above (the worst 64 of each cell against mpmath): a few
+minutes for 2^27 values.
 
 Columns: the case, the backend, the dtype, the worst error in ulps, where
 (x, as a float and in hex), the row's bound and ``FAIL`` where it is exceeded.
@@ -136,6 +141,30 @@ def cell(target, info, params, dtype, n, verify):
     return float(err[i]), float(x[i]), x.size
 
 
+def every32(target, info, params, lo, hi, verify=64, chunk=1 << 22):
+    """(worst ulp, x there, values scored): every float32 in [lo, hi] (one sign)."""
+    from multiact._check.targets import Target
+
+    a, b = sorted(int(np.float32(v).view(np.int32)) for v in (lo, hi))
+    numpy = Target("numpy", "cpu")
+    cand = []
+    for start in range(a, b + 1, chunk):
+        x = np.arange(start, min(start + chunk, b + 1), dtype=np.int32).view(np.float32)
+        x = target.inputs(x.astype(np.float64), "float32")
+        y = evaluate(target, info, params, x, "float32")
+        screen = evaluate(numpy, info, params, x, "float64")
+        with np.errstate(all="ignore"):
+            rough = ulp_error(y, screen, 0.0, "float32")
+        top = np.argsort(-np.nan_to_num(rough, posinf=1e300))[:verify]
+        cand.append((rough[top], x[top], y[top]))
+    rough, x, y = (np.concatenate(c) for c in zip(*cand))
+    top = np.argsort(-np.nan_to_num(rough, posinf=1e300))[:verify]
+    hi_, lo_ = reference(info, params, x[top])
+    err = ulp_error(y[top], hi_, lo_, "float32")
+    i = int(np.argmax(err))
+    return float(err[i]), float(x[top][i]), b - a + 1
+
+
 def cases(functions):
     for info in TABLE:
         if not info.elementwise or (functions and info.name not in functions):
@@ -154,10 +183,14 @@ def main(argv=None):
     ap.add_argument("--verify", type=int, default=256,
                     help="float32: the worst points a cell scored against mpmath")
     ap.add_argument("--points", action="store_true", help="list the worst x of failing cells")
+    ap.add_argument("--every32", nargs=2, type=float, metavar=("LO", "HI"),
+                    help="score every float32 in [LO, HI] (one sign) instead of the sweep")
     args = ap.parse_args(argv)
+    if args.every32 and (min(args.every32) < 0 < max(args.every32)):
+        ap.error("--every32: LO and HI must have the same sign")
     backends = args.backend or ["numpy", "jax"]
     targets = [t for t in discover(backends) if t.device == "cpu"]
-    dtypes = args.dtype or ["float64", "float32"]
+    dtypes = ["float32"] if args.every32 else (args.dtype or ["float64", "float32"])
     fails, t0 = [], time.perf_counter()
     print(f"{'case':34} {'backend':17} {'dtype':8} {'worst':>9}  {'x':>24} {'hex':>24} "
           f"{'bound':>6}")
@@ -167,7 +200,10 @@ def main(argv=None):
                 if dtype not in t.dtypes:
                     continue
                 n = args.n if dtype == "float64" else args.n32
-                worst, at, m = cell(t, info, params, dtype, n, args.verify)
+                if args.every32:
+                    worst, at, m = every32(t, info, params, *args.every32)
+                else:
+                    worst, at, m = cell(t, info, params, dtype, n, args.verify)
                 b = info.bound(dtype, params)
                 bad = worst > b
                 print(f"{info.label(params):34} {t.label:17} {dtype:8} {worst:9.3f}  "
