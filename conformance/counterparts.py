@@ -94,6 +94,19 @@ SPELLINGS = {
                              "eps=epsilon)",
                     "jax": "nn.standardize"},
     "glu": {"torch": "lambda x, axis=-1: F.glu(x, axis)", "jax": "nn.glu"},
+    # the gated MLPs' own spellings (LLaMA's silu(w1 x) * w3 x, Liger's reference)
+    "swiglu": {"torch": "lambda x, axis=-1: (lambda a, b: F.silu(a) * b)(*x.chunk(2, axis))",
+               "jax": "lambda x, axis=-1: (lambda a, b: nn.silu(a) * b)(*jnp.split(x, 2, "
+                      "axis))"},
+    "geglu": {"torch": "lambda x, axis=-1, approximate=True: (lambda a, b: F.gelu(a, "
+                       "approximate='tanh' if approximate else 'none') * b)(*x.chunk(2, axis))",
+              "jax": "lambda x, axis=-1, approximate=True: (lambda a, b: nn.gelu(a, "
+                     "approximate) * b)(*jnp.split(x, 2, axis))"},
+    "quick_gelu": {"torch": "lambda x: x * torch.sigmoid(1.702 * x)",
+                   "jax": "lambda x: x * nn.sigmoid(1.702 * x)"},
+    "relu2": {"torch": "lambda x: torch.square(F.relu(x))",
+              "jax": "lambda x: jnp.square(nn.relu(x))"},
+    "exponential": {"torch": "torch.exp", "jax": "jnp.exp", "numpy": "np.exp"},
 }
 
 LIBRARIES = ("torch", "jax", "numpy", "scipy")
@@ -155,14 +168,15 @@ def counterpart(library, info, params=None, *, cupy=False):
 
 def torch_names(info):
     """The names of ``torch``/``torch.nn.functional`` functions that the PyTorch
-    spelling of ``info``'s function calls and that are multiact names (or
-    aliases) too: the ones a user may replace with multiact's function of that
-    name (``F.gelu = multiact.gelu``)."""
+    spelling of ``info``'s function calls and that name ``info``'s own function
+    in multiact (its name or an alias): the ones a user may replace with it
+    (``F.gelu = multiact.gelu``; swiglu's spelling calls ``F.silu``, which is
+    silu's, not swiglu's)."""
     import multiact
 
-    names = set(multiact.names())
+    own = {n for n in multiact.names() if multiact.get(n) is getattr(multiact, info.name)}
     found = set()
     for key in {info.name} | {info.label(dict(c.params)) for c in info.cases}:
         text = SPELLINGS.get(key, {}).get("torch", "")
-        found.update(a for a in re.findall(r"\b(?:F|torch)\.(\w+)", text) if a in names)
+        found.update(a for a in re.findall(r"\b(?:F|torch)\.(\w+)", text) if a in own)
     return sorted(found)
