@@ -350,11 +350,6 @@ class TorchBackend(Backend):
 
 
 BACKEND = TorchBackend(NS)
-# Reason: speed of the gated functions' framework path.  A gated body's gate (glu's
-# sigmoid, swiglu's silu, geglu's gelu) is this backend's own function of that name
-# (its special case: torch's native kernel where it is right, with its accurate
-# backward), not the generic chain of about six ATen ops.
-NS.__dict__["activation"] = lambda name, x, *params: getattr(BACKEND, name)(x, *params)
 
 # Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
 # user's subclass with __torch_function__): the generic bodies, whose ATen ops
