@@ -101,9 +101,14 @@ def _gated(row, body, x, params):
     shape = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
     x3 = (x if x.is_contiguous() else x.contiguous()).view(outer, 2, m)
     p3 = params[:i] + (1,) + params[i + 1:]
+    # no kernel for this call (below the tier, the framework mode): the gate is this
+    # backend's own function (_NS_GATES); where a gated kernel serves or is on its way,
+    # the generic chain, which bills that kernel alone (the gate's own special case
+    # would bill and compile a kernel of its own)
+    ns = _NS_GATES if _k._route(x3) is None else NS
 
     def path():
-        return body(NS, x, *params)
+        return body(ns, x, *params)
 
     if recording(x):
         y = _k.torch_gated_train(row.name, x3, p3, path, fused_gated)
@@ -350,6 +355,12 @@ class TorchBackend(Backend):
 
 
 BACKEND = TorchBackend(NS)
+# Reason: speed of the gated functions' framework path.  A gated body's gate (glu's
+# sigmoid, swiglu's silu, geglu's gelu) is this backend's own function of that name
+# (its special case: torch's native kernel where it is right, with its accurate
+# backward), not the generic chain of about six ATen ops (``reductions._gate``).
+_NS_GATES = NS.replacing({})
+_NS_GATES.__dict__["activation"] = lambda name, x, *params: getattr(BACKEND, name)(x, *params)
 
 # Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
 # user's subclass with __torch_function__): the generic bodies, whose ATen ops

@@ -150,6 +150,7 @@ class TraceNamespace:
 
     framework = "trace"
     label = "trace"
+    activation = None  # a gated body's gates are traced from their generic bodies
     float16, bfloat16, float32, float64 = "float16", "bfloat16", "float32", "float64"
     bool = "bool"
     work_floats = frozenset(("float32", "float64"))
