@@ -198,17 +198,11 @@ def cupy_forward(info, x, params):
     return None if k is None else k(x)
 
 
-def cupy_gated(info, x, params, axis):
-    """A gated row's function of the CuPy array ``x`` by one kernel over its two
-    halves along ``axis`` (strided views, read in place), or None."""
-    k = None if x.shape[axis] % 2 else _forward_kernel(info, x, params)
-    if k is None:
-        return None
-    h = x.shape[axis] // 2
-    first = [slice(None)] * x.ndim
-    second = [slice(None)] * x.ndim
-    first[axis], second[axis] = slice(0, h), slice(h, 2 * h)
-    return k(x[tuple(first)], x[tuple(second)])
+def cupy_gated(info, a, b, params):
+    """A gated row's function of the two halves ``a``, ``b`` of a CuPy array (strided
+    views, read in place: ``fm.halves``) by one kernel, or None."""
+    k = _forward_kernel(info, a, params)
+    return None if k is None else k(a, b)
 
 
 # -- the same text on the host, for tests ---------------------------------------------------
