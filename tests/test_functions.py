@@ -251,6 +251,42 @@ def test_torch_exact_gelu_float64_without_a_fused_multiply_add(monkeypatch):
     torch.testing.assert_close(fast, slow, rtol=8 * 2**-52, atol=0)
 
 
+def test_torch_exact_gelu_float32_in_float32(monkeypatch):
+    # the float32 framework path computes in float32 (erfc of a corrected argument,
+    # one fused multiply-add): no float64 tensor is made; without the fused
+    # multiply-add it takes the float64 form, and the two agree to the bound
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from multiact.backends import _torch_native as tn
+
+    class Dtypes(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for o in (out if isinstance(out, (tuple, list)) else (out,)):
+                if isinstance(o, torch.Tensor):
+                    seen.add(o.dtype)
+            return out
+
+    x = torch.linspace(-13, 6, 1001, dtype=torch.float32)
+    assert tn._fma_exact(x.device, x.dtype)  # this build: the float32 form
+    seen: set = set()
+    with Dtypes():
+        fast = tn._gelu_erf_fwd(x)
+    assert seen == {torch.float32}
+    assert torch.equal(multiact.gelu(x, approximate=False), fast)
+    monkeypatch.setitem(tn._FMA, (x.device.type, x.dtype), False)
+    seen.clear()
+    with Dtypes():
+        slow = tn._gelu_erf_fwd(x)
+    assert torch.float64 in seen
+    from multiact._check.score import ulp_error
+
+    hi, lo = R.elementwise(R.for_row("gelu"), x.double().numpy(), approximate=False)
+    bound = BY_NAME["gelu"].bound("float32", {"approximate": False})
+    for y in (fast, slow):
+        assert float(ulp_error(y.double().numpy(), hi, lo, "float32").max()) <= bound
+
+
 def test_logsumexp_rules(target):
     f = lambda a, **k: target.to_numpy(multiact.logsumexp(target.asarray(np.array(a)), **k))  # noqa: E731
     assert float(f([0.0, -40.0])) == pytest.approx(4.248354255291589e-18, rel=1e-12)

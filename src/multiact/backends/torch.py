@@ -267,8 +267,8 @@ class TorchBackend(Backend):
         return _elementwise(x, "soft_sign", (), _half_via_float(_soft_sign_fwd), _SoftSign)
 
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
-             "the left tail); exact form of float32 in float64, rounded once, of float64 "
-             "through erfc of a corrected argument; accurate backwards")
+             "the left tail); exact form through erfc of a corrected argument (float32 in "
+             "float32, float64 in float64); accurate backwards")
     def gelu(self, x, approximate=True):
         if x.dtype not in _FLOATS or not eager(x):
             return super().gelu(x, approximate)
