@@ -38,9 +38,11 @@ def cases(library=None, *, elementwise=None, cupy=False):
 
 
 def one_pass(library=None, *, cupy=False):
-    """The cases of the element-wise rows and of the reductions with a row kernel
-    (over the last axis): what the first-call and GPU tables measure."""
-    return [c for c in cases(library, cupy=cupy) if c[1].elementwise or c[1].row_kernel]
+    """The cases of the element-wise rows, of the reductions with a row kernel (over
+    the last axis) and of the gated rows (halves of the last axis): what the
+    first-call and GPU tables measure."""
+    return [c for c in cases(library, cupy=cupy)
+            if c[1].elementwise or c[1].row_kernel or c[1].halves]
 
 
 def ours(info, params):
