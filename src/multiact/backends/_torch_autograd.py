@@ -25,7 +25,8 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
                             _log_softmax_eager, _lse_parts, _sigmoid_bwd, _sigmoid_pair,
-                            _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd)
+                            _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd,
+                            _tanh_shrink_bwd, _tanh_shrink_pair)
 
 class _Elementwise(torch.autograd.Function):
     """Base of the element-wise Functions: forward, accurate backward, jvp (the
@@ -132,6 +133,54 @@ class _Sigmoid(torch.autograd.Function):
     @staticmethod
     def vmap(info, in_dims, x):
         return _Sigmoid.apply(x), (in_dims[0], in_dims[0])
+
+
+class _TanhShrink(torch.autograd.Function):
+    """tanh_shrink's Function returns ``(y, t)``, ``t = tanh(x)``, and saves ``t``
+    (as PyTorch's ``x - tanh(x)`` saves tanh's output), not ``x``: ``x`` stays free
+    to be edited in place after the call.  The backward is ``t^2``; ``t`` is a
+    differentiable output with derivative ``1 - t^2`` (PyTorch's tanh backward), so
+    a double backward through the saved ``t`` gives the second derivative."""
+
+    @staticmethod
+    def forward(x):
+        # one compiled kernel for the pair where the CPU tier has one
+        return _k.torch_fuse("tanh_shrink_pair", _tanh_shrink_pair,
+                             lambda: _tanh_shrink_pair(x), x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output[1])
+        ctx.save_for_forward(output[1])
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(ctx, g, gt):
+        (t,) = ctx.saved_tensors
+        if g is None and gt is None:
+            return None
+        gx = None
+        if g is not None:
+            gx = _k.torch_fuse("tanh_shrink_bwd", _tanh_shrink_bwd,
+                               lambda: _tanh_shrink_bwd(t, g), t, g) \
+                if not torch.is_grad_enabled() else _tanh_shrink_bwd(t, g)
+        if gt is not None:
+            dt = gt * (1.0 - t * t)
+            gx = dt if gx is None else gx + dt
+        return gx
+
+    @staticmethod
+    def jvp(ctx, d):
+        (t,) = ctx.saved_tensors
+        return _tanh_shrink_bwd(t, d), d * (1.0 - t * t)
+
+    @staticmethod
+    def vmap(info, in_dims, x):
+        return _TanhShrink.apply(x), (in_dims[0], in_dims[0])
+
+
+def _tanh_shrink_train(x):
+    return _TanhShrink.apply(x)[0]
 
 
 def _sigmoid_train(x):
