@@ -134,3 +134,35 @@ def test_cuda_c_gated_kernels_on_the_host(info, params, label, dtype):
     got = np.concatenate([ga, gb], axis=-1).astype(np.float64)
     rtol = {"float64": 1e-12, "float32": 2e-5}.get(dtype, 3e-2)
     np.testing.assert_allclose(got, gw.numpy(), rtol=rtol, atol=rtol * float(gw.abs().max()))
+
+
+@pytest.mark.parametrize("info, params, label", CASES, ids=[c[2] for c in CASES])
+def test_above_the_tier_the_gate_bills_no_kernel_of_its_own(info, params, label, monkeypatch):
+    # before its gated kernel is ready, a call above the CPU tier's size runs the
+    # gate's own special case (native kernels, accurate backward: not the generic
+    # chain), unbilled: it makes no slot but the gated row's own, and its values are
+    # those of the framework path below the tier
+    torch = pytest.importorskip("torch")
+    from multiact.backends import torch as tb
+
+    if kernels.mode() != "auto":
+        pytest.skip("the CPU tier is the auto mode's")
+    gates = []
+    for name in ("sigmoid", "silu", "gelu"):
+        def spy(x, *a, _f=getattr(tb.BACKEND, name), _n=name):
+            gates.append(_n)
+            return _f(x, *a)
+        monkeypatch.setattr(tb.BACKEND, name, spy)
+    kw = _kw(info, params)
+    f = getattr(multiact, info.name)
+    x = (torch.linspace(-6, 6, 2 * kernels.MIN_NUMEL, dtype=torch.float32) ** 3 / 9)
+    x = x.reshape(512, -1)
+    before = {k["kernel"] for k in kernels.status()}
+    xr = x.clone().requires_grad_(True)
+    y = f(xr, **kw)
+    y.backward(torch.ones_like(y))
+    assert len(gates) == 1
+    made = {k["kernel"] for k in kernels.status()} - before
+    assert all(k.startswith(info.name) and " gated " in k for k in made), made
+    ys = torch.cat([f(x[i:i + 8], **kw) for i in range(0, 512, 8)])  # below the tier
+    torch.testing.assert_close(y.detach(), ys, rtol=0, atol=0)

@@ -110,6 +110,7 @@ class _Sigmoid(torch.autograd.Function):
         ctx.save_for_backward(output[1])
         ctx.save_for_forward(output[1])
         ctx.set_materialize_grads(False)
+        ctx.unbilled = _k.billing_off()  # a gated row's gate: its kernel is billed alone
 
     @staticmethod
     def backward(ctx, g, gq):
@@ -118,7 +119,8 @@ class _Sigmoid(torch.autograd.Function):
             return None
         if g is None or gq is None:
             g = gq if g is None else g
-            if not torch.is_grad_enabled():  # not create_graph: one kernel where it applies
+            if not torch.is_grad_enabled() and not ctx.unbilled:
+                # not create_graph: one kernel where it applies
                 return _k.torch_fuse("sigmoid_bwd", _sigmoid_bwd,
                                              lambda: _sigmoid_bwd(qs, g), qs, g)
             return _sigmoid_bwd(qs, g)

@@ -102,14 +102,20 @@ def _gated(row, body, x, params):
     shape = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
     x3 = (x if x.is_contiguous() else x.contiguous()).view(outer, 2, m)
     p3 = params[:i] + (1,) + params[i + 1:]
-    # no kernel for this call (below the tier, the framework mode): the gate is this
-    # backend's own function (_NS_GATES); where a gated kernel serves or is on its way,
-    # the generic chain, which bills that kernel alone (the gate's own special case
-    # would bill and compile a kernel of its own)
-    ns = _NS_GATES if _k._route(x3) is None else NS
+    # the framework path (no kernel for this call, or none ready yet) takes the gate
+    # from this backend's own function (_NS_GATES: native kernels, accurate backwards);
+    # on the CPU tier those run unbilled, so that the gated kernel alone is billed (and
+    # compiled), not a kernel of the gate's own.  Where the kernel is Triton's or is
+    # compiled on the caller's thread, the generic chain.
+    r = _k._route(x3)
 
     def path():
-        return body(ns, x, *params)
+        if r is None:
+            return body(_NS_GATES, x, *params)
+        if r == "tier" and x.is_cpu:
+            with _k.unbilled():
+                return body(_NS_GATES, x, *params)
+        return body(NS, x, *params)
 
     if recording(x):
         y = _k.torch_gated_train(row.name, x3, p3, path, fused_gated)

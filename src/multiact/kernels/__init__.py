@@ -40,7 +40,9 @@ path (``eager``); what comes back is the kernel's result or ``eager``'s.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 
 from .._table import BY_NAME
@@ -127,7 +129,7 @@ def _route(x, cpu=True):
         if x.is_cuda:
             return "tier" if _triton() else None
         if cpu and x.numel() >= MIN_NUMEL and x.is_cpu and _inductor():
-            return "tier"
+            return None if _UNBILLED.__dict__ else "tier"
         return None
     if m is None:
         m = mode()
@@ -144,6 +146,26 @@ def _route(x, cpu=True):
             return "triton" if _triton() else None
         return "sync" if cpu and _inductor() else None
     return None
+
+
+_UNBILLED = threading.local()  # set (on this thread): the CPU tier's calls are not billed
+
+
+def billing_off():
+    """Whether this thread is inside :func:`unbilled`."""
+    return bool(_UNBILLED.__dict__)
+
+
+@contextlib.contextmanager
+def unbilled():
+    """The framework path for the CPU tier's calls made inside, billing no kernel:
+    for a composite (a gated row before its own kernel is ready) whose parts are
+    other functions' special cases; the composite's slot bills their time."""
+    _UNBILLED.on = True
+    try:
+        yield
+    finally:
+        del _UNBILLED.on
 
 
 def _row(name):
