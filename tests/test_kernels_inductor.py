@@ -71,7 +71,8 @@ def _kernel(ki, kind, info, params, dtype):
 SPECIAL_CASES_WITH_KERNELS = {"silu": ("forward", "train"), "gelu": ("forward", "train"),
                               "hard_silu": ("forward", "train"),
                               "soft_sign": ("forward", "train"), "hard_sigmoid": ("train",),
-                              "sigmoid": ("fuse",), "tanh_shrink": ("forward", "fuse")}
+                              "sigmoid": ("fuse",), "tanh_shrink": ("forward", "fuse"),
+                              "soft_shrink": ("forward", "train")}
 
 
 def _kernel_kinds(info):

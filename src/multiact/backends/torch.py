@@ -273,6 +273,18 @@ class TorchBackend(Backend):
             return super().soft_sign(x)
         return _elementwise(x, "soft_sign", (), _half_via_float(_soft_sign_fwd), _SoftSign)
 
+    @special("speed: x - clamp(x, -lambd, lambd), two native ops, instead of the generic "
+             "body's selects (torch.where costs 10x an add on CPU); the same values (+0 in the "
+             "band) and gradients (0 in the band, at its edges too)")
+    def soft_shrink(self, x, lambd=0.5):
+        if x.dtype not in (torch.float32, torch.float64) or not eager(x):
+            return super().soft_shrink(x, lambd)
+
+        def fwd(t):
+            return t - t.clamp(-lambd, lambd)
+
+        return _elementwise(x, "soft_shrink", (lambd,), fwd, fwd)
+
     @special("speed: a backward tanh(x)^2 (nothing cancels) from the saved tanh(x), "
              "instead of autograd through the continued fraction near 0 (about 40 saved ops)")
     def tanh_shrink(self, x):
