@@ -695,6 +695,17 @@ def prelu(xp, x, weight):
 _QUICK_GELU_SCALE = 1.702
 
 
+def activation_of(xp, name, x, *params):
+    """The element-wise function ``name`` inside another body: the backend's own (its
+    special case: a native kernel where one is right, an accurate backward) where the
+    namespace offers one (``xp.activation``), else the generic body.  The kernels'
+    tracer offers none, so a fused kernel is printed from the generic bodies."""
+    own = getattr(xp, "activation", None)
+    if own is not None:
+        return own(name, x, *params)
+    return _BODIES[name](xp, x, *params)
+
+
 def quick_gelu(xp, x):
     r"""Quick GELU (CLIP; transformers' ``quick_gelu``).
 
@@ -713,7 +724,7 @@ def quick_gelu(xp, x):
     """
     x, dt = as_work(xp, x, "quick_gelu")
     # 1.702 x would overflow near the float maximum; the gate is 0 or 1 past GELU_LIM
-    gate = fm.sigmoid(xp, _QUICK_GELU_SCALE * fm.squash(xp, x, fm.GELU_LIM))
+    gate = activation_of(xp, "sigmoid", _QUICK_GELU_SCALE * fm.squash(xp, x, fm.GELU_LIM))
     return finish(xp, fm.gated(xp, x, gate), dt)
 
 
@@ -757,3 +768,7 @@ def exponential(xp, x):
     """
     x, dt = as_work(xp, x, "exponential")
     return finish(xp, xp.exp(x), dt)
+
+
+# the bodies by name, for activation_of (a dict, which torch.compile traces; globals() it does not)
+_BODIES = {k: v for k, v in list(globals().items()) if callable(v) and not k.startswith("_")}

@@ -286,15 +286,7 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     return finish(xp, (x - mu) / den, dt)
 
 
-def _gate(xp, name, x, *params):
-    """The element-wise function ``name`` of a gated body's half: the backend's own
-    (its special case, a native kernel where one is right) where the namespace
-    offers one (``xp.activation``), else the generic body.  The kernels' tracer
-    offers none, so a fused kernel is printed from the generic body."""
-    own = getattr(xp, "activation", None)
-    if own is not None:
-        return own(name, x, *params)
-    return getattr(E, name)(xp, x, *params)
+_gate = E.activation_of  # a gated body's gate: the backend's own where it offers one
 
 
 def glu(xp, x, axis=-1):

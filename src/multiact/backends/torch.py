@@ -86,6 +86,22 @@ def _rows_kernel(name, x, axis, params, where, eager_path, train=True):
     return _k.torch_rows(name, x, params, where, eager_path)
 
 
+def _framework_path(body, x, params, like=None):
+    """A row's generic body on the framework path (no kernel for this call, or none
+    ready yet): its inner activations (``activation_of``: a gated row's gate,
+    quick_gelu's sigmoid) are this backend's own functions (_NS_GATES: native
+    kernels, accurate backwards); on the CPU tier they run unbilled, so that the
+    row's own kernel alone is billed and compiled, never one of theirs.  Where the
+    kernel is Triton's or is compiled on the caller's thread: the generic chain."""
+    r = _k._route(x if like is None else like)
+    if r is None:
+        return body(_NS_GATES, x, *params)
+    if r == "tier" and x.is_cpu:
+        with _k.unbilled():
+            return body(_NS_GATES, x, *params)
+    return body(NS, x, *params)
+
+
 def _gated(row, body, x, params):
     """A gated row (glu, swiglu, geglu) by one kernel forward and one backward
     (both halves of the gradient) over ``x`` viewed as ``(outer, 2, m)``, where one
@@ -102,20 +118,8 @@ def _gated(row, body, x, params):
     shape = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
     x3 = (x if x.is_contiguous() else x.contiguous()).view(outer, 2, m)
     p3 = params[:i] + (1,) + params[i + 1:]
-    # the framework path (no kernel for this call, or none ready yet) takes the gate
-    # from this backend's own function (_NS_GATES: native kernels, accurate backwards);
-    # on the CPU tier those run unbilled, so that the gated kernel alone is billed (and
-    # compiled), not a kernel of the gate's own.  Where the kernel is Triton's or is
-    # compiled on the caller's thread, the generic chain.
-    r = _k._route(x3)
-
     def path():
-        if r is None:
-            return body(_NS_GATES, x, *params)
-        if r == "tier" and x.is_cpu:
-            with _k.unbilled():
-                return body(_NS_GATES, x, *params)
-        return body(NS, x, *params)
+        return _framework_path(body, x, params, x3)
 
     if recording(x):
         y = _k.torch_gated_train(row.name, x3, p3, path, fused_gated)
@@ -139,7 +143,7 @@ class TorchBackend(Backend):
         if row.fused and row.elementwise and x.dtype in _FLOATS and eager(x) \
                 and all(type(p) in (float, int) for p in params):
             def path(t):
-                return body(NS, t, *params)
+                return _framework_path(body, t, params)
 
             if recording(x):
                 return _k.torch_train(row.name, x, params, path, fused_elementwise)
