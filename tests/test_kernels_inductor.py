@@ -72,7 +72,7 @@ SPECIAL_CASES_WITH_KERNELS = {"silu": ("forward", "train"), "gelu": ("forward", 
                               "hard_silu": ("forward", "train"),
                               "soft_sign": ("forward", "train"), "hard_sigmoid": ("train",),
                               "sigmoid": ("fuse",), "tanh_shrink": ("forward", "fuse"),
-                              "soft_shrink": ("forward", "train")}
+                              "soft_shrink": ("forward", "train"), "hard_shrink": ("train",)}
 
 
 def _kernel_kinds(info):

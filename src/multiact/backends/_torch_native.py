@@ -32,6 +32,7 @@ _relu, _celu, _selu, _tanh, _sigmoid = _VF.relu, _VF.celu, _VF.selu, _VF.tanh, _
 _softmax, _log_softmax = _VF.softmax, _VF.log_softmax
 _relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
 _softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid
+_hardshrink = _VF.hardshrink
 _silu, _silu_, _hardswish, _mish = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish
 _silu_backward = torch.ops.aten.silu_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx

@@ -34,7 +34,7 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_tanh_fwd, _hard_sigmoid_fwd,
-                            _hard_silu_fwd, _hardtanh, _leaky_relu, _log_sigmoid,
+                            _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _plain, _relu, _relu6, _scalar, _selu,
                             _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager, _softplus,
                             _tanh, eager, recording)
@@ -276,6 +276,15 @@ class TorchBackend(Backend):
         if x.dtype not in _FLOATS or not eager(x):
             return super().soft_sign(x)
         return _elementwise(x, "soft_sign", (), _half_via_float(_soft_sign_fwd), _SoftSign)
+
+    @special("speed: torch's hardshrink in inference (the generic body's values to the bit: "
+             "+0 in the band, NaN kept); training keeps the generic body, whose gradient at "
+             "NaN is the incoming one (torch's is 0 in its vectorised loop)")
+    def hard_shrink(self, x, lambd=0.5):
+        if x.dtype in (torch.float32, torch.float64) and not recording(x) and eager(x) \
+                and type(lambd) in (float, int):
+            return _hardshrink(x, lambd)
+        return super().hard_shrink(x, lambd)
 
     @special("speed: x - clamp(x, -lambd, lambd), two native ops, instead of the generic "
              "body's selects (torch.where costs 10x an add on CPU); the same values (+0 in the "
