@@ -630,7 +630,7 @@ def tanh_shrink(xp, x):
     """
     x, dt = as_work(xp, x, "tanh_shrink")
     small = xp.abs(x) < 1
-    xs = xp.where(small, x, 0.0)
+    xs = xp.clip(x, -1.0, 1.0)  # x where it is used; finite elsewhere (no NaN to mask)
     t = xs * xs
     depth = _TANH_CF_DEPTH[64 if x.dtype == xp.float64 else 32]
     d = 2.0 * depth + 1.0
