@@ -24,7 +24,8 @@ from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
-                            _log_softmax_eager, _lse_parts, _sigmoid_bwd, _sigmoid_pair,
+                            _log_softmax_eager, _lse_parts, _mish_bwd, _mish_fwd,
+                            _sigmoid_bwd, _sigmoid_pair,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
@@ -200,6 +201,7 @@ _GeluErf64.compilable_bwd = False  # its correction needs addcmul's fused multip
 
 
 _SilU = _function("silu", _silu_fwd, _silu_bwd)
+_Mish = _function("mish", _mish_fwd, _mish_bwd)
 
 
 # -- the softmax family's framework paths ---------------------------------------------

@@ -33,8 +33,9 @@ _softmax, _log_softmax = _VF.softmax, _VF.log_softmax
 _relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
 _softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid
 _hardshrink = _VF.hardshrink
-_silu, _silu_, _hardswish, _mish = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish
+_silu, _silu_, _hardswish, _mish, _mish_ = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish, _nn.mish_
 _silu_backward = torch.ops.aten.silu_backward
+_mish_backward = torch.ops.aten.mish_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 
 
@@ -178,6 +179,19 @@ def _soft_sign_fwd(x):
 def _soft_sign_bwd(x, g):
     # 1 / (1 + |x|)^2 directly: autograd of x / (|x| + 1) subtracts two terms.
     return g / (x.abs() + 1.0).square()
+
+
+def _mish_fwd(x):
+    # torch's mish of x raised to the floor (mish(-inf) is NaN in torch, -0 here)
+    return _mish(x.clamp(min=fm.SILU_FLOOR))
+
+
+def _mish_bwd(x, g):
+    # torch's mish backward at x raised to the floor: clamp keeps NaN, so mish'(NaN) is
+    # NaN (autograd through clamp would give 0 there), and below the floor mish' has
+    # underflowed to 0 either way.  Two passes, where a select before torch's mish
+    # took four (torch.where costs four clamps on CPU).
+    return _mish_backward(g, x.clamp(min=fm.SILU_FLOOR))
 
 
 def _tanh_shrink_pair(x):

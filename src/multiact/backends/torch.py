@@ -29,13 +29,13 @@ import torch
 from .. import kernels as _k
 from . import Backend, defaults, special
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
-                              _LogSoftmax, _LogSumExp, _SilU, _SoftSign, _sigmoid_train,
+                              _LogSoftmax, _LogSumExp, _Mish, _SilU, _SoftSign, _sigmoid_train,
                               _tanh_shrink_train,
                               fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_tanh_fwd, _hard_sigmoid_fwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
-                            _log_softmax_eager, _mish, _plain, _relu, _relu6, _scalar, _selu,
+                            _log_softmax_eager, _mish, _mish_, _plain, _relu, _relu6, _scalar, _selu,
                             _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager, _softplus,
                             _tanh, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
@@ -226,12 +226,15 @@ class TorchBackend(Backend):
         return super().tanh(x)
 
     @special("speed: torch's mish on x raised to -1e4 (mish(-inf) is NaN in torch, -0 "
-             "here; below the floor mish' underflows anyway): by clamp in inference, by where "
-             "when a gradient may be taken (clamp's derivative at NaN is 0, mish'(NaN) is NaN)")
+             "here; below the floor mish' underflows anyway): by clamp, and mish in place, in "
+             "inference; in eager training torch's mish backward at the clamped x (NaN kept: "
+             "mish'(NaN) is NaN); elsewhere by where (clamp's derivative at NaN is 0)")
     def mish(self, x):
         if x.dtype in _FLOATS:
-            if eager(x) and not recording(x):
-                return _mish(x.clamp(min=fm.SILU_FLOOR))
+            if eager(x):
+                if not recording(x):
+                    return _mish_(x.clamp(min=fm.SILU_FLOOR))
+                return _Mish.apply(x)
             return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
         return super().mish(x)
 
