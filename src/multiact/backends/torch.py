@@ -280,6 +280,13 @@ class TorchBackend(Backend):
             return super().soft_sign(x)
         return _elementwise(x, "soft_sign", (), _half_via_float(_soft_sign_fwd), _SoftSign)
 
+    @special("speed: torch.exp, one native kernel (the generic body's one op; a compiled "
+             "loop of it ran at 1.23x), and its backward from the saved output")
+    def exponential(self, x):
+        if x.dtype in _FLOATS and eager(x):
+            return torch.exp(x)
+        return super().exponential(x)
+
     @special("speed: torch's hardshrink in inference (the generic body's values to the bit: "
              "+0 in the band, NaN kept); training keeps the generic body, whose gradient at "
              "NaN is the incoming one (torch's is 0 in its vectorised loop)")
