@@ -311,6 +311,32 @@ def test_a_program_exits_while_a_compile_is_in_flight():
     assert out.strip() == "exiting" and err == ""
 
 
+def test_at_exit_the_compile_in_flight_may_finish_and_no_new_one_starts(tmp_path):
+    # the interpreter waits (at most EXIT_WAIT) for the compile in flight, so that
+    # finalization does not end the compile thread inside C++ (an abort on Python
+    # 3.11-3.13); nothing queued behind it starts
+    done = tmp_path / "done"
+    out, err = _run(f"""
+        from multiact.kernels import inductor, _tier
+        started = threading.Event()
+        real = inductor._compile
+        def slow(*a, **k):
+            started.set()
+            time.sleep(1.0)
+            open({str(done)!r}, "a").write("x")
+            return real(*a, **k)
+        inductor._compile = slow
+        TIER.cost_override = 0.0
+        multiact.silu(torch.randn(1 << 18))
+        multiact.gelu(torch.randn(1 << 18))
+        assert started.wait(60)
+        assert _tier.EXIT_WAIT >= 5
+        print("exiting")
+    """, timeout=300)
+    assert out.strip() == "exiting" and err == ""
+    assert done.read_text() == "x"  # the first compile finished; the second never began
+
+
 def test_a_failing_compile_falls_back_logs_once_and_shows_in_info():
     out, err = _run("""
         import logging

@@ -14,7 +14,11 @@ first).  Slots whose device makes a framework call cost too little to measure
 (Triton, well under a second) is always worth it there.
 
 * **One compile in flight**: one daemon thread compiles the queued slots in
-  order; it never holds the interpreter open at exit.
+  order. At exit it starts no new compile, and the interpreter waits for the one
+  in flight for at most ``EXIT_WAIT`` seconds: Python 3.11-3.13 end a daemon thread
+  that asks for the GIL during finalization with ``pthread_exit``, and unwinding
+  through the compiler's C++ frames aborts the process ("terminate called without
+  an active exception", exit status -6: seen once in CI).
 * **The swap**: a compiled kernel is published by setting ``slot.kernel`` (one
   attribute write); a thread that read ``None`` runs its framework path.
 * **Kept only if it pays**: the first calls of a ready kernel are timed against
@@ -33,6 +37,7 @@ first).  Slots whose device makes a framework call cost too little to measure
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -55,6 +60,8 @@ TRIALS = 4
 RETIRE_ABOVE = 1.05
 #: the interpreter's thread switch interval while a compile runs in the background
 SWITCH_INTERVAL = 0.0002
+#: at exit, the longest wait for the compile in flight (then it is abandoned)
+EXIT_WAIT = 10.0
 #: a ready kernel that misses (its guards reject the call) this many times in
 #: a row is compiled again, in the background, for what the calls now look like
 MISSES_BEFORE_RECOMPILE = 8
@@ -124,6 +131,7 @@ class Tier:
         self.forked = False
         self.cost_override = None      # tests: a fixed compile cost (0: compile at once)
         self.in_flight = None
+        self.exiting = False
 
     # -- the caller's side -------------------------------------------------------------
     def slot(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
@@ -225,9 +233,9 @@ class Tier:
             with self._lock:
                 while not self._queue:
                     self._wake.wait()
-                slot = self._queue.popleft()
-                if self.forked:
+                if self.forked or self.exiting:
                     return
+                slot = self._queue.popleft()
             # A compile is mostly Python (tracing, code generation): while it holds
             # the GIL, a caller returning from an op waits up to the switch
             # interval (5 ms) to go on, once per op.  For the compile's duration
@@ -275,6 +283,16 @@ class Tier:
                 return False
             time.sleep(0.01)
 
+    def _at_exit(self):
+        # before finalization: no new compile, and the one in flight may finish
+        # (bounded), so that no compile thread is inside C++ when finalization ends it
+        with self._lock:
+            self.exiting = True
+            self._wake.notify_all()
+        end = time.monotonic() + EXIT_WAIT
+        while self.in_flight is not None and time.monotonic() < end:
+            time.sleep(0.01)
+
     def _after_fork_in_child(self):
         # The parent's compile thread does not exist here and its lock may be held:
         # a fresh lock, no queue, and no kernel of this tier from now on.
@@ -300,6 +318,7 @@ def _median(values):
 
 
 TIER = Tier()
+atexit.register(lambda: TIER._at_exit())
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: TIER._after_fork_in_child())
