@@ -15,10 +15,10 @@ first).  Slots whose device makes a framework call cost too little to measure
 
 * **One compile in flight**: one daemon thread compiles the queued slots in
   order. At exit it starts no new compile, and the interpreter waits for the one
-  in flight for at most ``EXIT_WAIT`` seconds: Python 3.11-3.13 end a daemon thread
-  that asks for the GIL during finalization with ``pthread_exit``, and unwinding
-  through the compiler's C++ frames aborts the process ("terminate called without
-  an active exception", exit status -6: seen once in CI).
+  in flight for at most ``EXIT_WAIT`` seconds: a process that exited with a real
+  compile in flight aborted once in CI ("terminate called without an active
+  exception"), likely because Python 3.11-3.13 end a daemon thread that asks for
+  the GIL during finalization with ``pthread_exit``, unwinding C++ frames.
 * **The swap**: a compiled kernel is published by setting ``slot.kernel`` (one
   attribute write); a thread that read ``None`` runs its framework path.
 * **Kept only if it pays**: the first calls of a ready kernel are timed against
