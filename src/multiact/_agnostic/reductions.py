@@ -286,9 +286,6 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     return finish(xp, (x - mu) / den, dt)
 
 
-_gate = E.activation_of  # a gated body's gate: the backend's own where it offers one
-
-
 def glu(xp, x, axis=-1):
     r"""Gated linear unit.
 
@@ -310,7 +307,7 @@ def glu(xp, x, axis=-1):
     """
     x, dt = as_work(xp, x, "glu")
     a, b = fm.halves(xp, x, axis, "glu")
-    return finish(xp, a * _gate(xp, "sigmoid", b), dt)
+    return finish(xp, a * E.activation_of(xp, "sigmoid", b), dt)
 
 
 def swiglu(xp, x, axis=-1):
@@ -335,7 +332,7 @@ def swiglu(xp, x, axis=-1):
     """
     x, dt = as_work(xp, x, "swiglu")
     a, b = fm.halves(xp, x, axis, "swiglu")
-    return finish(xp, _gate(xp, "silu", a) * b, dt)
+    return finish(xp, E.activation_of(xp, "silu", a) * b, dt)
 
 
 def geglu(xp, x, axis=-1, approximate=True):
@@ -362,7 +359,7 @@ def geglu(xp, x, axis=-1, approximate=True):
     """
     x, dt = as_work(xp, x, "geglu")
     a, b = fm.halves(xp, x, axis, "geglu")
-    return finish(xp, _gate(xp, "gelu", a, approximate) * b, dt)
+    return finish(xp, E.activation_of(xp, "gelu", a, approximate) * b, dt)
 
 
 def one_hot(xp, x, num_classes, dtype=None, axis=-1):

@@ -182,8 +182,9 @@ def _soft_sign_bwd(x, g):
 
 
 def _mish_fwd(x):
-    # torch's mish of x raised to the floor (mish(-inf) is NaN in torch, -0 here)
-    return _mish(x.clamp(min=fm.SILU_FLOOR))
+    # torch's mish of x raised to the floor (mish(-inf) is NaN in torch, -0 here), in
+    # place on the clamped copy: one allocation
+    return _mish_(x.clamp(min=fm.SILU_FLOOR))
 
 
 def _mish_bwd(x, g):

@@ -35,9 +35,9 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_tanh_fwd, _hard_sigmoid_fwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
-                            _log_softmax_eager, _mish, _mish_, _plain, _relu, _relu6, _scalar, _selu,
-                            _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager, _softplus,
-                            _tanh, eager, recording)
+                            _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
+                            _scalar, _selu, _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager,
+                            _softplus, _tanh, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -233,7 +233,7 @@ class TorchBackend(Backend):
         if x.dtype in _FLOATS:
             if eager(x):
                 if not recording(x):
-                    return _mish_(x.clamp(min=fm.SILU_FLOOR))
+                    return _mish_fwd(x)
                 return _Mish.apply(x)
             return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
         return super().mish(x)
@@ -313,7 +313,7 @@ class TorchBackend(Backend):
     def tanh_shrink(self, x):
         if x.dtype not in _FLOATS or not eager(x) or not recording(x):
             return super().tanh_shrink(x)  # (the generic body, or its kernel)
-        return _elementwise(x, "tanh_shrink", (), None, _tanh_shrink_train, kernel_train=False)
+        return _tanh_shrink_train(x)  # (its pair and backward kernels: kernels.torch_fuse)
 
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
              "the left tail); exact form through erfc of a corrected argument (float32 in "
@@ -404,10 +404,11 @@ class TorchBackend(Backend):
 
 
 BACKEND = TorchBackend(NS)
-# Reason: speed of the gated functions' framework path.  A gated body's gate (glu's
-# sigmoid, swiglu's silu, geglu's gelu) is this backend's own function of that name
-# (its special case: torch's native kernel where it is right, with its accurate
-# backward), not the generic chain of about six ATen ops (``reductions._gate``).
+# Reason: speed of the framework path of bodies that call another activation
+# (``elementwise.activation_of``: a gated row's gate, quick_gelu's sigmoid): that
+# activation is this backend's own function of the name (its special case: torch's
+# native kernel where it is right, with its accurate backward), not the generic
+# chain of about six ATen ops (``_framework_path``).
 _NS_GATES = NS.replacing({})
 _NS_GATES.__dict__["activation"] = lambda name, x, *params: getattr(BACKEND, name)(x, *params)
 
