@@ -225,3 +225,78 @@ def test_numpy_exact_gelu_float32_memory_and_no_warning(target):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peak / y.nbytes <= 1.25, peak / y.nbytes
+
+
+@pytest.mark.backends("numpy")
+def test_numpy_exact_gelu_scratch_on_cache_lines(target):
+    # float64 ufuncs over scratch that straddles cache lines ran up to twice as slowly
+    from multiact.backends import numpy as nb
+
+    tail = nb._Tail32(8192)
+    for a in tail.full:
+        assert a.ctypes.data % 64 == 0 and a.flags.c_contiguous
+    for shape, dt in [((6, 8191), np.float64), (5, np.float32), (1, np.float64)]:
+        s = nb._scratch(shape, dt)
+        assert s.ctypes.data % 64 == 0 and s.dtype == dt and s.shape == np.empty(shape).shape
+
+
+# -- PyTorch: selects of the bits on CPU (torch.where branches per element) --------------
+
+def _where_cases(torch):
+    g = torch.Generator().manual_seed(0)
+    for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        x = (torch.randn(64, 80, generator=g) * 4).to(dt)
+        x[0, :6] = torch.tensor([float("nan"), float("inf"), -float("inf"), -0.0, 0.0, 1e-40])
+        other = (torch.randn(64, 80, generator=g) * 4).to(dt)
+        for cond in (x > 0, x > 1e30, x > -1e30, (x.abs() < 1).T.contiguous().T,
+                     x.amax(-1, keepdim=True) > 9):
+            for a, b in ((x, other), (x, 0.0), (0.0, x), (x, -1e4), (-0.0, x), (x, 2),
+                         (x.T.contiguous().T, other[:1]), (x[0, 0], x)):
+                yield cond, a, b
+
+
+@pytest.mark.backends("torch")
+def test_torch_where_bits_is_torch_where_to_the_bit(target):
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+
+    n = 0
+    for cond, a, b in _where_cases(torch):
+        want = torch.where(cond, a, b)
+        got = tn._where_bits(tn.NS, cond, a, b)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        bits = tn._BITS[want.dtype]
+        assert torch.equal(got.view(bits), want.view(bits)), (cond.shape, type(a), type(b))
+        n += 1
+    assert n == 4 * 5 * 8
+
+
+@pytest.mark.backends("torch")
+def test_torch_where_bits_runs_where_it_should_and_only_there(target):
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from multiact.backends import _torch_native as tn
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.add(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    x = torch.randn(100_000) * 3
+    seen: set = set()
+    with Ops():
+        y = multiact.relu2(x)  # below the tier: the element-wise framework path
+    assert "where" not in seen and "bitwise_and" in seen
+    torch.testing.assert_close(y, torch.relu(x) ** 2, rtol=0, atol=0)
+    # a gradient to record, a small tensor, CUDA-less others: torch.where itself
+    xg = x.clone().requires_grad_()
+    for args in [(x > 0, xg, 0.0), (x[:100] > 0, x[:100], 0.0)]:
+        seen.clear()
+        with Ops():
+            tn._where_bits(tn.NS, *args)
+        assert "where" in seen
+    y = multiact.relu2(xg)
+    y.sum().backward()
+    torch.testing.assert_close(xg.grad, 2 * torch.relu(x), rtol=0, atol=0)
+    # the softmax family's namespace keeps torch.where (its selects guard rare entries)
+    assert getattr(tn.NS.where, "func", None) is not tn._where_bits

@@ -37,7 +37,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_e
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
                             _scalar, _selu, _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager,
-                            _softplus, _tanh, eager, recording)
+                            _softplus, _tanh, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -408,8 +408,9 @@ BACKEND = TorchBackend(NS)
 # (``elementwise.activation_of``: a gated row's gate, quick_gelu's sigmoid): that
 # activation is this backend's own function of the name (its special case: torch's
 # native kernel where it is right, with its accurate backward), not the generic
-# chain of about six ATen ops (``_framework_path``).
-_NS_GATES = NS.replacing({})
+# chain of about six ATen ops (``_framework_path``); and its selects are of the bits
+# (``_where_bits``: torch.where branches per element on CPU).
+_NS_GATES = NS.replacing({"where": _where_bits})
 _NS_GATES.__dict__["activation"] = lambda name, x, *params: getattr(BACKEND, name)(x, *params)
 
 # Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
