@@ -135,7 +135,12 @@ def _where_bits(ns, cond, a, b):
         r = torch.bitwise_and(b.view(bits), c8 - 1)
     else:
         ai, bi = a.view(bits), b.view(bits)
-        r = torch.bitwise_xor(bi, torch.bitwise_and(torch.bitwise_xor(ai, bi), c8.neg()))
+        r = torch.bitwise_xor(ai, bi)
+        if r.shape == cond.shape or not cond.dim():
+            # in place: one new tensor, not three (each costs its page faults at 1e5)
+            r = r.bitwise_and_(c8.neg()).bitwise_xor_(bi)
+        else:
+            r = torch.bitwise_xor(bi, torch.bitwise_and(r, c8.neg()))
     return r.view(like.dtype)
 
 
@@ -216,7 +221,7 @@ def _hard_sigmoid_fwd(x):
 def _hard_sigmoid_bwd(x, g):
     # 1/6 on (-3, 3) in x's dtype: torch's own backward uses a float32 1/6.  NaN is
     # not inside (-3, 3): 0 there, as torch's.
-    return (g / 6.0).masked_fill_(~((x > -3) & (x < 3)), 0.0)
+    return _where_bits(NS, (x > -3) & (x < 3), g / 6.0, 0.0)  # a select of bits, not masked_fill
 
 
 def _hard_silu_fwd(x):
@@ -234,8 +239,8 @@ def _hard_silu_fwd(x):
 def _hard_silu_bwd(x, g):
     # The contract's kink rule: -1/2 at -3, 1 at 3 (torch's hardswish gives 3/2 at 3);
     # NaN takes the identity's 1, as torch's hardswish and the generic body.
-    mid = (2.0 * x + 3.0) / 6.0
-    return g * torch.where(x < -3, 0.0, torch.where(x < 3, mid, 1.0))
+    mid = x.mul(2.0).add_(3.0).div_(6.0)  # (2x + 3) / 6, one new tensor
+    return g * _where_bits(NS, x < -3, 0.0, _where_bits(NS, x < 3, mid, 1.0))
 
 
 def _soft_sign_fwd(x):
@@ -418,14 +423,21 @@ def _gelu_erf_bwd(x, g):
 
 def _sigmoid_pair(x):
     """``(sigmoid(x), qs)``: ``qs`` is ``sigmoid(-|x|)`` with the sign of ``-x``."""
-    q = _sigmoid(-x.abs())
-    return _sigmoid(x), torch.where(x >= 0, -q, q)
+    # the sign of -x by copysign, not a select (torch.where branches per element on
+    # CPU: _where_bits); at x = -0 the sign differs from x >= 0's, where nothing reads
+    # it (q (1 - q) and its derivative, (1 - 2q) = 0, do not depend on it).  In place
+    # on |x|: at 1e5 elements every new tensor costs its page faults, as much as an op.
+    return _sigmoid(x), x.abs().neg_().sigmoid_().copysign_(x).neg_()
 
 
 def _sigmoid_bwd(qs, g):
     """``g sigmoid'(x)`` from the saved ``qs``: ``q (1 - q)``, accurate in both tails."""
     q = qs.abs()
-    return g * (q * (1.0 - q))
+    if torch.is_grad_enabled():  # create_graph: differentiable ops
+        return g * (q * (1.0 - q))
+    # the same products, 1 - q and q (1 - q) in place (one new tensor fewer: page
+    # faults); g's product out of place (g may be batched: gradcheck's batched grad)
+    return g * q.neg().add_(1.0).mul_(q)
 
 
 

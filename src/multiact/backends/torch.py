@@ -28,10 +28,10 @@ import torch
 
 from .. import kernels as _k
 from . import Backend, defaults, special
+from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
                               _LogSoftmax, _LogSumExp, _Mish, _SilU, _SoftSign, _sigmoid_train,
-                              _tanh_shrink_train,
-                              fused_elementwise, fused_gated, fused_rows)
+                              _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_tanh_fwd, _hard_sigmoid_fwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
@@ -57,14 +57,22 @@ def _half_via_float(f):
     return run
 
 
+def _applier(fn):
+    """``x -> fn.apply(x)`` (through ``_torch_autograd.apply``: its reason there)."""
+    def run(x):
+        return _apply(fn, x)
+    run.__name__ = fn.__name__
+    return run
+
+
 def _elementwise(x, name, params, fwd, train, *, native_forward=False, kernel_train=True):
     """The eager routes of an element-wise special case: ``fwd`` (or a fused kernel)
     in inference, ``train`` (an ``_Elementwise`` Function, or a fused kernel pair)
     when recording a gradient."""
     if recording(x):
         if not kernel_train:
-            return train.apply(x) if hasattr(train, "apply") else train(x)
-        apply = train.apply if hasattr(train, "apply") else train
+            return _apply(train, x) if hasattr(train, "apply") else train(x)
+        apply = _applier(train) if hasattr(train, "apply") else train
         timed = hasattr(train, "bwd")
         bwd = train.bwd if timed and train.compilable_bwd else None
         if x.dtype in _HALF and hasattr(train, "apply") and train.half_via_float:
@@ -234,7 +242,7 @@ class TorchBackend(Backend):
             if eager(x):
                 if not recording(x):
                     return _mish_fwd(x)
-                return _Mish.apply(x)
+                return _apply(_Mish, x)
             return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
         return super().mish(x)
 
@@ -349,7 +357,7 @@ class TorchBackend(Backend):
             if not _plain(x, axis, where, initial):
                 return super(TorchBackend, self).log_softmax(x, axis, where, initial)
             xw = x.float() if x.dtype in _HALF else x
-            y = _LogSoftmax.apply(xw, axis[0]) if recording(xw) else \
+            y = _apply(_LogSoftmax, xw, axis[0]) if recording(xw) else \
                 _log_softmax_eager(xw, axis[0])
             return y.to(x.dtype) if xw is not x else y
 
@@ -367,7 +375,8 @@ class TorchBackend(Backend):
                 return super(TorchBackend, self).logsumexp(a, axis, b, keepdims, return_sign,
                                                            where)
             xw, m = (a.float(), m.float()) if a.dtype in _HALF else (a, m)
-            y = (_LogSumExp.apply if recording(xw) else _LogSumExp.forward)(xw, axis[0], m)
+            y = _apply(_LogSumExp, xw, axis[0], m) if recording(xw) else \
+                _LogSumExp.forward(xw, axis[0], m)
             if not keepdims:
                 y = y.squeeze(axis[0])
             return y.to(a.dtype)
