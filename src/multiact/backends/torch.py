@@ -37,7 +37,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_e
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
                             _scalar, _selu, _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager,
-                            _softplus, _tanh, _where_bits, eager, recording)
+                            _softplus, _tanh, _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -191,6 +191,23 @@ class TorchBackend(Backend):
         if x.dtype in _FLOATS and type(negative_slope) is float:
             return _leaky_relu(x, negative_slope)
         return super().leaky_relu(x, negative_slope)
+
+    @special("speed: torch's leaky_relu for a Python-number weight, one native kernel: x > 0 "
+             "? x : w x, the generic body's values to the bit (-0 and NaN included) and its "
+             "backward (the weight at 0)")
+    def prelu(self, x, weight):
+        if x.dtype in _FLOATS and type(weight) in (float, int):
+            return _leaky_relu(x, float(weight))
+        return super().prelu(x, weight)
+
+    @special("speed: torch's threshold for Python-number parameters, one native kernel: x <= t "
+             "? v : x, the generic body's values and backward (0 at and below t; NaN keeps "
+             "x and its gradient)")
+    def threshold(self, x, threshold, value):
+        if x.dtype in (torch.float32, torch.float64) and type(threshold) in (float, int) \
+                and type(value) in (float, int):
+            return _threshold(x, threshold, value)
+        return super().threshold(x, threshold, value)
 
     @special("speed: elu uses expm1 forward and alpha * exp(x) backward")
     def elu(self, x, alpha=1.0):
