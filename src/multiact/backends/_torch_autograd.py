@@ -24,7 +24,7 @@ from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
-                            _log_softmax_eager, _lse_parts, _mish_bwd, _mish_fwd,
+                            _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
                             _sigmoid_bwd, _sigmoid_pair,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
@@ -259,8 +259,7 @@ class _LogSoftmax(torch.autograd.Function):
 class _LogSumExp(torch.autograd.Function):
     @staticmethod
     def forward(x, dim, m):
-        _, lse = _lse_parts(x, dim, m)
-        return m + lse
+        return m + _lse(x, dim, m)
 
     @staticmethod
     def setup_context(ctx, inputs, output):

@@ -403,10 +403,15 @@ class TorchBackend(Backend):
         y = _rows_kernel("logsumexp", a, axis, ((1,), None, False, False, None), where, path)
         return y.unsqueeze(-1) if keepdims and y.ndim < a.ndim else y
 
-    @special("speed where a kernel runs: one row kernel")
+    @special("speed: one row kernel where one runs; elsewhere softmax's path (torch's "
+             "softmax, checked) of -x, as the generic body is softmax of -x")
     def softmin(self, x, axis=(-1,), where=None, initial=None):
-        return _rows_kernel("softmin", x, axis, ((1,), None, initial), where,
-                            lambda: super(TorchBackend, self).softmin(x, axis, where, initial))
+        def path():
+            if x.dtype not in _FLOATS:
+                return super(TorchBackend, self).softmin(x, axis, where, initial)
+            return _softmax_eager(-x, axis, where, initial)
+
+        return _rows_kernel("softmin", x, axis, ((1,), None, initial), where, path)
 
     @special("speed where a kernel runs: one row kernel (inference)")
     def logmeanexp(self, x, axis=None, where=None, keepdims=False):
