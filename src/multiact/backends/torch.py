@@ -37,7 +37,8 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_e
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
                             _scalar, _selu, _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager,
-                            _softplus, _tanh, _threshold, _where_bits, eager, recording)
+                            _softplus, _tanh, _tanh_shrink_fwd, _threshold, _where_bits, eager,
+                            recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -334,10 +335,14 @@ class TorchBackend(Backend):
         return _elementwise(x, "soft_shrink", (lambd,), fwd, fwd)
 
     @special("speed: a backward tanh(x)^2 (nothing cancels) from the saved tanh(x), "
-             "instead of autograd through the continued fraction near 0 (about 40 saved ops)")
+             "instead of autograd through the continued fraction near 0 (about 40 saved ops); "
+             "the forward is the generic body's formula in place (five new tensors, not "
+             "twenty; the same values to the bit)")
     def tanh_shrink(self, x):
-        if x.dtype not in _FLOATS or not eager(x) or not recording(x):
-            return super().tanh_shrink(x)  # (the generic body, or its kernel)
+        if x.dtype not in _FLOATS or not eager(x):
+            return super().tanh_shrink(x)
+        if not recording(x):  # a kernel where one is ready, else the body in place
+            return _k.torch_forward("tanh_shrink", x, (), _tanh_shrink_fwd)
         return _tanh_shrink_train(x)  # (its pair and backward kernels: kernels.torch_fuse)
 
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
