@@ -300,3 +300,49 @@ def test_torch_where_bits_runs_where_it_should_and_only_there(target):
     torch.testing.assert_close(xg.grad, 2 * torch.relu(x), rtol=0, atol=0)
     # the softmax family's namespace keeps torch.where (its selects guard rare entries)
     assert getattr(tn.NS.where, "func", None) is not tn._where_bits
+
+
+@pytest.mark.backends("torch")
+def test_torch_where_bits_edges(target):
+    # a default device, a view with the negative bit, an empty condition that
+    # broadcasts: torch.where's answers (found in review)
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+
+    x = torch.randn(5000)
+    with torch.device("meta"):
+        assert multiact.relu2(-x.abs()).device.type == "cpu"  # the uniform shortcut
+        assert multiact.relu2(x).device.type == "cpu"  # caches its 0-d operand
+    torch.testing.assert_close(multiact.relu2(-x.abs()), torch.zeros(5000), rtol=0, atol=0)
+    xn = torch.randn(8192, dtype=torch.complex64).conj().imag
+    assert xn.is_neg()
+    torch.testing.assert_close(multiact.relu2(xn), torch.relu(xn.resolve_neg()) ** 2,
+                               rtol=0, atol=0)
+    assert tn._where_bits(tn.NS, torch.zeros(0, 1, dtype=torch.bool), torch.randn(1, 5000),
+                          0.0).shape == (0, 5000)
+
+
+@pytest.mark.backends("torch")
+def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
+    # torch's leaky_relu / threshold serve Python-number parameters: the generic
+    # bodies' values to the bit, and parameters beyond the dtype's range (which torch
+    # refuses) go to the generic body, which rounds them to inf
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+
+    x = torch.randn(8192, dtype=torch.float64) * 3
+    x[:5] = torch.tensor([0.0, -0.0, float("nan"), float("inf"), -float("inf")])
+    for dt in (torch.float32, torch.float64, torch.float16):
+        xd = x.to(dt)
+        for w in (0.25, -2.5, 0, -0.0, 3, 1e39):
+            want = BY_NAME["prelu"].body(tn.NS, xd, w)
+            got = multiact.prelu(xd, w)
+            assert torch.equal(got.view(tn._BITS[dt])[5:], want.view(tn._BITS[dt])[5:]) and \
+                torch.equal(got.isnan(), want.isnan()), (dt, w)
+    xf = x.float()
+    for t, v in ((0.5, -1.0), (-1, 2), (1e39, 0.0), (0.0, -1e39)):
+        # x <= t ? v : x, with t and v rounded to float32 (1e39: inf)
+        want = torch.where(xf <= torch.tensor(t, dtype=torch.float32),
+                           torch.tensor(v, dtype=torch.float32), xf)
+        torch.testing.assert_close(multiact.threshold(xf, t, v), want, rtol=0, atol=0,
+                                   equal_nan=True)

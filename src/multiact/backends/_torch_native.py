@@ -105,7 +105,8 @@ def _where_bits(ns, cond, a, b):
     ops = []
     for v in (a, b):
         if type(v) in _PLAIN:
-            if v.dtype != like.dtype or v.device.type != "cpu":
+            # a view with the negative bit (x.conj().imag) cannot be viewed as integers
+            if v.dtype != like.dtype or v.device.type != "cpu" or v.is_neg():
                 return _xp.where(cond, a, b)
             zero.append(False)
         elif type(v) in (float, int):
@@ -115,7 +116,7 @@ def _where_bits(ns, cond, a, b):
             return _xp.where(cond, a, b)
         ops.append(v)
     a, b = ops
-    if max(cond.numel(), a.numel(), b.numel()) < _WHERE_BITS_FROM or (
+    if max(cond.numel(), a.numel(), b.numel()) < _WHERE_BITS_FROM or not cond.numel() or (
             torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)):
         return _xp.where(cond, a, b)
     c8 = cond.view(torch.int8)  # 0 or 1
@@ -128,7 +129,8 @@ def _where_bits(ns, cond, a, b):
             shape = torch.broadcast_shapes(shape, a.shape, b.shape)
         if v.shape == shape:
             return v.clone()
-        return torch.empty(shape, dtype=v.dtype).copy_(v)  # vectorised, unlike a clone of an expand
+        # vectorised, unlike a clone of an expand; on the CPU whatever the default device
+        return torch.empty(shape, dtype=v.dtype, device=v.device).copy_(v)
     if zero[1]:
         r = torch.bitwise_and(a.view(bits), c8.neg())
     elif zero[0]:
@@ -163,7 +165,7 @@ def _scalar(v, like):
     key = (v, math.copysign(1.0, v), like.dtype)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:
-        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype)
+        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device="cpu")  # not the default device
     return t
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)

@@ -58,6 +58,12 @@ def _half_via_float(f):
     return run
 
 
+def _fits(v, x):
+    """Whether the Python number ``v`` is within ``x``'s dtype's range: torch's native
+    ops refuse a Scalar that overflows it, where the generic bodies round it to inf."""
+    return abs(v) <= torch.finfo(x.dtype).max
+
+
 def _applier(fn):
     """``x -> fn.apply(x)`` (through ``_torch_autograd.apply``: its reason there)."""
     def run(x):
@@ -197,7 +203,7 @@ class TorchBackend(Backend):
              "? x : w x, the generic body's values to the bit (-0 and NaN included) and its "
              "backward (the weight at 0)")
     def prelu(self, x, weight):
-        if x.dtype in _FLOATS and type(weight) in (float, int):
+        if x.dtype in _FLOATS and type(weight) in (float, int) and _fits(weight, x):
             return _leaky_relu(x, float(weight))
         return super().prelu(x, weight)
 
@@ -206,7 +212,7 @@ class TorchBackend(Backend):
              "x and its gradient)")
     def threshold(self, x, threshold, value):
         if x.dtype in (torch.float32, torch.float64) and type(threshold) in (float, int) \
-                and type(value) in (float, int):
+                and type(value) in (float, int) and _fits(threshold, x) and _fits(value, x):
             return _threshold(x, threshold, value)
         return super().threshold(x, threshold, value)
 
