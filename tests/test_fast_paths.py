@@ -346,3 +346,45 @@ def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
                            torch.tensor(v, dtype=torch.float32), xf)
         torch.testing.assert_close(multiact.threshold(xf, t, v), want, rtol=0, atol=0,
                                    equal_nan=True)
+
+
+@pytest.mark.backends("torch")
+def test_torch_eager_logsumexp_gathers_only_the_slices_that_need_the_rest(target):
+    # the rest R is summed again only where S < 1.5 (log1p(R)); values are the generic
+    # body's (fm.unit_sums, fm.log_abs) to within the summation order
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(64, 300, generator=g, dtype=torch.float64) * 3
+    x[::3, 7] += 40.0  # a third of the rows: one dominant entry, S < 1.5
+    x[1, :2] = 50.0    # a tied maximum: S >= 2
+    for dim in (1, 0):
+        m = x.amax(dim, keepdim=True)
+        got = m + tn._lse(x, dim, m)
+        want = BY_NAME["logsumexp"].body(tn.NS, x, (dim,), keepdims=True)
+        torch.testing.assert_close(got, want, rtol=2 ** -52, atol=0)
+    got = tn._lse(torch.tensor([[0.0, -40.0]], dtype=torch.float64), 1,
+                  torch.tensor([[0.0]], dtype=torch.float64))
+    assert float(got) == pytest.approx(4.248354255291589e-18, rel=1e-15)
+
+
+@pytest.mark.backends("torch")
+def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
+    # the eager forward writes the generic body's continued fraction again, in place:
+    # it must give the same bits (every value of a dense sample, and the special ones)
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+
+    for dt in (torch.float32, torch.float64):
+        x = torch.cat([torch.linspace(-3, 3, 20001, dtype=dt),
+                       torch.randn(20000, generator=torch.Generator().manual_seed(2),
+                                   dtype=dt) * 4,
+                       torch.tensor([0.0, -0.0, 1.0, -1.0, float("nan"), float("inf"),
+                                     -float("inf"), 1e-30, -1e-300], dtype=dt)])
+        got, want = tn._tanh_shrink_fwd(x), BY_NAME["tanh_shrink"].body(tn.NS, x)
+        bits = tn._BITS[dt]
+        assert torch.equal(got.view(bits), want.view(bits)), dt
+        before = x.clone()
+        tn._tanh_shrink_fwd(x)
+        assert torch.equal(x.view(bits), before.view(bits))  # the input is not written

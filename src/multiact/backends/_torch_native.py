@@ -469,25 +469,25 @@ def _sigmoid_bwd(qs, g):
 
 def _lse(x, dim, m):
     """``log(sum(exp(x - m)))`` along ``dim`` for slices with a finite max ``m``: the
-    generic body's sums (``fm.unit_sums``, ``log_abs``): ``S = sum(exp(x - m))``, in
-    which each maximum counts exactly 1, and the rest ``R`` (the entries below the
-    max) apart only in the slices that take ``log1p(R)`` (``1 <= S < 1.5``, one
-    maximum): those slices are gathered and summed again, the others pay nothing.
-    Reason: speed.  The split sum over every slice (two selects, two more sums) was
-    most of the eager path's eight passes; this is four (max, subtract, exp in
-    place, sum) and the gathered slices."""
+    generic body's sums and log (``fm.unit_sums``, ``fm.log_abs``).  What differs is
+    where the rest is summed.  ``S = sum(exp(x - m))`` counts each maximum as
+    exactly 1; the rest ``R`` (the entries below the max) is needed only in the
+    slices that take ``log1p(R)`` (``S < 1.5``), so only those slices are gathered
+    and summed again.  Reason: speed.  The split sum over every slice (two selects,
+    two more sums) was most of the eager path's eight passes; this is four (max,
+    subtract, exp in place, sum) and the gathered slices."""
     s = torch.sub(x, m).exp_().sum(dim, keepdim=True)
-    near = s < 1.5  # (S >= 1: the maximum's term is exactly 1)
-    if not bool(near.any()):
-        return s.log_()  # log_abs's log(S) for every slice
+    near = (s >= 1.0) & (s < 1.5)
     r = torch.zeros_like(s)
-    pick = near.movedim(dim, -1).squeeze(-1)  # the slices that need R, gathered
-    xs, ms = x.movedim(dim, -1)[pick], m.movedim(dim, -1)[pick]
-    sh = xs - ms
-    r.movedim(dim, -1)[pick] = _where_bits(NS, sh == 0, 0.0, sh.exp_()).sum(-1, keepdim=True)
-    # log_abs with T = 1, R where S < 1.5 (u = R: log1p) and T = S, R = 0 elsewhere
-    # (u = S - 1 >= 1/2: log), in three row ops instead of its thirteen
-    return torch.where(near, r.log1p_(), s.log_())
+    if bool(near.any()):
+        pick = near.movedim(dim, -1).squeeze(-1)  # the slices that need R, gathered
+        xs, ms = x.movedim(dim, -1)[pick], m.movedim(dim, -1)[pick]
+        sh = xs - ms
+        r.movedim(dim, -1)[pick] = _where_bits(NS, sh == 0, 0.0, sh.exp_()).sum(-1,
+                                                                                 keepdim=True)
+    # unit_sums's (T, R): T = 1 and R where S < 1.5, T = S and R = 0 elsewhere
+    lse, _ = fm.log_abs(NS, torch.where(near, 1.0, s), r)
+    return lse
 
 
 #: log_softmax: torch's value is kept where every entry of the slice is below
