@@ -122,20 +122,19 @@ class _Sigmoid(torch.autograd.Function):
     the call.  The backward ``q (1 - q)`` is accurate in both tails (torch's
     ``y (1 - y)`` loses every digit for x > 17 in float64).  ``qs`` is a
     differentiable output with derivative ``q (1 - q)``, so a double backward
-    through the saved ``qs`` gives sigmoid'' (the sign it carries is sign(-x))."""
+    through the saved ``qs`` gives sigmoid'' (the sign it carries is sign(-x)).
+    The framework path: the CPU tier's kernel pair (torch's forward, a compiled
+    backward from ``x``: ``_sigmoid_bwd_of_x``) replaces it on large tensors."""
 
     @staticmethod
     def forward(x):
-        # one compiled kernel for the pair where the CPU tier has one: seven passes
-        # over memory become one
-        return _k.torch_fuse("sigmoid_pair", _sigmoid_pair, lambda: _sigmoid_pair(x), x)
+        return _sigmoid_pair(x)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(output[1])
         ctx.save_for_forward(output[1])
         ctx.set_materialize_grads(False)
-        ctx.unbilled = _k.billing_off()  # a gated row's gate: its kernel is billed alone
 
     @staticmethod
     def backward(ctx, g, gq):
@@ -143,12 +142,7 @@ class _Sigmoid(torch.autograd.Function):
         if g is None and gq is None:
             return None
         if g is None or gq is None:
-            g = gq if g is None else g
-            if not torch.is_grad_enabled() and not ctx.unbilled:
-                # not create_graph: one kernel where it applies
-                return _k.torch_fuse("sigmoid_bwd", _sigmoid_bwd,
-                                             lambda: _sigmoid_bwd(qs, g), qs, g)
-            return _sigmoid_bwd(qs, g)
+            return _sigmoid_bwd(qs, gq if g is None else g)
         return _sigmoid_bwd(qs, g + gq)
 
     @staticmethod

@@ -464,6 +464,15 @@ def _sigmoid_bwd(qs, g):
     return g * q.neg().add_(1.0).mul_(q)
 
 
+def _sigmoid_bwd_of_x(x, g):
+    """The same from ``x`` (what the CPU tier's kernel pair saves: decision 68):
+    ``q = sigmoid(-|x|)`` recomputed in the backward kernel.  Reason: speed.  The
+    pair then writes one tensor forward (torch's sigmoid) and reads two backward,
+    as torch's own; saving ``q`` costs the forward a second output (1e7 float32:
+    forward plus backward 1.5-1.8x torch's, from the page faults of that tensor)."""
+    return _sigmoid_bwd(_sigmoid(x.abs().neg()), g)
+
+
 
 # -- the framework paths of the softmax family -------------------------------------------
 

@@ -36,7 +36,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_e
                             _gelu_tanh_fwd, _hard_sigmoid_fwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
-                            _scalar, _selu, _sigmoid, _silu_fwd, _soft_sign_fwd, _softmax_eager,
+                            _scalar, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_fwd, _soft_sign_fwd, _softmax_eager,
                             _softplus, _tanh, _tanh_shrink_fwd, _threshold, _where_bits, eager,
                             recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
@@ -72,19 +72,21 @@ def _applier(fn):
     return run
 
 
-def _elementwise(x, name, params, fwd, train, *, native_forward=False, kernel_train=True):
+def _elementwise(x, name, params, fwd, train, *, native_forward=False, kernel_bwd=None):
     """The eager routes of an element-wise special case: ``fwd`` (or a fused kernel)
     in inference, ``train`` (an ``_Elementwise`` Function, or a fused kernel pair)
-    when recording a gradient."""
+    when recording a gradient.  ``native_forward``: ``fwd`` is a native op that
+    meets the contract, the forward on every route (the kernel pair's too);
+    ``kernel_bwd(x, g)``: the backward the CPU tier compiles (else ``train``'s
+    own, where it has one, or the traced derivative)."""
     if recording(x):
-        if not kernel_train:
-            return _apply(train, x) if hasattr(train, "apply") else train(x)
         apply = _applier(train) if hasattr(train, "apply") else train
         timed = hasattr(train, "bwd")
-        bwd = train.bwd if timed and train.compilable_bwd else None
+        bwd = kernel_bwd or (train.bwd if timed and train.compilable_bwd else None)
         if x.dtype in _HALF and hasattr(train, "apply") and train.half_via_float:
             apply = _half_via_float(apply)
-        return _k.torch_train(name, x, params, apply, fused_elementwise, timed, bwd)
+        return _k.torch_train(name, x, params, apply, fused_elementwise, timed, bwd,
+                              fwd if native_forward else None)
     return _k.torch_forward(name, x, params, fwd, not native_forward)
 
 
@@ -284,7 +286,7 @@ class TorchBackend(Backend):
         if x.dtype not in _FLOATS or not eager(x):
             return super().sigmoid(x)
         return _elementwise(x, "sigmoid", (), _sigmoid, _sigmoid_train, native_forward=True,
-                            kernel_train=False)
+                            kernel_bwd=_sigmoid_bwd_of_x)
 
     @special("speed: torch's silu and its backward; silu(-inf) = 0 (NaN in torch)")
     def silu(self, x):

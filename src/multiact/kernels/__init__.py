@@ -207,7 +207,7 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
     return y
 
 
-def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=None):
+def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=None, fwd=None):
     dt = _dtype(x)
     key = (kind, tech, info.name, _pkey(params), dt)
     s = TIER.slots.get(key)
@@ -217,17 +217,17 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=Non
     if tech == "inductor":
         from . import inductor as ki
 
-        build = ki.builder(kind, info, dt, params, bwd)
+        build = ki.builder(kind, info, dt, params, bwd, fwd)
         label += " [Inductor]"
     else:
         t = _triton()
         build = t.builder(kind, info, dt, params)
         label += " [Triton]"
-    # a training kernel is two compiles; its framework backward runs later, inside
-    # autograd: timed where the backend's Function reports it, else taken to cost
-    # what the forward cost
+    # a training kernel is two compiles (one where its forward is native); its
+    # framework backward runs later, inside autograd: timed where the backend's
+    # Function reports it, else taken to cost what the forward cost
     train = kind == "train"
-    slot = TIER.slot(key, label, build, weight=2.0 if train else 1.0,
+    slot = TIER.slot(key, label, build, weight=2.0 if train and fwd is None else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
     # a training kernel replaces the forward and the backward: timing its forward
@@ -289,14 +289,16 @@ def spent_backward(name, x, params, seconds):
         TIER.spent(slot, seconds, 0, sample)
 
 
-def torch_train(name, x, params, eager, wrap, timed_backward=False, bwd=None):
+def torch_train(name, x, params, eager, wrap, timed_backward=False, bwd=None, fwd=None):
     """The same, recording a gradient: ``wrap(pair, info, x, params)`` (the
     backend's autograd.Function) around a forward and a backward kernel where
     they apply, else ``eager(x)`` (the backend's own autograd path).
     ``timed_backward``: that path's backward reports its time through
     :func:`spent_backward`, else it is taken to cost what the forward cost;
     ``bwd(x, g)``: the backend's own backward in ATen ops, which the CPU tier
-    compiles instead of the traced derivative."""
+    compiles instead of the traced derivative; ``fwd(x)``: a native forward that
+    meets the contract, which the CPU tier's pair calls as its forward (only the
+    backward is compiled)."""
     r = _route(x)
     if r is None:
         return eager(x)
@@ -305,7 +307,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False, bwd=None):
         pair = _triton().pair(info, _dtype(x), params)
         return eager(x) if pair is None else wrap(pair, info, x, params)
     tech = _tech_of(r, x)
-    slot = _elementwise_slot("train", info, x, params, tech, timed_backward, bwd)
+    slot = _elementwise_slot("train", info, x, params, tech, timed_backward, bwd, fwd)
     if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
         return eager(x)
     dtype, device = x.dtype, x.device

@@ -124,21 +124,23 @@ def _forward_fn(info, params):
     return lambda t: body(ns, t, *params)
 
 
-def builder(kind, info, dtype, params, bwd=None):
+def builder(kind, info, dtype, params, bwd=None, fwd=None):
     """``build(slot, sample)`` for an element-wise kernel: ``forward`` (one kernel,
     ``x -> f(x)``) or ``train`` (a :class:`Pair` of the forward and the backward
     kernel, ``(x, g) -> g f'(x)``), over 1-d tensors.  The backward is ``bwd``
-    (a backend's own, in ATen ops) where given, else the traced derivative."""
+    (a backend's own, in ATen ops) where given, else the traced derivative; the
+    forward is ``fwd`` (a native op that meets the contract: nothing to compile)
+    where given, else the compiled body."""
     if kind == "forward":
         return lambda slot, sample: _compile(slot.label, _forward_fn(info, params), 1, sample)
 
-    given = bwd
+    given, native = bwd, fwd
 
     def build(slot, sample):
         # Unsupported (no traced derivative): this kernel fails, alone
         bwd = given or _backward_fn(info, dtype, params)
-        fwd = _compile(slot.label + " forward", _forward_fn(info, params), 1, sample[:1])
-        return Pair(fwd, _compile(slot.label + " backward", bwd, 2, sample))
+        f = native or _compile(slot.label + " forward", _forward_fn(info, params), 1, sample[:1])
+        return Pair(f, _compile(slot.label + " backward", bwd, 2, sample))
 
     return build
 
