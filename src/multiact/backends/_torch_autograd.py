@@ -60,9 +60,6 @@ class _Elementwise(torch.autograd.Function):
 
     name = ""
     params: tuple = ()
-    #: ``bwd`` compiles as written (Inductor's C++ rounds every op: no fused
-    #: multiply-add): the CPU tier's training kernel compiles it for the backward
-    compilable_bwd = True
     #: half tensors run through float32 and round once
     half_via_float = False
 
@@ -215,7 +212,6 @@ _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
 _GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,))
 _SoftSign.half_via_float = _GeluTanh.half_via_float = True
-_GeluErf64.compilable_bwd = False  # its correction needs addcmul's fused multiply-add
 
 
 _SilU = _function("silu", _silu_fwd, _silu_bwd)

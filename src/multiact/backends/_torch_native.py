@@ -155,13 +155,19 @@ NS = Namespace(_xp, "torch", PRIMITIVES)
 _k.bind_torch(NS)
 
 _SCALARS: dict = {}
+_dynamo_tracing = torch.compiler.is_dynamo_compiling  # False but where Dynamo traces
 
 
 def _scalar(v, like):
     """``v`` as a 0-d tensor of ``like``'s dtype, cached, on the CPU (which every
     device accepts for a 0-d operand).  Reason: speed on small tensors.  An op
     with a Python float converts it to a Scalar, which costs as much as the op
-    itself on 16 elements; a 0-d tensor of the same dtype gives the same bits."""
+    itself on 16 elements; a 0-d tensor of the same dtype gives the same bits.
+    Under torch.compile (a CPU kernel compiled from a framework path's ops) a
+    constant, uncached: a read of the cache would guard the kernel on its
+    contents."""
+    if _dynamo_tracing():
+        return torch.tensor(v, dtype=like.dtype)
     key = (v, math.copysign(1.0, v), like.dtype)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:

@@ -33,7 +33,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               _LogSoftmax, _LogSumExp, _Mish, _SilU, _SoftSign, _sigmoid_train,
                               _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
-                            _gelu_tanh_fwd, _hard_sigmoid_fwd,
+                            _gelu_erf_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
+                            _hard_sigmoid_fwd, _hard_silu_bwd, _silu_bwd, _soft_sign_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
                             _scalar, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_fwd, _soft_sign_fwd, _softmax_eager,
@@ -72,21 +73,18 @@ def _applier(fn):
     return run
 
 
-def _elementwise(x, name, params, fwd, train, *, native_forward=False, kernel_bwd=None):
+def _elementwise(x, name, params, fwd, train, *, native_forward=False):
     """The eager routes of an element-wise special case: ``fwd`` (or a fused kernel)
     in inference, ``train`` (an ``_Elementwise`` Function, or a fused kernel pair)
     when recording a gradient.  ``native_forward``: ``fwd`` is a native op that
-    meets the contract, the forward on every route (the kernel pair's too);
-    ``kernel_bwd(x, g)``: the backward the CPU tier compiles (else ``train``'s
-    own, where it has one, or the traced derivative)."""
+    meets the contract: inference takes it on every route.  What the kernels
+    compile: ``_OWN_KERNELS``."""
     if recording(x):
         apply = _applier(train) if hasattr(train, "apply") else train
         timed = hasattr(train, "bwd")
-        bwd = kernel_bwd or (train.bwd if timed and train.compilable_bwd else None)
         if x.dtype in _HALF and hasattr(train, "apply") and train.half_via_float:
             apply = _half_via_float(apply)
-        return _k.torch_train(name, x, params, apply, fused_elementwise, timed, bwd,
-                              fwd if native_forward else None)
+        return _k.torch_train(name, x, params, apply, fused_elementwise, timed)
     return _k.torch_forward(name, x, params, fwd, not native_forward)
 
 
@@ -147,6 +145,43 @@ def _gated(row, body, x, params):
 
 _REASON_BWD = "speed, and an accurate backward"
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
+
+
+# -- what the CPU tier compiles for the special cases (kernels.own) ---------------------
+#
+# The generic body and its traced derivative, except where the backend's own formula
+# is faster or is the only accurate one.  Reasons, measured at 1e7 float32 in one
+# interleaved run (docs/performance.md):
+# - a backward: each Function's accurate backward (its reason there), compiled as
+#   written: Inductor's C++ rounds every op (no fused multiply-add).  Not float64
+#   exact GELU's: its correction needs addcmul's fused multiply-add (the traced
+#   derivative there);
+# - a native forward (sigmoid, hard_sigmoid: torch's forward meets the contract):
+#   nothing to compile, and ATen's loop was faster than the compiled body (sigmoid's
+#   pair 1.10-1.13x torch's forward plus backward, from 1.6-1.85x with the saved
+#   q as a second output; hard_sigmoid's 1.11x, from 1.50x); sigmoid's backward then
+#   recomputes q from the saved x;
+# - a compiled forward of the framework path's own ops (silu, hard_silu, tanh-GELU):
+#   fewer selects than the generic body, and the same ops as the framework path.
+
+def _own(fwd=None, bwd=None, native=False):
+    return lambda params, dtype: _k.Own(fwd, bwd, native)
+
+
+def _own_gelu(params, dtype):
+    if params[0]:
+        return _k.Own(_gelu_tanh_fwd, _gelu_tanh_bwd)
+    return None if dtype == "float64" else _k.Own(None, _gelu_erf_bwd)
+
+
+for _name, _formulas in {
+        "sigmoid": _own(_sigmoid, _sigmoid_bwd_of_x, native=True),
+        "hard_sigmoid": _own(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True),
+        "silu": _own(_silu_fwd, _silu_bwd),
+        "hard_silu": _own(_hard_silu_fwd, _hard_silu_bwd),
+        "soft_sign": _own(None, _soft_sign_bwd),
+        "gelu": _own_gelu}.items():
+    _k.own(_name, _formulas)
 
 
 class TorchBackend(Backend):
@@ -285,8 +320,7 @@ class TorchBackend(Backend):
             return _sigmoid(x)
         if x.dtype not in _FLOATS or not eager(x):
             return super().sigmoid(x)
-        return _elementwise(x, "sigmoid", (), _sigmoid, _sigmoid_train, native_forward=True,
-                            kernel_bwd=_sigmoid_bwd_of_x)
+        return _elementwise(x, "sigmoid", (), _sigmoid, _sigmoid_train, native_forward=True)
 
     @special("speed: torch's silu and its backward; silu(-inf) = 0 (NaN in torch)")
     def silu(self, x):

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import namedtuple
 import threading
 import time
 
@@ -66,6 +67,26 @@ def bind_torch(ns):
     """The torch backend hands its namespace over (the generic bodies that the CPU
     kernels compile run on it, with Inductor's primitives: ``inductor.py``)."""
     _STATE["torch_ns"] = ns
+
+
+#: A backend's own formulas for a function's CPU kernels (:func:`own`): ``fwd(x)``
+#: compiled instead of the generic body, or, with ``native``, called as it is (a
+#: native op that meets the contract: nothing to compile); ``bwd(x, g)`` compiled
+#: instead of the traced derivative.  None: the table's.
+Own = namedtuple("Own", "fwd bwd native", defaults=(None, None, False))
+_OWN: dict = {}
+
+
+def own(name, formulas):
+    """Register ``formulas(params, dtype) -> Own | None`` for ``name``'s CPU
+    kernels (``dtype`` a name: ``"float32"``).  Every compile of them takes these,
+    whoever asks (a call on the tier, the fused mode, :func:`warm`)."""
+    _OWN[name] = formulas
+
+
+def _own(name, params, dtype):
+    f = _OWN.get(name)
+    return (f(params, dtype) if f else None) or Own()
 
 
 def _parse(value):
@@ -207,7 +228,7 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
     return y
 
 
-def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=None, fwd=None):
+def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     dt = _dtype(x)
     key = (kind, tech, info.name, _pkey(params), dt)
     s = TIER.slots.get(key)
@@ -217,7 +238,7 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=Non
     if tech == "inductor":
         from . import inductor as ki
 
-        build = ki.builder(kind, info, dt, params, bwd, fwd)
+        build = ki.builder(kind, info, dt, params)
         label += " [Inductor]"
     else:
         t = _triton()
@@ -227,7 +248,8 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False, bwd=Non
     # framework backward runs later, inside autograd: timed where the backend's
     # Function reports it, else taken to cost what the forward cost
     train = kind == "train"
-    slot = TIER.slot(key, label, build, weight=2.0 if train and fwd is None else 1.0,
+    native = _own(info.name, params, dt).native
+    slot = TIER.slot(key, label, build, weight=2.0 if train and not native else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
     # a training kernel replaces the forward and the backward: timing its forward
@@ -289,16 +311,14 @@ def spent_backward(name, x, params, seconds):
         TIER.spent(slot, seconds, 0, sample)
 
 
-def torch_train(name, x, params, eager, wrap, timed_backward=False, bwd=None, fwd=None):
+def torch_train(name, x, params, eager, wrap, timed_backward=False):
     """The same, recording a gradient: ``wrap(pair, info, x, params)`` (the
     backend's autograd.Function) around a forward and a backward kernel where
     they apply, else ``eager(x)`` (the backend's own autograd path).
     ``timed_backward``: that path's backward reports its time through
-    :func:`spent_backward`, else it is taken to cost what the forward cost;
-    ``bwd(x, g)``: the backend's own backward in ATen ops, which the CPU tier
-    compiles instead of the traced derivative; ``fwd(x)``: a native forward that
-    meets the contract, which the CPU tier's pair calls as its forward (only the
-    backward is compiled)."""
+    :func:`spent_backward`, else it is taken to cost what the forward cost.  The
+    CPU kernels take the backend's own formulas where it registered them
+    (:func:`own`)."""
     r = _route(x)
     if r is None:
         return eager(x)
@@ -307,7 +327,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False, bwd=None, fw
         pair = _triton().pair(info, _dtype(x), params)
         return eager(x) if pair is None else wrap(pair, info, x, params)
     tech = _tech_of(r, x)
-    slot = _elementwise_slot("train", info, x, params, tech, timed_backward, bwd, fwd)
+    slot = _elementwise_slot("train", info, x, params, tech, timed_backward)
     if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
         return eager(x)
     dtype, device = x.dtype, x.device

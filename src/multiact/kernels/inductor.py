@@ -39,7 +39,7 @@ import torch
 from .._agnostic._special import expm1_kahan as _expm1
 from ._ops import LEAVES, OPS
 from .._table import TABLE
-from . import _STATE
+from . import _STATE, _own
 from ._tier import FAILED, TIER, Miss, Pair
 from ._trace import (ROWS, Node, Unsupported, _topo, derivative, derivatives, trace_elementwise,
                      trace_gated)
@@ -124,23 +124,27 @@ def _forward_fn(info, params):
     return lambda t: body(ns, t, *params)
 
 
-def builder(kind, info, dtype, params, bwd=None, fwd=None):
+def builder(kind, info, dtype, params):
     """``build(slot, sample)`` for an element-wise kernel: ``forward`` (one kernel,
     ``x -> f(x)``) or ``train`` (a :class:`Pair` of the forward and the backward
-    kernel, ``(x, g) -> g f'(x)``), over 1-d tensors.  The backward is ``bwd``
-    (a backend's own, in ATen ops) where given, else the traced derivative; the
-    forward is ``fwd`` (a native op that meets the contract: nothing to compile)
-    where given, else the compiled body."""
-    if kind == "forward":
-        return lambda slot, sample: _compile(slot.label, _forward_fn(info, params), 1, sample)
+    kernel, ``(x, g) -> g f'(x)``), over 1-d tensors: the generic body and its
+    traced derivative, or the backend's own formulas where it registered them
+    (``kernels.own``; a native forward is not compiled)."""
+    own = _own(info.name, params, dtype)
 
-    given, native = bwd, fwd
+    def forward(slot, sample):
+        if own.native:
+            return own.fwd
+        fwd = own.fwd or _forward_fn(info, params)
+        return _compile(slot.label + (" forward" if kind == "train" else ""), fwd, 1, sample[:1])
+
+    if kind == "forward":
+        return forward
 
     def build(slot, sample):
         # Unsupported (no traced derivative): this kernel fails, alone
-        bwd = given or _backward_fn(info, dtype, params)
-        f = native or _compile(slot.label + " forward", _forward_fn(info, params), 1, sample[:1])
-        return Pair(f, _compile(slot.label + " backward", bwd, 2, sample))
+        bwd = own.bwd or _backward_fn(info, dtype, params)
+        return Pair(forward(slot, sample), _compile(slot.label + " backward", bwd, 2, sample))
 
     return build
 
