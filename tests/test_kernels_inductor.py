@@ -239,3 +239,35 @@ def test_double_backward_through_the_kernels(inductor, info, params):
     _, calls = _ran_inductor(inductor, lambda: f(x, **params).sum().backward())
     assert calls, "the Inductor kernels did not run"
     assert torch.autograd.gradgradcheck(lambda t: f(t, **params), (x,))
+
+
+def test_every_compile_takes_the_backends_own_formulas(inductor):
+    # kernels.own: the builder takes the backend's registered formulas whoever asks
+    # (a call on the tier, the fused mode, multiact.compile()): sigmoid's pair is
+    # torch's own forward, not a compile, and its backward the backend's q (1 - q)
+    # from x; before, multiact.compile() built the traced derivatives instead
+    from multiact.backends import _torch_native as N
+
+    pair = _kernel(inductor, "train", BY_NAME["sigmoid"], {}, "float32")
+    assert pair.fwd is N._sigmoid
+    x = torch.tensor([-30.0, -17.5, -1.0, -0.0, 0.0, 2.0, 17.5, 30.0])
+    g = torch.linspace(-1.0, 1.0, 8)
+    e = torch.exp(-x.double().abs())  # independent: e / (1 + e)^2
+    torch.testing.assert_close(pair.bwd(x, g).double(), g.double() * e / (1 + e) ** 2,
+                               rtol=4 * torch.finfo(torch.float32).eps, atol=0)
+
+
+def test_a_kernel_of_framework_ops_survives_the_scalar_cache(inductor):
+    # silu's forward kernel compiles the framework path's ops, whose constants
+    # (_scalar) are cached 0-d tensors in eager mode; under Dynamo a read of that
+    # cache guarded the kernel on the cache's contents, and every call after the
+    # cache grew missed
+    from multiact.backends import _torch_native as N
+
+    k = _kernel(inductor, "forward", BY_NAME["silu"], {}, "float32")
+    N._scalar(0.123456, torch.zeros(1, dtype=torch.float16))  # the cache grows
+    x = torch.tensor([float("-inf"), -20.0, -1.0, 0.0, 3.0, float("inf")])
+    y = k(x)  # raised kernels.Miss before
+    assert y[0].item() == 0.0 and y[-1].item() == float("inf")
+    torch.testing.assert_close(y, N._silu_fwd(x), rtol=2 * torch.finfo(torch.float32).eps,
+                               atol=0)
