@@ -81,7 +81,8 @@ class FuncInfo:
     row_backward: str | None = None    # the PyTorch backward that a row kernel's training uses
                                        # from its saved output: "softmax", "log_softmax",
                                        # "softmin" (softmax's, negated), "logsumexp" (the
-                                       # softmax of the saved input)
+                                       # softmax of the saved input); "vjp": the generic
+                                       # body's own derivative, compiled (CPU)
 
     @property
     def elementwise(self) -> bool:
@@ -304,7 +305,8 @@ TABLE: tuple[FuncInfo, ...] = (
          Param("mean", RealOrArray(optional=True), None),
          Param("variance", RealOrArray("nonneg", optional=True), None),
          Param("epsilon", Real("nonneg"), 1e-5), Param("where", Mask(), None),
-         row_kernel="same", family="reduction", bounds=_ulp(2.5, 3, _HR), hints=_AXIS_HINT,
+         row_kernel="same", row_backward="vjp", family="reduction", bounds=_ulp(2.5, 3, _HR),
+         hints=_AXIS_HINT,
          defaults=("epsilon=1e-5, two-pass variance", "epsilon=1e-5, algorithm='fast' "
                    "(one-pass; 'stable' is two-pass)", "layer_norm (no mask, no stats)", "-")),
     # sigmoid's bounds and the product's rounding

@@ -367,21 +367,26 @@ def fused_gated(pair, info, x3, params):
 
 class _KernelRows(torch.autograd.Function):
     @staticmethod
-    def forward(x, fwd, info, params, where):
+    def forward(x, fwd, info, params, where, bwd):
         return fwd(x, params, where)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, fwd, info, params, where = inputs
+        x, fwd, info, params, where, bwd = inputs
         ctx.rule, ctx.where = info.row_backward, where
         if info.row_backward == "logsumexp":
             ctx.save_for_backward(x, output)  # the gradient is exp(x - lse), as torch's
+        elif info.row_backward == "vjp":
+            ctx.save_for_backward(x)
+            ctx.info, ctx.params, ctx.bwd = info, params, bwd
         else:
             ctx.save_for_backward(output)
 
     @staticmethod
     def backward(ctx, g):
         rule = ctx.rule
+        if rule == "vjp":
+            return (_rows_vjp(ctx, g),) + (None,) * 5
         if rule == "logsumexp":
             x, out = ctx.saved_tensors
             # exp(x - lse) is softmax(x) where lse is finite (0 at -inf entries); a
@@ -403,9 +408,31 @@ class _KernelRows(torch.autograd.Function):
                     gx = -gx
         if ctx.where is not None:
             gx = gx.masked_fill(~ctx.where.expand(gx.shape), 0.0)
-        return gx, None, None, None, None
+        return gx, None, None, None, None, None
 
 
-def fused_rows(fwd, info, x, params, where):
-    """A row reduction by the kernel ``fwd(x, params, where)``, recording a gradient."""
-    return apply(_KernelRows, x, fwd, info, params, where)
+def _rows_vjp(ctx, g):
+    """``g J(x)`` of a ``"vjp"`` row: its compiled backward on plain tensors; autograd
+    of the generic body where a graph of the backward is wanted (double backward),
+    where torch.func batches it, or where the kernel rejects the call."""
+    (x,) = ctx.saved_tensors
+    create = torch.is_grad_enabled()
+    if not create and not torch._C._are_functorch_transforms_active() \
+            and type(g) is torch.Tensor and g.dtype == x.dtype:
+        try:
+            return ctx.bwd(x, g, ctx.where)
+        except (NotImplementedError, Miss):
+            pass
+    args = list(ctx.params)
+    names = [p.name for p in ctx.info.params]
+    args[0], args[names.index("where")] = (x.ndim - 1,), ctx.where
+    with torch.enable_grad():
+        xr = x if create else x.detach().requires_grad_(True)
+        (gx,) = torch.autograd.grad(ctx.info.body(NS, xr, *args), xr, g, create_graph=create)
+    return gx
+
+
+def fused_rows(fwd, info, x, params, where, bwd=None):
+    """A row reduction by the kernel ``fwd(x, params, where)``, recording a gradient
+    (by the kernel ``bwd(x, g, where)`` where the row's backward is ``"vjp"``)."""
+    return apply(_KernelRows, x, fwd, info, params, where, bwd)

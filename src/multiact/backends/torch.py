@@ -88,15 +88,13 @@ def _elementwise(x, name, params, fwd, train, *, native_forward=False):
     return _k.torch_forward(name, x, params, fwd, not native_forward)
 
 
-def _rows_kernel(name, x, axis, params, where, eager_path, train=True):
+def _rows_kernel(name, x, axis, params, where, eager_path):
     """A row kernel over the last axis of an eager tensor (``params`` as the body
     takes them, the axis normalised) where one applies, else ``eager_path()``."""
     if not eager(x) or len(axis) != 1 or axis[0] != x.ndim - 1 or x.dtype not in _FLOATS \
             or (where is not None and where.device != x.device):
         return eager_path()
     if recording(x):
-        if not train:
-            return eager_path()
         return _k.torch_rows_train(name, x, params, where, eager_path, fused_rows)
     return _k.torch_rows(name, x, params, where, eager_path)
 
@@ -463,8 +461,7 @@ class TorchBackend(Backend):
     @special("speed where a kernel runs: one row kernel (inference)")
     def logmeanexp(self, x, axis=None, where=None, keepdims=False):
         y = _rows_kernel("logmeanexp", x, axis, ((1,), None, False), where,
-                         lambda: super(TorchBackend, self).logmeanexp(x, axis, where, keepdims),
-                         train=False)
+                         lambda: super(TorchBackend, self).logmeanexp(x, axis, where, keepdims))
         return y.unsqueeze(-1) if keepdims and y.ndim < x.ndim else y
 
     @special("speed where a kernel runs: one row kernel (inference, scalar or no "
@@ -478,7 +475,7 @@ class TorchBackend(Backend):
                                                              variance is None):
             return path()
         return _rows_kernel("standardize", x, axis, ((1,), mean, variance, epsilon, None),
-                            where, path, train=False)
+                            where, path)
 
 
 BACKEND = TorchBackend(NS)

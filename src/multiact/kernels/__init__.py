@@ -360,12 +360,18 @@ def _rows_slot(kind, info, x, params, masked, tech):
     if tech == "inductor":
         from . import inductor as ki
 
-        build = ki.rows_builder(info, params, masked)
+        build = (ki.rows_vjp_builder if kind == "train" else ki.rows_builder)(info, params,
+                                                                             masked)
         label += " [Inductor]"
     else:
         build = _triton().rows_builder(info, dt, params, masked)
         label += " [Triton]"
-    return TIER.slot(key, label, build, eager_only=tech == "triton")
+    if kind != "train":
+        return TIER.slot(key, label, build, eager_only=tech == "triton")
+    # a forward and a backward kernel, billed and kept as the element-wise pairs
+    slot = TIER.slot(key, label, build, weight=2.0, share=0.5)
+    slot.keep = True
+    return slot
 
 
 def _rows_args(x, where):
@@ -428,15 +434,19 @@ def torch_rows(name, x, params, where, eager):
 
 
 def torch_rows_train(name, x, params, where, eager, wrap):
-    """The same, recording a gradient, where the row names a PyTorch backward
-    (``row_backward``): ``wrap(fwd, info, x, params, where)`` (the backend's
-    autograd.Function) around the row kernel ``fwd``."""
+    """The same, recording a gradient, where the row names its backward
+    (``row_backward``): ``wrap(fwd, info, x, params, where, bwd)`` (the backend's
+    autograd.Function) around the row kernel ``fwd``, and for ``"vjp"`` the
+    compiled backward ``bwd(x, g, where)`` (CPU only)."""
     info = _row(name)
     if info.row_backward is None:
         return eager()
     r = _route(x)
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
+    if info.row_backward == "vjp":
+        return eager() if r == "triton" else _rows_vjp_train(info, x, params, where, eager,
+                                                             wrap, r)
     if r == "triton":
         t = _triton()
         return wrap(lambda *a: t.rows(info, *a), info, x, params, where)
@@ -453,6 +463,29 @@ def torch_rows_train(name, x, params, where, eager, wrap):
 
     return _kernel_or_eager(slot, forward, eager, x.numel(), lambda: _rows_sample(x, where),
                             r == "sync")
+
+
+def _rows_vjp_train(info, x, params, where, eager, wrap, r):
+    slot = _rows_slot("train", info, x, params, where is not None, _tech_of(r, x))
+    if slot.state is FAILED or slot.state is RETIRED:
+        return eager()
+
+    def run(pair):
+        def fwd(xx, prm, wh):
+            return pair.fwd(*_rows_args(xx, wh)).reshape(
+                xx.shape[:-1] if _per_row(info) else xx.shape)
+
+        def bwd(xx, g, wh):
+            x2, *w2 = _rows_args(xx, wh)
+            return pair.bwd(x2, _rows_args(g, None)[0], *w2).reshape(xx.shape)
+
+        return wrap(fwd, info, x, params, where, bwd)
+
+    def sample():
+        s = _rows_sample(x, where)
+        return (s[0], s[0].clone()) + s[1:]  # distinct tensors: Dynamo guards on aliasing
+
+    return _kernel_or_eager(slot, run, eager, x.numel(), sample, r == "sync")
 
 
 # -- gated rows (glu, swiglu, geglu): x viewed as (outer, 2, m) --------------------------------
