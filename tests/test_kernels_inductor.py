@@ -69,7 +69,7 @@ def _kernel(ki, kind, info, params, dtype):
 # backward pair, "fuse" a backend's own ATen function); the other special cases run
 # native ops, and a row with no special case takes "forward" and "train"
 SPECIAL_CASES_WITH_KERNELS = {"silu": ("forward", "train"), "gelu": ("forward", "train"),
-                              "hard_silu": ("forward", "train"),
+                              "hard_silu": ("forward", "train"), "mish": ("train",),
                               "soft_sign": ("forward", "train"), "hard_sigmoid": ("train",),
                               "sigmoid": ("train",), "tanh_shrink": ("forward", "fuse"),
                               "soft_shrink": ("forward", "train"), "hard_shrink": ("train",)}

@@ -34,7 +34,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_erf_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
-                            _hard_sigmoid_fwd, _hard_silu_bwd, _silu_bwd, _soft_sign_bwd,
+                            _hard_sigmoid_fwd, _hard_silu_bwd, _mish_bwd, _silu_bwd,
+                            _soft_sign_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
                             _scalar, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_fwd, _soft_sign_fwd, _softmax_eager,
@@ -76,9 +77,9 @@ def _applier(fn):
 def _elementwise(x, name, params, fwd, train, *, native_forward=False):
     """The eager routes of an element-wise special case: ``fwd`` (or a fused kernel)
     in inference, ``train`` (an ``_Elementwise`` Function, or a fused kernel pair)
-    when recording a gradient.  ``native_forward``: ``fwd`` is a native op that
-    meets the contract: inference takes it on every route.  What the kernels
-    compile: ``_OWN_KERNELS``."""
+    when recording a gradient.  ``native_forward``: ``fwd`` runs ATen's own
+    kernels faster than a compiled loop: inference takes it on every route.  What
+    the kernels compile: the ``kernels.own`` table below."""
     if recording(x):
         apply = _applier(train) if hasattr(train, "apply") else train
         timed = hasattr(train, "bwd")
@@ -154,11 +155,13 @@ _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 #   written: Inductor's C++ rounds every op (no fused multiply-add).  Not float64
 #   exact GELU's: its correction needs addcmul's fused multiply-add (the traced
 #   derivative there);
-# - a native forward (sigmoid, hard_sigmoid: torch's forward meets the contract):
-#   nothing to compile, and ATen's loop was faster than the compiled body (sigmoid's
-#   pair 1.10-1.13x torch's forward plus backward, from 1.6-1.85x with the saved
-#   q as a second output; hard_sigmoid's 1.11x, from 1.50x); sigmoid's backward then
-#   recomputes q from the saved x;
+# - a forward of ATen's own kernels (sigmoid, hard_sigmoid: torch's forward meets
+#   the contract; mish: torch's after a clamp): nothing to compile, and ATen's loop
+#   was faster than the compiled body (sigmoid's pair 1.10-1.13x torch's forward
+#   plus backward, from 1.6-1.85x with the saved q as a second output; hard_sigmoid's
+#   1.11x, from 1.50x; mish's compiled forward 1.11x, torch's 1.03x, and its pair
+#   1.07x, from 1.37x with no kernel); sigmoid's backward then recomputes q from the
+#   saved x;
 # - a compiled forward of the framework path's own ops (silu, hard_silu, tanh-GELU):
 #   fewer selects than the generic body, and the same ops as the framework path.
 
@@ -177,6 +180,7 @@ for _name, _formulas in {
         "hard_sigmoid": _own(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True),
         "silu": _own(_silu_fwd, _silu_bwd),
         "hard_silu": _own(_hard_silu_fwd, _hard_silu_bwd),
+        "mish": _own(_mish_fwd, _mish_bwd, native=True),
         "soft_sign": _own(None, _soft_sign_bwd),
         "gelu": _own_gelu}.items():
     _k.own(_name, _formulas)
@@ -295,13 +299,12 @@ class TorchBackend(Backend):
     @special("speed: torch's mish on x raised to -1e4 (mish(-inf) is NaN in torch, -0 "
              "here; below the floor mish' underflows anyway): by clamp, and mish in place, in "
              "inference; in eager training torch's mish backward at the clamped x (NaN kept: "
-             "mish'(NaN) is NaN); elsewhere by where (clamp's derivative at NaN is 0)")
+             "mish'(NaN) is NaN), compiled on the CPU tier; elsewhere by where (clamp's "
+             "derivative at NaN is 0)")
     def mish(self, x):
         if x.dtype in _FLOATS:
             if eager(x):
-                if not recording(x):
-                    return _mish_fwd(x)
-                return _apply(_Mish, x)
+                return _elementwise(x, "mish", (), _mish_fwd, _Mish, native_forward=True)
             return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
         return super().mish(x)
 

@@ -70,9 +70,9 @@ def bind_torch(ns):
 
 
 #: A backend's own formulas for a function's CPU kernels (:func:`own`): ``fwd(x)``
-#: compiled instead of the generic body, or, with ``native``, called as it is (a
-#: native op that meets the contract: nothing to compile); ``bwd(x, g)`` compiled
-#: instead of the traced derivative.  None: the table's.
+#: compiled instead of the generic body, or, with ``native``, called as it is
+#: (ATen's own kernels, faster than a compiled loop: nothing to compile);
+#: ``bwd(x, g)`` compiled instead of the traced derivative.  None: the table's.
 Own = namedtuple("Own", "fwd bwd native", defaults=(None, None, False))
 _OWN: dict = {}
 

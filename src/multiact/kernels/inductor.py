@@ -129,7 +129,7 @@ def builder(kind, info, dtype, params):
     ``x -> f(x)``) or ``train`` (a :class:`Pair` of the forward and the backward
     kernel, ``(x, g) -> g f'(x)``), over 1-d tensors: the generic body and its
     traced derivative, or the backend's own formulas where it registered them
-    (``kernels.own``; a native forward is not compiled)."""
+    (``kernels.own``; a forward of ATen's own kernels is not compiled)."""
     own = _own(info.name, params, dtype)
 
     def forward(slot, sample):
