@@ -167,7 +167,7 @@ def _scalar(v, like):
     constant, uncached: a read of the cache would guard the kernel on its
     contents."""
     if _dynamo_tracing():
-        return torch.tensor(v, dtype=like.dtype)
+        return torch.tensor(v, dtype=like.dtype, device="cpu")
     key = (v, math.copysign(1.0, v), like.dtype)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:

@@ -149,41 +149,42 @@ _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 # -- what the CPU tier compiles for the special cases (kernels.own) ---------------------
 #
 # The generic body and its traced derivative, except where the backend's own formula
-# is faster or is the only accurate one.  Reasons, measured at 1e7 float32 in one
-# interleaved run (docs/performance.md):
-# - a backward: each Function's accurate backward (its reason there), compiled as
-#   written: Inductor's C++ rounds every op (no fused multiply-add).  Not float64
-#   exact GELU's: its correction needs addcmul's fused multiply-add (the traced
-#   derivative there);
-# - a forward of ATen's own kernels (sigmoid, hard_sigmoid: torch's forward meets
-#   the contract; mish: torch's after a clamp): nothing to compile, and ATen's loop
-#   was faster than the compiled body (sigmoid's pair 1.10-1.13x torch's forward
-#   plus backward, from 1.6-1.85x with the saved q as a second output; hard_sigmoid's
-#   1.11x, from 1.50x; mish's compiled forward 1.11x, torch's 1.03x, and its pair
-#   1.07x, from 1.37x with no kernel); sigmoid's backward then recomputes q from the
-#   saved x;
-# - a compiled forward of the framework path's own ops (silu, hard_silu, tanh-GELU):
-#   fewer selects than the generic body, and the same ops as the framework path.
+# is faster or is the only accurate one; one registration per function, its reason
+# above it (measured at 1e7 float32 in one interleaved run: docs/performance.md).
+# A backward registered here is the Function's accurate backward (its reason there),
+# compiled as written: Inductor's C++ rounds every op (no fused multiply-add).  A
+# forward "native" is ATen's own kernels, called as they are: nothing to compile.
 
 def _own(fwd=None, bwd=None, native=False):
     return lambda params, dtype: _k.Own(fwd, bwd, native)
 
 
+# torch's forward meets the contract and its loop beat the compiled body; the
+# backward recomputes q = sigmoid(-|x|) from the saved x (the pair 1.10-1.13x torch's
+# forward plus backward, from 1.6-1.85x with q saved as a second output)
+_k.own("sigmoid", _own(_sigmoid, _sigmoid_bwd_of_x, native=True))
+# the same (1.11x with backward, from 1.50x)
+_k.own("hard_sigmoid", _own(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True))
+# the framework path's forward ops: fewer selects than the generic body
+_k.own("silu", _own(_silu_fwd, _silu_bwd))
+_k.own("hard_silu", _own(_hard_silu_fwd, _hard_silu_bwd))  # forward 1.09x, from 1.37x
+# torch's mish after the clamp (a compiled forward was 1.11x, torch's 1.03x); the
+# pair 1.07x with backward, from 1.37x with no kernel
+_k.own("mish", _own(_mish_fwd, _mish_bwd, native=True))
+_k.own("soft_sign", _own(None, _soft_sign_bwd))
+
+
 def _own_gelu(params, dtype):
+    # tanh: the framework path's forward ops, half tensors through float32 as there
+    # (with backward 1.15x, from 1.23x); exact: the float32 backward, and not
+    # float64's, whose correction needs addcmul's fused multiply-add (the traced
+    # derivative there)
     if params[0]:
-        return _k.Own(_gelu_tanh_fwd, _gelu_tanh_bwd)
+        return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd)
     return None if dtype == "float64" else _k.Own(None, _gelu_erf_bwd)
 
 
-for _name, _formulas in {
-        "sigmoid": _own(_sigmoid, _sigmoid_bwd_of_x, native=True),
-        "hard_sigmoid": _own(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True),
-        "silu": _own(_silu_fwd, _silu_bwd),
-        "hard_silu": _own(_hard_silu_fwd, _hard_silu_bwd),
-        "mish": _own(_mish_fwd, _mish_bwd, native=True),
-        "soft_sign": _own(None, _soft_sign_bwd),
-        "gelu": _own_gelu}.items():
-    _k.own(_name, _formulas)
+_k.own("gelu", _own_gelu)
 
 
 class TorchBackend(Backend):
@@ -310,8 +311,9 @@ class TorchBackend(Backend):
 
     # -- element-wise with an accurate backward --------------------------------------------
 
-    @special("speed: torch.sigmoid forward; an accurate backward that saves sigmoid(-|x|) "
-             "(torch's y (1 - y) loses every digit for x > 17 in float64)")
+    @special("speed: torch.sigmoid forward; an accurate backward q (1 - q), q = "
+             "sigmoid(-|x|), saved (or, on a kernel route, recomputed from x) (torch's y (1 - y) "
+             "loses every digit for x > 17 in float64)")
     def sigmoid(self, x):
         # Reason: speed on small tensors.  Inference on a CPU tensor is torch.sigmoid
         # whatever the kernels' mode but "fused": the routes' checks cost as much
@@ -467,8 +469,9 @@ class TorchBackend(Backend):
                          lambda: super(TorchBackend, self).logmeanexp(x, axis, where, keepdims))
         return y.unsqueeze(-1) if keepdims and y.ndim < x.ndim else y
 
-    @special("speed where a kernel runs: one row kernel (inference, scalar or no "
-             "mean/variance)")
+    @special("speed where a kernel runs: one row kernel (scalar or no mean/variance); in "
+             "training on CPU with it a compiled vector-Jacobian product of the generic "
+             "body")
     def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
         def path():
             return super(TorchBackend, self).standardize(x, axis, mean, variance, epsilon,

@@ -51,7 +51,7 @@ from ._coverage import coverage as _coverage
 from ._ops import Unsupported
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
-__all__ = ["mode", "set_mode", "bind_torch", "Miss", "torch_forward", "torch_train", "torch_rows",
+__all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forward", "torch_train", "torch_rows",
            "torch_rows_train", "torch_gated", "torch_gated_train", "torch_fuse", "spent_backward", "warm", "wait", "status",
            "coverage", "MIN_NUMEL"]
 
@@ -170,11 +170,6 @@ def _route(x, cpu=True):
 
 
 _UNBILLED = threading.local()  # set (on this thread): the CPU tier's calls are not billed
-
-
-def billing_off():
-    """Whether this thread is inside :func:`unbilled`."""
-    return bool(_UNBILLED.__dict__)
 
 
 @contextlib.contextmanager
@@ -444,9 +439,9 @@ def torch_rows_train(name, x, params, where, eager, wrap):
     r = _route(x)
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
-    if info.row_backward == "vjp":
-        return eager() if r == "triton" else _rows_vjp_train(info, x, params, where, eager,
-                                                             wrap, r)
+    if info.row_backward == "vjp":  # a compiled backward on CPU only (no Triton one)
+        return eager() if r == "triton" or x.is_cuda else _rows_vjp_train(
+            info, x, params, where, eager, wrap, r)
     if r == "triton":
         t = _triton()
         return wrap(lambda *a: t.rows(info, *a), info, x, params, where)
