@@ -82,10 +82,8 @@ def _kernel_kinds(info):
     return SPECIAL_CASES_WITH_KERNELS.get(info.name, ())
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("info, params", CASES, ids=_ids(CASES))
-def test_forward_within_the_bounds(inductor, info, params, dtype):
-    # the kernel itself, scored as the conformance suite scores a backend
+def _assert_forward_kernel_within_the_bound(inductor, info, params, dtype):
+    """The forward kernel itself, on the conformance sweep, against mpmath."""
     from multiact._check import inputs as I
     from multiact._check import reference as R
 
@@ -96,6 +94,13 @@ def test_forward_within_the_bounds(inductor, info, params, dtype):
     err = ulp_error(y.double().numpy(), hi, lo, dtype)
     assert float(err.max()) <= info.bound(dtype, params), \
         (float(err.max()), xs[np.argmax(err)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("info, params", CASES, ids=_ids(CASES))
+def test_forward_within_the_bounds(inductor, info, params, dtype):
+    # the kernel itself, scored as the conformance suite scores a backend
+    _assert_forward_kernel_within_the_bound(inductor, info, params, dtype)
     # and multiact's function in this mode (the kernel where the route takes it)
     cell = score_case(info, params, TARGET, dtype)
     assert cell.passed, cell.message()
@@ -295,16 +300,7 @@ def test_own_forward_kernels_within_the_half_bounds(inductor, info, params, dtyp
     # a forward compiled from the framework path's ops must take half tensors as
     # that path does (through float32 where it does): tanh-GELU's compiled in half
     # precision, with half constants, was 19 ulp off in bfloat16
-    from multiact._check import inputs as I
-    from multiact._check import reference as R
-
-    k = _kernel(inductor, "forward", info, params, dtype)
-    xs = I.sweep(dtype, False, False)
-    hi, lo = R.elementwise(R.for_row(info.name), xs, **params)
-    y = k(torch.tensor(xs, dtype=getattr(torch, dtype)))
-    err = ulp_error(y.double().numpy(), hi, lo, dtype)
-    assert float(err.max()) <= info.bound(dtype, params), \
-        (float(err.max()), xs[np.argmax(err)])
+    _assert_forward_kernel_within_the_bound(inductor, info, params, dtype)
 
 
 def test_a_kernel_of_framework_ops_survives_the_scalar_cache(inductor):
