@@ -78,8 +78,9 @@ def _elementwise(x, name, params, fwd, train, *, native_forward=False):
     """The eager routes of an element-wise special case: ``fwd`` (or a fused kernel)
     in inference, ``train`` (an ``_Elementwise`` Function, or a fused kernel pair)
     when recording a gradient.  ``native_forward``: ``fwd`` runs ATen's own
-    kernels faster than a compiled loop: inference takes it on every route.  What
-    the kernels compile: the ``kernels.own`` table below."""
+    kernels faster than a compiled loop: inference on CPU takes it on every route
+    (CUDA: the Triton kernel, one launch).  What the CPU kernels compile: the
+    ``kernels.own`` registrations below."""
     if recording(x):
         apply = _applier(train) if hasattr(train, "apply") else train
         timed = hasattr(train, "bwd")
