@@ -171,7 +171,8 @@ def _scalar(v, like):
     key = (v, math.copysign(1.0, v), like.dtype)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:
-        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device="cpu")  # not the default device
+        # on the CPU, not the default device
+        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device="cpu")
     return t
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)

@@ -34,13 +34,12 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_erf_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
-                            _hard_sigmoid_fwd, _hard_silu_bwd, _mish_bwd, _silu_bwd,
-                            _soft_sign_bwd,
-                            _hard_silu_fwd, _hardshrink, _hardtanh, _leaky_relu, _log_sigmoid,
-                            _log_softmax_eager, _mish, _mish_fwd, _plain, _relu, _relu6,
-                            _scalar, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_fwd, _soft_sign_fwd, _softmax_eager,
-                            _softplus, _tanh, _tanh_shrink_fwd, _threshold, _where_bits, eager,
-                            recording)
+                            _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
+                            _hardtanh, _leaky_relu, _log_sigmoid, _log_softmax_eager, _mish,
+                            _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
+                            _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
+                            _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
+                            _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -156,23 +155,23 @@ _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 # compiled as written: Inductor's C++ rounds every op (no fused multiply-add).  A
 # forward "native" is ATen's own kernels, called as they are: nothing to compile.
 
-def _own(fwd=None, bwd=None, native=False):
+def _formulas(fwd=None, bwd=None, native=False):
     return lambda params, dtype: _k.Own(fwd, bwd, native)
 
 
 # torch's forward meets the contract and its loop beat the compiled body; the
 # backward recomputes q = sigmoid(-|x|) from the saved x (the pair 1.10-1.13x torch's
 # forward plus backward, from 1.6-1.85x with q saved as a second output)
-_k.own("sigmoid", _own(_sigmoid, _sigmoid_bwd_of_x, native=True))
+_k.own("sigmoid", _formulas(_sigmoid, _sigmoid_bwd_of_x, native=True))
 # the same (1.11x with backward, from 1.50x)
-_k.own("hard_sigmoid", _own(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True))
+_k.own("hard_sigmoid", _formulas(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True))
 # the framework path's forward ops: fewer selects than the generic body
-_k.own("silu", _own(_silu_fwd, _silu_bwd))
-_k.own("hard_silu", _own(_hard_silu_fwd, _hard_silu_bwd))  # forward 1.09x, from 1.37x
+_k.own("silu", _formulas(_silu_fwd, _silu_bwd))
+_k.own("hard_silu", _formulas(_hard_silu_fwd, _hard_silu_bwd))  # forward 1.09x, from 1.37x
 # torch's mish after the clamp (a compiled forward was 1.11x, torch's 1.03x); the
 # pair 1.07x with backward, from 1.37x with no kernel
-_k.own("mish", _own(_mish_fwd, _mish_bwd, native=True))
-_k.own("soft_sign", _own(None, _soft_sign_bwd))
+_k.own("mish", _formulas(_mish_fwd, _mish_bwd, native=True))
+_k.own("soft_sign", _formulas(None, _soft_sign_bwd))
 
 
 def _own_gelu(params, dtype):

@@ -42,17 +42,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import namedtuple
 import threading
 import time
+from collections import namedtuple
 
 from .._table import BY_NAME
 from ._coverage import coverage as _coverage
 from ._ops import Unsupported
 from ._tier import FAILED, READY, RETIRED, TIER, Miss
 
-__all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forward", "torch_train", "torch_rows",
-           "torch_rows_train", "torch_gated", "torch_gated_train", "torch_fuse", "spent_backward", "warm", "wait", "status",
+__all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forward",
+           "torch_train", "torch_rows", "torch_rows_train", "torch_gated", "torch_gated_train",
+           "torch_fuse", "spent_backward", "warm", "wait", "status",
            "coverage", "MIN_NUMEL"]
 
 _MODES = ("auto", "fused", "framework")

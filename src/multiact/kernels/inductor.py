@@ -44,8 +44,8 @@ from ._tier import FAILED, TIER, Miss, Pair
 from ._trace import (ROWS, Node, Unsupported, _topo, derivative, derivatives, trace_elementwise,
                      trace_gated)
 
-__all__ = ["available", "builder", "rows_builder", "rows_vjp_builder", "gated_builder", "fuse_builder", "warm",
-           "ROWS"]
+__all__ = ["available", "builder", "rows_builder", "rows_vjp_builder", "gated_builder",
+           "fuse_builder", "warm", "ROWS"]
 
 # Inductor's own compile workers are processes; one compile at a time runs in
 # this process instead (the tier compiles one kernel at a time anyway, and no
