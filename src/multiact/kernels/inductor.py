@@ -119,6 +119,37 @@ def _namespace():
     return ns
 
 
+def _wide(reduce):
+    """``reduce`` (the namespace's ``sum`` or ``max``) whose ``keepdims`` result is
+    broadcast back to its input's shape."""
+    def wide(ns, x, axis=None, *, keepdims=False, **kw):
+        y = reduce(x, axis=axis, keepdims=keepdims, **kw)
+        return y.expand(x.shape) if keepdims else y
+
+    return wide
+
+
+def _rows_namespace():
+    """The namespace of the row kernels whose output has the input's shape
+    (``row_kernel="same"``): a slice's reductions are broadcast over the slice
+    where they are taken, so whatever the body computes from them (log_softmax's
+    ``log(sum)``) is computed in the loop that writes the output, from the row's
+    scalars (no measurable cost).  Reason: speed.  Inductor keeps a per-slice value
+    that needs ``log`` or ``exp`` as a buffer of its own, computed in a loop of its
+    own between the reductions and the output, and then cannot put a row's loops
+    under one loop over the rows: each pass reads the whole input from memory,
+    not the row from cache (log_softmax at 1e7 float32: 1.33-1.36x
+    ``F.log_softmax``, 1.21-1.23x so, in the same runs; ``torch.compile`` of
+    ``F.log_softmax`` itself: 1.46x).  Not for standardize's vector-Jacobian
+    product, whose loops Inductor fuses by row anyway (23.4 ms widened 27.4 ms)."""
+    ns = _STATE.get("inductor_rows_ns")
+    if ns is None:
+        base = _namespace()
+        ns = _STATE["inductor_rows_ns"] = base.replacing(
+            {"sum": _wide(base.sum), "max": _wide(base.max)})
+    return ns
+
+
 def _forward_fn(info, params):
     body, ns = info.body, _namespace()
     return lambda t: body(ns, t, *params)
@@ -149,9 +180,12 @@ def builder(kind, info, dtype, params):
     return build
 
 
-def _rows_fn(info, params):
-    """``f(t, *where)``: the row's generic body over axis 1 of a 2-d ``t``."""
-    body, ns = info.body, _namespace()
+def _rows_fn(info, params, wide=True):
+    """``f(t, *where)``: the row's generic body over axis 1 of a 2-d ``t``; with
+    ``wide``, on the namespace of :func:`_rows_namespace` where the output has the
+    input's shape."""
+    body = info.body
+    ns = _rows_namespace() if wide and info.row_kernel == "same" else _namespace()
     names = [p.name for p in info.params]
     args = list(params)
     args[0] = (1,)
@@ -172,10 +206,10 @@ def rows_vjp_builder(info, params, masked):
     body (``torch.func.vjp``) as one graph, which Inductor fuses into a few loops
     (standardize at 1e7: autograd op by op took 6.2x ``F.layer_norm``'s forward
     plus backward)."""
-    f = _rows_fn(info, params)
+    f, plain = _rows_fn(info, params), _rows_fn(info, params, wide=False)
 
     def vjp(t, g, *w):
-        return torch.func.vjp(lambda u: f(u, *w), t)[1](g)[0]
+        return torch.func.vjp(lambda u: plain(u, *w), t)[1](g)[0]
 
     def build(slot, sample):
         x, g, *w = sample
