@@ -197,12 +197,15 @@ def test_log_softmax_relative_accuracy_near_zero(target):
     assert y[0] == pytest.approx(-4.4e-8, rel=0.02)
 
 
+@pytest.mark.parametrize("copies", [1, 3000])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype):
+def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype, copies):
     # torch's own log_softmax and softmax serve the eager CPU path; the slices they
     # get wrong (log_softmax near 0, NaN for +inf entries or nothing finite) are
     # computed again by the generic body: those slices equal it to the bit, the
-    # others are within the row's bound of mpmath, along the last axis and another
+    # others are within the row's bound of mpmath, along the last axis and another;
+    # small and large tensors (log_softmax checks a large one's slices first),
+    # below the CPU kernels' size
     torch = pytest.importorskip("torch")
     from multiact._check.reference import LOG_SOFTMAX
     from multiact._check.score import ulp_error
@@ -214,7 +217,9 @@ def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype):
                      [np.inf, 0.0, 1.0, 2.0], [-np.inf] * 4, [np.nan, 1.0, 2.0, 3.0],
                      [50.0, 0.0, 0.0, 0.0], [-1.0, -1.0, -1.0, -1.0]])
     rows = rows.astype(dtype).astype(np.float64)
-    ref = LOG_SOFTMAX.f(rows)
+    ref = np.tile(LOG_SOFTMAX.f(rows), (copies, 1))
+    rows = np.tile(rows, (copies, 1))
+    assert rows.size < multiact.kernels.MIN_NUMEL
     bad = (rows == np.inf).any(-1) | np.isnan(rows).any(-1) | (rows == -np.inf).all(-1)
     for x_np, axis, ref_x in ((rows, -1, ref), (rows.T[None], 1, ref.T[None])):
         x = torch.tensor(x_np, dtype=getattr(torch, dtype))

@@ -512,15 +512,21 @@ def _lse(x, dim, m):
 #: with max(y) <= -0.03, R >= 0.03 and that is at most 17 ulp (the bound is 64).
 #: Slices closer to 0 are computed again by the split sum of the generic body.
 _LOG_SOFTMAX_NEAR0 = 0.03
+_ROWS_FIRST = 1 << 16
 
 
 def _log_softmax_eager(x, dim):
     """torch's log_softmax, with the slices whose largest entry is near 0 (or NaN:
     +inf entries, nothing to sum) computed again by the generic body."""
     y = _log_softmax(x, dim)
-    if float(y.max()) <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
+    # Each slice's largest entry first, where y is large: one pass over y whether
+    # or not a slice is near 0 (a bad slice cost two, 1.37x F.log_softmax at 1e7
+    # with 9 of 10000 rows bad, 1.21x so).  A small y checks its maximum alone
+    # first: one op less where none is (16 elements: 4.1x F.log_softmax, 5.2x).
+    top = y.amax(dim, keepdim=True) if y.numel() >= _ROWS_FIRST else y
+    if float(top.max()) <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
         return y
-    bad = ~(y.amax(dim, keepdim=True) <= -_LOG_SOFTMAX_NEAR0)
+    bad = ~((top if top is not y else y.amax(dim, keepdim=True)) <= -_LOG_SOFTMAX_NEAR0)
     if dim == x.ndim - 1:  # only those rows
         rows = bad.view(-1).nonzero().view(-1)
         n = x.shape[-1]
