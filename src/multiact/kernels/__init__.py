@@ -74,6 +74,8 @@ def bind_torch(ns):
 #: compiled instead of the generic body, or, with ``native``, called as it is
 #: (ATen's own kernels, faster than a compiled loop: nothing to compile);
 #: ``bwd(x, g)`` compiled instead of the traced derivative.  None: the table's.
+#: A row (a reduction with a row kernel) registers ``native`` alone: its unmasked
+#: CPU calls take the backend's eager path (ATen's own), with no row kernel.
 Own = namedtuple("Own", "fwd bwd native", defaults=(None, None, False))
 _OWN: dict = {}
 
@@ -406,6 +408,13 @@ def _per_row(info):
     return info.row_kernel == "per_row"
 
 
+def _native_rows(info, x, params, where, route):
+    """Whether this call of a row takes the backend's eager path, ATen's own, on a
+    CPU compiler's route (``native`` in the row's :func:`own` registration)."""
+    return route != "triton" and where is None and not x.is_cuda \
+        and _own(info.name, params, _dtype(x)).native
+
+
 def torch_rows(name, x, params, where, eager):
     """A reduction over the last axis by one kernel per row where one applies and
     is ready, else ``eager()``."""
@@ -413,6 +422,8 @@ def torch_rows(name, x, params, where, eager):
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
     info = _row(name)
+    if _native_rows(info, x, params, where, r):
+        return eager()
     if r == "triton":
         y = _triton().rows(info, x, params, where)
         return eager() if y is None else y
@@ -438,7 +449,7 @@ def torch_rows_train(name, x, params, where, eager, wrap):
     if info.row_backward is None:
         return eager()
     r = _route(x)
-    if r is None or x.ndim == 0 or x.numel() == 0:
+    if r is None or x.ndim == 0 or x.numel() == 0 or _native_rows(info, x, params, where, r):
         return eager()
     if info.row_backward == "vjp":  # a compiled backward on CPU only (no Triton one)
         return eager() if r == "triton" or x.is_cuda else _rows_vjp_train(

@@ -297,6 +297,8 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                 x = torch.zeros(*sample_rows(256, 1024), dtype=dt)
                 params = _rows_params(info)
                 for masked in (False, True):
+                    if not masked and K._own(info.name, params, dtype).native:
+                        continue  # ATen's own (kernels.own): no unmasked kernel
                     slot = K._rows_slot("rows", info, x, params, masked, "inductor")
                     w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
                     jobs.append((slot, (x,) + w))
