@@ -238,21 +238,21 @@ def test_threads_get_right_values_while_the_kernel_compiles():
         TIER.cost_override = 0.0
         x = torch.randn(600, 1000) * 3
         kernels.set_mode("framework")
-        want = multiact.silu(x)
+        want = multiact.hard_silu(x)
         kernels.set_mode(None)
         bad = []
         def work():
             for _ in range(400):
-                y = multiact.silu(x)
+                y = multiact.hard_silu(x)
                 if not torch.allclose(y, want, rtol=4e-7, atol=0):
                     bad.append((y - want).abs().max().item())
-                if kernels.status("silu")[0]["kernel_calls"] > 20:
+                if kernels.status("hard_silu")[0]["kernel_calls"] > 20:
                     break
         ts = [threading.Thread(target=work) for _ in range(4)]
         for t in ts: t.start()
         for t in ts: t.join()
         assert not bad, bad
-        print(kernels.status("silu")[0]["state"])
+        print(kernels.status("hard_silu")[0]["state"])
     """)
     # (retired: the kernel was no faster than the framework path under four threads)
     assert out.strip() in ("ready", "compiling", "queued", "retired") and err == ""
@@ -348,16 +348,16 @@ def test_a_failing_compile_falls_back_logs_once_and_shows_in_info():
         TIER.cost_override = 0.0
         x = torch.randn(1 << 18)
         kernels.set_mode("framework")
-        want = multiact.silu(x)
+        want = multiact.hard_silu(x)
         kernels.set_mode(None)
         for _ in range(3):
-            assert torch.equal(multiact.silu(x), want)
+            assert torch.equal(multiact.hard_silu(x), want)
             kernels.wait(60)
-        assert kernels.status("silu")[0]["state"] == "failed"
-        print(multiact.info("silu", backends=["torch"]))
+        assert kernels.status("hard_silu")[0]["state"] == "failed"
+        print(multiact.info("hard_silu", backends=["torch"]))
     """)
     assert "failed (RuntimeError: injected: no compiler)" in out
     logged = [line for line in err.splitlines() if line.startswith("multiact INFO")]
-    assert logged == ["multiact INFO multiact: kernel silu float32 forward [Inductor] "
+    assert logged == ["multiact INFO multiact: kernel hard_silu float32 forward [Inductor] "
                       "unavailable, the framework path is used (RuntimeError: injected: "
                       "no compiler)"]
