@@ -304,7 +304,7 @@ def test_a_program_exits_while_a_compile_is_in_flight():
             threading.Event().wait()
         inductor._compile = never
         TIER.cost_override = 0.0
-        multiact.silu(torch.randn(1 << 18))
+        multiact.hard_silu(torch.randn(1 << 18))
         assert started.wait(60)
         print("exiting")
     """, timeout=120)
@@ -327,7 +327,7 @@ def test_at_exit_the_compile_in_flight_may_finish_and_no_new_one_starts(tmp_path
             return real(*a, **k)
         inductor._compile = slow
         TIER.cost_override = 0.0
-        multiact.silu(torch.randn(1 << 18))
+        multiact.hard_silu(torch.randn(1 << 18))
         multiact.gelu(torch.randn(1 << 18))
         assert started.wait(60)
         assert _tier.EXIT_WAIT >= 5
