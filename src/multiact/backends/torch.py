@@ -73,20 +73,19 @@ def _applier(fn):
     return run
 
 
-def _elementwise(x, name, params, fwd, train, *, native_forward=False):
+def _elementwise(x, name, params, fwd, train):
     """The eager routes of an element-wise special case: ``fwd`` (or a fused kernel)
     in inference, ``train`` (an ``_Elementwise`` Function, or a fused kernel pair)
-    when recording a gradient.  ``native_forward``: ``fwd`` runs ATen's own
-    kernels faster than a compiled loop: inference on CPU takes it on every route
-    (CUDA: the Triton kernel, one launch).  What the CPU kernels compile: the
-    ``kernels.own`` registrations below."""
+    when recording a gradient.  What the CPU kernels compile: the ``kernels.own``
+    registrations below (a forward ``native`` there is ``fwd`` itself on CPU, on
+    every route; CUDA takes the Triton kernel, one launch)."""
     if recording(x):
         apply = _applier(train) if hasattr(train, "apply") else train
         timed = hasattr(train, "bwd")
         if x.dtype in _HALF and hasattr(train, "apply") and train.half_via_float:
             apply = _half_via_float(apply)
         return _k.torch_train(name, x, params, apply, fused_elementwise, timed)
-    return _k.torch_forward(name, x, params, fwd, not native_forward)
+    return _k.torch_forward(name, x, params, fwd)
 
 
 def _rows_kernel(name, x, axis, params, where, eager_path):
@@ -155,8 +154,13 @@ _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 # compiled as written: Inductor's C++ rounds every op (no fused multiply-add).  A
 # forward "native" is ATen's own kernels, called as they are: nothing to compile.
 
+_WORK = ("float32", "float64")
+
+
 def _formulas(fwd=None, bwd=None, native=False):
-    return lambda params, dtype: _k.Own(fwd, bwd, native)
+    """``kernels.own``'s formulas; ``native``: True, or ``_WORK`` (in float32 and
+    float64 only: half tensors compile the same ops)."""
+    return lambda params, dtype: _k.Own(fwd, bwd, native is True or dtype in (native or ()))
 
 
 # torch's forward meets the contract and its loop beat the compiled body; the
@@ -166,13 +170,16 @@ _k.own("sigmoid", _formulas(_sigmoid, _sigmoid_bwd_of_x, native=True))
 # the same (1.11x with backward, from 1.50x)
 _k.own("hard_sigmoid", _formulas(_hard_sigmoid_fwd, _hard_sigmoid_bwd, native=True))
 # torch's silu after the clamp: its two ATen passes beat Inductor's one loop (1.16x
-# forward, 1.11x with backward, from 1.31x and 1.22x in the same runs)
-_k.own("silu", _formulas(_silu_fwd, _silu_bwd, native=True))
+# forward, 1.11x with backward, from 1.31x and 1.22x in the same runs); not in
+# bfloat16, where the compiled loop is faster (4e6: 1.51x, 1.18x with backward,
+# against 1.69x, 1.43x; float16 the same either way)
+_k.own("silu", _formulas(_silu_fwd, _silu_bwd, native=_WORK))
 # the framework path's forward ops: fewer selects than the generic body
 _k.own("hard_silu", _formulas(_hard_silu_fwd, _hard_silu_bwd))  # forward 1.09x, from 1.37x
 # torch's mish after the clamp (a compiled forward was 1.11x, torch's 1.03x); the
-# pair 1.07x with backward, from 1.37x with no kernel
-_k.own("mish", _formulas(_mish_fwd, _mish_bwd, native=True))
+# pair 1.07x with backward, from 1.37x with no kernel; not in bfloat16 (4e6: the
+# compiled loop 0.96x, 1.96x with backward against torch's 1.13x, 2.23x, of F.mish)
+_k.own("mish", _formulas(_mish_fwd, _mish_bwd, native=_WORK))
 _k.own("soft_sign", _formulas(None, _soft_sign_bwd))
 
 
@@ -193,8 +200,9 @@ def _own_softmax(params, dtype):
     # torch's softmax, its output checked by the slices' first entries, beat the
     # compiled row on CPU (1.04-1.06x F.softmax at 1e7 float32 against 1.11x; with
     # backward 1.00x against 1.04-1.06x): no unmasked row kernel where the eager
-    # path is torch's (no initial)
-    return _k.Own(native=True) if params[2] is None else None
+    # path is torch's alone (no initial; not half tensors, which it converts to
+    # float32 and back: bfloat16 2.38x against the kernel's 1.21x)
+    return _k.Own(native=True) if params[2] is None and dtype in _WORK else None
 
 
 _k.own("softmax", _own_softmax)
@@ -318,7 +326,7 @@ class TorchBackend(Backend):
     def mish(self, x):
         if x.dtype in _FLOATS:
             if eager(x):
-                return _elementwise(x, "mish", (), _mish_fwd, _Mish, native_forward=True)
+                return _elementwise(x, "mish", (), _mish_fwd, _Mish)
             return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
         return super().mish(x)
 
@@ -336,20 +344,19 @@ class TorchBackend(Backend):
             return _sigmoid(x)
         if x.dtype not in _FLOATS or not eager(x):
             return super().sigmoid(x)
-        return _elementwise(x, "sigmoid", (), _sigmoid, _sigmoid_train, native_forward=True)
+        return _elementwise(x, "sigmoid", (), _sigmoid, _sigmoid_train)
 
     @special("speed: torch's silu and its backward; silu(-inf) = 0 (NaN in torch)")
     def silu(self, x):
         if x.dtype not in _FLOATS or not eager(x):
             return super().silu(x)
-        return _elementwise(x, "silu", (), _silu_fwd, _SilU, native_forward=True)
+        return _elementwise(x, "silu", (), _silu_fwd, _SilU)
 
     @special(f"{_REASON_BWD} (torch's backward uses a float32 1/6)")
     def hard_sigmoid(self, x):
         if x.dtype not in _FLOATS or not eager(x):
             return super().hard_sigmoid(x)
-        return _elementwise(x, "hard_sigmoid", (), _hard_sigmoid_fwd, _HardSigmoid,
-                            native_forward=True)
+        return _elementwise(x, "hard_sigmoid", (), _hard_sigmoid_fwd, _HardSigmoid)
 
     @special(f"{_REASON_BWD} (the contract's kink rule); hard_silu(-inf) = 0 and no "
              "overflow near the max")

@@ -141,24 +141,23 @@ def _interpreted():
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-def _route(x, cpu=True):
+def _route(x):
     """How kernels apply to the eager tensor ``x``: ``None`` (the framework path),
     ``"triton"`` (launched on the caller's thread: CUDA, or the interpreter in
     ``fused`` mode), ``"sync"`` (Inductor, compiled on the caller's thread: the
     ``fused`` mode asks for it) or ``"tier"`` (a background-compiled kernel:
-    Inductor on CPU, Triton on CUDA).  ``cpu=False``: never the CPU compiler (the
-    framework's one native kernel is as fast)."""
+    Inductor on CPU, Triton on CUDA)."""
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
             return "tier" if _triton() else None
-        if cpu and x.numel() >= MIN_NUMEL and x.is_cpu and _inductor():
+        if x.numel() >= MIN_NUMEL and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ else "tier"
         return None
     if m is None:
         m = mode()
         if m == "auto":
-            return _route(x, cpu)
+            return _route(x)
     if m == "framework":
         return None
     if x.is_cuda:
@@ -168,7 +167,7 @@ def _route(x, cpu=True):
     if m == "fused":
         if _interpreted():
             return "triton" if _triton() else None
-        return "sync" if cpu and _inductor() else None
+        return "sync" if _inductor() else None
     return None
 
 
@@ -264,16 +263,19 @@ def _tech_of(route, x):
     return "triton" if x.is_cuda else "inductor"
 
 
-def torch_forward(name, x, params, eager, cpu=True):
+def torch_forward(name, x, params, eager):
     """``name``'s function of the eager tensor ``x``: one fused kernel where one
-    applies and is ready, else ``eager(x)``."""
-    r = _route(x, cpu)
+    applies and is ready, else ``eager(x)`` (also on CPU where the function's
+    forward is ATen's own: ``native`` in its :func:`own` registration)."""
+    r = _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
     if r == "triton":
         y = _triton().forward(info, x, params)
         return eager(x) if y is None else y
+    if not x.is_cuda and _own(name, params, _dtype(x)).native:
+        return eager(x)
     tech = _tech_of(r, x)
     slot = _elementwise_slot("forward", info, x, params, tech)
     if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
