@@ -202,8 +202,8 @@ def test_log_softmax_relative_accuracy_near_zero(target):
 def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype, copies):
     # torch's own log_softmax and softmax serve the eager CPU path; the slices they
     # get wrong are corrected: NaN for +inf entries or nothing finite computed again
-    # by the generic body (equal to it to the bit), log_softmax's largest entry near
-    # 0 from the others' sum; every other slice, and those near 0, within the row's
+    # by the generic body (equal to it to the bit), log_softmax's slices near 0 by
+    # the split sum; every other slice, and those near 0, within the row's
     # bound of mpmath; along the last axis and another; small and large tensors
     # (log_softmax checks a large one's slices first, and corrects a few near-0 rows
     # apart), below the CPU kernels' size
@@ -243,9 +243,9 @@ def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype, copies):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_log_softmax_peaked_rows(dtype):
-    # a trained classifier's logits: every slice's largest output near 0, so torch's
-    # eager output has each corrected in place (all at once, along the last axis
-    # and another), within the bound of mpmath
+    # a trained classifier's logits: most slices' largest output near 0, so torch's
+    # eager output has those computed again (all at once, along the last axis and
+    # another), within the bound of mpmath
     torch = pytest.importorskip("torch")
     from multiact._check.reference import LOG_SOFTMAX
     from multiact._check.score import ulp_error
@@ -260,6 +260,42 @@ def test_torch_log_softmax_peaked_rows(dtype):
         got = multiact.log_softmax(torch.tensor(xx, dtype=getattr(torch, dtype)), axis=axis)
         err = ulp_error(got.double().numpy(), want, 0.0, dtype)
         assert float(err.max()) <= BY_NAME["log_softmax"].bound(dtype)
+
+
+@pytest.mark.parametrize("case", ["near 0, long", "near -0.06", "near -0.03, short",
+                                  "skewed, long across"])
+def test_torch_softmax_family_where_torch_kernel_is_off(case):
+    # torch's log_softmax is off where its log(S) error is large against the output:
+    # slices whose largest entry is near 0 (up to -0.5: computed again), and long
+    # slices along an axis other than the last (summed in order: the generic body);
+    # every entry within the bound of mpmath, both layouts where both apply
+    torch = pytest.importorskip("torch")
+    from multiact._check.reference import LOG_SOFTMAX
+    from multiact._check.score import ulp_error
+
+    gen = torch.Generator().manual_seed(0)
+    if case == "near 0, long":      # largest output about -1e-3 over 30000 entries
+        x = torch.rand(30000, 4, generator=gen)
+        x[0] = math.log(30000 / 0.001) + 0.5
+    elif case == "near -0.06":      # above the old threshold (-0.03): 613 ulp before
+        x = torch.rand(3000, 4, generator=gen)
+        x[0] = math.log(3000 / 0.06) + 0.5
+    elif case == "near -0.03, short":  # 40 entries: 121 ulp before
+        x = (torch.randn(40, 3000, generator=gen) * 2)[:, 1260:1264].contiguous()
+    else:                           # 3000 entries across, no slice near 0
+        x = torch.randn(3000, 4, generator=gen, dtype=torch.float64).mul(5).float()
+    ref = LOG_SOFTMAX.f(x.double().T.numpy()).T
+    outs = [(multiact.log_softmax(x, axis=0), ref)]
+    if case != "skewed, long across":
+        outs.append((multiact.log_softmax(x.T.contiguous(), axis=-1).T, ref))
+    else:
+        outs.append((multiact.softmax(x, axis=0), np.exp(ref)))
+    for y, want in outs:
+        assert float(ulp_error(y.double().numpy(), want, 0.0, "float32").max()) <= 64
+    # a slice whose rest vanishes: its maximum is +0 (not log1p(-0) = -0)
+    for t in (torch.tensor([3.0]), torch.tensor([0.0, -float("inf")]),
+              torch.tensor([0.0, -200.0])):
+        assert not torch.signbit(multiact.log_softmax(t)[0])
 
 
 def test_torch_exact_gelu_float64_without_a_fused_multiply_add(monkeypatch):

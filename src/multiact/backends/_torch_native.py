@@ -507,20 +507,34 @@ def _lse(x, dim, m):
 
 
 #: log_softmax: torch's value is kept where every entry of the slice is below
-#: -NEAR0.  torch rounds the slice's sum S = 1 + R (R: the terms below the max)
-#: before its log, an absolute error of eps/2, which is 1/(2R) ulp of log(S) ~ R;
-#: with max(y) <= -0.03, R >= 0.03 and that is at most 17 ulp (the bound is 64).
-#: A slice closer to 0 has its largest entry corrected (_largest_near0).
-_LOG_SOFTMAX_NEAR0 = 0.03
+#: -NEAR0.  torch's value is off by the error of its log(S), S the slice's sum,
+#: which is some eps of S (its rounding, the terms' exp, the summation): near the
+#: largest entry, y ~ -log(S), that is eps / |y| of y, 2 / |y| ulp an eps of error
+#: (1/2 ulp at -0.03 was 17 ulp for the rounding of S alone, and measured up to 613
+#: ulp with the rest; the bound is 64).  A slice closer to 0 is computed again
+#: (_near0_slices).
+_LOG_SOFTMAX_NEAR0 = 0.5
 #: softmax's and log_softmax's eager checks of torch's output: from this size on,
 #: one pass over it costs more than one more op
 _LARGE = 1 << 16
+#: torch's softmax and log_softmax along an axis other than the last sum each
+#: slice in order, and their error grows with its length: log(S) off by up to 25
+#: eps at 1000 entries (50 ulp of an output near -0.5, 25 of softmax's), 54-290
+#: ulp at 1e4 and up to 4000 at 1e5 (float32; along the last axis 3 eps at 1000).
+#: Longer slices across take the generic body (torch.sum's cascade).
+_ACROSS = 1024
+
+
+def _torch_softmax_fits(x, dim):
+    """Whether torch's softmax/log_softmax of ``x`` along ``dim`` is within the
+    bound: along the last axis, or a slice of at most _ACROSS entries."""
+    return dim == x.ndim - 1 or x.shape[dim] <= _ACROSS
 
 
 def _log_softmax_eager(x, dim):
-    """torch's log_softmax, with the slices it gets wrong corrected: a largest
-    entry near 0 (_largest_near0), and a NaN slice (+inf entries, nothing to sum)
-    by the generic body."""
+    """torch's log_softmax, with the slices it gets wrong computed again: those
+    whose largest entry is near 0 (_near0_slices), and a NaN slice (+inf entries,
+    nothing to sum) by the generic body."""
     y = _log_softmax(x, dim)
     # Each slice's largest entry first, where y is large: one pass over y whether
     # or not a slice is near 0 (a bad slice cost two, 1.37x F.log_softmax at 1e7
@@ -545,28 +559,25 @@ def _log_softmax_eager(x, dim):
     rows = near.view(-1).nonzero().view(-1) if last else None
     if last and 2 * rows.numel() < near.numel():  # a few rows: only those
         n = x.shape[-1]
-        y2 = y.view(-1, n)
-        yb = y2.index_select(0, rows)
-        i = yb.max(1, keepdim=True)[1]
-        y2.index_copy_(0, rows, yb.scatter_(1, i, _largest_near0(yb, 1, i)))
-    elif rows is None or rows.numel():
-        # (torch.max's indices: argmax was 2.5x as slow; a NaN slice is the generic
-        # body's by now)
-        i = y.max(dim, keepdim=True)[1]
-        y.scatter_(dim, i, torch.where(near, _largest_near0(y, dim, i), y.gather(dim, i)))
+        y.view(-1, n).index_copy_(0, rows, _near0_slices(
+            x.reshape(-1, n).index_select(0, rows), 1))
+    elif rows is None and bool(near.any()) or rows is not None and rows.numel():
+        y = torch.where(near, _near0_slices(x, dim), y)
     return y
 
 
-def _largest_near0(y, dim, i):
-    """The largest entry (at ``i``) of each slice of torch's log_softmax ``y`` whose
-    largest entry is above -NEAR0, correctly rounded where torch's is not.  There
-    the slice's sum S = 1 + R is below 1.031, so its maximum is one entry and every
-    other is below -3.4, where torch's value is within an ulp (log(S) is off by eps/2
-    at most, below an ulp of 3.4); the largest is -log(1 + R), and R / (1 + R) is Q,
-    the sum of the other entries' exp(y): it is log1p(-Q).  Three passes (the
-    maximum's index, exp, sum), where the generic body took a dozen (peaked logits,
-    256 x 1000 float32, most slices near 0: 2.7 ms, 0.4-0.5 ms so)."""
-    return torch.log1p(-y.exp().scatter_(dim, i, 0.0).sum(dim, keepdim=True))
+def _near0_slices(x, dim):
+    """log_softmax of the slices of ``x`` (finite maxima) whose sum S = 1 + R is
+    below 1.65 (largest output above -0.5): one maximum (two would make S >= 2),
+    and ``x - max - log1p(R)``, R the sum of the other entries' exp(x - max), as
+    the generic body's split sum computes it (where torch rounds 1 + R before its
+    log).  Four passes (the maximum, exp, the sum, the difference), where the
+    generic body took a dozen (peaked logits, 256 x 1000 float32, most slices
+    near 0: 2.7 ms, 0.6 ms so)."""
+    m, i = x.max(dim, keepdim=True)  # (torch.max's index: argmax was 2.5x as slow)
+    sh = x - m
+    r = sh.exp().scatter_(dim, i, 0.0).sum(dim, keepdim=True)
+    return sh.sub_(torch.log1p(r))
 
 
 def _plain(x, axes, *params):
@@ -582,7 +593,7 @@ def _plain(x, axes, *params):
 
 
 def _softmax_eager(x, axis, where, initial):
-    if not _plain(x, axis, where, initial):
+    if not _plain(x, axis, where, initial) or not _torch_softmax_fits(x, axis[0]):
         return _Rd.softmax(NS, x, axis, where, initial)
     xw = x.float() if x.dtype in _HALF else x  # half: accumulate in float32, round once
     y = _softmax(xw, axis[0])

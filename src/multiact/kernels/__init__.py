@@ -245,7 +245,7 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     # framework backward runs later, inside autograd: timed where the backend's
     # Function reports it, else taken to cost what the forward cost
     train = kind == "train"
-    native = _own(info.name, params, dt).native
+    native = tech == "inductor" and _own(info.name, params, dt).native  # (CPU formulas)
     slot = TIER.slot(key, label, build, weight=2.0 if train and not native else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
