@@ -541,13 +541,15 @@ def _log_softmax_eager(x, dim):
     # with 9 of 10000 rows bad, 1.21x so).  A small y checks its maximum alone
     # first: one op less where none is (16 elements: 4.1x F.log_softmax, 5.2x).
     top = y.amax(dim, keepdim=True) if y.numel() >= _LARGE else y
-    if float(top.max()) <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
+    largest = float(top.max())  # NaN where a slice is NaN
+    if largest <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
         return y
     if top is y:
         top = y.amax(dim, keepdim=True)
-    nan, near = top != top, top > -_LOG_SOFTMAX_NEAR0
+    near = top > -_LOG_SOFTMAX_NEAR0
     last = dim == x.ndim - 1
-    if bool(nan.any()):
+    if largest != largest:  # (three ops fewer where no slice is NaN)
+        nan = top != top
         if last:  # only those rows
             n = x.shape[-1]
             rows = nan.view(-1).nonzero().view(-1)
