@@ -544,6 +544,8 @@ def _log_softmax_eager(x, dim):
     largest = float(top.max())  # NaN where a slice is NaN
     if largest <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
         return y
+    if largest == largest and x.shape[dim] == x.numel():  # one slice, near 0
+        return _near0_slices(x, dim)
     if top is y:
         top = y.amax(dim, keepdim=True)
     near = top > -_LOG_SOFTMAX_NEAR0
