@@ -204,10 +204,6 @@ def recording(x) -> bool:
 # generic body (a measured reason each: docs/performance.md); a fused kernel
 # (multiact.kernels) replaces the chain where one applies.
 
-def _sigmoid_fwd(x):
-    return _sigmoid(x)
-
-
 def _silu_fwd(x):
     # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.  Two
     # passes, the second in place (one allocation: a fresh one costs a pass).
