@@ -92,6 +92,12 @@ def _own(name, params, dtype):
     return (f(params, dtype) if f else None) or Own()
 
 
+def _native_cpu(name, x, params):
+    """Whether ``name``'s call on ``x`` is ATen's own on CPU (``native`` in its
+    :func:`own` registration, which holds CPU formulas only: CUDA takes Triton)."""
+    return not x.is_cuda and _own(name, params, _dtype(x)).native
+
+
 def _parse(value):
     v = (value or "auto").strip().lower()
     if v not in _MODES:
@@ -245,7 +251,7 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     # framework backward runs later, inside autograd: timed where the backend's
     # Function reports it, else taken to cost what the forward cost
     train = kind == "train"
-    native = tech == "inductor" and _own(info.name, params, dt).native  # (CPU formulas)
+    native = _native_cpu(info.name, x, params)
     slot = TIER.slot(key, label, build, weight=2.0 if train and not native else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
@@ -274,7 +280,7 @@ def torch_forward(name, x, params, eager):
     if r == "triton":
         y = _triton().forward(info, x, params)
         return eager(x) if y is None else y
-    if not x.is_cuda and _own(name, params, _dtype(x)).native:
+    if _native_cpu(name, x, params):
         return eager(x)
     tech = _tech_of(r, x)
     slot = _elementwise_slot("forward", info, x, params, tech)
@@ -413,8 +419,7 @@ def _per_row(info):
 def _native_rows(info, x, params, where, route):
     """Whether this call of a row takes the backend's eager path, ATen's own, on a
     CPU compiler's route (``native`` in the row's :func:`own` registration)."""
-    return route != "triton" and where is None and not x.is_cuda \
-        and _own(info.name, params, _dtype(x)).native
+    return route != "triton" and where is None and _native_cpu(info.name, x, params)
 
 
 def torch_rows(name, x, params, where, eager):
