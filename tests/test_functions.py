@@ -298,6 +298,41 @@ def test_torch_softmax_family_where_torch_kernel_is_off(case):
         assert not torch.signbit(multiact.log_softmax(t)[0])
 
 
+def _peaked_rows(n):
+    """Two rows of ``n`` float32 logits: two maxima (0) and the rest at -16.6, whose
+    exp is just above half an ulp of a running sum near 1 (each such term counts
+    double in a float32 sum that holds a maximum), in two places."""
+    row = np.full(n, -16.6)
+    row[:2] = 0.0
+    return np.stack([row, np.roll(row, 7)]).astype(np.float32).astype(np.float64)
+
+
+@pytest.mark.parametrize("n", [129, 1024, 4096])
+def test_torch_softmax_family_peaked_long_rows(n):
+    # torch's CPU softmax and log_softmax sum a slice in float32 one term after
+    # another (a vector lane's share along the last axis, all of it across): on a
+    # peaked slice every term in a maximum's lane rounds the same way (up to n /
+    # lanes ulp: 247 at 4096 here, 1024 across at 1024; kernels.LONG_ROW).  Longer
+    # slices are corrected: within the bound of mpmath, along the last axis and
+    # across, in the framework paths
+    torch = pytest.importorskip("torch")
+    from multiact._check.reference import LOG_SOFTMAX
+    from multiact._check.score import ulp_error
+
+    x_np = _peaked_rows(n)
+    ref = LOG_SOFTMAX.f(x_np)
+    prev = multiact.kernels.set_mode("framework")
+    try:
+        for f, sign, want in ((multiact.log_softmax, 1, ref), (multiact.softmax, 1, np.exp(ref)),
+                              (multiact.softmin, -1, np.exp(ref))):
+            for xx, axis, w in ((x_np, -1, want), (x_np.T.copy(), 0, want.T)):
+                got = f(torch.tensor(sign * xx, dtype=torch.float32), axis=axis)
+                err = ulp_error(got.double().numpy(), w, 0.0, "float32")
+                assert float(err.max()) <= BY_NAME[f.__name__].bound("float32"), (f, axis)
+    finally:
+        multiact.kernels.set_mode(prev)
+
+
 def test_torch_exact_gelu_float64_without_a_fused_multiply_add(monkeypatch):
     # the float64 framework path corrects erfc's argument with one fused multiply-add
     # (torch.addcmul); where a probe finds addcmul is not one, the generic body runs

@@ -199,6 +199,33 @@ def test_a_row_kernel_is_one_loop_over_the_rows(inductor, info, masked):
     assert len(code) == 1 and code[0].count("#pragma omp for") == 1
 
 
+@pytest.mark.parametrize("info", [i for i in ROWS if i.name in ("softmax", "log_softmax",
+                                                                  "softmin")],
+                         ids=lambda i: i.name)
+def test_long_rows_summed_in_float64(inductor, info):
+    # a float32 sum of a row adds each vector lane's terms in order; on a peaked
+    # row every term in a maximum's lane rounds the same way (kernels.LONG_ROW):
+    # rows longer than LONG_ROW take a kernel of their own whose sums accumulate in
+    # float64, within the bound of mpmath (the float32 kernel: 247 ulp of softmax
+    # at 4096 entries); shorter rows keep the float32 kernel
+    from multiact._check.reference import LOG_SOFTMAX
+    from test_functions import _peaked_rows
+
+    n = 4096
+    x_np = _peaked_rows(n)
+    lsm = LOG_SOFTMAX.f(x_np)
+    want = lsm if info.name == "log_softmax" else np.exp(lsm)
+    x = torch.tensor(-x_np if info.name == "softmin" else x_np, dtype=torch.float32)
+    y, calls = _ran_inductor(inductor, lambda: getattr(multiact, info.name)(x, axis=-1))
+    assert [k[-1] for k in calls] == [True]  # (the slot key's last: long)
+    err = ulp_error(y.double().numpy(), want, 0.0, "float32")
+    assert float(err.max()) <= info.bound("float32")
+    _, calls = _ran_inductor(inductor, lambda: getattr(multiact, info.name)(
+        x[:, :kernels.LONG_ROW], axis=-1))
+    assert [k[-1] for k in calls] == ([] if info.name == "softmax" else [False])  # (softmax:
+    # torch's own there, decision 76)
+
+
 def test_rows_masked_and_training(inductor):
     x = torch.tensor(np.random.default_rng(0).standard_normal((5, 40)) * 3)
     m = torch.tensor(np.random.default_rng(1).random((5, 40)) > 0.3)

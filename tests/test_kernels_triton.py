@@ -19,7 +19,7 @@ from multiact import kernels
 from multiact._check.inputs import reduction_inputs, sweep
 from multiact._check.score import score_case
 from multiact._check.targets import Target
-from multiact._table import TABLE
+from multiact._table import BY_NAME, TABLE
 
 # every check case of the rows with fused kernels (identity has none: x itself)
 CASES = [(i, dict(c.params)) for i in TABLE if i.elementwise and i.fused for c in i.cases]
@@ -126,6 +126,30 @@ def test_triton_row_kernels(interpreted, used_kernel, info, masked, ncols):
     torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-6, equal_nan=True)
 
 
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_triton_long_rows_summed_in_float64(interpreted, used_kernel, name):
+    # a row longer than one block is summed chunk by chunk, each position's terms in
+    # order: on a peaked row every term at a maximum's position rounds the same way
+    # (kernels.LONG_ROW), so its sums accumulate in float64: within the bound of
+    # mpmath at 100 chunks (float32 accumulators: 94 ulp of softmax)
+    import mpmath as mp
+    from multiact._check.score import ulp_error
+    from multiact.kernels.triton import CHUNK
+    from test_functions import _peaked_rows
+
+    x_np = _peaked_rows(100 * CHUNK)
+    lo = x_np[0, 2]  # every entry 0 or lo: log S = log(2 + (n - 2) exp(lo))
+    log_s = mp.log(2 + (x_np.shape[1] - 2) * mp.exp(lo))
+    ref = np.where(x_np == 0, float(-log_s), float(lo - log_s))
+    want = ref if name == "log_softmax" else np.where(
+        x_np == 0, float(mp.exp(-log_s)), float(mp.exp(lo - log_s)))
+    x = torch.tensor(x_np, dtype=torch.float32)
+    y = []
+    assert used_kernel(lambda: y.append(getattr(multiact, name)(x, axis=-1)))
+    err = ulp_error(y[0].double().numpy(), want, 0.0, "float32")
+    assert float(err.max()) <= BY_NAME[name].bound("float32")
 
 
 def test_every_launch_asks_for_no_contraction(interpreted, monkeypatch):

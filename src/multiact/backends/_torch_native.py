@@ -514,23 +514,29 @@ _LOG_SOFTMAX_NEAR0 = 0.5
 #: one pass over it costs more than one more op
 _LARGE = 1 << 16
 #: torch's softmax and log_softmax along an axis other than the last sum each
-#: slice in order, and their error grows with its length: log(S) off by up to 25
-#: eps at 1000 entries (50 ulp of an output near -0.5, 25 of softmax's), 54-290
-#: ulp at 1e4 and up to 4000 at 1e5 (float32; along the last axis 3 eps at 1000).
-#: Longer slices across take the generic body (torch.sum's cascade).
-_ACROSS = 1024
+#: slice in order, one term after another: past this length their sum may be off
+#: by more than the bound (kernels.LONG_ROW's reason; along the last axis that
+#: limit is LONG_ROW, where each vector lane sums a part of the row).
+_ACROSS = 32
 
 
-def _torch_softmax_fits(x, dim):
-    """Whether torch's softmax/log_softmax of ``x`` along ``dim`` is within the
-    bound: along the last axis, or a slice of at most _ACROSS entries."""
-    return dim == x.ndim - 1 or x.shape[dim] <= _ACROSS
+def _in_order(x, dim):
+    """Whether torch's sum of each slice of ``x`` along ``dim`` (in its softmax and
+    log_softmax) is within the bound: at most LONG_ROW entries along the last axis,
+    _ACROSS across."""
+    return x.shape[dim] <= (_k.LONG_ROW if dim == x.ndim - 1 else _ACROSS)
 
 
 def _log_softmax_eager(x, dim):
     """torch's log_softmax, with the slices it gets wrong computed again: those
     whose largest entry is near 0 (_near0_slices), and a NaN slice (+inf entries,
-    nothing to sum) by the generic body."""
+    nothing to sum) by the generic body; slices too long for torch's sum
+    (_in_order) all by the split sum."""
+    if not _in_order(x, dim):
+        m, i = x.max(dim, keepdim=True)  # (torch.max's index: argmax was 2.5x as slow)
+        if bool(m.isfinite().all()):
+            return _split_sum(x, dim, m, i)
+        return _Rd.log_softmax(NS, x, (dim,), None, None)
     y = _log_softmax(x, dim)
     # Each slice's largest entry first, where y is large: one pass over y whether
     # or not a slice is near 0 (a bad slice cost two, 1.37x F.log_softmax at 1e7
@@ -569,12 +575,19 @@ def _log_softmax_eager(x, dim):
 def _near0_slices(x, dim):
     """log_softmax of the slices of ``x`` (finite maxima) whose sum S = 1 + R is
     below 1.65 (largest output above -0.5): one maximum (two would make S >= 2),
-    and ``x - max - log1p(R)``, R the sum of the other entries' exp(x - max), as
-    the generic body's split sum computes it (where torch rounds 1 + R before its
-    log).  Four passes (the maximum, exp, the sum, the difference), where the
-    generic body took a dozen (peaked logits, 256 x 1000 float32, most slices
-    near 0: 2.7 ms, 0.6 ms so)."""
-    m, i = x.max(dim, keepdim=True)  # (torch.max's index: argmax was 2.5x as slow)
+    and the split sum (_split_sum), where torch rounds 1 + R before its log."""
+    return _split_sum(x, dim, *x.max(dim, keepdim=True))  # (torch.max's index:
+    # argmax was 2.5x as slow)
+
+
+def _split_sum(x, dim, m, i):
+    """log_softmax of ``x`` along ``dim`` with the slices' finite maxima ``m`` at
+    ``i``: ``x - m - log1p(R)``, R the sum of the other entries' exp(x - m) by
+    torch.sum's cascade, as the generic body's split sum computes it where a slice
+    has one maximum; with more (where S >= 2 and ``log1p`` has nothing to keep)
+    R counts them but one, the same to an ulp of log(S).  Four passes (the
+    maximum, exp, the sum, the difference), where the generic body took a dozen
+    (peaked logits, 256 x 1000 float32, most slices near 0: 2.7 ms, 0.6 ms so)."""
     sh = x - m
     r = sh.exp().scatter_(dim, i, 0.0).sum(dim, keepdim=True)
     return sh.sub_(torch.log1p(r))
@@ -593,10 +606,25 @@ def _plain(x, axes, *params):
 
 
 def _softmax_eager(x, axis, where, initial):
-    if not _plain(x, axis, where, initial) or not _torch_softmax_fits(x, axis[0]):
+    """torch's softmax, its slices too long for its sum (_in_order) divided by
+    their sum by torch.sum's cascade, and its NaN slices (+inf entries, nothing to
+    sum) by the generic body."""
+    if not _plain(x, axis, where, initial):
         return _Rd.softmax(NS, x, axis, where, initial)
     xw = x.float() if x.dtype in _HALF else x  # half: accumulate in float32, round once
-    y = _softmax(xw, axis[0])
+    dim = axis[0]
+    y = _softmax(xw, dim)
+    if not _in_order(xw, dim):
+        # torch's y is e / S' for the S' it summed: the sum of y is S / S', and y
+        # divided by it is e / S.  torch.sum's cascade is off by at most 16 eps at
+        # any length (its lowest level sums 16 terms a lane in order; measured on
+        # peaked rows), where softmax's own sum was off by n / lanes.  Two more
+        # passes: 1.25-1.76x F.softmax, where the generic body was 6-7.5x.
+        s = y.detach().sum(dim, keepdim=True)
+        if s.isnan().any():  # (a NaN slice sums to NaN: no check of y below)
+            return _Rd.softmax(NS, x, axis, where, initial)
+        y = y / s if torch.is_grad_enabled() and y.requires_grad else y.div_(s)
+        return y.to(x.dtype) if xw is not x else y
     # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
     # finite: those take the generic body's limits.  Such a slice's sum is NaN, so
     # each of its entries is: a large y's slices' first entries tell (a sum of all

@@ -39,7 +39,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_e
                             _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
-                            _threshold, _torch_softmax_fits, _where_bits, eager, recording)
+                            _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -429,22 +429,24 @@ class TorchBackend(Backend):
 
     # -- softmax family --------------------------------------------------------------------
 
-    @special("speed: on CPU torch's softmax (along the last axis, or slices of at most 1024 "
-             "across; float32/float64 even where a row kernel runs), checked for NaN slices "
-             "(+inf entries and all -inf slices are NaN in torch: the generic body there); "
-             "elsewhere one row kernel where one runs")
+    @special("speed: on CPU torch's softmax (float32/float64 even where a row kernel runs, "
+             "on rows of at most 128), checked for NaN slices (+inf entries and all -inf "
+             "slices are NaN in torch: the generic body there), its longer slices divided "
+             "by their sum (torch's in-order float32 sum is off there); elsewhere one row "
+             "kernel where one runs")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
         return _rows_kernel("softmax", x, axis, ((1,), None, initial), where,
                             lambda: _softmax_eager(x, axis, where, initial))
 
-    @special("speed: one row kernel where one runs; on CPU torch's log_softmax (along the "
-             "last axis, or slices of at most 1024 across), with the slices whose largest "
-             "entry is above -0.5 (where torch's log(1 + R) is off by more than the bound) "
-             "computed again by the split sum and the NaN ones by the generic body; torch's "
-             "backward")
+    @special("speed: one row kernel where one runs; on CPU torch's log_softmax (slices of "
+             "at most 128 along the last axis, 32 across, where its in-order float32 sum is "
+             "within the bound), with the slices whose largest entry is above -0.5 (where "
+             "torch's log(1 + R) is off by more than the bound) computed again by the split "
+             "sum, the NaN ones by the generic body, and longer slices by the split sum; "
+             "torch's backward")
     def log_softmax(self, x, axis=(-1,), where=None, initial=None):
         def path():
-            if not _plain(x, axis, where, initial) or not _torch_softmax_fits(x, axis[0]):
+            if not _plain(x, axis, where, initial):
                 return super(TorchBackend, self).log_softmax(x, axis, where, initial)
             xw = x.float() if x.dtype in _HALF else x
             y = _apply(_LogSoftmax, xw, axis[0]) if recording(xw) else \

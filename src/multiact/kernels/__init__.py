@@ -79,6 +79,20 @@ def bind_torch(ns):
 Own = namedtuple("Own", "fwd bwd native", defaults=(None, None, False))
 _OWN: dict = {}
 
+#: The CPU's sums of a row (ATen's softmax and log_softmax, Inductor's loops) add
+#: each vector lane's terms in float32 one after another.  A term below half an
+#: ulp of its lane's running sum is lost, and one just above it counts double: on
+#: a peaked row (one large logit, the rest near exp(-16.6) of it: a confident
+#: classifier) every term in the maximum's lane is off so, all the same way, and
+#: the sum is off by up to n / lanes ulp (16 lanes here, AVX-512: softmax 60 ulp
+#: at 1024 entries, 247 at 4096, against the bound of 64; 8 on AVX2, twice that;
+#: 4 on 128-bit vectors).  Random rows lose less (randn * 5: 80 ulp at 16384).  A
+#: row longer than this (at most 32 terms a lane on 4 lanes) is summed in float64
+#: by the row kernels (kernels of their own: ``_rows_slot``) and is never ATen's
+#: own (``_native_rows``; the backend's eager paths correct torch's sum there).
+#: Inductor's cascade of 4096-entry chunks does not help: each chunk is a lane's.
+LONG_ROW = 128
+
 
 def own(name, formulas):
     """Register ``formulas(params, dtype) -> Own | None`` for ``name``'s CPU
@@ -355,19 +369,20 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
 def _rows_slot(kind, info, x, params, masked, tech):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
-    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row)
+    long = tech == "inductor" and x.shape[-1] > LONG_ROW  # (its sums in float64)
+    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
     s = TIER.slots.get(key)
     if s is not None:
         return s
     label = f"{info.name} {dt} rows{' masked' if masked else ''}" \
-            f"{' (one row)' if one_row else ''} {kind}"
+            f"{' (one row)' if one_row else ''}{' (long)' if long else ''} {kind}"
     if tech == "inductor":
         from . import inductor as ki
 
         build = (ki.rows_vjp_builder if kind == "train" else ki.rows_builder)(info, params,
-                                                                             masked)
+                                                                             masked, long)
         label += " [Inductor]"
     else:
         build = _triton().rows_builder(info, dt, params, masked)
@@ -418,8 +433,10 @@ def _per_row(info):
 
 def _native_rows(info, x, params, where, route):
     """Whether this call of a row takes the backend's eager path, ATen's own, on a
-    CPU compiler's route (``native`` in the row's :func:`own` registration)."""
-    return route != "triton" and where is None and _native_cpu(info.name, x, params)
+    CPU compiler's route (``native`` in the row's :func:`own` registration; rows
+    of at most LONG_ROW entries)."""
+    return route != "triton" and where is None and x.shape[-1] <= LONG_ROW \
+        and _native_cpu(info.name, x, params)
 
 
 def torch_rows(name, x, params, where, eager):

@@ -110,13 +110,30 @@ def _compile(label, f, arity, sample):
     return call
 
 
-def _namespace():
+def _namespace(long=False):
     """The torch backend's namespace (handed over: ``kernels.bind_torch``) with
-    Inductor's primitives (the module docstring)."""
-    ns = _STATE.get("inductor_ns")
+    Inductor's primitives (the module docstring); ``long``: the row kernels' for
+    rows longer than ``kernels.LONG_ROW``, whose float32 sums accumulate in float64
+    (its reason there; 1.0 ulp of log_softmax at 131072 entries, from 193)."""
+    key = "inductor_ns_long" if long else "inductor_ns"
+    ns = _STATE.get(key)
     if ns is None:
-        ns = _STATE["inductor_ns"] = _STATE["torch_ns"].replacing({"expm1": _expm1})
+        base = _STATE["torch_ns"].replacing({"expm1": _expm1})
+        if long:
+            base = base.replacing({"sum": _in_float64(base.sum)})
+        ns = _STATE[key] = base
     return ns
+
+
+def _in_float64(sum_):
+    """``sum_`` (the namespace's) accumulating a float32 array in float64, its
+    result rounded to float32 once."""
+    def sum64(ns, x, axis=None, *, keepdims=False, dtype=None):
+        if dtype is None and x.dtype == torch.float32:
+            return sum_(x, axis=axis, keepdims=keepdims, dtype=torch.float64).to(x.dtype)
+        return sum_(x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+    return sum64
 
 
 def _wide(reduce):
@@ -129,7 +146,7 @@ def _wide(reduce):
     return wide
 
 
-def _rows_namespace():
+def _rows_namespace(long=False):
     """The namespace of the row kernels whose output has the input's shape
     (``row_kernel="same"``): a slice's reductions are broadcast over the slice
     where they are taken, so whatever the body computes from them (log_softmax's
@@ -142,11 +159,11 @@ def _rows_namespace():
     ``F.log_softmax``, 1.21-1.23x so, in the same runs; ``torch.compile`` of
     ``F.log_softmax`` itself: 1.46x).  Not for standardize's vector-Jacobian
     product, whose loops Inductor fuses by row anyway (23.4 ms widened 27.4 ms)."""
-    ns = _STATE.get("inductor_rows_ns")
+    key = "inductor_rows_ns_long" if long else "inductor_rows_ns"
+    ns = _STATE.get(key)
     if ns is None:
-        base = _namespace()
-        ns = _STATE["inductor_rows_ns"] = base.replacing(
-            {"sum": _wide(base.sum), "max": _wide(base.max)})
+        base = _namespace(long)
+        ns = _STATE[key] = base.replacing({"sum": _wide(base.sum), "max": _wide(base.max)})
     return ns
 
 
@@ -180,12 +197,12 @@ def builder(kind, info, dtype, params):
     return build
 
 
-def _rows_fn(info, params, wide=True):
+def _rows_fn(info, params, wide=True, long=False):
     """``f(t, *where)``: the row's generic body over axis 1 of a 2-d ``t``; with
     ``wide``, on the namespace of :func:`_rows_namespace` where the output has the
-    input's shape."""
+    input's shape; ``long``: for rows longer than ``kernels.LONG_ROW``."""
     body = info.body
-    ns = _rows_namespace() if wide and info.row_kernel == "same" else _namespace()
+    ns = _rows_namespace(long) if wide and info.row_kernel == "same" else _namespace(long)
     names = [p.name for p in info.params]
     args = list(params)
     args[0] = (1,)
@@ -199,14 +216,14 @@ def _rows_fn(info, params, wide=True):
     return f
 
 
-def rows_vjp_builder(info, params, masked):
+def rows_vjp_builder(info, params, masked, long=False):
     """``build(slot, sample)`` for a row's training (``row_backward == "vjp"``): a
     :class:`Pair` of its row kernel and the vector-Jacobian product of its generic
     body, ``(x, g[, where]) -> g J(x)``, compiled: autograd's own derivative of the
     body (``torch.func.vjp``) as one graph, which Inductor fuses into a few loops
     (standardize at 1e7: autograd op by op took 6.2x ``F.layer_norm``'s forward
     plus backward)."""
-    f, plain = _rows_fn(info, params), _rows_fn(info, params, wide=False)
+    f, plain = _rows_fn(info, params, long=long), _rows_fn(info, params, False, long)
 
     def vjp(t, g, *w):
         return torch.func.vjp(lambda u: plain(u, *w), t)[1](g)[0]
@@ -219,10 +236,11 @@ def rows_vjp_builder(info, params, masked):
     return build
 
 
-def rows_builder(info, params, masked):
+def rows_builder(info, params, masked, long=False):
     """``build(slot, sample)`` for a reduction over the last axis of a 2-d tensor
-    (``params`` as the body takes them; the axis is set to 1)."""
-    f = _rows_fn(info, params)
+    (``params`` as the body takes them; the axis is set to 1), of rows longer than
+    ``kernels.LONG_ROW`` where ``long``."""
+    f = _rows_fn(info, params, long=long)
     return lambda slot, sample: _compile(slot.label, f, 1 + masked, sample)
 
 
@@ -268,7 +286,8 @@ def sample_rows(rows, cols):
 
 def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), progress=None):
     """Compile every CPU kernel now (element-wise forward, forward and backward,
-    and the row kernels with and without a mask, with their training pairs where
+    and the row kernels, for rows of at most and of more than LONG_ROW entries,
+    with and without a mask, with their training pairs where
     the backward is compiled: ``"vjp"``) for each check case of each
     selected function; one report dict per kernel."""
     from .. import kernels as K  # (this package, fully imported by now)
@@ -294,16 +313,19 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                         sample = (x,) if kind == "forward" else (x, torch.zeros_like(x))
                         jobs.append((slot, sample))
             elif info.name in ROWS:
-                x = torch.zeros(*sample_rows(256, 1024), dtype=dt)
                 params = _rows_params(info)
-                for masked in (False, True):
-                    if not masked and K._own(info.name, params, dtype).native:
+                # rows of at most LONG_ROW entries, and longer (kernels of their own)
+                for cols, masked in itertools.product((K.LONG_ROW, K.LONG_ROW + 1),
+                                                      (False, True)):
+                    call = torch.zeros(2, cols, dtype=dt)  # (the calls the kernel serves)
+                    if not masked and K._native_rows(info, call, params, None, "inductor"):
                         continue  # ATen's own (kernels.own): no unmasked kernel
-                    slot = K._rows_slot("rows", info, x, params, masked, "inductor")
+                    x = torch.zeros(*sample_rows(256, cols), dtype=dt)
                     w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
+                    slot = K._rows_slot("rows", info, call, params, masked, "inductor")
                     jobs.append((slot, (x,) + w))
                     if info.row_backward == "vjp":  # and its training pair
-                        slot = K._rows_slot("train", info, x, params, masked, "inductor")
+                        slot = K._rows_slot("train", info, call, params, masked, "inductor")
                         jobs.append((slot, (x, torch.zeros_like(x)) + w))
             for slot, sample in jobs:
                 if progress:

@@ -295,8 +295,12 @@ def rows_source(fname, x, mask, out, single):
                 continue
             init = _ACC[r.op][0]
             acc = f"acc{len(accs)}_{stage}"
-            lines.append(f"    {acc} = tl.full([BLOCK], {init}, {_TL[r.dtype]})")
-            accs.append((r, acc))
+            # a float32 sum accumulates in float64: each position adds its chunks in
+            # order, off by up to ncols / CHUNK ulp on a peaked row (kernels.LONG_ROW)
+            wide = r.op == "rsum" and r.dtype == "float32"
+            lines.append(f"    {acc} = tl.full([BLOCK], {init}, "
+                         f"{'tl.float64' if wide else _TL[r.dtype]})")
+            accs.append((r, acc, wide))
         lines += ["    for start in range(0, ncols, BLOCK):",
                   "        offs = start + tl.arange(0, BLOCK)",
                   "        inb = offs < ncols"]
@@ -304,11 +308,14 @@ def rows_source(fname, x, mask, out, single):
         load("        ", inner)
         needed = [n for n in order if n.elem and level[id(n)] < stage]
         _emit(needed, inner, lines, 8)
-        for r, acc in accs:
-            lines.append(f"        {acc} = " + _ACC[r.op][1].format(acc=acc, v=inner[id(r.args[0])]))
-        for r, acc in accs:
+        for r, acc, wide in accs:
+            v = inner[id(r.args[0])]
+            lines.append(f"        {acc} = " + _ACC[r.op][1].format(
+                acc=acc, v=f"{v}.to(tl.float64)" if wide else v))
+        for r, acc, wide in accs:
             var = f"r{len(name)}"
-            lines.append(f"    {var} = " + _ACC[r.op][2].format(acc=acc))
+            lines.append(f"    {var} = " + _ACC[r.op][2].format(acc=acc)
+                         + (".to(tl.float32)" if wide else ""))
             name[id(r)] = var
         scalars_up_to(stage, name, "    ")
     if out.elem:
