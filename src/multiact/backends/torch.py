@@ -30,12 +30,13 @@ from .. import kernels as _k
 from . import Backend, defaults, special
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
-                              _LogSoftmax, _LogSumExp, _Mish, _SilU, _SoftSign, _sigmoid_train,
+                              _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
+                              _sigmoid_train,
                               _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_erf_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
-                            _hardtanh, _leaky_relu, _log_sigmoid, _log_softmax_eager, _mish,
+                            _hardtanh, _in_order, _leaky_relu, _log_sigmoid, _log_softmax_eager, _mish,
                             _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
@@ -435,8 +436,14 @@ class TorchBackend(Backend):
              "by their sum (torch's in-order float32 sum is off there); elsewhere one row "
              "kernel where one runs")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
-        return _rows_kernel("softmax", x, axis, ((1,), None, initial), where,
-                            lambda: _softmax_eager(x, axis, where, initial))
+        def path():
+            if recording(x) and _plain(x, axis, where, initial) and not _in_order(x, axis[0]):
+                xw = x.float() if x.dtype in _HALF else x  # (as _softmax_eager)
+                y = _apply(_Softmax, xw, axis[0])
+                return y.to(x.dtype) if xw is not x else y
+            return _softmax_eager(x, axis, where, initial)
+
+        return _rows_kernel("softmax", x, axis, ((1,), None, initial), where, path)
 
     @special("speed: one row kernel where one runs; on CPU torch's log_softmax (slices of "
              "at most 128 along the last axis, 32 across, where its in-order float32 sum is "

@@ -323,6 +323,8 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                     x = torch.zeros(*sample_rows(256, cols), dtype=dt)
                     w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
                     slot = K._rows_slot("rows", info, call, params, masked, "inductor")
+                    if any(slot is j[0] for j in jobs):
+                        continue  # one kernel for every length (kernels._EXP_SUMS)
                     jobs.append((slot, (x,) + w))
                     if info.row_backward == "vjp":  # and its training pair
                         slot = K._rows_slot("train", info, call, params, masked, "inductor")
