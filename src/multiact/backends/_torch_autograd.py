@@ -220,18 +220,23 @@ _Mish = _function("mish", _mish_fwd, _mish_bwd)
 
 # -- the softmax family's framework paths ---------------------------------------------
 
-class _LogSoftmax(torch.autograd.Function):
-    """log_softmax with torch's memory and backward (it saves the output)."""
-
-    @staticmethod
-    def forward(x, dim):
-        return _log_softmax_eager(x, dim)
+class _SavesOutput(torch.autograd.Function):
+    """A softmax-family Function of ``(x, dim)`` that saves its output, as torch's
+    own do, for a backward and jvp along ``dim``."""
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.dim = inputs[1]
         ctx.save_for_backward(output)
         ctx.save_for_forward(output)
+
+
+class _LogSoftmax(_SavesOutput):
+    """log_softmax with torch's memory and backward."""
+
+    @staticmethod
+    def forward(x, dim):
+        return _log_softmax_eager(x, dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -246,7 +251,7 @@ class _LogSoftmax(torch.autograd.Function):
         return t - (y.exp() * t).sum(ctx.dim, keepdim=True)
 
 
-class _Softmax(torch.autograd.Function):
+class _Softmax(_SavesOutput):
     """softmax whose forward corrects torch's (a long slice divided by its sum:
     ``_softmax_eager``), with torch's backward from the output.  Reason: speed.
     Autograd through the division recorded it and one more pass backward (1.86x
@@ -255,12 +260,6 @@ class _Softmax(torch.autograd.Function):
     @staticmethod
     def forward(x, dim):
         return _softmax_eager(x, (dim,), None, None)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.dim = inputs[1]
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
 
     @staticmethod
     def backward(ctx, g):
