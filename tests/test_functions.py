@@ -298,17 +298,19 @@ def test_torch_softmax_family_where_torch_kernel_is_off(case):
         assert not torch.signbit(multiact.log_softmax(t)[0])
 
 
-def _peaked_rows(n):
-    """Two rows of ``n`` float32 logits: two maxima (0) and the rest at -16.6, whose
-    exp is just above half an ulp of a running sum near 1 (each such term counts
-    double in a float32 sum that holds a maximum), in two places."""
-    row = np.full(n, -16.6)
+def _peaked_rows(n, dtype="float32"):
+    """Two rows of ``n`` logits of ``dtype`` (as float64 values): two maxima (0)
+    and the rest at -16.6 (float32) or -36.7 (float64), whose exp is just above
+    half an ulp of a running sum near 1 (each such term counts double in a sum that
+    holds a maximum), in two places."""
+    row = np.full(n, -16.6 if dtype == "float32" else -36.7)
     row[:2] = 0.0
-    return np.stack([row, np.roll(row, 7)]).astype(np.float32).astype(np.float64)
+    return np.stack([row, np.roll(row, 7)]).astype(dtype).astype(np.float64)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", [129, 1024, 4096])
-def test_torch_softmax_family_peaked_long_rows(n):
+def test_torch_softmax_family_peaked_long_rows(n, dtype):
     # torch's CPU softmax and log_softmax sum a slice in float32 one term after
     # another (a vector lane's share along the last axis, all of it across): on a
     # peaked slice every term in a maximum's lane rounds the same way (up to n /
@@ -319,16 +321,16 @@ def test_torch_softmax_family_peaked_long_rows(n):
     from multiact._check.reference import LOG_SOFTMAX
     from multiact._check.score import ulp_error
 
-    x_np = _peaked_rows(n)
+    x_np = _peaked_rows(n, dtype)
     ref = LOG_SOFTMAX.f(x_np)
     prev = multiact.kernels.set_mode("framework")
     try:
         for f, sign, want in ((multiact.log_softmax, 1, ref), (multiact.softmax, 1, np.exp(ref)),
                               (multiact.softmin, -1, np.exp(ref))):
             for xx, axis, w in ((x_np, -1, want), (x_np.T.copy(), 0, want.T)):
-                got = f(torch.tensor(sign * xx, dtype=torch.float32), axis=axis)
-                err = ulp_error(got.double().numpy(), w, 0.0, "float32")
-                assert float(err.max()) <= BY_NAME[f.__name__].bound("float32"), (f, axis)
+                got = f(torch.tensor(sign * xx, dtype=getattr(torch, dtype)), axis=axis)
+                err = ulp_error(got.double().numpy(), w, 0.0, dtype)
+                assert float(err.max()) <= BY_NAME[f.__name__].bound(dtype), (f, axis)
     finally:
         multiact.kernels.set_mode(prev)
 

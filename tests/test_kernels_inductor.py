@@ -202,24 +202,27 @@ def test_a_row_kernel_is_one_loop_over_the_rows(inductor, info, masked):
 @pytest.mark.parametrize("info", [i for i in ROWS if i.name in ("softmax", "log_softmax",
                                                                   "softmin")],
                          ids=lambda i: i.name)
-def test_long_rows_summed_in_float64(inductor, info):
-    # a float32 sum of a row adds each vector lane's terms in order; on a peaked
-    # row every term in a maximum's lane rounds the same way (kernels.LONG_ROW):
-    # rows longer than LONG_ROW take a kernel of their own whose sums accumulate in
-    # float64, within the bound of mpmath (the float32 kernel: 247 ulp of softmax
-    # at 4096 entries); shorter rows keep the float32 kernel
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_long_rows_summed_in_float64(inductor, info, dtype):
+    # a sum of a row adds each vector lane's terms in order; on a peaked row every
+    # term in a maximum's lane rounds the same way (kernels.LONG_ROW): float32 rows
+    # longer than LONG_ROW take a kernel of their own whose sums accumulate in
+    # float64, and float64 ones the eager path (no kernel: 248 ulp), within the
+    # bound of mpmath (the float32 kernel: 247 ulp of softmax at 4096 entries);
+    # shorter rows keep the plain kernel
     from multiact._check.reference import LOG_SOFTMAX
     from test_functions import _peaked_rows
 
     n = 4096
-    x_np = _peaked_rows(n)
+    x_np = _peaked_rows(n, dtype)
     lsm = LOG_SOFTMAX.f(x_np)
     want = lsm if info.name == "log_softmax" else np.exp(lsm)
-    x = torch.tensor(-x_np if info.name == "softmin" else x_np, dtype=torch.float32)
+    x = torch.tensor(-x_np if info.name == "softmin" else x_np, dtype=getattr(torch, dtype))
     y, calls = _ran_inductor(inductor, lambda: getattr(multiact, info.name)(x, axis=-1))
-    assert [k[-1] for k in calls] == [True]  # (the slot key's last: long)
-    err = ulp_error(y.double().numpy(), want, 0.0, "float32")
-    assert float(err.max()) <= info.bound("float32")
+    # (the slot key's last: long)
+    assert [k[-1] for k in calls] == ([True] if dtype == "float32" else [])
+    err = ulp_error(y.double().numpy(), want, 0.0, dtype)
+    assert float(err.max()) <= info.bound(dtype)
     _, calls = _ran_inductor(inductor, lambda: getattr(multiact, info.name)(
         x[:, :kernels.LONG_ROW], axis=-1))
     assert [k[-1] for k in calls] == ([] if info.name == "softmax" else [False])  # (softmax:

@@ -88,8 +88,9 @@ _OWN: dict = {}
 #: at 1024 entries, 247 at 4096, against the bound of 64; 8 on AVX2, twice that;
 #: 4 on 128-bit vectors).  Random rows lose less (randn * 5: 80 ulp at 16384).  A
 #: row longer than this (at most 32 terms a lane on 4 lanes) is summed in float64
-#: by the row kernels (kernels of their own: ``_rows_slot``) and is never ATen's
-#: own (``_native_rows``; the backend's eager paths correct torch's sum there).
+#: by the row kernels (kernels of their own: ``_rows_slot``; a float64 row, whose
+#: peaked case is exp(-36.7), takes the eager path) and is never ATen's own
+#: (``_eager_rows``; the backend's eager paths correct torch's sum there).
 #: Inductor's cascade of 4096-entry chunks does not help: each chunk is a lane's.
 LONG_ROW = 128
 #: the rows whose sums add exp(x - max), terms that span many orders by construction
@@ -437,12 +438,19 @@ def _per_row(info):
     return info.row_kernel == "per_row"
 
 
-def _native_rows(info, x, params, where, route):
-    """Whether this call of a row takes the backend's eager path, ATen's own, on a
-    CPU compiler's route (``native`` in the row's :func:`own` registration; rows
-    of at most LONG_ROW entries)."""
-    return route != "triton" and where is None and x.shape[-1] <= LONG_ROW \
-        and _native_cpu(info.name, x, params)
+def _eager_rows(info, x, params, where, route):
+    """Whether this call of a row takes the backend's eager path on a CPU
+    compiler's route: ATen's own (``native`` in the row's :func:`own`
+    registration; rows of at most LONG_ROW entries), or a float64 row longer than
+    LONG_ROW of the exp sums, which no CPU kernel sums within the bound (Inductor
+    adds float64 in order per lane too, and has nothing wider: 248 ulp of softmax at
+    4096 entries, exp(-36.7) being float64's peaked case; the eager paths correct
+    torch's sum, LONG_ROW's reason)."""
+    if route == "triton":
+        return False
+    if x.shape[-1] > LONG_ROW:
+        return info.name in _EXP_SUMS and _dtype(x) == "float64"
+    return where is None and _native_cpu(info.name, x, params)
 
 
 def torch_rows(name, x, params, where, eager):
@@ -452,7 +460,7 @@ def torch_rows(name, x, params, where, eager):
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
     info = _row(name)
-    if _native_rows(info, x, params, where, r):
+    if _eager_rows(info, x, params, where, r):
         return eager()
     if r == "triton":
         y = _triton().rows(info, x, params, where)
@@ -479,7 +487,7 @@ def torch_rows_train(name, x, params, where, eager, wrap):
     if info.row_backward is None:
         return eager()
     r = _route(x)
-    if r is None or x.ndim == 0 or x.numel() == 0 or _native_rows(info, x, params, where, r):
+    if r is None or x.ndim == 0 or x.numel() == 0 or _eager_rows(info, x, params, where, r):
         return eager()
     if info.row_backward == "vjp":  # a compiled backward on CPU only (no Triton one)
         return eager() if r == "triton" or x.is_cuda else _rows_vjp_train(

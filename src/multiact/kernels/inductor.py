@@ -318,8 +318,9 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                 for cols, masked in itertools.product((K.LONG_ROW, K.LONG_ROW + 1),
                                                       (False, True)):
                     call = torch.zeros(2, cols, dtype=dt)  # (the calls the kernel serves)
-                    if not masked and K._native_rows(info, call, params, None, "inductor"):
-                        continue  # ATen's own (kernels.own): no unmasked kernel
+                    if K._eager_rows(info, call, params, True if masked else None,
+                                     "inductor"):
+                        continue  # ATen's own (kernels.own), or no float64 kernel
                     x = torch.zeros(*sample_rows(256, cols), dtype=dt)
                     w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
                     slot = K._rows_slot("rows", info, call, params, masked, "inductor")
