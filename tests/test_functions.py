@@ -335,6 +335,31 @@ def test_torch_softmax_family_peaked_long_rows(n, dtype):
         multiact.kernels.set_mode(prev)
 
 
+def test_torch_softmax_family_peaked_huge_slices():
+    # past 2^20 entries torch.sum's float32 cascade is off by more (97 eps at 2^22
+    # across, on peaked slices): the eager corrections sum such slices in float64,
+    # within the bound of mpmath (89.6 ulp of softmax before); the rows are 0 or lo,
+    # so log S = log(2 + (n - 2) exp(lo))
+    torch = pytest.importorskip("torch")
+    import mpmath as mp
+    from multiact._check.score import ulp_error
+
+    n = 1 << 22
+    x = torch.full((n, 2), -16.6)
+    x[:2, 0] = 0.0
+    x[7:9, 1] = 0.0
+    lo = float(x[2, 0])
+    log_s = mp.log(2 + (n - 2) * mp.exp(lo))
+    ref = np.where(x.numpy() == 0, float(-log_s), float(lo - log_s))
+    prev = multiact.kernels.set_mode("framework")
+    try:
+        for f, want in ((multiact.log_softmax, ref), (multiact.softmax, np.exp(ref))):
+            err = ulp_error(f(x, axis=0).double().numpy(), want, 0.0, "float32")
+            assert float(err.max()) <= BY_NAME[f.__name__].bound("float32"), f
+    finally:
+        multiact.kernels.set_mode(prev)
+
+
 def test_torch_exact_gelu_float64_without_a_fused_multiply_add(monkeypatch):
     # the float64 framework path corrects erfc's argument with one fused multiply-add
     # (torch.addcmul); where a probe finds addcmul is not one, the generic body runs

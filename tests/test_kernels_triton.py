@@ -128,28 +128,31 @@ def test_triton_row_kernels(interpreted, used_kernel, info, masked, ncols):
 
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_triton_long_rows_summed_in_float64(interpreted, used_kernel, name):
+def test_triton_long_rows_summed_in_float64(interpreted, used_kernel, name, dtype):
     # a row longer than one block is summed chunk by chunk, each position's terms in
     # order: on a peaked row every term at a maximum's position rounds the same way
-    # (kernels.LONG_ROW), so its sums accumulate in float64: within the bound of
-    # mpmath at 100 chunks (float32 accumulators: 94 ulp of softmax)
+    # (kernels.LONG_ROW), so float32 sums accumulate in float64 and float64 ones
+    # with Kahan's compensation: within the bound of mpmath at 100 chunks (100 ulp
+    # of softmax before, in both)
     import mpmath as mp
     from multiact._check.score import ulp_error
     from multiact.kernels.triton import CHUNK
     from test_functions import _peaked_rows
 
-    x_np = _peaked_rows(100 * CHUNK)
+    x_np = _peaked_rows(100 * CHUNK, dtype)
     lo = x_np[0, 2]  # every entry 0 or lo: log S = log(2 + (n - 2) exp(lo))
-    log_s = mp.log(2 + (x_np.shape[1] - 2) * mp.exp(lo))
-    ref = np.where(x_np == 0, float(-log_s), float(lo - log_s))
-    want = ref if name == "log_softmax" else np.where(
-        x_np == 0, float(mp.exp(-log_s)), float(mp.exp(lo - log_s)))
-    x = torch.tensor(x_np, dtype=torch.float32)
+    with mp.workdps(40):
+        log_s = mp.log(2 + (x_np.shape[1] - 2) * mp.exp(lo))
+        ref = np.where(x_np == 0, float(-log_s), float(lo - log_s))
+        want = ref if name == "log_softmax" else np.where(
+            x_np == 0, float(mp.exp(-log_s)), float(mp.exp(lo - log_s)))
+    x = torch.tensor(x_np, dtype=getattr(torch, dtype))
     y = []
     assert used_kernel(lambda: y.append(getattr(multiact, name)(x, axis=-1)))
-    err = ulp_error(y[0].double().numpy(), want, 0.0, "float32")
-    assert float(err.max()) <= BY_NAME[name].bound("float32")
+    err = ulp_error(y[0].double().numpy(), want, 0.0, dtype)
+    assert float(err.max()) <= BY_NAME[name].bound(dtype)
 
 
 def test_every_launch_asks_for_no_contraction(interpreted, monkeypatch):

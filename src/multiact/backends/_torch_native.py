@@ -520,6 +520,20 @@ _LARGE = 1 << 16
 _ACROSS = 32
 
 
+#: torch.sum's float32 cascade is off by at most 18 eps of a peaked slice's sum up to
+#: this length (measured 2^14-2^20, last axis and across), and by more past it (97
+#: eps at 2^22 across): longer float32 slices are summed in float64 (_slice_sum)
+_CASCADE = 1 << 20
+
+
+def _slice_sum(t, dim):
+    """The sums of ``t``'s slices along ``dim`` (kept), within some eps: torch.sum's
+    cascade, in float64 for a float32 slice longer than _CASCADE."""
+    if t.dtype == torch.float32 and t.shape[dim] > _CASCADE:
+        return t.sum(dim, keepdim=True, dtype=torch.float64).to(t.dtype)
+    return t.sum(dim, keepdim=True)
+
+
 def _in_order(x, dim):
     """Whether torch's sum of each slice of ``x`` along ``dim`` (in its softmax and
     log_softmax) is within the bound: at most LONG_ROW entries along the last axis,
@@ -582,8 +596,8 @@ def _near0_slices(x, dim):
 
 def _split_sum(x, dim, m, i):
     """log_softmax of ``x`` along ``dim`` with the slices' finite maxima ``m`` at
-    ``i``: ``x - m - log1p(R)``, R the sum of the other entries' exp(x - m) by
-    torch.sum's cascade, as the generic body's split sum computes it where a slice
+    ``i``: ``x - m - log1p(R)``, R the sum of the other entries' exp(x - m)
+    (_slice_sum), as the generic body's split sum computes it where a slice
     has one maximum; with more (where S >= 2 and ``log1p`` has nothing to keep)
     R counts them but one, the same to an ulp of log(S).  Five passes (the
     maximum, exp of the difference, the sum, the difference again into exp's
@@ -592,7 +606,7 @@ def _split_sum(x, dim, m, i):
     taken twice, not kept: one tensor fewer, whose page faults cost more than the
     pass at 1e7 (1.70-1.95x F.log_softmax, 2.3-2.5x kept; 6% slower at 1e5)."""
     e = torch.sub(x, m).exp_()
-    r = e.scatter_(dim, i, 0.0).sum(dim, keepdim=True)
+    r = _slice_sum(e.scatter_(dim, i, 0.0), dim)
     return torch.sub(x, m, out=e).sub_(torch.log1p(r))
 
 
@@ -610,7 +624,7 @@ def _plain(x, axes, *params):
 
 def _softmax_eager(x, axis, where, initial):
     """torch's softmax, its slices too long for its sum (_in_order) divided by
-    their sum by torch.sum's cascade, and its NaN slices (+inf entries, nothing to
+    their sum (_slice_sum), and its NaN slices (+inf entries, nothing to
     sum) by the generic body."""
     if not _plain(x, axis, where, initial):
         return _Rd.softmax(NS, x, axis, where, initial)
@@ -619,11 +633,11 @@ def _softmax_eager(x, axis, where, initial):
     y = _softmax(xw, dim)
     if not _in_order(xw, dim):
         # torch's y is e / S' for the S' it summed: the sum of y is S / S', and y
-        # divided by it is e / S.  torch.sum's cascade is off by at most 16 eps at
-        # any length (its lowest level sums 16 terms a lane in order; measured on
-        # peaked rows), where softmax's own sum was off by n / lanes.  Two more
-        # passes: 1.25-1.76x F.softmax, where the generic body was 6-7.5x.
-        s = y.detach().sum(dim, keepdim=True)
+        # divided by it is e / S, within _slice_sum's error (its lowest level sums
+        # 16 terms a lane in order), where softmax's own sum was off by n / lanes
+        # ulp.  Two more passes: 1.25-1.76x F.softmax, where the generic body was
+        # 6-7.5x.
+        s = _slice_sum(y.detach(), dim)
         total = float(s.sum())  # (a NaN slice sums to NaN: no check of y below)
         if total != total:
             return _Rd.softmax(NS, x, axis, where, initial)

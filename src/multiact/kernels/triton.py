@@ -295,12 +295,17 @@ def rows_source(fname, x, mask, out, single):
                 continue
             init = _ACC[r.op][0]
             acc = f"acc{len(accs)}_{stage}"
-            # a float32 sum accumulates in float64: each position adds its chunks in
-            # order, off by up to ncols / CHUNK ulp on a peaked row (kernels.LONG_ROW)
+            # each position adds its chunks in order, off by up to ncols / CHUNK ulp
+            # on a peaked row (kernels.LONG_ROW): a float32 sum accumulates in
+            # float64, a float64 one with Kahan's compensation (nothing is wider;
+            # the kernels are compiled without contraction, which would undo it)
             wide = r.op == "rsum" and r.dtype == "float32"
+            kahan = r.op == "rsum" and r.dtype == "float64"
             lines.append(f"    {acc} = tl.full([BLOCK], {init}, "
                          f"{'tl.float64' if wide else _TL[r.dtype]})")
-            accs.append((r, acc, wide))
+            if kahan:
+                lines.append(f"    {acc}_c = tl.full([BLOCK], 0.0, tl.float64)")
+            accs.append((r, acc, wide, kahan))
         lines += ["    for start in range(0, ncols, BLOCK):",
                   "        offs = start + tl.arange(0, BLOCK)",
                   "        inb = offs < ncols"]
@@ -308,14 +313,20 @@ def rows_source(fname, x, mask, out, single):
         load("        ", inner)
         needed = [n for n in order if n.elem and level[id(n)] < stage]
         _emit(needed, inner, lines, 8)
-        for r, acc, wide in accs:
+        for r, acc, wide, kahan in accs:
             v = inner[id(r.args[0])]
+            if kahan:  # (acc - acc_c is the sum so far)
+                lines += [f"        {acc}_y = tl.where(inb, {v}, 0.0) - {acc}_c",
+                          f"        {acc}_t = {acc} + {acc}_y",
+                          f"        {acc}_c = ({acc}_t - {acc}) - {acc}_y",
+                          f"        {acc} = {acc}_t"]
+                continue
             lines.append(f"        {acc} = " + _ACC[r.op][1].format(
                 acc=acc, v=f"{v}.to(tl.float64)" if wide else v))
-        for r, acc, wide in accs:
+        for r, acc, wide, kahan in accs:
             var = f"r{len(name)}"
-            lines.append(f"    {var} = " + _ACC[r.op][2].format(acc=acc)
-                         + (".to(tl.float32)" if wide else ""))
+            lines.append(f"    {var} = " + _ACC[r.op][2].format(
+                acc=f"({acc} - {acc}_c)" if kahan else acc) + (".to(tl.float32)" if wide else ""))
             name[id(r)] = var
         scalars_up_to(stage, name, "    ")
     if out.elem:
