@@ -24,9 +24,9 @@ from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
-                            _log_softmax_eager, _lse, _mish_bwd, _mish_fwd, _softmax_eager,
+                            _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
                             _sigmoid_bwd, _sigmoid_pair,
-                            _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd,
+                            _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
 _functorch_active = torch._C._are_functorch_transforms_active

@@ -31,13 +31,14 @@ from . import Backend, defaults, special
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
                               _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
-                              _sigmoid_train,
-                              _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
+                              _sigmoid_train, _tanh_shrink_train, fused_elementwise,
+                              fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _gelu_erf_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
-                            _hardtanh, _in_order, _leaky_relu, _log_sigmoid, _log_softmax_eager, _mish,
-                            _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
+                            _hardtanh, _in_order, _leaky_relu, _log_sigmoid,
+                            _log_softmax_eager, _mish, _mish_bwd, _mish_fwd, _plain, _relu,
+                            _relu6, _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)

@@ -93,11 +93,11 @@ _OWN: dict = {}
 #: (``_eager_rows``; the backend's eager paths correct torch's sum there).
 #: Inductor's cascade of 4096-entry chunks does not help: each chunk is a lane's.
 LONG_ROW = 128
-#: the rows whose sums add exp(x - max), terms that span many orders by construction
-#: (LONG_ROW's case).  standardize's sums (of x, and of squares of x - mean) hold
-#: terms of one scale unless an entry is 2^24 times the rest, and keep float32: in
-#: float64 its kernel measured 1.62x F.layer_norm at 1e7, from 1.01-1.2x.
-_EXP_SUMS = frozenset({"softmax", "softmin", "log_softmax", "logsumexp", "logmeanexp"})
+#: Only the rows whose sums add exp(x - max) (``exp_sums`` in the table), terms that
+#: span many orders by construction, are LONG_ROW's case.  standardize's sums (of x,
+#: and of squares of x - mean) hold terms of one scale unless an entry is 2^24
+#: times the rest, and keep float32: in float64 its kernel measured 1.62x
+#: F.layer_norm at 1e7, from 1.01-1.2x.
 
 
 def own(name, formulas):
@@ -375,8 +375,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
 def _rows_slot(kind, info, x, params, masked, tech):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
-    long = tech == "inductor" and x.shape[-1] > LONG_ROW and info.name in _EXP_SUMS  # (sums
-    # in float64)
+    long = tech == "inductor" and x.shape[-1] > LONG_ROW and info.exp_sums  # (sums in float64)
     key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
@@ -449,7 +448,7 @@ def _eager_rows(info, x, params, where, route):
     if route == "triton":
         return False
     if x.shape[-1] > LONG_ROW:
-        return info.name in _EXP_SUMS and _dtype(x) == "float64"
+        return info.exp_sums and _dtype(x) == "float64"
     return where is None and _native_cpu(info.name, x, params)
 
 
