@@ -199,8 +199,7 @@ def test_a_row_kernel_is_one_loop_over_the_rows(inductor, info, masked):
     assert len(code) == 1 and code[0].count("#pragma omp for") == 1
 
 
-@pytest.mark.parametrize("info", [i for i in ROWS if i.name in ("softmax", "log_softmax",
-                                                                  "softmin")],
+@pytest.mark.parametrize("info", [i for i in ROWS if i.exp_sums and i.row_kernel == "same"],
                          ids=lambda i: i.name)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_long_rows_summed_in_float64(inductor, info, dtype):
