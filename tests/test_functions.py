@@ -337,9 +337,10 @@ def test_torch_softmax_family_peaked_long_rows(n, dtype):
 
 def test_torch_softmax_family_peaked_huge_slices():
     # past 2^20 entries torch.sum's float32 cascade is off by more (97 eps at 2^22
-    # across, on peaked slices): the eager corrections sum such slices in float64,
-    # within the bound of mpmath (89.6 ulp of softmax before); the rows are 0 or lo,
-    # so log S = log(2 + (n - 2) exp(lo))
+    # across, on peaked slices): the eager corrections and logsumexp's sums take
+    # such slices in float64, within the bound of mpmath (89.6 ulp of softmax and
+    # 96 of logsumexp before); the rows are 0 or lo, so log S = log(2 + (n - 2)
+    # exp(lo))
     torch = pytest.importorskip("torch")
     import mpmath as mp
     from multiact._check.score import ulp_error
@@ -356,6 +357,9 @@ def test_torch_softmax_family_peaked_huge_slices():
         for f, want in ((multiact.log_softmax, ref), (multiact.softmax, np.exp(ref))):
             err = ulp_error(f(x, axis=0).double().numpy(), want, 0.0, "float32")
             assert float(err.max()) <= BY_NAME[f.__name__].bound("float32"), f
+        err = ulp_error(multiact.logsumexp(x, axis=0).double().numpy(), float(log_s), 0.0,
+                        "float32")
+        assert float(err.max()) <= BY_NAME["logsumexp"].bound("float32")
     finally:
         multiact.kernels.set_mode(prev)
 
