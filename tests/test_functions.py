@@ -300,16 +300,29 @@ def test_torch_softmax_family_where_torch_kernel_is_off(case):
 
 def _peaked_rows(n, dtype="float32"):
     """Two rows of ``n`` logits of ``dtype`` (as float64 values): two maxima (0)
-    and the rest at -16.6 (float32) or -36.7 (float64), whose exp is just above
-    half an ulp of a running sum near 1 (each such term counts double in a sum that
-    holds a maximum), in two places."""
-    row = np.full(n, -16.6 if dtype == "float32" else -36.7)
+    and the rest at -16.6 (float32, and the half dtypes, summed in float32) or
+    -36.7 (float64), whose exp is just above half an ulp of a running sum near 1
+    (each such term counts double in a sum that holds a maximum), in two places."""
+    row = np.full(n, -36.7 if dtype == "float64" else -16.6)
     row[:2] = 0.0
-    return np.stack([row, np.roll(row, 7)]).astype(dtype).astype(np.float64)
+    rows = np.stack([row, np.roll(row, 7)])
+    if dtype == "bfloat16":  # (NumPy has no bfloat16)
+        torch = pytest.importorskip("torch")
+        return torch.tensor(rows).to(torch.bfloat16).double().numpy()
+    return rows.astype(dtype).astype(np.float64)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("n", [129, 1024, 4096])
+def _long_row_cases():
+    # float32 and float64: kernels.LONG_ROW + 1 and longer; the half dtypes (summed
+    # in float32, rounded once) at their own limit (kernels.HALF_LONG_ROWS), where
+    # torch's own sums still serve, and one past it
+    from multiact.kernels import long_row
+
+    out = [(n, dt) for dt in ("float32", "float64") for n in (129, 1024, 4096)]
+    return out + [(long_row(dt) + k, dt) for dt in ("float16", "bfloat16") for k in (0, 1)]
+
+
+@pytest.mark.parametrize("n, dtype", _long_row_cases())
 def test_torch_softmax_family_peaked_long_rows(n, dtype):
     # torch's CPU softmax and log_softmax sum a slice in float32 one term after
     # another (a vector lane's share along the last axis, all of it across): on a

@@ -221,8 +221,10 @@ _Mish = _function("mish", _mish_fwd, _mish_bwd)
 # -- the softmax family's framework paths ---------------------------------------------
 
 class _SavesOutput(torch.autograd.Function):
-    """A softmax-family Function of ``(x, dim)`` that saves its output, as torch's
-    own do, for a backward and jvp along ``dim``."""
+    """A softmax-family Function of ``(x, dim)`` (log_softmax's: ``(x, dim,
+    dtype)``, ``dtype`` the caller's where ``x`` is a half tensor's float32 copy)
+    that saves its output, as torch's own do, for a backward and jvp along
+    ``dim``."""
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -235,18 +237,18 @@ class _LogSoftmax(_SavesOutput):
     """log_softmax with torch's memory and backward."""
 
     @staticmethod
-    def forward(x, dim):
-        return _log_softmax_eager(x, dim)
+    def forward(x, dim, dtype):
+        return _log_softmax_eager(x, dim, dtype)
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: differentiable ops
-            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
-        return torch._log_softmax_backward_data(g, y, ctx.dim, y.dtype), None
+            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None, None
+        return torch._log_softmax_backward_data(g, y, ctx.dim, y.dtype), None, None
 
     @staticmethod
-    def jvp(ctx, t, _dim):
+    def jvp(ctx, t, _dim, _dtype):
         (y,) = ctx.saved_tensors
         return t - (y.exp() * t).sum(ctx.dim, keepdim=True)
 
@@ -258,7 +260,7 @@ class _Softmax(_SavesOutput):
     F.softmax forward plus backward at 1e7 float32)."""
 
     @staticmethod
-    def forward(x, dim):
+    def forward(x, dim):  # (only slices too long for torch's sum in any dtype)
         return _softmax_eager(x, (dim,), None, None)
 
     @staticmethod

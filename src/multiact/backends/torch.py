@@ -202,9 +202,11 @@ def _own_softmax(params, dtype):
     # torch's softmax, its output checked by the slices' first entries, beat the
     # compiled row on CPU (1.04-1.06x F.softmax at 1e7 float32 against 1.11x; with
     # backward 1.00x against 1.04-1.06x): no unmasked row kernel where the eager
-    # path is torch's alone (no initial; not half tensors, which it converts to
-    # float32 and back: bfloat16 2.38x against the kernel's 1.21x)
-    return _k.Own(native=True) if params[2] is None and dtype in _WORK else None
+    # path is torch's alone (no initial; rows of at most kernels.long_row).  Half
+    # tensors too, whose eager path is torch's half kernel: bfloat16 (10000, 1000)
+    # 1.08x F.softmax, with backward 1.03x, against the kernel's 1.40x and 1.11x;
+    # (256, 2048) 1.35x and 1.14x against 2.63x and 1.49x
+    return _k.Own(native=True) if params[2] is None else None
 
 
 _k.own("softmax", _own_softmax)
@@ -431,9 +433,11 @@ class TorchBackend(Backend):
 
     # -- softmax family --------------------------------------------------------------------
 
-    @special("speed: on CPU torch's softmax (float32/float64 even where a row kernel runs, "
-             "on rows of at most 128), checked for NaN slices (+inf entries and all -inf "
-             "slices are NaN in torch: the generic body there), its longer slices divided "
+    @special("speed: on CPU torch's softmax (even where a row kernel runs, on rows of at "
+             "most 128; a half tensor's own half kernel, which sums in float32, on rows of "
+             "at most 4096 float16, 32768 bfloat16), checked for NaN slices (+inf entries "
+             "and all -inf slices are NaN in torch: the generic body there), its longer "
+             "slices divided "
              "by their sum (torch's in-order float32 sum is off there); elsewhere one row "
              "kernel where one runs")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
@@ -457,8 +461,8 @@ class TorchBackend(Backend):
             if not _plain(x, axis, where, initial):
                 return super(TorchBackend, self).log_softmax(x, axis, where, initial)
             xw = x.float() if x.dtype in _HALF else x
-            y = _apply(_LogSoftmax, xw, axis[0]) if recording(xw) else \
-                _log_softmax_eager(xw, axis[0])
+            y = _apply(_LogSoftmax, xw, axis[0], x.dtype) if recording(xw) else \
+                _log_softmax_eager(xw, axis[0], x.dtype)
             return y.to(x.dtype) if xw is not x else y
 
         return _rows_kernel("log_softmax", x, axis, ((1,), None, initial), where, path)

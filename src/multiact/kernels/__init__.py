@@ -93,6 +93,22 @@ _OWN: dict = {}
 #: (``_eager_rows``; the backend's eager paths correct torch's sum there).
 #: Inductor's cascade of 4096-entry chunks does not help: each chunk is a lane's.
 LONG_ROW = 128
+#: float16 and bfloat16 rows are computed in float32 and rounded once, to an ulp
+#: 2^13 (float16) or 2^16 (bfloat16) times float32's: a float32 sum off by
+#: n / lanes ulp moves the rounded result by at most 1/8 ulp up to these lengths
+#: even on 4 lanes (float16: 1024 float32 ulp; bfloat16: 8192), within the half
+#: dtypes' bound of 1 ulp; their longer rows are LONG_ROW's case.  Reason: speed
+#: (bfloat16 softmax with backward on 256 x 2048, corrected as a float32 row: 2.5x
+#: F.softmax; a bfloat16 language model's logits have 32000 entries a row and up).
+HALF_LONG_ROWS = {"float16": 32 * LONG_ROW, "bfloat16": 256 * LONG_ROW}
+
+
+def long_row(dtype: str) -> int:
+    """The longest row of ``dtype`` (a name: ``"float32"``) whose CPU sums stay
+    within the bound: LONG_ROW, longer for the half dtypes (HALF_LONG_ROWS)."""
+    return HALF_LONG_ROWS.get(dtype, LONG_ROW)
+
+
 #: Only the rows whose sums add exp(x - max) (``exp_sums`` in the table), terms that
 #: span many orders by construction, are LONG_ROW's case.  standardize's sums (of x,
 #: and of squares of x - mean) hold terms of one scale unless an entry is 2^24
@@ -375,7 +391,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
 def _rows_slot(kind, info, x, params, masked, tech):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
-    long = tech == "inductor" and x.shape[-1] > LONG_ROW and info.exp_sums  # (sums in float64)
+    long = tech == "inductor" and x.shape[-1] > long_row(dt) and info.exp_sums  # (float64 sums)
     key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
@@ -440,15 +456,16 @@ def _per_row(info):
 def _eager_rows(info, x, params, where, route):
     """Whether this call of a row takes the backend's eager path on a CPU
     compiler's route: ATen's own (``native`` in the row's :func:`own`
-    registration; rows of at most LONG_ROW entries), or a float64 row longer than
+    registration; rows of at most ``long_row`` entries), or a float64 row longer than
     LONG_ROW of the exp sums, which no CPU kernel sums within the bound (Inductor
     adds float64 in order per lane too, and has nothing wider: 248 ulp of softmax at
     4096 entries, exp(-36.7) being float64's peaked case; the eager paths correct
     torch's sum, LONG_ROW's reason)."""
     if route == "triton":
         return False
-    if x.shape[-1] > LONG_ROW:
-        return info.exp_sums and _dtype(x) == "float64"
+    dt = _dtype(x)
+    if x.shape[-1] > long_row(dt):
+        return info.exp_sums and dt == "float64"
     return where is None and _native_cpu(info.name, x, params)
 
 

@@ -286,7 +286,7 @@ def sample_rows(rows, cols):
 
 def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), progress=None):
     """Compile every CPU kernel now (element-wise forward, forward and backward,
-    and the row kernels, for rows of at most and of more than LONG_ROW entries,
+    and the row kernels, for rows of at most and of more than ``long_row`` entries,
     with and without a mask, with their training pairs where
     the backward is compiled: ``"vjp"``) for each check case of each
     selected function; one report dict per kernel."""
@@ -314,9 +314,9 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                         jobs.append((slot, sample))
             elif info.name in ROWS:
                 params = _rows_params(info)
-                # rows of at most LONG_ROW entries, and longer (kernels of their own)
-                for cols, masked in itertools.product((K.LONG_ROW, K.LONG_ROW + 1),
-                                                      (False, True)):
+                # rows of at most long_row(dtype) entries, and longer (their own)
+                longest = K.long_row(dtype)
+                for cols, masked in itertools.product((longest, longest + 1), (False, True)):
                     call = torch.zeros(2, cols, dtype=dt)  # (the calls the kernel serves)
                     if K._eager_rows(info, call, params, True if masked else None,
                                      "inductor"):
