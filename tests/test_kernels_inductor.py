@@ -157,6 +157,30 @@ def test_backward_matches_autodiff_of_the_generic_body(inductor, info, params):
     torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-300)
 
 
+def test_exact_gelu_float32_kernels_take_atens_erfc(inductor):
+    # erfc is ATen's (MKL's), run before the compiled loops (kernels.Own's fwd_pre,
+    # bwd_pre), not Inductor's (SLEEF's, 2.5x slower forward at 524288): the loops'
+    # code holds no erfc.  The pair against mpmath: the forward within the bound on
+    # the conformance sweep (test_forward_within_the_bounds), the backward (float64,
+    # rounded once) within an ulp, also at GELU's minimum (x = -0.7518), where
+    # Phi(x) + x phi(x) cancels
+    from torch._inductor.graph import GraphLowering
+
+    from multiact._check import reference as R
+
+    info = BY_NAME["gelu"]
+    code = []
+    with mock.patch.object(GraphLowering, "save_output_code", code.append):
+        pair = _kernel(inductor, "train", info, {"approximate": False}, "float32")
+    assert len(code) == 2 and not any("erfc" in c for c in code)
+    x = torch.tensor(np.concatenate([np.linspace(-12, 6, 397), -0.7518 + np.arange(-8, 9) *
+                                     1e-5]), dtype=torch.float32)
+    want = R.derivative(R.for_row("gelu"), x.double().numpy(), approximate=False)
+    got = pair.bwd(x, torch.ones_like(x)).double().numpy()
+    np.testing.assert_allclose(got, want, rtol=2.0**-23, atol=0)
+    _assert_forward_kernel_within_the_bound(inductor, info, {"approximate": False}, "float32")
+
+
 @pytest.mark.parametrize("info", ROWS, ids=lambda i: i.name)
 def test_rows_within_the_bounds(inductor, info, monkeypatch):
     # a row whose unmasked CPU calls are ATen's own (kernels.own: softmax) takes
