@@ -12,9 +12,11 @@ from ._formulas import INV_SQRT2 as _INV_SQRT2
 from ._formulas import INV_SQRT_2PI as _INV_SQRT_2PI
 from ._formulas import LN2 as _LN2
 from ._formulas import TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
+from . import _gelu_root_coeffs as _root
 from ._ndtr_coeffs import PIECES
 
-__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "normal_pdf", "expm1_kahan"]
+__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "gelu_derivative_from_erfc32",
+           "normal_pdf", "expm1_kahan"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
@@ -68,7 +70,7 @@ _C32_H = -0.70703125                     # the head's top 12 bits
 _C32_L = _C32 - _C32_H
 
 
-def ndtr_from_erfc32(xp, x, erfc):
+def ndtr_from_erfc32(xp, x, erfc, gauss=None):
     """Normal CDF of float32 ``x`` from a float32 ``erfc`` accurate to an ulp.
 
     ``Phi(x) = erfc(t) / 2`` with ``t = -x / sqrt 2``; rounding ``t`` costs
@@ -77,7 +79,9 @@ def ndtr_from_erfc32(xp, x, erfc):
     the first-order correction ``-d * 2/sqrt(pi) * exp(-t^2)`` is added.  Within
     2.1 ulp for GELU over ``x >= -12.5`` (measured against mpmath); below, the
     result is smaller than 1.5e-36.  No fused multiply-add may contract the
-    products (NumPy, PyTorch and Inductor do not).
+    products (NumPy, PyTorch and Inductor do not).  ``gauss``: ``exp(-x^2 / 2)``
+    where the caller has it (to an eps: it only scales the correction), for
+    ``exp(-t^2)``.
     """
     x = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN; Phi is 0 or 1
     t = x * _C32
@@ -86,7 +90,28 @@ def ndtr_from_erfc32(xp, x, erfc):
     xl = x - xh
     d = (((xh * _C32_H - t) + xh * _C32_L) + xl * _C32_H) + xl * _C32_L
     d = d + x * _C32_LO
-    return 0.5 * (erfc(t) - d * _TWO_OVER_SQRT_PI * xp.exp(-(t * t)))
+    gauss = xp.exp(-(t * t)) if gauss is None else gauss
+    return 0.5 * (erfc(t) - d * _TWO_OVER_SQRT_PI * gauss)
+
+
+def gelu_derivative_from_erfc32(xp, x, erfc):
+    """Exact GELU's derivative ``Phi(x) + x phi(x)`` of float32 ``x`` from a float32
+    ``erfc`` accurate to an ulp: ``Phi`` by :func:`ndtr_from_erfc32`, ``phi`` by
+    :func:`normal_pdf` (``x^2`` exact).  The sum cancels at its root ``X0``
+    (GELU's minimum, -0.7518): on ``[LO, HI]`` around it, ``(x - X0) q(x)``
+    instead, ``x - X0`` exact (a float32 head and a tail) and ``q`` one polynomial
+    (``_gelu_root_coeffs``, tools/fit_gelu_root.py: 6.6e-10 relative), so the
+    derivative keeps its relative accuracy through the root.  No fused
+    multiply-add may contract the products (as :func:`ndtr_from_erfc32`).
+    ``normal_pdf``'s ``expm1`` needs absolute accuracy only (it is added to 1).
+    """
+    xc = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN
+    gauss = _exp_half_square(xp, xp.abs(xc))
+    d = ndtr_from_erfc32(xp, x, erfc, gauss) + xc * (gauss * _INV_SQRT_2PI)
+    near = (x >= _root.LO) & (x <= _root.HI)
+    # x - X0: exact to X0's tail near the root (Sterbenz, on [2 X0, X0 / 2])
+    h = (xp.where(near, x, _root.X0_HI) - _root.X0_HI) - _root.X0_LO
+    return xp.where(near, h * _horner(_root.Q, h), d)
 
 
 def normal_pdf(xp, a):

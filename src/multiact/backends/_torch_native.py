@@ -442,28 +442,13 @@ def _gelu_f64_bwd(x, g):
 
 
 def _gelu_erf_bwd(x, g):
-    return _gelu_erf_bwd_from(x, g, _erfc64_of(x, g)[0])
-
-
-def _erfc64_of(x, _g=None):
-    """``(erfc(-x / sqrt 2),)`` in float64, ``x`` clamped to [-40, 40]: exact GELU's
-    float32 backward's erfc, ATen's own (``kernels.Own``'s ``bwd_pre``; MKL's erfc,
-    where Inductor's loop takes SLEEF's: the backward kernel 2.2 against 3.5 ms at
-    524288 float32, F.gelu's 0.46)."""
-    t = x.double().clamp_(-40.0, 40.0).mul_(-fm.INV_SQRT2)
-    return (_erfc(t, out=t),)
-
-
-def _gelu_erf_bwd_from(x, g, e):
-    """``g gelu'(x)`` of float32 ``x`` in float64 from ``e``, :func:`_erfc64_of`:
-    ``Phi(x) + x phi(x)``, rounded once (the sum cancels at GELU's minimum, x =
-    -0.75, where only the wider format keeps its relative accuracy)."""
     xd = x.double().clamp_(-40.0, 40.0)
+    p = _erfc(xd * -fm.INV_SQRT2).mul_(0.5)
     pdf = torch.exp(xd.square() * -0.5).mul_(fm.INV_SQRT_2PI)
-    return g * pdf.mul_(xd).add_(e, alpha=0.5).to(g.dtype)
+    return g * p.add_(pdf.mul_(xd)).to(g.dtype)
 
 
-def _erfc32_of(x):
+def _erfc32_of(x, _g=None):
     """``(erfc(fl(-x / sqrt 2)),)`` of float32 ``x``: the erfc of exact GELU's
     float32 kernel (``_special.ndtr_from_erfc32``'s, which clamps ``x`` to
     [-40, 40] first: the same values, erfc being 0 or 2 in float32 beyond),
@@ -472,6 +457,14 @@ def _erfc32_of(x):
     1.66 ms, F.gelu's 0.17; 28 against 33 ms at 1e7, F.gelu's 12.6)."""
     t = torch.mul(x, _special._C32)
     return (_erfc(t, out=t),)
+
+
+def _gelu_erf_bwd32_from(x, g, e):
+    """``g gelu'(x)`` of float32 ``x`` in float32 from ``e``, :func:`_erfc32_of`:
+    ``_special.gelu_derivative_from_erfc32`` (its root by a polynomial), for the
+    compiled backward only.  Reason: speed; the eager backward (float64, rounded
+    once) holds fewer passes than this would."""
+    return g * _special.gelu_derivative_from_erfc32(NS, x, lambda t: e)
 
 
 def _gelu_erf32_from(x, e):

@@ -34,8 +34,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
-                            _erfc32_of, _erfc64_of, _gelu_erf32_from, _gelu_erf_bwd,
-                            _gelu_erf_bwd_from, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
+                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd,
+                            _gelu_erf_bwd32_from, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
                             _hardtanh, _in_order, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_bwd, _mish_fwd, _plain, _relu,
@@ -190,14 +190,15 @@ def _own_gelu(params, dtype):
     # tanh: the framework path's forward ops, half tensors through float32 as there
     # (with backward 1.15x, from 1.23x); exact: the float32 backward, and not
     # float64's, whose correction needs addcmul's fused multiply-add (the traced
-    # derivative there).  Exact float32: erfc by ATen (MKL) before the compiled
-    # loops, not Inductor's (SLEEF's), 2.5 and 1.6 times slower at 524288 (half
-    # tensors' exact GELU calls the float32 kernels; theirs are never called)
+    # derivative there).  Exact float32 (decision 81): erfc by ATen (MKL) before the
+    # compiled loops, not Inductor's (SLEEF's: the forward 1.66 ms at 524288, 0.66-1.14
+    # so), and a float32 backward (1.65 ms, 3.6 in float64; half tensors' exact GELU
+    # calls the float32 kernels, theirs are never called)
     if params[0]:
         return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd)
     if dtype == "float32":
-        return _k.Own(_gelu_erf32_from, _gelu_erf_bwd_from, fwd_pre=_erfc32_of,
-                      bwd_pre=_erfc64_of)
+        return _k.Own(_gelu_erf32_from, _gelu_erf_bwd32_from, fwd_pre=_erfc32_of,
+                      bwd_pre=_erfc32_of)
     return None if dtype == "float64" else _k.Own(None, _gelu_erf_bwd)
 
 
