@@ -348,6 +348,32 @@ def test_torch_softmax_family_peaked_long_rows(n, dtype):
         multiact.kernels.set_mode(prev)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_torch_half_softmax_across_an_axis(dtype):
+    # torch's half softmax rounds once along the last axis (multiact takes it
+    # there), but along another axis it rounds the part of each slice its vector
+    # loop leaves over in half precision: 1.36 ulp of bfloat16 on (3, 50, 31) along
+    # axis 1, against the bound of 1; such slices go through float32
+    torch = pytest.importorskip("torch")
+    from multiact._check.reference import LOG_SOFTMAX
+    from multiact._check.score import ulp_error
+
+    prev = multiact.kernels.set_mode("framework")
+    try:
+        for shape, axis in (((3, 50, 31), 1), ((300, 100), 0), ((64, 300), 1)):
+            x = (torch.randn(shape, generator=torch.Generator().manual_seed(0)) * 5).to(
+                getattr(torch, dtype))
+            rows = x.double().movedim(axis, -1)
+            want = np.exp(LOG_SOFTMAX.f(rows.reshape(-1, shape[axis]).numpy())).reshape(
+                rows.shape)
+            for f, sign in ((multiact.softmax, 1), (multiact.softmin, -1)):
+                got = f(sign * x, axis=axis).double().movedim(axis, -1).numpy()
+                err = ulp_error(got, want, 0.0, dtype)
+                assert float(err.max()) <= BY_NAME[f.__name__].bound(dtype), (f, shape, axis)
+    finally:
+        multiact.kernels.set_mode(prev)
+
+
 def test_torch_softmax_family_peaked_huge_slices():
     # past 2^20 entries torch.sum's float32 cascade is off by more (97 eps at 2^22
     # across, on peaked slices): the eager corrections and logsumexp's sums take

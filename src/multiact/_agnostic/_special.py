@@ -109,7 +109,8 @@ def gelu_derivative_from_erfc32(xp, x, erfc):
     gauss = _exp_half_square(xp, xp.abs(xc))
     d = ndtr_from_erfc32(xp, x, erfc, gauss) + xc * (gauss * _INV_SQRT_2PI)
     near = (x >= _root.LO) & (x <= _root.HI)
-    # x - X0: exact to X0's tail near the root (Sterbenz, on [2 X0, X0 / 2])
+    # x - X0: exact to X0's tail near the root (Sterbenz on [2 X0, X0 / 2]); on
+    # the rest of [LO, HI], far from the root, rounded at most once
     h = (xp.where(near, x, _root.X0_HI) - _root.X0_HI) - _root.X0_LO
     return xp.where(near, h * _horner(_root.Q, h), d)
 

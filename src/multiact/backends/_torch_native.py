@@ -542,7 +542,8 @@ _LARGE = 1 << 16
 #: torch's softmax and log_softmax along an axis other than the last sum each
 #: slice in order, one term after another: past this length their sum may be off
 #: by more than the bound (kernels.LONG_ROW's reason; along the last axis that
-#: limit is LONG_ROW, where each vector lane sums a part of the row).
+#: limit is kernels.long_row, where each vector lane sums a part of the row; for
+#: the half dtypes this one is as many times longer).
 _ACROSS = 32
 
 
@@ -656,16 +657,19 @@ def _plain(x, axes, *params):
 def _softmax_eager(x, axis, where, initial):
     """torch's softmax, its slices too long for its sum (_in_order) divided by
     their sum (_slice_sum), and its NaN slices (+inf entries, nothing to
-    sum) by the generic body.  A half tensor's slices within _in_order take
-    torch's half kernel, which sums in float32 and rounds once (within 0.51 ulp
-    on randn rows of 16-4096 entries, scaled by 1, 5 and 20, either axis), its
-    longer slices go through float32.  Reason: speed (bfloat16 256 x 2048 with
-    backward: 2.3x F.softmax through float32)."""
+    sum) by the generic body.  A half tensor's rows (the last axis) within
+    _in_order take torch's half kernel, which sums in float32 and rounds once
+    (within 0.51 ulp on randn rows of 16-4096 entries, scaled by 1, 5 and 20);
+    its other slices go through float32 (along another axis torch's half kernel
+    rounds the part of each slice its vector loop leaves over in half precision:
+    1.36 ulp of bfloat16 on (3, 50, 31) along axis 1, against the bound of 1).
+    Reason: speed (bfloat16 256 x 2048 with backward: 2.3x F.softmax through
+    float32, 1.13x so)."""
     if not _plain(x, axis, where, initial):
         return _Rd.softmax(NS, x, axis, where, initial)
     dim = axis[0]
     long = not _in_order(x, dim)
-    xw = x.float() if long and x.dtype in _HALF else x
+    xw = x.float() if x.dtype in _HALF and (long or dim != x.ndim - 1) else x
     y = _softmax(xw, dim)
     if long:
         # torch's y is e / S' for the S' it summed: the sum of y is S / S', and y
@@ -688,6 +692,6 @@ def _softmax_eager(x, axis, where, initial):
     total = float((yd.select(axis[0], 0) if yd.numel() >= _LARGE else yd).sum())
     if total != total:
         return _Rd.softmax(NS, x, axis, where, initial)
-    return y
+    return y.to(x.dtype) if xw is not x else y
 
 

@@ -113,7 +113,7 @@ def _compile(label, f, arity, sample):
 def _namespace(long=False):
     """The torch backend's namespace (handed over: ``kernels.bind_torch``) with
     Inductor's primitives (the module docstring); ``long``: the row kernels' for
-    rows longer than ``kernels.LONG_ROW``, whose float32 sums accumulate in float64
+    rows longer than ``kernels.long_row``, whose float32 sums accumulate in float64
     (its reason there; 1 ulp of log_softmax at 131072 entries of randn * 5, from 279)."""
     key = "inductor_ns_long" if long else "inductor_ns"
     ns = _STATE.get(key)
@@ -219,7 +219,7 @@ def _with_pre(label, f, pre, sample):
 def _rows_fn(info, params, wide=True, long=False):
     """``f(t, *where)``: the row's generic body over axis 1 of a 2-d ``t``; with
     ``wide``, on the namespace of :func:`_rows_namespace` where the output has the
-    input's shape; ``long``: for rows longer than ``kernels.LONG_ROW``."""
+    input's shape; ``long``: for rows longer than ``kernels.long_row``."""
     body = info.body
     ns = _rows_namespace(long) if wide and info.row_kernel == "same" else _namespace(long)
     names = [p.name for p in info.params]
@@ -258,7 +258,7 @@ def rows_vjp_builder(info, params, masked, long=False):
 def rows_builder(info, params, masked, long=False):
     """``build(slot, sample)`` for a reduction over the last axis of a 2-d tensor
     (``params`` as the body takes them; the axis is set to 1), of rows longer than
-    ``kernels.LONG_ROW`` where ``long``."""
+    ``kernels.long_row`` where ``long``."""
     f = _rows_fn(info, params, long=long)
     return lambda slot, sample: _compile(slot.label, f, 1 + masked, sample)
 
