@@ -157,7 +157,7 @@ def test_backward_matches_autodiff_of_the_generic_body(inductor, info, params):
     torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-300)
 
 
-def test_exact_gelu_float32_kernels_take_atens_erfc(inductor):
+def test_exact_gelu_kernels_take_atens_erfc(inductor):
     # erfc is ATen's (MKL's), run before the compiled loops (kernels.Own's fwd_pre,
     # bwd_pre), not Inductor's (SLEEF's, 2.5x slower forward at 524288): the loops'
     # code holds no erfc.  The pair against mpmath: the forward within the bound on
@@ -179,6 +179,16 @@ def test_exact_gelu_float32_kernels_take_atens_erfc(inductor):
     got = pair.bwd(x, torch.ones_like(x)).double().numpy()
     np.testing.assert_allclose(got, want, rtol=6 * 2.0**-24, atol=0)  # (3-6 ulp)
     _assert_forward_kernel_within_the_bound(inductor, info, {"approximate": False}, "float32")
+    # the half kernels: in float32 from the half tensors, rounded once (the forward:
+    # test_own_forward_kernels_within_the_half_bounds)
+    for dtype in ("float16", "bfloat16"):
+        pair = _kernel(inductor, "train", info, {"approximate": False}, dtype)
+        xh = x.to(getattr(torch, dtype))
+        want = R.derivative(R.for_row("gelu"), xh.double().numpy(), approximate=False)
+        got = pair.bwd(xh, torch.ones_like(xh))
+        assert got.dtype == xh.dtype
+        err = ulp_error(got.double().numpy(), want, 0.0, dtype)
+        assert float(err.max()) <= info.bound(dtype), dtype
 
 
 @pytest.mark.parametrize("info", ROWS, ids=lambda i: i.name)

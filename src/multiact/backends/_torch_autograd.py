@@ -211,7 +211,7 @@ _SoftSign = _function("soft_sign", _soft_sign_fwd, _soft_sign_bwd)
 _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
 _GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,))
-_SoftSign.half_via_float = _GeluTanh.half_via_float = True
+_SoftSign.half_via_float = _GeluTanh.half_via_float = _GeluErf.half_via_float = True
 
 
 _SilU = _function("silu", _silu_fwd, _silu_bwd)

@@ -146,6 +146,7 @@ def _gated(row, body, x, params):
 
 _REASON_BWD = "speed, and an accurate backward"
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
+_gelu_erf_eager = _half_via_float(_GeluErf.fwd)
 
 
 # -- what the CPU tier compiles for the special cases (kernels.own) ---------------------
@@ -192,14 +193,14 @@ def _own_gelu(params, dtype):
     # float64's, whose correction needs addcmul's fused multiply-add (the traced
     # derivative there).  Exact float32 (decision 81): erfc by ATen (MKL) before the
     # compiled loops, not Inductor's (SLEEF's: the forward 1.66 ms at 524288, 0.66-1.14
-    # so), and a float32 backward (1.65 ms, 3.6 in float64; half tensors' exact GELU
-    # calls the float32 kernels, theirs are never called)
+    # so), and a float32 backward (1.65 ms, 3.6 in float64); half tensors' kernels
+    # compute in float32 and round once, as the framework path does
     if params[0]:
         return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd)
-    if dtype == "float32":
-        return _k.Own(_gelu_erf32_from, _gelu_erf_bwd32_from, fwd_pre=_erfc32_of,
-                      bwd_pre=_erfc32_of)
-    return None if dtype == "float64" else _k.Own(None, _gelu_erf_bwd)
+    if dtype == "float64":
+        return None
+    return _k.Own(_gelu_erf32_from, _gelu_erf_bwd32_from, fwd_pre=_erfc32_of,
+                  bwd_pre=_erfc32_of)
 
 
 _k.own("gelu", _own_gelu)
@@ -428,9 +429,12 @@ class TorchBackend(Backend):
         if x.dtype not in _FLOATS or not eager(x):
             return super().gelu(x, approximate)
         if not approximate and x.dtype in _HALF:
-            # Reason: speed.  The float32 computation (its kernel on large tensors),
-            # rounded once, is exact GELU of a half tensor to the half bound.
-            return self.gelu(x.float(), False).to(x.dtype)
+            # Reason: speed.  The float32 computation, rounded once, is exact GELU
+            # of a half tensor to the half bound: on CPU its own kernels where they
+            # run (they read and write the half tensors), else the float32 path
+            if x.is_cuda:
+                return self.gelu(x.float(), False).to(x.dtype)
+            return _elementwise(x, "gelu", (False,), _gelu_erf_eager, _GeluErf)
         if approximate:
             return _elementwise(x, "gelu", (True,), _gelu_tanh_eager, _GeluTanh)
         if x.dtype == torch.float64 and not _fma_exact(x.device, x.dtype):
