@@ -162,8 +162,9 @@ def test_exact_gelu_kernels_take_atens_erfc(inductor):
     # bwd_pre), not Inductor's (SLEEF's, 2.5x slower forward at 524288): the loops'
     # code holds no erfc.  The pair against mpmath: the forward within the bound on
     # the conformance sweep, the backward (float32, measured 4.6 ulp at most) within
-    # 3.6e-7 relative (3-6 ulp), also at GELU's minimum (x = -0.7518), where Phi(x) + x phi(x) cancels
-    # (within 2.2 ulp there: _special.gelu_derivative_from_erfc32's polynomial)
+    # 3.6e-7 relative (3-6 ulp), also at GELU's minimum (x = -0.7518), where
+    # Phi(x) + x phi(x) cancels (within 2.2 ulp there: the polynomial of
+    # _special.gelu_derivative_from_erfc32)
     from torch._inductor.graph import GraphLowering
 
     from multiact._check import reference as R

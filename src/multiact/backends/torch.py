@@ -34,9 +34,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
-                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd,
-                            _gelu_erf_bwd32_from, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
-                            _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
+                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from,
+                            _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
                             _hardtanh, _in_order, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_bwd, _mish_fwd, _plain, _relu,
                             _relu6, _selu, _sigmoid,
