@@ -38,6 +38,12 @@ _silu, _silu_, _hardswish, _mish, _mish_ = _nn.silu, _nn.silu_, _nn.hardswish, _
 _silu_backward = torch.ops.aten.silu_backward
 _mish_backward = torch.ops.aten.mish_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
+# Reason: accuracy.  MKL's first float32 erfc of a process (ATen's eager erfc) returned
+# a part of a large call wrong: 8936 of 20005 entries off by up to 201 ulp, in 3 of
+# 16 fresh processes (torch 2.13, this machine); none in 24 after one small call
+# first.  Exact GELU's float32 paths take erfc from it (the eager path, the kernels'
+# fwd_pre and bwd_pre): one small call of each dtype, now.
+_erfc(torch.zeros(16)), _erfc(torch.zeros(16, dtype=torch.float64))
 
 
 def _ndtr(ns, x):

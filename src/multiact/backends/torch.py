@@ -86,6 +86,7 @@ def _elementwise(x, name, params, fwd, train):
         timed = hasattr(train, "bwd")
         if x.dtype in _HALF and hasattr(train, "apply") and train.half_via_float:
             apply = _half_via_float(apply)
+            timed = False  # (its Function's backward bills the float32 copy's kernel)
         return _k.torch_train(name, x, params, apply, fused_elementwise, timed)
     return _k.torch_forward(name, x, params, fwd)
 
