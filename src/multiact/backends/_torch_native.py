@@ -581,8 +581,7 @@ def _in_order(x, dim, dtype=None):
     where ``x`` is its float32 copy): at most ``kernels.long_row`` entries along
     the last axis, _ACROSS across (as many times longer for a half dtype as its
     long_row is: the same margin)."""
-    name = str(dtype or x.dtype)[6:]
-    limit = _k.long_row(name)
+    limit = _k.long_row(_k._dtype_name(dtype or x.dtype))
     return x.shape[dim] <= (limit if dim == x.ndim - 1 else _ACROSS * limit // _k.LONG_ROW)
 
 

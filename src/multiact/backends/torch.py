@@ -35,11 +35,11 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
                             _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from,
-                            _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
+                            _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
+                            _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
                             _hardtanh, _in_order, _leaky_relu, _log_sigmoid,
                             _log_softmax_eager, _mish, _mish_bwd, _mish_fwd, _plain, _relu,
-                            _relu6, _selu, _sigmoid,
-                            _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
+                            _relu6, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels

@@ -238,7 +238,12 @@ def _row(name):
 
 
 def _dtype(t):
-    return str(t.dtype)[6:]
+    return _dtype_name(t.dtype)
+
+
+def _dtype_name(dtype):
+    """``torch.float32`` -> ``"float32"``."""
+    return str(dtype)[6:]
 
 
 def _pkey(params):
