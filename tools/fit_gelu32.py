@@ -1,4 +1,4 @@
-"""Regenerate ``src/multiact/backends/_gelu32_coeffs.py``.
+"""Regenerate ``src/multiact/_agnostic/_gelu32_coeffs.py``.
 
 NumPy's exact GELU of float32 input (``backends/numpy.py``) writes the normal
 tail as ``Phi(-a) = exp(-a^2 / 2) F(a)``, ``F(a) = erfcx(a / sqrt 2) / 2``, and
@@ -12,7 +12,7 @@ linearised least squares.  All coefficients come out positive, so the float64
 sums of the power basis do not cancel.  The script prints the worst relative
 error on a finer grid.
 
-    python tools/fit_gelu32.py > src/multiact/backends/_gelu32_coeffs.py
+    python tools/fit_gelu32.py > src/multiact/_agnostic/_gelu32_coeffs.py
 """
 import mpmath as mp
 import numpy as np

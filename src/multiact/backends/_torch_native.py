@@ -461,31 +461,38 @@ def _erfc32_of(x, _g=None):
     ATen's own (``kernels.Own``'s ``fwd_pre``; MKL's erfc, 0.16 ms at 524288
     float32, where Inductor's loop takes SLEEF's, 1.06 ms: the kernel 0.66 against
     1.66 ms, F.gelu's 0.17; 28 against 33 ms at 1e7, F.gelu's 12.6)."""
-    t = torch.mul(x, _special._C32) if x.dtype == torch.float32 else \
-        x.float().mul_(_special._C32)  # (a half tensor's, of its float32 value)
+    t = torch.mul(x, _special._C32)
     return (_erfc(t, out=t),)
 
 
 def _gelu_erf_bwd32_from(x, g, e):
     """``g gelu'(x)`` of float32 ``x`` in float32 from ``e``, :func:`_erfc32_of`:
     ``_special.gelu_derivative_from_erfc32`` (its root by a polynomial), for the
-    compiled backward only (a half ``x`` and ``g`` in float32, rounded once).
-    Reason: speed; the eager backward (float64, rounded once) holds fewer passes
-    than this would."""
-    d = _special.gelu_derivative_from_erfc32(NS, x.float(), lambda t: e)
-    return (g.float() * d).to(g.dtype)
+    compiled backward only.  Reason: speed; the eager backward (float64, rounded
+    once) holds fewer passes than this would."""
+    return g * _special.gelu_derivative_from_erfc32(NS, x, lambda t: e)
 
 
 def _gelu_erf32_from(x, e):
     """Exact GELU of float32 ``x`` from ``e``, :func:`_erfc32_of`: the generic
     body's formula (``fm.gated``, ``_special.ndtr_from_erfc32``), written into
-    ``e`` (one allocation fewer: 28 against 40 ms at 1e7); a half ``x`` in float32,
-    rounded once (the compiled loop reads and writes the half tensors: bfloat16
-    256 x 2048 with backward 2.9x F.gelu, 4.1x through float32 tensors)."""
-    if x.dtype == torch.float32:
-        return e.copy_(fm.gated(NS, x, _special.ndtr_from_erfc32(NS, x, lambda t: e)))
-    xf = x.float()
-    return fm.gated(NS, xf, _special.ndtr_from_erfc32(NS, xf, lambda t: e)).to(x.dtype)
+    ``e`` (one allocation fewer: 28 against 40 ms at 1e7)."""
+    return e.copy_(fm.gated(NS, x, _special.ndtr_from_erfc32(NS, x, lambda t: e)))
+
+
+def _gelu_erf_half(x):
+    """Exact GELU of a float16 or bfloat16 ``x``: ``_special.gelu_half32`` of its
+    float32 value, rounded once, in the compiled loop that reads and writes the
+    half tensors (``kernels.own``; no erfc, no float32 tensor: bfloat16 524288
+    3.4-3.8x F.gelu, 6.9-7.8x through MKL's erfc as in float32)."""
+    return _special.gelu_half32(NS, x.float()).to(x.dtype)
+
+
+def _gelu_erf_half_bwd(x, g):
+    """``g gelu'(x)`` of half ``x`` and ``g``: ``_special.gelu_derivative_half32``,
+    in float32, rounded once (bfloat16 524288: 1.7x ``gelu_backward``, 2.9x as in
+    float32)."""
+    return (g.float() * _special.gelu_derivative_half32(NS, x.float())).to(g.dtype)
 
 
 def _sigmoid_pair(x):

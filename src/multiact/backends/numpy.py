@@ -27,7 +27,7 @@ import numpy as np
 
 from .._agnostic import _formulas as fm
 from .._agnostic import _special
-from . import _gelu32_coeffs as _gelu32
+from .._agnostic import _gelu32_coeffs as _gelu32
 from . import Backend, Namespace, defaults, special
 
 _F32 = np.dtype(np.float32)

@@ -33,13 +33,13 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _Ha
                               _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
-from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact,
-                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from,
-                            _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
+from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact, _erfc32_of,
+                            _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
+                            _gelu_erf_half_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
-                            _hardtanh, _in_order, _leaky_relu, _log_sigmoid,
-                            _log_softmax_eager, _mish, _mish_bwd, _mish_fwd, _plain, _relu,
-                            _relu6, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
+                            _hardtanh, _in_order, _leaky_relu, _log_sigmoid, _log_softmax_eager,
+                            _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
+                            _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
@@ -193,12 +193,14 @@ def _own_gelu(params, dtype):
     # float64's, whose correction needs addcmul's fused multiply-add (the traced
     # derivative there).  Exact float32 (decision 81): erfc by ATen (MKL) before the
     # compiled loops, not Inductor's (SLEEF's: the forward 1.66 ms at 524288, 0.66-1.14
-    # so), and a float32 backward (1.65 ms, 3.6 in float64); half tensors' kernels
-    # compute in float32 and round once, as the framework path does
+    # so), and a float32 backward (1.65 ms, 3.6 in float64).  Exact half (decision
+    # 82): no erfc, one loop each way over the half tensors, within their bound
     if params[0]:
         return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd)
     if dtype == "float64":
         return None
+    if dtype != "float32":
+        return _k.Own(_gelu_erf_half, _gelu_erf_half_bwd)
     return _k.Own(_gelu_erf32_from, _gelu_erf_bwd32_from, fwd_pre=_erfc32_of,
                   bwd_pre=_erfc32_of)
 
