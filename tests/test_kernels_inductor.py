@@ -448,3 +448,30 @@ def test_a_kernel_of_framework_ops_survives_the_scalar_cache(inductor):
     assert y[0].item() == 0.0 and y[-1].item() == float("inf")
     torch.testing.assert_close(y, N._gelu_tanh_fwd(x), rtol=2 * torch.finfo(torch.float32).eps,
                                atol=0)
+
+
+def test_a_kernel_is_called_past_dynamos_frame_hook_with_its_guards(inductor):
+    # kernels.inductor._direct: a kernel runs Dynamo's compiled code for its one
+    # cache entry after Dynamo's own guards pass (no frame hook: 15-50 us a call);
+    # a call those guards reject (another dtype, a 2-d or strided tensor, a size
+    # of 1) never runs that code: it goes through Dynamo, which raises Miss
+    from multiact.backends import _torch_native as N
+    from multiact.kernels import _tier
+
+    k = _kernel(inductor, "forward", BY_NAME["hard_silu"], {}, "float32")
+    run = k.__closure__[k.__code__.co_freevars.index("run")].cell_contents
+    cell = run.__closure__[run.__code__.co_freevars.index("direct")]
+    direct = cell.cell_contents
+    assert direct is not None  # torch 2.13 has the hooks this takes
+    ran = []
+    cell.cell_contents = lambda *a: ran.append(1) or direct(*a)
+    try:
+        x = torch.linspace(-5.0, 5.0, 1001)
+        torch.testing.assert_close(k(x), N._hard_silu_fwd(x), rtol=0, atol=0)
+        assert ran == [1]
+        for bad in (x.double(), x.reshape(7, 143), x[::2], x[:1]):
+            with pytest.raises(_tier.Miss):
+                k(bad)
+        assert ran == [1]
+    finally:
+        cell.cell_contents = direct

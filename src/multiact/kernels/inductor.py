@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import types
 
 import torch
 
@@ -88,6 +89,16 @@ def _compile(label, f, arity, sample):
     with torch.no_grad():
         compiled(*sample)
     run_only = torch._dynamo.run(compiled)
+    guards, direct = _direct(fn)
+    names = [f"a{i}" for i in range(arity)]
+
+    def run(args):
+        # Dynamo's guards, then its compiled code, both called here: the same
+        # checks and the same code as Dynamo's frame hook runs, without it
+        if direct is not None and guards(dict(zip(names, args))):
+            return direct(*args)
+        return run_only(*args)
+
     set_grad, grad_on = torch._C._set_grad_enabled, torch.is_grad_enabled
 
     def call(*args):
@@ -100,14 +111,34 @@ def _compile(label, f, arity, sample):
         try:
             if _autocast_on():
                 with torch.autocast("cpu", enabled=False):
-                    return run_only(*args)
-            return run_only(*args)
+                    return run(args)
+            return run(args)
         finally:
             if prev:
                 set_grad(True)
 
     call.__qualname__ = call.__name__ = name
     return call
+
+
+def _direct(fn):
+    """``(guards, code)`` of ``fn``'s one Dynamo cache entry: its guards' check (of
+    the arguments by name, C++, 0.5 us) and the code Dynamo runs when they pass
+    (its compiled graph's call), as a function.  Reason: speed.  A call through
+    Dynamo's frame hook cost 15-50 us more (torch 2.13: 25 against 11 us at 4096
+    float32 elements, 102 against 60 us at 524288, ``torch.mul`` 59): at 2^18
+    elements, where the tier starts, that is as much as the kernel.  ``(None,
+    None)`` where torch lacks these hooks (private API) or the entry is not
+    plain: every call then goes through Dynamo."""
+    try:
+        entries = torch._dynamo.eval_frame._debug_get_cache_entry_list(fn.__code__)
+        if len(entries) != 1 or entries[0].code.co_freevars:
+            return None, None
+        entry = entries[0]
+        code = types.FunctionType(entry.code, fn.__globals__, fn.__name__)
+        return entry.guard_manager.check, code
+    except Exception:  # noqa: BLE001 - a torch without them: Dynamo's own call
+        return None, None
 
 
 def _namespace(long=False):
