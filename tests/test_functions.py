@@ -403,6 +403,36 @@ def test_torch_softmax_family_peaked_huge_slices():
         multiact.kernels.set_mode(prev)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_torch_half_exact_gelu_framework_path_on_every_half_value(dtype):
+    # the half tensors' own Function (decision 82: float32 erfc of the rounded
+    # argument, uncorrected, rounded once; a float32 backward): every value of the
+    # dtype, one call (65536 entries: below the tier, the framework path), value
+    # and gradient within the half bound (measured 0.49998 and 0.50008 at most)
+    # against float64 erfc and exp (SciPy); -inf, inf and NaN as the contract says
+    torch = pytest.importorskip("torch")
+    special = pytest.importorskip("scipy.special")
+    from multiact._check.score import ulp_error
+
+    dt = getattr(torch, dtype)
+    x = torch.arange(-32768, 32768, dtype=torch.int32).to(torch.int16).view(dt).clone()
+    x.requires_grad_()
+    y = multiact.gelu(x, approximate=False)
+    y.backward(torch.ones_like(y))
+    assert y.dtype == x.grad.dtype == dt
+    xd = x.detach().double().numpy()
+    fin = np.isfinite(xd)
+    xf = xd[fin]
+    cdf = 0.5 * special.erfc(-xf / math.sqrt(2.0))
+    dwant = cdf + xf * np.exp(-xf * xf / 2.0) / math.sqrt(2.0 * math.pi)
+    bound = BY_NAME["gelu"].bound(dtype, {"approximate": False})
+    assert float(ulp_error(y.detach().double().numpy()[fin], xf * cdf, 0.0, dtype).max()) <= bound
+    assert float(ulp_error(x.grad.double().numpy()[fin], dwant, 0.0, dtype).max()) <= 0.51
+    ends = multiact.gelu(torch.tensor([-math.inf, math.inf, math.nan], dtype=dt),
+                         approximate=False).tolist()
+    assert ends[:2] == [0.0, math.inf] and math.isnan(ends[2])
+
+
 _FIRST_ERFC = """
 import torch, multiact
 x = torch.linspace(-12.0, 6.0, 20001)

@@ -22,6 +22,7 @@ from .._agnostic import reductions as _Rd
 from .._table import BY_NAME
 from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
+                            _gelu_half_erfc_bwd, _gelu_half_erfc_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
                             _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
@@ -211,7 +212,8 @@ _SoftSign = _function("soft_sign", _soft_sign_fwd, _soft_sign_bwd)
 _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
 _GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,))
-_SoftSign.half_via_float = _GeluTanh.half_via_float = _GeluErf.half_via_float = True
+_GeluErfHalf = _function("gelu", _gelu_half_erfc_fwd, _gelu_half_erfc_bwd, (False,))
+_SoftSign.half_via_float = _GeluTanh.half_via_float = True
 
 
 _SilU = _function("silu", _silu_fwd, _silu_bwd)

@@ -29,8 +29,8 @@ import torch
 from .. import kernels as _k
 from . import Backend, defaults, special
 from ._torch_autograd import apply as _apply
-from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluTanh, _HardSigmoid, _HardSilu,
-                              _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
+from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
+                              _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact, _erfc32_of,
@@ -146,7 +146,6 @@ def _gated(row, body, x, params):
 
 _REASON_BWD = "speed, and an accurate backward"
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
-_gelu_erf_eager = _half_via_float(_GeluErf.fwd)
 
 
 # -- what the CPU tier compiles for the special cases (kernels.own) ---------------------
@@ -431,12 +430,13 @@ class TorchBackend(Backend):
         if x.dtype not in _FLOATS or not eager(x):
             return super().gelu(x, approximate)
         if not approximate and x.dtype in _HALF:
-            # Reason: speed.  The float32 computation, rounded once, is exact GELU
-            # of a half tensor to the half bound: on CPU its own kernels where they
-            # run (they read and write the half tensors), else the float32 path
+            # Reason: speed.  A float32 computation, rounded once, is exact GELU of a
+            # half tensor to the half bound: on CPU the half tensors' own kernels
+            # where they run, else their own Function (decision 82), on CUDA the
+            # float32 path
             if x.is_cuda:
                 return self.gelu(x.float(), False).to(x.dtype)
-            return _elementwise(x, "gelu", (False,), _gelu_erf_eager, _GeluErf)
+            return _elementwise(x, "gelu", (False,), _GeluErfHalf.fwd, _GeluErfHalf)
         if approximate:
             return _elementwise(x, "gelu", (True,), _gelu_tanh_eager, _GeluTanh)
         if x.dtype == torch.float64 and not _fma_exact(x.device, x.dtype):
