@@ -408,7 +408,7 @@ def test_torch_half_exact_gelu_framework_path_on_every_half_value(dtype):
     # the half tensors' own Function (decision 82: float32 erfc of the rounded
     # argument, uncorrected, rounded once; a float32 backward): every value of the
     # dtype, one call (65536 entries: below the tier, the framework path), value
-    # and gradient within the half bound (measured 0.49998 and 0.50008 at most)
+    # and gradient within the half bound (measured 0.49993 and 0.50008 at most)
     # against float64 erfc and exp (SciPy); -inf, inf and NaN as the contract says
     torch = pytest.importorskip("torch")
     special = pytest.importorskip("scipy.special")
@@ -417,8 +417,18 @@ def test_torch_half_exact_gelu_framework_path_on_every_half_value(dtype):
     dt = getattr(torch, dtype)
     x = torch.arange(-32768, 32768, dtype=torch.int32).to(torch.int16).view(dt).clone()
     x.requires_grad_()
-    y = multiact.gelu(x, approximate=False)
-    y.backward(torch.ones_like(y))
+    prev = multiact.kernels.set_mode("framework")
+    try:
+        y = multiact.gelu(x, approximate=False)
+        assert type(y.grad_fn).__name__ == "_GeluFalseHalfBackward"
+        y.backward(torch.ones_like(y))
+        zeros = torch.tensor([0.0, -0.0], dtype=dt, requires_grad=True)
+        z = multiact.gelu(zeros, approximate=False)  # +-0 keep their sign, value and
+        z.backward(torch.tensor([-0.0, 0.0], dtype=dt))  # gradient (g = -0 gives -0)
+    finally:
+        multiact.kernels.set_mode(prev)
+    assert torch.signbit(z.detach()).tolist() == [False, True]
+    assert torch.signbit(zeros.grad).tolist() == [True, False]
     assert y.dtype == x.grad.dtype == dt
     xd = x.detach().double().numpy()
     fin = np.isfinite(xd)

@@ -190,7 +190,7 @@ def test_half_exact_gelu_kernels_on_every_half_value(inductor, dtype):
     # the half tensors' pair (decision 82): _special.gelu_half32 and its derivative
     # in float32, no erfc, rounded once; both within the half bound (0.51 ulp: the
     # float32 error must stay below 1/100 of a half ulp) on every finite value of
-    # the dtype (measured 0.49998 and 0.50011 at most), NaN and +-inf as the
+    # the dtype (measured 0.49993 and 0.50011 at most), NaN, +-inf and +-0 as the
     # contract has them.  Reference: float64 erfc and exp (SciPy), whose errors are
     # some 1e-13 of a half ulp, also at the derivative's root
     from torch._inductor.graph import GraphLowering
@@ -217,6 +217,9 @@ def test_half_exact_gelu_kernels_on_every_half_value(inductor, dtype):
     inf = torch.tensor([-math.inf, math.inf], dtype=dt)
     assert pair.fwd(inf).tolist() == [0.0, math.inf]
     assert pair.bwd(inf, torch.ones_like(inf)).tolist() == [0.0, 1.0]
+    zeros = torch.tensor([0.0, -0.0], dtype=dt)  # gelu(+-0) = +-0; g = -0 gives -0
+    assert torch.signbit(pair.fwd(zeros)).tolist() == [False, True]
+    assert torch.signbit(pair.bwd(torch.ones(2, dtype=dt), -zeros)).tolist() == [True, False]
 
 
 @pytest.mark.parametrize("info", ROWS, ids=lambda i: i.name)
@@ -473,5 +476,18 @@ def test_a_kernel_is_called_past_dynamos_frame_hook_with_its_guards(inductor):
             with pytest.raises(_tier.Miss):
                 k(bad)
         assert ran == [1]
+        # where Dynamo would not run compiled code, neither does the direct path
+        with torch.compiler.set_stance("force_eager"), pytest.raises(_tier.Miss):
+            k(x)
+        assert ran == [1]
     finally:
         cell.cell_contents = direct
+    # kernels of two arguments, and of three (a forward's eagerly computed input:
+    # kernels.Own's fwd_pre), take it too
+    for dtype in ("float32", "bfloat16"):
+        pair = _kernel(inductor, "train", BY_NAME["gelu"], {"approximate": False}, dtype)
+        for f in pair:
+            if "run" not in f.__code__.co_freevars:  # a pre's wrapper: its compiled inner
+                f = f.__closure__[f.__code__.co_freevars.index("inner")].cell_contents
+            run = f.__closure__[f.__code__.co_freevars.index("run")].cell_contents
+            assert run.__closure__[run.__code__.co_freevars.index("direct")].cell_contents

@@ -107,8 +107,9 @@ class _Elementwise(torch.autograd.Function):
         return cls.apply(x), in_dims[0]
 
 
-def _function(name, fwd, bwd, params=()):
-    return type(f"_{name.title().replace('_', '')}{''.join(map(str, params))}", (_Elementwise,),
+def _function(name, fwd, bwd, params=(), suffix=""):
+    return type(f"_{name.title().replace('_', '')}{''.join(map(str, params))}{suffix}",
+                (_Elementwise,),
                 {"name": name, "params": params, "fwd": staticmethod(fwd),
                  "bwd": staticmethod(bwd)})
 
@@ -211,8 +212,8 @@ _HardSilu = _function("hard_silu", _hard_silu_fwd, _hard_silu_bwd)
 _SoftSign = _function("soft_sign", _soft_sign_fwd, _soft_sign_bwd)
 _GeluTanh = _function("gelu", _gelu_tanh_fwd, _gelu_tanh_bwd, (True,))
 _GeluErf = _function("gelu", _gelu_erf_fwd, _gelu_erf_bwd, (False,))
-_GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,))
-_GeluErfHalf = _function("gelu", _gelu_half_erfc_fwd, _gelu_half_erfc_bwd, (False,))
+_GeluErf64 = _function("gelu", _gelu_f64_fwd, _gelu_f64_bwd, (False,), "Float64")
+_GeluErfHalf = _function("gelu", _gelu_half_erfc_fwd, _gelu_half_erfc_bwd, (False,), "Half")
 _SoftSign.half_via_float = _GeluTanh.half_via_float = True
 
 

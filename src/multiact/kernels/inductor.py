@@ -88,14 +88,17 @@ def _compile(label, f, arity, sample):
     compiled = torch.compile(fn, dynamic=True, fullgraph=True, options=_OPTIONS)
     with torch.no_grad():
         compiled(*sample)
+        guards, direct = _direct(fn, sample)
     run_only = torch._dynamo.run(compiled)
-    guards, direct = _direct(fn)
     names = [f"a{i}" for i in range(arity)]
 
     def run(args):
         # Dynamo's guards, then its compiled code, both called here: the same
-        # checks and the same code as Dynamo's frame hook runs, without it
-        if direct is not None and guards(dict(zip(names, args))):
+        # checks and the same code as Dynamo's frame hook runs, without it; only
+        # where Dynamo would run it (its stance the default; no torch.compile's
+        # frame hook active, as in a frame it fell back from)
+        if direct is not None and _DYNAMO.module._stance.stance == "default" and \
+                _DYNAMO.hook() is None and guards(dict(zip(names, args))):
             return direct(*args)
         return run_only(*args)
 
@@ -118,25 +121,57 @@ def _compile(label, f, arity, sample):
                 set_grad(True)
 
     call.__qualname__ = call.__name__ = name
+    if direct is not None:  # a torch.compile's hook never traces these frames
+        _DYNAMO.skip(call.__code__)
+        _DYNAMO.skip(run.__code__)
     return call
 
 
-def _direct(fn):
+class _Dynamo:
+    """Dynamo's private hooks that :func:`_direct` takes (torch 2.13); ``ok``
+    False where this torch lacks one."""
+
+    def __init__(self):
+        try:
+            from torch._C._dynamo.eval_frame import get_eval_frame_callback
+            from torch._dynamo import eval_frame
+
+            self.module, self.hook = eval_frame, get_eval_frame_callback
+            self.entries, self.skip = eval_frame._debug_get_cache_entry_list, eval_frame.skip_code
+            # (module._stance: replaced, not changed, by torch.compiler.set_stance)
+            self.ok = isinstance(eval_frame._stance.stance, str)
+        except Exception:  # noqa: BLE001 - another torch: every call through Dynamo
+            self.ok = False
+
+
+_DYNAMO = _Dynamo()
+
+
+def _direct(fn, sample):
     """``(guards, code)`` of ``fn``'s one Dynamo cache entry: its guards' check (of
-    the arguments by name, C++, 0.5 us) and the code Dynamo runs when they pass
-    (its compiled graph's call), as a function.  Reason: speed.  A call through
-    Dynamo's frame hook cost 15-50 us more (torch 2.13: 25 against 11 us at 4096
-    float32 elements, 102 against 60 us at 524288, ``torch.mul`` 59): at 2^18
-    elements, where the tier starts, that is as much as the kernel.  ``(None,
-    None)`` where torch lacks these hooks (private API) or the entry is not
-    plain: every call then goes through Dynamo."""
+    the arguments by name; C++, 0.5-1.4 us) and the code Dynamo runs when they
+    pass (its compiled graph's call), as a function whose frames a torch.compile
+    hook skips.  Reason: speed.  A call through Dynamo's frame hook cost 15-50 us
+    more (torch 2.13: 25 against 11 us at 4096 float32 elements, 102 against 60
+    us at 524288, ``torch.mul`` 59): at 2^18 elements, where the tier starts,
+    that is as much as the kernel.  ``(None, None)`` where torch lacks these
+    hooks (private API), the entry is not plain, or its check does not answer
+    ``True`` for ``sample`` and ``False`` for it in another dtype: every call
+    then goes through Dynamo."""
+    if not _DYNAMO.ok:
+        return None, None
     try:
-        entries = torch._dynamo.eval_frame._debug_get_cache_entry_list(fn.__code__)
+        entries = _DYNAMO.entries(fn.__code__)
         if len(entries) != 1 or entries[0].code.co_freevars:
             return None, None
-        entry = entries[0]
-        code = types.FunctionType(entry.code, fn.__globals__, fn.__name__)
-        return entry.guard_manager.check, code
+        entry, names = entries[0], [f"a{i}" for i in range(len(sample))]
+        check = entry.guard_manager.check
+        other = torch.float32 if sample[0].dtype == torch.float64 else torch.float64
+        if check(dict(zip(names, sample))) is not True or \
+                check(dict(zip(names, [sample[0].to(other), *sample[1:]]))) is not False:
+            return None, None
+        _DYNAMO.skip(entry.code)
+        return check, types.FunctionType(entry.code, fn.__globals__, fn.__name__)
     except Exception:  # noqa: BLE001 - a torch without them: Dynamo's own call
         return None, None
 
