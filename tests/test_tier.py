@@ -190,6 +190,21 @@ def _run(code, timeout=600):
     return p.stdout, p.stderr
 
 
+def test_a_first_call_does_not_import_the_compiler():
+    # importing torch._dynamo takes about a second: a caller's first calls on the
+    # tier (billing, the framework path) never do it; the first compile does, off
+    # the caller's thread (decision 83's hooks are looked up then; at import they
+    # made silu's first call on 1000 x 1000 take 1.1 s in benchmarks/first_call.py)
+    out, _ = _run("""
+        import multiact.kernels.inductor
+        x = torch.randn(1000, 1000)
+        for f in (multiact.silu, multiact.gelu, multiact.softmax):
+            f(x)
+        print("torch._dynamo" in sys.modules, kernels.status("gelu")[0]["state"])
+    """)
+    assert out.split() == ["False", "cold"]
+
+
 def test_the_cpu_tier_end_to_end():
     # The first call at every shape, dtype and layout runs the framework path;
     # once the kernel has paid for itself it compiles in the background, and one

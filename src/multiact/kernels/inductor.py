@@ -128,20 +128,26 @@ def _compile(label, f, arity, sample):
 
 
 class _Dynamo:
-    """Dynamo's private hooks that :func:`_direct` takes (torch 2.13); ``ok``
-    False where this torch lacks one."""
+    """Dynamo's private hooks that :func:`_direct` takes (torch 2.13), looked up by
+    the first compile (importing ``torch._dynamo`` takes a second: never on a
+    caller's first call); ``ok`` False where this torch lacks one."""
 
-    def __init__(self):
-        try:
-            from torch._C._dynamo.eval_frame import get_eval_frame_callback
-            from torch._dynamo import eval_frame
+    ok = None
 
-            self.module, self.hook = eval_frame, get_eval_frame_callback
-            self.entries, self.skip = eval_frame._debug_get_cache_entry_list, eval_frame.skip_code
-            # (module._stance: replaced, not changed, by torch.compiler.set_stance)
-            self.ok = isinstance(eval_frame._stance.stance, str)
-        except Exception:  # noqa: BLE001 - another torch: every call through Dynamo
-            self.ok = False
+    def load(self):
+        if self.ok is None:
+            try:
+                from torch._C._dynamo.eval_frame import get_eval_frame_callback
+                from torch._dynamo import eval_frame
+
+                self.module, self.hook = eval_frame, get_eval_frame_callback
+                self.entries = eval_frame._debug_get_cache_entry_list
+                self.skip = eval_frame.skip_code
+                # (module._stance: replaced, not changed, by torch.compiler.set_stance)
+                self.ok = isinstance(eval_frame._stance.stance, str)
+            except Exception:  # noqa: BLE001 - another torch: every call through Dynamo
+                self.ok = False
+        return self.ok
 
 
 _DYNAMO = _Dynamo()
@@ -158,7 +164,7 @@ def _direct(fn, sample):
     hooks (private API), the entry is not plain, or its check does not answer
     ``True`` for ``sample`` and ``False`` for it in another dtype: every call
     then goes through Dynamo."""
-    if not _DYNAMO.ok:
+    if not _DYNAMO.load():
         return None, None
     try:
         entries = _DYNAMO.entries(fn.__code__)
