@@ -11,9 +11,10 @@ The compile tier (``_tier.py``) decides when a kernel is compiled (off the
 caller's thread, once it has proven hot) and holds it; this module says how.
 Every kernel is compiled with dynamic shapes behind a function of its own (its
 own code object, so Dynamo's per-code cache never mixes kernels) that raises
-``Miss`` when it runs uncompiled, and is called through ``torch._dynamo.run``:
-a call whose guards fail never compiles on the caller's thread, it raises
-``Miss`` and the caller takes its framework path.  Calls run with the gradient
+``Miss`` when it runs uncompiled, and is called with Dynamo's guards past its
+frame hook (``_direct``), or through ``torch._dynamo.run``: a call whose guards
+fail never compiles on the caller's thread, it raises ``Miss`` and the caller
+takes its framework path.  Calls run with the gradient
 off and autocast off, the state the kernel was compiled in, so the guards on
 global state hold; element-wise inputs are flattened to one dimension and rows
 to two, so one kernel serves every shape.
