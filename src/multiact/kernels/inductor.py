@@ -78,7 +78,8 @@ def _autocast_on():
 def _compile(label, f, arity, sample):
     """``f`` compiled by Inductor, now, on ``sample``; returns the caller that runs
     the compiled code only (``Miss`` where its guards reject a call)."""
-    scope = {"inner": f, "_compiling": torch.compiler.is_compiling, "Miss": Miss}
+    _compiling = torch.compiler.is_compiling
+    scope = {"inner": f, "_compiling": _compiling, "Miss": Miss}
     name = f"multiact_kernel_{next(_SEQ)}"
     params = ", ".join(f"a{i}" for i in range(arity))
     # named parameters: behind *args Inductor's loops ran 1.5x slower (torch 2.13)
@@ -87,7 +88,8 @@ def _compile(label, f, arity, sample):
     fn = scope[name]
     fn.__qualname__ = f"{name} ({label})"
     compiled = torch.compile(fn, dynamic=True, fullgraph=True, options=_OPTIONS)
-    with torch.no_grad():
+    # in the state every call runs in (``call``): the guards expect it
+    with torch.no_grad(), torch.autocast("cpu", enabled=False):
         compiled(*sample)
         guards, direct = _direct(fn, sample)
     run_only = torch._dynamo.run(compiled)
@@ -97,9 +99,10 @@ def _compile(label, f, arity, sample):
         # Dynamo's guards, then its compiled code, both called here: the same
         # checks and the same code as Dynamo's frame hook runs, without it; only
         # where Dynamo would run it (its stance the default; no torch.compile's
-        # frame hook active, as in a frame it fell back from)
-        if direct is not None and _DYNAMO.module._stance.stance == "default" and \
-                _DYNAMO.hook() is None and guards(dict(zip(names, args))):
+        # frame hook active, as in a frame it fell back from; not traced by one)
+        if direct is not None and not _compiling() and \
+                _DYNAMO.module._stance.stance == "default" and _DYNAMO.hook() is None \
+                and guards(dict(zip(names, args))):
             return direct(*args)
         return run_only(*args)
 
