@@ -364,37 +364,36 @@ def _gelu_erf_fwd(x):
     return t.mul_(torch.clamp(x, min=-40.0, out=f))
 
 
-def _gelu_half_erfc_fwd(x):
-    """Exact GELU of a float16 or bfloat16 ``x`` on the framework path: ``x
-    erfc(fl(-x / sqrt 2)) / 2`` in float32, rounded once.  t's rounding is not
-    corrected: it costs t^2 float32 ulp, under 1/100 of a half ulp (every half
-    value: within 0.5001 ulp).  Reason: speed; float32's corrected form is ten
-    passes, this is four between the conversions."""
-    xf = x.float().clamp_(min=-40.0)  # gelu(-inf) = -0, not -inf * 0
-    e = torch.mul(xf, _special._C32)
-    _erfc(e, out=e)
-    return torch.addcmul(_scalar(-0.0, xf), e, xf, value=0.5, out=e).to(x.dtype)
-
-
-def _gelu_half_erfc_bwd(x, g):
-    """``g gelu'(x)`` of half ``x`` and ``g`` (as :func:`_gelu_half_erfc_fwd`):
-    ``(erfc(t) + 2 x phi(x)) / 2`` in float32, ``t`` and ``x^2`` rounded, then
-    ``g`` times it, rounded once (every half value: within 0.5002 ulp, also at
-    the sum's root, near which no half value lies close enough to matter)."""
-    xf = x.float().clamp_(-40.0, 40.0)
-    e = torch.mul(xf, _special._C32)
-    _erfc(e, out=e).add_(torch.square(xf).mul_(-0.5).exp_().mul_(xf), alpha=2 * fm.INV_SQRT_2PI)
-    return torch.addcmul(_scalar(-0.0, e), g, e, value=0.5).to(g.dtype)  # (g may be batched)
+def _gelu_erfc_in(x, work):
+    """``x erfc(fl(-x / sqrt 2)) / 2`` computed in the wider dtype ``work`` and
+    rounded once to ``x``'s: rounding ``t`` costs ``t^2`` ulp of ``work``, far below
+    an ulp of ``x``'s dtype (float32 in float64: 0.5 ulp; a half dtype in float32:
+    within 0.5001 ulp on every value).  Five passes: the clamp (gelu(-inf) = -0),
+    the conversion, erfc in place, one addcmul rounds to ``x``'s dtype."""
+    xw = x.clamp(min=-40.0).to(work)
+    t = xw * -fm.INV_SQRT2
+    _erfc(t, out=t)
+    return torch.addcmul(_scalar(-0.0, xw), t, xw, value=0.5, out=torch.empty_like(x))
 
 
 def _gelu_erf_fwd_via64(x):
-    # x Phi(x) of float32 x in float64, rounded once (0.5 ulp): rounding x / sqrt 2
-    # costs t^2 ulp of float64, far below a float32 ulp.  Five passes: the clamp
-    # (gelu(-inf) = -0), float64, erfc in place, one addcmul rounds to x's dtype.
-    xd = x.clamp(min=-40.0).double()
-    t = xd * -fm.INV_SQRT2
-    _erfc(t, out=t)
-    return torch.addcmul(_scalar(-0.0, xd), t, xd, value=0.5, out=torch.empty_like(x))
+    # x Phi(x) of float32 x in float64, rounded once (0.5 ulp)
+    return _gelu_erfc_in(x, torch.float64)
+
+
+def _gelu_half_erfc_fwd(x):
+    """Exact GELU of a float16 or bfloat16 ``x`` on the framework path: in float32,
+    rounded once (:func:`_gelu_erfc_in`); ``t``'s rounding is not corrected, as
+    float32's own path must (its ten passes).  Reason: speed."""
+    return _gelu_erfc_in(x, torch.float32)
+
+
+def _gelu_half_erfc_bwd(x, g):
+    """``g gelu'(x)`` of half ``x`` and ``g``: :func:`_gelu_erfc_grad` in float32, times
+    ``g`` in float32, rounded once (every half value: within 0.5002 ulp, also at
+    the sum's root, near which no half value lies close enough to matter)."""
+    d = _gelu_erfc_grad(x, torch.float32)
+    return torch.addcmul(_scalar(-0.0, d), g, d).to(g.dtype)  # (g may be batched)
 
 
 # -- exact GELU of float64 tensors: erfc of the rounded argument, corrected -----------------
@@ -470,11 +469,16 @@ def _gelu_f64_bwd(x, g):
     return g * e.mul_(xb).mul_(fm.INV_SQRT_2PI).add_(phi2, alpha=0.5)  # g may be batched
 
 
+def _gelu_erfc_grad(x, work):
+    """``gelu'(x) = erfc(t) / 2 + x phi(x)`` in the wider dtype ``work``."""
+    xw = x.to(work).clamp_(-40.0, 40.0)
+    p = _erfc(xw * -fm.INV_SQRT2).mul_(0.5)
+    pdf = torch.exp(xw.square() * -0.5).mul_(fm.INV_SQRT_2PI)
+    return p.add_(pdf.mul_(xw))
+
+
 def _gelu_erf_bwd(x, g):
-    xd = x.double().clamp_(-40.0, 40.0)
-    p = _erfc(xd * -fm.INV_SQRT2).mul_(0.5)
-    pdf = torch.exp(xd.square() * -0.5).mul_(fm.INV_SQRT_2PI)
-    return g * p.add_(pdf.mul_(xd)).to(g.dtype)
+    return g * _gelu_erfc_grad(x, torch.float64).to(g.dtype)
 
 
 def _erfc32_of(x, _g=None):
