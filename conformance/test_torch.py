@@ -149,6 +149,19 @@ def test_hessian_against_second_differences(target, info):
     torch.testing.assert_close(got.cpu(), want, rtol=1e-4, atol=1e-6)
 
 
+def _terms(info, x, w):
+    """1, or for standardize the size of its gradient's terms, ``max |w| / sigma``
+    (the rows' smallest sigma) for the cotangent ``w``: its kernel's backward and
+    autograd's of the generic body are two formulas for one derivative (decision
+    84), which agree to the rounding of those terms, not of the gradient, which
+    cancels (the cotangent ``2 y`` of ``sum(y^2)`` leaves 1e-3 of terms of 10; each
+    is as far from float64's: conformance of the kernel in
+    tests/test_kernels_inductor.py)."""
+    if info.name != "standardize":
+        return 1.0
+    return float(w.abs().max() / x.std(-1, correction=0).min())
+
+
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
 def test_vmap_and_vmap_of_grad(target, info):
     from torch.func import grad, vmap
@@ -166,7 +179,9 @@ def test_vmap_and_vmap_of_grad(target, info):
         r = r.clone().requires_grad_(True)
         (fn(r) * w).sum().backward()
         rows.append(r.grad)
-    torch.testing.assert_close(g, torch.stack(rows), rtol=1e-13, atol=1e-300)
+    torch.testing.assert_close(g, torch.stack(rows), rtol=1e-13,
+                               atol=1e-300 if info.name != "standardize" else
+                               1e-13 * _terms(info, x, w))
 
 
 def test_functional_call_and_parameters(target):
@@ -204,8 +219,10 @@ def test_compile_fullgraph_values_and_backward(target, info):
     p = torch.nn.Parameter(x.clone())
     cf(p).square().sum().backward()
     q = x.clone().requires_grad_(True)
-    f(q).square().sum().backward()
-    torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6)
+    y = f(q)
+    y.square().sum().backward()
+    torch.testing.assert_close(p.grad, q.grad, rtol=1e-5,
+                               atol=1e-6 * _terms(info, x, 2 * y.detach()))
 
 
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))

@@ -83,6 +83,9 @@ class FuncInfo:
                                        # "softmin" (softmax's, negated), "logsumexp" (the
                                        # softmax of the saved input); "vjp": the generic
                                        # body's own derivative, compiled (CPU)
+    vjp: Callable | None = None        # "vjp": that derivative written out, ``(xp, x, g,
+                                       # *params) -> g J(x)``, compiled in place of
+                                       # autograd's of the body (faster code)
     exp_sums: bool = False             # a row kernel's sums add exp(x - max), terms over many
                                        # orders: summed wide on long rows (kernels.LONG_ROW)
 
@@ -307,8 +310,8 @@ TABLE: tuple[FuncInfo, ...] = (
          Param("mean", RealOrArray(optional=True), None),
          Param("variance", RealOrArray("nonneg", optional=True), None),
          Param("epsilon", Real("nonneg"), 1e-5), Param("where", Mask(), None),
-         row_kernel="same", row_backward="vjp", family="reduction", bounds=_ulp(2.5, 3, _HR),
-         hints=_AXIS_HINT,
+         row_kernel="same", row_backward="vjp", vjp=Rd.standardize_vjp, family="reduction",
+         bounds=_ulp(2.5, 3, _HR), hints=_AXIS_HINT,
          defaults=("epsilon=1e-5, two-pass variance", "epsilon=1e-5, algorithm='fast' "
                    "(one-pass; 'stable' is two-pass)", "layer_norm (no mask, no stats)", "-")),
     # sigmoid's bounds and the product's rounding

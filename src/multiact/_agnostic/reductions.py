@@ -261,29 +261,85 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
       array([-1.,  1.])
     """
     x, dt = as_work(xp, x, "standardize")
-    n, w = fm.count(xp, x, axis, where)
+    s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
+    return finish(xp, (x - s.mu) / s.den, dt)
+
+
+class _Stats:
+    """What :func:`standardize` takes of a slice, and its derivative with it:
+    ``mu`` (the mean used), ``den`` (``sqrt(var + epsilon)``), ``var`` (None
+    where the variance is given), ``d`` and ``dbar`` (the deviations from the
+    data's own mean and their mean: the compensation term), ``n`` and ``w``
+    (:func:`fm.count`'s count and mask)."""
+
+    __slots__ = ("mu", "den", "var", "d", "dbar", "n", "w")
+
+
+def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
+    s = _Stats()
+    s.n, s.w = n, w = fm.count(xp, x, axis, where)
 
     def _mean(v):
-        s = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
+        t = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
         if isinstance(n, float):
-            return s / n if n > 0 else xp.full_like(s, _NAN)
-        return xp.where(n > 0, s / xp.where(n > 0, n, 1.0), _NAN)
+            return t / n if n > 0 else xp.full_like(t, _NAN)
+        return xp.where(n > 0, t / xp.where(n > 0, n, 1.0), _NAN)
 
-    mu = _mean(x) if mean is None else as_param(xp, mean, x)
+    s.mu = _mean(x) if mean is None else as_param(xp, mean, x)
+    s.var = s.d = s.dbar = None
     if variance is None:
         # Two-pass with the compensation term (Chan, Golub & LeVeque): the
         # deviations are taken from the data's own mean, whatever `mean` says.
-        mu_data = mu if mean is None else _mean(x)
-        d = x - mu_data
-        var = _mean(d * d) - _mean(d) ** 2
-        var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
+        s.d = x - (s.mu if mean is None else _mean(x))
+        s.dbar = _mean(s.d)
+        var = _mean(s.d * s.d) - s.dbar ** 2
+        s.var = var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
     else:
         var = as_param(xp, variance, x)
     if isinstance(var, (int, float)):
-        den = math.sqrt(var + epsilon)  # a Python number: no math on a symbolic value
+        s.den = math.sqrt(var + epsilon)  # a Python number: no math on a symbolic value
     else:
-        den = xp.sqrt(var + epsilon)
-    return finish(xp, (x - mu) / den, dt)
+        s.den = xp.sqrt(var + epsilon)
+    return s
+
+
+def standardize_vjp(xp, x, g, axis=(-1,), mean=None, variance=None, epsilon=1e-5,
+                    where=None):
+    r"""The vector-Jacobian product ``g J(x)`` of :func:`standardize` (its
+    arguments as there), written out.
+
+    .. math:: \bar x_j = \frac{1}{\sigma}\Big(g_j - w_j \frac{\sum_i g_i}{n}
+              - w_j (d_j - \bar d) \frac{\sum_i g_i (x_i - \mu)}{n \sigma^2}\Big)
+
+    with ``w`` the mask (1 where counted), ``n`` the count, ``d = x - mean_w(x)``,
+    ``\bar d = mean_w(d)`` (the compensation term's), ``\sigma = sqrt(var +
+    epsilon)``; the second term only where the mean is the data's (``mean`` None),
+    the third only where the variance is (``variance`` None) and positive (the
+    clamp at 0 passes no gradient).  The sums over ``i`` take every entry: each
+    output depends on the slice's mean and variance, counted or not.  Autograd's
+    derivative of the body, in closed form: the CPU tier's compiled backward
+    (``FuncInfo.vjp``; Inductor's code of autograd's divides each element by
+    ``\sigma`` twice: 1.45x ``F.layer_norm``'s backward on rows of 10000 float32,
+    this 1.03-1.07x; decision 84).
+    ``1 / \sigma`` is taken once a slice and multiplied: one more rounding than a
+    division, a fraction of the sums' own.
+    """
+    x, dt = as_work(xp, x, "standardize")
+    g = g if g.dtype == x.dtype else xp.astype(g, x.dtype)
+    s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
+
+    def counted(v, zero=0.0):  # v where counted, else zero (a select: v may be NaN)
+        return v if s.w is None else xp.where(s.w, v, zero)
+
+    inner = g
+    if mean is None:
+        inner = inner - counted(xp.sum(g, axis=axis, keepdims=True) / s.n)
+    if variance is None:
+        c = xp.sum(g * (x - s.mu), axis=axis, keepdims=True) / (s.n * s.den * s.den)
+        # not counted: 0 d, as autograd's (the derivative of d d, times 0): NaN in a
+        # slice with nothing to count, as its output
+        inner = inner - counted((s.d - s.dbar) * xp.where(s.var > 0, c, 0.0), 0.0 * s.d)
+    return finish(xp, inner * (1.0 / s.den), dt)
 
 
 def glu(xp, x, axis=-1):

@@ -292,11 +292,12 @@ def _with_pre(label, f, pre, sample):
     return call
 
 
-def _rows_fn(info, params, wide=True, long=False):
+def _rows_fn(info, params, wide=True, long=False, body=None):
     """``f(t, *where)``: the row's generic body over axis 1 of a 2-d ``t``; with
     ``wide``, on the namespace of :func:`_rows_namespace` where the output has the
-    input's shape; ``long``: for rows longer than ``kernels.long_row``."""
-    body = info.body
+    input's shape; ``long``: for rows longer than ``kernels.long_row``.  With
+    ``body`` (``FuncInfo.vjp``), ``f(t, g, *where)`` of that function."""
+    vjp, body = body is not None, body or info.body
     ns = _rows_namespace(long) if wide and info.row_kernel == "same" else _namespace(long)
     names = [p.name for p in info.params]
     args = list(params)
@@ -308,20 +309,30 @@ def _rows_fn(info, params, wide=True, long=False):
         a[i] = w[0] if w else None
         return body(ns, t, *a)
 
-    return f
+    def f_vjp(t, g, *w):
+        a = list(args)
+        a[i] = w[0] if w else None
+        return body(ns, t, g, *a)
+
+    return f_vjp if vjp else f
 
 
 def rows_vjp_builder(info, params, masked, long=False):
     """``build(slot, sample)`` for a row's training (``row_backward == "vjp"``): a
     :class:`Pair` of its row kernel and the vector-Jacobian product of its generic
-    body, ``(x, g[, where]) -> g J(x)``, compiled: autograd's own derivative of the
-    body (``torch.func.vjp``) as one graph, which Inductor fuses into a few loops
-    (standardize at 1e7: autograd op by op took 6.2x ``F.layer_norm``'s forward
-    plus backward)."""
-    f, plain = _rows_fn(info, params, long=long), _rows_fn(info, params, False, long)
+    body, ``(x, g[, where]) -> g J(x)``, compiled: the row's own, written out
+    (``FuncInfo.vjp``), else autograd's derivative of the body (``torch.func.vjp``)
+    as one graph, which Inductor fuses into a few loops (standardize at 1e7:
+    autograd op by op took 6.2x ``F.layer_norm``'s forward plus backward; the graph
+    1.45x its backward, the written-out one 1.03-1.07x: decision 84)."""
+    f = _rows_fn(info, params, long=long)
+    if info.vjp is not None:
+        vjp = _rows_fn(info, params, False, long, info.vjp)
+    else:
+        plain = _rows_fn(info, params, False, long)
 
-    def vjp(t, g, *w):
-        return torch.func.vjp(lambda u: plain(u, *w), t)[1](g)[0]
+        def vjp(t, g, *w):
+            return torch.func.vjp(lambda u: plain(u, *w), t)[1](g)[0]
 
     def build(slot, sample):
         x, g, *w = sample
