@@ -185,6 +185,30 @@ def test_exact_gelu_kernels_take_atens_erfc(inductor):
     _assert_forward_kernel_within_the_bound(inductor, info, {"approximate": False}, "float32")
 
 
+def test_tanh_gelu_float32_backward_kernel(inductor):
+    # the compiled backward from one exp (_gelu_tanh_bwd_one_exp) against the
+    # derivative s + x s (1 - s) v' in float64 (s = sigmoid(v), v = 2u): within 3
+    # ulp of its terms' size times 1 + |v| (2u's rounding, which the tail
+    # amplifies, as the forward's), measured 2.75 (the two sigmoids' kernel: the
+    # same); and never 0 where the derivative is a normal float32 (the two
+    # sigmoids' flushed 2901 of these points to 0 near x = -10)
+    info = BY_NAME["gelu"]
+    pair = _kernel(inductor, "train", info, {"approximate": True}, "float32")
+    xf = torch.linspace(-12, 12, 400001, dtype=torch.float32)
+    got = pair.bwd(xf, torch.ones_like(xf)).double()
+    from multiact._agnostic import _formulas as fm
+
+    x = xf.double()
+    v = x * (fm.GELU_A + fm.GELU_B * x * x)
+    s, sn = torch.sigmoid(v), torch.sigmoid(-v)
+    tail = x * s * sn * (fm.GELU_A + 3 * fm.GELU_B * x * x)
+    want, terms = s + tail, s + tail.abs()
+    err = (got - want).abs() / (terms * 2.0**-24 * (1 + v.abs()))
+    normal = want.abs() >= 2.0**-100
+    assert float(err[normal].max()) <= 3, float(err[normal].max())
+    assert not bool(((got == 0) & (want.abs() >= 2.0**-126)).any())
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_half_exact_gelu_kernels_on_every_half_value(inductor, dtype):
     # the half tensors' pair (decision 82): _special.gelu_half32 and its derivative

@@ -35,9 +35,10 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact, _erfc32_of,
                             _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
-                            _gelu_erf_half_bwd, _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
-                            _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd, _hardshrink,
-                            _hardtanh, _in_order, _leaky_relu, _log_sigmoid, _log_softmax_eager,
+                            _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
+                            _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
+                            _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _leaky_relu,
+                            _log_sigmoid, _log_softmax_eager,
                             _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
@@ -188,14 +189,15 @@ _k.own("soft_sign", _formulas(None, _soft_sign_bwd))
 
 def _own_gelu(params, dtype):
     # tanh: the framework path's forward ops, half tensors through float32 as there
-    # (with backward 1.15x, from 1.23x); exact: the float32 backward, and not
-    # float64's, whose correction needs addcmul's fused multiply-add (the traced
-    # derivative there).  Exact float32 (decision 81): erfc by ATen (MKL) before the
-    # compiled loops, not Inductor's (SLEEF's: the forward 1.66 ms at 524288, 0.66-1.14
-    # so), and a float32 backward (1.65 ms, 3.6 in float64).  Exact half (decision
-    # 82): no erfc, one loop each way over the half tensors, within their bound
+    # (with backward 1.15x, from 1.23x), and its backward from one exp (0.98-1.07x);
+    # exact: the float32 backward, and not float64's, whose correction needs
+    # addcmul's fused multiply-add (the traced derivative there).  Exact float32
+    # (decision 81): erfc by ATen (MKL) before the compiled loops, not Inductor's
+    # (SLEEF's: the forward 1.66 ms at 524288, 0.66-1.14 so), and a float32 backward
+    # (1.65 ms, 3.6 in float64).  Exact half (decision 82): no erfc, one loop each
+    # way over the half tensors, within their bound
     if params[0]:
-        return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd)
+        return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd_one_exp)
     if dtype == "float64":
         return None
     if dtype != "float32":
