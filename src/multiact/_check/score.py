@@ -7,8 +7,9 @@ An error is ``|y - ref| / ulp(ref)`` with ``ref`` from mpmath (60 digits) and
 smallest-normal numbers of zero met by a result that small (0 included) is not
 scored (XLA on CPU and GPUs in fast modes flush subnormals to zero; a gate
 flushed to 0 times |x| < 1024 lands there: docs/decisions.md 66).
-``standardize`` is scored in units of ``eps * (1 + |mean| / std)`` of each slice
-(subtracting the mean is its conditioning), ``sparsemax`` in ulps of each
+``standardize`` is scored in units of ``eps * (1 + |mean| / std + |ref|)`` of
+each slice and entry (subtracting the mean is its conditioning; an entry far
+out from the mean has a relative error: decision 86), ``sparsemax`` in ulps of each
 slice's largest entry (each entry is a difference of O(1) numbers).
 """
 
@@ -87,9 +88,16 @@ def ulp_error(y, hi, lo, dtype):
     return err
 
 
+def standardize_scale(data, ref):
+    """The unit of standardize's error, over ``eps``: ``1 + |mean| / std`` of each
+    slice of ``data`` (the counted entries), plus ``|ref|`` of each entry."""
+    return 1 + np.abs(data.mean(-1, keepdims=True)) / data.std(-1, keepdims=True) \
+        + np.abs(np.asarray(ref, dtype=np.float64))
+
+
 def scaled_error(y, ref, scale, dtype):
     """``|y - ref| / (eps * scale)``, for results whose natural error is absolute
-    (standardize: ``scale = 1 + |mean| / std`` of each slice).  NaN must match NaN."""
+    (standardize: :func:`standardize_scale`).  NaN must match NaN."""
     p = FORMATS[dtype][0]
     y = np.asarray(y, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
@@ -202,8 +210,7 @@ def score_case(info, params, target, dtype, *, dense=False, full=False, param_fo
                            lambda: ref.f(data, **rp))
             yn = target.to_numpy(y)
             if ref.error == "scaled_mean":
-                scale = 1 + np.abs(data.mean(-1, keepdims=True)) / data.std(-1, keepdims=True)
-                err = scaled_error(yn, want, scale, dtype)
+                err = scaled_error(yn, want, standardize_scale(data, want), dtype)
             elif ref.error == "scaled_max":
                 err = scaled_error(yn, want, np.max(np.abs(want), axis=-1, keepdims=True), dtype)
             else:
