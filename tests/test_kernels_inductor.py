@@ -188,10 +188,11 @@ def test_exact_gelu_kernels_take_atens_erfc(inductor):
 def test_tanh_gelu_float32_backward_kernel(inductor):
     # the compiled backward from one exp (_gelu_tanh_bwd_one_exp) against the
     # derivative s + x s (1 - s) v' in float64 (s = sigmoid(v), v = 2u): within 3
-    # ulp of its terms' size times 1 + |v| (2u's rounding, which the tail
-    # amplifies, as the forward's), measured 2.75 (the two sigmoids' kernel: the
-    # same); and never 0 where the derivative is a normal float32 (the two
-    # sigmoids' flushed 2901 of these points to 0 near x = -10)
+    # units of roundoff (2^-24) of its terms' size times 1 + |v| (2u's rounding,
+    # which the tail amplifies, as the forward's) where the derivative is at least
+    # 2^-100 (below, e = exp(-|v|) is subnormal), measured 2.75 (the two sigmoids'
+    # kernel: the same); and never 0 where the derivative is a normal float32 (the
+    # two sigmoids' flushed 2901 of these points to 0 near x = -10)
     info = BY_NAME["gelu"]
     pair = _kernel(inductor, "train", info, {"approximate": True}, "float32")
     xf = torch.linspace(-12, 12, 400001, dtype=torch.float32)
@@ -341,9 +342,10 @@ def test_rows_masked_and_training(inductor):
         torch.testing.assert_close(xr.grad, want, rtol=1e-12, atol=1e-14, equal_nan=True)
 
 
-@pytest.mark.parametrize("mean, variance", [(None, None), (0.25, None), (None, 2.0),
-                                            (0.25, 2.0)])
-def test_standardize_written_out_vjp_is_autograds(inductor, mean, variance):
+@pytest.mark.parametrize("mean, variance, epsilon", [
+    (None, None, 1e-5), (0.25, None, 1e-5), (None, 2.0, 1e-5), (0.25, 2.0, 1e-5),
+    (None, None, 0.0), (None, 0.0, 0.0), (0.25, 0.0, 0.0)])
+def test_standardize_written_out_vjp_is_autograds(inductor, mean, variance, epsilon):
     # FuncInfo.vjp (standardize_vjp) against autograd's derivative of the generic
     # body, float64, over one and two axes, with and without a mask (a fully
     # masked row among them: NaN output and gradient, as autograd's); and the
@@ -355,16 +357,17 @@ def test_standardize_written_out_vjp_is_autograds(inductor, mean, variance):
     g = torch.tensor(rng.standard_normal((5, 40)))
     m = torch.tensor(rng.random((5, 40)) > 0.3)
     m[0] = False
+    x[3] = 2.5  # a constant slice: sigma = sqrt(epsilon), 0 with epsilon 0 (NaN, +-inf)
     for axis in ((1,), (0, 1)):
         for where in (None, m):
-            args = (axis, mean, variance, 1e-5, where)
+            args = (axis, mean, variance, epsilon, where)
             xg = x.clone().requires_grad_(True)
             (want,) = torch.autograd.grad(Rd.standardize(torch_backend.NS, xg, *args), xg, g)
             got = Rd.standardize_vjp(torch_backend.NS, x, g, *args)
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14, equal_nan=True)
             if axis == (1,):
                 xr = x.clone().requires_grad_(True)
-                kw = {"mean": mean, "variance": variance, "where": where}
+                kw = {"mean": mean, "variance": variance, "epsilon": epsilon, "where": where}
                 _, calls = _ran_inductor(inductor, lambda: multiact.standardize(
                     xr, **kw).backward(g))
                 assert [c[0] for c in calls] == ["train"]
@@ -374,7 +377,7 @@ def test_standardize_written_out_vjp_is_autograds(inductor, mean, variance):
 
 def test_standardize_float32_backward_kernel_within_its_terms(inductor):
     # the compiled float32 backward against autograd of the body in float64: each
-    # entry within 3 float32 ulp of its terms' size, (|g_j| + mean |g| + (|d_j| +
+    # entry within 3 units of roundoff (2^-24) of its terms' size, (|g_j| + mean |g| + (|d_j| +
     # |mu|) mean |g d| / sigma^2) / sigma, which the sums' and the mean's roundings
     # scale with; rows of 3000 around 0 and around 50.  Measured 2.34 (autograd's
     # graph compiled, the kernel before: 2.30; F.layer_norm's backward: 2.53)

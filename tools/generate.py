@@ -54,7 +54,7 @@ def _table_only():
 
 REQUIRED, ALIASES, TABLE, ERRORS = _table_only()
 # the unit of a bound where a row is not scored in ulps of each entry (Rows.error)
-_UNITS = {"scaled_mean": "units of `eps (1 + |mean| / std + |y|)` (decision 86)",
+_UNITS = {"scaled_mean": "units of `eps (1 + |mean| / std + |y|)` of each entry",
           "scaled_max": "ulps of each slice's largest entry"}
 
 HEADER = '''\

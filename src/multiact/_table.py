@@ -312,9 +312,9 @@ TABLE: tuple[FuncInfo, ...] = (
          Param("epsilon", Real("nonneg"), 1e-5), Param("where", Mask(), None),
          row_kernel="same", row_backward="vjp", vjp=Rd.standardize_vjp, family="reduction",
          # in units of eps (1 + |mean| / std + |y|) (decision 86): measured at most
-         # 1.15 float64 (JAX), 0.86 float32, 0.32 half; the final rounding alone is
-         # under 0.5 of them
-         bounds=_ulp(1.5, 1.5, {"float16": 0.5, "bfloat16": 0.5}), hints=_AXIS_HINT,
+         # 1.84 (JAX float32) and 1.71 (NumPy float64) on 3600 rows of 1000, 0.32
+         # half; the final rounding alone is under 0.5 of them
+         bounds=_ulp(2.5, 2.5, {"float16": 0.5, "bfloat16": 0.5}), hints=_AXIS_HINT,
          defaults=("epsilon=1e-5, two-pass variance", "epsilon=1e-5, algorithm='fast' "
                    "(one-pass; 'stable' is two-pass)", "layer_norm (no mask, no stats)", "-")),
     # sigmoid's bounds and the product's rounding

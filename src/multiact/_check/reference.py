@@ -75,7 +75,7 @@ class Rows:
 
     ``inputs`` names the data (``_check/inputs.py``), ``error`` how a result is
     scored: ``ulp`` (per entry), ``scaled_mean`` (in units of
-    ``eps (1 + |mean| / std + |ref|)``: standardize), ``scaled_max`` (in
+    ``eps (1 + |mean| / std + |y|)``: standardize), ``scaled_max`` (in
     ulps of the slice's largest entry: sparsemax) or ``exact`` (one_hot);
     ``params`` the function's parameters that ``f`` takes too.
     """

@@ -234,7 +234,8 @@ def _rows_namespace(long=False):
     not the row from cache (log_softmax at 1e7 float32: 1.33-1.36x
     ``F.log_softmax``, 1.21-1.23x so, in the same runs; ``torch.compile`` of
     ``F.log_softmax`` itself: 1.46x).  Not for standardize's vector-Jacobian
-    product, whose loops Inductor fuses by row anyway (23.4 ms widened 27.4 ms)."""
+    product, whose loops Inductor fuses by row anyway (autograd's graph, before
+    decision 84: 23.4 ms widened 27.4 ms)."""
     key = "inductor_rows_ns_long" if long else "inductor_rows_ns"
     ns = _STATE.get(key)
     if ns is None:
@@ -324,7 +325,7 @@ def rows_vjp_builder(info, params, masked, long=False):
     (``FuncInfo.vjp``), else autograd's derivative of the body (``torch.func.vjp``)
     as one graph, which Inductor fuses into a few loops (standardize at 1e7:
     autograd op by op took 6.2x ``F.layer_norm``'s forward plus backward; the graph
-    1.45x its backward, the written-out one 1.03-1.07x: decision 84)."""
+    1.51-1.54x its backward, the written-out one 0.99-1.07x: decision 84)."""
     f = _rows_fn(info, params, long=long)
     if info.vjp is not None:
         vjp = _rows_fn(info, params, False, long, info.vjp)
