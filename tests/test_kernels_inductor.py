@@ -403,49 +403,6 @@ def test_standardize_float32_backward_kernel_within_its_terms(inductor):
     assert float(err.max()) <= 3 * 2.0**-24, float(err.max()) / 2.0**-24
 
 
-def test_standardize_training_pair_forward_is_layer_norm(inductor, monkeypatch):
-    # decision 87: the unmasked training pair's forward is torch's layer norm, as it
-    # is (not compiled), its backward the compiled standardize_vjp; a row length the
-    # backward's guards reject (float32 rows over 4096 entries after shorter ones)
-    # makes it miss (autograd of the body serves, the same gradient), and
-    # MISSES_BEFORE_RECOMPILE misses in a row compile the pair again, as a
-    # forward's misses would (the forward never misses)
-    from multiact.kernels._tier import MISSES_BEFORE_RECOMPILE, READY, TIER
-
-    seen = []
-    real = torch.native_layer_norm
-    monkeypatch.setattr(torch, "native_layer_norm",
-                        lambda *a: seen.append(a[1]) or real(*a))
-    eps = 3e-3  # a slot of its own
-
-    def step(x, g):
-        xr = x.clone().requires_grad_(True)
-        _, calls = _ran_inductor(inductor, lambda: multiact.standardize(
-            xr, epsilon=eps).backward(g))
-        xg = x.clone().requires_grad_(True)
-        (want,) = torch.autograd.grad(BY_NAME["standardize"].body(
-            torch_backend.NS, xg, (1,), None, None, eps), xg, g)
-        torch.testing.assert_close(xr.grad, want, rtol=1e-5, atol=1e-6)
-        return calls
-
-    rng = np.random.default_rng(5)
-    x1, g1 = (torch.tensor(rng.standard_normal((6, 40)) * 2 + 3, dtype=torch.float32)
-              for _ in range(2))
-    assert [c[0] for c in step(x1, g1)] == ["train"] and seen == [(40,)]
-    (slot,) = [s for k, s in TIER.slots.items() if k[0] == "train" and k[2] == "standardize"
-               and repr(eps) in k[3]]  # (the key holds the parameters' reprs)
-    assert slot.own_forward and slot.state is READY
-    generation = slot.generation
-    x2, g2 = (torch.tensor(rng.standard_normal((3, 4097)), dtype=torch.float32)
-              for _ in range(2))
-    for _ in range(MISSES_BEFORE_RECOMPILE):
-        step(x2, g2)
-    TIER.wait(120)  # (the recompile runs in the background, as the tier's always do)
-    assert slot.generation > generation and slot.state is READY
-    step(x2, g2)
-    assert slot.misses == 0
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_sigmoid_training_kernel_pair(inductor, dtype):
     # sigmoid's training pair: torch's forward and one compiled backward from the

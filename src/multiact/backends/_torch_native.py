@@ -183,7 +183,6 @@ def _scalar(v, like):
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _HALF = (torch.float16, torch.bfloat16)
-_WIDE = (torch.float32, torch.float64)
 _NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32)
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
@@ -762,38 +761,3 @@ def _softmax_eager(x, axis, where, initial):
     return y.to(x.dtype) if xw is not x else y
 
 
-
-
-# -- standardize ----------------------------------------------------------------------
-
-def _layer_norm_dims(x, axis):
-    """How many trailing dimensions ``axis`` is (``F.layer_norm``'s
-    ``normalized_shape``), or 0 where it is not a run of trailing dimensions or
-    the call is not a plain eager CPU one of float32 or float64 (torch's half
-    kernels give ``x r - m r``, rounded: 768 where 0 is right, on a constant
-    bfloat16 row of 1e8)."""
-    k = len(axis)
-    if not k or not x.is_cpu or x.dtype not in _WIDE or not eager(x) or x.numel() == 0 \
-            or sorted(a % x.ndim for a in axis) != list(range(x.ndim - k, x.ndim)):
-        return 0
-    return k
-
-
-def _standardize_layer_norm(x, k, epsilon):
-    """standardize over the last ``k`` dimensions (the data's own mean and
-    variance, no mask) by torch's layer norm, or None where a slice's moments are
-    not finite (an infinite or NaN entry, a variance that overflows: torch's
-    Welford sums give NaN there, where the generic body's limits are the
-    contract's).  Reason: speed.  One pass of Welford's sums and one of the
-    output, where the generic body takes three and a division an element (1.17x
-    F.layer_norm on rows of 10000 float32 compiled; 3.5x op by op).  Accuracy: in
-    the contract's unit, ``eps (1 + |mean|/std + |y|)``, its error is within
-    standardize's bound of 2.5 (worst 1.33 float64, 1.22 float32 on rows of 7 to
-    10000 entries with offsets and heavy tails; decision 87).  Where the mean is
-    the data's, and so ``x - mean`` is 0 on a constant slice, epsilon 0 gives NaN,
-    as the mathematics does (the generic body's rounded mean can give +-inf)."""
-    y, mean, rstd = torch.native_layer_norm(x, x.shape[x.ndim - k:], None, None, epsilon)
-    # finite means and 0 < rstd <= inf (epsilon 0 on a constant slice: inf, and NaN
-    # out, as 0 / 0), in one check: mean + 1 / rstd is finite (1 / rstd is at most
-    # the largest finite sqrt(var + epsilon))
-    return y if bool(torch.isfinite(mean + rstd.reciprocal()).all()) else None

@@ -36,16 +36,15 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact, _erfc32_of,
                             _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
                             _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
-                            _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
-                            _hardshrink, _hardtanh, _in_order, _layer_norm_dims, _leaky_relu,
-                            _log_sigmoid, _log_softmax_eager, _mish, _mish_bwd, _mish_fwd, _plain,
-                            _relu, _relu6, _selu, _sigmoid, _sigmoid_bwd_of_x, _silu_bwd,
-                            _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager, _softplus,
-                            _standardize_layer_norm, _tanh, _tanh_shrink_fwd, _threshold,
-                            _where_bits, eager, recording)
+                            _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
+                            _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _leaky_relu,
+                            _log_sigmoid, _log_softmax_eager,
+                            _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
+                            _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
+                            _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
+                            _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
-from .._agnostic import reductions as _Rd
 
 _KSTATE = _k._STATE
 _RELU_DEFAULTS = defaults("relu")
@@ -222,26 +221,6 @@ def _own_softmax(params, dtype):
 
 
 _k.own("softmax", _own_softmax)
-
-
-def _own_standardize(params, dtype):
-    # torch's layer norm where it is within the bound (_standardize_layer_norm: the
-    # data's own moments, float32 and float64): the unmasked calls take it (the
-    # eager path) with no row kernel, and it is the training pair's forward, as it
-    # is; the pair's backward alone is compiled (standardize_vjp, more accurate than
-    # layer norm's own where the gradient cancels: decision 87)
-    if params[1] is not None or params[2] is not None or dtype not in ("float32", "float64"):
-        return None
-    eps = params[3]
-
-    def fwd(x2):  # a 2-d tensor, the rows along its last axis
-        y = _standardize_layer_norm(x2, 1, eps)
-        return _Rd.standardize(NS, x2, (1,), None, None, eps, None) if y is None else y
-
-    return _k.Own(fwd=fwd, native=True)
-
-
-_k.own("standardize", _own_standardize)
 
 
 class TorchBackend(Backend):
@@ -543,18 +522,11 @@ class TorchBackend(Backend):
                          lambda: super(TorchBackend, self).logmeanexp(x, axis, where, keepdims))
         return y.unsqueeze(-1) if keepdims and y.ndim < x.ndim else y
 
-    @special("speed: on CPU, over trailing axes with the data's own moments and no mask, "
-             "float32 and float64: torch's layer norm (slices with non-finite moments: the "
-             "generic body); in training on the tier, the forward of the compiled "
-             "vector-Jacobian product of the generic body (_own_standardize); elsewhere "
-             "one row kernel where one runs (scalar or no mean/variance)")
+    @special("speed where a kernel runs: one row kernel (scalar or no mean/variance); in "
+             "training on CPU with it a compiled vector-Jacobian product of the generic "
+             "body")
     def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
         def path():
-            if mean is None and variance is None and where is None and not recording(x):
-                k = _layer_norm_dims(x, axis)
-                y = _standardize_layer_norm(x, k, epsilon) if k else None
-                if y is not None:
-                    return y
             return super(TorchBackend, self).standardize(x, axis, mean, variance, epsilon,
                                                          where)
 

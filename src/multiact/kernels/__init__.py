@@ -78,11 +78,8 @@ def bind_torch(ns):
 #: ``fwd`` / ``bwd``, whose outputs are its last arguments: an op that ATen's
 #: own kernel computes much faster than Inductor's loop (exact GELU's erfc: MKL's
 #: against SLEEF's, 0.16 against 1.06 ms at 524288 float32).
-#: A row (a reduction with a row kernel) registers ``native``: its unmasked CPU
-#: calls take the backend's eager path (ATen's own), with no row kernel.  A row
-#: whose backward is ``"vjp"`` (standardize) still takes its training pair, with
-#: ``fwd(x2)`` (``x2`` 2-d, the rows along its last axis, unmasked) as the pair's
-#: forward, as it is: the backward alone is compiled.
+#: A row (a reduction with a row kernel) registers ``native`` alone: its unmasked
+#: CPU calls take the backend's eager path (ATen's own), with no row kernel.
 Own = namedtuple("Own", "fwd bwd native fwd_pre bwd_pre",
                  defaults=(None, None, False, None, None))
 _OWN: dict = {}
@@ -416,22 +413,17 @@ def _rows_slot(kind, info, x, params, masked, tech):
     if tech == "inductor":
         from . import inductor as ki
 
-        # a native forward (its own) is the training pair's, as it is (unmasked)
-        own = _own(info.name, params, dt)
-        fwd = own.fwd if own.native and not masked and kind == "train" else None
-        build = ki.rows_vjp_builder(info, params, masked, long, fwd) if kind == "train" \
-            else ki.rows_builder(info, params, masked, long)
+        build = (ki.rows_vjp_builder if kind == "train" else ki.rows_builder)(info, params,
+                                                                             masked, long)
         label += " [Inductor]"
     else:
-        fwd = None
         build = _triton().rows_builder(info, dt, params, masked)
         label += " [Triton]"
     if kind != "train":
         return TIER.slot(key, label, build, eager_only=tech == "triton")
-    # a forward and a backward kernel (the backward alone where the forward is
-    # native), billed and kept as the element-wise pairs
-    slot = TIER.slot(key, label, build, weight=2.0 if fwd is None else 1.0, share=0.5)
-    slot.keep, slot.own_forward = True, fwd is not None
+    # a forward and a backward kernel, billed and kept as the element-wise pairs
+    slot = TIER.slot(key, label, build, weight=2.0, share=0.5)
+    slot.keep = True
     return slot
 
 
@@ -471,22 +463,19 @@ def _per_row(info):
     return info.row_kernel == "per_row"
 
 
-def _eager_rows(info, x, params, where, route, train=False):
+def _eager_rows(info, x, params, where, route):
     """Whether this call of a row takes the backend's eager path on a CPU
     compiler's route: ATen's own (``native`` in the row's :func:`own`
-    registration; an exp sum's rows of at most ``long_row`` entries; in training
-    not a ``"vjp"`` row, whose pair takes the native forward), or a float64 row
-    longer than LONG_ROW of the exp sums, which no CPU kernel sums within the bound
-    (Inductor adds float64 in order per lane too, and has nothing wider: 248 ulp
-    of softmax at 4096 entries, exp(-36.7) being float64's peaked case; the eager
-    paths correct torch's sum, LONG_ROW's reason)."""
+    registration; rows of at most ``long_row`` entries), or a float64 row longer than
+    LONG_ROW of the exp sums, which no CPU kernel sums within the bound (Inductor
+    adds float64 in order per lane too, and has nothing wider: 248 ulp of softmax at
+    4096 entries, exp(-36.7) being float64's peaked case; the eager paths correct
+    torch's sum, LONG_ROW's reason)."""
     if route == "triton":
         return False
     dt = _dtype(x)
-    if x.shape[-1] > long_row(dt) and info.exp_sums:
-        return dt == "float64"
-    if train and info.row_backward == "vjp":
-        return False
+    if x.shape[-1] > long_row(dt):
+        return info.exp_sums and dt == "float64"
     return where is None and _native_cpu(info.name, x, params)
 
 
@@ -524,8 +513,7 @@ def torch_rows_train(name, x, params, where, eager, wrap):
     if info.row_backward is None:
         return eager()
     r = _route(x)
-    if r is None or x.ndim == 0 or x.numel() == 0 or _eager_rows(info, x, params, where, r,
-                                                                 True):
+    if r is None or x.ndim == 0 or x.numel() == 0 or _eager_rows(info, x, params, where, r):
         return eager()
     if info.row_backward == "vjp":  # a compiled backward on CPU only (no Triton one)
         return eager() if r == "triton" or x.is_cuda else _rows_vjp_train(
@@ -560,21 +548,11 @@ def _rows_vjp_train(info, x, params, where, eager, wrap, r):
 
         def bwd(xx, g, wh):
             x2, *w2 = _rows_args(xx, wh)
-            try:
-                gx = pair.bwd(x2, _rows_args(g, None)[0], *w2).reshape(xx.shape)
-            except Miss:
-                # a forward that is the backend's own (kernels.own: native) never
-                # misses: then the backward's misses in a row recompile the pair
-                if slot.own_forward:
-                    TIER.missed(slot, sample(xx, wh))
-                raise
-            if slot.own_forward:
-                slot.misses = 0
-            return gx
+            return pair.bwd(x2, _rows_args(g, None)[0], *w2).reshape(xx.shape)
 
         return wrap(fwd, info, x, params, where, bwd)
 
-    def sample(x=x, where=where):
+    def sample():
         s = _rows_sample(x, where)
         return (s[0], s[0].clone()) + s[1:]  # distinct tensors: Dynamo guards on aliasing
 

@@ -87,7 +87,7 @@ class Slot:
 
     __slots__ = ("key", "label", "build", "weight", "share", "state", "kernel", "spent", "elems",
                  "reason", "seconds", "trials", "eager_recent", "kernel_recent", "misses",
-                 "keep", "own_forward",
+                 "keep",
                  "generation", "sample", "eager_only", "hits", "__weakref__")
 
     def __init__(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
@@ -103,8 +103,6 @@ class Slot:
         self.eager_recent = deque(maxlen=TRIALS)  # framework calls, seconds per element
         self.kernel_recent = []       # the kernel's trial calls, seconds per element
         self.keep = False             # never retired (a training kernel: see timed())
-        self.own_forward = False      # a pair whose forward is not compiled: its
-        #                               backward's calls count the misses (kernels)
         self.misses = 0
         self.generation = 0
         self.sample = None            # what the compile is run on (shapes, dtypes)
@@ -174,8 +172,7 @@ class Tier:
 
     def timed(self, slot, seconds, elems):
         """A ready kernel's call took ``seconds``: keep it or retire it after TRIALS."""
-        if not slot.own_forward:
-            slot.misses = 0
+        slot.misses = 0
         if slot.trials >= TRIALS:
             return
         slot.trials += 1

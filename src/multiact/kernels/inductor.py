@@ -318,16 +318,14 @@ def _rows_fn(info, params, wide=True, long=False, body=None):
     return f_vjp if vjp else f
 
 
-def rows_vjp_builder(info, params, masked, long=False, native=None):
+def rows_vjp_builder(info, params, masked, long=False):
     """``build(slot, sample)`` for a row's training (``row_backward == "vjp"``): a
     :class:`Pair` of its row kernel and the vector-Jacobian product of its generic
     body, ``(x, g[, where]) -> g J(x)``, compiled: the row's own, written out
     (``FuncInfo.vjp``), else autograd's derivative of the body (``torch.func.vjp``)
     as one graph, which Inductor fuses into a few loops (standardize at 1e7:
     autograd op by op took 6.2x ``F.layer_norm``'s forward plus backward; the graph
-    1.51-1.54x its backward, the written-out one 0.99-1.07x: decision 84).  With
-    ``native`` (the backend's own forward, ``kernels.own``), the pair's forward is
-    that, not compiled (standardize's: torch's layer norm; decision 87)."""
+    1.51-1.54x its backward, the written-out one 0.99-1.07x: decision 84)."""
     f = _rows_fn(info, params, long=long)
     if info.vjp is not None:
         vjp = _rows_fn(info, params, False, long, info.vjp)
@@ -339,7 +337,7 @@ def rows_vjp_builder(info, params, masked, long=False, native=None):
 
     def build(slot, sample):
         x, g, *w = sample
-        fwd = native or _compile(slot.label + " forward", f, 1 + masked, (x, *w))
+        fwd = _compile(slot.label + " forward", f, 1 + masked, (x, *w))
         return Pair(fwd, _compile(slot.label + " backward", vjp, 2 + masked, sample))
 
     return build
@@ -427,21 +425,18 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                 longest = K.long_row(dtype)
                 for cols, masked in itertools.product((longest, longest + 1), (False, True)):
                     call = torch.zeros(2, cols, dtype=dt)  # (the calls the kernel serves)
+                    if K._eager_rows(info, call, params, True if masked else None,
+                                     "inductor"):
+                        continue  # ATen's own (kernels.own), or no float64 kernel
                     x = torch.zeros(*sample_rows(256, cols), dtype=dt)
                     w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
-                    mask = True if masked else None
-                    for kind in ("rows", "train"):
-                        # ATen's own (kernels.own), or no float64 kernel; a "vjp"
-                        # row's training pair
-                        if kind == "train" and info.row_backward != "vjp" or \
-                                K._eager_rows(info, call, params, mask, "inductor",
-                                              kind == "train"):
-                            continue
-                        slot = K._rows_slot(kind, info, call, params, masked, "inductor")
-                        if any(slot is j[0] for j in jobs):
-                            continue  # one kernel for every length (no exp_sums)
-                        sample = (x,) + w if kind == "rows" else (x, torch.zeros_like(x)) + w
-                        jobs.append((slot, sample))
+                    slot = K._rows_slot("rows", info, call, params, masked, "inductor")
+                    if any(slot is j[0] for j in jobs):
+                        continue  # one kernel for every length (no exp_sums)
+                    jobs.append((slot, (x,) + w))
+                    if info.row_backward == "vjp":  # and its training pair
+                        slot = K._rows_slot("train", info, call, params, masked, "inductor")
+                        jobs.append((slot, (x, torch.zeros_like(x)) + w))
             for slot, sample in jobs:
                 if progress:
                     progress(f"multiact compile: {slot.label}...")
