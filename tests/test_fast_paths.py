@@ -4,6 +4,8 @@ Each test fails if its path silently fell back to the generic body or lost accur
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -388,3 +390,63 @@ def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
         before = x.clone()
         tn._tanh_shrink_fwd(x)
         assert torch.equal(x.view(bits), before.view(bits))  # the input is not written
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(target, dtype,
+                                                                              monkeypatch):
+    # decision 88: the framework path of unmasked standardize over trailing axes
+    # (the data's own moments) of a float32/float64 CPU tensor is torch's layer norm
+    # of x - mean(x): within the bound on rows of 7 and 3000 entries (normal, offset
+    # by 1e4 and 10, heavy-tailed with a mean, skewed, and sorted evenly spaced rows
+    # with a mean, where the layer norm of x itself is 4.5 units over: decision 87)
+    # against mpmath; its slices with non-finite moments (an inf, a NaN, a variance
+    # that overflows) are the generic body's, to the bit; epsilon 0 on a constant
+    # slice is NaN.  Masks, given moments, other axes and half types do not take it
+    torch = pytest.importorskip("torch")
+    from multiact._check.score import round_to, scaled_error, standardize_scale
+    from multiact.backends import _torch_native as tn
+
+    seen = []
+    real = torch.native_layer_norm
+    monkeypatch.setattr(torch, "native_layer_norm",
+                        lambda *a: seen.append(a[1]) or real(*a))
+    rng = np.random.default_rng(11)
+    dt = getattr(torch, dtype)
+    for n in (7, 3000):
+        z = rng.standard_normal((5, n))
+        data = round_to(np.vstack([z[0], z[1] * 1e-3 + 1e4, rng.standard_t(3, n) * 3 + 2000,
+                                   z[3] * 0.05 + 10, rng.exponential(1.0, n) * 100,
+                                   np.linspace(15.8, 16.3, n), np.linspace(7.3, 9.3, n)]),
+                        dtype)
+        seen.clear()
+        y = multiact.standardize(torch.tensor(data, dtype=dt)).double().numpy()
+        assert seen == [(n,)]  # (once: the whole call)
+        ref = R.standardize(data)
+        err = scaled_error(y, ref, standardize_scale(data, ref), dtype)
+        assert float(err.max()) <= BY_NAME["standardize"].bound(dtype), float(err.max())
+    big = 1e30 if dtype == "float32" else 1e300
+    odd = torch.tensor([[1.0, math.inf, 2.0], [1.0, -math.inf, 2.0], [1.0, math.nan, 2.0],
+                        [big, -big, 3 * big], [1.0, 2.0, 4.0]], dtype=dt)
+    for rows in ([0], [1], [2], [3], [0, 4], [3, 4]):
+        x = odd[rows]
+        want = BY_NAME["standardize"].body(tn.NS, x, (1,))
+        got = multiact.standardize(x)
+        assert torch.equal(got.isnan(), want.isnan()), rows
+        assert torch.equal(got.nan_to_num(), want.nan_to_num()), rows
+    assert multiact.standardize(torch.full((2, 5), 0.1, dtype=dt), epsilon=0.0).isnan().all()
+    # two trailing axes (layer norm's normalized_shape), and a leading one (not)
+    x = torch.tensor(rng.standard_normal((3, 4, 50)) * 2 + 5, dtype=dt)
+    seen.clear()
+    torch.testing.assert_close(multiact.standardize(x, axis=(-2, -1)),
+                               BY_NAME["standardize"].body(tn.NS, x, (1, 2)),
+                               rtol=0, atol=8 * torch.finfo(dt).eps)
+    assert seen == [(4, 50)]
+    seen.clear()
+    multiact.standardize(x, axis=0)
+    multiact.standardize(x, where=x > 5)
+    multiact.standardize(x, mean=5.0)
+    multiact.standardize(x.to(torch.bfloat16))
+    assert not seen
+    assert multiact.standardize(torch.full((1, 8), 1e8, dtype=torch.bfloat16)).eq(0).all()

@@ -37,11 +37,13 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_e
                             _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
                             _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
                             _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
-                            _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _leaky_relu,
+                            _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
+                            _leaky_relu,
                             _log_sigmoid, _log_softmax_eager,
                             _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
-                            _soft_sign_fwd, _softmax_eager, _softplus, _tanh, _tanh_shrink_fwd,
+                            _soft_sign_fwd, _softmax_eager, _softplus, _standardize_centred, _tanh,
+                            _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
@@ -524,9 +526,16 @@ class TorchBackend(Backend):
 
     @special("speed where a kernel runs: one row kernel (scalar or no mean/variance); in "
              "training on CPU with it a compiled vector-Jacobian product of the generic "
-             "body")
+             "body; on the framework path on CPU, float32 and float64 over trailing axes "
+             "with the data's moments and no mask, torch's layer norm of x - mean(x) "
+             "(_standardize_centred)")
     def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
         def path():
+            if mean is None and variance is None and where is None and not recording(x):
+                k = _layer_norm_dims(x, axis)
+                y = _standardize_centred(x, k, epsilon) if k else None
+                if y is not None:
+                    return y
             return super(TorchBackend, self).standardize(x, axis, mean, variance, epsilon,
                                                          where)
 
