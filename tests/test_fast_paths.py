@@ -394,8 +394,8 @@ def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
 
 @pytest.mark.backends("torch")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(target, dtype,
-                                                                              monkeypatch):
+def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(
+        target, dtype, monkeypatch, request):
     # decision 88: the framework path of unmasked standardize over trailing axes
     # (the data's own moments) of a float32/float64 CPU tensor is torch's layer norm
     # of x - mean(x): within the bound on rows of 7 and 3000 entries (normal, offset
@@ -403,8 +403,10 @@ def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(ta
     # with a mean, where the layer norm of x itself is 4.5 units over: decision 87)
     # against mpmath; its slices with non-finite moments (an inf, a NaN, a variance
     # that overflows) are the generic body's, to the bit; epsilon 0 on a constant
-    # slice is NaN.  Masks, given moments, other axes and half types do not take it
+    # slice is the generic body's.  Masks, given moments, other axes and half types
+    # do not take it
     torch = pytest.importorskip("torch")
+    from multiact import kernels
     from multiact._check.score import round_to, scaled_error, standardize_scale
     from multiact.backends import _torch_native as tn
 
@@ -412,14 +414,18 @@ def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(ta
     real = torch.native_layer_norm
     monkeypatch.setattr(torch, "native_layer_norm",
                         lambda *a: seen.append(a[1]) or real(*a))
+    prev = kernels.set_mode("framework")  # (the fused mode takes the row kernel)
+    request.addfinalizer(lambda: kernels.set_mode(prev))
     rng = np.random.default_rng(11)
     dt = getattr(torch, dtype)
-    for n in (7, 3000):
+    for n in (7, 3000, 65537):
         z = rng.standard_normal((5, n))
         data = round_to(np.vstack([z[0], z[1] * 1e-3 + 1e4, rng.standard_t(3, n) * 3 + 2000,
                                    z[3] * 0.05 + 10, rng.exponential(1.0, n) * 100,
                                    np.linspace(15.8, 16.3, n), np.linspace(7.3, 9.3, n)]),
-                        dtype)
+                        dtype) if n < 65537 else round_to(np.vstack([
+                            np.r_[np.zeros(n - 1), 1.0], np.r_[np.sin(np.arange(n - 1)), 3e4]]),
+                            dtype)  # far out last (the layer norm's own output: 4-37 units)
         seen.clear()
         y = multiact.standardize(torch.tensor(data, dtype=dt)).double().numpy()
         assert seen == [(n,)]  # (once: the whole call)
@@ -435,7 +441,11 @@ def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(ta
         got = multiact.standardize(x)
         assert torch.equal(got.isnan(), want.isnan()), rows
         assert torch.equal(got.nan_to_num(), want.nan_to_num()), rows
-    assert multiact.standardize(torch.full((2, 5), 0.1, dtype=dt), epsilon=0.0).isnan().all()
+    for c in (torch.full((2, 5), 0.1, dtype=dt), torch.full((2, 3), 0.1, dtype=dt)):
+        want = BY_NAME["standardize"].body(tn.NS, c, (1,), None, None, 0.0)
+        got = multiact.standardize(c, epsilon=0.0)  # (non-finite: rstd is inf)
+        assert torch.equal(got.isnan(), want.isnan()) and not got.isfinite().any()
+        assert torch.equal(got.nan_to_num(), want.nan_to_num())
     # two trailing axes (layer norm's normalized_shape), and a leading one (not)
     x = torch.tensor(rng.standard_normal((3, 4, 50)) * 2 + 5, dtype=dt)
     seen.clear()

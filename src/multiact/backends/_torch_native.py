@@ -783,18 +783,24 @@ def _standardize_centred(x, k, epsilon):
     slice's moments are not finite (an infinite or NaN entry, a variance that
     overflows: the layer norm gives NaN there, where the generic body's limits
     are the contract's).  The two-pass variance: the mean, then Welford's sums
-    over the deviations, whose own mean is the compensation term; of ``x``
-    itself Welford's running sums drift on sorted rows with a mean, 4.5 units
-    over a bound of 2.5 (decision 87), of the deviations they stay within 0.93
-    float32 and 1.17 float64 (decision 88).  Reason: speed of the framework path
-    (below the tier, and above it until the row kernel is ready): four passes,
-    where the generic body takes some ten ops (1.85x ``F.layer_norm`` at 1e7
-    float32 against 3.5x).  Epsilon 0 on a constant slice gives NaN (0 / 0), as
-    the mathematics does; the generic body's rounded mean can give +-inf."""
+    over the deviations for ``rstd`` (of ``x`` itself Welford's running sums
+    drift on sorted rows with a mean, 4.5 units over a bound of 2.5: decision 87),
+    and ``(x - mean) rstd``.  Reason: speed of the framework path (below the tier,
+    and above it until the row kernel is ready): five passes, where the generic
+    body takes some ten ops (decision 88).  Epsilon 0 on a constant slice: the
+    generic body's limits (``rstd`` is inf: NaN where the rounded mean is the
+    slice's value, +-inf where it is not)."""
     dims = tuple(range(x.ndim - k, x.ndim))
     d = torch.sub(x, x.mean(dims, keepdim=True))
-    y, mean, rstd = torch.native_layer_norm(d, d.shape[x.ndim - k:], None, None, epsilon)
+    _, mean, rstd = torch.native_layer_norm(d, d.shape[x.ndim - k:], None, None, epsilon)
     # finite means and 0 < rstd <= inf (epsilon 0 on a constant slice: inf, and NaN
     # out, as 0 / 0), in one check: mean + 1 / rstd is finite (1 / rstd is at most
     # the largest finite sqrt(var + epsilon))
-    return y if bool(torch.isfinite(mean + rstd.reciprocal()).all()) else None
+    if not bool(torch.isfinite(mean + rstd.reciprocal()).all()):
+        return None
+    # d rstd, not the layer norm's (d - mean) rstd: its mean of the deviations is
+    # merged from its vector lanes' and the row's last entries', summed apart, which
+    # cancels where those entries lie far out (one 1.0 after 100000 zeros: 6.2
+    # units float64, 4.2 float32; a sine row ending in 3e5: 37) and moves every
+    # output by as much; d rstd is within 1 unit there (decision 88)
+    return d.mul_(rstd)
