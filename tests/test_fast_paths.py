@@ -397,11 +397,12 @@ def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
 def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(
         target, dtype, monkeypatch, request):
     # decision 88: the framework path of unmasked standardize over trailing axes
-    # (the data's own moments) of a float32/float64 CPU tensor is torch's layer norm
-    # of x - mean(x): within the bound on rows of 7 and 3000 entries (normal, offset
-    # by 1e4 and 10, heavy-tailed with a mean, skewed, and sorted evenly spaced rows
-    # with a mean, where the layer norm of x itself is 4.5 units over: decision 87)
-    # against mpmath; its slices with non-finite moments (an inf, a NaN, a variance
+    # (the data's own moments) of a float32/float64 CPU tensor is x - mean(x) times
+    # the rstd of torch's layer norm of it: within the bound on rows of 7 and 3000
+    # entries (normal, offset by 1e4 and 10, heavy-tailed with a mean, skewed, and
+    # sorted evenly spaced rows with a mean, where the layer norm of x itself is 4.5
+    # units over: decision 87), and of 65537 with an entry far out last, against
+    # mpmath; its slices with non-finite moments (an inf, a NaN, a variance
     # that overflows) are the generic body's, to the bit; epsilon 0 on a constant
     # slice is the generic body's.  Masks, given moments, other axes and half types
     # do not take it
@@ -425,7 +426,7 @@ def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(
                                    np.linspace(15.8, 16.3, n), np.linspace(7.3, 9.3, n)]),
                         dtype) if n < 65537 else round_to(np.vstack([
                             np.r_[np.zeros(n - 1), 1.0], np.r_[np.sin(np.arange(n - 1)), 3e4]]),
-                            dtype)  # far out last (the layer norm's own output: 4-37 units)
+                            dtype)  # far out last (the layer norm's own output: 3-10 units)
         seen.clear()
         y = multiact.standardize(torch.tensor(data, dtype=dt)).double().numpy()
         assert seen == [(n,)]  # (once: the whole call)

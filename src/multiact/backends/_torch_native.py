@@ -779,7 +779,8 @@ def _layer_norm_dims(x, axis):
 
 def _standardize_centred(x, k, epsilon):
     """standardize over the last ``k`` dimensions (the data's own mean and
-    variance, no mask): torch's layer norm of ``x - mean(x)``, or None where a
+    variance, no mask): ``d = x - mean(x)`` times the ``rstd`` of torch's layer
+    norm of ``d``, or None where a
     slice's moments are not finite (an infinite or NaN entry, a variance that
     overflows: the layer norm gives NaN there, where the generic body's limits
     are the contract's).  The two-pass variance: the mean, then Welford's sums

@@ -527,8 +527,8 @@ class TorchBackend(Backend):
     @special("speed where a kernel runs: one row kernel (scalar or no mean/variance); in "
              "training on CPU with it a compiled vector-Jacobian product of the generic "
              "body; on the framework path on CPU, float32 and float64 over trailing axes "
-             "with the data's moments and no mask, torch's layer norm of x - mean(x) "
-             "(_standardize_centred)")
+             "with the data's moments and no mask, x - mean(x) times the rstd of torch's "
+             "layer norm of it (_standardize_centred)")
     def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
         def path():
             if mean is None and variance is None and where is None and not recording(x):
