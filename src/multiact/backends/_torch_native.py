@@ -780,10 +780,9 @@ def _layer_norm_dims(x, axis):
 def _standardize_centred(x, k, epsilon):
     """standardize over the last ``k`` dimensions (the data's own mean and
     variance, no mask): ``d = x - mean(x)`` times the ``rstd`` of torch's layer
-    norm of ``d``, or None where a
-    slice's moments are not finite (an infinite or NaN entry, a variance that
-    overflows: the layer norm gives NaN there, where the generic body's limits
-    are the contract's).  The two-pass variance: the mean, then Welford's sums
+    norm of ``d``, or None where a slice's moments are not finite (an infinite or
+    NaN entry, a variance that overflows: the layer norm gives NaN there, where
+    the generic body's limits are the contract's).  The two-pass variance: the mean, then Welford's sums
     over the deviations for ``rstd`` (of ``x`` itself Welford's running sums
     drift on sorted rows with a mean, 4.5 units over a bound of 2.5: decision 87),
     and ``(x - mean) rstd``.  Reason: speed of the framework path (below the tier,
@@ -794,9 +793,9 @@ def _standardize_centred(x, k, epsilon):
     dims = tuple(range(x.ndim - k, x.ndim))
     d = torch.sub(x, x.mean(dims, keepdim=True))
     _, mean, rstd = torch.native_layer_norm(d, d.shape[x.ndim - k:], None, None, epsilon)
-    # finite means and 0 < rstd <= inf (epsilon 0 on a constant slice: inf, and NaN
-    # out, as 0 / 0), in one check: mean + 1 / rstd is finite (1 / rstd is at most
-    # the largest finite sqrt(var + epsilon))
+    # finite means and 0 < rstd <= inf (epsilon 0 on a constant slice: inf, and d
+    # inf out, the generic body's limits), in one check: mean + 1 / rstd is finite
+    # (1 / rstd is at most the largest finite sqrt(var + epsilon))
     if not bool(torch.isfinite(mean + rstd.reciprocal()).all()):
         return None
     # d rstd, not the layer norm's (d - mean) rstd: its mean of the deviations is
