@@ -286,7 +286,7 @@ def _tanh_shrink_fwd(x):
     each step in place where it can be: the same values to the bit, with five new
     tensors instead of about twenty (at 1e5 elements a new tensor's page faults cost
     as much as the op).  Elsewhere the generic body."""
-    if x.dtype not in (torch.float32, torch.float64) or not eager(x):
+    if x.dtype not in _WIDE or not eager(x):
         return _E.tanh_shrink(NS, x)
     depth = _E._TANH_CF_DEPTH[64 if x.dtype == torch.float64 else 32]
     xs = x.clamp(-1.0, 1.0)
@@ -778,18 +778,17 @@ def _layer_norm_dims(x, axis):
 
 
 def _standardize_centred(x, k, epsilon):
-    """standardize over the last ``k`` dimensions (the data's own mean and
-    variance, no mask): ``d = x - mean(x)`` times the ``rstd`` of torch's layer
-    norm of ``d``, or None where a slice's moments are not finite (an infinite or
-    NaN entry, a variance that overflows: the layer norm gives NaN there, where
-    the generic body's limits are the contract's).  The two-pass variance: the mean, then Welford's sums
-    over the deviations for ``rstd`` (of ``x`` itself Welford's running sums
-    drift on sorted rows with a mean, 4.5 units over a bound of 2.5: decision 87),
-    and ``(x - mean) rstd``.  Reason: speed of the framework path (below the tier,
-    and above it until the row kernel is ready): five passes, where the generic
-    body takes some ten ops (decision 88).  Epsilon 0 on a constant slice: the
-    generic body's limits (``rstd`` is inf: NaN where the rounded mean is the
-    slice's value, +-inf where it is not)."""
+    """standardize over the last ``k`` dimensions (the data's own mean and variance, no
+    mask): ``d = x - mean(x)`` times the ``rstd`` of torch's layer norm of ``d``, or
+    None where a slice's moments are not finite (an infinite or NaN entry, a variance
+    that overflows: the layer norm gives NaN there, where the generic body's limits are
+    the contract's).  The two-pass variance: the mean, then Welford's sums over the
+    deviations for ``rstd`` (of ``x`` itself Welford's running sums drift on sorted rows
+    with a mean, 4.5 units over a bound of 2.5: decision 87), and ``(x - mean) rstd``.
+    Reason: speed of the framework path (below the tier, and above it until the row
+    kernel is ready): five passes, where the generic body takes some ten ops (decision
+    88).  Epsilon 0 on a constant slice: the generic body's limits (``rstd`` is inf: NaN
+    where the rounded mean is the slice's value, +-inf where it is not)."""
     dims = tuple(range(x.ndim - k, x.ndim))
     d = torch.sub(x, x.mean(dims, keepdim=True))
     _, mean, rstd = torch.native_layer_norm(d, d.shape[x.ndim - k:], None, None, epsilon)

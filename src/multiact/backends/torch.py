@@ -33,8 +33,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
-from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, NS, _celu, _elu, _fma_exact, _erfc32_of,
-                            _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
+from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
+                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
                             _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
                             _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
@@ -289,7 +289,7 @@ class TorchBackend(Backend):
              "? v : x, the generic body's values and backward (0 at and below t; NaN keeps "
              "x and its gradient)")
     def threshold(self, x, threshold, value):
-        if x.dtype in (torch.float32, torch.float64) and type(threshold) in (float, int) \
+        if x.dtype in _WIDE and type(threshold) in (float, int) \
                 and type(value) in (float, int) and _fits(threshold, x) and _fits(value, x):
             return _threshold(x, threshold, value)
         return super().threshold(x, threshold, value)
@@ -399,7 +399,7 @@ class TorchBackend(Backend):
              "+0 in the band, NaN kept); training keeps the generic body, whose gradient at "
              "NaN is the incoming one (torch's is 0 in its vectorised loop)")
     def hard_shrink(self, x, lambd=0.5):
-        if x.dtype in (torch.float32, torch.float64) and not recording(x) and eager(x) \
+        if x.dtype in _WIDE and not recording(x) and eager(x) \
                 and type(lambd) in (float, int):
             return _hardshrink(x, lambd)
         return super().hard_shrink(x, lambd)
@@ -408,7 +408,7 @@ class TorchBackend(Backend):
              "body's selects (torch.where costs 10x an add on CPU); the same values (+0 in the "
              "band) and gradients (0 in the band, at its edges too)")
     def soft_shrink(self, x, lambd=0.5):
-        if x.dtype not in (torch.float32, torch.float64) or not eager(x):
+        if x.dtype not in _WIDE or not eager(x):
             return super().soft_shrink(x, lambd)
 
         def fwd(t):
