@@ -11,8 +11,8 @@ import pytest
 import multiact
 from multiact._check import reference as R
 from multiact._check.inputs import reduction_inputs, sparsemax_inputs, standardize_inputs
-from multiact._check.score import (Cell, round_to, scaled_error, score_case,
-                                   standardize_scale, ulp_error)
+from multiact._check.score import (FORMATS, FTZ_FLOOR, Cell, round_to, scaled_error,
+                                   score_case, standardize_scale, ulp_error)
 from multiact._table import BY_NAME, TABLE
 
 ROWS = [(info, dict(c.params)) for info in TABLE if not info.elementwise for c in info.cases]
@@ -217,3 +217,40 @@ def test_sparsemax(target, axis, dtype, report):
     _cell(report, "sparsemax", target, dtype, worst, b)
     assert worst <= b
     np.testing.assert_allclose(y.sum(axis=axis), 1.0, rtol=4 * 2.0 ** -(7 if "16" in dtype else 23))
+
+
+# decision 89: a gated function whose gate (glu's sigmoid(b), swiglu's silu(a),
+# geglu's gelu(a)) is within score.FTZ_FLOOR smallest normals of zero may take the
+# gate as flushed (torch's CPU glu, XLA): the product is then off by at most the
+# other half's size times that floor, never of the other sign, never NaN
+_GATED = [("glu", {}), ("swiglu", {}), ("geglu", {"approximate": True}),
+          ("geglu", {"approximate": False})]
+
+
+@pytest.mark.dtypes("float32", "float64")
+@pytest.mark.parametrize("name, params", _GATED,
+                         ids=[BY_NAME[n].label(p) for n, p in _GATED])
+def test_gated_products_of_a_tiny_gate(target, dtype, name, params, report):
+    z = np.concatenate([np.linspace(-16, -12, 33), np.linspace(-110, -80, 61),
+                        np.linspace(-760, -700, 61), [-3.0, 0.5, 4.0]])
+    v = np.array([1e30, -3e20, 2.5e10, 1.0, -7.0])
+    gate_in, other = (round_to(u.ravel(), dtype) for u in np.meshgrid(z, v))
+    ref_fn = getattr(R, name)
+
+    def halves(g, o):  # glu's gate is its second half, the others' their first
+        return np.stack([o, g] if name == "glu" else [g, o], axis=-1)
+
+    data = halves(gate_in, other)
+    y = target.to_numpy(getattr(multiact, name)(target.asarray(data, dtype), **params))[:, 0]
+    ref = ref_fn(data, **params)[:, 0]
+    gate = ref_fn(halves(gate_in, np.ones_like(other)), **params)[:, 0]
+    err = ulp_error(y, ref, 0.0, dtype)
+    floor = FTZ_FLOOR * FORMATS[dtype][1]
+    tiny_gate = np.abs(gate) <= floor
+    assert np.isfinite(y).all()
+    forgiven = tiny_gate & (np.abs(y - ref) <= np.abs(other) * floor) & (y * ref >= 0)
+    err = np.where(forgiven, 0.0, err)
+    worst, b = float(err.max()), bound(name, dtype)
+    _cell(report, f"{BY_NAME[name].label(params)} (a tiny gate)", target, dtype, worst, b)
+    assert worst <= b, (gate_in[err.argmax()], other[err.argmax()], y[err.argmax()],
+                        ref[err.argmax()])

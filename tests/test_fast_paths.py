@@ -461,3 +461,40 @@ def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(
     multiact.standardize(x.to(torch.bfloat16))
     assert not seen
     assert multiact.standardize(torch.full((1, 8), 1e8, dtype=torch.bfloat16)).eq(0).all()
+
+
+@pytest.mark.backends("torch")
+def test_torch_glu_inference_is_torchs_and_training_keeps_its_own_backward(target):
+    # decision 89: CPU inference is torch's glu, to the bit, in every float dtype and
+    # along any axis; training never takes torch's backward (s (1 - s) is 0 in
+    # float32 for b > 16.6): above the tier its pair's forward is torch's glu
+    # (_glu_rows), its backward compiled
+    torch = pytest.importorskip("torch")
+    import mpmath as mp
+
+    from multiact import kernels
+    from multiact.backends import _torch_native as tn
+    from multiact.kernels._tier import TIER
+
+    x = torch.randn(64, 10, dtype=torch.float64) * 8
+    for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        for axis in (-1, 0):
+            xd = x.to(dt)
+            assert torch.equal(multiact.glu(xd, axis=axis), torch.nn.functional.glu(xd, axis))
+    a, b = 2.0, 20.0
+    want = float(mp.mpf(a) / (1 + mp.exp(-b)) / (1 + mp.exp(b)))  # a s(b) s(-b)
+
+    def grad_b():
+        xr = torch.tensor([a, a, b, b] * 64, dtype=torch.float32).view(64, 4)
+        multiact.glu(xr.requires_grad_(True)).sum().backward()
+        return float(((xr.grad[:, 2:].double() - want) / want).abs().max())
+
+    assert grad_b() < 4e-7  # the framework path
+    prev = kernels.set_mode("fused")
+    try:
+        assert grad_b() < 4e-7  # the tier's pair (the slot test_kernels_gated's shapes take)
+    finally:
+        kernels.set_mode(prev)
+    pairs = [s for k, s in list(TIER.slots.items()) if k[0] == "gated-train" and k[2] == "glu"
+             and s.kernel is not None]
+    assert pairs and all(s.kernel.fwd is tn._glu_rows for s in pairs)

@@ -34,7 +34,7 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
-                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
+                            _erfc32_of, _glu, _glu_rows, _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
                             _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
                             _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
@@ -187,6 +187,8 @@ _k.own("hard_silu", _formulas(_hard_silu_fwd, _hard_silu_bwd))  # forward 1.09x,
 # compiled loop 0.96x, 1.96x with backward against torch's 1.13x, 2.23x, of F.mish)
 _k.own("mish", _formulas(_mish_fwd, _mish_bwd, native=_WORK))
 _k.own("soft_sign", _formulas(None, _soft_sign_bwd))
+# glu's training forward: torch's glu, one pass (decision 89), the compiled backward kept
+_k.own("glu", _formulas(_glu_rows, native=True))
 
 
 def _own_gelu(params, dtype):
@@ -293,6 +295,16 @@ class TorchBackend(Backend):
                 and type(value) in (float, int) and _fits(threshold, x) and _fits(value, x):
             return _threshold(x, threshold, value)
         return super().threshold(x, threshold, value)
+
+    @special("speed: torch's glu in CPU inference, one native kernel (its gate, 1 / (1 + "
+             "exp(-b)), gives 0 where sigmoid(b) is below the smallest normal: decision 89); "
+             "training keeps the kernel pair or the generic body (torch's backward s (1 - s) "
+             "loses every digit for b > 17)")
+    def glu(self, x, axis=-1):
+        if not recording(x) and _KSTATE["mode"] != "fused" and x.dtype in _FLOATS \
+                and x.is_cpu and eager(x) and x.shape[axis] % 2 == 0:
+            return _glu(x, axis)
+        return super().glu(x, axis)
 
     @special("speed: elu uses expm1 forward and alpha * exp(x) backward")
     def elu(self, x, alpha=1.0):

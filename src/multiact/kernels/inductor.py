@@ -355,8 +355,10 @@ def gated_builder(kind, info, dtype, params):
     """``build(slot, sample)`` for a gated row (glu, swiglu, geglu) over ``x3``, the
     input viewed as ``(outer, 2, m)`` (``params`` with the axis set to 1):
     ``forward`` (its generic body) or ``train`` (a :class:`Pair` with the traced
-    derivatives of both halves, written by one loop)."""
+    derivatives of both halves, written by one loop); the training pair's forward
+    is the backend's own where it registered one as native (``kernels.own``)."""
     body, ns = info.body, _namespace()
+    own = _own(info.name, params, dtype)
 
     def fwd(t):
         return body(ns, t, *params)
@@ -366,7 +368,8 @@ def gated_builder(kind, info, dtype, params):
 
     def build(slot, sample):
         bwd = _gated_backward_fn(info, dtype, params)
-        return Pair(_compile(slot.label + " forward", fwd, 1, sample[:1]),
+        return Pair(own.fwd if own.native else
+                    _compile(slot.label + " forward", fwd, 1, sample[:1]),
                     _compile(slot.label + " backward", bwd, 2, sample))
 
     return build
