@@ -31,6 +31,7 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
 _functorch_active = torch._C._are_functorch_transforms_active
+_legacy_batched = torch._C._functorch.is_legacy_batchedtensor
 _is_compiling = torch.compiler.is_compiling
 _unwrap_dead = torch._functorch.utils.unwrap_dead_wrappers
 _C_APPLY: dict = {}
@@ -378,9 +379,12 @@ class _KernelGated(torch.autograd.Function):
     def backward(ctx, g):
         (x3,) = ctx.saved_tensors
         # a plain cotangent: the backward kernel (both halves in one pass); else
-        # (double backward, torch.func) autograd of the generic body
+        # (double backward, torch.func, the legacy vmap of gradcheck's batched
+        # gradients: the framework pair's in-place ops refuse it) autograd of the
+        # generic body
         if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active() \
-                and type(g) is torch.Tensor and g.dtype == x3.dtype:
+                and type(g) is torch.Tensor and g.dtype == x3.dtype \
+                and not _legacy_batched(g):
             try:
                 return (ctx.pair.bwd(x3, g.contiguous()).view(x3.shape), None, None, None)
             except (NotImplementedError, Miss):
