@@ -35,7 +35,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
-                            _erfc32_of, _glu, _glu_rows, _glu_rows_bwd, _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
+                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
+                            _glu, _glu_rows, _glu_rows_bwd,
                             _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
                             _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
@@ -310,8 +311,9 @@ class TorchBackend(Backend):
 
     @special("speed: torch's glu in CPU inference, one native kernel (its gate, 1 / (1 + "
              "exp(-b)), gives 0 where sigmoid(b) is below the smallest normal: decision 89); "
-             "training keeps the kernel pair or the generic body (torch's backward s (1 - s) "
-             "loses every digit for b > 17)")
+             "in float32 and float64 training it is the forward, the backward not torch's "
+             "(s (1 - s) loses every digit for b > 17) but the tier's compiled one or, on "
+             "the framework path, _glu_rows_bwd's ATen ops")
     def glu(self, x, axis=-1):
         if not recording(x) and _KSTATE["mode"] != "fused" and x.dtype in _FLOATS \
                 and x.is_cpu and eager(x) and x.shape[axis] % 2 == 0:
