@@ -196,3 +196,31 @@ def test_mish_at_minus_inf_and_nan(ad_target):
     assert y[0] == 0 and np.isnan(y[1])
     g = grad_of(ad_target, multiact.mish, x)
     assert g[0] == 0 and np.isnan(g[1]) and g[2] == pytest.approx(1.0490362200997922, rel=1e-12)
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("mode", ["auto", "fused"])
+@pytest.mark.parametrize("name", ["silu", "glu", "geglu", "standardize"])
+def test_outputs_take_in_place_ops_in_training(target, name, mode):
+    # a kernel route's output is the Function's own tensor, not a view made inside
+    # it, which autograd would refuse to modify in place (y.mul_, F.dropout(...,
+    # inplace=True)); torch's ops allow it, and so does every route here.  The
+    # gradient is then that of 2 f(x).  (softmax and log_softmax save their output,
+    # as torch's do: an in-place change of it fails at backward, as there.)
+    import torch
+
+    from multiact import kernels
+
+    prev = kernels.set_mode(mode)
+    try:
+        x = torch.linspace(-3, 3, 64 * 6, dtype=torch.float32).reshape(64, 6)
+        grads = []
+        for inplace in (True, False):
+            xr = x.clone().requires_grad_(True)
+            y = getattr(multiact, name)(xr)
+            y = y.mul_(2) if inplace else y * 2
+            y.sum().backward()
+            grads.append(xr.grad)
+    finally:
+        kernels.set_mode(prev)
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)

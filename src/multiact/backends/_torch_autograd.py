@@ -306,10 +306,24 @@ class _LogSumExp(torch.autograd.Function):
 
 # -- the fused kernels (multiact.kernels) ---------------------------------------------------
 
+def _unviewed(t, shape):
+    """``t``, a kernel's contiguous output made in a Function's forward, as a tensor
+    of ``shape`` that is not a view (its storage, not a copy).  Reason: autograd
+    refuses the caller's in-place ops (``y.mul_(2)``, ``F.dropout(y, inplace=True)``)
+    on a Function's output that is a view made inside it, where torch's own ops,
+    and the framework paths, allow them."""
+    if t._base is None and t.shape == shape:
+        return t
+    t = t.contiguous()
+    return torch.empty(0, dtype=t.dtype, device=t.device).set_(
+        t.untyped_storage(), t.storage_offset(), shape)
+
+
 class _KernelElementwise(torch.autograd.Function):
     @staticmethod
     def forward(x, pair, info, params):
-        return pair.fwd((x if x.is_contiguous() else x.contiguous()).view(-1)).view(x.shape)
+        y = pair.fwd((x if x.is_contiguous() else x.contiguous()).view(-1))
+        return _unviewed(y, x.shape)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -367,7 +381,9 @@ class _KernelGated(torch.autograd.Function):
 
     @staticmethod
     def forward(x3, pair, info, params):
-        return pair.fwd(x3).reshape(x3.shape[0], x3.shape[2])
+        # the kernel's own output, (outer, 1, m), not a view of it: a view made here
+        # refuses the caller's in-place ops (fused_gated reshapes it outside)
+        return pair.fwd(x3)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -380,13 +396,15 @@ class _KernelGated(torch.autograd.Function):
         (x3,) = ctx.saved_tensors
         # a plain cotangent: the backward kernel (both halves in one pass); else
         # (double backward, torch.func, the legacy vmap of gradcheck's batched
-        # gradients: the framework pair's in-place ops refuse it) autograd of the
-        # generic body
+        # gradients: the framework pair's in-place ops refuse it; a check Dynamo
+        # cannot trace, and compiled autograd's graph holds no such tensor) autograd
+        # of the generic body
         if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active() \
                 and type(g) is torch.Tensor and g.dtype == x3.dtype \
-                and not _legacy_batched(g):
+                and (_is_compiling() or not _legacy_batched(g)):
             try:
-                return (ctx.pair.bwd(x3, g.contiguous()).view(x3.shape), None, None, None)
+                g2 = g.reshape(x3.shape[0], x3.shape[2]).contiguous()
+                return (ctx.pair.bwd(x3, g2).view(x3.shape), None, None, None)
             except (NotImplementedError, Miss):
                 pass
         create = torch.is_grad_enabled()
@@ -398,14 +416,16 @@ class _KernelGated(torch.autograd.Function):
 
 
 def fused_gated(pair, info, x3, params):
-    """A gated row's function of ``x3`` by the kernel ``pair``, recording a gradient."""
-    return apply(_KernelGated, x3, pair, info, params)
+    """A gated row's function of ``x3`` by the kernel ``pair``, recording a gradient:
+    ``(outer, m)``, a view of the Function's output made outside it."""
+    return apply(_KernelGated, x3, pair, info, params).reshape(x3.shape[0], x3.shape[2])
 
 
 class _KernelRows(torch.autograd.Function):
     @staticmethod
     def forward(x, fwd, info, params, where, bwd):
-        return fwd(x, params, where)
+        y = fwd(x, params, where)
+        return _unviewed(y, y.shape)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
