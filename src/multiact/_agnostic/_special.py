@@ -17,7 +17,7 @@ from . import _gelu_root_coeffs as _root
 from ._ndtr_coeffs import PIECES
 
 __all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "gelu_derivative_from_erfc32",
-           "gelu_half32", "gelu_derivative_half32", "normal_pdf", "expm1_kahan"]
+           "gelu_rational", "gelu_derivative_rational", "normal_pdf", "expm1_kahan"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
@@ -99,30 +99,26 @@ def gelu_derivative_from_erfc32(xp, x, erfc):
     """Exact GELU's derivative ``Phi(x) + x phi(x)`` of float32 ``x`` from a float32
     ``erfc`` accurate to an ulp: ``Phi`` by :func:`ndtr_from_erfc32`, ``phi`` by
     :func:`normal_pdf` (``x^2`` exact).  The sum cancels at its root ``X0``
-    (GELU's minimum, -0.7518): on ``[LO, HI]`` around it, ``(x - X0) q(x)``
-    instead, ``x - X0`` exact (a float32 head and a tail) and ``q`` one polynomial
-    (``_gelu_root_coeffs``, tools/fit_gelu_root.py: 6.6e-10 relative), so the
-    derivative keeps its relative accuracy through the root.  No fused
-    multiply-add may contract the products (as :func:`ndtr_from_erfc32`).
+    (GELU's minimum, -0.7518): around it :func:`_at_root`'s polynomial instead.
+    No fused multiply-add may contract the products (as :func:`ndtr_from_erfc32`).
     ``normal_pdf``'s ``expm1`` needs absolute accuracy only (it is added to 1).
     """
     xc = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN
     gauss = _exp_half_square(xp, xp.abs(xc))
     d = ndtr_from_erfc32(xp, x, erfc, gauss) + xc * (gauss * _INV_SQRT_2PI)
-    near = (x >= _root.LO) & (x <= _root.HI)
-    # x - X0: exact to X0's tail near the root (Sterbenz on [2 X0, X0 / 2]); on
-    # the rest of [LO, HI], far from the root, rounded at most once
-    h = (xp.where(near, x, _root.X0_HI) - _root.X0_HI) - _root.X0_LO
-    return xp.where(near, h * _horner(_root.Q, h), d)
+    return _at_root(xp, x, d)
 
 
-def _half_tail(xp, x):
-    """``(a, Phi(-a), exp(-a^2 / 2))``, ``a = |x|`` capped at 40 (NaN stays NaN), for
-    the float32 work of a half tensor: ``Phi(-a) = P(a) / Q(a) exp(-a^2 / 2)`` with
-    ``_gelu32_coeffs``'s rational (5.1e-9 relative; every coefficient positive, so
-    float32's Horner sums do not cancel) and ``a^2`` rounded (relative error up to
-    half an ulp of ``a^2 / 2``: 3.8e-6 at a = 13.3, where float32's normal range
-    ends, 1/1000 of a bfloat16 ulp)."""
+def _rational_tail(xp, x):
+    """``(a, Phi(-a), exp(-a^2 / 2))``, ``a = |x|`` capped at 40 (NaN stays NaN), in
+    ``x``'s dtype, one wider than the result's (float32 for a half tensor, float64
+    for a float32 one): ``Phi(-a) = P(a) / Q(a) exp(-a^2 / 2)`` with
+    ``_gelu32_coeffs``'s rational (5.1e-9 relative on [0, 13.5], where float32's
+    normal range ends; every coefficient positive, so the Horner sums do not
+    cancel) and ``a^2`` rounded (in float32: relative error up to half an ulp of
+    ``a^2 / 2``, 3.8e-6 at a = 13.3, 1/1000 of a bfloat16 ulp).  Beyond 13.5 the
+    rational is outside its fit, where the results are below float32's normal
+    range."""
     a = xp.abs(x)
     a = xp.where(a > 40.0, 40.0, a)
     gauss = xp.exp(-(a * a) * 0.5)
@@ -130,28 +126,44 @@ def _half_tail(xp, x):
     return a, ratio * gauss, gauss
 
 
-def gelu_half32(xp, x):
-    """Exact GELU ``x Phi(x)`` of the float32 value ``x`` of a float16 or bfloat16
-    tensor, to be rounded to it: ``x - a Phi(-a)`` (``x >= 0``) or ``-a Phi(-a)``,
-    ``a = |x|`` (:func:`_half_tail`).  No erfc: float32's error here (a few ulp,
-    up to 64 as ``x`` nears -13) is below 1/100 of a half ulp, which the half
-    dtypes' bound of 0.51 ulp allows (every value: within 0.49993 ulp); the
-    float32 bound does not.
+def gelu_rational(xp, x):
+    """Exact GELU ``x Phi(x)``, to be rounded once to a narrower dtype (``x`` is the
+    value of a float16 or bfloat16 tensor in float32, or of a float32 one in
+    float64): ``x - a Phi(-a)`` (``x >= 0``) or ``-a Phi(-a)``, ``a = |x|``
+    (:func:`_rational_tail`).  No erfc.  Half tensors: float32's error here (a few
+    ulp, up to 64 as ``x`` nears -13) is below 1/100 of a half ulp (every value:
+    within 0.49993 ulp); float32 tensors: the fit's 0.043 ulp, within 0.585 ulp
+    (decision 90).  In float32 for float32 the bound would not hold.
     """
-    a, tail, _ = _half_tail(xp, x)
+    a, tail, _ = _rational_tail(xp, x)
     at = a * tail
     return xp.where(x >= 0, x - at, -at)  # (+-0 keep their sign)
 
 
-def gelu_derivative_half32(xp, x):
-    """Exact GELU's derivative ``Phi(x) + x phi(x)`` of the float32 value ``x`` of a
-    half tensor (as :func:`gelu_half32`), both terms from :func:`_half_tail`'s.  The
-    sum cancels at its root (-0.7518), but no float16 or bfloat16 value lies near
-    enough for that to reach 1/100 of a half ulp (every value: within 0.5002 ulp),
-    so no polynomial through the root (:func:`gelu_derivative_from_erfc32`'s)."""
-    _, tail, gauss = _half_tail(xp, x)
+def gelu_derivative_rational(xp, x, root=False):
+    """Exact GELU's derivative ``Phi(x) + x phi(x)``, to be rounded once to a
+    narrower dtype (as :func:`gelu_rational`), both terms from
+    :func:`_rational_tail`'s.  The sum cancels at its root (-0.7518), where the
+    fit's 5.1e-9 (relative to ``Phi``) is far above a float32 ulp of the sum: with
+    ``root`` (float32 tensors), ``(x - X0) q(x)`` there (:func:`_at_root`; within
+    0.581 ulp, decision 90).  No float16 or bfloat16 value lies near enough to the
+    root for that to reach 1/100 of a half ulp (every value: within 0.5002 ulp)."""
+    _, tail, gauss = _rational_tail(xp, x)
     xc = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN
-    return xp.where(x < 0, tail, 1.0 - tail) + xc * (gauss * _INV_SQRT_2PI)
+    d = xp.where(x < 0, tail, 1.0 - tail) + xc * (gauss * _INV_SQRT_2PI)
+    return _at_root(xp, x, d) if root else d
+
+
+def _at_root(xp, x, d):
+    """``d`` (``gelu'(x)``, however formed) off ``[LO, HI]``, around GELU's minimum
+    ``X0``; on it ``(x - X0) q(x)``, ``x - X0`` exact (a float32 head and a tail)
+    and ``q`` one polynomial (``_gelu_root_coeffs``, tools/fit_gelu_root.py: 6.6e-10
+    relative), so the derivative keeps its relative accuracy through the root."""
+    near = (x >= _root.LO) & (x <= _root.HI)
+    # x - X0: exact to X0's tail near the root (Sterbenz on [2 X0, X0 / 2]); on
+    # the rest of [LO, HI], far from the root, rounded at most once
+    h = (xp.where(near, x, _root.X0_HI) - _root.X0_HI) - _root.X0_LO
+    return xp.where(near, h * _horner(_root.Q, h), d)
 
 
 def normal_pdf(xp, a):

@@ -41,8 +41,8 @@ _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 # Reason: accuracy.  MKL's first float32 erfc of a process (ATen's eager erfc) returned
 # a part of a large call wrong: 8936 of 20005 entries off by up to 201 ulp, in 3 of
 # 16 fresh processes (torch 2.13, this machine); none in 24 after one small call
-# first.  Exact GELU's float32 paths take erfc from it (the eager path, the kernels'
-# fwd_pre and bwd_pre): one small call of each dtype, now.
+# first.  Exact GELU's float32 framework path takes erfc from it: one small call of
+# each dtype, now.
 _erfc(torch.zeros(16)), _erfc(torch.zeros(16, dtype=torch.float64))
 
 
@@ -501,32 +501,6 @@ def _gelu_erf_bwd(x, g):
     return g * _gelu_erfc_grad(x, torch.float64).to(g.dtype)
 
 
-def _erfc32_of(x, _g=None):
-    """``(erfc(fl(-x / sqrt 2)),)`` of float32 ``x``: the erfc of exact GELU's
-    float32 kernel (``_special.ndtr_from_erfc32``'s, which clamps ``x`` to
-    [-40, 40] first: the same values, erfc being 0 or 2 in float32 beyond),
-    ATen's own (``kernels.Own``'s ``fwd_pre``; MKL's erfc, 0.16 ms at 524288
-    float32, where Inductor's loop takes SLEEF's, 1.06 ms: the kernel 0.66 against
-    1.66 ms, F.gelu's 0.17; 28 against 33 ms at 1e7, F.gelu's 12.6)."""
-    t = torch.mul(x, _special._C32)
-    return (_erfc(t, out=t),)
-
-
-def _gelu_erf_bwd32_from(x, g, e):
-    """``g gelu'(x)`` of float32 ``x`` in float32 from ``e``, :func:`_erfc32_of`:
-    ``_special.gelu_derivative_from_erfc32`` (its root by a polynomial), for the
-    compiled backward only.  Reason: speed; the eager backward (float64, rounded
-    once) holds fewer passes than this would."""
-    return g * _special.gelu_derivative_from_erfc32(NS, x, lambda t: e)
-
-
-def _gelu_erf32_from(x, e):
-    """Exact GELU of float32 ``x`` from ``e``, :func:`_erfc32_of`: the generic
-    body's formula (``fm.gated``, ``_special.ndtr_from_erfc32``), written into
-    ``e`` (one allocation fewer: 28 against 40 ms at 1e7)."""
-    return e.copy_(fm.gated(NS, x, _special.ndtr_from_erfc32(NS, x, lambda t: e)))
-
-
 def _glu_rows(x3):
     """glu of ``x3``, the input viewed as ``(outer, 2, m)``: torch's own (one
     pass; its gate flushes below the smallest normal, as decision 89 allows), the
@@ -538,11 +512,12 @@ def _glu_rows(x3):
 def _glu_rows_bwd(x3, g):
     """glu's gradient at ``x3`` (``(outer, 2, m)``) for the cotangent ``g`` (``(outer,
     m)``), both halves, in six ATen passes: ``g s`` and ``g s q a``, ``s = sigmoid(b)``,
-    ``q = sigmoid(-b)`` (no ``1 - s``: relative accuracy in both tails; each a
-    gate within the flush floor, decision 89).  The framework path's training
-    backward in float32 and float64 (with :func:`_glu_rows` forward).  Reason:
-    speed; autograd of the generic body assembled each half's gradient apart
-    (1e5 float32 with the forward: 1.9-2.1x ``F.glu``'s pair, from 3.3-4.0x)."""
+    ``q = sigmoid(-b)`` (no ``1 - s``: relative accuracy in both tails; torch's
+    sigmoid is 0 beyond +-88.7 in float32, as the generic body's gradient was).  The
+    framework path's training backward in float32 and float64 (with
+    :func:`_glu_rows` forward).  Reason: speed; autograd of the generic body
+    assembled each half's gradient apart (1e5 float32 with the forward: 1.9-2.4x
+    ``F.glu``'s pair, from 3.3-4.4x)."""
     a, b = x3[:, 0], x3[:, 1]
     out = torch.empty_like(x3)
     ga, gb = out[:, 0], out[:, 1]
@@ -554,19 +529,31 @@ def _glu_rows_bwd(x3, g):
     return out
 
 
-def _gelu_erf_half(x):
-    """Exact GELU of a float16 or bfloat16 ``x``: ``_special.gelu_half32`` of its
-    float32 value, rounded once, in the compiled loop that reads and writes the
-    half tensors (``kernels.own``; no erfc, no float32 tensor: bfloat16 524288
-    2.95x F.gelu, 5.42x through MKL's erfc as in float32; decision 82)."""
-    return _special.gelu_half32(NS, x.float()).to(x.dtype)
+#: exact GELU's compiled kernels work one dtype wider than the tensor's
+_GELU_WORK = {torch.float32: torch.float64, torch.float16: torch.float32,
+              torch.bfloat16: torch.float32}
 
 
-def _gelu_erf_half_bwd(x, g):
-    """``g gelu'(x)`` of half ``x`` and ``g``: ``_special.gelu_derivative_half32``,
-    in float32, rounded once (bfloat16 524288 with the forward: 2.05x ``F.gelu``'s
-    pair, 4.08x as in float32)."""
-    return (g.float() * _special.gelu_derivative_half32(NS, x.float())).to(g.dtype)
+def _gelu_erf_wide(x):
+    """Exact GELU of a float32, float16 or bfloat16 ``x``: ``_special.gelu_rational``
+    of its value one dtype wider (float64, float32), rounded once, in the compiled
+    loop that reads and writes ``x``'s dtype (``kernels.own``; no erfc, no wider
+    tensor).  Reason: speed, and in float32 accuracy (decision 90: 0.585 ulp where
+    erfc's kernel reached 2-3; 524288 float32 0.65-0.84 ms against 1.12-1.33 with
+    ATen's erfc before the loop; half tensors, decision 82: bfloat16 524288 2.95x
+    ``F.gelu``, 5.42x through erfc)."""
+    return _special.gelu_rational(NS, x.to(_GELU_WORK[x.dtype])).to(x.dtype)
+
+
+def _gelu_erf_wide_bwd(x, g):
+    """``g gelu'(x)`` of float32 or half ``x`` and ``g`` (as :func:`_gelu_erf_wide`):
+    ``_special.gelu_derivative_rational``, through the root's polynomial for
+    float32, rounded once (float32 524288: 0.76-1.33 ms against 1.72-2.81 with
+    ATen's erfc; bfloat16 with the forward: 2.05x ``F.gelu``'s pair, 4.08x through
+    erfc in float32)."""
+    w = _GELU_WORK[x.dtype]
+    d = _special.gelu_derivative_rational(NS, x.to(w), root=x.dtype == torch.float32)
+    return (g.to(w) * d).to(g.dtype)
 
 
 def _sigmoid_pair(x):

@@ -35,9 +35,8 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
-                            _erfc32_of, _gelu_erf32_from, _gelu_erf_bwd32_from, _gelu_erf_half,
-                            _glu, _glu_rows, _glu_rows_bwd,
-                            _gelu_erf_half_bwd, _gelu_tanh_bwd_one_exp, _gelu_tanh_fwd,
+                            _gelu_erf_wide, _gelu_erf_wide_bwd, _gelu_tanh_bwd_one_exp,
+                            _gelu_tanh_fwd, _glu, _glu_rows, _glu_rows_bwd,
                             _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
                             _leaky_relu,
@@ -126,8 +125,8 @@ def _framework_path(body, x, params, like=None):
 #: A gated row's framework path in training on CPU (float32, float64): its forward
 #: and both halves' backward in ATen ops, as one autograd.Function (the kernels'
 #: pair's, ``fused_gated``), not autograd of the generic body, which assembles each
-#: half's gradient apart (glu at 1e5 float32 with backward: 3.3-4.0x ``F.glu``'s,
-#: 1.9-2.1x so).  Reason: speed.
+#: half's gradient apart (glu at 1e5 float32 with backward: 3.3-4.4x ``F.glu``'s,
+#: 1.9-2.4x so).  Reason: speed.
 _GATED_PAIRS = {"glu": _Pair(_glu_rows, _glu_rows_bwd)}
 
 
@@ -161,6 +160,7 @@ def _gated(row, body, x, params):
 
 
 _REASON_BWD = "speed, and an accurate backward"
+_NOT_FUSED = ("auto", "framework")  # kernels' modes set (None: not yet read)
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 
 
@@ -206,21 +206,16 @@ _k.own("glu", _formulas(_glu_rows, native=True))
 
 def _own_gelu(params, dtype):
     # tanh: the framework path's forward ops, half tensors through float32 as there
-    # (with backward 1.15x, from 1.23x), and its backward from one exp (0.98-1.07x);
-    # exact: the float32 backward, and not float64's, whose correction needs
-    # addcmul's fused multiply-add (the traced derivative there).  Exact float32
-    # (decision 81): erfc by ATen (MKL) before the compiled loops, not Inductor's
-    # (SLEEF's: the forward 1.66 ms at 524288, 0.66-1.14 so), and a float32 backward
-    # (1.65 ms, 3.6 in float64).  Exact half (decision 82): no erfc, one loop each
-    # way over the half tensors, within their bound
+    # (with backward 1.15x, from 1.23x), and its backward from one exp (0.98-1.07x).
+    # Exact float32 and half (decisions 82, 90): no erfc, one loop each way over the
+    # tensors, a rational one dtype wider (float64: 0.585 ulp; before, ATen's erfc
+    # run ahead of the loop, 2-3 ulp, 1.4-2x the time); float64: the generic body and
+    # its traced derivative
     if params[0]:
         return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd_one_exp)
     if dtype == "float64":
         return None
-    if dtype != "float32":
-        return _k.Own(_gelu_erf_half, _gelu_erf_half_bwd)
-    return _k.Own(_gelu_erf32_from, _gelu_erf_bwd32_from, fwd_pre=_erfc32_of,
-                  bwd_pre=_erfc32_of)
+    return _k.Own(_gelu_erf_wide, _gelu_erf_wide_bwd)
 
 
 _k.own("gelu", _own_gelu)
@@ -310,13 +305,16 @@ class TorchBackend(Backend):
         return super().threshold(x, threshold, value)
 
     @special("speed: torch's glu in CPU inference, one native kernel (its gate, 1 / (1 + "
-             "exp(-b)), gives 0 where sigmoid(b) is below the smallest normal: decision 89); "
-             "in float32 and float64 training it is the forward, the backward not torch's "
-             "(s (1 - s) loses every digit for b > 17) but the tier's compiled one or, on "
-             "the framework path, _glu_rows_bwd's ATen ops")
+             "exp(-b)), is 0 below b = -88.7, where sigmoid(b) is subnormal: decision 89); "
+             "in training it is the forward (the tier's pair, and the framework path in "
+             "float32 and float64), the backward not torch's (s (1 - s) loses every digit "
+             "for b > 17) but the tier's compiled one or _glu_rows_bwd's ATen ops")
     def glu(self, x, axis=-1):
-        if not recording(x) and _KSTATE["mode"] != "fused" and x.dtype in _FLOATS \
-                and x.is_cpu and eager(x) and x.shape[axis] % 2 == 0:
+        # (the fused mode's route on CPU is Inductor's, or under TRITON_INTERPRET=1
+        # the Triton kernel's, which the interpreter is there to run)
+        if not recording(x) and x.dtype in _FLOATS and x.is_cpu and eager(x) \
+                and x.shape[axis] % 2 == 0 \
+                and (_KSTATE["mode"] in _NOT_FUSED or _k._route(x) != "triton"):
             return _glu(x, axis)
         return super().glu(x, axis)
 

@@ -74,14 +74,9 @@ def bind_torch(ns):
 #: compiled instead of the generic body, or, with ``native``, called as it is
 #: (ATen's own kernels, faster than a compiled loop: nothing to compile);
 #: ``bwd(x, g)`` compiled instead of the traced derivative.  None: the table's.
-#: ``fwd_pre(x)`` / ``bwd_pre(x, g)``: ATen ops run eagerly before the compiled
-#: ``fwd`` / ``bwd``, whose outputs are its last arguments: an op that ATen's
-#: own kernel computes much faster than Inductor's loop (exact GELU's erfc: MKL's
-#: against SLEEF's, 0.16 against 1.06 ms at 524288 float32).
 #: A row (a reduction with a row kernel) registers ``native`` alone: its unmasked
 #: CPU calls take the backend's eager path (ATen's own), with no row kernel.
-Own = namedtuple("Own", "fwd bwd native fwd_pre bwd_pre",
-                 defaults=(None, None, False, None, None))
+Own = namedtuple("Own", "fwd bwd native", defaults=(None, None, False))
 _OWN: dict = {}
 
 #: The CPU's sums of a row (ATen's softmax and log_softmax, Inductor's loops) add
@@ -579,7 +574,8 @@ def _gated_slot(kind, info, x3, params, tech):
         build = _triton().gated_builder(kind, info, dt, params)
         label += " [Triton]"
     train = kind == "train"
-    slot = TIER.slot(key, label, build, weight=2.0 if train else 1.0,
+    native = tech == "inductor" and _own(info.name, params, dt).native  # (one compile)
+    slot = TIER.slot(key, label, build, weight=2.0 if train and not native else 1.0,
                      share=0.5 if train else 1.0, eager_only=tech == "triton")
     slot.keep = train
     return slot

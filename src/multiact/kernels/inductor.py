@@ -261,8 +261,7 @@ def builder(kind, info, dtype, params):
         if own.native:
             return own.fwd
         fwd = own.fwd or _forward_fn(info, params)
-        return _with_pre(slot.label + (" forward" if kind == "train" else ""), fwd, own.fwd_pre,
-                         sample[:1])
+        return _compile(slot.label + (" forward" if kind == "train" else ""), fwd, 1, sample[:1])
 
     if kind == "forward":
         return forward
@@ -271,26 +270,9 @@ def builder(kind, info, dtype, params):
         # Unsupported (no traced derivative): this kernel fails, alone
         bwd = own.bwd or _backward_fn(info, dtype, params)
         return Pair(forward(slot, sample),
-                    _with_pre(slot.label + " backward", bwd, own.bwd_pre, sample))
+                    _compile(slot.label + " backward", bwd, 2, sample))
 
     return build
-
-
-def _with_pre(label, f, pre, sample):
-    """``f`` compiled on ``sample`` (:func:`_compile`); with ``pre`` (``kernels.Own``'s
-    ``fwd_pre``/``bwd_pre``), ``args -> f(*args, *pre(*args))``, ``pre`` run eagerly."""
-    if pre is None:
-        return _compile(label, f, len(sample), sample)
-    with torch.no_grad():
-        extra = tuple(pre(*sample))
-    inner = _compile(label, f, len(sample) + len(extra), tuple(sample) + extra)
-
-    def call(*args):
-        with torch.no_grad():  # (a Function's forward and backward run so already)
-            return inner(*args, *pre(*args))
-
-    call.__qualname__ = call.__name__ = inner.__name__
-    return call
 
 
 def _rows_fn(info, params, wide=True, long=False, body=None):
