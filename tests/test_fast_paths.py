@@ -494,6 +494,16 @@ def test_torch_glu_inference_is_torchs_and_training_keeps_its_own_backward(targe
 
     fn, err = grad_b()  # the framework path: its own Function (_GATED_PAIRS)
     assert type(fn).__name__ == "_KernelGatedBackward" and err < 4e-7
+    # its products in an order where neither a huge a nor a tiny g over- or
+    # underflows a partial product (the gradient a normal float32)
+    for a_, b_, g_ in ((1e20, 60.0, 1e-20), (3.4e38, 0.0, 3.0), (1e30, 80.0, 1.0),
+                       (1e30, -80.0, 1e10)):
+        xr = torch.tensor([[a_, b_]], requires_grad=True)
+        multiact.glu(xr).backward(torch.tensor([[g_]]))
+        s_, q_ = 1 / (1 + mp.exp(-b_)), 1 / (1 + mp.exp(b_))
+        torch.testing.assert_close(xr.grad.double(), torch.tensor(
+            [[float(g_ * s_), float(mp.mpf(g_) * a_ * s_ * q_)]], dtype=torch.float64),
+            rtol=2.0**-22, atol=0)
     if os.environ.get("TRITON_INTERPRET") == "1":
         return  # (the fused mode's CPU route is then Triton's)
     prev = kernels.set_mode("fused")

@@ -16,7 +16,7 @@ from . import _gelu32_coeffs as _gelu32
 from . import _gelu_root_coeffs as _root
 from ._ndtr_coeffs import PIECES
 
-__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "gelu_derivative_from_erfc32",
+__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32",
            "gelu_rational", "gelu_derivative_rational", "normal_pdf", "expm1_kahan"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
@@ -93,20 +93,6 @@ def ndtr_from_erfc32(xp, x, erfc, gauss=None):
     d = d + x * _C32_LO
     gauss = xp.exp(-(t * t)) if gauss is None else gauss
     return 0.5 * (erfc(t) - d * _TWO_OVER_SQRT_PI * gauss)
-
-
-def gelu_derivative_from_erfc32(xp, x, erfc):
-    """Exact GELU's derivative ``Phi(x) + x phi(x)`` of float32 ``x`` from a float32
-    ``erfc`` accurate to an ulp: ``Phi`` by :func:`ndtr_from_erfc32`, ``phi`` by
-    :func:`normal_pdf` (``x^2`` exact).  The sum cancels at its root ``X0``
-    (GELU's minimum, -0.7518): around it :func:`_at_root`'s polynomial instead.
-    No fused multiply-add may contract the products (as :func:`ndtr_from_erfc32`).
-    ``normal_pdf``'s ``expm1`` needs absolute accuracy only (it is added to 1).
-    """
-    xc = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN
-    gauss = _exp_half_square(xp, xp.abs(xc))
-    d = ndtr_from_erfc32(xp, x, erfc, gauss) + xc * (gauss * _INV_SQRT_2PI)
-    return _at_root(xp, x, d)
 
 
 def _rational_tail(xp, x):

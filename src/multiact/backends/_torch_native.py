@@ -511,21 +511,22 @@ def _glu_rows(x3):
 
 def _glu_rows_bwd(x3, g):
     """glu's gradient at ``x3`` (``(outer, 2, m)``) for the cotangent ``g`` (``(outer,
-    m)``), both halves, in six ATen passes: ``g s`` and ``g s q a``, ``s = sigmoid(b)``,
-    ``q = sigmoid(-b)`` (no ``1 - s``: relative accuracy in both tails; torch's
-    sigmoid is 0 beyond +-88.7 in float32, as the generic body's gradient was).  The
-    framework path's training backward in float32 and float64 (with
-    :func:`_glu_rows` forward).  Reason: speed; autograd of the generic body
-    assembled each half's gradient apart (1e5 float32 with the forward: 1.9-2.4x
-    ``F.glu``'s pair, from 3.3-4.4x)."""
+    m)``), both halves, in seven ATen passes: ``g s`` and ``(a (s q)) g``, ``s =
+    sigmoid(b)``, ``q = sigmoid(-b)`` (no ``1 - s``: relative accuracy in both
+    tails).  ``a s'`` first: no overflow (``s' <= 1/4``), where ``g a`` first
+    overflowed at ``a = 3.4e38, g = 3`` and ``g s q`` first underflowed at ``a =
+    1e20, b = 60, g = 1e-20``; torch's float32 sigmoid is 0 beyond +-88.7, where the
+    gate's derivative is within the flush floor (decision 89).  The framework path's
+    training backward in float32 and float64 (with :func:`_glu_rows` forward).
+    Reason: speed; autograd of the generic body assembled each half's gradient
+    apart (1e5 float32 with the forward: 1.9-2.4x ``F.glu``'s pair, from 3.3-4.4x)."""
     a, b = x3[:, 0], x3[:, 1]
     out = torch.empty_like(x3)
     ga, gb = out[:, 0], out[:, 1]
     _sigmoid(b, out=ga)
-    ga.mul_(g)
     torch.neg(b, out=gb)
-    gb.sigmoid_()
-    gb.mul_(ga).mul_(a)
+    gb.sigmoid_().mul_(ga).mul_(a).mul_(g)
+    ga.mul_(g)
     return out
 
 
