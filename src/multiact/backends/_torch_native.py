@@ -540,7 +540,7 @@ def _gelu_erf_wide(x):
     of its value one dtype wider (float64, float32), rounded once, in the compiled
     loop that reads and writes ``x``'s dtype (``kernels.own``; no erfc, no wider
     tensor).  Reason: speed, and in float32 accuracy (decision 90: 0.585 ulp where
-    erfc's kernel reached 2-3; 524288 float32 0.65-0.84 ms against 1.12-1.33 with
+    erfc's kernel reached 2.1; 524288 float32 0.65-0.84 ms against 1.12-1.33 with
     ATen's erfc before the loop; half tensors, decision 82: bfloat16 524288 2.95x
     ``F.gelu``, 5.42x through erfc)."""
     return _special.gelu_rational(NS, x.to(_GELU_WORK[x.dtype])).to(x.dtype)
