@@ -76,8 +76,9 @@ def bind_torch(ns):
 #: ``bwd(x, g)`` compiled instead of the traced derivative.  None: the table's.
 #: A row (a reduction with a row kernel) registers ``native`` alone: its unmasked
 #: CPU calls take the backend's eager path (ATen's own), with no row kernel.
-#: A gated row (glu, swiglu, geglu) reads a ``native`` forward only, for its
-#: training pair (``inductor.gated_builder``); its inference is the backend's.
+#: A gated row (glu, swiglu, geglu) takes ``fwd(x3)`` and ``bwd(x3, g)`` over the
+#: input viewed as ``(outer, 2, m)`` (``inductor.gated_builder``); a ``native``
+#: forward serves its training pair only: its inference is the backend's.
 Own = namedtuple("Own", "fwd bwd native", defaults=(None, None, False))
 _OWN: dict = {}
 

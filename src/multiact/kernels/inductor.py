@@ -337,19 +337,22 @@ def gated_builder(kind, info, dtype, params):
     """``build(slot, sample)`` for a gated row (glu, swiglu, geglu) over ``x3``, the
     input viewed as ``(outer, 2, m)`` (``params`` with the axis set to 1):
     ``forward`` (its generic body) or ``train`` (a :class:`Pair` with the traced
-    derivatives of both halves, written by one loop); the training pair's forward
-    is the backend's own where it registered one as native (``kernels.own``)."""
+    derivatives of both halves, written by one loop); the backend's own formulas
+    where it registered them (``kernels.own``: ``fwd(x3)``, ``bwd(x3, g)``), its
+    native forward (the training pair's only: inference is the backend's) called
+    as it is."""
     body, ns = info.body, _namespace()
     own = _own(info.name, params, dtype)
 
-    def fwd(t):
+    def generic(t):
         return body(ns, t, *params)
 
+    fwd = generic if own.native else own.fwd or generic  # (compiled)
     if kind == "forward":
         return lambda slot, sample: _compile(slot.label, fwd, 1, sample[:1])
 
     def build(slot, sample):
-        bwd = _gated_backward_fn(info, dtype, params)
+        bwd = own.bwd or _gated_backward_fn(info, dtype, params)
         return Pair(own.fwd if own.native else
                     _compile(slot.label + " forward", fwd, 1, sample[:1]),
                     _compile(slot.label + " backward", bwd, 2, sample))
