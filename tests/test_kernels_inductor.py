@@ -194,6 +194,23 @@ def test_exact_gelu_float32_kernels_hold_no_erfc(inductor):
     _assert_forward_kernel_within_the_bound(inductor, info, {"approximate": False}, "float32")
 
 
+def test_a_kernels_constants_are_not_inputs_of_its_graph(inductor):
+    # the rational's coefficients (Python floats in tuples) are constants of the
+    # compiled graph, not inputs: Dynamo's default (specialize_float=False) made
+    # each a tensor input that torch.as_tensor built on every call (exact GELU's
+    # forward took 13 inputs, ~80 us a call); its inputs are the size and x
+    import re
+
+    from torch._inductor.graph import GraphLowering
+
+    code = []
+    with mock.patch.object(GraphLowering, "save_output_code", code.append):
+        _kernel(inductor, "forward", BY_NAME["gelu"], {"approximate": False}, "float32")
+    (c,) = code
+    unpacked = re.search(r"def call\((?:self, )?args\):\n\s*(.*) = args\n", c).group(1)
+    assert len(unpacked.split(",")) == 2, unpacked
+
+
 def test_tanh_gelu_float32_backward_kernel(inductor):
     # the compiled backward from one exp (_gelu_tanh_bwd_one_exp) against the
     # derivative s + x s (1 - s) v' in float64 (s = sigmoid(v), v = 2u): within 3

@@ -32,6 +32,7 @@ Two primitives differ from the eager torch namespace, each for a measured reason
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import types
@@ -58,6 +59,20 @@ __all__ = ["available", "builder", "rows_builder", "rows_vjp_builder", "gated_bu
 # (SAMPLE_NUMEL), and a minimum chunk one element below Inductor's default (no
 # measurable effect) keys these compiles apart from any made with the defaults.
 _OPTIONS = {"compile_threads": 1, "cpp.min_chunk_size": 511}
+
+
+def _floats_constant():
+    """Python floats in a body (a formula's constants, its coefficient tuples) as
+    constants of the graph.  Dynamo's default (``specialize_float=False``) makes
+    each a graph input, a tensor that ``torch.as_tensor`` makes on every call:
+    exact GELU's rational (11 coefficients) cost ~80 us a call so (1000 elements:
+    105 us against the framework path's 26)."""
+    cfg = torch._dynamo.config
+    if hasattr(cfg, "specialize_float"):
+        return cfg.patch(specialize_float=True)
+    return contextlib.nullcontext()  # (older torch: floats were constants)
+
+
 #: the elements of the sample a kernel is compiled on (at least)
 SAMPLE_NUMEL = 1 << 20
 _SEQ = itertools.count()
@@ -89,7 +104,8 @@ def _compile(label, f, arity, sample):
     fn.__qualname__ = f"{name} ({label})"
     compiled = torch.compile(fn, dynamic=True, fullgraph=True, options=_OPTIONS)
     # in the state every call runs in (``call``): the guards expect it
-    with torch.no_grad(), torch.autocast("cpu", enabled=False):
+    with torch.no_grad(), torch.autocast("cpu", enabled=False), \
+            _floats_constant():
         compiled(*sample)
         guards, direct = _direct(fn, sample)
     run_only = torch._dynamo.run(compiled)
