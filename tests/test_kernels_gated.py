@@ -110,7 +110,7 @@ def test_inductor_gated_kernels(info, params, label, dtype):
 def test_exact_geglu_float32_forward_kernel_holds_no_erfc():
     # the backend's own forward (kernels.own): gelu's rational in float64 times b,
     # rounded once (decision 90's formula), so within 0.6 ulp of mpmath where the
-    # generic body's loop (float32 erfc, two roundings) is held to the bound of 9;
+    # generic body's loop (float32 erfc, two roundings) is held to the bound of 6;
     # at GELU's minimum too; the training pair's forward is the same kernel
     from types import SimpleNamespace
     from unittest import mock
