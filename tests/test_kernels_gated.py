@@ -107,11 +107,15 @@ def test_inductor_gated_kernels(info, params, label, dtype):
 
 
 @pytest.mark.skipif(INTERPRETED, reason="under TRITON_INTERPRET=1 the fused mode takes Triton")
-def test_exact_geglu_float32_forward_kernel_holds_no_erfc():
-    # the backend's own forward (kernels.own): gelu's rational in float64 times b,
-    # rounded once (decision 90's formula), so within 0.6 ulp of mpmath where the
-    # generic body's loop (float32 erfc, two roundings) is held to the bound of 6;
-    # at GELU's minimum too; the training pair's forward is the same kernel
+@pytest.mark.parametrize("dtype, within", [("float32", 0.6), ("float16", 0.501),
+                                           ("bfloat16", 0.501)])
+def test_exact_geglu_forward_kernel_holds_no_erfc(dtype, within):
+    # the backend's own forward (kernels.own): gelu's rational one dtype wider
+    # (float64; float32 for the half dtypes) times b, rounded once (decision 90's
+    # formula), so within 0.6 ulp of mpmath in float32 (and about half an ulp in
+    # the half dtypes) where the generic body's loop (float32 erfc, two roundings)
+    # is held to the bounds of 6 and 1; at GELU's minimum too; the training pair's
+    # forward is the same kernel
     from types import SimpleNamespace
     from unittest import mock
 
@@ -121,29 +125,31 @@ def test_exact_geglu_float32_forward_kernel_holds_no_erfc():
     from multiact.backends import torch as _tb  # noqa: F401 - registers kernels.own
     from multiact.kernels import inductor as ki
 
-    info = BY_NAME["geglu"]
+    info, dt = BY_NAME["geglu"], getattr(torch, dtype)
     params = (1, False)
-    sample = (torch.zeros(1025, 2, 1024), torch.zeros(1025, 1024))
+    sample = (torch.zeros(1025, 2, 1024, dtype=dt), torch.zeros(1025, 1024, dtype=dt))
     code = []
     with mock.patch.object(GraphLowering, "save_output_code", code.append):
-        fwd = ki.gated_builder("forward", info, "float32", params)(
+        fwd = ki.gated_builder("forward", info, dtype, params)(
             SimpleNamespace(label="test geglu forward"), sample[:1])
-        pair = ki.gated_builder("train", info, "float32", params)(
+        pair = ki.gated_builder("train", info, dtype, params)(
             SimpleNamespace(label="test geglu train"), sample)
     assert len(code) == 3 and not any("erfc" in c or "erf(" in c for c in code[:2])
     a = np.concatenate([np.linspace(-13, 8, 631), np.linspace(-1.6, -0.2, 141),
                         -0.7517915 + np.arange(-8, 9) * 6e-8])
-    b = np.resize([1.0, -3.0e5, 7.25e-3, -1.5, 3.0e30], a.size)
-    data = np.stack([a, b], axis=-1).astype(np.float32)  # (n, 2): halves of the last axis
-    want = R.geglu(data.astype(np.float64), approximate=False)[:, 0]
+    big = {"float16": (-300.0, 1000.0)}.get(dtype, (-3.0e5, 3.0e30))  # (finite in dtype)
+    b = np.resize([1.0, big[0], 7.25e-3, -1.5, big[1]], a.size)
+    # (n, 2): halves of the last axis, rounded to the dtype
+    data = torch.tensor(np.stack([a, b], axis=-1)).to(dt)
+    want = R.geglu(data.double().numpy(), approximate=False)[:, 0]
     # (outer, 2, m) with no size 1 (a kernel of its own: the guards refuse it here)
-    x3 = torch.tensor(data.T.reshape(2, 3, -1).transpose(1, 0, 2).copy())
+    x3 = data.T.reshape(2, 3, -1).transpose(0, 1).contiguous()
     for k in (fwd, pair.fwd):
         got = k(x3)
-        assert got.shape == (3, 1, a.size // 3) and got.dtype == torch.float32
-        assert float(ulp_error(got.double().numpy().ravel(), want, 0.0, "float32").max()) <= 0.6
+        assert got.shape == (3, 1, a.size // 3) and got.dtype == dt
+        assert float(ulp_error(got.double().numpy().ravel(), want, 0.0, dtype).max()) <= within
     special = torch.tensor([[-math.inf, math.inf, math.nan], [1.0, 1.0, 1.0],
-                            [0.0, -0.0, 2.0], [1.0, 1.0, math.inf]]).reshape(2, 2, 3)
+                            [0.0, -0.0, 2.0], [1.0, 1.0, math.inf]], dtype=dt).reshape(2, 2, 3)
     y = fwd(special).ravel()
     assert y[[0, 1, 3, 5]].tolist() == [0.0, math.inf, 0.0, math.inf] and y[2].isnan()
     assert torch.signbit(y[[3, 4]]).tolist() == [False, True]

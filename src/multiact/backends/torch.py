@@ -224,9 +224,9 @@ _k.own("gelu", _own_gelu)
 
 def _own_geglu(params, dtype):
     # exact float32 and half: gelu's rational one dtype wider times b, rounded once
-    # (1e7 float32 forward 0.87-0.89x F.gelu(a) * b, from 1.74x through the generic
-    # body's erfc).  Its backward stays the traced derivative (float32 erfc): both
-    # halves' gradients from the rational, in one loop, took 30-32 ms at 5e6 pairs
+    # (1e7 float32 forward 0.84-0.98x F.gelu(a) * b, from 1.74x through the generic
+    # body's erfc; decision 91).  Its backward stays the traced derivative (float32
+    # erfc): both halves' gradients from the rational took 30-36 ms at 5e6 pairs
     # against 20-22 (writing two halves is two loops, each the rational's work)
     if params[1] or dtype == "float64":
         return None

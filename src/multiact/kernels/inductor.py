@@ -33,6 +33,7 @@ Two primitives differ from the eager torch namespace, each for a measured reason
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import time
 import types
@@ -66,11 +67,15 @@ def _floats_constant():
     constants of the graph.  Dynamo's default (``specialize_float=False``) makes
     each a graph input, a tensor that ``torch.as_tensor`` makes on every call:
     exact GELU's rational (11 coefficients) cost ~80 us a call so (1000 elements:
-    105 us against the framework path's 26)."""
+    105 us against the framework path's 26).  Only where a patch of Dynamo's config
+    is the patching thread's own (a ``ContextVar``, as in torch 2.13): the tier
+    compiles on its own thread, and a process-wide patch would reach the user's
+    ``torch.compile`` on theirs meanwhile (an older torch keeps the default)."""
     cfg = torch._dynamo.config
-    if hasattr(cfg, "specialize_float"):
+    entry = getattr(cfg, "_config", {}).get("specialize_float")
+    if isinstance(getattr(entry, "user_override", None), contextvars.ContextVar):
         return cfg.patch(specialize_float=True)
-    return contextlib.nullcontext()  # (older torch: floats were constants)
+    return contextlib.nullcontext()
 
 
 #: the elements of the sample a kernel is compiled on (at least)
@@ -359,6 +364,7 @@ def gated_builder(kind, info, dtype, params):
     as it is."""
     body, ns = info.body, _namespace()
     own = _own(info.name, params, dtype)
+    assert own.fwd is not None or not own.native, info.name  # (a native forward: its own)
 
     def generic(t):
         return body(ns, t, *params)
