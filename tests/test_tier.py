@@ -249,6 +249,33 @@ def test_the_cpu_tier_end_to_end():
     assert err == "", err
 
 
+def test_no_thread_of_a_compile_outlives_it():
+    # The compile thread ends once its queue is empty, and with it the OpenMP
+    # threads that a kernel's first run starts there: a second team kept alive
+    # makes libgomp stop its workers spinning between parallel loops, and every
+    # parallel op of the caller's waited for a wake-up (benchmarks: ATen ops at 1e5
+    # twice as slow after the first background compile).  The process keeps the
+    # threads it had before the compile, no more
+    out, err = _run("""
+        import os
+        TIER.cost_override = 0.0
+        x = torch.randn(1000, 1000)
+        torch.tanh(x)  # the caller's own team
+        before = len(os.listdir("/proc/self/task"))
+        multiact.tanh_shrink(x)
+        assert kernels.wait(300) and kernels.status("tanh_shrink")[0]["state"] == "ready"
+        t0 = time.monotonic()
+        while (len(os.listdir("/proc/self/task")) > before
+               or any(t.name == "multiact-compile" for t in threading.enumerate())):
+            assert time.monotonic() - t0 < 60, os.listdir("/proc/self/task")
+            time.sleep(0.05)
+        multiact.tanh_shrink(x)  # the kernel, on the caller's team
+        print(kernels.status("tanh_shrink")[0]["kernel_calls"],
+              len(os.listdir("/proc/self/task")) - before)
+    """)
+    assert out.split() == ["1", "0"] and err == "", (out, err)
+
+
 def test_threads_get_right_values_while_the_kernel_compiles():
     out, err = _run("""
         TIER.cost_override = 0.0

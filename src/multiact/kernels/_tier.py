@@ -14,11 +14,14 @@ first).  Slots whose device makes a framework call cost too little to measure
 (Triton, well under a second) is always worth it there.
 
 * **One compile in flight**: one daemon thread compiles the queued slots in
-  order. At exit it starts no new compile, and the interpreter waits for the one
-  in flight for at most ``EXIT_WAIT`` seconds: a process that exited with a real
-  compile in flight aborted once in CI ("terminate called without an active
-  exception"), likely because Python 3.11-3.13 end a daemon thread that asks for
-  the GIL during finalization with ``pthread_exit``, unwinding C++ frames.
+  order, and ends when the queue is empty (the OpenMP threads that a kernel's
+  first run started there end with it: a live second team slows every parallel
+  op of the caller's, ``Tier._run``). At exit it starts no new compile, and the
+  interpreter waits for the one in flight for at most ``EXIT_WAIT`` seconds: a
+  process that exited with a real compile in flight aborted once in CI
+  ("terminate called without an active exception"), likely because Python
+  3.11-3.13 end a daemon thread that asks for the GIL during finalization with
+  ``pthread_exit``, unwinding C++ frames.
 * **The swap**: a compiled kernel is published by setting ``slot.kernel`` (one
   attribute write); a thread that read ``None`` runs its framework path.
 * **Kept only if it pays**: the first calls of a ready kernel are timed against
@@ -123,7 +126,6 @@ class Tier:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
         self.slots: dict = {}
         self._queue: deque = deque()
         self._thread = None
@@ -226,14 +228,20 @@ class Tier:
                 self._thread = threading.Thread(target=self._run, name="multiact-compile",
                                                 daemon=True)
                 self._thread.start()
-            self._wake.notify()
 
     def _run(self):
         while True:
             with self._lock:
-                while not self._queue:
-                    self._wake.wait()
-                if self.forked or self.exiting:
+                if not self._queue or self.forked or self.exiting:
+                    # Idle: the thread ends (the next compile starts another), and
+                    # with it the OpenMP team that a kernel's first run made here.
+                    # While a second team lives, libgomp counts more threads than
+                    # cores and its workers stop spinning between parallel loops:
+                    # each of the caller's parallel ops then waits for a wake-up
+                    # (ATen's, 2 threads, 1e5 float32: twice the time, and six
+                    # times for a framework path of many small ops)
+                    if self._thread is threading.current_thread():
+                        self._thread = None
                     return
                 slot = self._queue.popleft()
             # A compile is mostly Python (tracing, code generation): while it holds
@@ -288,7 +296,6 @@ class Tier:
         # (bounded), so that no compile thread is inside C++ when finalization ends it
         with self._lock:
             self.exiting = True
-            self._wake.notify_all()
         end = time.monotonic() + EXIT_WAIT
         while self.in_flight is not None and time.monotonic() < end:
             time.sleep(0.01)
@@ -297,7 +304,6 @@ class Tier:
         # The parent's compile thread does not exist here and its lock may be held:
         # a fresh lock, no queue, and no kernel of this tier from now on.
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
         self._queue = deque()
         self._thread = None
         self.in_flight = None
