@@ -249,6 +249,53 @@ def test_the_cpu_tier_end_to_end():
     assert err == "", err
 
 
+def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
+    # exact GELU's framework path is ten passes and ATen's erfc: its backend has its
+    # kernels serve tensors from 2^15 elements (kernels.tier_from), forward and in
+    # training; silu's, one ATen op after a clamp, keeps MIN_NUMEL: no slot at all.
+    # The small calls bill the slot, are served once it is ready, and are not
+    # compared against the framework path (a small call's time is mostly fixed cost)
+    out, err = _run("""
+        TIER.cost_override = 0.05
+        n = 1 << 15
+        x = torch.randn(64, n // 64) * 3
+        small = x[:, : n // 128]  # below the floor: never billed
+        kernels.set_mode("framework")
+        want = multiact.gelu(x, approximate=False)
+        xr = x.clone().requires_grad_(True)
+        multiact.gelu(xr, approximate=False).backward(x)
+        want_grad = xr.grad
+        kernels.set_mode(None)
+        # (registered by the torch backend, loaded by the first call)
+        assert n < kernels.MIN_NUMEL
+        assert kernels.least("gelu", (False,), x) == n
+        assert kernels.least("gelu", (True,), x) == kernels.MIN_NUMEL
+        assert kernels.least("gelu", (False,), x.double()) == kernels.MIN_NUMEL
+        multiact.gelu(small, approximate=False)
+        multiact.silu(x)
+        assert kernels.status() == [], kernels.status()
+        t0 = time.perf_counter()
+        while len([k for k in kernels.status("gelu") if k["state"] == "ready"]) < 2:
+            multiact.gelu(x, approximate=False)
+            xr = x.clone().requires_grad_(True)
+            multiact.gelu(xr, approximate=False).backward(x)
+            assert time.perf_counter() - t0 < 300
+        for _ in range(8):
+            y = multiact.gelu(x, approximate=False)
+            xr = x.clone().requires_grad_(True)
+            multiact.gelu(xr, approximate=False).backward(x)
+            err = ((y - want).abs() / want.abs().clamp(min=1e-30)).max().item()
+            gerr = ((xr.grad - want_grad).abs()
+                    / want_grad.abs().clamp(min=1e-30)).max().item()
+            assert err < 8 * 2**-24 and gerr < 16 * 2**-24, (err, gerr)
+        st = {k["kernel"].split()[-2]: k for k in kernels.status("gelu")}
+        print(st["forward"]["state"], st["forward"]["kernel_calls"] >= 8,
+              st["train"]["state"], st["train"]["kernel_calls"] >= 8,
+              [k["kernel"] for k in kernels.status("silu")])
+    """)
+    assert out.split() == ["ready", "True", "ready", "True", "[]"] and err == "", (out, err)
+
+
 def test_no_thread_of_a_compile_outlives_it():
     # The compile thread ends once its queue is empty, and with it the OpenMP
     # threads that a kernel's first run starts there: a second team kept alive

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from . import _api
 from ._dispatch import backend_of
 from ._table import info_for
-from .kernels import MIN_NUMEL, coverage, mode, status
+from .kernels import MIN_NUMEL, coverage, floor_where, mode, status
 
 __all__ = ["info", "InfoReport"]
 
@@ -213,8 +213,11 @@ def info(name, *, backends=None, device=None):
         from .kernels import inductor  # (imports torch: torch is a target here)
 
         if mode() != "framework" and inductor.available():  # only a route that can run
+            below = floor_where(row.name)
             notes.append(f"torch on CPU: these rows are for small tensors; from "
-                         f"{MIN_NUMEL:,} elements, eager calls take an Inductor kernel where "
+                         f"{MIN_NUMEL:,} elements"
+                         + (f" ({below}: kernels.tier_from)" if below else "")
+                         + f", eager calls take an Inductor kernel where "
                          f"the row has one, once it is compiled in the background "
                          f"(MULTIACT_KERNELS={mode()})")
     for k in status(row.name):

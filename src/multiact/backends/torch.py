@@ -222,6 +222,39 @@ def _own_gelu(params, dtype):
 _k.own("gelu", _own_gelu)
 
 
+# -- the CPU tier's floors below kernels.MIN_NUMEL (kernels.tier_from) -----------------
+#
+# A function whose framework path is many passes (or a slow ATen op) per element takes
+# its kernel from fewer elements: above each floor its kernel's call, ~20 us of guards
+# included, beat the framework path forward and with backward on this machine (64-row
+# float32 tensors of 2^10..2^18 elements, the best of 5 x 200 calls each way;
+# docs/performance.md, decision 92), with room for the machine's noise.  Not
+# registered: functions whose kernel lost at some size below 2^18 in either mode (silu;
+# tanh GELU and hard_silu forward, whose training kernels won from 2^14), and dtypes
+# not measured.
+
+def _tier_from(n, dtypes=("float32",)):
+    """``kernels.tier_from``'s floor: ``n`` elements in ``dtypes``, else MIN_NUMEL."""
+    return lambda params, dtype: n if dtype in dtypes else None
+
+
+def _gelu_tier_from(params, dtype):
+    # exact GELU: ten passes and ATen's erfc against one loop (the crossing near 2^13
+    # in float32, 2^12-2^13 in float16 and bfloat16; at 1e5 float32 the kernel 87 us
+    # against 136, with backward 344 against 702)
+    return None if params[0] or dtype == "float64" else 1 << 15
+
+
+_k.tier_from("gelu", _gelu_tier_from, "32,768 for the exact form in float32 and the half dtypes")
+# tanh_shrink: the continued fraction's ~17 passes (the crossing near 2^11 forward,
+# 2^12 with backward: its pair and backward kernels, kernels.torch_fuse's keys)
+for _key in ("tanh_shrink", "tanh_shrink_pair", "tanh_shrink_bwd"):
+    _k.tier_from(_key, _tier_from(1 << 14), "16,384 in float32")
+# quick_gelu: x sigmoid(1.702 x) with sigmoid's accurate tails (the crossing near 2^12;
+# at 2^16 forward 52 us against 58, with backward 177 against 337)
+_k.tier_from("quick_gelu", _tier_from(1 << 15), "32,768 in float32")
+
+
 def _own_geglu(params, dtype):
     # exact float32 and half: gelu's rational one dtype wider times b, rounded once
     # (1e7 float32 forward 0.84-0.98x F.gelu(a) * b, from 1.74x through the generic

@@ -22,7 +22,8 @@ The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 
 * unset or ``auto``: kernels where they are the fast path, compiled in the
   background (``_tier.py``): CUDA tensors (Triton), CuPy arrays, and CPU
-  tensors of at least ``MIN_NUMEL`` elements (Inductor);
+  tensors of at least ``MIN_NUMEL`` elements (Inductor), or of a function's own
+  smaller floor where the backend registered one (:func:`tier_from`);
 * ``fused``: kernels wherever their logic can run, compiled on first use on
   the caller's thread (asked for): CPU tensors of any size, through Triton's
   interpreter when ``TRITON_INTERPRET=1`` is set (how CI tests the GPU
@@ -54,13 +55,22 @@ from ._tier import FAILED, READY, RETIRED, TIER, Miss
 __all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forward",
            "torch_train", "torch_rows", "torch_rows_train", "torch_gated", "torch_gated_train",
            "torch_fuse", "spent_backward", "warm", "wait", "status",
-           "coverage", "MIN_NUMEL"]
+           "coverage", "MIN_NUMEL", "tier_from", "least", "floor_where"]
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 MIN_NUMEL = 1 << 18
+#: A function whose framework path costs far more per element than its kernel (a
+#: composite of many passes) has its kernels serve smaller CPU tensors too: its
+#: backend registers the floor (:func:`tier_from`), measured where the kernel's call,
+#: guards included, beats the framework path (forward and with backward).
+_FLOOR: dict = {}
+_FLOOR_WHERE: dict = {}
+#: a kernel is kept or retired by its calls of at least MIN_NUMEL elements alone (a
+#: slot whose calls are all smaller, above its function's floor, is kept)
+TIER.compared_from = MIN_NUMEL
 _FLOATS = ("float32", "float64", "float16", "bfloat16")
 
 
@@ -131,6 +141,28 @@ def _own(name, params, dtype):
     return (f(params, dtype) if f else None) or Own()
 
 
+def tier_from(name, floor, where=""):
+    """Register ``floor(params, dtype) -> int | None`` for ``name`` (a function, or a
+    :func:`torch_fuse` key): the fewest elements of a CPU tensor that its kernels
+    serve in the ``auto`` mode (``dtype`` a name: ``"float32"``); None: ``MIN_NUMEL``.
+    Below it, and below ``MIN_NUMEL`` for every other function, calls take the
+    framework path and bill no kernel.  ``where``: the floor in words, for
+    ``multiact info``."""
+    _FLOOR[name] = floor
+    _FLOOR_WHERE[name] = where
+
+
+def floor_where(name):
+    """:func:`tier_from`'s ``where`` for ``name`` ("": MIN_NUMEL throughout)."""
+    return _FLOOR_WHERE.get(name, "")
+
+
+def least(name, params, x):
+    """The fewest elements of ``x`` that ``name``'s CPU kernels serve (:func:`tier_from`)."""
+    f = _FLOOR.get(name)
+    return (f(params, _dtype(x)) or MIN_NUMEL) if f is not None else MIN_NUMEL
+
+
 def _native_cpu(name, x, params):
     """Whether ``name``'s call on ``x`` is ATen's own on CPU (``native`` in its
     :func:`own` registration, which holds CPU formulas only: CUDA takes Triton)."""
@@ -186,23 +218,24 @@ def _interpreted():
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-def _route(x):
+def _route(x, floor=MIN_NUMEL):
     """How kernels apply to the eager tensor ``x``: ``None`` (the framework path),
     ``"triton"`` (launched on the caller's thread: CUDA, or the interpreter in
     ``fused`` mode), ``"sync"`` (Inductor, compiled on the caller's thread: the
     ``fused`` mode asks for it) or ``"tier"`` (a background-compiled kernel:
-    Inductor on CPU, Triton on CUDA)."""
+    Inductor on CPU, Triton on CUDA).  ``floor``: the fewest elements that the CPU
+    tier serves for this call's function (:func:`least`)."""
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
             return "tier" if _triton() else None
-        if x.numel() >= MIN_NUMEL and x.is_cpu and _inductor():
+        if x.numel() >= floor and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ else "tier"
         return None
     if m is None:
         m = mode()
         if m == "auto":
-            return _route(x)
+            return _route(x, floor)
     if m == "framework":
         return None
     if x.is_cuda:
@@ -317,7 +350,7 @@ def torch_forward(name, x, params, eager):
     """``name``'s function of the eager tensor ``x``: one fused kernel where one
     applies and is ready, else ``eager(x)`` (also on CPU where the function's
     forward is ATen's own: ``native`` in its :func:`own` registration)."""
-    r = _route(x)
+    r = _route(x, least(name, params, x)) if name in _FLOOR else _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
@@ -346,7 +379,7 @@ def torch_forward(name, x, params, eager):
 def spent_backward(name, x, params, seconds):
     """A backend's framework backward of ``name`` (its training path's autograd
     Function) took ``seconds``: the bill of the function's training kernel."""
-    if _route(x) != "tier" or x.is_cuda:
+    if _route(x, least(name, params, x)) != "tier" or x.is_cuda:
         return
     slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x)))
     if slot is not None:
@@ -369,7 +402,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
     :func:`spent_backward`, else it is taken to cost what the forward cost.  The
     CPU kernels take the backend's own formulas where it registered them
     (:func:`own`)."""
-    r = _route(x)
+    r = _route(x, least(name, params, x)) if name in _FLOOR else _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
@@ -645,7 +678,7 @@ def torch_fuse(key, fn, eager, *tensors):
     to ``tensors[0]``, else ``eager()`` (on CUDA the Triton kernels are printed
     from the table's rows, not from ATen functions)."""
     x = tensors[0]
-    r = _route(x)
+    r = _route(x, least(key, (), x)) if key in _FLOOR else _route(x)
     if r not in ("tier", "sync") or x.is_cuda or any(t.shape != x.shape for t in tensors):
         return eager()
     from . import inductor as ki

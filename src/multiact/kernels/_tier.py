@@ -132,6 +132,9 @@ class Tier:
         self.costs: list = []          # measured compile seconds
         self.forked = False
         self.cost_override = None      # tests: a fixed compile cost (0: compile at once)
+        # calls of fewer elements are not compared (keep or retire): a small call's
+        # time is mostly its fixed cost, and says nothing of a large call's per element
+        self.compared_from = 1
         self.in_flight = None
         self.exiting = False
 
@@ -156,7 +159,7 @@ class Tier:
         has paid for it (ski rental)."""
         slot.spent += seconds
         slot.elems += elems
-        if elems:
+        if elems >= self.compared_from:
             slot.eager_recent.append(seconds / elems)
         if slot.state is COLD and not self.forked and (
                 slot.eager_only or slot.spent >= self.cost() * slot.weight * slot.share):
@@ -175,13 +178,12 @@ class Tier:
     def timed(self, slot, seconds, elems):
         """A ready kernel's call took ``seconds``: keep it or retire it after TRIALS."""
         slot.misses = 0
-        if slot.trials >= TRIALS:
+        if slot.trials >= TRIALS or elems < self.compared_from:
             return
         slot.trials += 1
         if slot.trials == 1:
             return  # the first call pays for loading the kernel: not counted
-        if elems:
-            slot.kernel_recent.append(seconds / elems)
+        slot.kernel_recent.append(seconds / elems)
         # the median against the median, both the size of a few calls: first calls
         # (page faults, loading) and a busy moment slow single calls of either
         if slot.trials == TRIALS and not slot.keep and slot.eager_recent and slot.kernel_recent:
