@@ -252,7 +252,8 @@ def test_the_cpu_tier_end_to_end():
 def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
     # exact GELU's framework path is ten passes and ATen's erfc: its backend has its
     # kernels serve tensors from 2^15 elements (kernels.tier_from), forward and in
-    # training; silu's, one ATen op after a clamp, keeps MIN_NUMEL: no slot at all.
+    # training (the tanh form in training only); silu's, one ATen op after a clamp,
+    # keeps MIN_NUMEL: no slot at all.
     # The small calls bill the slot, are served once it is ready, and are not
     # compared against the framework path (a small call's time is mostly fixed cost)
     out, err = _run("""
@@ -270,6 +271,7 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
         assert n < kernels.MIN_NUMEL
         assert kernels.least("gelu", (False,), x) == n
         assert kernels.least("gelu", (True,), x) == kernels.MIN_NUMEL
+        assert kernels.least("gelu", (True,), x, "train") == n  # (the tanh form's pair)
         assert kernels.least("gelu", (False,), x.double()) == kernels.MIN_NUMEL
         multiact.gelu(small, approximate=False)
         multiact.silu(x)

@@ -90,7 +90,7 @@ class _Elementwise(torch.autograd.Function):
                 y = BY_NAME[cls.name].body(NS, x, *cls.params)
                 (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
             return gx
-        if x.numel() < _k.least(cls.name, cls.params, x):
+        if x.numel() < _k.least(cls.name, cls.params, x, "train"):
             return cls.bwd(x, g)
         t0 = time.perf_counter()
         gx = cls.bwd(x, g)

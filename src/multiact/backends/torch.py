@@ -226,26 +226,33 @@ _k.own("gelu", _own_gelu)
 #
 # A function whose framework path is many passes (or a slow ATen op) per element takes
 # its kernel from fewer elements: above each floor its kernel's call, ~20 us of guards
-# included, beat the framework path forward and with backward on this machine (64-row
-# float32 tensors of 2^10..2^18 elements, the best of 5 x 200 calls each way;
-# docs/performance.md, decision 92), with room for the machine's noise.  Not
-# registered: functions whose kernel lost at some size below 2^18 in either mode (silu;
-# tanh GELU and hard_silu forward, whose training kernels won from 2^14), and dtypes
-# not measured.
-
-def _tier_from(n, dtypes=("float32",)):
-    """``kernels.tier_from``'s floor: ``n`` elements in ``dtypes``, else MIN_NUMEL."""
-    return lambda params, dtype: n if dtype in dtypes else None
+# included, beat the framework path on this machine (64-row float32 tensors of 2^10 to
+# 2^18 elements, the fused mode's kernel against the framework path, the best of 5 x
+# 200 calls each way, inference and forward plus backward apart; decision 92), some
+# twice the crossing, for the machine's noise.  Not registered: a kind whose kernel
+# lost at some size below 2^18 (silu both ways; mish and soft_sign in training; tanh
+# GELU and hard_silu forward; sigmoid's training pair, even near 2^16), kinds and
+# dtypes not measured.
 
 
-def _gelu_tier_from(params, dtype):
+def _tier_from(n, kinds=("forward", "train", "fuse"), dtypes=("float32",)):
+    """``kernels.tier_from``'s floor: ``n`` elements for ``kinds`` in ``dtypes``, else
+    MIN_NUMEL."""
+    return lambda params, dtype, kind: n if dtype in dtypes and kind in kinds else None
+
+
+def _gelu_tier_from(params, dtype, kind):
     # exact GELU: ten passes and ATen's erfc against one loop (the crossing near 2^13
     # in float32, 2^12-2^13 in float16 and bfloat16; at 1e5 float32 the kernel 87 us
-    # against 136, with backward 344 against 702)
-    return None if params[0] or dtype == "float64" else 1 << 15
+    # against 136, with backward 344 against 702).  tanh GELU's training pair (the
+    # crossing near 2^14; at 2^16 141 us against 297); its forward kernel lost below 1e5
+    if params[0]:
+        return 1 << 15 if kind == "train" and dtype == "float32" else None
+    return None if dtype == "float64" else 1 << 15
 
 
-_k.tier_from("gelu", _gelu_tier_from, "32,768 for the exact form in float32 and the half dtypes")
+_k.tier_from("gelu", _gelu_tier_from, "32,768 for the exact form in float32 and the half "
+             "dtypes, and for the tanh form's training in float32")
 # tanh_shrink: the continued fraction's ~17 passes (the crossing near 2^11 forward,
 # 2^12 with backward: its pair and backward kernels, kernels.torch_fuse's keys)
 for _key in ("tanh_shrink", "tanh_shrink_pair", "tanh_shrink_bwd"):
@@ -253,6 +260,15 @@ for _key in ("tanh_shrink", "tanh_shrink_pair", "tanh_shrink_bwd"):
 # quick_gelu: x sigmoid(1.702 x) with sigmoid's accurate tails (the crossing near 2^12;
 # at 2^16 forward 52 us against 58, with backward 177 against 337)
 _k.tier_from("quick_gelu", _tier_from(1 << 15), "32,768 in float32")
+# relu2: the crossing near 2^13 forward, 2^14 with backward (at 2^16 22 us against
+# 46, with backward 86 against 205)
+_k.tier_from("relu2", _tier_from(1 << 15), "32,768 in float32")
+# training pairs alone (their forwards are ATen's own, or lost below 1e5): hard_silu
+# (below 2^12; at 2^14 77 us against 111), hard_sigmoid (near 2^14; at 2^16 79 against
+# 109)
+_k.tier_from("hard_silu", _tier_from(1 << 14, ("train",)), "16,384 for training in float32")
+_k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",)),
+             "32,768 for training in float32")
 
 
 def _own_geglu(params, dtype):

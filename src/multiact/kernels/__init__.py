@@ -142,9 +142,11 @@ def _own(name, params, dtype):
 
 
 def tier_from(name, floor, where=""):
-    """Register ``floor(params, dtype) -> int | None`` for ``name`` (a function, or a
-    :func:`torch_fuse` key): the fewest elements of a CPU tensor that its kernels
-    serve in the ``auto`` mode (``dtype`` a name: ``"float32"``); None: ``MIN_NUMEL``.
+    """Register ``floor(params, dtype, kind) -> int | None`` for ``name`` (a function,
+    or a :func:`torch_fuse` key): the fewest elements of a CPU tensor that its kernels
+    of ``kind`` serve in the ``auto`` mode (``dtype`` a name: ``"float32"``; ``kind``
+    ``"forward"``, ``"train"`` or, for a :func:`torch_fuse` key, ``"fuse"``); None:
+    ``MIN_NUMEL``.
     Below it, and below ``MIN_NUMEL`` for every other function, calls take the
     framework path and bill no kernel.  ``where``: the floor in words, for
     ``multiact info``."""
@@ -157,10 +159,11 @@ def floor_where(name):
     return _FLOOR_WHERE.get(name, "")
 
 
-def least(name, params, x):
-    """The fewest elements of ``x`` that ``name``'s CPU kernels serve (:func:`tier_from`)."""
+def least(name, params, x, kind="forward"):
+    """The fewest elements of ``x`` that ``name``'s CPU kernels of ``kind`` serve
+    (:func:`tier_from`)."""
     f = _FLOOR.get(name)
-    return (f(params, _dtype(x)) or MIN_NUMEL) if f is not None else MIN_NUMEL
+    return (f(params, _dtype(x), kind) or MIN_NUMEL) if f is not None else MIN_NUMEL
 
 
 def _native_cpu(name, x, params):
@@ -379,7 +382,7 @@ def torch_forward(name, x, params, eager):
 def spent_backward(name, x, params, seconds):
     """A backend's framework backward of ``name`` (its training path's autograd
     Function) took ``seconds``: the bill of the function's training kernel."""
-    if _route(x, least(name, params, x)) != "tier" or x.is_cuda:
+    if _route(x, least(name, params, x, "train")) != "tier" or x.is_cuda:
         return
     slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x)))
     if slot is not None:
@@ -402,7 +405,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
     :func:`spent_backward`, else it is taken to cost what the forward cost.  The
     CPU kernels take the backend's own formulas where it registered them
     (:func:`own`)."""
-    r = _route(x, least(name, params, x)) if name in _FLOOR else _route(x)
+    r = _route(x, least(name, params, x, "train")) if name in _FLOOR else _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
@@ -678,7 +681,7 @@ def torch_fuse(key, fn, eager, *tensors):
     to ``tensors[0]``, else ``eager()`` (on CUDA the Triton kernels are printed
     from the table's rows, not from ATen functions)."""
     x = tensors[0]
-    r = _route(x, least(key, (), x)) if key in _FLOOR else _route(x)
+    r = _route(x, least(key, (), x, "fuse")) if key in _FLOOR else _route(x)
     if r not in ("tier", "sync") or x.is_cuda or any(t.shape != x.shape for t in tensors):
         return eager()
     from . import inductor as ki
