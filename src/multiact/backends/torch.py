@@ -113,11 +113,15 @@ def _framework_path(body, x, params, like=None):
     quick_gelu's sigmoid) are this backend's own functions (_NS_GATES: native
     kernels, accurate backwards); on the CPU tier they run unbilled, so that the
     row's own kernel alone is billed and compiled, never one of theirs.  Where the
-    kernel is Triton's or is compiled on the caller's thread: the generic chain."""
-    r = _k._route(x if like is None else like)
-    if r is None:
+    kernel is Triton's or is compiled on the caller's thread: the generic chain.
+    Below the row's tier too, where an inner function's own floor (kernels.tier_from:
+    exact GELU's 2^15) would otherwise bill and compile a kernel of its own that the
+    row's calls were never measured on (decision 92)."""
+    t = x if like is None else like
+    r = _k._route(t)
+    if r is None and (t.is_cuda or t.numel() < _k.LOWEST_FLOOR):
         return body(_NS_GATES, x, *params)
-    if r == "tier" and x.is_cpu:
+    if r is None or (r == "tier" and x.is_cpu):
         with _k.unbilled():
             return body(_NS_GATES, x, *params)
     return body(NS, x, *params)
@@ -226,10 +230,11 @@ _k.own("gelu", _own_gelu)
 #
 # A function whose framework path is many passes (or a slow ATen op) per element takes
 # its kernel from fewer elements: above each floor its kernel's call, ~20 us of guards
-# included, beat the framework path on this machine (64-row float32 tensors of 2^10 to
-# 2^18 elements, the fused mode's kernel against the framework path, the best of 5 x
-# 200 calls each way, inference and forward plus backward apart; decision 92), some
-# twice the crossing, for the machine's noise.  Not registered: a kind whose kernel
+# included, beat the framework path on this machine (64-row tensors of 2^10 to 2^18
+# elements, float32, and float16 and bfloat16 for exact GELU, the fused mode's kernel
+# against the framework path, the best of 5 x 200 calls each way, inference and
+# forward plus backward apart; decision 92), each floor two to eight times the
+# crossing, for the machine's noise.  Not registered: a kind whose kernel
 # lost at some size below 2^18 (silu both ways; mish and soft_sign in training; tanh
 # GELU and hard_silu forward; sigmoid's training pair, even near 2^16), kinds and
 # dtypes not measured.

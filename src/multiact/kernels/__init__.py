@@ -55,13 +55,18 @@ from ._tier import FAILED, READY, RETIRED, TIER, Miss
 __all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forward",
            "torch_train", "torch_rows", "torch_rows_train", "torch_gated", "torch_gated_train",
            "torch_fuse", "spent_backward", "warm", "wait", "status",
-           "coverage", "MIN_NUMEL", "tier_from", "least", "floor_where"]
+           "coverage", "MIN_NUMEL", "tier_from", "least", "floor_where",
+           "LOWEST_FLOOR"]
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
+#: (unless the function's backend registered a smaller floor: :func:`tier_from`)
 MIN_NUMEL = 1 << 18
+#: no floor is below this: a kernel's ~20 us call is more than any framework path
+#: of fewer elements (and smaller calls skip the floor's lookup)
+LOWEST_FLOOR = 1 << 12
 #: A function whose framework path costs far more per element than its kernel (a
 #: composite of many passes) has its kernels serve smaller CPU tensors too: its
 #: backend registers the floor (:func:`tier_from`), measured where the kernel's call,
@@ -146,7 +151,7 @@ def tier_from(name, floor, where=""):
     or a :func:`torch_fuse` key): the fewest elements of a CPU tensor that its kernels
     of ``kind`` serve in the ``auto`` mode (``dtype`` a name: ``"float32"``; ``kind``
     ``"forward"``, ``"train"`` or, for a :func:`torch_fuse` key, ``"fuse"``); None:
-    ``MIN_NUMEL``.
+    ``MIN_NUMEL``.  A floor lies between ``LOWEST_FLOOR`` and ``MIN_NUMEL``.
     Below it, and below ``MIN_NUMEL`` for every other function, calls take the
     framework path and bill no kernel.  ``where``: the floor in words, for
     ``multiact info``."""
@@ -163,7 +168,14 @@ def least(name, params, x, kind="forward"):
     """The fewest elements of ``x`` that ``name``'s CPU kernels of ``kind`` serve
     (:func:`tier_from`)."""
     f = _FLOOR.get(name)
-    return (f(params, _dtype(x), kind) or MIN_NUMEL) if f is not None else MIN_NUMEL
+    if f is None:
+        return MIN_NUMEL
+    return min(max(f(params, _dtype(x), kind) or MIN_NUMEL, LOWEST_FLOOR), MIN_NUMEL)
+
+
+def _floored(name, x):
+    """Whether ``name``'s call on ``x`` needs its floor looked up (:func:`least`)."""
+    return name in _FLOOR and LOWEST_FLOOR <= x.numel() < MIN_NUMEL
 
 
 def _native_cpu(name, x, params):
@@ -221,18 +233,18 @@ def _interpreted():
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-def _route(x, floor=MIN_NUMEL):
+def _route(x, floor=None):
     """How kernels apply to the eager tensor ``x``: ``None`` (the framework path),
     ``"triton"`` (launched on the caller's thread: CUDA, or the interpreter in
     ``fused`` mode), ``"sync"`` (Inductor, compiled on the caller's thread: the
     ``fused`` mode asks for it) or ``"tier"`` (a background-compiled kernel:
     Inductor on CPU, Triton on CUDA).  ``floor``: the fewest elements that the CPU
-    tier serves for this call's function (:func:`least`)."""
+    tier serves for this call's function (:func:`least`; None: ``MIN_NUMEL``)."""
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
             return "tier" if _triton() else None
-        if x.numel() >= floor and x.is_cpu and _inductor():
+        if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ else "tier"
         return None
     if m is None:
@@ -259,12 +271,15 @@ _UNBILLED = threading.local()  # set (on this thread): the CPU tier's calls are 
 def unbilled():
     """The framework path for the CPU tier's calls made inside, billing no kernel:
     for a composite (a gated row before its own kernel is ready) whose parts are
-    other functions' special cases; the composite's slot bills their time."""
+    other functions' special cases; the composite's slot bills their time.
+    Nests (the outermost ends it)."""
+    outer = "on" in _UNBILLED.__dict__
     _UNBILLED.on = True
     try:
         yield
     finally:
-        del _UNBILLED.on
+        if not outer:
+            del _UNBILLED.on
 
 
 def _row(name):
@@ -353,7 +368,7 @@ def torch_forward(name, x, params, eager):
     """``name``'s function of the eager tensor ``x``: one fused kernel where one
     applies and is ready, else ``eager(x)`` (also on CPU where the function's
     forward is ATen's own: ``native`` in its :func:`own` registration)."""
-    r = _route(x, least(name, params, x)) if name in _FLOOR else _route(x)
+    r = _route(x, least(name, params, x)) if _floored(name, x) else _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
@@ -382,7 +397,8 @@ def torch_forward(name, x, params, eager):
 def spent_backward(name, x, params, seconds):
     """A backend's framework backward of ``name`` (its training path's autograd
     Function) took ``seconds``: the bill of the function's training kernel."""
-    if _route(x, least(name, params, x, "train")) != "tier" or x.is_cuda:
+    floor = least(name, params, x, "train") if _floored(name, x) else None
+    if _route(x, floor) != "tier" or x.is_cuda:
         return
     slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x)))
     if slot is not None:
@@ -405,7 +421,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
     :func:`spent_backward`, else it is taken to cost what the forward cost.  The
     CPU kernels take the backend's own formulas where it registered them
     (:func:`own`)."""
-    r = _route(x, least(name, params, x, "train")) if name in _FLOOR else _route(x)
+    r = _route(x, least(name, params, x, "train")) if _floored(name, x) else _route(x)
     if r is None:
         return eager(x)
     info = _row(name)
@@ -681,7 +697,7 @@ def torch_fuse(key, fn, eager, *tensors):
     to ``tensors[0]``, else ``eager()`` (on CUDA the Triton kernels are printed
     from the table's rows, not from ATen functions)."""
     x = tensors[0]
-    r = _route(x, least(key, (), x, "fuse")) if key in _FLOOR else _route(x)
+    r = _route(x, least(key, (), x, "fuse")) if _floored(key, x) else _route(x)
     if r not in ("tier", "sync") or x.is_cuda or any(t.shape != x.shape for t in tensors):
         return eager()
     from . import inductor as ki

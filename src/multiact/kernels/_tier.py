@@ -221,15 +221,20 @@ class Tier:
     # -- the compile thread --------------------------------------------------------------
     def _enqueue(self, slot, sample):
         with self._lock:
-            if slot.state is not COLD:
+            if slot.state is not COLD or self.exiting or self.forked:
                 return
             slot.state = QUEUED
             slot.sample = sample
             self._queue.append(slot)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="multiact-compile",
-                                                daemon=True)
-                self._thread.start()
+                t = threading.Thread(target=self._run, name="multiact-compile", daemon=True)
+                try:
+                    t.start()
+                except RuntimeError:  # (no new thread: the interpreter is shutting down)
+                    self._queue.remove(slot)
+                    slot.state, slot.sample = COLD, None
+                    return
+                self._thread = t
 
     def _run(self):
         while True:
@@ -246,6 +251,9 @@ class Tier:
                         self._thread = None
                     return
                 slot = self._queue.popleft()
+                # in flight from here, under the lock: wait() and the exit's wait see it
+                slot.state = COMPILING
+                self.in_flight = slot
             # A compile is mostly Python (tracing, code generation): while it holds
             # the GIL, a caller returning from an op waits up to the switch
             # interval (5 ms) to go on, once per op.  For the compile's duration
