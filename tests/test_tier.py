@@ -109,7 +109,23 @@ def test_a_slower_kernel_is_retired():
     assert t.wait(10) and s.state is READY
     for _ in range(_tier.TRIALS):
         t.timed(s, 2.0, 1000)  # 2 ms per element with the kernel
+    assert s.state is READY and s.strikes == 1  # one round lost: another
+    for _ in range(_tier.TRIALS - 1):
+        t.timed(s, 2.0, 1000)
     assert s.state is RETIRED and s.kernel is None and "slower" in s.reason
+
+
+def test_a_kernel_that_loses_one_round_only_is_kept():
+    # a busy moment slows a few calls: the kernel must lose a second round too
+    t = _tier_with(0.0)
+    s = t.slot("k", "k", _build_returning("kernel"))
+    t.spent(s, 1.0, 1000, ())
+    assert t.wait(10)
+    for _ in range(_tier.TRIALS):
+        t.timed(s, 2.0, 1000)
+    for _ in range(_tier.TRIALS + 3):
+        t.timed(s, 0.5, 1000)
+    assert s.state is READY and s.kernel == "kernel"
 
 
 def test_a_faster_kernel_is_kept():
@@ -137,7 +153,7 @@ def test_small_calls_neither_keep_nor_retire_a_kernel():
     for _ in range(_tier.TRIALS + 3):
         t.timed(s, 5.0, 999)  # 5 ms per element, slower, but small
     assert s.state is READY and s.trials == 0 and s.misses == 0
-    for _ in range(_tier.TRIALS):
+    for _ in range(2 * _tier.TRIALS - 1):  # (two rounds: RETIRE_ROUNDS)
         t.timed(s, 5.0, 1000)
     assert s.state is RETIRED
 
