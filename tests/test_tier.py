@@ -325,6 +325,12 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
             xr = x.clone().requires_grad_(True)
             multiact.gelu(xr, approximate=False).backward(x)
             assert time.perf_counter() - t0 < 300
+        # the two routes agree: each is within the table's bound of the truth (ulp of
+        # float32, at most 2^-23 relative), so at most twice it apart.  (The derivative
+        # has no bound of its own in the table: held to the same agreement; each
+        # route's accuracy against mpmath is tested in test_kernels_inductor.py)
+        from multiact._table import BY_NAME
+        tol = 2 * BY_NAME["gelu"].bound("float32", {"approximate": False}) * 2**-23
         for _ in range(8):
             y = multiact.gelu(x, approximate=False)
             xr = x.clone().requires_grad_(True)
@@ -332,7 +338,7 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
             err = ((y - want).abs() / want.abs().clamp(min=1e-30)).max().item()
             gerr = ((xr.grad - want_grad).abs()
                     / want_grad.abs().clamp(min=1e-30)).max().item()
-            assert err < 8 * 2**-24 and gerr < 16 * 2**-24, (err, gerr)
+            assert err < tol and gerr < tol, (err, gerr, tol)
         st = {k["kernel"].split()[-2]: k for k in kernels.status("gelu")}
         print(st["forward"]["state"], st["forward"]["kernel_calls"] >= 8,
               st["train"]["state"], st["train"]["kernel_calls"] >= 8,
@@ -341,6 +347,7 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
     assert out.split() == ["ready", "True", "ready", "True", "[]"] and err == "", (out, err)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc/self/task")
 def test_no_thread_of_a_compile_outlives_it():
     # The compile thread ends once its queue is empty, and with it the OpenMP
     # threads that a kernel's first run starts there: a second team kept alive
