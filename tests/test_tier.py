@@ -347,6 +347,55 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
     assert out.split() == ["ready", "True", "ready", "True", "[]"] and err == "", (out, err)
 
 
+def test_a_row_with_a_floor_takes_its_kernel_below_the_tier():
+    # logsumexp's framework path costs 55-140 us at any size up to 2^14 (its gathered
+    # sums, a host read): its row kernels serve float32 rows from 2^12 elements
+    # forward (logmeanexp's too) and 2^14 in training; softmax keeps MIN_NUMEL
+    out, err = _run("""
+        TIER.cost_override = 0.05
+        rng = torch.Generator().manual_seed(0)
+        x = torch.randn(64, 128, generator=rng) * 3  # 2^13 elements
+        small = x[:16]  # 2^11: below the floor, never billed
+        kernels.set_mode("framework")
+        want = multiact.logsumexp(x, axis=-1)
+        kernels.set_mode(None)
+        assert kernels.least("logsumexp", (), x) == 1 << 12
+        assert kernels.least("logsumexp", (), x, "train") == 1 << 14
+        assert kernels.least("logsumexp", (), x.double()) == kernels.MIN_NUMEL
+        assert kernels.least("logmeanexp", (), x) == 1 << 12
+        multiact.logsumexp(small, axis=-1)
+        multiact.logsumexp(x.clone().requires_grad_(True), axis=-1)  # below 2^14
+        multiact.softmax(x)
+        assert kernels.status() == [], kernels.status()
+        t0 = time.perf_counter()
+        while not [k for k in kernels.status("logsumexp") if k["state"] == "ready"]:
+            multiact.logsumexp(x, axis=-1)
+            assert time.perf_counter() - t0 < 300
+        from multiact._table import BY_NAME
+        tol = 2 * BY_NAME["logsumexp"].bound("float32", {}) * 2**-23
+        for _ in range(8):
+            y = multiact.logsumexp(x, axis=-1)
+            err = ((y - want).abs() / want.abs().clamp(min=1e-30)).max().item()
+            assert err < tol, (err, tol)
+        # training from 2^14: the same row kernel under its backward
+        x2 = torch.randn(128, 128, generator=rng) * 3
+        grads = []
+        for mode in ("framework", None):
+            kernels.set_mode(mode)
+            xr = x2.clone().requires_grad_(True)
+            multiact.logsumexp(xr, axis=-1).backward(torch.ones(128))
+            grads.append(xr.grad)
+        calls = kernels.status("logsumexp")[0]["kernel_calls"]
+        # (the gradient is softmax: held to twice softmax's bound)
+        gtol = 2 * BY_NAME["softmax"].bound("float32", {}) * 2**-23
+        gerr = ((grads[1] - grads[0]).abs() / grads[0].abs().clamp(min=1e-30)).max().item()
+        assert gerr < gtol, (gerr, gtol)
+        st = kernels.status("logsumexp")
+        print(len(st), st[0]["state"], calls >= 9)
+    """)
+    assert out.split() == ["1", "ready", "True"] and err == "", (out, err)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc/self/task")
 def test_no_thread_of_a_compile_outlives_it():
     # The compile thread ends once its queue is empty, and with it the OpenMP

@@ -274,6 +274,15 @@ _k.tier_from("relu2", _tier_from(1 << 15), "32,768 in float32")
 _k.tier_from("hard_silu", _tier_from(1 << 14, ("train",)), "16,384 for training in float32")
 _k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",)),
              "32,768 for training in float32")
+# logsumexp and logmeanexp along the last axis: their framework path (_lse: max, exp,
+# sum, the slices with S < 1.5 gathered and summed again, a host read, log_abs's
+# selects) is 55-140 us at any size up to 2^14; the row kernel's call 26-45 us (rows
+# of 64, 200 and 1000 entries, 2^12-2^16 elements: 0.15-0.54 of the framework path's
+# time forward, 0.39-0.77 with backward from 2^13, 0.54-1.16 at 2^12)
+_k.tier_from("logsumexp", lambda params, dtype, kind: None if dtype != "float32" else
+             {"forward": 1 << 12, "train": 1 << 14}.get(kind),
+             "4,096 in float32 (16,384 for training)")
+_k.tier_from("logmeanexp", _tier_from(1 << 12, ("forward",)), "4,096 in float32")
 
 
 def _own_geglu(params, dtype):

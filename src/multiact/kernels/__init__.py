@@ -64,8 +64,9 @@ _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None}
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 #: (unless the function's backend registered a smaller floor: :func:`tier_from`)
 MIN_NUMEL = 1 << 18
-#: no floor is below this: a kernel's ~20 us call is more than any framework path
-#: of fewer elements (and smaller calls skip the floor's lookup)
+#: no floor is below this: a kernel's ~20 us call is more than most framework paths
+#: of fewer elements (and smaller calls skip the floor's lookup; logsumexp's
+#: framework path, ten ops, costs 26-36 us there, its kernel's call 26-32)
 LOWEST_FLOOR = 1 << 12
 #: A function whose framework path costs far more per element than its kernel (a
 #: composite of many passes) has its kernels serve smaller CPU tensors too: its
@@ -531,8 +532,10 @@ def _eager_rows(info, x, params, where, route):
 
 def torch_rows(name, x, params, where, eager):
     """A reduction over the last axis by one kernel per row where one applies and
-    is ready, else ``eager()``."""
-    r = _route(x)
+    is ready, else ``eager()`` (from the function's floor where its backend
+    registered one: :func:`tier_from`, kind ``"forward"``, or ``"train"`` in
+    :func:`torch_rows_train`)."""
+    r = _route(x, least(name, params, x)) if _floored(name, x) else _route(x)
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
     info = _row(name)
@@ -562,7 +565,7 @@ def torch_rows_train(name, x, params, where, eager, wrap):
     info = _row(name)
     if info.row_backward is None:
         return eager()
-    r = _route(x)
+    r = _route(x, least(name, params, x, "train")) if _floored(name, x) else _route(x)
     if r is None or x.ndim == 0 or x.numel() == 0 or _eager_rows(info, x, params, where, r):
         return eager()
     if info.row_backward == "vjp":  # a compiled backward on CPU only (no Triton one)
