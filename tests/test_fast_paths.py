@@ -351,6 +351,19 @@ def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
                                    equal_nan=True)
 
 
+@pytest.mark.backends("numpy")
+def test_numpy_exact_gelu_of_float32_keeps_the_sign_of_zero(target):
+    # gelu(x) has x's sign: -0.0 for -0.0 and -inf, as float64 and the other
+    # backends give (the float32 chain's relu(x) - a Phi(-a) gave +0.0 for both);
+    # blocks with and without an infinity (the tail's cap) take different steps
+    for x in ([-0.0, 0.0, -1.0, 2.0], [-np.inf, -0.0, 0.0, np.inf, -1.0]):
+        x32 = np.array(x * 3000, np.float32)
+        y = multiact.gelu(x32, approximate=False)
+        want = multiact.gelu(x32.astype(np.float64), approximate=False).astype(np.float32)
+        np.testing.assert_array_equal(np.signbit(y), np.signbit(want))
+        np.testing.assert_array_equal(np.signbit(y[:len(x)]), np.signbit(np.array(x)))
+
+
 @pytest.mark.backends("torch")
 @pytest.mark.parametrize("rows", [64, 32])
 def test_torch_eager_logsumexp_gathers_only_the_slices_that_need_the_rest(target, rows):

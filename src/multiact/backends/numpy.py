@@ -102,7 +102,8 @@ class _Tail32:
             b, b2, b4, b24, b35, p, q = v[1], v[2], v[4], v[2:5:2], v[3:6:2], pq[0], pq[1]
         np.abs(x, out=a32)
         # +-inf (and NaN, which stays NaN); initial: an empty block has no max
-        if not a32.max(initial=_TAIL_CAP) <= _TAIL_CAP:
+        self.capped = not a32.max(initial=_TAIL_CAP) <= _TAIL_CAP
+        if self.capped:
             np.minimum(a32, _TAIL_CAP, out=a32)
         np.multiply(a32, _SQRT_HALF, out=b, dtype=np.float64)  # b = a / sqrt 2, float64
         np.square(b, out=b2)
@@ -273,8 +274,12 @@ def _gelu_exact32(x):
             xb, ob = xb.reshape(-1), ob.reshape(-1)
         g = g32 if xb.size == tail.m else g32[:xb.size]
         tail(xb, _TIMES_A, g)
-        np.maximum(xb, zero, out=ob)
-        return np.subtract(ob, g, out=ob)
+        # relu(x) with x's zero when x is -0.0 (np.maximum gives its second
+        # operand of two equal ones), so gelu(-0.0) = -0.0 - 0 = -0.0 as elsewhere;
+        # gelu(-inf) = 0 - 0 is given x's sign, -0.0, where the block was capped
+        np.maximum(zero, xb, out=ob)
+        np.subtract(ob, g, out=ob)
+        return np.copysign(ob, xb, out=ob) if tail.capped else ob
 
     with _over():
         return blockwise(chain, x, block)
