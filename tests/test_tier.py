@@ -302,8 +302,10 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
         x = torch.randn(64, n // 64, generator=rng) * 3
         small = x[:, : n // 128]  # below the floor: never billed
         # geglu below its tier: its inner exact GELU (2^15 elements a half) bills
-        # nothing (the framework path runs its parts unbilled)
+        # nothing (the framework path runs its parts unbilled); geglu's own kernel,
+        # whose floor is 2^13, is billed
         multiact.geglu(torch.randn(64, 2 * (n // 64), generator=rng), approximate=False)
+        assert [k["kernel"].split("(")[0] for k in kernels.status()] == ["geglu"]
         kernels.set_mode("framework")
         want = multiact.gelu(x, approximate=False)
         xr = x.clone().requires_grad_(True)
@@ -318,7 +320,7 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
         assert kernels.least("gelu", (False,), x.double()) == kernels.MIN_NUMEL
         multiact.gelu(small, approximate=False)
         multiact.silu(x)
-        assert kernels.status() == [], kernels.status()
+        assert [k for k in kernels.status() if not k["kernel"].startswith("geglu")] == []
         t0 = time.perf_counter()
         while len([k for k in kernels.status("gelu") if k["state"] == "ready"]) < 2:
             multiact.gelu(x, approximate=False)
@@ -363,6 +365,13 @@ def test_a_row_with_a_floor_takes_its_kernel_below_the_tier():
         assert kernels.least("logsumexp", (), x, "train") == 1 << 14
         assert kernels.least("logsumexp", (), x.double()) == kernels.MIN_NUMEL
         assert kernels.least("logmeanexp", (), x) == 1 << 12
+        # the gated rows: exact geglu from 2^13 (2^14 training), its tanh form's
+        # training from 2^15, swiglu and glu at MIN_NUMEL (the floor counts both halves)
+        assert kernels.least("geglu", (1, False), x) == 1 << 13
+        assert kernels.least("geglu", (1, False), x, "train") == 1 << 14
+        assert kernels.least("geglu", (1, True), x) == kernels.MIN_NUMEL
+        assert kernels.least("geglu", (1, True), x, "train") == 1 << 15
+        assert kernels.least("swiglu", (1,), x) == kernels.MIN_NUMEL
         multiact.logsumexp(small, axis=-1)
         multiact.logsumexp(x.clone().requires_grad_(True), axis=-1)  # below 2^14
         multiact.softmax(x)

@@ -657,8 +657,9 @@ def _gated_sample(x3, train):
 def torch_gated(name, x3, params, eager):
     """A gated row's function of ``x3`` (the contiguous input viewed as ``(outer, 2,
     m)``; ``params`` with the axis set to 1) by one fused kernel where one applies
-    and is ready (a tensor of ``outer * m`` elements, any shape), else ``eager()``."""
-    r = _route(x3)
+    and is ready (a tensor of ``outer * m`` elements, any shape), else ``eager()``
+    (from the function's floor where its backend registered one: :func:`tier_from`)."""
+    r = _route(x3, least(name, params, x3)) if _floored(name, x3) else _route(x3)
     if r is None or x3.numel() == 0:
         return eager()
     info = _row(name)
@@ -677,7 +678,7 @@ def torch_gated(name, x3, params, eager):
 def torch_gated_train(name, x3, params, eager, wrap):
     """The same, recording a gradient: ``wrap(pair, info, x3, params)`` (the
     backend's autograd.Function) around the forward and backward kernels."""
-    r = _route(x3)
+    r = _route(x3, least(name, params, x3, "train")) if _floored(name, x3) else _route(x3)
     if r is None or x3.numel() == 0:
         return eager()
     info = _row(name)
