@@ -372,6 +372,8 @@ def test_a_row_with_a_floor_takes_its_kernel_below_the_tier():
         assert kernels.least("geglu", (1, True), x) == kernels.MIN_NUMEL
         assert kernels.least("geglu", (1, True), x, "train") == 1 << 15
         assert kernels.least("swiglu", (1,), x) == kernels.MIN_NUMEL
+        assert kernels.least("geglu", (1, False), x.bfloat16()) == 1 << 13
+        assert kernels.least("geglu", (1, False), x.double()) == kernels.MIN_NUMEL
         multiact.logsumexp(small, axis=-1)
         multiact.logsumexp(x.clone().requires_grad_(True), axis=-1)  # below 2^14
         multiact.softmax(x)

@@ -297,17 +297,18 @@ def _own_geglu(params, dtype):
 
 
 _k.own("geglu", _own_geglu)
-# geglu (x viewed as (outer, 2, m); the floor counts both halves), float32: the exact
-# form's kernels (the rational forward, decision 91) against the framework path's
-# erfc, 0.54-0.86 of its time forward from 2^12, 0.41-0.92 with backward (halves of
-# 512 and 4096 entries); the tanh form's training pair 0.55-0.83 from 2^15, even at
-# 2^13-2^14, its forward even or slower below 2^17.  glu's and swiglu's kernels lost
-# at every size below 2^17, both ways (glu's forward is ATen's own)
-_k.tier_from("geglu", lambda params, dtype, kind: None if dtype != "float32" else
+# geglu (x viewed as (outer, 2, m); the floor counts both halves): the exact form's
+# kernels (the rational forward, decision 91) against the framework path's erfc,
+# 0.54-0.86 of its time forward from 2^12 in float32 (0.25-0.74 in float16 and
+# bfloat16), 0.41-0.92 with backward (0.41-0.93; halves of 512 and 4096 entries); the
+# tanh form's training pair 0.55-0.83 from 2^15 (0.49-0.84), even at 2^13-2^14, its
+# forward even or slower below 2^16.  glu's and swiglu's kernels lost at every size
+# below 2^17 in float32, both ways (glu's forward is ATen's own)
+_k.tier_from("geglu", lambda params, dtype, kind: None if dtype == "float64" else
              {"forward": None if params[1] else 1 << 13,
               "train": 1 << 15 if params[1] else 1 << 14}.get(kind),
-             "8,192 for the exact form in float32 (16,384 for training), 32,768 for the "
-             "tanh form's training")
+             "8,192 for the exact form (16,384 for training), 32,768 for the tanh "
+             "form's training; float32, float16, bfloat16")
 
 
 def _own_softmax(params, dtype):
