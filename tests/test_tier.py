@@ -365,6 +365,7 @@ def test_a_row_with_a_floor_takes_its_kernel_below_the_tier():
         assert kernels.least("logsumexp", (), x, "train") == 1 << 14
         assert kernels.least("logsumexp", (), x.double()) == kernels.MIN_NUMEL
         assert kernels.least("logmeanexp", (), x) == 1 << 12
+        assert kernels.least("logsumexp", (), x.half()) == 1 << 12
         # the gated rows: exact geglu from 2^13 (2^14 training), its tanh form's
         # training from 2^15, swiglu and glu at MIN_NUMEL (the floor counts both halves)
         assert kernels.least("geglu", (1, False), x) == 1 << 13

@@ -278,11 +278,14 @@ _k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",)),
 # sum, the slices with S < 1.5 gathered and summed again, a host read, log_abs's
 # selects) is 55-140 us at any size up to 2^14; the row kernel's call 26-45 us (rows
 # of 64, 200 and 1000 entries, 2^12-2^16 elements: 0.15-0.54 of the framework path's
-# time forward, 0.39-0.77 with backward from 2^13, 0.54-1.16 at 2^12)
-_k.tier_from("logsumexp", lambda params, dtype, kind: None if dtype != "float32" else
+# time forward, 0.39-0.77 with backward from 2^13, 0.54-1.16 at 2^12; float16 and
+# bfloat16 on rows of 200 and 1000: 0.26-0.75 forward, 0.88-0.92 with backward at
+# 2^14, 0.50-0.69 above, 0.93-1.31 below)
+_k.tier_from("logsumexp", lambda params, dtype, kind: None if dtype == "float64" else
              {"forward": 1 << 12, "train": 1 << 14}.get(kind),
-             "4,096 in float32 (16,384 for training)")
-_k.tier_from("logmeanexp", _tier_from(1 << 12, ("forward",)), "4,096 in float32")
+             "4,096 (16,384 for training); float32, float16, bfloat16")
+_k.tier_from("logmeanexp", _tier_from(1 << 12, ("forward",), ("float32", "float16", "bfloat16")),
+             "4,096; float32, float16, bfloat16")
 
 
 def _own_geglu(params, dtype):
