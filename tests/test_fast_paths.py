@@ -352,16 +352,24 @@ def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
 
 
 @pytest.mark.backends("numpy")
-def test_numpy_exact_gelu_of_float32_keeps_the_sign_of_zero(target):
+@pytest.mark.parametrize("keeps", [True, False])
+def test_numpy_exact_gelu_of_float32_keeps_the_sign_of_zero(target, keeps, monkeypatch):
     # gelu(x) has x's sign: -0.0 for -0.0 and -inf, as float64 and the other
     # backends give (the float32 chain's relu(x) - a Phi(-a) gave +0.0 for both);
-    # blocks with and without an infinity (the tail's cap) take different steps
+    # blocks with and without an infinity (the tail's cap) take different steps, and
+    # where np.maximum would not keep -0.0 (keeps=False) every block copies the sign
+    from multiact.backends import numpy as nb
+
+    if keeps and not nb._MAX_KEEPS_SECOND_ZERO:
+        pytest.skip("this NumPy's maximum does not return its second zero")
+    monkeypatch.setattr(nb, "_MAX_KEEPS_SECOND_ZERO", keeps)
     for x in ([-0.0, 0.0, -1.0, 2.0], [-np.inf, -0.0, 0.0, np.inf, -1.0]):
         x32 = np.array(x * 3000, np.float32)
         y = multiact.gelu(x32, approximate=False)
         want = multiact.gelu(x32.astype(np.float64), approximate=False).astype(np.float32)
         np.testing.assert_array_equal(np.signbit(y), np.signbit(want))
         np.testing.assert_array_equal(np.signbit(y[:len(x)]), np.signbit(np.array(x)))
+        np.testing.assert_array_equal(y, want)  # (every value: exact at these points)
 
 
 @pytest.mark.backends("torch")

@@ -56,6 +56,18 @@ _over = partial(np.errstate, over="ignore")
 
 _TAIL_CAP = np.float32(40.0)
 _TAIL_BLOCK = BLOCK // 2  # its scratch (10 rows of float64) is then 1/6 of a 1e6 output
+
+
+def _max_keeps_second_zero():
+    """Whether ``np.maximum(0, -0.0)`` is -0.0 here, in its vector loop and its tail
+    (x86's max returns the second of two equal operands; NumPy documents no order
+    of signed zeros, and Arm's max takes +0 as the larger)."""
+    z, m = np.zeros(67, np.float32), np.full(67, -0.0, np.float32)
+    return bool(np.signbit(np.maximum(z, m)).all() and np.signbit(np.maximum(z[:1], m[:1])).all())
+
+
+#: _gelu_exact32 copies x's sign onto every block where this is False
+_MAX_KEEPS_SECOND_ZERO = _max_keeps_second_zero()
 _SQRT_HALF = math.sqrt(0.5)
 # rows against the powers b^0..b^5, b = a / sqrt 2: a P(a) (GELU's term), P(a), Q(a)
 _TAIL_ROWS = (np.array([[0.0, *_gelu32.P], [*_gelu32.P, 0.0], _gelu32.Q])
@@ -275,11 +287,15 @@ def _gelu_exact32(x):
         g = g32 if xb.size == tail.m else g32[:xb.size]
         tail(xb, _TIMES_A, g)
         # relu(x) with x's zero when x is -0.0 (np.maximum gives its second
-        # operand of two equal ones), so gelu(-0.0) = -0.0 - 0 = -0.0 as elsewhere;
-        # gelu(-inf) = 0 - 0 is given x's sign, -0.0, where the block was capped
+        # operand of two equal ones here), so gelu(-0.0) = -0.0 - 0 = -0.0 as
+        # elsewhere; gelu(-inf) = 0 - 0 is given x's sign, -0.0, where the block
+        # was capped (an infinity or NaN in it), and every block where np.maximum
+        # does not keep the second zero (gelu has x's sign everywhere)
         np.maximum(zero, xb, out=ob)
         np.subtract(ob, g, out=ob)
-        return np.copysign(ob, xb, out=ob) if tail.capped else ob
+        if tail.capped or not _MAX_KEEPS_SECOND_ZERO:
+            np.copysign(ob, xb, out=ob)
+        return ob
 
     with _over():
         return blockwise(chain, x, block)
