@@ -609,10 +609,10 @@ def _lse(x, dim, m):
     two more sums) was most of the eager path's eight passes; this is four (max,
     subtract, exp in place, sum) and the gathered slices.  Up to _SPLIT_ALL
     elements, where an op's fixed cost is most of its time, every slice's rest is
-    summed (two ops, the same values) and the host read, the gather and log_abs's
-    general selects are skipped: ten ops, not some twenty (float32, peaked and flat
-    slices: 16 elements 31-36 us, from 59-88; 2^13 46, from 60-100; 2^14 63-64,
-    from 67-110)."""
+    summed (two ops; the generic body's values to an ulp) and the host read, the
+    gather and log_abs's general selects are skipped: ten ops, not some twenty
+    (float32, peaked and flat slices: 16 elements 31-36 us, from 59-88; 2^13 46,
+    from 60-100; 2^14 63-64, from 67-110)."""
     e = torch.sub(x, m).exp_()
     s = _slice_sum(e, dim)  # (float64 past 2^20 entries: 96 ulp of a peaked slice's
     # logsumexp at 2^22 with torch.sum's float32 cascade)

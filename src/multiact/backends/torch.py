@@ -283,16 +283,18 @@ _k.tier_from("hard_silu", _tier_from(1 << 14, ("train",), _FLOORED),
              "16,384 for training; float32, float16, bfloat16")
 _k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",), _FLOORED),
              "32,768 for training; float32, float16, bfloat16")
-# logsumexp and logmeanexp along the last axis: their framework path (_lse: max, exp,
-# sum, the slices with S < 1.5 gathered and summed again, a host read, log_abs's
-# selects) is 55-140 us at any size up to 2^14; the row kernel's call 26-45 us (rows
-# of 64, 200 and 1000 entries, 2^12-2^16 elements: 0.15-0.54 of the framework path's
-# time forward, 0.39-0.77 with backward from 2^13, 0.54-1.16 at 2^12; float16 and
-# bfloat16 on rows of 200 and 1000: 0.26-0.75 forward, 0.88-0.92 with backward at
-# 2^14, 0.50-0.69 above, 0.93-1.31 below)
-_k.tier_from("logsumexp", lambda params, dtype, kind: None if dtype == "float64" else
-             {"forward": 1 << 12, "train": 1 << 14}.get(kind),
-             "4,096 (16,384 for training); float32, float16, bfloat16")
+# logsumexp and logmeanexp along the last axis (rows of 64, 200 and 1000 entries,
+# 2^11-2^16 elements).  logsumexp's framework path (_lse; ten ops up to 2^14
+# elements, the gathered rest above) against the row kernel's call (26-68 us):
+# forward 0.62-0.85 of its time at 2^12-2^13 in float32, 0.19-0.97 above, 0.76-1.00
+# at 2^11 (float16 and bfloat16: 0.47-0.82 from 2^11); with backward it lost in
+# float32 up to 2^14 (0.93-1.52) and won from 2^15 (0.52-0.56; 0.45-0.75 up to 2^18),
+# in the half dtypes from 2^12 (0.72-0.85, 0.47 at 2^15).  logmeanexp's framework
+# path (the generic body) 0.15-0.31 of its time forward from 2^12
+_k.tier_from("logsumexp", lambda params, dtype, kind: None if dtype not in _FLOORED else
+             {"forward": 1 << 12, "train": 1 << 16 if dtype == "float32" else 1 << 14}
+             .get(kind),
+             "4,096 (training: 65,536 in float32, 16,384 in float16 and bfloat16)")
 _k.tier_from("logmeanexp", _tier_from(1 << 12, ("forward",), _FLOORED),
              "4,096; float32, float16, bfloat16")
 
@@ -314,9 +316,9 @@ _k.own("geglu", _own_geglu)
 # 0.54-0.86 of its time forward from 2^12 in float32 (0.25-0.74 in float16 and
 # bfloat16), 0.41-0.92 with backward (0.41-0.93; halves of 512 and 4096 entries); the
 # tanh form's training pair 0.55-0.83 from 2^15 (0.49-0.84), even at 2^13-2^14, its
-# forward even or slower below 2^16.  glu's and swiglu's kernels lost at every size
+# forward even or slower below 2^17 in float32.  glu's and swiglu's kernels lost at every size
 # below 2^17 in float32, both ways (glu's forward is ATen's own)
-_k.tier_from("geglu", lambda params, dtype, kind: None if dtype == "float64" else
+_k.tier_from("geglu", lambda params, dtype, kind: None if dtype not in _FLOORED else
              {"forward": None if params[1] else 1 << 13,
               "train": 1 << 15 if params[1] else 1 << 14}.get(kind),
              "8,192 for the exact form (16,384 for training), 32,768 for the tanh "
