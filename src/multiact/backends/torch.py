@@ -291,9 +291,13 @@ _k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",), _FLOORED),
 # float32 up to 2^14 (0.93-1.52) and won from 2^15 (0.52-0.56; 0.45-0.75 up to 2^18),
 # in the half dtypes from 2^12 (0.72-0.85, 0.47 at 2^15).  logmeanexp's framework
 # path (the generic body) 0.15-0.31 of its time forward from 2^12
-_k.tier_from("logsumexp", lambda params, dtype, kind: None if dtype not in _FLOORED else
-             {"forward": 1 << 12, "train": 1 << 16 if dtype == "float32" else 1 << 14}
-             .get(kind),
+def _logsumexp_tier_from(params, dtype, kind):
+    if dtype not in _FLOORED:
+        return None
+    return {"forward": 1 << 12, "train": 1 << 16 if dtype == "float32" else 1 << 14}.get(kind)
+
+
+_k.tier_from("logsumexp", _logsumexp_tier_from,
              "4,096 (training: 65,536 in float32, 16,384 in float16 and bfloat16)")
 _k.tier_from("logmeanexp", _tier_from(1 << 12, ("forward",), _FLOORED),
              "4,096; float32, float16, bfloat16")
@@ -316,13 +320,18 @@ _k.own("geglu", _own_geglu)
 # 0.54-0.86 of its time forward from 2^12 in float32 (0.25-0.74 in float16 and
 # bfloat16), 0.41-0.92 with backward (0.41-0.93; halves of 512 and 4096 entries); the
 # tanh form's training pair 0.55-0.83 from 2^15 (0.49-0.84), even at 2^13-2^14, its
-# forward even or slower below 2^17 in float32.  glu's and swiglu's kernels lost at every size
-# below 2^17 in float32, both ways (glu's forward is ATen's own)
-_k.tier_from("geglu", lambda params, dtype, kind: None if dtype not in _FLOORED else
-             {"forward": None if params[1] else 1 << 13,
-              "train": 1 << 15 if params[1] else 1 << 14}.get(kind),
-             "8,192 for the exact form (16,384 for training), 32,768 for the tanh "
-             "form's training; float32, float16, bfloat16")
+# forward even or slower below 2^17 in float32.  glu's and swiglu's kernels lost at
+# every size below 2^17 in float32, both ways (glu's forward is ATen's own)
+def _geglu_tier_from(params, dtype, kind):
+    if dtype not in _FLOORED:
+        return None
+    exact = not params[1]  # (params: the axis, approximate)
+    return {"forward": 1 << 13 if exact else None,
+            "train": 1 << 14 if exact else 1 << 15}.get(kind)
+
+
+_k.tier_from("geglu", _geglu_tier_from, "8,192 for the exact form (16,384 for training), "
+             "32,768 for the tanh form's training; float32, float16, bfloat16")
 
 
 def _own_softmax(params, dtype):

@@ -179,6 +179,12 @@ def _floored(name, x):
     return name in _FLOOR and LOWEST_FLOOR <= x.numel() < MIN_NUMEL
 
 
+def _route_of(name, params, x, kind="forward"):
+    """:func:`_route` of ``x`` for ``name``'s kernels of ``kind``, from the function's
+    floor where its backend registered one (:func:`tier_from`)."""
+    return _route(x, least(name, params, x, kind)) if _floored(name, x) else _route(x)
+
+
 def _native_cpu(name, x, params):
     """Whether ``name``'s call on ``x`` is ATen's own on CPU (``native`` in its
     :func:`own` registration, which holds CPU formulas only: CUDA takes Triton)."""
@@ -369,7 +375,7 @@ def torch_forward(name, x, params, eager):
     """``name``'s function of the eager tensor ``x``: one fused kernel where one
     applies and is ready, else ``eager(x)`` (also on CPU where the function's
     forward is ATen's own: ``native`` in its :func:`own` registration)."""
-    r = _route(x, least(name, params, x)) if _floored(name, x) else _route(x)
+    r = _route_of(name, params, x)
     if r is None:
         return eager(x)
     info = _row(name)
@@ -398,8 +404,7 @@ def torch_forward(name, x, params, eager):
 def spent_backward(name, x, params, seconds):
     """A backend's framework backward of ``name`` (its training path's autograd
     Function) took ``seconds``: the bill of the function's training kernel."""
-    floor = least(name, params, x, "train") if _floored(name, x) else None
-    if _route(x, floor) != "tier" or x.is_cuda:
+    if _route_of(name, params, x, "train") != "tier" or x.is_cuda:
         return
     slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x)))
     if slot is not None:
@@ -422,7 +427,7 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
     :func:`spent_backward`, else it is taken to cost what the forward cost.  The
     CPU kernels take the backend's own formulas where it registered them
     (:func:`own`)."""
-    r = _route(x, least(name, params, x, "train")) if _floored(name, x) else _route(x)
+    r = _route_of(name, params, x, "train")
     if r is None:
         return eager(x)
     info = _row(name)
@@ -535,7 +540,7 @@ def torch_rows(name, x, params, where, eager):
     is ready, else ``eager()`` (from the function's floor where its backend
     registered one: :func:`tier_from`, kind ``"forward"``, or ``"train"`` in
     :func:`torch_rows_train`)."""
-    r = _route(x, least(name, params, x)) if _floored(name, x) else _route(x)
+    r = _route_of(name, params, x)
     if r is None or x.ndim == 0 or x.numel() == 0:
         return eager()
     info = _row(name)
@@ -565,7 +570,7 @@ def torch_rows_train(name, x, params, where, eager, wrap):
     info = _row(name)
     if info.row_backward is None:
         return eager()
-    r = _route(x, least(name, params, x, "train")) if _floored(name, x) else _route(x)
+    r = _route_of(name, params, x, "train")
     if r is None or x.ndim == 0 or x.numel() == 0 or _eager_rows(info, x, params, where, r):
         return eager()
     if info.row_backward == "vjp":  # a compiled backward on CPU only (no Triton one)
@@ -659,7 +664,7 @@ def torch_gated(name, x3, params, eager):
     m)``; ``params`` with the axis set to 1) by one fused kernel where one applies
     and is ready (a tensor of ``outer * m`` elements, any shape), else ``eager()``
     (from the function's floor where its backend registered one: :func:`tier_from`)."""
-    r = _route(x3, least(name, params, x3)) if _floored(name, x3) else _route(x3)
+    r = _route_of(name, params, x3)
     if r is None or x3.numel() == 0:
         return eager()
     info = _row(name)
@@ -678,7 +683,7 @@ def torch_gated(name, x3, params, eager):
 def torch_gated_train(name, x3, params, eager, wrap):
     """The same, recording a gradient: ``wrap(pair, info, x3, params)`` (the
     backend's autograd.Function) around the forward and backward kernels."""
-    r = _route(x3, least(name, params, x3, "train")) if _floored(name, x3) else _route(x3)
+    r = _route_of(name, params, x3, "train")
     if r is None or x3.numel() == 0:
         return eager()
     info = _row(name)
@@ -701,7 +706,7 @@ def torch_fuse(key, fn, eager, *tensors):
     to ``tensors[0]``, else ``eager()`` (on CUDA the Triton kernels are printed
     from the table's rows, not from ATen functions)."""
     x = tensors[0]
-    r = _route(x, least(key, (), x, "fuse")) if _floored(key, x) else _route(x)
+    r = _route_of(key, (), x, "fuse")
     if r not in ("tier", "sync") or x.is_cuda or any(t.shape != x.shape for t in tensors):
         return eager()
     from . import inductor as ki
