@@ -18,7 +18,9 @@ native; "bw" is the share of the copy bandwidth (bytes read plus written,
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 
 import multiact
@@ -34,8 +36,25 @@ def _cases(library, cupy=False):
     return [c for c in found if c[3].elementwise], [c for c in found if not c[3].elementwise]
 
 
+#: each case's timing budget is multiplied by this (``--budget-scale``: the device run's
+#: shorter table)
+_SCALE = [1.0]
+
+
+class _Rows(list):
+    """The table's rows, each also printed to stderr as it is measured (a run cut
+    short by its time limit still reports what it measured)."""
+
+    def append(self, row):
+        b, dt, case, ours, nat, ratio = row[:6]
+        print(f"{b} {dt} {case}: {_fmt(ours)} against {_fmt(nat)} ({ratio:.2f}x)",
+              file=sys.stderr, flush=True)
+        super().append(row)
+
+
 def _timer(sync):
     def run(cands, args, repeats=7, budget=0.5):
+        budget *= _SCALE[0]
         for f in cands.values():
             f(*args)
             f(*args)
@@ -64,7 +83,7 @@ def torch_rows(device, n, dtypes):
 
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     timeit = _timer(sync)
-    rows = []
+    rows = _Rows()
     for dtype in dtypes:
         dt = getattr(torch, dtype)
         x = torch.randn(n, device=device, dtype=dt)
@@ -106,7 +125,7 @@ def cupy_rows(n, dtypes):
     import cupy as cp
 
     timeit = _timer(lambda: cp.cuda.Device().synchronize())
-    rows = []
+    rows = _Rows()
     # scipy.special's spelling (cupyx) where there is one, else a plain composite
     scipy_ew, scipy_rows = _cases("scipy", cupy=True)
     numpy_ew, numpy_rows = _cases("numpy", cupy=True)
@@ -141,7 +160,7 @@ def jax_rows(n, dtypes):
     import jax.numpy as jnp
 
     timeit = _timer(lambda: None)
-    rows = []
+    rows = _Rows()
     for dtype in dtypes:
         x = jax.random.normal(jax.random.key(0), (n,), dtype=getattr(jnp, dtype))
         side = 8192 if n >= 8192 * 8192 else int(n ** 0.5) // 2 * 2  # even: the gated rows
@@ -171,47 +190,66 @@ def markdown(rows, header):
     return "\n".join(lines) + "\n"
 
 
-def run(device="cuda", n=100_000_000, dtypes=("float32", "float16", "bfloat16"), out=None):
+def run(device="cuda", n=100_000_000, dtypes=("float32", "float16", "bfloat16"), out=None,
+        scale=1.0, command="python benchmarks/run.py --gpu"):
+    """The table (markdown; also written to ``out``).  multiact's calls run its fused
+    kernels (``MULTIACT_KERNELS=fused``, compiled on the first call, before the timed
+    rounds: the steady state the default mode reaches once the kernels have paid for
+    themselves) unless ``MULTIACT_KERNELS`` says otherwise."""
     import datetime
     import platform
 
-    rows = []
-    versions = []
-    dev_name = device
+    from multiact import kernels
+
+    if not os.environ.get("MULTIACT_KERNELS"):
+        kernels.set_mode("fused")
+    _SCALE[0] = scale
+    rows, versions, notes = [], [], []
+    dev_name = [device]
+
+    def text():
+        header = ["# GPU performance" if device == "cuda" else
+                  "# Performance (GPU benchmark code, dry run)", "",
+                  f"Device: {dev_name[0]}. Date: {datetime.date.today()}. Python "
+                  f"{platform.python_version()}, " + ", ".join(versions) + f". n = {n:,}.",
+                  "", f"Command: `{command}`; multiact's kernels: MULTIACT_KERNELS="
+                  f"{kernels.mode()}. Medians of 7 interleaved rounds; the copy bandwidth is "
+                  "measured in the same run."]
+        return markdown(rows, header) + "".join(f"\n{note}\n" for note in notes)
+
+    def section(name, measure):
+        """One backend's rows, the table written again after them (a run stopped
+        later keeps them); a backend that fails says so in the table."""
+        try:
+            rows.extend(measure())
+        except Exception as e:  # noqa: BLE001 - reported in the table, the others go on
+            notes.append(f"{name}: not measured ({type(e).__name__}: {e})")
+        if out:
+            with open(out, "w") as f:
+                f.write(text())
+
     try:
         import torch
-
+    except ImportError:
+        torch = None
+    if torch is not None:
         versions.append(f"torch {torch.__version__}")
         if device == "cuda" and torch.cuda.is_available():
-            dev_name = torch.cuda.get_device_name(0)
+            dev_name[0] = torch.cuda.get_device_name(0)
         if device == "cpu" or torch.cuda.is_available():
-            rows += torch_rows(device, n, dtypes)
-    except ImportError:
-        pass
+            section("torch", lambda: torch_rows(device, n, dtypes))
     if device == "cuda":
-        try:
-            import cupy
+        for name, measure in (("cupy", lambda: cupy_rows(n, dtypes)),
+                              ("jax", lambda: jax_rows(n, ("float32",)))):
+            try:
+                mod = __import__(name)
+                versions.append(f"{name} {mod.__version__}")
+                here = (mod.cuda.runtime.getDeviceCount() if name == "cupy" else
+                        any(d.platform == "gpu" for d in mod.devices()))
+            except Exception as e:  # noqa: BLE001 - not installed, or no device: said
+                notes.append(f"{name}: not measured ({type(e).__name__}: {e})")
+                continue
+            if here:
+                section(name, measure)
+    return text()
 
-            versions.append(f"cupy {cupy.__version__}")
-            if cupy.cuda.runtime.getDeviceCount():
-                rows += cupy_rows(n, dtypes)
-        except Exception:  # noqa: BLE001 - no CuPy / no device
-            pass
-        try:
-            import jax
-
-            versions.append(f"jax {jax.__version__}")
-            if any(d.platform == "gpu" for d in jax.devices()):
-                rows += jax_rows(n, ("float32",))
-        except Exception:  # noqa: BLE001
-            pass
-    header = ["# GPU performance" if device == "cuda" else "# Performance (GPU benchmark code, dry run)",
-              "", f"Device: {dev_name}. Date: {datetime.date.today()}. Python "
-              f"{platform.python_version()}, " + ", ".join(versions) + f". n = {n:,}.",
-              "", "Command: `python benchmarks/run.py --gpu`. Medians of 7 interleaved rounds; "
-              "the copy bandwidth is measured in the same run."]
-    text = markdown(rows, header)
-    if out:
-        with open(out, "w") as f:
-            f.write(text)
-    return text

@@ -369,6 +369,8 @@ def main(argv=None):
     p.add_argument("--device", default="cuda", help="with --gpu: cuda, or cpu for a dry run")
     p.add_argument("--n", type=lambda s: int(float(s)), default=100_000_000,
                    help="with --gpu: elements of the element-wise inputs")
+    p.add_argument("--budget-scale", type=float, default=1.0,
+                   help="with --gpu: each case's timing budget times this (shorter runs)")
     argv = sys.argv[1:] if argv is None else argv
     a = p.parse_args(argv)
     if a.gpu:
@@ -378,7 +380,8 @@ def main(argv=None):
         import gpu
 
         print(gpu.run(a.device, a.n, tuple(a.dtype or ("float32", "float16", "bfloat16")),
-                      a.markdown))
+                      a.markdown, a.budget_scale,
+                      " ".join(["python benchmarks/run.py", *argv])))
         return
     backends = a.backend or ["numpy", "torch", "jax"]
     sizes = a.size or [16, 100_000, 1_000_000, 10_000_000]
