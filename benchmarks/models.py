@@ -4,6 +4,8 @@ with PyTorch's own, measured in one interleaved run (CPU).
 
     python benchmarks/models.py                      # needs `pip install transformers`
     python benchmarks/models.py --no-compile         # skip the torch.compile rows
+    python benchmarks/models.py --device cuda --no-compile --warm 3 --max-warm 20
+                                                     # on a GPU (conformance/device_run.sh)
 
 For each model: the first step of each variant (what a new user meets: first
 calls, Dynamo's compile for the ``torch.compile`` rows), then steps of both
@@ -36,7 +38,8 @@ from multiact import kernels
 
 def _step(model, batch, opt, loss_fn, autocast):
     opt.zero_grad(set_to_none=True)
-    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+    device = next(model.parameters()).device.type
+    ctx = torch.autocast(device, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
     with ctx:
         loss = loss_fn(model, batch)
     loss.backward()
@@ -44,9 +47,10 @@ def _step(model, batch, opt, loss_fn, autocast):
     return loss.item()
 
 
-def _measure(cands, warm, repeats=7):
-    """First step of each candidate, warm-up until the tier is idle, then the
-    median of interleaved steps."""
+def _measure(cands, warm, repeats=7, max_warm=None):
+    """First step of each candidate, warm-up until the tier is idle (at most
+    ``max_warm`` seconds, default 20 ``warm``), then the median of interleaved
+    steps."""
     first = {}
     for k, f in cands.items():
         t = time.perf_counter()
@@ -63,7 +67,7 @@ def _measure(cands, warm, repeats=7):
         billed = now
         if elapsed >= warm and kernels.wait(0) and not billing:
             break
-        if elapsed > 20 * warm:
+        if elapsed > (20 * warm if max_warm is None else max_warm):
             break
     warmed = time.perf_counter() - t0
     samples = {k: [] for k in cands}
@@ -81,7 +85,7 @@ def _bills():
             if s["state"] == "cold"}
 
 
-def bert_models():
+def bert_models(device="cpu", batch=8):
     from transformers import BertConfig, BertForMaskedLM
 
     cfg = BertConfig(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
@@ -93,7 +97,8 @@ def bert_models():
     for layer in ours.bert.encoder.layer:  # exact GELU, as BERT's config says
         layer.intermediate.intermediate_act_fn = multiact.Activation(
             "gelu", approximate=False).to_torch()
-    ids = torch.randint(0, cfg.vocab_size, (8, 128))
+    native.to(device), ours.to(device)
+    ids = torch.randint(0, cfg.vocab_size, (batch, 128), device=device)
     batch = {"input_ids": ids, "labels": ids}
     native.eval(), ours.eval()  # no dropout while comparing
     with torch.no_grad():
@@ -118,18 +123,19 @@ class _MLP(torch.nn.Module):
         return self.log_softmax(h)
 
 
-def mlp_models():
+def mlp_models(device="cpu", batch=256):
     torch.manual_seed(0)
     native = _MLP((F.gelu, F.silu, lambda t: F.softmax(t, -1), lambda t: F.log_softmax(t, -1)))
     ours = _MLP((lambda t: multiact.gelu(t, approximate=False), multiact.silu, multiact.softmax,
                  multiact.log_softmax))
     ours.load_state_dict(native.state_dict())
-    x = torch.randn(256, 512)
-    y = torch.randint(0, 256, (256,))
+    native.to(device), ours.to(device)
+    x = torch.randn(batch, 512, device=device)
+    y = torch.randint(0, 256, (batch,), device=device)
     return native, ours, (x, y), (lambda m, b: F.nll_loss(m(b[0]), b[1]).float()), None
 
 
-def run(name, make, compiled, autocast, warm):
+def run(name, make, compiled, autocast, warm, max_warm=None):
     native, ours, batch, loss_fn, diff = make()
     if compiled:
         native, ours = torch.compile(native), torch.compile(ours)
@@ -137,7 +143,7 @@ def run(name, make, compiled, autocast, warm):
                                                                       ("multiact", ours))}
     cands = {k: (lambda m=m, o=opts[k]: _step(m, batch, o, loss_fn, autocast))
              for k, m in (("native", native), ("multiact", ours))}
-    first, t, warmed = _measure(cands, warm)
+    first, t, warmed = _measure(cands, warm, max_warm=max_warm)
     mode = ("torch.compile" if compiled else "eager") + (", bf16 autocast" if autocast else "")
     row = (f"| {name} | {mode} | {first['native'] * 1e3:.0f} ms | "
            f"{first['multiact'] * 1e3:.0f} ms | {warmed:.0f} s | {t['native'] * 1e3:.1f} ms | "
@@ -151,15 +157,24 @@ def main(argv=None):
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     p.add_argument("--warm", type=float, default=20.0,
                    help="seconds of interleaved steps at least, before the steady state")
+    p.add_argument("--max-warm", type=float, default=None,
+                   help="seconds of warm-up at most (default: 20 times --warm)")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda (then BERT in bf16 autocast too)")
+    p.add_argument("--batch", type=int, default=8, help="BERT's sequences of 128 tokens a step")
     a = p.parse_args(argv)
-    lines = ["## Training steps of real models (CPU)", "",
+    dev = a.device
+    where = "CPU" if dev == "cpu" else torch.cuda.get_device_name(0) if dev == "cuda" else dev
+    threads = f"{torch.get_num_threads()} threads" if dev == "cpu" else where
+    lines = [f"## Training steps of real models ({where})", "",
              f"Command: `python benchmarks/models.py{' ' + ' '.join(argv or sys.argv[1:])}`; "
-             f"torch {torch.__version__}, {torch.get_num_threads()} threads. First step: the "
+             f"torch {torch.__version__}, {threads}, MULTIACT_KERNELS={kernels.mode()}. "
+             f"First step: the "
              f"first training step of each variant (its first calls; Dynamo's compile for "
              f"torch.compile). Warm-up: interleaved steps until multiact's compile tier was "
              f"settled (nothing compiling, no kernel still billing toward its compile) "
-             f"and at least {a.warm:.0f} s had passed. Steady state: the median of 7 "
-             f"interleaved steps.", "",
+             f"and at least {a.warm:.0f} s had passed"
+             + ("" if a.max_warm is None else f", at most {a.max_warm:.0f} s") +
+             ". Steady state: the median of 7 interleaved steps.", "",
              "| model | mode | first step, native | first step, multiact | warm-up | "
              "native | multiact | ratio |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -172,14 +187,15 @@ def main(argv=None):
         lines.append("| BERT | - | - | - | - | - | - | transformers not installed |")
     variants = [(False, False)] + ([] if a.no_compile else [(True, False)])
     if bert_ok:
-        for compiled, autocast in variants:
-            row, diff = run("BERT (4 layers, 256 hidden, 8x128 tokens, exact GELU)",
-                            bert_models, compiled, autocast, a.warm)
+        for compiled, autocast in variants + ([(False, True)] if dev == "cuda" else []):
+            row, diff = run(f"BERT (4 layers, 256 hidden, {a.batch}x128 tokens, exact GELU)",
+                            lambda: bert_models(dev, a.batch), compiled, autocast, a.warm,
+                            a.max_warm)
             lines.append(row)
         notes.append(f"BERT logits (eval mode): max difference / max |logit| = {diff:.2e}")
     for compiled, autocast in variants + [(False, True)]:
         row, _ = run("MLP 512-2048-2048-256 (gelu, silu, softmax, log_softmax), batch 256",
-                     mlp_models, compiled, autocast, a.warm)
+                     lambda: mlp_models(dev), compiled, autocast, a.warm, a.max_warm)
         lines.append(row)
     text = "\n".join(lines + [""] + notes) + "\n"
     print(text)
