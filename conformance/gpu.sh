@@ -1,53 +1,86 @@
 #!/usr/bin/env bash
-# One command for a GPU host: the conformance matrix on every CUDA backend present
-# (torch, cupy, jax), in the default kernel mode and, for torch, on the framework
-# paths too; then the GPU benchmark.  Writes docs/gpu-results.md and
-# docs/performance-gpu.md (and the raw logs under $OUT or reports/).
+# One command for a GPU host: `multiact check` on every CUDA backend present (torch,
+# cupy, jax) as a user runs it (the default mode, or MULTIACT_KERNELS's), the
+# conformance suite with the fused kernels on every call (MULTIACT_KERNELS=fused: the
+# kernels the default mode swaps in once they have paid for themselves), and for torch
+# on the framework paths too (MULTIACT_KERNELS=framework: what the default mode runs
+# before); then the GPU benchmark.  Writes docs/gpu-results.md and
+# docs/performance-gpu.md (and the raw logs under $GPU_SH_OUT, $OUT or reports/).
 #   bash conformance/gpu.sh            # everything (about 8 minutes on an H100)
 #   GPU_SH_SKIP_BENCH=1 bash conformance/gpu.sh
+# Knobs (conformance/device_run.sh sets them): GPU_SH_PYTEST_ARGS (more pytest arguments, such as "-n 8"
+# with pytest-xdist; the matrix JSON is then not written: each worker holds a part),
+# GPU_SH_TIMEOUT (seconds for the check and the two pytest passes together; check at
+# most 60 of them, the framework pass at least 40; default: no limit), GPU_SH_DEVICE (cuda;
+# cpu runs this script's own steps on CPU, to try it without a GPU), GPU_SH_DOCS (where
+# gpu-results.md goes; default docs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-reports}
-mkdir -p "$out" docs
+out=${GPU_SH_OUT:-${OUT:-reports}}
+docs=${GPU_SH_DOCS:-docs}
+mkdir -p "$out" "$docs"
+mode=${MULTIACT_KERNELS:-auto}
+dev=${GPU_SH_DEVICE:-cuda}
+extra=(${GPU_SH_PYTEST_ARGS:-})
+limit=()
+deadline=$(( SECONDS + ${GPU_SH_TIMEOUT:-0} ))
+within() {  # within MOST RESERVE: `limit` for a step of at most MOST s that leaves RESERVE s
+  limit=()
+  if [ -n "${GPU_SH_TIMEOUT:-}" ]; then
+    local s=$(( deadline - SECONDS - $2 ))
+    if [ "$s" -gt "$1" ]; then s=$1; fi
+    if [ "$s" -lt 1 ]; then s=1; fi
+    limit=(timeout -k 10 "$s")
+  fi
+}
+report=(--report "$out/conformance.json")
+case " ${extra[*]:-} " in *" -n "*|*" -n="*|*" --numprocesses"*) report=();; esac
 backends=()
 for b in torch cupy jax; do
-  if python -c "from multiact._check.targets import devices; import sys; sys.exit(0 if any(d in ('cuda','gpu') for d in devices('$b')) else 1)" 2>/dev/null; then
+  if python -c "from multiact._check.targets import devices, normalize_device as n; import sys; sys.exit(0 if any(n(d) == n('$dev') for d in devices('$b')) else 1)" 2>/dev/null; then
     backends+=(--backend "$b")
   fi
 done
-if [ ${#backends[@]} -eq 0 ]; then echo "no CUDA backend found" >&2; exit 2; fi
+if [ ${#backends[@]} -eq 0 ]; then echo "no backend with device $dev found" >&2; exit 2; fi
 device=$(python -c "import torch; print(torch.cuda.get_device_name(0))" 2>/dev/null || echo "unknown GPU")
+if [ "$dev" = cpu ]; then device="CPU (GPU_SH_DEVICE=cpu: this script tried without a GPU)"; fi
 versions=$(python -c "from multiact._check.report import versions; print(', '.join(f'{k} {v}' for k, v in versions().items()))")
 
-python -m multiact check "${backends[@]}" --device cuda --json "$out/check.json" | tee "$out/check.txt"
+within 60 40
+MULTIACT_KERNELS=$mode "${limit[@]}" python -m multiact check "${backends[@]}" --device "$dev" \
+  --json "$out/check.json" | tee "$out/check.txt"
 rc1=${PIPESTATUS[0]}
-python -m pytest conformance -q -p no:cacheprovider "${backends[@]}" --device cuda \
-  --report "$out/conformance.json" 2>&1 | tee "$out/pytest.txt" | tail -n 40
+within 100000 40
+MULTIACT_KERNELS=fused "${limit[@]}" python -m pytest conformance -q -p no:cacheprovider \
+  "${backends[@]}" --device "$dev" "${report[@]}" "${extra[@]}" 2>&1 | tee "$out/pytest.txt" | tail -n 40
 rc2=${PIPESTATUS[0]}
 rc3=0
 if printf '%s\n' "${backends[@]}" | grep -qx torch; then
-  MULTIACT_KERNELS=framework python -m pytest -q -p no:cacheprovider --backend torch --device cuda \
-    conformance/test_elementwise.py conformance/test_reductions.py 2>&1 | tee "$out/pytest-framework.txt" | tail -n 20
+  within 100000 0
+  MULTIACT_KERNELS=framework "${limit[@]}" python -m pytest -q -p no:cacheprovider --backend torch \
+    --device "$dev" "${extra[@]}" conformance/test_elementwise.py conformance/test_reductions.py \
+    2>&1 | tee "$out/pytest-framework.txt" | tail -n 20
   rc3=${PIPESTATUS[0]}
 fi
 {
   echo "# GPU conformance results"
   echo
   echo "Device: $device. Date: $(date -u +%Y-%m-%d). Versions: $versions."
-  echo "Command: \`bash conformance/gpu.sh\`."
-  echo "Exit codes: multiact check $rc1, pytest conformance (kernels: auto) $rc2,"
-  echo "pytest conformance torch with MULTIACT_KERNELS=framework $rc3."
+  echo "Command: \`bash conformance/gpu.sh\`${GPU_SH_PYTEST_ARGS:+ (pytest arguments: \`$GPU_SH_PYTEST_ARGS\`)}."
+  echo "Exit codes (124: the step ran out of time${GPU_SH_TIMEOUT:+, $GPU_SH_TIMEOUT s for the three}):"
+  echo "multiact check (MULTIACT_KERNELS=$mode) $rc1, pytest conformance"
+  echo "(MULTIACT_KERNELS=fused) $rc2, pytest conformance torch with MULTIACT_KERNELS=framework $rc3."
   echo
   echo '```'; cat "$out/check.txt"; echo '```'
   echo
   echo '```'; tail -n 25 "$out/pytest.txt"; echo '```'
   echo
   echo '```'; tail -n 10 "$out/pytest-framework.txt" 2>/dev/null; echo '```'
-} > docs/gpu-results.md
+} > "$docs/gpu-results.md"
 
 rc4=0
 if [ -z "${GPU_SH_SKIP_BENCH:-}" ]; then
-  python benchmarks/run.py --gpu --markdown docs/performance-gpu.md > "$out/bench.txt" 2>&1
+  python benchmarks/run.py --gpu --device "$dev" --markdown docs/performance-gpu.md > "$out/bench.txt" 2>&1
   rc4=$?
   tail -n 80 "$out/bench.txt"
 fi
