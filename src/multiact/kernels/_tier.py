@@ -174,12 +174,16 @@ class Tier:
     def missed(self, slot, sample):
         """A ready kernel rejected a call (its guards: a shape, a global setting)."""
         slot.misses += 1
-        if slot.misses >= MISSES_BEFORE_RECOMPILE and slot.state is READY and not self.forked:
+        if slot.misses < MISSES_BEFORE_RECOMPILE or slot.state is not READY or self.forked:
+            return
+        with self._lock:  # (threads missing together: one of them drops the kernel)
+            if slot.state is not READY:
+                return
             slot.misses = 0
             slot.state = COLD
             slot.kernel = None
             slot.generation += 1
-            self._enqueue(slot, sample)
+        self._enqueue(slot, sample)
 
     def timed(self, slot, seconds, elems):
         """A ready kernel's call took ``seconds``: keep it, or retire it once it has
