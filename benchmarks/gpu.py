@@ -41,15 +41,22 @@ def _cases(library, cupy=False):
 _SCALE = [1.0]
 
 
+#: run()'s table while it is measured: each row goes into it as it comes
+_LIVE = [None]
+
+
 class _Rows(list):
-    """The table's rows, each also printed to stderr as it is measured (a run cut
-    short by its time limit still reports what it measured)."""
+    """A backend's rows, each also printed to stderr and added to the table being
+    written as it is measured (a run cut short by its time limit, or a backend
+    that fails halfway, still reports what it measured)."""
 
     def append(self, row):
         b, dt, case, ours, nat, ratio = row[:6]
         print(f"{b} {dt} {case}: {_fmt(ours)} against {_fmt(nat)} ({ratio:.2f}x)",
               file=sys.stderr, flush=True)
         super().append(row)
+        if _LIVE[0] is not None:
+            _LIVE[0](row)
 
 
 def _timer(sync):
@@ -217,16 +224,25 @@ def run(device="cuda", n=100_000_000, dtypes=("float32", "float16", "bfloat16"),
                   "measured in the same run."]
         return markdown(rows, header) + "".join(f"\n{note}\n" for note in notes)
 
-    def section(name, measure):
-        """One backend's rows, the table written again after them (a run stopped
-        later keeps them); a backend that fails says so in the table."""
-        try:
-            rows.extend(measure())
-        except Exception as e:  # noqa: BLE001 - reported in the table, the others go on
-            notes.append(f"{name}: not measured ({type(e).__name__}: {e})")
+    def write():
         if out:
             with open(out, "w") as f:
                 f.write(text())
+
+    def live(row):  # (each row as it is measured: the table on disk is never behind)
+        rows.append(row)
+        write()
+
+    def section(name, measure):
+        """One backend's rows (each in the table as it comes); a backend that fails
+        says so in the table, after the rows it measured."""
+        try:
+            measure()
+        except Exception as e:  # noqa: BLE001 - reported in the table, the others go on
+            notes.append(f"{name}: stopped ({type(e).__name__}: {e})")
+        write()
+
+    _LIVE[0] = live
 
     try:
         import torch
@@ -238,6 +254,8 @@ def run(device="cuda", n=100_000_000, dtypes=("float32", "float16", "bfloat16"),
             dev_name[0] = torch.cuda.get_device_name(0)
         if device == "cpu" or torch.cuda.is_available():
             section("torch", lambda: torch_rows(device, n, dtypes))
+        else:
+            notes.append("torch: not measured (torch.cuda.is_available() is False)")
     if device == "cuda":
         for name, measure in (("cupy", lambda: cupy_rows(n, dtypes)),
                               ("jax", lambda: jax_rows(n, ("float32",)))):
@@ -251,5 +269,7 @@ def run(device="cuda", n=100_000_000, dtypes=("float32", "float16", "bfloat16"),
                 continue
             if here:
                 section(name, measure)
+    _LIVE[0] = None
+    write()
     return text()
 

@@ -178,28 +178,33 @@ def main(argv=None):
              "| model | mode | first step, native | first step, multiact | warm-up | "
              "native | multiact | ratio |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    print("\n".join(lines), flush=True)  # (each row as it comes: a run cut short keeps them)
+
+    def emit(line):
+        lines.append(line)
+        print(line, flush=True)
+
     notes = []
     bert_ok = True
     try:
         import transformers  # noqa: F401
     except ImportError:
         bert_ok = False
-        lines.append("| BERT | - | - | - | - | - | - | transformers not installed |")
+        emit("| BERT | - | - | - | - | - | - | transformers not installed |")
     variants = [(False, False)] + ([] if a.no_compile else [(True, False)])
     if bert_ok:
         for compiled, autocast in variants + ([(False, True)] if dev == "cuda" else []):
             row, diff = run(f"BERT (4 layers, 256 hidden, {a.batch}x128 tokens, exact GELU)",
                             lambda: bert_models(dev, a.batch), compiled, autocast, a.warm,
                             a.max_warm)
-            lines.append(row)
+            emit(row)
         notes.append(f"BERT logits (eval mode): max difference / max |logit| = {diff:.2e}")
     for compiled, autocast in variants + [(False, True)]:
         row, _ = run("MLP 512-2048-2048-256 (gelu, silu, softmax, log_softmax), batch 256",
                      lambda: mlp_models(dev), compiled, autocast, a.warm, a.max_warm)
-        lines.append(row)
-    text = "\n".join(lines + [""] + notes) + "\n"
-    print(text)
-    return text
+        emit(row)
+    print("\n" + "\n".join(notes), flush=True)
+    return "\n".join(lines + [""] + notes) + "\n"
 
 
 if __name__ == "__main__":

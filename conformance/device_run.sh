@@ -3,40 +3,49 @@
 # time, everything written to $OUT as it goes (a run cut short still reports).  From
 # the repository's root:
 #   bash conformance/device_wheels.sh   # first, where PyPI is reachable: .whl/ (carry it)
-#   bash conformance/device_run.sh      # on the GPU machine: at most 515 s of steps
+#   bash conformance/device_run.sh      # on the GPU machine: 495 s of limits (give the
+#                                       # call 590: a step's kill waits 10 s more)
 #   DEVICE_RUN_STEPS="conform bench" bash conformance/device_run.sh   # a rerun of some steps
 #   DEVICE_RUN_DEVICE=cpu bash conformance/device_run.sh   # this script's plumbing, on CPU
 # The steps, in order (seconds at most; DEVICE_RUN_SCALE multiplies them):
 #   info     (15)  the GPU, its driver, the versions of torch, CuPy, JAX, Triton
-#   aot      (50)  multiact compile --target cuda:<this GPU's arch>: every kernel ahead of
+#   aot      (40)  multiact compile --target cuda:<this GPU's arch>: every kernel ahead of
 #                  time, cold (empty caches), then again from its cache; each kernel's seconds
-#   jit      (20)  multiact compile --function gelu --function softmax (float32, bfloat16):
+#   jit      (30)  multiact compile --function gelu --function softmax (float32, bfloat16):
 #                  Triton's JIT on this GPU (each kernel launched once), cold, then warm;
 #                  a sample (every kernel, one after another, would take minutes: the rest
 #                  compile in conform's workers)
-#   conform  (270) bash conformance/gpu.sh, its benchmark left out: multiact check and the
+#   conform  (260) bash conformance/gpu.sh, its benchmark left out: multiact check and the
 #                  conformance suite (values, gradients, transforms, OpInfo) on torch-cuda,
 #                  cupy and jax-gpu with the fused kernels on every call (pytest-xdist's
-#                  8 workers), and torch's framework paths; 255 s for the three; writes
-#                  gpu-results.md
-#   bench    (100) python benchmarks/run.py --gpu, float32 and bfloat16, 2^26 elements
+#                  8 workers), and torch's framework paths; 235 s for the three; writes
+#                  gpu-results.md and pytest.txt (both passes' whole output)
+#   bench    (90)  python benchmarks/run.py --gpu, float32 and bfloat16, 2^26 elements
 #                  (8192 x 8192 rows), the copy bandwidth measured in the same run
 #   models   (60)  python benchmarks/models.py --device cuda: BERT (exact GELU) in float32
 #                  and bf16 autocast, an MLP, multiact against native, one interleaved run
 # $OUT (reports/device without one) gets at most 8 files, the device tool's limit:
 # log.txt (everything, in order), steps.md (each step's exit status and seconds; 124:
 # out of time), gpu-results.md, performance-gpu.md and models.md (for docs/), compile.txt,
-# check.json.
+# check.json, pytest.txt.  The caches stay in /tmp/device_run_cache (cold on a fresh
+# machine; a rerun on the same machine reuses them, and multiact compile says so).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=${OUT:-$root/reports/device}
 mkdir -p "$out"
 exec > >(tee -a "$out/log.txt") 2>&1
-steps=${DEVICE_RUN_STEPS:-info aot jit conform bench models}
+tee_pid=$!
+all="info aot jit conform bench models"
+steps=${DEVICE_RUN_STEPS:-$all}
+for s in $steps; do
+  case " $all " in *" $s "*) ;; *) echo "unknown step $s (the steps: $all)" >&2; exit 2;; esac
+done
 scale=${DEVICE_RUN_SCALE:-1}
 dev=${DEVICE_RUN_DEVICE:-cuda}
 work=$(mktemp -d /tmp/device_run.XXXXXX)
+cache=/tmp/device_run_cache
+mkdir -p "$cache"
 
 # `python` is the interpreter that holds torch (the GPU machine has only python3)
 # (a wrapper, not a link: a virtual environment's python3 reached through a link
@@ -45,24 +54,26 @@ mkdir -p "$work/bin"
 printf '#!/bin/sh\nexec %q "$@"\n' "$(command -v python3)" > "$work/bin/python"
 chmod +x "$work/bin/python"
 export PATH="$work/bin:$PATH"
-# the packages that machine lacks, from the carried wheels (conformance/device_wheels.sh)
+# the packages that machine lacks, from the carried wheels (conformance/device_wheels.sh):
+# pure Python, unpacked as they are (no pip needed: that environment may have none)
 if ! python -c "import array_api_compat, expecttest" 2>/dev/null; then
   if ls .whl/*.whl > /dev/null 2>&1; then
-    python -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --root-user-action=ignore --target "$work/site" .whl/*.whl
+    for w in .whl/*.whl; do python -m zipfile -e "$w" "$cache/site"; done
   else
     echo "array-api-compat or expecttest is missing and no .whl/ was carried:" \
       "run bash conformance/device_wheels.sh here first" >&2
   fi
 fi
-export PYTHONPATH="$root/src:$root/benchmarks:$work/site${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$root/src:$cache/site${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 # JAX would take 75% of the GPU's memory in each process (pytest's workers, too)
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
-# cold caches, whatever the machine holds
-export TRITON_CACHE_DIR="$work/triton" MULTIACT_CACHE="$work/multiact"
-export TORCHINDUCTOR_CACHE_DIR="$work/inductor"
+# caches of this script's own (cold on a fresh machine, whatever its image holds)
+export TRITON_CACHE_DIR="$cache/triton" MULTIACT_CACHE="$cache/multiact"
+export TORCHINDUCTOR_CACHE_DIR="$cache/inductor"
 python -c "import multiact, array_api_compat" || { echo "multiact does not import" >&2; exit 2; }
+python -c "import expecttest" 2>/dev/null \
+  || echo "expecttest is missing: conformance/test_opinfo.py will skip" >&2
 
 printf '| step | exit status | seconds | limit |\n| --- | ---: | ---: | ---: |\n' > "$out/steps.md"
 worst=0
@@ -72,8 +83,8 @@ step() {  # step NAME SECONDS: the function NAME within SECONDS x scale; its res
   case " $steps " in *" $name "*) ;; *) return 0;; esac
   echo "== $name ($(date -u +%H:%M:%S), at most $limit s)"
   local t0=$SECONDS
-  # (timeout kills the step's process group; a step holds no timeout of its own but
-  # conform's, whose limits fit within conform's)
+  # (timeout kills the step's process group; gpu.sh's own timeouts, in groups of their
+  # own, end 5 s before conform's, their SIGKILL included)
   timeout -k 10 "$limit" bash -c "$name"
   local rc=$?
   echo "== $name: exit $rc after $((SECONDS - t0)) s"
@@ -124,7 +135,8 @@ aot() {
 }
 
 jit() {  # (every kernel one after another would take minutes: a sample, cold and warm)
-  local args=${DEVICE_RUN_JIT_ARGS:---function gelu --function softmax --dtype float32 --dtype bfloat16}
+  local sample="--function gelu --function softmax --dtype float32 --dtype bfloat16"
+  local args=${DEVICE_RUN_JIT_ARGS:-$sample}
   { echo "# multiact compile $args (the local device), cold"
     python -m multiact compile $args
     local cold=$?
@@ -138,10 +150,13 @@ conform() {
   local xdist=()
   if python -c "import xdist" 2>/dev/null; then xdist=(-n 8); fi
   GPU_SH_SKIP_BENCH=1 GPU_SH_OUT="$work/gpu" GPU_SH_DEVICE="$dev" GPU_SH_DOCS="$out" \
-    GPU_SH_TIMEOUT=$(python -c "print(round(255 * $scale))") \
+    GPU_SH_TIMEOUT=$(python -c "print(max(1, round(260 * $scale) - 25))") \
     GPU_SH_PYTEST_ARGS="${xdist[*]:-}" bash conformance/gpu.sh
   local rc=$?
   cp "$work/gpu/check.json" "$out/check.json" 2>/dev/null
+  for f in pytest pytest-framework; do
+    if [ -f "$work/gpu/$f.txt" ]; then echo "# $f.txt"; cat "$work/gpu/$f.txt"; fi
+  done > "$out/pytest.txt"
   return $rc
 }
 
@@ -156,7 +171,7 @@ bench() {
 }
 
 models() {
-  local args=(--device "$dev" --no-compile --warm 3 --max-warm 15 --batch 32)
+  local args=(--device "$dev" --no-compile --warm 3 --max-warm 8 --batch 32)
   if [ "$dev" = cpu ]; then args=(--no-compile --warm 1 --max-warm 2); fi
   MULTIACT_KERNELS=${MULTIACT_KERNELS:-fused} python benchmarks/models.py "${args[@]}" \
     > "$out/models.md"
@@ -165,12 +180,14 @@ models() {
 export out work dev scale root
 export -f info arch aot jit conform bench models
 step info 15
-step aot 50
-step jit 20
-step conform 270
-step bench 100
+step aot 40
+step jit 30
+step conform 260
+step bench 90
 step models 60
 echo "== steps"; cat "$out/steps.md"
 ls -l "$out"
 rm -rf "$work"
+exec >&- 2>&-
+wait "$tee_pid" 2>/dev/null || sleep 1  # (log.txt whole before the run ends)
 exit $worst

@@ -8,12 +8,13 @@
 # docs/performance-gpu.md (and the raw logs under $GPU_SH_OUT, $OUT or reports/).
 #   bash conformance/gpu.sh            # everything (about 8 minutes on an H100)
 #   GPU_SH_SKIP_BENCH=1 bash conformance/gpu.sh
-# Knobs (conformance/device_run.sh sets them): GPU_SH_PYTEST_ARGS (more pytest arguments, such as "-n 8"
+# Knobs (conformance/device_run.sh sets them): GPU_SH_PYTEST_ARGS (more pytest
+# arguments, such as "-n 8"
 # with pytest-xdist; the matrix JSON is then not written: each worker holds a part),
 # GPU_SH_TIMEOUT (seconds for the check and the two pytest passes together; check at
 # most 60 of them, the framework pass at least 40; default: no limit), GPU_SH_DEVICE (cuda;
 # cpu runs this script's own steps on CPU, to try it without a GPU), GPU_SH_DOCS (where
-# gpu-results.md goes; default docs).
+# gpu-results.md and performance-gpu.md go; default docs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${GPU_SH_OUT:-${OUT:-reports}}
@@ -30,14 +31,15 @@ within() {  # within MOST RESERVE: `limit` for a step of at most MOST s that lea
     local s=$(( deadline - SECONDS - $2 ))
     if [ "$s" -gt "$1" ]; then s=$1; fi
     if [ "$s" -lt 1 ]; then s=1; fi
-    limit=(timeout -k 10 "$s")
+    limit=(timeout -s INT -k 20 "$s")  # (SIGINT: pytest still prints its summary)
   fi
 }
 report=(--report "$out/conformance.json")
 case " ${extra[*]:-} " in *" -n "*|*" -n="*|*" --numprocesses"*) report=();; esac
 backends=()
 for b in torch cupy jax; do
-  if python -c "from multiact._check.targets import devices, normalize_device as n; import sys; sys.exit(0 if any(n(d) == n('$dev') for d in devices('$b')) else 1)" 2>/dev/null; then
+  if python -c "from multiact._check.targets import devices, normalize_device as n
+import sys; sys.exit(0 if any(n(d) == n('$dev') for d in devices('$b')) else 1)" 2>/dev/null; then
     backends+=(--backend "$b")
   fi
 done
@@ -52,35 +54,49 @@ MULTIACT_KERNELS=$mode "${limit[@]}" python -m multiact check "${backends[@]}" -
 rc1=${PIPESTATUS[0]}
 within 100000 40
 MULTIACT_KERNELS=fused "${limit[@]}" python -m pytest conformance -q -p no:cacheprovider \
-  "${backends[@]}" --device "$dev" "${report[@]}" "${extra[@]}" 2>&1 | tee "$out/pytest.txt" | tail -n 40
+  "${backends[@]}" --device "$dev" "${report[@]}" "${extra[@]}" 2>&1 | tee "$out/pytest.txt" \
+  | tail -n 40
 rc2=${PIPESTATUS[0]}
 rc3=0
 if printf '%s\n' "${backends[@]}" | grep -qx torch; then
   within 100000 0
-  MULTIACT_KERNELS=framework "${limit[@]}" python -m pytest -q -p no:cacheprovider --backend torch \
-    --device "$dev" "${extra[@]}" conformance/test_elementwise.py conformance/test_reductions.py \
+  MULTIACT_KERNELS=framework "${limit[@]}" python -m pytest -q -p no:cacheprovider \
+    --backend torch --device "$dev" "${extra[@]}" conformance/test_elementwise.py \
+    conformance/test_reductions.py \
     2>&1 | tee "$out/pytest-framework.txt" | tail -n 20
   rc3=${PIPESTATUS[0]}
 fi
+summary() {  # pytest's summary lines (FAILED/ERROR each, and the counts) of the log $1
+  grep -E '^(FAILED|ERROR|XPASS) |^multiact: not run|(passed|failed|errors?|skipped)( in |,)'\
+'|no tests ran|^!+ KeyboardInterrupt' "$1" 2>/dev/null | tail -n 80
+  if ! grep -qE '(passed|failed|errors?)( in |,)|no tests ran' "$1" 2>/dev/null; then
+    echo "(no summary: the pass was stopped before it printed one; its last lines:)"
+    tail -n 5 "$1" 2>/dev/null
+  fi
+}
 {
   echo "# GPU conformance results"
   echo
   echo "Device: $device. Date: $(date -u +%Y-%m-%d). Versions: $versions."
-  echo "Command: \`bash conformance/gpu.sh\`${GPU_SH_PYTEST_ARGS:+ (pytest arguments: \`$GPU_SH_PYTEST_ARGS\`)}."
-  echo "Exit codes (124: the step ran out of time${GPU_SH_TIMEOUT:+, $GPU_SH_TIMEOUT s for the three}):"
+  echo "Command: \`bash conformance/gpu.sh\`${GPU_SH_PYTEST_ARGS:+ (pytest arguments:"\
+"\`$GPU_SH_PYTEST_ARGS\`)}."
+  echo "Exit codes (124 or 137: the pass ran out of time${GPU_SH_TIMEOUT:+,"\
+" $GPU_SH_TIMEOUT s for the three}):"
   echo "multiact check (MULTIACT_KERNELS=$mode) $rc1, pytest conformance"
-  echo "(MULTIACT_KERNELS=fused) $rc2, pytest conformance torch with MULTIACT_KERNELS=framework $rc3."
+  echo "(MULTIACT_KERNELS=fused) $rc2, pytest conformance torch with"
+  echo "MULTIACT_KERNELS=framework $rc3."
   echo
   echo '```'; cat "$out/check.txt"; echo '```'
   echo
-  echo '```'; tail -n 25 "$out/pytest.txt"; echo '```'
+  echo '```'; summary "$out/pytest.txt"; echo '```'
   echo
-  echo '```'; tail -n 10 "$out/pytest-framework.txt" 2>/dev/null; echo '```'
+  echo '```'; summary "$out/pytest-framework.txt"; echo '```'
 } > "$docs/gpu-results.md"
 
 rc4=0
 if [ -z "${GPU_SH_SKIP_BENCH:-}" ]; then
-  python benchmarks/run.py --gpu --device "$dev" --markdown docs/performance-gpu.md > "$out/bench.txt" 2>&1
+  python benchmarks/run.py --gpu --device "$dev" --markdown "$docs/performance-gpu.md" \
+    > "$out/bench.txt" 2>&1
   rc4=$?
   tail -n 80 "$out/bench.txt"
 fi

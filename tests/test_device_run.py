@@ -38,7 +38,7 @@ def test_device_run_reports_each_step_in_files_the_device_tool_brings_back(tmp_p
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", f) for f in files)
     steps = (out / "steps.md").read_text()
     assert re.search(r"\| info \| 0 \| \d+ \| 15 \|", steps), steps
-    assert re.search(r"\| bench \| 0 \| \d+ \| 100 \|", steps), steps
+    assert re.search(r"\| bench \| 0 \| \d+ \| 90 \|", steps), steps
     assert "aot" not in steps  # (DEVICE_RUN_STEPS: the others are not run)
     log = (out / "log.txt").read_text()
     assert re.search(r"^torch 2\.\d+", log, flags=re.M), log[-2000:]  # the versions
@@ -55,3 +55,11 @@ def test_a_step_out_of_its_time_is_recorded_and_the_run_goes_on(tmp_path):
     steps = (out / "steps.md").read_text()
     assert re.search(r"\| info \| 124 \| \d+ \| 1 \|", steps), steps
     assert "| bench |" in steps  # the next step still ran
+
+
+def test_an_unknown_step_stops_the_run_before_anything_runs(tmp_path):
+    out = tmp_path / "out"
+    r = _run(out, DEVICE_RUN_STEPS="info benchmark")
+    assert r.returncode == 2
+    assert "unknown step benchmark" in r.stderr + r.stdout
+    assert not (out / "steps.md").exists()
