@@ -10,6 +10,11 @@ takes at most ``4 x native + 30 ms``.
 
     python benchmarks/first_call.py                   # the table, on stdout
     python benchmarks/first_call.py --markdown docs/first-call.md
+    python benchmarks/first_call.py --device cuda     # CUDA tensors (the inputs are
+                                                      # made on the CPU and moved there)
+
+On CUDA the process's CUDA context is made before the first case (neither side
+pays for it), and each call is timed to the end of its GPU work (synchronized).
 
 The measuring runs in a child process (``--child``) so that the caches and the
 compile tier start empty; the parent only prints.
@@ -41,30 +46,37 @@ LIMIT = (4.0, 0.030)  # a first call passes at <= 4 x native + 30 ms
 def _timed(f, x, grad):
     import torch
 
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     if grad:
         xr = x.detach().requires_grad_(True)
+        sync()
         t0 = time.perf_counter()
         f(xr).sum().backward()
+        sync()
         return time.perf_counter() - t0
     with torch.no_grad():
+        sync()
         t0 = time.perf_counter()
         f(x)
+        sync()
         return time.perf_counter() - t0
 
 
-def child():
+def child(device="cpu"):
     import torch
 
     from _cases import native, one_pass, ours  # benchmarks/ is sys.path[0]
 
     torch.manual_seed(0)
+    if device != "cpu":
+        torch.zeros(1, device=device).add_(1).cpu()  # (the CUDA context, before any case)
     found = [(name, ours(info, params), native(("torch",), info, params)["torch"],
               info.halves) for name, info, params in one_pass("torch")]
     rows = []
     for label, make in CASES:
         for grad in (False, True):
             for name, ours_f, native_f, halves in found:
-                x = make(torch)
+                x = make(torch).to(device)
                 if halves and x.shape[-1] % 2:
                     continue  # a gated function needs an even last axis
                 t_ours = _timed(ours_f, x, grad)
@@ -75,18 +87,20 @@ def child():
                              "ok": t_ours <= LIMIT[0] * t_native + LIMIT[1]})
     from multiact import kernels
 
+    where = (f"{torch.get_num_threads()} threads" if device == "cpu" else
+             torch.cuda.get_device_name(0) if device.startswith("cuda") else device)
     print(json.dumps({"rows": rows, "kernels": kernels.status(),
-                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+                      "torch": torch.__version__, "where": where}))
 
 
-def run():
+def run(device="cpu"):
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=os.path.join(d, "inductor"),
                    TRITON_CACHE_DIR=os.path.join(d, "triton"))
         env.pop("MULTIACT_KERNELS", None)
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, __file__, "--child"], env=env, capture_output=True,
-                           text=True, check=False)
+        p = subprocess.run([sys.executable, __file__, "--child", "--device", device], env=env,
+                           capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"first_call: the child failed:\n{p.stderr[-4000:]}")
@@ -107,7 +121,7 @@ def markdown(out, argv):
     lines = [
         "## First calls (a fresh process, empty caches)", "",
         f"Command: `python benchmarks/first_call.py {' '.join(argv)}`; torch {out['torch']}, "
-        f"{out['threads']} threads; the whole child process took {out['wall']:.1f} s.", "",
+        f"{out['where']}; the whole child process took {out['wall']:.1f} s.", "",
         f"**{len(rows) - len(bad)} of {len(rows)} first calls within 4 x native + 30 ms**; "
         f"the largest against its limit: {worst['function']} {worst['case']} "
         f"{worst['mode']}, {_ms(worst['multiact'])} against native {_ms(worst['native'])}.",
@@ -132,11 +146,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--markdown", help="write the table here")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda")
     a = p.parse_args(argv)
     if a.child:
-        child()
+        child(a.device)
         return
-    out = run()
+    out = run(a.device)
     text = markdown(out, argv)
     if a.markdown:
         with open(a.markdown, "w") as f:

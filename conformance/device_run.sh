@@ -3,7 +3,7 @@
 # time, everything written to $OUT as it goes (a run cut short still reports).  From
 # the repository's root:
 #   bash conformance/device_wheels.sh   # first, where PyPI is reachable: .whl/ (carry it)
-#   bash conformance/device_run.sh      # on the GPU machine: 495 s of limits (give the
+#   bash conformance/device_run.sh      # on the GPU machine: 525 s of limits (give the
 #                                       # call 590: a step's kill waits 10 s more)
 #   DEVICE_RUN_STEPS="conform bench" bash conformance/device_run.sh   # a rerun of some steps
 #   DEVICE_RUN_DEVICE=cpu bash conformance/device_run.sh   # this script's plumbing, on CPU
@@ -22,12 +22,14 @@
 #                  gpu-results.md and pytest.txt (both passes' whole output)
 #   bench    (90)  python benchmarks/run.py --gpu, float32 and bfloat16, 2^26 elements
 #                  (8192 x 8192 rows), the copy bandwidth measured in the same run
+#   first    (30)  python benchmarks/first_call.py --device cuda: each function's first call
+#                  on new shapes, dtypes and layouts against native, a fresh process
 #   models   (60)  python benchmarks/models.py --device cuda: BERT (exact GELU) in float32
 #                  and bf16 autocast, an MLP, multiact against native, one interleaved run
 # $OUT (reports/device without one) gets at most 8 files, the device tool's limit:
 # log.txt (everything, in order), steps.md (each step's exit status and seconds; 124:
-# out of time), gpu-results.md, performance-gpu.md and models.md (for docs/), compile.txt,
-# check.json, pytest.txt.  The caches stay in /tmp/device_run_cache (cold on a fresh
+# out of time), gpu-results.md, performance-gpu.md, first-call.md and models.md (for
+# docs/), compile.txt, pytest.txt (multiact check's matrix is in gpu-results.md).  The caches stay in /tmp/device_run_cache (cold on a fresh
 # machine; a rerun on the same machine reuses them, and multiact compile says so).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +38,7 @@ out=${OUT:-$root/reports/device}
 mkdir -p "$out"
 exec > >(tee -a "$out/log.txt") 2>&1
 tee_pid=$!
-all="info aot jit conform bench models"
+all="info aot jit conform bench first models"
 steps=${DEVICE_RUN_STEPS:-$all}
 for s in $steps; do
   case " $all " in *" $s "*) ;; *) echo "unknown step $s (the steps: $all)" >&2; exit 2;; esac
@@ -153,7 +155,6 @@ conform() {
     GPU_SH_TIMEOUT=$(python -c "print(max(1, round(260 * $scale) - 25))") \
     GPU_SH_PYTEST_ARGS="${xdist[*]:-}" bash conformance/gpu.sh
   local rc=$?
-  cp "$work/gpu/check.json" "$out/check.json" 2>/dev/null
   for f in pytest pytest-framework; do
     if [ -f "$work/gpu/$f.txt" ]; then echo "# $f.txt"; cat "$work/gpu/$f.txt"; fi
   done > "$out/pytest.txt"
@@ -170,6 +171,10 @@ bench() {
   fi
 }
 
+first() {
+  python benchmarks/first_call.py --device "$dev" --markdown "$out/first-call.md" > /dev/null
+}
+
 models() {
   local args=(--device "$dev" --no-compile --warm 3 --max-warm 8 --batch 32)
   if [ "$dev" = cpu ]; then args=(--no-compile --warm 1 --max-warm 2); fi
@@ -178,12 +183,13 @@ models() {
 }
 
 export out work dev scale root
-export -f info arch aot jit conform bench models
+export -f info arch aot jit conform bench first models
 step info 15
 step aot 40
 step jit 30
 step conform 260
 step bench 90
+step first 30
 step models 60
 echo "== steps"; cat "$out/steps.md"
 ls -l "$out"

@@ -31,20 +31,23 @@ def test_the_scripts_parse():
 
 def test_device_run_reports_each_step_in_files_the_device_tool_brings_back(tmp_path):
     out = tmp_path / "out"
-    r = _run(out, DEVICE_RUN_STEPS="info bench")
+    r = _run(out, DEVICE_RUN_STEPS="info bench first")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["log.txt", "performance-gpu.md", "steps.md"]
+    assert files == ["first-call.md", "log.txt", "performance-gpu.md", "steps.md"]
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", f) for f in files)
     steps = (out / "steps.md").read_text()
     assert re.search(r"\| info \| 0 \| \d+ \| 15 \|", steps), steps
     assert re.search(r"\| bench \| 0 \| \d+ \| 90 \|", steps), steps
+    assert re.search(r"\| first \| 0 \| \d+ \| 30 \|", steps), steps
     assert "aot" not in steps  # (DEVICE_RUN_STEPS: the others are not run)
     log = (out / "log.txt").read_text()
     assert re.search(r"^torch 2\.\d+", log, flags=re.M), log[-2000:]  # the versions
     table = (out / "performance-gpu.md").read_text()
     assert re.search(r"^\| torch \| float32 \| gelu \| [\d.]+ us \|", table, flags=re.M), table
     assert "MULTIACT_KERNELS=framework" in table  # the mode it measured, said
+    first = (out / "first-call.md").read_text()
+    assert re.search(r"\*\*\d+ of \d+ first calls within", first), first[:2000]
 
 
 def test_a_step_out_of_its_time_is_recorded_and_the_run_goes_on(tmp_path):
