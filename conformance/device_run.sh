@@ -29,8 +29,13 @@
 # $OUT (reports/device without one) gets at most 8 files, the device tool's limit:
 # log.txt (everything, in order), steps.md (each step's exit status and seconds; 124:
 # out of time), gpu-results.md, performance-gpu.md, first-call.md and models.md (for
-# docs/), compile.txt, pytest.txt (multiact check's matrix is in gpu-results.md).  The caches stay in /tmp/device_run_cache (cold on a fresh
-# machine; a rerun on the same machine reuses them, and multiact compile says so).
+# docs/), compile.txt, pytest.txt (multiact check's matrix is in gpu-results.md).
+# Then, here: gpu-results.md becomes docs/gpu-results.md, and performance-gpu.md with
+# first-call.md and models.md below its table docs/performance-gpu.md; commit them.
+# The caches stay in /tmp/device_run_cache (cold on a fresh machine; a rerun on the
+# same machine reuses them, and multiact compile says so).
+# The device tool's call: command "bash conformance/device_run.sh", carry [".whl"],
+# timeout_s 590.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
