@@ -6,14 +6,14 @@
 # on the framework paths too (MULTIACT_KERNELS=framework: what the default mode runs
 # before); then the GPU benchmark.  Writes docs/gpu-results.md and
 # docs/performance-gpu.md (and the raw logs under $GPU_SH_OUT, $OUT or reports/).
-#   bash conformance/gpu.sh            # everything (about 8 minutes on an H100)
+#   bash conformance/gpu.sh            # everything, with no time limit
 #   GPU_SH_SKIP_BENCH=1 bash conformance/gpu.sh
-# Knobs (conformance/device_run.sh sets them): GPU_SH_PYTEST_ARGS (more pytest
-# arguments, such as "-n 8"
-# with pytest-xdist; the matrix JSON is then not written: each worker holds a part),
-# GPU_SH_TIMEOUT (seconds for the check and the two pytest passes together; check at
-# most 60 of them, the framework pass at least 40; default: no limit), GPU_SH_DEVICE (cuda;
-# cpu runs this script's own steps on CPU, to try it without a GPU), GPU_SH_DOCS (where
+# (on a GPU machine lent for minutes: conformance/device_run.sh, which sets these knobs)
+# Knobs: GPU_SH_PYTEST_ARGS (more pytest arguments, such as "-n 8" with pytest-xdist;
+# the matrix JSON is then not written: each worker holds a part), GPU_SH_TIMEOUT
+# (seconds for the check and the two pytest passes together: the check at most 60 of
+# them, the framework pass at least 40; default: no limit), GPU_SH_DEVICE (cuda; cpu
+# runs this script's own steps on CPU, to try it without a GPU), GPU_SH_DOCS (where
 # gpu-results.md and performance-gpu.md go; default docs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -79,7 +79,7 @@ summary() {  # pytest's summary lines (FAILED/ERROR each, and the counts) of the
   echo
   echo "Device: $device. Date: $(date -u +%Y-%m-%d). Versions: $versions."
   echo "Command: \`bash conformance/gpu.sh\`${GPU_SH_PYTEST_ARGS:+ (pytest arguments:"\
-"\`$GPU_SH_PYTEST_ARGS\`)}."
+" \`$GPU_SH_PYTEST_ARGS\`)}."
   echo "Exit codes (124 or 137: the pass ran out of time${GPU_SH_TIMEOUT:+,"\
 " $GPU_SH_TIMEOUT s for the three}):"
   echo "multiact check (MULTIACT_KERNELS=$mode) $rc1, pytest conformance"
