@@ -62,7 +62,7 @@ def _timed(f, x, grad):
         return time.perf_counter() - t0
 
 
-def child(device="cpu"):
+def child(device="cpu", budget=None):
     import torch
 
     from _cases import native, one_pass, ours  # benchmarks/ is sys.path[0]
@@ -73,9 +73,12 @@ def child(device="cpu"):
     found = [(name, ours(info, params), native(("torch",), info, params)["torch"],
               info.halves) for name, info, params in one_pass("torch")]
     rows = []
+    start = time.perf_counter()
     for label, make in CASES:
         for grad in (False, True):
             for name, ours_f, native_f, halves in found:
+                if budget is not None and time.perf_counter() - start > budget:
+                    break  # (--budget: the table says it was cut short)
                 x = make(torch, device)
                 if halves and x.shape[-1] % 2:
                     continue  # a gated function needs an even last axis
@@ -89,18 +92,21 @@ def child(device="cpu"):
 
     where = (f"{torch.get_num_threads()} threads" if device == "cpu" else
              torch.cuda.get_device_name(0) if device.startswith("cuda") else device)
-    print(json.dumps({"rows": rows, "kernels": kernels.status(),
+    cut = budget is not None and time.perf_counter() - start > budget
+    print(json.dumps({"rows": rows, "kernels": kernels.status(), "cut": budget if cut else None,
                       "torch": torch.__version__, "where": where}))
 
 
-def run(device="cpu"):
+def run(device="cpu", budget=None):
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=os.path.join(d, "inductor"),
                    TRITON_CACHE_DIR=os.path.join(d, "triton"))
         env.pop("MULTIACT_KERNELS", None)
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, __file__, "--child", "--device", device], env=env,
-                           capture_output=True, text=True, check=False)
+        cmd = [sys.executable, __file__, "--child", "--device", device]
+        if budget is not None:
+            cmd += ["--budget", str(budget)]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"first_call: the child failed:\n{p.stderr[-4000:]}")
@@ -118,10 +124,15 @@ def markdown(out, argv):
     rows = out["rows"]
     bad = [r for r in rows if not r["ok"]]
     worst = max(rows, key=lambda r: r["multiact"] / (LIMIT[0] * r["native"] + LIMIT[1]))
+    shown = _without_markdown(argv)
     lines = [
         "## First calls (a fresh process, empty caches)", "",
-        f"Command: `python benchmarks/first_call.py {' '.join(argv)}`; torch {out['torch']}, "
+        f"Command: `python benchmarks/first_call.py{' ' if shown else ''}{' '.join(shown)}`; "
+        f"torch {out['torch']}, "
         f"{out['where']}; the whole child process took {out['wall']:.1f} s.", "",
+        *([f"Cut short at `--budget {out['cut']}` s: these are the first {len(rows)} calls "
+           "(each input in turn, forward then forward plus backward, each function).", ""]
+          if out.get("cut") is not None else []),
         f"**{len(rows) - len(bad)} of {len(rows)} first calls within 4 x native + 30 ms**; "
         f"the largest against its limit: {worst['function']} {worst['case']} "
         f"{worst['mode']}, {_ms(worst['multiact'])} against native {_ms(worst['native'])}.",
@@ -141,17 +152,33 @@ def markdown(out, argv):
     return "\n".join(lines) + "\n"
 
 
+def _without_markdown(argv):
+    """``argv`` without ``--markdown PATH`` (the path is where the table went, not how
+    it was measured)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--markdown":
+            skip = True
+        elif not a.startswith("--markdown="):
+            out.append(a)
+    return out
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--markdown", help="write the table here")
     p.add_argument("--device", default="cpu", help="cpu, or cuda")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds: start no new call after them (a table cut short says so)")
     a = p.parse_args(argv)
     if a.child:
-        child(a.device)
+        child(a.device, a.budget)
         return
-    out = run(a.device)
+    out = run(a.device, a.budget)
     text = markdown(out, argv)
     if a.markdown:
         with open(a.markdown, "w") as f:

@@ -27,7 +27,7 @@ limit=()
 deadline=$(( SECONDS + ${GPU_SH_TIMEOUT:-0} ))
 within() {  # within MOST RESERVE: `limit` for a step of at most MOST s that leaves RESERVE s
   limit=()
-  if [ -n "${GPU_SH_TIMEOUT:-}" ]; then
+  if [ "${GPU_SH_TIMEOUT:-0}" -gt 0 ]; then
     local s=$(( deadline - SECONDS - $2 ))
     if [ "$s" -gt "$1" ]; then s=$1; fi
     if [ "$s" -lt 1 ]; then s=1; fi
@@ -67,9 +67,10 @@ if printf '%s\n' "${backends[@]}" | grep -qx torch; then
   rc3=${PIPESTATUS[0]}
 fi
 summary() {  # pytest's summary lines (FAILED/ERROR each, and the counts) of the log $1
-  grep -E '^(FAILED|ERROR|XPASS) |^multiact: not run|(passed|failed|errors?|skipped)( in |,)'\
-'|no tests ran|^!+ KeyboardInterrupt' "$1" 2>/dev/null | tail -n 80
-  if ! grep -qE '(passed|failed|errors?)( in |,)|no tests ran' "$1" 2>/dev/null; then
+  local counts='^(=+ )?[0-9]+ (passed|failed|errors?|skipped|deselected|xfailed|xpassed)'
+  grep -E "^(FAILED|ERROR|XPASS) |^multiact: not run|$counts|no tests ran|^!+ KeyboardInterrupt" \
+    "$1" 2>/dev/null | tail -n 80
+  if ! grep -qE "$counts|no tests ran" "$1" 2>/dev/null; then
     echo "(no summary: the pass was stopped before it printed one; its last lines:)"
     tail -n 5 "$1" 2>/dev/null
   fi
