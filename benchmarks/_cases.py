@@ -67,3 +67,17 @@ def select(found, wanted):
     if not wanted:
         return found
     return [c for c in found if c[0] in wanted or c[1].name in wanted]
+
+
+def command(script, argv):
+    """The table's Command line: ``python benchmarks/<script>`` and ``argv`` without
+    ``--markdown PATH`` (where the table went, not how it was measured)."""
+    shown, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--markdown":
+            skip = True
+        elif not a.startswith("--markdown="):
+            shown.append(a)
+    return " ".join([f"python benchmarks/{script}", *shown])

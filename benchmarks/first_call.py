@@ -126,11 +126,11 @@ def markdown(out, argv):
     worst = max(rows, default={"function": "-", "case": "(no call measured)", "mode": "",
                                "multiact": 0.0, "native": 0.0},
                 key=lambda r: r["multiact"] / (LIMIT[0] * r["native"] + LIMIT[1]))
-    shown = _without_markdown(argv)
+    from _cases import command  # benchmarks/ is sys.path[0]
+
     lines = [
         "## First calls (a fresh process, empty caches)", "",
-        f"Command: `python benchmarks/first_call.py{' ' if shown else ''}{' '.join(shown)}`; "
-        f"torch {out['torch']}, "
+        f"Command: `{command('first_call.py', argv)}`; torch {out['torch']}, "
         f"{out['where']}; the whole child process took {out['wall']:.1f} s.", "",
         *([f"Cut short at `--budget {out['cut']}` s: these are the first {len(rows)} calls "
            "(each input in turn, forward then forward plus backward, each function).", ""]
@@ -152,20 +152,6 @@ def markdown(out, argv):
     lines.append(", ".join(f"{k['kernel']} ({k['compile_seconds']:.1f} s)" for k in ready)
                  or "none")
     return "\n".join(lines) + "\n"
-
-
-def _without_markdown(argv):
-    """``argv`` without ``--markdown PATH`` (the path is where the table went, not how
-    it was measured)."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--markdown":
-            skip = True
-        elif not a.startswith("--markdown="):
-            out.append(a)
-    return out
 
 
 def main(argv=None):

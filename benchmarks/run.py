@@ -33,7 +33,7 @@ import numpy as np
 
 import multiact
 
-from _cases import cases, native, ours, select  # noqa: E402 - benchmarks/ is sys.path[0]
+from _cases import cases, command, native, ours, select  # noqa: E402 - benchmarks/ is sys.path[0]
 
 
 # -- references ----------------------------------------------------------------
@@ -317,7 +317,7 @@ def markdown(rows, extras, args):
              f"Machine: {platform.processor() or platform.machine()}, {_ncpu()} cores, "
              f"Python {platform.python_version()}, numpy {np.__version__}"
              + _versions(), "",
-             f"Command: `python benchmarks/run.py {' '.join(args)}`", "",
+             f"Command: `{command('run.py', args)}`", "",
              "multiact: the default mode, after its compile tier is warm (PyTorch); "
              "framework paths: `MULTIACT_KERNELS=framework` (what the first calls and "
              "tensors below the tier run).", "",
@@ -381,7 +381,7 @@ def main(argv=None):
 
         print(gpu.run(a.device, a.n, tuple(a.dtype or ("float32", "float16", "bfloat16")),
                       a.markdown, a.budget_scale,
-                      " ".join(["python benchmarks/run.py", *argv])))
+                      command("run.py", argv)))
         return
     backends = a.backend or ["numpy", "torch", "jax"]
     sizes = a.size or [16, 100_000, 1_000_000, 10_000_000]

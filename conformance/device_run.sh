@@ -130,28 +130,25 @@ arch() {  # this GPU's compute capability as multiact compile spells it (cuda:90
     || echo "cuda:90"
 }
 
-aot() {
-  local target
-  target=$(arch)
-  { echo "# multiact compile --target $target, cold"
-    python -m multiact compile --target "$target" ${DEVICE_RUN_COMPILE_ARGS:-}
+twice() {  # twice WHAT ARGS...: multiact compile ARGS cold, then again from the caches
+  local what=$1
+  shift
+  { echo "# multiact compile $* ($what), cold"
+    python -m multiact compile "$@"
     local cold=$?
-    echo "# the same again, from its cache"
-    python -m multiact compile --target "$target" ${DEVICE_RUN_COMPILE_ARGS:-}
+    echo "# the same again, from the caches"
+    python -m multiact compile "$@"
     exit $((cold || $?)); } 2>&1 | tee -a "$out/compile.txt" | tail -n 4
   return "${PIPESTATUS[0]}"
 }
 
+aot() {
+  twice "ahead of time" --target "$(arch)" ${DEVICE_RUN_COMPILE_ARGS:-}
+}
+
 jit() {  # (every kernel one after another would take minutes: a sample, cold and warm)
   local sample="--function gelu --function softmax --dtype float32 --dtype bfloat16"
-  local args=${DEVICE_RUN_JIT_ARGS:-$sample}
-  { echo "# multiact compile $args (the local device), cold"
-    python -m multiact compile $args
-    local cold=$?
-    echo "# the same again, from Triton's cache"
-    python -m multiact compile $args
-    exit $((cold || $?)); } 2>&1 | tee -a "$out/compile.txt" | tail -n 4
-  return "${PIPESTATUS[0]}"
+  twice "the local device: Triton's JIT" ${DEVICE_RUN_JIT_ARGS:-$sample}
 }
 
 conform() {
@@ -190,7 +187,7 @@ models() {
 }
 
 export out work dev scale root
-export -f info arch aot jit conform bench first models
+export -f info arch twice aot jit conform bench first models
 step info 15
 step aot 40
 step jit 30
