@@ -205,6 +205,28 @@ def test_other_libraries_arguments_get_a_hint(call, message):
     _raises(TypeError, message, call)
 
 
+def test_numpy_matrix_is_refused_not_silently_wrong():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    for name in ("gelu", "hard_silu", "softmax", "glu"):
+        _raises(TypeError, f"multiact.{name}: argument 'x' is a numpy.matrix, whose '*' is a "
+                "matrix product; expected an array: pass numpy.asarray(...)",
+                lambda: getattr(multiact, name)(m))
+    # NumPy's other subclasses keep the NumPy backend (a masked array keeps its mask)
+    y = multiact.relu(np.ma.array([1.0, -2.0, 3.0], mask=[0, 1, 0]))
+    assert isinstance(y, np.ma.MaskedArray) and y.mask.tolist() == [False, True, False]
+
+
+def test_numpy_bool_scalars_are_flags():
+    np.testing.assert_array_equal(multiact.gelu(X, approximate=np.bool_(False)),
+                                  multiact.gelu(X, approximate=False))
+    np.testing.assert_array_equal(multiact.logsumexp(X, keepdims=np.True_),
+                                  multiact.logsumexp(X, keepdims=True))
+
+
 def test_torch_spellings_accepted():
     np.testing.assert_array_equal(multiact.gelu(X, approximate="tanh"), multiact.gelu(X))
     np.testing.assert_array_equal(multiact.gelu(X, approximate="none"),

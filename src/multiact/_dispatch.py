@@ -86,6 +86,7 @@ def _create(x, fname, argname):
         if fw == "jax":
             from .backends import jax as mod
         elif fw == "numpy":
+            _refuse_matrix(t, fname, argname)
             from .backends import numpy as mod
         elif fw == "cupy":
             from .backends import cupy as mod
@@ -98,6 +99,18 @@ def _create(x, fname, argname):
         else:
             be = _from_namespace(x, t, fname, argname)
     return be
+
+
+def _refuse_matrix(t, fname, argname):
+    """``numpy.matrix`` is refused: its ``*`` is a matrix product and its reductions
+    keep two dimensions, so a body written for arrays would be silently wrong
+    (``gelu`` of a 2x2 matrix was off in every entry).  NumPy's other subclasses
+    (``memmap``, ``ma.MaskedArray``) take the NumPy backend."""
+    np = sys.modules.get("numpy")
+    if np is not None and issubclass(t, np.matrix):
+        raise TypeError(
+            f"multiact.{fname or '<function>'}: argument {argname!r} is a numpy.matrix, whose "
+            f"'*' is a matrix product; expected an array: pass numpy.asarray(...)")
 
 
 def _from_namespace(x, t, fname, argname):

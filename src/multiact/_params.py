@@ -289,8 +289,8 @@ class Flag(Kind):
     def check(self, fname, pname, v, be, x, first="x"):
         if isinstance(v, bool):
             return v
-        if type(v).__name__ == "bool_" and type(v).__module__ == "numpy":
-            return bool(v)
+        if type(v).__module__ == "numpy" and type(v).__name__ in ("bool", "bool_"):
+            return bool(v)  # NumPy's bool scalar: numpy.bool (NumPy 2), numpy.bool_ (1.x)
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be a bool, got {_typename(v)}")
 
     def describe(self):
