@@ -1,15 +1,34 @@
 """Any other Array API namespace (array-api-strict, ...): the generic bodies, as they are.
 
 No primitives, no special cases: this is the proof that the generic path uses
-nothing outside the standard.
+nothing outside the standard.  One rule differs (:meth:`GenericBackend.generic`):
+the softmax family's shift by the maximum runs with NumPy's overflow warning off.
 """
 
 from __future__ import annotations
 
+import sys
+
 from . import Backend, Namespace
+
+
+class GenericBackend(Backend):
+    """The generic bodies on an Array API namespace."""
+
+    def generic(self, row, body, x, *params):
+        """Reason: no spurious warning.  A namespace built on NumPy (array-api-strict)
+        warns where the softmax family's shift ``x - max`` overflows to ``-inf`` for an
+        entry more than the dtype's range below the maximum, whose exponential (0) is
+        the limit (the NumPy backend's ``_shift``).  Only where NumPy is already
+        imported: nothing is imported for it."""
+        np = sys.modules.get("numpy") if row.exp_sums else None
+        if np is None:
+            return body(self.ns, x, *params)
+        with np.errstate(over="ignore"):
+            return body(self.ns, x, *params)
 
 
 def backend(xp):
     """A backend for the Array API namespace ``xp``."""
     label = getattr(xp, "__name__", type(xp).__name__)
-    return Backend(Namespace(xp, "generic", label=label))
+    return GenericBackend(Namespace(xp, "generic", label=label))

@@ -355,11 +355,20 @@ def _finite_max(x, axes, *params):
     return m if np.isfinite(m).all() else None
 
 
+def _shift(x, m):
+    """``x - m`` of a slice and its maximum, under ``errstate(over="ignore")``: an
+    entry more than the dtype's range below the maximum becomes ``-inf``, whose
+    exponential, 0, is the limit (``softmax(float32([3e38, -3e38]))`` is ``[1, 0]``
+    without a warning; torch and JAX give the same, silently)."""
+    with _over():
+        return np.subtract(x, m)
+
+
 def _lse(x, axes, m):
     """``(x - m, log(sum(exp(x - m))))`` with the generic split sum
     (``_formulas.split_sums``/``log_abs``): the maxima count exactly 1 each, the
     rest is summed apart; the full-size passes run in place."""
-    sh = np.subtract(x, m)
+    sh = _shift(x, m)
     top = sh == 0
     e = np.exp(sh)
     np.copyto(e, 0, where=top)
@@ -393,6 +402,9 @@ class NumpyBackend(Backend):
         if row.elementwise and row.blockwise and _ok(x) \
                 and all(p is None or isinstance(p, (int, float)) for p in params):
             return blockwise(_generic_into(body, *params), x)
+        if row.exp_sums:
+            with _over():  # the shift by the maximum (_shift)
+                return body(NS, x, *params)
         return body(NS, x, *params)
 
     @special("speed: one np.maximum (NaN propagates, integer dtypes kept), at the "
@@ -497,7 +509,7 @@ class NumpyBackend(Backend):
         m = _finite_max(x, axis, where, initial)
         if m is None:
             return super().softmax(x, axis, where, initial)
-        y = np.subtract(x, m)
+        y = _shift(x, m)
         np.exp(y, out=y)
         y /= y.sum(axis=axis, keepdims=True)
         return y
