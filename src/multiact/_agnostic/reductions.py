@@ -483,12 +483,22 @@ def sparsemax(xp, x, axis=-1):
         return finish(xp, x, dt)
     last = x.ndim - 1
     z = x if axis == last else xp.moveaxis(x, axis, -1)
+    # shifted by the maximum, with softmax's infinity rules (+inf entries share the
+    # mass: [inf, 0] gives [1, 0]); an entry more than 1 below the maximum is outside
+    # the support (tau >= max - 1), so raising it to -2 changes nothing but keeps
+    # k * zs and the sums finite (no overflow for finite input: [1e308, -1e308])
+    z, m = fm.shift_by_max(xp, z, (last,), None, None)
+    z = xp.where(z < -2.0, -2.0, z)  # NaN stays NaN
     zs = xp.flip(xp.sort(z, axis=-1), axis=-1)  # descending
     k = xp.cumulative_sum(xp.ones_like(zs), axis=-1)  # 1..n, of zs's kind (DTensor too)
     cs = xp.cumulative_sum(zs, axis=-1)
     support = (1.0 + k * zs) > cs
     ksz = xp.sum(xp.astype(support, z.dtype), axis=-1, keepdims=True)
-    tau = (xp.sum(xp.where(support, zs, 0.0), axis=-1, keepdims=True) - 1.0) / ksz
+    # (no support: a NaN slice, answered below)
+    tau = (xp.sum(xp.where(support, zs, 0.0), axis=-1, keepdims=True) - 1.0) / \
+        xp.where(ksz > 0, ksz, 1.0)
     y = xp.where(z - tau > 0, z - tau, 0.0)
+    # a slice holding NaN is NaN; an all -inf slice is 0 (softmax's rule)
+    y = xp.where(m == -_INF, 0.0, xp.where(m != m, _NAN, y))
     y = y if axis == last else xp.moveaxis(y, -1, axis)
     return finish(xp, y, dt)

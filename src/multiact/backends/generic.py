@@ -2,7 +2,7 @@
 
 No primitives, no special cases: this is the proof that the generic path uses
 nothing outside the standard.  One rule differs (:meth:`GenericBackend.generic`):
-the softmax family's shift by the maximum runs with NumPy's overflow warning off.
+a body that shifts by the maximum runs with NumPy's overflow warning off.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ class GenericBackend(Backend):
 
     def generic(self, row, body, x, *params):
         """Reason: no spurious warning.  A namespace built on NumPy (array-api-strict)
-        warns where the softmax family's shift ``x - max`` overflows to ``-inf`` for an
-        entry more than the dtype's range below the maximum, whose exponential (0) is
-        the limit (the NumPy backend's ``_shift``).  Only where NumPy is already
+        warns where a shift by the maximum (``FuncInfo.max_shift``: the softmax family,
+        sparsemax) overflows to ``-inf`` for an entry more than the dtype's range below
+        the maximum, which is the limit there (the NumPy backend's ``_shift``).  Only where NumPy is already
         imported: nothing is imported for it."""
-        np = sys.modules.get("numpy") if row.exp_sums else None
+        np = sys.modules.get("numpy") if row.max_shift else None
         if np is None:
             return body(self.ns, x, *params)
         with np.errstate(over="ignore"):

@@ -402,8 +402,8 @@ class NumpyBackend(Backend):
         if row.elementwise and row.blockwise and _ok(x) \
                 and all(p is None or isinstance(p, (int, float)) for p in params):
             return blockwise(_generic_into(body, *params), x)
-        if row.exp_sums:
-            with _over():  # the shift by the maximum (_shift)
+        if row.max_shift:
+            with _over():  # the shift by the maximum (as _shift)
                 return body(NS, x, *params)
         return body(NS, x, *params)
 
