@@ -211,6 +211,7 @@ def test_numpy_matrix_is_refused_not_silently_wrong():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    # why: one of each kind a matrix broke (a product in the body, a reduction, halves)
     for name in ("gelu", "hard_silu", "softmax", "glu"):
         _raises(TypeError, f"multiact.{name}: argument 'x' is a numpy.matrix, whose '*' is a "
                 "matrix product; expected an array: pass numpy.asarray(...)",

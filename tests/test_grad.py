@@ -185,6 +185,14 @@ def test_gradient_at_nan_is_pytorchs(target, info, params, dtype):
         at = x.detach().isnan()
         cot = torch.linspace(0.5, 1.5, 8, dtype=x.dtype, device=x.device).reshape(2, 4)
         want = torch.where(at & (want == 0), cot, want)
+    if info.name == "hard_silu":
+        # difference `nan-grad-hardswish`: NaN in PyTorch's vectorised float64 loop (a
+        # machine without AVX-512), the incoming gradient elsewhere; multiact's: that
+        from conformance import differences
+
+        assert "nan-grad-hardswish" in differences.load()
+        cot = torch.linspace(0.5, 1.5, 8, dtype=x.dtype, device=x.device).reshape(2, 4)
+        want = torch.where(x.detach().isnan() & want.isnan(), cot, want)
     for route, got in (("eager", eager), ("generic", generic)):
         torch.testing.assert_close(got, want, equal_nan=True, **tol,
                                    msg=lambda m: f"{info.label(params)} ({route} route): {m}")
