@@ -238,6 +238,28 @@ def test_compile_dynamic_shapes(target, info):
         torch.testing.assert_close(cf(x), f(x), rtol=1e-5, atol=1e-6)
 
 
+def test_compile_integer_input_and_one_hot_print_nothing(target):
+    # an integer (or bool) input is promoted to the default float dtype on its device;
+    # array_api_compat's device() under torch.compile made Dynamo print seven
+    # UserWarnings (an lru_cache it traces through) into the user's program
+    import warnings
+
+    import torch._dynamo
+
+    t = torch.tensor([0, 3, 1], device=target.device)
+    calls = {"one_hot": lambda u: multiact.one_hot(u, 4), "silu": multiact.silu,
+             "softmax": lambda u: multiact.softmax(u > 0)}
+    for name, f in calls.items():
+        torch._dynamo.reset()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            got = torch.compile(f, fullgraph=True, backend="aot_eager")(t)
+        printed = [str(m.message)[:120] for m in w if issubclass(m.category, UserWarning)]
+        assert not printed, (name, printed)
+        torch.testing.assert_close(got, f(t))
+        assert got.dtype == torch.get_default_dtype() and got.device == t.device
+
+
 def test_compile_fullgraph_inside_checkpoint_and_cond(target):
     # higher-order ops refuse side effects: dispatch and the namespace must not write
     # while traced, even after an eager warm-up

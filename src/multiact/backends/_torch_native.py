@@ -152,8 +152,22 @@ def _where_bits(ns, cond, a, b):
     return r.view(like.dtype)
 
 
+def _device_of(ns, x):
+    # Reason: array_api_compat's device() runs its is_*_array tests, whose lru_cache
+    # makes torch.compile print seven UserWarnings into the user's program (an integer
+    # input promoted to float, one_hot: their device); a tensor's device is .device.
+    return x.device
+
+
+def _default_float(ns, x):
+    # Reason: the same (array_api_compat's default_dtypes(device=...) of that device);
+    # torch's default floating dtype is one for every device.
+    return torch.get_default_dtype()
+
+
 PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
-              "cumulative_sum": _cumulative_sum}
+              "cumulative_sum": _cumulative_sum, "device_of": _device_of,
+              "default_float": _default_float}
 
 #: the torch namespace with its primitives: what the generic bodies run on (and
 #: the CPU kernels compile: handed to multiact.kernels)
