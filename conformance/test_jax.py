@@ -129,6 +129,20 @@ X32 = textwrap.dedent("""
 """)
 
 
+def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
+    # JAX's promotion: a weakly typed b (jnp.asarray(2.0), a Python number under jit)
+    # takes a's dtype; a strongly typed float32 b promotes bfloat16 to float32
+    a = jnp.asarray(np.array([0.0, 1.0, 2.0]), jnp.bfloat16)
+    b = jnp.asarray(2.0)
+    assert b.weak_type
+    assert multiact.logsumexp(a, b=b).dtype == jax.nn.logsumexp(a, b=b).dtype == a.dtype
+    assert jax.jit(lambda u, v: multiact.logsumexp(u, b=v))(a, 2.0).dtype == a.dtype
+    strong = jnp.asarray(2.0, jnp.float32)
+    assert multiact.logsumexp(a, b=strong).dtype == jax.nn.logsumexp(a, b=strong).dtype
+    np.testing.assert_allclose(np.float32(multiact.logsumexp(a, b=jnp.asarray(2.0))),
+                               np.log(2 * np.exp([0.0, 1.0, 2.0]).sum()), rtol=2 ** -8)
+
+
 def test_x64_off(target):
     import os
 
