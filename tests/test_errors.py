@@ -325,6 +325,16 @@ def test_no_spurious_warnings(target):
             assert float(target.to_numpy(y)) == float(np.float32(3e38))
 
 
+def test_a_real_overflow_warns_on_numpy_at_every_size():
+    # decision 7: selu(x) above max / 1.0507 is inf, and NumPy says so, whether the
+    # array takes the in-place chain (1-d and up) or the generic body (0-d)
+    big = np.float32(3.4e38)
+    for x in (big, np.array([big, 1.0], np.float32), np.full(40000, big, np.float32)):
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            y = multiact.selu(x)
+        assert np.all(np.ravel(y)[:1] == np.inf)
+
+
 def test_messages_name_the_function_for_every_row():
     from multiact._table import TABLE
 
