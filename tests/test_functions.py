@@ -160,7 +160,7 @@ def test_reductions_finite_for_finite_inputs(info, dtype):
     x = np.array([[-fi.max, -1e30, -1e4, -88.0, -fi.tiny, 0.0, fi.tiny, 88.0, 1e4, 1e30]], dtype)
     if info.name == "standardize":
         # data whose variance exceeds the dtype's range is out of scope
-        # (docs/decisions.md); within it, no warning either
+        # (docs/decisions.md, 96); within it, no warning either
         x = x[:, 1:] / 1e20
     y = _call(info, x)
     assert np.all(np.isfinite(y)), y
