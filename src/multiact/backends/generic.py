@@ -19,8 +19,8 @@ class GenericBackend(Backend):
         """Reason: no spurious warning.  A namespace built on NumPy (array-api-strict)
         warns where a shift by the maximum (``FuncInfo.max_shift``: the softmax family,
         sparsemax) overflows to ``-inf`` for an entry more than the dtype's range below
-        the maximum, which is the limit there (the NumPy backend's ``_shift``).  Only where NumPy is already
-        imported: nothing is imported for it."""
+        the maximum, which is the limit there (the NumPy backend's ``_shift``).  Only
+        where NumPy is already imported: nothing is imported for it."""
         np = sys.modules.get("numpy") if row.max_shift else None
         if np is None:
             return body(self.ns, x, *params)
