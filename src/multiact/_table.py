@@ -88,9 +88,6 @@ class FuncInfo:
                                        # autograd's of the body (faster code)
     exp_sums: bool = False             # a row kernel's sums add exp(x - max), terms over many
                                        # orders: summed wide on long rows (kernels.LONG_ROW)
-    max_shift: bool = False            # the body shifts each slice by its maximum: x - max
-                                       # overflowing to -inf is the limit, not an error
-                                       # (NumPy's overflow warning off: decision 96)
 
     @property
     def elementwise(self) -> bool:
@@ -287,28 +284,26 @@ TABLE: tuple[FuncInfo, ...] = (
     # -- reductions and shape-changing functions ---------------------------------------
     _row("softmax", Rd.softmax, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
          hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmax", exp_sums=True,
-         max_shift=True,
          defaults=("axis=-1", "axis=-1", "dim has no default: pass axis", "axis=-1")),
     _row("log_softmax", Rd.log_softmax, *_SOFTMAX_PARAMS, family="reduction",
          bounds=_SOFTMAX_BOUNDS, hints=_SOFTMAX_HINTS, row_kernel="same",
-         row_backward="log_softmax", exp_sums=True, max_shift=True,
+         row_backward="log_softmax", exp_sums=True,
          defaults=("axis=-1", "axis=-1", "dim has no default: pass axis", "axis=-1")),
     _row("softmin", Rd.softmin, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
          hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmin", exp_sums=True,
-         max_shift=True,
          defaults=("axis=-1", "not in jax.nn", "dim has no default", "not in Keras")),
     _row("logsumexp", Rd.logsumexp, Param("axis", Axes(), None),
          Param("b", Scale(), None), Param("keepdims", Flag(), False),
          Param("return_sign", Flag(), False), Param("where", Mask(), None),
          family="reduction", first="a", bounds=_ulp(1, 1, _HR), row_kernel="per_row",
-         row_backward="logsumexp", exp_sums=True, max_shift=True,
+         row_backward="logsumexp", exp_sums=True,
          cases=(Case({"axis": -1}),), hints={**_AXIS_HINT, "keepdim": "multiact uses "
                                              "keepdims=, as NumPy and JAX do"},
          defaults=("axis=None (all axes)", "axis=None", "torch.logsumexp: dim required",
                    "keras.ops.logsumexp: axis=None")),
     _row("logmeanexp", Rd.logmeanexp, Param("axis", Axes(), None), Param("where", Mask(), None),
          Param("keepdims", Flag(), False), family="reduction", bounds=_ulp(2, 2, _HR),
-         cases=(Case({"axis": -1}),), row_kernel="per_row", exp_sums=True, max_shift=True,
+         cases=(Case({"axis": -1}),), row_kernel="per_row", exp_sums=True,
          hints={**_AXIS_HINT, "keepdim": "multiact uses keepdims=, as NumPy and JAX do"},
          defaults=("axis=None (all axes)", "-", "-", "-")),
     _row("standardize", Rd.standardize, Param("axis", Axes(), -1),
@@ -343,7 +338,7 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("dtype=None: default float dtype", "dtype=float", "F.one_hot: int64, no "
                    "dtype: pass dtype=torch.int64", "keras.ops.one_hot: float32")),
     _row("sparsemax", Rd.sparsemax, Param("axis", Axis(), -1), family="shape",
-         bounds=_ulp(2, 3, _HR), hints=_AXIS_HINT, max_shift=True,
+         bounds=_ulp(2, 3, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "-", "-", "sparsemax(axis=-1)")),
 )
 

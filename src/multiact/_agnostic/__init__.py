@@ -11,6 +11,6 @@
 supply a native version of each in its own ``PRIMITIVES`` dict.
 """
 
-from . import _special
+from . import _formulas, _special
 
-PRIMITIVES = {"ndtr": _special.ndtr}
+PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift}

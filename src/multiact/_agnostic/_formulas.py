@@ -142,6 +142,14 @@ def halves(xp, x, axis, fname):
     return x[tuple(first)], x[tuple(second)]
 
 
+def shift(xp, x, m):
+    """``x - m``: an entry minus its slice's maximum (a namespace primitive).  Where
+    it overflows to ``-inf`` (an entry more than the dtype's range below the
+    maximum) that is the limit, not an error: NumPy's namespaces take it without
+    the overflow warning (decision 96); everywhere else it is the subtraction."""
+    return x - m
+
+
 def shift_by_max(xp, x, axes, mask, initial):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 
@@ -158,7 +166,7 @@ def shift_by_max(xp, x, axes, mask, initial):
         m = xp.maximum(m, as_param(xp, initial, m))
     m_fin = xp.where(xp.isinf(m), 0.0, m)  # NaN stays NaN
     posinf = m == _INF
-    sh = xp.where(posinf, 0.0, xm - m_fin)
+    sh = xp.where(posinf, 0.0, xp.shift(xm, m_fin))
     sh = xp.where(posinf & (xm != _INF), -_INF, sh)
     return sh, m
 

@@ -139,8 +139,10 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
       4.248354255291589e-18
     """
     a, dt = as_work(xp, a, "logsumexp", argname="a")
-    if b is not None and not isinstance(b, (int, float)) and xp.isdtype(b.dtype,
-                                                                        "real floating"):
+    # a floating b takes part in the result's dtype; JAX's weakly typed one
+    # (jnp.asarray(2.0), a Python number under jit) does not, as in JAX's promotion
+    if b is not None and not isinstance(b, (int, float)) and not getattr(
+            b, "weak_type", False) and xp.isdtype(b.dtype, "real floating"):
         a, dt = _promote_with(xp, a, dt, b.dtype)
     mask = where
     if b is not None:
@@ -484,9 +486,9 @@ def sparsemax(xp, x, axis=-1):
     last = x.ndim - 1
     z = x if axis == last else xp.moveaxis(x, axis, -1)
     # shifted by the maximum, with softmax's infinity rules (+inf entries share the
-    # mass: [inf, 0] gives [1, 0]); an entry more than 1 below the maximum is outside
-    # the support (tau >= max - 1), so raising it to -2 changes nothing but keeps
-    # k * zs and the sums finite (no overflow for finite input: [1e308, -1e308])
+    # mass: [inf, 0] gives [1, 0]); every entry at or below max - 1 is outside the
+    # support (tau >= max - 1), so raising those more than 2 below it to -2 changes
+    # nothing but keeps k * zs and the sums finite ([1e308, -1e308]: no overflow)
     z, m = fm.shift_by_max(xp, z, (last,), None, None)
     z = xp.where(z < -2.0, -2.0, z)  # NaN stays NaN
     zs = xp.flip(xp.sort(z, axis=-1), axis=-1)  # descending
