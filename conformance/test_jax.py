@@ -141,6 +141,14 @@ def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
     assert multiact.logsumexp(a, b=strong).dtype == jax.nn.logsumexp(a, b=strong).dtype
     np.testing.assert_allclose(np.float32(multiact.logsumexp(a, b=jnp.asarray(2.0))),
                                np.log(2 * np.exp([0.0, 1.0, 2.0]).sum()), rtol=2 ** -8)
+    # b's value is not rounded to a's dtype: it multiplies in the float32 work dtype
+    h = jnp.asarray(np.array([0.0, 1.0, 2.0]), jnp.float16)
+    for v in (1e5, 1e-8):
+        want = np.log(v * np.exp([0.0, 1.0, 2.0]).sum())
+        for got in (multiact.logsumexp(h, b=jnp.asarray(v)),
+                    jax.jit(lambda u, w: multiact.logsumexp(u, b=w))(h, v)):
+            assert got.dtype == h.dtype
+            np.testing.assert_allclose(np.float32(got), want, rtol=2 ** -10)
 
 
 def test_x64_off(target):

@@ -216,9 +216,20 @@ def test_numpy_matrix_is_refused_not_silently_wrong():
         _raises(TypeError, f"multiact.{name}: argument 'x' is a numpy.matrix, whose '*' is a "
                 "matrix product; expected an array: pass numpy.asarray(...)",
                 lambda: getattr(multiact, name)(m))
-    # NumPy's other subclasses keep the NumPy backend (a masked array keeps its mask)
-    y = multiact.relu(np.ma.array([1.0, -2.0, 3.0], mask=[0, 1, 0]))
-    assert isinstance(y, np.ma.MaskedArray) and y.mask.tolist() == [False, True, False]
+    _raises(TypeError, "multiact.softmax: argument 'where' is a numpy.matrix, whose '*' "
+            "is a matrix product; expected an array: pass numpy.asarray(...)",
+            lambda: multiact.softmax(np.ones((2, 2)), where=m > 1))
+    ma = np.ma.array([1.0, -2.0, 3.0, 1e6], mask=[0, 1, 0, 1])
+    for name in ("gelu", "sparsemax"):
+        _raises(TypeError, f"multiact.{name}: argument 'x' is a numpy.ma.MaskedArray, whose "
+                "mask multiact does not honour; expected an array: pass numpy.ma.getdata(...), "
+                "with where= for the mask (the reductions)", lambda: getattr(multiact, name)(ma))
+    _raises(TypeError, "multiact.logsumexp: argument 'b' is a numpy.matrix, whose '*' is a "
+            "matrix product; expected an array: pass numpy.asarray(...)",
+            lambda: multiact.logsumexp(np.ones((2, 2)), axis=-1, b=m))
+    # other subclasses are NumPy arrays
+    mm = np.arange(4.0).view(type("Sub", (np.ndarray,), {}))
+    np.testing.assert_array_equal(multiact.relu(mm), [0.0, 1.0, 2.0, 3.0])
 
 
 def test_numpy_bool_scalars_are_flags():

@@ -405,8 +405,10 @@ def test_standardize_float32_backward_kernel_within_its_terms(inductor):
     # the compiled float32 backward against autograd of the body in float64: each
     # entry within 3 units of roundoff (2^-24) of its terms' size, (|g_j| + mean |g| + (|d_j| +
     # |mu|) mean |g d| / sigma^2) / sigma, which the sums' and the mean's roundings
-    # scale with; rows of 3000 around 0 and around 50.  Measured 2.34 (autograd's
-    # graph compiled, the kernel before: 2.30; F.layer_norm's backward: 2.53)
+    # scale with; rows of 3000 around 0 and around 50.  Measured 2.34 on an AVX-512
+    # machine (autograd's graph compiled, the kernel before: 2.30; F.layer_norm's
+    # backward: 2.53), 3.19 on an AVX2 one: the vectorised sums add 3000 / 8 terms a
+    # lane there, not 3000 / 16, so their roundings grow; hence 4 units (decision 96)
     rng = np.random.default_rng(4)
     x64 = rng.standard_normal((16, 3000)) * np.repeat([[1.0], [2.0]], 8, 0) \
         + np.repeat([[0.0], [50.0]], 8, 0)
@@ -426,7 +428,7 @@ def test_standardize_float32_backward_kernel_within_its_terms(inductor):
     terms = (np.abs(g32) + np.abs(g32).mean(1, keepdims=True) + (np.abs(d) + np.abs(mu)) * c
              ) / sigma
     err = np.abs(xr.grad.double().numpy() - want.numpy()) / terms
-    assert float(err.max()) <= 3 * 2.0**-24, float(err.max()) / 2.0**-24
+    assert float(err.max()) <= 4 * 2.0**-24, float(err.max()) / 2.0**-24
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

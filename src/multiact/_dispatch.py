@@ -86,7 +86,7 @@ def _create(x, fname, argname):
         if fw == "jax":
             from .backends import jax as mod
         elif fw == "numpy":
-            _refuse_matrix(t, fname, argname)
+            refuse_numpy_subclass(t, fname, argname)
             from .backends import numpy as mod
         elif fw == "cupy":
             from .backends import cupy as mod
@@ -101,16 +101,27 @@ def _create(x, fname, argname):
     return be
 
 
-def _refuse_matrix(t, fname, argname):
-    """``numpy.matrix`` is refused: its ``*`` is a matrix product and its reductions
-    keep two dimensions, so a body written for arrays would be silently wrong
-    (``gelu`` of a 2x2 matrix was off in every entry).  NumPy's other subclasses
-    (``memmap``, ``ma.MaskedArray``) take the NumPy backend."""
+def refuse_numpy_subclass(t, fname, argname):
+    """``numpy.matrix`` and ``numpy.ma.MaskedArray`` are refused, as input and as an
+    array parameter (``b``, ``where``, ...: ``_params``), where a body written for
+    arrays would be silently wrong (decision 96): a matrix's ``*`` is a matrix
+    product (``gelu`` of a 2x2 matrix was off in every entry); a masked array's mask
+    is honoured by some NumPy operations and not others (``sparsemax`` and
+    ``standardize`` counted the masked entries).  Other subclasses (``memmap``) are
+    NumPy arrays."""
     np = sys.modules.get("numpy")
-    if np is not None and issubclass(t, np.matrix):
+    if np is None:
+        return
+    name = fname or "<function>"
+    if issubclass(t, np.matrix):
         raise TypeError(
-            f"multiact.{fname or '<function>'}: argument {argname!r} is a numpy.matrix, whose "
-            f"'*' is a matrix product; expected an array: pass numpy.asarray(...)")
+            f"multiact.{name}: argument {argname!r} is a numpy.matrix, whose '*' is a "
+            f"matrix product; expected an array: pass numpy.asarray(...)")
+    if issubclass(t, np.ma.MaskedArray):
+        raise TypeError(
+            f"multiact.{name}: argument {argname!r} is a numpy.ma.MaskedArray, whose mask "
+            f"multiact does not honour; expected an array: pass numpy.ma.getdata(...), with "
+            f"where= for the mask (the reductions)")
 
 
 def _from_namespace(x, t, fname, argname):

@@ -230,10 +230,6 @@ class Scale(RealOrArray):
         if s is not None:
             return _check_domain(fname, pname, s, self.domain)
         v = _real_array(fname, pname, v, be, x, first)
-        if getattr(v, "weak_type", False) and be.ns.isdtype(x.dtype, "real floating"):
-            # JAX's weakly typed array (jnp.asarray(2.0), a Python number traced by jit)
-            # takes x's dtype, as in JAX's own promotion: bfloat16 stays bfloat16
-            v = be.ns.astype(v, x.dtype)
         if not broadcast_together(v.shape, x.shape):
             raise ValueError(f"multiact.{fname}: argument {pname!r} has shape "
                              f"{_shape_str(v.shape)}, which does not broadcast with {first}'s "
@@ -273,6 +269,9 @@ def _same_library_array(fname, pname, v, be, x, first="x"):
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
             f"{first!r} is a {be.label} array; pass arrays of one library (Python and "
             f"NumPy scalars go with any)")
+    from ._dispatch import refuse_numpy_subclass
+
+    refuse_numpy_subclass(type(v), fname, pname)
     return v
 
 
