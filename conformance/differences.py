@@ -4,8 +4,9 @@ place: the table of docs/decisions.md ("Deliberate differences ...").
 Each row has an id (first column, in backticks) and the names it is seen in
 (second column, each in backticks: an OpInfo op of ``op_db`` such as
 ``nn.functional.silu`` or ``softmax:with_dtype`` (name:variant), with ``@cpu`` or
-``@cuda`` where only that device shows it, or ``keras``; a row with none is
-documented but met by no comparison test).
+``@cuda`` where only that device shows it, or ``keras``; a row with none is met by
+no OpInfo or Keras comparison: ``nan-grad-hardswish``, which the NaN-gradient test
+of tests/test_grad.py asserts and applies at the NaN only).
 The tests that compare multiact with another library (conformance/test_opinfo.py,
 tests/test_keras.py, the NaN-gradient test of tests/test_grad.py) explain every
 difference they meet by one of these ids, fail on a difference no row explains,

@@ -403,7 +403,7 @@ def test_standardize_written_out_vjp_is_autograds(inductor, mean, variance, epsi
 
 def test_standardize_float32_backward_kernel_within_its_terms(inductor):
     # the compiled float32 backward against autograd of the body in float64: each
-    # entry within 3 units of roundoff (2^-24) of its terms' size, (|g_j| + mean |g| + (|d_j| +
+    # entry within 4 units of roundoff (2^-24) of its terms' size, (|g_j| + mean |g| + (|d_j| +
     # |mu|) mean |g d| / sigma^2) / sigma, which the sums' and the mean's roundings
     # scale with; rows of 3000 around 0 and around 50.  Measured 2.34 on an AVX-512
     # machine (autograd's graph compiled, the kernel before: 2.30; F.layer_norm's

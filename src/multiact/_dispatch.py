@@ -117,7 +117,8 @@ def refuse_numpy_subclass(t, fname, argname):
         raise TypeError(
             f"multiact.{name}: argument {argname!r} is a numpy.matrix, whose '*' is a "
             f"matrix product; expected an array: pass numpy.asarray(...)")
-    if issubclass(t, np.ma.MaskedArray):
+    ma = sys.modules.get("numpy.ma")  # (no masked array before numpy.ma is imported)
+    if ma is not None and issubclass(t, ma.MaskedArray):
         raise TypeError(
             f"multiact.{name}: argument {argname!r} is a numpy.ma.MaskedArray, whose mask "
             f"multiact does not honour; expected an array: pass numpy.ma.getdata(...), with "

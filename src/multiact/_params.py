@@ -269,9 +269,10 @@ def _same_library_array(fname, pname, v, be, x, first="x"):
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
             f"{first!r} is a {be.label} array; pass arrays of one library (Python and "
             f"NumPy scalars go with any)")
-    from ._dispatch import refuse_numpy_subclass
+    if be.framework == "numpy":  # (no other backend takes a NumPy array)
+        from ._dispatch import refuse_numpy_subclass
 
-    refuse_numpy_subclass(type(v), fname, pname)
+        refuse_numpy_subclass(type(v), fname, pname)
     return v
 
 

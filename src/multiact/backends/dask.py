@@ -4,8 +4,8 @@ Reductions (softmax, logsumexp, standardize) are written with ``max``/``sum``
 over ``axis``, which dask evaluates correctly when the axis is split across
 chunks; unknown chunk sizes (after boolean indexing) are counted lazily
 (``_formulas.count``) and reduced axes dropped with ``squeeze``
-(``_formulas.drop_axes``).  Two primitives differ (below, each with its reason):
-``clip`` and ``max``.
+(``_formulas.drop_axes``).  Three primitives differ (below, each with its reason):
+``clip``, ``max`` and ``shift``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,20 @@ def _max(ns, x, axis=None, keepdims=False):
                          concatenate=True)
 
 
-PRIMITIVES = {"clip": _clip, "max": _max}
+def _quiet_subtract(a, b):
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        return np.subtract(a, b)
+
+
+def _shift(ns, x, m):
+    # Reason: no spurious warning (decision 96).  x - max overflowing to -inf is the
+    # limit; NumPy warns when dask computes the block, where the call's errstate does
+    # not reach, so each block's subtraction runs under its own.
+    return _da.core.elemwise(_quiet_subtract, x, m)
+
+
+PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift}
 
 BACKEND = Backend(Namespace(_xp, "dask", PRIMITIVES))
