@@ -129,6 +129,42 @@ def test_flax_nnx_module():
     np.testing.assert_allclose(np.asarray(mod(jnp.array([-1.0, 1.0]))), [-0.2, 1.0])
 
 
+
+# why: one parameter of each kind that is checked without an array
+@pytest.mark.parametrize("name, params, error, message", [
+    ("celu", {"alpha": -1.0}, ValueError, r"multiact\.celu: argument 'alpha' must be a finite "
+                                           r"real number > 0, got -1\.0"),
+    ("celu", {"alpha": float("nan")}, ValueError, r"'alpha' must be a finite real number > 0"),
+    ("leaky_relu", {"negative_slope": "0.1"}, TypeError,
+     r"multiact\.leaky_relu: argument 'negative_slope' must be a real number or an array"),
+    ("gelu", {"approximate": "fast"}, ValueError, r"'approximate' must be a bool, 'tanh' or"),
+    ("gelu", {"approximate": 1}, TypeError, r"'approximate' must be a bool, got int"),
+    ("one_hot", {"num_classes": 0}, ValueError, r"'num_classes' must be a positive int"),
+    ("softmax", {"initial": float("inf")}, ValueError, r"'initial' must be a real number below"),
+    ("prelu", {"weight": True}, TypeError, r"'weight' must be a real number, got bool"),
+])
+def test_activation_refuses_what_its_call_would_when_it_is_made(name, params, error, message):
+    # the call's own check and message, at construction: not first inside a model
+    with pytest.raises(error, match=message):
+        Activation(name, **params)
+    with pytest.raises(error, match=message):  # the same as the call's
+        getattr(multiact, name)(np.ones((2, 3)), **params)
+
+
+@pytest.mark.parametrize("info", TABLE, ids=lambda i: i.name)
+def test_activation_takes_every_default_and_the_rows_cases(info):
+    # the construction check refuses nothing the call takes: each parameter's
+    # default, and each check case's values, as an Activation's parameters
+    plain = (bool, int, float, str, type(None), tuple)
+    kwargs = [{p.name: p.default} for p in info.params
+              if not p.required and isinstance(p.default, plain)]
+    kwargs += [{k: tuple(v) if isinstance(v, list) else v for k, v in case.params.items()}
+               for case in info.cases]
+    for kw in kwargs:
+        if all(isinstance(v, plain) for v in kw.values()) and not any(
+                p.required and p.name not in kw for p in info.params):
+            assert Activation(info.name, **kw).params == kw
+
 @pytest.mark.parametrize("module, method, extra", [
     ("torch", "to_torch", "torch"), ("flax", "to_flax", "flax"), ("keras", "to_keras", "keras")])
 def test_adapter_without_its_framework_names_the_extra(module, method, extra):

@@ -127,9 +127,18 @@ class Kind:
     #: parameter is checked first, and ``widen`` gives the array the other checks
     #: (and the body) see
     widens = False
+    #: whether ``check`` needs neither the backend nor ``x`` (so that a
+    #: :class:`multiact.Activation`'s parameter is checked when it is made)
+    alone = False
 
     def check(self, fname, pname, v, be, x, first="x"):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def check_plain(self, fname, pname, v):
+        """Check a plain Python value (an ``Activation``'s parameter) as far as that
+        needs no array: what needs ``x`` (its shape, its library) waits for the call."""
+        if self.alone:
+            self.check(fname, pname, v, None, None)
 
     def widen(self, x, v, be):
         return x
@@ -142,6 +151,8 @@ class Kind:
 class Real(Kind):
     """A real scalar (Python or NumPy number), finite, in ``domain``; ``optional``:
     or None (Keras's ``relu(max_value=None)``: no cap)."""
+
+    alone = True
 
     domain: str = "any"
     optional: bool = False
@@ -206,6 +217,11 @@ class RealOrArray(Kind):
     def describe(self):
         what = _DOMAINS[self.domain][1] + ", or an array broadcastable to x"
         return ("None, " + what) if self.optional else what
+
+    def check_plain(self, fname, pname, v):
+        # a scalar, None or a string is checked as the call would; a tuple waits
+        if v is None or isinstance(v, (str, bytes, complex, bool, int, float)):
+            self.check(fname, pname, v, None, None)
 
 
 @dataclass(frozen=True)
@@ -285,6 +301,8 @@ def _check_broadcast(fname, pname, v, x, first="x"):
 @dataclass(frozen=True)
 class Flag(Kind):
     """A bool (Python or NumPy)."""
+
+    alone = True
 
     annotation = "bool"
     static = True
@@ -440,6 +458,8 @@ class Initial(Kind):
     """None, or a real scalar lower bound for the softmax shift (``-inf`` allowed,
     NaN and ``+inf`` not)."""
 
+    alone = True
+
     annotation = "float | None"
     fast = "{v} is None"
 
@@ -462,6 +482,8 @@ class Initial(Kind):
 @dataclass(frozen=True)
 class Count(Kind):
     """A positive Python int (``num_classes``)."""
+
+    alone = True
 
     annotation = "int"
     static = True
@@ -536,6 +558,8 @@ class Weight(Kind):
 
     def describe(self):
         return "a real number, or a 1-d array with 1 or x.shape[1] entries"
+
+    check_plain = RealOrArray.check_plain
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class Activation:
         fn = _CANONICAL[key]
         row = BY_NAME[key].params
         accepted = [q.name for q in row]
+        kinds = {q.name: q.kind for q in row}
         for p, val in params.items():
             if p not in accepted:
                 raise TypeError(
@@ -79,6 +80,10 @@ class Activation:
             if isinstance(val, list):
                 val = tuple(val)
                 params[p] = val
+            if isinstance(val, _PLAIN):
+                # a value the call would refuse (celu's alpha=-1, NaN) is refused now,
+                # with the call's message
+                kinds[p].check_plain(key, p, val)
             if not _plain(val):
                 raise TypeError(
                     f"multiact.Activation: parameter {p!r} must be a plain Python value "
