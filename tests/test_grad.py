@@ -9,7 +9,7 @@ import pytest
 import multiact
 from conformance.counterparts import counterpart
 from multiact._check import reference as R
-from multiact._table import TABLE
+from multiact._table import TABLE, info_for
 
 # every check case of every row (gelu's exact form, softplus with beta, ...), from the table
 CASES = [(info, dict(c.params)) for info in TABLE for c in info.cases]
@@ -205,6 +205,31 @@ def test_mish_at_minus_inf_and_nan(ad_target):
     assert y[0] == 0 and np.isnan(y[1])
     g = grad_of(ad_target, multiact.mish, x)
     assert g[0] == 0 and np.isnan(g[1]) and g[2] == pytest.approx(1.0490362200997922, rel=1e-12)
+
+
+# why: the rows whose body is fm.gated (x times a gate that is 0 at -inf, 1 at +inf)
+GATED_AT_INF = [("silu", {}), ("mish", {}), ("gelu", {"approximate": True}),
+                ("gelu", {"approximate": False}), ("quick_gelu", {})]
+
+
+@pytest.mark.parametrize("name, params", GATED_AT_INF,
+                         ids=[n + "".join(f"-{v}" for v in p.values()) for n, p in GATED_AT_INF])
+def test_gated_gradients_at_the_infinities(ad_target, name, params):
+    # f(+inf) = inf with f'(+inf) = 1, the limit (PyTorch's silu and mish, and JAX's
+    # autodiff of each, give inf * 0 = NaN); f(-inf) = 0 with f'(-inf) = 0; NaN keeps NaN
+    f = _fn(info_for(name), params)
+    x = np.array([-np.inf, np.nan, np.inf, 50.0])
+    y = ad_target.to_numpy(f(ad_target.asarray(x)))
+    assert y[0] == 0 and np.isnan(y[1]) and y[2] == np.inf and y[3] == 50.0
+    g = grad_of(ad_target, f, x)
+    assert g[0] == 0 and np.isnan(g[1]) and g[2] == 1 and g[3] == 1, g
+    if ad_target.backend == "torch":  # torch.func: the generic route (torch.compile's)
+        import torch
+        from torch.func import grad
+
+        t = torch.tensor(x, dtype=torch.float64)
+        gf = grad(lambda u: f(u).sum())(t).numpy()
+        assert gf[0] == 0 and np.isnan(gf[1]) and gf[2] == 1 and gf[3] == 1, gf
 
 
 # one of each kind of kernel Function: element-wise, gated (forward native and compiled), row

@@ -233,8 +233,9 @@ def _silu_fwd(x):
 
 def _silu_bwd(x, g):
     # torch's own silu backward (one pass; as accurate as sigmoid(x) (1 + x
-    # sigmoid(-x)), measured) at x clamped as the forward is: 0 at -inf, NaN at NaN
-    return _silu_backward(g, x.clamp(min=fm.SILU_FLOOR))
+    # sigmoid(-x)), measured) at x clamped as fm.gated's product sees it: 0 at -inf,
+    # 1 at +inf (torch's: inf * 0), NaN at NaN
+    return _silu_backward(g, x.clamp(fm.SILU_FLOOR, fm.GATE_CEIL))
 
 
 def _hard_sigmoid_fwd(x):
@@ -291,7 +292,9 @@ def _mish_bwd(x, g):
     # NaN (autograd through clamp would give 0 there), and below the floor mish' has
     # underflowed to 0 either way.  Two passes, where a select before torch's mish
     # took four (torch.where costs four clamps on CPU).
-    return _mish_backward(g, x.clamp(min=fm.SILU_FLOOR))
+    # Above GATE_CEIL mish' is 1 to the last bit, and clamping there makes it 1 at +inf
+    # (torch's: inf * 0).
+    return _mish_backward(g, x.clamp(fm.SILU_FLOOR, fm.GATE_CEIL))
 
 
 def _tanh_shrink_fwd(x):

@@ -475,13 +475,17 @@ class TorchBackend(Backend):
     @special("speed: torch's mish on x raised to -1e4 (mish(-inf) is NaN in torch, -0 "
              "here; below the floor mish' underflows anyway): by clamp, and mish in place, in "
              "inference; in eager training torch's mish backward at the clamped x (NaN kept: "
-             "mish'(NaN) is NaN), compiled on the CPU tier; elsewhere by where (clamp's "
-             "derivative at NaN is 0)")
+             "mish'(NaN) is NaN) and lowered to 42 (mish'(+inf) is 1), compiled on the CPU "
+             "tier; elsewhere by where (clamp's derivative at NaN is 0)")
     def mish(self, x):
         if x.dtype in _FLOATS:
             if eager(x):
                 return _elementwise(x, "mish", (), _mish_fwd, _Mish)
-            return _mish(torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, x))
+            # fm.gated's selects: mish'(+inf) is 1 (torch's mish there: inf * 0)
+            high = x > fm.GATE_CEIL
+            xs = torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR,
+                             torch.where(high, fm.GATE_CEIL, x))
+            return torch.where(high, x, _mish(xs))
         return super().mish(x)
 
     # -- element-wise with an accurate backward --------------------------------------------
