@@ -56,6 +56,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "dtypes(*names): only these dtypes")
     config.addinivalue_line("markers", "cells_where(predicate=f): only the cells for which "
                             "f(**params) is true (the others are deselected)")
+    if config.getoption("--report") and getattr(config.option, "numprocesses", None):
+        # each pytest-xdist worker holds a part of the matrix, and the file would be
+        # written empty: refused, not silently incomplete
+        raise pytest.UsageError("--report writes the matrix one process collects: run it "
+                                "without -n (pytest-xdist)")
     asked, dev = _requested(config)
     for b in asked:
         if b not in BACKENDS:

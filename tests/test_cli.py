@@ -5,6 +5,7 @@ footer for what did not run, and ``multiact info``."""
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,8 @@ import textwrap
 import pytest
 
 import multiact
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _run(*args, code=None):
@@ -153,3 +156,16 @@ def test_list_prints_every_name_with_its_aliases():
     named = set(rows) | {a for v in rows.values() for a in (v[0].split(", ") if v else [])}
     assert named == set(multiact.names())
     assert "hard_silu" in out.stdout and "hard_swish, hardswish" in out.stdout
+
+
+def test_pytest_report_under_xdist_is_refused_not_empty(tmp_path):
+    # each pytest-xdist worker collects a part of the matrix: --report with -n is a
+    # usage error, never a file with no cells
+    out = tmp_path / "m.json"
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+                        "--backend", "numpy", "--report", str(out),
+                        "conformance/test_elementwise.py", "-k", "silu and float32"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "--report writes the matrix one process collects" in r.stderr
+    assert not out.exists()

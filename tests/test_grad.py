@@ -230,6 +230,27 @@ def test_gated_gradients_at_the_infinities(ad_target, name, params):
         t = torch.tensor(x, dtype=torch.float64)
         gf = grad(lambda u: f(u).sum())(t).numpy()
         assert gf[0] == 0 and np.isnan(gf[1]) and gf[2] == 1 and gf[3] == 1, gf
+    if name in ("silu", "quick_gelu"):
+        # only +inf is selected: above it the second derivative is still the product's,
+        # k e / (1 + e)^2 (2 + k x (e - 1) / (1 + e)), e = exp(-k x) (float64 formula)
+        k = 1.0 if name == "silu" else 1.702
+        xs = np.array([30.0, 43.0, 60.0])
+        e = np.exp(-k * xs)
+        want = k * e / (1 + e) ** 2 * (2 + k * xs * (e - 1) / (1 + e))
+        if ad_target.backend == "jax":
+            import jax
+
+            d2 = jax.vmap(jax.grad(jax.grad(lambda v: f(v))))(ad_target.asarray(xs))
+            got = np.asarray(d2)
+        else:
+            import torch
+
+            t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+            (d1,) = torch.autograd.grad(f(t).sum(), t, create_graph=True)
+            (d2,) = torch.autograd.grad(d1.sum(), t)
+            got = d2.numpy()
+        rtol = 1e-9 if got.dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(got, want.astype(got.dtype), rtol=rtol, atol=0)
 
 
 # one of each kind of kernel Function: element-wise, gated (forward native and compiled), row

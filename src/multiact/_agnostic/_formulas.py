@@ -39,9 +39,6 @@ GELU_B = GELU_A * GELU_C
 GELU_LIM = 1.0e4
 # silu/gelu: below this, x * gate is -0 in every dtype (and -inf * 0 is not NaN)
 SILU_FLOOR = -1.0e4
-# silu/mish/gelu/quick_gelu: above this, every gate of ``gated`` is exactly 1 in every
-# dtype (sigmoid(x) rounds to 1 above 37 in float64) and so is the derivative (1 + x e^-x)
-GATE_CEIL = 42.0
 # hard_silu: below -3 it is exactly 0; clamping at -4 keeps -inf * 0 out
 HARD_SILU_FLOOR = -4.0
 # soft_sign: x / (|x| + 1) is +-1 beyond 1e30 in every dtype (and inf / inf is not NaN)
@@ -88,18 +85,19 @@ def expm1_neg(xp, x):
 
 
 def gated(xp, x, gate):
-    """``x * gate`` for a gate that is 0 below ``SILU_FLOOR`` and 1 above
-    ``GATE_CEIL``: ``x`` is raised to the floor there, so ``-inf * 0`` is 0, not NaN
-    (and the derivative, ``x``'s times a gate that has underflowed, is the same);
-    above the ceiling the result is ``x`` itself, and the product sees ``x``
-    lowered to the ceiling, so the derivative at ``+inf`` is 1, not ``inf * 0``
-    (autodiff sends the product's unselected branch a zero cotangent, which an
-    infinite factor would turn into NaN).  ``where``, not ``maximum``/``clip``:
-    their derivative at NaN is 0 (autodiff masks it), and a NaN input must give a
-    NaN gradient (PyTorch's silu, gelu and mish do)."""
-    high = x > GATE_CEIL
-    xs = xp.where(x < SILU_FLOOR, SILU_FLOOR, xp.where(high, GATE_CEIL, x))
-    return xp.where(high, x, xs * gate)
+    """``x * gate`` for a gate that is 0 at ``-inf`` (and below ``SILU_FLOOR``) and 1
+    at ``+inf``: ``x`` is raised to the floor below it, so ``-inf * 0`` is 0, not
+    NaN (and the derivative, ``x``'s times a gate that has underflowed, is the
+    same); at ``+inf`` the result is ``x`` itself, selected, so the derivative
+    there is 1, not ``inf * 0``, and the product sees a finite stand-in (autodiff
+    sends the unselected product a zero cotangent, which an infinite factor would
+    still turn into NaN).  Only ``+inf`` is selected: at finite ``x`` every
+    derivative, the second too, is the product's.  ``where``, not
+    ``maximum``/``clip``: their derivative at NaN is 0 (autodiff masks it), and a
+    NaN input must give a NaN gradient (PyTorch's silu, gelu and mish do)."""
+    top = x == _INF
+    xs = xp.where(x < SILU_FLOOR, SILU_FLOOR, xp.where(top, 1.0, x))
+    return xp.where(top, x, xs * gate)
 
 
 def tanh_by_exp(xp, x):

@@ -233,9 +233,10 @@ def _silu_fwd(x):
 
 def _silu_bwd(x, g):
     # torch's own silu backward (one pass; as accurate as sigmoid(x) (1 + x
-    # sigmoid(-x)), measured) at x clamped as fm.gated's product sees it: 0 at -inf,
-    # 1 at +inf (torch's: inf * 0), NaN at NaN
-    return _silu_backward(g, x.clamp(fm.SILU_FLOOR, fm.GATE_CEIL))
+    # sigmoid(-x)), measured) at x clamped to [-1e4, the largest finite value]: 0 at
+    # -inf, 1 at +inf (torch's: inf * 0; at the largest value it is 1 + x * 0), NaN
+    # at NaN
+    return _silu_backward(g, x.clamp(fm.SILU_FLOOR, _finite_max(x)))
 
 
 def _hard_sigmoid_fwd(x):
@@ -292,9 +293,13 @@ def _mish_bwd(x, g):
     # NaN (autograd through clamp would give 0 there), and below the floor mish' has
     # underflowed to 0 either way.  Two passes, where a select before torch's mish
     # took four (torch.where costs four clamps on CPU).
-    # Above GATE_CEIL mish' is 1 to the last bit, and clamping there makes it 1 at +inf
-    # (torch's: inf * 0).
-    return _mish_backward(g, x.clamp(fm.SILU_FLOOR, fm.GATE_CEIL))
+    # The top at the largest finite value: mish'(+inf) is 1 (torch's: inf * 0).
+    return _mish_backward(g, x.clamp(fm.SILU_FLOOR, _finite_max(x)))
+
+
+def _finite_max(x):
+    """The largest finite value of ``x``'s dtype (a clamp there turns only ``+inf``)."""
+    return torch.finfo(x.dtype).max
 
 
 def _tanh_shrink_fwd(x):

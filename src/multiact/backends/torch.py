@@ -24,6 +24,8 @@ a fused kernel on the eager routes where one runs, the generic body elsewhere.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import kernels as _k
@@ -475,17 +477,16 @@ class TorchBackend(Backend):
     @special("speed: torch's mish on x raised to -1e4 (mish(-inf) is NaN in torch, -0 "
              "here; below the floor mish' underflows anyway): by clamp, and mish in place, in "
              "inference; in eager training torch's mish backward at the clamped x (NaN kept: "
-             "mish'(NaN) is NaN) and lowered to 42 (mish'(+inf) is 1), compiled on the CPU "
-             "tier; elsewhere by where (clamp's derivative at NaN is 0)")
+             "mish'(NaN) is NaN) and +inf lowered to the largest finite value (mish'(+inf) is "
+             "1), compiled on the CPU tier; elsewhere by where (clamp's derivative at NaN is 0)")
     def mish(self, x):
         if x.dtype in _FLOATS:
             if eager(x):
                 return _elementwise(x, "mish", (), _mish_fwd, _Mish)
             # fm.gated's selects: mish'(+inf) is 1 (torch's mish there: inf * 0)
-            high = x > fm.GATE_CEIL
-            xs = torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR,
-                             torch.where(high, fm.GATE_CEIL, x))
-            return torch.where(high, x, _mish(xs))
+            top = x == math.inf
+            xs = torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, torch.where(top, 1.0, x))
+            return torch.where(top, x, _mish(xs))
         return super().mish(x)
 
     # -- element-wise with an accurate backward --------------------------------------------
