@@ -129,7 +129,6 @@ def test_flax_nnx_module():
     np.testing.assert_allclose(np.asarray(mod(jnp.array([-1.0, 1.0]))), [-0.2, 1.0])
 
 
-
 # why: one parameter of each kind that is checked without an array
 @pytest.mark.parametrize("name, params, error, message", [
     ("celu", {"alpha": -1.0}, ValueError, r"multiact\.celu: argument 'alpha' must be a finite "
@@ -164,6 +163,7 @@ def test_activation_takes_every_default_and_the_rows_cases(info):
         if all(isinstance(v, plain) for v in kw.values()) and not any(
                 p.required and p.name not in kw for p in info.params):
             assert Activation(info.name, **kw).params == kw
+
 
 @pytest.mark.parametrize("module, method, extra", [
     ("torch", "to_torch", "torch"), ("flax", "to_flax", "flax"), ("keras", "to_keras", "keras")])

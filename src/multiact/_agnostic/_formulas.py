@@ -95,9 +95,16 @@ def gated(xp, x, gate):
     derivative, the second too, is the product's.  ``where``, not
     ``maximum``/``clip``: their derivative at NaN is 0 (autodiff masks it), and a
     NaN input must give a NaN gradient (PyTorch's silu, gelu and mish do)."""
-    top = x == _INF
-    xs = xp.where(x < SILU_FLOOR, SILU_FLOOR, xp.where(top, 1.0, x))
+    top, xs = gated_input(xp, x)
     return xp.where(top, x, xs * gate)
+
+
+def gated_input(xp, x):
+    """``gated``'s selects: ``top`` (``x == +inf``, where the result is ``x``) and
+    ``xs``, the ``x`` its product sees (raised to ``SILU_FLOOR``, ``+inf`` replaced
+    by a finite stand-in); for a backend whose native function forms the product."""
+    top = x == _INF
+    return top, xp.where(x < SILU_FLOOR, SILU_FLOOR, xp.where(top, 1.0, x))
 
 
 def tanh_by_exp(xp, x):

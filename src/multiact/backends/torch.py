@@ -24,8 +24,6 @@ a fused kernel on the eager routes where one runs, the generic body elsewhere.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .. import kernels as _k
@@ -484,8 +482,7 @@ class TorchBackend(Backend):
             if eager(x):
                 return _elementwise(x, "mish", (), _mish_fwd, _Mish)
             # fm.gated's selects: mish'(+inf) is 1 (torch's mish there: inf * 0)
-            top = x == math.inf
-            xs = torch.where(x < fm.SILU_FLOOR, fm.SILU_FLOOR, torch.where(top, 1.0, x))
+            top, xs = fm.gated_input(NS, x)
             return torch.where(top, x, _mish(xs))
         return super().mish(x)
 
