@@ -75,7 +75,8 @@ SPECIAL_CASES_WITH_KERNELS = {"silu": ("train",), "gelu": ("forward", "train"),
                               "hard_silu": ("forward", "train"), "mish": ("train",),
                               "soft_sign": ("forward", "train"), "hard_sigmoid": ("train",),
                               "sigmoid": ("train",), "tanh_shrink": ("forward", "fuse"),
-                              "soft_shrink": ("forward", "train"), "hard_shrink": ("train",)}
+                              "soft_shrink": ("forward", "train"), "hard_shrink": ("train",),
+                              "quick_gelu": ("forward", "train")}
 
 
 def _kernel_kinds(info):

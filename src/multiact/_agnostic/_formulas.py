@@ -17,7 +17,8 @@ import math
 
 __all__ = [
     "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
-    "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "SILU_FLOOR", "HARD_SILU_FLOOR",
+    "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "QUICK_GELU_SCALE", "SILU_FLOOR",
+    "HARD_SILU_FLOOR",
     "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "softplus", "expm1_neg", "gated",
     "gelu_two_u", "tanh_by_exp",
     "shift_by_max", "split_sums", "unit_sums", "log_abs", "count", "drop_axes", "known",
@@ -37,6 +38,8 @@ GELU_B = GELU_A * GELU_C
 # |x| beyond which tanh-GELU's gate is exactly 0 or 1 in float32/float64, and
 # below which x**3 cannot overflow float32.
 GELU_LIM = 1.0e4
+# quick_gelu: x * sigmoid(QUICK_GELU_SCALE * x) (CLIP's constant)
+QUICK_GELU_SCALE = 1.702
 # silu/gelu: below this, x * gate is -0 in every dtype (and -inf * 0 is not NaN)
 SILU_FLOOR = -1.0e4
 # hard_silu: below -3 it is exactly 0; clamping at -4 keeps -inf * 0 out

@@ -692,9 +692,6 @@ def prelu(xp, x, weight):
     return finish(xp, xp.where(pos, x, w * xp.where(pos, 0.0, x)), dt)
 
 
-_QUICK_GELU_SCALE = 1.702
-
-
 def activation_of(xp, name, x, *params):
     """The element-wise function ``name`` inside another body: the backend's own (its
     special case: a native kernel where one is right, an accurate backward) where the
@@ -724,7 +721,7 @@ def quick_gelu(xp, x):
     """
     x, dt = as_work(xp, x, "quick_gelu")
     # 1.702 x would overflow near the float maximum; the gate is 0 or 1 past GELU_LIM
-    gate = activation_of(xp, "sigmoid", _QUICK_GELU_SCALE * fm.squash(xp, x, fm.GELU_LIM))
+    gate = activation_of(xp, "sigmoid", fm.QUICK_GELU_SCALE * fm.squash(xp, x, fm.GELU_LIM))
     return finish(xp, fm.gated(xp, x, gate), dt)
 
 

@@ -26,7 +26,7 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
                             _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
-                            _sigmoid_bwd, _sigmoid_pair,
+                            _quick_gelu_bwd, _quick_gelu_fwd, _sigmoid_bwd, _sigmoid_pair,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
@@ -220,6 +220,8 @@ _SoftSign.half_via_float = _GeluTanh.half_via_float = True
 
 _SilU = _function("silu", _silu_fwd, _silu_bwd)
 _Mish = _function("mish", _mish_fwd, _mish_bwd)
+_QuickGelu = _function("quick_gelu", _quick_gelu_fwd, _quick_gelu_bwd)
+_QuickGelu.half_via_float = True
 
 
 # -- the softmax family's framework paths ---------------------------------------------

@@ -31,7 +31,8 @@ from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
-                              _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _SilU, _Softmax, _SoftSign,
+                              _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
+                              _Softmax, _SoftSign,
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
@@ -167,6 +168,7 @@ def _gated(row, body, x, params):
 _REASON_BWD = "speed, and an accurate backward"
 _NOT_FUSED = ("auto", "framework")  # kernels' modes set (None: not yet read)
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
+_quick_gelu_eager = _half_via_float(_QuickGelu.fwd)
 
 
 # -- what the CPU tier compiles for the special cases (kernels.own) ---------------------
@@ -268,10 +270,9 @@ _k.tier_from("gelu", _gelu_tier_from, "32,768 for the exact form in float32 and 
 # 2^12 with backward: its pair and backward kernels, kernels.torch_fuse's keys)
 for _key in ("tanh_shrink", "tanh_shrink_pair", "tanh_shrink_bwd"):
     _k.tier_from(_key, _tier_from(1 << 14, dtypes=_FLOORED), "16,384; float32, float16, bfloat16")
-# quick_gelu: x sigmoid(1.702 x) with sigmoid's accurate tails (the crossing near 2^12;
-# at 2^16 forward 52 us against 58, with backward 177 against 337)
-_k.tier_from("quick_gelu", _tier_from(1 << 15, dtypes=_FLOORED),
-             "32,768; float32, float16, bfloat16")
+# (quick_gelu had one from 2^15 until its own Function, decision 100: its framework
+# path is now three passes, and its kernels lost to it below 2^18; they keep the
+# generic body, one loop, which beats the passes at 1e7 by their new tensors' cost)
 # relu2: the crossing near 2^13 forward, 2^14 with backward (at 2^16 22 us against
 # 46, with backward 86 against 205)
 _k.tier_from("relu2", _tier_from(1 << 15, dtypes=_FLOORED),
@@ -485,6 +486,14 @@ class TorchBackend(Backend):
             top, xs = fm.gated_input(NS, x)
             return torch.where(top, x, _mish(xs))
         return super().mish(x)
+
+    @special("speed: x sigmoid(1.702 x) in three ATen passes (the generic body's ten; its "
+             "values to the bit), half tensors through float32, and torch's silu backward "
+             "at 1.702 x (quick_gelu'(x) = silu'(1.702 x), one pass)")
+    def quick_gelu(self, x):
+        if x.dtype not in _FLOATS or not eager(x):
+            return super().quick_gelu(x)
+        return _elementwise(x, "quick_gelu", (), _quick_gelu_eager, _QuickGelu)
 
     # -- element-wise with an accurate backward --------------------------------------------
 
