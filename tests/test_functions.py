@@ -730,3 +730,26 @@ def test_numpy_peak_memory_is_about_the_output():
         tracemalloc.stop()
         worst[info.name] = peak / y.nbytes
     assert max(worst.values()) <= 1.25, worst
+
+
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2"])
+def test_torch_8bit_floats_compute_in_float32_and_round_once(dtype):
+    # PyTorch has few kernels of its own for its 8-bit floats (torch.relu,
+    # torch.clamp: NotImplementedError on CPU): every function computes them in
+    # float32 and rounds once, selections included (exact both ways)
+    torch = pytest.importorskip("torch")
+    dt = getattr(torch, dtype)
+    x = torch.linspace(-6, 6, 16).reshape(2, 8).to(dt)
+    before = x.clone()
+    for info in TABLE:
+        if info.name == "one_hot":  # (indices, not floats)
+            continue
+        params = dict(info.cases[0].params)
+        f = getattr(multiact, info.name)
+        xi = x.abs() if info.nonneg_input else x
+        y = f(xi, **params)
+        want = f(xi.float(), **params).to(dt)
+        assert y.dtype == dt, (info.name, y.dtype)
+        torch.testing.assert_close(y.float(), want.float(), rtol=0, atol=0, equal_nan=True,
+                                   msg=info.name)
+    assert torch.equal(x.view(torch.uint8), before.view(torch.uint8))

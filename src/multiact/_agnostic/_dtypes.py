@@ -19,7 +19,8 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
 
     * float32/float64 are used as they are (``out_dtype is None``);
     * float16/bfloat16 are computed in float32 and cast back, unless the
-      function is an exact selection (``exact=True``: relu, clip, ...);
+      function is an exact selection (``exact=True``: relu, clip, ...); 8-bit
+      floats always are;
     * bool, and integers unless ``keep_int``, become the default real floating dtype;
     * complex raises ``TypeError`` (naming ``fname`` and ``argname``) unless ``complex_ok``.
     """
@@ -27,7 +28,12 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     if dt in xp.work_floats:
         return x, None
     if xp.isdtype(dt, "real floating"):
-        if xp.finfo(dt).bits < 32 and not exact:  # float16, bfloat16
+        bits = xp.finfo(dt).bits
+        # float16, bfloat16; and the 8-bit floats (PyTorch's float8 types, ml_dtypes'
+        # in JAX) even for an exact selection: their libraries have few kernels of
+        # their own (torch.relu on float8 is NotImplementedError), and a float32 copy
+        # is exact both ways for a selection
+        if bits < 32 and (not exact or bits < 16):
             return xp.astype(x, xp.float32), dt
         return x, None  # exact selections; NumPy's longdouble
     if xp.isdtype(dt, "bool"):

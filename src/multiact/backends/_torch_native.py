@@ -198,7 +198,12 @@ def _scalar(v, like):
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _HALF = (torch.float16, torch.bfloat16)
 _WIDE = (torch.float32, torch.float64)
-_NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32)
+#: dtypes that relu6's and hard_tanh's native clamps refuse or would not promote:
+#: bool and complex (the generic body promotes or raises), the 8-bit floats (no CPU
+#: clamp kernel: the generic body, through float32)
+_NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32) + tuple(
+    getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+                                "float8_e5m2fnuz", "float8_e8m0fnu") if hasattr(torch, n))
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 _is_compiling = torch.compiler.is_compiling
