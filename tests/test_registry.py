@@ -141,6 +141,17 @@ def test_flax_nnx_module():
     ("one_hot", {"num_classes": 0}, ValueError, r"'num_classes' must be a positive int"),
     ("softmax", {"initial": float("inf")}, ValueError, r"'initial' must be a real number below"),
     ("prelu", {"weight": True}, TypeError, r"'weight' must be a real number, got bool"),
+    ("celu", {"alpha": 10 ** 400}, ValueError, r"multiact\.celu: argument 'alpha' must be a "
+                                               r"finite real number > 0, got an int beyond the "
+                                               r"float range \(401 digits\)"),
+    ("leaky_relu", {"negative_slope": -10 ** 400}, ValueError, r"beyond the float range"),
+    ("softmax", {"axis": "x"}, TypeError, r"multiact\.softmax: argument 'axis' must be an "
+                                          r"int, got str"),
+    ("softmax", {"axis": 0.5}, TypeError, r"'axis' must be an int, got float"),
+    ("softmax", {"axis": (0, "a")}, TypeError, r"'axis' must be an int, got str"),
+    ("glu", {"axis": 1.0}, TypeError, r"'axis' must be an int, got float"),
+    ("softmax", {"where": 1.0}, TypeError, r"'where' must be an array, got float"),
+    ("one_hot", {"num_classes": 3, "dtype": "x"}, TypeError, r"'dtype' must be a dtype of"),
 ])
 def test_activation_refuses_what_its_call_would_when_it_is_made(name, params, error, message):
     # the call's own check and message, at construction: not first inside a model

@@ -102,6 +102,12 @@ _DOMAINS = {
 
 def _check_domain(fname, pname, s, domain):
     ok, what = _DOMAINS[domain]
+    if type(s) is int and not -2 ** 1000 < s < 2 ** 1000:
+        try:
+            float(s)  # (an int beyond float's range: Python's OverflowError, later)
+        except OverflowError:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got an "
+                             f"int beyond the float range ({len(str(abs(s)))} digits)") from None
     # s - s == 0 is "finite" without math.isfinite, which torch.compile cannot
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
@@ -272,14 +278,22 @@ def _real_array(fname, pname, v, be, x, first="x"):
     return v
 
 
-def _same_library_array(fname, pname, v, be, x, first="x"):
+def _refuse_non_array(fname, pname, v):
+    """``TypeError`` for a ``v`` that is no array (a list or tuple passes: it is
+    converted with ``x``'s library at the call)."""
     if isinstance(v, (list, tuple)):
-        return be.asarray_like(v, x, fname, pname)
+        return
     if not (hasattr(v, "shape") and hasattr(v, "dtype")):  # a framework object, not an array
         hint = ("; multiact keeps x's dtype: cast x first" if "dtype" in type(v).__name__.lower()
                 else "")
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be an array, got "
                         f"{_typename(v)}{hint}")
+
+
+def _same_library_array(fname, pname, v, be, x, first="x"):
+    if isinstance(v, (list, tuple)):
+        return be.asarray_like(v, x, fname, pname)
+    _refuse_non_array(fname, pname, v)
     if not be.owns(v):
         raise TypeError(
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
@@ -378,6 +392,9 @@ class Axis(Kind):
                              f"{self.min_ndim} dimension(s), got {x.ndim}-d")
         return _one_axis(fname, pname, v, x.ndim + self.extra)
 
+    def check_plain(self, fname, pname, v):
+        _index(fname, pname, v)  # its type; its range waits for x.ndim
+
     def describe(self):
         return "an int"
 
@@ -423,6 +440,12 @@ class Axes(Kind):
             raise ValueError(f"multiact.{fname}: argument {pname!r} repeats an axis: {v!r}")
         return ()
 
+    def check_plain(self, fname, pname, v):
+        # the types (None, an int, a tuple or list of ints); the range and the
+        # repeats (-1 and ndim - 1 are one axis) wait for x.ndim
+        for a in (() if v is None else v if isinstance(v, (tuple, list)) else (v,)):
+            _index(fname, pname, a)
+
     def describe(self):
         return "an int, a tuple of ints or None"
 
@@ -448,6 +471,10 @@ class Mask(Kind):
                             f"got dtype {v.dtype}")
         _check_broadcast(fname, pname, v, x, first)
         return v
+
+    def check_plain(self, fname, pname, v):
+        if v is not None and not isinstance(v, bool):
+            _refuse_non_array(fname, pname, v)  # (its library, dtype and shape wait for x)
 
     def describe(self):
         return "None or a boolean array broadcastable to x"
@@ -519,6 +546,13 @@ class DType(Kind):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of "
                             f"{be.label}, got {v!r}")
         return v
+
+    def check_plain(self, fname, pname, v):
+        # a Python scalar or string is no library's dtype (the call refuses
+        # "float32" too); a dtype object waits for x's library
+        if isinstance(v, (str, bytes, bool, int, float, complex)):
+            raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of x's "
+                            f"library, got {v!r}")
 
     def describe(self):
         return f"None or a dtype of x's library"

@@ -80,9 +80,9 @@ class Activation:
             if isinstance(val, list):
                 val = tuple(val)
                 params[p] = val
-            if isinstance(val, _PLAIN):
-                # a value the call would refuse (celu's alpha=-1, NaN) is refused now,
-                # with the call's message
+            if isinstance(val, _PLAIN) or _plain(val):
+                # a value the call would refuse (celu's alpha=-1, NaN, axis="x") is
+                # refused now, with the call's message (or as much of it as needs no x)
                 kinds[p].check_plain(key, p, val)
             if not _plain(val):
                 raise TypeError(
