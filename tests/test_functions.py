@@ -753,3 +753,32 @@ def test_torch_8bit_floats_compute_in_float32_and_round_once(dtype):
         torch.testing.assert_close(y.float(), want.float(), rtol=0, atol=0, equal_nan=True,
                                    msg=info.name)
     assert torch.equal(x.view(torch.uint8), before.view(torch.uint8))
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn"])
+def test_numpy_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
+    # np.asarray of a JAX bfloat16 or float8 array holds ml_dtypes' dtypes, which
+    # NumPy's isdtype refuses: every function computes them in float32 and rounds
+    # once, as it does JAX's and PyTorch's; ml_dtypes' int4 is refused by name
+    ml = pytest.importorskip("ml_dtypes")
+    import warnings
+
+    dt = np.dtype(getattr(ml, dtype))
+    x = np.linspace(-6, 6, 16).reshape(2, 8).astype(dt)
+    before = x.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for info in TABLE:
+            if info.name == "one_hot":  # (indices, not floats)
+                continue
+            params = dict(info.cases[0].params)
+            xi = np.abs(x) if info.nonneg_input else x
+            f = getattr(multiact, info.name)
+            y, want = f(xi, **params), f(xi.astype(np.float32), **params).astype(dt)
+            assert y.dtype == dt, (info.name, y.dtype)
+            np.testing.assert_array_equal(y.astype(np.float64), want.astype(np.float64),
+                                          err_msg=info.name)
+    np.testing.assert_array_equal(x.view(np.uint8), before.view(np.uint8))
+    with pytest.raises(TypeError, match=r"^multiact\.gelu: argument 'x' has unsupported "
+                                        r"dtype int4$"):
+        multiact.gelu(np.zeros(4, dtype=ml.int4))

@@ -20,14 +20,21 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     * float32/float64 are used as they are (``out_dtype is None``);
     * float16/bfloat16 are computed in float32 and cast back, unless the
       function is an exact selection (``exact=True``: relu, clip, ...); 8-bit
-      floats always are;
+      floats always are, and so are NumPy arrays of ml_dtypes' floats;
     * bool, and integers unless ``keep_int``, become the default real floating dtype;
     * complex raises ``TypeError`` (naming ``fname`` and ``argname``) unless ``complex_ok``.
     """
     dt = x.dtype
     if dt in xp.work_floats:
         return x, None
-    if xp.isdtype(dt, "real floating"):
+    try:
+        real = xp.isdtype(dt, "real floating")
+    except TypeError:  # NumPy's isdtype refuses ml_dtypes' (bfloat16, float8_*: JAX's)
+        if not _ml_float(dt):
+            raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype "
+                            f"{dt}") from None
+        return xp.astype(x, xp.float32), dt
+    if real:
         bits = xp.finfo(dt).bits
         # float16, bfloat16; and the 8-bit floats (PyTorch's float8 types, ml_dtypes'
         # in JAX) even for an exact selection: their libraries have few kernels of
@@ -46,6 +53,21 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
         raise TypeError(f"multiact.{fname}: argument {argname!r} must have a real dtype, "
                         f"got {dt}")
     raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype {dt}")
+
+
+def _ml_float(dt):
+    """Whether ``dt`` is one of ml_dtypes' floats (a NumPy array of JAX's bfloat16 or
+    float8 values: ``np.asarray`` of a JAX array), computed in float32 as PyTorch's
+    and JAX's narrow floats are."""
+    import sys
+
+    ml = sys.modules.get("ml_dtypes")  # (loaded wherever such a dtype exists)
+    if ml is None or getattr(getattr(dt, "type", None), "__module__", "") != "ml_dtypes":
+        return False
+    try:
+        return ml.finfo(dt).bits < 32
+    except (TypeError, ValueError):  # its integers (int4, ...)
+        return False
 
 
 def finish(xp, y, out_dtype):
