@@ -13,11 +13,12 @@ from ._formulas import INV_SQRT_2PI as _INV_SQRT_2PI
 from ._formulas import LN2 as _LN2
 from ._formulas import TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
 from . import _gelu32_coeffs as _gelu32
-from . import _gelu_root_coeffs as _root
+from . import _gelu_slope_coeffs as _slope
 from ._ndtr_coeffs import PIECES
 
 __all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32",
-           "gelu_rational", "gelu_derivative_rational", "normal_pdf", "expm1_kahan"]
+           "gelu_rational", "gelu_derivative_rational", "gelu_derivative_slope",
+           "normal_pdf", "expm1_kahan"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
 _SERIES = []
@@ -126,30 +127,31 @@ def gelu_rational(xp, x):
     return xp.where(x >= 0, x - at, -at)  # (+-0 keep their sign)
 
 
-def gelu_derivative_rational(xp, x, root=False):
-    """Exact GELU's derivative ``Phi(x) + x phi(x)``, to be rounded once to a
-    narrower dtype (as :func:`gelu_rational`), both terms from
-    :func:`_rational_tail`'s.  The sum cancels at its root (-0.7518), where the
-    fit's 5.1e-9 (relative to ``Phi``) is far above a float32 ulp of the sum: with
-    ``root`` (float32 tensors), ``(x - X0) q(x)`` there (:func:`_at_root`; within
-    0.581 ulp, decision 90).  No float16 or bfloat16 value lies near enough to the
-    root for that to reach 1/100 of a half ulp (every value: within 0.5002 ulp)."""
+def gelu_derivative_rational(xp, x):
+    """Exact GELU's derivative ``Phi(x) + x phi(x)`` of a half tensor's value in
+    float32, to be rounded once (as :func:`gelu_rational`), both terms from
+    :func:`_rational_tail`'s.  The sum cancels at its root (-0.7518), but no float16
+    or bfloat16 value lies near enough to it for float32's rounding to reach 1/100
+    of a half ulp (every value: within 0.5002 ulp).  float32 tensors take
+    :func:`gelu_derivative_slope`."""
     _, tail, gauss = _rational_tail(xp, x)
     xc = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN
-    d = xp.where(x < 0, tail, 1.0 - tail) + xc * (gauss * _INV_SQRT_2PI)
-    return _at_root(xp, x, d) if root else d
+    return xp.where(x < 0, tail, 1.0 - tail) + xc * (gauss * _INV_SQRT_2PI)
 
 
-def _at_root(xp, x, d):
-    """``d`` (``gelu'(x)``, however formed) off ``[LO, HI]``, around GELU's minimum
-    ``X0``; on it ``(x - X0) q(x)``, ``x - X0`` exact (a float32 head and a tail)
-    and ``q`` one polynomial (``_gelu_root_coeffs``, tools/fit_gelu_root.py: 6.6e-10
-    relative), so the derivative keeps its relative accuracy through the root."""
-    near = (x >= _root.LO) & (x <= _root.HI)
-    # x - X0: exact to X0's tail near the root (Sterbenz on [2 X0, X0 / 2]); on
-    # the rest of [LO, HI], far from the root, rounded at most once
-    h = (xp.where(near, x, _root.X0_HI) - _root.X0_HI) - _root.X0_LO
-    return xp.where(near, h * _horner(_root.Q, h), d)
+def gelu_derivative_slope(xp, x):
+    """Exact GELU's derivative of a float32 tensor's value in float64, to be rounded
+    once: ``E H`` (``x < 0``) or ``1 - E H``, ``a = |x|`` capped at 40 (NaN stays
+    NaN), ``E = exp(-a^2 / 2)`` (``a^2`` exact) and ``H(a) = (A0 - a) P(a) / Q(a)``
+    (``_gelu_slope_coeffs``, tools/fit_gelu_slope.py: 1.1e-10 relative), whose
+    root ``A0`` is GELU's minimum: ``A0 - a`` is exact near it, so the derivative
+    keeps its relative accuracy through the root with no second formula (within
+    0.5 ulp and the fit's 0.001; decision 104).  ``-inf``: 0; ``+inf``: 1."""
+    a = xp.abs(x)
+    a = xp.where(a > 40.0, 40.0, a)
+    k = _horner(_slope.P[::-1], a) / _horner(_slope.Q[::-1], a)
+    t = xp.exp(-(a * a) * 0.5) * ((_slope.A0 - a) * k)
+    return xp.where(x < 0, t, 1.0 - t)
 
 
 def normal_pdf(xp, a):

@@ -592,13 +592,16 @@ def _gelu_erf_wide(x):
 
 
 def _gelu_erf_wide_bwd(x, g):
-    """``g gelu'(x)`` of float32 or half ``x`` and ``g`` (as :func:`_gelu_erf_wide`):
-    ``_special.gelu_derivative_rational``, through the root's polynomial for
-    float32, rounded once (float32 524288: 0.76-1.33 ms against 1.72-2.81 with
-    ATen's erfc; bfloat16 with the forward: 2.05x ``F.gelu``'s pair, 4.08x through
-    erfc in float32)."""
+    """``g gelu'(x)`` of float32 or half ``x`` and ``g`` (as :func:`_gelu_erf_wide`),
+    rounded once: float32, ``_special.gelu_derivative_slope`` (one rational through
+    the root: at 1e7 in the same runs, 52 ms where the sum of decision 90 and its
+    root's polynomial took 95, ATen's own backward 36; decision 104); half tensors,
+    ``_special.gelu_derivative_rational`` (bfloat16 with the forward: 2.05x
+    ``F.gelu``'s pair, 4.08x through erfc in float32)."""
     w = _GELU_WORK[x.dtype]
-    d = _special.gelu_derivative_rational(NS, x.to(w), root=x.dtype == torch.float32)
+    xw = x.to(w)
+    d = (_special.gelu_derivative_slope(NS, xw) if x.dtype == torch.float32
+         else _special.gelu_derivative_rational(NS, xw))
     return (g.to(w) * d).to(g.dtype)
 
 
