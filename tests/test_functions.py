@@ -782,3 +782,14 @@ def test_numpy_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
     with pytest.raises(TypeError, match=r"^multiact\.gelu: argument 'x' has unsupported "
                                         r"dtype int4$"):
         multiact.gelu(np.zeros(4, dtype=ml.int4))
+    # as array parameters too (each dtype check goes through the namespace's isdtype)
+    xf = np.linspace(-3, 3, 8, dtype=np.float32)
+    np.testing.assert_array_equal(multiact.prelu(xf, np.asarray([0.25], dt)),
+                                  multiact.prelu(xf, np.float32(np.asarray(0.25, dt))))
+    assert multiact.logsumexp(xf, b=np.ones(8, dt)) == multiact.logsumexp(xf)
+    with pytest.raises(TypeError, match=r"^multiact\.one_hot: argument 'x' must have an "
+                                        rf"integer dtype, got {dt}$"):
+        multiact.one_hot(np.array([0, 1]).astype(dt), 3)
+    with pytest.raises(TypeError, match=r"^multiact\.prelu: argument 'weight' must have a "
+                                        r"real dtype, got int4$"):
+        multiact.prelu(xf, np.zeros(1, dtype=ml.int4))

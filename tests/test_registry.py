@@ -145,6 +145,10 @@ def test_flax_nnx_module():
                                                r"finite real number > 0, got an int beyond the "
                                                r"float range \(401 digits\)"),
     ("leaky_relu", {"negative_slope": -10 ** 400}, ValueError, r"beyond the float range"),
+    ("softmax", {"initial": 10 ** 400}, ValueError, r"multiact\.softmax: argument 'initial' "
+                                                    r"must be a real number below \+inf"),
+    ("one_hot", {"num_classes": 2 ** 64}, ValueError, r"'num_classes' must be a positive int "
+                                                      r"below 2\*\*63, got an int of 20 digits"),
     ("softmax", {"axis": "x"}, TypeError, r"multiact\.softmax: argument 'axis' must be an "
                                           r"int, got str"),
     ("softmax", {"axis": 0.5}, TypeError, r"'axis' must be an int, got float"),
@@ -159,6 +163,20 @@ def test_activation_refuses_what_its_call_would_when_it_is_made(name, params, er
         Activation(name, **params)
     with pytest.raises(error, match=message):  # the same as the call's
         getattr(multiact, name)(np.ones((2, 3)), **params)
+
+
+def test_an_int_parameter_beyond_int64_is_taken_as_its_float():
+    # PyTorch takes no Python int scalar beyond int64 ("int too big to convert"):
+    # such an int is passed on as the float it rounds to, on every backend
+    torch = pytest.importorskip("torch")
+    for x in (np.array([-1.0, 1.0]), torch.tensor([-1.0, 1.0])):
+        for big in (10 ** 20, -2 ** 70):
+            want = multiact.leaky_relu(x, negative_slope=float(big))
+            got = multiact.leaky_relu(x, negative_slope=big)
+            assert type(got) is type(x) and got.tolist() == want.tolist(), (big, got)
+    y = multiact.softmax(torch.ones(3), where=torch.tensor([True, False, True]),
+                         initial=-10 ** 30)
+    assert y.tolist() == [0.5, 0.0, 0.5]
 
 
 @pytest.mark.parametrize("info", TABLE, ids=lambda i: i.name)

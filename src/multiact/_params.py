@@ -100,14 +100,22 @@ _DOMAINS = {
 }
 
 
-def _check_domain(fname, pname, s, domain):
-    ok, what = _DOMAINS[domain]
-    if type(s) is int and not -2 ** 1000 < s < 2 ** 1000:
+def _wide_int(fname, pname, s, what):
+    """``s``, or for an int beyond int64 (which PyTorch cannot take as a scalar) that
+    int as a float; ``ValueError`` for one beyond float's range (Python's
+    ``OverflowError`` otherwise, later, deep in the computation)."""
+    if type(s) is int and not -2 ** 63 <= s < 2 ** 63:
         try:
-            float(s)  # (an int beyond float's range: Python's OverflowError, later)
+            return float(s)
         except OverflowError:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got an "
                              f"int beyond the float range ({len(str(abs(s)))} digits)") from None
+    return s
+
+
+def _check_domain(fname, pname, s, domain):
+    ok, what = _DOMAINS[domain]
+    s = _wide_int(fname, pname, s, what)
     # s - s == 0 is "finite" without math.isfinite, which torch.compile cannot
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
@@ -497,6 +505,7 @@ class Initial(Kind):
         if s is None:
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or "
                             f"None, got {_typename(v)}")
+        s = _wide_int(fname, pname, s, "a real number below +inf (or -inf, or None)")
         if s != s or s == math.inf:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be a real number below "
                              f"+inf (or -inf, or None), got {s!r}")
@@ -521,6 +530,9 @@ class Count(Kind):
         if n <= 0:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be a positive int, "
                              f"got {n}")
+        if n >= 2 ** 63:  # (no library makes that axis: Python's OverflowError, later)
+            raise ValueError(f"multiact.{fname}: argument {pname!r} must be a positive int "
+                             f"below 2**63, got an int of {len(str(n))} digits")
         return n
 
     def describe(self):

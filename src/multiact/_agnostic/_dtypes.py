@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["as_work", "finish", "as_param", "default_float", "device_of"]
+__all__ = ["as_work", "finish", "as_param", "default_float", "device_of", "ml_float"]
 
 
 def default_float(xp, x):
@@ -30,7 +30,7 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     try:
         real = xp.isdtype(dt, "real floating")
     except TypeError:  # NumPy's isdtype refuses ml_dtypes' (bfloat16, float8_*: JAX's)
-        if not _ml_float(dt):
+        if not ml_float(dt):
             raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype "
                             f"{dt}") from None
         return xp.astype(x, xp.float32), dt
@@ -55,7 +55,7 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype {dt}")
 
 
-def _ml_float(dt):
+def ml_float(dt):
     """Whether ``dt`` is one of ml_dtypes' floats (a NumPy array of JAX's bfloat16 or
     float8 values: ``np.asarray`` of a JAX array), computed in float32 as PyTorch's
     and JAX's narrow floats are."""
