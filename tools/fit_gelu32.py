@@ -17,6 +17,8 @@ error on a finer grid.
 import mpmath as mp
 import numpy as np
 
+from _rational_fit import lawson  # tools/ is sys.path[0]
+
 mp.mp.dps = 50
 A_FIT = 13.5
 M, N = 4, 5
@@ -27,26 +29,8 @@ def f_ref(a):
     return float(mp.erfc(a / mp.sqrt(2)) * mp.exp(a * a / 2) / 2)
 
 
-def fit(grid, iters=400):
-    f = np.array([f_ref(a) for a in grid])
-    powers_p = grid[:, None] ** np.arange(M + 1)
-    powers_q = grid[:, None] ** np.arange(1, N + 1)
-    w = np.full(grid.size, 1.0 / grid.size)
-    q_at = np.ones_like(grid)
-    best = (np.inf, None, None)
-    for _ in range(iters):
-        # P(a) - f(a) (Q(a) - 1) = f(a), in units of f(a) Q(a): relative error
-        lhs = np.hstack([powers_p, -f[:, None] * powers_q])
-        scale = np.sqrt(w) / (f * q_at)
-        c = np.linalg.lstsq(lhs * scale[:, None], f * scale, rcond=None)[0]
-        p, q = c[:M + 1], np.concatenate([[1.0], c[M + 1:]])
-        q_at = powers_q @ q[1:] + 1.0
-        err = np.abs((powers_p @ p) / q_at - f) / f
-        if err.max() < best[0]:
-            best = (err.max(), p, q)
-        w = w * err + 1e-300
-        w /= w.sum()
-    return best[1], best[2]
+def fit(grid):
+    return lawson(grid, np.array([f_ref(a) for a in grid]), M, N, iters=400)
 
 
 grid = (1 - np.cos(np.linspace(0, np.pi, 4001))) / 2 * A_FIT
