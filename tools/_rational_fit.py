@@ -27,3 +27,17 @@ def lawson(grid, f, m, n, iters):
         w = w * err + 1e-300
         w /= w.sum()
     return best[1], best[2]
+
+
+def fit_on(ref, a_fit, m, n, nodes, checks, iters):
+    """``(p, q, worst)``: :func:`lawson` on ``nodes`` Chebyshev points of ``[0,
+    a_fit]`` against ``ref`` (a float function), and the worst relative error on
+    ``checks`` evenly spaced points; every coefficient must come out positive (so
+    the sums of the power basis do not cancel)."""
+    grid = (1 - np.cos(np.linspace(0, np.pi, nodes))) / 2 * a_fit
+    p, q = lawson(grid, np.array([ref(a) for a in grid]), m, n, iters)
+    check = np.linspace(0, a_fit, checks)
+    f = np.array([ref(a) for a in check])
+    worst = np.max(np.abs(np.polyval(p[::-1], check) / np.polyval(q[::-1], check) - f) / f)
+    assert np.all(p > 0) and np.all(q > 0)
+    return p, q, worst
