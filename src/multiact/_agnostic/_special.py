@@ -146,7 +146,8 @@ def gelu_derivative_slope(xp, x):
     (``_gelu_slope_coeffs``, tools/fit_gelu_slope.py: 1.1e-10 relative), whose
     root ``A0`` is GELU's minimum: ``A0 - a`` is exact near it, so the derivative
     keeps its relative accuracy through the root with no second formula (within
-    0.5 ulp and the fit's 0.001; decision 104).  ``-inf``: 0; ``+inf``: 1."""
+    0.5 ulp and the fit's 0.001; decision 104).  ``-inf``: -0 (gelu' is negative
+    below the root); ``+inf``: 1."""
     a = xp.abs(x)
     a = xp.where(a > 40.0, 40.0, a)
     k = _horner(_slope.P[::-1], a) / _horner(_slope.Q[::-1], a)
