@@ -419,6 +419,34 @@ def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
 
 
 @pytest.mark.backends("torch")
+def test_torch_quick_gelu_function_is_the_generic_body_to_the_bit(target):
+    # decision 100: the eager forward's three passes (half tensors through float32)
+    # claim the generic body's values to the bit, the body's gate being the backend's
+    # own sigmoid (_NS_GATES, as the body's calls below the tier run it)
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+    from multiact.backends import torch as tb
+
+    for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        big = torch.finfo(dt).max
+        x = torch.cat([torch.linspace(-12, 12, 20001, dtype=torch.float64),
+                       torch.randn(20000, generator=torch.Generator().manual_seed(3),
+                                   dtype=torch.float64) * 6,
+                       torch.tensor([0.0, -0.0, 1.0, -1.0, float("nan"), float("inf"),
+                                     -float("inf"), 1e-30, -1e-30, -1e4, 1e4, -1e5, 1e5,
+                                     -60.0, 60.0, -big, big])]).to(dt)
+        before = x.clone()
+        got = tb._quick_gelu_eager(x)
+        want = BY_NAME["quick_gelu"].body(tb._NS_GATES, x)
+        bits = tn._BITS[dt]
+        assert got.dtype == dt
+        nan = want.isnan()
+        assert torch.equal(got.isnan(), nan), dt  # (a NaN's payload and sign may differ)
+        assert torch.equal(got[~nan].view(bits), want[~nan].view(bits)), dt
+        assert torch.equal(x.view(bits), before.view(bits))  # the input is not written
+
+
+@pytest.mark.backends("torch")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_standardize_centred_layer_norm_within_the_bound_and_its_limits(
         target, dtype, monkeypatch, request):
