@@ -793,3 +793,32 @@ def test_numpy_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
     with pytest.raises(TypeError, match=r"^multiact\.prelu: argument 'weight' must have a "
                                         r"real dtype, got int4$"):
         multiact.prelu(xf, np.zeros(1, dtype=ml.int4))
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn"])
+def test_dask_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
+    # dask's isdtype answers False for ml_dtypes' floats, where NumPy's raises: the
+    # namespace's isdtype (_dtypes.isdtype, every backend's) makes them real floating
+    # there too, so a dask array of them computes in float32 and rounds once, as the
+    # NumPy array it wraps does; as a parameter too
+    ml = pytest.importorskip("ml_dtypes")
+    da = pytest.importorskip("dask.array")
+    dt = np.dtype(getattr(ml, dtype))
+    x = np.linspace(-6, 6, 16).reshape(2, 8).astype(dt)
+    for info in TABLE:
+        if info.name == "one_hot":  # (indices, not floats)
+            continue
+        params = dict(info.cases[0].params)
+        xi = np.abs(x) if info.nonneg_input else x
+        f = getattr(multiact, info.name)
+        y = f(da.from_array(xi, chunks=(1, 8)), **params)
+        assert y.dtype == dt, (info.name, y.dtype)
+        np.testing.assert_array_equal(np.asarray(y.compute()).astype(np.float64),
+                                      f(xi, **params).astype(np.float64), err_msg=info.name)
+    xf = da.from_array(np.linspace(-3, 3, 8, dtype=np.float32))
+    w = da.from_array(np.asarray([0.25], dt))
+    np.testing.assert_array_equal(multiact.prelu(xf, w).compute(),
+                                  multiact.prelu(xf, 0.25).compute())
+    with pytest.raises(TypeError, match=r"^multiact\.gelu: argument 'x' has unsupported "
+                                        r"dtype int4$"):
+        multiact.gelu(da.from_array(np.zeros(4, dtype=ml.int4)))

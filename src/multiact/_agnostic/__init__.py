@@ -11,6 +11,6 @@
 supply a native version of each in its own ``PRIMITIVES`` dict.
 """
 
-from . import _formulas, _special
+from . import _dtypes, _formulas, _special
 
-PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift}
+PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift, "isdtype": _dtypes.isdtype}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["as_work", "finish", "as_param", "default_float", "device_of", "ml_float"]
+__all__ = ["as_work", "finish", "as_param", "default_float", "device_of", "ml_float",
+           "isdtype"]
 
 
 def default_float(xp, x):
@@ -27,14 +28,7 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     dt = x.dtype
     if dt in xp.work_floats:
         return x, None
-    try:
-        real = xp.isdtype(dt, "real floating")
-    except TypeError:  # NumPy's isdtype refuses ml_dtypes' (bfloat16, float8_*: JAX's)
-        if not ml_float(dt):
-            raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype "
-                            f"{dt}") from None
-        return xp.astype(x, xp.float32), dt
-    if real:
+    if xp.isdtype(dt, "real floating"):  # (ml_dtypes' floats too: isdtype below)
         bits = xp.finfo(dt).bits
         # float16, bfloat16; and the 8-bit floats (PyTorch's float8 types, ml_dtypes'
         # in JAX) even for an exact selection: their libraries have few kernels of
@@ -53,6 +47,28 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
         raise TypeError(f"multiact.{fname}: argument {argname!r} must have a real dtype, "
                         f"got {dt}")
     raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype {dt}")
+
+
+def isdtype(xp, dtype, kind):
+    """The namespace's ``isdtype``, with ml_dtypes' floats real floating.
+
+    Reason: a missing case.  NumPy's ``isdtype`` raises TypeError for ml_dtypes'
+    dtypes (a NumPy array of JAX's bfloat16 or float8 values: ``np.asarray`` of a
+    JAX array), and dask's answers False, so every check of an input's or a
+    parameter's dtype raised NumPy's message, which names no function, or refused
+    the array (decision 102).  Their floats are real floating here (computed in
+    float32: :func:`as_work`); JAX's own answers stand; their integers (int4, ...)
+    are otherwise no kind multiact computes with, so the caller's check refuses
+    them with its own message."""
+    try:
+        yes = xp._xp.isdtype(dtype, kind)
+    except TypeError:
+        if getattr(getattr(dtype, "type", None), "__module__", "") != "ml_dtypes":
+            raise
+        yes = False
+    if yes or not ml_float(dtype):
+        return yes
+    return "real floating" in (kind if isinstance(kind, tuple) else (kind,))
 
 
 def ml_float(dt):

@@ -26,7 +26,6 @@ import array_api_compat.numpy as _xp
 import numpy as np
 
 from .._agnostic import _formulas as fm
-from .._agnostic._dtypes import ml_float
 from .._agnostic import _special
 from .._agnostic import _gelu32_coeffs as _gelu32
 from . import Backend, Namespace, defaults, special
@@ -169,24 +168,7 @@ def _shift_primitive(ns, x, m):
     return _shift(x, m)
 
 
-def _isdtype_primitive(ns, dtype, kind):
-    # Reason: a missing case.  NumPy's isdtype raises TypeError for ml_dtypes' dtypes
-    # (a NumPy array of JAX's bfloat16 or float8 values: np.asarray of a JAX array),
-    # so every check of an input's or a parameter's dtype raised NumPy's message,
-    # which names no function (decision 102).  ml_dtypes' floats are real floating
-    # here (their values are computed in float32: _dtypes.as_work); its integers
-    # (int4, ...) are no kind multiact computes with, so the caller's check refuses
-    # them with its own message.
-    try:
-        return _xp.isdtype(dtype, kind)
-    except TypeError:
-        if getattr(getattr(dtype, "type", None), "__module__", "") != "ml_dtypes":
-            raise
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        return ml_float(dtype) and "real floating" in kinds
-
-
-PRIMITIVES = {**_ndtr(), "shift": _shift_primitive, "isdtype": _isdtype_primitive}
+PRIMITIVES = {**_ndtr(), "shift": _shift_primitive}
 NS = Namespace(_xp, "numpy", PRIMITIVES)
 
 
