@@ -285,12 +285,14 @@ def test_torch_where_bits_runs_where_it_should_and_only_there(target):
             seen.add(func.overloadpacket.__name__)
             return func(*args, **(kwargs or {}))
 
-    x = torch.randn(20_000) * 3  # (below relu2's floor of the CPU tier, 2^15)
+    x = torch.randn(20_000) * 3  # (below the CPU tier's least floor)
     seen: set = set()
     with Ops():
-        y = multiact.relu2(x)  # below the tier: the element-wise framework path
+        y = multiact.sparse_plus(x)  # below the tier: the element-wise framework path
     assert "where" not in seen and "bitwise_and" in seen
-    torch.testing.assert_close(y, torch.relu(x) ** 2, rtol=0, atol=0)
+    xm = x.clamp(-1.0, 1.0)
+    want = torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (xm + 1.0) * (xm + 1.0) * 0.25))
+    torch.testing.assert_close(y, want, rtol=0, atol=0)
     # a gradient to record, a small tensor, CUDA-less others: torch.where itself
     xg = x.clone().requires_grad_()
     for args in [(x > 0, xg, 0.0), (x[:100] > 0, x[:100], 0.0)]:
@@ -298,9 +300,11 @@ def test_torch_where_bits_runs_where_it_should_and_only_there(target):
         with Ops():
             tn._where_bits(tn.NS, *args)
         assert "where" in seen
-    y = multiact.relu2(xg)
+    y = multiact.sparse_plus(xg)
     y.sum().backward()
-    torch.testing.assert_close(xg.grad, 2 * torch.relu(x), rtol=0, atol=0)
+    torch.testing.assert_close(xg.grad, torch.where(x <= -1, 0.0, torch.where(x >= 1, 1.0,
+                                                                           (xm + 1.0) * 0.5)),
+                               rtol=0, atol=0)
     # the softmax family's namespace keeps torch.where (its selects guard rare entries)
     assert getattr(tn.NS.where, "func", None) is not tn._where_bits
 
@@ -419,10 +423,13 @@ def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
 
 
 @pytest.mark.backends("torch")
-def test_torch_quick_gelu_function_is_the_generic_body_to_the_bit(target):
-    # decision 100: the eager forward's three passes (half tensors through float32)
-    # claim the generic body's values to the bit, the body's gate being the backend's
-    # own sigmoid (_NS_GATES, as the body's calls below the tier run it)
+@pytest.mark.parametrize("name, eager", [("quick_gelu", "_quick_gelu_eager"),
+                                         ("relu2", "_relu2_fwd")])
+def test_torch_own_forward_is_the_generic_body_to_the_bit(target, name, eager):
+    # decision 100: quick_gelu's eager forward's three passes (half tensors through
+    # float32) claim the generic body's values to the bit, the body's gate being the
+    # backend's own sigmoid (_NS_GATES, as the body's calls below the tier run it);
+    # decision 105: relu2's two passes too (a half tensor's square in its own dtype)
     torch = pytest.importorskip("torch")
     from multiact.backends import _torch_native as tn
     from multiact.backends import torch as tb
@@ -436,8 +443,8 @@ def test_torch_quick_gelu_function_is_the_generic_body_to_the_bit(target):
                                      -float("inf"), 1e-30, -1e-30, -1e4, 1e4, -1e5, 1e5,
                                      -60.0, 60.0, -big, big])]).to(dt)
         before = x.clone()
-        got = tb._quick_gelu_eager(x)
-        want = BY_NAME["quick_gelu"].body(tb._NS_GATES, x)
+        got = getattr(tb, eager)(x)
+        want = BY_NAME[name].body(tb._NS_GATES, x)
         bits = tn._BITS[dt]
         assert got.dtype == dt
         nan = want.isnan()

@@ -76,7 +76,7 @@ SPECIAL_CASES_WITH_KERNELS = {"silu": ("train",), "gelu": ("forward", "train"),
                               "soft_sign": ("forward", "train"), "hard_sigmoid": ("train",),
                               "sigmoid": ("train",), "tanh_shrink": ("forward", "fuse"),
                               "soft_shrink": ("forward", "train"), "hard_shrink": ("train",),
-                              "quick_gelu": ("forward", "train")}
+                              "quick_gelu": ("forward", "train"), "relu2": ("forward", "train")}
 
 
 def _kernel_kinds(info):

@@ -320,8 +320,10 @@ def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
         assert kernels.least("gelu", (True,), x) == kernels.MIN_NUMEL
         assert kernels.least("gelu", (True,), x, "train") == n  # (the tanh form's pair)
         assert kernels.least("gelu", (False,), x.double()) == kernels.MIN_NUMEL
-        assert kernels.least("relu2", (), x.bfloat16()) == n  # (measured in the halves too)
-        assert kernels.least("relu2", (), x.double()) == kernels.MIN_NUMEL
+        # (measured in the halves too)
+        assert kernels.least("tanh_shrink", (), x.bfloat16()) == n // 2
+        assert kernels.least("tanh_shrink", (), x.double()) == kernels.MIN_NUMEL
+        assert kernels.least("relu2", (), x) == kernels.MIN_NUMEL  # (decision 105)
         assert kernels.least("hard_silu", (), x.half(), "train") == n // 2
         multiact.gelu(small, approximate=False)
         multiact.silu(x)

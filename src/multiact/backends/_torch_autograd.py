@@ -26,7 +26,8 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
                             _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
-                            _quick_gelu_bwd, _quick_gelu_fwd, _sigmoid_bwd, _sigmoid_pair,
+                            _quick_gelu_bwd, _quick_gelu_fwd, _relu2_bwd, _relu2_pair,
+                            _sigmoid_bwd, _sigmoid_pair, _threshold_backward,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
@@ -198,6 +199,50 @@ class _TanhShrink(torch.autograd.Function):
     @staticmethod
     def vmap(info, in_dims, x):
         return _TanhShrink.apply(x), (in_dims[0], in_dims[0])
+
+
+class _Relu2(torch.autograd.Function):
+    """relu2's Function returns ``(y, r)``, ``r = relu(x)``, and saves ``r`` (as
+    PyTorch's ``relu(x) ** 2`` saves relu's output), not ``x``: ``x`` stays free to
+    be edited in place after the call.  The backward is ``2 r g`` (0 where ``x <=
+    0``: :func:`_relu2_bwd`); ``r`` is a differentiable output with derivative ``[x >
+    0]``, so a double backward through the saved ``r`` gives relu2'' = ``2 [x > 0]``.
+    Reason: speed (autograd of the generic body: seven saved ops; 1e5 float32 with
+    backward 5.9-7.5x ``relu(x) ** 2``'s)."""
+
+    @staticmethod
+    def forward(x):
+        return _relu2_pair(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output[1])
+        ctx.save_for_forward(output[1])
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(ctx, g, gr):
+        (r,) = ctx.saved_tensors
+        if g is None and gr is None:
+            return None
+        gx = None if g is None else _relu2_bwd(r, g)
+        if gr is not None:
+            dr = _threshold_backward(gr, r, 0)
+            gx = dr if gx is None else gx + dr
+        return gx
+
+    @staticmethod
+    def jvp(ctx, d):
+        (r,) = ctx.saved_tensors
+        return _relu2_bwd(r, d), _threshold_backward(d, r, 0)
+
+    @staticmethod
+    def vmap(info, in_dims, x):
+        return _Relu2.apply(x), (in_dims[0], in_dims[0])
+
+
+def _relu2_train(x):
+    return apply(_Relu2, x)[0]
 
 
 def _tanh_shrink_train(x):

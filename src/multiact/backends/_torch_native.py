@@ -37,6 +37,7 @@ _hardshrink, _threshold, _glu = _VF.hardshrink, _VF.threshold, _nn.glu
 _silu, _silu_, _hardswish, _mish, _mish_ = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish, _nn.mish_
 _silu_backward = torch.ops.aten.silu_backward
 _mish_backward = torch.ops.aten.mish_backward
+_threshold_backward = torch.ops.aten.threshold_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 # Reason: accuracy.  MKL's first float32 erfc of a process (ATen's eager erfc) returned
 # a part of a large call wrong: 8936 of 20005 entries off by up to 201 ulp, in 3 of
@@ -260,6 +261,33 @@ def _quick_gelu_bwd(x, g):
     # an overflowing k x stay out of inf * 0: quick_gelu'(+inf) = 1); NaN kept
     u = x.clamp(-fm.GELU_LIM, fm.GELU_LIM).mul_(_scalar(fm.QUICK_GELU_SCALE, x))
     return _silu_backward(g, u)
+
+
+def _relu2_fwd(x):
+    # relu(x)^2 in two passes and one new tensor (the generic body's values to the bit:
+    # a half tensor's square rounds once either way, as float32's product of two half
+    # values is exact); NaN kept, +-0 and -inf give +0
+    r = torch.relu(x)
+    return r.mul_(r)
+
+
+def _relu2_pair(x):
+    """``(relu2(x), r)``, ``r = relu(x)``: what relu2's Function returns and saves."""
+    r = torch.relu(x)
+    return r * r, r
+
+
+def _relu2_bwd(r, g):
+    """``g relu2'(x) = 2 r g`` from ``r = relu(x)``: 0 wherever ``x <= 0`` whatever
+    ``g`` (inf and NaN too), NaN at NaN (torch's relu backward, threshold_backward on
+    the saved output, as ``relu(x) ** 2``'s autograd gives); ``r g`` first, so that
+    ``2 g`` cannot overflow where ``2 r g`` does not.  Half tensors in float32, one
+    rounding."""
+    w = r.float() if r.dtype in _HALF else r
+    gw = g.float() if g.dtype in _HALF else g
+    if torch.is_grad_enabled():  # create_graph: differentiable ops
+        return (_threshold_backward(w * gw, w, 0) * 2.0).to(g.dtype)
+    return _threshold_backward(w * gw, w, 0).mul_(2.0).to(g.dtype)
 
 
 def _hard_sigmoid_fwd(x):

@@ -33,7 +33,7 @@ from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
                               _Softmax, _SoftSign,
-                              _sigmoid_train, _tanh_shrink_train, fused_elementwise,
+                              _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
                             _geglu_erf_wide, _gelu_erf_wide,
@@ -43,7 +43,8 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
                             _leaky_relu,
                             _log_sigmoid, _log_softmax_eager,
-                            _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu6, _selu, _sigmoid,
+                            _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu2_fwd, _relu6,
+                            _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
                             _soft_sign_fwd, _softmax_eager, _softplus, _standardize_centred, _tanh,
                             _tanh_shrink_fwd,
@@ -273,10 +274,9 @@ for _key in ("tanh_shrink", "tanh_shrink_pair", "tanh_shrink_bwd"):
 # (quick_gelu had one from 2^15 until its own Function, decision 100: its framework
 # path is now three passes, and its kernels lost to it below 2^18; they keep the
 # generic body, one loop, which beats the passes at 1e7 by their new tensors' cost)
-# relu2: the crossing near 2^13 forward, 2^14 with backward (at 2^16 22 us against
-# 46, with backward 86 against 205)
-_k.tier_from("relu2", _tier_from(1 << 15, dtypes=_FLOORED),
-             "32,768; float32, float16, bfloat16")
+# (relu2 had one from 2^15 until its own Function, decision 105: its framework path
+# is now two passes forward, three backward, and at 2^16 and 2^18 its kernels took
+# 2-4x as long; from 2^18 the tier's timed calls keep or retire them)
 # training pairs alone (their forwards are ATen's own, or lost below 1e5): hard_silu
 # (below 2^12; at 2^14 77 us against 111), hard_sigmoid (near 2^14; at 2^16 79 against
 # 109)
@@ -563,6 +563,14 @@ class TorchBackend(Backend):
             return t - t.clamp(-lambd, lambd)
 
         return _elementwise(x, "soft_shrink", (lambd,), fwd, fwd)
+
+    @special("speed: relu(x)^2 in two ATen passes (the generic body's values to the bit); "
+             "in training its own Function, saving relu(x) (as torch's relu(x) ** 2 does), "
+             "backward 2 relu(x) g in three passes (half tensors in float32)")
+    def relu2(self, x):
+        if x.dtype not in _FLOATS or not eager(x):
+            return super().relu2(x)
+        return _elementwise(x, "relu2", (), _relu2_fwd, _relu2_train)
 
     @special("speed: a backward tanh(x)^2 (nothing cancels) from the saved tanh(x), "
              "instead of autograd through the continued fraction near 0 (about 40 saved ops); "
