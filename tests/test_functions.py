@@ -755,6 +755,16 @@ def test_torch_8bit_floats_compute_in_float32_and_round_once(dtype):
     assert torch.equal(x.view(torch.uint8), before.view(torch.uint8))
 
 
+def _float_rows_on(x):
+    """``(name, function, input, params)`` of every row's first check case on ``x``
+    (``|x|`` where the row takes nonnegative input), but one_hot's (indices, not
+    floats)."""
+    for info in TABLE:
+        if info.name != "one_hot":
+            yield (info.name, getattr(multiact, info.name),
+                   np.abs(x) if info.nonneg_input else x, dict(info.cases[0].params))
+
+
 @pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn"])
 def test_numpy_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
     # np.asarray of a JAX bfloat16 or float8 array holds ml_dtypes' dtypes, which
@@ -768,16 +778,11 @@ def test_numpy_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
     before = x.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for info in TABLE:
-            if info.name == "one_hot":  # (indices, not floats)
-                continue
-            params = dict(info.cases[0].params)
-            xi = np.abs(x) if info.nonneg_input else x
-            f = getattr(multiact, info.name)
+        for name, f, xi, params in _float_rows_on(x):
             y, want = f(xi, **params), f(xi.astype(np.float32), **params).astype(dt)
-            assert y.dtype == dt, (info.name, y.dtype)
+            assert y.dtype == dt, (name, y.dtype)
             np.testing.assert_array_equal(y.astype(np.float64), want.astype(np.float64),
-                                          err_msg=info.name)
+                                          err_msg=name)
     np.testing.assert_array_equal(x.view(np.uint8), before.view(np.uint8))
     with pytest.raises(TypeError, match=r"^multiact\.gelu: argument 'x' has unsupported "
                                         r"dtype int4$"):
@@ -805,16 +810,11 @@ def test_dask_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
     da = pytest.importorskip("dask.array")
     dt = np.dtype(getattr(ml, dtype))
     x = np.linspace(-6, 6, 16).reshape(2, 8).astype(dt)
-    for info in TABLE:
-        if info.name == "one_hot":  # (indices, not floats)
-            continue
-        params = dict(info.cases[0].params)
-        xi = np.abs(x) if info.nonneg_input else x
-        f = getattr(multiact, info.name)
+    for name, f, xi, params in _float_rows_on(x):
         y = f(da.from_array(xi, chunks=(1, 8)), **params)
-        assert y.dtype == dt, (info.name, y.dtype)
+        assert y.dtype == dt, (name, y.dtype)
         np.testing.assert_array_equal(np.asarray(y.compute()).astype(np.float64),
-                                      f(xi, **params).astype(np.float64), err_msg=info.name)
+                                      f(xi, **params).astype(np.float64), err_msg=name)
     xf = da.from_array(np.linspace(-3, 3, 8, dtype=np.float32))
     w = da.from_array(np.asarray([0.25], dt))
     np.testing.assert_array_equal(multiact.prelu(xf, w).compute(),

@@ -116,7 +116,25 @@ def _function(name, fwd, bwd, params=(), suffix=""):
                  "bwd": staticmethod(bwd)})
 
 
-class _Sigmoid(torch.autograd.Function):
+class _SavesSecond(torch.autograd.Function):
+    """Base of the Functions that return ``(y, s)`` and save ``s``, what their
+    backward needs, not ``x``: ``x`` stays free to be edited in place after the
+    call.  ``s`` is a differentiable output of the Function (each says its
+    derivative), so a double backward through the saved ``s`` reaches ``x``.
+    Element-wise: vmap applies the Function to the batched tensor."""
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output[1])
+        ctx.save_for_forward(output[1])
+        ctx.set_materialize_grads(False)
+
+    @classmethod
+    def vmap(cls, info, in_dims, x):
+        return cls.apply(x), (in_dims[0], in_dims[0])
+
+
+class _Sigmoid(_SavesSecond):
     """sigmoid's Function returns ``(y, qs)``: ``qs`` is ``q = sigmoid(-|x|)``
     with the sign of ``-x``, and is what is saved (one tensor, as torch.sigmoid
     saves its output), not ``x``: ``x`` stays free to be edited in place after
@@ -130,12 +148,6 @@ class _Sigmoid(torch.autograd.Function):
     @staticmethod
     def forward(x):
         return _sigmoid_pair(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(output[1])
-        ctx.save_for_forward(output[1])
-        ctx.set_materialize_grads(False)
 
     @staticmethod
     def backward(ctx, g, gq):
@@ -152,12 +164,8 @@ class _Sigmoid(torch.autograd.Function):
         dt = _sigmoid_bwd(qs, t)
         return dt, dt
 
-    @staticmethod
-    def vmap(info, in_dims, x):
-        return _Sigmoid.apply(x), (in_dims[0], in_dims[0])
 
-
-class _TanhShrink(torch.autograd.Function):
+class _TanhShrink(_SavesSecond):
     """tanh_shrink's Function returns ``(y, t)``, ``t = tanh(x)``, and saves ``t``
     (as PyTorch's ``x - tanh(x)`` saves tanh's output), not ``x``: ``x`` stays free
     to be edited in place after the call.  The backward is ``t^2``; ``t`` is a
@@ -169,12 +177,6 @@ class _TanhShrink(torch.autograd.Function):
         # one compiled kernel for the pair where the CPU tier has one
         return _k.torch_fuse("tanh_shrink_pair", _tanh_shrink_pair,
                              lambda: _tanh_shrink_pair(x), x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(output[1])
-        ctx.save_for_forward(output[1])
-        ctx.set_materialize_grads(False)
 
     @staticmethod
     def backward(ctx, g, gt):
@@ -196,12 +198,8 @@ class _TanhShrink(torch.autograd.Function):
         (t,) = ctx.saved_tensors
         return _tanh_shrink_bwd(t, d), d * (1.0 - t * t)
 
-    @staticmethod
-    def vmap(info, in_dims, x):
-        return _TanhShrink.apply(x), (in_dims[0], in_dims[0])
 
-
-class _Relu2(torch.autograd.Function):
+class _Relu2(_SavesSecond):
     """relu2's Function returns ``(y, r)``, ``r = relu(x)``, and saves ``r`` (as
     PyTorch's ``relu(x) ** 2`` saves relu's output), not ``x``: ``x`` stays free to
     be edited in place after the call.  The backward is ``2 r g`` (0 where ``x <=
@@ -213,12 +211,6 @@ class _Relu2(torch.autograd.Function):
     @staticmethod
     def forward(x):
         return _relu2_pair(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(output[1])
-        ctx.save_for_forward(output[1])
-        ctx.set_materialize_grads(False)
 
     @staticmethod
     def backward(ctx, g, gr):
@@ -235,10 +227,6 @@ class _Relu2(torch.autograd.Function):
     def jvp(ctx, d):
         (r,) = ctx.saved_tensors
         return _relu2_bwd(r, d), _threshold_backward(d, r, 0)
-
-    @staticmethod
-    def vmap(info, in_dims, x):
-        return _Relu2.apply(x), (in_dims[0], in_dims[0])
 
 
 def _relu2_train(x):
