@@ -575,3 +575,44 @@ def test_torch_glu_inference_is_torchs_and_training_keeps_its_own_backward(targe
     pairs = [s for k, s in list(TIER.slots.items()) if k[0] == "gated-train" and k[2] == "glu"
              and s.kernel is not None]
     assert pairs and all(s.kernel.fwd is tn._glu_rows for s in pairs)
+
+
+@pytest.mark.backends("torch")
+def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
+    # decision 107: in a graph Dynamo traces (CPU, float32 and the half dtypes) exact
+    # GELU is _GeluErfGraph, the CPU tier's own formulas (the rational one dtype
+    # wider, its derivative through the root), not the generic body: the same bits
+    # as those formulas run eagerly, value and gradient; torch.export keeps the body
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from multiact.backends import _torch_native as tn
+
+    x64 = torch.cat([torch.linspace(-14, 14, 4001, dtype=torch.float64),
+                     torch.tensor([0.0, -0.0, float("inf"), -float("inf"), float("nan"),
+                                   -40.0, 41.0, -0.7518])])
+    g64 = torch.randn(x64.shape, generator=torch.Generator().manual_seed(5),
+                      dtype=torch.float64)
+
+    def bits(a, b):
+        nan = a.isnan()
+        return torch.equal(nan, b.isnan()) and torch.equal(a[~nan].double(), b[~nan].double())
+
+    for dt in (torch.float32, torch.bfloat16):
+        x, g = x64.to(dt), g64.to(dt)
+        torch._dynamo.reset()
+        f = torch.compile(lambda t: multiact.gelu(t, approximate=False), fullgraph=True,
+                          backend="aot_eager")
+        xr = x.clone().requires_grad_(True)
+        y = f(xr)
+        y.backward(g)
+        assert bits(y.detach(), tn._gelu_erf_wide(x)), dt
+        assert bits(xr.grad, tn._gelu_erf_wide_bwd(x, g)), dt
+    x = x64.float()
+
+    class M(torch.nn.Module):
+        def forward(self, t):
+            return multiact.gelu(t, approximate=False)
+
+    ep = torch.export.export(M(), (x,))
+    assert "autograd_function" not in str(ep.graph)
+    assert bits(ep.module()(x), BY_NAME["gelu"].body(tn.NS, x, False))

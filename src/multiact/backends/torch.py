@@ -25,6 +25,7 @@ a fused kernel on the eager routes where one runs, the generic body elsewhere.
 from __future__ import annotations
 
 import torch
+import torch.autograd.forward_ad as _fwd_ad
 
 from .. import kernels as _k
 from ..kernels._tier import Pair as _Pair
@@ -32,7 +33,7 @@ from . import Backend, defaults, special
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
-                              _Softmax, _SoftSign,
+                              _GeluErfGraph, _Softmax, _SoftSign,
                               _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
@@ -253,6 +254,21 @@ def _tier_from(n, kinds=("forward", "train", "fuse"), dtypes=("float32",)):
     """``kernels.tier_from``'s floor: ``n`` elements for ``kinds`` in ``dtypes``, else
     MIN_NUMEL."""
     return lambda params, dtype, kind: n if dtype in dtypes and kind in kinds else None
+
+
+#: exact GELU's dtypes that take :class:`_GeluErfGraph` in a graph Dynamo traces
+_GELU_GRAPH = (torch.float32, torch.float16, torch.bfloat16)
+_is_exporting = torch.compiler.is_exporting
+_dynamo_tracing = torch.compiler.is_dynamo_compiling
+_functorch_active = torch._C._are_functorch_transforms_active
+
+
+def _in_graph(x):
+    """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile
+    (not torch.export, whose graph keeps no autograd.Function of ours, nor
+    functorch's transforms or forward-mode AD, which take the generic body)."""
+    return (_dynamo_tracing() and not _is_exporting() and x.device.type == "cpu"
+            and not _functorch_active() and _fwd_ad._current_level < 0)
 
 
 def _gelu_tier_from(params, dtype, kind):
@@ -587,6 +603,8 @@ class TorchBackend(Backend):
              "the left tail); exact form through erfc of a corrected argument (float32 in "
              "float32, float64 in float64); accurate backwards")
     def gelu(self, x, approximate=True):
+        if not approximate and x.dtype in _GELU_GRAPH and _in_graph(x):
+            return _GeluErfGraph.apply(x)
         if x.dtype not in _FLOATS or not eager(x):
             return super().gelu(x, approximate)
         if not approximate and x.dtype in _HALF:
