@@ -601,7 +601,8 @@ class TorchBackend(Backend):
 
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
              "the left tail); exact form through erfc of a corrected argument (float32 in "
-             "float32, float64 in float64); accurate backwards")
+             "float32, float64 in float64); accurate backwards; under torch.compile on "
+             "CPU the exact form is the CPU kernels' rational, one Function (speed)")
     def gelu(self, x, approximate=True):
         if not approximate and x.dtype in _GELU_GRAPH and _in_graph(x):
             return _GeluErfGraph.apply(x)
