@@ -58,13 +58,12 @@ def isdtype(xp, dtype, kind):
     parameter's dtype raised NumPy's message, which names no function, or refused
     the array (decision 102).  Their floats are real floating here (computed in
     float32: :func:`as_work`); JAX's own answers stand; their integers (int4, ...)
-    are otherwise no kind multiact computes with, so the caller's check refuses
-    them with its own message."""
+    are otherwise no kind multiact computes with, nor is any other dtype NumPy's
+    ``isdtype`` refuses (``StringDType``), so the caller's check refuses them with
+    its own message."""
     try:
         yes = xp._xp.isdtype(dtype, kind)
-    except TypeError:
-        if getattr(getattr(dtype, "type", None), "__module__", "") != "ml_dtypes":
-            raise
+    except TypeError:  # a dtype of no kind NumPy knows (ml_dtypes', StringDType)
         yes = False
     if yes or not ml_float(dtype):
         return yes

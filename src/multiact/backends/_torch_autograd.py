@@ -241,10 +241,11 @@ class _GeluErfGraph(torch.autograd.Function):
     wider, rounded once), which Inductor fuses into the graph's loops as it fuses
     the generic body.  Reason: speed.  The generic body (the normal CDF from erfc,
     its argument's rounding corrected) compiled to 4.2 ms forward on 1M float32
-    elements, the rational to 1.9 ms (``F.gelu``: 0.7 ms); decision 107.  The
-    backward is written in differentiable ops, so a graph that a backend without
-    AOTAutograd runs (``backend="eager"``) can still take a double backward through
-    it (the rational's own derivative).  Saves ``x``, as ``F.gelu`` does."""
+    elements, the rational to 1.9 ms (``F.gelu``: 0.7 ms); decision 107.  Only
+    where the graph records no gradient (``torch.py: _in_graph``): under
+    ``backend="eager"`` Dynamo runs a Function's backward without ``create_graph``,
+    so a double backward would silently lose GELU's part.  The backward stays, for a
+    graph whose gradient mode changes inside it.  Saves ``x``, as ``F.gelu`` does."""
 
     @staticmethod
     def forward(x):

@@ -265,9 +265,13 @@ _functorch_active = torch._C._are_functorch_transforms_active
 
 def _in_graph(x):
     """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile
-    (not torch.export, whose graph keeps no autograd.Function of ours, nor
-    functorch's transforms or forward-mode AD, which take the generic body)."""
+    and records no gradient (not torch.export, nor functorch's transforms or
+    forward-mode AD, which take the generic body).  A graph that records one takes
+    the body too: under ``backend="eager"`` Dynamo runs an autograd.Function's
+    backward without ``create_graph``, so a double backward through it dropped
+    GELU's part of the second derivative with no error (decision 107)."""
     return (_dynamo_tracing() and not _is_exporting() and x.device.type == "cpu"
+            and not (x.requires_grad and torch.is_grad_enabled())
             and not _functorch_active() and _fwd_ad._current_level < 0)
 
 
@@ -601,8 +605,9 @@ class TorchBackend(Backend):
 
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
              "the left tail); exact form through erfc of a corrected argument (float32 in "
-             "float32, float64 in float64); accurate backwards; under torch.compile on "
-             "CPU the exact form is the CPU kernels' rational, one Function (speed)")
+             "float32, float64 in float64); accurate backwards; in a torch.compile graph "
+             "that records no gradient, on CPU, the exact form is the CPU kernels' rational "
+             "(speed)")
     def gelu(self, x, approximate=True):
         if not approximate and x.dtype in _GELU_GRAPH and _in_graph(x):
             return _GeluErfGraph.apply(x)
