@@ -580,7 +580,7 @@ def test_torch_glu_inference_is_torchs_and_training_keeps_its_own_backward(targe
 @pytest.mark.backends("torch")
 def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
     # decision 107: in a graph Dynamo traces that records no gradient (CPU, float32
-    # and the half dtypes) exact GELU is _GeluErfGraph, the CPU tier's own rational
+    # and the half dtypes) exact GELU is _gelu_erf_wide, the CPU tier's own rational
     # one dtype wider: the same bits as it run eagerly (the sign of zero included).
     # A graph that records one keeps the generic body, so a double backward under
     # backend="eager" is right (a Function's backward dropped GELU's part there);

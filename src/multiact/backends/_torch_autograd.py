@@ -21,8 +21,7 @@ from .. import kernels as _k
 from .._agnostic import reductions as _Rd
 from .._table import BY_NAME
 from ..kernels import Miss
-from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_erf_wide,
-                            _gelu_erf_wide_bwd, _gelu_f64_bwd, _gelu_f64_fwd,
+from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
                             _gelu_half_erfc_bwd, _gelu_half_erfc_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
@@ -232,37 +231,6 @@ class _Relu2(_SavesSecond):
 
 def _relu2_train(x):
     return apply(_Relu2, x)[0]
-
-
-class _GeluErfGraph(torch.autograd.Function):
-    """Exact GELU of a float32 or half CPU tensor inside a graph that Dynamo traces
-    (torch.compile): forward :func:`_gelu_erf_wide`, backward
-    :func:`_gelu_erf_wide_bwd`, the CPU tier's own kernels' formulas (one dtype
-    wider, rounded once), which Inductor fuses into the graph's loops as it fuses
-    the generic body.  Reason: speed.  The generic body (the normal CDF from erfc,
-    its argument's rounding corrected) compiled to 4.2 ms forward on 1M float32
-    elements, the rational to 1.9 ms (``F.gelu``: 0.7 ms); decision 107.  Only
-    where the graph records no gradient (``torch.py: _in_graph``): under
-    ``backend="eager"`` Dynamo runs a Function's backward without ``create_graph``,
-    so a double backward would silently lose GELU's part.  The backward stays, for a
-    graph whose gradient mode changes inside it.  Saves ``x``, as ``F.gelu`` does."""
-
-    @staticmethod
-    def forward(x):
-        return _gelu_erf_wide(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        # x clamped first (the derivative is the same: both sides clamp at 40), an op
-        # the forward does not hold, so AOTAutograd's joint graph shares no node of
-        # the two: sharing the clamp's `a > 40` made its partitioner save that mask,
-        # and the forward loop took 11.5 ms on 1M float32 elements against 2.6
-        return _gelu_erf_wide_bwd(x.clamp(-40.0, 40.0), g)
 
 
 def _tanh_shrink_train(x):
