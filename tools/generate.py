@@ -206,7 +206,14 @@ def _impl(info):
         else:
             body += [f"    {c}" for c in check]
     args = ", ".join([first] + [p.name for p in params])
-    body.append(f"    return be.{name}({args})")
+    # the try costs nothing where the call returns (Python 3.11's exception table);
+    # a backend turns a failure that a kind of array it accepts causes into the
+    # contract's TypeError (Backend.on_error), else the exception goes on unchanged
+    body += ["    try:",
+             f"        return be.{name}({args})",
+             "    except Exception as exc:",
+             f"        be.on_error(exc, {first}, {name!r}, {first!r})",
+             "        raise"]
     return body
 
 

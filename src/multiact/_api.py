@@ -173,7 +173,11 @@ def relu(x: Any, *positional: Never, negative_slope: Any = 0.0, max_value: Any =
         max_value = _relu_max_value_kind.check('relu', 'max_value', max_value, be, x, 'x')
     if not (threshold is _relu_threshold_default):
         threshold = _relu_threshold_kind.check('relu', 'threshold', threshold, be, x, 'x')
-    return be.relu(x, negative_slope, max_value, threshold)
+    try:
+        return be.relu(x, negative_slope, max_value, threshold)
+    except Exception as exc:
+        be.on_error(exc, x, 'relu', 'x')
+        raise
 
 
 @overload
@@ -202,7 +206,11 @@ def relu6(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'relu6', 'x')
-    return be.relu6(x)
+    try:
+        return be.relu6(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'relu6', 'x')
+        raise
 
 
 @overload
@@ -231,7 +239,11 @@ def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_tanh', 'x')
-    return be.hard_tanh(x)
+    try:
+        return be.hard_tanh(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'hard_tanh', 'x')
+        raise
 
 
 @overload
@@ -265,7 +277,11 @@ def leaky_relu(x: Any, negative_slope: Any = 0.01, *positional: Never, **unexpec
         x = be.coerce(x, 'leaky_relu', 'x')
     if not (negative_slope is _leaky_relu_negative_slope_default):
         negative_slope = _leaky_relu_negative_slope_kind.check('leaky_relu', 'negative_slope', negative_slope, be, x, 'x')
-    return be.leaky_relu(x, negative_slope)
+    try:
+        return be.leaky_relu(x, negative_slope)
+    except Exception as exc:
+        be.on_error(exc, x, 'leaky_relu', 'x')
+        raise
 
 
 @overload
@@ -295,7 +311,11 @@ def sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sigmoid', 'x')
-    return be.sigmoid(x)
+    try:
+        return be.sigmoid(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'sigmoid', 'x')
+        raise
 
 
 @overload
@@ -324,7 +344,11 @@ def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'silu', 'x')
-    return be.silu(x)
+    try:
+        return be.silu(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'silu', 'x')
+        raise
 
 
 @overload
@@ -358,7 +382,11 @@ def softplus(x: Any, beta: Any = 1.0, *positional: Never, **unexpected: Never) -
         x = be.coerce(x, 'softplus', 'x')
     if not (beta is _softplus_beta_default):
         beta = _softplus_beta_kind.check('softplus', 'beta', beta, be, x, 'x')
-    return be.softplus(x, beta)
+    try:
+        return be.softplus(x, beta)
+    except Exception as exc:
+        be.on_error(exc, x, 'softplus', 'x')
+        raise
 
 
 @overload
@@ -387,7 +415,11 @@ def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'log_sigmoid', 'x')
-    return be.log_sigmoid(x)
+    try:
+        return be.log_sigmoid(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'log_sigmoid', 'x')
+        raise
 
 
 @overload
@@ -420,7 +452,11 @@ def elu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> An
         x = be.coerce(x, 'elu', 'x')
     if not (alpha is _elu_alpha_default):
         alpha = _elu_alpha_kind.check('elu', 'alpha', alpha, be, x, 'x')
-    return be.elu(x, alpha)
+    try:
+        return be.elu(x, alpha)
+    except Exception as exc:
+        be.on_error(exc, x, 'elu', 'x')
+        raise
 
 
 @overload
@@ -451,7 +487,11 @@ def celu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> A
         x = be.coerce(x, 'celu', 'x')
     if not (alpha is _celu_alpha_default):
         alpha = _celu_alpha_kind.check('celu', 'alpha', alpha, be, x, 'x')
-    return be.celu(x, alpha)
+    try:
+        return be.celu(x, alpha)
+    except Exception as exc:
+        be.on_error(exc, x, 'celu', 'x')
+        raise
 
 
 @overload
@@ -482,7 +522,11 @@ def selu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'selu', 'x')
-    return be.selu(x)
+    try:
+        return be.selu(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'selu', 'x')
+        raise
 
 
 @overload
@@ -525,7 +569,11 @@ def gelu(x: Any, approximate: Any = True, *positional: Never, **unexpected: Neve
         x = be.coerce(x, 'gelu', 'x')
     if not ((approximate is True or approximate is False) or approximate is _gelu_approximate_default):
         approximate = _gelu_approximate_kind.check('gelu', 'approximate', approximate, be, x, 'x')
-    return be.gelu(x, approximate)
+    try:
+        return be.gelu(x, approximate)
+    except Exception as exc:
+        be.on_error(exc, x, 'gelu', 'x')
+        raise
 
 
 @overload
@@ -554,7 +602,11 @@ def hard_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_sigmoid', 'x')
-    return be.hard_sigmoid(x)
+    try:
+        return be.hard_sigmoid(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'hard_sigmoid', 'x')
+        raise
 
 
 @overload
@@ -584,7 +636,11 @@ def hard_silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_silu', 'x')
-    return be.hard_silu(x)
+    try:
+        return be.hard_silu(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'hard_silu', 'x')
+        raise
 
 
 @overload
@@ -613,7 +669,11 @@ def soft_sign(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'soft_sign', 'x')
-    return be.soft_sign(x)
+    try:
+        return be.soft_sign(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'soft_sign', 'x')
+        raise
 
 
 @overload
@@ -640,7 +700,11 @@ def tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'tanh', 'x')
-    return be.tanh(x)
+    try:
+        return be.tanh(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'tanh', 'x')
+        raise
 
 
 @overload
@@ -671,7 +735,11 @@ def identity(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'identity', 'x')
-    return be.identity(x)
+    try:
+        return be.identity(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'identity', 'x')
+        raise
 
 
 @overload
@@ -700,7 +768,11 @@ def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'mish', 'x')
-    return be.mish(x)
+    try:
+        return be.mish(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'mish', 'x')
+        raise
 
 
 @overload
@@ -732,7 +804,11 @@ def squareplus(x: Any, b: Any = 4.0, *positional: Never, **unexpected: Never) ->
         x = be.coerce(x, 'squareplus', 'x')
     if not (b is _squareplus_b_default):
         b = _squareplus_b_kind.check('squareplus', 'b', b, be, x, 'x')
-    return be.squareplus(x, b)
+    try:
+        return be.squareplus(x, b)
+    except Exception as exc:
+        be.on_error(exc, x, 'squareplus', 'x')
+        raise
 
 
 @overload
@@ -760,7 +836,11 @@ def sparse_plus(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sparse_plus', 'x')
-    return be.sparse_plus(x)
+    try:
+        return be.sparse_plus(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'sparse_plus', 'x')
+        raise
 
 
 @overload
@@ -788,7 +868,11 @@ def sparse_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sparse_sigmoid', 'x')
-    return be.sparse_sigmoid(x)
+    try:
+        return be.sparse_sigmoid(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'sparse_sigmoid', 'x')
+        raise
 
 
 @overload
@@ -817,7 +901,11 @@ def log1mexp(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'log1mexp', 'x')
-    return be.log1mexp(x)
+    try:
+        return be.log1mexp(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'log1mexp', 'x')
+        raise
 
 
 @overload
@@ -848,7 +936,11 @@ def hard_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Neve
         x = be.coerce(x, 'hard_shrink', 'x')
     if not (lambd is _hard_shrink_lambd_default):
         lambd = _hard_shrink_lambd_kind.check('hard_shrink', 'lambd', lambd, be, x, 'x')
-    return be.hard_shrink(x, lambd)
+    try:
+        return be.hard_shrink(x, lambd)
+    except Exception as exc:
+        be.on_error(exc, x, 'hard_shrink', 'x')
+        raise
 
 
 @overload
@@ -879,7 +971,11 @@ def soft_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Neve
         x = be.coerce(x, 'soft_shrink', 'x')
     if not (lambd is _soft_shrink_lambd_default):
         lambd = _soft_shrink_lambd_kind.check('soft_shrink', 'lambd', lambd, be, x, 'x')
-    return be.soft_shrink(x, lambd)
+    try:
+        return be.soft_shrink(x, lambd)
+    except Exception as exc:
+        be.on_error(exc, x, 'soft_shrink', 'x')
+        raise
 
 
 @overload
@@ -910,7 +1006,11 @@ def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'tanh_shrink', 'x')
-    return be.tanh_shrink(x)
+    try:
+        return be.tanh_shrink(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'tanh_shrink', 'x')
+        raise
 
 
 @overload
@@ -942,7 +1042,11 @@ def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpect
         x = be.coerce(x, 'threshold', 'x')
     threshold = _threshold_threshold_kind.check('threshold', 'threshold', threshold, be, x, 'x')
     value = _threshold_value_kind.check('threshold', 'value', value, be, x, 'x')
-    return be.threshold(x, threshold, value)
+    try:
+        return be.threshold(x, threshold, value)
+    except Exception as exc:
+        be.on_error(exc, x, 'threshold', 'x')
+        raise
 
 
 @overload
@@ -977,7 +1081,11 @@ def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'prelu', 'x')
     weight = _prelu_weight_kind.check('prelu', 'weight', weight, be, x, 'x')
-    return be.prelu(x, weight)
+    try:
+        return be.prelu(x, weight)
+    except Exception as exc:
+        be.on_error(exc, x, 'prelu', 'x')
+        raise
 
 
 @overload
@@ -1007,7 +1115,11 @@ def quick_gelu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'quick_gelu', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'quick_gelu', 'x')
-    return be.quick_gelu(x)
+    try:
+        return be.quick_gelu(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'quick_gelu', 'x')
+        raise
 
 
 @overload
@@ -1038,7 +1150,11 @@ def relu2(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu2', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'relu2', 'x')
-    return be.relu2(x)
+    try:
+        return be.relu2(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'relu2', 'x')
+        raise
 
 
 @overload
@@ -1068,7 +1184,11 @@ def exponential(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = _BY_TYPE.get(type(x)) or _resolve(x, 'exponential', 'x')
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'exponential', 'x')
-    return be.exponential(x)
+    try:
+        return be.exponential(x)
+    except Exception as exc:
+        be.on_error(exc, x, 'exponential', 'x')
+        raise
 
 
 @overload
@@ -1108,7 +1228,11 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
         where = _softmax_where_kind.check('softmax', 'where', where, be, x, 'x')
     if not ((initial is None)):
         initial = _softmax_initial_kind.check('softmax', 'initial', initial, be, x, 'x')
-    return be.softmax(x, axis, where, initial)
+    try:
+        return be.softmax(x, axis, where, initial)
+    except Exception as exc:
+        be.on_error(exc, x, 'softmax', 'x')
+        raise
 
 
 @overload
@@ -1147,7 +1271,11 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
         where = _log_softmax_where_kind.check('log_softmax', 'where', where, be, x, 'x')
     if not ((initial is None)):
         initial = _log_softmax_initial_kind.check('log_softmax', 'initial', initial, be, x, 'x')
-    return be.log_softmax(x, axis, where, initial)
+    try:
+        return be.log_softmax(x, axis, where, initial)
+    except Exception as exc:
+        be.on_error(exc, x, 'log_softmax', 'x')
+        raise
 
 
 @overload
@@ -1182,7 +1310,11 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
         where = _softmin_where_kind.check('softmin', 'where', where, be, x, 'x')
     if not ((initial is None)):
         initial = _softmin_initial_kind.check('softmin', 'initial', initial, be, x, 'x')
-    return be.softmin(x, axis, where, initial)
+    try:
+        return be.softmin(x, axis, where, initial)
+    except Exception as exc:
+        be.on_error(exc, x, 'softmin', 'x')
+        raise
 
 
 @overload
@@ -1238,7 +1370,11 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, re
         return_sign = _logsumexp_return_sign_kind.check('logsumexp', 'return_sign', return_sign, be, a, 'a')
     if not ((where is None)):
         where = _logsumexp_where_kind.check('logsumexp', 'where', where, be, a, 'a')
-    return be.logsumexp(a, axis, b, keepdims, return_sign, where)
+    try:
+        return be.logsumexp(a, axis, b, keepdims, return_sign, where)
+    except Exception as exc:
+        be.on_error(exc, a, 'logsumexp', 'a')
+        raise
 
 
 @overload
@@ -1276,7 +1412,11 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = Fals
         where = _logmeanexp_where_kind.check('logmeanexp', 'where', where, be, x, 'x')
     if not ((keepdims is True or keepdims is False) or keepdims is _logmeanexp_keepdims_default):
         keepdims = _logmeanexp_keepdims_kind.check('logmeanexp', 'keepdims', keepdims, be, x, 'x')
-    return be.logmeanexp(x, axis, where, keepdims)
+    try:
+        return be.logmeanexp(x, axis, where, keepdims)
+    except Exception as exc:
+        be.on_error(exc, x, 'logmeanexp', 'x')
+        raise
 
 
 @overload
@@ -1321,7 +1461,11 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
         epsilon = _standardize_epsilon_kind.check('standardize', 'epsilon', epsilon, be, x, 'x')
     if not ((where is None)):
         where = _standardize_where_kind.check('standardize', 'where', where, be, x, 'x')
-    return be.standardize(x, axis, mean, variance, epsilon, where)
+    try:
+        return be.standardize(x, axis, mean, variance, epsilon, where)
+    except Exception as exc:
+        be.on_error(exc, x, 'standardize', 'x')
+        raise
 
 
 @overload
@@ -1355,7 +1499,11 @@ def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'glu', 'x')
     axis = _glu_axis_kind.check('glu', 'axis', axis, be, x, 'x')
-    return be.glu(x, axis)
+    try:
+        return be.glu(x, axis)
+    except Exception as exc:
+        be.on_error(exc, x, 'glu', 'x')
+        raise
 
 
 @overload
@@ -1390,7 +1538,11 @@ def swiglu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> A
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'swiglu', 'x')
     axis = _swiglu_axis_kind.check('swiglu', 'axis', axis, be, x, 'x')
-    return be.swiglu(x, axis)
+    try:
+        return be.swiglu(x, axis)
+    except Exception as exc:
+        be.on_error(exc, x, 'swiglu', 'x')
+        raise
 
 
 @overload
@@ -1429,7 +1581,11 @@ def geglu(x: Any, axis: Any = -1, approximate: Any = True, *positional: Never, *
     axis = _geglu_axis_kind.check('geglu', 'axis', axis, be, x, 'x')
     if not ((approximate is True or approximate is False) or approximate is _geglu_approximate_default):
         approximate = _geglu_approximate_kind.check('geglu', 'approximate', approximate, be, x, 'x')
-    return be.geglu(x, axis, approximate)
+    try:
+        return be.geglu(x, axis, approximate)
+    except Exception as exc:
+        be.on_error(exc, x, 'geglu', 'x')
+        raise
 
 
 @overload
@@ -1471,7 +1627,11 @@ def one_hot(x: Any, num_classes: Any, *positional: Never, dtype: Any = None, axi
     if not ((dtype is None)):
         dtype = _one_hot_dtype_kind.check('one_hot', 'dtype', dtype, be, x, 'x')
     axis = _one_hot_axis_kind.check('one_hot', 'axis', axis, be, x, 'x')
-    return be.one_hot(x, num_classes, dtype, axis)
+    try:
+        return be.one_hot(x, num_classes, dtype, axis)
+    except Exception as exc:
+        be.on_error(exc, x, 'one_hot', 'x')
+        raise
 
 
 @overload
@@ -1502,7 +1662,11 @@ def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sparsemax', 'x')
     axis = _sparsemax_axis_kind.check('sparsemax', 'axis', axis, be, x, 'x')
-    return be.sparsemax(x, axis)
+    try:
+        return be.sparsemax(x, axis)
+    except Exception as exc:
+        be.on_error(exc, x, 'sparsemax', 'x')
+        raise
 
 
 # Other libraries' names: the same function objects.

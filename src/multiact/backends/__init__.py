@@ -207,6 +207,12 @@ class Backend(Functions):
         """``x`` as an array of this library (Python input: ``np.asarray``)."""
         return x
 
+    def on_error(self, exc, x, fname, argname="x"):
+        """The public function's call raised ``exc``: raise the contract's
+        ``TypeError`` where ``x`` is a kind of array this library accepts but the
+        function cannot be computed on (the backend knows which: PyTorch's sparse
+        layouts); else return, and ``exc`` goes on unchanged."""
+
     def owns(self, v):
         """Whether ``v`` is an array of this backend's library."""
         fw = framework_of(type(v))

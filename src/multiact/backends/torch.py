@@ -367,6 +367,27 @@ def _own_softmax(params, dtype):
 _k.own("softmax", _own_softmax)
 
 
+def _refuse_layout(self, exc, x, fname, argname="x"):
+    """``Backend.on_error``: a failed call on a tensor of another layout than
+    strided raises the contract's ``TypeError``.
+
+    Reason: a missing primitive.  torch's other layouts (sparse COO, CSR, CSC, BSR,
+    BSC; mkldnn; jagged nested tensors) are tensors too, and torch has kernels for
+    some ops on some of them: relu, tanh and relu2 of a sparse tensor are right (0
+    maps to 0), the element-wise functions of a jagged tensor too; most other calls
+    reach an op with none and fail in ATen's words (a NotImplementedError naming
+    ``aten::maximum``).  Only a failed call comes here, so the check costs the calls
+    that succeed nothing (decision 108)."""
+    layout = x.layout if isinstance(x, torch.Tensor) else torch.strided
+    if layout is not torch.strided:
+        said = (str(exc).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")
+        said = said if len(said) <= 200 else said[:197] + "..."
+        raise TypeError(
+            f"multiact.{fname}: argument {argname!r} has layout {layout}, which PyTorch "
+            f"cannot compute {fname} on ({type(exc).__name__}: {said}); expected a strided "
+            f"(dense) tensor") from None
+
+
 class TorchBackend(Backend):
     """PyTorch: the three routes of the module docstring."""
 
@@ -387,6 +408,8 @@ class TorchBackend(Backend):
                 and all(type(p) in (float, int, bool) for p in params):
             return _gated(row, body, x, params)
         return body(NS, x, *params)
+
+    on_error = _refuse_layout
 
     # -- native kernels: right values and derivatives on every route -----------------------
 
@@ -741,4 +764,8 @@ _NS_GATES.__dict__["activation"] = lambda name, x, *params: getattr(BACKEND, nam
 # all have sharding rules and subclass support (torch's hardtanh_backward, say,
 # has no DTensor sharding rule).  A backend of its own, so the plain path pays
 # nothing for the check: _dispatch maps these types here.
-SUBCLASS_BACKEND = Backend(NS)
+class _SubclassBackend(Backend):
+    on_error = _refuse_layout  # a jagged nested tensor is a subclass
+
+
+SUBCLASS_BACKEND = _SubclassBackend(NS)
