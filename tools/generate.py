@@ -176,7 +176,14 @@ def _impl(info):
         if p.keyword_only and not kw:
             parts.append("*positional: Never")
             kw = True
-        parts.append(f"{p.name}: Any" + ("" if p.default is REQUIRED else f" = {_literal(p.default)}"))
+        if p.default is REQUIRED:
+            parts.append(f"{p.name}: Any")
+        elif _identity_default(p):
+            # the row's own object, so that the body's `is` test holds for it (a
+            # literal 1.0 here would be another float object, checked on every call)
+            parts.append(f"{p.name}: Any = {_default(info, p)}")
+        else:
+            parts.append(f"{p.name}: Any = {_literal(p.default)}")
     if not kw:
         parts.append("*positional: Never")
     parts.append("**unexpected: Never")

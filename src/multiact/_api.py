@@ -130,7 +130,7 @@ def relu(x: ArrayT, *, negative_slope: float = 0.0, max_value: float | None = No
 @overload
 def relu(x: PyInput, *, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> NDArray[Any]: ...
 
-def relu(x: Any, *positional: Never, negative_slope: Any = 0.0, max_value: Any = None, threshold: Any = 0.0, **unexpected: Never) -> Any:
+def relu(x: Any, *positional: Never, negative_slope: Any = _relu_negative_slope_default, max_value: Any = None, threshold: Any = _relu_threshold_default, **unexpected: Never) -> Any:
     r"""Rectified linear unit, with Keras's optional slope, cap and threshold.
 
     .. math::
@@ -252,7 +252,7 @@ def leaky_relu(x: ArrayT, negative_slope: float | ArrayT = 0.01) -> ArrayT: ...
 @overload
 def leaky_relu(x: PyInput, negative_slope: float | Any = 0.01) -> NDArray[Any]: ...
 
-def leaky_relu(x: Any, negative_slope: Any = 0.01, *positional: Never, **unexpected: Never) -> Any:
+def leaky_relu(x: Any, negative_slope: Any = _leaky_relu_negative_slope_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Leaky ReLU.
 
     .. math:: \mathrm{leaky\_relu}(x) = \begin{cases} x & x \ge 0 \\
@@ -357,7 +357,7 @@ def softplus(x: ArrayT, beta: float | ArrayT = 1.0) -> ArrayT: ...
 @overload
 def softplus(x: PyInput, beta: float | Any = 1.0) -> NDArray[Any]: ...
 
-def softplus(x: Any, beta: Any = 1.0, *positional: Never, **unexpected: Never) -> Any:
+def softplus(x: Any, beta: Any = _softplus_beta_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Softplus.
 
     .. math:: \mathrm{softplus}(x) = \frac{1}{\beta}\log(1 + e^{\beta x})
@@ -428,7 +428,7 @@ def elu(x: ArrayT, alpha: float | ArrayT = 1.0) -> ArrayT: ...
 @overload
 def elu(x: PyInput, alpha: float | Any = 1.0) -> NDArray[Any]: ...
 
-def elu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> Any:
+def elu(x: Any, alpha: Any = _elu_alpha_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Exponential linear unit.
 
     .. math:: \mathrm{elu}(x) = \begin{cases} x & x > 0 \\
@@ -465,7 +465,7 @@ def celu(x: ArrayT, alpha: float | ArrayT = 1.0) -> ArrayT: ...
 @overload
 def celu(x: PyInput, alpha: float | Any = 1.0) -> NDArray[Any]: ...
 
-def celu(x: Any, alpha: Any = 1.0, *positional: Never, **unexpected: Never) -> Any:
+def celu(x: Any, alpha: Any = _celu_alpha_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Continuously-differentiable exponential linear unit.
 
     .. math:: \mathrm{celu}(x) = \begin{cases} x & x > 0 \\
@@ -535,7 +535,7 @@ def gelu(x: ArrayT, approximate: bool | Literal["none", "tanh"] = True) -> Array
 @overload
 def gelu(x: PyInput, approximate: bool | Literal["none", "tanh"] = True) -> NDArray[Any]: ...
 
-def gelu(x: Any, approximate: Any = True, *positional: Never, **unexpected: Never) -> Any:
+def gelu(x: Any, approximate: Any = _gelu_approximate_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Gaussian error linear unit.
 
     Exact (``approximate=False``):
@@ -781,7 +781,7 @@ def squareplus(x: ArrayT, b: float | ArrayT = 4.0) -> ArrayT: ...
 @overload
 def squareplus(x: PyInput, b: float | Any = 4.0) -> NDArray[Any]: ...
 
-def squareplus(x: Any, b: Any = 4.0, *positional: Never, **unexpected: Never) -> Any:
+def squareplus(x: Any, b: Any = _squareplus_b_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Squareplus.
 
     .. math:: \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2}
@@ -914,7 +914,7 @@ def hard_shrink(x: ArrayT, lambd: float = 0.5) -> ArrayT: ...
 @overload
 def hard_shrink(x: PyInput, lambd: float = 0.5) -> NDArray[Any]: ...
 
-def hard_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Never) -> Any:
+def hard_shrink(x: Any, lambd: Any = _hard_shrink_lambd_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Hard shrink (PyTorch).
 
     .. math:: \mathrm{hard\_shrink}(x) = \begin{cases} x & |x| > \lambda \\
@@ -949,7 +949,7 @@ def soft_shrink(x: ArrayT, lambd: float = 0.5) -> ArrayT: ...
 @overload
 def soft_shrink(x: PyInput, lambd: float = 0.5) -> NDArray[Any]: ...
 
-def soft_shrink(x: Any, lambd: Any = 0.5, *positional: Never, **unexpected: Never) -> Any:
+def soft_shrink(x: Any, lambd: Any = _soft_shrink_lambd_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Soft shrink (PyTorch).
 
     .. math:: \mathrm{soft\_shrink}(x) = \begin{cases} x - \lambda & x > \lambda \\
@@ -1329,7 +1329,7 @@ def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: float | 
 @overload
 def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: float | Any | None = None, keepdims: bool = False, *, return_sign: Literal[True], where: Any | None = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
 
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = False, return_sign: Any = False, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = _logsumexp_keepdims_default, return_sign: Any = _logsumexp_return_sign_default, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Log of the sum of exponentials.
 
     .. math:: \mathrm{logsumexp}(a) = \log \sum_i b_i e^{a_i}
@@ -1383,7 +1383,7 @@ def logmeanexp(x: ArrayT, axis: int | tuple[int, ...] | None = None, where: Arra
 @overload
 def logmeanexp(x: PyInput, axis: int | tuple[int, ...] | None = None, where: Any | None = None, keepdims: bool = False) -> NDArray[Any]: ...
 
-def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = False, *positional: Never, **unexpected: Never) -> Any:
+def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _logmeanexp_keepdims_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Log of the mean of exponentials.
 
     .. math:: \mathrm{logmeanexp}(x) = \log \frac{1}{n}\sum_i e^{x_i}
@@ -1425,7 +1425,7 @@ def standardize(x: ArrayT, axis: int | tuple[int, ...] | None = -1, mean: float 
 @overload
 def standardize(x: PyInput, axis: int | tuple[int, ...] | None = -1, mean: float | Any | None = None, variance: float | Any | None = None, epsilon: float = 1e-05, where: Any | None = None) -> NDArray[Any]: ...
 
-def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, epsilon: Any = 1e-05, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
+def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, epsilon: Any = _standardize_epsilon_default, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Standardize.
 
     .. math:: \mathrm{standardize}(x) = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}
@@ -1551,7 +1551,7 @@ def geglu(x: ArrayT, axis: int = -1, approximate: bool | Literal["none", "tanh"]
 @overload
 def geglu(x: PyInput, axis: int = -1, approximate: bool | Literal["none", "tanh"] = True) -> NDArray[Any]: ...
 
-def geglu(x: Any, axis: Any = -1, approximate: Any = True, *positional: Never, **unexpected: Never) -> Any:
+def geglu(x: Any, axis: Any = -1, approximate: Any = _geglu_approximate_default, *positional: Never, **unexpected: Never) -> Any:
     r"""GeGLU, the GELU-gated unit of T5- and Gemma-style MLPs.
 
     .. math:: \mathrm{geglu}(x) = \mathrm{gelu}(a) \cdot b
