@@ -545,7 +545,7 @@ class TorchBackend(Backend):
         # Reason: speed on small tensors.  Inference on a CPU tensor is torch.sigmoid
         # whatever the kernels' mode but "fused": the routes' checks cost as much
         # as the op on 16 elements, so the cheapest ones decide first.
-        if not x.requires_grad and _KSTATE["mode"] == "auto" and x.dtype in _FLOATS \
+        if not x.requires_grad and _KSTATE["mode"] in _NOT_FUSED and x.dtype in _FLOATS \
                 and not x.is_cuda and eager(x):
             return _sigmoid(x)
         if x.dtype not in _FLOATS or not eager(x):
