@@ -126,13 +126,16 @@ def _bytecode():
     module's source when it imports it, and the first call, which imports the
     framework's backend, paid some 15 ms of that.  The files go where Python looks
     for them (``__pycache__``, or ``PYTHONPYCACHEPREFIX``).  Returns the modules'
-    folder."""
+    folder.  Where the bytecode cannot be written (a read-only install that has
+    none), the run goes on and says so: its first call then includes compiling."""
     import compileall
     import importlib.util
 
     where = importlib.util.find_spec("multiact").submodule_search_locations[0]
-    if not compileall.compile_dir(where, quiet=1):
-        raise SystemExit(f"first_call: compileall failed in {where}")
+    if not compileall.compile_dir(where, quiet=2):
+        print(f"first_call: could not compile multiact's modules to bytecode in {where} "
+              f"(read-only?): the process's first call includes compiling them",
+              file=sys.stderr)
     return where
 
 
