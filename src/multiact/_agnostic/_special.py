@@ -18,6 +18,7 @@ from ._ndtr_coeffs import PIECES
 
 __all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32",
            "gelu_rational", "gelu_ratio", "gelu_derivative_rational", "gelu_derivative_slope",
+           "gelu_slope",
            "normal_pdf", "expm1_kahan"]
 
 # Central series: Phi(x) = 1/2 + phi(x) * sum_n x^(2n+1) / (2n+1)!!  (|x| <= 1/2)
@@ -156,9 +157,14 @@ def gelu_derivative_slope(xp, x):
     below the root); ``+inf``: 1."""
     a = xp.abs(x)
     a = xp.where(a > 40.0, 40.0, a)
-    k = _horner(_slope.P[::-1], a) / _horner(_slope.Q[::-1], a)
-    t = xp.exp(-(a * a) * 0.5) * ((_slope.A0 - a) * k)
+    t = xp.exp(-(a * a) * 0.5) * gelu_slope(xp, a)
     return xp.where(x < 0, t, 1.0 - t)
+
+
+def gelu_slope(xp, a):
+    """``H(a) = (A0 - a) P(a) / Q(a)`` of ``a >= 0`` (``_gelu_slope_coeffs``): exact
+    GELU's derivative is ``exp(-a^2 / 2) H(a)`` (``x = -a < 0``) or one minus it."""
+    return (_slope.A0 - a) * (_horner(_slope.P[::-1], a) / _horner(_slope.Q[::-1], a))
 
 
 def normal_pdf(xp, a):
