@@ -126,21 +126,22 @@ def _bytecode():
     module's source when it imports it, and the first call, which imports the
     framework's backend, paid some 15 ms of that.  The files go where Python looks
     for them (``__pycache__``, or ``PYTHONPYCACHEPREFIX``).  Returns the modules'
-    folder.  Where the bytecode cannot be written (a read-only install that has
-    none), the run goes on and says so: its first call then includes compiling."""
+    folder, or None where the bytecode cannot be written (a read-only install that
+    has none): the run goes on and says so, its first call then includes compiling."""
     import compileall
     import importlib.util
 
     where = importlib.util.find_spec("multiact").submodule_search_locations[0]
-    if not compileall.compile_dir(where, quiet=2):
+    if not compileall.compile_dir(where, quiet=1):  # (a module's own error is printed)
         print(f"first_call: could not compile multiact's modules to bytecode in {where} "
               f"(read-only?): the process's first call includes compiling them",
               file=sys.stderr)
+        return None
     return where
 
 
 def run(device="cpu", budget=None):
-    _bytecode()
+    compiled = _bytecode() is not None
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=os.path.join(d, "inductor"),
                    TRITON_CACHE_DIR=os.path.join(d, "triton"))
@@ -156,6 +157,7 @@ def run(device="cpu", budget=None):
     out = json.loads(p.stdout.strip().splitlines()[-1])
     out["wall"] = wall
     out["stderr"] = p.stderr
+    out["bytecode"] = compiled
     return out
 
 
@@ -174,8 +176,10 @@ def markdown(out, argv):
     lines = [
         "## First calls (a fresh process, empty caches)", "",
         f"Command: `{command('first_call.py', argv)}`; torch {out['torch']}, "
-        f"{out['where']}; the whole child process took {out['wall']:.1f} s; multiact's "
-        "bytecode compiled before it, as an installed wheel has it.", "",
+        f"{out['where']}; the whole child process took {out['wall']:.1f} s; "
+        + ("multiact's bytecode compiled before it, as an installed wheel has it."
+           if out.get("bytecode", True) else "multiact's bytecode could not be written "
+           "(read-only?): the first call includes compiling its modules."), "",
         *([f"Cut short at `--budget {out['cut']}` s: these are the first {len(rows)} calls "
            "(each input in turn, forward then forward plus backward, each function).", ""]
           if out.get("cut") is not None else []),

@@ -233,48 +233,60 @@ def test_numpy_matrix_is_refused_not_silently_wrong():
 
 
 def test_torch_layouts_other_than_strided_are_right_or_refused():
-    """Every row on a sparse COO, a sparse CSR and a jagged nested tensor: torch's
-    value where torch's ops compute it (each entry equal to the dense call's), else
-    the contract's TypeError, never ATen's NotImplementedError (decision 108)."""
+    """Every row on a sparse COO, a sparse CSR, an mkldnn and two nested tensors
+    (jagged, strided): torch's value where torch's ops compute it (each entry equal
+    to the dense call's), else the contract's TypeError, never ATen's
+    NotImplementedError (decision 108)."""
     import warnings
 
     torch = pytest.importorskip("torch")
     dense = torch.tensor([[0.0, -1.5, 0.0, 2.0], [3.0, 0.0, -0.5, 0.0]])
+
+    def parts(r):
+        return list(r.unbind())
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        inputs = {"sparse_coo": (dense.to_sparse(), lambda r: r.to_dense()),
-                  "sparse_csr": (dense.to_sparse_csr(), lambda r: r.to_dense()),
-                  "jagged": (torch.nested.nested_tensor([dense, dense[:1]], layout=torch.jagged),
-                             lambda r: r.unbind()[0])}
+        inputs = {"has layout torch.sparse_coo": (dense.to_sparse(), lambda r: [r.to_dense()]),
+                  "has layout torch.sparse_csr": (dense.to_sparse_csr(),
+                                                  lambda r: [r.to_dense()]),
+                  "has layout torch._mkldnn": (dense.to_mkldnn(), lambda r: [r.to_dense()]),
+                  "is a nested tensor (layout torch.jagged)": (
+                      torch.nested.nested_tensor([dense, dense[:1]], layout=torch.jagged), parts),
+                  "is a nested tensor (layout torch.strided)": (
+                      torch.nested.nested_tensor([dense, dense[:1]]), parts)}
     computed, refused = set(), set()
     for info in TABLE:
         params = {k: v for k, v in info.cases[0].params.items() if not hasattr(v, "shape")}
         if len(params) < len(info.cases[0].params) or info.name == "one_hot":
             continue
         f = getattr(multiact, info.name)
-        for layout, (x, first) in inputs.items():
+        for what, (x, unpack) in inputs.items():
             try:
                 out = f(x, **params)  # the array argument first, by position
             except TypeError as e:
                 assert str(e).startswith(
-                    f"multiact.{info.name}: argument '{info.first}' has layout torch.{layout}, which "
-                    f"PyTorch cannot compute {info.name} on ("), str(e)
-                assert str(e).endswith("); expected a strided (dense) tensor"), str(e)
-                refused.add((info.name, layout))
+                    f"multiact.{info.name}: argument '{info.first}' {what}, which PyTorch "
+                    f"cannot compute {info.name} on ("), str(e)
+                assert str(e).endswith("); expected a dense tensor (layout torch.strided)"), \
+                    str(e)
+                refused.add((info.name, what.split()[-1]))
                 continue
-            want = f(dense, **params)
-            got = first(out)
-            torch.testing.assert_close(got, want, rtol=3e-7, atol=0, equal_nan=True,
-                                       msg=f"{info.name} on {layout}")
-            computed.add((info.name, layout))
+            got = unpack(out)
+            dense_parts = [dense] if len(got) == 1 else [dense, dense[:1]]
+            for g, d in zip(got, dense_parts, strict=True):
+                torch.testing.assert_close(g, f(d, **params), rtol=3e-7, atol=0,
+                                           equal_nan=True, msg=f"{info.name}: {what}")
+            computed.add((info.name, what.split()[-1]))
     # why: both outcomes are reached (a check that could never refuse proves nothing)
-    assert ("relu", "sparse_coo") in computed and ("gelu", "sparse_coo") in refused
-    assert ("gelu", "jagged") in computed and ("glu", "jagged") in refused
+    assert ("relu", "torch.sparse_coo") in computed and ("gelu", "torch.sparse_coo") in refused
+    assert ("gelu", "torch.jagged)") in computed and ("glu", "torch.jagged)") in refused
+    assert ("gelu", "torch.strided)") in refused and ("gelu", "torch._mkldnn") in refused
     x = dense.to_sparse()
     _raises(TypeError, "multiact.sigmoid: argument 'x' has layout torch.sparse_coo, which "
             "PyTorch cannot compute sigmoid on (NotImplementedError: Could not run "
-            "'aten::sigmoid' with arguments from the 'SparseCPU' backend); expected a strided "
-            "(dense) tensor", lambda: multiact.sigmoid(x))
+            "'aten::sigmoid' with arguments from the 'SparseCPU' backend); expected a dense "
+            "tensor (layout torch.strided)", lambda: multiact.sigmoid(x))
     assert x.layout == torch.sparse_coo and torch.equal(x.to_dense(), dense)  # not mutated
 
 

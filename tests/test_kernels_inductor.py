@@ -164,9 +164,9 @@ def test_exact_gelu_float32_kernels_hold_no_erfc(inductor):
     # decision 109: the float32 pair is _gelu_erf_f32 and _gelu_erf_f32_bwd, each
     # a rational summed in float64 and the rest in float32: no erfc, no erf.
     # Against mpmath: forward within 2.4 ulp (measured 2.33 on every float32 of
-    # [-14.5, 12] against float64's x ndtr(x)), backward within 2.4 (measured
-    # 2.364 on every float32 of [-15, 12]), also at GELU's minimum (x = -0.7518),
-    # where Phi(x) + x phi(x) cancels; NaN, +-inf and +-0 as the contract has them
+    # [-14.5, 12] against float64's x ndtr(x)), backward within 2.5 (measured 2.40
+    # on every float32 of [-15, 12]), also at GELU's minimum (x = -0.7518), where
+    # Phi(x) + x phi(x) cancels; NaN, +-inf and +-0 as the contract has them
     from torch._inductor.graph import GraphLowering
 
     from multiact._check import reference as R
@@ -180,7 +180,7 @@ def test_exact_gelu_float32_kernels_hold_no_erfc(inductor):
                                      -0.7517915 + np.arange(-8, 9) * 6e-8]),
                      dtype=torch.float32)
     for f, ref, bound in ((lambda t: pair.fwd(t), R.elementwise, 2.4),
-                          (lambda t: pair.bwd(t, torch.ones_like(t)), R.derivative, 2.4)):
+                          (lambda t: pair.bwd(t, torch.ones_like(t)), R.derivative, 2.5)):
         want = ref(R.for_row("gelu"), x.double().numpy(), approximate=False)
         hi, lo = want if isinstance(want, tuple) else (want, 0.0)
         got = f(x)
@@ -193,6 +193,9 @@ def test_exact_gelu_float32_kernels_hold_no_erfc(inductor):
     zeros = torch.tensor([0.0, -0.0])  # gelu(+-0) = +-0; g = -0 gives -0
     assert torch.signbit(pair.fwd(zeros)).tolist() == [False, True]
     assert torch.signbit(pair.bwd(torch.ones(2), -zeros)).tolist() == [True, False]
+    # gelu'(x) = 1/2 exactly near 0 (a shifted exp there rounded it 2 ulp under)
+    near0 = torch.tensor([0.0, -0.0, 1e-8, -1e-8, 1.36e-8, -1.36e-8])
+    assert pair.bwd(near0, torch.ones(6)).tolist() == [0.5] * 6
     _assert_forward_kernel_within_the_bound(inductor, info, {"approximate": False}, "float32")
 
 

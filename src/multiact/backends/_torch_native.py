@@ -631,9 +631,11 @@ def _gelu_erf_f32(x):
     they alone are off by up to 6.7 ulp, the whole by 7.4."""
     a = x.abs()
     d = NS.where(a > 40.0, 40.0, a).to(torch.float64)
-    h = (d * d) * 0.5  # exact: a has 24 bits
+    h = (d * d) * 0.5  # exact: a has 24 bits, h 48
     hs = h.to(torch.float32)
-    # a T (1 - hl) in float64, rounded once; hl = h - hs exact (Sterbenz)
+    # a T (1 - hl) in float64, rounded once; hl = h - hs exact (what rounding 48 bits
+    # to 24 leaves fits in float64).  (An Inductor that folded hs's round trip to h
+    # would make hl 0: the kernel test's bound, 40 ulp off at a = 13, would catch it)
     k = (d * _special.gelu_ratio(NS, d) * (1.0 - (h - hs.to(torch.float64)))).to(torch.float32)
     at = k * NS.exp(-hs)
     return NS.where(x >= 0, x - at, -at)  # (+-0 keep their sign)
@@ -650,9 +652,11 @@ def _gelu_erf_wide_bwd(x, g):
     return (g.to(torch.float32) * _special.gelu_derivative_rational(NS, xw)).to(g.dtype)
 
 
-#: e^-16 in float64: the backward's float32 exp takes a^2/2 - 16, so that its
-#: result is normal wherever the derivative is (up to a = 14.4; without the shift
-#: exp(-a^2/2) is subnormal above 13.2, where a phi(a) is not: 4.5 ulp at -13.3)
+#: e^-16 in float64: where a^2/2 > 64 the backward's float32 exp takes a^2/2 - 16,
+#: so that its result is normal wherever the derivative is (up to a = 14.4; unshifted,
+#: exp(-a^2/2) is subnormal above a = 13.2, where a phi(a) is not: 4.7 raw ulp at
+#: -13.3).  Not below: there exp(16) and the factor e^-16 would round twice more, and
+#: gelu'(0) came out 2 ulp under 1/2
 _E_M16 = math.exp(-16.0)
 
 
@@ -661,16 +665,18 @@ def _gelu_erf_f32_bwd(x, g):
     0``) or ``1 - t``, ``a = |x|`` capped at 40, ``H = (A0 - a) P(a) / Q(a)``
     (``_special.gelu_slope``: one rational through the derivative's root, decision
     104) and the factor ``1 - hl`` in float64, rounded once, ``exp`` in float32
-    (:func:`_gelu_erf_f32`'s split, shifted by 16).  Reason: speed, within 2.364 ulp
-    on every float32 of [-15, 12] (decision 109; 1e6 1.94x ATen's
-    ``gelu_backward``, 1e7 1.36x, where decision 104's float64 form, 0.5013 ulp,
-    took 2.48x and 1.73x)."""
+    (:func:`_gelu_erf_f32`'s split; shifted by 16 where ``a^2 / 2 > 64``).  Reason:
+    speed, within 2.40 raw ulp on every float32 of [-15, 12] (decision 109; 1e6
+    1.9-2.2x ATen's ``gelu_backward``, 1e7 1.4x, where decision 104's float64 form,
+    0.5013 ulp, took 2.5-3.0x and 1.6-1.7x)."""
     a = x.abs()
     d = NS.where(a > 40.0, 40.0, a).to(torch.float64)
-    h = (d * d) * 0.5 - 16.0  # (its rounding, for a tiny a, far below float32's)
+    h = (d * d) * 0.5  # exact
+    far = h > 64.0
+    h = NS.where(far, h - 16.0, h)  # exact: both are multiples of h's last bit
     hs = h.to(torch.float32)
-    k = (_special.gelu_slope(NS, d) * (1.0 - (h - hs.to(torch.float64))) * _E_M16)
-    t = k.to(torch.float32) * NS.exp(-hs)
+    k = _special.gelu_slope(NS, d) * (1.0 - (h - hs.to(torch.float64)))
+    t = NS.where(far, k * _E_M16, k).to(torch.float32) * NS.exp(-hs)
     return g * NS.where(x < 0, t, 1.0 - t)
 
 

@@ -217,10 +217,9 @@ def _own_gelu(params, dtype):
     # tanh: the framework path's forward ops, half tensors through float32 as there
     # (with backward 1.15x, from 1.23x), and its backward from one exp (0.98-1.07x).
     # Exact float32 and half (decisions 82, 90): no erfc, one loop each way over the
-    # tensors, a rational one dtype wider (float32's forward: the rational's sums in
-    # float64, the rest in float32, 2.33 ulp, decision 109; its backward in float64,
-    # 0.5013 ulp; before decision 90, ATen's erfc run ahead of the loop, 2.1 and 4.6
-    # ulp, 1.3-2.3x the time); float64:
+    # tensors, a rational one dtype wider (float32: the rationals' sums in float64,
+    # the rest in float32, 2.33 and 2.40 ulp, decision 109; before decision 90, ATen's
+    # erfc run ahead of the loop, 2.1 and 4.6 ulp, 1.3-2.3x the time); float64:
     # the generic body and its traced derivative
     if params[0]:
         return _k.Own(_gelu_tanh_eager, _gelu_tanh_bwd_one_exp)
@@ -374,20 +373,27 @@ def _refuse_layout(self, exc, x, fname, argname="x"):
     strided raises the contract's ``TypeError``.
 
     Reason: a missing primitive.  torch's other layouts (sparse COO, CSR, CSC, BSR,
-    BSC; mkldnn; jagged nested tensors) are tensors too, and torch has kernels for
-    some ops on some of them: relu, tanh and relu2 of a sparse tensor are right (0
-    maps to 0), the element-wise functions of a jagged tensor too; most other calls
-    reach an op with none and fail in ATen's words (a NotImplementedError naming
-    ``aten::maximum``).  Only a failed call comes here, so the check costs the calls
-    that succeed nothing (decision 108)."""
-    layout = x.layout if isinstance(x, torch.Tensor) else torch.strided
-    if layout is not torch.strided:
-        said = (str(exc).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")
-        said = said if len(said) <= 200 else said[:197] + "..."
-        raise TypeError(
-            f"multiact.{fname}: argument {argname!r} has layout {layout}, which PyTorch "
-            f"cannot compute {fname} on ({type(exc).__name__}: {said}); expected a strided "
-            f"(dense) tensor") from None
+    BSC; mkldnn) and its nested tensors (jagged, or strided: ``is_nested``) are
+    tensors too, and torch has kernels for some ops on some of them: relu, tanh and
+    relu2 of a sparse tensor are right (0 maps to 0), the element-wise functions of
+    a jagged tensor too; most other calls reach an op with none and fail in ATen's
+    words (a NotImplementedError naming ``aten::maximum``).  Only a failed call
+    comes here, so the check costs the calls that succeed nothing (decision 108)."""
+    if not isinstance(x, torch.Tensor):
+        return
+    layout = x.layout
+    if x.is_nested:
+        what = f"is a nested tensor (layout {layout})"
+    elif layout is not torch.strided:
+        what = f"has layout {layout}"
+    else:
+        return
+    said = (str(exc).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")
+    said = said if len(said) <= 200 else said[:197] + "..."
+    raise TypeError(
+        f"multiact.{fname}: argument {argname!r} {what}, which PyTorch cannot compute "
+        f"{fname} on ({type(exc).__name__}: {said}); expected a dense tensor (layout "
+        f"torch.strided)") from exc
 
 
 class TorchBackend(Backend):
