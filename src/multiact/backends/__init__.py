@@ -210,8 +210,8 @@ class Backend(Functions):
     def on_error(self, exc, x, fname, argname="x"):
         """The public function's call raised ``exc``: raise the contract's
         ``TypeError`` where ``x`` is a kind of array this library accepts but the
-        function cannot be computed on (the backend knows which: PyTorch's sparse
-        layouts); else return, and ``exc`` goes on unchanged."""
+        function cannot be computed on (the backend knows which: PyTorch's sparse,
+        mkldnn and nested tensors); else return, and ``exc`` goes on unchanged."""
 
     def owns(self, v):
         """Whether ``v`` is an array of this backend's library."""
