@@ -629,16 +629,32 @@ def _gelu_erf_f32(x):
     elements 2.9x ``F.gelu``, 1e7 1.46x, where the whole formula in float64, 0.585
     ulp, took 4.1x and 1.71x).  Float64 is what the rational's sums need: in float32
     they alone are off by up to 6.7 ulp, the whole by 7.4."""
+    d, hs, c, _ = _half_square_split(x)
+    at = (d * _special.gelu_ratio(NS, d) * c).to(torch.float32) * NS.exp(-hs)
+    return NS.where(x >= 0, x - at, -at)  # (+-0 keep their sign)
+
+
+def _half_square_split(x, shift_above=None):
+    """``(d, hs, c, far)`` of a float32 ``x`` for the float32 kernels' ``exp(-a^2 /
+    2)``, ``a = |x|`` capped at 40: ``d = a`` in float64, ``h = d^2 / 2`` (exact: 48
+    bits) split as ``hs`` (float32, the argument of the kernel's float32 ``exp``) and
+    ``hl = h - hs`` (exact: what rounding 48 bits to 24 leaves fits in float64),
+    whose ``exp(-hl)`` is ``c = 1 - hl`` to first order (``hl`` below 4e-6), for the
+    caller's float64 product.  ``shift_above``: where ``h`` is above it (``far``),
+    ``h - 16`` is split instead (exact: both are multiples of ``h``'s last bit), and
+    the caller multiplies by ``_E_M16``.  Reason: one float32 ``exp``, where
+    ``_special``'s ``_exp_half_square`` (one dtype throughout) takes an ``exp`` and
+    an ``expm1``.  (An Inductor that folded ``hs``'s round trip to ``h`` would make
+    ``hl`` 0: the kernel test's bounds, 40 ulp off at a = 13, would catch it.)"""
     a = x.abs()
     d = NS.where(a > 40.0, 40.0, a).to(torch.float64)
-    h = (d * d) * 0.5  # exact: a has 24 bits, h 48
+    h = (d * d) * 0.5
+    far = None
+    if shift_above is not None:
+        far = h > shift_above
+        h = NS.where(far, h - 16.0, h)
     hs = h.to(torch.float32)
-    # a T (1 - hl) in float64, rounded once; hl = h - hs exact (what rounding 48 bits
-    # to 24 leaves fits in float64).  (An Inductor that folded hs's round trip to h
-    # would make hl 0: the kernel test's bound, 40 ulp off at a = 13, would catch it)
-    k = (d * _special.gelu_ratio(NS, d) * (1.0 - (h - hs.to(torch.float64)))).to(torch.float32)
-    at = k * NS.exp(-hs)
-    return NS.where(x >= 0, x - at, -at)  # (+-0 keep their sign)
+    return d, hs, 1.0 - (h - hs.to(torch.float64)), far
 
 
 def _gelu_erf_wide_bwd(x, g):
@@ -669,13 +685,8 @@ def _gelu_erf_f32_bwd(x, g):
     speed, within 2.40 raw ulp on every float32 of [-15, 12] (decision 109; 1e6
     1.9-2.2x ATen's ``gelu_backward``, 1e7 1.4x, where decision 104's float64 form,
     0.5013 ulp, took 2.5-3.0x and 1.6-1.7x)."""
-    a = x.abs()
-    d = NS.where(a > 40.0, 40.0, a).to(torch.float64)
-    h = (d * d) * 0.5  # exact
-    far = h > 64.0
-    h = NS.where(far, h - 16.0, h)  # exact: both are multiples of h's last bit
-    hs = h.to(torch.float32)
-    k = _special.gelu_slope(NS, d) * (1.0 - (h - hs.to(torch.float64)))
+    d, hs, c, far = _half_square_split(x, shift_above=64.0)
+    k = _special.gelu_slope(NS, d) * c
     t = NS.where(far, k * _E_M16, k).to(torch.float32) * NS.exp(-hs)
     return g * NS.where(x < 0, t, 1.0 - t)
 
