@@ -56,7 +56,7 @@ def _resolve(x, fname, argname):
         be = _BY_TYPE.get(type(x))
         if be is None:
             be = _create(x, fname, argname)
-            if not type(x).__module__.startswith("torch._"):
+            if not (be.transient or type(x).__module__.startswith("torch._")):
                 # torch's internal tensors (FakeTensor, FunctionalTensor: a patched
                 # F.* called while a graph is traced) are never cached: Dynamo cannot
                 # guard on a dict holding them
@@ -77,10 +77,13 @@ def _create(x, fname, argname):
     if t in _PY_INPUT or t is complex:
         be = _python_backend(fname, argname)
     elif torch is not None and issubclass(t, torch.Tensor):  # no MRO walk: Dynamo traces this
+        if "multiact.backends.torch" not in sys.modules and \
+                not torch.compiler.is_dynamo_compiling():
+            _import_untraced(torch)
         from .backends import torch as mod
 
         plain = t is torch.Tensor or t is torch.nn.Parameter
-        be = mod.BACKEND if plain else mod.SUBCLASS_BACKEND
+        be = mod.BACKEND if plain else mod.subclass_backend()
     else:
         fw = framework_of(t)
         if fw == "jax":
@@ -99,6 +102,18 @@ def _create(x, fname, argname):
         else:
             be = _from_namespace(x, t, fname, argname)
     return be
+
+
+def _import_untraced(torch):
+    """Import the PyTorch backend outside the modes that trace the call (the first
+    call of a process inside ``torch.export`` or ``torch.onnx.export``: fake tensors).
+    Reason: its import runs tensor work (the warm-up call of erfc, whose reason is
+    in ``_torch_native``; dtype probes), which under those modes would run on fake
+    tensors (no warm-up) and leave dead nodes in the user's exported graph."""
+    from torch.utils._python_dispatch import _disable_current_modes
+
+    with _disable_current_modes():
+        from .backends import torch as _  # noqa: F401
 
 
 def refuse_numpy_subclass(t, fname, argname):

@@ -160,13 +160,16 @@ def _cached(key, compute):
     return v
 
 
-def score_case(info, params, target, dtype, *, dense=False, full=False, param_form=None):
+def score_case(info, params, target, dtype, *, dense=False, full=False, param_form=None,
+               call=None):
     """Run ``info``'s function with ``params`` on ``target`` in ``dtype`` and score it.
 
     Element-wise rows run on the sweep (``inputs.sweep``), reductions on their
     row's data (``Rows.inputs``); the reference is the row's.  ``param_form``
     turns each scalar parameter into another form (a 0-d or full array of the
-    target) before the call.  A crash is a failed cell, with its message.
+    target) before the call.  ``call(fn, x, kwargs)``, where given, makes the call
+    (the conformance suite's ONNX export: the function run by onnxruntime).  A crash
+    is a failed cell, with its message.
     """
     import multiact
 
@@ -174,6 +177,9 @@ def score_case(info, params, target, dtype, *, dense=False, full=False, param_fo
     from . import reference as R
 
     fn = getattr(multiact, info.name)
+    if call is None:
+        def call(f, x, kw):
+            return f(x, **kw)
     label = info.label(params)
     b = info.bound(dtype, params)
     ref = R.for_row(info.name)
@@ -188,14 +194,14 @@ def score_case(info, params, target, dtype, *, dense=False, full=False, param_fo
             if param_form is not None:
                 kw = {k: param_form(target, x, xs, v, dtype) for k, v in kw.items()}
             with np.errstate(over="ignore"):  # true overflow (selu(max)) is inf by design
-                y = fn(x, **kw)
+                y = call(fn, x, kw)
                 note = contract(target, x, y, dtype)
                 err = ulp_error(target.to_numpy(y), hi, lo, dtype)  # dask computes here
             n, at = xs.size, xs
         elif ref.error == "exact":
             idx = I.indices()
             x = target.asarray(idx, "int32" if target.backend == "jax" else "int64")
-            y = fn(x, **params, dtype=target.dtype_object(dtype))
+            y = call(fn, x, {**params, "dtype": target.dtype_object(dtype)})
             note = contract(target, target.asarray(idx, dtype), y, dtype)
             want = ref.f(idx, **params)
             err = np.abs(target.to_numpy(y) - want)
@@ -203,7 +209,7 @@ def score_case(info, params, target, dtype, *, dense=False, full=False, param_fo
         else:
             data = I.rows_inputs(ref.inputs, dtype)
             x = target.asarray(data, dtype)
-            y = fn(x, **params)
+            y = call(fn, x, params)
             note = contract(target, x, y, dtype)
             rp = {k: v for k, v in params.items() if k in ref.params}
             want = _cached((info.name, dtype, tuple(sorted(rp.items()))),

@@ -178,6 +178,9 @@ class Backend(Functions):
     it does not special-case (JAX compiles, CuPy fuses, NumPy runs in blocks).
     """
 
+    #: chosen for one call, never cached for the input's type (``_dispatch``)
+    transient = False
+
     def __init__(self, ns, label=None, python=False):
         self.ns = ns
         self.xp = ns._xp

@@ -175,6 +175,50 @@ PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
 NS = Namespace(_xp, "torch", PRIMITIVES)
 _k.bind_torch(NS)
 
+
+# -- ONNX export ------------------------------------------------------------------------
+#
+# ONNX has no log1p, expm1, erfc or erfcx.  torch.onnx translates log1p as Log(1 + x),
+# expm1 as Exp(x) - 1 and erfc as 1 - Erf(x), which lose every digit where the contract
+# needs them (onnxruntime, float32: softplus(-22.9) 0 where it is 1.2e-10, elu 357 ulp
+# at -5e-4, exact GELU 0 from x = -6.5), and it has no translation of a stable sort.
+# While torch.onnx.export traces a model (decision 110), the generic bodies run on
+# NS_ONNX: these primitives, written with ONNX's operators, at their accuracy.
+
+
+def _log1p_onnx(ns, x):
+    """``log1p`` from ``Log`` alone: ``log(u) x / (u - 1)``, ``u = 1 + x`` rounded
+    (the ratio undoes the rounding of ``u``: Goldberg 1991, Theorem 4); ``x`` where
+    ``u == 1``, ``u`` where it is infinite.  Reason: ONNX has no Log1p."""
+    u = x + 1.0
+    d = u - 1.0
+    r = torch.log(u) * (x / torch.where(d == 0, 1.0, d))
+    return torch.where(d == 0, x, torch.where(torch.isinf(u), u, r))
+
+
+def _expm1_onnx(ns, x):
+    """``expm1`` from ``Exp`` and ``Log``: ``(u - 1) x / log(u)``, ``u = exp(x)``
+    (Kahan's form: the ratio undoes the rounding of ``u``); ``x`` where ``u == 1``,
+    ``u - 1`` where it is ``-1`` or infinite.  Reason: ONNX has no Expm1."""
+    u = torch.exp(x)
+    d = u - 1.0
+    lg = torch.log(u)
+    r = d * (x / torch.where(lg == 0, 1.0, lg))
+    return torch.where(u == 1.0, x, torch.where((d == -1.0) | torch.isinf(u), d, r))
+
+
+def _sort_onnx(ns, x, /, *, axis=-1, descending=False, stable=True):
+    """``sort``'s values by ``aten.sort`` without ``stable``: equal entries are equal
+    values, so a stable sort's values are any sort's.  Reason: torch.onnx has no
+    translation of ``aten.sort.stable`` (sparsemax)."""
+    return torch.sort(x, dim=axis, descending=descending).values
+
+
+#: the namespace of the generic bodies while torch.onnx.export traces a model:
+#: ``ndtr`` is the generic fit's (no erfc, no erfcx)
+NS_ONNX = NS.replacing({"log1p": _log1p_onnx, "expm1": _expm1_onnx, "sort": _sort_onnx,
+                        "ndtr": _special.ndtr})
+
 _SCALARS: dict = {}
 _dynamo_tracing = torch.compiler.is_dynamo_compiling  # False but where Dynamo traces
 

@@ -24,6 +24,8 @@ a fused kernel on the eager routes where one runs, the generic body elsewhere.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from .. import kernels as _k
@@ -50,6 +52,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import _dynamo_tracing, _functorch_active, _fwd_ad
+from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
 
@@ -778,3 +781,25 @@ class _SubclassBackend(Backend):
 
 
 SUBCLASS_BACKEND = _SubclassBackend(NS)
+
+
+class _OnnxExportBackend(_SubclassBackend):
+    """While ``torch.onnx.export`` traces a model: every function by its generic
+    body on ``NS_ONNX`` (log1p, expm1, ndtr and sort written with ONNX's operators,
+    ``_torch_native``), never a native kernel whose ONNX translation loses digits
+    (decision 110).  Chosen per call, never cached (``transient``)."""
+
+    transient = True
+
+
+ONNX_BACKEND = _OnnxExportBackend(NS_ONNX, label="torch (ONNX export)")
+
+
+def subclass_backend():
+    """The backend of a tensor subclass (FakeTensor while a model is traced):
+    ``ONNX_BACKEND`` while ``torch.onnx.export`` traces one (torch.onnx is
+    imported by then; nothing here imports it), else ``SUBCLASS_BACKEND``."""
+    onnx = sys.modules.get("torch.onnx")
+    if onnx is not None and onnx.is_in_onnx_export():
+        return ONNX_BACKEND
+    return SUBCLASS_BACKEND
