@@ -77,8 +77,10 @@ def _create(x, fname, argname):
     if t in _PY_INPUT or t is complex:
         be = _python_backend(fname, argname)
     elif torch is not None and issubclass(t, torch.Tensor):  # no MRO walk: Dynamo traces this
-        if "multiact.backends.torch" not in sys.modules and \
-                not torch.compiler.is_dynamo_compiling():
+        # (Dynamo first: it would guard the compiled frame on sys.modules, and the
+        # import then breaks that guard on the frame that made it)
+        if not torch.compiler.is_dynamo_compiling() and \
+                "multiact.backends.torch" not in sys.modules:
             _import_untraced(torch)
         from .backends import torch as mod
 
