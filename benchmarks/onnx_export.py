@@ -15,31 +15,17 @@ names.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import statistics
 import time
-import warnings
 
 
 def _session(fn, x, threads):
-    import onnxruntime as ort
-    import torch
+    """A callable running ``fn``'s export on ``x``, and the graph's node count."""
+    from conformance.onnx_io import exported, runner
 
-    class Model(torch.nn.Module):
-        def forward(self, t):
-            return fn(t)
-
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.onnx's own deprecation notes
-        program = torch.onnx.export(Model().eval(), (x,), dynamo=True, verbose=False)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(program.model_proto.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
-    feed = {sess.get_inputs()[0].name: x.numpy()}
-    return (lambda: sess.run(None, feed)), len(program.model_proto.graph.node)
+    program = exported(fn, x)
+    run = runner(program, threads)
+    return (lambda: run(x)), len(program.model_proto.graph.node)
 
 
 def main(argv=None):
