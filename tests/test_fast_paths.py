@@ -579,12 +579,13 @@ def test_torch_glu_inference_is_torchs_and_training_keeps_its_own_backward(targe
 
 @pytest.mark.backends("torch")
 def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
-    # decision 107: in a graph Dynamo traces that records no gradient (CPU, float32
-    # and the half dtypes) exact GELU is _gelu_erf_wide, the CPU tier's own rational
-    # one dtype wider: the same bits as it run eagerly (the sign of zero included).
-    # A graph that records one keeps the generic body, so a double backward under
-    # backend="eager" is right (a Function's backward dropped GELU's part there);
-    # torch.export keeps the body too
+    # decision 107: in a graph Dynamo traces (CPU, float32 and the half dtypes) exact
+    # GELU is _gelu_erf_wide, the CPU tier's own rational one dtype wider: the same
+    # bits as it run eagerly (the sign of zero included).  Decision 111: a graph that
+    # records a gradient takes it too, and _gelu_erf_wide_bwd's bits backward, through
+    # custom operators that AOTAutograd decomposes into their ops (no operator call
+    # left for Inductor) and that keep a double backward right under backend="eager"
+    # (a Function's backward dropped GELU's part there); torch.export keeps the body
     torch = pytest.importorskip("torch")
     import torch._dynamo
     from mpmath import mp
@@ -610,16 +611,51 @@ def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
     x = x64.float()
     body = BY_NAME["gelu"].body(tn.NS, x, False)
     assert not bits(body, tn._gelu_erf_wide(x))  # (the two formulas: else nothing tested)
+    g = torch.linspace(-3, 3, x.numel())
+    graphs = []
+
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    for dt in (torch.float32, torch.bfloat16):
+        xr, gd = x.to(dt).requires_grad_(True), g.to(dt)
+        for backend in ("aot_eager", "eager"):
+            torch._dynamo.reset()
+            y = torch.compile(gelu, fullgraph=True, backend=backend)(xr)
+            (gx,) = torch.autograd.grad(y, xr, gd)
+            assert bits(y.detach(), tn._gelu_erf_wide(xr.detach())), (dt, backend)
+            assert bits(gx, tn._gelu_erf_wide_bwd(xr.detach(), gd)), (dt, backend)
     torch._dynamo.reset()
     xr = x.clone().requires_grad_(True)
-    assert bits(torch.compile(gelu, fullgraph=True, backend="aot_eager")(xr).detach(), body)
+    y = torch.compile(gelu, fullgraph=True, backend=aot_autograd(fw_compiler=keep,
+                                                                  bw_compiler=keep))(xr)
+    y.backward(g)
+    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
     torch._dynamo.reset()
     f = torch.compile(lambda t: gelu(t) + t ** 3, fullgraph=True, backend="eager")
-    t = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    t = torch.tensor([0.5, -1.0, 2.0, -1.4142135, 7.0], requires_grad=True)
     (gt,) = torch.autograd.grad(f(t).sum(), t, create_graph=True)
     (gtt,) = torch.autograd.grad(gt.sum(), t)
     want = [float((2 - v * v) * mp.npdf(v)) + 6 * v for v in t.tolist()]
     torch.testing.assert_close(gtt, torch.tensor(want), rtol=1e-5, atol=1e-6)
+    # the backward's own gradient with respect to g, and a third order, by autograd of
+    # the float64 body (the operators' rules against the body's)
+    td = t.detach().double().requires_grad_(True)
+    with torch.enable_grad():
+        (g1,) = torch.autograd.grad(BY_NAME["gelu"].body(tn.NS, td, False).sum(), td,
+                                    create_graph=True)
+        (g2,) = torch.autograd.grad(g1.sum(), td, create_graph=True)
+        (g3,) = torch.autograd.grad(g2.sum(), td)
+    tt = t.detach().clone().requires_grad_(True)
+    (ht,) = torch.autograd.grad(f(tt).sum(), tt, create_graph=True)
+    (htt,) = torch.autograd.grad(ht.sum(), tt, create_graph=True)
+    (httt,) = torch.autograd.grad(htt.sum(), tt)
+    torch.testing.assert_close(httt.double(), g3 + 6, rtol=1e-5, atol=1e-6)
 
     class M(torch.nn.Module):
         def forward(self, u):

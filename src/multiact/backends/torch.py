@@ -31,6 +31,7 @@ import torch
 from .. import kernels as _k
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
+from ._torch_autograd import GELU_ERF_GRAPH
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
@@ -267,13 +268,17 @@ _is_exporting = torch.compiler.is_exporting
 
 def _in_graph(x):
     """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile
-    and records no gradient for it (not torch.export, nor functorch's transforms or
-    forward-mode AD, which take the generic body).  A graph that records one takes
-    the body too: autograd through the rational is slow and 102 ulp off, and an
-    autograd.Function with its own backward lost GELU's part of a double backward
-    under ``backend="eager"``, with no error (decision 107)."""
+    (not torch.export, nor functorch's transforms or forward-mode AD, which take the
+    generic body): exact GELU is then the CPU tier's formulas (decision 107), as
+    plain ops where no gradient is recorded, else as ``GELU_ERF_GRAPH``'s operators
+    with their own autograd (decision 111; a plain tensor's: a subclass's, such as
+    DTensor's, would need rules of its own for them; the body on a torch without
+    them).
+    Autograd through the rational is slow and 102 ulp off; an autograd.Function
+    lost GELU's part of a double backward under ``backend="eager"``, with no error."""
     return (_dynamo_tracing() and not _is_exporting() and x.device.type == "cpu"
-            and not (x.requires_grad and torch.is_grad_enabled())
+            and (not (x.requires_grad and torch.is_grad_enabled())
+                 or GELU_ERF_GRAPH is not None and type(x) is torch.Tensor)
             and not _functorch_active() and _fwd_ad._current_level < 0)
 
 
@@ -638,13 +643,16 @@ class TorchBackend(Backend):
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
              "the left tail); exact form through erfc of a corrected argument (float32 in "
              "float32, float64 in float64); accurate backwards; in a torch.compile graph "
-             "that records no gradient, on CPU, the exact form is the CPU kernels' rational "
-             "(speed)")
+             "on CPU the exact form is the CPU kernels' formulas (speed; with a gradient, "
+             "as custom operators with their own autograd, decomposed for Inductor)")
     def gelu(self, x, approximate=True):
         if not approximate and x.dtype in _GELU_GRAPH and _in_graph(x):
             # Reason: speed.  The CPU tier's kernel formula: Inductor fuses it in
             # 1.5 ms on 1M float32 (decision 109; the rational wholly in float64 1.9,
-            # the body 4.3, F.gelu compiled 0.9)
+            # the body 4.3, F.gelu compiled 0.9); with backward 3.9 ms (the body's
+            # autograd 10.3, F.gelu 2.7; decision 111)
+            if x.requires_grad and torch.is_grad_enabled():
+                return GELU_ERF_GRAPH[0](x)
             return _gelu_erf_wide(x)
         if x.dtype not in _FLOATS or not eager(x):
             return super().gelu(x, approximate)
