@@ -643,6 +643,18 @@ def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
     (gtt,) = torch.autograd.grad(gt.sum(), t)
     want = [float((2 - v * v) * mp.npdf(v)) + 6 * v for v in t.tolist()]
     torch.testing.assert_close(gtt, torch.tensor(want), rtol=1e-5, atol=1e-6)
+    # the second derivative one dtype wider, rounded once (near its root sqrt 2, where
+    # 2 - x^2 cancels), and 0 (not inf * 0) far out and at the infinities
+    for dt, far in ((torch.float32, 1e30), (torch.float16, 300.0), (torch.bfloat16, 1e30)):
+        torch._dynamo.reset()
+        f2 = torch.compile(gelu, fullgraph=True, backend="eager")
+        vals = [-1.4140625, 1.0, -3.0, far, -far, float("inf"), -float("inf")]
+        u = torch.tensor(vals, dtype=dt, requires_grad=True)
+        (gu,) = torch.autograd.grad(f2(u).sum(), u, create_graph=True)
+        (guu,) = torch.autograd.grad(gu.sum(), u)
+        want = torch.tensor([float((2 - mp.mpf(v) ** 2) * mp.npdf(v)) if abs(v) < 50 else 0.0
+                             for v in u.tolist()], dtype=dt)
+        torch.testing.assert_close(guu, want, rtol=torch.finfo(dt).eps, atol=0)
     # the backward's own gradient with respect to g, and a third order, by autograd of
     # the float64 body (the operators' rules against the body's)
     td = t.detach().double().requires_grad_(True)

@@ -24,7 +24,8 @@ from .._agnostic import reductions as _Rd
 from .._table import BY_NAME
 from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
-                            _gelu_erf_wide, _gelu_erf_wide_bwd, _gelu_half_erfc_bwd,
+                            _GELU_WORK, _gelu_erf_wide, _gelu_erf_wide_bwd,
+                            _gelu_half_erfc_bwd,
                             _gelu_half_erfc_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
@@ -557,7 +558,7 @@ def _graph_ops():
     1M float32 with backward, these 3.9 (``F.gelu`` 2.7); an autograd.Function's
     backward lost GELU's part of a double backward under ``backend="eager"`` with no
     error (decision 107), a custom operator's does not.  None where this torch has no
-    ``custom_op`` with ``register_torch_dispatch`` (before 2.5): the body then."""
+    ``custom_op`` with ``register_torch_dispatch``: the body then."""
     custom_op = getattr(torch.library, "custom_op", None)
     try:
         from torch._subclasses.functional_tensor import FunctionalTensorMode
@@ -568,7 +569,7 @@ def _graph_ops():
     try:
         fwd = custom_op("multiact::gelu_erf", _gelu_erf_graph_fwd, mutates_args=())
         bwd = custom_op("multiact::gelu_erf_backward", _gelu_erf_graph_bwd, mutates_args=())
-    except RuntimeError as e:  # (the names taken: a second copy of multiact in the process)
+    except RuntimeError as e:  # (a torch that refuses them: the body, and one log line)
         logging.getLogger("multiact").info("exact GELU's compiled training operators: %s", e)
         return None
     if not hasattr(fwd, "register_torch_dispatch"):  # pragma: no cover - old torch
@@ -593,10 +594,15 @@ def _graph_ops():
 
     def bwd_vjp(ctx, gg):
         # d/dg: gelu'(x) gg; d/dx: g gg gelu''(x), gelu'' = phi(x) (2 - x^2), as plain
-        # differentiable ops (a further order differentiates them)
+        # differentiable ops (a further order differentiates them), one dtype wider
+        # (a^2 is exact there: 2 - a^2 keeps its digits near the root sqrt 2), rounded
+        # once, with |x| capped at 40 (0, not inf * 0, at infinities)
         g, x = ctx.saved_tensors
-        pdf = _special.normal_pdf(NS, NS.where(x.abs() > 40.0, 40.0, x.abs()))
-        return bwd(gg, x), gg * g * pdf * (2.0 - x * x)
+        w = _GELU_WORK[x.dtype]
+        a = x.abs().to(w)
+        a = NS.where(a > 40.0, 40.0, a)
+        second = _special.normal_pdf(NS, a) * (2.0 - a * a)
+        return bwd(gg, x), (gg.to(w) * g.to(w) * second).to(gg.dtype)
 
     fwd.register_autograd(fwd_vjp, setup_context=save)
     bwd.register_autograd(bwd_vjp, setup_context=save)
