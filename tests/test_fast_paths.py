@@ -577,6 +577,98 @@ def test_torch_glu_inference_is_torchs_and_training_keeps_its_own_backward(targe
     assert pairs and all(s.kernel.fwd is tn._glu_rows for s in pairs)
 
 
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_torch_softmax_family_under_compile_takes_the_operators(target, name):
+    # decision 111: in a torch.compile graph that records a gradient (CPU, a plain
+    # tensor), softmax and log_softmax are multiact's operators: the generic body's
+    # bits forward, torch's backward formula from the output (no operator call left
+    # for Inductor), every order right under backend="eager", and the eager path's
+    # gradient on the slices with infinite entries (softmax: 0 where one holds +inf)
+    torch = pytest.importorskip("torch")
+    import math
+    import torch._dynamo
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+    from multiact.backends import _torch_native as tn
+    from multiact._agnostic import reductions as Rd
+
+    inf = math.inf
+    special = torch.tensor([[inf, 0.0, 1.0, 2.0], [-inf] * 4, [inf, inf, 0.0, -1.0],
+                            [-inf, 0.0, 1.0, 2.0], [1e30, -1e30, 0.0, 3.0],
+                            [-60.0, 0.0, 1e-8, 1.0]])
+    x64 = torch.cat([torch.randn(58, 4, dtype=torch.float64) * 8, special.double()])
+    g64 = torch.randn(64, 4, dtype=torch.float64)
+
+    fn, body_of = getattr(multiact, name), getattr(Rd, name)
+
+    def lsm(t):
+        return fn(t, axis=-1)
+
+    def vjp(y, g):  # float64, with the terms' size for the tolerance (it cancels)
+        if name == "log_softmax":
+            e, s = y.exp(), g.sum(1, keepdim=True)
+            return g - e * s, g.abs() + e * g.abs().sum(1, keepdim=True)
+        gy = g * y
+        return gy - y * gy.sum(1, keepdim=True), gy.abs() + y * gy.abs().sum(1, keepdim=True)
+
+    for dt in (torch.float32, torch.bfloat16):
+        x, g = x64.to(dt), g64.to(dt)
+        xe = x.clone().requires_grad_(True)
+        (ge,) = torch.autograd.grad(lsm(xe), xe, g)  # the eager path's gradient
+        for backend in ("aot_eager", "eager"):
+            torch._dynamo.reset()
+            xr = x.clone().requires_grad_(True)
+            y = torch.compile(lsm, fullgraph=True, backend=backend)(xr)
+            (gx,) = torch.autograd.grad(y, xr, g)
+            body = body_of(tn.NS, x, (1,), None, None)
+            assert torch.equal(y.detach(), body), (dt, backend)
+            want, size = vjp(body.double(), g.double())
+            if name == "softmax":  # (0 on the slices that hold +inf: the limit's)
+                want = want.masked_fill((x == inf).any(1, keepdim=True), 0.0)
+            tol = 4 * torch.finfo(dt).eps * size
+            assert ((gx.double() - want).abs() <= tol).all(), (dt, backend)
+            assert ((gx.double() - ge.double()).abs() <= 2 * tol).all(), (dt, backend)
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    torch._dynamo.reset()
+    xr = x64.float().requires_grad_(True)
+    torch.compile(lsm, fullgraph=True, backend=aot_autograd(
+        fw_compiler=keep, bw_compiler=keep))(xr).backward(g64.float())
+    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    dynamo = []  # (the operator in Dynamo's graph: else the body's autograd was tested)
+    torch._dynamo.reset()
+    torch.compile(lsm, fullgraph=True, backend=lambda gm, ex: dynamo.append(gm) or gm)(xr)
+    assert f"multiact.{name}.default" in {str(n.target) for n in dynamo[0].graph.nodes}
+    # second and third order under backend="eager", against autograd of the float64 body
+    t = torch.randn(5, 6, dtype=torch.float64) * 3
+    w = torch.randn(5, 6, dtype=torch.float64)
+
+    def loss(u, f):
+        return (f(u) * w).square().sum()
+
+    td = t.clone().requires_grad_(True)
+    with torch.enable_grad():
+        (r1,) = torch.autograd.grad(loss(td, lambda u: body_of(tn.NS, u, (1,), None, None)),
+                                    td, create_graph=True)
+        (r2,) = torch.autograd.grad((r1 * w).sum(), td, create_graph=True)  # (a plain sum
+        (r3,) = torch.autograd.grad((r2 * w).sum(), td)  # of a row's is 0: shift invariance)
+    torch._dynamo.reset()
+    f = torch.compile(lambda u: loss(u, lsm), fullgraph=True, backend="eager")
+    tc = t.float().requires_grad_(True)
+    (c1,) = torch.autograd.grad(f(tc), tc, create_graph=True)
+    (c2,) = torch.autograd.grad((c1 * w.float()).sum(), tc, create_graph=True)
+    (c3,) = torch.autograd.grad((c2 * w.float()).sum(), tc)
+    for c, r in ((c1, r1), (c2, r2), (c3, r3)):
+        torch.testing.assert_close(c.double(), r, rtol=2e-5,
+                                   atol=2e-5 * float(r.detach().abs().max()))
+
 @pytest.mark.backends("torch")
 def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
     # decision 107: in a graph Dynamo traces (CPU, float32 and the half dtypes) exact
@@ -636,6 +728,10 @@ def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
     y.backward(g)
     targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
     assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    dynamo = []
+    torch._dynamo.reset()
+    torch.compile(gelu, fullgraph=True, backend=lambda gm, ex: dynamo.append(gm) or gm)(xr)
+    assert "multiact.gelu_erf.default" in {str(n.target) for n in dynamo[0].graph.nodes}
     torch._dynamo.reset()
     f = torch.compile(lambda t: gelu(t) + t ** 3, fullgraph=True, backend="eager")
     t = torch.tensor([0.5, -1.0, 2.0, -1.4142135, 7.0], requires_grad=True)

@@ -14,6 +14,7 @@ gradient.
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import torch
@@ -263,6 +264,19 @@ _QuickGelu.half_via_float = True
 
 # -- the softmax family's framework paths ---------------------------------------------
 
+def _softmax_vjp(y, g, dim):
+    """``g J`` of softmax along ``dim`` from its output ``y``: ``y (g - sum(g y))``,
+    torch's formula (its ``_softmax_backward_data``), as differentiable ops."""
+    return y * (g - (g * y).sum(dim, keepdim=True))
+
+
+def _log_softmax_vjp(y, g, dim):
+    """``g J`` of log_softmax along ``dim`` from its output ``y``: ``g - exp(y)
+    sum(g)``, torch's formula (its ``_log_softmax_backward_data``), as differentiable
+    ops."""
+    return g - y.exp() * g.sum(dim, keepdim=True)
+
+
 class _SavesOutput(torch.autograd.Function):
     """A softmax-family Function of ``(x, dim)`` (log_softmax's: ``(x, dim,
     dtype)``, ``dtype`` the caller's where ``x`` is a half tensor's float32 copy)
@@ -287,7 +301,7 @@ class _LogSoftmax(_SavesOutput):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: differentiable ops
-            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None, None
+            return _log_softmax_vjp(y, g, ctx.dim), None, None
         return torch._log_softmax_backward_data(g, y, ctx.dim, y.dtype), None, None
 
     @staticmethod
@@ -310,7 +324,7 @@ class _Softmax(_SavesOutput):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: differentiable ops
-            return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+            return _softmax_vjp(y, g, ctx.dim), None
         return torch._softmax_backward_data(g, y, ctx.dim, y.dtype), None
 
     @staticmethod
@@ -534,7 +548,7 @@ def fused_rows(fwd, info, x, params, where, bwd=None):
     return apply(_KernelRows, x, fwd, info, params, where, bwd)
 
 
-# -- exact GELU in a torch.compile graph that records a gradient (decision 111) ------------
+# -- torch.compile graphs that record a gradient: custom operators (decision 111) -----------
 
 def _gelu_erf_graph_fwd(x: torch.Tensor) -> torch.Tensor:
     """``multiact::gelu_erf``: exact GELU of a float32 or half CPU tensor by the CPU
@@ -548,32 +562,150 @@ def _gelu_erf_graph_bwd(g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return _gelu_erf_wide_bwd(x, g)
 
 
+def _gelu_erf_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward: d/dg ``gelu'(x) gg``; d/dx ``g gg
+    gelu''(x)``, ``gelu'' = phi(x) (2 - x^2)``, as plain differentiable ops (a
+    further order differentiates them), one dtype wider (``a^2`` is exact there:
+    ``2 - a^2`` keeps its digits near the root sqrt 2), rounded once, with ``|x|``
+    capped at 40 (0, not inf * 0, at the infinities)."""
+    g, x = ctx.saved_tensors
+    w = _GELU_WORK[x.dtype]
+    a = x.abs().to(w)
+    a = NS.where(a > 40.0, 40.0, a)
+    second = _special.normal_pdf(NS, a) * (2.0 - a * a)
+    return GRAPH_OPS["gelu_erf_backward"](gg, x), (gg.to(w) * g.to(w) * second).to(gg.dtype)
+
+
+def _rows_work(t):
+    """``t`` in the dtype the softmax family's backward formulas run in: float32 for a
+    half tensor (the forward's own rule: computed in float32, rounded once)."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
+def _softmax_graph_fwd(x: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``multiact::softmax``: the generic body along ``dim``, and which slices hold
+    ``+inf`` (kept dimension; their output is the limit, whose gradient is 0: the
+    body's autograd, the eager path's, gives 0 there, where ``y``'s formula would not:
+    ``softmax([inf, inf, 0])`` is ``[.5, .5, 0]``, as of ``[9, 9, -99]``)."""
+    return _Rd.softmax(NS, x, (dim,), None, None), x.amax(dim, keepdim=True) == math.inf
+
+
+def _softmax_graph_fake(x, dim):
+    sh = list(x.shape)
+    if sh:
+        sh[dim] = 1
+    return torch.empty_like(x), x.new_empty(sh, dtype=torch.bool)
+
+
+def _softmax_graph_bwd(g: torch.Tensor, y: torch.Tensor, inf: torch.Tensor,
+                       dim: int) -> torch.Tensor:
+    """``multiact::softmax_backward``: :func:`_softmax_vjp`, rounded once; 0 on the
+    slices that hold ``+inf``."""
+    gx = _softmax_vjp(_rows_work(y), _rows_work(g), dim)
+    return NS.where(inf, 0.0, gx).to(g.dtype)
+
+
+def _softmax_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward (``J`` is symmetric): d/dg ``y (gg -
+    sum(gg y))``; d/dy ``gg (g - sum(g y)) - g sum(gg y)``; 0 on the ``+inf``
+    slices."""
+    g, y, inf = ctx.saved_tensors
+    dim = ctx.dim
+    gw, yw, ggw = _rows_work(g), _rows_work(y), _rows_work(gg)
+    dy = ggw * (gw - (gw * yw).sum(dim, keepdim=True)) - gw * (ggw * yw).sum(dim, keepdim=True)
+    return (GRAPH_OPS["softmax_backward"](gg, y, inf, dim), NS.where(inf, 0.0, dy).to(y.dtype),
+            None, None)
+
+
+def _log_softmax_graph_fwd(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """``multiact::log_softmax``: the generic body along ``dim``."""
+    return _Rd.log_softmax(NS, x, (dim,), None, None)
+
+
+def _log_softmax_graph_bwd(g: torch.Tensor, y: torch.Tensor, dim: int) -> torch.Tensor:
+    """``multiact::log_softmax_backward``: :func:`_log_softmax_vjp`, rounded once."""
+    return _log_softmax_vjp(_rows_work(y), _rows_work(g), dim).to(g.dtype)
+
+
+def _log_softmax_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward: d/dg ``gg - sum(gg exp(y))``; d/dy ``-gg
+    exp(y) sum(g)``."""
+    g, y = ctx.saved_tensors
+    dim = ctx.dim
+    gw, ew, ggw = _rows_work(g), _rows_work(y).exp(), _rows_work(gg)
+    dg = ggw - (ggw * ew).sum(dim, keepdim=True)
+    dy = -ggw * ew * gw.sum(dim, keepdim=True)
+    return dg.to(g.dtype), dy.to(y.dtype), None
+
+
+def _save_inputs(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _save_output(ctx, inputs, output):  # (x, dim): the output, as torch's does
+    ctx.save_for_backward(output)
+    ctx.dim = inputs[1]
+
+
+def _save_rows_bwd(ctx, inputs, output):  # (g, y, dim)
+    ctx.save_for_backward(inputs[0], inputs[1])
+    ctx.dim = inputs[2]
+
+
+def _save_softmax(ctx, inputs, output):  # (x, dim): the output and its +inf slices
+    ctx.save_for_backward(*output)
+    ctx.dim = inputs[1]
+
+
+def _save_softmax_bwd(ctx, inputs, output):  # (g, y, inf, dim)
+    ctx.save_for_backward(*inputs[:3])
+    ctx.dim = inputs[3]
+
+
+def _gelu_erf_graph_vjp(ctx, g):
+    return GRAPH_OPS["gelu_erf_backward"](g, *ctx.saved_tensors)
+
+
+def _softmax_graph_vjp(ctx, g, _g_inf):
+    return GRAPH_OPS["softmax_backward"](g, *ctx.saved_tensors, ctx.dim), None
+
+
+def _log_softmax_graph_vjp(ctx, g):
+    return GRAPH_OPS["log_softmax_backward"](g, *ctx.saved_tensors, ctx.dim), None
+
+
+#: each operator's formula, setup_context and vjp (a backward operator before the
+#: operator whose vjp calls it)
+_GRAPH_OPS = {
+    "gelu_erf_backward": (_gelu_erf_graph_bwd, _save_inputs, _gelu_erf_graph_bwd_vjp),
+    "gelu_erf": (_gelu_erf_graph_fwd, _save_inputs, _gelu_erf_graph_vjp),
+    "softmax_backward": (_softmax_graph_bwd, _save_softmax_bwd, _softmax_graph_bwd_vjp),
+    "softmax": (_softmax_graph_fwd, _save_softmax, _softmax_graph_vjp),
+    "log_softmax_backward": (_log_softmax_graph_bwd, _save_rows_bwd,
+                             _log_softmax_graph_bwd_vjp),
+    "log_softmax": (_log_softmax_graph_fwd, _save_output, _log_softmax_graph_vjp),
+}
+
+
 def _graph_ops():
-    """``(gelu_erf, gelu_erf_backward)``: exact GELU and its backward as custom
-    operators with their own autograd, each decomposed into its formula's ops where
-    AOTAutograd traces a graph (``register_torch_dispatch`` of FunctionalTensorMode,
-    as ``torch.library.triton_op`` does), so that Inductor fuses them; elsewhere
+    """``{name: operator}`` of ``_GRAPH_OPS``: each ``multiact::name`` a custom operator
+    with its own autograd, decomposed into its formula's ops where AOTAutograd traces
+    a graph (``register_torch_dispatch`` of FunctionalTensorMode, as
+    ``torch.library.triton_op`` does), so that Inductor fuses them; elsewhere
     (``backend="eager"``) the same formulas run as ops.  Reason: speed and a right
     double backward.  In a training graph the generic body's autograd took 10.3 ms on
-    1M float32 with backward, these 3.9 (``F.gelu`` 2.7); an autograd.Function's
-    backward lost GELU's part of a double backward under ``backend="eager"`` with no
-    error (decision 107), a custom operator's does not.  None where this torch has no
-    ``custom_op`` with ``register_torch_dispatch``: the body then."""
+    1M float32 exact GELU with backward, these 3.9 (``F.gelu`` 2.7); an
+    autograd.Function's backward lost GELU's part of a double backward under
+    ``backend="eager"`` with no error (decision 107), a custom operator's does not.
+    Empty where this torch has no ``custom_op`` with ``register_torch_dispatch``, or
+    refuses the definitions: the bodies then."""
     custom_op = getattr(torch.library, "custom_op", None)
     try:
         from torch._subclasses.functional_tensor import FunctionalTensorMode
     except ImportError:  # pragma: no cover - old torch
-        return None
+        return {}
     if custom_op is None:  # pragma: no cover - old torch
-        return None
-    try:
-        fwd = custom_op("multiact::gelu_erf", _gelu_erf_graph_fwd, mutates_args=())
-        bwd = custom_op("multiact::gelu_erf_backward", _gelu_erf_graph_bwd, mutates_args=())
-    except RuntimeError as e:  # (a torch that refuses them: the body, and one log line)
-        logging.getLogger("multiact").info("exact GELU's compiled training operators: %s", e)
-        return None
-    if not hasattr(fwd, "register_torch_dispatch"):  # pragma: no cover - old torch
-        return None
+        return {}
 
     def decomposed(formula):
         def rule(mode, op, types, args, kwargs):
@@ -581,32 +713,21 @@ def _graph_ops():
                 return formula(*args, **kwargs)
         return rule
 
-    for op, formula in ((fwd, _gelu_erf_graph_fwd), (bwd, _gelu_erf_graph_bwd)):
-        op.register_fake(lambda *a: torch.empty_like(a[0]))
-        op.register_torch_dispatch(FunctionalTensorMode, decomposed(formula))
-
-    def save(ctx, inputs, output):
-        ctx.save_for_backward(*inputs)
-
-    def fwd_vjp(ctx, g):
-        (x,) = ctx.saved_tensors
-        return bwd(g, x)
-
-    def bwd_vjp(ctx, gg):
-        # d/dg: gelu'(x) gg; d/dx: g gg gelu''(x), gelu'' = phi(x) (2 - x^2), as plain
-        # differentiable ops (a further order differentiates them), one dtype wider
-        # (a^2 is exact there: 2 - a^2 keeps its digits near the root sqrt 2), rounded
-        # once, with |x| capped at 40 (0, not inf * 0, at infinities)
-        g, x = ctx.saved_tensors
-        w = _GELU_WORK[x.dtype]
-        a = x.abs().to(w)
-        a = NS.where(a > 40.0, 40.0, a)
-        second = _special.normal_pdf(NS, a) * (2.0 - a * a)
-        return bwd(gg, x), (gg.to(w) * g.to(w) * second).to(gg.dtype)
-
-    fwd.register_autograd(fwd_vjp, setup_context=save)
-    bwd.register_autograd(bwd_vjp, setup_context=save)
-    return fwd, bwd
+    ops = {}
+    try:
+        for name, (formula, setup, vjp) in _GRAPH_OPS.items():
+            op = custom_op(f"multiact::{name}", formula, mutates_args=())
+            if not hasattr(op, "register_torch_dispatch"):  # pragma: no cover - old torch
+                return {}
+            op.register_fake(_softmax_graph_fake if name == "softmax"
+                             else lambda *a: torch.empty_like(a[0]))
+            op.register_torch_dispatch(FunctionalTensorMode, decomposed(formula))
+            op.register_autograd(vjp, setup_context=setup)
+            ops[name] = op
+    except RuntimeError as e:  # (a torch that refuses them: the bodies, and one log line)
+        logging.getLogger("multiact").info("multiact's compiled training operators: %s", e)
+        return {}
+    return ops
 
 
-GELU_ERF_GRAPH = _graph_ops()
+GRAPH_OPS = _graph_ops()

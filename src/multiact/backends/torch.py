@@ -31,7 +31,7 @@ import torch
 from .. import kernels as _k
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
-from ._torch_autograd import GELU_ERF_GRAPH
+from ._torch_autograd import GRAPH_OPS
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
@@ -266,20 +266,33 @@ _GELU_GRAPH = (torch.float32, torch.float16, torch.bfloat16)
 _is_exporting = torch.compiler.is_exporting
 
 
+def _traced_cpu(x):
+    """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile,
+    not for torch.export (an exported program keeps ATen ops: decision 110), nor
+    under functorch's transforms or forward-mode AD (no vmap or jvp rule for
+    ``GRAPH_OPS``): exact GELU, softmax and log_softmax then take the routes of
+    decisions 107 and 111 below."""
+    return (_dynamo_tracing() and not _is_exporting() and x.device.type == "cpu"
+            and not _functorch_active() and _fwd_ad._current_level < 0)
+
+
+def _graph_training(x):
+    """Whether ``x``, in such a graph, records a gradient and takes ``GRAPH_OPS``'s
+    custom operators (decision 111): a plain tensor's (a subclass's, such as
+    DTensor's, would need rules of its own for them: the generic body), on a torch
+    that has them."""
+    return (x.requires_grad and torch.is_grad_enabled() and type(x) is torch.Tensor
+            and bool(GRAPH_OPS))
+
+
 def _in_graph(x):
-    """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile
-    (not torch.export, nor functorch's transforms or forward-mode AD, which take the
-    generic body): exact GELU is then the CPU tier's formulas (decision 107), as
-    plain ops where no gradient is recorded, else as ``GELU_ERF_GRAPH``'s operators
-    with their own autograd (decision 111; a plain tensor's: a subclass's, such as
-    DTensor's, would need rules of its own for them; the body on a torch without
-    them).
+    """Whether exact GELU of ``x`` (float32 or half) is the CPU tier's formulas in a
+    torch.compile graph (:func:`_traced_cpu`): as plain ops where no gradient is
+    recorded (decision 107), else as ``GRAPH_OPS``'s ``gelu_erf`` (decision 111).
     Autograd through the rational is slow and 102 ulp off; an autograd.Function
     lost GELU's part of a double backward under ``backend="eager"``, with no error."""
-    return (_dynamo_tracing() and not _is_exporting() and x.device.type == "cpu"
-            and (not (x.requires_grad and torch.is_grad_enabled())
-                 or GELU_ERF_GRAPH is not None and type(x) is torch.Tensor)
-            and not _functorch_active() and _fwd_ad._current_level < 0)
+    return _traced_cpu(x) and (not (x.requires_grad and torch.is_grad_enabled())
+                               or _graph_training(x))
 
 
 def _gelu_tier_from(params, dtype, kind):
@@ -652,7 +665,7 @@ class TorchBackend(Backend):
             # the body 4.3, F.gelu compiled 0.9); with backward 3.9 ms (the body's
             # autograd 10.3, F.gelu 2.7; decision 111)
             if x.requires_grad and torch.is_grad_enabled():
-                return GELU_ERF_GRAPH[0](x)
+                return GRAPH_OPS["gelu_erf"](x)
             return _gelu_erf_wide(x)
         if x.dtype not in _FLOATS or not eager(x):
             return super().gelu(x, approximate)
@@ -681,6 +694,12 @@ class TorchBackend(Backend):
              "by their sum (torch's in-order float32 sum is off there); elsewhere one row "
              "kernel where one runs")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
+        if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
+                and _traced_cpu(x) and _graph_training(x):
+            # Reason: speed.  torch's backward from the output, fused by Inductor
+            # (decision 111): autograd of the body took two more reductions
+            return GRAPH_OPS["softmax"](x, axis[0])[0]
+
         def path():
             if recording(x) and _plain(x, axis, where, initial) and not _in_order(x, axis[0]):
                 xw = x.float() if x.dtype in _HALF else x  # (as _softmax_eager)
@@ -698,6 +717,12 @@ class TorchBackend(Backend):
              "sum, the NaN ones by the generic body, and longer slices by the split sum; "
              "torch's backward")
     def log_softmax(self, x, axis=(-1,), where=None, initial=None):
+        if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
+                and _traced_cpu(x) and _graph_training(x):
+            # Reason: speed.  torch's backward from the output, fused by Inductor
+            # (decision 111)
+            return GRAPH_OPS["log_softmax"](x, axis[0])
+
         def path():
             if not _plain(x, axis, where, initial):
                 return super(TorchBackend, self).log_softmax(x, axis, where, initial)
