@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 
 import torch
@@ -730,4 +731,28 @@ def _graph_ops():
     return ops
 
 
-GRAPH_OPS = _graph_ops()
+#: ``_graph_ops()``'s operators, once :func:`graph_ops_ready` has defined them
+GRAPH_OPS: dict = {}
+_GRAPH_TRIED: list = []
+_GRAPH_LOCK = threading.Lock()
+
+
+def _graph_ops_ready() -> bool:
+    """Whether ``GRAPH_OPS`` holds the operators, defining them on the first call.
+    Reason: first calls.  Defining them takes some 9 ms, which only a torch.compile
+    graph that records a gradient needs; the backend's import (every process's first
+    call) does not pay it.  Dynamo runs this at trace time and takes its result as a
+    constant (``assume_constant_result``), so the definitions are not traced."""
+    with _GRAPH_LOCK:
+        if not _GRAPH_TRIED:
+            _GRAPH_TRIED.append(True)
+            GRAPH_OPS.update(_graph_ops())
+    return bool(GRAPH_OPS)
+
+
+_assume_constant = getattr(torch.compiler, "assume_constant_result", None)
+if _assume_constant is not None:
+    graph_ops_ready = _assume_constant(_graph_ops_ready)
+else:  # pragma: no cover - old torch: defined now
+    _graph_ops_ready()
+    graph_ops_ready = _graph_ops_ready

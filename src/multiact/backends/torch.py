@@ -31,7 +31,7 @@ import torch
 from .. import kernels as _k
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
-from ._torch_autograd import GRAPH_OPS
+from ._torch_autograd import GRAPH_OPS, graph_ops_ready
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
@@ -280,9 +280,9 @@ def _graph_training(x):
     """Whether ``x``, in such a graph, records a gradient and takes ``GRAPH_OPS``'s
     custom operators (decision 111): a plain tensor's (a subclass's, such as
     DTensor's, would need rules of its own for them: the generic body), on a torch
-    that has them."""
+    that has them (defined by the first such call: ``graph_ops_ready``)."""
     return (x.requires_grad and torch.is_grad_enabled() and type(x) is torch.Tensor
-            and bool(GRAPH_OPS))
+            and graph_ops_ready())
 
 
 def _in_graph(x):
