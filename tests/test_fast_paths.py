@@ -642,6 +642,12 @@ def test_torch_softmax_family_under_compile_takes_the_operators(target, name):
         fw_compiler=keep, bw_compiler=keep))(xr).backward(g64.float())
     targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
     assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    for shape, axis in (((0, 3), 0), ((3, 0), 0), ((3, 0), -1), ((0,), 0)):
+        for backend in ("aot_eager", "eager"):  # (empty: the body, as eager)
+            torch._dynamo.reset()
+            xe = torch.empty(shape, requires_grad=True)
+            y = torch.compile(lambda t: fn(t, axis=axis), fullgraph=True, backend=backend)(xe)
+            assert y.shape == xe.shape, (shape, backend)
     dynamo = []  # (the operator in Dynamo's graph: else the body's autograd was tested)
     torch._dynamo.reset()
     torch.compile(lsm, fullgraph=True, backend=lambda gm, ex: dynamo.append(gm) or gm)(xr)

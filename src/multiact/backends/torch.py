@@ -278,7 +278,9 @@ def _traced_cpu(x):
 
 def _graph_training(x):
     """Whether ``x``, in such a graph, records a gradient and takes ``GRAPH_OPS``'s
-    custom operators (decision 111): a plain tensor's (a subclass's, such as
+    custom operators (decision 111; softmax's and log_softmax's not empty: the body
+    returns an empty input itself, which an operator may not): a plain tensor's (a
+    subclass's, such as
     DTensor's, would need rules of its own for them: the generic body), on a torch
     that has them (defined by the first such call: ``graph_ops_ready``)."""
     return (x.requires_grad and torch.is_grad_enabled() and type(x) is torch.Tensor
@@ -695,7 +697,7 @@ class TorchBackend(Backend):
              "kernel where one runs")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
         if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
-                and _traced_cpu(x) and _graph_training(x):
+                and x.numel() and _traced_cpu(x) and _graph_training(x):
             # Reason: speed.  torch's backward from the output, fused by Inductor
             # (decision 111): autograd of the body took two more reductions
             return GRAPH_OPS["softmax"](x, axis[0])[0]
@@ -718,7 +720,7 @@ class TorchBackend(Backend):
              "torch's backward")
     def log_softmax(self, x, axis=(-1,), where=None, initial=None):
         if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
-                and _traced_cpu(x) and _graph_training(x):
+                and x.numel() and _traced_cpu(x) and _graph_training(x):
             # Reason: speed.  torch's backward from the output, fused by Inductor
             # (decision 111)
             return GRAPH_OPS["log_softmax"](x, axis[0])
