@@ -742,7 +742,8 @@ def _graph_ops_ready() -> bool:
     Reason: first calls.  Defining them takes some 9 ms, which only a torch.compile
     graph that records a gradient needs; the backend's import (every process's first
     call) does not pay it.  Dynamo runs this at trace time and takes its result as a
-    constant (``assume_constant_result``), so the definitions are not traced."""
+    constant (marked below as ``assume_constant_result`` marks), so the definitions
+    are not traced."""
     with _GRAPH_LOCK:
         if not _GRAPH_TRIED:
             _GRAPH_TRIED.append(True)
@@ -750,9 +751,10 @@ def _graph_ops_ready() -> bool:
     return bool(GRAPH_OPS)
 
 
-_assume_constant = getattr(torch.compiler, "assume_constant_result", None)
-if _assume_constant is not None:
-    graph_ops_ready = _assume_constant(_graph_ops_ready)
-else:  # pragma: no cover - old torch: defined now
-    _graph_ops_ready()
-    graph_ops_ready = _graph_ops_ready
+# Dynamo runs a function so marked and takes its result as a constant: what
+# ``torch.compiler.assume_constant_result`` does (read in torch 2.13), without the import
+# of Dynamo it makes first (about a second, which a first call must not pay:
+# tests/test_tier.py).  Were the mark ever ignored, Dynamo would trace the lock and
+# the definitions: the fullgraph tests of decision 111 would fail.
+_graph_ops_ready._dynamo_marked_constant = True  # type: ignore[attr-defined]
+graph_ops_ready = _graph_ops_ready

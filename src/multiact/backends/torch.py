@@ -697,7 +697,7 @@ class TorchBackend(Backend):
              "kernel where one runs")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
         if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
-                and x.numel() and _traced_cpu(x) and _graph_training(x):
+                and _traced_cpu(x) and x.numel() and _graph_training(x):
             # Reason: speed.  torch's backward from the output, fused by Inductor
             # (decision 111): autograd of the body took two more reductions
             return GRAPH_OPS["softmax"](x, axis[0])[0]
@@ -720,7 +720,7 @@ class TorchBackend(Backend):
              "torch's backward")
     def log_softmax(self, x, axis=(-1,), where=None, initial=None):
         if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
-                and x.numel() and _traced_cpu(x) and _graph_training(x):
+                and _traced_cpu(x) and x.numel() and _graph_training(x):
             # Reason: speed.  torch's backward from the output, fused by Inductor
             # (decision 111)
             return GRAPH_OPS["log_softmax"](x, axis[0])
