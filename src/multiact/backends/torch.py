@@ -278,11 +278,11 @@ def _traced_cpu(x):
 
 def _graph_training(x):
     """Whether ``x``, in such a graph, records a gradient and takes ``GRAPH_OPS``'s
-    custom operators (decision 111; softmax's and log_softmax's not empty: the body
-    returns an empty input itself, which an operator may not): a plain tensor's (a
-    subclass's, such as
+    custom operators (decision 111): a plain tensor's (a subclass's, such as
     DTensor's, would need rules of its own for them: the generic body), on a torch
-    that has them (defined by the first such call: ``graph_ops_ready``)."""
+    that has them (defined by the first such call: ``graph_ops_ready``).  softmax and
+    log_softmax check first that ``x`` is not empty: the body returns an empty input
+    itself, which an operator may not."""
     return (x.requires_grad and torch.is_grad_enabled() and type(x) is torch.Tensor
             and graph_ops_ready())
 
@@ -694,7 +694,8 @@ class TorchBackend(Backend):
              "and all -inf slices are NaN in torch: the generic body there), its longer "
              "slices divided "
              "by their sum (torch's in-order float32 sum is off there); elsewhere one row "
-             "kernel where one runs")
+             "kernel where one runs; in a torch.compile graph that records a gradient, on "
+             "CPU, a custom operator: the body, and torch's backward from the output")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
         if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
                 and _traced_cpu(x) and x.numel() and _graph_training(x):
@@ -717,7 +718,8 @@ class TorchBackend(Backend):
              "float32), with the slices whose largest entry is above -0.5 (where "
              "torch's log(1 + R) is off by more than the bound) computed again by the split "
              "sum, the NaN ones by the generic body, and longer slices by the split sum; "
-             "torch's backward")
+             "torch's backward; in a torch.compile graph that records a gradient, on CPU, "
+             "a custom operator: the body, and torch's backward from the output")
     def log_softmax(self, x, axis=(-1,), where=None, initial=None):
         if where is None and initial is None and len(axis) == 1 and x.dtype in _FLOATS \
                 and _traced_cpu(x) and x.numel() and _graph_training(x):
