@@ -26,7 +26,7 @@ from .._agnostic import reductions as _Rd
 from .._table import BY_NAME
 from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
-                            _GELU_WORK, _gelu_erf_wide, _gelu_erf_wide_bwd,
+                            _GELU_WORK, _HALF, _gelu_erf_wide, _gelu_erf_wide_bwd,
                             _gelu_half_erfc_bwd,
                             _gelu_half_erfc_fwd,
                             _gelu_tanh_bwd, _gelu_tanh_fwd, _hard_sigmoid_bwd,
@@ -580,7 +580,7 @@ def _gelu_erf_graph_bwd_vjp(ctx, gg):
 def _rows_work(t):
     """``t`` in the dtype the softmax family's backward formulas run in: float32 for a
     half tensor (the forward's own rule: computed in float32, rounded once)."""
-    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+    return t.float() if t.dtype in _HALF else t
 
 
 def _softmax_graph_fwd(x: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
