@@ -777,3 +777,33 @@ def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
             return gelu(u)
 
     assert bits(torch.export.export(M(), (x,)).module()(x), body)
+
+
+def test_torch_exact_gelu_keeps_addcmuls_operands_on_the_tensors_device(monkeypatch):
+    # A CUDA addcmul refuses a CPU 0-d `self` ("CPU Scalar support for self argument is
+    # not supported"), which the CPU accepts: found on an H200.  The meta device stands
+    # in for a GPU here: every addcmul of exact GELU's framework routes (each dtype's
+    # forward and backward) must take its operands from the input's device.
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+
+    monkeypatch.setitem(tn._FMA, ("meta", torch.float32), True)  # (meta has no values)
+    addcmul = torch.addcmul
+    seen = []
+
+    def checked(*args, **kwargs):
+        devices = {a.device for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)}
+        seen.append(devices)
+        assert devices == {torch.device("meta")}, devices
+        return addcmul(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "addcmul", checked)
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        x = torch.ones(5, dtype=dtype, device="meta", requires_grad=True)
+        y = multiact.gelu(x, approximate=False)
+        y.sum().backward()
+        assert y.device.type == "meta" and x.grad.device.type == "meta"
+    x = torch.ones(5, dtype=torch.float64, device="meta")  # (float64's routes, directly)
+    assert tn._gelu_f64_fwd(x).device.type == tn._gelu_f64_bwd(x, x).device.type == "meta"
+    assert len(seen) >= 6
+

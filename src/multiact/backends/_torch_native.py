@@ -240,6 +240,21 @@ def _scalar(v, like):
         # on the CPU, not the default device
         t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device="cpu")
     return t
+
+
+def _device_scalar(v, like):
+    """:func:`_scalar`, but on ``like``'s device: an operand of ``torch.addcmul``,
+    whose CUDA kernel refuses a CPU ``self`` ("CPU Scalar support for self argument
+    is not supported") and, in older torch, a CPU factor."""
+    if like.device.type == "cpu":
+        return _scalar(v, like)
+    if _dynamo_tracing():
+        return torch.tensor(v, dtype=like.dtype, device=like.device)
+    key = (v, math.copysign(1.0, v), like.dtype, like.device)
+    t = _SCALARS.get(key)
+    if t is None:
+        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device=like.device)
+    return t
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _HALF = (torch.float16, torch.bfloat16)
@@ -490,12 +505,12 @@ def _gelu_erf_fwd(x):
     # time at 1e7).  Where addcmul is not one rounding, that float64 form.
     if not _fma_exact(x.device, x.dtype):
         return _gelu_erf_fwd_via64(x)
-    c = _scalar(_C32, x)
+    c = _device_scalar(_C32, x)
     xn = x.clamp(-40.0, 0.0)
     t = xn * c
     f = torch.addcmul(t, xn, c, value=-1.0, out=xn)    # t - x C32, exact: -d up to rho
     f.add_(t, alpha=-_RHO32)                            # -d
-    torch.addcmul(_scalar(0.5, x), t, f, out=f)         # (1 - 2 t d) / 2
+    torch.addcmul(_device_scalar(0.5, x), t, f, out=f)  # (1 - 2 t d) / 2
     torch.mul(x, c, out=t)
     _erfc(t, out=t).mul_(f)                             # Phi(x)
     # times x clamped below: x Phi(x) = -0 at -inf (not -inf * 0)
@@ -511,7 +526,7 @@ def _gelu_erfc_in(x, work):
     xw = x.clamp(min=-40.0).to(work)
     t = xw * -fm.INV_SQRT2
     _erfc(t, out=t)
-    return torch.addcmul(_scalar(-0.0, xw), t, xw, value=0.5, out=torch.empty_like(x))
+    return torch.addcmul(_device_scalar(-0.0, xw), t, xw, value=0.5, out=torch.empty_like(x))
 
 
 def _gelu_erf_fwd_via64(x):
@@ -531,7 +546,7 @@ def _gelu_half_erfc_bwd(x, g):
     ``g`` in float32, rounded once (every half value: within 0.5002 ulp, also at
     the sum's root, near which no half value lies close enough to matter)."""
     d = _gelu_erfc_grad(x, torch.float32)
-    return torch.addcmul(_scalar(-0.0, d), g, d).to(g.dtype)  # (g may be batched)
+    return torch.addcmul(_device_scalar(-0.0, d), g, d).to(g.dtype)  # (g may be batched)
 
 
 # -- exact GELU of float64 tensors: erfc of the rounded argument, corrected -----------------
@@ -572,7 +587,7 @@ def _fma_exact(device, dtype):
 
         vals = [(-1) ** i * (1.0 + i / 7.0) * 10.0 ** (i % 13 - 6) for i in range(77)]
         x = torch.tensor(vals, dtype=dtype, device=device)
-        c = torch.tensor(_C64, dtype=dtype)
+        c = torch.tensor(_C64, dtype=dtype, device=device)
         t = x * c
         ok = True
         for n in (1, 3, 7, 16, 33, 77):
@@ -588,9 +603,9 @@ def _gelu_f64_parts(x):
     """``(xb, 2 Phi(xb), exp(-xb^2 / 2))`` for float64 ``x`` clamped to [-40, 40]."""
     xb = x.clamp(-40.0, 40.0)
     t = xb * _C64
-    dn = torch.addcmul(t, xb, _scalar(_C64, xb), value=-1.0)  # t - x C, exact
+    dn = torch.addcmul(t, xb, _device_scalar(_C64, xb), value=-1.0)  # t - x C, exact
     dn.add_(t, alpha=-_RHO64)                                 # -(d): the rest of 1/sqrt 2
-    g = torch.addcmul(_scalar(-0.0, xb), t, t, value=-1.0).exp_()
+    g = torch.addcmul(_device_scalar(-0.0, xb), t, t, value=-1.0).exp_()
     return xb, _erfc(t).addcmul_(dn, g, value=fm.TWO_OVER_SQRT_PI), g
 
 
@@ -598,7 +613,7 @@ def _gelu_f64_fwd(x):
     _, phi2, _ = _gelu_f64_parts(x)
     # times x clamped below only: x Phi(x) = x above 40, -0 at -inf (not -inf * 0);
     # (x / 2) first, exactly, so that a subnormal result is rounded once
-    return torch.addcmul(_scalar(-0.0, x), x.clamp(min=-40.0), phi2, value=0.5)
+    return torch.addcmul(_device_scalar(-0.0, x), x.clamp(min=-40.0), phi2, value=0.5)
 
 
 def _gelu_f64_bwd(x, g):
