@@ -287,3 +287,40 @@ def test_outputs_take_in_place_ops_in_training(target, name, mode):
     finally:
         kernels.set_mode(prev)
     torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
+
+
+def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
+    # gradcheck's batched gradients vmap the backward with the legacy vmap, whose
+    # tensors have no storage: a Triton launch refuses them with a RuntimeError (found
+    # on an H200), not the NotImplementedError of the CPU tier's operators.  The kernel
+    # must not be called then; the generic body's autograd answers instead.
+    torch = pytest.importorskip("torch")
+    from torch._vmap_internals import _vmap
+
+    from multiact.backends import _torch_autograd as ta
+    from multiact.backends.torch import NS
+
+    info = info_for("silu")
+    batched = []
+
+    def bwd(x, g):
+        if ta._legacy_batched(g):
+            batched.append(g)
+            raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
+        return torch.full_like(x, 7.0)
+
+    class Ctx:
+        pair = type("Pair", (), {"bwd": staticmethod(bwd)})
+        params = ()
+
+    Ctx.info = info
+    x = torch.linspace(-3.0, 3.0, 6, dtype=torch.float64)
+    gs = torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(2, 6)
+    with torch.no_grad():
+        assert torch.equal(ta._kernel_vjp(Ctx, x, gs[0]), torch.full_like(x, 7.0))
+        got = _vmap(lambda g: ta._kernel_vjp(Ctx, x, g))(gs)
+    xr = x.clone().requires_grad_(True)
+    for g, row in zip(gs, got):
+        (want,) = torch.autograd.grad(info.body(NS, xr), xr, g)
+        torch.testing.assert_close(row, want, rtol=0, atol=0)
+    assert not batched

@@ -401,14 +401,25 @@ class _KernelElementwise(torch.autograd.Function):
         return _KernelElementwise.apply(x, pair, row, params), in_dims[0]
 
 
+def _kernel_cotangent(g, x):
+    """Whether a backward kernel can take the cotangent ``g`` of ``x``: a plain tensor
+    of ``x``'s dtype with storage, outside functorch's transforms.  Not a batched
+    tensor of the legacy vmap (gradcheck's batched gradients): it has no storage,
+    which the CPU tier's operators refuse with NotImplementedError and a Triton
+    launch with a RuntimeError ("Cannot access data pointer of Tensor that doesn't
+    have storage", found on an H200).  (Dynamo cannot trace the legacy check, and
+    compiled autograd's graph holds no such tensor.)"""
+    return not _functorch_active() and type(g) is torch.Tensor and g.dtype == x.dtype \
+        and (_is_compiling() or not _legacy_batched(g))
+
+
 def _kernel_vjp(ctx, x, g):
     """``g * f'(x)``: the backward kernel on plain tensors; through the generic
     body when a graph of the backward is wanted (double backward), when
     torch.func batches it (a kernel cannot read a batched tensor's storage), or
     when the kernel rejects the call."""
     create = torch.is_grad_enabled()
-    if not create and not torch._C._are_functorch_transforms_active() \
-            and type(g) is torch.Tensor and g.dtype == x.dtype:
+    if not create and _kernel_cotangent(g, x):
         try:
             flat = [(t if t.is_contiguous() else t.contiguous()).view(-1) for t in (x, g)]
             return ctx.pair.bwd(*flat).view(x.shape)
@@ -450,12 +461,9 @@ class _KernelGated(torch.autograd.Function):
         (x3,) = ctx.saved_tensors
         # a plain cotangent: the backward kernel (both halves in one pass); else
         # (double backward, torch.func, the legacy vmap of gradcheck's batched
-        # gradients: the framework pair's in-place ops refuse it; a check Dynamo
-        # cannot trace, and compiled autograd's graph holds no such tensor) autograd
-        # of the generic body
-        if not torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active() \
-                and type(g) is torch.Tensor and g.dtype == x3.dtype \
-                and (_is_compiling() or not _legacy_batched(g)):
+        # gradients, which the framework pair's in-place ops refuse too) autograd of
+        # the generic body
+        if not torch.is_grad_enabled() and _kernel_cotangent(g, x3):
             try:
                 g2 = g.reshape(x3.shape[0], x3.shape[2]).contiguous()
                 return (ctx.pair.bwd(x3, g2).view(x3.shape), None, None, None)
@@ -528,8 +536,7 @@ def _rows_vjp(ctx, g):
     where torch.func batches it, or where the kernel rejects the call."""
     (x,) = ctx.saved_tensors
     create = torch.is_grad_enabled()
-    if not create and not torch._C._are_functorch_transforms_active() \
-            and type(g) is torch.Tensor and g.dtype == x.dtype:
+    if not create and _kernel_cotangent(g, x):
         try:
             return ctx.bwd(x, g, ctx.where)
         except (NotImplementedError, Miss):
