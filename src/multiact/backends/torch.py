@@ -266,6 +266,14 @@ _GELU_GRAPH = (torch.float32, torch.float16, torch.bfloat16)
 _is_exporting = torch.compiler.is_exporting
 
 
+def _autocast_kept(y, x):
+    """``y`` in ``x``'s dtype.  Reason: the contract's dtype rule (decision 22).  CUDA
+    autocast runs some native ops in float32 whatever their input (``exp``,
+    ``softplus``: found on an H200); their result is then rounded once, to ``x``'s
+    dtype."""
+    return y if y.dtype is x.dtype else y.to(x.dtype)
+
+
 def _traced_cpu(x):
     """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile,
     not for torch.export (an exported program keeps ATen ops: decision 110), nor
@@ -525,12 +533,15 @@ class TorchBackend(Backend):
         return super().selu(x)
 
     @special("speed: softplus returns x above `threshold` (in units of beta x); 20 is exact "
-             "to half an ulp for float32 and below, float64 needs 40")
+             "to half an ulp for float32 and below, float64 needs 40; its float32 result "
+             "under CUDA autocast rounded to x's dtype")
     def softplus(self, x, beta=1.0):
         if x.dtype in _FLOATS and type(beta) is float:
             if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
-                return _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
-            return _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+                y = _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
+            else:
+                y = _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+            return _autocast_kept(y, x)
         return super().softplus(x, beta)
 
     @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|))")
@@ -609,10 +620,11 @@ class TorchBackend(Backend):
         return _elementwise(x, "soft_sign", (), _half_via_float(_soft_sign_fwd), _SoftSign)
 
     @special("speed: torch.exp, one native kernel (the generic body's one op; a compiled "
-             "loop of it ran at 1.23x), and its backward from the saved output")
+             "loop of it ran at 1.23x), and its backward from the saved output; its float32 "
+             "result under CUDA autocast rounded to x's dtype")
     def exponential(self, x):
         if x.dtype in _FLOATS and eager(x):
-            return torch.exp(x)
+            return _autocast_kept(torch.exp(x), x)
         return super().exponential(x)
 
     @special("speed: torch's hardshrink in inference (the generic body's values to the bit: "
