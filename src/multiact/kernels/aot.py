@@ -225,6 +225,11 @@ def _triton_jobs(targets, functions, dtypes):
                     add(name, dt, kernel,
                         lambda: kt.rows_kernel_source(info, dt, params, masked, single),
                         sig, {"BLOCK": ROW_BLOCK if single else kt.CHUNK})
+                    if single:  # Triton's JIT makes an int argument equal to 1 a constant:
+                        # rows of one column are this variant (it failed to compile once)
+                        add(name, dt, kernel + "/ncols=1",
+                            lambda: kt.rows_kernel_source(info, dt, params, masked, single),
+                            {**sig, "ncols": "constexpr"}, {"BLOCK": ROW_BLOCK, "ncols": 1})
     return jobs
 
 

@@ -250,7 +250,7 @@ def rows_source(fname, x, mask, out, single):
     def ncols_nodes(name_):
         for n in order:
             if n.op == "ncols":
-                name_[id(n)] = f"ncols.to({_TL[n.dtype]})"
+                name_[id(n)] = f"tl.cast(ncols, {_TL[n.dtype]})"
 
     def scalars_up_to(stage, name_, pad):
         # per-row values computable from the reductions of stages <= stage
