@@ -807,3 +807,34 @@ def test_torch_exact_gelu_keeps_addcmuls_operands_on_the_tensors_device(monkeypa
     assert tn._gelu_f64_fwd(x).device.type == tn._gelu_f64_bwd(x, x).device.type == "meta"
     assert len(seen) >= 6
 
+
+def test_jax_float32_division_is_corrected_to_the_rounded_quotient():
+    # XLA divides float32 on NVIDIA GPUs by div.full.f32 (within 2 ulp): soft_sign was
+    # 2.0 ulp off on an H200 against its 1.5 bound.  The JAX namespace's divide_rn
+    # corrects a quotient up to a few ulp off to the correctly rounded one; here the
+    # CPU's quotient, moved 1 and 2 ulp either way, stands in for the GPU's.
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    from multiact.backends import jax as mj
+
+    rng = np.random.default_rng(5)
+    a = np.concatenate([rng.uniform(-1, 1, 50000), rng.uniform(-1e30, 1e30, 1000),
+                        [1e-20, -3e-20, 1.0, 0.5]]).astype(np.float32)
+    b = np.concatenate([np.abs(a[:50000]) + 1, rng.uniform(1e-3, 1e3, 1004)]).astype(np.float32)
+    want = (a.astype(np.float64) / b.astype(np.float64)).astype(np.float32)
+    refine = jax.jit(mj._refined)
+    for ulps in (-2, -1, 1, 2):
+        q = a / b
+        for _ in range(abs(ulps)):
+            q = np.nextafter(q, np.float32(np.copysign(np.inf, ulps)))
+        got = np.asarray(refine(jnp.asarray(a), jnp.asarray(b), jnp.asarray(q)))
+        assert np.array_equal(got, want), (ulps, np.flatnonzero(got != want)[:5])
+    # the corrected division (what a GPU runs; the CPU's primitive is plain division)
+    # keeps the division's IEEE cases, and its derivative is the quotient's
+    div = mj._divide_rn32
+    got = np.asarray(div(jnp.asarray([1.0, -0.0, np.inf, 1.0, 0.0], jnp.float32),
+                         jnp.asarray([np.inf, 2.0, 2.0, 0.0, 0.0], jnp.float32)))
+    np.testing.assert_array_equal(got, np.float32([0.0, -0.0, np.inf, np.inf, np.nan]))
+    assert np.signbit(got[1])
+    da, db = jax.grad(div, argnums=(0, 1))(jnp.float32(3.0), jnp.float32(4.0))
+    assert (float(da), float(db)) == (0.25, -0.1875)

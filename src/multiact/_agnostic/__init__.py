@@ -13,4 +13,5 @@ supply a native version of each in its own ``PRIMITIVES`` dict.
 
 from . import _dtypes, _formulas, _special
 
-PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift, "isdtype": _dtypes.isdtype}
+PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift, "isdtype": _dtypes.isdtype,
+              "divide_rn": _formulas.divide_rn}

@@ -159,6 +159,14 @@ def halves(xp, x, axis, fname):
     return x[tuple(first)], x[tuple(second)]
 
 
+def divide_rn(xp, a, b):
+    """``a / b`` correctly rounded (a namespace primitive).  Every framework's
+    division is, except XLA's float32 division on NVIDIA GPUs (``div.full.f32``,
+    within 2 ulp: openxla/xla#37181), which JAX's primitive corrects; a body whose
+    bound leaves no room for 2 ulp divides by this."""
+    return a / b
+
+
 def shift(xp, x, m):
     """``x - m``: an entry minus its slice's maximum (a namespace primitive).  Where
     it overflows to ``-inf`` (an entry more than the dtype's range below the

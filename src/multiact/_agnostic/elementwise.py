@@ -394,8 +394,8 @@ def soft_sign(xp, x):
     a = xp.abs(x)
     small = a < 1
     xs = xp.where(small, x, 0.0)
-    near = xs / (xp.abs(xs) + 1.0)
-    r = 1.0 / (a + 1.0)
+    near = xp.divide_rn(xs, xp.abs(xs) + 1.0)  # (the bound, 1.5 ulp, leaves no room for
+    r = xp.divide_rn(1.0, a + 1.0)             # a division within 2: _formulas.divide_rn)
     far = xp.where(x < 0, r - 1.0, 1.0 - r)
     return finish(xp, xp.where(small, near, far), dt)
 
