@@ -154,7 +154,13 @@ def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
 def test_x64_off(target):
     import os
 
-    env = dict(os.environ, JAX_ENABLE_X64="0", JAX_PLATFORMS=target.device)
+    # JAX_PLATFORMS names a plugin ("cuda", "rocm"), not "gpu": "gpu" asks for both
+    # and fails where one is missing (jax 0.11 on an H200: "Backend 'rocm' is not in
+    # the list of known backends")
+    platform = target.device
+    if platform == "gpu":
+        platform = "rocm" if "rocm" in str(jax.devices("gpu")[0]).lower() else "cuda"
+    env = dict(os.environ, JAX_ENABLE_X64="0", JAX_PLATFORMS=platform)
     out = subprocess.run([sys.executable, "-c", X32], capture_output=True, text=True,
                          timeout=600, env=env)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

@@ -27,12 +27,17 @@ class Target:
 
     @property
     def flushes_subnormals(self):
-        """XLA on CPU reads subnormal inputs as zero (DAZ); multiact promises
-        nothing for subnormal inputs there, so the sweeps leave them out."""
-        return self.backend == "jax"
+        """XLA on CPU reads subnormal inputs as zero (DAZ), and CuPy compiles every
+        kernel, its own and multiact's, with ``-ftz=true`` (appended after the
+        caller's options: float32 subnormals read and written as zero; found on an
+        H200, where log1mexp of the least subnormal gave -inf); multiact promises
+        nothing for subnormal inputs there, so the sweeps leave them out (for CuPy,
+        float32's: its float64 keeps them, its halves compute in float32, where
+        their subnormals are normal)."""
+        return self.backend in ("jax", "cupy")
 
     def inputs(self, xs, dtype):
-        if not self.flushes_subnormals:
+        if not self.flushes_subnormals or (self.backend == "cupy" and dtype != "float32"):
             return xs
         from .score import FORMATS
 
