@@ -3,7 +3,7 @@
 # time, everything written to $OUT as it goes (a run cut short still reports).  From
 # the repository's root:
 #   bash conformance/device_wheels.sh   # first, where PyPI is reachable: .whl/ (carry it)
-#   bash conformance/device_run.sh      # on the GPU machine: 540 s of limits (give the
+#   bash conformance/device_run.sh      # on the GPU machine: 555 s of limits (give the
 #                                       # call 590: a step's kill waits 10 s more)
 #   DEVICE_RUN_STEPS="conform bench" bash conformance/device_run.sh   # a rerun of some steps
 #   DEVICE_RUN_DEVICE=cpu bash conformance/device_run.sh   # this script's plumbing, on CPU
@@ -11,21 +11,21 @@
 #   info     (15)  the GPU, its driver, the versions of torch, CuPy, JAX, Triton
 #   aot      (40)  multiact compile --target cuda:<this GPU's arch>: every kernel ahead of
 #                  time, cold (empty caches), then again from its cache; each kernel's seconds
-#   jit      (30)  multiact compile --function gelu --function softmax (float32, bfloat16):
+#   jit      (25)  multiact compile --function gelu --function softmax (float32, bfloat16):
 #                  Triton's JIT on this GPU (each kernel launched once), cold, then warm;
 #                  a sample (every kernel, one after another, would take minutes: the rest
 #                  compile in conform's workers)
-#   conform  (260) bash conformance/gpu.sh, its benchmark left out: multiact check and the
+#   conform  (330) bash conformance/gpu.sh, its benchmark left out: multiact check and the
 #                  conformance suite (values, gradients, transforms, OpInfo) on torch-cuda,
 #                  cupy and jax-gpu with the fused kernels on every call (pytest-xdist's
-#                  8 workers), and torch's framework paths; 235 s for the three; writes
+#                  12 workers), and torch's framework paths; 305 s for the three; writes
 #                  gpu-results.md and pytest.txt (both passes' whole output)
-#   bench    (90)  python benchmarks/run.py --gpu, float32 and bfloat16, 2^26 elements
+#   bench    (60)  python benchmarks/run.py --gpu, float32 and bfloat16, 2^26 elements
 #                  (8192 x 8192 rows), the copy bandwidth measured in the same run
 #   first    (45)  python benchmarks/first_call.py --device cuda --budget 30: each
 #                  function's first call on new shapes, dtypes and layouts against native,
 #                  a fresh process (no call started after 30 s: the table says so)
-#   models   (60)  python benchmarks/models.py --device cuda: BERT (exact GELU) in float32
+#   models   (40)  python benchmarks/models.py --device cuda: BERT (exact GELU) in float32
 #                  and bf16 autocast, an MLP, multiact against native, one interleaved run
 # $OUT (reports/device without one) gets at most 8 files, the device tool's limit:
 # log.txt (everything, in order), steps.md (each step's exit status and seconds; 124:
@@ -153,9 +153,9 @@ jit() {  # (every kernel one after another would take minutes: a sample, cold an
 
 conform() {
   local xdist=()
-  if python -c "import xdist" 2>/dev/null; then xdist=(-n 8); fi
+  if python -c "import xdist" 2>/dev/null; then xdist=(-n 12); fi
   GPU_SH_SKIP_BENCH=1 GPU_SH_OUT="$work/gpu" GPU_SH_DEVICE="$dev" GPU_SH_DOCS="$out" \
-    GPU_SH_TIMEOUT=$(python -c "print(max(1, round(260 * $scale) - 25))") \
+    GPU_SH_TIMEOUT=$(python -c "print(max(1, round(330 * $scale) - 25))") \
     GPU_SH_PYTEST_ARGS="${xdist[*]:-}" bash conformance/gpu.sh
   local rc=$?
   for f in pytest pytest-framework; do
@@ -190,11 +190,11 @@ export out work dev scale root
 export -f info arch twice aot jit conform bench first models
 step info 15
 step aot 40
-step jit 30
-step conform 260
-step bench 90
+step jit 25
+step conform 330
+step bench 60
 step first 45
-step models 60
+step models 40
 echo "== steps"; cat "$out/steps.md"
 ls -l "$out"
 rm -rf "$work"

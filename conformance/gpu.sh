@@ -11,7 +11,7 @@
 # (on a GPU machine lent for minutes: conformance/device_run.sh, which sets these knobs)
 # Knobs: GPU_SH_PYTEST_ARGS (more pytest arguments, such as "-n 8" with pytest-xdist;
 # the matrix JSON is then not written: each worker holds a part), GPU_SH_TIMEOUT
-# (seconds for the check and the two pytest passes together: the check at most 60 of
+# (seconds for the check and the two pytest passes together: the check at most 120 of
 # them, the framework pass at least 40; default: no limit), GPU_SH_DEVICE (cuda; cpu
 # runs this script's own steps on CPU, to try it without a GPU), GPU_SH_DOCS (where
 # gpu-results.md and performance-gpu.md go; default docs).
@@ -48,7 +48,7 @@ device=$(python -c "import torch; print(torch.cuda.get_device_name(0))" 2>/dev/n
 if [ "$dev" = cpu ]; then device="CPU (GPU_SH_DEVICE=cpu: this script tried without a GPU)"; fi
 versions=$(python -c "from multiact._check.report import versions; print(', '.join(f'{k} {v}' for k, v in versions().items()))")
 
-within 60 40
+within 120 40
 MULTIACT_KERNELS=$mode "${limit[@]}" python -m multiact check "${backends[@]}" --device "$dev" \
   --json "$out/check.json" | tee "$out/check.txt"
 rc1=${PIPESTATUS[0]}

@@ -38,7 +38,7 @@ def test_device_run_reports_each_step_in_files_the_device_tool_brings_back(tmp_p
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", f) for f in files)
     steps = (out / "steps.md").read_text()
     assert re.search(r"\| info \| 0 \| \d+ \| 15 \|", steps), steps
-    assert re.search(r"\| bench \| 0 \| \d+ \| 90 \|", steps), steps
+    assert re.search(r"\| bench \| 0 \| \d+ \| 60 \|", steps), steps
     assert re.search(r"\| first \| 0 \| \d+ \| 45 \|", steps), steps
     assert "aot" not in steps  # (DEVICE_RUN_STEPS: the others are not run)
     log = (out / "log.txt").read_text()
