@@ -215,3 +215,41 @@ def test_triton_gated_kernels(info, params, label, dtype, shape, axis):
         assert cell.passed, cell.message()
     finally:
         kernels.set_mode(prev)
+
+
+
+def _ops_and_kernel(fn):
+    """``(the ATen compute ops fn ran, whether it launched a Triton kernel)``."""
+    from _calls import calls_to
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from multiact.kernels import triton as kt
+
+    free = {"detach", "view", "alias", "_unsafe_view", "empty_like", "empty"}
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            ops.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    ops = []
+    with Ops():
+        launched = bool(calls_to(kt, "_launch", fn)[1])
+    return [o for o in ops if o not in free], launched
+
+
+@pytest.mark.parametrize("info, params", CASES, ids=[i.label(p) for i, p in CASES])
+def test_a_training_call_is_one_kernel_each_way(interpreted, info, params):
+    # Where Triton's kernels apply (CUDA; here the interpreter in fused mode), a call
+    # that records a gradient is one kernel forward and one backward: Triton's pair,
+    # or one native ATen op each way (torch.relu, F.elu, ...), never a chain of ops.
+    # Found on an H200: tanh_shrink's training calls took its Function's nineteen
+    # ops (4x native's time), and relu with max_value=None never took its kernels.
+    f = getattr(multiact, info.name)
+    x = torch.linspace(0.1 if info.nonneg_input else -3.0, 3.0, 40).requires_grad_(True)
+    y = []
+    fwd, kernel = _ops_and_kernel(lambda: y.append(f(x, **params)))
+    assert kernel or len(fwd) == 1, fwd
+    g = torch.ones_like(x)
+    bwd, kernel = _ops_and_kernel(lambda: y[0].backward(g))
+    assert kernel or len(bwd) == 1, bwd

@@ -266,6 +266,11 @@ _GELU_GRAPH = (torch.float32, torch.float16, torch.bfloat16)
 _is_exporting = torch.compiler.is_exporting
 
 
+#: the parameter types an element-wise kernel takes as constants (relu's max_value may
+#: be None: its kernels are compiled, and were not used until a GPU run showed it)
+_KERNEL_PARAMS = (float, int, type(None))
+
+
 def _autocast_kept(y, x):
     """``y`` in ``x``'s dtype.  Reason: the contract's dtype rule (decision 22).  CUDA
     autocast runs some native ops in float32 whatever their input (``exp``,
@@ -436,7 +441,7 @@ class TorchBackend(Backend):
         # kernel forward (and backward when recording) instead of the generic body's
         # chain of ops, where one runs; the generic body elsewhere.
         if row.fused and row.elementwise and x.dtype in _FLOATS and eager(x) \
-                and all(type(p) in (float, int) for p in params):
+                and all(type(p) in _KERNEL_PARAMS for p in params):
             def path(t):
                 return _framework_path(body, t, params)
 
@@ -665,6 +670,8 @@ class TorchBackend(Backend):
             return super().tanh_shrink(x)
         if not recording(x):  # a kernel where one is ready, else the body in place
             return _k.torch_forward("tanh_shrink", x, (), _tanh_shrink_fwd)
+        if x.is_cuda or _k._route(x) == "triton":  # Triton's pair, one launch each way
+            return _k.torch_train("tanh_shrink", x, (), _tanh_shrink_train, fused_elementwise)
         return _tanh_shrink_train(x)  # (its pair and backward kernels: kernels.torch_fuse)
 
     @special("accuracy and speed: tanh form as x sigmoid(2u) (torch's 1 + tanh(u) cancels in "
@@ -685,11 +692,11 @@ class TorchBackend(Backend):
             return super().gelu(x, approximate)
         if not approximate and x.dtype in _HALF:
             # Reason: speed.  A float32 computation, rounded once, is exact GELU of a
-            # half tensor to the half bound: on CPU the half tensors' own kernels
-            # where they run, else their own Function (decision 82), on CUDA the
-            # float32 path
-            if x.is_cuda:
-                return self.gelu(x.float(), False).to(x.dtype)
+            # half tensor to the half bound: the half tensors' own kernels where they
+            # run (a Triton kernel loads and stores the half dtype and computes in
+            # float32), else their own Function (decision 82).  (CUDA took the float32
+            # path, two conversions more each way: 36% of the GPU time of a bfloat16
+            # fwd+bwd on an H200.)
             return _elementwise(x, "gelu", (False,), _GeluErfHalf.fwd, _GeluErfHalf)
         if approximate:
             return _elementwise(x, "gelu", (True,), _gelu_tanh_eager, _GeluTanh)
