@@ -242,6 +242,29 @@ def test_a_first_call_does_not_import_the_compiler():
     assert out.split() == ["False", "cold"]
 
 
+def test_a_first_cuda_call_does_not_import_triton():
+    # `import triton` with the Triton kernel module took 230 ms on an H200, on the
+    # first call of a CUDA tensor with a kernel (the default mode): that call takes the
+    # framework path while a thread of its own imports them; the calls after, Triton's
+    # route.  No GPU here: a stand-in with is_cuda set asks for the route.
+    out, _ = _run("""
+        kernels.set_mode("auto")
+
+        class Cuda:
+            is_cuda, is_cpu = True, False
+
+            def numel(self):
+                return 10 ** 6
+
+        first = kernels._route(Cuda())
+        imported_by_caller = "triton" in sys.modules and kernels._STATE["triton"] is not None
+        th = kernels._STATE["triton_import"]
+        th.join(60)
+        print(first, imported_by_caller, th.name, kernels._route(Cuda()))
+    """)
+    assert out.split() == ["None", "False", "multiact-import-triton", "tier"]
+
+
 def test_the_cpu_tier_end_to_end():
     # The first call at every shape, dtype and layout runs the framework path;
     # once the kernel has paid for itself it compiles in the background, and one

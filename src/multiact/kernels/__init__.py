@@ -59,7 +59,8 @@ __all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forwar
            "LOWEST_FLOOR"]
 
 _MODES = ("auto", "fused", "framework")
-_STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None}
+_STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None,
+          "triton_import": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 #: (unless the function's backend registered a smaller floor: :func:`tier_from`)
@@ -227,6 +228,39 @@ def _triton():
     return t
 
 
+def _triton_soon():
+    """The default mode's :func:`_triton`: the module once Triton is imported, False
+    until then, with the import started on a thread of its own by the first call
+    that asks.  Reason: first-call latency.  ``import triton`` and this package's
+    Triton module took 230 ms on the first call of a CUDA tensor that has a kernel
+    (sigmoid's first call: 227.7 ms against native's 0.2, measured on an H200); that
+    call, and those until the import ends, take the framework path, which needs
+    neither.  (Not a daemon: a program's exit waits for the import to end, rather
+    than ending the interpreter inside it.)"""
+    t = _STATE["triton"]
+    if t is not None:
+        return t
+    with _IMPORT_LOCK:
+        if _STATE["triton_import"] is None:
+            th = threading.Thread(target=_import_triton, name="multiact-import-triton")
+            _STATE["triton_import"] = th
+            try:
+                th.start()
+            except RuntimeError:  # (no new thread: the interpreter is shutting down)
+                pass
+    return False
+
+
+def _import_triton():
+    try:
+        _triton()
+    except Exception:  # noqa: BLE001 - a broken install: no Triton kernels, no output
+        _STATE["triton"] = False
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
 def _inductor():
     i = _STATE["inductor"]
     if i is None:
@@ -250,7 +284,7 @@ def _route(x, floor=None):
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
-            return "tier" if _triton() else None
+            return "tier" if _triton_soon() else None
         if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ else "tier"
         return None
