@@ -94,3 +94,17 @@ def test_the_switch(monkeypatch, used_kernel):
             kernels.set_mode("fast")
     finally:
         kernels.set_mode(prev)
+
+
+def test_the_cupy_backend_takes_the_kernel_for_every_check_case(monkeypatch):
+    # CuPy's generic rule gives every element-wise row with Python-number parameters
+    # its kernel; relu's max_value=None was not one (the body's two passes: relu at
+    # 2.00x native on an H200).  CuPy imports without a GPU; its launch is stubbed.
+    cb = pytest.importorskip("multiact.backends.cupy")
+    from multiact.kernels import cuda_c
+
+    monkeypatch.setattr(cuda_c, "cupy_forward", lambda info, x, params: ("kernel", info.name))
+    monkeypatch.setattr(kernels, "mode", lambda: "auto")
+    for info, params in CASES:
+        got = cb.BACKEND.generic(info, info.body, object(), *info.args(params))
+        assert got == ("kernel", info.name), info.label(params)

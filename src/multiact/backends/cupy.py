@@ -19,7 +19,9 @@ from .. import kernels as _kernels
 from .._agnostic import _formulas as fm
 from . import Backend, Namespace
 
-_SCALARS = (float, int, bool)
+#: the parameter types a kernel takes as constants (relu's max_value may be None: its
+#: kernels are compiled, and relu took the body's two passes until a GPU run showed it)
+_SCALARS = (float, int, bool, type(None))
 NS = Namespace(_xp, "cupy")
 
 
