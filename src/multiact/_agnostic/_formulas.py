@@ -162,8 +162,9 @@ def halves(xp, x, axis, fname):
 def divide_rn(xp, a, b):
     """``a / b`` correctly rounded (a namespace primitive).  Every framework's
     division is, except XLA's float32 division on NVIDIA GPUs (``div.full.f32``,
-    within 2 ulp: openxla/xla#37181), which JAX's primitive corrects; a body whose
-    bound leaves no room for 2 ulp divides by this."""
+    within 2 ulp: openxla/xla#37181), which JAX's primitive corrects (to the rounded
+    quotient but within 2^-20 ulp of a midpoint); a body whose bound leaves no room
+    for 2 ulp divides by this."""
     return a / b
 
 

@@ -423,7 +423,7 @@ def _kernel_vjp(ctx, x, g):
         try:
             flat = [(t if t.is_contiguous() else t.contiguous()).view(-1) for t in (x, g)]
             return ctx.pair.bwd(*flat).view(x.shape)
-        except (NotImplementedError, Miss):  # a batched tensor of the legacy vmap; a miss
+        except (NotImplementedError, Miss):  # a kernel that refuses the call; a miss
             pass
     with torch.enable_grad():
         xr = x if create else x.detach().requires_grad_(True)

@@ -983,7 +983,7 @@ def _softmax_eager(x, axis, where, initial):
         if total != total:
             return _Rd.softmax(NS, x, axis, where, initial)
         y = y / s if torch.is_grad_enabled() and y.requires_grad else y.div_(s)
-        return y.to(x.dtype) if xw is not x else y
+        return y.to(x.dtype) if y.dtype is not x.dtype else y  # (autocast: float32)
     # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
     # finite: those take the generic body's limits.  Such a slice's sum is NaN, so
     # each of its entries is: a large y's slices' first entries tell (a sum of all
@@ -993,7 +993,8 @@ def _softmax_eager(x, axis, where, initial):
     total = float((yd.select(axis[0], 0) if yd.numel() >= _LARGE else yd).sum())
     if total != total:
         return _Rd.softmax(NS, x, axis, where, initial)
-    return y.to(x.dtype) if xw is not x else y
+    # (also where CUDA autocast ran torch's softmax of a half x in float32)
+    return y.to(x.dtype) if y.dtype is not x.dtype else y
 
 
 # -- standardize ----------------------------------------------------------------------

@@ -27,18 +27,22 @@ from .._table import BY_NAME
 from . import Backend, Namespace, special
 
 def _split(v):
-    """Veltkamp's split of float32 ``v`` into ``hi + lo``, 12 bits each (for
-    ``|v|`` below 2^115; contraction into FMAs cannot spoil it)."""
-    c = v * 4097.0
-    hi = c - (c - v)
+    """float32 ``v`` as ``hi + lo``, 12 significant bits each: ``hi`` is ``v`` rounded
+    to 12 bits (XLA's reduce-precision, no multiply that a compiler could contract
+    with the subtraction, as Veltkamp's ``c - (c - v)`` has), ``lo`` the exact rest."""
+    hi = jax.lax.reduce_precision(v, exponent_bits=8, mantissa_bits=11)
     return hi, v - hi
 
 
 def _refined(a, b, q):
-    """``a / b`` correctly rounded from ``q``, a float32 quotient within a few ulp:
-    one correction ``q + r / b`` with the remainder ``r = a - q b`` exact (Dekker's
-    product ``q b = p + e``; ``a - p`` exact by Sterbenz), for ``|a|`` above 2^-100
-    (below, the product's low parts are subnormal: within an ulp).  Where ``r / b`` is not
+    """``a / b`` from ``q``, a float32 quotient within a few ulp: one correction
+    ``q + r / b`` with the remainder ``r = a - q b`` exact (Dekker's product ``q b =
+    p + e`` of 12-bit halves; ``a - p`` exact by Sterbenz), for ``|a|`` above 2^-100
+    (below, the product's low parts are subnormal: within an ulp).  The result is
+    the correctly rounded quotient except within about 2^-20 ulp of a midpoint
+    (``r / b`` is itself a division within 2 ulp).  It assumes XLA does not contract
+    ``a - q b`` into an FMA (XLA's NVPTX backend does not: openxla/xla, 2026; one
+    that did would correct by ``e`` twice, up to an ulp).  Where ``r / b`` is not
     finite (``b`` infinite or zero, ``q`` NaN) or ``q`` is zero, ``q`` itself."""
     qh, ql = _split(q)
     bh, bl = _split(b)

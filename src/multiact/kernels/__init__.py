@@ -240,25 +240,40 @@ def _triton_soon():
     t = _STATE["triton"]
     if t is not None:
         return t
-    with _IMPORT_LOCK:
-        if _STATE["triton_import"] is None:
-            th = threading.Thread(target=_import_triton, name="multiact-import-triton")
-            _STATE["triton_import"] = th
-            try:
-                th.start()
-            except RuntimeError:  # (no new thread: the interpreter is shutting down)
-                pass
+    if _STATE["triton_import"] is None:
+        with _IMPORT_LOCK:
+            if _STATE["triton_import"] is None:
+                th = threading.Thread(target=_import_triton, name="multiact-import-triton")
+                _STATE["triton_import"] = th
+                try:
+                    th.start()
+                except RuntimeError:  # no new thread (shutting down, or none left)
+                    _STATE["triton_import"] = None
     return False
 
 
 def _import_triton():
     try:
-        _triton()
-    except Exception:  # noqa: BLE001 - a broken install: no Triton kernels, no output
-        _STATE["triton"] = False
+        _triton()  # (Triton not installed: False, for good)
+    except Exception:  # noqa: BLE001 - another failure (an import racing another
+        # thread's, say): tried once more by a later call, then no Triton kernels
+        _STATE["import_failures"] = _STATE.get("import_failures", 0) + 1
+        if _STATE["import_failures"] >= 2:
+            _STATE["triton"] = False
+        else:
+            _STATE["triton"] = None
+            _STATE["triton_import"] = None
+
+
+def _reset_import_in_child():
+    # a forked child has no import thread: an import not finished asks again there
+    if _STATE["triton"] is None:
+        _STATE["triton_import"] = None
 
 
 _IMPORT_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_import_in_child)
 
 
 def _inductor():
