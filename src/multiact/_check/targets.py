@@ -25,19 +25,18 @@ class Target:
     def label(self):
         return f"{self.backend}:{self.device}"
 
-    @property
-    def flushes_subnormals(self):
-        """XLA on CPU reads subnormal inputs as zero (DAZ), and CuPy compiles every
-        kernel, its own and multiact's, with ``-ftz=true`` (appended after the
-        caller's options: float32 subnormals read and written as zero; found on an
-        H200, where log1mexp of the least subnormal gave -inf); multiact promises
-        nothing for subnormal inputs there, so the sweeps leave them out (for CuPy,
-        float32's: its float64 keeps them, its halves compute in float32, where
-        their subnormals are normal)."""
-        return self.backend in ("jax", "cupy")
+    def flushes_subnormals(self, dtype):
+        """Whether ``dtype``'s subnormal inputs read as zero here: XLA on CPU (DAZ),
+        and CuPy's float32, since CuPy compiles every kernel, its own and
+        multiact's, with ``-ftz=true`` after the caller's options (found on an
+        H200, where log1mexp of the least subnormal gave -inf; its float64 keeps
+        subnormals, and its float16 computes in float32, where they are normal).
+        multiact promises nothing for subnormal inputs there, so the sweeps leave
+        them out."""
+        return self.backend == "jax" or (self.backend == "cupy" and dtype == "float32")
 
     def inputs(self, xs, dtype):
-        if not self.flushes_subnormals or (self.backend == "cupy" and dtype != "float32"):
+        if not self.flushes_subnormals(dtype):
             return xs
         from .score import FORMATS
 

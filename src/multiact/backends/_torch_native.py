@@ -224,37 +224,31 @@ _SCALARS: dict = {}
 _dynamo_tracing = torch.compiler.is_dynamo_compiling  # False but where Dynamo traces
 
 
-def _scalar(v, like):
+def _scalar(v, like, device="cpu"):
     """``v`` as a 0-d tensor of ``like``'s dtype, cached, on the CPU (which every
-    device accepts for a 0-d operand).  Reason: speed on small tensors.  An op
-    with a Python float converts it to a Scalar, which costs as much as the op
+    device accepts for a 0-d operand) or ``device``.  Reason: speed on small tensors.
+    An op with a Python float converts it to a Scalar, which costs as much as the op
     itself on 16 elements; a 0-d tensor of the same dtype gives the same bits.
     Under torch.compile (a CPU kernel compiled from a framework path's ops) a
     constant, uncached: a read of the cache would guard the kernel on its
     contents."""
     if _dynamo_tracing():
-        return torch.tensor(v, dtype=like.dtype, device="cpu")
-    key = (v, math.copysign(1.0, v), like.dtype)  # -0.0 == 0.0 as a key, not as bits
+        return torch.tensor(v, dtype=like.dtype, device=device)
+    key = (v, math.copysign(1.0, v), like.dtype, device)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:
-        # on the CPU, not the default device
-        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device="cpu")
+        # on the CPU (or the device asked for), not the default device
+        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device=device)
     return t
 
 
 def _device_scalar(v, like):
-    """:func:`_scalar`, but on ``like``'s device: an operand of ``torch.addcmul``,
-    whose CUDA kernel refuses a CPU ``self`` ("CPU Scalar support for self argument
-    is not supported") and, in older torch, a CPU factor."""
-    if like.device.type == "cpu":
-        return _scalar(v, like)
-    if _dynamo_tracing():
-        return torch.tensor(v, dtype=like.dtype, device=like.device)
-    key = (v, math.copysign(1.0, v), like.dtype, like.device)
-    t = _SCALARS.get(key)
-    if t is None:
-        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device=like.device)
-    return t
+    """:func:`_scalar` on ``like``'s device: an operand of ``torch.addcmul``, whose
+    CUDA kernel refuses a CPU ``self`` ("CPU Scalar support for self argument is not
+    supported") and, in older torch, a CPU factor."""
+    return _scalar(v, like, "cpu" if like.device.type == "cpu" else like.device)
+
+
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _HALF = (torch.float16, torch.bfloat16)
