@@ -249,6 +249,14 @@ def _device_scalar(v, like):
     return _scalar(v, like, "cpu" if like.device.type == "cpu" else like.device)
 
 
+def _autocast_kept(y, x):
+    """``y`` in ``x``'s dtype.  Reason: the contract's dtype rule (decision 22).  CUDA
+    autocast runs some native ops in float32 whatever their input (``exp``,
+    ``softplus``, ``softmax``: found on an H200), and a half tensor's path may
+    compute in float32; their result is then rounded once, to ``x``'s dtype."""
+    return y if y.dtype is x.dtype else y.to(x.dtype)
+
+
 # Tuples, not sets: torch.compile traces `dtype in tuple` without a graph break.
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 _HALF = (torch.float16, torch.bfloat16)
@@ -977,7 +985,7 @@ def _softmax_eager(x, axis, where, initial):
         if total != total:
             return _Rd.softmax(NS, x, axis, where, initial)
         y = y / s if torch.is_grad_enabled() and y.requires_grad else y.div_(s)
-        return y.to(x.dtype) if y.dtype is not x.dtype else y  # (autocast: float32)
+        return _autocast_kept(y, x)
     # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
     # finite: those take the generic body's limits.  Such a slice's sum is NaN, so
     # each of its entries is: a large y's slices' first entries tell (a sum of all
@@ -987,8 +995,7 @@ def _softmax_eager(x, axis, where, initial):
     total = float((yd.select(axis[0], 0) if yd.numel() >= _LARGE else yd).sum())
     if total != total:
         return _Rd.softmax(NS, x, axis, where, initial)
-    # (also where CUDA autocast ran torch's softmax of a half x in float32)
-    return y.to(x.dtype) if y.dtype is not x.dtype else y
+    return _autocast_kept(y, x)
 
 
 # -- standardize ----------------------------------------------------------------------

@@ -19,9 +19,6 @@ from .. import kernels as _kernels
 from .._agnostic import _formulas as fm
 from . import Backend, Namespace
 
-#: the parameter types a kernel takes as constants (relu's max_value may be None: its
-#: kernels are compiled, and relu took the body's two passes until a GPU run showed it)
-_SCALARS = (float, int, bool, type(None))
 NS = Namespace(_xp, "cupy")
 
 
@@ -33,14 +30,14 @@ class CupyBackend(Backend):
 
     def generic(self, row, body, x, *params):
         if row.elementwise and row.fused and _kernels.mode() != "framework" \
-                and all(type(p) in _SCALARS for p in params):
+                and all(type(p) in _kernels.CONSTANTS for p in params):
             from ..kernels import cuda_c
 
             y = cuda_c.cupy_forward(row, x, params)
             if y is not None:
                 return y
         elif row.halves and row.fused and _kernels.mode() != "framework" \
-                and all(type(p) in _SCALARS for p in params):
+                and all(type(p) in _kernels.CONSTANTS for p in params):
             from ..kernels import cuda_c
 
             i = [p.name for p in row.params].index("axis")

@@ -52,7 +52,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu,
                             _soft_sign_fwd, _softmax_eager, _softplus, _standardize_centred, _tanh,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
-from ._torch_native import _dynamo_tracing, _functorch_active, _fwd_ad
+from ._torch_native import _autocast_kept, _dynamo_tracing, _functorch_active, _fwd_ad
 from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
@@ -266,19 +266,6 @@ _GELU_GRAPH = (torch.float32, torch.float16, torch.bfloat16)
 _is_exporting = torch.compiler.is_exporting
 
 
-#: the parameter types an element-wise kernel takes as constants (relu's max_value may
-#: be None: its kernels are compiled, and were not used until a GPU run showed it)
-_KERNEL_PARAMS = (float, int, type(None))
-
-
-def _autocast_kept(y, x):
-    """``y`` in ``x``'s dtype.  Reason: the contract's dtype rule (decision 22).  CUDA
-    autocast runs some native ops in float32 whatever their input (``exp``,
-    ``softplus``: found on an H200); their result is then rounded once, to ``x``'s
-    dtype."""
-    return y if y.dtype is x.dtype else y.to(x.dtype)
-
-
 def _traced_cpu(x):
     """Whether ``x`` is a CPU tensor in a graph that Dynamo traces for torch.compile,
     not for torch.export (an exported program keeps ATen ops: decision 110), nor
@@ -441,7 +428,7 @@ class TorchBackend(Backend):
         # kernel forward (and backward when recording) instead of the generic body's
         # chain of ops, where one runs; the generic body elsewhere.
         if row.fused and row.elementwise and x.dtype in _FLOATS and eager(x) \
-                and all(type(p) in _KERNEL_PARAMS for p in params):
+                and all(type(p) in _k.CONSTANTS for p in params):
             def path(t):
                 return _framework_path(body, t, params)
 
@@ -449,7 +436,7 @@ class TorchBackend(Backend):
                 return _k.torch_train(row.name, x, params, path, fused_elementwise)
             return _k.torch_forward(row.name, x, params, path)
         if row.halves and row.fused and x.dtype in _FLOATS and eager(x) \
-                and all(type(p) in (float, int, bool) for p in params):
+                and all(type(p) in _k.CONSTANTS for p in params):
             return _gated(row, body, x, params)
         return body(NS, x, *params)
 

@@ -56,7 +56,13 @@ __all__ = ["mode", "set_mode", "bind_torch", "own", "Own", "Miss", "torch_forwar
            "torch_train", "torch_rows", "torch_rows_train", "torch_gated", "torch_gated_train",
            "torch_fuse", "spent_backward", "warm", "wait", "status",
            "coverage", "MIN_NUMEL", "tier_from", "least", "floor_where",
-           "LOWEST_FLOOR"]
+           "LOWEST_FLOOR", "CONSTANTS"]
+
+#: the parameter types a kernel takes as constants of its text and its key: Python
+#: numbers, bools and None (relu's max_value: with None missing here, relu's calls
+#: took the body's ops on torch and CuPy until a GPU run showed it); an array
+#: parameter is data, and takes the generic body
+CONSTANTS = (float, int, bool, type(None))
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None,
