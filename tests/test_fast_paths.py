@@ -676,6 +676,197 @@ def test_torch_softmax_family_under_compile_takes_the_operators(target, name):
         torch.testing.assert_close(c.double(), r, rtol=2e-5,
                                    atol=2e-5 * float(r.detach().abs().max()))
 
+
+def _graph_targets(torch, f, x, named=False):
+    """The targets of Dynamo's graph of ``f(x)`` (``fullgraph``): which operators a
+    compiled graph calls before AOTAutograd decomposes them (``named``: with their
+    string arguments, ``"multiact.elementwise.default(sigmoid)"``)."""
+    import torch._dynamo
+
+    graphs = []
+    torch._dynamo.reset()
+    torch.compile(f, fullgraph=True, backend=lambda gm, ex: graphs.append(gm) or gm)(x)
+    return {str(n.target) + (f"({','.join(a for a in n.args if isinstance(a, str))})"
+                             if named else "")
+            for gm in graphs for n in gm.graph.nodes}
+
+
+@pytest.mark.backends("torch")
+def test_torch_elementwise_under_compile_takes_the_operators(target):
+    # decision 115: in a torch.compile graph that records a gradient (CPU, a plain float
+    # tensor), the element-wise functions so routed are multiact::elementwise, the CPU
+    # kernels' own formulas (kernels.own) forward and backward: their bits, no
+    # operator call left for Inductor, every order right under backend="eager"
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+    from multiact.backends import _torch_autograd as ta
+    from multiact.backends import _torch_native as tn
+
+    probe = torch.randn(8, requires_grad=True)
+    routed = [info.name for info in multiact._table.TABLE if info.elementwise
+              and not info.params and f"multiact.elementwise.default({info.name})" in
+              _graph_targets(torch, getattr(multiact, info.name), probe, named=True)]
+    assert {"sigmoid", "silu", "quick_gelu"} <= set(routed), routed
+    x64 = torch.cat([torch.linspace(-30, 30, 2001, dtype=torch.float64),
+                     torch.tensor([0.0, -0.0, math.inf, -math.inf, math.nan, 1e30, -1e30,
+                                   3.0, -3.0, 1e-30])])
+    gen = torch.Generator().manual_seed(115)
+    g64 = torch.randn(x64.numel(), dtype=torch.float64, generator=gen)
+
+    def bits(a, b):
+        nan = a.isnan()
+        return torch.equal(nan, b.isnan()) and torch.equal(
+            a[~nan].view(tn._BITS[a.dtype]), b[~nan].view(tn._BITS[b.dtype]))
+
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    for name in routed:
+        fn = getattr(multiact, name)
+        for dt in (torch.float32, torch.bfloat16):
+            x, g = x64.to(dt), g64.to(dt)
+            xw, gw = x.float(), g.float()  # (a half tensor's in float32, rounded once)
+            fwd, bwd = ta._graph_formulas(name)  # (the eager Function's, or sigmoid's pair)
+            want_y, want_g = fwd(xw).to(dt), bwd(xw, gw).to(dt)
+            xe = x.clone().requires_grad_(True)
+            (ge,) = torch.autograd.grad(fn(xe), xe, g)  # the eager path's gradient
+            for backend in ("aot_eager", "eager"):
+                torch._dynamo.reset()
+                xr = x.clone().requires_grad_(True)
+                y = torch.compile(fn, fullgraph=True, backend=backend)(xr)
+                (gx,) = torch.autograd.grad(y, xr, g)
+                assert bits(y.detach(), want_y), (name, dt, backend)
+                assert bits(gx, want_g), (name, dt, backend)
+                if dt == torch.float32:
+                    assert bits(gx, ge), (name, dt, backend)
+                else:  # (the eager path's half formulas may round more than once)
+                    torch.testing.assert_close(gx, ge, rtol=2 * torch.finfo(dt).eps, atol=0,
+                                               equal_nan=True)
+        graphs.clear()
+        torch._dynamo.reset()
+        xr = x64.float().requires_grad_(True)
+        torch.compile(fn, fullgraph=True, backend=aot_autograd(
+            fw_compiler=keep, bw_compiler=keep))(xr).backward(g64.float())
+        targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+        assert len(graphs) == 2 and not any("multiact" in t for t in targets), (name, targets)
+        # second and third order under backend="eager", against autograd of the
+        # float64 body (the backward operator's rule: the traced second derivative)
+        t = torch.tensor([-20.0, -3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 2.5, 4.0, 20.0],
+                         dtype=torch.float64)
+        w = torch.linspace(-1.0, 2.0, t.numel(), dtype=torch.float64)
+        td = t.clone().requires_grad_(True)
+        with torch.enable_grad():
+            (r1,) = torch.autograd.grad((BY_NAME[name].body(tn.NS, td) * w).sum(), td,
+                                        create_graph=True)
+            (r2,) = torch.autograd.grad((r1 * w).sum(), td, create_graph=True)
+            # (a piecewise quadratic's third derivative, hard_silu's, is no graph: 0)
+            r3 = torch.autograd.grad((r2 * w).sum(), td)[0] if r2.requires_grad else \
+                torch.zeros_like(t)
+        torch._dynamo.reset()
+        f = torch.compile(lambda u: (fn(u) * w.float()).sum(), fullgraph=True, backend="eager")
+        tc = t.float().requires_grad_(True)
+        (c1,) = torch.autograd.grad(f(tc), tc, create_graph=True)
+        (c2,) = torch.autograd.grad((c1 * w.float()).sum(), tc, create_graph=True)
+        c3 = torch.autograd.grad((c2 * w.float()).sum(), tc)[0] if c2.requires_grad else \
+            torch.zeros_like(tc)
+        for c, r in ((c1, r1), (c2, r2), (c3, r3)):
+            torch.testing.assert_close(c.double(), r, rtol=2e-6,
+                                       atol=2e-6 * float(r.detach().abs().max())), name
+    # no gradient recorded, an exported program, a CUDA-less meta tensor: no operator
+    plain = torch.randn(8)
+    assert not any("multiact" in t for t in _graph_targets(torch, multiact.sigmoid, plain))
+
+
+@pytest.mark.backends("torch")
+def test_torch_soft_shrink_under_compile_is_its_eager_formula(target):
+    # decision 115: in a torch.compile graph on CPU soft_shrink is x - clamp(x, -l, l),
+    # as eagerly (its autograd saves one mask for the backward, the body's selects two):
+    # the eager path's values and gradients, bit for bit (+0 in the band, 0 gradient in
+    # it and at its edges, NaN kept, the incoming gradient at NaN as the body's)
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from multiact.backends import _torch_native as tn
+
+    x64 = torch.tensor([-3.0, -1.0, -0.5, -0.0, 0.0, 0.25, 1.0, 1.5, math.inf, -math.inf,
+                        math.nan, 1e30])
+    g = torch.linspace(-2.0, 3.0, x64.numel())
+    for dt in (torch.float32, torch.float64):
+        x = x64.to(dt)
+
+        def f(t):
+            return multiact.soft_shrink(t, lambd=1.0)
+
+        assert "clamp" in str(_graph_targets(torch, f, x.clone().requires_grad_(True)))
+        xe = x.clone().requires_grad_(True)
+        ye = f(xe)
+        (ge,) = torch.autograd.grad(ye, xe, g.to(dt))
+        body = BY_NAME["soft_shrink"].body(tn.NS, x, 1.0)
+        for backend in ("aot_eager", "inductor"):
+            torch._dynamo.reset()
+            xr = x.clone().requires_grad_(True)
+            y = torch.compile(f, fullgraph=True, backend=backend)(xr)
+            (gx,) = torch.autograd.grad(y, xr, g.to(dt))
+            for a, b in ((y.detach(), ye.detach()), (y.detach(), body), (gx, ge)):
+                nan = a.isnan()
+                assert torch.equal(nan, b.isnan()) and torch.equal(
+                    a[~nan].view(tn._BITS[dt]), b[~nan].view(tn._BITS[dt])), (dt, backend)
+
+
+@pytest.mark.backends("torch")
+def test_torch_gates_under_compile_take_the_graph_routes(target):
+    # decision 115: in a torch.compile graph on CPU, exact geglu's gelu is the
+    # backend's, so exact GELU's graph routes reach it: multiact::gelu_erf (decision
+    # 111) when recording a gradient and _gelu_erf_wide (decision 107) when not;
+    # quick_gelu is multiact::elementwise itself; glu's and swiglu's gates keep the
+    # body.  Values and gradients as eagerly; exact geglu within its bound (mpmath).
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from mpmath import mp
+
+    gen = torch.Generator().manual_seed(1150)
+    x = (torch.randn(16, 64, generator=gen) * 4).requires_grad_(True)
+    # the rows whose bodies call activation_of; tanh geglu's gelu has no graph route
+    cases = [(info.name, dict(c.params)) for info in multiact._table.TABLE
+             if info.halves or info.name == "quick_gelu" for c in info.cases
+             if not (info.name == "geglu" and dict(c.params).get("approximate", True))]
+    assert len(cases) == 4, cases
+    for name, params in cases:
+        fn = getattr(multiact, name)
+
+        def f(t, fn=fn, params=params):
+            return fn(t, **params)
+
+        ops = {t for t in _graph_targets(torch, f, x) if t.startswith("multiact.")}
+        assert ops == ({"multiact.gelu_erf.default"} if name == "geglu" else
+                       {"multiact.elementwise.default"} if name == "quick_gelu" else set()), name
+        torch._dynamo.reset()
+        y = torch.compile(f, fullgraph=True, backend="aot_eager")(x)
+        (gx,) = torch.autograd.grad(y, x, torch.ones_like(y))
+        xe = x.detach().clone().requires_grad_(True)
+        ye = f(xe)
+        (ge,) = torch.autograd.grad(ye, xe, torch.ones_like(ye))
+        torch.testing.assert_close(y.detach(), ye.detach(), rtol=4e-6, atol=1e-30)
+        torch.testing.assert_close(gx, ge, rtol=4e-6, atol=1e-6)
+    # exact geglu without a gradient: the tier's formula, within the bound of mpmath's
+    torch._dynamo.reset()
+    xv = x.detach()
+    assert "multiact.gelu_erf.default" not in _graph_targets(
+        torch, lambda t: multiact.geglu(t, approximate=False), xv)
+    y = torch.compile(lambda t: multiact.geglu(t, approximate=False), fullgraph=True,
+                      backend="aot_eager")(xv)
+    a, b = xv[:, :32].double(), xv[:, 32:].double()
+    want = torch.tensor([[float(mp.mpf(u) * mp.ncdf(u) * v) for u, v in zip(ra, rb)]
+                         for ra, rb in zip(a.tolist(), b.tolist())], dtype=torch.float64)
+    err = ((y.double() - want).abs() / torch.finfo(torch.float32).eps / want.abs().clamp(
+        min=torch.finfo(torch.float32).tiny))
+    assert float(err.max()) <= 9, float(err.max())
+
+
 @pytest.mark.backends("torch")
 def test_torch_exact_gelu_under_compile_is_the_tiers_formulas(target):
     # decision 107: in a graph Dynamo traces (CPU, float32 and the half dtypes) exact

@@ -261,6 +261,9 @@ _SilU = _function("silu", _silu_fwd, _silu_bwd)
 _Mish = _function("mish", _mish_fwd, _mish_bwd)
 _QuickGelu = _function("quick_gelu", _quick_gelu_fwd, _quick_gelu_bwd)
 _QuickGelu.half_via_float = True
+#: the element-wise Functions of the functions with no parameters, by name: the
+#: formulas of their compiled training graphs' operator (``_graph_formulas``)
+_PLAIN_FUNCTIONS = {c.name: c for c in _Elementwise.__subclasses__() if not c.params}
 
 
 # -- the softmax family's framework paths ---------------------------------------------
@@ -646,6 +649,43 @@ def _log_softmax_graph_bwd_vjp(ctx, gg):
     return dg.to(g.dtype), dy.to(y.dtype), None
 
 
+def _graph_formulas(name):
+    """``(fwd(x), bwd(x, g))`` of the element-wise operator for ``name``: its eager
+    training Function's (``_Elementwise``: the accurate backward, from ``x``), or
+    for sigmoid, whose Function saves ``q`` in place of ``x``, its CPU kernels' pair
+    from ``x`` (``kernels.own``: torch's forward, ``_sigmoid_bwd_of_x``)."""
+    fn = _PLAIN_FUNCTIONS.get(name)
+    if fn is not None:
+        return fn.fwd, fn.bwd
+    own = _k._own(name, (), "float32")
+    return own.fwd, own.bwd
+
+
+def _elementwise_graph_fwd(x: torch.Tensor, name: str) -> torch.Tensor:
+    """``multiact::elementwise``: the function ``name`` of ``x`` by its formula
+    (:func:`_graph_formulas`); a half tensor's in float32, rounded once."""
+    return _graph_formulas(name)[0](_rows_work(x)).to(x.dtype)
+
+
+def _elementwise_graph_bwd(g: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:
+    """``multiact::elementwise_backward``: ``g f'(x)`` by its formula from ``x``
+    (:func:`_graph_formulas`); a half tensor's in float32, rounded once."""
+    return _graph_formulas(name)[1](_rows_work(x), _rows_work(g)).to(g.dtype)
+
+
+def _elementwise_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward: d/dg ``f'(x) gg``; d/dx ``gg g f''(x)``,
+    the traced generic body's second derivative as plain differentiable ops
+    (``inductor.second_fn``: autodiff's rules, as the body's double backward)."""
+    from ..kernels.inductor import second_fn  # (imports nothing more: torch is loaded)
+
+    g, x = ctx.saved_tensors
+    xw = _rows_work(x)
+    second = second_fn(BY_NAME[ctx.name], _k._dtype_name(xw.dtype), ())
+    return (GRAPH_OPS["elementwise_backward"](gg, x, ctx.name),
+            second(xw, _rows_work(g), _rows_work(gg)).to(x.dtype), None)
+
+
 def _save_inputs(ctx, inputs, output):
     ctx.save_for_backward(*inputs)
 
@@ -670,6 +710,11 @@ def _save_softmax_bwd(ctx, inputs, output):  # (g, y, inf, dim)
     ctx.dim = inputs[3]
 
 
+def _save_named(ctx, inputs, output):  # (x, name) or (g, x, name)
+    ctx.save_for_backward(*inputs[:-1])
+    ctx.name = inputs[-1]
+
+
 def _gelu_erf_graph_vjp(ctx, g):
     return GRAPH_OPS["gelu_erf_backward"](g, *ctx.saved_tensors)
 
@@ -682,6 +727,10 @@ def _log_softmax_graph_vjp(ctx, g):
     return GRAPH_OPS["log_softmax_backward"](g, *ctx.saved_tensors, ctx.dim), None
 
 
+def _elementwise_graph_vjp(ctx, g):
+    return GRAPH_OPS["elementwise_backward"](g, *ctx.saved_tensors, ctx.name), None
+
+
 #: each operator's formula, setup_context and vjp (a backward operator before the
 #: operator whose vjp calls it)
 _GRAPH_OPS = {
@@ -692,6 +741,8 @@ _GRAPH_OPS = {
     "log_softmax_backward": (_log_softmax_graph_bwd, _save_rows_bwd,
                              _log_softmax_graph_bwd_vjp),
     "log_softmax": (_log_softmax_graph_fwd, _save_output, _log_softmax_graph_vjp),
+    "elementwise_backward": (_elementwise_graph_bwd, _save_named, _elementwise_graph_bwd_vjp),
+    "elementwise": (_elementwise_graph_fwd, _save_named, _elementwise_graph_vjp),
 }
 
 

@@ -222,6 +222,7 @@ NS_ONNX = NS.replacing({"log1p": _log1p_onnx, "expm1": _expm1_onnx, "sort": _sor
 
 _SCALARS: dict = {}
 _dynamo_tracing = torch.compiler.is_dynamo_compiling  # False but where Dynamo traces
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
 def _scalar(v, like, device="cpu"):
@@ -231,9 +232,13 @@ def _scalar(v, like, device="cpu"):
     itself on 16 elements; a 0-d tensor of the same dtype gives the same bits.
     Under torch.compile (a CPU kernel compiled from a framework path's ops) a
     constant, uncached: a read of the cache would guard the kernel on its
-    contents."""
+    contents.  Where AOTAutograd traces a custom operator's formulas (``like`` a
+    FunctionalTensor: ``_torch_autograd.GRAPH_OPS``), an op of the graph: a cached
+    tensor there would be a constant that Inductor refuses ("Unexpected fake buffer")."""
     if _dynamo_tracing():
         return torch.tensor(v, dtype=like.dtype, device=device)
+    if type(like) not in _PLAIN:
+        return torch.full((), v, dtype=like.dtype, device=device)
     key = (v, math.copysign(1.0, v), like.dtype, device)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:
@@ -267,7 +272,6 @@ _WIDE = (torch.float32, torch.float64)
 _NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32) + tuple(
     getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
                                 "float8_e5m2fnuz", "float8_e8m0fnu") if hasattr(torch, n))
-_PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 _is_compiling = torch.compiler.is_compiling
 _is_tracing = torch._C._is_tracing

@@ -16,7 +16,11 @@ Every special case below chooses one of three routes:
   order, with no data-dependent branch (traced graphs are the same on every
   call and can be saved), no custom op (exported programs load without
   multiact), and nothing a compiler cannot fuse.  Native kernels whose own
-  derivative is accurate are used on every route.
+  derivative is accurate are used on every route.  The exception: a torch.compile
+  graph on CPU, where some functions take faster formulas of their own
+  (decisions 107, 111 and 115), as custom operators with their own autograd
+  where the graph records a gradient, which AOTAutograd decomposes into their
+  ops (none is left in the compiled graph).
 
 The rule for the functions with no special case (:meth:`TorchBackend.generic`):
 a fused kernel on the eager routes where one runs, the generic body elsewhere.
@@ -56,6 +60,7 @@ from ._torch_native import _autocast_kept, _dynamo_tracing, _functorch_active, _
 from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
+from .._table import BY_NAME
 
 _KSTATE = _k._STATE
 _RELU_DEFAULTS = defaults("relu")
@@ -172,6 +177,8 @@ def _gated(row, body, x, params):
 
 
 _REASON_BWD = "speed, and an accurate backward"
+_GRAPH_NOTE = ("; in a torch.compile graph that records a gradient, on CPU, a custom operator "
+               "of its CPU kernels' formulas (speed: decision 115)")
 _NOT_FUSED = ("auto", "framework")  # kernels' modes set (None: not yet read)
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 _quick_gelu_eager = _half_via_float(_QuickGelu.fwd)
@@ -285,6 +292,17 @@ def _graph_training(x):
     itself, which an operator may not."""
     return (x.requires_grad and torch.is_grad_enabled() and type(x) is torch.Tensor
             and graph_ops_ready())
+
+
+def _graph_elementwise(x):
+    """Whether an element-wise function of ``x`` that calls this is ``GRAPH_OPS``'s
+    ``elementwise`` operator, its CPU kernels' own formulas forward and backward
+    (``kernels.own``): a float tensor in a torch.compile graph that records a gradient,
+    on CPU (decision 115).  Reason: speed.  Inductor's partitioner saved the generic
+    body's selects for the backward as bool tensors, which its CPU loops write at
+    about 5 ns an element (torch 2.13, AVX2): sigmoid with backward took 1.29-1.41x
+    ``torch.sigmoid``'s compiled, these 0.96-1.13x."""
+    return x.dtype in _FLOATS and _traced_cpu(x) and _graph_training(x)
 
 
 def _in_graph(x):
@@ -438,7 +456,7 @@ class TorchBackend(Backend):
         if row.halves and row.fused and x.dtype in _FLOATS and eager(x) \
                 and all(type(p) in _k.CONSTANTS for p in params):
             return _gated(row, body, x, params)
-        return body(NS, x, *params)
+        return body(_NS_GRAPH if _traced_cpu(x) else NS, x, *params)
 
     on_error = _refuse_layout
 
@@ -564,9 +582,11 @@ class TorchBackend(Backend):
 
     @special("speed: x sigmoid(1.702 x) in three ATen passes (the generic body's ten; its "
              "values to the bit), half tensors through float32, and torch's silu backward "
-             "at 1.702 x (quick_gelu'(x) = silu'(1.702 x), one pass)")
+             "at 1.702 x (quick_gelu'(x) = silu'(1.702 x), one pass)" + _GRAPH_NOTE)
     def quick_gelu(self, x):
         if x.dtype not in _FLOATS or not eager(x):
+            if _graph_elementwise(x):
+                return GRAPH_OPS["elementwise"](x, "quick_gelu")
             return super().quick_gelu(x)
         return _elementwise(x, "quick_gelu", (), _quick_gelu_eager, _QuickGelu)
 
@@ -574,7 +594,7 @@ class TorchBackend(Backend):
 
     @special("speed: torch.sigmoid forward; an accurate backward q (1 - q), q = "
              "sigmoid(-|x|), saved (or, on a kernel route, recomputed from x) (torch's y (1 - y) "
-             "loses every digit for x > 17 in float64)")
+             "loses every digit for x > 17 in float64)" + _GRAPH_NOTE)
     def sigmoid(self, x):
         # Reason: speed on small tensors.  Inference on a CPU tensor is torch.sigmoid
         # whatever the kernels' mode but "fused": the routes' checks cost as much
@@ -583,12 +603,16 @@ class TorchBackend(Backend):
                 and not x.is_cuda and eager(x):
             return _sigmoid(x)
         if x.dtype not in _FLOATS or not eager(x):
+            if _graph_elementwise(x):
+                return GRAPH_OPS["elementwise"](x, "sigmoid")
             return super().sigmoid(x)
         return _elementwise(x, "sigmoid", (), _sigmoid, _sigmoid_train)
 
-    @special("speed: torch's silu and its backward; silu(-inf) = 0 (NaN in torch)")
+    @special("speed: torch's silu and its backward; silu(-inf) = 0 (NaN in torch)" + _GRAPH_NOTE)
     def silu(self, x):
         if x.dtype not in _FLOATS or not eager(x):
+            if _graph_elementwise(x):
+                return GRAPH_OPS["elementwise"](x, "silu")
             return super().silu(x)
         return _elementwise(x, "silu", (), _silu_fwd, _SilU)
 
@@ -599,15 +623,19 @@ class TorchBackend(Backend):
         return _elementwise(x, "hard_sigmoid", (), _hard_sigmoid_fwd, _HardSigmoid)
 
     @special(f"{_REASON_BWD} (the contract's kink rule); hard_silu(-inf) = 0 and no "
-             "overflow near the max")
+             "overflow near the max" + _GRAPH_NOTE)
     def hard_silu(self, x):
         if x.dtype not in _FLOATS or not eager(x):
+            if _graph_elementwise(x):
+                return GRAPH_OPS["elementwise"](x, "hard_silu")
             return super().hard_silu(x)
         return _elementwise(x, "hard_silu", (), _hard_silu_fwd, _HardSilu)
 
-    @special(f"{_REASON_BWD}; soft_sign(inf) = 1")
+    @special(f"{_REASON_BWD}; soft_sign(inf) = 1{_GRAPH_NOTE}")
     def soft_sign(self, x):
         if x.dtype not in _FLOATS or not eager(x):
+            if _graph_elementwise(x):
+                return GRAPH_OPS["elementwise"](x, "soft_sign")
             return super().soft_sign(x)
         return _elementwise(x, "soft_sign", (), _half_via_float(_soft_sign_fwd), _SoftSign)
 
@@ -630,13 +658,19 @@ class TorchBackend(Backend):
 
     @special("speed: x - clamp(x, -lambd, lambd), two native ops, instead of the generic "
              "body's selects (torch.where costs 10x an add on CPU); the same values (+0 in the "
-             "band) and gradients (0 in the band, at its edges too)")
+             "band) and gradients (0 in the band, at its edges too); so in a torch.compile "
+             "graph on CPU too (its autograd saves one mask, the body's two)")
     def soft_shrink(self, x, lambd=0.5):
-        if x.dtype not in _WIDE or not eager(x):
-            return super().soft_shrink(x, lambd)
-
         def fwd(t):
             return t - t.clamp(-lambd, lambd)
+
+        if x.dtype not in _WIDE or not eager(x):
+            if x.dtype in _WIDE and type(lambd) in (float, int) and _traced_cpu(x):
+                # Reason: speed.  Its autograd saves one mask for the backward, the
+                # generic body's two (Inductor's CPU loops write a bool tensor at
+                # about 5 ns an element: with backward 1.90-2.06x PyTorch's compiled)
+                return fwd(x)
+            return super().soft_shrink(x, lambd)
 
         return _elementwise(x, "soft_shrink", (lambd,), fwd, fwd)
 
@@ -813,6 +847,23 @@ BACKEND = TorchBackend(NS)
 # (``_where_bits``: torch.where branches per element on CPU).
 _NS_GATES = NS.replacing({"where": _where_bits})
 _NS_GATES.__dict__["activation"] = lambda name, x, *params: getattr(BACKEND, name)(x, *params)
+
+
+def _graph_activation(name, x, *params):
+    """An activation inside another body (``activation_of``) in a torch.compile graph
+    on CPU: gelu is this backend's, so that exact geglu's gate takes exact GELU's
+    graph routes (decisions 107 and 111: the CPU tier's formulas, as operators when
+    recording a gradient); every other the generic body.  Reason: speed.  Exact geglu
+    with backward took 3.59-3.73x PyTorch's compiled form through the body's erfc,
+    1.28-1.82x so; glu's and swiglu's gates through the element-wise operators of
+    decision 115 measured no faster (1.45-1.56x against 1.30-1.47x), and keep the body."""
+    if name == "gelu":
+        return BACKEND.gelu(x, *params)
+    return BY_NAME[name].body(_NS_GRAPH, x, *params)
+
+
+_NS_GRAPH = NS.replacing({})
+_NS_GRAPH.__dict__["activation"] = _graph_activation
 
 # Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
 # user's subclass with __torch_function__): the generic bodies, whose ATen ops
