@@ -783,6 +783,60 @@ def test_torch_elementwise_under_compile_takes_the_operators(target):
 
 
 @pytest.mark.backends("torch")
+def test_torch_softmin_under_compile_takes_softmaxs_operator(target):
+    # decision 115: in a torch.compile graph that records a gradient (CPU), softmin is
+    # softmax's operator of -x (decision 111): the body's bits, the eager path's
+    # gradient (0 on a slice that holds -inf, softmax's limit), a right second order
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from multiact._agnostic import reductions as Rd
+    from multiact.backends import _torch_native as tn
+
+    gen = torch.Generator().manual_seed(1151)
+    special = torch.tensor([[-math.inf, 0.0, 1.0, 2.0], [math.inf] * 4,
+                            [-math.inf, -math.inf, 0.0, 1.0], [1e30, -1e30, 0.0, 3.0]])
+    x64 = torch.cat([torch.randn(12, 4, dtype=torch.float64, generator=gen) * 8,
+                     special.double()])
+    g64 = torch.randn(16, 4, dtype=torch.float64, generator=gen)
+
+    def f(t):
+        return multiact.softmin(t, axis=-1)
+
+    assert "multiact.softmax.default" in _graph_targets(torch, f, x64.float().requires_grad_())
+    for dt in (torch.float32, torch.float64, torch.bfloat16):
+        x, g = x64.to(dt), g64.to(dt)
+        xe = x.clone().requires_grad_(True)
+        (ge,) = torch.autograd.grad(f(xe), xe, g)
+        for backend in ("aot_eager", "eager"):
+            torch._dynamo.reset()
+            xr = x.clone().requires_grad_(True)
+            y = torch.compile(f, fullgraph=True, backend=backend)(xr)
+            (gx,) = torch.autograd.grad(y, xr, g)
+            body = Rd.softmin(tn.NS, x, (1,), None, None)
+            nan = body.isnan()
+            assert torch.equal(nan, y.isnan()) and torch.equal(y.detach()[~nan], body[~nan])
+            tol = 4 * torch.finfo(dt).eps * (g.abs().double().max() + 1)
+            assert float((gx.double() - ge.double()).nan_to_num(0.0).abs().max()) <= tol
+            assert torch.equal(gx.isnan(), ge.isnan()), (dt, backend)
+    t = torch.randn(5, 6, dtype=torch.float64, generator=gen) * 3
+    w = torch.randn(5, 6, dtype=torch.float64, generator=gen)
+    td = t.clone().requires_grad_(True)
+    with torch.enable_grad():
+        (r1,) = torch.autograd.grad((Rd.softmin(tn.NS, td, (1,), None, None) * w).square()
+                                    .sum(), td, create_graph=True)
+        (r2,) = torch.autograd.grad((r1 * w).sum(), td)
+    torch._dynamo.reset()
+    fc = torch.compile(lambda u: (f(u) * w.float()).square().sum(), fullgraph=True,
+                       backend="eager")
+    tc = t.float().requires_grad_(True)
+    (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
+    (c2,) = torch.autograd.grad((c1 * w.float()).sum(), tc)
+    for c, r in ((c1, r1), (c2, r2)):
+        torch.testing.assert_close(c.double(), r, rtol=2e-5,
+                                   atol=2e-5 * float(r.detach().abs().max()))
+
+
+@pytest.mark.backends("torch")
 def test_torch_soft_shrink_under_compile_is_its_eager_formula(target):
     # decision 115: in a torch.compile graph on CPU soft_shrink is x - clamp(x, -l, l),
     # as eagerly (its autograd saves one mask for the backward, the body's selects two):
