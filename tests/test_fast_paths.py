@@ -837,6 +837,84 @@ def test_torch_softmin_under_compile_takes_softmaxs_operator(target):
 
 
 @pytest.mark.backends("torch")
+def test_torch_standardize_under_compile_takes_the_operators(target):
+    # decision 115: in a torch.compile graph that records a gradient (CPU, no mask, no
+    # given statistics), standardize is multiact::standardize: the body's bits forward,
+    # its written-out vjp's bits backward (no operator call left for Inductor), every
+    # order right under backend="eager"; with a mask or statistics, and empty, the body
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+    from multiact._agnostic import reductions as Rd
+    from multiact.backends import _torch_native as tn
+
+    gen = torch.Generator().manual_seed(1152)
+    x64 = torch.randn(16, 32, dtype=torch.float64, generator=gen) * 3 + 5
+    x64[3] = 7.0  # (a constant slice: sigma 0)
+    x64[4, 5] = 1e6
+    g64 = torch.randn(16, 32, dtype=torch.float64, generator=gen)
+
+    def f(t):
+        return multiact.standardize(t, axis=-1)
+
+    def bits(a, b):
+        nan = a.isnan()
+        return torch.equal(nan, b.isnan()) and torch.equal(a[~nan], b[~nan])
+
+    assert "multiact.standardize.default" in _graph_targets(
+        torch, f, x64.float().requires_grad_(True))
+    for other in (lambda t: multiact.standardize(t, where=t > 4),
+                  lambda t: multiact.standardize(t, mean=0.0)):
+        assert not any("multiact" in t for t in _graph_targets(
+            torch, other, x64.float().requires_grad_(True)))
+    for dt in (torch.float32, torch.float64, torch.bfloat16):
+        x, g = x64.to(dt), g64.to(dt)
+        xe = x.clone().requires_grad_(True)
+        (ge,) = torch.autograd.grad(f(xe), xe, g)
+        for backend in ("aot_eager", "eager"):
+            torch._dynamo.reset()
+            xr = x.clone().requires_grad_(True)
+            y = torch.compile(f, fullgraph=True, backend=backend)(xr)
+            (gx,) = torch.autograd.grad(y, xr, g)
+            assert bits(y.detach(), Rd.standardize(tn.NS, x, (1,), None, None, 1e-5, None))
+            assert bits(gx, Rd.standardize_vjp(tn.NS, x, g, (1,), None, None, 1e-5, None))
+            torch.testing.assert_close(gx, ge, rtol=8 * torch.finfo(dt).eps,
+                                       atol=8 * torch.finfo(dt).eps * float(ge.abs().max()))
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    torch._dynamo.reset()
+    torch.compile(f, fullgraph=True, backend=aot_autograd(fw_compiler=keep, bw_compiler=keep))(
+        x64.float().requires_grad_(True)).backward(g64.float())
+    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    for shape in ((0, 3), (3, 0)):  # (empty: the body, as eagerly)
+        torch._dynamo.reset()
+        xe = torch.empty(shape, requires_grad=True)
+        assert torch.compile(f, fullgraph=True, backend="aot_eager")(xe).shape == shape
+    t = torch.randn(5, 6, dtype=torch.float64, generator=gen) * 3 + 1
+    w = torch.randn(5, 6, dtype=torch.float64, generator=gen)
+    td = t.clone().requires_grad_(True)
+    with torch.enable_grad():
+        (r1,) = torch.autograd.grad((Rd.standardize(tn.NS, td, (1,), None, None, 1e-5, None)
+                                     * w).square().sum(), td, create_graph=True)
+        (r2,) = torch.autograd.grad((r1 * w).sum(), td, create_graph=True)
+        (r3,) = torch.autograd.grad((r2 * w).sum(), td)
+    torch._dynamo.reset()
+    fc = torch.compile(lambda u: (f(u) * w).square().sum(), fullgraph=True, backend="eager")
+    tc = t.clone().requires_grad_(True)
+    (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
+    (c2,) = torch.autograd.grad((c1 * w).sum(), tc, create_graph=True)
+    (c3,) = torch.autograd.grad((c2 * w).sum(), tc)
+    for c, r in ((c1, r1), (c2, r2), (c3, r3)):
+        torch.testing.assert_close(c, r, rtol=1e-12, atol=1e-12 * float(r.detach().abs().max()))
+
+
+@pytest.mark.backends("torch")
 def test_torch_soft_shrink_under_compile_is_its_eager_formula(target):
     # decision 115: in a torch.compile graph on CPU soft_shrink is x - clamp(x, -l, l),
     # as eagerly (its autograd saves one mask for the backward, the body's selects two):

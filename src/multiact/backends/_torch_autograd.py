@@ -33,7 +33,8 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
                             _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
                             _quick_gelu_bwd, _quick_gelu_fwd, _relu2_bwd, _relu2_pair,
-                            _sigmoid_bwd, _sigmoid_pair, _threshold_backward,
+                            _sigmoid, _sigmoid_bwd, _sigmoid_bwd_of_x, _sigmoid_pair,
+                            _tanh_shrink_bwd_of_x, _tanh_shrink_fwd, _threshold_backward,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
@@ -649,16 +650,42 @@ def _log_softmax_graph_bwd_vjp(ctx, gg):
     return dg.to(g.dtype), dy.to(y.dtype), None
 
 
+def _standardize_graph_fwd(x: torch.Tensor, dim: int, epsilon: float) -> torch.Tensor:
+    """``multiact::standardize``: the generic body along ``dim`` (no mask, no given
+    statistics)."""
+    return _Rd.standardize(NS, x, (dim,), None, None, epsilon, None)
+
+
+def _standardize_graph_bwd(g: torch.Tensor, x: torch.Tensor, dim: int,
+                           epsilon: float) -> torch.Tensor:
+    """``multiact::standardize_backward``: the vector-Jacobian product written out
+    (``reductions.standardize_vjp``: decision 84's, the CPU tier's training kernel)."""
+    return _Rd.standardize_vjp(NS, x, g, (dim,), None, None, epsilon, None)
+
+
+def _standardize_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward: the vector-Jacobian product of the
+    written-out one's ops (``torch.func.vjp``), themselves differentiable ops."""
+    g, x = ctx.saved_tensors
+    dim, epsilon = ctx.dim, ctx.epsilon
+    _, pull = torch.func.vjp(lambda gv, xv: _standardize_graph_bwd(gv, xv, dim, epsilon), g, x)
+    dg, dx = pull(gg)
+    return dg, dx, None, None
+
+
+#: the element-wise functions whose eager Function saves another tensor than ``x``
+#: (``_SavesSecond``): their forward and their backward from ``x``, for
+#: ``_graph_formulas`` (sigmoid's: its CPU kernels' pair, ``kernels.own``)
+_OF_X = {"sigmoid": (_sigmoid, _sigmoid_bwd_of_x),
+         "tanh_shrink": (_tanh_shrink_fwd, _tanh_shrink_bwd_of_x)}
+
+
 def _graph_formulas(name):
     """``(fwd(x), bwd(x, g))`` of the element-wise operator for ``name``: its eager
-    training Function's (``_Elementwise``: the accurate backward, from ``x``), or
-    for sigmoid, whose Function saves ``q`` in place of ``x``, its CPU kernels' pair
-    from ``x`` (``kernels.own``: torch's forward, ``_sigmoid_bwd_of_x``)."""
+    training Function's (``_Elementwise``: the accurate backward, from ``x``), or,
+    where that Function saves another tensor, the same from ``x`` (``_OF_X``)."""
     fn = _PLAIN_FUNCTIONS.get(name)
-    if fn is not None:
-        return fn.fwd, fn.bwd
-    own = _k._own(name, (), "float32")
-    return own.fwd, own.bwd
+    return (fn.fwd, fn.bwd) if fn is not None else _OF_X[name]
 
 
 def _elementwise_graph_fwd(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -715,6 +742,11 @@ def _save_named(ctx, inputs, output):  # (x, name) or (g, x, name)
     ctx.name = inputs[-1]
 
 
+def _save_standardize(ctx, inputs, output):  # (x, dim, epsilon) or (g, x, dim, epsilon)
+    ctx.save_for_backward(*inputs[:-2])
+    ctx.dim, ctx.epsilon = inputs[-2:]
+
+
 def _gelu_erf_graph_vjp(ctx, g):
     return GRAPH_OPS["gelu_erf_backward"](g, *ctx.saved_tensors)
 
@@ -725,6 +757,11 @@ def _softmax_graph_vjp(ctx, g, _g_inf):
 
 def _log_softmax_graph_vjp(ctx, g):
     return GRAPH_OPS["log_softmax_backward"](g, *ctx.saved_tensors, ctx.dim), None
+
+
+def _standardize_graph_vjp(ctx, g):
+    return GRAPH_OPS["standardize_backward"](g, *ctx.saved_tensors, ctx.dim, ctx.epsilon), \
+        None, None
 
 
 def _elementwise_graph_vjp(ctx, g):
@@ -743,6 +780,9 @@ _GRAPH_OPS = {
     "log_softmax": (_log_softmax_graph_fwd, _save_output, _log_softmax_graph_vjp),
     "elementwise_backward": (_elementwise_graph_bwd, _save_named, _elementwise_graph_bwd_vjp),
     "elementwise": (_elementwise_graph_fwd, _save_named, _elementwise_graph_vjp),
+    "standardize_backward": (_standardize_graph_bwd, _save_standardize,
+                             _standardize_graph_bwd_vjp),
+    "standardize": (_standardize_graph_fwd, _save_standardize, _standardize_graph_vjp),
 }
 
 

@@ -455,6 +455,13 @@ def _tanh_shrink_bwd(t, g):
     return g * (t * t)
 
 
+def _tanh_shrink_bwd_of_x(x, g):
+    """:func:`_tanh_shrink_bwd` from ``x``, ``tanh(x)`` recomputed: the backward of
+    tanh_shrink's operator in a compiled training graph, which saves ``x``
+    (``_torch_autograd._graph_formulas``)."""
+    return _tanh_shrink_bwd(_tanh(x), g)
+
+
 def _gelu_tanh_fwd(x):
     # x * sigmoid(2u) (fm.gelu_two_u): torch's 0.5 x (1 + tanh(u)) cancels in the
     # left tail (all digits lost near x = -9).  2u is formed in the generic body's
