@@ -915,6 +915,99 @@ def test_torch_standardize_under_compile_takes_the_operators(target):
 
 
 @pytest.mark.backends("torch")
+def test_torch_gated_rows_under_compile_take_the_operators(target):
+    # decision 115: in a torch.compile graph that records a gradient (CPU), glu and
+    # swiglu are multiact::gated: the body's bits over (outer, 2, m), both halves'
+    # traced derivatives backward (the CPU tier's training kernel's formula, its
+    # bits), no operator call left for Inductor, every order right under
+    # backend="eager"; every axis; an odd or empty axis the body, as eagerly
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+    from multiact.backends import _torch_native as tn
+    from multiact.kernels.inductor import gated_backward_fn
+
+    gen = torch.Generator().manual_seed(1153)
+    x64 = torch.randn(6, 8, 4, dtype=torch.float64, generator=gen) * 4
+    x64[0, 0, 0], x64[1, 5, 1], x64[2, 1, 2] = math.inf, -math.inf, math.nan
+    routed = [info.name for info in multiact._table.TABLE if info.halves
+              and "multiact.gated.default" in _graph_targets(
+                  torch, getattr(multiact, info.name), x64.float().requires_grad_(True))]
+    assert set(routed) == {"glu", "swiglu"}, routed
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    def bits(a, b):
+        nan = a.isnan()
+        return torch.equal(nan, b.isnan()) and torch.equal(a[~nan], b[~nan])
+
+    for name in routed:
+        fn = getattr(multiact, name)
+        for axis in (-1, 1, 0):
+            f = (lambda t, axis=axis, fn=fn: fn(t, axis=axis))
+            shape = list(x64.shape)
+            shape[axis] //= 2
+            g64 = torch.randn(shape, dtype=torch.float64, generator=gen)
+            for dt in (torch.float32, torch.bfloat16):
+                x, g = x64.to(dt), g64.to(dt)
+                xe = x.clone().requires_grad_(True)
+                (ge,) = torch.autograd.grad(f(xe), xe, g)
+                d = axis % 3
+                outer = math.prod(x.shape[:d])
+                x3 = x.float().reshape(outer, 2, -1)
+                want_y = BY_NAME[name].body(tn.NS, x3, 1).reshape(shape).to(dt)
+                want_g = gated_backward_fn(BY_NAME[name], "float32", (1,))(
+                    x3, g.float().reshape(outer, -1)).reshape(x.shape).to(dt)
+                for backend in ("aot_eager", "eager"):
+                    torch._dynamo.reset()
+                    xr = x.clone().requires_grad_(True)
+                    y = torch.compile(f, fullgraph=True, backend=backend)(xr)
+                    (gx,) = torch.autograd.grad(y, xr, g)
+                    assert bits(y.detach(), want_y) and bits(gx, want_g), (name, axis, dt)
+                    torch.testing.assert_close(y.detach(), f(x), rtol=4 * torch.finfo(dt).eps,
+                                               atol=1e-30, equal_nan=True)  # (eager's)
+                    # (the eager path's gradient; where a half is infinite the body's
+                    # autograd, as the compiled body's before, may give NaN for +-inf)
+                    fin = x.isfinite().all(d, keepdim=True).expand(x.shape)
+                    # (silu' crosses 0 near -1.278: an error for the gradient's scale)
+                    eps = torch.finfo(dt).eps
+                    torch.testing.assert_close(gx[fin], ge[fin], rtol=8 * eps, atol=8 * eps *
+                                               float(ge[fin].abs().max()), equal_nan=True)
+        graphs.clear()
+        torch._dynamo.reset()
+        torch.compile(fn, fullgraph=True, backend=aot_autograd(
+            fw_compiler=keep, bw_compiler=keep))(x64.float().requires_grad_(True)).sum().backward()
+        targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+        assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+        for shape in ((0, 4), (3, 0)):  # (empty: the body)
+            torch._dynamo.reset()
+            assert torch.compile(fn, fullgraph=True, backend="aot_eager")(
+                torch.empty(shape, requires_grad=True)).shape == (shape[0], shape[1] // 2)
+        t = torch.randn(3, 8, dtype=torch.float64, generator=gen) * 2
+        w = torch.randn(3, 4, dtype=torch.float64, generator=gen)
+        td = t.clone().requires_grad_(True)
+        with torch.enable_grad():
+            (r1,) = torch.autograd.grad((BY_NAME[name].body(tn.NS, td, -1) * w).square().sum(),
+                                        td, create_graph=True)
+            (r2,) = torch.autograd.grad((r1 * t).sum(), td, create_graph=True)
+            (r3,) = torch.autograd.grad((r2 * t).sum(), td)
+        torch._dynamo.reset()
+        fc = torch.compile(lambda u: (fn(u) * w).square().sum(), fullgraph=True,
+                           backend="eager")
+        tc = t.clone().requires_grad_(True)
+        (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
+        (c2,) = torch.autograd.grad((c1 * t).sum(), tc, create_graph=True)
+        (c3,) = torch.autograd.grad((c2 * t).sum(), tc)
+        for c, r in ((c1, r1), (c2, r2), (c3, r3)):
+            torch.testing.assert_close(c, r, rtol=1e-12,
+                                       atol=1e-12 * float(r.detach().abs().max()))
+
+
+@pytest.mark.backends("torch")
 def test_torch_soft_shrink_under_compile_is_its_eager_formula(target):
     # decision 115: in a torch.compile graph on CPU soft_shrink is x - clamp(x, -l, l),
     # as eagerly (its autograd saves one mask for the backward, the body's selects two):
@@ -954,8 +1047,8 @@ def test_torch_gates_under_compile_take_the_graph_routes(target):
     # decision 115: in a torch.compile graph on CPU, exact geglu's gelu is the
     # backend's, so exact GELU's graph routes reach it: multiact::gelu_erf (decision
     # 111) when recording a gradient and _gelu_erf_wide (decision 107) when not;
-    # quick_gelu is multiact::elementwise itself; glu's and swiglu's gates keep the
-    # body.  Values and gradients as eagerly; exact geglu within its bound (mpmath).
+    # quick_gelu is multiact::elementwise itself; glu and swiglu multiact::gated.
+    # Values and gradients as eagerly; exact geglu within its bound (mpmath).
     torch = pytest.importorskip("torch")
     import torch._dynamo
     from mpmath import mp
@@ -975,7 +1068,8 @@ def test_torch_gates_under_compile_take_the_graph_routes(target):
 
         ops = {t for t in _graph_targets(torch, f, x) if t.startswith("multiact.")}
         assert ops == ({"multiact.gelu_erf.default"} if name == "geglu" else
-                       {"multiact.elementwise.default"} if name == "quick_gelu" else set()), name
+                       {"multiact.elementwise.default"} if name == "quick_gelu" else
+                       {"multiact.gated.default"}), name
         torch._dynamo.reset()
         y = torch.compile(f, fullgraph=True, backend="aot_eager")(x)
         (gx,) = torch.autograd.grad(y, x, torch.ones_like(y))

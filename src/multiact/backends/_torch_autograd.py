@@ -680,6 +680,41 @@ _OF_X = {"sigmoid": (_sigmoid, _sigmoid_bwd_of_x),
          "tanh_shrink": (_tanh_shrink_fwd, _tanh_shrink_bwd_of_x)}
 
 
+def _gated_x3(x, dim):
+    """``x`` viewed as ``(outer, 2, m)`` around ``dim``, as the eager routes view it:
+    the halves along ``dim`` are its two middle slices."""
+    outer = math.prod(x.shape[:dim])
+    return x.reshape(outer, 2, x.numel() // (2 * outer))
+
+
+def _gated_graph_fwd(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
+    """``multiact::gated``: the gated row ``name``'s generic body over ``x`` viewed as
+    ``(outer, 2, m)`` (glu, swiglu)."""
+    shape = x.shape[:dim] + (x.shape[dim] // 2,) + x.shape[dim + 1:]
+    return BY_NAME[name].body(NS, _gated_x3(x, dim), 1).reshape(shape)
+
+
+def _gated_graph_bwd(g: torch.Tensor, x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
+    """``multiact::gated_backward``: both halves' gradients by the traced body's
+    derivatives, written by one loop (``inductor.gated_backward_fn``: the CPU tier's
+    training kernel); a half tensor's in float32, rounded once."""
+    from ..kernels.inductor import gated_backward_fn  # (imports nothing more)
+
+    xw = _rows_work(x)
+    x3 = _gated_x3(xw, dim)
+    f = gated_backward_fn(BY_NAME[name], _k._dtype_name(xw.dtype), (1,))
+    return f(x3, _rows_work(g).reshape(x3.shape[0], x3.shape[2])).reshape(x.shape).to(x.dtype)
+
+
+def _gated_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward: the vector-Jacobian product of its ops
+    (``torch.func.vjp``), themselves differentiable ops."""
+    g, x = ctx.saved_tensors
+    name, dim = ctx.name, ctx.dim
+    _, pull = torch.func.vjp(lambda gv, xv: _gated_graph_bwd(gv, xv, name, dim), g, x)
+    return (*pull(gg), None, None)
+
+
 def _graph_formulas(name):
     """``(fwd(x), bwd(x, g))`` of the element-wise operator for ``name``: its eager
     training Function's (``_Elementwise``: the accurate backward, from ``x``), or,
@@ -747,6 +782,15 @@ def _save_standardize(ctx, inputs, output):  # (x, dim, epsilon) or (g, x, dim, 
     ctx.dim, ctx.epsilon = inputs[-2:]
 
 
+def _save_gated(ctx, inputs, output):  # (x, name, dim) or (g, x, name, dim)
+    ctx.save_for_backward(*inputs[:-2])
+    ctx.name, ctx.dim = inputs[-2:]
+
+
+def _gated_graph_fake(x, name, dim):
+    return x.new_empty(x.shape[:dim] + (x.shape[dim] // 2,) + x.shape[dim + 1:])
+
+
 def _gelu_erf_graph_vjp(ctx, g):
     return GRAPH_OPS["gelu_erf_backward"](g, *ctx.saved_tensors)
 
@@ -762,6 +806,10 @@ def _log_softmax_graph_vjp(ctx, g):
 def _standardize_graph_vjp(ctx, g):
     return GRAPH_OPS["standardize_backward"](g, *ctx.saved_tensors, ctx.dim, ctx.epsilon), \
         None, None
+
+
+def _gated_graph_vjp(ctx, g):
+    return GRAPH_OPS["gated_backward"](g, *ctx.saved_tensors, ctx.name, ctx.dim), None, None
 
 
 def _elementwise_graph_vjp(ctx, g):
@@ -783,7 +831,13 @@ _GRAPH_OPS = {
     "standardize_backward": (_standardize_graph_bwd, _save_standardize,
                              _standardize_graph_bwd_vjp),
     "standardize": (_standardize_graph_fwd, _save_standardize, _standardize_graph_vjp),
+    "gated_backward": (_gated_graph_bwd, _save_gated, _gated_graph_bwd_vjp),
+    "gated": (_gated_graph_fwd, _save_gated, _gated_graph_vjp),
 }
+
+
+#: the operators whose output is not shaped as their first argument: their fake
+_FAKES = {"softmax": _softmax_graph_fake, "gated": _gated_graph_fake}
 
 
 def _graph_ops():
@@ -818,8 +872,7 @@ def _graph_ops():
             op = custom_op(f"multiact::{name}", formula, mutates_args=())
             if not hasattr(op, "register_torch_dispatch"):  # pragma: no cover - old torch
                 return {}
-            op.register_fake(_softmax_graph_fake if name == "softmax"
-                             else lambda *a: torch.empty_like(a[0]))
+            op.register_fake(_FAKES.get(name, lambda *a: torch.empty_like(a[0])))
             op.register_torch_dispatch(FunctionalTensorMode, decomposed(formula))
             op.register_autograd(vjp, setup_context=setup)
             ops[name] = op

@@ -177,8 +177,11 @@ def _gated(row, body, x, params):
 
 
 _REASON_BWD = "speed, and an accurate backward"
+#: the gated rows that a compiled CPU training graph takes as ``GRAPH_OPS["gated"]``
+#: (exact geglu's gate takes exact GELU's operators, tanh geglu's body kept up)
+_GRAPH_GATED = ("glu", "swiglu")
 _GRAPH_NOTE = ("; in a torch.compile graph that records a gradient, on CPU, a custom operator "
-               "of its CPU kernels' formulas (speed: decision 115)")
+               "of its eager formulas (speed: decision 115)")
 _NOT_FUSED = ("auto", "framework")  # kernels' modes set (None: not yet read)
 _gelu_tanh_eager = _half_via_float(_gelu_tanh_fwd)
 _quick_gelu_eager = _half_via_float(_QuickGelu.fwd)
@@ -456,6 +459,14 @@ class TorchBackend(Backend):
         if row.halves and row.fused and x.dtype in _FLOATS and eager(x) \
                 and all(type(p) in _k.CONSTANTS for p in params):
             return _gated(row, body, x, params)
+        if row.name in _GRAPH_GATED and x.dtype in _FLOATS and x.ndim and \
+                -x.ndim <= params[0] < x.ndim and x.shape[params[0]] % 2 == 0 and \
+                _traced_cpu(x) and x.numel() and _graph_training(x):
+            # Reason: speed.  One operator of the body and of both halves' traced
+            # derivatives, written by one loop (decision 115): autograd of the body
+            # assembled the halves' gradients apart (swiglu 1.4-2.4x PyTorch's
+            # compiled form with backward, glu 1.3-1.5x)
+            return GRAPH_OPS["gated"](x, row.name, params[0] % x.ndim)
         return body(_NS_GRAPH if _traced_cpu(x) else NS, x, *params)
 
     on_error = _refuse_layout
@@ -873,8 +884,9 @@ def _graph_activation(name, x, *params):
     graph routes (decisions 107 and 111: the CPU tier's formulas, as operators when
     recording a gradient); every other the generic body.  Reason: speed.  Exact geglu
     with backward took 3.59-3.73x PyTorch's compiled form through the body's erfc,
-    1.28-1.82x so; glu's and swiglu's gates through the element-wise operators of
-    decision 115 measured no faster (1.45-1.56x against 1.30-1.47x), and keep the body."""
+    1.28-1.82x so.  (glu's and swiglu's gates through the element-wise operators of
+    decision 115 measured no faster, 1.45-1.56x against 1.30-1.47x: with a gradient
+    those rows are ``GRAPH_OPS["gated"]``, in ``TorchBackend.generic``.)"""
     if name == "gelu":
         return BACKEND.gelu(x, *params)
     return BY_NAME[name].body(_NS_GRAPH, x, *params)

@@ -169,7 +169,7 @@ def _inductor(elementwise, gated, rows, dtypes):
             for dt in dtypes:
                 reason = missing if inductor is None else None
                 if reason is None and kernel == "backward":
-                    reason = _reason(lambda: inductor._gated_backward_fn(info, dt, params))
+                    reason = _reason(lambda: inductor.gated_backward_fn(info, dt, params))
                 out.append(_entry(label, "inductor", kernel, dt, reason or failed(info.name, dt)))
     for info in rows:
         for kernel in ROW_KERNELS:

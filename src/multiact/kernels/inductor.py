@@ -374,7 +374,7 @@ def gated_builder(kind, info, dtype, params):
         return lambda slot, sample: _compile(slot.label, fwd, 1, sample[:1])
 
     def build(slot, sample):
-        bwd = own.bwd or _gated_backward_fn(info, dtype, params)
+        bwd = own.bwd or gated_backward_fn(info, dtype, params)
         return Pair(own.fwd if own.native else
                     _compile(slot.label + " forward", fwd, 1, sample[:1]),
                     _compile(slot.label + " backward", bwd, 2, sample))
@@ -511,7 +511,7 @@ def second_fn(info, dtype, params):
     return f
 
 
-def _gated_backward_fn(info, dtype, params):
+def gated_backward_fn(info, dtype, params):
     """A function ``(x3, g2) -> (outer, 2, m)`` of ATen ops: the derivatives of the
     traced gated body with respect to both halves, stacked (one loop)."""
     key = ("gated-graph", info.name, dtype, params)
