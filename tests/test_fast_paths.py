@@ -1008,6 +1008,91 @@ def test_torch_gated_rows_under_compile_take_the_operators(target):
 
 
 @pytest.mark.backends("torch")
+def test_torch_logsumexp_under_compile_takes_the_operators(target):
+    # decision 115: in a torch.compile graph that records a gradient (CPU, one axis, no
+    # b, no mask, no sign), logsumexp is multiact::logsumexp: the body's bits forward,
+    # torch's g exp(x - y) backward with the body's limits on infinite slices (the
+    # eager path's gradient), no operator call left for Inductor, a right second order
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+    from multiact._agnostic import reductions as Rd
+    from multiact.backends import _torch_native as tn
+
+    inf = math.inf
+    gen = torch.Generator().manual_seed(1154)
+    special = torch.tensor([[inf, 0.0, 1.0], [-inf, -inf, -inf], [inf, inf, 0.0],
+                            [-inf, 0.0, 1.0], [math.nan, 0.0, 1.0], [inf, -inf, 0.0],
+                            [1e30, -1e30, 3.0], [0.0, -40.0, -80.0]])
+    x64 = torch.cat([torch.randn(24, 3, dtype=torch.float64, generator=gen) * 6,
+                     special.double()])
+    assert "multiact.logsumexp.default" in _graph_targets(
+        torch, lambda t: multiact.logsumexp(t, axis=-1), x64.float().requires_grad_(True))
+    assert not any("multiact" in t for t in _graph_targets(
+        torch, lambda t: multiact.logsumexp(t, axis=-1, b=t), x64.float().requires_grad_(True)))
+    for keepdims in (False, True):
+        def f(t, keepdims=keepdims):
+            return multiact.logsumexp(t, axis=-1, keepdims=keepdims)
+
+        for dt in (torch.float32, torch.float64, torch.bfloat16):
+            x = x64.to(dt)
+            body = Rd.logsumexp(tn.NS, x, (1,), None, keepdims, False, None)
+            g = torch.randn(body.shape, dtype=torch.float64, generator=gen).to(dt)
+            xe = x.clone().requires_grad_(True)
+            (ge,) = torch.autograd.grad(f(xe), xe, g)
+            for backend in ("aot_eager", "eager"):
+                torch._dynamo.reset()
+                xr = x.clone().requires_grad_(True)
+                y = torch.compile(f, fullgraph=True, backend=backend)(xr)
+                (gx,) = torch.autograd.grad(y, xr, g)
+                nan = body.isnan()
+                assert torch.equal(y.isnan(), nan) and torch.equal(y.detach()[~nan], body[~nan])
+                # exp(x - y) moves by eps max(|x|, |y|) relatively for an ulp of either
+                # (the eager path's y is its own split sum's)
+                yk = Rd.logsumexp(tn.NS, x, (1,), None, True, False, None).double()
+                scale = torch.maximum(x.double().abs(), yk.abs()).nan_to_num(0.0, 0.0) + 1
+                assert torch.equal(gx.isnan(), ge.isnan()), (dt, backend)
+                err = (gx.double() - ge.double()).nan_to_num(0.0).abs()
+                tol = 4 * torch.finfo(dt).eps * ge.double().abs() * scale
+                assert ((err <= tol) | ge.isnan()).all(), (dt, backend)
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    torch._dynamo.reset()
+    torch.compile(lambda t: multiact.logsumexp(t, axis=-1), fullgraph=True,
+                  backend=aot_autograd(fw_compiler=keep, bw_compiler=keep))(
+        x64.float().requires_grad_(True)).sum().backward()
+    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    for shape in ((0, 3), (3, 0)):  # (empty: the body)
+        torch._dynamo.reset()
+        xe = torch.empty(shape, requires_grad=True)
+        assert torch.compile(lambda t: multiact.logsumexp(t, axis=-1), fullgraph=True,
+                             backend="aot_eager")(xe).shape == (shape[0],)
+    t = torch.randn(5, 6, dtype=torch.float64, generator=gen) * 3
+    w = torch.randn(5, dtype=torch.float64, generator=gen)
+    td = t.clone().requires_grad_(True)
+    with torch.enable_grad():
+        (r1,) = torch.autograd.grad((Rd.logsumexp(tn.NS, td, (1,), None, False, False, None)
+                                     * w).square().sum(), td, create_graph=True)
+        (r2,) = torch.autograd.grad((r1 * t).sum(), td, create_graph=True)
+        (r3,) = torch.autograd.grad((r2 * t).sum(), td)
+    torch._dynamo.reset()
+    fc = torch.compile(lambda u: (multiact.logsumexp(u, axis=-1) * w).square().sum(),
+                       fullgraph=True, backend="eager")
+    tc = t.clone().requires_grad_(True)
+    (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
+    (c2,) = torch.autograd.grad((c1 * t).sum(), tc, create_graph=True)
+    (c3,) = torch.autograd.grad((c2 * t).sum(), tc)
+    for c, r in ((c1, r1), (c2, r2), (c3, r3)):
+        torch.testing.assert_close(c, r, rtol=1e-12, atol=1e-12 * float(r.detach().abs().max()))
+
+
+@pytest.mark.backends("torch")
 def test_torch_soft_shrink_under_compile_is_its_eager_formula(target):
     # decision 115: in a torch.compile graph on CPU soft_shrink is x - clamp(x, -l, l),
     # as eagerly (its autograd saves one mask for the backward, the body's selects two):

@@ -680,6 +680,40 @@ _OF_X = {"sigmoid": (_sigmoid, _sigmoid_bwd_of_x),
          "tanh_shrink": (_tanh_shrink_fwd, _tanh_shrink_bwd_of_x)}
 
 
+def _logsumexp_graph_fwd(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """``multiact::logsumexp``: the generic body along ``dim``, the dimension kept."""
+    return _Rd.logsumexp(NS, x, (dim,), None, True, False, None)
+
+
+def _lse_weights(x, y, dim):
+    """``exp(x - y)``, each entry's share of logsumexp's gradient, in the work dtype;
+    where ``y`` is infinite the body's: its ``+inf`` entries share it equally, an all
+    ``-inf`` slice has none (its gradient is 0); NaN slices stay NaN."""
+    top = (x == math.inf).to(x.dtype)
+    share = top / top.sum(dim, keepdim=True)
+    return torch.where(y == math.inf, share, torch.where(y == -math.inf, 0.0, (x - y).exp()))
+
+
+def _logsumexp_graph_bwd(g: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                         dim: int) -> torch.Tensor:
+    """``multiact::logsumexp_backward``: torch's ``g exp(x - y)`` from the output (the
+    eager Function's, ``_LogSumExp``), with the body's limits where ``y`` is infinite;
+    a half tensor's in float32, rounded once."""
+    return (_rows_work(g) * _lse_weights(_rows_work(x), _rows_work(y), dim)).to(x.dtype)
+
+
+def _logsumexp_graph_bwd_vjp(ctx, gg):
+    """The backward operator's own backward: d/dg ``sum(gg w)``; d/dx ``gg g w`` and
+    d/dy ``-sum(gg g w)`` where ``y`` is finite (the limits elsewhere are constants)."""
+    g, x, y = ctx.saved_tensors
+    dim = ctx.dim
+    gw, xw, yw, ggw = _rows_work(g), _rows_work(x), _rows_work(y), _rows_work(gg)
+    w = _lse_weights(xw, yw, dim)
+    dx = torch.where(yw.isfinite(), ggw * gw * w, 0.0)
+    return ((ggw * w).sum(dim, keepdim=True).to(g.dtype), dx.to(x.dtype),
+            (-dx.sum(dim, keepdim=True)).to(y.dtype), None)
+
+
 def _gated_x3(x, dim):
     """``x`` viewed as ``(outer, 2, m)`` around ``dim``, as the eager routes view it:
     the halves along ``dim`` are its two middle slices."""
@@ -782,6 +816,20 @@ def _save_standardize(ctx, inputs, output):  # (x, dim, epsilon) or (g, x, dim, 
     ctx.dim, ctx.epsilon = inputs[-2:]
 
 
+def _save_logsumexp(ctx, inputs, output):  # (x, dim): x and the output
+    ctx.save_for_backward(inputs[0], output)
+    ctx.dim = inputs[1]
+
+
+def _save_logsumexp_bwd(ctx, inputs, output):  # (g, x, y, dim)
+    ctx.save_for_backward(*inputs[:3])
+    ctx.dim = inputs[3]
+
+
+def _logsumexp_graph_fake(x, dim):
+    return x.new_empty(x.shape[:dim] + (1,) + x.shape[dim + 1:])
+
+
 def _save_gated(ctx, inputs, output):  # (x, name, dim) or (g, x, name, dim)
     ctx.save_for_backward(*inputs[:-2])
     ctx.name, ctx.dim = inputs[-2:]
@@ -806,6 +854,10 @@ def _log_softmax_graph_vjp(ctx, g):
 def _standardize_graph_vjp(ctx, g):
     return GRAPH_OPS["standardize_backward"](g, *ctx.saved_tensors, ctx.dim, ctx.epsilon), \
         None, None
+
+
+def _logsumexp_graph_vjp(ctx, g):
+    return GRAPH_OPS["logsumexp_backward"](g, *ctx.saved_tensors, ctx.dim), None
 
 
 def _gated_graph_vjp(ctx, g):
@@ -833,11 +885,15 @@ _GRAPH_OPS = {
     "standardize": (_standardize_graph_fwd, _save_standardize, _standardize_graph_vjp),
     "gated_backward": (_gated_graph_bwd, _save_gated, _gated_graph_bwd_vjp),
     "gated": (_gated_graph_fwd, _save_gated, _gated_graph_vjp),
+    "logsumexp_backward": (_logsumexp_graph_bwd, _save_logsumexp_bwd,
+                           _logsumexp_graph_bwd_vjp),
+    "logsumexp": (_logsumexp_graph_fwd, _save_logsumexp, _logsumexp_graph_vjp),
 }
 
 
 #: the operators whose output is not shaped as their first argument: their fake
-_FAKES = {"softmax": _softmax_graph_fake, "gated": _gated_graph_fake}
+_FAKES = {"softmax": _softmax_graph_fake, "gated": _gated_graph_fake,
+          "logsumexp": _logsumexp_graph_fake}
 
 
 def _graph_ops():
