@@ -839,7 +839,8 @@ def test_torch_softmin_under_compile_takes_softmaxs_operator(target):
 @pytest.mark.backends("torch")
 def test_torch_standardize_under_compile_takes_the_operators(target):
     # decision 115: in a torch.compile graph that records a gradient (CPU, no mask, no
-    # given statistics), standardize is multiact::standardize: the body's bits forward,
+    # given statistics), standardize is multiact::standardize_axis: the body's bits
+    # forward,
     # its written-out vjp's bits backward (no operator call left for Inductor), every
     # order right under backend="eager"; with a mask or statistics, and empty, the body
     torch = pytest.importorskip("torch")
@@ -862,7 +863,7 @@ def test_torch_standardize_under_compile_takes_the_operators(target):
         nan = a.isnan()
         return torch.equal(nan, b.isnan()) and torch.equal(a[~nan], b[~nan])
 
-    assert "multiact.standardize.default" in _graph_targets(
+    assert "multiact.standardize_axis.default" in _graph_targets(
         torch, f, x64.float().requires_grad_(True))
     for other in (lambda t: multiact.standardize(t, where=t > 4),
                   lambda t: multiact.standardize(t, mean=0.0)):
@@ -1010,7 +1011,8 @@ def test_torch_gated_rows_under_compile_take_the_operators(target):
 @pytest.mark.backends("torch")
 def test_torch_logsumexp_under_compile_takes_the_operators(target):
     # decision 115: in a torch.compile graph that records a gradient (CPU, one axis, no
-    # b, no mask, no sign), logsumexp is multiact::logsumexp: the body's bits forward,
+    # b, no mask, no sign), logsumexp is multiact::logsumexp_axis: the body's bits
+    # forward,
     # torch's g exp(x - y) backward with the body's limits on infinite slices (the
     # eager path's gradient), no operator call left for Inductor, a right second order
     torch = pytest.importorskip("torch")
@@ -1027,7 +1029,7 @@ def test_torch_logsumexp_under_compile_takes_the_operators(target):
                             [1e30, -1e30, 3.0], [0.0, -40.0, -80.0]])
     x64 = torch.cat([torch.randn(24, 3, dtype=torch.float64, generator=gen) * 6,
                      special.double()])
-    assert "multiact.logsumexp.default" in _graph_targets(
+    assert "multiact.logsumexp_axis.default" in _graph_targets(
         torch, lambda t: multiact.logsumexp(t, axis=-1), x64.float().requires_grad_(True))
     assert not any("multiact" in t for t in _graph_targets(
         torch, lambda t: multiact.logsumexp(t, axis=-1, b=t), x64.float().requires_grad_(True)))

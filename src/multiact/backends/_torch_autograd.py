@@ -651,14 +651,14 @@ def _log_softmax_graph_bwd_vjp(ctx, gg):
 
 
 def _standardize_graph_fwd(x: torch.Tensor, dim: int, epsilon: float) -> torch.Tensor:
-    """``multiact::standardize``: the generic body along ``dim`` (no mask, no given
-    statistics)."""
+    """``multiact::standardize_axis``: the generic body along ``dim`` (no mask, no
+    given statistics)."""
     return _Rd.standardize(NS, x, (dim,), None, None, epsilon, None)
 
 
 def _standardize_graph_bwd(g: torch.Tensor, x: torch.Tensor, dim: int,
                            epsilon: float) -> torch.Tensor:
-    """``multiact::standardize_backward``: the vector-Jacobian product written out
+    """``multiact::standardize_axis_backward``: the vector-Jacobian product written out
     (``reductions.standardize_vjp``: decision 84's, the CPU tier's training kernel)."""
     return _Rd.standardize_vjp(NS, x, g, (dim,), None, None, epsilon, None)
 
@@ -681,7 +681,7 @@ _OF_X = {"sigmoid": (_sigmoid, _sigmoid_bwd_of_x),
 
 
 def _logsumexp_graph_fwd(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """``multiact::logsumexp``: the generic body along ``dim``, the dimension kept."""
+    """``multiact::logsumexp_axis``: the generic body along ``dim``, the dimension kept."""
     return _Rd.logsumexp(NS, x, (dim,), None, True, False, None)
 
 
@@ -696,8 +696,8 @@ def _lse_weights(x, y, dim):
 
 def _logsumexp_graph_bwd(g: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                          dim: int) -> torch.Tensor:
-    """``multiact::logsumexp_backward``: torch's ``g exp(x - y)`` from the output (the
-    eager Function's, ``_LogSumExp``), with the body's limits where ``y`` is infinite;
+    """``multiact::logsumexp_axis_backward``: torch's ``g exp(x - y)`` from the output
+    (the eager Function's, ``_LogSumExp``), with the body's limits where ``y`` is infinite;
     a half tensor's in float32, rounded once."""
     return (_rows_work(g) * _lse_weights(_rows_work(x), _rows_work(y), dim)).to(x.dtype)
 
@@ -852,12 +852,12 @@ def _log_softmax_graph_vjp(ctx, g):
 
 
 def _standardize_graph_vjp(ctx, g):
-    return GRAPH_OPS["standardize_backward"](g, *ctx.saved_tensors, ctx.dim, ctx.epsilon), \
-        None, None
+    gx = GRAPH_OPS["standardize_axis_backward"](g, *ctx.saved_tensors, ctx.dim, ctx.epsilon)
+    return gx, None, None
 
 
 def _logsumexp_graph_vjp(ctx, g):
-    return GRAPH_OPS["logsumexp_backward"](g, *ctx.saved_tensors, ctx.dim), None
+    return GRAPH_OPS["logsumexp_axis_backward"](g, *ctx.saved_tensors, ctx.dim), None
 
 
 def _gated_graph_vjp(ctx, g):
@@ -880,20 +880,20 @@ _GRAPH_OPS = {
     "log_softmax": (_log_softmax_graph_fwd, _save_output, _log_softmax_graph_vjp),
     "elementwise_backward": (_elementwise_graph_bwd, _save_named, _elementwise_graph_bwd_vjp),
     "elementwise": (_elementwise_graph_fwd, _save_named, _elementwise_graph_vjp),
-    "standardize_backward": (_standardize_graph_bwd, _save_standardize,
+    "standardize_axis_backward": (_standardize_graph_bwd, _save_standardize,
                              _standardize_graph_bwd_vjp),
-    "standardize": (_standardize_graph_fwd, _save_standardize, _standardize_graph_vjp),
+    "standardize_axis": (_standardize_graph_fwd, _save_standardize, _standardize_graph_vjp),
     "gated_backward": (_gated_graph_bwd, _save_gated, _gated_graph_bwd_vjp),
     "gated": (_gated_graph_fwd, _save_gated, _gated_graph_vjp),
-    "logsumexp_backward": (_logsumexp_graph_bwd, _save_logsumexp_bwd,
+    "logsumexp_axis_backward": (_logsumexp_graph_bwd, _save_logsumexp_bwd,
                            _logsumexp_graph_bwd_vjp),
-    "logsumexp": (_logsumexp_graph_fwd, _save_logsumexp, _logsumexp_graph_vjp),
+    "logsumexp_axis": (_logsumexp_graph_fwd, _save_logsumexp, _logsumexp_graph_vjp),
 }
 
 
 #: the operators whose output is not shaped as their first argument: their fake
 _FAKES = {"softmax": _softmax_graph_fake, "gated": _gated_graph_fake,
-          "logsumexp": _logsumexp_graph_fake}
+          "logsumexp_axis": _logsumexp_graph_fake}
 
 
 def _graph_ops():

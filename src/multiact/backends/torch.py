@@ -800,7 +800,7 @@ class TorchBackend(Backend):
             # Reason: speed.  The body forward, torch's backward from the output
             # (decision 115): autograd of the body's split sum took 1.7x torch's
             # compiled logsumexp with backward
-            y = GRAPH_OPS["logsumexp"](a, axis[0] % a.ndim)
+            y = GRAPH_OPS["logsumexp_axis"](a, axis[0] % a.ndim)
             return y if keepdims else y.squeeze(axis[0])
 
         def path():
@@ -859,7 +859,7 @@ class TorchBackend(Backend):
             # Reason: speed.  The body forward, its written-out vjp backward (decision
             # 84's), fused by Inductor (decision 115): autograd of the body took
             # 1.7-3.0x F.layer_norm's compiled form with backward, this 1.3x
-            return GRAPH_OPS["standardize"](x, axis[0], epsilon)
+            return GRAPH_OPS["standardize_axis"](x, axis[0], epsilon)
 
         def path():
             if mean is None and variance is None and where is None and not recording(x):
