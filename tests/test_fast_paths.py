@@ -691,6 +691,73 @@ def _graph_targets(torch, f, x, named=False):
             for gm in graphs for n in gm.graph.nodes}
 
 
+def _compiled_runs(torch, f, x, g, backends=("aot_eager", "eager")):
+    """``(backend, y, gx, ge)`` for each backend: ``f(x)`` compiled (``fullgraph``) and
+    its gradient ``gx`` for the cotangent ``g``, and ``ge``, the eager path's gradient."""
+    import torch._dynamo
+
+    xe = x.clone().requires_grad_(True)
+    (ge,) = torch.autograd.grad(f(xe), xe, g)
+    for backend in backends:
+        torch._dynamo.reset()
+        xr = x.clone().requires_grad_(True)
+        y = torch.compile(f, fullgraph=True, backend=backend)(xr)
+        (gx,) = torch.autograd.grad(y, xr, g)
+        yield backend, y.detach(), gx, ge
+
+
+def _no_operator_left(torch, f, x):
+    """Compile ``f`` by AOTAutograd (forward and backward graphs kept), run ``f(x)``
+    and its backward: both graphs, and no multiact operator left in them (each
+    decomposed into its formula's ops, which Inductor would fuse)."""
+    import torch._dynamo
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.aot_autograd import make_boxed_func
+
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return make_boxed_func(gm)
+
+    torch._dynamo.reset()
+    torch.compile(f, fullgraph=True, backend=aot_autograd(fw_compiler=keep, bw_compiler=keep))(
+        x.clone().requires_grad_(True)).sum().backward()
+    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
+    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+
+
+def _orders_agree(torch, body, fn, t, w, v, *, dtype=None, orders=3, rtol=1e-12,
+                  square=True):
+    """The first ``orders`` derivatives of ``sum((f(u) w)^2)`` (``square``; else of
+    ``sum(f(u) w)``), each next one of ``sum(d v)``: by autograd of the float64
+    generic ``body`` and of ``fn`` compiled with ``backend="eager"`` on ``t`` in
+    ``dtype``, which agree to ``rtol`` of each order's largest.  An order with no graph
+    left (a piecewise polynomial's) is 0."""
+    import torch._dynamo
+
+    def derivs(f, u, wv, vv):
+        u = u.clone().requires_grad_(True)
+        y = f(u) * wv
+        d, out = (y.square() if square else y).sum(), []
+        for k in range(orders):
+            dk = torch.autograd.grad(d, u, create_graph=k < orders - 1)[0] \
+                if d.requires_grad else torch.zeros_like(u)
+            out.append(dk)
+            d = (dk * vv).sum()
+        return out
+
+    with torch.enable_grad():
+        want = derivs(body, t, w, v)
+    dt = dtype or t.dtype
+    torch._dynamo.reset()
+    got = derivs(torch.compile(fn, fullgraph=True, backend="eager"), t.to(dt), w.to(dt),
+                 v.to(dt))
+    for c, r in zip(got, want):
+        torch.testing.assert_close(c.double(), r.detach(), rtol=rtol,
+                                   atol=rtol * float(r.detach().abs().max()))
+
+
 @pytest.mark.backends("torch")
 def test_torch_elementwise_under_compile_takes_the_operators(target):
     # decision 115: in a torch.compile graph that records a gradient (CPU, a plain float
@@ -699,8 +766,6 @@ def test_torch_elementwise_under_compile_takes_the_operators(target):
     # operator call left for Inductor, every order right under backend="eager"
     torch = pytest.importorskip("torch")
     import torch._dynamo
-    from torch._dynamo.backends.common import aot_autograd
-    from torch._functorch.aot_autograd import make_boxed_func
     from multiact.backends import _torch_autograd as ta
     from multiact.backends import _torch_native as tn
 
@@ -720,12 +785,6 @@ def test_torch_elementwise_under_compile_takes_the_operators(target):
         return torch.equal(nan, b.isnan()) and torch.equal(
             a[~nan].view(tn._BITS[a.dtype]), b[~nan].view(tn._BITS[b.dtype]))
 
-    graphs = []
-
-    def keep(gm, example_inputs):
-        graphs.append(gm)
-        return make_boxed_func(gm)
-
     for name in routed:
         fn = getattr(multiact, name)
         for dt in (torch.float32, torch.bfloat16):
@@ -733,50 +792,22 @@ def test_torch_elementwise_under_compile_takes_the_operators(target):
             xw, gw = x.float(), g.float()  # (a half tensor's in float32, rounded once)
             fwd, bwd = ta._graph_formulas(name)  # (the eager Function's, or sigmoid's pair)
             want_y, want_g = fwd(xw).to(dt), bwd(xw, gw).to(dt)
-            xe = x.clone().requires_grad_(True)
-            (ge,) = torch.autograd.grad(fn(xe), xe, g)  # the eager path's gradient
-            for backend in ("aot_eager", "eager"):
-                torch._dynamo.reset()
-                xr = x.clone().requires_grad_(True)
-                y = torch.compile(fn, fullgraph=True, backend=backend)(xr)
-                (gx,) = torch.autograd.grad(y, xr, g)
-                assert bits(y.detach(), want_y), (name, dt, backend)
+            for backend, y, gx, ge in _compiled_runs(torch, fn, x, g):
+                assert bits(y, want_y), (name, dt, backend)
                 assert bits(gx, want_g), (name, dt, backend)
                 if dt == torch.float32:
                     assert bits(gx, ge), (name, dt, backend)
                 else:  # (the eager path's half formulas may round more than once)
                     torch.testing.assert_close(gx, ge, rtol=2 * torch.finfo(dt).eps, atol=0,
                                                equal_nan=True)
-        graphs.clear()
-        torch._dynamo.reset()
-        xr = x64.float().requires_grad_(True)
-        torch.compile(fn, fullgraph=True, backend=aot_autograd(
-            fw_compiler=keep, bw_compiler=keep))(xr).backward(g64.float())
-        targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
-        assert len(graphs) == 2 and not any("multiact" in t for t in targets), (name, targets)
+        _no_operator_left(torch, fn, x64.float())
         # second and third order under backend="eager", against autograd of the
         # float64 body (the backward operator's rule: the traced second derivative)
         t = torch.tensor([-20.0, -3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 2.5, 4.0, 20.0],
                          dtype=torch.float64)
         w = torch.linspace(-1.0, 2.0, t.numel(), dtype=torch.float64)
-        td = t.clone().requires_grad_(True)
-        with torch.enable_grad():
-            (r1,) = torch.autograd.grad((BY_NAME[name].body(tn.NS, td) * w).sum(), td,
-                                        create_graph=True)
-            (r2,) = torch.autograd.grad((r1 * w).sum(), td, create_graph=True)
-            # (a piecewise quadratic's third derivative, hard_silu's, is no graph: 0)
-            r3 = torch.autograd.grad((r2 * w).sum(), td)[0] if r2.requires_grad else \
-                torch.zeros_like(t)
-        torch._dynamo.reset()
-        f = torch.compile(lambda u: (fn(u) * w.float()).sum(), fullgraph=True, backend="eager")
-        tc = t.float().requires_grad_(True)
-        (c1,) = torch.autograd.grad(f(tc), tc, create_graph=True)
-        (c2,) = torch.autograd.grad((c1 * w.float()).sum(), tc, create_graph=True)
-        c3 = torch.autograd.grad((c2 * w.float()).sum(), tc)[0] if c2.requires_grad else \
-            torch.zeros_like(tc)
-        for c, r in ((c1, r1), (c2, r2), (c3, r3)):
-            torch.testing.assert_close(c.double(), r, rtol=2e-6,
-                                       atol=2e-6 * float(r.detach().abs().max())), name
+        _orders_agree(torch, lambda u, name=name: BY_NAME[name].body(tn.NS, u), fn, t, w, w,
+                      dtype=torch.float32, rtol=2e-6, square=False)
     # no gradient recorded, an exported program, a CUDA-less meta tensor: no operator
     plain = torch.randn(8)
     assert not any("multiact" in t for t in _graph_targets(torch, multiact.sigmoid, plain))
@@ -805,35 +836,17 @@ def test_torch_softmin_under_compile_takes_softmaxs_operator(target):
     assert "multiact.softmax.default" in _graph_targets(torch, f, x64.float().requires_grad_())
     for dt in (torch.float32, torch.float64, torch.bfloat16):
         x, g = x64.to(dt), g64.to(dt)
-        xe = x.clone().requires_grad_(True)
-        (ge,) = torch.autograd.grad(f(xe), xe, g)
-        for backend in ("aot_eager", "eager"):
-            torch._dynamo.reset()
-            xr = x.clone().requires_grad_(True)
-            y = torch.compile(f, fullgraph=True, backend=backend)(xr)
-            (gx,) = torch.autograd.grad(y, xr, g)
+        for backend, y, gx, ge in _compiled_runs(torch, f, x, g):
             body = Rd.softmin(tn.NS, x, (1,), None, None)
             nan = body.isnan()
-            assert torch.equal(nan, y.isnan()) and torch.equal(y.detach()[~nan], body[~nan])
+            assert torch.equal(nan, y.isnan()) and torch.equal(y[~nan], body[~nan])
             tol = 4 * torch.finfo(dt).eps * (g.abs().double().max() + 1)
             assert float((gx.double() - ge.double()).nan_to_num(0.0).abs().max()) <= tol
             assert torch.equal(gx.isnan(), ge.isnan()), (dt, backend)
     t = torch.randn(5, 6, dtype=torch.float64, generator=gen) * 3
     w = torch.randn(5, 6, dtype=torch.float64, generator=gen)
-    td = t.clone().requires_grad_(True)
-    with torch.enable_grad():
-        (r1,) = torch.autograd.grad((Rd.softmin(tn.NS, td, (1,), None, None) * w).square()
-                                    .sum(), td, create_graph=True)
-        (r2,) = torch.autograd.grad((r1 * w).sum(), td)
-    torch._dynamo.reset()
-    fc = torch.compile(lambda u: (f(u) * w.float()).square().sum(), fullgraph=True,
-                       backend="eager")
-    tc = t.float().requires_grad_(True)
-    (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
-    (c2,) = torch.autograd.grad((c1 * w.float()).sum(), tc)
-    for c, r in ((c1, r1), (c2, r2)):
-        torch.testing.assert_close(c.double(), r, rtol=2e-5,
-                                   atol=2e-5 * float(r.detach().abs().max()))
+    _orders_agree(torch, lambda u: Rd.softmin(tn.NS, u, (1,), None, None), f, t, w, w,
+                  dtype=torch.float32, orders=2, rtol=2e-5)
 
 
 @pytest.mark.backends("torch")
@@ -845,8 +858,6 @@ def test_torch_standardize_under_compile_takes_the_operators(target):
     # order right under backend="eager"; with a mask or statistics, and empty, the body
     torch = pytest.importorskip("torch")
     import torch._dynamo
-    from torch._dynamo.backends.common import aot_autograd
-    from torch._functorch.aot_autograd import make_boxed_func
     from multiact._agnostic import reductions as Rd
     from multiact.backends import _torch_native as tn
 
@@ -871,48 +882,20 @@ def test_torch_standardize_under_compile_takes_the_operators(target):
             torch, other, x64.float().requires_grad_(True)))
     for dt in (torch.float32, torch.float64, torch.bfloat16):
         x, g = x64.to(dt), g64.to(dt)
-        xe = x.clone().requires_grad_(True)
-        (ge,) = torch.autograd.grad(f(xe), xe, g)
-        for backend in ("aot_eager", "eager"):
-            torch._dynamo.reset()
-            xr = x.clone().requires_grad_(True)
-            y = torch.compile(f, fullgraph=True, backend=backend)(xr)
-            (gx,) = torch.autograd.grad(y, xr, g)
-            assert bits(y.detach(), Rd.standardize(tn.NS, x, (1,), None, None, 1e-5, None))
+        for backend, y, gx, ge in _compiled_runs(torch, f, x, g):
+            assert bits(y, Rd.standardize(tn.NS, x, (1,), None, None, 1e-5, None))
             assert bits(gx, Rd.standardize_vjp(tn.NS, x, g, (1,), None, None, 1e-5, None))
             torch.testing.assert_close(gx, ge, rtol=8 * torch.finfo(dt).eps,
                                        atol=8 * torch.finfo(dt).eps * float(ge.abs().max()))
-    graphs = []
-
-    def keep(gm, example_inputs):
-        graphs.append(gm)
-        return make_boxed_func(gm)
-
-    torch._dynamo.reset()
-    torch.compile(f, fullgraph=True, backend=aot_autograd(fw_compiler=keep, bw_compiler=keep))(
-        x64.float().requires_grad_(True)).backward(g64.float())
-    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
-    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    _no_operator_left(torch, f, x64.float())
     for shape in ((0, 3), (3, 0)):  # (empty: the body, as eagerly)
         torch._dynamo.reset()
         xe = torch.empty(shape, requires_grad=True)
         assert torch.compile(f, fullgraph=True, backend="aot_eager")(xe).shape == shape
     t = torch.randn(5, 6, dtype=torch.float64, generator=gen) * 3 + 1
     w = torch.randn(5, 6, dtype=torch.float64, generator=gen)
-    td = t.clone().requires_grad_(True)
-    with torch.enable_grad():
-        (r1,) = torch.autograd.grad((Rd.standardize(tn.NS, td, (1,), None, None, 1e-5, None)
-                                     * w).square().sum(), td, create_graph=True)
-        (r2,) = torch.autograd.grad((r1 * w).sum(), td, create_graph=True)
-        (r3,) = torch.autograd.grad((r2 * w).sum(), td)
-    torch._dynamo.reset()
-    fc = torch.compile(lambda u: (f(u) * w).square().sum(), fullgraph=True, backend="eager")
-    tc = t.clone().requires_grad_(True)
-    (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
-    (c2,) = torch.autograd.grad((c1 * w).sum(), tc, create_graph=True)
-    (c3,) = torch.autograd.grad((c2 * w).sum(), tc)
-    for c, r in ((c1, r1), (c2, r2), (c3, r3)):
-        torch.testing.assert_close(c, r, rtol=1e-12, atol=1e-12 * float(r.detach().abs().max()))
+    _orders_agree(torch, lambda u: Rd.standardize(tn.NS, u, (1,), None, None, 1e-5, None),
+                  f, t, w, w)
 
 
 @pytest.mark.backends("torch")
@@ -924,8 +907,6 @@ def test_torch_gated_rows_under_compile_take_the_operators(target):
     # backend="eager"; every axis; an odd or empty axis the body, as eagerly
     torch = pytest.importorskip("torch")
     import torch._dynamo
-    from torch._dynamo.backends.common import aot_autograd
-    from torch._functorch.aot_autograd import make_boxed_func
     from multiact.backends import _torch_native as tn
     from multiact.kernels.inductor import gated_backward_fn
 
@@ -936,11 +917,6 @@ def test_torch_gated_rows_under_compile_take_the_operators(target):
               and "multiact.gated.default" in _graph_targets(
                   torch, getattr(multiact, info.name), x64.float().requires_grad_(True))]
     assert set(routed) == {"glu", "swiglu"}, routed
-    graphs = []
-
-    def keep(gm, example_inputs):
-        graphs.append(gm)
-        return make_boxed_func(gm)
 
     def bits(a, b):
         nan = a.isnan()
@@ -955,21 +931,15 @@ def test_torch_gated_rows_under_compile_take_the_operators(target):
             g64 = torch.randn(shape, dtype=torch.float64, generator=gen)
             for dt in (torch.float32, torch.bfloat16):
                 x, g = x64.to(dt), g64.to(dt)
-                xe = x.clone().requires_grad_(True)
-                (ge,) = torch.autograd.grad(f(xe), xe, g)
                 d = axis % 3
                 outer = math.prod(x.shape[:d])
                 x3 = x.float().reshape(outer, 2, -1)
                 want_y = BY_NAME[name].body(tn.NS, x3, 1).reshape(shape).to(dt)
                 want_g = gated_backward_fn(BY_NAME[name], "float32", (1,))(
                     x3, g.float().reshape(outer, -1)).reshape(x.shape).to(dt)
-                for backend in ("aot_eager", "eager"):
-                    torch._dynamo.reset()
-                    xr = x.clone().requires_grad_(True)
-                    y = torch.compile(f, fullgraph=True, backend=backend)(xr)
-                    (gx,) = torch.autograd.grad(y, xr, g)
-                    assert bits(y.detach(), want_y) and bits(gx, want_g), (name, axis, dt)
-                    torch.testing.assert_close(y.detach(), f(x), rtol=4 * torch.finfo(dt).eps,
+                for backend, y, gx, ge in _compiled_runs(torch, f, x, g):
+                    assert bits(y, want_y) and bits(gx, want_g), (name, axis, dt)
+                    torch.testing.assert_close(y, f(x), rtol=4 * torch.finfo(dt).eps,
                                                atol=1e-30, equal_nan=True)  # (eager's)
                     # (the eager path's gradient; where a half is infinite the body's
                     # autograd, as the compiled body's before, may give NaN for +-inf)
@@ -978,34 +948,15 @@ def test_torch_gated_rows_under_compile_take_the_operators(target):
                     eps = torch.finfo(dt).eps
                     torch.testing.assert_close(gx[fin], ge[fin], rtol=8 * eps, atol=8 * eps *
                                                float(ge[fin].abs().max()), equal_nan=True)
-        graphs.clear()
-        torch._dynamo.reset()
-        torch.compile(fn, fullgraph=True, backend=aot_autograd(
-            fw_compiler=keep, bw_compiler=keep))(x64.float().requires_grad_(True)).sum().backward()
-        targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
-        assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+        _no_operator_left(torch, fn, x64.float())
         for shape in ((0, 4), (3, 0)):  # (empty: the body)
             torch._dynamo.reset()
             assert torch.compile(fn, fullgraph=True, backend="aot_eager")(
                 torch.empty(shape, requires_grad=True)).shape == (shape[0], shape[1] // 2)
         t = torch.randn(3, 8, dtype=torch.float64, generator=gen) * 2
         w = torch.randn(3, 4, dtype=torch.float64, generator=gen)
-        td = t.clone().requires_grad_(True)
-        with torch.enable_grad():
-            (r1,) = torch.autograd.grad((BY_NAME[name].body(tn.NS, td, -1) * w).square().sum(),
-                                        td, create_graph=True)
-            (r2,) = torch.autograd.grad((r1 * t).sum(), td, create_graph=True)
-            (r3,) = torch.autograd.grad((r2 * t).sum(), td)
-        torch._dynamo.reset()
-        fc = torch.compile(lambda u: (fn(u) * w).square().sum(), fullgraph=True,
-                           backend="eager")
-        tc = t.clone().requires_grad_(True)
-        (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
-        (c2,) = torch.autograd.grad((c1 * t).sum(), tc, create_graph=True)
-        (c3,) = torch.autograd.grad((c2 * t).sum(), tc)
-        for c, r in ((c1, r1), (c2, r2), (c3, r3)):
-            torch.testing.assert_close(c, r, rtol=1e-12,
-                                       atol=1e-12 * float(r.detach().abs().max()))
+        _orders_agree(torch, lambda u, name=name: BY_NAME[name].body(tn.NS, u, -1), fn,
+                      t, w, t)
 
 
 @pytest.mark.backends("torch")
@@ -1017,8 +968,6 @@ def test_torch_logsumexp_under_compile_takes_the_operators(target):
     # eager path's gradient), no operator call left for Inductor, a right second order
     torch = pytest.importorskip("torch")
     import torch._dynamo
-    from torch._dynamo.backends.common import aot_autograd
-    from torch._functorch.aot_autograd import make_boxed_func
     from multiact._agnostic import reductions as Rd
     from multiact.backends import _torch_native as tn
 
@@ -1041,15 +990,9 @@ def test_torch_logsumexp_under_compile_takes_the_operators(target):
             x = x64.to(dt)
             body = Rd.logsumexp(tn.NS, x, (1,), None, keepdims, False, None)
             g = torch.randn(body.shape, dtype=torch.float64, generator=gen).to(dt)
-            xe = x.clone().requires_grad_(True)
-            (ge,) = torch.autograd.grad(f(xe), xe, g)
-            for backend in ("aot_eager", "eager"):
-                torch._dynamo.reset()
-                xr = x.clone().requires_grad_(True)
-                y = torch.compile(f, fullgraph=True, backend=backend)(xr)
-                (gx,) = torch.autograd.grad(y, xr, g)
+            for backend, y, gx, ge in _compiled_runs(torch, f, x, g):
                 nan = body.isnan()
-                assert torch.equal(y.isnan(), nan) and torch.equal(y.detach()[~nan], body[~nan])
+                assert torch.equal(y.isnan(), nan) and torch.equal(y[~nan], body[~nan])
                 # exp(x - y) moves by eps max(|x|, |y|) relatively for an ulp of either
                 # (the eager path's y is its own split sum's)
                 yk = Rd.logsumexp(tn.NS, x, (1,), None, True, False, None).double()
@@ -1058,18 +1001,7 @@ def test_torch_logsumexp_under_compile_takes_the_operators(target):
                 err = (gx.double() - ge.double()).nan_to_num(0.0).abs()
                 tol = 4 * torch.finfo(dt).eps * ge.double().abs() * scale
                 assert ((err <= tol) | ge.isnan()).all(), (dt, backend)
-    graphs = []
-
-    def keep(gm, example_inputs):
-        graphs.append(gm)
-        return make_boxed_func(gm)
-
-    torch._dynamo.reset()
-    torch.compile(lambda t: multiact.logsumexp(t, axis=-1), fullgraph=True,
-                  backend=aot_autograd(fw_compiler=keep, bw_compiler=keep))(
-        x64.float().requires_grad_(True)).sum().backward()
-    targets = {str(n.target) for gm in graphs for n in gm.graph.nodes}
-    assert len(graphs) == 2 and not any("multiact" in t for t in targets), targets
+    _no_operator_left(torch, lambda t: multiact.logsumexp(t, axis=-1), x64.float())
     for shape in ((0, 3), (3, 0)):  # (empty: the body)
         torch._dynamo.reset()
         xe = torch.empty(shape, requires_grad=True)
@@ -1077,21 +1009,8 @@ def test_torch_logsumexp_under_compile_takes_the_operators(target):
                              backend="aot_eager")(xe).shape == (shape[0],)
     t = torch.randn(5, 6, dtype=torch.float64, generator=gen) * 3
     w = torch.randn(5, dtype=torch.float64, generator=gen)
-    td = t.clone().requires_grad_(True)
-    with torch.enable_grad():
-        (r1,) = torch.autograd.grad((Rd.logsumexp(tn.NS, td, (1,), None, False, False, None)
-                                     * w).square().sum(), td, create_graph=True)
-        (r2,) = torch.autograd.grad((r1 * t).sum(), td, create_graph=True)
-        (r3,) = torch.autograd.grad((r2 * t).sum(), td)
-    torch._dynamo.reset()
-    fc = torch.compile(lambda u: (multiact.logsumexp(u, axis=-1) * w).square().sum(),
-                       fullgraph=True, backend="eager")
-    tc = t.clone().requires_grad_(True)
-    (c1,) = torch.autograd.grad(fc(tc), tc, create_graph=True)
-    (c2,) = torch.autograd.grad((c1 * t).sum(), tc, create_graph=True)
-    (c3,) = torch.autograd.grad((c2 * t).sum(), tc)
-    for c, r in ((c1, r1), (c2, r2), (c3, r3)):
-        torch.testing.assert_close(c, r, rtol=1e-12, atol=1e-12 * float(r.detach().abs().max()))
+    _orders_agree(torch, lambda u: Rd.logsumexp(tn.NS, u, (1,), None, False, False, None),
+                  lambda u: multiact.logsumexp(u, axis=-1), t, w, t)
 
 
 @pytest.mark.backends("torch")

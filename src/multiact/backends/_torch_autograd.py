@@ -881,12 +881,12 @@ _GRAPH_OPS = {
     "elementwise_backward": (_elementwise_graph_bwd, _save_named, _elementwise_graph_bwd_vjp),
     "elementwise": (_elementwise_graph_fwd, _save_named, _elementwise_graph_vjp),
     "standardize_axis_backward": (_standardize_graph_bwd, _save_standardize,
-                             _standardize_graph_bwd_vjp),
+                                  _standardize_graph_bwd_vjp),
     "standardize_axis": (_standardize_graph_fwd, _save_standardize, _standardize_graph_vjp),
     "gated_backward": (_gated_graph_bwd, _save_gated, _gated_graph_bwd_vjp),
     "gated": (_gated_graph_fwd, _save_gated, _gated_graph_vjp),
     "logsumexp_axis_backward": (_logsumexp_graph_bwd, _save_logsumexp_bwd,
-                           _logsumexp_graph_bwd_vjp),
+                                _logsumexp_graph_bwd_vjp),
     "logsumexp_axis": (_logsumexp_graph_fwd, _save_logsumexp, _logsumexp_graph_vjp),
 }
 
