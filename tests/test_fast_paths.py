@@ -1014,6 +1014,83 @@ def test_torch_logsumexp_under_compile_takes_the_operators(target):
 
 
 @pytest.mark.backends("torch")
+def test_torch_graph_operators_pass_opcheck(target):
+    # decision 115's operators against torch.library.opcheck (schema, autograd
+    # registration, fake tensors: shapes and strides of the real outputs, and
+    # AOTAutograd with dynamic shapes), on a transposed input too; a review found the
+    # first fakes of two backward operators shaped as their cotangent, not as x
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_autograd as ta
+
+    assert ta.graph_ops_ready()
+    ops = ta.GRAPH_OPS
+    for x in (torch.randn(3, 8, dtype=torch.float64), torch.randn(8, 3, dtype=torch.float64).T):
+        xr = x.clone().requires_grad_(True)
+        y = ops["logsumexp_axis"](x, 1)
+        args = {"elementwise": (xr, "silu"), "elementwise_backward": (x, xr, "silu"),
+                "standardize_axis": (xr, 1, 1e-5),
+                "standardize_axis_backward": (x, xr, 1, 1e-5),
+                "gated": (xr, "swiglu", 1), "gated_backward": (x[:, :4], xr, "swiglu", 1),
+                "logsumexp_axis": (xr, 1), "logsumexp_axis_backward": (y, xr, y, 1)}
+        assert set(args) == set(ta._FORMULA_FAKES)
+        for name, a in args.items():
+            result = torch.library.opcheck(ops[name], a)
+            assert set(result.values()) == {"SUCCESS"}, (name, result)
+
+
+@pytest.mark.backends("torch")
+def test_torch_graph_operators_under_dynamic_shapes_and_at_extremes(target):
+    # decision 115, found by a review: standardize's operator under dynamic shapes (the
+    # body's count a SymInt there), soft_sign's second derivative at the infinities (0,
+    # as the body's autograd gives), standardize's double backward on a row whose
+    # variance overflows (0, not NaN), and logsumexp's gradient at large logits on
+    # every route (torch's exp(x - lse) from the rounded lse gave [1, 1] for [1e30,
+    # 1e30]; 2e-4 off at 1e4 in float32)
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from multiact import kernels
+
+    torch._dynamo.reset()
+    f = torch.compile(multiact.standardize, backend="aot_eager")
+    for n in (6, 8, 10):  # (the third compile marks the axis dynamic)
+        x = torch.randn(4, n, dtype=torch.float64, requires_grad=True)
+        torch.testing.assert_close(f(x), multiact.standardize(x.detach()))
+    torch._dynamo.reset()
+    f = torch.compile(multiact.standardize, dynamic=True)
+    x = torch.randn(5, 8, requires_grad=True)
+    f(x).sum().backward()
+    assert x.grad is not None and bool(x.grad.isfinite().all())
+    for name, xs in (("soft_sign", [math.inf, -math.inf, 1e30, 2.0]),
+                     ("standardize", [1e30, -1e30, 1.0, 2.0])):
+        fn = getattr(multiact, name)
+        plain, compiled = [], []
+        for route, out in ((fn, plain), (torch.compile(fn, backend="eager"), compiled)):
+            torch._dynamo.reset()
+            t = torch.tensor([xs], requires_grad=True)
+            (g1,) = torch.autograd.grad(route(t).sum(), t, create_graph=True)
+            (g2,) = torch.autograd.grad((g1 * torch.tensor([[1.0, 2.0, 3.0, 4.0]])).sum(), t)
+            out.append(g2)
+        assert torch.equal(compiled[0].isnan(), plain[0].isnan()), (name, compiled, plain)
+        assert not bool(compiled[0][0, :2].isnan().any()), (name, compiled)
+    big = torch.tensor([[1e30, 1e30, 1.0, -2.0], [1e4, 1e4, 1.0, -2.0]] * 300)
+    want = torch.tensor([[0.5, 0.5, 0.0, 0.0]] * 600)
+    prev = kernels.mode()
+    try:
+        for mode in ("framework", "fused"):
+            kernels.set_mode(mode)
+            x = big.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(multiact.logsumexp(x, axis=-1).sum(), x)
+            torch.testing.assert_close(g, want, rtol=2e-7, atol=1e-30), mode
+    finally:
+        kernels.set_mode(prev)
+    torch._dynamo.reset()
+    x = big.clone().requires_grad_(True)
+    y = torch.compile(lambda t: multiact.logsumexp(t, axis=-1), backend="aot_eager")(x)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    torch.testing.assert_close(g, want, rtol=2e-7, atol=1e-30)
+
+
+@pytest.mark.backends("torch")
 def test_torch_soft_shrink_under_compile_is_its_eager_formula(target):
     # decision 115: in a torch.compile graph on CPU soft_shrink is x - clamp(x, -l, l),
     # as eagerly (its autograd saves one mask for the backward, the body's selects two):

@@ -277,13 +277,19 @@ class _Stats:
     __slots__ = ("mu", "den", "var", "d", "dbar", "n", "w")
 
 
+#: the types of torch's symbolic sizes (torch.compile's dynamic shapes, where a custom
+#: operator's formula is traced: ``_torch_autograd.GRAPH_OPS``): a count of them is a
+#: number, not an array, as a Python float is (by name: this module imports no framework)
+_SYMBOLIC = ("SymInt", "SymFloat")
+
+
 def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
     s = _Stats()
     s.n, s.w = n, w = fm.count(xp, x, axis, where)
 
     def _mean(v):
         t = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
-        if isinstance(n, float):
+        if isinstance(n, float) or type(n).__name__ in _SYMBOLIC:
             return t / n if n > 0 else xp.full_like(t, _NAN)
         return xp.where(n > 0, t / xp.where(n > 0, n, 1.0), _NAN)
 

@@ -339,27 +339,36 @@ class _Softmax(_SavesOutput):
 
 
 class _LogSumExp(torch.autograd.Function):
+    """logsumexp along ``dim`` of slices whose maximum ``m`` is finite: ``(m + r, r)``,
+    ``r = log(sum(exp(x - m)))`` (``_lse``).  It saves ``x``, ``m`` and ``r`` (one
+    value a slice each): the backward's weights are ``exp((x - m) - r)``.  torch's
+    ``exp(x - out)`` from the rounded output is off by ``|out|`` ulp relatively (2e-4
+    at 1e4 in float32; ``[1e30, 1e30]`` got the gradient ``[1, 1]``, not ``[.5, .5]``);
+    ``r`` is small and carries every digit of the sum."""
+
     @staticmethod
     def forward(x, dim, m):
-        return m + _lse(x, dim, m)
+        r = _lse(x, dim, m)
+        return m + r, r
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.dim = inputs[1]
-        ctx.save_for_backward(inputs[0], output)  # as torch.logsumexp
-        ctx.save_for_forward(inputs[0], output)
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(inputs[0], inputs[2], output[1])
+        ctx.save_for_forward(inputs[0], inputs[2], output[1])
 
     @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            return g * (x - out).exp(), None, None
-        return g * (x - out).exp_(), None, None
+    def backward(ctx, g, _gr):
+        x, m, r = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the weights differentiable in x
+            return g * torch.softmax(x, ctx.dim), None, None
+        return g * (x - m).sub_(r).exp_(), None, None
 
     @staticmethod
     def jvp(ctx, t, _dim, _m):
-        x, out = ctx.saved_tensors
-        return ((x - out).exp() * t).sum(ctx.dim, keepdim=True)
+        x, m, r = ctx.saved_tensors
+        return ((x - m - r).exp() * t).sum(ctx.dim, keepdim=True), None
 
 
 # -- the fused kernels (multiact.kernels) ---------------------------------------------------
@@ -516,6 +525,14 @@ class _KernelRows(torch.autograd.Function):
             # row with lse = +-inf (+inf entries, nothing to sum) takes the generic
             # softmax's limits ([inf, 0] -> [1, 0], all -inf -> 0)
             p = (x - out.unsqueeze(-1)).exp()
+            if ctx.where is not None:
+                p = p.masked_fill(~ctx.where.expand(p.shape), 0.0)
+            # divided by its own sum: the rounded lse shifts every exp(x - lse) of a row
+            # by one factor, exp(-delta), off by |lse| ulp (2e-4 at 1e4 in float32,
+            # every digit at 1e30); the sum (in float64 for float32) takes it out
+            s = p.sum(-1, keepdim=True, dtype=torch.float64 if p.dtype == torch.float32
+                      else None)
+            p = p / s.to(p.dtype)
             bad = ~torch.isfinite(out)
             if bool(bad.any()):
                 p = torch.where(bad.unsqueeze(-1),
@@ -650,6 +667,17 @@ def _log_softmax_graph_bwd_vjp(ctx, gg):
     return dg.to(g.dtype), dy.to(y.dtype), None
 
 
+def _double_vjp(f, g, x, gg):
+    """``(d/dg, d/dx)`` of ``<gg, g J_f(x)>``: a backward operator's own backward, by
+    ``torch.func.vjp`` through ``f``'s ops, twice (the generic body's autograd: the
+    eager Functions' double backward, ``_Elementwise.backward``), differentiable ops
+    whose own derivatives are autograd's, so every order is the body's."""
+    def first(gv, xv):
+        return torch.func.vjp(f, xv)[1](gv)[0]
+
+    return torch.func.vjp(first, g, x)[1](gg)
+
+
 def _standardize_graph_fwd(x: torch.Tensor, dim: int, epsilon: float) -> torch.Tensor:
     """``multiact::standardize_axis``: the generic body along ``dim`` (no mask, no
     given statistics)."""
@@ -664,13 +692,13 @@ def _standardize_graph_bwd(g: torch.Tensor, x: torch.Tensor, dim: int,
 
 
 def _standardize_graph_bwd_vjp(ctx, gg):
-    """The backward operator's own backward: the vector-Jacobian product of the
-    written-out one's ops (``torch.func.vjp``), themselves differentiable ops."""
+    """The backward operator's own backward: through the body (:func:`_double_vjp`;
+    through the written-out product, a row whose variance overflows gave NaN where
+    the body gives 0)."""
     g, x = ctx.saved_tensors
     dim, epsilon = ctx.dim, ctx.epsilon
-    _, pull = torch.func.vjp(lambda gv, xv: _standardize_graph_bwd(gv, xv, dim, epsilon), g, x)
-    dg, dx = pull(gg)
-    return dg, dx, None, None
+    return (*_double_vjp(lambda u: _standardize_graph_fwd(u, dim, epsilon), g, x, gg),
+            None, None)
 
 
 #: the element-wise functions whose eager Function saves another tensor than ``x``
@@ -685,33 +713,26 @@ def _logsumexp_graph_fwd(x: torch.Tensor, dim: int) -> torch.Tensor:
     return _Rd.logsumexp(NS, x, (dim,), None, True, False, None)
 
 
-def _lse_weights(x, y, dim):
-    """``exp(x - y)``, each entry's share of logsumexp's gradient, in the work dtype;
-    where ``y`` is infinite the body's: its ``+inf`` entries share it equally, an all
-    ``-inf`` slice has none (its gradient is 0); NaN slices stay NaN."""
-    top = (x == math.inf).to(x.dtype)
-    share = top / top.sum(dim, keepdim=True)
-    return torch.where(y == math.inf, share, torch.where(y == -math.inf, 0.0, (x - y).exp()))
-
-
 def _logsumexp_graph_bwd(g: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                          dim: int) -> torch.Tensor:
-    """``multiact::logsumexp_axis_backward``: torch's ``g exp(x - y)`` from the output
-    (the eager Function's, ``_LogSumExp``), with the body's limits where ``y`` is infinite;
-    a half tensor's in float32, rounded once."""
-    return (_rows_work(g) * _lse_weights(_rows_work(x), _rows_work(y), dim)).to(x.dtype)
+    """``multiact::logsumexp_axis_backward``: ``g softmax(x)``, softmax by its generic
+    body (from ``x``: torch's ``exp(x - y)`` from the rounded output is off by ``|y|``
+    ulp relatively, every digit at 1e30: ``[1e30, 1e30]`` got ``[1, 1]``); its limits
+    where ``y`` is ``+inf`` (the ``+inf`` entries share it) and NaN, 0 where every
+    entry is ``-inf`` (the body's gradient there); a half tensor's in float32,
+    rounded once."""
+    xw = _rows_work(x)
+    w = _Rd.softmax(NS, xw, (dim,), None, None)
+    return (_rows_work(g) * torch.where(_rows_work(y) == -math.inf, 0.0, w)).to(x.dtype)
 
 
 def _logsumexp_graph_bwd_vjp(ctx, gg):
-    """The backward operator's own backward: d/dg ``sum(gg w)``; d/dx ``gg g w`` and
-    d/dy ``-sum(gg g w)`` where ``y`` is finite (the limits elsewhere are constants)."""
+    """The backward operator's own backward: through the body (:func:`_double_vjp`);
+    ``y`` only selects the all ``-inf`` slices (no gradient)."""
     g, x, y = ctx.saved_tensors
     dim = ctx.dim
-    gw, xw, yw, ggw = _rows_work(g), _rows_work(x), _rows_work(y), _rows_work(gg)
-    w = _lse_weights(xw, yw, dim)
-    dx = torch.where(yw.isfinite(), ggw * gw * w, 0.0)
-    return ((ggw * w).sum(dim, keepdim=True).to(g.dtype), dx.to(x.dtype),
-            (-dx.sum(dim, keepdim=True)).to(y.dtype), None)
+    dg, dx = _double_vjp(lambda u: _logsumexp_graph_fwd(u, dim), g, x, gg)
+    return dg, dx, None, None
 
 
 def _gated_x3(x, dim):
@@ -741,12 +762,10 @@ def _gated_graph_bwd(g: torch.Tensor, x: torch.Tensor, name: str, dim: int) -> t
 
 
 def _gated_graph_bwd_vjp(ctx, gg):
-    """The backward operator's own backward: the vector-Jacobian product of its ops
-    (``torch.func.vjp``), themselves differentiable ops."""
+    """The backward operator's own backward: through the body (:func:`_double_vjp`)."""
     g, x = ctx.saved_tensors
     name, dim = ctx.name, ctx.dim
-    _, pull = torch.func.vjp(lambda gv, xv: _gated_graph_bwd(gv, xv, name, dim), g, x)
-    return (*pull(gg), None, None)
+    return (*_double_vjp(lambda u: _gated_graph_fwd(u, name, dim), g, x, gg), None, None)
 
 
 def _graph_formulas(name):
@@ -770,16 +789,14 @@ def _elementwise_graph_bwd(g: torch.Tensor, x: torch.Tensor, name: str) -> torch
 
 
 def _elementwise_graph_bwd_vjp(ctx, gg):
-    """The backward operator's own backward: d/dg ``f'(x) gg``; d/dx ``gg g f''(x)``,
-    the traced generic body's second derivative as plain differentiable ops
-    (``inductor.second_fn``: autodiff's rules, as the body's double backward)."""
-    from ..kernels.inductor import second_fn  # (imports nothing more: torch is loaded)
-
+    """The backward operator's own backward: through the generic body
+    (:func:`_double_vjp`; the traced body's second derivative, tried first, gave NaN
+    at the infinities where the body's autograd gives 0: soft_sign), one dtype wider
+    for a half tensor."""
     g, x = ctx.saved_tensors
-    xw = _rows_work(x)
-    second = second_fn(BY_NAME[ctx.name], _k._dtype_name(xw.dtype), ())
-    return (GRAPH_OPS["elementwise_backward"](gg, x, ctx.name),
-            second(xw, _rows_work(g), _rows_work(gg)).to(x.dtype), None)
+    body = BY_NAME[ctx.name].body
+    dg, dx = _double_vjp(lambda u: body(NS, u), _rows_work(g), _rows_work(x), _rows_work(gg))
+    return dg.to(g.dtype), dx.to(x.dtype), None
 
 
 def _save_inputs(ctx, inputs, output):
@@ -826,17 +843,9 @@ def _save_logsumexp_bwd(ctx, inputs, output):  # (g, x, y, dim)
     ctx.dim = inputs[3]
 
 
-def _logsumexp_graph_fake(x, dim):
-    return x.new_empty(x.shape[:dim] + (1,) + x.shape[dim + 1:])
-
-
 def _save_gated(ctx, inputs, output):  # (x, name, dim) or (g, x, name, dim)
     ctx.save_for_backward(*inputs[:-2])
     ctx.name, ctx.dim = inputs[-2:]
-
-
-def _gated_graph_fake(x, name, dim):
-    return x.new_empty(x.shape[:dim] + (x.shape[dim] // 2,) + x.shape[dim + 1:])
 
 
 def _gelu_erf_graph_vjp(ctx, g):
@@ -891,9 +900,14 @@ _GRAPH_OPS = {
 }
 
 
-#: the operators whose output is not shaped as their first argument: their fake
-_FAKES = {"softmax": _softmax_graph_fake, "gated": _gated_graph_fake,
-          "logsumexp_axis": _logsumexp_graph_fake}
+#: each operator's fake (its output's shape, dtype and strides under FakeTensorMode):
+#: ``empty_like`` its first argument, or for these its formula itself, run on the fake
+#: tensors (the operators of decision 115: their outputs' shapes and strides are the
+#: formulas' own, whatever the input's layout)
+_FAKES = {"softmax": _softmax_graph_fake}
+_FORMULA_FAKES = ("elementwise", "elementwise_backward", "standardize_axis",
+                  "standardize_axis_backward", "gated", "gated_backward", "logsumexp_axis",
+                  "logsumexp_axis_backward")
 
 
 def _graph_ops():
@@ -928,7 +942,8 @@ def _graph_ops():
             op = custom_op(f"multiact::{name}", formula, mutates_args=())
             if not hasattr(op, "register_torch_dispatch"):  # pragma: no cover - old torch
                 return {}
-            op.register_fake(_FAKES.get(name, lambda *a: torch.empty_like(a[0])))
+            op.register_fake(formula if name in _FORMULA_FAKES else
+                             _FAKES.get(name, lambda *a: torch.empty_like(a[0])))
             op.register_torch_dispatch(FunctionalTensorMode, decomposed(formula))
             op.register_autograd(vjp, setup_context=setup)
             ops[name] = op

@@ -812,8 +812,8 @@ class TorchBackend(Backend):
                 return super(TorchBackend, self).logsumexp(a, axis, b, keepdims, return_sign,
                                                            where)
             xw, m = (a.float(), m.float()) if a.dtype in _HALF else (a, m)
-            y = _apply(_LogSumExp, xw, axis[0], m) if recording(xw) else \
-                _LogSumExp.forward(xw, axis[0], m)
+            y = (_apply(_LogSumExp, xw, axis[0], m) if recording(xw) else
+                 _LogSumExp.forward(xw, axis[0], m))[0]
             if not keepdims:
                 y = y.squeeze(axis[0])
             return y.to(a.dtype)

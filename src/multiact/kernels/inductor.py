@@ -490,27 +490,6 @@ def _backward_fn(info, dtype, params):
     return f
 
 
-def second_fn(info, dtype, params):
-    """A function ``(x, g, gg) -> gg d(g f'(x))/dx = gg g f''(x)`` of ATen ops: the
-    derivative graph of the traced generic body's derivative graph (the rules that
-    autodiff applies to the body), for the double backward of a compiled training
-    graph's element-wise operator (``_torch_autograd.GRAPH_OPS``).  Its ops are
-    differentiable as written: a further order is autograd's."""
-    key = ("second", info.name, dtype, params)
-    f = _CACHE.get(key)
-    if f is not None:
-        return f
-    x, y = trace_elementwise(info, dtype, params, ndtr="erfc32")
-    g, gg = Node("g", (), dtype), Node("b", (), dtype)  # ("b": a leaf's name, as gated's)
-    run = _aten_of((derivative(x, derivative(x, y, g), gg),), dtype)
-
-    def f(xv, gv, ggv):
-        return run({id(x): xv, id(g): gv, id(gg): ggv})[0]
-
-    _CACHE[key] = f
-    return f
-
-
 def gated_backward_fn(info, dtype, params):
     """A function ``(x3, g2) -> (outer, 2, m)`` of ATen ops: the derivatives of the
     traced gated body with respect to both halves, stacked (one loop)."""
