@@ -529,7 +529,9 @@ class _KernelRows(torch.autograd.Function):
                 p = p.masked_fill(~ctx.where.expand(p.shape), 0.0)
             # divided by its own sum: the rounded lse shifts every exp(x - lse) of a row
             # by one factor, exp(-delta), off by |lse| ulp (2e-4 at 1e4 in float32,
-            # every digit at 1e30); the sum (in float64 for float32) takes it out
+            # every digit at 1e30); the sum (in float64 for float32: a float32 sum of a
+            # long peaked row is off by up to n / lanes ulp) takes it out.  (Only masked
+            # rows train here: decision 116.)
             s = p.sum(-1, keepdim=True, dtype=torch.float64 if p.dtype == torch.float32
                       else None)
             p = p / s.to(p.dtype)
