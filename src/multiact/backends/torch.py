@@ -178,7 +178,8 @@ def _gated(row, body, x, params):
 
 _REASON_BWD = "speed, and an accurate backward"
 #: the gated rows that a compiled CPU training graph takes as ``GRAPH_OPS["gated"]``
-#: (exact geglu's gate takes exact GELU's operators, tanh geglu's body kept up)
+#: (exact geglu's gate takes exact GELU's operators; tanh geglu keeps the body, at
+#: 1.04-1.09x PyTorch's compiled form with backward)
 _GRAPH_GATED = ("glu", "swiglu")
 _GRAPH_NOTE = ("; in a torch.compile graph that records a gradient, on CPU, a custom operator "
                "of its eager formulas (speed: decision 115)")
@@ -299,9 +300,9 @@ def _graph_training(x):
 
 def _graph_elementwise(x):
     """Whether an element-wise function of ``x`` that calls this is ``GRAPH_OPS``'s
-    ``elementwise`` operator, its CPU kernels' own formulas forward and backward
-    (``kernels.own``): a float tensor in a torch.compile graph that records a gradient,
-    on CPU (decision 115).  Reason: speed.  Inductor's partitioner saved the generic
+    ``elementwise`` operator, its eager formulas forward and backward
+    (``_torch_autograd._graph_formulas``): a float tensor in a torch.compile graph that
+    records a gradient, on CPU (decision 115).  Reason: speed.  Inductor's partitioner saved the generic
     body's selects for the backward as bool tensors, which its CPU loops write at
     about 5 ns an element (torch 2.13, AVX2): sigmoid with backward took 1.29-1.41x
     ``torch.sigmoid``'s compiled, these 0.96-1.13x."""
@@ -791,15 +792,16 @@ class TorchBackend(Backend):
         return _rows_kernel("log_softmax", x, axis, ((1,), None, initial), where, path)
 
     @special("speed; torch.logsumexp drops terms below eps (logsumexp([0, -40]) == 0): the "
-             "split sum, with torch's backward; in a torch.compile graph that records a "
-             "gradient, on CPU, a custom operator of the two")
+             "split sum, with a backward exp((x - m) - r) from the slice's max m and the "
+             "sum's log r (torch's exp(x - lse) loses |lse| ulp); in a torch.compile graph "
+             "that records a gradient, on CPU, a custom operator of the body and softmax(x)")
     def logsumexp(self, a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
         if b is None and not return_sign and where is None and axis is not None and \
                 len(axis) == 1 and a.dtype in _FLOATS and _traced_cpu(a) and a.numel() and \
                 _graph_training(a):
-            # Reason: speed.  The body forward, torch's backward from the output
-            # (decision 115): autograd of the body's split sum took 1.7x torch's
-            # compiled logsumexp with backward
+            # Reason: speed.  The body forward, g softmax(x) backward (decisions 115
+            # and 116): autograd of the body's split sum took 1.7x torch's compiled
+            # logsumexp with backward
             y = GRAPH_OPS["logsumexp_axis"](a, axis[0] % a.ndim)
             return y if keepdims else y.squeeze(axis[0])
 
