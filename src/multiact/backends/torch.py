@@ -460,9 +460,11 @@ class TorchBackend(Backend):
         if row.halves and row.fused and x.dtype in _FLOATS and eager(x) \
                 and all(type(p) in _k.CONSTANTS for p in params):
             return _gated(row, body, x, params)
-        if row.name in _GRAPH_GATED and x.dtype in _FLOATS and x.ndim and \
-                -x.ndim <= params[0] < x.ndim and x.shape[params[0]] % 2 == 0 and \
-                _traced_cpu(x) and x.numel() and _graph_training(x):
+        if row.name in _GRAPH_GATED and x.dtype in _FLOATS and _traced_cpu(x) and x.ndim \
+                and -x.ndim <= params[0] < x.ndim and x.shape[params[0]] % 2 == 0 \
+                and x.numel() and _graph_training(x):
+            # (sizes tested after Dynamo's check: under jit.trace a size is a traced
+            # value, whose truth torch.jit warns of; CI caught it, as in decision 111)
             # Reason: speed.  One operator of the body and of both halves' traced
             # derivatives, written by one loop (decision 115): autograd of the body
             # assembled the halves' gradients apart (swiglu 1.4-2.4x PyTorch's
