@@ -33,7 +33,7 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _hard_sigmoid_fwd, _hard_silu_bwd, _hard_silu_fwd,
                             _log_softmax_eager, _lse, _mish_bwd, _mish_fwd,
                             _quick_gelu_bwd, _quick_gelu_fwd, _relu2_bwd, _relu2_pair,
-                            _sigmoid, _sigmoid_bwd, _sigmoid_bwd_of_x, _sigmoid_pair,
+                            _gated_x3, _sigmoid, _sigmoid_bwd, _sigmoid_bwd_of_x, _sigmoid_pair,
                             _tanh_shrink_bwd_of_x, _tanh_shrink_fwd, _threshold_backward,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
@@ -737,18 +737,11 @@ def _logsumexp_graph_bwd_vjp(ctx, gg):
     return dg, dx, None, None
 
 
-def _gated_x3(x, dim):
-    """``x`` viewed as ``(outer, 2, m)`` around ``dim``, as the eager routes view it:
-    the halves along ``dim`` are its two middle slices."""
-    outer = math.prod(x.shape[:dim])
-    return x.reshape(outer, 2, x.numel() // (2 * outer))
-
-
 def _gated_graph_fwd(x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
     """``multiact::gated``: the gated row ``name``'s generic body over ``x`` viewed as
     ``(outer, 2, m)`` (glu, swiglu)."""
-    shape = x.shape[:dim] + (x.shape[dim] // 2,) + x.shape[dim + 1:]
-    return BY_NAME[name].body(NS, _gated_x3(x, dim), 1).reshape(shape)
+    x3, shape = _gated_x3(x, dim)
+    return BY_NAME[name].body(NS, x3, 1).reshape(shape)
 
 
 def _gated_graph_bwd(g: torch.Tensor, x: torch.Tensor, name: str, dim: int) -> torch.Tensor:
@@ -757,9 +750,8 @@ def _gated_graph_bwd(g: torch.Tensor, x: torch.Tensor, name: str, dim: int) -> t
     training kernel); a half tensor's in float32, rounded once."""
     from ..kernels.inductor import gated_backward_fn  # (imports nothing more)
 
-    xw = _rows_work(x)
-    x3 = _gated_x3(xw, dim)
-    f = gated_backward_fn(BY_NAME[name], _k._dtype_name(xw.dtype), (1,))
+    x3 = _gated_x3(_rows_work(x), dim)[0]
+    f = gated_backward_fn(BY_NAME[name], _k._dtype_name(x3.dtype), (1,))
     return f(x3, _rows_work(g).reshape(x3.shape[0], x3.shape[2])).reshape(x.shape).to(x.dtype)
 
 

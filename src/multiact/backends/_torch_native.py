@@ -455,6 +455,16 @@ def _tanh_shrink_bwd(t, g):
     return g * (t * t)
 
 
+def _gated_x3(x, dim):
+    """``(x3, shape)``: ``x`` (contiguous) viewed as ``(outer, 2, m)`` around ``dim`` (a
+    non-negative axis of even size), whose halves along ``dim`` are its two middle
+    slices, and the shape of a gated row's output.  For the eager routes' kernels
+    and the compiled graphs' operator (``_torch_autograd.GRAPH_OPS["gated"]``) alike."""
+    n = x.shape[dim]
+    outer, m = math.prod(x.shape[:dim]), math.prod(x.shape[dim + 1:]) * (n // 2)
+    return x.contiguous().view(outer, 2, m), x.shape[:dim] + (n // 2,) + x.shape[dim + 1:]
+
+
 def _tanh_shrink_bwd_of_x(x, g):
     """:func:`_tanh_shrink_bwd` from ``x``, ``tanh(x)`` recomputed: the backward of
     tanh_shrink's operator in a compiled training graph, which saves ``x``

@@ -57,6 +57,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import _autocast_kept, _dynamo_tracing, _functorch_active, _fwd_ad
+from ._torch_native import _gated_x3
 from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
@@ -156,12 +157,7 @@ def _gated(row, body, x, params):
     n = x.shape[axis]
     if n % 2:
         return body(NS, x, *params)
-    outer = 1
-    for d in x.shape[:axis]:
-        outer *= d
-    m = x.numel() // (outer * n) * (n // 2) if x.numel() else 0
-    shape = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
-    x3 = (x if x.is_contiguous() else x.contiguous()).view(outer, 2, m)
+    x3, shape = _gated_x3(x, axis)
     p3 = params[:i] + (1,) + params[i + 1:]
     own = _GATED_PAIRS.get(row.name) if x.dtype in _WIDE and x.is_cpu else None
     def path():
@@ -302,9 +298,9 @@ def _graph_elementwise(x):
     """Whether an element-wise function of ``x`` that calls this is ``GRAPH_OPS``'s
     ``elementwise`` operator, its eager formulas forward and backward
     (``_torch_autograd._graph_formulas``): a float tensor in a torch.compile graph that
-    records a gradient, on CPU (decision 115).  Reason: speed.  Inductor's partitioner saved the generic
-    body's selects for the backward as bool tensors, which its CPU loops write at
-    about 5 ns an element (torch 2.13, AVX2): sigmoid with backward took 1.29-1.41x
+    records a gradient, on CPU (decision 115).  Reason: speed.  Inductor's partitioner
+    saved the generic body's selects for the backward as bool tensors, which its CPU
+    loops write at about 5 ns an element (torch 2.13, AVX2): sigmoid with backward took 1.29-1.41x
     ``torch.sigmoid``'s compiled, these 0.96-1.13x."""
     return x.dtype in _FLOATS and _traced_cpu(x) and _graph_training(x)
 
