@@ -827,3 +827,16 @@ def test_dask_arrays_of_ml_dtypes_floats_compute_in_float32(dtype):
     with pytest.raises(TypeError, match=r"^multiact\.gelu: argument 'x' has unsupported "
                                         r"dtype int4$"):
         multiact.gelu(da.from_array(np.zeros(4, dtype=ml.int4)))
+
+
+def test_flush_to_zero_floor_forgives_only_what_could_flush():
+    # the scorer forgives a result flushed to 0 within FTZ_FLOOR smallest normals of
+    # float32 (a subnormal gate times |x|), never a float16 value that float32 holds
+    # (that floor was 1/16 in float16, where 0 passed for gelu(-3) = -0.00405)
+    from multiact._check.score import ulp_error
+
+    assert ulp_error([0.0], [-0.00405], 0.0, "float16")[0] > 1e3
+    assert ulp_error([0.0], [-1e-6], 0.0, "float16")[0] > 10
+    assert ulp_error([0.0], [-1e-36], 0.0, "float32")[0] == 0.0
+    assert ulp_error([0.0], [-1e-36], 0.0, "bfloat16")[0] == 0.0
+    assert ulp_error([0.0], [-1e-36], 0.0, "float16")[0] == 0.0  # (below float16's range)

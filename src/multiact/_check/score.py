@@ -82,7 +82,10 @@ def ulp_error(y, hi, lo, dtype):
     # is not an error: a gate that is subnormal (flushed, or overflowed in
     # x / (1 + exp(-x))) times |x| < 1024 lands there: silu's and mish's gates
     # are subnormal down to x = -745 in float64, quick_gelu's to -438.
-    tiny = FORMATS[dtype][1]
+    # A float16 result is computed in float32 and rounded once: what could flush is
+    # float32's, 2^-112 of float16's smallest normal (its floor was 1024 of float16's
+    # own, 1/16: every float16 result below it passed, whatever its value)
+    tiny = FORMATS["float32" if dtype == "float16" else dtype][1]
     ftz = fin & (np.abs(hi) <= FTZ_FLOOR * tiny) & (np.abs(y) <= FTZ_FLOOR * tiny)
     err[ftz] = np.minimum(err[ftz], 0.0)
     return err
