@@ -1,4 +1,5 @@
-"""Helpers for the kernel tests: what ran while ``fn`` ran."""
+"""Helpers for the kernel tests: what ran while ``fn`` ran; exact GELU's half-precision
+references."""
 
 from __future__ import annotations
 
@@ -30,3 +31,20 @@ def tier_kernels_run(fn):
     before = {k: s.hits for k, s in list(TIER.slots.items())}
     out = fn()
     return out, [k for k, s in list(TIER.slots.items()) if s.hits > before.get(k, 0)]
+
+
+#: exact GELU's gradient, half dtypes, in raw ulps: computed in float32 and rounded
+#: once, except next to the derivative's root (-0.7518), where Phi + x phi cancels:
+#: float16's -0.75244 is 0.5212 ulp off (its backward keeps the native form, whose
+#: float32 sums lose the least there: decision 117)
+GELU_HALF_SLOPE_ULP = {"float16": 0.53, "bfloat16": 0.51}
+
+
+def exact_gelu_and_slope(x):
+    """Exact GELU and its derivative at the float64 ``x`` (NumPy) from SciPy's
+    ``ndtr``: an independent formula, whose float64 error is far below a half ulp."""
+    import numpy as np
+    from scipy.special import ndtr
+
+    phi = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    return x * ndtr(x), ndtr(x) + x * phi

@@ -108,3 +108,30 @@ def test_the_cupy_backend_takes_the_kernel_for_every_check_case(monkeypatch):
     for info, params in CASES:
         got = cb.BACKEND.generic(info, info.body, object(), *info.args(params))
         assert got == ("kernel", info.name), info.label(params)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler")
+def test_cupy_exact_gelu_float16_on_every_value():
+    # decision 117: CuPy's float16 forward takes the float32 rational
+    # (_trace.gpu_ndtr), its backward the native form; every float16 value of |x| < 20
+    # against SciPy's float64, in raw ulps (no flush-to-zero floor, which for float16
+    # would forgive every |value| below 1/16)
+    from _calls import GELU_HALF_SLOPE_ULP, exact_gelu_and_slope
+
+    from multiact._check.score import ulp_of
+    from multiact._table import BY_NAME
+    from multiact.kernels import cuda_c
+
+    info = BY_NAME["gelu"]
+    xs = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    xs = xs[np.isfinite(xs) & (np.abs(xs) < 20)]
+    fwd = cuda_c.host_library(info, "float16", (False,))
+    bwd = cuda_c.host_library(info, "float16", (False,), backward=True)
+    with np.errstate(all="ignore"):
+        y = fwd(xs).astype(np.float64)
+        gx = bwd(xs, np.ones_like(xs)).astype(np.float64)
+    want, slope = exact_gelu_and_slope(xs.astype(np.float64))
+    for got, ref, bound in ((y, want, info.bound("float16", {"approximate": False})),
+                            (gx, slope, GELU_HALF_SLOPE_ULP["float16"])):
+        err = np.abs(got - ref) / ulp_of(ref, "float16")
+        assert float(err.max()) <= bound, float(xs[int(err.argmax())])

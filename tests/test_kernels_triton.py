@@ -15,9 +15,10 @@ import pytest
 
 import multiact
 import test_kernels_gated as G
+from _calls import GELU_HALF_SLOPE_ULP, exact_gelu_and_slope
 from multiact import kernels
 from multiact._check.inputs import reduction_inputs, sweep
-from multiact._check.score import score_case
+from multiact._check.score import score_case, ulp_of
 from multiact._check.targets import Target
 from multiact._table import BY_NAME, TABLE
 
@@ -259,3 +260,31 @@ def test_a_training_call_is_one_kernel_each_way(interpreted, info, params, dtype
     g = torch.ones_like(x)
     bwd, kernel = _ops_and_kernel(lambda: y[0].backward(g))
     assert set(bwd) <= _LAUNCH_OPS if kernel else len(bwd) == 1, bwd
+
+
+def _every_half(dtype):
+    """Every finite float16 or bfloat16 value with |x| < 20 (beyond, exact GELU is x
+    or 0 to far below a half ulp), as a torch tensor of ``dtype``."""
+    bits = torch.arange(0, 1 << 16, dtype=torch.int32).to(torch.int16)
+    x = bits.view(getattr(torch, dtype))
+    return x[torch.isfinite(x) & (x.float().abs() < 20)]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_exact_gelu_half_kernels_on_every_value(interpreted, used_kernel, dtype):
+    # decision 117: the half dtypes' kernels take the float32 rational (_trace.gpu_ndtr);
+    # every value, forward and backward, against SciPy in float64
+    from multiact.kernels import triton as kt
+
+    info = BY_NAME["gelu"]
+    x = _every_half(dtype)
+    y, gx = [], []
+    assert used_kernel(lambda: y.append(kt.forward(info, x, (False,))))
+    assert used_kernel(lambda: gx.append(kt.backward(info, x, torch.ones_like(x), (False,))))
+    want, slope = exact_gelu_and_slope(x.double().numpy())
+    # raw ulps (of the reference's binade; subnormal ulps below the normal range): no
+    # flush-to-zero floor, which for float16 would forgive every |value| below 1/16
+    for got, ref, bound in ((y[0], want, info.bound(dtype, {"approximate": False})),
+                            (gx[0], slope, GELU_HALF_SLOPE_ULP[dtype])):
+        err = np.abs(got.double().numpy() - ref) / ulp_of(ref, dtype)
+        assert float(err.max()) <= bound, float(x[int(err.argmax())])

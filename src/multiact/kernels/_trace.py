@@ -26,7 +26,7 @@ from .._table import TABLE
 from ._ops import LEAVES, OPS, Unsupported
 
 __all__ = ["Node", "TraceNamespace", "trace_elementwise", "trace_gated", "trace_rows",
-           "derivative", "derivatives",
+           "derivative", "derivatives", "gpu_ndtr",
            "FLOATS", "ROWS", "Unsupported", "print_node"]
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
@@ -218,6 +218,8 @@ class TraceNamespace:
         # from erfc with a corrected argument (as the eager torch path).
         if self._ndtr == "erfc32" and x.dtype == "float32":
             return _special.ndtr_from_erfc32(self, x, self.erfc)
+        if self._ndtr == "rational32" and x.dtype == "float32":
+            return _special.ndtr_rational(self, x)
         return _special.ndtr_from_native(self, x, self.erf, self.erfcx)
 
     # reductions over the row ----------------------------------------------------------
@@ -269,6 +271,27 @@ for _op in OPS.values():
                             f"operations are offered as xp functions")
         setattr(TraceNamespace, _op.xp, _un(_op))
 del _op
+
+
+def gpu_ndtr(dtype, backward):
+    """How a GPU kernel (Triton's, CuPy's) of ``dtype`` takes the normal CDF (exact
+    GELU, exact geglu): ``"rational32"`` (``_special.ndtr_rational``: the float32
+    rational of the CPU tier's half kernels, one ``exp``) for bfloat16 and for
+    float16's forward; ``"native"`` (``erf``, ``erfcx``, ``exp``, ``expm1``) for the
+    rest.  Reason: speed.  A half tensor's value is computed in float32, where the
+    rational's few ulp are 1/100 of a half ulp; the native form's four libdevice
+    functions and selects made exact GELU's bfloat16 kernel 1472 PTX instructions
+    a block of 1024 (sm_90), the rational 520, and its backward 1898, now 938
+    (bfloat16 ran 6.68x ``F.gelu`` on an H200, compute-bound).  float16's backward
+    keeps the native form: its autodiff of the rational is 0.698 ulp at x =
+    -0.75195, next to the derivative's root, where the derivative of the fit's
+    rounded sums is amplified by the cancellation of ``Phi + x phi`` (the native
+    form: 0.521; every float16 value under Triton's interpreter, decision 117).
+    float32 and float64 keep the native form (the rational in float32 is 7.4 ulp
+    of float32, over the 5.5-ulp bound)."""
+    if dtype == "bfloat16" or (dtype == "float16" and not backward):
+        return "rational32"
+    return "native"
 
 
 def trace_elementwise(info, dtype, params, ndtr="native"):

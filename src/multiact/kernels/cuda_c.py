@@ -32,8 +32,8 @@ import tempfile
 import threading
 
 from ._ops import C_TYPES as _C
-from ._trace import (Node, Unsupported, _topo, derivatives, print_node, trace_elementwise,
-                     trace_gated)
+from ._trace import (Node, Unsupported, _topo, derivatives, gpu_ndtr, print_node,
+                     trace_elementwise, trace_gated)
 
 __all__ = ["body", "kernel_source", "cupy_kernel", "host_library", "cupy_forward", "cupy_gated",
            "CUPY_OPTIONS", "DTYPES", "failures"]
@@ -116,14 +116,14 @@ def _cast(node, dtype):
 def _graph(info, dtype, params, backward):
     """``(leaves, ((result, variable), ...))`` of ``info``'s kernel."""
     if info.halves:
-        a, b, y = trace_gated(info, dtype, params)
+        a, b, y = trace_gated(info, dtype, params, ndtr=gpu_ndtr(dtype, backward))
         if backward:
             g = Node("g", (), dtype)
             ga, gb = derivatives((a, b), y, g)
             return (a, b, g), ((_cast(ga, dtype), "ya"), (_cast(gb, dtype), "yb"))
         leaves = (a, b)
     else:
-        x, y = trace_elementwise(info, dtype, params)
+        x, y = trace_elementwise(info, dtype, params, ndtr=gpu_ndtr(dtype, backward))
         if backward:
             g = Node("g", (), dtype)
             (gx,) = derivatives((x,), y, g)

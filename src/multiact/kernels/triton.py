@@ -48,7 +48,7 @@ except ImportError:  # printing sources (coverage, ahead-of-time compiles) needs
 from ._ops import LIBDEVICE, TRITON_TYPES as _TL, triton_cast as _to
 from ._tier import Pair
 from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, derivatives,
-                     print_node, trace_elementwise, trace_gated, trace_rows)
+                     gpu_ndtr, print_node, trace_elementwise, trace_gated, trace_rows)
 
 __all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS",
            "COMPILE_OPTIONS", "elementwise_kernel_source", "gated_kernel_source",
@@ -483,7 +483,7 @@ def elementwise_kernel_source(info, dt, params, backward):
     (``gx = g * f'(x)``) kernel for dtype ``dt``, named ``kernel``, with
     arguments ``(x_ptr, [g_ptr,] out_ptr, n, BLOCK)``; raises
     :class:`Unsupported` with the reason if there is none."""
-    x, y = trace_elementwise(info, dt, params)
+    x, y = trace_elementwise(info, dt, params, ndtr=gpu_ndtr(dt, backward))
     if backward:
         g = Node("g", (), dt)
         gx = derivative(x, y, g)
@@ -500,7 +500,7 @@ def gated_kernel_source(info, dt, params, backward):
     (``g df/da``, ``g df/db`` into the two halves) kernel for dtype ``dt``, named
     ``kernel``, with arguments ``(x_ptr, [g_ptr,] out_ptr, n, m, BLOCK)``; raises
     :class:`Unsupported` with the reason if there is none."""
-    a, b, y = trace_gated(info, dt, params)
+    a, b, y = trace_gated(info, dt, params, ndtr=gpu_ndtr(dt, backward))
     if backward:
         g = Node("g", (), dt)
         outs = [d if d.dtype == dt else Node("astype", (d,), dt)
