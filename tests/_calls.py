@@ -33,13 +33,6 @@ def tier_kernels_run(fn):
     return out, [k for k, s in list(TIER.slots.items()) if s.hits > before.get(k, 0)]
 
 
-#: exact GELU's gradient, half dtypes, in raw ulps: computed in float32 and rounded
-#: once, except next to the derivative's root (-0.7518), where Phi + x phi cancels:
-#: float16's -0.75244 is 0.5212 ulp off (its backward keeps the native form, whose
-#: float32 sums lose the least there: decision 117)
-GELU_HALF_SLOPE_ULP = {"float16": 0.53, "bfloat16": 0.51}
-
-
 def exact_gelu_and_slope(x):
     """Exact GELU and its derivative at the float64 ``x`` (NumPy) from SciPy's
     ``ndtr``: an independent formula, whose float64 error is far below a half ulp."""

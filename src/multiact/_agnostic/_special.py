@@ -113,15 +113,22 @@ def _rational_tail(xp, x):
     return a, gelu_ratio(xp, a) * gauss, gauss
 
 
-def ndtr_rational(xp, x):
+def ndtr_rational(xp, x, exact_slope=None):
     """Normal CDF of a float16 or bfloat16 value computed in float32, to be rounded
     once to the half dtype: ``Phi(-a)`` of :func:`_rational_tail` for ``x < 0``,
     ``1 - Phi(-a)`` above (NaN stays NaN; ``-inf``: 0, ``+inf``: 1).  One ``exp`` and
     the rational, where :func:`ndtr_from_native` takes ``erf``, ``erfcx``, ``exp`` and
     ``expm1`` and selects; float32's error here (a few float32 ulp) is 1/100 of a
     half ulp, as :func:`gelu_rational`'s.  For the GPU kernels of the half dtypes
-    (decision 117)."""
-    _, tail, _ = _rational_tail(xp, x)
+    (decision 117).  ``exact_slope``: a stop_gradient, given for a trace whose
+    derivative is taken (the backward kernels): the value is the same, and its
+    derivative is ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`` from the same ``exp``,
+    not the derivative of the rational's rounded sums, which the cancellation of
+    ``Phi + x phi`` next to exact GELU's minimum amplifies."""
+    a, tail, gauss = _rational_tail(xp, x)
+    if exact_slope is not None:  # 0, whose derivative in a is -phi(a)
+        sg = exact_slope
+        tail = sg(tail) + (a - sg(a)) * sg(gauss * -_INV_SQRT_2PI)
     return xp.where(x < 0, tail, 1.0 - tail)
 
 

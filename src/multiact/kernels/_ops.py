@@ -144,6 +144,10 @@ def _cmath(name):
     return spell
 
 
+def _detached(a):
+    return a.detach() if hasattr(a, "detach") else a
+
+
 def _triton_div(node, a, b):
     # IEEE division: Triton's ``/`` is div.full.f32 (2 ulp) for float32 on
     # NVIDIA; tl.div_rn is div.rn.f32 there and the correctly rounded division on
@@ -191,6 +195,9 @@ _op("not", 1, triton="({0} == 0)", cuda="(!{0})", aten=lambda n, a: ~a, grad=NO_
     predicate=True)
 _op("neg", 1, triton="(-{0})", cuda="(-{0})", aten=lambda n, a: -a,
     grad=lambda ns, n, g: [(n.args[0], -g)])
+# the value, with no derivative: a trace's stop_gradient (TraceNamespace.ndtr's
+# "rational32_slope": a derivative given by a formula of its own)
+_op("detach", 1, triton="{0}", cuda="{0}", aten=lambda n, a: _detached(a), grad=NO_GRADIENT)
 # where: the derivative of the branch taken
 _op("where", 3, triton="tl.where({0}, {1}, {2})", cuda="({0} ? {1} : {2})",
     aten=lambda n, c, a, b: _torch().where(c, a, b),

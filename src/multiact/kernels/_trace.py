@@ -220,7 +220,13 @@ class TraceNamespace:
             return _special.ndtr_from_erfc32(self, x, self.erfc)
         if self._ndtr == "rational32" and x.dtype == "float32":
             return _special.ndtr_rational(self, x)
+        if self._ndtr == "rational32_slope" and x.dtype == "float32":
+            return _special.ndtr_rational(self, x, exact_slope=self.stop_gradient)
         return _special.ndtr_from_native(self, x, self.erf, self.erfcx)
+
+    def stop_gradient(self, x):
+        """``x``'s value, through which no derivative flows (the ``detach`` node)."""
+        return Node("detach", (x,), x.dtype)
 
     # reductions over the row ----------------------------------------------------------
     def _check_axis(self, axis):
@@ -275,22 +281,23 @@ del _op
 
 def gpu_ndtr(dtype, backward):
     """How a GPU kernel (Triton's, CuPy's) of ``dtype`` takes the normal CDF (exact
-    GELU, exact geglu): ``"rational32"`` (``_special.ndtr_rational``: the float32
-    rational of the CPU tier's half kernels, one ``exp``) for bfloat16 and for
-    float16's forward; ``"native"`` (``erf``, ``erfcx``, ``exp``, ``expm1``) for the
-    rest.  Reason: speed.  A half tensor's value is computed in float32, where the
-    rational's few ulp are 1/100 of a half ulp; the native form's four libdevice
-    functions and selects made exact GELU's bfloat16 kernel 1472 PTX instructions
-    a block of 1024 (sm_90), the rational 520, and its backward 1898, now 938
-    (bfloat16 ran 6.68x ``F.gelu`` on an H200, compute-bound).  float16's backward
-    keeps the native form: its autodiff of the rational is 0.698 ulp at x =
-    -0.75195, next to the derivative's root, where the derivative of the fit's
-    rounded sums is amplified by the cancellation of ``Phi + x phi`` (the native
-    form: 0.521; every float16 value under Triton's interpreter, decision 117).
-    float32 and float64 keep the native form (the rational in float32 is 7.4 ulp
-    of float32, over the 5.5-ulp bound)."""
-    if dtype == "bfloat16" or (dtype == "float16" and not backward):
-        return "rational32"
+    GELU, exact geglu): for float16 and bfloat16 ``"rational32"``
+    (``_special.ndtr_rational``: the float32 rational of the CPU tier's half
+    kernels, one ``exp``), and for their backward kernels ``"rational32_slope"``
+    (the same value, whose derivative is ``phi(x)`` from the same ``exp``, not the
+    derivative of the rational's sums); ``"native"`` (``erf``, ``erfcx``, ``exp``,
+    ``expm1``) for float32 and float64.  Reason: speed.  A half tensor's value is
+    computed in float32, where the rational's few ulp are 1/100 of a half ulp; the
+    native form's four libdevice functions and selects made exact GELU's bfloat16
+    kernels 1504 and 1938 PTX instructions a block of 1024 (sm_90; forward,
+    backward), now 536 and 722 (bfloat16 ran 6.68x ``F.gelu`` on an H200,
+    compute-bound).  The backward's phi keeps the gradient within the half bound
+    next to the derivative's root, where ``Phi + x phi`` cancels (float16: 0.5012
+    ulp at -0.74756; autodiff of the rational was 0.698, the native form 0.5212;
+    every value under Triton's interpreter, decision 117).  float32 keeps the native
+    form: the rational in float32 is 7.4 ulp, over the 5.5-ulp bound."""
+    if dtype in ("bfloat16", "float16"):
+        return "rational32_slope" if backward else "rational32"
     return "native"
 
 
