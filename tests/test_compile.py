@@ -185,6 +185,27 @@ def test_triton_compiles_without_contraction(monkeypatch, fusion):
         assert "mul.rn.f32" in ptx and "add.rn.f32" in ptx
 
 
+def test_bfloat16_conversions_are_the_hardwares_on_a_gpu(monkeypatch):
+    # decision 119: a GPU kernel converts bfloat16 with cvt (exact up, to nearest even
+    # down); under the interpreter, whose own conversions are wrong, the bit form
+    pytest.importorskip("triton")
+    pytest.importorskip("torch")
+    from multiact.kernels import triton as kt
+    from multiact.kernels._trace import Node
+
+    x = Node("x", (), "bfloat16")
+    y = Node("astype", (Node("astype", (x,), "float32") * 3.0 + 1.5,), "bfloat16")
+    src = kt.elementwise_source("kernel", (x,), y)
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert "fp_downcast_rounding" not in kt.kernel_text(src)
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    assert "fp_downcast_rounding" in kt.kernel_text(src)
+    k = aot.triton_compiled((src, {"x_ptr": "*bf16", "out_ptr": "*bf16", "n": "i32",
+                                   "BLOCK": "constexpr"}, {"BLOCK": 1024}, ("cuda", 90, 32)))
+    ptx = k.asm["ptx"]
+    assert "cvt.rn.bf16.f32" in ptx and "cvt.f32.bf16" in ptx
+
+
 def test_every_triton_launch_asks_for_no_contraction():
     import inspect
 

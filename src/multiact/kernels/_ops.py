@@ -92,10 +92,11 @@ C_TYPES = {"float16": "float16", "float32": "float", "float64": "double", "bool"
 
 
 def triton_cast(expr, dtype, src):
-    """A Triton conversion.  bfloat16 goes through its bits (float32's top half,
-    rounded to nearest even), as the hardware converts: Triton's interpreter
-    otherwise truncates on the way down and flushes subnormals on the way up.
-    Other narrowing conversions round to nearest even."""
+    """A Triton conversion.  bfloat16 goes through the kernels' helpers
+    (``triton.kernel_text``): the hardware's conversion on a GPU, and under
+    Triton's interpreter, which otherwise truncates on the way down and flushes
+    subnormals on the way up, the same rounding on the bits (float32's top half,
+    to nearest even).  Other narrowing conversions round to nearest even."""
     if dtype == src:
         return expr
     if dtype == "bfloat16" and src == "float32":
