@@ -266,6 +266,47 @@ def test_a_first_cuda_call_does_not_import_triton():
     assert out.split() == ["None", "False", "multiact-import-triton", "tier"]
 
 
+def test_a_child_forked_while_the_import_lock_was_held_imports_triton():
+    # a thread of the parent held the import's lock when the process forked: in the
+    # child no thread will release it, so the child's first CUDA call must not wait
+    # on it (it takes a lock of its own) and the import goes on there
+    pytest.importorskip("triton")
+    out, _ = _run("""
+        import os
+        kernels.set_mode("auto")
+
+        class Cuda:
+            is_cuda, is_cpu = True, False
+
+            def numel(self):
+                return 10 ** 6
+
+        held, release = threading.Event(), threading.Event()
+
+        def hold():
+            with kernels._IMPORT_LOCK:
+                held.set()
+                release.wait()
+
+        threading.Thread(target=hold, daemon=True).start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:  # the child: the first call asks for the import and returns
+            done = threading.Event()
+            def first():
+                kernels._route(Cuda())
+                th = kernels._STATE["triton_import"]
+                th.join(60)
+                done.set()
+            threading.Thread(target=first, daemon=True).start()
+            os._exit(0 if done.wait(60) and kernels._route(Cuda()) == "tier" else 1)
+        release.set()
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+    """, timeout=180)
+    assert out.split() == ["0"]
+
+
 def test_the_cpu_tier_end_to_end():
     # The first call at every shape, dtype and layout runs the framework path;
     # once the kernel has paid for itself it compiles in the background, and one

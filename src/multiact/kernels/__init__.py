@@ -272,7 +272,11 @@ def _import_triton():
 
 
 def _reset_import_in_child():
-    # a forked child has no import thread: an import not finished asks again there
+    # a forked child has no import thread: an import not finished asks again there;
+    # and a lock that another thread of the parent held at the fork stays held in
+    # the child for good (no thread there releases it): the child takes a new one
+    global _IMPORT_LOCK
+    _IMPORT_LOCK = threading.Lock()
     if _STATE["triton"] is None:
         _STATE["triton_import"] = None
 
