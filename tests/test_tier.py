@@ -266,13 +266,17 @@ def test_a_first_cuda_call_does_not_import_triton():
     assert out.split() == ["None", "False", "multiact-import-triton", "tier"]
 
 
-def test_a_child_forked_while_the_import_lock_was_held_imports_triton():
-    # a thread of the parent held the import's lock when the process forked: in the
-    # child no thread will release it, so the child's first CUDA call must not wait
-    # on it (it takes a lock of its own) and the import goes on there
+def test_a_child_forked_while_a_lock_was_held_finds_it_free():
+    # a thread of the parent held a lock of multiact's when the process forked: in
+    # the child no thread will release it, so each is new there (multiact._locks);
+    # and the child's first CUDA call, which takes the import's lock, goes on to
+    # import Triton
     pytest.importorskip("triton")
     out, _ = _run("""
         import os
+        from multiact import _dispatch
+        from multiact.backends import _torch_autograd
+        from multiact.kernels import cuda_c, triton as kt
         kernels.set_mode("auto")
 
         class Cuda:
@@ -281,25 +285,31 @@ def test_a_child_forked_while_the_import_lock_was_held_imports_triton():
             def numel(self):
                 return 10 ** 6
 
+        locks = [kernels._IMPORT_LOCK, kt._LOCK, cuda_c._LOCK, _dispatch._LOCK,
+                 _torch_autograd._GRAPH_LOCK]
         held, release = threading.Event(), threading.Event()
 
         def hold():
-            with kernels._IMPORT_LOCK:
-                held.set()
-                release.wait()
+            for lock in locks:
+                lock.acquire()
+            held.set()
+            release.wait()
 
         threading.Thread(target=hold, daemon=True).start()
         held.wait()
         pid = os.fork()
-        if pid == 0:  # the child: the first call asks for the import and returns
+        if pid == 0:
+            free = all(lock.acquire(timeout=10) for lock in locks)
+            for lock in locks:
+                lock.release()
             done = threading.Event()
             def first():
                 kernels._route(Cuda())
-                th = kernels._STATE["triton_import"]
-                th.join(60)
+                kernels._STATE["triton_import"].join(60)
                 done.set()
             threading.Thread(target=first, daemon=True).start()
-            os._exit(0 if done.wait(60) and kernels._route(Cuda()) == "tier" else 1)
+            ok = free and done.wait(60) and kernels._route(Cuda()) == "tier"
+            os._exit(0 if ok else 1)
         release.set()
         _, status = os.waitpid(pid, 0)
         print(os.waitstatus_to_exitcode(status))

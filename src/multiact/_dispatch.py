@@ -19,15 +19,15 @@ function, a checkpointed one or a ``torch.cond`` branch works.
 from __future__ import annotations
 
 import sys
-import threading
 
+from ._locks import ForkSafeLock
 from .backends import framework_of, generic
 
 __all__ = ["backend_of", "backend_for_namespace"]
 
 _BY_TYPE: dict = {}
 _BY_NS: dict = {}
-_LOCK = threading.RLock()
+_LOCK = ForkSafeLock(reentrant=True)
 _PY_INPUT = (bool, int, float, list, tuple)
 
 

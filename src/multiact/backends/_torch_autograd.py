@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 
 import torch
@@ -23,6 +22,7 @@ import torch
 from .. import kernels as _k
 from .._agnostic import _special
 from .._agnostic import reductions as _Rd
+from .._locks import ForkSafeLock
 from .._table import BY_NAME
 from ..kernels import Miss
 from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
@@ -950,7 +950,7 @@ def _graph_ops():
 #: ``_graph_ops()``'s operators, once :func:`graph_ops_ready` has defined them
 GRAPH_OPS: dict = {}
 _GRAPH_TRIED: list = []
-_GRAPH_LOCK = threading.Lock()
+_GRAPH_LOCK = ForkSafeLock()
 
 
 def _graph_ops_ready() -> bool:

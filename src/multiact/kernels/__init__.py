@@ -47,6 +47,7 @@ import threading
 import time
 from collections import namedtuple
 
+from .._locks import ForkSafeLock
 from .._table import BY_NAME
 from ._coverage import coverage as _coverage
 from ._ops import Unsupported
@@ -272,16 +273,13 @@ def _import_triton():
 
 
 def _reset_import_in_child():
-    # a forked child has no import thread: an import not finished asks again there;
-    # and a lock that another thread of the parent held at the fork stays held in
-    # the child for good (no thread there releases it): the child takes a new one
-    global _IMPORT_LOCK
-    _IMPORT_LOCK = threading.Lock()
+    # a forked child has no import thread: an import not finished asks again there
+    # (its lock is new there: _locks)
     if _STATE["triton"] is None:
         _STATE["triton_import"] = None
 
 
-_IMPORT_LOCK = threading.Lock()
+_IMPORT_LOCK = ForkSafeLock()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_import_in_child)
 

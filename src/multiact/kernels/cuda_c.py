@@ -29,8 +29,8 @@ import os
 import struct
 import subprocess
 import tempfile
-import threading
 
+from .._locks import ForkSafeLock
 from ._ops import C_TYPES as _C
 from ._trace import (Node, Unsupported, _topo, derivatives, gpu_ndtr, print_node,
                      trace_elementwise, trace_gated)
@@ -43,7 +43,7 @@ DTYPES = ("float16", "float32", "float64")
 #: NVRTC options of every kernel: no contraction of ``a*b+c`` into FMA (the host
 #: compiler's ``-ffp-contract=off``; NVRTC's default is ``--fmad=true``)
 CUPY_OPTIONS = ("--fmad=false",)
-_LOCK = threading.Lock()
+_LOCK = ForkSafeLock()
 _CACHE: dict = {}
 _FAILED: dict = {}
 

@@ -38,13 +38,13 @@ from __future__ import annotations
 import linecache
 import math
 import os
-import threading
 
 try:
     import torch
 except ImportError:  # printing sources (coverage, ahead-of-time compiles) needs no torch
     torch = None
 
+from .._locks import ForkSafeLock
 from ._ops import LIBDEVICE, TRITON_TYPES as _TL, triton_cast as _to
 from ._tier import Pair
 from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, derivatives,
@@ -62,7 +62,7 @@ ELEM_BLOCK = 1024
 #: contraction into FMA off (see the module docstring)
 COMPILE_OPTIONS = {"enable_fp_fusion": False}
 
-_LOCK = threading.Lock()
+_LOCK = ForkSafeLock()
 _CACHE: dict = {}
 _FAILED: dict = {}
 
