@@ -253,19 +253,25 @@ def test_torch_softmax_family_rows_the_native_kernel_gets_wrong(dtype, copies):
                 assert float(err.max()) <= BY_NAME["log_softmax"].bound(dtype)
 
 
+@pytest.mark.parametrize("rows", [64, 512])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_log_softmax_peaked_rows(dtype):
+def test_torch_log_softmax_peaked_rows(dtype, rows):
     # a trained classifier's logits: most slices' largest output near 0, so torch's
     # eager output has those computed again (all at once, along the last axis and
-    # another), within the bound of mpmath
+    # another; a small tensor every slice by the split sum, a larger one every row
+    # and torch's rows back into the others: a tie for the maximum, a NaN row, an
+    # all -inf row among them), within the bound of mpmath
     torch = pytest.importorskip("torch")
     from multiact._check.reference import LOG_SOFTMAX
     from multiact._check.score import ulp_error
     from multiact._table import BY_NAME
 
-    x_np = np.random.default_rng(3).standard_normal((64, 50))
-    x_np[:, 7] += np.linspace(6.0, 30.0, 64)  # a few slices not near 0
+    x_np = np.random.default_rng(3).standard_normal((rows, 50))
+    x_np[:, 7] += np.linspace(6.0, 30.0, rows)  # a few slices not near 0
+    x_np[1, :2] = 3.0  # (not near 0: a tie)
     x_np = x_np.astype(dtype).astype(np.float64)
+    if rows > 64:  # (the slices that torch makes NaN: the generic body's values)
+        x_np[2, 5], x_np[3] = np.inf, -np.inf
     ref = LOG_SOFTMAX.f(x_np)
     assert 0.75 < (ref.max(-1) > -0.03).mean() < 1  # most: all at once
     for xx, axis, want in ((x_np, -1, ref), (x_np.T.copy(), 0, ref.T)):

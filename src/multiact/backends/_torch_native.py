@@ -916,8 +916,12 @@ def _log_softmax_eager(x, dim, dtype=None):
     largest = float(top.max())  # NaN where a slice is NaN
     if largest <= -_LOG_SOFTMAX_NEAR0:  # every slice (NaN compares False)
         return y
-    if largest == largest and x.shape[dim] == x.numel():  # one slice, near 0
-        return _near0_slices(x, dim)
+    if largest == largest and (x.shape[dim] == x.numel() or x.numel() <= _SPLIT_ALL):
+        # one slice, near 0; or a small tensor (no NaN slice) with one near 0: the
+        # split sum of every slice, where finding and merging the near ones cost more
+        # ops than it saves (float32 of randn * 8: (32, 10) 49 us, now 28; (256, 10)
+        # 80, now 54; (64, 100) 64, now 38)
+        return _split_sum(x, dim, *x.max(dim, keepdim=True))
     if top is y:
         top = y.amax(dim, keepdim=True)
     near = top > -_LOG_SOFTMAX_NEAR0
@@ -937,7 +941,16 @@ def _log_softmax_eager(x, dim, dtype=None):
         n = x.shape[-1]
         y.view(-1, n).index_copy_(0, rows, _near0_slices(
             x.reshape(-1, n).index_select(0, rows), 1))
-    elif rows is None and bool(near.any()) or rows is not None and rows.numel():
+    elif last:  # most rows: every row, then torch's (or the NaN rows' fix) back into
+        # the others (where a select over the whole took 69 us of 290 on (1024, 128)
+        # float32 of randn * 8, 760 rows near)
+        n = x.shape[-1]
+        out = _near0_slices(x, dim)
+        if rows.numel() < near.numel():
+            far = near.view(-1).logical_not().nonzero().view(-1)
+            out.view(-1, n).index_copy_(0, far, y.view(-1, n).index_select(0, far))
+        return out
+    elif bool(near.any()):
         y = torch.where(near, _near0_slices(x, dim), y)
     return y
 
@@ -947,7 +960,7 @@ def _near0_slices(x, dim):
     below 1.65 (largest output above -0.5): one maximum (two would make S >= 2),
     and the split sum (_split_sum), where torch rounds 1 + R before its log."""
     return _split_sum(x, dim, *x.max(dim, keepdim=True))  # (torch.max's index:
-    # argmax was 2.5x as slow)
+    # argmax was 2.5x as slow; amax, an eq and a masked fill, 1.4x on 1024 x 128)
 
 
 def _split_sum(x, dim, m, i):
