@@ -104,6 +104,56 @@ def test_jax_gate_derivatives_are_the_generic_bodys(target, name, params):
     np.testing.assert_allclose(got[normal], dref[normal], rtol=1e-12, atol=0)
 
 
+# -- JAX: exact GELU of half inputs by the float32 rational (decision 121) ---------------
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_jax_exact_gelu_of_half_inputs_on_every_value(target, dtype):
+    # every finite value of |x| < 20: gelu and geglu (times b = 1) within the half
+    # bound of SciPy's float64 value (the scorer's flush floor: XLA on CPU flushes
+    # float32 subnormals); the gradient within an ulp of SciPy's float64 derivative
+    # (rounded once, the same as the generic body's before); the second derivative
+    # phi (2 - x^2) to an ulp of the dtype
+    import jax
+    import jax.numpy as jnp
+    from _calls import exact_gelu_and_slope
+
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    xs = bits.view(np.float16) if dtype == "float16" else \
+        (bits.astype(np.uint32) << 16).view(np.float32)
+    xs = xs[np.isfinite(xs) & (np.abs(xs) < 20)].astype(np.float64)
+    x = target.asarray(xs, dtype)
+    want, slope = exact_gelu_and_slope(xs)
+    bound = BY_NAME["gelu"].bound(dtype, {"approximate": False})
+    y = target.to_numpy(multiact.gelu(x, approximate=False))
+    assert float(ulp_error(y, want, 0.0, dtype).max()) <= bound
+    pairs = jnp.stack([x, jnp.ones_like(x)], axis=-1)
+    yg = target.to_numpy(multiact.geglu(pairs, approximate=False))[..., 0]
+    assert float(ulp_error(yg, want, 0.0, dtype).max()) <= bound
+    f = lambda t: multiact.gelu(t, approximate=False).astype(jnp.float32)  # noqa: E731
+    g = target.to_numpy(jax.vmap(jax.grad(f))(x))
+    assert float(ulp_error(g, slope, 0.0, dtype).max()) <= 1.0
+    pts = np.array([-3.0, -0.75, -0.5, 0.0, 0.5, 2.0])
+    g2 = np.asarray(jax.vmap(jax.grad(jax.grad(f)))(target.asarray(pts, dtype)))
+    rtol = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}[dtype]  # (rounded to an ulp)
+    np.testing.assert_allclose(g2, np.exp(-pts * pts / 2) / np.sqrt(2 * np.pi) * (2 - pts * pts),
+                               rtol=rtol, atol=0)
+
+
+@pytest.mark.backends("jax")
+def test_jax_exact_gelu_of_half_inputs_takes_no_generic_ndtr(target):
+    # the float32 rational: one exp and no expm1 or round (the generic ndtr's split
+    # square), where the float32 input keeps the generic body
+    import jax
+
+    half = str(jax.make_jaxpr(lambda t: multiact.gelu(t, approximate=False))(
+        target.asarray(np.linspace(-3, 3, 8), "bfloat16")))
+    full = str(jax.make_jaxpr(lambda t: multiact.gelu(t, approximate=False))(
+        target.asarray(np.linspace(-3, 3, 8), "float32")))
+    assert half.count(" exp ") == 1 and " expm1 " not in half and " round " not in half, half
+    assert " expm1 " in full
+
+
 # -- logsumexp without b: the maxima are not counted apart --------------------------------
 
 def test_logsumexp_unit_sums_keep_the_rest_and_the_bound(target, report):

@@ -268,14 +268,19 @@ def test_torch_log_softmax_peaked_rows(dtype, rows):
 
     x_np = np.random.default_rng(3).standard_normal((rows, 50))
     x_np[:, 7] += np.linspace(6.0, 30.0, rows)  # a few slices not near 0
-    x_np[1, :2] = 3.0  # (not near 0: a tie)
+    x_np[1, 0] = x_np[1, 7]  # (not near 0: a tie for the maximum)
     x_np = x_np.astype(dtype).astype(np.float64)
     if rows > 64:  # (the slices that torch makes NaN: the generic body's values)
         x_np[2, 5], x_np[3] = np.inf, -np.inf
     ref = LOG_SOFTMAX.f(x_np)
     assert 0.75 < (ref.max(-1) > -0.03).mean() < 1  # most: all at once
-    for xx, axis, want in ((x_np, -1, ref), (x_np.T.copy(), 0, ref.T)):
-        got = multiact.log_softmax(torch.tensor(xx, dtype=getattr(torch, dtype)), axis=axis)
+    t = torch.tensor(x_np, dtype=getattr(torch, dtype))
+    # the last axis, contiguous and as a permuted view's (CTC's logits.transpose(0,
+    # 1)), and another axis
+    three = t.reshape(2, rows // 2, 50).transpose(0, 1)
+    for xx, axis, want in ((t, -1, ref), (three, -1, ref.reshape(2, rows // 2, 50)
+                                          .transpose(1, 0, 2)), (t.T.contiguous(), 0, ref.T)):
+        got = multiact.log_softmax(xx, axis=axis)
         err = ulp_error(got.double().numpy(), want, 0.0, dtype)
         assert float(err.max()) <= BY_NAME["log_softmax"].bound(dtype)
 

@@ -4,8 +4,8 @@
 that moment stays held in the child, where no thread will release it, and the
 child's first call that needs it waits for ever (DataLoader workers and
 ``multiprocessing`` fork by default on Linux).  A :class:`ForkSafeLock` is given a
-new inner lock in every forked child.  The thread that forks never holds one of
-these (none is held across a call into user code).
+new inner lock in every forked child.  Not for a fork by the thread that holds one
+(multiact never forks; decision 120).
 """
 
 from __future__ import annotations

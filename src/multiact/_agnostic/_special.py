@@ -122,14 +122,17 @@ def ndtr_rational(xp, x, exact_slope=None):
     half ulp, as :func:`gelu_rational`'s.  For the GPU kernels of the half dtypes
     (decision 117).  ``exact_slope``: a stop_gradient, given for a trace whose
     derivative is taken (the backward kernels): the value is the same, and its
-    derivative is ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`` from the same ``exp``,
-    not the derivative of the rational's rounded sums, which the cancellation of
-    ``Phi + x phi`` next to exact GELU's minimum amplifies."""
-    a, tail, gauss = _rational_tail(xp, x)
-    if exact_slope is not None:  # 0, whose derivative in a is -phi(a)
-        sg = exact_slope
-        tail = sg(tail) + (a - sg(a)) * sg(gauss * -_INV_SQRT_2PI)
-    return xp.where(x < 0, tail, 1.0 - tail)
+    derivative is ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`` from the same ``exp`` (0
+    beyond |x| = 40, where it underflows), not the derivative of the rational's
+    rounded sums, which the cancellation of ``Phi + x phi`` next to exact GELU's
+    minimum amplifies."""
+    _, tail, gauss = _rational_tail(xp, x)
+    cdf = xp.where(x < 0, tail, 1.0 - tail)
+    if exact_slope is None:
+        return cdf
+    sg = exact_slope
+    xc = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN
+    return sg(cdf) + (xc - sg(xc)) * sg(gauss * _INV_SQRT_2PI)  # (+ 0, of slope phi)
 
 
 def gelu_ratio(xp, a):

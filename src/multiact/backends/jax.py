@@ -13,7 +13,9 @@ stays within 4 ulp and is differentiable as written.
 
 Special cases (below): ``tanh`` in float64 (accuracy); ``sigmoid``, ``silu`` and
 ``gelu`` (tanh form) (speed: the same formulas in fewer XLA instructions, each a
-``jax.custom_jvp`` whose derivative is the generic body's, see ``_forward_of``).
+``jax.custom_jvp`` whose derivative is the generic body's, see ``_forward_of``);
+the exact ``gelu`` and ``geglu`` of float16 and bfloat16 (speed: the float32
+rational for ``ndtr``, ``_NS_HALF``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import jax.numpy as _xp
 import jax
 
 from .._agnostic import _formulas as fm
+from .._agnostic import _special
 from .._agnostic import elementwise as _E
+from .._agnostic import reductions as _Rd
 from .._table import BY_NAME
 from . import Backend, Namespace, special
 
@@ -159,10 +163,43 @@ def _silu_body(ns, x):
     return _silu(x) if x.dtype in _WORK else _E.silu(ns, x)
 
 
+_HALF = (_xp.float16, _xp.bfloat16)
+
+
+@jax.custom_jvp
+def _ndtr_rational(x):
+    # the normal CDF of a half input's float32 value (_special.ndtr_rational)
+    return _special.ndtr_rational(NS, x)
+
+
+@_ndtr_rational.defjvp
+def _ndtr_rational_jvp(primals, tangents):
+    # phi(x), not the derivative of the rational's sums (next to exact GELU's
+    # minimum Phi + x phi cancels, and float16's gradient was 0.698 ulp off there
+    # through them: decision 117); differentiable again, at every order
+    (x,), (t,) = primals, tangents
+    return _ndtr_rational(x), t * (_xp.exp(x * x * -0.5) * fm.INV_SQRT_2PI)
+
+
+#: the namespace of the exact form's half inputs (gelu, geglu): the float32
+#: rational for ndtr.  Reason: speed.  The generic ndtr (a piecewise fit for
+#: float64's accuracy, some 85 Horner steps and two exps) is far more than a half
+#: value needs; the rational's few float32 ulp are 1/100 of a half ulp (decisions
+#: 82, 117).
+_NS_HALF = NS.replacing({"ndtr": lambda ns, x: _ndtr_rational(x)})
+
+
 def _gelu_body(ns, x, approximate=True):
     if approximate and x.dtype in _WORK:
         return _gelu(x, True)
+    if not approximate and x.dtype in _HALF:
+        return _E.gelu(_NS_HALF, x, False)
     return _E.gelu(ns, x, approximate)
+
+
+def _geglu_body(ns, x, axis=-1, approximate=True):
+    return _Rd.geglu(_NS_HALF if not approximate and x.dtype in _HALF else ns, x, axis,
+                     approximate)
 
 
 _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (measured "
@@ -225,13 +262,20 @@ class JaxBackend(Backend):
     def silu(self, x):
         return self.generic(_SILU, _silu_body, x)
 
-    @special(_GATE_REASON + "; tanh form only (the exact form is the generic body)")
+    @special(_GATE_REASON + "; tanh form only (the exact form is the generic body, its "
+             "half inputs' ndtr the float32 rational: speed, decision 121)")
     def gelu(self, x, approximate=True):
         return self.generic(_GELU, _gelu_body, x, approximate)
+
+    @special("speed: the exact form of half inputs with the float32 rational for ndtr "
+             "(decision 121); otherwise the generic body")
+    def geglu(self, x, axis=-1, approximate=True):
+        return self.generic(_GEGLU, _geglu_body, x, axis, approximate)
 
 
 _TANH = BY_NAME["tanh"]
 _SIGMOID = BY_NAME["sigmoid"]
 _SILU = BY_NAME["silu"]
 _GELU = BY_NAME["gelu"]
+_GEGLU = BY_NAME["geglu"]
 BACKEND = JaxBackend(NS)

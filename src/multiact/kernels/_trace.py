@@ -290,7 +290,7 @@ def gpu_ndtr(dtype, backward):
     computed in float32, where the rational's few ulp are 1/100 of a half ulp; the
     native form's four libdevice functions and selects made exact GELU's bfloat16
     kernels 1504 and 1938 PTX instructions a block of 1024 (sm_90; forward,
-    backward), now 536 and 722 (bfloat16 ran 6.68x ``F.gelu`` on an H200,
+    backward), now 490 and 677 (bfloat16 ran 6.68x ``F.gelu`` on an H200,
     compute-bound).  The backward's phi keeps the gradient within the half bound
     next to the derivative's root, where ``Phi + x phi`` cancels (float16: 0.5012
     ulp at -0.74756; autodiff of the rational was 0.698, the native form 0.5212;
