@@ -348,6 +348,44 @@ def test_jit_trace_save_load(target, info, tmp_path):
     torch.testing.assert_close(loaded(x2), fn(x2), rtol=1e-6, atol=1e-7, equal_nan=True)
 
 
+def _masked(info):
+    def f(x, m):
+        return getattr(multiact, info.name)(x, axis=-1, where=m)
+    return f
+
+
+# an array argument of each kind the checks take apart from the input: a mask (every
+# row with ``where``), a weight, a parameter that is an array, a moment
+_ARRAY_ARGS = [(f"{i.name} where", _masked(i), lambda n: (torch.rand(n, 8) > 0.3,))
+               for i in TABLE if any(p.name == "where" for p in i.params)] + [
+    ("array b", lambda x, b: multiact.logsumexp(x, axis=-1, b=b), lambda n: (torch.rand(n, 8),)),
+    ("array slope", lambda x, s: multiact.leaky_relu(x, negative_slope=s),
+     lambda n: (torch.rand(8),)),
+    ("array weight", lambda x, w: multiact.prelu(x, w), lambda n: (torch.rand(8),)),
+    ("array mean", lambda x, m: multiact.standardize(x, mean=m), lambda n: (torch.randn(n, 1),)),
+]
+
+
+@pytest.mark.parametrize("label, fn, args", _ARRAY_ARGS, ids=[a[0] for a in _ARRAY_ARGS])
+def test_jit_trace_with_an_array_argument_warns_nothing(target, label, fn, args):
+    # the checks of an array argument's shape compare no size that jit.trace traces
+    # (a TracerWarning in the user's program); the trace serves another batch size
+    import warnings
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 8, device=target.device)
+    a = [t.to(target.device) for t in args(3)]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(fn, (x, *a), check_trace=False)
+    said = [str(w.message) for w in seen if not issubclass(w.category, DeprecationWarning)]
+    assert not said, said
+    x5 = torch.randn(5, 8, device=target.device)
+    a5 = [t.to(target.device) for t in args(5)]
+    torch.testing.assert_close(traced(x5, *a5), fn(x5, *a5), rtol=1e-6, atol=1e-7,
+                               equal_nan=True)
+
+
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16], ids=["bfloat16", "float16"])
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
 def test_autocast(target, info, half):

@@ -38,8 +38,15 @@ def _typename(v) -> str:
 
 
 def _known(n) -> bool:
-    """A dimension size that is known (dask reports NaN for unknown chunk sizes)."""
-    return isinstance(n, int) or (n is not None and n == n and not isinstance(n, float))
+    """A dimension size that is known (dask reports NaN for unknown chunk sizes).
+    A size that ``torch.jit.trace`` traces (a 0-d tensor) counts as unknown: made a
+    Python bool it would print a TracerWarning into the user's program (torch's
+    own broadcasting checks it when the trace runs)."""
+    if isinstance(n, int):
+        return True
+    if type(n).__name__ == "Tensor" and type(n).__module__ == "torch":
+        return False
+    return n is not None and n == n and not isinstance(n, float)
 
 
 def broadcastable(shape, to) -> bool:

@@ -135,6 +135,16 @@ def known(n) -> bool:
     return n is not None and not (isinstance(n, float) and n != n)
 
 
+def same_shape(s, t) -> bool:
+    """Whether shapes ``s`` and ``t`` are the same, for a branch that only picks the
+    cheaper of two right forms: sizes compare as Python ints, or as the same object
+    (dask's unknown NaN); anything else (a size ``torch.jit.trace`` traces, which a
+    comparison would make a Python bool, with a TracerWarning) counts as different,
+    and the general form is taken."""
+    return len(s) == len(t) and all(
+        m is n or (type(m) is int and type(n) is int and m == n) for m, n in zip(s, t))
+
+
 def halves(xp, x, axis, fname):
     """The first and second halves of ``x`` along ``axis`` (a gated function's
     ``a`` and ``b``); ``fname``'s errors for a size that is unknown or odd.  A
@@ -251,7 +261,7 @@ def count(xp, x, axes, where):
         if all(known(s) for s in sizes):  # traced sizes (jit.trace): their product, traced
             return n, None
         return xp.sum(xp.ones_like(x), axis=axes, keepdims=True), None
-    w = where if tuple(where.shape) == tuple(x.shape) else xp.broadcast_to(where, x.shape)
+    w = where if same_shape(where.shape, x.shape) else xp.broadcast_to(where, x.shape)
     return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w
 
 

@@ -684,9 +684,12 @@ def prelu(xp, x, weight):
     """
     x, dt = as_work(xp, x, "prelu")
     w = as_param(xp, weight, x)
-    if not isinstance(w, (int, float)) and x.ndim >= 2 and w.ndim == 1 and w.shape[0] != 1:
-        w = xp.reshape(w, (w.shape[0],) + (1,) * (x.ndim - 2))
-    elif not isinstance(w, (int, float)) and w.ndim == 1 and w.shape[0] == 1:
+    # (checked: 1-d of size 1 or x.shape[1]) along axis 1; of size 1 that broadcasts
+    # as a scalar, and a 0-d x keeps its shape; no size is compared here (a size that
+    # torch.jit.trace traces would be made a Python bool, with a TracerWarning)
+    if not isinstance(w, (int, float)) and x.ndim >= 2 and w.ndim == 1:
+        w = xp.reshape(w, (-1,) + (1,) * (x.ndim - 2))
+    elif not isinstance(w, (int, float)) and w.ndim == 1 and x.ndim == 0:
         w = xp.reshape(w, ())
     pos = x > 0
     return finish(xp, xp.where(pos, x, w * xp.where(pos, 0.0, x)), dt)

@@ -150,7 +150,7 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         if isinstance(b, (int, float)) and b == 0:
             b = xp.zeros_like(a)  # every entry excluded
         if not isinstance(b, (int, float)):
-            if tuple(b.shape) != tuple(a.shape):
+            if not fm.same_shape(b.shape, a.shape):
                 a, b = xp.broadcast_arrays(a, b)
             # b == 0 excludes the entry, even an infinite one.
             nz = b != 0
