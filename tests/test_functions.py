@@ -106,6 +106,22 @@ def test_zero_d_and_empty(target):
     assert lse.shape == (2,) and np.all(lse == -np.inf)
 
 
+@pytest.mark.parametrize("info", [i for i in TABLE if not i.elementwise and i.name != "one_hot"],
+                         ids=lambda i: i.name)
+def test_an_empty_batch_keeps_the_graph(info):
+    # a training step on an empty batch: every reduction's result stays attached to the
+    # input, so backward() gives the input a (empty) gradient (logmeanexp's NaN of an
+    # empty reduction had no graph: backward() raised)
+    torch = pytest.importorskip("torch")
+
+    e = torch.randn(0, 4, requires_grad=True)
+    f = getattr(multiact, info.name)
+    y = f(e, axis=0) if any(p.name == "axis" for p in info.params) else f(e)
+    assert y.requires_grad
+    y.sum().backward()
+    assert e.grad is not None and e.grad.shape == (0, 4)
+
+
 # -- the contract (docs/contract.md) "extremes" ---------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

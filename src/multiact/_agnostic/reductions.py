@@ -222,7 +222,9 @@ def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
     x, dt = as_work(xp, x, "logmeanexp")
     n, _ = fm.count(xp, x, axis, where)
     if _empty(x):
-        out = xp.full(_reduced_shape(x, axis), _NAN, dtype=x.dtype, device=device_of(xp, x))
+        # NaN (nothing to count, or empty output), and a graph for autodiff, as
+        # logsumexp's: an empty batch's backward() gives 0 (a full NaN had no graph)
+        out = xp.sum(x, axis=axis, keepdims=True) * 0.0 + _NAN
     else:
         sh, m = fm.shift_by_max(xp, x, axis, where, None)
         t, r = fm.split_sums(xp, sh, xp.exp(sh), axis)
