@@ -215,6 +215,13 @@ import sys, threading, time, warnings
 import torch, multiact
 from multiact import kernels
 from multiact.kernels._tier import TIER
+
+
+class Cuda:  # (no GPU here: a stand-in with is_cuda set asks for a CUDA route)
+    is_cuda, is_cpu = True, False
+
+    def numel(self):
+        return 10 ** 6
 """
 
 
@@ -246,16 +253,10 @@ def test_a_first_cuda_call_does_not_import_triton():
     # `import triton` with the Triton kernel module took 230 ms on an H200, on the
     # first call of a CUDA tensor with a kernel (the default mode): that call takes the
     # framework path while a thread of its own imports them; the calls after, Triton's
-    # route.  No GPU here: a stand-in with is_cuda set asks for the route.
+    # route (the prelude's stand-in for a CUDA tensor asks for it).
     pytest.importorskip("triton")
     out, _ = _run("""
         kernels.set_mode("auto")
-
-        class Cuda:
-            is_cuda, is_cpu = True, False
-
-            def numel(self):
-                return 10 ** 6
 
         first = kernels._route(Cuda())
         imported_by_caller = "triton" in sys.modules and kernels._STATE["triton"] is not None
@@ -278,12 +279,6 @@ def test_a_child_forked_while_a_lock_was_held_finds_it_free():
         from multiact.backends import _torch_autograd
         from multiact.kernels import cuda_c, triton as kt
         kernels.set_mode("auto")
-
-        class Cuda:
-            is_cuda, is_cpu = True, False
-
-            def numel(self):
-                return 10 ** 6
 
         locks = [kernels._IMPORT_LOCK, kt._LOCK, cuda_c._LOCK, _dispatch._LOCK,
                  _torch_autograd._GRAPH_LOCK]
