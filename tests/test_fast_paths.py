@@ -111,7 +111,7 @@ def test_jax_gate_derivatives_are_the_generic_bodys(target, name, params):
 def test_jax_exact_gelu_of_half_inputs_on_every_value(target, dtype):
     # every finite value of |x| < 20: gelu and geglu (times b = 1) within the half
     # bound of SciPy's float64 value (the scorer's flush floor: XLA on CPU flushes
-    # float32 subnormals); the gradient within an ulp of SciPy's float64 derivative
+    # float32 subnormals); the gradient within 0.53 ulp of SciPy's float64 derivative
     # (rounded once, the same as the generic body's before); the second derivative
     # phi (2 - x^2) to an ulp of the dtype
     import jax
@@ -132,7 +132,8 @@ def test_jax_exact_gelu_of_half_inputs_on_every_value(target, dtype):
     assert float(ulp_error(yg, want, 0.0, dtype).max()) <= bound
     f = lambda t: multiact.gelu(t, approximate=False).astype(jnp.float32)  # noqa: E731
     g = target.to_numpy(jax.vmap(jax.grad(f))(x))
-    assert float(ulp_error(g, slope, 0.0, dtype).max()) <= 1.0
+    assert float(ulp_error(g, slope, 0.0, dtype).max()) <= 0.53  # (float16's -0.75244:
+    # 0.5212, next to the derivative's root, as the generic body's)
     pts = np.array([-3.0, -0.75, -0.5, 0.0, 0.5, 2.0])
     g2 = np.asarray(jax.vmap(jax.grad(jax.grad(f)))(target.asarray(pts, dtype)))
     rtol = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}[dtype]  # (rounded to an ulp)

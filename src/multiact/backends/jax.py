@@ -82,20 +82,27 @@ def _divide_rn(ns, a, b):
     return _divide_rn32(a.astype(_xp.float32), b.astype(_xp.float32))
 
 
-@jax.custom_jvp
-def _ndtr(x):
-    # the generic normal CDF (_special.ndtr: no accurate native one in JAX)
-    return _special.ndtr(NS, x)
+def _cdf_of_slope_phi(value):
+    """``value`` (a normal CDF of ``x``) as a ``jax.custom_jvp`` whose tangent is
+    ``phi(x)``, with ``x^2 / 2`` unrounded (``_special.normal_pdf``), differentiable
+    again (its derivative is ``-x phi(x)``): every order right, where autodiff of a
+    fit differentiated its Horner sums (the generic fit's every piece on every
+    element, forward and back: decision 122; the rational's sums, whose error the
+    cancellation of ``Phi + x phi`` next to exact GELU's minimum amplifies: float16's
+    gradient 0.698 ulp off there, decision 117)."""
+    f = jax.custom_jvp(value)
+
+    @f.defjvp
+    def jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        a = _xp.abs(x)
+        return f(x), t * _special.normal_pdf(NS, _xp.where(a > 40.0, 40.0, a))
+
+    return f
 
 
-@_ndtr.defjvp
-def _ndtr_jvp(primals, tangents):
-    # phi(x), with x^2 / 2 unrounded (_special.normal_pdf), differentiable again (its
-    # derivative is -x phi(x)), where autodiff of the piecewise fit differentiated
-    # each piece's Horner sums (every piece on every element, forward and back)
-    (x,), (t,) = primals, tangents
-    a = _xp.abs(x)
-    return _ndtr(x), t * _special.normal_pdf(NS, _xp.where(a > 40.0, 40.0, a))
+# the generic normal CDF (_special.ndtr: no accurate native one in JAX)
+_ndtr = _cdf_of_slope_phi(lambda x: _special.ndtr(NS, x))
 
 
 def _ndtr_of(ns, x):
@@ -191,19 +198,8 @@ def _silu_body(ns, x):
 _HALF = (_xp.float16, _xp.bfloat16)
 
 
-@jax.custom_jvp
-def _ndtr_rational(x):
-    # the normal CDF of a half input's float32 value (_special.ndtr_rational)
-    return _special.ndtr_rational(NS, x)
-
-
-@_ndtr_rational.defjvp
-def _ndtr_rational_jvp(primals, tangents):
-    # phi(x), not the derivative of the rational's sums (next to exact GELU's
-    # minimum Phi + x phi cancels, and float16's gradient was 0.698 ulp off there
-    # through them: decision 117); differentiable again, at every order
-    (x,), (t,) = primals, tangents
-    return _ndtr_rational(x), t * (_xp.exp(x * x * -0.5) * fm.INV_SQRT_2PI)
+# the normal CDF of a half input's float32 value (_special.ndtr_rational)
+_ndtr_rational = _cdf_of_slope_phi(lambda x: _special.ndtr_rational(NS, x))
 
 
 #: the namespace of the exact form's half inputs (gelu, geglu): the float32
