@@ -178,6 +178,19 @@ def divide_rn(xp, a, b):
     return a / b
 
 
+def dekker_split(xp, v):
+    """``v`` as ``hi + lo`` exactly, ``hi`` with at most half of the significand's
+    bits (float32: 12 of 24; float64: 26 of 53), so that a product of two heads, or
+    of a head and a tail, is exact (Dekker); ``|v|`` below the dtype's largest value
+    over 2^27.  Veltkamp's split, ``p = v (2^s + 1)``, ``hi = p - (p - v)``: a
+    namespace primitive, because a compiler that contracts ``p - v`` into a fused
+    multiply-add (XLA does, on the CPU) defeats it; JAX's is XLA's
+    ``reduce_precision``."""
+    p = v * (4097.0 if v.dtype == xp.float32 else 134217729.0)
+    hi = p - (p - v)
+    return hi, v - hi
+
+
 def shift(xp, x, m):
     """``x - m``: an entry minus its slice's maximum (a namespace primitive).  Where
     it overflows to ``-inf`` (an entry more than the dtype's range below the

@@ -14,9 +14,10 @@ from ._formulas import LN2 as _LN2
 from ._formulas import TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
 from . import _gelu32_coeffs as _gelu32
 from . import _gelu_slope_coeffs as _slope
+from ._ndtr32_coeffs import PIECES as _PIECES32
 from ._ndtr_coeffs import PIECES
 
-__all__ = ["ndtr", "ndtr_from_native", "ndtr_from_erfc32", "ndtr_rational",
+__all__ = ["ndtr", "ndtr32", "ndtr_from_native", "ndtr_from_erfc32", "ndtr_rational",
            "gelu_rational", "gelu_ratio", "gelu_derivative_rational", "gelu_derivative_slope",
            "gelu_slope",
            "normal_pdf", "expm1_kahan"]
@@ -226,6 +227,55 @@ def ndtr(xp, x):
     xc = xp.where(central, x, 0.0)
     mid = 0.5 + normal_pdf(xp, xc) * (xc * _horner(_SERIES, xc * xc))
     return xp.where(central, mid, xp.where(x < 0, tail, 1.0 - tail))
+
+
+_CUTS32 = tuple(p[0] for p in _PIECES32[1:])  # the pieces' lower ends, after the first
+# per field (lo, kind, mid, head, tail, c1 .. c7), the pieces' values
+_COLUMNS32 = tuple(zip(*(p[:5] + p[5] for p in _PIECES32)))
+_RATIO32 = min(p[0] for p in _PIECES32 if p[1] != "phi")  # below: Phi(-a) itself
+_TAIL32 = min(p[0] for p in _PIECES32 if p[1] == "tail")  # above: in 1 / a^2
+
+
+def ndtr32(xp, x):
+    """Standard normal CDF of float32 ``x`` in float32 arithmetic, within a few ulp
+    (decision 123), for a backend whose float32 work has no wider format to lean on
+    (JAX, where float64 may be off).
+
+    ``Phi(-a)``, ``a = |x|``, from one polynomial of degree 7 per piece of ``a``
+    (``_ndtr32_coeffs``, tools/fit_ndtr32.py): below 1.5, ``Phi(-a)`` itself; up to 4,
+    ``Phi(-a) exp(a^2 / 2)``; above, ``a Phi(-a) exp(a^2 / 2)`` in ``1 / a^2``.  Each
+    polynomial is in a variable centred on its piece, where its constant term (a
+    float32 pair) dominates, so its Horner sum rounds about once; the pieces'
+    coefficients are selected, and the sum is taken once.  ``exp(-a^2 / 2)`` is
+    ``exp(-h)`` of ``h``, ``a^2 / 2`` rounded, times ``1 - l`` (to first order: ``l <=
+    h 2^-24``) of its exact rest ``l`` (Dekker's product of ``xp.dekker_split``'s
+    halves).  ``Phi(a) = 1 - Phi(-a)``.
+    NaN stays NaN; ``-inf``: 0; ``+inf``: 1."""
+    a = xp.abs(x)
+    a = xp.where(a > 40.0, 40.0, a)  # NaN stays NaN
+    above = [a >= lo for lo in _CUTS32]
+
+    def pick(values):  # each element's piece's value
+        r = xp.asarray(values[0], dtype=x.dtype)
+        for m, value in zip(above, values[1:]):
+            r = xp.where(m, xp.asarray(value, dtype=x.dtype), r)
+        return r
+
+    tail = a >= _TAIL32
+    v = xp.where(tail, 1.0 / xp.where(tail, a * a, 1.0), a - pick(_COLUMNS32[2]))
+    higher = _COLUMNS32[5:]  # c1 .. c7
+    r = pick(higher[-1])
+    for values in higher[-2::-1]:
+        r = r * v + pick(values)
+    p = (r * v + pick(_COLUMNS32[4])) + pick(_COLUMNS32[3])
+    ah, al = xp.dekker_split(a)
+    h = (a * a) * 0.5
+    rest = (((ah * ah) * 0.5 - h) + ah * al) + (al * al) * 0.5
+    low = a < _RATIO32
+    q = p * xp.where(low, 1.0, xp.exp(-h))
+    q = q / xp.where(tail, a, 1.0)
+    q = q - q * xp.where(low, 0.0, rest)
+    return xp.where(x < 0, q, 1.0 - q)
 
 
 def expm1_kahan(xp, x):

@@ -15,8 +15,9 @@ stays within 4 ulp, and its derivative is taken as ``phi`` (a ``jax.custom_jvp``
 Special cases (below): ``tanh`` in float64 (accuracy); ``sigmoid``, ``silu`` and
 ``gelu`` (tanh form) (speed: the same formulas in fewer XLA instructions, each a
 ``jax.custom_jvp`` whose derivative is the generic body's, see ``_forward_of``);
-the exact ``gelu`` and ``geglu`` of float16 and bfloat16 (speed: the float32
-rational for ``ndtr``, ``_NS_HALF``).
+the exact ``gelu`` and ``geglu`` of float16, bfloat16 and float32 (speed: the
+float32 rational for ``ndtr`` of half inputs, ``_NS_HALF``; a float32 fit for
+float32 ones, ``_NS_F32``).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ from .._table import BY_NAME
 from . import Backend, Namespace, special
 
 def _split(v):
-    """float32 ``v`` as ``hi + lo``, 12 significant bits each: ``hi`` is ``v`` rounded
-    to 12 bits (XLA's reduce-precision, no multiply that a compiler could contract
-    with the subtraction, as Veltkamp's ``c - (c - v)`` has), ``lo`` the exact rest."""
-    hi = jax.lax.reduce_precision(v, exponent_bits=8, mantissa_bits=11)
+    """float32 or float64 ``v`` as ``hi + lo``, at most half the significand's bits
+    each (12 of 24, or 26 of 53): ``hi`` is ``v`` rounded to them (XLA's
+    reduce-precision, no multiply that a compiler could contract with the
+    subtraction, as Veltkamp's ``c - (c - v)`` has), ``lo`` the exact rest."""
+    f32 = v.dtype == _xp.float32
+    hi = jax.lax.reduce_precision(v, exponent_bits=8 if f32 else 11,
+                                  mantissa_bits=11 if f32 else 25)
     return hi, v - hi
 
 
@@ -113,7 +117,15 @@ def _ndtr_of(ns, x):
     return _ndtr(x)
 
 
-PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of}
+def _dekker_split(ns, v):
+    """_formulas.dekker_split for JAX: :func:`_split`.  Reason: accuracy.  XLA
+    contracts a multiply and an add into a fused multiply-add on the CPU
+    (``jit(lambda a, b, c: a * b + c)`` rounds once), and Veltkamp's split then
+    fails."""
+    return _split(v)
+
+
+PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of, "dekker_split": _dekker_split}
 NS = Namespace(_xp, "jax", PRIMITIVES)
 
 
@@ -210,17 +222,32 @@ _ndtr_rational = _cdf_of_slope_phi(lambda x: _special.ndtr_rational(NS, x))
 _NS_HALF = NS.replacing({"ndtr": lambda ns, x: _ndtr_rational(x)})
 
 
+# the normal CDF of a float32 input (_special.ndtr32)
+_ndtr32 = _cdf_of_slope_phi(lambda x: _special.ndtr32(NS, x))
+
+#: the namespace of the exact form's float32 inputs (gelu, geglu): ndtr in float32
+#: (_special.ndtr32).  Reason: speed.  The generic ndtr, a fit for float64's
+#: accuracy evaluated in float32, made exact GELU 3x ``jax.nn.gelu`` at 1e7 float32
+#: (7.5x at 1e5); float32 has no wider format here to lean on, as float64 may be off
+#: (decision 123).
+_NS_F32 = NS.replacing({"ndtr": lambda ns, x: _ndtr32(x)})
+
+
+def _exact_ns(ns, x):
+    """The namespace of the exact form's normal CDF for ``x``'s dtype."""
+    if x.dtype in _HALF:
+        return _NS_HALF
+    return _NS_F32 if x.dtype == _xp.float32 else ns
+
+
 def _gelu_body(ns, x, approximate=True):
     if approximate and x.dtype in _WORK:
         return _gelu(x, True)
-    if not approximate and x.dtype in _HALF:
-        return _E.gelu(_NS_HALF, x, False)
-    return _E.gelu(ns, x, approximate)
+    return _E.gelu(ns if approximate else _exact_ns(ns, x), x, approximate)
 
 
 def _geglu_body(ns, x, axis=-1, approximate=True):
-    return _Rd.geglu(_NS_HALF if not approximate and x.dtype in _HALF else ns, x, axis,
-                     approximate)
+    return _Rd.geglu(ns if approximate else _exact_ns(ns, x), x, axis, approximate)
 
 
 _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (measured "
@@ -284,12 +311,13 @@ class JaxBackend(Backend):
         return self.generic(_SILU, _silu_body, x)
 
     @special(_GATE_REASON + "; tanh form only (the exact form is the generic body, its "
-             "half inputs' ndtr the float32 rational: speed, decision 121)")
+             "ndtr for half inputs the float32 rational, for float32 ones _special.ndtr32: "
+             "speed, decisions 121 and 123)")
     def gelu(self, x, approximate=True):
         return self.generic(_GELU, _gelu_body, x, approximate)
 
-    @special("speed: the exact form of half inputs with the float32 rational for ndtr "
-             "(decision 121); otherwise the generic body")
+    @special("speed: the exact form's ndtr for half inputs the float32 rational, for "
+             "float32 ones _special.ndtr32 (decisions 121, 123); otherwise the generic body")
     def geglu(self, x, axis=-1, approximate=True):
         return self.generic(_GEGLU, _geglu_body, x, axis, approximate)
 
