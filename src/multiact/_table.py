@@ -212,7 +212,7 @@ TABLE: tuple[FuncInfo, ...] = (
     # |2u| <= 704.5 (below, results are within 1024 smallest normals of 0): 2830;
     # measured 1876 on 12e6 random x in [-21.15, -20.3].  Exact form: 6.83 (NumPy
     # float64, x = -3.02), 5.04 (JAX float32, x = -2.23: every float32 of 2^-4 <= -x <= 128;
-    # since decision 123 4.12 at x = -7.04, every float32 of |x| <= 40)
+    # since decision 123 3.76 at x = -11.02, every float32 of |x| <= 40)
     _row("gelu", E.gelu, Param("approximate", Approximate(), True), bounds=_ulp(2830, 208),
          cases=(Case(), Case({"approximate": False}, bounds=_ulp(8.5, 5.5))),
          defaults=("approximate=True", "approximate=True", "approximate='none' (exact): "

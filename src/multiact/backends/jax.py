@@ -86,12 +86,13 @@ def _divide_rn(ns, a, b):
     return _divide_rn32(a.astype(_xp.float32), b.astype(_xp.float32))
 
 
-def _cdf_of_slope_phi(value):
+def _cdf_of_slope_phi(value, pdf=_special.normal_pdf):
     """``value`` (a normal CDF of ``x``) as a ``jax.custom_jvp`` whose tangent is
-    ``phi(x)``, with ``x^2 / 2`` unrounded (``_special.normal_pdf``), differentiable
-    again (its derivative is ``-x phi(x)``): every order right, where autodiff of a
-    fit differentiated its Horner sums (the generic fit's every piece on every
-    element, forward and back: decision 122; the rational's sums, whose error the
+    ``phi(x)``, with ``x^2 / 2`` unrounded (``pdf``: ``_special.normal_pdf``, or the
+    float32 CDF's own ``exp(-x^2 / 2)`` over ``sqrt(2 pi)``), differentiable again
+    (its derivative is ``-x phi(x)``): every order right, where autodiff of a fit
+    differentiated its Horner sums (the generic fit's every piece on every element,
+    forward and back: decision 122; the rational's sums, whose error the
     cancellation of ``Phi + x phi`` next to exact GELU's minimum amplifies: float16's
     gradient 0.698 ulp off there, decision 117)."""
     f = jax.custom_jvp(value)
@@ -100,7 +101,7 @@ def _cdf_of_slope_phi(value):
     def jvp(primals, tangents):
         (x,), (t,) = primals, tangents
         a = _xp.abs(x)
-        return f(x), t * _special.normal_pdf(NS, _xp.where(a > 40.0, 40.0, a))
+        return f(x), t * pdf(NS, _xp.where(a > 40.0, 40.0, a))
 
     return f
 
@@ -222,8 +223,10 @@ _ndtr_rational = _cdf_of_slope_phi(lambda x: _special.ndtr_rational(NS, x))
 _NS_HALF = NS.replacing({"ndtr": lambda ns, x: _ndtr_rational(x)})
 
 
-# the normal CDF of a float32 input (_special.ndtr32)
-_ndtr32 = _cdf_of_slope_phi(lambda x: _special.ndtr32(NS, x))
+# the normal CDF of a float32 input (_special.ndtr32), its tangent from the same
+# exp(-x^2 / 2) (_special.gauss32: one exp, where normal_pdf takes exp and expm1)
+_ndtr32 = _cdf_of_slope_phi(lambda x: _special.ndtr32(NS, x),
+                            lambda ns, a: _special.gauss32(ns, a) * fm.INV_SQRT_2PI)
 
 #: the namespace of the exact form's float32 inputs (gelu, geglu): ndtr in float32
 #: (_special.ndtr32).  Reason: speed.  The generic ndtr, a fit for float64's
