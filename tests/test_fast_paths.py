@@ -143,21 +143,28 @@ def test_jax_exact_gelu_of_half_inputs_on_every_value(target, dtype):
 
 @pytest.mark.backends("jax")
 def test_jax_exact_gelu_of_half_and_float32_inputs_takes_no_generic_ndtr(target):
-    # half inputs: the float32 rational; float32 ones: _special.ndtr32 (decision 123);
-    # one exp each, and no expm1 or round (the generic ndtr's split square)
+    # half inputs: the float32 rational; float32 ones (and integers, whose work is
+    # float32 unless x64 is on): _special.ndtr32, the one with XLA's reduce_precision
+    # (decision 123); one exp each, and no expm1 or round (the generic ndtr's split
+    # square)
     import jax
 
-    for dtype in ("bfloat16", "float16", "float32"):
+    cases = [("bfloat16", False), ("float16", False), ("float32", True)]
+    if not jax.config.jax_enable_x64:
+        cases.append(("int32", True))
+    for dtype, fit32 in cases:
         jaxpr = str(jax.make_jaxpr(lambda t: multiact.gelu(t, approximate=False))(
             target.asarray(np.linspace(-3, 3, 8), dtype)))
         assert jaxpr.count(" exp ") == 1 and " expm1 " not in jaxpr, (dtype, jaxpr)
         assert " round " not in jaxpr, (dtype, jaxpr)
+        assert ("reduce_precision" in jaxpr) == fit32, (dtype, jaxpr)
 
 
 # -- ndtr of float32 in float32 (decision 123) ----------------------------------------------
 
-# the worst over every float32 of [-40, 40] (decision 123), per namespace: the CDF and
-# exact GELU as JAX forms it from it, x * ndtr(x) rounded once more
+# the worst over every float32 of [-40, 40] on the CPU (decision 123), rounded up, per
+# namespace: the CDF and exact GELU as JAX forms it from it, x * ndtr(x) rounded once
+# more
 NDTR32_WORST = {"numpy": {"ndtr": 4.89, "gelu": 4.95},
                 "jax": {"ndtr": 3.69, "gelu": 3.76}}
 
@@ -166,8 +173,10 @@ NDTR32_WORST = {"numpy": {"ndtr": 4.89, "gelu": 4.95},
 def test_ndtr32_keeps_its_measured_worst(backend):
     # _special.ndtr32 on every 251st float32 of [-40, 40] against SciPy's float64 ndtr
     # (an independent formula): NumPy rounds every operation (Veltkamp's split; its
-    # float32 exp up to 3.2 x 2^-24 off), XLA contracts a multiply and an add on the
-    # CPU (XLA's split).  Also +-inf, NaN and +-0.  The exact GELU bound of the table is 5.5 ulp.
+    # float32 exp 3.2-3.4 x 2^-24 off at worst), XLA contracts a multiply and an add
+    # on the CPU (XLA's split), where JAX runs here whatever its default device (a
+    # GPU's exp differs: decision 123).  Also +-inf, NaN and +-0.  The exact GELU
+    # bound of the table is 5.5 ulp.
     sp = pytest.importorskip("scipy.special")
     from multiact._agnostic import _special
 
@@ -176,9 +185,10 @@ def test_ndtr32_keeps_its_measured_worst(backend):
         from multiact.backends.jax import NS
 
         f = jax.jit(lambda t: _special.ndtr32(NS, t))
+        cpu = jax.devices("cpu")[0]
 
         def run(x):
-            return np.asarray(f(jax.numpy.asarray(x)))
+            return np.asarray(f(jax.device_put(x, cpu)))
     else:
         from multiact.backends.numpy import NS
 

@@ -179,13 +179,15 @@ def divide_rn(xp, a, b):
 
 
 def dekker_split(xp, v):
-    """``v`` as ``hi + lo`` exactly, ``hi`` with at most half of the significand's
-    bits (float32: 12 of 24; float64: 26 of 53), so that a product of two heads, or
-    of a head and a tail, is exact (Dekker); ``|v|`` below the dtype's largest value
-    over 2^27.  Veltkamp's split, ``p = v (2^s + 1)``, ``hi = p - (p - v)``: a
-    namespace primitive, because a compiler that contracts ``p - v`` into a fused
-    multiply-add (XLA does, on the CPU) defeats it; JAX's is XLA's
-    ``reduce_precision``."""
+    """float32 or float64 ``v`` as ``hi + lo`` exactly, ``hi`` with at most half of
+    the significand's bits (float32: 12 of 24; float64: 26 of 53), so that a product
+    of two heads, or of a head and a tail, is exact (Dekker); ``|v|`` below the
+    dtype's largest value over ``2^s + 1``.  Veltkamp's split, ``p = v (2^s + 1)``,
+    ``hi = p - (p - v)`` (``s`` 12 or 27): a namespace primitive, because a compiler
+    that contracted ``v (2^s + 1) - v`` into a fused multiply-add would defeat it.
+    XLA contracts a multiply and an add on the CPU; it leaves this one alone today
+    (``p`` has two uses), which nothing promises, so JAX's split is XLA's
+    ``reduce_precision``, with no multiply to contract."""
     p = v * (4097.0 if v.dtype == xp.float32 else 134217729.0)
     hi = p - (p - v)
     return hi, v - hi
