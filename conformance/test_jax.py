@@ -192,3 +192,29 @@ def test_float64_tanh_within_the_bound_where_xla_misses(target, report):
     far = np.abs(xs) >= 0.55
     np.testing.assert_allclose(g[far], dref[far], rtol=1e-13, atol=0)
     np.testing.assert_allclose(g, dref, rtol=1e-13, atol=2e-16)
+
+
+def test_float32_normal_cdf_fit_on_this_device(target, report):
+    # _special.ndtr32 (decision 123) on the target's device, every 251st float32 of
+    # [-40, 40] against SciPy's float64 ndtr: exact GELU formed from it within the
+    # row's float32 bound.  JAX takes the fit only where its default backend is the
+    # CPU; on a GPU this measures it with that GPU's exp before the fit may be taken
+    # there.
+    sp = pytest.importorskip("scipy.special")
+    from multiact._agnostic import _special
+    from multiact._check.score import Cell, ulp_error
+    from multiact._table import BY_NAME
+    from multiact.backends.jax import NS
+
+    bound = BY_NAME["gelu"].cases[1].bounds["float32"]
+    bits = np.arange(0, np.float32(40.0).view(np.int32), 251, dtype=np.int32)
+    x = np.concatenate([-bits.view(np.float32), bits.view(np.float32)])
+    cdf = target.to_numpy(jax.jit(lambda t: _special.ndtr32(NS, t))(
+        target.asarray(x, "float32")))
+    x64 = x.astype(np.float64)
+    for label, y, ref in (("ndtr32", cdf, sp.ndtr(x64)),
+                          ("x * ndtr32 (exact gelu)", x * cdf, x64 * sp.ndtr(x64))):
+        worst = float(ulp_error(y.astype(np.float64), ref, 0.0, "float32").max())
+        report(Cell(f"{label}, float32 fit", target.backend, target.device, "float32",
+                    x.size, worst, bound, worst <= bound))
+        assert worst <= bound, (label, worst)

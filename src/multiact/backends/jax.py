@@ -17,7 +17,7 @@ Special cases (below): ``tanh`` in float64 (accuracy); ``sigmoid``, ``silu`` and
 ``jax.custom_jvp`` whose derivative is the generic body's, see ``_forward_of``);
 the exact ``gelu`` and ``geglu`` of float16, bfloat16 and float32 (speed: the
 float32 rational for ``ndtr`` of half inputs, ``_NS_HALF``; a float32 fit for
-float32 ones, ``_NS_F32``).
+float32 ones where the default backend is the CPU, ``_NS_F32``).
 """
 
 from __future__ import annotations
@@ -229,11 +229,14 @@ _NS_HALF = NS.replacing({"ndtr": lambda ns, x: _ndtr_rational(x)})
 _ndtr32 = _cdf_of_slope_phi(lambda x: _special.ndtr32(NS, x),
                             lambda ns, a: _special.gauss32(ns, a) * fm.INV_SQRT_2PI)
 
-#: the namespace of the exact form's float32 inputs (gelu, geglu): ndtr in float32
-#: (_special.ndtr32).  Reason: speed.  The generic ndtr, a fit for float64's
-#: accuracy evaluated in float32, made exact GELU 4.9x ``jax.jit(jax.nn.gelu)`` at
-#: 1e5 float32, 5.3x at 1e6, 2.9x at 1e7; float32 has no wider format here to lean
-#: on, as float64 may be off (decision 123).
+#: the namespace of the exact form's float32 inputs (gelu, geglu) where JAX's default
+#: backend is the CPU: ndtr in float32 (_special.ndtr32).  Reason: speed.  The generic
+#: ndtr, a fit for float64's accuracy evaluated in float32, made exact GELU 4.9x
+#: ``jax.jit(jax.nn.gelu)`` at 1e5 float32, 5.3x at 1e6, 2.9x at 1e7; float32 has no
+#: wider format here to lean on, as float64 may be off.  Elsewhere the generic ndtr
+#: stays until a GPU has measured the fit's accuracy with its own exp (decision 123;
+#: a trace does not know its arrays' device, so the choice is the default backend's,
+#: as ``_divide_rn``'s).
 _NS_F32 = NS.replacing({"ndtr": lambda ns, x: _ndtr32(x)})
 
 
@@ -244,7 +247,7 @@ def _exact_ns(ns, x):
         return _NS_HALF
     work = x.dtype if _xp.issubdtype(x.dtype, _xp.floating) else \
         jax.dtypes.canonicalize_dtype(_xp.float64)
-    return _NS_F32 if work == _xp.float32 else ns
+    return _NS_F32 if work == _xp.float32 and jax.default_backend() == "cpu" else ns
 
 
 def _gelu_body(ns, x, approximate=True):
@@ -318,13 +321,14 @@ class JaxBackend(Backend):
         return self.generic(_SILU, _silu_body, x)
 
     @special(_GATE_REASON + "; tanh form only (the exact form is the generic body, its "
-             "ndtr for half inputs the float32 rational, for float32 ones _special.ndtr32: "
-             "speed, decisions 121 and 123)")
+             "ndtr for half inputs the float32 rational, for float32 ones on the CPU "
+             "_special.ndtr32: speed, decisions 121 and 123)")
     def gelu(self, x, approximate=True):
         return self.generic(_GELU, _gelu_body, x, approximate)
 
     @special("speed: the exact form's ndtr for half inputs the float32 rational, for "
-             "float32 ones _special.ndtr32 (decisions 121, 123); otherwise the generic body")
+             "float32 ones on the CPU _special.ndtr32 (decisions 121, 123); otherwise the "
+             "generic body")
     def geglu(self, x, axis=-1, approximate=True):
         return self.generic(_GEGLU, _geglu_body, x, axis, approximate)
 
