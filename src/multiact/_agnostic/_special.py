@@ -89,9 +89,7 @@ def ndtr_from_erfc32(xp, x, erfc, gauss=None):
     """
     x = xp.where(x < -40.0, -40.0, xp.where(x > 40.0, 40.0, x))  # NaN stays NaN; Phi is 0 or 1
     t = x * _C32
-    p = x * 4097.0
-    xh = p - (p - x)
-    xl = x - xh
+    xh, xl = xp.dekker_split(x)
     d = (((xh * _C32_H - t) + xh * _C32_L) + xl * _C32_H) + xl * _C32_L
     d = d + x * _C32_LO
     gauss = xp.exp(-(t * t)) if gauss is None else gauss

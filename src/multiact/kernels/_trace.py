@@ -21,7 +21,7 @@ length, ``mask`` the ``where`` argument).
 
 from __future__ import annotations
 
-from .._agnostic import _special
+from .._agnostic import _formulas, _special
 from .._table import TABLE
 from ._ops import LEAVES, OPS, Unsupported
 
@@ -198,6 +198,11 @@ class TraceNamespace:
 
     def divide_rn(self, a, b):
         return a / b  # _formulas.divide_rn: a kernel's division is IEEE (tl.div_rn, CUDA's /)
+
+    def dekker_split(self, v):
+        # _formulas.dekker_split, as written: the kernels are compiled without
+        # contraction (Triton's enable_fp_fusion=False, NVRTC's --fmad=false)
+        return _formulas.dekker_split(self, v)
 
     def maximum(self, a, b):
         like = a if isinstance(a, Node) else b
