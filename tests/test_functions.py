@@ -710,6 +710,27 @@ def test_numpy_scalars_and_0d_arrays(info, value):
     y = _call(info, value)
     assert np.ndim(y) == 0
     assert np.asarray(y).dtype == np.asarray(value).dtype
+    # the kind of the input (decision 124): a NumPy scalar for a NumPy scalar, else
+    # an array (NumPy's ufuncs give a scalar for a 0-d array; the API is typed
+    # ``ArrayT -> ArrayT``, a Python number ``-> ndarray``)
+    assert type(y) is (type(value) if isinstance(value, np.generic) else np.ndarray)
+
+
+@pytest.mark.parametrize("info", list(BY_NAME.values()), ids=list(BY_NAME))
+def test_numpy_arrays_give_arrays(info):
+    # every case of every row on 1-d NumPy input, full reductions included (0-d
+    # results): an ndarray, never a NumPy scalar (decision 124)
+    for case in info.cases:
+        x = np.abs(np.linspace(-2.0, 2.0, 6)) + 0.5 if info.nonneg_input else \
+            np.linspace(-2.0, 2.0, 6)
+        if info.name == "one_hot":
+            x = np.arange(3)
+        try:
+            y = getattr(multiact, info.name)(x, **dict(case.params))
+        except (TypeError, ValueError):
+            continue  # a case for another shape (glu's halves, an array parameter)
+        for v in (y if isinstance(y, tuple) else (y,)):
+            assert type(v) is np.ndarray, (info.name, case.params, type(v))
 
 
 @pytest.mark.parametrize("info", list(BY_NAME.values()), ids=list(BY_NAME))

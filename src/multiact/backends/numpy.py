@@ -383,6 +383,24 @@ def _lse(x, axes, m):
     return sh, lse
 
 
+_NDARRAY = np.ndarray
+
+
+def _kind_of(x, y):
+    """``y`` (a function's result: an array, or ``logsumexp``'s pair) as the kind of
+    NumPy object ``x`` is: a NumPy scalar for a NumPy scalar (``np.float32(2)``), else
+    an array, 0-d included.  Reason: the public functions are typed ``(x: ArrayT) ->
+    ArrayT`` (a Python number or sequence: ``ndarray``), and NumPy's ufuncs return a
+    scalar for a 0-d array where some of its functions return a 0-d array: the
+    bodies' results were of either kind, function by function (``relu(np.array(0.5))``
+    a ``np.float64``, ``gelu``'s a 0-d array; decision 124)."""
+    if type(y) is tuple:
+        return tuple(_kind_of(x, v) for v in y)
+    if isinstance(x, np.generic):
+        return y[()] if type(y) is np.ndarray and not y.ndim else y
+    return np.asarray(y) if isinstance(y, np.generic) else y
+
+
 class NumpyBackend(Backend):
     """NumPy: in-place ufunc chains, block by block; the generic bodies elsewhere.
 
@@ -391,7 +409,9 @@ class NumpyBackend(Backend):
     ``float32``/``float64`` to a dtype test, and ufuncs with ``casting='no'``
     (``clip``) refuse it: it is copied to native order and takes the route of
     native input (the same values).  Element-wise rows marked ``blockwise`` run
-    their generic body block by block (temporaries the size of a block).
+    their generic body block by block (temporaries the size of a block).  A result
+    is of the input's kind (:func:`_kind_of`): an array for an array, 0-d included,
+    a NumPy scalar for a NumPy scalar.
     """
 
     def coerce(self, x, fname, argname="x"):
@@ -407,13 +427,14 @@ class NumpyBackend(Backend):
         if row.elementwise and row.blockwise and _ok(x) \
                 and all(p is None or isinstance(p, (int, float)) for p in params):
             return blockwise(_generic_into(body, *params), x)
-        return body(NS, x, *params)
+        y = body(NS, x, *params)
+        return y if type(y) is _NDARRAY and type(x) is _NDARRAY else _kind_of(x, y)
 
     @special("speed: one np.maximum (NaN propagates, integer dtypes kept), at the "
-             "parameters' defaults")
+             "parameters' defaults (not 0-d: a ufunc's scalar result)")
     def relu(self, x, *params):
         z = _ZERO.get(x.dtype)
-        if z is not None and params == _RELU_DEFAULTS:
+        if z is not None and params == _RELU_DEFAULTS and x.ndim:
             return np.maximum(x, z)
         return super().relu(x, *params)
 
