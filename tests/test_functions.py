@@ -64,6 +64,27 @@ def test_integer_and_bool_input_promote(target, info):
     assert "float" in str(_call(info, b).dtype)
 
 
+@pytest.mark.parametrize("dtype, data, params, want", [
+    ("uint8", [0, 5], {"max_value": -1.0}, [0.0, -1.0]),  # a cap below the dtype: float
+    ("int8", [-100, 0, 100], {"max_value": -200.0}, [0.0, 0.0, -200.0]),
+    ("int32", [1, 2], {"max_value": 1e30}, [1, 2]),  # a cap above it caps nothing
+    ("int8", [1, 2], {"threshold": 1e3}, [0, 0]),  # every entry at or below it
+    ("int8", [-1, 2], {"threshold": -1e3}, [-1, 2]),  # every entry above it
+    ("int8", [-1, 2], {"threshold": -1e3, "max_value": 1.0}, [-1, 1]),
+    ("uint8", [0, 2], {"threshold": -1.0, "max_value": 1.0}, [0, 1]),
+])
+def test_relu_integer_parameters_beyond_the_dtype(target, dtype, data, params, want):
+    # integers are kept where the result is one of the dtype: a threshold or cap
+    # beyond its range selects as it would in the reals, never wraps or overflows
+    x = target.asarray(np.array(data), dtype)
+    y = multiact.relu(x, **params)
+    want = np.array(want)
+    assert ("float" in str(y.dtype)) == (want.dtype.kind == "f"), y.dtype
+    if want.dtype.kind != "f":
+        assert y.dtype == x.dtype
+    np.testing.assert_array_equal(target.to_numpy(y), want)
+
+
 def test_python_float_parameter_never_upcasts(target):
     x = target.asarray(XS, "float32")
     for y in (multiact.elu(x, 0.5), multiact.celu(x, 2.0), multiact.leaky_relu(x, 0.2),

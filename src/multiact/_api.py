@@ -143,7 +143,8 @@ def relu(x: Any, *positional: Never, negative_slope: Any = _relu_negative_slope_
     :math:`\max(x, 0)`.  The derivative is :math:`s` at :math:`x \le t` (so
     :math:`\mathrm{relu}'(0) = 0` at the defaults, on every autodiff backend)
     and 0 at :math:`x \ge m`.  Integer dtypes are kept when :math:`s = 0` and
-    :math:`t`, :math:`m` are whole numbers; NaN gives NaN.
+    :math:`t`, :math:`m` are whole numbers, :math:`m` not below the dtype's range
+    (a result of :math:`m` would not be one of its integers); NaN gives NaN.
 
     Args:
       x: input array (any supported library) or Python scalar/sequence.

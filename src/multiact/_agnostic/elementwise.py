@@ -30,7 +30,8 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
     :math:`\max(x, 0)`.  The derivative is :math:`s` at :math:`x \le t` (so
     :math:`\mathrm{relu}'(0) = 0` at the defaults, on every autodiff backend)
     and 0 at :math:`x \ge m`.  Integer dtypes are kept when :math:`s = 0` and
-    :math:`t`, :math:`m` are whole numbers; NaN gives NaN.
+    :math:`t`, :math:`m` are whole numbers, :math:`m` not below the dtype's range
+    (a result of :math:`m` would not be one of its integers); NaN gives NaN.
 
     Args:
       x: input array (any supported library) or Python scalar/sequence.
@@ -54,12 +55,22 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
         x, dt = as_work(xp, x, "relu", keep_int=True, exact=True)
         return finish(xp, xp.where(x <= 0, 0, x), dt)
     whole = all(float(v).is_integer() for v in (m, t) if v is not None)
+    if whole and m is not None and xp.isdtype(x.dtype, "integral"):
+        whole = m >= xp.iinfo(x.dtype).min  # (a cap below the dtype: not an integer of it)
     x, dt = as_work(xp, x, "relu", keep_int=s == 0 and whole, exact=s == 0)
     if xp.isdtype(x.dtype, "integral"):  # s == 0, whole t and m: integer arithmetic
-        m, t = (None if m is None else int(m)), int(t)
+        # t and m taken into the dtype's range, where they select the same entries
+        # (a cap at or above its largest value caps nothing; every entry is at or
+        # below a threshold above it, and above one below it)
+        lo, hi = xp.iinfo(x.dtype).min, xp.iinfo(x.dtype).max
+        m = None if m is None or m >= hi else int(m)
+        t = int(min(t, hi))
+        below = (x < lo) if t < lo else (x <= t)  # (x < lo: nowhere, and in range)
+    else:
+        below = x <= t
     high = x if m is None else xp.where(x >= m, m, x)
     low = 0 if s == 0 else s * (x - t)
-    return finish(xp, xp.where(x <= t, low, high), dt)
+    return finish(xp, xp.where(below, low, high), dt)
 
 
 def relu6(xp, x):
