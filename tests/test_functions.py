@@ -85,6 +85,17 @@ def test_relu_integer_parameters_beyond_the_dtype(target, dtype, data, params, w
     np.testing.assert_array_equal(target.to_numpy(y), want)
 
 
+@pytest.mark.dtypes("float32", "float64")
+def test_squareplus_with_b_zero_is_relu(target, dtype):
+    # (x + |x|) / 2: no 0 / 0 at x = 0 (NaN and a warning before), nor where x^2
+    # underflows
+    data = np.array([-2.0, -0.0, 0.0, 1e-30, -1e-30, 3.0])
+    x = target.asarray(data, dtype)
+    with np.errstate(divide="raise", invalid="raise", over="raise"):
+        y = target.to_numpy(multiact.squareplus(x, b=0.0))
+    np.testing.assert_array_equal(y, np.maximum(data.astype(dtype), 0.0))
+
+
 def test_python_float_parameter_never_upcasts(target):
     x = target.asarray(XS, "float32")
     for y in (multiact.elu(x, 0.5), multiact.celu(x, 2.0), multiact.leaky_relu(x, 0.2),

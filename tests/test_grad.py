@@ -75,6 +75,31 @@ def test_tail_relative_accuracy(ad_target):
     assert g == pytest.approx(math.exp(-30), rel=1e-9)
 
 
+def grad32_of(ad_target, f, x):
+    """``grad_of`` in float32 (the input and the gradient)."""
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        return np.asarray(jax.grad(lambda t: jnp.sum(f(t)))(jnp.asarray(x, jnp.float32)))
+    import torch
+
+    t = torch.tensor(np.asarray(x), dtype=torch.float32, requires_grad=True)
+    f(t).sum().backward()
+    return t.grad.numpy()
+
+
+def test_squareplus_far_left_gradient_in_float32(ad_target):
+    # b / (4 x^2) (the next term is below float32's eps): the chain rule through
+    # sqrt(x^2 + b) took b / (16 |x|^3), which underflows float32 from about 3e12
+    # (half the gradient lost); b = 0 is relu, derivative 0 at its kink
+    xs = np.array([-1e15, -1e13, -3e12, -1e9, -1e5])
+    g = grad32_of(ad_target, multiact.squareplus, xs)
+    np.testing.assert_allclose(g, 4.0 / (4.0 * xs * xs), rtol=3e-7)
+    g = grad32_of(ad_target, lambda t: multiact.squareplus(t, b=0.0), np.array([-2.0, 0.0, 3.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+
+
 def test_relu_grad_under_jit():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp

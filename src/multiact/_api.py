@@ -788,6 +788,7 @@ def squareplus(x: Any, b: Any = _squareplus_b_default, *positional: Never, **une
     .. math:: \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2}
 
     Written without cancellation for x < 0 and without overflow of ``x**2``.
+    With :math:`b = 0` it is relu, with relu's derivative 0 at 0.
 
     Args:
       x: input array.

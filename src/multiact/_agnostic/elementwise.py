@@ -476,6 +476,7 @@ def squareplus(xp, x, b=4.0):
     .. math:: \mathrm{squareplus}(x) = \frac{x + \sqrt{x^2 + b}}{2}
 
     Written without cancellation for x < 0 and without overflow of ``x**2``.
+    With :math:`b = 0` it is relu, with relu's derivative 0 at 0.
 
     Args:
       x: input array.
@@ -486,20 +487,30 @@ def squareplus(xp, x, b=4.0):
       >>> multiact.squareplus(np.array([-3.0, 0.0, 3.0]))
       array([0.30277564, 1.        , 3.30277564])
     """
-    # h = sqrt(x^2 + b) is |x| beyond 1e18 (b / x^2 below any eps), so x^2 never
-    # overflows.  x < 0: (b/4) / ((h - x)/2); x >= 0: x + (b/2) / (h + x), with
-    # h/2 and x/2 halved first, so that neither sum can overflow near the max.
+    # h = sqrt(x^2 + b) is |x| where b / x^2 < 2^-60 (x^2 + b rounds to x^2 in
+    # float32 and float64) or |x| > 1e18 (so x^2 never overflows): the chain rule
+    # through the square root would take b / (16 |x|^3), which underflows float32
+    # from |x| ~ 3e12 (b = 4), half the gradient lost.  x < 0: (b/4) / ((h -
+    # x)/2); x >= 0: x + (b/2) / (h + x), with h/2 and x/2 halved first, so that
+    # neither sum can overflow near the max.
     x, dt = as_work(xp, x, "squareplus")
     b = as_param(xp, b, x)
     a = xp.abs(x)
-    big = a > 1.0e18
-    as_ = xp.where(big, 0.0, a)
-    h = xp.where(big, a, xp.sqrt(as_ * as_ + b))
+    sq = xp.where(a > 1.0e18, 0.0, a)
+    sq = sq * sq
+    big = (a > 1.0e18) | (b < sq * 2.0**-60)
+    u = sq + b
+    # u = 0: b = 0 (in x's dtype) and x^2 below the smallest subnormal, where h = 0
+    # would make both quotients 0 / 0; h = 1 there leaves them 0 (their b is).  At x
+    # = 0 it is relu's kink (b = 0): the negative branch, whose derivative is the
+    # smaller one-sided one, 0
+    flat = u == 0
+    h = xp.where(big, a, xp.sqrt(xp.where(flat | big, 1.0, u)))
     xn = xp.where(x < 0, x, 0.0)   # each branch sees only its own infinity
     xq = xp.where(x < 0, 0.0, x)
     neg = (b * 0.25) / (h * 0.5 - xn * 0.5)
     pos = xq + (b * 0.25) / (h * 0.5 + xq * 0.5)
-    return finish(xp, xp.where(x < 0, neg, pos), dt)
+    return finish(xp, xp.where((x < 0) | (flat & (x == 0)), neg, pos), dt)
 
 
 def sparse_plus(xp, x):
