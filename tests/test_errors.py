@@ -232,6 +232,21 @@ def test_numpy_matrix_is_refused_not_silently_wrong():
     np.testing.assert_array_equal(multiact.relu(mm), [0.0, 1.0, 2.0, 3.0])
 
 
+def test_torch_wide_unsigned_dtypes_are_refused_by_name():
+    # torch has no comparison for uint16/32/64 on the CPU: ATen's NotImplementedError
+    # named neither the function nor the argument
+    torch = pytest.importorskip("torch")
+    for name in ("uint16", "uint32", "uint64"):
+        if not hasattr(torch, name):
+            continue
+        x = torch.tensor([0, 1, 7], dtype=getattr(torch, name))
+        for f in (multiact.relu, multiact.relu6, multiact.hard_tanh):
+            with pytest.raises(TypeError, match=rf"^multiact\.{f.__name__}: argument 'x' has "
+                                                rf"dtype torch\.{name}, .*expected a tensor of "
+                                                "another dtype"):
+                f(x)
+
+
 def test_torch_layouts_other_than_strided_are_right_or_refused():
     """Every row on a sparse COO, a sparse CSR, an mkldnn and two nested tensors
     (jagged, strided): torch's value where torch's ops compute it (each entry equal

@@ -409,9 +409,16 @@ def _own_softmax(params, dtype):
 _k.own("softmax", _own_softmax)
 
 
+#: torch's unsigned dtypes wider than 8 bits, with few operators (no comparison on
+#: the CPU: relu, relu6 and hard_tanh of them failed in ATen's words)
+_SHELL_UNSIGNED = tuple(getattr(torch, n) for n in ("uint16", "uint32", "uint64")
+                        if hasattr(torch, n))
+
+
 def _refuse_layout(self, exc, x, fname, argname="x"):
     """``Backend.on_error``: a failed call on a tensor of another layout than
-    strided raises the contract's ``TypeError``.
+    strided, or of one of the unsigned dtypes that torch has few operators for
+    (``_SHELL_UNSIGNED``), raises the contract's ``TypeError``.
 
     Reason: a missing primitive.  torch's other layouts (sparse COO, CSR, CSC, BSR,
     BSC; mkldnn) and its nested tensors (jagged, or strided: ``is_nested``) are
@@ -427,6 +434,13 @@ def _refuse_layout(self, exc, x, fname, argname="x"):
         what = f"is a nested tensor (layout {layout})"
     elif layout is not torch.strided:
         what = f"has layout {layout}"
+    elif x.dtype in _SHELL_UNSIGNED:
+        said = (str(exc).strip().splitlines() or [""])[0]
+        raise TypeError(
+            f"multiact.{fname}: argument {argname!r} has dtype {x.dtype}, on which "
+            f"PyTorch has too few operators to compute {fname} ({type(exc).__name__}: "
+            f"{said[:200]}); expected a tensor of another dtype (torch.uint8, a signed "
+            f"integer or a floating dtype)") from exc
     else:
         return
     said = (str(exc).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")
@@ -489,9 +503,9 @@ class TorchBackend(Backend):
             return super().relu6(x)
         return _relu6(x)
 
-    @special("speed: hardtanh's backward is 0 at +-1")
+    @special("speed: hardtanh's backward is 0 at +-1 (not uint8: torch's refuses its -1)")
     def hard_tanh(self, x):
-        if x.dtype in _NOT_NATIVE:
+        if x.dtype in _NOT_NATIVE or x.dtype == torch.uint8:
             return super().hard_tanh(x)
         return _hardtanh(x, -1.0, 1.0)
 
