@@ -151,6 +151,22 @@ def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
             np.testing.assert_allclose(np.float32(got), want, rtol=2 ** -10)
 
 
+def test_gated_export_with_symbolic_sizes(target):
+    # jax.export with a symbolic size: an even one (2*k) exports, and the exported
+    # function's values are the eager ones; one not known to be even is refused
+    # (as jax.nn.glu refuses it), where the split had dropped an odd input's last entry
+    export = pytest.importorskip("jax.export")
+    (n,), (k,) = export.symbolic_shape("n"), export.symbolic_shape("k")
+    x = jnp.asarray(np.linspace(-2.0, 2.0, 10), jnp.float32)
+    for f in (multiact.glu, multiact.swiglu, multiact.geglu):
+        e = export.export(jax.jit(f))(jax.ShapeDtypeStruct((2 * k,), jnp.float32))
+        np.testing.assert_array_equal(np.asarray(e.call(x)), np.asarray(f(x)))
+        with pytest.raises(ValueError, match=rf"^multiact\.{f.__name__}: argument 'x' must have "
+                                             r"an even size along axis 0, got the symbolic "
+                                             r"size n, not known to be even"):
+            export.export(jax.jit(f))(jax.ShapeDtypeStruct((n,), jnp.float32))
+
+
 def test_x64_off(target):
     import os
 

@@ -161,6 +161,12 @@ def halves(xp, x, axis, fname):
     if type(n) is int and n % 2:  # (a size traced by jit.trace was checked eagerly)
         raise ValueError(f"multiact.{fname}: argument 'x' must have an even size along axis "
                          f"{axis}, got {n}")
+    if xp.framework == "jax" and type(n) is not int and n % 2 != 0:
+        # a size jax.export keeps symbolic: its parity must be known (2*k is even; k
+        # is not known to be, and an odd one's last entry was dropped at the call)
+        raise ValueError(f"multiact.{fname}: argument 'x' must have an even size along axis "
+                         f"{axis}, got the symbolic size {n}, not known to be even (export "
+                         f"with a size such as 2*k)")
     h = n // 2
     first = [slice(None)] * x.ndim
     second = [slice(None)] * x.ndim
