@@ -136,6 +136,29 @@ def test_dask_unknown_chunk_sizes(target, info):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.backends("dask")
+@pytest.mark.parametrize("info", [i for i in TABLE if any(q.name == "where" for q in i.params)
+                                  and i.name != "sparsemax"], ids=lambda i: i.name)
+def test_dask_unknown_chunk_sizes_with_where(target, info):
+    # a mask of x's unknown shape (computed from x) and one that broadcasts along a
+    # known axis: NumPy's values (the masked count broadcast its mask with
+    # broadcast_to, which dask refuses for unknown sizes)
+    import dask.array as da
+
+    xu, ref = _unknown_chunks(target)
+    f = getattr(multiact, info.name)
+    p = dict(info.cases[0].params)
+    if info.nonneg_input:
+        xu, ref = abs(xu) + 0.1, np.abs(ref) + 0.1
+    cols = np.array([True, False, True, True, False, True, True, True])
+    axis = {"axis": -1} if info.name in ("logsumexp", "logmeanexp") else {}
+    for mask, want_mask in ((xu > 0.5, ref > 0.5), (da.from_array(cols, chunks=3), cols)):
+        with np.errstate(invalid="ignore", divide="ignore"):  # (a row with nothing kept)
+            got = np.asarray(f(xu, where=mask, **{**p, **axis}).compute())
+            want = f(ref, where=want_mask, **{**p, **axis})
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
 SHARDED = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P

@@ -282,7 +282,12 @@ def count(xp, x, axes, where):
         if all(known(s) for s in sizes):  # traced sizes (jit.trace): their product, traced
             return n, None
         return xp.sum(xp.ones_like(x), axis=axes, keepdims=True), None
-    w = where if same_shape(where.shape, x.shape) else xp.broadcast_to(where, x.shape)
+    if same_shape(where.shape, x.shape):
+        w = where
+    elif all(known(n) for n in x.shape + where.shape):
+        w = xp.broadcast_to(where, x.shape)
+    else:  # dask's unknown sizes, which broadcast_to refuses: broadcast by an operation
+        w = xp.logical_and(xp.ones_like(x, dtype=xp.bool), where)
     return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w
 
 
