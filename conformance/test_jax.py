@@ -151,6 +151,16 @@ def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
             np.testing.assert_allclose(np.float32(got), want, rtol=2 ** -10)
 
 
+def test_gated_gradient_at_the_float_max_with_a_cotangent(target):
+    # d/dx of 4 f(x) at the float max is 4: the cotangent times x overflows there,
+    # and the product x * gate had sent inf * gate'(x) = inf * 0 (NaN)
+    for name in ("silu", "gelu", "mish", "quick_gelu"):
+        f = getattr(multiact, name)
+        x = jnp.asarray([np.finfo(np.float32).max, 1e38, 2e4], jnp.float32)
+        g = jax.vmap(jax.grad(lambda t: 4 * f(t)))(x)
+        np.testing.assert_array_equal(np.asarray(g), [4.0, 4.0, 4.0], err_msg=name)
+
+
 def test_gated_export_with_symbolic_sizes(target):
     # jax.export with a symbolic size: an even one (2*k) exports, and the exported
     # function's values are the eager ones; one not known to be even is refused

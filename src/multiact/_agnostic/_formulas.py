@@ -42,6 +42,10 @@ GELU_LIM = 1.0e4
 QUICK_GELU_SCALE = 1.702
 # silu/gelu: below this, x * gate is -0 in every dtype (and -inf * 0 is not NaN)
 SILU_FLOOR = -1.0e4
+# silu/gelu/mish/quick_gelu: above this the gate is 1 in every dtype and x gate'(x)
+# below any eps, so x * gate is x, derivative 1 (and a cotangent times x, which may
+# overflow near the float max, never meets gate' = 0: inf * 0 is not NaN)
+GATE_CEIL = 1.0e4
 # hard_silu: below -3 it is exactly 0; clamping at -4 keeps -inf * 0 out
 HARD_SILU_FLOOR = -4.0
 # soft_sign: x / (|x| + 1) is +-1 beyond 1e30 in every dtype (and inf / inf is not NaN)
@@ -91,11 +95,13 @@ def gated(xp, x, gate):
     """``x * gate`` for a gate that is 0 at ``-inf`` (and below ``SILU_FLOOR``) and 1
     at ``+inf``: ``x`` is raised to the floor below it, so ``-inf * 0`` is 0, not
     NaN (and the derivative, ``x``'s times a gate that has underflowed, is the
-    same); at ``+inf`` the result is ``x`` itself, selected, so the derivative
-    there is 1, not ``inf * 0``, and the product sees a finite stand-in (autodiff
-    sends the unselected product a zero cotangent, which an infinite factor would
-    still turn into NaN).  Only ``+inf`` is selected: at finite ``x`` every
-    derivative, the second too, is the product's.  ``where``, not
+    same); above ``GATE_CEIL`` (+inf included) the result is ``x`` itself,
+    selected, so the derivative there is 1, not ``inf * 0`` (at +inf, or where a
+    cotangent times ``x`` overflows near the float max), and the product sees a
+    finite stand-in (autodiff sends the unselected product a zero cotangent, which
+    an infinite factor would still turn into NaN).  The gate is 1 there and ``x
+    gate'`` below any eps: every derivative, the second too, is the product's to the
+    last bit.  ``where``, not
     ``maximum``/``clip``: their derivative at NaN is 0 (autodiff masks it), and a
     NaN input must give a NaN gradient (PyTorch's silu, gelu and mish do)."""
     top, xs = gated_input(xp, x)
@@ -103,10 +109,11 @@ def gated(xp, x, gate):
 
 
 def gated_input(xp, x):
-    """``gated``'s selects: ``top`` (``x == +inf``, where the result is ``x``) and
-    ``xs``, the ``x`` its product sees (raised to ``SILU_FLOOR``, ``+inf`` replaced
-    by a finite stand-in); for a backend whose native function forms the product."""
-    top = x == _INF
+    """``gated``'s selects: ``top`` (``x > GATE_CEIL``, where the result is ``x``)
+    and ``xs``, the ``x`` its product sees (raised to ``SILU_FLOOR``, the top
+    replaced by a finite stand-in); for a backend whose native function forms the
+    product."""
+    top = x > GATE_CEIL
     return top, xp.where(x < SILU_FLOOR, SILU_FLOOR, xp.where(top, 1.0, x))
 
 
