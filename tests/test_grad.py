@@ -100,6 +100,19 @@ def test_squareplus_far_left_gradient_in_float32(ad_target):
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
 
 
+def test_double_backward_of_a_piecewise_linear_function():
+    # hard_sigmoid's Function recomputes a double backward through the generic body,
+    # whose derivative (1/6 inside (-3, 3)) does not depend on x: a second backward
+    # raised "does not require grad"; it is 0 (torch's own has none)
+    torch = pytest.importorskip("torch")
+    x = torch.linspace(-4, 4, 9, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(multiact.hard_sigmoid(x).sum(), x, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    assert torch.equal(h, torch.zeros_like(x))
+    np.testing.assert_array_equal(g.detach().numpy(), np.where(np.abs(x.detach().numpy()) < 3,
+                                                                1 / 6, 0.0))
+
+
 def test_relu_grad_under_jit():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp

@@ -97,6 +97,12 @@ class _Elementwise(torch.autograd.Function):
             with torch.enable_grad():
                 y = BY_NAME[cls.name].body(NS, x, *cls.params)
                 (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+                if not gx.requires_grad and x.requires_grad:
+                    # a piecewise-linear body (the shrinks, hard_sigmoid, sparse_sigmoid):
+                    # its derivative does not depend on x, and a second backward raised
+                    # ("does not require grad"); torch's hardshrink gives 0 there.
+                    # where(False, x, gx) is gx, recorded with derivative 0 in x
+                    gx = torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, gx)
             return gx
         if x.numel() < _k.least(cls.name, cls.params, x, "train"):
             return cls.bwd(x, g)
