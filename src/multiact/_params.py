@@ -120,14 +120,39 @@ def _wide_int(fname, pname, s, what):
     return s
 
 
-def _check_domain(fname, pname, s, domain):
+#: float32's largest value: a scalar parameter beyond it needs a wider work dtype
+_F32_MAX = 3.4028234663852886e38
+
+
+def _check_domain(fname, pname, s, domain, be=None, x=None):
     ok, what = _DOMAINS[domain]
     s = _wide_int(fname, pname, s, what)
     # s - s == 0 is "finite" without math.isfinite, which torch.compile cannot
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
         raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got {s!r}")
+    if x is not None and (s > _F32_MAX or s < -_F32_MAX):
+        _check_range(fname, pname, s, be, x)
     return s
+
+
+def _check_range(fname, pname, s, be, x):
+    """``ValueError`` for a scalar parameter beyond the largest value of the dtype
+    ``x`` is computed in (float32 for float32, the halves, the 8-bit floats, and
+    integers where the default float is float32).  It became inf there: NumPy and
+    JAX warned of an overflow in a cast, torch raised its own RuntimeError, and
+    some results were inf * 0 (decision 125)."""
+    xp = be.ns
+    dt = x.dtype
+    if xp.isdtype(dt, ("integral", "bool")):
+        dt = xp.default_float(x)
+    if xp.isdtype(dt, "real floating") and xp.finfo(dt).bits >= 64 \
+            and abs(s) <= float(xp.finfo(dt).max):
+        return
+    name = str(x.dtype).rpartition(".")[2]
+    raise ValueError(f"multiact.{fname}: argument {pname!r} must be within float32's range "
+                     f"(at most {_F32_MAX:.4g} in magnitude: x's dtype {name} is computed in "
+                     f"float32), got {s!r}")
 
 
 class Kind:
@@ -195,7 +220,7 @@ class Real(Kind):
             what = "None or a real number" if self.optional else "a real number"
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be {what}, "
                             f"got {_typename(v)}")
-        return _check_domain(fname, pname, s, self.domain)
+        return _check_domain(fname, pname, s, self.domain, be, x)
 
     def describe(self):
         return ("None, " if self.optional else "") + _DOMAINS[self.domain][1]
@@ -230,7 +255,7 @@ class RealOrArray(Kind):
                             f"array, got {_typename(v)}")
         s = _real_scalar(fname, pname, v)
         if s is not None:
-            return _check_domain(fname, pname, s, self.domain)
+            return _check_domain(fname, pname, s, self.domain, be, x)
         v = _real_array(fname, pname, v, be, x, first)
         _check_broadcast(fname, pname, v, x, first)
         return v
@@ -590,7 +615,7 @@ class Weight(Kind):
     def check(self, fname, pname, v, be, x, first="x"):
         s = _real_scalar(fname, pname, v) if not isinstance(v, (list, tuple)) else None
         if s is not None:
-            return _check_domain(fname, pname, s, "any")
+            return _check_domain(fname, pname, s, "any", be, x)
         if v is None or isinstance(v, (str, bytes, complex)):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or an "
                             f"array, got {_typename(v)}")
