@@ -206,6 +206,42 @@ def dekker_split(xp, v):
     return hi, v - hi
 
 
+def _veltkamp(v, bits):
+    """A Python float ``v`` as ``hi + lo``, ``hi`` rounded to ``bits`` leading bits and
+    ``lo`` the exact rest (Veltkamp's split in float64's 53 bits; plain arithmetic,
+    which ``torch.compile`` traces and folds, where ``math.frexp`` and ``struct``
+    break its graph)."""
+    c = v * float(2 ** (53 - bits) + 1)
+    hi = c - (c - v)
+    return hi, v - hi
+
+
+def two_parts(v, f32):
+    """A Python float ``v`` as ``(hi, lo)``: ``hi`` rounded to float32's 24 bits
+    (``f32``) or ``v`` itself (float64), ``lo = v - hi`` (a float32 pair holds 48 of
+    ``v``'s bits: what a parameter rounded to x's dtype lost; ``lo`` rounds to
+    float32 where it meets x)."""
+    return _veltkamp(v, 24) if f32 else (v, 0.0)
+
+
+def two_product(xp, b, x, p=None):
+    """``(p, d)``: ``p = fl(b x)`` and its rounding error ``d = b x - p``, exactly
+    (Dekker's product: the halves' products are exact; a namespace primitive), for a
+    Python number ``b`` (already in x's dtype: ``two_parts``) or an array; ``|x|``
+    and ``|b|`` below the dtype's largest value over ``2^s + 1`` (``dekker_split``).
+    The error's derivative is 0 (its terms cancel ``p``'s), so ``p + d``
+    differentiates to ``b``.  ``p``: the product, where a backend forms it its own
+    way (JAX: behind a barrier, so that XLA cannot contract it into an error term)."""
+    if p is None:
+        p = b * x
+    xh, xl = xp.dekker_split(x)
+    if isinstance(b, (int, float)):
+        bh, bl = _veltkamp(b, 12 if x.dtype == xp.float32 else 26)
+    else:
+        bh, bl = xp.dekker_split(b)
+    return p, (((bh * xh - p) + bh * xl) + bl * xh) + bl * xl
+
+
 def shift(xp, x, m):
     """``x - m``: an entry minus its slice's maximum (a namespace primitive).  Where
     it overflows to ``-inf`` (an entry more than the dtype's range below the

@@ -204,6 +204,10 @@ class TraceNamespace:
         # contraction (Triton's enable_fp_fusion=False, NVRTC's --fmad=false)
         return _formulas.dekker_split(self, v)
 
+    def two_product(self, b, x):
+        # _formulas.two_product, as written (the kernels are compiled without contraction)
+        return _formulas.two_product(self, b, x)
+
     def maximum(self, a, b):
         like = a if isinstance(a, Node) else b
         a, b = _lift(a, like), _lift(b, like)
