@@ -423,7 +423,8 @@ def page(info):
               f"Bound in {unit} (row `{info.name}` of `src/multiact/_table.py`): {bounds}.", ""]
     for case in info.cases:
         if case.bounds is not None:
-            lines += [f"With {info.label(case.params)}: "
+            what = info.label(case.params) if case.params else "the defaults"
+            lines += [f"With {what}: "
                       + ", ".join(f"{d} {b}" for d, b in case.bounds.items()) + ".", ""]
     lines += [f"Check it: `multiact check --function {info.name}`; which implementation runs "
               f"where: `multiact info {info.name}`.", ""]
