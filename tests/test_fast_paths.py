@@ -438,7 +438,8 @@ def test_torch_where_bits_edges(target):
 def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
     # torch's leaky_relu / threshold serve Python-number parameters: the generic
     # bodies' values to the bit, and parameters beyond the dtype's range (which torch
-    # refuses) go to the generic body, which rounds them to inf
+    # refuses: float16's 1e5) go to the generic body, computed in float32; beyond
+    # float32's (1e39), a ValueError (decision 125), but for float64
     torch = pytest.importorskip("torch")
     from multiact.backends import _torch_native as tn
 
@@ -446,18 +447,27 @@ def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
     x[:5] = torch.tensor([0.0, -0.0, float("nan"), float("inf"), -float("inf")])
     for dt in (torch.float32, torch.float64, torch.float16):
         xd = x.to(dt)
-        for w in (0.25, -2.5, 0, -0.0, 3, 1e39):
+        for w in (0.25, -2.5, 0, -0.0, 3, 1e5, 1e39):
+            if w == 1e39 and dt != torch.float64:
+                with pytest.raises(ValueError, match=r"^multiact\.prelu: argument 'weight' "
+                                                     r"must be within float32's range"):
+                    multiact.prelu(xd, w)
+                continue
             want = BY_NAME["prelu"].body(tn.NS, xd, w)
             got = multiact.prelu(xd, w)
             assert torch.equal(got.view(tn._BITS[dt])[5:], want.view(tn._BITS[dt])[5:]) and \
                 torch.equal(got.isnan(), want.isnan()), (dt, w)
-    xf = x.float()
-    for t, v in ((0.5, -1.0), (-1, 2), (1e39, 0.0), (0.0, -1e39)):
-        # x <= t ? v : x, with t and v rounded to float32 (1e39: inf)
-        want = torch.where(xf <= torch.tensor(t, dtype=torch.float32),
-                           torch.tensor(v, dtype=torch.float32), xf)
-        torch.testing.assert_close(multiact.threshold(xf, t, v), want, rtol=0, atol=0,
+    xh = x.half()
+    for t, v in ((0.5, -1.0), (-1, 2), (1e5, 0.0), (0.0, -1e5)):
+        # x <= t ? v : x, computed in float32 and rounded once (1e5: float16's inf)
+        xw = xh.float()
+        want = torch.where(xw <= torch.tensor(t, dtype=torch.float32),
+                           torch.tensor(v, dtype=torch.float32), xw).half()
+        torch.testing.assert_close(multiact.threshold(xh, t, v), want, rtol=0, atol=0,
                                    equal_nan=True)
+    with pytest.raises(ValueError, match=r"^multiact\.threshold: argument 'threshold' must be "
+                                         r"within float32's range"):
+        multiact.threshold(x.float(), 1e39, 0.0)
 
 
 @pytest.mark.backends("numpy")

@@ -415,6 +415,10 @@ _SHELL_UNSIGNED = tuple(getattr(torch, n) for n in ("uint16", "uint32", "uint64"
                         if hasattr(torch, n))
 
 
+#: mish(x) is x from here on in float64 and below (1 - tanh(softplus(x)) is 2 e^-2x,
+#: 1e-35; so are its derivatives, to 1e-33): the select's, not torch's mish
+_MISH_TOP = 40.0
+
 #: the betas for which torch's softplus is taken: powers of 2, where beta x is exact
 #: (a tuple: torch.compile traces ``in`` it, and not ``math.frexp``)
 _POW2 = tuple(2.0 ** k for k in range(-20, 21))
@@ -606,9 +610,12 @@ class TorchBackend(Backend):
         if x.dtype in _FLOATS:
             if eager(x):
                 return _elementwise(x, "mish", (), _mish_fwd, _Mish)
-            # fm.gated's selects: mish'(+inf) is 1 (torch's mish there: inf * 0)
-            top, xs = fm.gated_input(NS, x)
-            return torch.where(top, x, _mish(xs))
+            # fm.gated's selects: mish'(+inf) is 1 (torch's mish there: inf * 0), and
+            # from 40 on (_MISH_TOP), where torch's double backward takes exp(x), which
+            # overflows above 88.7 in float32 (NaN under torch.func's grad of grad)
+            _, xs = fm.gated_input(NS, x)
+            top = x > _MISH_TOP
+            return torch.where(top, x, _mish(torch.where(top, 1.0, xs)))
         return super().mish(x)
 
     @special("speed: x sigmoid(1.702 x) in three ATen passes (the generic body's ten; its "
