@@ -112,14 +112,20 @@ def _unknown_chunks(target):
     return xu, data[keep]
 
 
+def _row_on_unknown_chunks(target, info):
+    """``(f, params, xu, ref)``: the row's function and first case's parameters, the
+    dask input with unknown chunk sizes and its NumPy values (positive for a row
+    that takes positive input)."""
+    xu, ref = _unknown_chunks(target)
+    if info.nonneg_input:
+        xu, ref = abs(xu) + 0.1, np.abs(ref) + 0.1
+    return getattr(multiact, info.name), dict(info.cases[0].params), xu, ref
+
+
 @pytest.mark.backends("dask")
 @pytest.mark.parametrize("info", [i for i in TABLE if i.name != "one_hot"], ids=lambda i: i.name)
 def test_dask_unknown_chunk_sizes(target, info):
-    xu, ref = _unknown_chunks(target)
-    f = getattr(multiact, info.name)
-    p = dict(info.cases[0].params)
-    if info.nonneg_input:
-        xu, ref = abs(xu) + 0.1, np.abs(ref) + 0.1
+    f, p, xu, ref = _row_on_unknown_chunks(target, info)
     if info.name == "sparsemax":  # sorting needs the sizes: a clear error, never NaN
         with pytest.raises(ValueError, match=r"multiact\.sparsemax: argument 'x' has "
                            r"dimensions of unknown size"):
@@ -145,11 +151,7 @@ def test_dask_unknown_chunk_sizes_with_where(target, info):
     # broadcast_to, which dask refuses for unknown sizes)
     import dask.array as da
 
-    xu, ref = _unknown_chunks(target)
-    f = getattr(multiact, info.name)
-    p = dict(info.cases[0].params)
-    if info.nonneg_input:
-        xu, ref = abs(xu) + 0.1, np.abs(ref) + 0.1
+    f, p, xu, ref = _row_on_unknown_chunks(target, info)
     cols = np.array([True, False, True, True, False, True, True, True])
     axis = {"axis": -1} if info.name in ("logsumexp", "logmeanexp") else {}
     for mask, want_mask in ((xu > 0.5, ref > 0.5), (da.from_array(cols, chunks=3), cols)):
