@@ -63,6 +63,17 @@ def apply(fn, *args):
     return f(*_unwrap_dead(args))
 
 
+def _recorded(gx, x):
+    """``gx``, a first derivative made for a double backward, recorded as a function
+    of ``x`` where autograd did not record it: a piecewise-linear body (hard_sigmoid,
+    the shrinks) has a derivative that does not depend on ``x``, and a second backward
+    raised "does not require grad" (torch's hardshrink gives 0 there).
+    ``where(False, x, gx)`` is ``gx``, with derivative 0 in ``x``."""
+    if gx.requires_grad or not x.requires_grad:
+        return gx
+    return torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, gx)
+
+
 class _Elementwise(torch.autograd.Function):
     """Base of the element-wise Functions: forward, accurate backward, jvp (the
     same product f'(x) * t), vmap (element-wise: apply to the batched tensor),
@@ -97,13 +108,7 @@ class _Elementwise(torch.autograd.Function):
             with torch.enable_grad():
                 y = BY_NAME[cls.name].body(NS, x, *cls.params)
                 (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-                if not gx.requires_grad and x.requires_grad:
-                    # a piecewise-linear body (the shrinks, hard_sigmoid, sparse_sigmoid):
-                    # its derivative does not depend on x, and a second backward raised
-                    # ("does not require grad"); torch's hardshrink gives 0 there.
-                    # where(False, x, gx) is gx, recorded with derivative 0 in x
-                    gx = torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, gx)
-            return gx
+            return _recorded(gx, x)
         if x.numel() < _k.least(cls.name, cls.params, x, "train"):
             return cls.bwd(x, g)
         t0 = time.perf_counter()
@@ -448,7 +453,7 @@ def _kernel_vjp(ctx, x, g):
         xr = x if create else x.detach().requires_grad_(True)
         y = ctx.info.body(NS, xr, *ctx.params)
         (gx,) = torch.autograd.grad(y, xr, g, create_graph=create)
-    return gx
+        return _recorded(gx, xr) if create else gx
 
 
 def fused_elementwise(pair, info, x, params):
@@ -493,6 +498,7 @@ class _KernelGated(torch.autograd.Function):
             xr = x3 if create else x3.detach().requires_grad_(True)
             y = ctx.info.body(NS, xr, *ctx.params).reshape(g.shape)
             (gx,) = torch.autograd.grad(y, xr, g, create_graph=create)
+            gx = _recorded(gx, xr) if create else gx
         return gx, None, None, None
 
 
@@ -576,7 +582,7 @@ def _rows_vjp(ctx, g):
     with torch.enable_grad():
         xr = x if create else x.detach().requires_grad_(True)
         (gx,) = torch.autograd.grad(ctx.info.body(NS, xr, *args), xr, g, create_graph=create)
-    return gx
+        return _recorded(gx, xr) if create else gx
 
 
 def fused_rows(fwd, info, x, params, where, bwd=None):
