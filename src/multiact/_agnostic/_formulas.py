@@ -206,6 +206,11 @@ def dekker_split(xp, v):
     return hi, v - hi
 
 
+#: powers of 2 (a beta x of one of them is exact): a tuple, which torch.compile
+#: traces ``in``
+POW2 = tuple(2.0 ** k for k in range(-20, 21))
+
+
 def _veltkamp(v, bits):
     """A Python float ``v`` as ``hi + lo``, ``hi`` rounded to ``bits`` leading bits and
     ``lo`` the exact rest (Veltkamp's split in float64's 53 bits; plain arithmetic,
@@ -231,7 +236,9 @@ def two_product(xp, b, x, p=None):
     and ``|b|`` below the dtype's largest value over ``2^s + 1`` (``dekker_split``).
     The error's derivative is 0 (its terms cancel ``p``'s), so ``p + d``
     differentiates to ``b``.  ``p``: the product, where a backend forms it its own
-    way (JAX: behind a barrier, so that XLA cannot contract it into an error term)."""
+    way.  (XLA contracts on the CPU; the error terms are exact products, which a
+    contraction leaves exact, and softplus measured the same with ``p`` behind an
+    optimization barrier.)"""
     if p is None:
         p = b * x
     xh, xl = xp.dekker_split(x)

@@ -65,9 +65,9 @@ def apply(fn, *args):
 
 def _recorded(gx, x):
     """``gx``, a first derivative made for a double backward, recorded as a function
-    of ``x`` where autograd did not record it: a piecewise-linear body (hard_sigmoid,
-    the shrinks) has a derivative that does not depend on ``x``, and a second backward
-    raised "does not require grad" (torch's hardshrink gives 0 there).
+    of ``x`` where autograd did not record it: a piecewise-linear body (hard_sigmoid's
+    Function, the kernel pairs of any such row) has a derivative that does not depend
+    on ``x``, and a second backward raised "does not require grad".
     ``where(False, x, gx)`` is ``gx``, with derivative 0 in ``x``."""
     if gx.requires_grad or not x.requires_grad:
         return gx

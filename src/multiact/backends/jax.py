@@ -127,19 +127,7 @@ def _dekker_split(ns, v):
     return _split(v)
 
 
-def _two_product(ns, b, x):
-    """_formulas.two_product for JAX: the product behind ``optimization_barrier``.
-    Reason: accuracy.  XLA contracts a multiply and an add on the CPU: ``b * x``
-    fused into the error term ``bh xh - p`` as one fused multiply-add computed the
-    product's error afresh, not that of the ``p`` the caller uses (softplus with
-    beta = 1.5: 4.06 ulp in float32 against a bound of 4, 2.80 in float64 against
-    2.5).  The error terms themselves are exact products, which a contraction
-    leaves exact."""
-    return fm.two_product(ns, b, x, jax.lax.optimization_barrier(b * x))
-
-
-PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of, "dekker_split": _dekker_split,
-              "two_product": _two_product}
+PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of, "dekker_split": _dekker_split}
 NS = Namespace(_xp, "jax", PRIMITIVES)
 
 

@@ -420,8 +420,7 @@ _SHELL_UNSIGNED = tuple(getattr(torch, n) for n in ("uint16", "uint32", "uint64"
 _MISH_TOP = 40.0
 
 #: the betas for which torch's softplus is taken: powers of 2, where beta x is exact
-#: (a tuple: torch.compile traces ``in`` it, and not ``math.frexp``)
-_POW2 = tuple(2.0 ** k for k in range(-20, 21))
+_POW2 = fm.POW2
 
 
 def _refuse_layout(self, exc, x, fname, argname="x"):
@@ -443,7 +442,7 @@ def _refuse_layout(self, exc, x, fname, argname="x"):
         what = f"is a nested tensor (layout {layout})"
     elif layout is not torch.strided:
         what = f"has layout {layout}"
-    elif x.dtype in _SHELL_UNSIGNED:
+    elif x.dtype in _SHELL_UNSIGNED and isinstance(exc, NotImplementedError):
         said = (str(exc).strip().splitlines() or [""])[0]
         raise TypeError(
             f"multiact.{fname}: argument {argname!r} has dtype {x.dtype}, on which "
@@ -581,6 +580,13 @@ class TorchBackend(Backend):
              "(beta x exact: torch's rounded product sent |beta x| half-ulps into exp, 457 "
              "ulp in float64 at beta = 1.5; the generic body carries the rounding)")
     def softplus(self, x, beta=1.0):
+        if x.dtype in _FLOATS and x.dtype is not torch.float64 and type(beta) is float \
+                and beta not in _POW2 and not x.is_cuda and _KSTATE["mode"] in _NOT_FUSED:
+            # Reason: speed and accuracy.  beta x in float64 is off by |beta x| 2^-53, far
+            # below an ulp of float32 (decision 127): torch's softplus there, rounded
+            # once, three passes where the generic body's exact product took twenty (a
+            # GPU's kernel is the generic body's, in one pass)
+            return _autocast_kept(_softplus(x.to(torch.float64), beta, 40.0).to(x.dtype), x)
         if x.dtype in _FLOATS and type(beta) is float and beta in _POW2:
             if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
                 y = _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
