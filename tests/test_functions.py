@@ -112,6 +112,16 @@ def test_unsigned_integers_keep_their_values(target, dtype):
         np.testing.assert_array_equal(target.to_numpy(y), want)
 
 
+def test_softplus_with_a_huge_beta_is_finite(target):
+    # a beta whose Dekker halves would overflow takes no correction (NaN at x = 0 in a
+    # first version of decision 127): log(2) / beta at 0, x above it
+    x = target.asarray(np.array([0.0, -1e-36, 1.0]), "float32")
+    for beta in (1e35, target.asarray(np.array(1e35), "float32")):
+        with np.errstate(all="ignore"):  # (only subnormal intermediates)
+            y = target.to_numpy(multiact.softplus(x, beta=beta))
+        np.testing.assert_allclose(y, [np.log(2) / 1e35, 6.443966e-36, 1.0], rtol=1e-6)
+
+
 def test_python_float_parameter_never_upcasts(target):
     x = target.asarray(XS, "float32")
     for y in (multiact.elu(x, 0.5), multiact.celu(x, 2.0), multiact.leaky_relu(x, 0.2),
