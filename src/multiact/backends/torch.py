@@ -578,7 +578,9 @@ class TorchBackend(Backend):
              "to half an ulp for float32 and below, float64 needs 40; its float32 result "
              "under CUDA autocast rounded to x's dtype.  A beta that is a power of 2 only "
              "(beta x exact: torch's rounded product sent |beta x| half-ulps into exp, 457 "
-             "ulp in float64 at beta = 1.5; the generic body carries the rounding)")
+             "ulp in float64 at beta = 1.5); other betas: a float32 or half CPU tensor by "
+             "torch's softplus in float64, rounded once, float64 by the generic body, which "
+             "carries the rounding (decision 127)")
     def softplus(self, x, beta=1.0):
         if x.dtype in _FLOATS and x.dtype is not torch.float64 and type(beta) is float \
                 and beta not in _POW2 and not x.is_cuda and _KSTATE["mode"] in _NOT_FUSED:
