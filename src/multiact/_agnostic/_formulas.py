@@ -201,9 +201,7 @@ def dekker_split(xp, v):
     XLA contracts a multiply and an add on the CPU; it leaves this one alone today
     (``p`` has two uses), which nothing promises, so JAX's split is XLA's
     ``reduce_precision``, with no multiply to contract."""
-    p = v * (4097.0 if v.dtype == xp.float32 else 134217729.0)
-    hi = p - (p - v)
-    return hi, v - hi
+    return _veltkamp(v, 4097.0 if v.dtype == xp.float32 else 134217729.0)
 
 
 #: powers of 2 (a beta x of one of them is exact): a tuple, which torch.compile
@@ -211,14 +209,19 @@ def dekker_split(xp, v):
 POW2 = tuple(2.0 ** k for k in range(-20, 21))
 
 
-def _veltkamp(v, bits):
-    """A Python float ``v`` as ``hi + lo``, ``hi`` rounded to ``bits`` leading bits and
-    ``lo`` the exact rest (Veltkamp's split in float64's 53 bits; plain arithmetic,
-    which ``torch.compile`` traces and folds, where ``math.frexp`` and ``struct``
-    break its graph)."""
-    c = v * float(2 ** (53 - bits) + 1)
+def _veltkamp(v, factor):
+    """``v`` (an array, or a Python float) as ``hi + lo``: Veltkamp's split by
+    ``factor = 2^s + 1``, ``hi`` the leading ``p - s`` of its format's ``p`` bits,
+    ``lo`` the exact rest.  Plain arithmetic (a Python float's: ``torch.compile``
+    traces and folds it, where ``math.frexp`` and ``struct`` break its graph)."""
+    c = v * factor
     hi = c - (c - v)
     return hi, v - hi
+
+
+def _bits(k):
+    """``_veltkamp``'s factor for a Python float (float64's 53 bits) rounded to ``k``."""
+    return float(2 ** (53 - k) + 1)
 
 
 def two_parts(v, f32):
@@ -226,7 +229,7 @@ def two_parts(v, f32):
     (``f32``) or ``v`` itself (float64), ``lo = v - hi`` (a float32 pair holds 48 of
     ``v``'s bits: what a parameter rounded to x's dtype lost; ``lo`` rounds to
     float32 where it meets x)."""
-    return _veltkamp(v, 24) if f32 else (v, 0.0)
+    return _veltkamp(v, _bits(24)) if f32 else (v, 0.0)
 
 
 def two_product(xp, b, x, p=None):
@@ -243,7 +246,7 @@ def two_product(xp, b, x, p=None):
         p = b * x
     xh, xl = xp.dekker_split(x)
     if isinstance(b, (int, float)):
-        bh, bl = _veltkamp(b, 12 if x.dtype == xp.float32 else 26)
+        bh, bl = _veltkamp(b, _bits(12 if x.dtype == xp.float32 else 26))
     else:
         bh, bl = xp.dekker_split(b)
     return p, (((bh * xh - p) + bh * xl) + bl * xh) + bl * xl

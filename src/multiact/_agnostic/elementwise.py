@@ -108,9 +108,10 @@ def hard_tanh(xp, x):
       array([-1. ,  0.5,  1. ])
     """
     x, dt = as_work(xp, x, "hard_tanh", keep_int=True, exact=True)
+    top = xp.where(x >= 1, 1, x)
     if xp.isdtype(x.dtype, "unsigned integer"):  # (-1 is none of its values: JAX wraps it)
-        return xp.where(x >= 1, 1, x)
-    return finish(xp, xp.where(x <= -1, -1, xp.where(x >= 1, 1, x)), dt)
+        return finish(xp, top, dt)
+    return finish(xp, xp.where(x <= -1, -1, top), dt)
 
 
 def leaky_relu(xp, x, negative_slope=0.01):
