@@ -19,8 +19,8 @@ __all__ = [
     "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
     "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "QUICK_GELU_SCALE", "SILU_FLOOR",
     "HARD_SILU_FLOOR",
-    "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "softplus", "expm1_neg", "gated",
-    "gelu_two_u", "tanh_by_exp",
+    "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "softplus", "softplus_beta",
+    "expm1_neg", "gated", "gelu_two_u", "tanh_by_exp",
     "shift_by_max", "split_sums", "unit_sums", "log_abs", "count", "drop_axes", "known",
 ]
 
@@ -247,9 +247,62 @@ def two_product(xp, b, x, p=None):
     xh, xl = xp.dekker_split(x)
     if isinstance(b, (int, float)):
         bh, bl = _veltkamp(b, _bits(12 if x.dtype == xp.float32 else 26))
+        if not bl:  # b fits in a half (1.5, 10, 0.75): its tail's products are 0
+            return p, (bh * xh - p) + bh * xl
     else:
         bh, bl = xp.dekker_split(b)
     return p, (((bh * xh - p) + bh * xl) + bl * xh) + bl * xl
+
+
+def softplus_beta(xp, x, beta):
+    """``softplus(x) = log(1 + exp(beta x)) / beta`` for a beta other than 1 (a
+    Python number or an array), ``x`` float32 or float64: ``(y, e)``, ``e = exp(-beta
+    |x|)`` carried to an ulp (the derivative ``sigmoid(beta x)`` is ``where(x > 0, 1,
+    e) / (1 + e)``: a backend's own backward takes it from ``e``)."""
+    # max(x, 0) + log1p(exp(-beta |x|)) / beta.  -|x| as where(pos, -x, x)
+    # (derivative sigmoid(x) at 0 too), capped at -1e30 by a where (a NaN input keeps
+    # its NaN gradient, as with beta == 1 and PyTorch).  beta * x is rounded: its
+    # error (and a number beta's own rounding to x's dtype) is carried to exp as a
+    # factor 1 + d (the two_product primitive), where the rounded product sent |beta x|
+    # half-ulps into exp's result (457 ulp in float64 at beta = 1.5, x = -417)
+    pos = x > 0
+    xn = xp.where(pos, -x, x)
+    xn = xp.where(xn < -1.0e30, -1.0e30, xn)
+    # (a beta above 1e30 takes no correction: its halves would overflow, and beta x
+    # is below -1e4 wherever x is not within 1e-26 of 0)
+    bl, d = 0.0, None
+    if isinstance(beta, (int, float)) and (beta in POW2 or abs(beta) > 1.0e30):
+        b = beta  # beta x exact (a power of 2), or no correction to take
+        p = b * xn
+    elif isinstance(beta, (int, float)):
+        b, bl = two_parts(float(beta), x.dtype == xp.float32)
+        p, d = xp.two_product(b, xn)
+        if bl:  # (beta's own rounding to float32)
+            d = d + bl * xn
+    else:
+        from ._dtypes import as_param
+
+        b = as_param(xp, beta, x)
+        big = xp.abs(b) > 1.0e30
+        p, d = b * xn, xp.two_product(xp.where(big, 0.0, b), xn)[1]
+        d = xp.where(big, 0.0, d)
+    if d is None:
+        e = xp.exp(p)
+        q = xp.log1p(e) / b
+    else:
+        # e (1 + d) as e + e d, which rounds once; scaled by 2^64 so that e d is not
+        # subnormal (a flush to zero, XLA's on the CPU, dropped it: 44 ulp) unless d
+        # is below 2^-64, where it is nothing; in float32, d is 0 where beta x is
+        # below -1e4 (exp is 0 there; the product may be -inf, d NaN: float64's
+        # product of |beta|, |x| <= 1e30 is finite)
+        if x.dtype == xp.float32:
+            d = xp.where(p < -1.0e4, 0.0, d)
+        es = xp.exp(p) * 1.8446744073709552e19
+        e = (es + es * d) * 5.421010862427522e-20
+        q = xp.log1p(e) / b
+    if bl:  # dividing by beta's float32 value b, not by beta = b + bl
+        q = q - q * (bl / b)
+    return xp.where(pos, x, 0.0) + q, e
 
 
 def shift(xp, x, m):

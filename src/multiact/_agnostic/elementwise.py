@@ -198,43 +198,7 @@ def softplus(xp, x, beta=1.0):
     x, dt = as_work(xp, x, "softplus")
     if isinstance(beta, (int, float)) and beta == 1:
         return finish(xp, fm.softplus(xp, x), dt)
-    # max(x, 0) + log1p(exp(-beta |x|)) / beta.  -|x| as where(pos, -x, x)
-    # (derivative sigmoid(x) at 0 too), capped at -1e30 by a where (a NaN input keeps
-    # its NaN gradient, as with beta == 1 and PyTorch).  beta * x is rounded: its
-    # error (and a number beta's own rounding to x's dtype) is carried to exp as a
-    # factor 1 + d (the two_product primitive), where the rounded product sent |beta x|
-    # half-ulps into exp's result (457 ulp in float64 at beta = 1.5, x = -417)
-    pos = x > 0
-    xn = xp.where(pos, -x, x)
-    xn = xp.where(xn < -1.0e30, -1.0e30, xn)
-    # (a beta above 1e30 takes no correction: its halves would overflow, and beta x
-    # is below -1e4 wherever x is not within 1e-26 of 0)
-    bl, d = 0.0, None
-    if isinstance(beta, (int, float)) and (beta in fm.POW2 or abs(beta) > 1.0e30):
-        b = beta  # beta x exact (a power of 2), or no correction to take
-        p = b * xn
-    elif isinstance(beta, (int, float)):
-        b, bl = fm.two_parts(float(beta), x.dtype == xp.float32)
-        p, d = xp.two_product(b, xn)
-        d = d + bl * xn
-    else:
-        b = as_param(xp, beta, x)
-        big = xp.abs(b) > 1.0e30
-        p, d = b * xn, xp.two_product(xp.where(big, 0.0, b), xn)[1]
-        d = xp.where(big, 0.0, d)
-    if d is None:
-        q = xp.log1p(xp.exp(p)) / b
-    else:
-        # e (1 + d) as e + e d, which rounds once; scaled by 2^64 so that e d is not
-        # subnormal (a flush to zero, XLA's on the CPU, dropped it: 44 ulp) unless d
-        # is below 2^-64, where it is nothing; d is 0 where beta x is below -1e4
-        # (exp is 0 there; the product may be -inf)
-        d = xp.where(p < -1.0e4, 0.0, d)
-        es = xp.exp(p) * 1.8446744073709552e19
-        q = xp.log1p((es + es * d) * 5.421010862427522e-20) / b
-    if bl:  # dividing by beta's float32 value b, not by beta = b + bl
-        q = q - q * (bl / b)
-    return finish(xp, xp.where(pos, x, 0.0) + q, dt)
+    return finish(xp, fm.softplus_beta(xp, x, beta)[0], dt)
 
 
 def log_sigmoid(xp, x):

@@ -166,9 +166,25 @@ def _default_float(ns, x):
     return torch.get_default_dtype()
 
 
+def _two_product(ns, b, x, p=None):
+    """_formulas.two_product, where ``b`` is a Python number: ``d = b x - p`` from one
+    fused multiply-add (``torch.addcmul``, rounded once on this build and device:
+    :func:`_fma_exact`; the error of a product is a float, so the multiply-add is
+    exact), in plain eager mode (Inductor writes addcmul as a product and a sum).
+    Reason: speed.  Dekker's product is nine passes (a split, four products and
+    their sums), this is two; softplus's beta x (decision 128).  Elsewhere:
+    Dekker's."""
+    if isinstance(b, (int, float)) and type(x) in _PLAIN and x.dtype in _WIDE \
+            and eager(x) and _fma_exact(x.device, x.dtype):
+        if p is None:
+            p = x * b
+        return p, torch.addcmul(p, x, _device_scalar(float(b), x), value=-1.0).neg_()
+    return fm.two_product(ns, b, x, p)
+
+
 PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
               "cumulative_sum": _cumulative_sum, "device_of": _device_of,
-              "default_float": _default_float}
+              "default_float": _default_float, "two_product": _two_product}
 
 #: the torch namespace with its primitives: what the generic bodies run on (and
 #: the CPU kernels compile: handed to multiact.kernels)

@@ -39,7 +39,7 @@ from ._torch_autograd import GRAPH_OPS, graph_ops_ready
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
-                              _Softmax, _SoftSign,
+                              _Softmax, _SoftSign, _softplus_beta_train,
                               _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
@@ -595,6 +595,12 @@ class TorchBackend(Backend):
             else:
                 y = _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
             return _autocast_kept(y, x)
+        if x.dtype in _WIDE and type(beta) is float and eager(x) and recording(x):
+            # Reason: speed.  One run of the generic body gives the value and the
+            # derivative's factor, saved for the backward (``_SoftplusBeta``), where
+            # autograd of the body recorded twenty ops
+            return _k.torch_train("softplus", x, (beta,),
+                                  lambda t: _softplus_beta_train(t, beta), fused_elementwise)
         return super().softplus(x, beta)
 
     @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|))")
