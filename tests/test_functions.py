@@ -946,3 +946,15 @@ def test_flush_to_zero_floor_forgives_only_what_could_flush():
     assert ulp_error([0.0], [-1e-36], 0.0, "float32")[0] == 0.0
     assert ulp_error([0.0], [-1e-36], 0.0, "bfloat16")[0] == 0.0
     assert ulp_error([0.0], [-1e-36], 0.0, "float16")[0] == 0.0  # (below float16's range)
+
+
+def test_a_parameter_of_minus_zero_keeps_its_sign(target):
+    # JAX's jit cache of static parameters took -0.0 for 0.0 (equal, and hashed alike):
+    # the second call returned the first one's sign of zero
+    x = target.asarray([-3.0], "float32")
+    for f, name in ((multiact.threshold, "value"), (multiact.leaky_relu, "negative_slope")):
+        for v in (0.0, -0.0, 0.0):
+            kw = {"threshold": 0.0, name: v} if name == "value" else {name: v}
+            got = target.to_numpy(f(x, **kw))[0]
+            want = -3.0 * v if name == "negative_slope" else v
+            assert got == 0 and math.copysign(1.0, got) == math.copysign(1.0, want), (f, v)

@@ -122,6 +122,9 @@ def _wide_int(fname, pname, s, what):
 
 #: float32's largest value: a scalar parameter beyond it needs a wider work dtype
 _F32_MAX = 3.4028234663852886e38
+#: half float32's smallest subnormal: a nonzero scalar parameter of at most this
+#: magnitude is 0 in float32
+_F32_ZERO = 2.0 ** -150
 
 
 def _check_domain(fname, pname, s, domain, be=None, x=None):
@@ -131,9 +134,21 @@ def _check_domain(fname, pname, s, domain, be=None, x=None):
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
         raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got {s!r}")
-    if x is not None and (s > _F32_MAX or s < -_F32_MAX):
+    if x is not None and (s > _F32_MAX or s < -_F32_MAX
+                          or (-_F32_ZERO <= s <= _F32_ZERO and s != 0)):
         _check_range(fname, pname, s, be, x)
     return s
+
+
+def _work_bits(be, x):
+    """The bits of the dtype ``x`` is computed in: 64 for float64 (and integers
+    where the default float is float64), else 32 (float32, the halves, the 8-bit
+    floats)."""
+    xp = be.ns
+    dt = x.dtype
+    if xp.isdtype(dt, ("integral", "bool")):
+        dt = xp.default_float(x)
+    return 64 if xp.isdtype(dt, "real floating") and xp.finfo(dt).bits >= 64 else 32
 
 
 def _check_range(fname, pname, s, be, x):
@@ -141,15 +156,14 @@ def _check_range(fname, pname, s, be, x):
     ``x`` is computed in (float32 for float32, the halves, the 8-bit floats, and
     integers where the default float is float32).  It became inf there: NumPy and
     JAX warned of an overflow in a cast, torch raised its own RuntimeError, and
-    some results were inf * 0 (decision 125)."""
-    xp = be.ns
-    dt = x.dtype
-    if xp.isdtype(dt, ("integral", "bool")):
-        dt = xp.default_float(x)
-    if xp.isdtype(dt, "real floating") and xp.finfo(dt).bits >= 64 \
-            and abs(s) <= float(xp.finfo(dt).max):
+    some results were inf * 0 (decision 125).  The same for a nonzero one that is 0
+    in float32 (celu's alpha = 1e-46: NaN; decision 129)."""
+    if _work_bits(be, x) == 64:
         return
     name = str(x.dtype).rpartition(".")[2]
+    if -_F32_ZERO <= s <= _F32_ZERO:
+        raise ValueError(f"multiact.{fname}: argument {pname!r} must not round to 0 in "
+                         f"float32 (x's dtype {name} is computed in float32), got {s!r}")
     raise ValueError(f"multiact.{fname}: argument {pname!r} must be within float32's range "
                      f"(at most {_F32_MAX:.4g} in magnitude: x's dtype {name} is computed in "
                      f"float32), got {s!r}")
@@ -234,6 +248,9 @@ class RealOrArray(Kind):
 
     domain: str = "any"
     optional: bool = False
+    #: the least scalar for x computed in float32 and in float64 (softplus's beta:
+    #: ``fm.SOFTPLUS_BETA_FLOOR``), or None
+    floor: Any = None
     needs_array = True
 
     @property
@@ -255,13 +272,23 @@ class RealOrArray(Kind):
                             f"array, got {_typename(v)}")
         s = _real_scalar(fname, pname, v)
         if s is not None:
-            return _check_domain(fname, pname, s, self.domain, be, x)
+            s = _check_domain(fname, pname, s, self.domain, be, x)
+            if self.floor is not None and x is not None:
+                least = self.floor[_work_bits(be, x) == 64]
+                if s < least:
+                    raise ValueError(
+                        f"multiact.{fname}: argument {pname!r} must be at least {least:g} "
+                        f"for x of dtype {str(x.dtype).rpartition('.')[2]}, got {s!r}")
+            return s
         v = _real_array(fname, pname, v, be, x, first)
         _check_broadcast(fname, pname, v, x, first)
         return v
 
     def describe(self):
-        what = _DOMAINS[self.domain][1] + ", or an array broadcastable to x"
+        what = _DOMAINS[self.domain][1]
+        if self.floor is not None:
+            what += f" (at least {self.floor[0]:g} for float32 x, {self.floor[1]:g} for float64)"
+        what += ", or an array broadcastable to x"
         return ("None, " + what) if self.optional else what
 
     def check_plain(self, fname, pname, v):
@@ -541,6 +568,12 @@ class Initial(Kind):
         if s != s or s == math.inf:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be a real number below "
                              f"+inf (or -inf, or None), got {s!r}")
+        if x is not None and (s > _F32_MAX or s < -_F32_MAX) and _work_bits(be, x) == 32:
+            # computed in float32: one above its range is refused (decision 125), one
+            # below is -inf, as float32 rounds it (NumPy warned of the cast)
+            if s > 0:
+                _check_range(fname, pname, s, be, x)
+            return -math.inf
         return s
 
     def describe(self):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from ._agnostic import _formulas as fm
 from ._agnostic import elementwise as E
 from ._agnostic import reductions as Rd
 from ._params import (Approximate, Axes, Axis, Count, DType, Flag, Initial, Mask,
@@ -188,7 +189,8 @@ TABLE: tuple[FuncInfo, ...] = (
     # every float32 of 2^-4 <= |x| <= 128)
     _row("silu", E.silu, aliases=("swish",), bounds=_ulp(3.5, 5),
          defaults=("silu, swish", "silu, swish", "silu", "silu, swish")),
-    _row("softplus", E.softplus, Param("beta", RealOrArray("positive"), 1.0),
+    _row("softplus", E.softplus,
+         Param("beta", RealOrArray("positive", floor=fm.SOFTPLUS_BETA_FLOOR), 1.0),
          # decision 66: float32 3.30 (generic and NumPy, x = -2.04; every float32 of
          # 2^-4 <= |x| <= 128)
          # a beta whose product beta x is rounded (not a power of 2): one ulp more,

@@ -204,6 +204,13 @@ def dekker_split(xp, v):
     return _veltkamp(v, 4097.0 if v.dtype == xp.float32 else 134217729.0)
 
 
+#: softplus_beta's cap on |x| below the split's range (float32 x (2^12 + 1), float64
+#: x (2^27 + 1) finite), by "x is float32"
+_SPLIT_RANGE = {True: 1.0e34, False: 1.0e300}
+#: the least Python beta for softplus, for float32 and float64 x: beta 1e34 (float32)
+#: or beta 1e300 (float64) at least 1000, where exp is 0 (below, the cap on |x|,
+#: which the split needs, stopped short of it)
+SOFTPLUS_BETA_FLOOR = (1.0e-31, 1.0e-297)
 #: powers of 2 (a beta x of one of them is exact): a tuple, which torch.compile
 #: traces ``in``
 POW2 = tuple(2.0 ** k for k in range(-20, 21))
@@ -246,9 +253,9 @@ def two_product(xp, b, x, p=None):
         p = b * x
     xh, xl = xp.dekker_split(x)
     if isinstance(b, (int, float)):
+        # (a tail of 0 still takes its products: a beta that Dynamo makes a symbolic
+        # float has a tail that its simplifier reads as 0, and the graph computes)
         bh, bl = _veltkamp(b, _bits(12 if x.dtype == xp.float32 else 26))
-        if not bl:  # b fits in a half (1.5, 10, 0.75): its tail's products are 0
-            return p, (bh * xh - p) + bh * xl
     else:
         bh, bl = xp.dekker_split(b)
     return p, (((bh * xh - p) + bh * xl) + bl * xh) + bl * xl
@@ -258,30 +265,45 @@ def softplus_beta(xp, x, beta):
     """``softplus(x) = log(1 + exp(beta x)) / beta`` for a beta other than 1 (a
     Python number or an array), ``x`` float32 or float64: ``(y, e)``, ``e = exp(-beta
     |x|)`` carried to an ulp (the derivative ``sigmoid(beta x)`` is ``where(x > 0, 1,
-    e) / (1 + e)``: a backend's own backward takes it from ``e``)."""
+    e) / (1 + e)``: a backend's own backward takes it from ``e``).  A Python beta is
+    at least ``SOFTPLUS_BETA_FLOOR`` of the dtype (the parameter's check)."""
     # max(x, 0) + log1p(exp(-beta |x|)) / beta.  -|x| as where(pos, -x, x)
-    # (derivative sigmoid(x) at 0 too), capped at -1e30 by a where (a NaN input keeps
-    # its NaN gradient, as with beta == 1 and PyTorch).  beta * x is rounded: its
-    # error (and a number beta's own rounding to x's dtype) is carried to exp as a
-    # factor 1 + d (the two_product primitive), where the rounded product sent |beta x|
-    # half-ulps into exp's result (457 ulp in float64 at beta = 1.5, x = -417)
+    # (derivative sigmoid(x) at 0 too), capped by a where (a NaN input keeps its NaN
+    # gradient, as with beta == 1 and PyTorch).  beta * x is rounded: its error (and
+    # a number beta's own rounding to x's dtype) is carried to exp as a factor 1 + d
+    # (the two_product primitive), where the rounded product sent |beta x| half-ulps
+    # into exp's result (457 ulp in float64 at beta = 1.5, x = -417)
+    f32 = x.dtype == xp.float32
     pos = x > 0
     xn = xp.where(pos, -x, x)
-    xn = xp.where(xn < -1.0e30, -1.0e30, xn)
-    # (a beta above 1e30 takes no correction: its halves would overflow, and beta x
-    # is below -1e4 wherever x is not within 1e-26 of 0)
-    bl, d = 0.0, None
-    if isinstance(beta, (int, float)) and (beta in POW2 or abs(beta) > 1.0e30):
-        b = beta  # beta x exact (a power of 2), or no correction to take
-        p = b * xn
-    elif isinstance(beta, (int, float)):
-        b, bl = two_parts(float(beta), x.dtype == xp.float32)
-        p, d = xp.two_product(b, xn)
-        if bl:  # (beta's own rounding to float32)
-            d = d + bl * xn
+    bl, d, tail = 0.0, None, False
+    if isinstance(beta, (int, float)):
+        # the cap: where beta x passes -1e4 (exp is 0 from there on: the derivative
+        # too), and below the split's range (|x| (2^s + 1) finite; the floor on beta
+        # puts -1e4 first); the product can then neither overflow (NumPy warned of
+        # beta = 1e31 at x = -1e10) nor stop short of exp's 0 (a beta of 1e-30 had
+        # softplus(-inf) = 3e29, from a cap at -1e30)
+        lim = min(1.0e4 / beta, _SPLIT_RANGE[f32])
+        xn = xp.where(xn < -lim, -lim, xn)
+        if beta in POW2 or beta > 1.0e30:
+            # beta x exact (a power of 2); or no correction above 1e30: beta x is below
+            # -1e4 wherever x is not within 1e-26 of 0, and there the split's tail of
+            # x is subnormal, which XLA flushes (a corrected product was 7e-6 off)
+            b = beta
+            p = b * xn
+        else:
+            b, bl = two_parts(float(beta), f32)
+            p, d = xp.two_product(b, xn)
+            tail = f32  # beta's own rounding to float32 (float64's bl is 0)
+            if tail:
+                d = d + bl * xn
     else:
         from ._dtypes import as_param
 
+        # an array beta: the cap of -1e30 (entries are data: a beta below 1e-26 meets
+        # it short of exp's 0); a beta above 1e30 takes no correction (its halves
+        # would overflow, and beta x is below -1e4 wherever x is not within 1e-26 of 0)
+        xn = xp.where(xn < -1.0e30, -1.0e30, xn)
         b = as_param(xp, beta, x)
         big = xp.abs(b) > 1.0e30
         p, d = b * xn, xp.two_product(xp.where(big, 0.0, b), xn)[1]
@@ -292,15 +314,14 @@ def softplus_beta(xp, x, beta):
     else:
         # e (1 + d) as e + e d, which rounds once; scaled by 2^64 so that e d is not
         # subnormal (a flush to zero, XLA's on the CPU, dropped it: 44 ulp) unless d
-        # is below 2^-64, where it is nothing; in float32, d is 0 where beta x is
-        # below -1e4 (exp is 0 there; the product may be -inf, d NaN: float64's
-        # product of |beta|, |x| <= 1e30 is finite)
-        if x.dtype == xp.float32:
+        # is below 2^-64, where it is nothing; with an array beta in float32, d is 0
+        # where beta x is below -1e4 (exp is 0 there; the product may be -inf, d NaN)
+        if f32 and not isinstance(beta, (int, float)):
             d = xp.where(p < -1.0e4, 0.0, d)
         es = xp.exp(p) * 1.8446744073709552e19
         e = (es + es * d) * 5.421010862427522e-20
         q = xp.log1p(e) / b
-    if bl:  # dividing by beta's float32 value b, not by beta = b + bl
+    if tail:  # dividing by float32's b, not by beta = b + bl
         q = q - q * (bl / b)
     return xp.where(pos, x, 0.0) + q, e
 

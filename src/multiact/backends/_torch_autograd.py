@@ -37,6 +37,7 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _gated_x3, _sigmoid, _sigmoid_bwd, _sigmoid_bwd_of_x, _sigmoid_pair,
                             _tanh_shrink_bwd_of_x, _tanh_shrink_fwd, _threshold_backward,
                             _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
+                            _softplus_native, _softplus_native_bwd,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
 _functorch_active = torch._C._are_functorch_transforms_active
@@ -292,6 +293,49 @@ class _SoftplusBeta(torch.autograd.Function):
     @staticmethod
     def vmap(info, in_dims, x, beta):
         return _SoftplusBeta.apply(x, beta), (in_dims[0], in_dims[0])
+
+
+class _SoftplusNative(torch.autograd.Function):
+    """softplus by torch's kernels (``_softplus_native``: a beta that is a power of 2,
+    or float32 and the halves through float64), saving ``x`` as torch's does, with
+    a double backward through the generic body.  Reason: accuracy.  torch's double
+    backward is ``beta s (1 - s)``, and 0 beyond its threshold: softplus''(30) in
+    float64 was 1e-3 off and softplus''(30) at beta 2 was 0 (its value 1.75e-26);
+    the generic body's derivative, by autodiff, is ``beta e / (1 + e)^2`` (decision
+    129).  The first backward is torch's, as before."""
+
+    @staticmethod
+    def forward(x, beta, wide):
+        return _softplus_native(x, beta, wide)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.save_for_forward(inputs[0])
+        ctx.beta, ctx.wide = inputs[1], inputs[2]
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
+            with torch.enable_grad():
+                y = BY_NAME["softplus"].body(NS, x, ctx.beta)
+                (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+            return _recorded(gx, x), None, None
+        return _softplus_native_bwd(x, g, ctx.beta, ctx.wide), None, None
+
+    @staticmethod
+    def jvp(ctx, t, _beta, _wide):
+        (x,) = ctx.saved_tensors
+        return _softplus_native_bwd(x, t, ctx.beta, ctx.wide)
+
+    @staticmethod
+    def vmap(info, in_dims, x, beta, wide):
+        return _SoftplusNative.apply(x, beta, wide), in_dims[0]
+
+
+def _softplus_native_train(x, beta, wide):
+    return apply(_SoftplusNative, x, beta, wide)
 
 
 def _softplus_beta_train(x, beta):

@@ -37,6 +37,7 @@ _hardshrink, _threshold, _glu = _VF.hardshrink, _VF.threshold, _nn.glu
 _silu, _silu_, _hardswish, _mish, _mish_ = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish, _nn.mish_
 _silu_backward = torch.ops.aten.silu_backward
 _mish_backward = torch.ops.aten.mish_backward
+_softplus_backward = torch.ops.aten.softplus_backward
 _threshold_backward = torch.ops.aten.threshold_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 # Reason: accuracy.  MKL's first float32 erfc of a process (ATen's eager erfc) returned
@@ -166,19 +167,53 @@ def _default_float(ns, x):
     return torch.get_default_dtype()
 
 
+def _softplus_native(x, beta, wide):
+    """torch's softplus, with a threshold (where it returns x) exact to half an ulp:
+    20 (in units of beta x) for float32 and below, 40 for float64; ``wide``: of x
+    in float64, rounded once to x's dtype (a beta that is not a power of 2: torch's
+    rounded beta x is off by ``|beta x| 2^-53`` there, far below float32's ulp)."""
+    if wide:
+        return _softplus(x.to(torch.float64), beta, 40.0).to(x.dtype)
+    if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
+        return _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
+    return _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+
+
+def _softplus_native_bwd(x, g, beta, wide):
+    """:func:`_softplus_native`'s backward: torch's, ``g sigmoid(beta x)``."""
+    if wide:
+        return _softplus_backward(g.to(torch.float64), x.to(torch.float64), beta,
+                                  40.0).to(x.dtype)
+    return _softplus_backward(g, x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+
+
 def _two_product(ns, b, x, p=None):
     """_formulas.two_product, where ``b`` is a Python number: ``d = b x - p`` from one
     fused multiply-add (``torch.addcmul``, rounded once on this build and device:
     :func:`_fma_exact`; the error of a product is a float, so the multiply-add is
-    exact), in plain eager mode (Inductor writes addcmul as a product and a sum).
-    Reason: speed.  Dekker's product is nine passes (a split, four products and
-    their sums), this is two; softplus's beta x (decision 128).  Elsewhere:
-    Dekker's."""
+    exact), in plain eager mode and under ``torch.jit.trace`` (Inductor writes addcmul
+    as a product and a sum; ONNX has no fused multiply-add: ``NS_ONNX`` keeps
+    Dekker's).  Reason: speed.  Dekker's product is nine passes (a split, four
+    products and their sums), this is two; softplus's beta x (decision 128).  And
+    accuracy in a trace: TorchScript's optimizer pooled beta and its Veltkamp head
+    (0.3 and 0.29999999701976776) into one constant, and Dekker's error came out
+    0 (softplus(x, 0.3) 1.2e-6 off in float64; decision 129).  Elsewhere: Dekker's."""
     if isinstance(b, (int, float)) and type(x) in _PLAIN and x.dtype in _WIDE \
-            and eager(x) and _fma_exact(x.device, x.dtype):
-        if p is None:
-            p = x * b
-        return p, torch.addcmul(p, x, _device_scalar(float(b), x), value=-1.0).neg_()
+            and not _is_compiling() and not _functorch_active() and _fwd_ad._current_level < 0:
+        # the check and the factor outside a trace: a trace would record the check's
+        # ops, and the factor's creation in one run of the trace and not the next
+        tracing = torch._C._get_tracing_state()
+        if tracing is not None:
+            torch._C._set_tracing_state(None)
+        try:
+            c = _device_scalar(float(b), x) if _fma_exact(x.device, x.dtype) else None
+        finally:
+            if tracing is not None:
+                torch._C._set_tracing_state(tracing)
+        if c is not None:
+            if p is None:
+                p = x * b
+            return p, torch.addcmul(p, x, c, value=-1.0).neg_()
     return fm.two_product(ns, b, x, p)
 
 
@@ -234,7 +269,7 @@ def _sort_onnx(ns, x, /, *, axis=-1, descending=False, stable=True):
 #: the namespace of the generic bodies while torch.onnx.export traces a model:
 #: ``ndtr`` is the generic fit's (no erfc, no erfcx)
 NS_ONNX = NS.replacing({"log1p": _log1p_onnx, "expm1": _expm1_onnx, "sort": _sort_onnx,
-                        "ndtr": _special.ndtr})
+                        "ndtr": _special.ndtr, "two_product": fm.two_product})
 
 _SCALARS: dict = {}
 _dynamo_tracing = torch.compiler.is_dynamo_compiling  # False but where Dynamo traces

@@ -504,7 +504,9 @@ class NumpyBackend(Backend):
 
     @special("speed and memory: in-place expm1 chain, block by block (scalar alpha)")
     def celu(self, x, alpha=1.0):
-        if _ok(x) and isinstance(alpha, float):
+        # (an alpha below 1/float32's max: its 1/alpha overflows the dtype, and
+        # 0 * inf made x > 0 NaN; the generic body divides by alpha)
+        if _ok(x) and isinstance(alpha, float) and alpha > 3.0e-38:
             return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0 / alpha,
                                      outer_pos=1.0), x)
         return super().celu(x, alpha)

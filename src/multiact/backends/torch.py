@@ -39,7 +39,7 @@ from ._torch_autograd import GRAPH_OPS, graph_ops_ready
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
-                              _Softmax, _SoftSign, _softplus_beta_train,
+                              _Softmax, _SoftSign, _softplus_beta_train, _softplus_native_train,
                               _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
@@ -53,7 +53,8 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu,
                             _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu2_fwd, _relu6,
                             _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
-                            _soft_sign_fwd, _softmax_eager, _softplus, _standardize_centred, _tanh,
+                            _soft_sign_fwd, _softmax_eager, _softplus, _softplus_native,
+                            _standardize_centred, _tanh,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import _autocast_kept, _dynamo_tracing, _functorch_active, _fwd_ad
@@ -580,27 +581,33 @@ class TorchBackend(Backend):
              "(beta x exact: torch's rounded product sent |beta x| half-ulps into exp, 457 "
              "ulp in float64 at beta = 1.5); other betas: a float32 or half CPU tensor by "
              "torch's softplus in float64, rounded once, float64 by the generic body, which "
-             "carries the rounding (decision 127)")
+             "carries the rounding (decision 127).  Recording a gradient: torch's backward, "
+             "its double backward through the generic body (torch's is 0 beyond its "
+             "threshold); under torch.func and forward-mode AD the generic body (decision "
+             "129)")
     def softplus(self, x, beta=1.0):
-        if x.dtype in _FLOATS and x.dtype is not torch.float64 and type(beta) is float \
-                and beta not in _POW2 and not x.is_cuda and _KSTATE["mode"] in _NOT_FUSED:
-            # Reason: speed and accuracy.  beta x in float64 is off by |beta x| 2^-53, far
-            # below an ulp of float32 (decision 127): torch's softplus there, rounded
-            # once, three passes where the generic body's exact product took twenty (a
-            # GPU's kernel is the generic body's, in one pass)
-            return _autocast_kept(_softplus(x.to(torch.float64), beta, 40.0).to(x.dtype), x)
-        if x.dtype in _FLOATS and type(beta) is float and beta in _POW2:
-            if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
-                y = _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
-            else:
-                y = _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
-            return _autocast_kept(y, x)
-        if x.dtype in _WIDE and type(beta) is float and eager(x) and recording(x):
-            # Reason: speed.  One run of the generic body gives the value and the
-            # derivative's factor, saved for the backward (``_SoftplusBeta``), where
-            # autograd of the body recorded twenty ops
-            return _k.torch_train("softplus", x, (beta,),
-                                  lambda t: _softplus_beta_train(t, beta), fused_elementwise)
+        if x.dtype in _FLOATS and type(beta) is float:
+            # float32 and the halves on the CPU with a beta that is not a power of 2:
+            # torch's softplus in float64, rounded once.  Reason: speed and accuracy.
+            # beta x in float64 is off by |beta x| 2^-53, far below an ulp of float32
+            # (decision 127); three passes where the generic body's exact product took
+            # twenty (a GPU's kernel is the generic body's, in one pass)
+            wide = x.dtype is not torch.float64 and beta not in _POW2 and not x.is_cuda \
+                and _KSTATE["mode"] in _NOT_FUSED
+            if wide or beta in _POW2:
+                if recording(x) and eager(x) and not torch.is_autocast_enabled(x.device.type):
+                    return _softplus_native_train(x, beta, wide)
+                if (_functorch_active() or _fwd_ad._current_level >= 0) \
+                        and not _dynamo_tracing():
+                    return super().softplus(x, beta)
+                return _autocast_kept(_softplus_native(x, beta, wide), x)
+            if x.dtype in _WIDE and eager(x) and recording(x):
+                # Reason: speed.  One run of the generic body gives the value and the
+                # derivative's factor, saved for the backward (``_SoftplusBeta``), where
+                # autograd of the body recorded twenty ops
+                return _k.torch_train("softplus", x, (beta,),
+                                      lambda t: _softplus_beta_train(t, beta),
+                                      fused_elementwise)
         return super().softplus(x, beta)
 
     @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|))")

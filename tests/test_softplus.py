@@ -1,0 +1,198 @@
+"""softplus with a beta: its far tails, tiny and huge betas, the second derivative,
+its traced and compiled routes, and the scalar checks of decision 129.  The
+references are mpmath's."""
+
+import warnings
+
+import numpy as np
+import pytest
+from mpmath import exp, log1p, mp, mpf
+
+import multiact
+
+mp.dps = 80
+
+
+def _softplus(x, beta):
+    if x == float("inf"):
+        return x
+    if x == float("-inf"):
+        return 0.0
+    b = mpf(beta)
+    return float(log1p(exp(b * mpf(x))) / b)
+
+
+def _sigmoid(z):
+    return 1 / (1 + exp(-z))
+
+
+# (beta, x): betas far from 1 at the far tails, where a cap of |x| at 1e30 stopped
+# short of exp's 0 (beta 1e-30: softplus(-inf) was 3e29) or beta x overflowed
+# (NumPy warned at beta 1e31, x = -1e10)
+EDGES = [(1e-30, [-np.inf, -1e35, -1e31, -1e20, 0.0, 1e31, np.inf]),
+         (2e-31, [-np.inf, -1e34, -1e31, 1e20, np.inf]),
+         (1e31, [-np.inf, -1e10, -1e-27, 0.0, 1e-32, 1e20, np.inf]),
+         (1e20, [-1e20, -1e-19, 0.0, 1e20]),
+         (1.5, [-np.inf, -1e300, -417.0, -1.0, 0.0, 40.0, 1e300, np.inf])]
+
+
+@pytest.mark.dtypes("float32", "float64")  # (the halves compute in float32)
+@pytest.mark.parametrize("beta, xs", EDGES, ids=[str(b) for b, _ in EDGES])
+def test_far_tails_and_extreme_betas(target, dtype, beta, xs):
+    xs = np.array(xs)
+    if dtype == "float32":
+        xs = xs[np.abs(xs) < 3e38]
+        xs = np.concatenate([xs, [-np.inf, np.inf]]) if beta != 1e20 else xs
+    x = target.asarray(xs, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = target.to_numpy(multiact.softplus(x, beta))
+    x32 = target.to_numpy(x).astype(np.float64)  # (the input, as rounded to the dtype)
+    beta32 = float(np.float32(beta)) if dtype == "float32" else beta
+    want = np.array([_softplus(v, beta32) for v in x32])
+    want = want.astype(dtype)  # (0 and inf where the dtype's range ends)
+    np.testing.assert_allclose(y, want, rtol=8 * np.finfo(dtype).eps, atol=0)
+
+
+@pytest.mark.parametrize("beta", [1e-30, 1.5, 1e31])
+def test_gradient_at_the_far_tails(ad_target, beta):
+    xs = [-np.inf, -1e300, -1e31, 0.0, 1e31, 1e300, np.inf]
+    y, g = _value_and_grad(ad_target, lambda t: multiact.softplus(t, beta), np.array(xs))
+    want = [0.0 if v * beta < -800 else 1.0 if v * beta > 800 else
+            float(_sigmoid(mpf(beta) * mpf(v))) for v in xs]
+    np.testing.assert_allclose(g, want, rtol=1e-14, atol=0)
+
+
+def _value_and_grad(ad_target, f, xs, dtype="float64"):
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        x = jnp.asarray(xs, getattr(jnp, dtype))
+        return np.asarray(f(x)), np.asarray(jax.grad(lambda t: jnp.sum(f(t)))(x))
+    import torch
+
+    t = torch.tensor(xs, dtype=getattr(torch, dtype), requires_grad=True)
+    y = f(t)
+    y.sum().backward()
+    return y.detach().numpy(), t.grad.numpy()
+
+
+# (dtype, beta, x): the positive tail, where PyTorch's double backward beta s (1 - s)
+# lost relative accuracy and is 0 beyond its threshold (softplus''(30) at beta 2 in
+# float64 was 0, its value 1.75e-26)
+SECOND = [("float64", 1.0, 30.0), ("float64", 2.0, 30.0), ("float64", 1.5, 300.0),
+          ("float32", 1.0, 15.0), ("float32", 1.5, 25.0), ("float32", 0.5, 60.0),
+          ("float64", 1.0, -30.0), ("float32", 1.5, -20.0)]
+
+
+@pytest.mark.parametrize("dtype, beta, x", SECOND, ids=[f"{d}-{b}-{x}" for d, b, x in SECOND])
+def test_second_derivative_in_both_tails(ad_target, dtype, beta, x):
+    b = mpf(float(np.float32(beta)) if dtype == "float32" else beta)
+    s = _sigmoid(b * mpf(x))
+    want = float(b * s * (1 - s))
+    rtol = 64 * float(np.finfo(dtype).eps)
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        f = jax.grad(jax.grad(lambda t: multiact.softplus(t, beta)))
+        got = float(f(jnp.asarray(x, getattr(jnp, dtype))))
+        assert got == pytest.approx(want, rel=rtol)
+        return
+    import torch
+
+    t = torch.tensor([x], dtype=getattr(torch, dtype), requires_grad=True)
+    (g,) = torch.autograd.grad(multiact.softplus(t, beta).sum(), t, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), t)
+    assert h.item() == pytest.approx(want, rel=rtol)
+    f = torch.func.grad(torch.func.grad(lambda v: multiact.softplus(v, beta)))
+    assert f(torch.tensor(x, dtype=getattr(torch, dtype))).item() == pytest.approx(want, rel=rtol)
+
+
+def test_a_beta_below_the_floor_or_a_parameter_that_is_0_in_float32_is_refused(target):
+    x32 = target.asarray(np.ones(3), "float32")
+    x64 = target.asarray(np.ones(3), "float64") if "float64" in target.dtypes else None
+    with pytest.raises(ValueError, match=r"softplus: argument 'beta' must be at least 1e-31"):
+        multiact.softplus(x32, 1e-32)
+    with pytest.raises(ValueError, match=r"softplus: argument 'beta' must not round to 0"):
+        multiact.softplus(x32, 1e-46)
+    with pytest.raises(ValueError, match=r"celu: argument 'alpha' must not round to 0"):
+        multiact.celu(x32, alpha=1e-46)
+    if x64 is not None:
+        with pytest.raises(ValueError, match=r"softplus: argument 'beta' must be at least 1e-297"):
+            multiact.softplus(x64, 1e-298)
+        multiact.softplus(x64, 1e-32)
+        y = target.to_numpy(multiact.celu(target.asarray([-1.0, 0.5, 2.0], "float64"),
+                                          alpha=1e-310))
+        # (-alpha is subnormal: -0 where subnormals flush, XLA's on the CPU)
+        lo = -0.0 if target.flushes_subnormals("float64") else -1e-310
+        np.testing.assert_array_equal(y, [lo, 0.5, 2.0])
+
+
+def test_celu_with_a_tiny_alpha_on_numpy():
+    # its in-place chain multiplied by 1 / alpha, which overflows: 0 * inf was NaN
+    for dt, alpha in ((np.float32, 1e-39), (np.float64, 1e-310)):
+        y = multiact.celu(np.array([-1.0, 0.5, 2.0], dt), alpha=alpha)
+        np.testing.assert_array_equal(y, np.array([-alpha, 0.5, 2.0], dt))
+
+
+def test_initial_beyond_float32s_range(target):
+    x = target.asarray([1.0, 2.0, 3.0], "float32")
+    with pytest.raises(ValueError, match=r"softmax: argument 'initial' must be within float32"):
+        multiact.softmax(x, initial=1e39)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = target.to_numpy(multiact.log_softmax(x, initial=-1e39))
+    np.testing.assert_array_equal(got, target.to_numpy(multiact.log_softmax(x)))
+
+
+@pytest.mark.backends("torch")
+def test_torch_two_product_is_dekkers():
+    import torch
+
+    from multiact._agnostic import _formulas as fm
+    from multiact.backends._torch_native import NS, _two_product
+
+    g = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(10007, dtype=dtype, generator=g) * 100
+        b = fm.two_parts(1.702, dtype == torch.float32)[0]
+        p1, d1 = _two_product(NS, b, x)
+        p2, d2 = fm.two_product(NS, b, x)
+        assert torch.equal(p1, p2) and torch.equal(d1, d2) and d1.abs().max() > 0
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
+def test_torch_jit_trace_keeps_the_products_error():
+    # TorchScript's optimizer pooled beta and its Veltkamp head (0.3 and
+    # 0.29999999701976776) into one constant: the trace was 1.2e-6 off
+    import torch
+
+    x = torch.tensor([-417.0, -1.3, 2.0], dtype=torch.float64)
+    for beta in (0.3, 1.702):
+        traced = torch.jit.trace(lambda t, b=beta: multiact.softplus(t, b), (x,))
+        want = [_softplus(v, beta) for v in x.tolist()]
+        np.testing.assert_allclose(traced(x).numpy(), want, rtol=4e-16, atol=5e-324)
+
+
+@pytest.mark.backends("torch")
+def test_torch_compile_with_a_symbolic_beta():
+    # a second beta makes Dynamo's beta a symbolic float: a test on the tail of its
+    # split (`if not bl`) read 0 from the simplifier while the graph computed it
+    import torch
+
+    class Softplus(torch.nn.Module):
+        def __init__(self, beta):
+            super().__init__()
+            self.beta = beta
+
+        def forward(self, t):
+            return multiact.softplus(t, self.beta)
+
+    x = torch.tensor([-417.0, -1.3], dtype=torch.float64)
+    for beta in (1.5, 0.3, 1.702):
+        got = torch.compile(Softplus(beta), backend="eager")(x)
+        want = [_softplus(v, beta) for v in x.tolist()]
+        np.testing.assert_allclose(got.numpy(), want, rtol=4e-16, atol=5e-324)
