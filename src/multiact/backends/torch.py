@@ -592,14 +592,24 @@ class TorchBackend(Backend):
             # beta x in float64 is off by |beta x| 2^-53, far below an ulp of float32
             # (decision 127); three passes where the generic body's exact product took
             # twenty (a GPU's kernel is the generic body's, in one pass)
-            wide = x.dtype is not torch.float64 and beta not in _POW2 and not x.is_cuda \
-                and _KSTATE["mode"] in _NOT_FUSED
-            if wide or beta in _POW2:
-                if recording(x) and eager(x) and not torch.is_autocast_enabled(x.device.type):
-                    return _softplus_native_train(x, beta, wide)
+            wide = False
+            if beta != 1.0 and beta not in _POW2:
+                wide = x.dtype is not torch.float64 and not x.is_cuda \
+                    and _KSTATE["mode"] in _NOT_FUSED
+            if wide or beta == 1.0 or beta in _POW2:
+                if x.requires_grad and recording(x) and eager(x) \
+                        and not torch.is_autocast_enabled(x.device.type):
+                    if wide:  # (three passes: the CPU tier's one-pass kernel once hot)
+                        return _k.torch_train("softplus", x, (beta,),
+                                              lambda t: _softplus_native_train(t, beta, True),
+                                              fused_elementwise)
+                    return _softplus_native_train(x, beta, False)
                 if (_functorch_active() or _fwd_ad._current_level >= 0) \
                         and not _dynamo_tracing():
                     return super().softplus(x, beta)
+                if wide and eager(x):
+                    return _k.torch_forward("softplus", x, (beta,),
+                                            lambda t: _softplus_native(t, beta, True))
                 return _autocast_kept(_softplus_native(x, beta, wide), x)
             if x.dtype in _WIDE and eager(x) and recording(x):
                 # Reason: speed.  One run of the generic body gives the value and the
