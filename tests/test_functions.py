@@ -958,3 +958,22 @@ def test_a_parameter_of_minus_zero_keeps_its_sign(target):
             got = target.to_numpy(f(x, **kw))[0]
             want = -3.0 * v if name == "negative_slope" else v
             assert got == 0 and math.copysign(1.0, got) == math.copysign(1.0, want), (f, v)
+
+
+def test_log_softmax_with_an_initial_far_above_the_maximum(target):
+    # every exp below the shift underflows: the limit -inf, as softmax's 0 (it was
+    # x - initial, a finite nonsense)
+    x = target.asarray([1.0, 2.0], "float32")
+    np.testing.assert_array_equal(target.to_numpy(multiact.log_softmax(x, initial=1000.0)),
+                                  [-np.inf, -np.inf])
+    np.testing.assert_allclose(target.to_numpy(multiact.log_softmax(x, initial=2.5)),
+                               [-1.3132617, -0.3132617], rtol=1e-6)
+
+
+# (not torch: its own celu kernel serves, with that underflow: decision 129, left)
+@pytest.mark.backends("numpy", "jax", "cupy", "dask", "array_api_strict")
+def test_celu_with_a_large_alpha_keeps_tiny_inputs(target):
+    # x / alpha underflowed: celu(-1e-20, alpha=1e30) was 0; it is x (1 + x / (2 alpha))
+    x = target.asarray([-1e-20, -1e-10, -1.0], "float32")
+    y = target.to_numpy(multiact.celu(x, alpha=1e30))
+    np.testing.assert_allclose(y, [-1e-20, -1e-10, -1.0], rtol=2e-7)

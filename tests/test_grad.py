@@ -372,3 +372,23 @@ def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
         (want,) = torch.autograd.grad(info.body(NS, xr), xr, g)
         torch.testing.assert_close(row, want, rtol=0, atol=0)
     assert not batched
+
+
+def test_logsumexp_gradient_in_a_weight_at_zero(ad_target):
+    # d/db_i log sum b e^a = e^(a_i) / S also where b_i == 0 (it was 0: the entry's
+    # exp was masked out, and a weight at 0 never moved)
+    a, b = np.array([0.0, 1.0, -np.inf]), np.array([0.0, 2.0, 0.0])
+    want = np.exp(a) / (2.0 * math.e)
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        got = np.asarray(jax.grad(lambda w: multiact.logsumexp(jnp.asarray(a), b=w))(
+            jnp.asarray(b)))
+    else:
+        import torch
+
+        w = torch.tensor(b, requires_grad=True)
+        multiact.logsumexp(torch.tensor(a), b=w).backward()
+        got = w.grad.numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)

@@ -134,8 +134,10 @@ def _check_domain(fname, pname, s, domain, be=None, x=None):
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
         raise ValueError(f"multiact.{fname}: argument {pname!r} must be {what}, got {s!r}")
+    # (a positive one that is 0 in float32 leaves its domain there: celu's alpha
+    # gave NaN; another is rounded as float32 rounds it)
     if x is not None and (s > _F32_MAX or s < -_F32_MAX
-                          or (-_F32_ZERO <= s <= _F32_ZERO and s != 0)):
+                          or (domain == "positive" and s <= _F32_ZERO)):
         _check_range(fname, pname, s, be, x)
     return s
 
@@ -156,14 +158,15 @@ def _check_range(fname, pname, s, be, x):
     ``x`` is computed in (float32 for float32, the halves, the 8-bit floats, and
     integers where the default float is float32).  It became inf there: NumPy and
     JAX warned of an overflow in a cast, torch raised its own RuntimeError, and
-    some results were inf * 0 (decision 125).  The same for a nonzero one that is 0
-    in float32 (celu's alpha = 1e-46: NaN; decision 129)."""
+    some results were inf * 0 (decision 125).  The same for a positive one that is
+    0 in float32 (celu's alpha = 1e-46: NaN; decision 129)."""
     if _work_bits(be, x) == 64:
         return
     name = str(x.dtype).rpartition(".")[2]
     if -_F32_ZERO <= s <= _F32_ZERO:
-        raise ValueError(f"multiact.{fname}: argument {pname!r} must not round to 0 in "
-                         f"float32 (x's dtype {name} is computed in float32), got {s!r}")
+        raise ValueError(f"multiact.{fname}: argument {pname!r} must be > 0 in float32 (x's "
+                         f"dtype {name} is computed in float32, where it rounds to 0), "
+                         f"got {s!r}")
     raise ValueError(f"multiact.{fname}: argument {pname!r} must be within float32's range "
                      f"(at most {_F32_MAX:.4g} in magnitude: x's dtype {name} is computed in "
                      f"float32), got {s!r}")

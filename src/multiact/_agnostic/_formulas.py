@@ -19,7 +19,8 @@ __all__ = [
     "SELU_SCALE", "SELU_ALPHA", "LN2", "GELU_C", "GELU_A", "GELU_B", "GELU_LIM",
     "INV_SQRT2", "INV_SQRT_2PI", "TWO_OVER_SQRT_PI", "QUICK_GELU_SCALE", "SILU_FLOOR",
     "HARD_SILU_FLOOR",
-    "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "softplus", "softplus_beta",
+    "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "sigmoid_of_exp", "softplus",
+    "softplus_beta",
     "expm1_neg", "gated", "gelu_two_u", "tanh_by_exp",
     "shift_by_max", "split_sums", "unit_sums", "log_abs", "count", "drop_axes", "known",
 ]
@@ -69,7 +70,12 @@ def sigmoid(xp, x):
     (1 or e) picks the branch, so both tails keep relative accuracy in the
     value and in the derivative."""
     neg = x < 0
-    e = xp.exp(xp.where(neg, x, -x))
+    return sigmoid_of_exp(xp, neg, xp.exp(xp.where(neg, x, -x)))
+
+
+def sigmoid_of_exp(xp, neg, e):
+    """sigmoid(z) from ``e = exp(-|z|)`` and ``neg`` (z below 0; or at most 0, the
+    same value): ``where(neg, e, 1) / (1 + e)``."""
     return xp.where(neg, e, 1.0) / (1.0 + e)
 
 
@@ -207,10 +213,10 @@ def dekker_split(xp, v):
 #: softplus_beta's cap on |x| below the split's range (float32 x (2^12 + 1), float64
 #: x (2^27 + 1) finite), by "x is float32"
 _SPLIT_RANGE = {True: 1.0e34, False: 1.0e300}
-#: the least Python beta for softplus, for float32 and float64 x: beta 1e34 (float32)
-#: or beta 1e300 (float64) at least 1000, where exp is 0 (below, the cap on |x|,
-#: which the split needs, stopped short of it)
-SOFTPLUS_BETA_FLOOR = (1.0e-31, 1.0e-297)
+#: the least Python beta for softplus, for float32 and float64 x: beta x at the split's
+#: range (1e34, 1e300) at most -1000 (float32) or -1e4 (float64), where exp(beta x) /
+#: beta is 0 (below, the cap on |x|, which the split needs, stopped short of that)
+SOFTPLUS_BETA_FLOOR = (1.0e-31, 1.0e-296)
 #: powers of 2 (a beta x of one of them is exact): a tuple, which torch.compile
 #: traces ``in``
 POW2 = tuple(2.0 ** k for k in range(-20, 21))
@@ -295,36 +301,47 @@ def softplus_beta(xp, x, beta):
             b, bl = two_parts(float(beta), f32)
             p, d = xp.two_product(b, xn)
             tail = f32  # beta's own rounding to float32 (float64's bl is 0)
-            if tail:
+            if tail and beta < 1.0e-29:  # (lo subnormal, which XLA reads as 0: scaled)
+                d = d + (bl * 1.8446744073709552e19) * (xn * 5.421010862427522e-20)
+            elif tail:
                 d = d + bl * xn
     else:
         from ._dtypes import as_param
 
-        # an array beta: the cap of -1e30 (entries are data: a beta below 1e-26 meets
-        # it short of exp's 0); a beta above 1e30 takes no correction (its halves
-        # would overflow, and beta x is below -1e4 wherever x is not within 1e-26 of 0)
-        xn = xp.where(xn < -1.0e30, -1.0e30, xn)
+        # an array beta: the same cap, entry by entry (below 1e4 over the split's
+        # range, the range: entries are data, a floor is not checked); a beta above
+        # 1e30 takes no correction (as a number's)
         b = as_param(xp, beta, x)
+        rng = _SPLIT_RANGE[f32]
+        low = b < 1.0e4 / rng
+        lim = xp.where(low, rng, 1.0e4 / xp.where(low, 1.0, b))
+        xn = xp.where(xn < -lim, -lim, xn)
         big = xp.abs(b) > 1.0e30
         p, d = b * xn, xp.two_product(xp.where(big, 0.0, b), xn)[1]
         d = xp.where(big, 0.0, d)
-    if d is None:
-        e = xp.exp(p)
-        q = xp.log1p(e) / b
-    else:
-        # e (1 + d) as e + e d, which rounds once; scaled by 2^64 so that e d is not
-        # subnormal (a flush to zero, XLA's on the CPU, dropped it: 44 ulp) unless d
-        # is below 2^-64, where it is nothing; with an array beta in float32, d is 0
-        # where beta x is below -1e4 (exp is 0 there; the product may be -inf, d NaN)
-        if f32 and not isinstance(beta, (int, float)):
-            d = xp.where(p < -1.0e4, 0.0, d)
-        es = xp.exp(p) * 1.8446744073709552e19
-        e = (es + es * d) * 5.421010862427522e-20
-        q = xp.log1p(e) / b
+    e = xp.exp(p) if d is None else _carried(xp.exp(p), d)
+    q = xp.log1p(e) / b
+    if not isinstance(beta, (int, float)) or beta < 0.5:
+        # a beta below 1/2: where e is subnormal, e / beta may not be.  Below beta x =
+        # -40, log1p(e) is e, and e / beta is h (h / beta) with h = exp(beta x / 2),
+        # which is normal wherever the result is (beta at least its floor): at beta
+        # 1e-6 the subnormal e was 67 ulp off at x = -9e7, at 1e-20 it was 0 at
+        # -1.1e22 (decision 129)
+        h = xp.exp(p * 0.5)
+        q = xp.where(p < -40.0, h * ((h if d is None else _carried(h, d)) / b), q)
     if tail:  # dividing by float32's b, not by beta = b + bl
         q = q - q * (bl / b)
     return xp.where(pos, x, 0.0) + q, e
 
+
+
+def _carried(v, d):
+    """``v (1 + d)`` (softplus_beta: an exponential and the error of its argument) as
+    ``v + v d``, which rounds once; scaled by 2^64 so that ``v d`` is not subnormal
+    (a flush to zero, XLA's on the CPU, dropped it: 44 ulp) unless ``d`` is below
+    2^-64, where it is nothing (the cap on |x| keeps ``beta x`` finite, ``d`` too)."""
+    vs = v * 1.8446744073709552e19
+    return (vs + vs * d) * 5.421010862427522e-20
 
 def shift(xp, x, m):
     """``x - m``: an entry minus its slice's maximum (a namespace primitive).  Where

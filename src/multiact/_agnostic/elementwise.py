@@ -267,7 +267,12 @@ def celu(xp, x, alpha=1.0):
     # even in float64, so clamping there changes neither value nor derivative.
     floor = -745.0 * a
     xn = xp.where(xn < floor, floor, xn)
-    neg = a * fm.expm1_neg(xp, xn / a)
+    # where x / alpha is above -2^-30, alpha expm1(x / alpha) is x + (x / 2) (x /
+    # alpha) to 2^-62, and x / alpha may underflow (alpha 1e30, x = -1e-20: 0 for
+    # -1e-20; decision 129); the derivatives, 1 + x / alpha and 1 / alpha, hold
+    t = xn / a
+    neg = xp.where(t > -9.313225746154785e-10, xn + (xn * 0.5) * t,
+                   a * fm.expm1_neg(xp, t))
     return finish(xp, xp.where(pos, x, neg), dt)
 
 

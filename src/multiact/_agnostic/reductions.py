@@ -88,8 +88,12 @@ def log_softmax(xp, x, axis=(-1,), where=None, initial=None):
     # shifts every entry below 0, and only split_sums then counts nothing as 1
     sums = fm.unit_sums if initial is None else fm.split_sums
     t, r = sums(xp, sh, xp.exp(sh), axis)
-    lse, _ = fm.log_abs(xp, t, r)
-    return finish(xp, sh - lse, dt)
+    lse, total = fm.log_abs(xp, t, r)
+    if initial is None:
+        return finish(xp, sh - lse, dt)
+    # every exp below the shift underflowed (an initial far above the maximum): the
+    # limit, -inf, as softmax's 0 (sh - log(1) was a finite nonsense; decision 129)
+    return finish(xp, xp.where(total == 0, -_INF, sh - lse), dt)
 
 
 def softmin(xp, x, axis=(-1,), where=None, initial=None):
@@ -144,7 +148,7 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
     if b is not None and not isinstance(b, (int, float)) and not getattr(
             b, "weak_type", False) and xp.isdtype(b.dtype, "real floating"):
         a, dt = _promote_with(xp, a, dt, b.dtype)
-    mask = where
+    mask, nz = where, None
     if b is not None:
         b = as_param(xp, b, a)
         if isinstance(b, (int, float)) and b == 0:
@@ -167,7 +171,17 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         if b is None:
             t, r = fm.unit_sums(xp, sh, e, axis)
         else:
-            t, r = fm.split_sums(xp, sh, e * b, axis)
+            eb = e * b
+            if nz is not None:
+                # an entry that b == 0 excludes adds 0, with the derivative in its b
+                # that the sum has there, e^(a - m): autodiff of the masked exp gave
+                # 0, and a weight at 0 got no gradient (decision 129); none where
+                # e^(a - m) overflows, or beyond a slice that is all excluded
+                off = ~nz if where is None else (where & ~nz)
+                g = xp.where(off, a - m, -_INF)
+                g = xp.where(g < (88.0 if a.dtype == xp.float32 else 709.0), g, -_INF)
+                eb = eb + xp.exp(g) * b
+            t, r = fm.split_sums(xp, sh, eb, axis)
         lse, total = fm.log_abs(xp, t, r)
         # total == 0 (all -inf, all excluded): -inf, and no gradient through m.
         out = xp.where(total == 0, -_INF, m + lse)

@@ -167,24 +167,29 @@ def _default_float(ns, x):
     return torch.get_default_dtype()
 
 
+def _softplus_threshold(dtype):
+    """torch's softplus ``threshold`` (in units of beta x, where it returns x) that is
+    exact to half an ulp: 20 for float32 and below, 40 for float64."""
+    return 40.0 if dtype == torch.float64 else 20.0
+
+
 def _softplus_native(x, beta, wide):
-    """torch's softplus, with a threshold (where it returns x) exact to half an ulp:
-    20 (in units of beta x) for float32 and below, 40 for float64; ``wide``: of x
-    in float64, rounded once to x's dtype (a beta that is not a power of 2: torch's
-    rounded beta x is off by ``|beta x| 2^-53`` there, far below float32's ulp)."""
+    """torch's softplus, with :func:`_softplus_threshold`; ``wide``: of x in float64,
+    rounded once to x's dtype (a beta that is not a power of 2: torch's rounded
+    beta x is off by ``|beta x| 2^-53`` there, far below float32's ulp)."""
     if wide:
-        return _softplus(x.to(torch.float64), beta, 40.0).to(x.dtype)
+        return _softplus(x.to(torch.float64), beta, 40.0).to(x.dtype)  # (float64's threshold)
     if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
         return _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
-    return _softplus(x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+    return _softplus(x, beta, _softplus_threshold(x.dtype))
 
 
 def _softplus_native_bwd(x, g, beta, wide):
     """:func:`_softplus_native`'s backward: torch's, ``g sigmoid(beta x)``."""
     if wide:
         return _softplus_backward(g.to(torch.float64), x.to(torch.float64), beta,
-                                  40.0).to(x.dtype)
-    return _softplus_backward(g, x, beta, 40.0 if x.dtype == torch.float64 else 20.0)
+                                  40.0).to(x.dtype)  # (float64's threshold)
+    return _softplus_backward(g, x, beta, _softplus_threshold(x.dtype))
 
 
 def _two_product(ns, b, x, p=None):

@@ -228,7 +228,7 @@ def _softplus_beta_jvp(beta, primals, tangents):
     # sigmoid(beta x) from the body's e = exp(-beta |x|), carried to an ulp
     (x,), (t,) = primals, tangents
     y, e = fm.softplus_beta(NS, x, beta)
-    return y, t * (_xp.where(x > 0, 1.0, e) / (1.0 + e))
+    return y, t * fm.sigmoid_of_exp(NS, x <= 0, e)
 
 
 _HALF = (_xp.float16, _xp.bfloat16)

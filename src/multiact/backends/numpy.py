@@ -239,11 +239,9 @@ def _log_sigmoid_chain(x, t):
     return np.subtract(np.minimum(x, 0), t, out=t)
 
 
-def _elu_like(x, t, alpha, inner_scale, outer_pos):
-    # alpha * expm1(min(x, 0) * inner) + outer_pos * max(x, 0)
+def _elu_like(x, t, alpha, outer_pos):
+    # alpha * expm1(min(x, 0)) + outer_pos * max(x, 0)
     np.minimum(x, 0, out=t)
-    if inner_scale != 1.0:
-        t *= inner_scale
     np.expm1(t, out=t)
     t *= alpha
     p = np.maximum(x, 0)
@@ -499,23 +497,23 @@ class NumpyBackend(Backend):
     @special("speed and memory: in-place expm1 chain, block by block (scalar alpha)")
     def elu(self, x, alpha=1.0):
         if _ok(x) and isinstance(alpha, float):
-            return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0, outer_pos=1.0), x)
+            return blockwise(partial(_elu_like, alpha=alpha, outer_pos=1.0), x)
         return super().elu(x, alpha)
 
-    @special("speed and memory: in-place expm1 chain, block by block (scalar alpha)")
+    @special("speed and memory: in-place expm1 chain, block by block (alpha 1)")
     def celu(self, x, alpha=1.0):
-        # (an alpha below 1/float32's max: its 1/alpha overflows the dtype, and
-        # 0 * inf made x > 0 NaN; the generic body divides by alpha)
-        if _ok(x) and isinstance(alpha, float) and alpha > 3.0e-38:
-            return blockwise(partial(_elu_like, alpha=alpha, inner_scale=1.0 / alpha,
-                                     outer_pos=1.0), x)
+        # alpha 1 only (elu): the chain's x / alpha underflowed for a large alpha
+        # (1e30: celu(-1e-20) was 0), and 1 / alpha overflowed for a tiny one (0 *
+        # inf made x > 0 NaN); the generic body takes both (decision 129)
+        if _ok(x) and isinstance(alpha, float) and alpha == 1.0:
+            return blockwise(partial(_elu_like, alpha=1.0, outer_pos=1.0), x)
         return super().celu(x, alpha)
 
     @special("speed and memory: in-place expm1 chain, block by block")
     def selu(self, x):
         if _ok(x):
             return blockwise(partial(_elu_like, alpha=fm.SELU_SCALE * fm.SELU_ALPHA,
-                                     inner_scale=1.0, outer_pos=fm.SELU_SCALE), x)
+                                     outer_pos=fm.SELU_SCALE), x)
         return super().selu(x)
 
     @special(f"speed and memory: in-place chain (tanh form); {_EXACT_NDTR}")

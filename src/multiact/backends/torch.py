@@ -597,19 +597,22 @@ class TorchBackend(Backend):
                 wide = x.dtype is not torch.float64 and not x.is_cuda \
                     and _KSTATE["mode"] in _NOT_FUSED
             if wide or beta == 1.0 or beta in _POW2:
-                if x.requires_grad and recording(x) and eager(x) \
-                        and not torch.is_autocast_enabled(x.device.type):
-                    if wide:  # (three passes: the CPU tier's one-pass kernel once hot)
-                        return _k.torch_train("softplus", x, (beta,),
-                                              lambda t: _softplus_native_train(t, beta, True),
-                                              fused_elementwise)
-                    return _softplus_native_train(x, beta, False)
+                if x.requires_grad and recording(x):
+                    # (under autocast: torch's ops, which autocast casts, and their
+                    # autograd; double backward as torch's: decision 129)
+                    if eager(x) and not _k.autocast_on(x.device.type):
+                        if wide:  # (three passes: the CPU tier's one-pass kernel once hot)
+                            return _k.torch_train(
+                                "softplus", x, (beta,),
+                                lambda t: _softplus_native_train(t, beta, True),
+                                fused_elementwise)
+                        return _softplus_native_train(x, beta, False)
+                elif wide and eager(x):
+                    return _k.torch_forward("softplus", x, (beta,),
+                                            lambda t: _softplus_native(t, beta, True))
                 if (_functorch_active() or _fwd_ad._current_level >= 0) \
                         and not _dynamo_tracing():
                     return super().softplus(x, beta)
-                if wide and eager(x):
-                    return _k.torch_forward("softplus", x, (beta,),
-                                            lambda t: _softplus_native(t, beta, True))
                 return _autocast_kept(_softplus_native(x, beta, wide), x)
             if x.dtype in _WIDE and eager(x) and recording(x):
                 # Reason: speed.  One run of the generic body gives the value and the

@@ -88,6 +88,18 @@ TIER.compared_from = MIN_NUMEL
 _FLOATS = ("float32", "float64", "float16", "bfloat16")
 
 
+def autocast_on(device_type):
+    """Whether PyTorch's autocast is on for ``device_type`` ("cpu", "cuda")."""
+    import torch
+
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
+
+
 def bind_torch(ns):
     """The torch backend hands its namespace over (the generic bodies that the CPU
     kernels compile run on it, with Inductor's primitives: ``inductor.py``)."""

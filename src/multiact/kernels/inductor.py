@@ -89,10 +89,9 @@ def available() -> bool:
 
 
 def _autocast_on():
-    try:
-        return torch.is_autocast_enabled("cpu")
-    except TypeError:  # torch < 2.4
-        return torch.is_autocast_cpu_enabled()
+    from . import autocast_on
+
+    return autocast_on("cpu")
 
 
 def _compile(label, f, arity, sample):
