@@ -178,8 +178,9 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
                 # 0, and a weight at 0 got no gradient (decision 129); none where
                 # e^(a - m) overflows, or beyond a slice that is all excluded
                 off = ~nz if where is None else (where & ~nz)
-                g = xp.where(off, a - m, -_INF)
-                g = xp.where(g < (88.0 if a.dtype == xp.float32 else 709.0), g, -_INF)
+                off = off & (xp.abs(a) < _INF) & (xp.abs(m) < _INF)
+                g = xp.shift(xp.where(off, a, 0.0), xp.where(off, m, 0.0))
+                g = xp.where(off & (g < (88.0 if a.dtype == xp.float32 else 709.0)), g, -_INF)
                 eb = eb + xp.exp(g) * b
             t, r = fm.split_sums(xp, sh, eb, axis)
         lse, total = fm.log_abs(xp, t, r)
