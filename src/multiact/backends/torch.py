@@ -53,7 +53,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu,
                             _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu2_fwd, _relu6,
                             _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
-                            _soft_sign_fwd, _softmax_eager, _softplus, _softplus_native,
+                            _soft_sign_fwd, _softmax_eager, _softplus_native,
                             _standardize_centred, _tanh,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
