@@ -101,9 +101,10 @@ SECOND = [("float64", 1.0, 30.0), ("float64", 2.0, 30.0), ("float64", 1.5, 300.0
 @pytest.mark.parametrize("dtype, beta, x", SECOND, ids=[f"{d}-{b}-{x}" for d, b, x in SECOND])
 def test_second_derivative_in_both_tails(ad_target, dtype, beta, x):
     b = mpf(beta)  # (the exact beta: float32's rounding of it is carried)
-    s = _sigmoid(b * mpf(x))
-    want = float(b * s * (1 - s))
-    rtol = 64 * float(np.finfo(dtype).eps)
+    e = exp(-abs(b * mpf(x)))
+    want = float(b * e / (1 + e) ** 2)  # (beta s (1 - s), without 1 - s's cancellation)
+    assert want > 0
+    rtol = 4 * float(np.finfo(dtype).eps)  # (0.6 eps measured on every route)
     if ad_target.backend == "jax":
         import jax
         import jax.numpy as jnp
@@ -164,10 +165,12 @@ def test_torch_two_product_is_dekkers():
     import torch
 
     from multiact._agnostic import _formulas as fm
-    from multiact.backends._torch_native import NS, _two_product
+    from multiact.backends._torch_native import NS, _fma_exact, _two_product
 
     g = torch.Generator().manual_seed(0)
     for dtype in (torch.float32, torch.float64):
+        if not _fma_exact(torch.device("cpu"), dtype):  # (then both are Dekker's)
+            pytest.skip("torch.addcmul is not one rounding on this build")
         x = torch.randn(10007, dtype=dtype, generator=g) * 100
         b = fm.two_parts(1.702, dtype == torch.float32)[0]
         p1, d1 = _two_product(NS, b, x)

@@ -153,6 +153,11 @@ def _work_bits(be, x):
     return 64 if xp.isdtype(dt, "real floating") and xp.finfo(dt).bits >= 64 else 32
 
 
+def _dtype_label(x):
+    """``x``'s dtype as a message names it ("float32", not "torch.float32")."""
+    return str(x.dtype).rpartition(".")[2]
+
+
 def _check_range(fname, pname, s, be, x):
     """``ValueError`` for a scalar parameter beyond the largest value of the dtype
     ``x`` is computed in (float32 for float32, the halves, the 8-bit floats, and
@@ -162,7 +167,7 @@ def _check_range(fname, pname, s, be, x):
     0 in float32 (celu's alpha = 1e-46: NaN; decision 129)."""
     if _work_bits(be, x) == 64:
         return
-    name = str(x.dtype).rpartition(".")[2]
+    name = _dtype_label(x)
     if -_F32_ZERO <= s <= _F32_ZERO:
         raise ValueError(f"multiact.{fname}: argument {pname!r} must be > 0 in float32 (x's "
                          f"dtype {name} is computed in float32, where it rounds to 0), "
@@ -281,7 +286,7 @@ class RealOrArray(Kind):
                 if s < least:
                     raise ValueError(
                         f"multiact.{fname}: argument {pname!r} must be at least {least:g} "
-                        f"for x of dtype {str(x.dtype).rpartition('.')[2]}, got {s!r}")
+                        f"for x of dtype {_dtype_label(x)}, got {s!r}")
             return s
         v = _real_array(fname, pname, v, be, x, first)
         _check_broadcast(fname, pname, v, x, first)

@@ -302,7 +302,7 @@ def softplus_beta(xp, x, beta):
             p, d = xp.two_product(b, xn)
             tail = f32  # beta's own rounding to float32 (float64's bl is 0)
             if tail and beta < 1.0e-29:  # (lo subnormal, which XLA reads as 0: scaled)
-                d = d + (bl * 1.8446744073709552e19) * (xn * 5.421010862427522e-20)
+                d = d + (bl * _TWO64) * (xn * _TWO_M64)
             elif tail:
                 d = d + bl * xn
     else:
@@ -334,14 +334,18 @@ def softplus_beta(xp, x, beta):
     return xp.where(pos, x, 0.0) + q, e
 
 
+#: 2^64 and 2^-64: scalings that keep a product of a small value out of the subnormals
+_TWO64, _TWO_M64 = 2.0 ** 64, 2.0 ** -64
+
 
 def _carried(v, d):
     """``v (1 + d)`` (softplus_beta: an exponential and the error of its argument) as
     ``v + v d``, which rounds once; scaled by 2^64 so that ``v d`` is not subnormal
     (a flush to zero, XLA's on the CPU, dropped it: 44 ulp) unless ``d`` is below
     2^-64, where it is nothing (the cap on |x| keeps ``beta x`` finite, ``d`` too)."""
-    vs = v * 1.8446744073709552e19
-    return (vs + vs * d) * 5.421010862427522e-20
+    vs = v * _TWO64
+    return (vs + vs * d) * _TWO_M64
+
 
 def shift(xp, x, m):
     """``x - m``: an entry minus its slice's maximum (a namespace primitive).  Where

@@ -178,7 +178,8 @@ def _softplus_native(x, beta, wide):
     rounded once to x's dtype (a beta that is not a power of 2: torch's rounded
     beta x is off by ``|beta x| 2^-53`` there, far below float32's ulp)."""
     if wide:
-        return _softplus(x.to(torch.float64), beta, 40.0).to(x.dtype)  # (float64's threshold)
+        return _softplus(x.to(torch.float64), beta, _softplus_threshold(torch.float64)).to(
+            x.dtype)
     if beta == 1.0:  # torch's defaults, as ints (a float Scalar costs more)
         return _softplus(x) if x.dtype is not torch.float64 else _softplus(x, 1, 40)
     return _softplus(x, beta, _softplus_threshold(x.dtype))
@@ -188,7 +189,7 @@ def _softplus_native_bwd(x, g, beta, wide):
     """:func:`_softplus_native`'s backward: torch's, ``g sigmoid(beta x)``."""
     if wide:
         return _softplus_backward(g.to(torch.float64), x.to(torch.float64), beta,
-                                  40.0).to(x.dtype)  # (float64's threshold)
+                                  _softplus_threshold(torch.float64)).to(x.dtype)
     return _softplus_backward(g, x, beta, _softplus_threshold(x.dtype))
 
 

@@ -592,11 +592,10 @@ class TorchBackend(Backend):
             # beta x in float64 is off by |beta x| 2^-53, far below an ulp of float32
             # (decision 127); three passes where the generic body's exact product took
             # twenty (a GPU's kernel is the generic body's, in one pass)
-            wide = False
-            if beta != 1.0 and beta not in _POW2:
-                wide = x.dtype is not torch.float64 and not x.is_cuda \
-                    and _KSTATE["mode"] in _NOT_FUSED
-            if wide or beta == 1.0 or beta in _POW2:
+            native = beta == 1.0 or beta in _POW2
+            wide = not native and x.dtype is not torch.float64 and not x.is_cuda \
+                and _KSTATE["mode"] in _NOT_FUSED
+            if native or wide:
                 if x.requires_grad and recording(x):
                     # (under autocast: torch's ops, which autocast casts, and their
                     # autograd; double backward as torch's: decision 129)
