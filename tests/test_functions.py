@@ -709,6 +709,19 @@ def test_standardize_where_and_given_stats(target):
     assert np.all(np.isnan(empty))
 
 
+def test_standardize_zero_spread_with_epsilon_zero(target):
+    # decision 130: 0 / 0 of a constant slice is NaN, a / 0 is +-inf, as torch and
+    # JAX give; with no warning (RuntimeWarning is an error in this suite: NumPy,
+    # dask and array-api-strict warned of the division)
+    d = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]])
+    y = target.to_numpy(multiact.standardize(target.asarray(d), epsilon=0.0))
+    assert np.all(np.isnan(y[0]))
+    np.testing.assert_allclose(y[1], [-1.224744871391589, 0, 1.224744871391589])
+    y2 = target.to_numpy(multiact.standardize(target.asarray(d), variance=0.0, epsilon=0.0))
+    assert np.all(np.isnan(y2[0])) and np.isnan(y2[1][1])
+    assert (y2[1][0], y2[1][2]) == (-np.inf, np.inf)
+
+
 def test_glu(target):
     d = np.array([[1.0, 2.0, 0.0, 100.0], [3.0, 4.0, -100.0, 0.0]])
     y = target.to_numpy(multiact.glu(target.asarray(d)))

@@ -13,6 +13,7 @@ supply a native version of each in its own ``PRIMITIVES`` dict.
 
 from . import _dtypes, _formulas, _special
 
-PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift, "isdtype": _dtypes.isdtype,
+PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift,
+              "quotient": _formulas.quotient, "isdtype": _dtypes.isdtype,
               "divide_rn": _formulas.divide_rn, "dekker_split": _formulas.dekker_split,
               "two_product": _formulas.two_product}

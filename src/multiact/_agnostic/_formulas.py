@@ -355,6 +355,15 @@ def shift(xp, x, m):
     return x - m
 
 
+def quotient(xp, a, b):
+    """``a / b``: standardize's centred value over its slice's ``sqrt(var +
+    epsilon)`` (a namespace primitive).  With epsilon 0 a constant slice is 0 / 0,
+    NaN, and a given variance of 0 gives +-inf, as every framework's division
+    does: NumPy's namespaces take it without the invalid/divide warning (decision
+    130); everywhere else it is the division."""
+    return a / b
+
+
 def shift_by_max(xp, x, axes, mask, initial):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 

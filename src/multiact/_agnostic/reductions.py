@@ -281,7 +281,7 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     """
     x, dt = as_work(xp, x, "standardize")
     s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
-    return finish(xp, (x - s.mu) / s.den, dt)
+    return finish(xp, xp.quotient(x - s.mu, s.den), dt)
 
 
 class _Stats:

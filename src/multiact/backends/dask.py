@@ -4,8 +4,8 @@ Reductions (softmax, logsumexp, standardize) are written with ``max``/``sum``
 over ``axis``, which dask evaluates correctly when the axis is split across
 chunks; unknown chunk sizes (after boolean indexing) are counted lazily
 (``_formulas.count``) and reduced axes dropped with ``squeeze``
-(``_formulas.drop_axes``).  Three primitives differ (below, each with its reason):
-``clip``, ``max`` and ``shift``.
+(``_formulas.drop_axes``).  Four primitives differ (below, each with its reason):
+``clip``, ``max``, ``shift`` and ``quotient``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,19 @@ def _shift(ns, x, m):
     return _da.core.elemwise(_quiet_subtract, x, m)
 
 
-PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift}
+def _quiet_divide(a, b):
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(a, b)
+
+
+def _quotient(ns, a, b):
+    # Reason: no spurious warning (decision 130), as _shift: standardize's 0 / 0 of
+    # a constant slice with epsilon 0 is NaN, and NumPy warns when dask computes it
+    return _da.core.elemwise(_quiet_divide, a, b)
+
+
+PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient}
 
 BACKEND = Backend(Namespace(_xp, "dask", PRIMITIVES))

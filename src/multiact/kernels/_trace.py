@@ -196,6 +196,9 @@ class TraceNamespace:
     def shift(self, x, m):
         return x - m  # _formulas.shift: the subtraction (no warning to silence in a kernel)
 
+    def quotient(self, a, b):
+        return a / b  # _formulas.quotient: the division (no warning to silence in a kernel)
+
     def divide_rn(self, a, b):
         return a / b  # _formulas.divide_rn: a kernel's division is IEEE (tl.div_rn, CUDA's /)
 
