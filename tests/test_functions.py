@@ -740,6 +740,22 @@ def test_one_hot(target):
     np.testing.assert_array_equal(target.to_numpy(y0), target.to_numpy(y).T)
 
 
+def test_one_hot_dtype_by_name(target):
+    # decision 131: one spelling for every library, the dtype's name, resolved in x's
+    # library (NumPy, PyTorch and array-api-strict refused "int32"; JAX and dask took it)
+    idx = target.asarray(np.array([0, 2, -1]), "int64")
+    for name in ("int32", "float32", "bool"):
+        y = multiact.one_hot(idx, 3, dtype=name)
+        assert isinstance(y, target.array_type()) and y.dtype == target.dtype_object(name)
+        np.testing.assert_array_equal(target.to_numpy(y), np.eye(3, dtype=name)[[0, 2, 0]]
+                                      * np.array([[1], [1], [0]], dtype=name))
+    for bad in ("float", "f4", "int"):  # names outside DTYPE_NAMES, even where x's library
+        with pytest.raises(TypeError, match=(  # takes them
+                r"multiact\.one_hot: argument 'dtype' must be a dtype of \w+ or the name of "
+                r"one \(bool, int8, .*float32, float64.*\), got '" + bad + "'")):
+            multiact.one_hot(idx, 3, dtype=bad)
+
+
 def test_prelu_weight_of_one_entry_or_one_per_channel(target):
     # as F.prelu: a one-element weight for any input (0-d included), one weight per
     # channel (axis 1; axis 0 of 1-d input) for input of any rank

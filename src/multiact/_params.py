@@ -612,9 +612,28 @@ class Count(Kind):
         return "a positive int"
 
 
+#: the dtype names a ``dtype`` argument may give for any library (decision 131): the
+#: Array API's, and bfloat16, each taken from x's namespace where it has it
+DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+               "uint64", "float16", "bfloat16", "float32", "float64", "complex64",
+               "complex128")
+
+
+def _dtype_of(be, v):
+    """``v`` where it is a dtype of ``be``'s namespace (its ``isdtype`` takes it), else
+    None (namespaces raise different errors for a non-dtype)."""
+    try:
+        ok = be.ns.isdtype(v, ("bool", "integral", "real floating", "complex floating"))
+    except Exception:  # noqa: BLE001
+        ok = False
+    return v if ok else None
+
+
 @dataclass(frozen=True)
 class DType(Kind):
-    """None, or a dtype of ``x``'s library."""
+    """None, a dtype of ``x``'s library, or the name of one (``"float32"``, one of
+    :data:`DTYPE_NAMES`), resolved in ``x``'s namespace: one spelling for every
+    library (decision 131)."""
 
     annotation = "Any"
     static = True
@@ -623,24 +642,31 @@ class DType(Kind):
     def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
-        try:
-            ok = be.ns.isdtype(v, ("bool", "integral", "real floating", "complex floating"))
-        except Exception:  # noqa: BLE001 - namespaces raise different errors for non-dtypes
-            ok = False
-        if not ok:
+        if not isinstance(v, str):
+            if _dtype_of(be, v) is None:
+                raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of "
+                                f"{be.label}, got {v!r}")
+            return v
+        dt = _dtype_of(be, getattr(be.ns, v, v)) if v in DTYPE_NAMES else None
+        if dt is None:  # (a name outside DTYPE_NAMES is refused, even where x's library
+            #              takes it: one spelling for every library)
+            names = ", ".join(n for n in DTYPE_NAMES
+                              if _dtype_of(be, getattr(be.ns, n, n)) is not None)
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of "
-                            f"{be.label}, got {v!r}")
-        return v
+                            f"{be.label} or the name of one ({names}), got {v!r}")
+        return dt
 
     def check_plain(self, fname, pname, v):
-        # a Python scalar or string is no library's dtype (the call refuses
-        # "float32" too); a dtype object waits for x's library
-        if isinstance(v, (str, bytes, bool, int, float, complex)):
+        # a Python scalar is no library's dtype, nor a string that names none; a
+        # dtype object or a name waits for x's library
+        if isinstance(v, (bytes, bool, int, float, complex)) or (
+                isinstance(v, str) and v not in DTYPE_NAMES):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of x's "
-                            f"library, got {v!r}")
+                            f"library or the name of one ({', '.join(DTYPE_NAMES)}), "
+                            f"got {v!r}")
 
     def describe(self):
-        return f"None or a dtype of x's library"
+        return "None, a dtype of x's library, or its name (\"float32\")"
 
 
 @dataclass(frozen=True)

@@ -457,8 +457,9 @@ def one_hot(xp, x, num_classes, dtype=None, axis=-1):
     Args:
       x: integer array of indices (any supported library).
       num_classes: positive Python int.
-      dtype: output dtype, a dtype of ``x``'s library; default: that library's
-        default real floating dtype on ``x``'s device.
+      dtype: output dtype, a dtype of ``x``'s library or its name (``"float32"``,
+        resolved in that library); default: that library's default real floating
+        dtype on ``x``'s device.
       axis: where the new axis goes (default -1).
 
     Raises:
