@@ -999,10 +999,26 @@ def test_log_softmax_with_an_initial_far_above_the_maximum(target):
                                [-1.3132617, -0.3132617], rtol=1e-6)
 
 
-# (not torch: its own celu kernel serves, with that underflow: decision 129, left)
-@pytest.mark.backends("numpy", "jax", "cupy", "dask", "array_api_strict")
 def test_celu_with_a_large_alpha_keeps_tiny_inputs(target):
     # x / alpha underflowed: celu(-1e-20, alpha=1e30) was 0; it is x (1 + x / (2 alpha))
+    # (torch's kernel too: -0 and 100 ulp at -1e-10, decision 132)
     x = target.asarray([-1e-20, -1e-10, -1.0], "float32")
     y = target.to_numpy(multiact.celu(x, alpha=1e30))
     np.testing.assert_allclose(y, [-1e-20, -1e-10, -1.0], rtol=2e-7)
+    x = target.asarray([-1e-300, -1e-10, -1.0], "float64")
+    y = target.to_numpy(multiact.celu(x, alpha=1e300))
+    np.testing.assert_allclose(y, [-1e-300, -1e-10, -1.0], rtol=4e-16)
+
+
+def test_celu_alpha_below_the_normal_numbers_is_refused(target):
+    # decision 132: a subnormal alpha was 0 where XLA flushes subnormals (JAX's
+    # celu(0, 1e-39) in float32 was NaN) and torch's kernel raised (1 / alpha overflows)
+    for dt, alpha, least in (("float32", 1e-39, "1.17549e-38"),
+                             ("float64", 1e-310, "2.22507e-308")):
+        x = target.asarray([0.0, -1.0], dt)
+        with pytest.raises(ValueError, match=(
+                rf"multiact\.celu: argument 'alpha' must be at least {least} for x of dtype "
+                rf"{dt}, got {alpha}")):
+            multiact.celu(x, alpha)
+        y = target.to_numpy(multiact.celu(x, 2.0 ** (-126 if dt == "float32" else -1022)))
+        assert y[0] == 0 and y[1] == -(2.0 ** (-126 if dt == "float32" else -1022))

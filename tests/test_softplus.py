@@ -136,16 +136,16 @@ def test_a_beta_below_the_floor_or_a_parameter_that_is_0_in_float32_is_refused(t
         with pytest.raises(ValueError, match=r"softplus: argument 'beta' must be at least 1e-296"):
             multiact.softplus(x64, 1e-297)
         multiact.softplus(x64, 1e-32)
-        y = target.to_numpy(multiact.celu(target.asarray([-1.0, 0.5, 2.0], "float64"),
-                                          alpha=1e-310))
-        # (-alpha is subnormal: -0 where subnormals flush, XLA's on the CPU)
-        lo = -0.0 if target.flushes_subnormals("float64") else -1e-310
-        np.testing.assert_array_equal(y, [lo, 0.5, 2.0])
+        # a subnormal alpha is refused (decision 132: it was -0 where subnormals flush,
+        # XLA's on the CPU, and NaN at 0 in float32)
+        with pytest.raises(ValueError, match=r"celu: argument 'alpha' must be at least"):
+            multiact.celu(x64, alpha=1e-310)
 
 
 def test_celu_with_a_tiny_alpha_on_numpy():
-    # its in-place chain multiplied by 1 / alpha, which overflows: 0 * inf was NaN
-    for dt, alpha in ((np.float32, 1e-39), (np.float64, 1e-310)):
+    # its in-place chain multiplies by 1 / alpha (a subnormal alpha, now refused, made it
+    # overflow: 0 * inf was NaN); the least alpha, the smallest normal number
+    for dt, alpha in ((np.float32, 2.0 ** -126), (np.float64, 2.0 ** -1022)):
         y = multiact.celu(np.array([-1.0, 0.5, 2.0], dt), alpha=alpha)
         np.testing.assert_array_equal(y, np.array([-alpha, 0.5, 2.0], dt))
 

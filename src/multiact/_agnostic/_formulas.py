@@ -217,6 +217,10 @@ _SPLIT_RANGE = {True: 1.0e34, False: 1.0e300}
 #: range (1e34, 1e300) at most -1000 (float32) or -1e4 (float64), where exp(beta x) /
 #: beta is 0 (below, the cap on |x|, which the split needs, stopped short of that)
 SOFTPLUS_BETA_FLOOR = (1.0e-31, 1.0e-296)
+#: the least Python alpha for celu, for float32 and float64 x: the smallest normal
+#: numbers.  A subnormal alpha is 0 where XLA flushes subnormals (JAX's celu(0, 1e-39)
+#: in float32 was NaN) and its 1 / alpha overflows (torch's kernel raised; decision 132)
+CELU_ALPHA_FLOOR = (2.0 ** -126, 2.0 ** -1022)
 #: powers of 2 (a beta x of one of them is exact): a tuple, which torch.compile
 #: traces ``in``
 POW2 = tuple(2.0 ** k for k in range(-20, 21))

@@ -29,7 +29,7 @@ _VF = torch._C._VariableFunctions
 _nn = torch._C._nn
 
 # -- native kernels, bound at load ------------------------------------------------------
-_relu, _celu, _selu, _tanh, _sigmoid = _VF.relu, _VF.celu, _VF.selu, _VF.tanh, _VF.sigmoid
+_relu, _selu, _tanh, _sigmoid = _VF.relu, _VF.selu, _VF.tanh, _VF.sigmoid
 _softmax, _log_softmax = _VF.softmax, _VF.log_softmax
 _relu6, _hardtanh, _leaky_relu, _elu = _nn.relu6, _nn.hardtanh, _nn.leaky_relu, _nn.elu
 _softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hardsigmoid

@@ -42,7 +42,7 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               _Softmax, _SoftSign, _softplus_beta_train, _softplus_native_train,
                               _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
-from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _celu, _elu, _fma_exact,
+from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_exact,
                             _geglu_erf_wide, _gelu_erf_wide,
                             _gelu_erf_wide_bwd, _gelu_tanh_bwd_one_exp,
                             _gelu_tanh_fwd, _glu, _glu_rows, _glu_rows_bwd,
@@ -563,10 +563,20 @@ class TorchBackend(Backend):
             return _elu(x) if alpha == 1.0 else _elu(x, alpha)
         return super().elu(x, alpha)
 
-    @special("speed: celu is elu with input scale 1/alpha (same kernel)")
+    @special("speed: celu is torch's elu kernel with input scale 1/alpha, as torch's celu "
+             "calls it; by elu itself, whose derivative takes the scale as given.  torch's "
+             "celu differentiates with 1 / float32(alpha) (derivatives.yaml's "
+             "alpha.toFloat()): a float64 gradient 1.3e-6 relative off at alpha 0.3, x = "
+             "-10, 1 - 5e-8 at x = 0, alpha 1e-3, and a RuntimeError beyond float32's range.  "
+             "Above alpha = 2 the kernel's x / alpha can underflow: x itself where |x| < "
+             "alpha 2^-60 (decision 132)")
     def celu(self, x, alpha=1.0):
         if x.dtype in _FLOATS and type(alpha) is float:
-            return _celu(x, alpha)
+            y = _elu(x, alpha, 1.0, 1.0 / alpha)
+            # celu(-1e-10, 1e30) in float32 was 100 ulp off, celu(-1e-20, 1e30) -0.
+            # Below |x / alpha| = 2^-60, celu(x) = x (1 + x / (2 alpha)) is x to 2^-61,
+            # and x / alpha is normal in float32 and float64 above 2^-126 alpha
+            return y if alpha <= 2.0 else torch.where(x.abs() < alpha * 2.0 ** -60, x, y)
         return super().celu(x, alpha)
 
     @special("speed: the elu kernel with SELU's constants")
