@@ -709,6 +709,29 @@ def test_standardize_where_and_given_stats(target):
     assert np.all(np.isnan(empty))
 
 
+@pytest.mark.parametrize("dtype, rows", [
+    ("float32", [[1e-8, 2e-8, 3e-8], [-1e-6, -3e-6, -2e-6]]),
+    ("float64", [[1e-17, 3e-17, 2e-17], [-1e-9, -2e-9, -4e-9]]),
+])
+def test_logmeanexp_of_entries_near_their_maximum_near_zero(target, dtype, rows):
+    # decision 133: exp's rounding of each term near 1 was an absolute error of eps / 2:
+    # float32 logmeanexp([1e-8, 2e-8, 3e-8]) was 8.96e-8 (above the maximum), 2e-8 true
+    if dtype not in target.dtypes:
+        pytest.skip(f"{target.label}: no {dtype}")
+    from mpmath import exp, log, mp, mpf
+
+    mp.dps = 40
+    d = np.array(rows, dtype)
+    y = target.to_numpy(multiact.logmeanexp(target.asarray(d), axis=-1))
+    want = [float(log(sum(exp(mpf(float(v))) for v in row) / len(row))) for row in d]
+    np.testing.assert_allclose(y, np.array(want, dtype), rtol=2 * np.finfo(dtype).eps, atol=0)
+    m = target.asarray(np.array([[True, True, False], [False, True, True]]))
+    y = target.to_numpy(multiact.logmeanexp(target.asarray(d), axis=-1, where=m))
+    want = [float(log((exp(mpf(float(d[0, 0]))) + exp(mpf(float(d[0, 1])))) / 2)),
+            float(log((exp(mpf(float(d[1, 1]))) + exp(mpf(float(d[1, 2])))) / 2))]
+    np.testing.assert_allclose(y, np.array(want, dtype), rtol=2 * np.finfo(dtype).eps, atol=0)
+
+
 def test_standardize_zero_spread_with_epsilon_zero(target):
     # decision 130: 0 / 0 of a constant slice is NaN, a / 0 is +-inf, as torch and
     # JAX give; with no warning (RuntimeWarning is an error in this suite: NumPy,

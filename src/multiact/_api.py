@@ -1391,7 +1391,10 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _log
     .. math:: \mathrm{logmeanexp}(x) = \log \frac{1}{n}\sum_i e^{x_i}
 
     As accurate as :func:`logsumexp` (the mean of equal entries is exactly
-    their value); a slice with nothing to count is NaN.
+    their value; entries near their maximum keep their digits through ``expm1``);
+    a slice with nothing to count is NaN.  Where the result is near 0 while the
+    maximum is not, the two parts of ``max + log(mean(exp(x - max)))`` cancel and
+    the error is relative to the maximum.
 
     Args:
       x: input array.

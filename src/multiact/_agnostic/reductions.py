@@ -221,7 +221,10 @@ def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
     .. math:: \mathrm{logmeanexp}(x) = \log \frac{1}{n}\sum_i e^{x_i}
 
     As accurate as :func:`logsumexp` (the mean of equal entries is exactly
-    their value); a slice with nothing to count is NaN.
+    their value; entries near their maximum keep their digits through ``expm1``);
+    a slice with nothing to count is NaN.  Where the result is near 0 while the
+    maximum is not, the two parts of ``max + log(mean(exp(x - max)))`` cancel and
+    the error is relative to the maximum.
 
     Args:
       x: input array.
@@ -235,18 +238,31 @@ def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
       2.0
     """
     x, dt = as_work(xp, x, "logmeanexp")
-    n, _ = fm.count(xp, x, axis, where)
+    n, w = fm.count(xp, x, axis, where)
     if _empty(x):
         # NaN (nothing to count, or empty output), and a graph for autodiff, as
         # logsumexp's: an empty batch's backward() gives 0 (a full NaN had no graph)
         out = xp.sum(x, axis=axis, keepdims=True) * 0.0 + _NAN
     else:
         sh, m = fm.shift_by_max(xp, x, axis, where, None)
-        t, r = fm.split_sums(xp, sh, xp.exp(sh), axis)
-        # log((T + R) / n) as log1p(((T - n) + R) / n) near 1: the mean of
-        # equal entries is exactly their value
         safe_n = n if isinstance(n, float) else xp.where(n > 0, n, 1.0)
-        lse, total = fm.log_abs(xp, t / safe_n, r / safe_n)
+        e = xp.exp(sh)
+        total = xp.sum(e, axis=axis, keepdims=True)
+        # u = mean(exp(sh)) - 1, the mean's difference from 1, term by term: expm1(sh)
+        # for the entries near the maximum (sh > -1), where exp's rounding of each term
+        # was an absolute error of eps / 2 (every digit of a result near 0; decision
+        # 133), and exp(sh) - 1 of the rest as (their sum - their count), which keeps
+        # their small terms' digits (a count is exact; an entry not counted is none)
+        far = sh <= -1.0
+        k = far if w is None else far & w
+        s_far = xp.sum(xp.where(far, e, 0.0), axis=axis, keepdims=True)
+        k_far = xp.sum(xp.astype(k, e.dtype), axis=axis, keepdims=True)
+        s_near = xp.sum(xp.where(far, 0.0, xp.expm1(xp.where(far, 0.0, sh))), axis=axis,
+                        keepdims=True)
+        u = ((s_far - k_far) + s_near) / safe_n
+        near = u > -0.2  # (log1p as in fm.log_abs; log(total / n) is accurate below)
+        lse = xp.where(near, xp.log1p(xp.where(near, u, 0.0)),
+                       xp.log(xp.where(near | (total == 0), 1.0, total / safe_n)))
         out = xp.where(total == 0, -_INF, m + lse)
         if not isinstance(n, float):
             out = xp.where(n > 0, out, _NAN)
