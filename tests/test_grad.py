@@ -161,6 +161,32 @@ def test_logsumexp_gradients(ad_target):
     np.testing.assert_allclose(g, np.exp(x) / np.exp(x).sum(), rtol=1e-13)
 
 
+@pytest.mark.parametrize("epsilon", [1e-5, 0.0])
+def test_standardize_padded_row_leaks_no_nan(ad_target, epsilon):
+    # decision 134: a fully masked row (padding) is NaN, and its gradient is 0, not NaN:
+    # a loss that selects it away kept a NaN gradient for the whole row, and NaN then
+    # reached the weights before it (the mean and variance were NaN behind the select)
+    m = np.array([[True, True, True, False], [False] * 4])
+    x = np.array([[1.0, 2.0, 4.0, 7.0], [0.5, -1.0, 2.0, 3.0]])
+    c = np.array([1.0, -2.0, 0.5, 0.0])
+    mm = ad_target.mod.asarray(m)
+
+    def loss(t):
+        y = multiact.standardize(t, where=mm, epsilon=epsilon)
+        return y[0] * ad_target.mod.asarray(c)
+
+    g = grad_of(ad_target, loss, x)
+    assert np.all(g[1] == 0) and np.all(np.isfinite(g[0]))
+    d = x[0, :3] - x[0, :3].mean()  # the counted row's own gradient, written out
+    s = np.sqrt((d * d).mean() + epsilon)
+    cc = c[:3]
+    want = (cc - cc.mean() - d * (cc * d).mean() / s ** 2) / s
+    np.testing.assert_allclose(g[0, :3], want, rtol=1e-12, atol=1e-14)
+    assert g[0, 3] == 0
+    y = ad_target.to_numpy(multiact.standardize(ad_target.asarray(x), where=mm))
+    assert np.all(np.isnan(y[1])) and np.all(np.isfinite(y[0]))
+
+
 def test_softmax_gradient_with_ties(ad_target):
     x = np.array([2.0, 2.0, -1.0])
     c = np.array([1.0, -2.0, 0.5])

@@ -379,7 +379,7 @@ def test_rows_masked_and_training(inductor):
 def test_standardize_written_out_vjp_is_autograds(inductor, mean, variance, epsilon):
     # FuncInfo.vjp (standardize_vjp) against autograd's derivative of the generic
     # body, float64, over one and two axes, with and without a mask (a fully
-    # masked row among them: NaN output and gradient, as autograd's); and the
+    # masked row among them: NaN output, zero gradient, as autograd's); and the
     # tier's compiled backward, which takes it, the same
     from multiact._agnostic import reductions as Rd
 

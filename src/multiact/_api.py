@@ -1437,7 +1437,8 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
 
     The mean and variance are taken over ``axis`` counting only ``where``; the
     variance uses the (compensated) two-pass formula, so data with a large mean
-    keeps its digits.  A slice with nothing to count gives NaN (no warning).
+    keeps its digits.  A slice with nothing to count gives NaN (no warning), with a
+    zero gradient: a padded row that the loss selects away leaks no NaN.
 
     Args:
       x: input array.

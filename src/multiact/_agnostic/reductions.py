@@ -280,7 +280,8 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
 
     The mean and variance are taken over ``axis`` counting only ``where``; the
     variance uses the (compensated) two-pass formula, so data with a large mean
-    keeps its digits.  A slice with nothing to count gives NaN (no warning).
+    keeps its digits.  A slice with nothing to count gives NaN (no warning), with a
+    zero gradient: a padded row that the loss selects away leaks no NaN.
 
     Args:
       x: input array.
@@ -297,7 +298,8 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     """
     x, dt = as_work(xp, x, "standardize")
     s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
-    return finish(xp, xp.quotient(x - s.mu, s.den), dt)
+    y = xp.quotient(x - s.mu, s.den)
+    return finish(xp, y if s.undefined is None else xp.where(s.undefined, _NAN, y), dt)
 
 
 class _Stats:
@@ -305,9 +307,13 @@ class _Stats:
     ``mu`` (the mean used), ``den`` (``sqrt(var + epsilon)``), ``var`` (None
     where the variance is given), ``d`` and ``dbar`` (the deviations from the
     data's own mean and their mean: the compensation term), ``n`` and ``w``
-    (:func:`fm.count`'s count and mask)."""
+    (:func:`fm.count`'s count and mask), ``undefined`` (where a statistic the
+    slice needs has nothing to count: its output is NaN; None where none can be).
+    Such a slice computes with a mean of 0 and ``den`` 1 behind the select, so its
+    gradient is 0, not NaN: a padded row selected away by the loss leaks NaN
+    nowhere (decision 134)."""
 
-    __slots__ = ("mu", "den", "var", "d", "dbar", "n", "w")
+    __slots__ = ("mu", "den", "var", "d", "dbar", "n", "w", "undefined")
 
 
 #: the types of torch's symbolic sizes (torch.compile's dynamic shapes, where a custom
@@ -320,11 +326,14 @@ def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
     s = _Stats()
     s.n, s.w = n, w = fm.count(xp, x, axis, where)
 
+    counts = not (isinstance(n, float) or type(n).__name__ in _SYMBOLIC)  # an array
+    s.undefined = (n == 0) if counts and (mean is None or variance is None) else None
+
     def _mean(v):
         t = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
-        if isinstance(n, float) or type(n).__name__ in _SYMBOLIC:
+        if not counts:
             return t / n if n > 0 else xp.full_like(t, _NAN)
-        return xp.where(n > 0, t / xp.where(n > 0, n, 1.0), _NAN)
+        return t / xp.where(n > 0, n, 1.0)  # (0 where nothing is counted: s.undefined)
 
     s.mu = _mean(x) if mean is None else as_param(xp, mean, x)
     s.var = s.d = s.dbar = None
@@ -339,8 +348,12 @@ def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
         var = as_param(xp, variance, x)
     if isinstance(var, (int, float)):
         s.den = math.sqrt(var + epsilon)  # a Python number: no math on a symbolic value
-    else:
+        if s.undefined is not None and s.den == 0.0:  # (x / 0's derivative: 0 inf NaN)
+            s.den = xp.where(s.undefined, 1.0, s.n * 0.0)  # (n: finite counts)
+    elif s.undefined is None:
         s.den = xp.sqrt(var + epsilon)
+    else:  # (epsilon 0: sqrt's derivative at a variance of 0 is inf, 0 inf NaN)
+        s.den = xp.sqrt(xp.where(s.undefined, 1.0, var + epsilon))
     return s
 
 
@@ -374,16 +387,18 @@ def standardize_vjp(xp, x, g, axis=(-1,), mean=None, variance=None, epsilon=1e-5
 
     r = 1.0 / s.den if not isinstance(s.den, float) else \
         (1.0 / s.den if s.den else math.inf)
+    n = s.n if s.undefined is None else xp.where(s.undefined, 1.0, s.n)
     gx = g * r
     if mean is None:
         # + (r - r): NaN where sigma = 0 (autograd's sum of the slice's g / 0, +-inf, is
         # NaN), else 0; a slice's scalar
-        gx = gx - counted(xp.sum(g, axis=axis, keepdims=True) / s.n * r + (r - r))
+        gx = gx - counted(xp.sum(g, axis=axis, keepdims=True) / n * r + (r - r))
     if variance is None:
-        c = xp.sum(g * (x - s.mu), axis=axis, keepdims=True) / (s.n * s.den * s.den) * r
-        # not counted: 0 d, as autograd's (the derivative of d d, times 0): NaN in a
-        # slice with nothing to count, as its output
+        c = xp.sum(g * (x - s.mu), axis=axis, keepdims=True) / (n * s.den * s.den) * r
+        # not counted: 0 d, as autograd's (the derivative of d d, times 0)
         gx = gx - counted((s.d - s.dbar) * xp.where(s.var > 0, c, 0.0), 0.0 * s.d)
+    if s.undefined is not None:  # a slice with nothing to count: 0 (decision 134)
+        gx = xp.where(s.undefined, 0.0, gx)
     return finish(xp, gx, dt)
 
 
