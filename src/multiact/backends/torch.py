@@ -62,6 +62,7 @@ from ._torch_native import _gated_x3
 from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
 from .._agnostic import _formulas as fm
+from .._agnostic._special import expm1_kahan
 from .._table import BY_NAME
 
 _KSTATE = _k._STATE
@@ -282,6 +283,17 @@ def _traced_cpu(x):
     decisions 107 and 111 below."""
     return (_dynamo_tracing() and not _is_exporting() and x.device.type == "cpu"
             and not _functorch_active() and _fwd_ad._current_level < 0)
+
+
+def _elu_graph(x, alpha, scale, input_scale):
+    """torch's elu kernel (``scale`` x above 0, ``scale alpha expm1(input_scale x)``
+    at and below it) in a torch.compile graph on CPU, with Kahan's expm1.  Reason:
+    accuracy.  Inductor's expm1 is ``exp(x) - 1`` (decision 35): the kernel it makes of
+    ``F.elu`` was 1.6e6 ulp off at x = -1e-8 in float32, 2.4e7 in float64 (torch's own
+    compiled ``F.elu`` alike; decision 135).  The select is torch's: NaN takes the
+    positive branch, value NaN and gradient ``scale``, as its elu_backward."""
+    neg = expm1_kahan(NS, x * input_scale) * (alpha * scale)
+    return torch.where(x <= 0, neg, x * scale if scale != 1.0 else x)
 
 
 def _graph_training(x):
@@ -555,9 +567,12 @@ class TorchBackend(Backend):
             return _glu(x, axis)
         return super().glu(x, axis)
 
-    @special("speed: elu uses expm1 forward and alpha * exp(x) backward")
+    @special("speed: elu uses expm1 forward and alpha * exp(x) backward; in a "
+             "torch.compile graph on CPU written out with Kahan's expm1 (_elu_graph)")
     def elu(self, x, alpha=1.0):
         if x.dtype in _FLOATS and type(alpha) is float:
+            if _traced_cpu(x):
+                return _elu_graph(x, alpha, 1.0, 1.0)
             # the default alpha passed as torch's own default: converting a Python
             # float to a Scalar costs a quarter of a small call
             return _elu(x) if alpha == 1.0 else _elu(x, alpha)
@@ -572,16 +587,19 @@ class TorchBackend(Backend):
              "alpha 2^-60 (decision 132)")
     def celu(self, x, alpha=1.0):
         if x.dtype in _FLOATS and type(alpha) is float:
-            y = _elu(x, alpha, 1.0, 1.0 / alpha)
+            y = (_elu_graph if _traced_cpu(x) else _elu)(x, alpha, 1.0, 1.0 / alpha)
             # celu(-1e-10, 1e30) in float32 was 100 ulp off, celu(-1e-20, 1e30) -0.
             # Below |x / alpha| = 2^-60, celu(x) = x (1 + x / (2 alpha)) is x to 2^-61,
             # and x / alpha is normal in float32 and float64 above 2^-126 alpha
             return y if alpha <= 2.0 else torch.where(x.abs() < alpha * 2.0 ** -60, x, y)
         return super().celu(x, alpha)
 
-    @special("speed: the elu kernel with SELU's constants")
+    @special("speed: the elu kernel with SELU's constants (_elu_graph in a torch.compile "
+             "graph on CPU)")
     def selu(self, x):
         if x.dtype in _FLOATS:
+            if _traced_cpu(x):
+                return _elu_graph(x, fm.SELU_ALPHA, fm.SELU_SCALE, 1.0)
             return _selu(x)
         return super().selu(x)
 
@@ -977,7 +995,10 @@ def _graph_activation(name, x, *params):
     return BY_NAME[name].body(_NS_GRAPH, x, *params)
 
 
-_NS_GRAPH = NS.replacing({})
+# Reason: accuracy.  Inductor's expm1 is exp(x) - 1 on CPU (decision 35): a body's
+# expm1 in a torch.compile graph there is Kahan's (log1mexp compiled was -inf below x =
+# 3e-8 in float32, 1.3e6 ulp off in float64; decision 135)
+_NS_GRAPH = NS.replacing({"expm1": expm1_kahan})
 _NS_GRAPH.__dict__["activation"] = _graph_activation
 
 # Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
