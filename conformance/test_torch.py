@@ -149,6 +149,27 @@ def test_hessian_against_second_differences(target, info):
     torch.testing.assert_close(got.cpu(), want, rtol=1e-4, atol=1e-6)
 
 
+AXIS_ROWS = [info for info in TABLE if any(p.name == "axis" for p in info.params)]
+
+
+@pytest.mark.parametrize("info", AXIS_ROWS, ids=_ids(AXIS_ROWS))
+def test_vmap_along_the_first_axis(target, info):
+    # every row with an axis, along the sample's first axis under vmap: sparsemax and
+    # one_hot moved their axis with aten::moveaxis, which has no batching rule
+    # (decision 136)
+    from torch.func import vmap
+
+    if info.name == "one_hot":
+        x = torch.tensor([[0, 2, 1, 5], [1, 1, 0, 2]], device=target.device)
+        fn = lambda t: multiact.one_hot(t, 3, axis=0)  # noqa: E731
+    else:
+        x = torch.linspace(-3.0, 3.0, 3 * 4 * 6, dtype=torch.float64,
+                           device=target.device).reshape(3, 4, 6).sin() * 3
+        fn = lambda t: getattr(multiact, info.name)(t, axis=0)  # noqa: E731
+    torch.testing.assert_close(vmap(fn)(x), torch.stack([fn(r) for r in x]), rtol=1e-14,
+                               atol=0)
+
+
 def _terms(info, x, w):
     """1, or for standardize the size of its gradient's terms, ``max |w| / sigma``
     (the rows' smallest sigma) for the cotangent ``w``: its kernel's backward and

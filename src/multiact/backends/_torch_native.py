@@ -223,9 +223,17 @@ def _two_product(ns, b, x, p=None):
     return fm.two_product(ns, b, x, p)
 
 
+def _moveaxis(ns, x, source, destination):
+    # Reason: torch.func.vmap has no batching rule for aten::moveaxis (array_api_compat's
+    # moveaxis): sparsemax and one_hot with an axis other than the last raised under
+    # vmap (decision 136); movedim, the same view, has one.
+    return torch.movedim(x, source, destination)
+
+
 PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
               "cumulative_sum": _cumulative_sum, "device_of": _device_of,
-              "default_float": _default_float, "two_product": _two_product}
+              "default_float": _default_float, "two_product": _two_product,
+              "moveaxis": _moveaxis}
 
 #: the torch namespace with its primitives: what the generic bodies run on (and
 #: the CPU kernels compile: handed to multiact.kernels)
