@@ -201,6 +201,19 @@ def test_log1mexp_gradient(ad_target):
     np.testing.assert_allclose(g, R.derivative(R.for_row("log1mexp"), x), rtol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["log1mexp", "sparse_plus"])
+def test_gradient_at_nan_where_it_depends_on_x_without_a_pytorch_twin(ad_target, name):
+    # decision 55's rule for the rows no PyTorch op mirrors: NaN where the derivative
+    # depends on x (log1mexp gave 1, sparse_plus 0 on PyTorch: a clip's derivative);
+    # the finite entries and +inf as before (decision 137)
+    x = np.array([np.nan, 0.3, 1.5, np.inf])
+    g = grad_of(ad_target, getattr(multiact, name), x)
+    assert np.isnan(g[0]) and np.all(np.isfinite(g[1:])), g
+    want = R.derivative(R.for_row(name), x[1:3])
+    np.testing.assert_allclose(g[1:3], want, rtol=1e-9)
+    assert g[3] == (0.0 if name == "log1mexp" else 1.0)
+
+
 def test_prelu_and_threshold_gradients(ad_target):
     x = np.array([-2.0, 0.0, 0.5, 3.0])
     g = grad_of(ad_target, lambda t: multiact.prelu(t, 0.25), x)

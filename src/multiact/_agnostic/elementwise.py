@@ -528,7 +528,9 @@ def sparse_plus(xp, x):
       array([0.  , 0.25, 2.  ])
     """
     x, dt = as_work(xp, x, "sparse_plus")
-    xm = fm.squash(xp, x, 2.0)
+    # the discarded branch kept finite by a select, not a clip: NaN reaches the middle
+    # branch, whose derivative depends on x (decision 55: NaN; torch's clamp gave 0)
+    xm = xp.where(xp.abs(x) >= 2.0, 0.0, x)
     mid = (xm + 1.0) * (xm + 1.0) * 0.25
     return finish(xp, xp.where(x <= -1, 0.0, xp.where(x >= 1, x, mid)), dt)
 
@@ -585,7 +587,10 @@ def log1mexp(xp, x):
     small = xp.where(tiny, xp.log(xt) - 0.5 * xt, small)
     large = xp.log1p(-xp.exp(-xp.where(lo, 2.0, xs)))
     val = xp.where(lo, small, large)
-    out = xp.where(x < 0, _NAN, xp.where(x == 0, -_INF, xp.where(pos, val, x)))  # NaN stays
+    # NaN: x x, NaN with a NaN derivative (decision 55; x gave 1), of 0 where x > 0
+    # (inf x inf's derivative, inf, times the select's 0 was NaN)
+    xn = xp.where(pos, 0.0, x)
+    out = xp.where(x < 0, _NAN, xp.where(x == 0, -_INF, xp.where(pos, val, xn * xn)))
     return finish(xp, out, dt)
 
 
