@@ -453,3 +453,21 @@ def test_messages_name_the_function_for_every_row():
         with pytest.raises((TypeError, ValueError)) as e:
             getattr(multiact, info.name)(object(), **info.cases[0].params)
         assert re.match(rf"multiact\.{info.name}: argument '{info.first}'", str(e.value))
+
+
+def test_an_array_api_namespace_of_an_older_standard_is_named():
+    # decision 138: the generic bodies pass Python scalars to where (the standard
+    # 2024.12); array-api-strict set to 2023.12 failed with an AttributeError deep in
+    # a body ('float' object has no attribute 'dtype')
+    xs = pytest.importorskip("array_api_strict")
+    xs.set_array_api_strict_flags(api_version="2023.12")
+    try:
+        for name in ("mish", "softmax", "gelu"):
+            with pytest.raises(TypeError, match=(
+                    rf"multiact\.{name}: argument 'x' is an array of array_api_strict, whose "
+                    r"namespace implements the Array API standard 2023\.12; multiact needs "
+                    r"2024\.12 or later")):
+                getattr(multiact, name)(xs.asarray([1.0, 2.0]))
+    finally:
+        xs.reset_array_api_strict_flags()
+    assert float(multiact.relu(xs.asarray([1.0]))[0]) == 1.0

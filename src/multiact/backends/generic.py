@@ -35,8 +35,26 @@ def _quotient(ns, a, b):
         return a / b
 
 
+#: the least version of the Array API standard the generic bodies are written for:
+#: 2024.12 lets ``where`` take a Python scalar, which they pass (decision 138)
+STANDARD = "2024.12"
+
+
+class GenericBackend(Backend):
+    def on_error(self, exc, x, fname, argname="x"):
+        # Reason: a clear error.  A namespace that implements an older standard
+        # (array_api_strict.set_array_api_strict_flags(api_version="2023.12")) failed
+        # deep in a body with an AttributeError ('float' object has no attribute 'dtype')
+        version = getattr(self.xp, "__array_api_version__", None)
+        if isinstance(version, str) and version < STANDARD:
+            raise TypeError(
+                f"multiact.{fname}: argument {argname!r} is an array of {self.label}, "
+                f"whose namespace implements the Array API standard {version}; multiact "
+                f"needs {STANDARD} or later (where() with a Python scalar)") from exc
+
+
 def backend(xp):
     """A backend for the Array API namespace ``xp``."""
     label = getattr(xp, "__name__", type(xp).__name__)
-    return Backend(Namespace(xp, "generic", {"shift": _shift, "quotient": _quotient},
-                             label=label))
+    return GenericBackend(Namespace(xp, "generic", {"shift": _shift, "quotient": _quotient},
+                                    label=label))
