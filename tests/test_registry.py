@@ -215,3 +215,16 @@ def test_adapter_without_its_framework_names_the_extra(module, method, extra):
     assert out.stdout.strip() == (
         f"ModuleNotFoundError: multiact.Activation.{method}() needs {extra} ({module} is not "
         f"installed): pip install 'multiact[{extra}]'"), out.stdout + out.stderr[-2000:]
+
+
+def test_a_default_spelled_out_is_the_same_activation():
+    # decision 139: equality and hash take every parameter, a default as its value
+    # (Activation("glu") != Activation("glu", axis=-1) before: configs de-duplicated apart)
+    assert Activation("glu") == Activation("glu", axis=-1)
+    assert hash(Activation("glu")) == hash(Activation("glu", axis=-1))
+    assert Activation("celu", alpha=1) == Activation("celu")  # (1 == 1.0, one hash)
+    assert len({Activation("gelu"), Activation("gelu", approximate=True),
+                Activation("gelu", approximate=False)}) == 2
+    assert Activation("glu", axis=-1).params == {"axis": -1}  # (as given)
+    assert Activation("glu").params == {}
+    assert Activation("celu", alpha=2.0) != Activation("celu")

@@ -63,7 +63,7 @@ class Activation:
     True
     """
 
-    __slots__ = ("_name", "_params", "_fn")
+    __slots__ = ("_name", "_params", "_fn", "_key")
 
     def __init__(self, name, **params):
         key = canonical(name, "Activation")
@@ -97,6 +97,10 @@ class Activation:
         object.__setattr__(self, "_name", key)
         object.__setattr__(self, "_params", tuple(sorted(params.items())))
         object.__setattr__(self, "_fn", fn)
+        # equality and hash: every parameter, a default as the value it stands for, so
+        # that Activation("glu") == Activation("glu", axis=-1) (decision 139)
+        full = {q.name: q.default for q in row if not q.required and _plain(q.default)}
+        object.__setattr__(self, "_key", (key, tuple(sorted({**full, **params}.items()))))
 
     @property
     def name(self):
@@ -119,10 +123,10 @@ class Activation:
     def __eq__(self, other):
         if not isinstance(other, Activation):
             return NotImplemented
-        return (self._name, self._params) == (other._name, other._params)
+        return self._key == other._key
 
     def __hash__(self):
-        return hash((Activation, self._name, self._params))
+        return hash((Activation, self._key))
 
     def __reduce__(self):
         return (_rebuild, (self._name, self._params))
