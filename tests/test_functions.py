@@ -1045,3 +1045,16 @@ def test_celu_alpha_below_the_normal_numbers_is_refused(target):
             multiact.celu(x, alpha)
         y = target.to_numpy(multiact.celu(x, 2.0 ** (-126 if dt == "float32" else -1022)))
         assert y[0] == 0 and y[1] == -(2.0 ** (-126 if dt == "float32" else -1022))
+
+
+def test_sparsemax_of_a_0d_input_is_a_slice_of_one_entry(target):
+    # decision 140: axis 0 or -1 on a 0-d input means "no axis" (the contract), as in
+    # softmax: one entry takes the whole mass; NaN stays NaN, -inf alone is 0
+    for v, want in ((1.5, 1.0), (-3.0, 1.0), (np.inf, 1.0), (-np.inf, 0.0)):
+        for axis in (-1, 0):
+            y = multiact.sparsemax(target.asarray(np.array(v)), axis=axis)
+            assert isinstance(y, target.array_type()) and y.shape == ()
+            assert float(target.to_numpy(y)) == want
+    assert np.isnan(float(target.to_numpy(multiact.sparsemax(target.asarray(np.array(np.nan))))))
+    with pytest.raises(ValueError, match=r"sparsemax: argument 'x' must have at least 1 "):
+        multiact.sparsemax(target.asarray(np.array(1.0)), axis=1)

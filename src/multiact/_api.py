@@ -1655,8 +1655,8 @@ def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -
               = \max(x - \tau, 0)
 
     Args:
-      x: input array (at least 1-d).
-      axis: int (default -1).
+      x: input array; a 0-d one is a slice of one entry (1, NaN stays NaN).
+      axis: int (default -1; 0 or -1 for 0-d ``x``).
 
     Example:
       >>> import numpy as np, multiact

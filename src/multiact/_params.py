@@ -456,12 +456,17 @@ class Axis(Kind):
 
     extra: int = 0
     min_ndim: int = 1
+    #: whether a 0-d ``x`` takes axis 0 or -1 as "no axis", as :class:`Axes` (the
+    #: contract; sparsemax: a slice of one entry, decision 140)
+    scalar: bool = False
     annotation = "int"
     static = True
     needs_array = True
     normal_default = False
 
     def check(self, fname, pname, v, be, x, first="x"):
+        if self.scalar and x.ndim == 0 and _index(fname, pname, v) in (0, -1):
+            return -1
         if x.ndim + self.extra < self.min_ndim:
             raise ValueError(f"multiact.{fname}: argument 'x' must have at least "
                              f"{self.min_ndim} dimension(s), got {x.ndim}-d")

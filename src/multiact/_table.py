@@ -348,7 +348,7 @@ TABLE: tuple[FuncInfo, ...] = (
          hints=_AXIS_HINT,
          defaults=("dtype=None: default float dtype", "dtype=float", "F.one_hot: int64, no "
                    "dtype: pass dtype=torch.int64", "keras.ops.one_hot: float32")),
-    _row("sparsemax", Rd.sparsemax, Param("axis", Axis(), -1), family="shape",
+    _row("sparsemax", Rd.sparsemax, Param("axis", Axis(scalar=True), -1), family="shape",
          bounds=_ulp(2, 3, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "-", "-", "sparsemax(axis=-1)")),
 )

@@ -524,14 +524,16 @@ def sparsemax(xp, x, axis=-1):
               = \max(x - \tau, 0)
 
     Args:
-      x: input array (at least 1-d).
-      axis: int (default -1).
+      x: input array; a 0-d one is a slice of one entry (1, NaN stays NaN).
+      axis: int (default -1; 0 or -1 for 0-d ``x``).
 
     Example:
       >>> import numpy as np, multiact
       >>> multiact.sparsemax(np.array([1.0, 0.8, -1.0]))
       array([0.6, 0.4, 0. ])
     """
+    if x.ndim == 0:  # (axis 0 or -1: "no axis", as softmax's; decision 140)
+        return xp.reshape(sparsemax(xp, xp.reshape(x, (1,)), 0), ())
     x, dt = as_work(xp, x, "sparsemax")
     if not all(fm.known(n) for n in x.shape):
         raise ValueError("multiact.sparsemax: argument 'x' has dimensions of unknown size, "
