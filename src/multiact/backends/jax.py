@@ -134,11 +134,29 @@ PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of, "dekker_split": _dekker
 NS = Namespace(_xp, "jax", PRIMITIVES)
 
 
+def _tanh_by_exp_beyond(ns, x):
+    """tanh by ``fm.tanh_by_exp`` beyond |x| = TANH_BY_EXP, XLA's below."""
+    return _xp.where(_xp.abs(x) >= fm.TANH_BY_EXP, fm.tanh_by_exp(ns, x), _xp.tanh(x))
+
+
 def _tanh_body(ns, x):
     """tanh, float64 by multiact's own formula beyond |x| = TANH_BY_EXP."""
     if x.dtype != _xp.float64:
         return _E.tanh(ns, x)
-    return _xp.where(_xp.abs(x) >= fm.TANH_BY_EXP, fm.tanh_by_exp(ns, x), _xp.tanh(x))
+    return _tanh_by_exp_beyond(ns, x)
+
+
+#: the namespace of mish's and tanh_shrink's bodies: tanh by _tanh_by_exp_beyond (see
+#: JaxBackend.mish)
+_NS_TANH = NS.replacing({"tanh": _tanh_by_exp_beyond})
+
+
+def _mish_body(ns, x):
+    return _E.mish(_NS_TANH, x)
+
+
+def _tanh_shrink_body(ns, x):
+    return _E.tanh_shrink(_NS_TANH, x)
 
 
 _WORK = (_xp.float32, _xp.float64)
@@ -338,6 +356,19 @@ class JaxBackend(Backend):
     def tanh(self, x):
         return self.generic(_TANH, _tanh_body, x)
 
+    @special("accuracy: XLA's float32 tanh is exactly +-1 beyond |x| = 7.9, so autodiff's "
+             "derivative of the body's tanh there, 1 - tanh^2, was 0: mish'(8) 1.0 where it "
+             "is 1.0000033 (28 ulp; jax.nn.mish's too).  The body with tanh by "
+             "fm.tanh_by_exp beyond TANH_BY_EXP (derivative 4e / (1 + e)^2; decision 141)")
+    def mish(self, x):
+        return self.generic(_MISH, _mish_body, x)
+
+    @special("accuracy: tanh_shrink'(x) = tanh(x)^2, which autodiff took as 1 - (1 - "
+             "tanh^2) from XLA's saturated float32 tanh: 1.0 at x = -8.36, 2 ulp off; the "
+             "body with tanh by fm.tanh_by_exp beyond TANH_BY_EXP (decision 141)")
+    def tanh_shrink(self, x):
+        return self.generic(_TANH_SHRINK, _tanh_shrink_body, x)
+
     @special(_GATE_REASON)
     def sigmoid(self, x):
         return self.generic(_SIGMOID, _sigmoid_body, x)
@@ -369,6 +400,8 @@ class JaxBackend(Backend):
 
 
 _TANH = BY_NAME["tanh"]
+_MISH = BY_NAME["mish"]
+_TANH_SHRINK = BY_NAME["tanh_shrink"]
 _SIGMOID = BY_NAME["sigmoid"]
 _SILU = BY_NAME["silu"]
 _GELU = BY_NAME["gelu"]
