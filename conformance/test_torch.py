@@ -525,26 +525,37 @@ def test_logsumexp_of_an_empty_tensor_is_differentiable(target):
 def test_expm1_near_zero_compiled_by_inductor(target, dtype):
     # decision 135: Inductor's expm1 is exp(x) - 1 on CPU (decision 35); in a
     # torch.compile graph there log1mexp's body and the elu family's kernel take
-    # Kahan's form (compiled log1mexp(1e-8) was -inf in float32, elu(-1e-8) 1.6e6
-    # ulp off).  The reference: the eager call (within the rows' bounds)
+    # Kahan's form (compiled log1mexp(1e-8) was -inf in float32, elu(-1e-8) 1e7 ulp
+    # off).  The reference: the eager call (within the rows' bounds).  The elu family
+    # also at large x, +inf and NaN, where its discarded branch's exp overflowed (a
+    # NaN gradient in a first version)
     dt = getattr(torch, dtype)
-    pos = torch.logspace(-9, 1, 48, dtype=dt, device=target.device)
+    big = 1000.0 if dtype == "float64" else 100.0
+    pos = torch.cat([torch.logspace(-9, 1, 48, dtype=dt),
+                     torch.tensor([big, float("inf"), float("nan")], dtype=dt)]).to(
+                         target.device)
 
-    def f(a, b, c, d):
-        return (multiact.log1mexp(a), multiact.elu(-b), multiact.celu(-c, 0.3),
-                multiact.selu(-d))
+    fns = (multiact.log1mexp, lambda t: multiact.elu(-t), multiact.elu,
+           lambda t: multiact.celu(-t, 0.3), lambda t: multiact.celu(t, 3.0),
+           lambda t: multiact.selu(-t), multiact.selu)
+
+    def f(*ts):
+        return tuple(fn(t) for fn, t in zip(fns, ts))
 
     torch._dynamo.reset()
-    xs = [pos.clone().requires_grad_(True) for _ in range(4)]
-    got = torch.compile(f, fullgraph=True)(*xs)
+    xs = [pos.clone().requires_grad_(True) for _ in fns]
+    cf = torch.compile(f, fullgraph=True)
+    got = cf(*xs)
     want = f(*xs)
     eps = torch.finfo(dt).eps  # (3 eps measured, value and gradient, on 4000 points)
+    tiny = 1024 * torch.finfo(dt).tiny  # (log1mexp(100) is subnormal in float32: unscored)
     for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=8 * eps, atol=0)
+        torch.testing.assert_close(g, w, rtol=8 * eps, atol=tiny, equal_nan=True)
+    # the gradients, +inf and NaN included (the elu family's at NaN: eager's, 1 or -1)
     gx = torch.autograd.grad(sum(g.sum() for g in got), xs)
     wx = torch.autograd.grad(sum(w.sum() for w in want), xs)
     for g, w in zip(gx, wx):
-        torch.testing.assert_close(g, w, rtol=8 * eps, atol=0)
+        torch.testing.assert_close(g, w, rtol=8 * eps, atol=0, equal_nan=True)
 
 
 PATCH = textwrap.dedent("""

@@ -289,10 +289,11 @@ def _elu_graph(x, alpha, scale, input_scale):
     """torch's elu kernel (``scale`` x above 0, ``scale alpha expm1(input_scale x)``
     at and below it) in a torch.compile graph on CPU, with Kahan's expm1.  Reason:
     accuracy.  Inductor's expm1 is ``exp(x) - 1`` (decision 35): the kernel it makes of
-    ``F.elu`` was 1.6e6 ulp off at x = -1e-8 in float32, 2.4e7 in float64 (torch's own
-    compiled ``F.elu`` alike; decision 135).  The select is torch's: NaN takes the
-    positive branch, value NaN and gradient ``scale``, as its elu_backward."""
-    neg = expm1_kahan(NS, x * input_scale) * (alpha * scale)
+    ``F.elu`` was far off near 0 (torch's own compiled ``F.elu`` alike; decision 135).
+    The select is torch's: NaN takes the positive branch, value NaN and gradient
+    ``scale``, as its elu_backward; the negative branch sees 0 there (and for x > 0:
+    exp's overflow, inf times the select's zero cotangent, was a NaN gradient)."""
+    neg = expm1_kahan(NS, torch.where(x <= 0, x, 0.0) * input_scale) * (alpha * scale)
     return torch.where(x <= 0, neg, x * scale if scale != 1.0 else x)
 
 
@@ -997,7 +998,7 @@ def _graph_activation(name, x, *params):
 
 # Reason: accuracy.  Inductor's expm1 is exp(x) - 1 on CPU (decision 35): a body's
 # expm1 in a torch.compile graph there is Kahan's (log1mexp compiled was -inf below x =
-# 3e-8 in float32, 1.3e6 ulp off in float64; decision 135)
+# 3e-8 in float32; decision 135)
 _NS_GRAPH = NS.replacing({"expm1": expm1_kahan})
 _NS_GRAPH.__dict__["activation"] = _graph_activation
 
