@@ -468,6 +468,8 @@ def test_an_array_api_namespace_of_an_older_standard_is_named():
                     r"namespace implements the Array API standard 2023\.12; multiact needs "
                     r"2024\.12 or later")):
                 getattr(multiact, name)(xs.asarray([1.0, 2.0]))
+        with pytest.raises(ValueError, match=r"multiact\.glu: .*even"):  # (its own error)
+            multiact.glu(xs.asarray([1.0, 2.0, 3.0]))
     finally:
         xs.reset_array_api_strict_flags()
     assert float(multiact.relu(xs.asarray([1.0]))[0]) == 1.0
