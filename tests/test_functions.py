@@ -720,15 +720,16 @@ def test_logmeanexp_of_entries_near_their_maximum_near_zero(target, dtype, rows)
         pytest.skip(f"{target.label}: no {dtype}")
     from mpmath import exp, log, mp, mpf
 
-    mp.dps = 40
     d = np.array(rows, dtype)
     y = target.to_numpy(multiact.logmeanexp(target.asarray(d), axis=-1))
-    want = [float(log(sum(exp(mpf(float(v))) for v in row) / len(row))) for row in d]
+    with mp.workdps(40):  # (not mp.dps: the references of other tests keep theirs)
+        want = [float(log(sum(exp(mpf(float(v))) for v in row) / len(row))) for row in d]
     np.testing.assert_allclose(y, np.array(want, dtype), rtol=2 * np.finfo(dtype).eps, atol=0)
     m = target.asarray(np.array([[True, True, False], [False, True, True]]))
     y = target.to_numpy(multiact.logmeanexp(target.asarray(d), axis=-1, where=m))
-    want = [float(log((exp(mpf(float(d[0, 0]))) + exp(mpf(float(d[0, 1])))) / 2)),
-            float(log((exp(mpf(float(d[1, 1]))) + exp(mpf(float(d[1, 2])))) / 2))]
+    with mp.workdps(40):
+        want = [float(log((exp(mpf(float(d[0, 0]))) + exp(mpf(float(d[0, 1])))) / 2)),
+                float(log((exp(mpf(float(d[1, 1]))) + exp(mpf(float(d[1, 2])))) / 2))]
     np.testing.assert_allclose(y, np.array(want, dtype), rtol=2 * np.finfo(dtype).eps, atol=0)
 
 
@@ -1045,6 +1046,19 @@ def test_celu_alpha_below_the_normal_numbers_is_refused(target):
             multiact.celu(x, alpha)
         y = target.to_numpy(multiact.celu(x, 2.0 ** (-126 if dt == "float32" else -1022)))
         assert y[0] == 0 and y[1] == -(2.0 ** (-126 if dt == "float32" else -1022))
+
+
+def test_celu_alpha_up_to_the_reciprocal_of_the_least_normal_number(target):
+    # decision 142: above 2^126 (float32), 1 / alpha is subnormal: XLA turned x / alpha
+    # into x (1 / alpha) and flushed it (JAX's celu(-1e38, 3e38) was -1e38); NumPy
+    # warned of -745 alpha's overflow.  At the ceiling: no warning, the right value
+    with pytest.raises(ValueError, match=r"multiact\.celu: argument 'alpha' must be at most "
+                                         r"8\.50706e\+37 for x of dtype float32, got 3e\+38"):
+        multiact.celu(target.asarray([-1.0], "float32"), 3e38)
+    a = 2.0 ** 126
+    y = target.to_numpy(multiact.celu(target.asarray([-1e38, -1.0, 2.0], "float32"), a))
+    want = np.array([a * math.expm1(-1e38 / a), -1.0, 2.0], np.float32)
+    np.testing.assert_allclose(y, want, rtol=4 * np.finfo(np.float32).eps)
 
 
 def test_sparsemax_of_a_0d_input_is_a_slice_of_one_entry(target):

@@ -259,6 +259,8 @@ class RealOrArray(Kind):
     #: the least scalar for x computed in float32 and in float64 (softplus's beta:
     #: ``fm.SOFTPLUS_BETA_FLOOR``), or None
     floor: Any = None
+    #: the largest, likewise (celu's alpha: ``fm.CELU_ALPHA_CEILING``), or None
+    ceiling: Any = None
     needs_array = True
 
     @property
@@ -287,6 +289,12 @@ class RealOrArray(Kind):
                     raise ValueError(
                         f"multiact.{fname}: argument {pname!r} must be at least {least:g} "
                         f"for x of dtype {_dtype_label(x)}, got {s!r}")
+            if self.ceiling is not None and x is not None:
+                most = self.ceiling[_work_bits(be, x) == 64]
+                if s > most:
+                    raise ValueError(
+                        f"multiact.{fname}: argument {pname!r} must be at most {most:g} "
+                        f"for x of dtype {_dtype_label(x)}, got {s!r}")
             return s
         v = _real_array(fname, pname, v, be, x, first)
         _check_broadcast(fname, pname, v, x, first)
@@ -296,6 +304,9 @@ class RealOrArray(Kind):
         what = _DOMAINS[self.domain][1]
         if self.floor is not None:
             what += f" (at least {self.floor[0]:g} for float32 x, {self.floor[1]:g} for float64)"
+        if self.ceiling is not None:
+            what += (f" (at most {self.ceiling[0]:g} for float32 x, {self.ceiling[1]:g} for "
+                     f"float64)")
         what += ", or an array broadcastable to x"
         return ("None, " + what) if self.optional else what
 

@@ -212,7 +212,8 @@ TABLE: tuple[FuncInfo, ...] = (
     # 5.71, 5.71, 6.22 (every float32 in [-32, -2^-4])
     _row("elu", E.elu, Param("alpha", RealOrArray(), 1.0), bounds=_ulp(5, 6), cases=(Case(), Case({"alpha": 0.5})),
          defaults=("alpha=1.0", "alpha=1.0", "alpha=1.0", "alpha=1.0")),
-    _row("celu", E.celu, Param("alpha", RealOrArray("positive", floor=fm.CELU_ALPHA_FLOOR), 1.0), bounds=_ulp(5, 6), cases=(Case(), Case({"alpha": 2.0}), Case({"alpha": 0.3})),
+    _row("celu", E.celu, Param("alpha", RealOrArray("positive", floor=fm.CELU_ALPHA_FLOOR,
+                                                  ceiling=fm.CELU_ALPHA_CEILING), 1.0), bounds=_ulp(5, 6), cases=(Case(), Case({"alpha": 2.0}), Case({"alpha": 0.3})),
          defaults=("alpha=1.0", "alpha=1.0", "alpha=1.0", "alpha=1.0")),
     _row("selu", E.selu, bounds=_ulp(6.5, 6.5),
          defaults=("selu", "selu", "selu", "selu")),

@@ -221,6 +221,10 @@ SOFTPLUS_BETA_FLOOR = (1.0e-31, 1.0e-296)
 #: numbers.  A subnormal alpha is 0 where XLA flushes subnormals (JAX's celu(0, 1e-39)
 #: in float32 was NaN) and its 1 / alpha overflows (torch's kernel raised; decision 132)
 CELU_ALPHA_FLOOR = (2.0 ** -126, 2.0 ** -1022)
+#: the largest, their reciprocals: above, 1 / alpha is subnormal, and XLA, which turns
+#: x / alpha into x (1 / alpha) for a constant alpha, flushed it to 0 (JAX's float32
+#: celu(-1e38, 3e38) was -1e38, not -8.5e37; decision 142)
+CELU_ALPHA_CEILING = (2.0 ** 126, 2.0 ** 1022)
 #: powers of 2 (a beta x of one of them is exact): a tuple, which torch.compile
 #: traces ``in``
 POW2 = tuple(2.0 ** k for k in range(-20, 21))

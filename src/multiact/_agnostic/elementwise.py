@@ -264,8 +264,14 @@ def celu(xp, x, alpha=1.0):
     pos = x > 0
     xn = xp.where(pos, 0.0, x)
     # x/alpha could overflow for tiny alpha; below -745 alpha, exp(x/alpha) is 0
-    # even in float64, so clamping there changes neither value nor derivative.
-    floor = -745.0 * a
+    # even in float64, so clamping there changes neither value nor derivative.  Only
+    # for alpha < 1 (above, x / alpha cannot overflow, and -745 alpha would: float32
+    # celu with alpha 3e38 warned of it)
+    if isinstance(a, (int, float)):  # (a Python number, as as_param leaves one)
+        floor = -745.0 * a if a < 1.0 else -_INF
+    else:
+        small = a < 1.0
+        floor = xp.where(small, -745.0 * xp.where(small, a, 1.0), -_INF)
     xn = xp.where(xn < floor, floor, xn)
     # where x / alpha is above -2^-30, alpha expm1(x / alpha) is x + (x / 2) (x /
     # alpha) to 2^-62, and x / alpha may underflow (alpha 1e30, x = -1e-20: 0 for
