@@ -276,9 +276,11 @@ def celu(xp, x, alpha=1.0):
     # where x / alpha is above -2^-30, alpha expm1(x / alpha) is x + (x / 2) (x /
     # alpha) to 2^-62, and x / alpha may underflow (alpha 1e30, x = -1e-20: 0 for
     # -1e-20; decision 129); the derivatives, 1 + x / alpha and 1 / alpha, hold
+    # (the shortcut's operands 0 elsewhere: at x = -inf, alpha >= 1, it was -inf + inf)
     t = xn / a
-    neg = xp.where(t > -9.313225746154785e-10, xn + (xn * 0.5) * t,
-                   a * fm.expm1_neg(xp, t))
+    tiny = t > -9.313225746154785e-10
+    ts, xs = xp.where(tiny, t, 0.0), xp.where(tiny, xn, 0.0)
+    neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
     return finish(xp, xp.where(pos, x, neg), dt)
 
 
