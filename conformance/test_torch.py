@@ -355,6 +355,29 @@ def test_export_and_reload(target, info, tmp_path):
     torch.testing.assert_close(loaded.module()(x2), net(x2), rtol=1e-6, atol=1e-6)
 
 
+class _Apply(torch.nn.Module):
+    def __init__(self, name, params):
+        super().__init__()
+        self.f = getattr(multiact, name)
+        self.params = params
+
+    def forward(self, x):
+        return self.f(x.abs() + 0.1 if self.f is multiact.log1mexp else x, **self.params)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_export_with_dynamic_sizes(target, info):
+    # both sizes dynamic, the reduced one too: logmeanexp's count was a SymInt there,
+    # and where(n > 0, n, 1.0) refused it (decision 143)
+    net = _Apply(info.name, _params(info))
+    x = torch.randn(4, 6, device=target.device)
+    n = 2 * torch.export.Dim("h", min=2, max=512) if info.halves else \
+        torch.export.Dim("n", min=2, max=1024)  # (the gated rows' halves: an even size)
+    ep = torch.export.export(net, (x,), dynamic_shapes={"x": {0: torch.export.Dim("b"), 1: n}})
+    x2 = torch.randn(3, 8, device=target.device)
+    torch.testing.assert_close(ep.module()(x2), net(x2), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
 def test_jit_trace_save_load(target, info, tmp_path):
     fn = _fn(info)

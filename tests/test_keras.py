@@ -38,6 +38,11 @@ inp = keras.Input((4,))
 h = keras.layers.Dense(8)(inp)
 h = keras.layers.Activation(multiact.gelu)(h)                  # a plain multiact function
 h = multiact.Activation("leaky_relu", negative_slope=0.2).to_keras()(h)   # the layer
+# an Activation as an activation argument, and a layer that halves its axis (the next
+# layer is built for 4 inputs: decision 143)
+h = keras.layers.Dense(8, activation=multiact.get({"name": "elu", "alpha": 0.5}))(h)
+h = multiact.Activation("glu").to_keras()(h)
+assert tuple(h.shape) == (None, 4), h.shape
 out = keras.layers.Dense(4, activation=multiact.silu)(h)       # an activation argument
 model = keras.Model(inp, out)
 model.save(path)                                               # never called before
@@ -57,7 +62,9 @@ dense = [l.activation for l in model.layers if isinstance(l, keras.layers.Dense)
 mine = [l.activation for l in model.layers if type(l).__name__ == "MultiactActivation"]
 assert acts == [multiact.gelu], acts
 assert dense[-1] is multiact.silu, dense
-assert mine == [multiact.Activation("leaky_relu", negative_slope=0.2)], mine
+assert dense[-2] == multiact.Activation("elu", alpha=0.5), dense
+assert mine == [multiact.Activation("leaky_relu", negative_slope=0.2),
+                multiact.Activation("glu")], mine
 y = np.asarray(keras.ops.convert_to_numpy(model(np.load(path + ".x.npy"))))
 assert np.array_equal(y, np.load(path + ".y.npy"))
 print("multiact")

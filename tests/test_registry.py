@@ -228,3 +228,30 @@ def test_a_default_spelled_out_is_the_same_activation():
     assert Activation("glu", axis=-1).params == {"axis": -1}  # (as given)
     assert Activation("glu").params == {}
     assert Activation("celu", alpha=2.0) != Activation("celu")
+
+
+@pytest.mark.parametrize("framework, make", [
+    ("torch", "torch.nn.Sequential(torch.nn.Linear(4, 8), "
+              "multiact.Activation('gelu').to_torch())"),
+    ("flax", "multiact.Activation('silu').to_flax()")])
+def test_a_pickled_adapter_loads_in_a_new_process(framework, make, tmp_path):
+    # decision 143: the adapter classes are made on first use; pickle, torch.save and
+    # spawn's workers look them up by name in a process that has not made them yet
+    # ("Can't get attribute 'ActivationModule' on <module 'multiact.adapters'>")
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec(framework) is None:
+        pytest.skip(f"{framework} is not installed")
+    path = str(tmp_path / "m.pkl")
+    save = (f"import pickle, torch, multiact\n" if framework == "torch" else
+            "import pickle, multiact\n") + f"m = {make}\npickle.dump(m, open({path!r}, 'wb'))\n"
+    load = (f"import pickle\nm = pickle.load(open({path!r}, 'rb'))\n"
+            "print(type(m).__module__, repr(m).replace(chr(10), ' '))\n")
+    for code in (save, load):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert "Activation(" in out.stdout, out.stdout

@@ -136,6 +136,11 @@ class Activation:
         return {"name": self._name, **{k: (list(v) if isinstance(v, tuple) else v)
                                       for k, v in self._params}}
 
+    def get_config(self):
+        """:meth:`to_config` under Keras' name for it: an Activation passed as a Keras
+        layer's ``activation=`` saves with the model (decision 143)."""
+        return self.to_config()
+
     @classmethod
     def from_config(cls, config):
         if not isinstance(config, dict) or "name" not in config:

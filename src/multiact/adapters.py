@@ -21,6 +21,10 @@ _CLASSES: dict = {}
 
 def torch_module(activation):
     """A ``torch.nn.Module`` applying ``activation`` (no parameters of its own)."""
+    return _torch_class()(activation)
+
+
+def _torch_class():
     cls = _CLASSES.get("torch")
     if cls is None:
         torch = _framework("torch", "torch", "multiact.Activation.to_torch()")
@@ -41,8 +45,8 @@ def torch_module(activation):
         ActivationModule.__module__ = __name__
         ActivationModule.__qualname__ = "ActivationModule"
         cls = _CLASSES["torch"] = ActivationModule
-        globals()["ActivationModule"] = cls  # picklable by reference
-    return cls(activation)
+        globals()["ActivationModule"] = cls  # picklable by reference (__getattr__ below)
+    return cls
 
 
 def flax_module(activation):
@@ -51,6 +55,10 @@ def flax_module(activation):
     The activation is a hashable, immutable attribute, so NNX treats it as
     static: ``nnx.jit`` and ``nnx.Sequential`` take the module as they take any.
     """
+    return _flax_class()(activation)
+
+
+def _flax_class():
     cls = _CLASSES.get("flax")
     if cls is None:
         nnx = _framework("flax.nnx", "flax", "multiact.Activation.to_flax()")
@@ -69,7 +77,48 @@ def flax_module(activation):
         FlaxActivation.__qualname__ = "FlaxActivation"
         cls = _CLASSES["flax"] = FlaxActivation
         globals()["FlaxActivation"] = cls
-    return cls(activation)
+    return cls
+
+
+#: the classes made on first use, by the name pickle looks them up by
+_LAZY = {"ActivationModule": _torch_class, "FlaxActivation": _flax_class,
+         "MultiactActivation": lambda: register_keras()}
+
+
+def __getattr__(name):
+    # Reason: a module, a model or a process (spawn) pickled with one of these classes
+    # loads in a new process: pickle finds the class by name here, before any
+    # to_torch() there made it (decision 143)
+    make = _LAZY.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return make()
+
+
+def _output_shape(activation, shape):
+    """The shape ``activation`` gives an input of ``shape`` (Keras' ``None`` sizes
+    kept): the gated rows halve their axis, one_hot adds its classes, logsumexp and
+    logmeanexp reduce; every other row keeps the shape."""
+    from ._table import BY_NAME
+
+    info = BY_NAME[activation.name]
+    p = {q.name: q.default for q in info.params if not q.required}
+    p.update(activation.params)
+    shape, nd = tuple(shape), len(shape)
+    if info.halves:
+        ax = p["axis"] % nd
+        return shape[:ax] + (None if shape[ax] is None else shape[ax] // 2,) + shape[ax + 1:]
+    if info.name == "one_hot":
+        ax = p["axis"] % (nd + 1)
+        return shape[:ax] + (p["num_classes"],) + shape[ax:]
+    if info.name in ("logsumexp", "logmeanexp"):
+        axis = p["axis"]
+        axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+        axes = {a % nd for a in axes} if nd else set()
+        if p["keepdims"]:
+            return tuple(1 if i in axes else n for i, n in enumerate(shape))
+        return tuple(n for i, n in enumerate(shape) if i not in axes)
+    return shape
 
 
 def register_keras():
@@ -105,7 +154,7 @@ def register_keras():
             return self.activation(x)
 
         def compute_output_shape(self, input_shape):
-            return input_shape
+            return _output_shape(self.activation, input_shape)
 
         def get_config(self):
             return {**super().get_config(), "activation": self.activation.to_config()}
@@ -116,6 +165,9 @@ def register_keras():
     for info in TABLE:
         fn = getattr(multiact, info.name)
         keras.saving.register_keras_serializable(package="multiact", name=info.name)(fn)
+    # an Activation itself as a layer's activation= (multiact.get({"name": "elu", ...}))
+    keras.saving.register_keras_serializable(package="multiact", name="Activation")(
+        multiact.Activation)
     _CLASSES["keras"] = MultiactActivation
     _unwatch()
     return MultiactActivation

@@ -245,7 +245,9 @@ def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
         out = xp.sum(x, axis=axis, keepdims=True) * 0.0 + _NAN
     else:
         sh, m = fm.shift_by_max(xp, x, axis, where, None)
-        safe_n = n if isinstance(n, float) else xp.where(n > 0, n, 1.0)
+        # (a Python or symbolic count is positive here: torch.export's dynamic sizes)
+        counted = isinstance(n, float) or type(n).__name__ in _SYMBOLIC
+        safe_n = n if counted else xp.where(n > 0, n, 1.0)
         e = xp.exp(sh)
         total = xp.sum(e, axis=axis, keepdims=True)
         # u = mean(exp(sh)) - 1, the mean's difference from 1, term by term: expm1(sh)
@@ -264,10 +266,8 @@ def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
         lse = xp.where(near, xp.log1p(xp.where(near, u, 0.0)),
                        xp.log(xp.where(near | (total == 0), 1.0, total / safe_n)))
         out = xp.where(total == 0, -_INF, m + lse)
-        if not isinstance(n, float):
+        if not counted:
             out = xp.where(n > 0, out, _NAN)
-        elif n == 0:
-            out = xp.full_like(out, _NAN)
     if not keepdims:
         out = fm.drop_axes(xp, out, axis)
     return finish(xp, out, dt)
