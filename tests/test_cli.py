@@ -53,6 +53,12 @@ def _unknown(typo):
     (["check", "--device", "tpu"], "multiact: error: unknown device 'tpu' (known: cpu, cuda)"),
     (["check", "--nope"], "multiact: error: unrecognized arguments: --nope (see multiact --help)"),
     (["info", "gleu"], _unknown("gleu")),
+    # (decision 143: info took these with exit 0, "no backend installed")
+    (["info", "gelu", "--backend", "nosuch"], "multiact: error: unknown backend 'nosuch' "
+                                              "(known: numpy, torch, jax, cupy, "
+                                              "array_api_strict, dask)"),
+    (["info", "gelu", "--device", "tpu"], "multiact: error: unknown device 'tpu' (known: cpu, "
+                                          "cuda)"),
     (["check", "--function", "relu", "--json", "/nonexistent/dir/x.json"],
      "multiact: error: --json '/nonexistent/dir/x.json': cannot write there (no such folder, or "
      "not writable)"),
@@ -169,3 +175,15 @@ def test_pytest_report_under_xdist_is_refused_not_empty(tmp_path):
     assert r.returncode == 4, r.stdout + r.stderr
     assert "--report writes the matrix one process collects" in r.stderr
     assert not out.exists()
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error():
+    # `multiact list | head -2`: the reader closes the pipe (decision 143: a
+    # BrokenPipeError traceback before)
+    p = subprocess.Popen([sys.executable, "-m", "multiact", "list"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait(timeout=120) == 0 and "Traceback" not in err, err

@@ -250,10 +250,18 @@ def _info(args):
     from .._info import info
     from .._table import canonical_name
 
+    from .targets import BACKENDS, normalize_device
+
     try:
         canonical_name(args.name, "info")
     except (TypeError, ValueError) as e:
         return _fail(_unknown(e, "info"))
+    # an unknown name is an error, as in check (it printed "no backend installed", 0)
+    for b in args.backend or ():
+        if b not in BACKENDS:
+            return _fail(f"unknown backend {b!r} (known: {', '.join(BACKENDS)})")
+    if args.device and normalize_device(args.device) not in ("cpu", "cuda"):
+        return _fail(f"unknown device {args.device!r} (known: cpu, cuda)")
     print(info(args.name, backends=args.backend, device=args.device))
     return 0
 
@@ -280,6 +288,19 @@ def _compile(args):
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Reason: `multiact list | head` closed the pipe; a tool's output cut short by
+        # its reader is not an error to print a traceback for.  stdout is pointed at
+        # devnull so the interpreter's own flush at exit does not raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "check":
