@@ -588,7 +588,10 @@ class TorchBackend(Backend):
              "alpha 2^-60 (decision 132)")
     def celu(self, x, alpha=1.0):
         if x.dtype in _FLOATS and type(alpha) is float:
-            y = (_elu_graph if _traced_cpu(x) else _elu)(x, alpha, 1.0, 1.0 / alpha)
+            if _traced_cpu(x):
+                y = _elu_graph(x, alpha, 1.0, 1.0 / alpha)
+            else:  # (alpha 1 by elu's defaults: a float Scalar costs a small call more)
+                y = _elu(x) if alpha == 1.0 else _elu(x, alpha, 1.0, 1.0 / alpha)
             # celu(-1e-10, 1e30) in float32 was 100 ulp off, celu(-1e-20, 1e30) -0.
             # Below |x / alpha| = 2^-60, celu(x) = x (1 + x / (2 alpha)) is x to 2^-61,
             # and x / alpha is normal in float32 and float64 above 2^-126 alpha
