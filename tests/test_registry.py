@@ -255,3 +255,20 @@ def test_a_pickled_adapter_loads_in_a_new_process(framework, make, tmp_path):
                              timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"))
         assert out.returncode == 0, out.stderr[-2000:]
     assert "Activation(" in out.stdout, out.stdout
+
+
+def test_pytorch_class_names_and_the_calls_hints_in_configs():
+    # decision 144: PyTorch's class names, any case, without '_' ("LeakyReLU" was not
+    # found where "GELU" was), each the function torch's module computes; a config's
+    # other-library argument gets the call's hint
+    torch = pytest.importorskip("torch")
+    x = torch.linspace(-4.0, 4.0, 24, dtype=torch.float64).reshape(3, 8)
+    for cls in ("LeakyReLU", "LogSoftmax", "LogSigmoid", "Hardswish", "Tanhshrink", "ReLU6",
+                "SiLU", "Softmin"):
+        module = getattr(torch.nn, cls)(**({"dim": -1} if "Soft" in cls else {}))
+        torch.testing.assert_close(multiact.get(cls)(x), module(x), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"unknown activation 'LeakyReLUX'"):
+        multiact.get("LeakyReLUX")
+    with pytest.raises(TypeError, match=r"softmax\(\) has no parameter 'dim' \(it takes axis, "
+                                        r"where, initial\); multiact uses axis="):
+        multiact.get({"name": "softmax", "dim": 1})

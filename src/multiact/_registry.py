@@ -73,9 +73,10 @@ class Activation:
         kinds = {q.name: q.kind for q in row}
         for p, val in params.items():
             if p not in accepted:
+                hint = BY_NAME[key].hints.get(p)  # (the call's: "multiact uses axis=")
                 raise TypeError(
                     f"multiact.Activation: {key}() has no parameter {p!r} "
-                    f"(it takes {', '.join(accepted) or 'none'})"
+                    f"(it takes {', '.join(accepted) or 'none'})" + (f"; {hint}" if hint else "")
                 )
             if isinstance(val, list):
                 val = tuple(val)

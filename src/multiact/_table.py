@@ -373,10 +373,26 @@ def canonical_name(name, who="get") -> str:
             return key
         if key in ALIASES:
             return ALIASES[key]
+    # PyTorch's class names ("LeakyReLU", "LogSoftmax"): any case, without the '_'
+    # (decision 144; "GELU" and "ReLU6" were found, "LeakyReLU" was not)
+    folded = _folded().get(name.lower().replace("-", "").replace("_", ""))
+    if folded is not None:
+        return folded
     close = difflib.get_close_matches(name.lower(), sorted({*BY_NAME, *ALIASES}), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ValueError(f"multiact.{who}: unknown activation {name!r}{hint} "
                      f"(multiact.names() lists them all)")
+
+
+_FOLDED: dict = {}
+
+
+def _folded() -> dict:
+    """Every name and alias without '_', to its row (one row each: no two collide)."""
+    if not _FOLDED:
+        for n in (*BY_NAME, *ALIASES):
+            _FOLDED[n.replace("_", "")] = n if n in BY_NAME else ALIASES[n]
+    return _FOLDED
 
 
 def info_for(name) -> FuncInfo:
