@@ -91,10 +91,22 @@ def _fail(msg):
     return 2
 
 
+def _unknown_selection(args):
+    """The message for an unknown ``--device`` or ``--backend`` (check, info), or None."""
+    from .targets import BACKENDS, normalize_device
+
+    if args.device and normalize_device(args.device) not in ("cpu", "cuda"):
+        return f"unknown device {args.device!r} (known: cpu, cuda)"
+    for b in args.backend or ():
+        if b not in BACKENDS:
+            return f"unknown backend {b!r} (known: {', '.join(BACKENDS)})"
+    return None
+
+
 def _check_args(args):
     """Validate the selection; returns (functions, error message or None)."""
     from .._table import DTYPES, canonical_name
-    from .targets import BACKENDS, devices, normalize_device
+    from .targets import devices, normalize_device
 
     functions = None
     if args.function:
@@ -107,11 +119,10 @@ def _check_args(args):
     for d in args.dtype or ():
         if d not in DTYPES:
             return None, f"unknown dtype {d!r} (known: {', '.join(DTYPES)})"
-    if args.device and normalize_device(args.device) not in ("cpu", "cuda"):
-        return None, f"unknown device {args.device!r} (known: cpu, cuda)"
+    error = _unknown_selection(args)
+    if error:
+        return None, error
     for b in args.backend or ():
-        if b not in BACKENDS:
-            return None, f"unknown backend {b!r} (known: {', '.join(BACKENDS)})"
         devs = devices(b)
         if not devs or (args.device and normalize_device(args.device) not in
                         [normalize_device(d) for d in devs]):
@@ -250,18 +261,14 @@ def _info(args):
     from .._info import info
     from .._table import canonical_name
 
-    from .targets import BACKENDS, normalize_device
-
     try:
         canonical_name(args.name, "info")
     except (TypeError, ValueError) as e:
         return _fail(_unknown(e, "info"))
     # an unknown name is an error, as in check (it printed "no backend installed", 0)
-    for b in args.backend or ():
-        if b not in BACKENDS:
-            return _fail(f"unknown backend {b!r} (known: {', '.join(BACKENDS)})")
-    if args.device and normalize_device(args.device) not in ("cpu", "cuda"):
-        return _fail(f"unknown device {args.device!r} (known: cpu, cuda)")
+    error = _unknown_selection(args)
+    if error:
+        return _fail(error)
     print(info(args.name, backends=args.backend, device=args.device))
     return 0
 
