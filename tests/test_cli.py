@@ -149,18 +149,24 @@ def test_info_describes_only_routes_that_can_run_here(hide):
 
 
 def test_list_prints_every_name_with_its_aliases():
-    from multiact._table import TABLE
+    from multiact._table import PRESETS, TABLE
 
     out = _run("list")
     assert out.returncode == 0 and not out.stderr, out.stderr
-    lines = out.stdout.splitlines()
+    table, _, rest = out.stdout.partition("\n\n")
+    lines = table.splitlines()
     rows = {line.split()[0]: line.split(None, 1)[1:] for line in lines[1:]}
+    # then the names with parameters (decision 145), each as its Activation's repr reads
+    presets = dict(line.split() for line in rest.splitlines()[1:])
+    assert presets == {n: repr(multiact.get(n))[len("Activation('"):].replace("', ", "(")
+                       for n in PRESETS}
+    assert presets["gelu_new"] == "gelu(approximate=True)"
     assert sorted(rows) == sorted(info.name for info in TABLE)
     for info in TABLE:
         aliases = rows[info.name][0].split(", ") if rows[info.name] else []
         assert aliases == list(info.aliases), (info.name, aliases)
     named = set(rows) | {a for v in rows.values() for a in (v[0].split(", ") if v else [])}
-    assert named == set(multiact.names())
+    assert named | set(presets) == set(multiact.names())
     assert "hard_silu" in out.stdout and "hard_swish, hardswish" in out.stdout
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import multiact
 from multiact import Activation
-from multiact._table import ALIASES, TABLE, info_for
+from multiact._table import ALIASES, PRESETS, TABLE, info_for
 
 
 def test_names_and_aliases_are_the_same_objects():
@@ -17,13 +17,14 @@ def test_names_and_aliases_are_the_same_objects():
     for alias, target in multiact.ALIASES.items():
         assert multiact.get(alias) is getattr(multiact, target)
         assert getattr(multiact, alias) is getattr(multiact, target)
-    assert set(names) == {i.name for i in TABLE} | set(ALIASES)  # every row, every alias
+    # every row, every alias, every name with parameters (decision 145)
+    assert set(names) == {i.name for i in TABLE} | set(ALIASES) | set(PRESETS)
 
 
 def test_every_name_runs_on_numpy():
     x = np.linspace(-2, 2, 8).reshape(2, 4)
     for n in multiact.names():
-        f, info = multiact.get(n), info_for(n)
+        f, info = multiact.get(n), info_for(PRESETS[n][0] if n in PRESETS else n)
         if info.name == "one_hot":  # indices
             xin = np.array([0, 1])
         else:
@@ -34,7 +35,8 @@ def test_every_name_runs_on_numpy():
 
 def test_get():
     assert multiact.get("gelu") is multiact.gelu
-    assert multiact.get("GELU") is multiact.gelu
+    assert multiact.get("Gelu") is multiact.gelu
+    assert multiact.get("GELU") == Activation("gelu", approximate=False)  # nn.GELU()
     assert multiact.get(None) is multiact.identity
     f = lambda x: x  # noqa: E731
     assert multiact.get(f) is f
@@ -255,6 +257,32 @@ def test_a_pickled_adapter_loads_in_a_new_process(framework, make, tmp_path):
                              timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"))
         assert out.returncode == 0, out.stderr[-2000:]
     assert "Activation(" in out.stdout, out.stdout
+
+
+def test_other_libraries_names_with_parameters():
+    # decision 145: Hugging Face's config names and PyTorch's "GELU" (nn.GELU() is
+    # exact, multiact's gelu is not by default) are the function with its parameters
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = torch.linspace(-6.0, 6.0, 49, dtype=torch.float64)
+    tanh_form, exact = F.gelu(x, approximate="tanh"), torch.nn.GELU()(x)
+    for name, want in (("gelu_new", tanh_form), ("gelu_pytorch_tanh", tanh_form),
+                       ("gelu_fast", tanh_form), ("gelu_python", exact), ("GELU", exact)):
+        act = multiact.get(name)
+        assert isinstance(act, Activation) and act.name == "gelu", name
+        # (loose enough for torch's left-tail cancellation; the two forms differ by 1e-4)
+        torch.testing.assert_close(act(x), want, rtol=1e-6, atol=1e-10)
+        assert multiact.get(act.to_config()) == act  # saves as the row with parameters
+    # the names as config dicts; a parameter that contradicts the name is refused
+    assert multiact.get({"name": "gelu_new"}) == Activation("gelu", approximate=True)
+    assert Activation("GELU", approximate=False) == Activation("gelu", approximate=False)
+    with pytest.raises(ValueError, match=r"'gelu_new' is gelu\(approximate=True\); "
+                                         r"got approximate=False"):
+        Activation("gelu_new", approximate=False)
+    # plain names keep their own meaning: multiact's gelu is tanh by default
+    assert multiact.get("gelu") is multiact.gelu
+    with pytest.raises(ValueError, match=r"unknown activation 'Gelu_New'; did you mean 'gelu_new'"):
+        multiact.get("Gelu_New")  # spelled as there
 
 
 def test_pytorch_class_names_and_the_calls_hints_in_configs():

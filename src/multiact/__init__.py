@@ -17,7 +17,7 @@ from ._api import __all__ as _FUNCTIONS
 from ._info import info
 from ._registry import Activation, get, names
 from .adapters import register_keras
-from ._table import ALIASES
+from ._table import ALIASES, PRESETS
 
 __version__ = "0.2.0"
 
@@ -46,7 +46,7 @@ def compile(targets: str | Sequence[str] | None = None,  # noqa: A001
     from .kernels.aot import compile_kernels
 
     return compile_kernels(targets, functions, dtypes, progress)
-__all__ = [*_FUNCTIONS, "ALIASES", "Activation", "get", "names", "info", "register_keras"]
+__all__ = [*_FUNCTIONS, "ALIASES", "PRESETS", "Activation", "get", "names", "info", "register_keras"]
 
 # Keras in the process: multiact registers with its serialization now (Keras imported
 # first) or right after Keras' import (multiact first); imports nothing itself.

@@ -10,7 +10,7 @@ import math
 
 from . import _api
 from .adapters import flax_module, keras_layer, torch_module
-from ._table import ALIASES, BY_NAME, canonical_name
+from ._table import ALIASES, BY_NAME, PRESETS, canonical_name
 
 # The public function of every row (aliases are the same objects; where another
 # library's *default* differs, docs/defaults.md says so and the parameter is
@@ -25,7 +25,7 @@ def names():
     >>> "hardswish" in multiact.names() and "gelu" in multiact.names()
     True
     """
-    return sorted({*BY_NAME, *ALIASES})
+    return sorted({*BY_NAME, *ALIASES, *PRESETS})
 
 
 def canonical(name, who="get"):
@@ -66,6 +66,16 @@ class Activation:
     __slots__ = ("_name", "_params", "_fn", "_key")
 
     def __init__(self, name, **params):
+        if isinstance(name, str) and name in PRESETS:
+            # another library's name for a function with parameters (decision 145)
+            key, preset = PRESETS[name]
+            clash = [p for p in params if p in preset and params[p] != preset[p]]
+            if clash:
+                raise ValueError(
+                    f"multiact.Activation: {name!r} is {key}({_args(preset)}); "
+                    f"got {_args({p: params[p] for p in clash})}")
+            params = {**preset, **params}
+            name = key
         key = canonical(name, "Activation")
         fn = _CANONICAL[key]
         row = BY_NAME[key].params
@@ -164,6 +174,10 @@ class Activation:
         return keras_layer(self)
 
 
+def _args(params):
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
 def _rebuild(name, params):
     return Activation(name, **dict(params))
 
@@ -172,6 +186,12 @@ def get(identifier):
     """Resolve an activation the way model configs name them.
 
     * a name (``"gelu"``, an alias such as ``"hardswish"``): that function;
+    * another library's name for a function with parameters, spelled as there
+      (Hugging Face's ``"gelu_new"``, PyTorch's class ``"GELU"``, whose default is
+      exact): an :class:`Activation` with them (``multiact.PRESETS`` lists them).
+      Plain ``"gelu"`` is multiact's own, ``approximate=True`` (JAX's default);
+      Hugging Face's and Keras' ``"gelu"`` are exact:
+      ``{"name": "gelu", "approximate": False}``;
     * a config dict ``{"name": "leaky_relu", "negative_slope": 0.2}``: an
       :class:`Activation`;
     * an :class:`Activation` or any other callable: returned as it is;
@@ -184,10 +204,14 @@ def get(identifier):
     True
     >>> multiact.get({"name": "leaky_relu", "negative_slope": 0.2})
     Activation('leaky_relu', negative_slope=0.2)
+    >>> multiact.get("GELU")
+    Activation('gelu', approximate=False)
     """
     if identifier is None:
         return _CANONICAL["identity"]
     if isinstance(identifier, str):
+        if identifier in PRESETS:
+            return Activation(identifier)
         return function(identifier)
     if isinstance(identifier, dict):
         return Activation.from_config(identifier)

@@ -31,7 +31,7 @@ from ._agnostic import reductions as Rd
 from ._params import (Approximate, Axes, Axis, Count, DType, Flag, Initial, Mask,
                       Param, Real, RealOrArray, Scale, Weight)
 
-__all__ = ["FuncInfo", "Case", "TABLE", "ALIASES", "info_for", "canonical_name"]
+__all__ = ["FuncInfo", "Case", "TABLE", "ALIASES", "PRESETS", "info_for", "canonical_name"]
 
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 
@@ -64,6 +64,10 @@ class FuncInfo:
     body: Callable
     params: tuple = ()
     aliases: tuple = ()
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+                                       # other libraries' names for this function with
+                                       # parameters (HF's "gelu_new"): multiact.get gives
+                                       # an Activation (decision 145)
     family: str = "elementwise"        # "elementwise" | "reduction" | "shape"
     first: str = "x"                   # the name of the array argument
     bounds: Mapping[str, float] = field(default_factory=lambda: _ulp(0, 0))
@@ -225,6 +229,10 @@ TABLE: tuple[FuncInfo, ...] = (
     # float64, x = -3.02), 5.04 (JAX float32, x = -2.23: every float32 of 2^-4 <= -x <= 128;
     # since decision 123 3.76 at x = -11.02, every float32 of |x| <= 40)
     _row("gelu", E.gelu, Param("approximate", Approximate(), True), bounds=_ulp(2830, 208),
+         # Hugging Face's config names, and PyTorch's class (nn.GELU() is exact)
+         presets={"gelu_new": {"approximate": True}, "gelu_pytorch_tanh": {"approximate": True},
+                  "gelu_fast": {"approximate": True}, "gelu_python": {"approximate": False},
+                  "GELU": {"approximate": False}},
          cases=(Case(), Case({"approximate": False}, bounds=_ulp(8.5, 5.5))),
          defaults=("approximate=True", "approximate=True", "approximate='none' (exact): "
                    "approximate=False or 'none'", "approximate=False: pass approximate=False")),
@@ -360,6 +368,11 @@ BY_NAME: Mapping[str, FuncInfo] = MappingProxyType({f.name: f for f in TABLE})
 ALIASES: Mapping[str, str] = MappingProxyType(
     {a: f.name for f in TABLE for a in f.aliases})
 
+# Other libraries' names for a function with parameters, spelled exactly as there:
+# name -> (row name, parameters) (decision 145)
+PRESETS: Mapping[str, tuple] = MappingProxyType(
+    {n: (f.name, MappingProxyType(dict(p))) for f in TABLE for n, p in f.presets.items()})
+
 
 def canonical_name(name, who="get") -> str:
     """The row name for ``name`` (a name or an alias, any case, '-' for '_')."""
@@ -378,7 +391,8 @@ def canonical_name(name, who="get") -> str:
     folded = _folded().get(name.lower().replace("-", "").replace("_", ""))
     if folded is not None:
         return folded
-    close = difflib.get_close_matches(name.lower(), sorted({*BY_NAME, *ALIASES}), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name.lower(), sorted({*BY_NAME, *ALIASES, *PRESETS}), n=3,
+                                      cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ValueError(f"multiact.{who}: unknown activation {name!r}{hint} "
                      f"(multiact.names() lists them all)")

@@ -13,7 +13,8 @@ but missing.
 device; one line per kernel, then ``compiled N kernels for T targets, F
 failed``.  Exit status 1 if a kernel fails, 2 for bad arguments.
 
-``multiact list``: every function's name, with its aliases.
+``multiact list``: every function's name, with its aliases; then other libraries'
+names for a function with parameters.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def _list():
     print("function".ljust(width) + "aliases")
     for info in sorted(TABLE, key=lambda i: i.name):
         print((info.name.ljust(width) + ", ".join(info.aliases)).rstrip())
+    # other libraries' names for a function with parameters (decision 145)
+    presets = {n: info.label(dict(p)) for info in TABLE for n, p in info.presets.items()}
+    if presets:
+        width = max(map(len, presets)) + 2
+        print("\n" + "name".ljust(width) + "is")
+        for n in sorted(presets):
+            print(n.ljust(width) + presets[n])
     return 0
 
 
