@@ -75,8 +75,9 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
 
 def test_check_progress_matrix_footer_and_json(tmp_path):
     path = tmp_path / "m.json"
+    # a backend or function named twice runs once (gelu and PyTorch's name for it)
     out = _run("check", "--backend", "numpy", "--function", "gelu", "--function", "softmax",
-               "--json", str(path))
+               "--backend", "numpy", "--function", "Gelu", "--json", str(path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "multiact check: numpy:cpu float64 (3 functions)..." in out.stderr  # progress
     lines = out.stdout.splitlines()
@@ -90,6 +91,8 @@ def test_check_progress_matrix_footer_and_json(tmp_path):
     assert data["multiact"] == multiact.__version__ and "numpy" in data["versions"]
     assert {c["function"] for c in data["cells"]} == {"gelu", "gelu(approximate=False)",
                                                        "softmax"}
+    assert len(data["cells"]) == len({json.dumps(c, sort_keys=True) for c in data["cells"]})
+    assert "(1 backend/device pairs)" in lines[-1]
     out = _run("check", "--function", "relu", "-q")
     assert "not run: cupy (not installed)" in out.stdout or "not run: cupy" in out.stdout
     assert out.stderr == ""  # -q: no progress

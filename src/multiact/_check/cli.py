@@ -116,6 +116,11 @@ def _check_args(args):
     from .._table import DTYPES, canonical_name
     from .targets import devices, normalize_device
 
+    # a selection named twice (--backend numpy --backend numpy, gelu and its alias) is
+    # run once, not one column or row per mention
+    for name in ("backend", "dtype"):
+        if getattr(args, name):
+            setattr(args, name, list(dict.fromkeys(getattr(args, name))))
     functions = None
     if args.function:
         functions = []
@@ -124,6 +129,7 @@ def _check_args(args):
                 functions.append(canonical_name(f, "check"))
             except ValueError as e:
                 return None, _unknown(e, "check")
+        functions = list(dict.fromkeys(functions))
     for d in args.dtype or ():
         if d not in DTYPES:
             return None, f"unknown dtype {d!r} (known: {', '.join(DTYPES)})"
