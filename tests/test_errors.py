@@ -334,6 +334,39 @@ def test_torch_layouts_other_than_strided_are_right_or_refused():
     assert x.layout == torch.sparse_coo and torch.equal(x.to_dense(), dense)  # not mutated
 
 
+def test_reductions_of_a_jagged_tensor_along_any_axis_are_right_or_refused():
+    """Each reduction row over every axis of a jagged nested tensor: each component's
+    dense value, or the layout's TypeError. standardize along the ragged axis counted
+    its slices from the shape's symbol and gave numbers in the hundreds (decision 146)."""
+    torch = pytest.importorskip("torch")
+    comps = [torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64),
+             torch.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], dtype=torch.float64)]
+    x = torch.nested.nested_tensor(comps, layout=torch.jagged)  # (2, j1, 2), ragged axis 1
+    computed, refused = set(), set()
+    for info in TABLE:
+        if not any(p.name == "axis" for p in info.params) or info.name == "one_hot":
+            continue
+        f = getattr(multiact, info.name)
+        kind = next(type(p.kind).__name__ for p in info.params if p.name == "axis")
+        for axis in (1, 2, -1) + ((None, (1, 2)) if kind == "Axes" else ()):
+            try:
+                out = f(x, axis=axis)
+            except TypeError as e:
+                assert str(e).startswith(f"multiact.{info.name}: argument '{info.first}' is a "
+                                         f"nested tensor (layout torch.jagged)"), str(e)
+                refused.add((info.name, axis))
+                continue
+            # a component's axis is the jagged one's less 1 (no batch axis)
+            dense_axis = axis if isinstance(axis, int) and axis < 0 else axis - 1
+            for got, c in zip(out.unbind(), comps, strict=True):
+                torch.testing.assert_close(got, f(c, axis=dense_axis), rtol=3e-7, atol=0)
+            computed.add((info.name, axis))
+    # why: both outcomes are reached, and the ragged axis is never computed
+    assert ("standardize", -1) in computed and ("softmax", 2) in computed
+    assert {("standardize", 1), ("standardize", None), ("standardize", (1, 2))} <= refused
+    assert not {(n, a) for n, a in computed if a in (1, None, (1, 2))}
+
+
 def test_numpy_bool_scalars_are_flags():
     np.testing.assert_array_equal(multiact.gelu(X, approximate=np.bool_(False)),
                                   multiact.gelu(X, approximate=False))

@@ -437,6 +437,21 @@ _MISH_TOP = 40.0
 _POW2 = fm.POW2
 
 
+def _ragged_reduction(x, axis):
+    """A nested tensor reduced along its ragged dimension (or every dimension) is
+    refused, as the layout's other failures are (decision 108).
+
+    Reason: a missing primitive.  The generic body counts a slice's entries from
+    ``x.shape``, where a jagged tensor's ragged size is a symbol (``j1``), not each
+    component's length: standardize gave numbers in the hundreds, with no error.
+    torch has no masked select on nested tensors to count them otherwise; the
+    other reductions fail in ATen there already (146)."""
+    ragged = getattr(x, "_ragged_idx", None)
+    if axis is None or ragged is None or any(a % x.dim() == ragged for a in axis):
+        raise NotImplementedError("a slice along the ragged dimension has as many entries "
+                                  "as its component")  # on_error names the layout
+
+
 def _refuse_layout(self, exc, x, fname, argname="x"):
     """``Backend.on_error``: a failed call on a tensor of another layout than
     strided, or of one of the unsigned dtypes that torch has few operators for
@@ -1012,6 +1027,13 @@ _NS_GRAPH.__dict__["activation"] = _graph_activation
 # nothing for the check: _dispatch maps these types here.
 class _SubclassBackend(Backend):
     on_error = _refuse_layout  # a jagged nested tensor is a subclass
+
+    @special("correctness: a jagged nested tensor reduced along its ragged dimension "
+             "is refused (its slices' counts are not in its shape; decision 146)")
+    def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
+        if x.is_nested:
+            _ragged_reduction(x, axis)
+        return super().standardize(x, axis, mean, variance, epsilon, where)
 
 
 SUBCLASS_BACKEND = _SubclassBackend(NS)
