@@ -334,6 +334,36 @@ def test_torch_layouts_other_than_strided_are_right_or_refused():
     assert x.layout == torch.sparse_coo and torch.equal(x.to_dense(), dense)  # not mutated
 
 
+def test_torch_array_arguments_on_another_device_or_layout_or_as_a_dtype():
+    """A mask, weight or slope tensor on another device (meta stands for a GPU here)
+    or of a sparse layout, and a tensor given as a dtype: the contract's errors, where
+    torch's operators said it in their own words (decision 146). A 0-d CPU tensor
+    goes with any device, as in torch."""
+    torch = pytest.importorskip("torch")
+    x = torch.linspace(-2.0, 2.0, 12).reshape(3, 4)
+    meta = {"device": "meta"}
+    _raises(ValueError, "multiact.softmax: argument 'where' is on device meta but 'x' is on "
+            "cpu; expected one device (where.to(x.device))",
+            lambda: multiact.softmax(x, where=torch.ones(3, 4, dtype=torch.bool, **meta)))
+    for call, pname in ((lambda v: multiact.leaky_relu(x, negative_slope=v), "negative_slope"),
+                        (lambda v: multiact.prelu(x, v), "weight"),
+                        (lambda v: multiact.logsumexp(x, b=v), "b"),
+                        (lambda v: multiact.standardize(x, mean=v), "mean")):
+        with pytest.raises(ValueError, match=rf"argument '{pname}' is on device meta but "):
+            call(torch.full((4,), 0.25, **meta))
+        cpu_scalar = call(torch.tensor(0.25))  # a 0-d CPU tensor: as a Python number
+        torch.testing.assert_close(cpu_scalar, call(0.25) if pname != "weight" else
+                                   multiact.prelu(x, torch.full((1,), 0.25)))
+    sparse = torch.ones(3, 4, dtype=torch.bool).to_sparse()
+    _raises(TypeError, "multiact.softmax: argument 'where' has layout torch.sparse_coo; "
+            "expected a dense tensor (layout torch.strided)",
+            lambda: multiact.softmax(x, where=sparse))
+    _raises(TypeError, "multiact.one_hot: argument 'dtype' must be a dtype of torch, got "
+            "tensor(0.5000)", lambda: multiact.one_hot(torch.tensor([1, 2]), 3,
+                                                        dtype=torch.tensor(0.5)))
+    assert multiact.one_hot(torch.tensor([1, 2]), 3, dtype=torch.float16).dtype == torch.float16
+
+
 def test_reductions_of_a_jagged_tensor_along_any_axis_are_right_or_refused():
     """Each reduction row over every axis of a jagged nested tensor: each component's
     dense value, or the layout's TypeError. standardize along the ragged axis counted

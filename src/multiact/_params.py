@@ -387,6 +387,7 @@ def _same_library_array(fname, pname, v, be, x, first="x"):
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
             f"{first!r} is a {be.label} array; pass arrays of one library (Python and "
             f"NumPy scalars go with any)")
+    be.check_array(fname, pname, v, x, first)
     if be.framework == "numpy":  # (no other backend takes a NumPy array)
         from ._dispatch import refuse_numpy_subclass
 
@@ -639,7 +640,11 @@ DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "ui
 
 def _dtype_of(be, v):
     """``v`` where it is a dtype of ``be``'s namespace (its ``isdtype`` takes it), else
-    None (namespaces raise different errors for a non-dtype)."""
+    None (namespaces raise different errors for a non-dtype; array_api_compat's
+    torch ``isdtype`` takes a tensor for a dtype)."""
+    if not isinstance(v, type) and (hasattr(v, "__array_namespace__") or
+                                    hasattr(v, "__array__")):  # an array (np.float32 is a type)
+        return None
     try:
         ok = be.ns.isdtype(v, ("bool", "integral", "real floating", "complex floating"))
     except Exception:  # noqa: BLE001

@@ -210,6 +210,11 @@ class Backend(Functions):
         """``x`` as an array of this library (Python input: ``np.asarray``)."""
         return x
 
+    def check_array(self, fname, pname, v, x, first="x"):
+        """Raise the contract's error where the array argument ``v`` (a mask, a
+        weight) cannot take part in a call on ``x``: another device, another layout
+        (PyTorch's); else return."""
+
     def on_error(self, exc, x, fname, argname="x"):
         """The public function's call raised ``exc``: raise the contract's
         ``TypeError`` where ``x`` is a kind of array this library accepts but the

@@ -452,6 +452,28 @@ def _ragged_reduction(x, axis):
                                   "as its component")  # on_error names the layout
 
 
+def _check_array(self, fname, pname, v, x, first="x"):
+    """``Backend.check_array``: an array argument (a mask, a weight, a slope) on
+    another device than ``x`` is the contract's ``ValueError`` (a 0-d CPU tensor
+    goes with any device, as in torch's own operators); one of another layout than
+    strided (sparse, nested) is its ``TypeError``.
+
+    Reason: a missing primitive.  torch's operators refuse the mix in their own
+    words (``RuntimeError: Expected all tensors to be on the same device``, or
+    ``Tensor on device cpu is not on the expected device meta``), naming neither
+    the function nor the argument: a mask left on the CPU is the common mistake on
+    a GPU (decision 146); a sparse mask ended in ``NotImplementedError`` from
+    ``aten::where``."""
+    if v.layout is not torch.strided or v.is_nested:
+        what = "a nested tensor" if v.is_nested else f"layout {v.layout}"
+        raise TypeError(f"multiact.{fname}: argument {pname!r} has {what}; expected a dense "
+                        f"tensor (layout torch.strided)")
+    if v.device != x.device and not (v.ndim == 0 and v.device.type == "cpu"):
+        raise ValueError(f"multiact.{fname}: argument {pname!r} is on device {v.device} but "
+                         f"{first!r} is on {x.device}; expected one device ({pname}.to("
+                         f"{first}.device))")
+
+
 def _refuse_layout(self, exc, x, fname, argname="x"):
     """``Backend.on_error``: a failed call on a tensor of another layout than
     strided, or of one of the unsigned dtypes that torch has few operators for
@@ -520,6 +542,7 @@ class TorchBackend(Backend):
         return body(_NS_GRAPH if _traced_cpu(x) else NS, x, *params)
 
     on_error = _refuse_layout
+    check_array = _check_array
 
     # -- native kernels: right values and derivatives on every route -----------------------
 
@@ -1027,6 +1050,7 @@ _NS_GRAPH.__dict__["activation"] = _graph_activation
 # nothing for the check: _dispatch maps these types here.
 class _SubclassBackend(Backend):
     on_error = _refuse_layout  # a jagged nested tensor is a subclass
+    check_array = _check_array
 
     @special("correctness: a jagged nested tensor reduced along its ragged dimension "
              "is refused (its slices' counts are not in its shape; decision 146)")
