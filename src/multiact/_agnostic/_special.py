@@ -40,7 +40,7 @@ def _horner(coeffs, t):
 
 def _exp_half_square(xp, a):
     """exp(-a^2/2) for 0 <= a <= 40 without rounding a^2 (see normal_pdf)."""
-    scale = 1048576.0 if a.dtype == xp.float64 else 32.0  # 2**20, 2**5
+    scale = 32.0 if a.dtype == xp.float32 else 1048576.0  # 2**5, 2**20 (longdouble too)
     hi = xp.round(a * scale) / scale
     lo = a - hi
     # exp(A) * exp(B) written as e + e * expm1(B): XLA rewrites a product of

@@ -585,7 +585,7 @@ def log1mexp(xp, x):
     # Below 1e-8, log(x) - x/2 (the next term, x^2/24, is below any eps there):
     # expm1 of a tiny argument underflows to 0 in some vector libraries (Sleef).
     x, dt = as_work(xp, x, "log1mexp")
-    switch = _LOG1MEXP_SWITCH if x.dtype == xp.float64 else fm.LN2
+    switch = fm.LN2 if x.dtype == xp.float32 else _LOG1MEXP_SWITCH
     pos = x > 0
     xs = xp.where(pos, x, 1.0)  # keeps the discarded branches finite
     lo = xs < switch
@@ -667,7 +667,8 @@ def tanh_shrink(xp, x):
     small = xp.abs(x) < 1
     xs = xp.clip(x, -1.0, 1.0)  # x where it is used; finite elsewhere (no NaN to mask)
     t = xs * xs
-    depth = _TANH_CF_DEPTH[64 if x.dtype == xp.float64 else 32]
+    # (NumPy's longdouble takes float64's depth: at least float64's accuracy)
+    depth = _TANH_CF_DEPTH[32 if x.dtype == xp.float32 else 64]
     d = 2.0 * depth + 1.0
     for k in range(depth - 1, 0, -1):
         d = (2.0 * k + 1.0) + t / d

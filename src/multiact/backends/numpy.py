@@ -156,7 +156,7 @@ def _ndtr():
     def ndtr(ns, x):
         if x.dtype == _F32:
             return _ndtr32(x)
-        if sp is None:
+        if sp is None or x.dtype != np.float64:  # (SciPy has no longdouble erfcx)
             return _special.ndtr(ns, x)
         return _special.ndtr_from_native(ns, x, sp.erf, sp.erfcx)
 
