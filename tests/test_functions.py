@@ -227,6 +227,15 @@ def test_no_warning_and_finite_for_finite_inputs(dtype):
         assert np.array_equal(y, round_to(hi, dtype)[~finite]), (info.name, xs[~finite], y)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_log1mexp_below_its_domain_is_nan_without_a_warning(target, dtype):
+    # the contract: NaN for x < 0, without a warning (-max squared warned of an
+    # overflow in NumPy, decision 146); pytest.ini makes a RuntimeWarning an error
+    x = np.array([-np.finfo(dtype).max, -1e30, -1.0, -np.finfo(dtype).tiny, np.nan], dtype)
+    y = target.to_numpy(multiact.log1mexp(target.asarray(x, dtype)))
+    assert np.all(np.isnan(y)), y
+
+
 @pytest.mark.skipif(np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
                     reason="longdouble is float64 on this platform")
 def test_numpy_longdouble_is_at_least_float64_accurate():

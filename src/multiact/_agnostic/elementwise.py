@@ -595,9 +595,10 @@ def log1mexp(xp, x):
     small = xp.where(tiny, xp.log(xt) - 0.5 * xt, small)
     large = xp.log1p(-xp.exp(-xp.where(lo, 2.0, xs)))
     val = xp.where(lo, small, large)
-    # NaN: x x, NaN with a NaN derivative (decision 55; x gave 1), of 0 where x > 0
-    # (inf x inf's derivative, inf, times the select's 0 was NaN)
-    xn = xp.where(pos, 0.0, x)
+    # NaN: x x, NaN with a NaN derivative (decision 55; x gave 1), of 0 where x is
+    # not NaN (inf x inf's derivative, inf, times the select's 0 was NaN; -1e308
+    # squared warned of an overflow in NumPy, decision 146)
+    xn = xp.where(pos | (x < 0), 0.0, x)
     out = xp.where(x < 0, _NAN, xp.where(x == 0, -_INF, xp.where(pos, val, xn * xn)))
     return finish(xp, out, dt)
 
