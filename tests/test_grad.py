@@ -96,7 +96,14 @@ def test_squareplus_far_left_gradient_in_float32(ad_target):
     xs = np.array([-1e15, -1e13, -3e12, -1e9, -1e5])
     g = grad32_of(ad_target, multiact.squareplus, xs)
     np.testing.assert_allclose(g, 4.0 / (4.0 * xs * xs), rtol=3e-7)
-    g = grad32_of(ad_target, lambda t: multiact.squareplus(t, b=0.0), np.array([-2.0, 0.0, 3.0]))
+    # decision 146: where x^2 underflows (|x| < 2^-64) the quotients' chain rule took
+    # 0 times 1 / h^2 = inf, a NaN gradient; float32's b = 1e-300 is 0 there too
+    tiny = np.array([-2.0, -2.0**-67, 0.0, 2.0**-71, 2.0**-120, 3.0])  # (normal: XLA flushes)
+    for b in (0.0, 1e-300):
+        g = grad32_of(ad_target, lambda t: multiact.squareplus(t, b=b), tiny)
+        np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    g = grad_of(ad_target, lambda t: multiact.squareplus(t, b=0.0),
+                np.array([-2.0**-526, 0.0, 2.0**-527]))
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
 
 

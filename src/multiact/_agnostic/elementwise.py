@@ -503,6 +503,11 @@ def squareplus(xp, x, b=4.0):
     # neither sum can overflow near the max.
     x, dt = as_work(xp, x, "squareplus")
     b = as_param(xp, b, x)
+    if isinstance(b, (int, float)) and (b == 0 or (b <= 2.0**-150 and x.dtype == xp.float32)):
+        # b 0 in x's dtype: relu, and its derivative.  The quotients below took the
+        # chain rule through 1 / h^2, which overflows where x^2 underflows (|x| <
+        # 2^-64 in float32): 0 times inf, a NaN gradient (decision 146)
+        return finish(xp, xp.where(x <= 0, 0.0, x), dt)
     a = xp.abs(x)
     sq = xp.where(a > 1.0e18, 0.0, a)
     sq = sq * sq
