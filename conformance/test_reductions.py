@@ -11,7 +11,7 @@ import pytest
 import multiact
 from multiact._check import reference as R
 from multiact._check.inputs import reduction_inputs, sparsemax_inputs, standardize_inputs
-from multiact._check.score import (FORMATS, FTZ_FLOOR, Cell, round_to, scaled_error,
+from multiact._check.score import (FORMATS, FTZ_FLOOR, Cell, round_to, scaled_error, shift_scaled_error,
                                    score_case, standardize_scale, ulp_error)
 from multiact._table import BY_NAME, TABLE
 
@@ -60,7 +60,7 @@ def _unrows(rows, data_shape, keep, axes):
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_family(target, name, axis, masked, dtype, report):
-    data = reduction_inputs(dtype).reshape(3, 2, 34)
+    data = reduction_inputs(dtype).reshape(4, 2, 34)
     m = _mask(data.shape) if masked else None
     x = target.asarray(data, dtype)
     kw = {"axis": axis}
@@ -79,6 +79,11 @@ def test_softmax_family(target, name, axis, masked, dtype, report):
 @pytest.mark.parametrize("case", ["plain", "b", "mask", "sign"])
 def test_logsumexp(target, case, dtype, report):
     data = reduction_inputs(dtype)
+    if case in ("b", "sign"):
+        # (not the two rows of decision 146: weights of both signs on the spread row
+        # cancel in the sum, by a factor of 8 in float32, which no rounding of the
+        # terms survives; the contract says so)
+        data = data[:6]
     x = target.asarray(data, dtype)
     kw, bb, m = {"axis": -1}, None, None
     if case in ("b", "sign"):
@@ -101,7 +106,11 @@ def test_logsumexp(target, case, dtype, report):
     else:
         y = target.to_numpy(out)
         val = np.where(sgn < 0, np.nan, val)
-    err = ulp_error(y, val, 0.0, dtype)
+    # in ulps of the larger of the result and the slice's maximum (decision 146)
+    counted = data if m is None else np.where(m, data, -np.inf)
+    if bb is not None:
+        counted = np.where(bb != 0, counted, -np.inf)
+    err = shift_scaled_error(y, val, counted, dtype)
     worst, b = float(err.max()), bound("logsumexp", dtype)
     _cell(report, "logsumexp", target, dtype, worst, b)
     assert worst <= b
@@ -195,7 +204,7 @@ def test_logmeanexp(target, masked, dtype, report):
     kw = {"where": target.asarray(m, "bool")} if masked else {}
     y = target.to_numpy(multiact.logmeanexp(target.asarray(data, dtype), axis=-1, **kw))
     ref = R.logmeanexp(data, where=m)
-    err = ulp_error(y, ref, 0.0, dtype)
+    err = shift_scaled_error(y, ref, data if m is None else np.where(m, data, -np.inf), dtype)
     worst, b = float(err.max()), bound("logmeanexp", dtype)
     _cell(report, "logmeanexp", target, dtype, worst, b)
     assert worst <= b

@@ -107,7 +107,8 @@ def test_triton_row_kernels(interpreted, used_kernel, info, masked, ncols):
     from multiact.backends import torch as tb
 
     rows = reduction_inputs("float32")
-    data = np.concatenate([rows, np.random.default_rng(0).standard_normal((6, ncols - 34))],
+    data = np.concatenate([rows, np.random.default_rng(0).standard_normal((len(rows),
+                                                                            ncols - 34))],
                           axis=1) if ncols > 34 else rows
     if info.name == "standardize":
         data = np.random.default_rng(1).standard_normal(data.shape) * 3 + 1

@@ -135,10 +135,12 @@ def sweep(dtype, full=False, dense=False):
 
 
 def reduction_inputs(dtype, seed=1):
-    """Rows with -inf entries, an all -inf row, +inf entries, an offset row and a
-    row whose log_softmax is near 0 (relative accuracy there)."""
+    """Rows with -inf entries, an all -inf row, +inf entries, an offset row, a
+    row whose log_softmax is near 0 (relative accuracy there), a row spread over
+    exp's whole range below its maximum (softmax's rounding of ``x - max``) and a
+    row whose logsumexp is near 0 where its maximum is not (decision 146)."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((6, 34)) * 3
+    x = rng.standard_normal((8, 34)) * 3
     x[1, ::3] = -np.inf                        # some -inf entries
     x[2, :] = -np.inf                          # an all -inf slice
     x[3, 5] = np.inf                           # a +inf entry (the limit)
@@ -146,6 +148,13 @@ def reduction_inputs(dtype, seed=1):
     x[4] += 60.0                               # offset data
     x[5, 0] = 1.0 - math.log(2.0 ** -(FORMATS[dtype][0] - 1))  # log_softmax near 0
     x[5, 1:] = -40.0 if dtype == "float64" else -20.0
+    # exp(x - max) normal down to -708 (float64) or -87 (float32 and the halves,
+    # computed in float32): |x - max| rounds to half an ulp of 512 or 64
+    low = 708.0 if dtype == "float64" else 87.0
+    x[6] = math.e - rng.uniform(0.0, low, 34)
+    x[6, 0] = math.e  # (a maximum with every bit: x - max rounds)
+    # logsumexp near 0: entries log(1/34), their maximum about -2.4
+    x[7] = math.log(1.0 / 34.0) + rng.standard_normal(34) * 1e-3
     return round_to(x, dtype)
 
 

@@ -98,6 +98,22 @@ def standardize_scale(data, ref):
         + np.abs(np.asarray(ref, dtype=np.float64))
 
 
+def shift_scaled_error(y, ref, data, dtype):
+    """Per-row error of a ``max + log(sum)`` result (logsumexp, logmeanexp) in ulps
+    of the larger of the reference and the row's largest finite entry: where the
+    result is near 0 and the maximum is not, the sum cancels the maximum, and an
+    ulp of the inputs there is many of the result (the result is ill-conditioned:
+    decision 146).  Elsewhere the ulps of the result (:func:`ulp_error`)."""
+    err = ulp_error(y, ref, 0.0, dtype)
+    finite = np.isfinite(data)
+    m = np.max(np.where(finite, data, -np.inf), axis=-1)
+    m = np.where(np.any(finite, axis=-1), np.abs(m), 0.0)
+    ok = np.isfinite(ref) & np.isfinite(np.asarray(y, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        shifted = np.abs(np.asarray(y, dtype=np.float64) - ref) / ulp_of(m, dtype)
+    return np.where(ok & (m > np.abs(ref)), np.minimum(err, shifted), err)
+
+
 def scaled_error(y, ref, scale, dtype):
     """``|y - ref| / (eps * scale)``, for results whose natural error is absolute
     (standardize: :func:`standardize_scale`).  NaN must match NaN."""
@@ -221,6 +237,8 @@ def score_case(info, params, target, dtype, *, dense=False, full=False, param_fo
                 err = scaled_error(yn, want, standardize_scale(data, want), dtype)
             elif ref.error == "scaled_max":
                 err = scaled_error(yn, want, np.max(np.abs(want), axis=-1, keepdims=True), dtype)
+            elif ref.error == "scaled_shift":
+                err = shift_scaled_error(yn, want, data, dtype)
             else:
                 err = ulp_error(yn, want, 0.0, dtype)
             n, at = data.size, None
