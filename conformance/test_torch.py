@@ -38,12 +38,12 @@ def _params(info):
     return dict(info.cases[0].params)
 
 
-def _data(info, target, shape=(3, 4), dtype=torch.float64):
+def _data(info, target, shape=(3, 4), dtype=torch.float64, device=None):
     """Points away from every kink (finite differences need smooth neighbourhoods)."""
     x = np.linspace(-2.1, 1.9, int(np.prod(shape))).reshape(shape)
     if info.nonneg_input:
         x = np.abs(x) + 0.1
-    return torch.tensor(x, dtype=dtype, device=target.device)
+    return torch.tensor(x, dtype=dtype, device=device or target.device)
 
 
 def _fn(info):
@@ -542,6 +542,60 @@ def test_logsumexp_of_an_empty_tensor_is_differentiable(target):
     assert y.grad_fn is not None and torch.all(y == -torch.inf)
     y.sum().backward()
     assert x.grad.shape == x.shape
+
+
+# every row, each check case (gelu's and geglu's exact forms, softplus's betas), prelu
+# with an array weight too
+META_ROWS = [(info, dict(case.params)) for info in TABLE for case in info.cases] + [
+    (info, {"weight": "array"}) for info in TABLE if info.name == "prelu"]
+
+
+def _meta_args(info, params, device, dtype):
+    """``(x, params, tensors to differentiate)`` for one row on ``device`` (meta: no
+    values; elsewhere values away from kinks)."""
+    if info.name == "one_hot":
+        idx = torch.tensor([0, 2, 4, 1, 3, 0])
+        idx = torch.empty(6, dtype=torch.long, device="meta") if device == "meta" else \
+            idx.to(device)
+        return idx, {**params, "dtype": dtype}, ()
+    if device == "meta":
+        x = torch.empty(4, 6, dtype=dtype, device="meta")
+    else:
+        x = _data(info, target=None, shape=(4, 6), dtype=dtype, device=device)
+    params = dict(params)
+    if params.get("weight") == "array":
+        params["weight"] = torch.full((6,), 0.25, dtype=dtype, device=device)
+    return x, params, (x,) + ((params["weight"],) if "weight" in params and
+                              isinstance(params["weight"], torch.Tensor) else ())
+
+
+@pytest.mark.parametrize("dt", [torch.float32, torch.float64, torch.bfloat16],
+                         ids=["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("info, params", META_ROWS,
+                         ids=[i.label(p) for i, p in META_ROWS])
+def test_meta_tensors_forward_and_backward(target, info, params, dt):
+    # A meta tensor in (torch.device("meta") model building, shape inference), a meta
+    # tensor of the shape and dtype of the same call on the device out, forward and
+    # backward (F.gelu and F.softplus give them): exact GELU and softplus's float64
+    # beta read the device's fused multiply-add test's values, and softplus's training
+    # asked autocast about the meta device; both raised.
+    f = getattr(multiact, info.name)
+    outs = {}
+    for device in ("meta", target.device):
+        for grad in (False, True) if info.name != "one_hot" else (False,):
+            x, p, leaves = _meta_args(info, params, device, dt)
+            for t in leaves:
+                t.requires_grad_(grad)
+            y = f(x, **p)
+            out = [(y.shape, y.dtype, y.device.type)]
+            if grad:
+                y.float().sum().backward()
+                out += [(t.grad.shape, t.grad.dtype, t.grad.device.type) for t in leaves]
+            outs[device, grad] = out
+    for (device, grad), out in outs.items():
+        if device == "meta":
+            want = [(shape, dtype, "meta") for shape, dtype, _ in outs[target.device, grad]]
+            assert out == want, (grad, out, want)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -671,6 +671,15 @@ def _fma_exact(device, dtype):
     key = (device.type, dtype)
     ok = _FMA.get(key)
     if ok is None:
+        if device.type == "meta":
+            # A meta tensor (torch.device("meta") model building, shape inference) has
+            # no values to test (.tolist() raised "Cannot copy out of meta tensor"), and
+            # needs none: every route gives the same shape and dtype.  False: the routes
+            # that need no answer (exact GELU's float64 form, Dekker's product), valid
+            # on any device.  Here, on a miss only: no other call pays for the test, and
+            # a test that sets the key (meta standing in for a GPU) keeps its answer.
+            _FMA[key] = False
+            return False
         from fractions import Fraction
 
         vals = [(-1) ** i * (1.0 + i / 7.0) * 10.0 ** (i % 13 - 6) for i in range(77)]

@@ -94,6 +94,11 @@ def autocast_on(device_type):
 
     try:
         return torch.is_autocast_enabled(device_type)
+    except RuntimeError:
+        # a device type that autocast does not know (meta: "unknown device type for
+        # autocast"): autocast cannot be on there.  (An exception, not a test of the
+        # type before the call: nothing on the calls that need no answer.)
+        return False
     except TypeError:  # torch < 2.4 takes no device type
         if device_type == "cpu":
             return torch.is_autocast_cpu_enabled()
