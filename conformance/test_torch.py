@@ -598,6 +598,24 @@ def test_meta_tensors_forward_and_backward(target, info, params, dt):
             assert out == want, (grad, out, want)
 
 
+# every element-wise and reduction row (and the gated rows and sparsemax), each case
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_make_fx_real_tracing(target, info):
+    # make_fx in its default ("real") mode traces plain tensors under its dispatch
+    # mode: the eager routes' host reads (softmax's NaN check, log_softmax's near-0
+    # check, logsumexp's finite maxima, standardize's moments) raised "trying to get
+    # value out of a tracing tensor"; such a mode now takes the generic body, as
+    # "fake" and "symbolic" do.  The graph, run on new values, is the eager call's.
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    fn = _fn(info)
+    x = _data(info, target, shape=(4, 6))
+    gm = make_fx(fn)(x)
+    assert "_local_scalar_dense" not in gm.code
+    for u in (x, x * 1.7 - 0.4 if not info.nonneg_input else x * 1.7 + 0.1):
+        torch.testing.assert_close(gm(u), fn(u), rtol=1e-13, atol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_expm1_near_zero_compiled_by_inductor(target, dtype):
     # decision 135: Inductor's expm1 is exp(x) - 1 on CPU (decision 35); in a

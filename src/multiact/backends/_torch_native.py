@@ -341,12 +341,23 @@ _NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32) +
 _is_compiling = torch.compiler.is_compiling
 _is_tracing = torch._C._is_tracing
 _functorch_active = torch._C._are_functorch_transforms_active
+_dispatch_modes = torch._C._len_torch_dispatch_stack
+# (getattr: a torch without the dispatch modes' slots, older than the floor of 2.1 is
+# thought to be, untested, detects no tracer here rather than failing to import)
+_dispatch_mode = getattr(torch._C, "_get_dispatch_mode", lambda key: None)
+_PROXY = getattr(getattr(torch._C, "_TorchDispatchModeKey", None), "PROXY", None)
 
 
 def eager(x) -> bool:
-    """A plain tensor in plain eager mode (the first two routes)."""
+    """A plain tensor in plain eager mode (the first two routes).  Not under make_fx's
+    tracer (a ProxyTorchDispatchMode): in its default "real" mode the tensors are plain,
+    and the eager routes' host reads (softmax's NaN check, ...) raised "trying to get
+    value out of a tracing tensor".  The generic body traces there, as under "fake".
+    (Any other dispatch mode, an op counter, keeps the eager routes; the stack's
+    length first: one C call, some 40 ns, where no mode is on.)"""
     return (type(x) in _PLAIN and not _is_compiling() and not _is_tracing()
-            and not _functorch_active() and _fwd_ad._current_level < 0)
+            and not _functorch_active() and _fwd_ad._current_level < 0
+            and (not _dispatch_modes() or _dispatch_mode(_PROXY) is None))
 
 
 def recording(x) -> bool:
