@@ -341,11 +341,12 @@ _NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32) +
 _is_compiling = torch.compiler.is_compiling
 _is_tracing = torch._C._is_tracing
 _functorch_active = torch._C._are_functorch_transforms_active
-_dispatch_modes = torch._C._len_torch_dispatch_stack
 # (getattr: a torch without the dispatch modes' slots, older than the floor of 2.1 is
 # thought to be, untested, detects no tracer here rather than failing to import)
-_dispatch_mode = getattr(torch._C, "_get_dispatch_mode", lambda key: None)
+_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", lambda: 0)
 _PROXY = getattr(getattr(torch._C, "_TorchDispatchModeKey", None), "PROXY", None)
+_dispatch_mode = getattr(torch._C, "_get_dispatch_mode", None) if _PROXY is not None else None
+_dispatch_mode = _dispatch_mode or (lambda key: None)
 
 
 def eager(x) -> bool:
