@@ -356,8 +356,13 @@ def test_torch_array_arguments_on_another_device_or_layout_or_as_a_dtype():
                                    multiact.prelu(x, torch.full((1,), 0.25)))
     sparse = torch.ones(3, 4, dtype=torch.bool).to_sparse()
     _raises(TypeError, "multiact.softmax: argument 'where' has layout torch.sparse_coo; "
-            "expected a dense tensor (layout torch.strided)",
-            lambda: multiact.softmax(x, where=sparse))
+            "expected the layout of 'x' (torch.strided)", lambda: multiact.softmax(x, where=sparse))
+    # a jagged mask of a jagged tensor: torch's where computes it (the review)
+    comps = [torch.tensor([[1.0, -2.0], [3.0, 4.0]]), torch.tensor([[0.0, 1.0]])]
+    nested = torch.nested.nested_tensor(comps, layout=torch.jagged)
+    got = multiact.softmax(nested, where=nested > 0)
+    for g, c in zip(got.unbind(), comps, strict=True):
+        torch.testing.assert_close(g, multiact.softmax(c, where=c > 0))
     _raises(TypeError, "multiact.one_hot: argument 'dtype' must be a dtype of torch, got "
             "tensor(0.5000)", lambda: multiact.one_hot(torch.tensor([1, 2]), 3,
                                                         dtype=torch.tensor(0.5)))

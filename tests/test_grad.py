@@ -105,6 +105,15 @@ def test_squareplus_far_left_gradient_in_float32(ad_target):
     g = grad_of(ad_target, lambda t: multiact.squareplus(t, b=0.0),
                 np.array([-2.0**-526, 0.0, 2.0**-527]))
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+    if ad_target.backend == "torch":  # (XLA flushes a subnormal b to 0: relu)
+        # a subnormal b: torch took a Python number over a tensor as a reciprocal
+        # times it, whose derivative squares 1 / h (inf below 2^-64): NaN
+        b = float(np.float32(1e-40))
+        x = np.array([-1e-19, 0.0, 1e-19, -3.0])
+        g = grad32_of(ad_target, lambda t: multiact.squareplus(t, b=1e-40), x)
+        r = np.sqrt(x * x + b)  # (x < 0: 1 + x / r written without cancellation)
+        want = np.where(x < 0, 0.5 * b / ((r - x) * r), 0.5 * (1 + x / r))
+        np.testing.assert_allclose(g, want, rtol=2e-6, atol=1e-44)  # (a subnormal at -3)
 
 
 def test_mish_and_tanh_shrink_derivatives_near_one_in_float32(ad_target):

@@ -273,12 +273,13 @@ def test_other_libraries_names_with_parameters():
         # (loose enough for torch's left-tail cancellation; the two forms differ by 1e-4)
         torch.testing.assert_close(act(x), want, rtol=1e-6, atol=1e-10)
         assert multiact.get(act.to_config()) == act  # saves as the row with parameters
-    # the names as config dicts; a parameter that contradicts the name is refused
+    # the names as config dicts; a parameter given with a name wins, as in torch's
+    # nn.GELU(approximate="tanh") (the review)
     assert multiact.get({"name": "gelu_new"}) == Activation("gelu", approximate=True)
-    assert Activation("GELU", approximate=False) == Activation("gelu", approximate=False)
-    with pytest.raises(ValueError, match=r"'gelu_new' is gelu\(approximate=True\); "
-                                         r"got approximate=False"):
-        Activation("gelu_new", approximate=False)
+    act = multiact.get({"name": "GELU", "approximate": "tanh"})
+    torch.testing.assert_close(act(x), tanh_form, rtol=1e-6, atol=1e-10)
+    # info and check take them as their row
+    assert str(multiact.info("gelu_new", backends=["numpy"])).startswith("multiact.info('gelu')")
     # plain names keep their own meaning: multiact's gelu is tanh by default
     assert multiact.get("gelu") is multiact.gelu
     with pytest.raises(ValueError, match=r"unknown activation 'Gelu_New'; did you mean 'gelu_new'"):

@@ -67,15 +67,11 @@ class Activation:
 
     def __init__(self, name, **params):
         if isinstance(name, str) and name in PRESETS:
-            # another library's name for a function with parameters (decision 145)
-            key, preset = PRESETS[name]
-            clash = [p for p in params if p in preset and params[p] != preset[p]]
-            if clash:
-                raise ValueError(
-                    f"multiact.Activation: {name!r} is {key}({_args(preset)}); "
-                    f"got {_args({p: params[p] for p in clash})}")
+            # another library's name for a function with parameters, its defaults: a
+            # parameter given with it wins, as in nn.GELU(approximate="tanh")
+            # (decision 145)
+            name, preset = PRESETS[name]
             params = {**preset, **params}
-            name = key
         key = canonical(name, "Activation")
         fn = _CANONICAL[key]
         row = BY_NAME[key].params
@@ -172,10 +168,6 @@ class Activation:
         """A Keras 3 layer applying this activation, saved and loaded as itself
         (imports Keras; registers multiact with Keras' serialization)."""
         return keras_layer(self)
-
-
-def _args(params):
-    return ", ".join(f"{k}={v!r}" for k, v in params.items())
 
 
 def _rebuild(name, params):

@@ -390,6 +390,8 @@ def canonical_name(name, who="get") -> str:
             return key
         if key in ALIASES:
             return ALIASES[key]
+    if name in PRESETS:  # the row of a name with parameters (multiact info, check)
+        return PRESETS[name][0]
     # PyTorch's class names ("LeakyReLU", "LogSoftmax"): any case, without the '_'
     # (decision 144; "GELU" and "ReLU6" were found, "LeakyReLU" was not)
     folded = _folded().get(name.lower().replace("-", "").replace("_", ""))

@@ -508,6 +508,12 @@ def squareplus(xp, x, b=4.0):
         # chain rule through 1 / h^2, which overflows where x^2 underflows (|x| <
         # 2^-64 in float32): 0 times inf, a NaN gradient (decision 146)
         return finish(xp, xp.where(x <= 0, 0.0, x), dt)
+    if isinstance(b, (int, float)) and b < (2.0**-126 if x.dtype == xp.float32 else 2.0**-1022):
+        # b below the smallest normal: an array (one op, this case only).  torch takes
+        # a Python number over a tensor as its reciprocal times it, whose derivative
+        # squares 1 / h, inf where h < 2^-64 (float32): NaN gradients; an array over
+        # an array divides twice, within range
+        b = xp.zeros_like(x) + b
     a = xp.abs(x)
     sq = xp.where(a > 1.0e18, 0.0, a)
     sq = sq * sq
@@ -521,8 +527,10 @@ def squareplus(xp, x, b=4.0):
     h = xp.where(big, a, xp.sqrt(xp.where(flat | big, 1.0, u)))
     xn = xp.where(x < 0, x, 0.0)   # each branch sees only its own infinity
     xq = xp.where(x < 0, 0.0, x)
-    neg = (b * 0.25) / (h * 0.5 - xn * 0.5)
-    pos = xq + (b * 0.25) / (h * 0.5 + xq * 0.5)
+    # (b / d) / 4, not (b / 4) / d: the same bits (a power of 2), but a subnormal
+    # b / 4 underflows, and b / d <= 2 sqrt(b) cannot overflow (d >= sqrt(b) / 2)
+    neg = (b / (h * 0.5 - xn * 0.5)) * 0.25
+    pos = xq + (b / (h * 0.5 + xq * 0.5)) * 0.25
     return finish(xp, xp.where((x < 0) | (flat & (x == 0)), neg, pos), dt)
 
 
@@ -603,7 +611,7 @@ def log1mexp(xp, x):
     # NaN: x x, NaN with a NaN derivative (decision 55; x gave 1), of 0 where x is
     # not NaN (inf x inf's derivative, inf, times the select's 0 was NaN; -1e308
     # squared warned of an overflow in NumPy, decision 146)
-    xn = xp.where(pos | (x < 0), 0.0, x)
+    xn = xp.where(xp.isnan(x), x, 0.0)
     out = xp.where(x < 0, _NAN, xp.where(x == 0, -_INF, xp.where(pos, val, xn * xn)))
     return finish(xp, out, dt)
 

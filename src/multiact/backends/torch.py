@@ -456,7 +456,7 @@ def _check_array(self, fname, pname, v, x, first="x"):
     """``Backend.check_array``: an array argument (a mask, a weight, a slope) on
     another device than ``x`` is the contract's ``ValueError`` (a 0-d CPU tensor
     goes with any device, as in torch's own operators); one of another layout than
-    strided (sparse, nested) is its ``TypeError``.
+    ``x``'s (a sparse mask of a dense ``x``) is its ``TypeError``.
 
     Reason: a missing primitive.  torch's operators refuse the mix in their own
     words (``RuntimeError: Expected all tensors to be on the same device``, or
@@ -464,10 +464,9 @@ def _check_array(self, fname, pname, v, x, first="x"):
     the function nor the argument: a mask left on the CPU is the common mistake on
     a GPU (decision 146); a sparse mask ended in ``NotImplementedError`` from
     ``aten::where``."""
-    if v.layout is not torch.strided or v.is_nested:
-        what = "a nested tensor" if v.is_nested else f"layout {v.layout}"
-        raise TypeError(f"multiact.{fname}: argument {pname!r} has {what}; expected a dense "
-                        f"tensor (layout torch.strided)")
+    if v.layout is not x.layout:  # (a jagged mask of a jagged x is right: torch's where)
+        raise TypeError(f"multiact.{fname}: argument {pname!r} has layout {v.layout}; "
+                        f"expected the layout of {first!r} ({x.layout})")
     if v.device != x.device and not (v.ndim == 0 and v.device.type == "cpu"):
         raise ValueError(f"multiact.{fname}: argument {pname!r} is on device {v.device} but "
                          f"{first!r} is on {x.device}; expected one device ({pname}.to("
