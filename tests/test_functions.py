@@ -227,6 +227,19 @@ def test_no_warning_and_finite_for_finite_inputs(dtype):
         assert np.array_equal(y, round_to(hi, dtype)[~finite]), (info.name, xs[~finite], y)
 
 
+@pytest.mark.parametrize("b", [1e-50, 1e40, -1e-50, 1e-40, 1e-310])
+def test_logsumexp_with_a_python_weight_that_float32_does_not_hold(target, b):
+    # decision 146: 1e-50 is 0 in float32 and 1e40 inf, and the result was -inf or
+    # inf (as SciPy's and JAX's) where log(2 |b|) is a float32 like any other;
+    # a subnormal weight kept few digits
+    x = target.asarray(np.zeros(2), "float32")
+    y, sign = (target.to_numpy(v) for v in multiact.logsumexp(x, b=b, return_sign=True))
+    want = math.log(2.0) + math.log(abs(b))
+    np.testing.assert_allclose(y, want, rtol=2 ** -23)
+    assert sign == math.copysign(1.0, b)
+    assert y.dtype == np.float32
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_log1mexp_below_its_domain_is_nan_without_a_warning(target, dtype):
     # the contract: NaN for x < 0, without a warning (-max squared warned of an

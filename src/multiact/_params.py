@@ -19,6 +19,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from ._agnostic._formulas import F32_MAX as _F32_MAX
+
 __all__ = ["Param", "Kind", "Real", "RealOrArray", "Scale", "Flag", "Approximate", "Axis",
            "Axes", "Mask", "Initial", "Count", "DType", "Weight", "REQUIRED", "broadcastable",
            "unexpected_arguments"]
@@ -120,8 +122,6 @@ def _wide_int(fname, pname, s, what):
     return s
 
 
-#: float32's largest value: a scalar parameter beyond it needs a wider work dtype
-_F32_MAX = 3.4028234663852886e38
 #: half float32's smallest subnormal: a nonzero scalar parameter of at most this
 #: magnitude is 0 in float32
 _F32_ZERO = 2.0 ** -150

@@ -27,6 +27,8 @@ __all__ = [
 
 SELU_SCALE = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
+#: float32's largest value (a parameter beyond it needs a wider work dtype)
+F32_MAX = 3.4028234663852886e38
 LN2 = math.log(2.0)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

@@ -148,12 +148,19 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
     if b is not None and not isinstance(b, (int, float)) and not getattr(
             b, "weak_type", False) and xp.isdtype(b.dtype, "real floating"):
         a, dt = _promote_with(xp, a, dt, b.dtype)
-    mask, nz = where, None
+    mask, nz, lb = where, None, None
     if b is not None:
         b = as_param(xp, b, a)
         if isinstance(b, (int, float)) and b == 0:
             b = xp.zeros_like(a)  # every entry excluded
-        if not isinstance(b, (int, float)):
+        elif isinstance(b, (int, float)) and not (
+                2.0**-1022 <= abs(b) and (a.dtype != xp.float32 or
+                                          2.0**-126 <= abs(b) <= fm.F32_MAX)):
+            # a Python weight that a's dtype does not hold (float32: 1e-50 is 0, 1e40
+            # inf; a subnormal keeps few digits): log|b| joins the result, which holds
+            # it (-inf and inf before, as SciPy's and JAX's; decision 146)
+            lb, sb, b = math.log(abs(b)), math.copysign(1.0, b), None
+        if b is not None and not isinstance(b, (int, float)):
             if not fm.same_shape(b.shape, a.shape):
                 a, b = xp.broadcast_arrays(a, b)
             # b == 0 excludes the entry, even an infinite one.
@@ -184,6 +191,8 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
                 eb = eb + xp.exp(g) * b
             t, r = fm.split_sums(xp, sh, eb, axis)
         lse, total = fm.log_abs(xp, t, r)
+        if lb is not None:
+            lse, total = lse + lb, total * sb
         # total == 0 (all -inf, all excluded): -inf, and no gradient through m.
         out = xp.where(total == 0, -_INF, m + lse)
         # sign via where: array_api_compat's torch sign writes through a boolean
