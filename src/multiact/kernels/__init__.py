@@ -338,7 +338,7 @@ def _route(x, floor=None):
         if not _triton():
             return None
         return "triton" if m == "fused" else "tier"
-    if m == "fused":
+    if m == "fused" and x.is_cpu:  # (a meta tensor, say, has no values to run on)
         if _interpreted():
             return "triton" if _triton() else None
         return "sync" if _inductor() else None
