@@ -445,7 +445,7 @@ def _ragged_reduction(x, axis):
     ``x.shape``, where a jagged tensor's ragged size is a symbol (``j1``), not each
     component's length: standardize gave numbers in the hundreds, with no error.
     torch has no masked select on nested tensors to count them otherwise; the
-    other reductions fail in ATen there already (146)."""
+    other reductions fail in ATen there already (decision 146)."""
     ragged = getattr(x, "_ragged_idx", None)
     if axis is None or ragged is None or any(a % x.dim() == ragged for a in axis):
         raise NotImplementedError("a slice along the ragged dimension has as many entries "
