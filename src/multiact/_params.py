@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._agnostic._formulas import F32_MAX as _F32_MAX
+from ._agnostic._formulas import F32_ZERO as _F32_ZERO
 
 __all__ = ["Param", "Kind", "Real", "RealOrArray", "Scale", "Flag", "Approximate", "Axis",
            "Axes", "Mask", "Initial", "Count", "DType", "Weight", "REQUIRED", "broadcastable",
@@ -122,9 +123,6 @@ def _wide_int(fname, pname, s, what):
     return s
 
 
-#: half float32's smallest subnormal: a nonzero scalar parameter of at most this
-#: magnitude is 0 in float32
-_F32_ZERO = 2.0 ** -150
 
 
 def _check_domain(fname, pname, s, domain, be=None, x=None):

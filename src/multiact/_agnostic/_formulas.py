@@ -29,6 +29,11 @@ SELU_SCALE = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
 #: float32's largest value (a parameter beyond it needs a wider work dtype)
 F32_MAX = 3.4028234663852886e38
+#: half float32's smallest subnormal: a nonzero Python number of at most this
+#: magnitude is 0 in float32
+F32_ZERO = 2.0 ** -150
+#: the smallest normal numbers of float32 and float64
+NORMAL_FLOOR = (2.0 ** -126, 2.0 ** -1022)
 LN2 = math.log(2.0)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -222,7 +227,7 @@ SOFTPLUS_BETA_FLOOR = (1.0e-31, 1.0e-296)
 #: the least Python alpha for celu, for float32 and float64 x: the smallest normal
 #: numbers.  A subnormal alpha is 0 where XLA flushes subnormals (JAX's celu(0, 1e-39)
 #: in float32 was NaN) and its 1 / alpha overflows (torch's kernel raised; decision 132)
-CELU_ALPHA_FLOOR = (2.0 ** -126, 2.0 ** -1022)
+CELU_ALPHA_FLOOR = NORMAL_FLOOR
 #: the largest, their reciprocals: above, 1 / alpha is subnormal, and XLA, which turns
 #: x / alpha into x (1 / alpha) for a constant alpha, flushed it to 0 (JAX's float32
 #: celu(-1e38, 3e38) was -1e38, not -8.5e37; decision 142)

@@ -503,12 +503,13 @@ def squareplus(xp, x, b=4.0):
     # neither sum can overflow near the max.
     x, dt = as_work(xp, x, "squareplus")
     b = as_param(xp, b, x)
-    if isinstance(b, (int, float)) and (b == 0 or (b <= 2.0**-150 and x.dtype == xp.float32)):
+    f32 = x.dtype == xp.float32
+    if isinstance(b, (int, float)) and (b == 0 or (b <= fm.F32_ZERO and f32)):
         # b 0 in x's dtype: relu, and its derivative.  The quotients below took the
         # chain rule through 1 / h^2, which overflows where x^2 underflows (|x| <
         # 2^-64 in float32): 0 times inf, a NaN gradient (decision 146)
         return finish(xp, xp.where(x <= 0, 0.0, x), dt)
-    if isinstance(b, (int, float)) and b < (2.0**-126 if x.dtype == xp.float32 else 2.0**-1022):
+    if isinstance(b, (int, float)) and b < fm.NORMAL_FLOOR[0 if f32 else 1]:
         # b below the smallest normal: an array (one op, this case only).  torch takes
         # a Python number over a tensor as its reciprocal times it, whose derivative
         # squares 1 / h, inf where h < 2^-64 (float32): NaN gradients; an array over

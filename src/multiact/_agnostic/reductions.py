@@ -154,8 +154,8 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         if isinstance(b, (int, float)) and b == 0:
             b = xp.zeros_like(a)  # every entry excluded
         elif isinstance(b, (int, float)) and not (
-                2.0**-1022 <= abs(b) and (a.dtype != xp.float32 or
-                                          2.0**-126 <= abs(b) <= fm.F32_MAX)):
+                fm.NORMAL_FLOOR[1] <= abs(b) and (a.dtype != xp.float32 or
+                                                  fm.NORMAL_FLOOR[0] <= abs(b) <= fm.F32_MAX)):
             # a Python weight that a's dtype does not hold (float32: 1e-50 is 0, 1e40
             # inf; a subnormal keeps few digits): log|b| joins the result, which holds
             # it (-inf and inf before, as SciPy's and JAX's; decision 146)
