@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -468,6 +469,63 @@ def test_torch_native_prelu_threshold_are_the_generic_bodies(target):
     with pytest.raises(ValueError, match=r"^multiact\.threshold: argument 'threshold' must be "
                                          r"within float32's range"):
         multiact.threshold(x.float(), 1e39, 0.0)
+
+
+@pytest.mark.backends("torch")
+def test_torch_prelu_weight_tensor_is_torchs_prelu_with_the_bodys_values(target):
+    # a 1-d weight tensor takes torch.prelu (one kernel, not the body's four ops): the
+    # body's values and input gradient to the bit (NaN's payload aside), the weight's
+    # gradient to within the sum's order, a weight of another dtype cast as the body
+    # casts it; a 1-d x with a weight per entry (torch's channel axis is 1), a half x
+    # with a wider weight (the body works in float32) and a half x whose weight is
+    # trained (torch rounds each product of its gradient's sum) keep the body
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_native as tn
+    from multiact.backends import torch as tb
+
+    body = BY_NAME["prelu"].body
+    special = torch.tensor([0.0, -0.0, float("nan"), float("inf"), -float("inf"), 1e-40,
+                            -1e-40, 3.0, -3.0])
+    calls = []
+    real = tn._prelu
+    for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        for shape, n in (((2, 9), 9), ((2, 9, 3), 1), ((9,), 1), ((9,), 9), ((3, 9, 2, 2), 9)):
+            x = (torch.randn(shape, dtype=torch.float64) * 10).to(dt)
+            x.view(-1)[:9] = special.to(dt)
+            for wdt in {dt, torch.float64}:
+                w = torch.randn(n, dtype=wdt)
+                xa, wa = x.clone().requires_grad_(), w.clone().requires_grad_()
+                xb, wb = x.clone().requires_grad_(), w.clone().requires_grad_()
+                with mock.patch.object(tb, "_prelu",
+                                       side_effect=lambda *a: calls.append(1) or real(*a)):
+                    del calls[:]
+                    got = multiact.prelu(xa, wa)
+                native = bool(calls)
+                assert native == ((len(shape) > 1 or n == 1) and dt in tn._WIDE)
+                with torch.no_grad():
+                    del calls[:]
+                    with mock.patch.object(tb, "_prelu",
+                                           side_effect=lambda *a: calls.append(1) or real(*a)):
+                        assert torch.equal(multiact.prelu(x, w).isnan(), got.isnan())
+                    assert bool(calls) == ((len(shape) > 1 or n == 1)
+                                           and (wdt == dt or dt in tn._WIDE))
+                want = body(tn.NS, xb, wb)
+                assert got.dtype == want.dtype == dt and got.shape == want.shape
+                assert torch.equal(got.isnan(), want.isnan())
+                assert torch.equal(got.nan_to_num(0).view(tn._BITS[dt]),
+                                   want.nan_to_num(0).view(tn._BITS[dt])), (dt, shape, wdt)
+                g = torch.randn(shape, dtype=torch.float64).to(dt)
+                got.backward(g)
+                want.backward(g)
+                assert torch.equal(xa.grad.view(tn._BITS[dt]), xb.grad.view(tn._BITS[dt]))
+                assert wa.grad.dtype == wdt
+                ok = ~(wa.grad.isnan() | wb.grad.isnan())
+                torch.testing.assert_close(wa.grad[ok], wb.grad[ok], rtol=1e-12, atol=1e-4)
+                assert torch.equal(wa.grad.isnan(), wb.grad.isnan())
+    x = torch.randn(5, 3, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.rand(4, dtype=torch.float64, requires_grad=True)
+    f = lambda x, w: multiact.prelu(x.transpose(1, 2), w)  # noqa: E731
+    assert torch.autograd.gradcheck(f, (x, w)) and torch.autograd.gradgradcheck(f, (x, w))
 
 
 @pytest.mark.backends("numpy")
