@@ -522,6 +522,10 @@ def test_torch_prelu_weight_tensor_is_torchs_prelu_with_the_bodys_values(target)
                 ok = ~(wa.grad.isnan() | wb.grad.isnan())
                 torch.testing.assert_close(wa.grad[ok], wb.grad[ok], rtol=1e-12, atol=1e-4)
                 assert torch.equal(wa.grad.isnan(), wb.grad.isnan())
+    x, w = torch.randn(3, 8), torch.full((8,), 0.25)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # (torch.prelu's would be bfloat16)
+        assert multiact.prelu(x, w).dtype == torch.float32
+        assert torch.equal(multiact.prelu(x, w), body(tn.NS, x, w))
     x = torch.randn(5, 3, 4, dtype=torch.float64, requires_grad=True)
     w = torch.rand(4, dtype=torch.float64, requires_grad=True)
     f = lambda x, w: multiact.prelu(x.transpose(1, 2), w)  # noqa: E731

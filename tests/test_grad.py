@@ -116,6 +116,45 @@ def test_squareplus_far_left_gradient_in_float32(ad_target):
         np.testing.assert_allclose(g, want, rtol=2e-6, atol=1e-44)  # (a subnormal at -3)
 
 
+def test_squareplus_with_a_large_b_against_mpmath(ad_target):
+    # decision 147: beyond |x| = 1e18 h was taken as |x| whatever b (b = 1e38, x =
+    # -2e18: 1.25e19 for 4.1e18; float64 b = 1e100: 1.2e81 for 5e49); b / d's chain
+    # rule squared d (torch's Python-number b: 1 / d^2 underflowed, the gradient 0 for
+    # 1.6e-16 at b = 1e30, x = -4e22 in float32) or formed g d^-2 (JAX, flushed: 0
+    # for 0.5 at b = 1e38, x = -100); a float32 b of 1e12 in float64 (the scale's
+    # where of two numbers) took 4e-9 relative.  Against mpmath, the negative side
+    # written without cancellation
+    import mpmath
+
+    mpmath.mp.dps = 60
+
+    def want(x, b):
+        x, b = mpmath.mpf(float(x)), mpmath.mpf(float(b))
+        h = mpmath.sqrt(x * x + b)
+        y = b / (2 * (h - x)) if x < 0 else (x + h) / 2
+        return float(y), float(b / (2 * h * (h - x)) if x < 0 else (1 + x / h) / 2)
+
+    cases = {np.float32: ((1e38, [-2e18, 2e18, -1e20, -100.0, 0.5, -3e38]),
+                          (1e30, [-4e22, -1e19, 7e25]), (1e12, [-1e13, -3e12])),
+             np.float64: ((1e100, [-2e18, 2e18, -1e60, -1e40]), (1e12, [-1.1e13, -3e12]),
+                          (1.7e308, [-1e200, -10.0, 1e200]))}
+    for dt, rows in cases.items():
+        for b, xs in rows:
+            x = np.array(xs, dt)
+            ref = np.array([want(v, dt(b)) for v in x])
+            if dt == np.float64 and ad_target.backend == "jax":
+                import jax
+
+                if not jax.config.jax_enable_x64:
+                    continue
+            f = (lambda t: multiact.squareplus(t, b=b))  # noqa: E731
+            g = grad_of(ad_target, f, x) if dt == np.float64 else grad32_of(ad_target, f, x)
+            y = multiact.squareplus(x, b=b)
+            np.testing.assert_allclose(y, ref[:, 0].astype(dt), rtol=4 * np.finfo(dt).eps)
+            np.testing.assert_allclose(g, ref[:, 1], rtol=4 * np.finfo(dt).eps,
+                                       atol=np.finfo(dt).tiny, err_msg=f"{dt} b={b}")
+
+
 def test_mish_and_tanh_shrink_derivatives_near_one_in_float32(ad_target):
     # decision 141: XLA's float32 tanh is exactly +-1 beyond |x| = 7.9, and autodiff's
     # 1 - tanh^2 was 0 there: JAX's mish'(8) was 1.0 (28 ulp), tanh_shrink'(-8.36) 1.0

@@ -371,11 +371,14 @@ def shift(xp, x, m):
 
 
 def quotient(xp, a, b):
-    """``a / b``: standardize's centred value over its slice's ``sqrt(var +
-    epsilon)`` (a namespace primitive).  With epsilon 0 a constant slice is 0 / 0,
-    NaN, and a given variance of 0 gives +-inf, as every framework's division
-    does: NumPy's namespaces take it without the invalid/divide warning (decision
-    130); everywhere else it is the division."""
+    """``a / b`` (a namespace primitive): standardize's centred value over its
+    slice's ``sqrt(var + epsilon)``, squareplus's quotients.  With epsilon 0 a
+    constant slice is 0 / 0, NaN, and a given variance of 0 gives +-inf, as every
+    framework's division does: NumPy's namespaces take it without the
+    invalid/divide warning (decision 130).  JAX's derivative is the quotient rule
+    ``(da - q db) / b`` (decision 147): its own, ``-g a b^-2``, forms ``g b^-2``
+    first, which XLA flushes to 0 where it is subnormal (squareplus's gradient 0
+    for 0.5 at b = 1e38).  Everywhere else it is the division."""
     return a / b
 
 

@@ -496,11 +496,18 @@ def squareplus(xp, x, b=4.0):
       array([0.30277564, 1.        , 3.30277564])
     """
     # h = sqrt(x^2 + b) is |x| where b / x^2 < 2^-60 (x^2 + b rounds to x^2 in
-    # float32 and float64) or |x| > 1e18 (so x^2 never overflows): the chain rule
-    # through the square root would take b / (16 |x|^3), which underflows float32
-    # from |x| ~ 3e12 (b = 4), half the gradient lost.  x < 0: (b/4) / ((h -
-    # x)/2); x >= 0: x + (b/2) / (h + x), with h/2 and x/2 halved first, so that
-    # neither sum can overflow near the max.
+    # float32 and float64): the chain rule through the square root would take b /
+    # (16 |x|^3), which underflows float32 from |x| ~ 3e12 (b = 4), half the
+    # gradient lost.  x < 0: (b/4) / d, d = (h - x)/2; x >= 0: x + (b/4) / d, d =
+    # (h + x)/2, with h/2 and x/2 halved first, so that neither sum can overflow.
+    # Beyond |x| = 1e18 everything is scaled by s = 2^-64 (exact: a power of 2), h
+    # = sqrt((s x)^2 + s^2 b) / s: x^2 would overflow float32 there, and b is not
+    # negligible against x^2 below |x| ~ 2^30 sqrt(b) (decision 147: with h = |x|
+    # there, b = 1e38 and x = -2e18 gave 1.25e19 for 4e18).  Each quotient takes
+    # the scaled d, of order s |x| or above, so that the chain rule's 1 / d^2 (JAX's
+    # y^-2; torch's reciprocal for a Python-number b) stays in range: unscaled, it
+    # underflowed float32 beyond |x| ~ 2e19, the gradient 0 for b = 1e30 and x =
+    # -4e22 (1.6e-16); its numerator b r, r = 2^-32, cannot overflow (b / d could)
     x, dt = as_work(xp, x, "squareplus")
     b = as_param(xp, b, x)
     f32 = x.dtype == xp.float32
@@ -509,29 +516,35 @@ def squareplus(xp, x, b=4.0):
         # chain rule through 1 / h^2, which overflows where x^2 underflows (|x| <
         # 2^-64 in float32): 0 times inf, a NaN gradient (decision 146)
         return finish(xp, xp.where(x <= 0, 0.0, x), dt)
-    if isinstance(b, (int, float)) and b < fm.NORMAL_FLOOR[0 if f32 else 1]:
-        # b below the smallest normal: an array (one op, this case only).  torch takes
-        # a Python number over a tensor as its reciprocal times it, whose derivative
-        # squares 1 / h, inf where h < 2^-64 (float32): NaN gradients; an array over
-        # an array divides twice, within range
-        b = xp.zeros_like(x) + b
     a = xp.abs(x)
-    sq = xp.where(a > 1.0e18, 0.0, a)
-    sq = sq * sq
-    big = (a > 1.0e18) | (b < sq * 2.0**-60)
-    u = sq + b
+    far = a > 1.0e18
+    r = xp.where(far, 2.0**-32, xp.astype(~far, x.dtype))  # (1 in x's dtype elsewhere)
+    s = r * r
+    a = a * s
+    bs = (b * s) * s  # (underflows only where b is negligible, |x| > 1e18; s s is subnormal)
+    if f32:
+        sq = a * a    # (s |x| <= 1.9e19: within range)
+        big = bs < sq * 2.0**-60
+    else:             # (float64: s |x| > 1e150 is beyond sqrt(max); b negligible there)
+        huge = a > 1.0e150
+        sq = xp.where(huge, 0.0, a)
+        sq = sq * sq
+        big = huge | (bs < sq * 2.0**-60)
+    u = sq + bs
     # u = 0: b = 0 (in x's dtype) and x^2 below the smallest subnormal, where h = 0
     # would make both quotients 0 / 0; h = 1 there leaves them 0 (their b is).  At x
     # = 0 it is relu's kink (b = 0): the negative branch, whose derivative is the
     # smaller one-sided one, 0
     flat = u == 0
-    h = xp.where(big, a, xp.sqrt(xp.where(flat | big, 1.0, u)))
-    xn = xp.where(x < 0, x, 0.0)   # each branch sees only its own infinity
+    h = xp.where(big, a, xp.sqrt(xp.where(flat | big, 1.0, u)))   # scaled by s
+    xn = xp.where(x < 0, x, 0.0) * s  # each branch sees only its own infinity
     xq = xp.where(x < 0, 0.0, x)
-    # (b / d) / 4, not (b / 4) / d: the same bits (a power of 2), but a subnormal
-    # b / 4 underflows, and b / d <= 2 sqrt(b) cannot overflow (d >= sqrt(b) / 2)
-    neg = (b / (h * 0.5 - xn * 0.5)) * 0.25
-    pos = xq + (b / (h * 0.5 + xq * 0.5)) * 0.25
+    # ((b r) / d) (r / 4): the same bits as (b / d) / 4 where r = 1 (powers of 2),
+    # and b / d <= 2 sqrt(b) cannot overflow unscaled (d >= sqrt(b) / 2); a
+    # subnormal b / 4 would have underflowed
+    br, r4 = b * r, r * 0.25
+    neg = xp.quotient(br, h * 0.5 - xn * 0.5) * r4  # (JAX's derivative: decision 147)
+    pos = xq + xp.quotient(br, h * 0.5 + (xq * s) * 0.5) * r4
     return finish(xp, xp.where((x < 0) | (flat & (x == 0)), neg, pos), dt)
 
 

@@ -586,14 +586,17 @@ class TorchBackend(Backend):
         if x.dtype in _FLOATS and isinstance(weight, torch.Tensor) and weight.ndim == 1 \
                 and (x.ndim >= 2 or weight.shape[0] == 1) \
                 and (x.dtype in _WIDE and weight.dtype in _FLOATS or weight.dtype == x.dtype
-                     and not (weight.requires_grad and torch.is_grad_enabled())):
+                     and not (weight.requires_grad and torch.is_grad_enabled())) \
+                and not _k.autocast_on(x.device.type):
             # (the weight was checked: of size 1 or x.shape[1]; torch's channel axis is 1,
             # and a 1-d x has one channel, so a 1-d x with a weight per entry keeps the
             # body; cast to x's dtype as the body casts it, differentiably.  A half x's
             # body works in float32: another weight dtype is not rounded to x's there,
             # and the weight's gradient is summed in float32, where torch's rounds each
             # product and partial sum, 0.49 relative off in bfloat16, 0.027 in float16:
-            # a half x takes torch's kernel only with a half weight it does not train)
+            # a half x takes torch's kernel only with a half weight it does not train.
+            # Not under autocast: prelu is on CPU autocast's lower-precision list, a
+            # float32 x would come back bfloat16, decision 22)
             return _prelu(x, weight if weight.dtype == x.dtype else weight.to(x.dtype))
         return super().prelu(x, weight)
 
