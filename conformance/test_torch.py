@@ -307,6 +307,36 @@ def test_compile_fullgraph_inside_checkpoint_and_cond(target):
                                    else multiact.silu(h), rtol=1e-5, atol=1e-6)
 
 
+def test_compile_fullgraph_and_strict_export_with_parameters_as_arguments(target):
+    # nn.Parameter as an array argument (a trained prelu weight, elu alpha, logsumexp
+    # weight): Backend.owns walked type(v).__mro__, which Dynamo cannot iterate for
+    # nn.Parameter ("missing tp_iter", decision 148)
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.full((8,), 0.2, device=target.device))
+            self.a = torch.nn.Parameter(torch.tensor(0.7, device=target.device))
+            self.b = torch.nn.Parameter(torch.ones(8, device=target.device))
+
+        def forward(self, x):
+            return multiact.prelu(x, self.w) + multiact.elu(x, self.a) \
+                + multiact.logsumexp(x, axis=-1, b=self.b, keepdims=True)
+
+    m = M()
+    x = torch.randn(4, 8, device=target.device)
+    want = m(x)
+    want.sum().backward()
+    grads = [p.grad.clone() for p in m.parameters()]
+    m.zero_grad()
+    got = torch.compile(m, fullgraph=True, backend="aot_eager")(x)
+    got.sum().backward()
+    torch.testing.assert_close(got, want)
+    for p, g in zip(m.parameters(), grads):
+        torch.testing.assert_close(p.grad, g)
+    ep = torch.export.export(m, (x,), strict=True)
+    torch.testing.assert_close(ep.module()(x), want)
+
+
 COLD = textwrap.dedent("""
     import torch, multiact, sys
     dev = sys.argv[1]

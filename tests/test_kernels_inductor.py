@@ -124,6 +124,43 @@ def test_the_routes_that_take_the_kernels(inductor, info):
     assert ran == set(_kernel_kinds(info)), (fwd, train)
 
 
+@pytest.mark.parametrize("info", FUSED, ids=lambda i: i.name)
+def test_the_kernels_keep_a_dense_inputs_layout(inductor, info):
+    # decision 148: a channels_last (or transposed) input was made contiguous for the
+    # kernels, and its output came back contiguous once the kernel was ready, where
+    # torch's ops and the framework path keep the format; the gradient too (a
+    # contiguous cotangent is copied into x's order); a sliced input's output is
+    # contiguous, as before
+    params = dict(info.cases[0].params)
+    f = getattr(multiact, info.name)
+    base = torch.linspace(-3.0, 3.0, 2 * 8 * 4 * 4, dtype=torch.float64).reshape(2, 8, 4, 4)
+    for x in (base.to(memory_format=torch.channels_last), base[0].transpose(0, 2)):
+        want = f(x.contiguous(), **params)
+        kernels.set_mode("framework")  # (the layout the framework path gives: torch's own
+        try:                           # logsigmoid returns a contiguous tensor)
+            layout = f(x, **params).stride()
+        finally:
+            kernels.set_mode("fused")
+        kinds = set(_kernel_kinds(info))
+        _, ran = _ran_inductor(inductor, lambda: f(x, **params))
+        assert bool(ran) == ("forward" in kinds or "fuse" in kinds), ran
+        y = f(x, **params)
+        assert y.stride() == layout
+        # (a vector loop and its scalar tail may round an element apart: 1 ulp)
+        torch.testing.assert_close(y, want, rtol=5e-16, atol=0, equal_nan=True)
+        xr = x.clone(memory_format=torch.preserve_format).requires_grad_(True)
+        g = torch.cos(torch.arange(x.numel(), dtype=torch.float64)).reshape(x.shape)
+        _, ran = _ran_inductor(inductor, lambda: f(xr, **params).backward(g))
+        assert bool(ran) == bool(kinds - {"forward"}), ran
+        xc = x.contiguous().requires_grad_(True)
+        f(xc, **params).backward(g)
+        assert xr.grad.stride() == x.stride() or "train" not in kinds
+        torch.testing.assert_close(xr.grad, xc.grad, rtol=5e-16, atol=0, equal_nan=True)
+    xs = base[:, :, :, ::2]
+    torch.testing.assert_close(f(xs, **params), f(xs.contiguous(), **params), rtol=5e-16, atol=0,
+                               equal_nan=True)
+
+
 def test_expm1_without_cancellation(inductor):
     x = torch.tensor([1e-300, 1e-12, 3.6e-8, 1e-3, 0.5, -1e-12, -0.5, -40.0, 40.0, 800.0,
                       -800.0, 0.0], dtype=torch.float64)

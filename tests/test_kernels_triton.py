@@ -100,6 +100,27 @@ def test_triton_elementwise_forward_and_backward(interpreted, used_kernel, info,
                                atol=torch.finfo(dtype).tiny, equal_nan=True)
 
 
+def test_triton_elementwise_kernels_keep_a_dense_inputs_layout(interpreted, used_kernel):
+    # decision 148: channels_last and transposed inputs keep their strides, forward
+    # and backward (a contiguous cotangent copied into x's order); the same values
+    from multiact.kernels import triton as kt
+
+    info = BY_NAME["gelu"]
+    args = info.args({"approximate": False})
+    base = torch.linspace(-4.0, 4.0, 2 * 8 * 4 * 4).reshape(2, 8, 4, 4)
+    for x in (base.to(memory_format=torch.channels_last), base[0].transpose(0, 2)):
+        g = torch.cos(torch.arange(x.numel(), dtype=torch.float32)).reshape(x.shape)
+        out = []
+        assert used_kernel(lambda: out.append(kt.forward(info, x, args)))
+        assert out[0].stride() == x.stride()
+        torch.testing.assert_close(out[0], kt.forward(info, x.contiguous(), args),
+                                   rtol=0, atol=0)
+        gx = kt.backward(info, x, g, args)
+        assert gx.stride() == x.stride()
+        want = kt.backward(info, x.contiguous(), g, args)
+        torch.testing.assert_close(gx, want, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("ncols", [34, 9000], ids=["one-block", "chunked"])
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("info", ROWS, ids=lambda i: i.name)

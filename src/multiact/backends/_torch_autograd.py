@@ -487,16 +487,19 @@ def _unviewed(t, shape):
     and the framework paths, allow them."""
     if t._base is None and t.shape == shape:
         return t
-    t = t.contiguous()
-    return torch.empty(0, dtype=t.dtype, device=t.device).set_(
-        t.untyped_storage(), t.storage_offset(), shape)
+    if t.shape != shape:
+        t = t.contiguous()
+        return torch.empty(0, dtype=t.dtype, device=t.device).set_(
+            t.untyped_storage(), t.storage_offset(), shape)
+    return torch.empty(0, dtype=t.dtype, device=t.device).set_(  # (its strides: kernels.shaped)
+        t.untyped_storage(), t.storage_offset(), shape, t.stride())
 
 
 class _KernelElementwise(torch.autograd.Function):
     @staticmethod
     def forward(x, pair, info, params):
-        y = pair.fwd((x if x.is_contiguous() else x.contiguous()).view(-1))
-        return _unviewed(y, x.shape)
+        y = pair.fwd(_k.flat(x))
+        return _unviewed(_k.shaped(y, x), x.shape)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -540,8 +543,7 @@ def _kernel_vjp(ctx, x, g):
     create = torch.is_grad_enabled()
     if not create and _kernel_cotangent(g, x):
         try:
-            flat = [(t if t.is_contiguous() else t.contiguous()).view(-1) for t in (x, g)]
-            return ctx.pair.bwd(*flat).view(x.shape)
+            return _k.shaped(ctx.pair.bwd(_k.flat(x), _k.flat(g, x)), x)
         except (NotImplementedError, Miss):  # a kernel that refuses the call; a miss
             pass
     with torch.enable_grad():

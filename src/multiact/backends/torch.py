@@ -512,6 +512,13 @@ def _refuse_layout(self, exc, x, fname, argname="x"):
 class TorchBackend(Backend):
     """PyTorch: the three routes of the module docstring."""
 
+    def owns(self, v):
+        # Reason: a missing case.  Backend.owns walks type(v).__mro__, which Dynamo
+        # cannot iterate for nn.Parameter: an nn.Parameter weight, alpha or b under
+        # torch.compile(fullgraph=True) or torch.export(strict=True) raised
+        # Unsupported ("missing tp_iter").  Every tensor subclass is torch's
+        return isinstance(v, torch.Tensor) or super().owns(v)
+
     def generic(self, row, body, x, *params):
         # Reason: speed where a kernel runs.  An element-wise function with no special
         # case, on an eager float tensor with Python-number parameters: one fused

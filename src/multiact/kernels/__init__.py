@@ -437,8 +437,49 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     return slot
 
 
-def _flat(x):
-    return (x if x.is_contiguous() else x.contiguous()).view(-1)
+def dense(x):
+    """Whether ``x``'s elements fill ``x.numel()`` consecutive places of its storage:
+    a permutation of a contiguous tensor (channels_last, a transpose), whose 1-d
+    view in memory order an element-wise kernel can read as it is."""
+    if x.is_contiguous():
+        return True
+    n = 1
+    for st, sz in sorted((st, sz) for st, sz in zip(x.stride(), x.shape) if sz != 1):
+        if st != n:
+            return False
+        n *= sz
+    return True
+
+
+def flat(x, like=None):
+    """``x`` as a 1-d tensor for an element-wise kernel, in the memory order of
+    ``like`` (default ``x``): a view where ``x`` is contiguous, or dense with
+    ``like``'s strides; else a copy in that order (``shaped(y, like)`` puts a
+    kernel's output back).  Reason: the contract's layout.  Made contiguous, a
+    channels_last input's output came back contiguous once the kernel was ready,
+    where torch's element-wise ops and the framework path keep the input's format
+    (decision 148)."""
+    like = x if like is None else like
+    if x.is_contiguous() and like.is_contiguous():
+        return x.view(-1)
+    if dense(like):
+        if x.stride() != like.stride() or not dense(x):
+            import torch
+
+            x = torch.empty_like(like, dtype=x.dtype).copy_(x)  # (like's strides: dense)
+        return x.as_strided((x.numel(),), (1,))
+    return x.contiguous().view(-1)
+
+
+def shaped(y, like):
+    """A kernel's 1-d output ``y`` in ``like``'s shape, with its strides where
+    ``like`` is dense (:func:`flat`'s order)."""
+    if like.is_contiguous() or not dense(like):
+        return y.view(like.shape)
+    return y.as_strided(like.shape, like.stride())
+
+
+_flat = flat
 
 
 def _tech_of(route, x):
@@ -465,7 +506,7 @@ def torch_forward(name, x, params, eager):
     shape, dtype, device = x.shape, x.dtype, x.device
 
     def run(k):
-        return k(_flat(x)).view(shape)
+        return shaped(k(_flat(x)), x)
 
     def sample():
         import torch
@@ -793,8 +834,8 @@ def torch_fuse(key, fn, eager, *tensors):
     shape = x.shape
 
     def run(k):
-        out = k(*[_flat(t) for t in tensors])
-        return tuple(o.view(shape) for o in out) if isinstance(out, tuple) else out.view(shape)
+        out = k(*[_flat(t, x) for t in tensors])
+        return tuple(shaped(o, x) for o in out) if isinstance(out, tuple) else shaped(out, x)
 
     def sample():
         import torch

@@ -479,11 +479,13 @@ def forward(info, x, params):
     kern = _elementwise_kernel(info, _dtype_name(x), params, False)
     if kern is None:
         return None
-    xc = x.contiguous()
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    from . import flat, shaped
+
+    xc = flat(x)  # (x's memory order where x is dense: its layout kept, decision 148)
+    out = torch.empty(xc.shape, dtype=x.dtype, device=x.device)
     n = xc.numel()
     _launch(kern, (-(-n // ELEM_BLOCK),), xc, out, n, BLOCK=ELEM_BLOCK)
-    return out
+    return shaped(out, x)
 
 
 def backward(info, x, g, params):
@@ -493,11 +495,13 @@ def backward(info, x, g, params):
     kern = _elementwise_kernel(info, _dtype_name(x), params, True)
     if kern is None:
         return None
-    xc, gc = x.contiguous(), g.contiguous()
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    from . import flat, shaped
+
+    xc, gc = flat(x), flat(g, x)
+    out = torch.empty(xc.shape, dtype=x.dtype, device=x.device)
     n = xc.numel()
     _launch(kern, (-(-n // ELEM_BLOCK),), xc, gc, out, n, BLOCK=ELEM_BLOCK)
-    return out
+    return shaped(out, x)
 
 
 def elementwise_kernel_source(info, dt, params, backward):
