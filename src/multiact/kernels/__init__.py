@@ -503,7 +503,7 @@ def torch_forward(name, x, params, eager):
     slot = _elementwise_slot("forward", info, x, params, tech)
     if slot.state is FAILED or slot.state is RETIRED or x.numel() == 0:
         return eager(x)
-    shape, dtype, device = x.shape, x.dtype, x.device
+    dtype, device = x.dtype, x.device
 
     def run(k):
         return shaped(k(_flat(x)), x)
@@ -831,7 +831,6 @@ def torch_fuse(key, fn, eager, *tensors):
                                              ki.fuse_builder(fn, len(tensors)))
     if slot.state is FAILED or slot.state is RETIRED:
         return eager()
-    shape = x.shape
 
     def run(k):
         out = k(*[_flat(t, x) for t in tensors])
