@@ -337,6 +337,25 @@ def test_compile_fullgraph_and_strict_export_with_parameters_as_arguments(target
     torch.testing.assert_close(ep.module()(x), want)
 
 
+def test_eager_calls_between_compiled_ones_do_not_recompile_them(target):
+    # decision 149: the parameter checks' cache of dtypes is a dict that Dynamo guards
+    # by its size: an eager call with a new dtype recompiled every graph that had
+    # checked an array argument, and fullgraph=True ended in its recompile limit
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    x = torch.randn(4, 8, device=target.device)
+    w = torch.full((8,), 0.2, device=target.device)
+    f = torch.compile(lambda x, w: multiact.prelu(x, w), fullgraph=True, backend="eager")
+    f(x, w)
+    frames = torch._dynamo.utils.counters["frames"]["ok"]
+    for dt in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+               np.uint8, np.uint16, np.uint32, np.uint64):
+        multiact.prelu(np.ones((2, 3)), np.ones(3, dt))
+        torch.testing.assert_close(f(x, w), multiact.prelu(x, w))
+    assert torch._dynamo.utils.counters["frames"]["ok"] == frames
+
+
 COLD = textwrap.dedent("""
     import torch, multiact, sys
     dev = sys.argv[1]

@@ -920,6 +920,30 @@ def test_numpy_non_native_byte_order(info):
         assert x.dtype == before.dtype
 
 
+def test_zero_slope_and_huge_lambd_give_the_limits_without_warnings(target):
+    # decision 149: leaky_relu and prelu with a slope of 0 gave NaN at -inf (0 * -inf;
+    # NumPy also at +inf, max(x, 0 x), with a warning), where the limit is -0 and
+    # +inf; soft_shrink's branch not taken, x + lambd of a large positive x,
+    # overflowed and NumPy warned
+    import warnings
+
+    inf = np.inf
+    x = target.asarray(np.array([-inf, inf, -2.0, 3.0, np.nan]))
+    want = np.array([-0.0, inf, -0.0, 3.0, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for y in (multiact.leaky_relu(x, negative_slope=0.0), multiact.prelu(x, 0.0),
+                  multiact.prelu(x, 0)):
+            y = target.to_numpy(y)
+            np.testing.assert_array_equal(y, want)
+            np.testing.assert_array_equal(np.signbit(y[:3]), [True, False, True])
+        big = np.array([3e38, -3e38, 1e38, -0.5, 2e38, np.nan, inf], np.float32)
+        y = target.to_numpy(multiact.soft_shrink(target.asarray(big), lambd=1e38))
+        lam = np.float32(1e38)
+        np.testing.assert_array_equal(y, np.array(
+            [big[0] - lam, big[1] + lam, 0.0, 0.0, big[4] - lam, np.nan, inf], np.float32))
+
+
 def test_numpy_peak_memory_is_about_the_output():
     """NumPy runs each chain block by block: peak memory is the output plus a few
     blocks (at most 2x the output, the target; measured 1.0-1.15x)."""

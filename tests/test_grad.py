@@ -54,6 +54,22 @@ def test_elementwise_gradient_matches_mpmath(ad_target, info, params):
     np.testing.assert_allclose(g, ref, rtol=1e-9, atol=atol)
 
 
+SIGNED = [(info, p) for info, p in ELEMENTWISE if not info.nonneg_input]  # (x >= 0 aside)
+
+
+@pytest.mark.parametrize("info, params", SIGNED, ids=_ids(SIGNED))
+def test_gradients_at_infinities_are_their_limits_not_nan(ad_target, info, params):
+    # the contract: infinities give the limit, and so do their gradients.  Wherever
+    # the gradient at the largest finite value is a number (or +-inf), the gradient at
+    # the infinity is not NaN, in float32 and float64 (decision 149: squareplus's
+    # x^2 had a NaN derivative at +-inf in float32, the review's finding)
+    for dt, grad in ((np.float64, grad_of), (np.float32, grad32_of)):
+        big = float(np.finfo(dt).max)
+        near = grad(ad_target, _fn(info, params), np.array([-big, big], dt))
+        at = grad(ad_target, _fn(info, params), np.array([-np.inf, np.inf], dt))
+        assert not np.any(np.isnan(at) & ~np.isnan(near)), (dt, near, at)
+
+
 # why: the kinks of these functions and the contract's derivative at each (docs/contract.md)
 @pytest.mark.parametrize("name, x, expected", [
     ("relu", 0.0, 0.0), ("relu6", 0.0, 0.0), ("relu6", 6.0, 0.0),
@@ -135,7 +151,8 @@ def test_squareplus_with_a_large_b_against_mpmath(ad_target):
         return float(y), float(b / (2 * h * (h - x)) if x < 0 else (1 + x / h) / 2)
 
     cases = {np.float32: ((1e38, [-2e18, 2e18, -1e20, -100.0, 0.5, -3e38]),
-                          (1e30, [-4e22, -1e19, 7e25]), (1e12, [-1e13, -3e12])),
+                          (1e30, [-4e22, -1e19, 7e25]), (1e12, [-1e13, -3e12]),
+                          (3.4e38, [-1e18, -1e17, 1e18, 0.0, -1.0])),  # (x^2 + b overflowed)
              np.float64: ((1e100, [-2e18, 2e18, -1e60, -1e40]), (1e12, [-1.1e13, -3e12]),
                           (1.7e308, [-1e200, -10.0, 1e200]))}
     for dt, rows in cases.items():
@@ -153,6 +170,28 @@ def test_squareplus_with_a_large_b_against_mpmath(ad_target):
             np.testing.assert_allclose(y, ref[:, 0].astype(dt), rtol=4 * np.finfo(dt).eps)
             np.testing.assert_allclose(g, ref[:, 1], rtol=4 * np.finfo(dt).eps,
                                        atol=np.finfo(dt).tiny, err_msg=f"{dt} b={b}")
+
+
+def test_celu_alpha_gradient_with_a_tiny_or_huge_alpha_array(ad_target):
+    # decision 149: x / alpha's derivative in alpha, -x / alpha^2, went through JAX's
+    # alpha^-2 (inf below 1e-19, 0 above 1e19 in float32); celu divides by the
+    # quotient primitive.  d/dalpha alpha expm1(x / alpha) at x / alpha = -1 is
+    # expm1(-1) + 1/e = -0.26424112 whatever alpha
+    want = math.expm1(-1.0) + math.exp(-1.0)
+    for a in (1e-20, 1e20, 1.0):
+        if ad_target.backend == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            g = float(jax.grad(lambda al: multiact.celu(jnp.float32(-a), alpha=al))(
+                jnp.float32(a)))
+        else:
+            import torch
+
+            al = torch.tensor(a, requires_grad=True)
+            multiact.celu(torch.tensor(-a), alpha=al).backward()
+            g = float(al.grad)
+        assert abs(g - want) <= 4e-7 * abs(want), (a, g)
 
 
 def test_mish_and_tanh_shrink_derivatives_near_one_in_float32(ad_target):

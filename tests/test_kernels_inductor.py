@@ -161,6 +161,27 @@ def test_the_kernels_keep_a_dense_inputs_layout(inductor, info):
                                equal_nan=True)
 
 
+def test_a_kernels_output_takes_in_place_ops_as_the_framework_paths(inductor):
+    # decision 149: the kernels' outputs were views of their 1-d results: in no_grad
+    # mode an in-place op with an operand that requires grad raised ("A view was
+    # created in no_grad mode"), and tanh_shrink's pair (a Function's outputs) refused
+    # any in-place op, where the framework paths take both
+    x = torch.linspace(-3.0, 3.0, 64, dtype=torch.float64).reshape(8, 8)
+    w = torch.ones(8, 8, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        _, ran = _ran_inductor(inductor, lambda: multiact.gelu(x, approximate=False))
+        assert ran
+        y = multiact.gelu(x, approximate=False)
+    assert y._base is None
+    y.mul_(w)
+    xr = x.clone().requires_grad_(True)
+    _, ran = _ran_inductor(inductor, lambda: multiact.tanh_shrink(xr))
+    assert ran
+    y = multiact.tanh_shrink(xr)
+    y.mul_(2.0).sum().backward()
+    torch.testing.assert_close(xr.grad, 2 * torch.tanh(x) ** 2)
+
+
 def test_expm1_without_cancellation(inductor):
     x = torch.tensor([1e-300, 1e-12, 3.6e-8, 1e-3, 0.5, -1e-12, -0.5, -40.0, 40.0, 800.0,
                       -800.0, 0.0], dtype=torch.float64)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 
 from ._locks import ForkSafeLock
+from ._params import _compiling
 from .backends import framework_of, generic
 
 __all__ = ["backend_of", "backend_for_namespace"]
@@ -37,11 +38,6 @@ def backend_of(x, fname="", argname="x"):
     if be is None:
         be = _resolve(x, fname, argname)
     return be
-
-
-def _compiling():
-    torch = sys.modules.get("torch")
-    return torch is not None and torch.compiler.is_compiling()
 
 
 _KERAS_PENDING = [True]

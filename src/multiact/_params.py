@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -361,17 +362,29 @@ _REAL_DTYPES: dict = {}
 
 
 def _real_dtype(ns, dt):
+    if _compiling():  # (Dynamo guards a dict it reads by its size: a new entry after
+        return _is_real(ns, dt)  # a compile recompiled every graph that read it)
     try:
         return _REAL_DTYPES[ns, dt]
     except KeyError:
-        real = not ns.isdtype(dt, "complex floating") and (
-            ns.isdtype(dt, "real floating") or ns.isdtype(dt, "integral"))
+        real = _is_real(ns, dt)
         if len(_REAL_DTYPES) < 256:
             _REAL_DTYPES[ns, dt] = real
         return real
     except TypeError:  # (an unhashable dtype)
-        return not ns.isdtype(dt, "complex floating") and (
-            ns.isdtype(dt, "real floating") or ns.isdtype(dt, "integral"))
+        return _is_real(ns, dt)
+
+
+def _is_real(ns, dt):
+    return not ns.isdtype(dt, "complex floating") and (
+        ns.isdtype(dt, "real floating") or ns.isdtype(dt, "integral"))
+
+
+def _compiling():
+    """Whether torch.compile is tracing this call (the library imports no framework:
+    a torch that is not loaded traces nothing)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
 
 
 def _real_array(fname, pname, v, be, x, first="x"):

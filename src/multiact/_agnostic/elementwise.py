@@ -135,7 +135,12 @@ def leaky_relu(xp, x, negative_slope=0.01):
     x, dt = as_work(xp, x, "leaky_relu")
     s = as_param(xp, negative_slope, x)
     pos = x > 0
-    return finish(xp, xp.where(pos, x, s * xp.where(pos, 0.0, x)), dt)
+    xn = xp.where(pos, 0.0, x)
+    if isinstance(s, (int, float)) and s == 0:
+        # 0 x is -0 for every finite x < 0, and its limit at -inf; 0 * -inf is NaN
+        # (torch's and JAX's leaky_relu give NaN there, and NumPy warned; decision 149)
+        xn = xp.where(xn == -_INF, -1.0, xn)
+    return finish(xp, xp.where(pos, x, s * xn), dt)
 
 
 def sigmoid(xp, x):
@@ -277,7 +282,7 @@ def celu(xp, x, alpha=1.0):
     # alpha) to 2^-62, and x / alpha may underflow (alpha 1e30, x = -1e-20: 0 for
     # -1e-20; decision 129); the derivatives, 1 + x / alpha and 1 / alpha, hold
     # (the shortcut's operands 0 elsewhere: at x = -inf, alpha >= 1, it was -inf + inf)
-    t = xn / a
+    t = xp.quotient(xn, a)  # (an array alpha: JAX's derivative of x / alpha, decision 149)
     tiny = t > -9.313225746154785e-10
     ts, xs = xp.where(tiny, t, 0.0), xp.where(tiny, xn, 0.0)
     neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
@@ -503,11 +508,12 @@ def squareplus(xp, x, b=4.0):
     # Beyond |x| = 1e18 everything is scaled by s = 2^-64 (exact: a power of 2), h
     # = sqrt((s x)^2 + s^2 b) / s: x^2 would overflow float32 there, and b is not
     # negligible against x^2 below |x| ~ 2^30 sqrt(b) (decision 147: with h = |x|
-    # there, b = 1e38 and x = -2e18 gave 1.25e19 for 4e18).  Each quotient takes
-    # the scaled d, of order s |x| or above, so that the chain rule's 1 / d^2 (JAX's
-    # y^-2; torch's reciprocal for a Python-number b) stays in range: unscaled, it
-    # underflowed float32 beyond |x| ~ 2e19, the gradient 0 for b = 1e30 and x =
-    # -4e22 (1.6e-16); its numerator b r, r = 2^-32, cannot overflow (b / d could)
+    # there, b = 1e38 and x = -2e18 gave 1.25e19 for 4e18); so is every x for a
+    # float32 b above 2^126, where x^2 + b may overflow.  Each quotient takes the
+    # scaled d, of order s |x| or above, so that the chain rule's 1 / d^2 (JAX's y^-2)
+    # stays in range: unscaled, it underflowed float32 beyond |x| ~ 2e19, the
+    # gradient 0 for b = 1e30 and x = -4e22 (1.6e-16); its numerator b r, r = 2^-32,
+    # cannot overflow (b / d could)
     x, dt = as_work(xp, x, "squareplus")
     b = as_param(xp, b, x)
     f32 = x.dtype == xp.float32
@@ -517,26 +523,13 @@ def squareplus(xp, x, b=4.0):
         # 2^-64 in float32): 0 times inf, a NaN gradient (decision 146)
         return finish(xp, xp.where(x <= 0, 0.0, x), dt)
     a = xp.abs(x)
-    far = a > 1.0e18
+    if isinstance(b, (int, float)):
+        far = a > (-1.0 if f32 and b > 2.0**126 else 1.0e18)
+    else:
+        far = (a > 1.0e18) | (b > 2.0**126) if f32 else a > 1.0e18
     r = xp.where(far, 2.0**-32, xp.astype(~far, x.dtype))  # (1 in x's dtype elsewhere)
     s = r * r
-    a = a * s
-    bs = (b * s) * s  # (underflows only where b is negligible, |x| > 1e18; s s is subnormal)
-    if f32:
-        sq = a * a    # (s |x| <= 1.9e19: within range)
-        big = bs < sq * 2.0**-60
-    else:             # (float64: s |x| > 1e150 is beyond sqrt(max); b negligible there)
-        huge = a > 1.0e150
-        sq = xp.where(huge, 0.0, a)
-        sq = sq * sq
-        big = huge | (bs < sq * 2.0**-60)
-    u = sq + bs
-    # u = 0: b = 0 (in x's dtype) and x^2 below the smallest subnormal, where h = 0
-    # would make both quotients 0 / 0; h = 1 there leaves them 0 (their b is).  At x
-    # = 0 it is relu's kink (b = 0): the negative branch, whose derivative is the
-    # smaller one-sided one, 0
-    flat = u == 0
-    h = xp.where(big, a, xp.sqrt(xp.where(flat | big, 1.0, u)))   # scaled by s
+    h, flat = _squareplus_root(xp, a * s, (b * s) * s, f32)   # (b s s: XLA flushes s s)
     xn = xp.where(x < 0, x, 0.0) * s  # each branch sees only its own infinity
     xq = xp.where(x < 0, 0.0, x)
     # ((b r) / d) (r / 4): the same bits as (b / d) / 4 where r = 1 (powers of 2),
@@ -546,6 +539,28 @@ def squareplus(xp, x, b=4.0):
     neg = xp.quotient(br, h * 0.5 - xn * 0.5) * r4  # (JAX's derivative: decision 147)
     pos = xq + xp.quotient(br, h * 0.5 + (xq * s) * 0.5) * r4
     return finish(xp, xp.where((x < 0) | (flat & (x == 0)), neg, pos), dt)
+
+
+def _squareplus_root(xp, a, bs, f32):
+    """``(h, flat)``: squareplus's ``h = sqrt(a^2 + bs)`` of the scaled ``a = s |x|``
+    and ``bs = s^2 b`` (a function of its own: its temporaries end with it, which
+    keeps NumPy's block-by-block peak near the output's size), and where ``a^2 +
+    bs`` is 0.  ``h`` is ``a`` where ``bs < 2^-60 a^2``, and where ``a^2`` would
+    overflow: float64 beyond 1e150 (below sqrt(max), 1.3e154: b is negligible
+    there), and +inf in either dtype (float32's scaled |x| is otherwise
+    below 1.9e19), whose square is kept out of the product: its derivative there, 0
+    times inf, was a NaN gradient at +-inf."""
+    huge = a > (2.0e19 if f32 else 1.0e150)
+    sq = xp.where(huge, 0.0, a)
+    sq = sq * sq
+    big = huge | (bs < sq * 2.0**-60)
+    u = sq + bs
+    # u = 0: b = 0 (in x's dtype) and x^2 below the smallest subnormal, where h = 0
+    # would make both quotients 0 / 0; h = 1 there leaves them 0 (their b is).  At x
+    # = 0 it is relu's kink (b = 0): the negative branch, whose derivative is the
+    # smaller one-sided one, 0
+    flat = u == 0
+    return xp.where(big, a, xp.sqrt(xp.where(flat | big, 1.0, u))), flat
 
 
 def sparse_plus(xp, x):
@@ -665,7 +680,11 @@ def soft_shrink(xp, x, lambd=0.5):
       array([-0.5 ,  0.  ,  0.25])
     """
     x, dt = as_work(xp, x, "soft_shrink")
-    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, xp.where(x < 0, x + lambd, x - lambd)), dt)
+    # each branch sees only its own sign: x + lambd of a large positive x (the branch
+    # not taken) overflowed, and NumPy warned (decision 149)
+    neg = xp.where(x < 0, x, 0.0) + lambd
+    pos = xp.where(x < 0, 0.0, x) - lambd
+    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, xp.where(x < 0, neg, pos)), dt)
 
 
 # Lambert's continued fraction: 2 ulp at |x| < 1 in float64 from depth 8; float32 (and
@@ -756,7 +775,10 @@ def prelu(xp, x, weight):
     elif not isinstance(w, (int, float)) and w.ndim == 1 and x.ndim == 0:
         w = xp.reshape(w, ())
     pos = x > 0
-    return finish(xp, xp.where(pos, x, w * xp.where(pos, 0.0, x)), dt)
+    xn = xp.where(pos, 0.0, x)
+    if isinstance(w, (int, float)) and w == 0:  # (leaky_relu's: 0 * -inf is NaN)
+        xn = xp.where(xn == -_INF, -1.0, xn)
+    return finish(xp, xp.where(pos, x, w * xn), dt)
 
 
 def activation_of(xp, name, x, *params):

@@ -458,8 +458,8 @@ class NumpyBackend(Backend):
 
     @special("speed: max(x, s x) for s <= 1, min for s > 1")
     def leaky_relu(self, x, negative_slope=0.01):
-        if _ok(x) and isinstance(negative_slope, float):
-            y = np.multiply(x, negative_slope)
+        if _ok(x) and isinstance(negative_slope, float) and negative_slope:
+            y = np.multiply(x, negative_slope)  # (a 0 slope: 0 * inf is NaN)
             return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
         return super().leaky_relu(x, negative_slope)
 

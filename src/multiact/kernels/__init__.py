@@ -472,11 +472,19 @@ def flat(x, like=None):
 
 
 def shaped(y, like):
-    """A kernel's 1-d output ``y`` in ``like``'s shape, with its strides where
-    ``like`` is dense (:func:`flat`'s order)."""
-    if like.is_contiguous() or not dense(like):
-        return y.view(like.shape)
-    return y.as_strided(like.shape, like.stride())
+    """A kernel's fresh 1-d output ``y`` in ``like``'s shape, with its strides where
+    ``like`` is dense (:func:`flat`'s order), as a tensor of ``y``'s storage that
+    is not a view.  Reason: a view made in no_grad mode refuses an in-place op
+    with an operand that requires grad (``y.mul_(w)``), and a Function's output
+    that is a view refuses any (tanh_shrink's pair), where torch's ops and the
+    framework path allow them."""
+    import torch
+
+    stride = like.stride() if dense(like) and not like.is_contiguous() else None
+    out = torch.empty(0, dtype=y.dtype, device=y.device)
+    if stride is None:
+        return out.set_(y.untyped_storage(), y.storage_offset(), like.shape)
+    return out.set_(y.untyped_storage(), y.storage_offset(), like.shape, stride)
 
 
 _flat = flat
