@@ -182,6 +182,31 @@ def test_a_kernels_output_takes_in_place_ops_as_the_framework_paths(inductor):
     torch.testing.assert_close(xr.grad, 2 * torch.tanh(x) ** 2)
 
 
+def test_zero_parameters_keep_nan_and_the_sign_of_zero_in_the_kernels(inductor):
+    # decision 150: Inductor folds 0 * t into 0 for a Python int 0, so prelu(x, 0) and
+    # elu(x, alpha=0) gave 0 for NaN and +0 for -0 in a kernel (as_param makes such an
+    # int a float); and the kernels' key did not tell -0.0 from 0.0, so whichever
+    # slope compiled first served both
+    x = torch.tensor([float("nan"), -float("inf"), -2.0, 3.0] * 16, dtype=torch.float64)
+    for f in (lambda t: multiact.prelu(t, 0), lambda t: multiact.elu(t, alpha=0),
+              lambda t: multiact.leaky_relu(t, negative_slope=0)):
+        _, ran = _ran_inductor(inductor, lambda: f(x))
+        y = f(x)
+        kernels.set_mode("framework")
+        try:
+            want = f(x)
+        finally:
+            kernels.set_mode("fused")
+        assert torch.equal(y.isnan(), want.isnan()) and y[:4].isnan().tolist() == [
+            True, False, False, False], (ran, y[:4])
+        assert torch.equal(torch.signbit(y), torch.signbit(want)), (ran, y[:4], want[:4])
+    signs = []
+    for s in (-0.0, 0.0, -0.0):
+        _, ran = _ran_inductor(inductor, lambda: multiact.leaky_relu(x, negative_slope=s))
+        signs.append(torch.signbit(multiact.leaky_relu(x, negative_slope=s)[2]).item())
+    assert signs == [False, True, False]
+
+
 def test_expm1_without_cancellation(inductor):
     x = torch.tensor([1e-300, 1e-12, 3.6e-8, 1e-3, 0.5, -1e-12, -0.5, -40.0, 40.0, 800.0,
                       -800.0, 0.0], dtype=torch.float64)

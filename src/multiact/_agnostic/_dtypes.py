@@ -94,8 +94,15 @@ def as_param(xp, p, like):
     """A parameter (``alpha``, ``b``, ...) ready to combine with ``like``.
 
     Python scalars stay scalars (they never upcast ``like``); arrays are cast to
-    ``like``'s dtype, so the output dtype is always decided by ``x`` alone.
+    ``like``'s dtype, so the output dtype is always decided by ``x`` alone.  A
+    Python int with a floating ``like`` is made a float: Inductor folds ``0 * t``
+    for an int 0 into 0, so prelu(x, 0) and elu(x, alpha=0) gave 0 for NaN and -0
+    in a compiled graph (decision 150).
     """
-    if p is None or isinstance(p, (int, float)):
+    if p is None or isinstance(p, float):
         return p
+    if isinstance(p, int):
+        floats = getattr(xp, "work_floats", None)
+        return float(p) if type(p) is int and (floats is None or like.dtype in floats) \
+            else p
     return p if p.dtype == like.dtype else xp.astype(p, like.dtype)

@@ -42,6 +42,7 @@ path (``eager``); what comes back is the kernel's result or ``eager``'s.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
@@ -377,7 +378,12 @@ def _dtype_name(dtype):
 
 
 def _pkey(params):
-    return tuple((type(p).__name__, p) for p in params)
+    """A kernel's key of its Python-number parameters: their type and value, and a
+    float's sign: -0.0 and 0.0 are equal and hash alike, and whichever slope was
+    compiled first served both (leaky_relu's -0.0 gives +0 at -2, 0.0 gives -0;
+    decision 150)."""
+    return tuple((type(p).__name__, p, math.copysign(1.0, p) if type(p) is float else 0)
+                 for p in params)
 
 
 # -- the tier's bookkeeping around one call ----------------------------------------------
@@ -480,6 +486,8 @@ def shaped(y, like):
     framework path allow them."""
     import torch
 
+    if y.dim() != 1 or y.stride() != (1,) or y._base is not None:
+        return y.reshape(like.shape)  # (not a kernel's fresh result: a view, as before)
     stride = like.stride() if dense(like) and not like.is_contiguous() else None
     out = torch.empty(0, dtype=y.dtype, device=y.device)
     if stride is None:

@@ -433,7 +433,9 @@ def _dtype_name(t):
 
 
 def _params_key(params):
-    return tuple((type(p).__name__, p) for p in params)
+    from . import _pkey  # (the sign of a float 0 in the key)
+
+    return _pkey(params)
 
 
 def _launch(kern, grid, *args, **kw):
