@@ -680,11 +680,11 @@ def soft_shrink(xp, x, lambd=0.5):
       array([-0.5 ,  0.  ,  0.25])
     """
     x, dt = as_work(xp, x, "soft_shrink")
-    # each branch sees only its own sign: x + lambd of a large positive x (the branch
-    # not taken) overflowed, and NumPy warned (decision 149)
-    neg = xp.where(x < 0, x, 0.0) + lambd
-    pos = xp.where(x < 0, 0.0, x) - lambd
-    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, xp.where(x < 0, neg, pos)), dt)
+    # x - clip(x, -lambd, lambd): x -+ lambd to the bit outside the band, never
+    # beyond the range (x + lambd of a large positive x, the branch not taken,
+    # overflowed and NumPy warned: decision 149); the band selected to 0, so that its
+    # edges' derivative is 0 whatever a framework's clip gives at a bound (JAX's 1/2)
+    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, x - xp.clip(x, -lambd, lambd)), dt)
 
 
 # Lambert's continued fraction: 2 ulp at |x| < 1 in float64 from depth 8; float32 (and
