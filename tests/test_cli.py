@@ -111,6 +111,30 @@ def test_missing_check_extra_is_named():
                                   "'multiact[check]'")
 
 
+def test_info_leaves_jax_as_it_was_and_refuses_unknown_backends():
+    # decision 151: multiact.info turned JAX's x64 mode on for the whole program (its
+    # float64 rows need it), and took a misspelled backend, or a bare string read
+    # letter by letter, as "no backend installed"
+    code = textwrap.dedent("""
+        import jax, jax.numpy as jnp, multiact
+        assert jnp.ones(3).dtype == jnp.float32
+        report = multiact.info("relu")
+        assert any(r["backend"] == "jax" and r["dtype"] == "float64" for r in report)
+        assert jnp.ones(3).dtype == jnp.float32, jnp.ones(3).dtype
+        for bad, kind in ((["nosuch"], ValueError), ("numpy", TypeError)):
+            try:
+                multiact.info("relu", backends=bad)
+            except kind as e:
+                assert "multiact.info: argument 'backends'" in str(e), e
+            else:
+                raise AssertionError(bad)
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def test_info_command_and_function():
     out = _run("info", "hardswish", "--backend", "numpy")
     assert out.returncode == 0, out.stderr

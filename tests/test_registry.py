@@ -61,6 +61,18 @@ def test_activation_value_semantics():
     np.testing.assert_allclose(a(np.array([-1.0, 2.0])), [-0.2, 2.0])
 
 
+def test_an_activation_takes_a_weak_reference_and_jax_jit():
+    # decision 151: jax.jit keeps a weak reference to what it compiles; Activation's
+    # __slots__ had none ("cannot create weak reference to 'Activation' object")
+    import weakref
+
+    act = multiact.get("gelu_new")
+    assert weakref.ref(act)() is act
+    jax = pytest.importorskip("jax")
+    x = jax.numpy.linspace(-3.0, 3.0, 7)
+    np.testing.assert_array_equal(np.asarray(jax.jit(act)(x)), np.asarray(act(x)))
+
+
 def test_activation_config_and_pickle_round_trip():
     every_case = [Activation(i.name, **c.params) for i in TABLE for c in i.cases]
     for a in every_case + [Activation("softmax", axis=(0, 1)),             # a tuple

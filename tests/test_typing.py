@@ -25,6 +25,30 @@ USER = textwrap.dedent('''
         return multiact.silu(a)
 
 
+    # decision 151: a mask or a parameter array of another dtype, and a NumPy scalar
+    # parameter (valid with every backend), were type errors or lost the array type
+    def masked(a: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return multiact.softmax(a, where=a > 0)
+
+
+    def scalar_param(x: torch.Tensor) -> torch.Tensor:
+        return multiact.leaky_relu(x, np.float32(0.2)) + multiact.prelu(x, np.float64(0.1))
+
+
+    def weighted(a: npt.NDArray[np.float32], w: npt.NDArray[np.float64]) -> object:
+        return multiact.logsumexp(a, b=w)
+
+
+    def configured(x: torch.Tensor) -> torch.Tensor:
+        act = multiact.Activation("gelu", approximate=False)
+        act = multiact.Activation.from_config(act.to_config())
+        return act(x) + multiact.get("gelu_new")(x) + multiact.get({"name": "silu"})(x)
+
+
+    report = multiact.info("relu", backends=["numpy"])
+    known: list[str] = multiact.names()
+
+
     val, sign = multiact.logsumexp(torch.ones(3), return_sign=True)
     reveal_type(multiact.gelu(torch.ones(2)))
     reveal_type(multiact.relu(np.ones(2, dtype=np.float32)))
@@ -33,6 +57,7 @@ USER = textwrap.dedent('''
     reveal_type(multiact.gelu(torch.ones(2), approximate="tanh"))
     reveal_type(multiact.elu(torch.ones(2), alpha=torch.ones(2)))
     reveal_type(multiact.swish(torch.ones(2)))
+    reveal_type(multiact.leaky_relu(torch.ones(2), np.float32(0.2)))
 ''')
 
 BAD = textwrap.dedent('''
@@ -61,7 +86,7 @@ def test_user_code_passes_mypy_strict_and_keeps_array_types(tmp_path):
     assert revealed[0] == "torch._tensor.Tensor"
     assert revealed[1].startswith("numpy.ndarray[") and "32Bit" in revealed[1]
     assert revealed[2].startswith("numpy.ndarray[")
-    assert revealed[3:] == ["torch._tensor.Tensor"] * 4
+    assert revealed[3:] == ["torch._tensor.Tensor"] * 5
 
 
 def test_wrong_arguments_are_type_errors(tmp_path):

@@ -77,9 +77,9 @@ from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
 if TYPE_CHECKING:
-    from typing import Never
+    from typing import Never, Sequence, SupportsFloat
 
-    from ._typing import ArrayT, NDArray, PyInput
+    from ._typing import ArrayLike, ArrayT, NDArray, PyInput
 
 '''
 

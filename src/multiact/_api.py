@@ -17,9 +17,9 @@ from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
 if TYPE_CHECKING:
-    from typing import Never
+    from typing import Never, Sequence, SupportsFloat
 
-    from ._typing import ArrayT, NDArray, PyInput
+    from ._typing import ArrayLike, ArrayT, NDArray, PyInput
 
 
 _relu_row = _ROWS['relu']
@@ -248,10 +248,10 @@ def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
-def leaky_relu(x: ArrayT, negative_slope: float | ArrayT = 0.01) -> ArrayT: ...
+def leaky_relu(x: ArrayT, negative_slope: SupportsFloat | ArrayLike = 0.01) -> ArrayT: ...
 
 @overload
-def leaky_relu(x: PyInput, negative_slope: float | Any = 0.01) -> NDArray[Any]: ...
+def leaky_relu(x: PyInput, negative_slope: SupportsFloat | ArrayLike = 0.01) -> NDArray[Any]: ...
 
 def leaky_relu(x: Any, negative_slope: Any = _leaky_relu_negative_slope_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Leaky ReLU.
@@ -353,10 +353,10 @@ def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
-def softplus(x: ArrayT, beta: float | ArrayT = 1.0) -> ArrayT: ...
+def softplus(x: ArrayT, beta: SupportsFloat | ArrayLike = 1.0) -> ArrayT: ...
 
 @overload
-def softplus(x: PyInput, beta: float | Any = 1.0) -> NDArray[Any]: ...
+def softplus(x: PyInput, beta: SupportsFloat | ArrayLike = 1.0) -> NDArray[Any]: ...
 
 def softplus(x: Any, beta: Any = _softplus_beta_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Softplus.
@@ -424,10 +424,10 @@ def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
-def elu(x: ArrayT, alpha: float | ArrayT = 1.0) -> ArrayT: ...
+def elu(x: ArrayT, alpha: SupportsFloat | ArrayLike = 1.0) -> ArrayT: ...
 
 @overload
-def elu(x: PyInput, alpha: float | Any = 1.0) -> NDArray[Any]: ...
+def elu(x: PyInput, alpha: SupportsFloat | ArrayLike = 1.0) -> NDArray[Any]: ...
 
 def elu(x: Any, alpha: Any = _elu_alpha_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Exponential linear unit.
@@ -461,10 +461,10 @@ def elu(x: Any, alpha: Any = _elu_alpha_default, *positional: Never, **unexpecte
 
 
 @overload
-def celu(x: ArrayT, alpha: float | ArrayT = 1.0) -> ArrayT: ...
+def celu(x: ArrayT, alpha: SupportsFloat | ArrayLike = 1.0) -> ArrayT: ...
 
 @overload
-def celu(x: PyInput, alpha: float | Any = 1.0) -> NDArray[Any]: ...
+def celu(x: PyInput, alpha: SupportsFloat | ArrayLike = 1.0) -> NDArray[Any]: ...
 
 def celu(x: Any, alpha: Any = _celu_alpha_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Continuously-differentiable exponential linear unit.
@@ -777,10 +777,10 @@ def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
-def squareplus(x: ArrayT, b: float | ArrayT = 4.0) -> ArrayT: ...
+def squareplus(x: ArrayT, b: SupportsFloat | ArrayLike = 4.0) -> ArrayT: ...
 
 @overload
-def squareplus(x: PyInput, b: float | Any = 4.0) -> NDArray[Any]: ...
+def squareplus(x: PyInput, b: SupportsFloat | ArrayLike = 4.0) -> NDArray[Any]: ...
 
 def squareplus(x: Any, b: Any = _squareplus_b_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Squareplus.
@@ -1016,10 +1016,10 @@ def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
-def threshold(x: ArrayT, threshold: float, value: float | ArrayT) -> ArrayT: ...
+def threshold(x: ArrayT, threshold: float, value: SupportsFloat | ArrayLike) -> ArrayT: ...
 
 @overload
-def threshold(x: PyInput, threshold: float, value: float | Any) -> NDArray[Any]: ...
+def threshold(x: PyInput, threshold: float, value: SupportsFloat | ArrayLike) -> NDArray[Any]: ...
 
 def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Threshold (PyTorch).
@@ -1052,10 +1052,10 @@ def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpect
 
 
 @overload
-def prelu(x: ArrayT, weight: float | ArrayT) -> ArrayT: ...
+def prelu(x: ArrayT, weight: SupportsFloat | ArrayLike) -> ArrayT: ...
 
 @overload
-def prelu(x: PyInput, weight: float | Any) -> NDArray[Any]: ...
+def prelu(x: PyInput, weight: SupportsFloat | ArrayLike) -> NDArray[Any]: ...
 
 def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
     r"""Parametric ReLU (PyTorch).
@@ -1194,10 +1194,10 @@ def exponential(x: Any, *positional: Never, **unexpected: Never) -> Any:
 
 
 @overload
-def softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | None = None, initial: float | None = None) -> ArrayT: ...
+def softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayLike | Sequence[Any] | bool | None = None, initial: float | None = None) -> ArrayT: ...
 
 @overload
-def softmax(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: Any | None = None, initial: float | None = None) -> NDArray[Any]: ...
+def softmax(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: ArrayLike | Sequence[Any] | bool | None = None, initial: float | None = None) -> NDArray[Any]: ...
 
 def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Softmax.
@@ -1238,10 +1238,10 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
 
 
 @overload
-def log_softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | None = None, initial: float | None = None) -> ArrayT: ...
+def log_softmax(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayLike | Sequence[Any] | bool | None = None, initial: float | None = None) -> ArrayT: ...
 
 @overload
-def log_softmax(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: Any | None = None, initial: float | None = None) -> NDArray[Any]: ...
+def log_softmax(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: ArrayLike | Sequence[Any] | bool | None = None, initial: float | None = None) -> NDArray[Any]: ...
 
 def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Log-softmax.
@@ -1281,10 +1281,10 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
 
 
 @overload
-def softmin(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayT | None = None, initial: float | None = None) -> ArrayT: ...
+def softmin(x: ArrayT, axis: int | tuple[int, ...] | None = -1, where: ArrayLike | Sequence[Any] | bool | None = None, initial: float | None = None) -> ArrayT: ...
 
 @overload
-def softmin(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: Any | None = None, initial: float | None = None) -> NDArray[Any]: ...
+def softmin(x: PyInput, axis: int | tuple[int, ...] | None = -1, where: ArrayLike | Sequence[Any] | bool | None = None, initial: float | None = None) -> NDArray[Any]: ...
 
 def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Softmin: the softmax of ``-x``.
@@ -1320,16 +1320,16 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
 
 
 @overload
-def logsumexp(a: ArrayT, axis: int | tuple[int, ...] | None = None, b: float | ArrayT | None = None, keepdims: bool = False, return_sign: Literal[False] = False, where: ArrayT | None = None) -> ArrayT: ...
+def logsumexp(a: ArrayT, axis: int | tuple[int, ...] | None = None, b: SupportsFloat | ArrayLike | None = None, keepdims: bool = False, return_sign: Literal[False] = False, where: ArrayLike | Sequence[Any] | bool | None = None) -> ArrayT: ...
 
 @overload
-def logsumexp(a: ArrayT, axis: int | tuple[int, ...] | None = None, b: float | ArrayT | None = None, keepdims: bool = False, *, return_sign: Literal[True], where: ArrayT | None = None) -> tuple[ArrayT, ArrayT]: ...
+def logsumexp(a: ArrayT, axis: int | tuple[int, ...] | None = None, b: SupportsFloat | ArrayLike | None = None, keepdims: bool = False, *, return_sign: Literal[True], where: ArrayLike | Sequence[Any] | bool | None = None) -> tuple[ArrayT, ArrayT]: ...
 
 @overload
-def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: float | Any | None = None, keepdims: bool = False, return_sign: Literal[False] = False, where: Any | None = None) -> NDArray[Any]: ...
+def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: SupportsFloat | ArrayLike | None = None, keepdims: bool = False, return_sign: Literal[False] = False, where: ArrayLike | Sequence[Any] | bool | None = None) -> NDArray[Any]: ...
 
 @overload
-def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: float | Any | None = None, keepdims: bool = False, *, return_sign: Literal[True], where: Any | None = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
+def logsumexp(a: PyInput, axis: int | tuple[int, ...] | None = None, b: SupportsFloat | ArrayLike | None = None, keepdims: bool = False, *, return_sign: Literal[True], where: ArrayLike | Sequence[Any] | bool | None = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
 
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = _logsumexp_keepdims_default, return_sign: Any = _logsumexp_return_sign_default, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Log of the sum of exponentials.
@@ -1380,10 +1380,10 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = _logsumex
 
 
 @overload
-def logmeanexp(x: ArrayT, axis: int | tuple[int, ...] | None = None, where: ArrayT | None = None, keepdims: bool = False) -> ArrayT: ...
+def logmeanexp(x: ArrayT, axis: int | tuple[int, ...] | None = None, where: ArrayLike | Sequence[Any] | bool | None = None, keepdims: bool = False) -> ArrayT: ...
 
 @overload
-def logmeanexp(x: PyInput, axis: int | tuple[int, ...] | None = None, where: Any | None = None, keepdims: bool = False) -> NDArray[Any]: ...
+def logmeanexp(x: PyInput, axis: int | tuple[int, ...] | None = None, where: ArrayLike | Sequence[Any] | bool | None = None, keepdims: bool = False) -> NDArray[Any]: ...
 
 def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _logmeanexp_keepdims_default, *positional: Never, **unexpected: Never) -> Any:
     r"""Log of the mean of exponentials.
@@ -1425,10 +1425,10 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _log
 
 
 @overload
-def standardize(x: ArrayT, axis: int | tuple[int, ...] | None = -1, mean: float | ArrayT | None = None, variance: float | ArrayT | None = None, epsilon: float = 1e-05, where: ArrayT | None = None) -> ArrayT: ...
+def standardize(x: ArrayT, axis: int | tuple[int, ...] | None = -1, mean: SupportsFloat | ArrayLike | None = None, variance: SupportsFloat | ArrayLike | None = None, epsilon: float = 1e-05, where: ArrayLike | Sequence[Any] | bool | None = None) -> ArrayT: ...
 
 @overload
-def standardize(x: PyInput, axis: int | tuple[int, ...] | None = -1, mean: float | Any | None = None, variance: float | Any | None = None, epsilon: float = 1e-05, where: Any | None = None) -> NDArray[Any]: ...
+def standardize(x: PyInput, axis: int | tuple[int, ...] | None = -1, mean: SupportsFloat | ArrayLike | None = None, variance: SupportsFloat | ArrayLike | None = None, epsilon: float = 1e-05, where: ArrayLike | Sequence[Any] | bool | None = None) -> NDArray[Any]: ...
 
 def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, epsilon: Any = _standardize_epsilon_default, where: Any = None, *positional: Never, **unexpected: Never) -> Any:
     r"""Standardize.

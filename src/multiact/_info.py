@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from dataclasses import dataclass
+from typing import Sequence
 
 from . import _api
 from ._dispatch import backend_of
@@ -160,7 +161,8 @@ def _missing_kernels(row):
             f"{', '.join(d)}: {reason}" for (p, reason), (f, k, d) in groups.items()]
 
 
-def info(name, *, backends=None, device=None):
+def info(name: str, *, backends: Sequence[str] | None = None,
+         device: str | None = None) -> InfoReport:
     """Which implementation of ``name`` runs, per backend, device, dtype and route.
 
     For each installed backend and device (and each dtype it has), calls the
@@ -184,12 +186,25 @@ def info(name, *, backends=None, device=None):
       >>> report[0]["implementation"], report[0]["dtype"]
       ('special case', 'float64')
     """
-    from ._check.targets import BACKENDS, available, discover  # (imports NumPy)
+    from ._check.targets import BACKENDS, available, discover, x64_kept  # (imports NumPy)
 
     row = info_for(name)
     fn = getattr(_api, row.name)
-    targets = discover(backends, device)
-    not_run = [(b, "not installed") for b in (backends or BACKENDS) if not available(b)]
+    if isinstance(backends, str) or (backends is not None and any(
+            b not in BACKENDS for b in backends)):
+        raise (TypeError if isinstance(backends, str) else ValueError)(
+            f"multiact.info: argument 'backends' must be a list of backend names, known: "
+            f"{', '.join(BACKENDS)}; got {backends!r}")
+    if device is not None and device not in ("cpu", "cuda", "gpu"):
+        raise ValueError(f"multiact.info: argument 'device' must be 'cpu' or 'cuda', got "
+                         f"{device!r}")
+    with x64_kept():  # (JAX's float64 rows need x64 mode: the caller's setting comes back)
+        return _info_rows(row, fn, backends, device, discover(backends, device),
+                          [(b, "not installed") for b in (backends or BACKENDS)
+                           if not available(b)])
+
+
+def _info_rows(row, fn, backends, device, targets, not_run):
     rows = []
     for t in targets:
         for dtype in t.dtypes:

@@ -264,7 +264,10 @@ class RealOrArray(Kind):
 
     @property
     def annotation(self):
-        return "float | ArrayT | None" if self.optional else "float | ArrayT"
+        # (not ArrayT: x alone decides the result's type; a NumPy scalar, or an array
+        # of another dtype, is a valid parameter: decision 151)
+        return "SupportsFloat | ArrayLike | None" if self.optional else \
+            "SupportsFloat | ArrayLike"
 
     @property
     def fast(self):
@@ -579,7 +582,7 @@ class Mask(Kind):
     """None, or a boolean array of ``x``'s library (or a Python bool/sequence)
     that broadcasts to ``x``'s shape."""
 
-    annotation = "ArrayT | None"
+    annotation = "ArrayLike | Sequence[Any] | bool | None"  # (a bool mask of x's library)
     fast = "{v} is None"
     needs_array = True
 
@@ -729,7 +732,7 @@ class Weight(Kind):
     channel (axis 1; axis 0 of a 1-d ``x``).  Not a broadcast: a per-channel
     weight lines up with axis 1 whatever ``x``'s rank."""
 
-    annotation = "float | ArrayT"
+    annotation = "SupportsFloat | ArrayLike"
     needs_array = True
 
     def check(self, fname, pname, v, be, x, first="x"):

@@ -7,10 +7,14 @@ something callable on any array; ``names()`` lists every accepted name.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import _api
 from .adapters import flax_module, keras_layer, torch_module
 from ._table import ALIASES, BY_NAME, PRESETS, canonical_name
+
+if TYPE_CHECKING:
+    from ._typing import ActivationFn, ArrayT
 
 # The public function of every row (aliases are the same objects; where another
 # library's *default* differs, docs/defaults.md says so and the parameter is
@@ -18,7 +22,7 @@ from ._table import ALIASES, BY_NAME, PRESETS, canonical_name
 _CANONICAL = {name: getattr(_api, name) for name in BY_NAME}
 
 
-def names():
+def names() -> list[str]:
     """Every name :func:`get` accepts, canonical names and aliases, sorted.
 
     >>> import multiact
@@ -63,9 +67,11 @@ class Activation:
     True
     """
 
-    __slots__ = ("_name", "_params", "_fn", "_key")
+    # __weakref__: jax.jit(activation) keeps a weak reference to the function it
+    # compiles (it raised "cannot create weak reference"; decision 151)
+    __slots__ = ("_name", "_params", "_fn", "_key", "__weakref__")
 
-    def __init__(self, name, **params):
+    def __init__(self, name: str, **params: Any) -> None:
         if isinstance(name, str) and name in PRESETS:
             # another library's name for a function with parameters, its defaults: a
             # parameter given with it wins, as in nn.GELU(approximate="tanh")
@@ -110,14 +116,14 @@ class Activation:
         object.__setattr__(self, "_key", (key, tuple(sorted({**full, **params}.items()))))
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._name
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         return dict(self._params)
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayT) -> ArrayT:
         return self._fn(x, **dict(self._params))
 
     def __setattr__(self, key, value):
@@ -138,33 +144,33 @@ class Activation:
     def __reduce__(self):
         return (_rebuild, (self._name, self._params))
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         """``{"name": ..., **params}``: plain Python data (JSON-able)."""
         return {"name": self._name, **{k: (list(v) if isinstance(v, tuple) else v)
                                       for k, v in self._params}}
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """:meth:`to_config` under Keras' name for it: an Activation passed as a Keras
         layer's ``activation=`` saves with the model (decision 143)."""
         return self.to_config()
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Activation:
         if not isinstance(config, dict) or "name" not in config:
             raise TypeError("multiact.Activation.from_config: expected a dict with a 'name' key, "
                             f"got {config!r}")
         params = dict(config)
         return cls(params.pop("name"), **params)
 
-    def to_torch(self):
+    def to_torch(self) -> Any:
         """A ``torch.nn.Module`` applying this activation (imports PyTorch)."""
         return torch_module(self)
 
-    def to_flax(self):
+    def to_flax(self) -> Any:
         """A Flax NNX module applying this activation (imports Flax)."""
         return flax_module(self)
 
-    def to_keras(self):
+    def to_keras(self) -> Any:
         """A Keras 3 layer applying this activation, saved and loaded as itself
         (imports Keras; registers multiact with Keras' serialization)."""
         return keras_layer(self)
@@ -174,7 +180,7 @@ def _rebuild(name, params):
     return Activation(name, **dict(params))
 
 
-def get(identifier):
+def get(identifier: str | dict[str, Any] | Callable[..., Any] | None) -> ActivationFn:
     """Resolve an activation the way model configs name them.
 
     * a name (``"gelu"``, an alias such as ``"hardswish"``): that function;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, Sequence, TypeVar, Union
 
-__all__ = ["ArrayLike", "ArrayT", "PyInput", "NDArray"]
+__all__ = ["ActivationFn", "ArrayLike", "ArrayT", "PyInput", "NDArray"]
 
 
 class ArrayLike(Protocol):
@@ -23,6 +23,12 @@ class ArrayLike(Protocol):
 
 
 ArrayT = TypeVar("ArrayT", bound=ArrayLike)
+
+class ActivationFn(Protocol):
+    """What ``multiact.get`` returns: a function of one array that keeps its type."""
+
+    def __call__(self, x: ArrayT, /) -> ArrayT: ...
+
 
 #: Python input, treated as NumPy input
 PyInput = Union[float, int, bool, Sequence[Any]]

@@ -6,7 +6,10 @@ given device, and back.  Nothing is imported until a target is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,6 +183,22 @@ def _jax_x64():
 def available(name) -> bool:
     mod = {"array_api_strict": "array_api_strict", "dask": "dask"}.get(name, name)
     return importlib.util.find_spec(mod) is not None
+
+
+@contextlib.contextmanager
+def x64_kept():
+    """JAX's x64 mode as it was before the block (:func:`devices` turns it on for
+    float64): ``multiact.info`` reports, and left a user's JAX in float64 (decision
+    151); ``multiact check`` and the conformance suite keep it on."""
+    jax = sys.modules.get("jax")
+    before = bool(jax.config.jax_enable_x64) if jax is not None else \
+        os.environ.get("JAX_ENABLE_X64", "").lower() in ("1", "true", "yes", "on")
+    try:
+        yield
+    finally:
+        jax = sys.modules.get("jax")
+        if jax is not None and bool(jax.config.jax_enable_x64) != before:
+            jax.config.update("jax_enable_x64", before)
 
 
 def devices(name) -> list:
