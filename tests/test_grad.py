@@ -192,6 +192,17 @@ def test_celu_alpha_gradient_with_a_tiny_or_huge_alpha_array(ad_target):
             multiact.celu(torch.tensor(-a), alpha=al).backward()
             g = float(al.grad)
         assert abs(g - want) <= 4e-7 * abs(want), (a, g)
+    # decision 152: at x = -inf the derivative in alpha was -inf times 0, NaN; its
+    # limit is expm1(-inf) = -1 (x clamped below -745 alpha for every alpha)
+    for a in (0.3, 1.5, 1e30):
+        if ad_target.backend == "jax":
+            g = float(jax.grad(lambda al: multiact.celu(jnp.float32(-jnp.inf), alpha=al))(
+                jnp.float32(a)))
+        else:
+            al = torch.tensor(a, requires_grad=True)
+            multiact.celu(torch.tensor(-math.inf), alpha=al).backward()
+            g = float(al.grad)
+        assert g == -1.0, (a, g)
 
 
 def test_mish_and_tanh_shrink_derivatives_near_one_in_float32(ad_target):

@@ -269,13 +269,15 @@ def celu(xp, x, alpha=1.0):
     pos = x > 0
     xn = xp.where(pos, 0.0, x)
     # x/alpha could overflow for tiny alpha; below -745 alpha, exp(x/alpha) is 0
-    # even in float64, so clamping there changes neither value nor derivative.  Only
-    # for alpha < 1 (above, x / alpha cannot overflow, and -745 alpha would: float32
-    # celu with alpha 3e38 warned of it)
+    # even in float64, so clamping there changes neither value nor derivative.  For
+    # every alpha whose -745 alpha is within range (float32 celu with alpha 3e38
+    # warned of it): at x = -inf the derivative in alpha, expm1(t) - t e^t, was -inf
+    # times 0 (NaN for its limit -1; decision 152), and the clamped t is -745
+    lim = 4.0e35 if x.dtype == xp.float32 else 2.0e305
     if isinstance(a, (int, float)):  # (a Python number, as as_param leaves one)
-        floor = -745.0 * a if a < 1.0 else -_INF
+        floor = -745.0 * a if a < lim else -_INF
     else:
-        small = a < 1.0
+        small = a < lim
         floor = xp.where(small, -745.0 * xp.where(small, a, 1.0), -_INF)
     xn = xp.where(xn < floor, floor, xn)
     # where x / alpha is above -2^-30, alpha expm1(x / alpha) is x + (x / 2) (x /
