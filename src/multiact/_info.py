@@ -186,18 +186,19 @@ def info(name: str, *, backends: Sequence[str] | None = None,
       >>> report[0]["implementation"], report[0]["dtype"]
       ('special case', 'float64')
     """
-    from ._check.targets import BACKENDS, available, discover, x64_kept  # (imports NumPy)
+    from ._check.targets import (BACKENDS, available, discover,  # (imports NumPy)
+                                 unknown_selection, x64_kept)
 
     row = info_for(name)
     fn = getattr(_api, row.name)
-    if isinstance(backends, str) or (backends is not None and any(
-            b not in BACKENDS for b in backends)):
-        raise (TypeError if isinstance(backends, str) else ValueError)(
-            f"multiact.info: argument 'backends' must be a list of backend names, known: "
-            f"{', '.join(BACKENDS)}; got {backends!r}")
-    if device is not None and device not in ("cpu", "cuda", "gpu"):
-        raise ValueError(f"multiact.info: argument 'device' must be 'cpu' or 'cuda', got "
-                         f"{device!r}")
+    if isinstance(backends, str):
+        raise TypeError(f"multiact.info: argument 'backends' must be a list of backend "
+                        f"names, got the string {backends!r}")
+    error = unknown_selection(backends, device)  # (the command line's check)
+    if error:
+        raise ValueError(f"multiact.info: argument "
+                         f"{'device' if error.startswith('unknown device') else 'backends'!r}: "
+                         f"{error}")
     with x64_kept():  # (JAX's float64 rows need x64 mode: the caller's setting comes back)
         return _info_rows(row, fn, backends, device, discover(backends, device),
                           [(b, "not installed") for b in (backends or BACKENDS)

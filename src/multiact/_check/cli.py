@@ -101,14 +101,9 @@ def _fail(msg):
 
 def _unknown_selection(args):
     """The message for an unknown ``--device`` or ``--backend`` (check, info), or None."""
-    from .targets import BACKENDS, normalize_device
+    from .targets import unknown_selection
 
-    if args.device and normalize_device(args.device) not in ("cpu", "cuda"):
-        return f"unknown device {args.device!r} (known: cpu, cuda)"
-    for b in args.backend or ():
-        if b not in BACKENDS:
-            return f"unknown backend {b!r} (known: {', '.join(BACKENDS)})"
-    return None
+    return unknown_selection(args.backend, args.device)
 
 
 def _check_args(args):

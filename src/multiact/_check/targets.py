@@ -185,6 +185,17 @@ def available(name) -> bool:
     return importlib.util.find_spec(mod) is not None
 
 
+def unknown_selection(backends, device):
+    """The message for an unknown device or backend (``multiact check``, ``multiact
+    info`` and :func:`multiact.info`), or None."""
+    if device and normalize_device(device) not in ("cpu", "cuda"):
+        return f"unknown device {device!r} (known: cpu, cuda)"
+    for b in backends or ():
+        if b not in BACKENDS:
+            return f"unknown backend {b!r} (known: {', '.join(BACKENDS)})"
+    return None
+
+
 @contextlib.contextmanager
 def x64_kept():
     """JAX's x64 mode as it was before the block (:func:`devices` turns it on for
