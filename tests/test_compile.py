@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 
 import pytest
 
@@ -61,8 +62,12 @@ def test_the_table_and_its_last_line(cache, capsys):
     assert lines[-1] == "compiled 12 kernels for 2 targets, 0 failed"
 
 
-def test_a_failing_target_fails_the_run(cache, capsys):
+def test_a_failing_target_fails_the_run(cache, capsys, tmp_path, monkeypatch):
     _needs_aot()
+    scratch = tmp_path / "tmp"  # the temporary directory, of this process and its children
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     code = main(["compile", "-q", "--function", "relu", "--dtype", "float32",
                  "--target", "cuda:90", "--target", "cuda:20"])
     out = capsys.readouterr().out
@@ -79,6 +84,8 @@ def test_a_failing_target_fails_the_run(cache, capsys):
     assert "Value 'sm_20' is not defined" in says["triton:forward"]  # ptxas' own line
     assert "invalid value for --gpu-architecture" in says["cupy:forward"]  # NVRTC's
     assert all(r[5] == "ok" for r in rows if r[3] == "cuda:90")
+    # nothing left behind: ptxas' failure leaves Triton's .ptx in the workers' scratch
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -459,6 +459,23 @@ def _run_pool(todo, directory, progress, workers):
     multiact.kernels._aot_worker``: fresh interpreters, which import nothing of
     the caller's main module and run without ``TRITON_INTERPRET``); returns
     ``{key: (ok, seconds, error)}``."""
+    import shutil
+
+    workers = max(1, min(workers or os.cpu_count() or 1, -(-len(todo) // _BATCH)))
+    env = dict(os.environ)
+    env.pop("TRITON_INTERPRET", None)
+    # The workers' scratch files in a directory of their own, removed when they end:
+    # Triton leaves its .ptx in the temporary directory when ptxas fails (an
+    # unsupported arch), and a compile killed midway leaves whatever it had open.
+    scratch = tempfile.mkdtemp(prefix="multiact-compile-")
+    env["TMPDIR"] = scratch
+    try:
+        return _run_workers(todo, directory, progress, workers, env)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_workers(todo, directory, progress, workers, env):
     import json
     import pickle
     import subprocess
@@ -466,9 +483,6 @@ def _run_pool(todo, directory, progress, workers):
 
     import multiact
 
-    workers = max(1, min(workers or os.cpu_count() or 1, -(-len(todo) // _BATCH)))
-    env = dict(os.environ)
-    env.pop("TRITON_INTERPRET", None)
     root = os.path.dirname(os.path.dirname(os.path.abspath(multiact.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     results = {}
