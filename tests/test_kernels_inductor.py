@@ -587,7 +587,7 @@ _COMPILE_FRESH = '''
 import json, torch, multiact
 from multiact.kernels._tier import TIER
 rows = multiact.compile(functions=["sigmoid"], dtypes=["float32"])
-pair = TIER.slots[("train", "inductor", "sigmoid", (), "float32")].kernel
+pair = TIER.slots[("train", "inductor", "sigmoid", (), "float32", None)].kernel
 from multiact.backends import _torch_native as N
 x = torch.tensor([-30.0, -17.5, -1.0, -0.0, 0.0, 2.0, 17.5, 30.0])
 g = torch.linspace(-1.0, 1.0, 8)

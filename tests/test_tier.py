@@ -358,6 +358,69 @@ def test_the_cpu_tier_end_to_end():
     assert err == "", err
 
 
+def test_a_framework_backward_is_billed_to_its_training_kernel():
+    # the training kernel replaces a forward and a backward: the framework
+    # backward's time counts toward its compile (kernels.spent_backward)
+    out, _ = _run("""
+        kernels.set_mode("auto")
+        TIER.cost_override = 1e9  # (billed, never queued)
+        x = torch.randn(1 << 18).requires_grad_(True)
+        for name in ("silu", "gelu"):
+            y = getattr(multiact, name)(x)
+            (slot,) = [s for s in TIER.slots.values() if name in s.label and "train" in s.label]
+            before = slot.spent
+            y.backward(torch.ones_like(y))
+            print(name, slot.spent > before)
+    """)
+    assert out.split() == ["silu", "True", "gelu", "True"]
+
+
+def test_calls_in_inference_mode_take_their_kernels():
+    # Dynamo's guards check inference mode and inference tensors: a kernel compiled
+    # outside the mode rejected every call in it (an inference program never met a
+    # kernel, and its compile thread compiled the same kernel again after every
+    # eight misses). Each state has its kernels, compiled in that state, once
+    out, err = _run("""
+        from multiact.kernels import _tier
+        _tier.RETIRE_ABOVE = float("inf")
+        TIER.cost_override = 0.05
+        rng = torch.Generator().manual_seed(0)
+        plain = torch.randn(1000, 1000, generator=rng) * 3
+        calls = [(lambda t: multiact.gelu(t, approximate=False), "gelu"),
+                 (lambda t: multiact.log_softmax(t), "log_softmax"),
+                 (lambda t: multiact.geglu(t, approximate=False), "geglu")]
+        kernels.set_mode("framework")
+        wants = [f(plain) for f, _ in calls]
+        kernels.set_mode(None)
+        with torch.inference_mode():
+            inference = plain.clone()
+            for (f, name), want in zip(calls, wants):
+                for x in (inference, plain):  # an inference tensor, and a plain one
+                    t0 = time.perf_counter()
+                    served = sum(k["kernel_calls"] > 0 for k in kernels.status(name))
+                    while sum(k["kernel_calls"] > 0 for k in kernels.status(name)) == served:
+                        f(x)
+                        assert time.perf_counter() - t0 < 300, kernels.status(name)
+                    for _ in range(3):
+                        y = f(x)
+                    # the kernel's values: within the bound of the framework path's
+                    err = ((y - want).abs() / want.abs().clamp(min=1e-30)).max().item()
+                    assert err < 8 * 2**-24, (name, err)
+                    if name != "gelu":
+                        break
+        st = kernels.status()
+        print(sorted(k["kernel"] for k in st if k["kernel_calls"] >= 4))
+        print(max(s.generation for s in TIER.slots.values()))
+    """)
+    lines = out.splitlines()
+    assert lines[0] == str(sorted([
+        "gelu(approximate=False) float32 forward (inference mode) [Inductor]",
+        "gelu(approximate=False) float32 forward (inference mode, plain tensor) [Inductor]",
+        "log_softmax float32 rows (long) rows (inference mode) [Inductor]",
+        "geglu(approximate=False) float32 gated forward (inference mode) [Inductor]"]))
+    assert lines[1] == "0" and err == "", (out, err)
+
+
 def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
     # exact GELU's framework path is ten passes and ATen's erfc: its backend has its
     # kernels serve tensors from 2^15 elements (kernels.tier_from), forward and in

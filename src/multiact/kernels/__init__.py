@@ -68,7 +68,7 @@ CONSTANTS = (float, int, bool, type(None))
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None,
-          "triton_import": None}
+          "torch_inference": None, "triton_import": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 #: (unless the function's backend registered a smaller floor: :func:`tier_from`)
@@ -87,6 +87,10 @@ _FLOOR_WHERE: dict = {}
 #: slot whose calls are all smaller, above its function's floor, is kept)
 TIER.compared_from = MIN_NUMEL
 _FLOATS = ("float32", "float64", "float16", "bfloat16")
+#: a kernel's label of its inference state (:func:`_inference`)
+_STATE_LABEL = {None: "", (True, True): " (inference mode)",
+                (True, False): " (inference mode, plain tensor)",
+                (False, True): " (inference tensor)"}
 
 
 def autocast_on(device_type):
@@ -109,7 +113,10 @@ def autocast_on(device_type):
 def bind_torch(ns):
     """The torch backend hands its namespace over (the generic bodies that the CPU
     kernels compile run on it, with Inductor's primitives: ``inductor.py``)."""
+    import torch
+
     _STATE["torch_ns"] = ns
+    _STATE["torch_inference"] = torch.is_inference_mode_enabled
 
 
 #: A backend's own formulas for a function's CPU kernels (:func:`own`): ``fwd(x)``
@@ -413,13 +420,46 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
     return y
 
 
+def _inference(x, tech):
+    """The inference state of a CPU kernel's call, part of its key: ``None`` for a
+    plain tensor outside ``torch.inference_mode``, else ``(mode on, x an inference
+    tensor)``.  Reason: Dynamo's guards check both (a kernel compiled outside the
+    mode rejects every call in it, and one compiled for an inference tensor rejects
+    a plain one), so an inference program's calls missed every kernel, and each
+    eighth miss compiled it again, as it was, on the compile thread."""
+    if tech != "inductor":
+        return None
+    mode, inference = _STATE["torch_inference"](), x.is_inference()
+    return (mode, inference) if mode or inference else None
+
+
+def _in_state(build, state):
+    """``build`` run in ``state`` (:func:`_inference`): in ``torch.inference_mode``
+    where the calls run in it, on inference tensors where the calls' are."""
+    if state is None:
+        return build
+
+    def build_in(slot, sample):
+        import torch
+
+        if state[1]:
+            with torch.inference_mode():
+                sample = tuple(t.clone() for t in sample)
+        with torch.inference_mode(state[0]):
+            return build(slot, sample)
+
+    return build_in
+
+
 def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     dt = _dtype(x)
-    key = (kind, tech, info.name, _pkey(params), dt)
+    state = _inference(x, tech)
+    key = (kind, tech, info.name, _pkey(params), dt, state)
     s = TIER.slots.get(key)
     if s is not None:
         return s
-    label = f"{info.label(dict(zip([p.name for p in info.params], params)))} {dt} {kind}"
+    label = f"{info.label(dict(zip([p.name for p in info.params], params)))} {dt} {kind}" \
+            f"{_STATE_LABEL[state]}"
     if tech == "inductor":
         from . import inductor as ki
 
@@ -434,7 +474,7 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     # Function reports it, else taken to cost what the forward cost
     train = kind == "train"
     native = _native_cpu(info.name, x, params)
-    slot = TIER.slot(key, label, build, weight=2.0 if train and not native else 1.0,
+    slot = TIER.slot(key, label, _in_state(build, state), weight=2.0 if train and not native else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
     # a training kernel replaces the forward and the backward: timing its forward
@@ -537,7 +577,8 @@ def spent_backward(name, x, params, seconds):
     Function) took ``seconds``: the bill of the function's training kernel."""
     if _route_of(name, params, x, "train") != "tier" or x.is_cuda:
         return
-    slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x)))
+    # (the key's inference state: none, as no tensor that records a gradient is one)
+    slot = TIER.slots.get(("train", "inductor", name, _pkey(params), _dtype(x), None))
     if slot is not None:
         dtype, n = x.dtype, x.numel()
 
@@ -589,14 +630,16 @@ def _rows_slot(kind, info, x, params, masked, tech):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
     long = tech == "inductor" and x.shape[-1] > long_row(dt) and info.exp_sums  # (float64 sums)
-    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, long)
+    state = _inference(x, tech)
+    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, state, long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
     s = TIER.slots.get(key)
     if s is not None:
         return s
     label = f"{info.name} {dt} rows{' masked' if masked else ''}" \
-            f"{' (one row)' if one_row else ''}{' (long)' if long else ''} {kind}"
+            f"{' (one row)' if one_row else ''}{' (long)' if long else ''} {kind}" \
+            f"{_STATE_LABEL[state]}"
     if tech == "inductor":
         from . import inductor as ki
 
@@ -606,6 +649,7 @@ def _rows_slot(kind, info, x, params, masked, tech):
     else:
         build = _triton().rows_builder(info, dt, params, masked)
         label += " [Triton]"
+    build = _in_state(build, state)
     if kind != "train":
         return TIER.slot(key, label, build, eager_only=tech == "triton")
     # a forward and a backward kernel, billed and kept as the element-wise pairs
@@ -753,12 +797,13 @@ def _rows_vjp_train(info, x, params, where, eager, wrap, r):
 def _gated_slot(kind, info, x3, params, tech):
     dt = _dtype(x3)
     ones = (x3.shape[0] == 1, x3.shape[2] == 1)  # a size 1 is a kernel of its own
-    key = ("gated-" + kind, tech, info.name, _pkey(params), dt, ones)
+    state = _inference(x3, tech)
+    key = ("gated-" + kind, tech, info.name, _pkey(params), dt, ones, state)
     s = TIER.slots.get(key)
     if s is not None:
         return s
     label = f"{info.label(dict(zip([p.name for p in info.params[1:]], params[1:])))} {dt} " \
-            f"gated {kind}"
+            f"gated {kind}{_STATE_LABEL[state]}"
     if tech == "inductor":
         from . import inductor as ki
 
@@ -769,7 +814,7 @@ def _gated_slot(kind, info, x3, params, tech):
         label += " [Triton]"
     train = kind == "train"
     native = tech == "inductor" and _own(info.name, params, dt).native  # (one compile)
-    slot = TIER.slot(key, label, build, weight=2.0 if train and not native else 1.0,
+    slot = TIER.slot(key, label, _in_state(build, state), weight=2.0 if train and not native else 1.0,
                      share=0.5 if train else 1.0, eager_only=tech == "triton")
     slot.keep = train
     return slot
@@ -842,9 +887,11 @@ def torch_fuse(key, fn, eager, *tensors):
         return eager()
     from . import inductor as ki
 
-    skey = ("fuse", "inductor", key, tuple(_dtype(t) for t in tensors))
-    slot = TIER.slots.get(skey) or TIER.slot(skey, f"{key} {_dtype(x)} [Inductor]",
-                                             ki.fuse_builder(fn, len(tensors)))
+    state = _inference(x, "inductor")
+    skey = ("fuse", "inductor", key, tuple(_dtype(t) for t in tensors), state)
+    slot = TIER.slots.get(skey) or TIER.slot(
+        skey, f"{key} {_dtype(x)}{_STATE_LABEL[state]} [Inductor]",
+        _in_state(ki.fuse_builder(fn, len(tensors)), state))
     if slot.state is FAILED or slot.state is RETIRED:
         return eager()
 
