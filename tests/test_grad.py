@@ -315,6 +315,34 @@ def test_standardize_padded_row_leaks_no_nan(ad_target, epsilon):
     assert np.all(np.isnan(y[1])) and np.all(np.isfinite(y[0]))
 
 
+@pytest.mark.parametrize("pad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("mean", [None, 2.0])
+def test_standardize_padding_entries_leak_no_nan(ad_target, pad, mean):
+    # decision 154: a masked-out NaN or inf (padding in a partly counted slice) made
+    # every entry's gradient NaN where the loss selects the padding away (0 * NaN in
+    # the derivative of the statistics); its value stays (x - mean) / sigma's
+    m = np.array([[True, True, False, True, True]])
+    x = np.array([[0.0, 1.0, pad, 2.0, 3.0]])
+    c = np.array([1.0, -2.0, 0.0, 0.5, 3.0])  # (the padding's output: selected away)
+    mm = ad_target.mod.asarray(m)
+
+    def loss(t):
+        y = multiact.standardize(t, where=mm, mean=mean)
+        return ad_target.mod.where(mm, y, 0.0)[0] * ad_target.mod.asarray(c)
+
+    g = grad_of(ad_target, loss, x)
+    xs, cc = x[0, m[0]], c[m[0]]
+    mu = xs.mean() if mean is None else mean
+    d = xs - xs.mean()  # the counted entries' gradient, written out
+    s = np.sqrt((d * d).mean() + 1e-5)
+    want = (cc - (cc.mean() if mean is None else 0.0) - d * (cc * (xs - mu)).mean() / s ** 2) / s
+    np.testing.assert_allclose(g[0, m[0]], want, rtol=1e-12, atol=1e-14)
+    assert g[0, 2] == 0
+    y = ad_target.to_numpy(multiact.standardize(ad_target.asarray(x), where=mm, mean=mean))
+    np.testing.assert_allclose(y[0, m[0]], (xs - mu) / s, rtol=1e-13)
+    assert np.isnan(y[0, 2]) if math.isnan(pad) else y[0, 2] == pad
+
+
 def test_softmax_gradient_with_ties(ad_target):
     x = np.array([2.0, 2.0, -1.0])
     c = np.array([1.0, -2.0, 0.5])

@@ -307,8 +307,24 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     """
     x, dt = as_work(xp, x, "standardize")
     s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
-    y = xp.quotient(x - s.mu, s.den)
+    if s.w is None:
+        y = xp.quotient(x - s.mu, s.den)
+    else:
+        far = _padding(xp, x, s.w)
+        y = xp.quotient(xp.where(far, 0.0, x) - s.mu, s.den)
+        # its value: +-inf as constants, NaN as x itself (no derivative reaches the
+        # statistics; decision 154)
+        y = xp.where(far, xp.where(x > 0, _INF, xp.where(x < 0, -_INF, x)), y)
     return finish(xp, y if s.undefined is None else xp.where(s.undefined, _NAN, y), dt)
+
+
+def _padding(xp, x, w):
+    """Where ``x`` is NaN or infinite and the mask ``w`` leaves it out (padding).
+    Such an entry's output is ``+-inf`` or NaN, as ``(x - mean) / sigma`` is
+    where ``mean`` and ``sigma`` are finite, but no derivative reaches the slice's
+    statistics from it: ``0 * NaN`` would make every entry's gradient NaN where
+    a loss selects the entry away."""
+    return ~(w | (xp.abs(x) < _INF))
 
 
 class _Stats:
@@ -334,6 +350,8 @@ _SYMBOLIC = ("SymInt", "SymFloat")
 def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
     s = _Stats()
     s.n, s.w = n, w = fm.count(xp, x, axis, where)
+    if w is not None:  # the statistics of the counted entries only (_padding)
+        x = xp.where(w, x, 0.0)
 
     counts = not (isinstance(n, float) or type(n).__name__ in _SYMBOLIC)  # an array
     s.undefined = (n == 0) if counts and (mean is None or variance is None) else None
@@ -390,6 +408,9 @@ def standardize_vjp(xp, x, g, axis=(-1,), mean=None, variance=None, epsilon=1e-5
     x, dt = as_work(xp, x, "standardize")
     g = g if g.dtype == x.dtype else xp.astype(g, x.dtype)
     s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
+    if s.w is not None:  # padding: its output is constant (_padding)
+        far = _padding(xp, x, s.w)
+        x, g = xp.where(far, 0.0, x), xp.where(far, 0.0, g)
 
     def counted(v, zero=0.0):  # v where counted, else zero (a select: v may be NaN)
         return v if s.w is None else xp.where(s.w, v, zero)
