@@ -66,6 +66,29 @@ def test_far_tails_and_extreme_betas(target, dtype, beta, xs):
     np.testing.assert_allclose(y, want, rtol=8 * np.finfo(dtype).eps, atol=0)
 
 
+# the worst of 2e6 points each before (NumPy's ufuncs: 7.19, 5.91 and 6.39 ulp)
+TINY_EXP = {1e-3: [-40885.0078125, -78321.7734375, -56129.44140625],
+            0.03: [-1644.991455078125, -1734.5989990234375, -2474.82275390625],
+            0.3: [-288.773193359375, -210.0215301513672, -288.7109069824219]}
+
+
+@pytest.mark.dtypes("float32")
+@pytest.mark.parametrize("beta", sorted(TINY_EXP))
+def test_float32_within_its_bound_where_exp_is_tiny(target, dtype, beta):
+    # decision 155: where exp(beta x) is tiny but normal (-87 < beta x < -40), e /
+    # beta was taken from two exps (h h / beta), each adding its error: 6.93 ulp on
+    # NumPy's ufuncs at beta = 1e-3, 4.73 on JAX at 0.03; only a subnormal e needs
+    # that.  The reference: float64 (far below a float32 ulp here; mpmath is slow)
+    from multiact._table import BY_NAME
+
+    xs = np.concatenate([np.linspace(-87.0 / beta, -40.0 / beta, 200001),
+                         TINY_EXP[beta]]).astype(np.float32)
+    y = target.to_numpy(multiact.softplus(target.asarray(xs, dtype), beta))
+    want = np.log1p(np.exp(beta * xs.astype(np.float64))) / beta
+    ulps = np.abs(y.astype(np.float64) - want) / np.spacing(want.astype(np.float32))
+    assert ulps.max() <= BY_NAME["softplus"].bound("float32", {"beta": beta})
+
+
 @pytest.mark.parametrize("beta", [1e-30, 1.5, 1e31])
 def test_gradient_at_the_far_tails(ad_target, beta):
     xs = [-np.inf, -1e300, -1e31, 0.0, 1e31, 1e300, np.inf]

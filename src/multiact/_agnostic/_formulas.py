@@ -337,17 +337,23 @@ def softplus_beta(xp, x, beta):
     e = xp.exp(p) if d is None else _carried(xp.exp(p), d)
     q = xp.log1p(e) / b
     if not isinstance(beta, (int, float)) or beta < 0.5:
-        # a beta below 1/2: where e is subnormal, e / beta may not be.  Below beta x =
-        # -40, log1p(e) is e, and e / beta is h (h / beta) with h = exp(beta x / 2),
+        # a beta below 1/2: where e is subnormal, e / beta may not be.  There
+        # (_SUBNORMAL_EXP) log1p(e) is e, and e / beta is h (h / beta), h = exp(beta x / 2),
         # which is normal wherever the result is (beta at least its floor): at beta
         # 1e-6 the subnormal e was 67 ulp off at x = -9e7, at 1e-20 it was 0 at
         # -1.1e22 (decision 129)
         h = xp.exp(p * 0.5)
-        q = xp.where(p < -40.0, h * ((h if d is None else _carried(h, d)) / b), q)
+        q = xp.where(p < _SUBNORMAL_EXP[f32], h * ((h if d is None else _carried(h, d)) / b), q)
     if tail:  # dividing by float32's b, not by beta = b + bl
         q = q - q * (bl / b)
     return xp.where(pos, x, 0.0) + q, e
 
+
+#: below this argument exp is subnormal (float32's smallest normal is e^-87.34, float64's
+#: e^-708.4): softplus_beta's e / beta is taken as h (h / beta) there only, as each of
+#: the two exps adds its error (NumPy's float32 exp is within 2.4 ulp: 5.9 ulp of
+#: softplus at beta 0.3, where the branch began at beta x = -40; decision 155)
+_SUBNORMAL_EXP = {True: -87.0, False: -708.0}
 
 #: 2^64 and 2^-64: scalings that keep a product of a small value out of the subnormals
 _TWO64, _TWO_M64 = 2.0 ** 64, 2.0 ** -64
