@@ -200,6 +200,39 @@ def test_x64_off(target):
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
 
 
+NEW_VALUES = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    import multiact
+    from multiact.backends import jax as bj
+    x = jnp.linspace(-3.0, 2.0, 64)
+    slopes = [0.01 + i / 1000 for i in range(bj.FIRST_VALUES + 20)]
+    for s in slopes:  # an annealed slope: a new value every call
+        y = multiact.leaky_relu(x, s)
+        assert np.array_equal(np.asarray(y), np.where(np.asarray(x) >= 0, x, np.asarray(x) * s))
+    (f,) = [f for b, f in bj.BACKEND._jitted.items() if b.__name__ == "leaky_relu"]
+    variant = f._variants[(1,)]
+    print(variant._cache_size())
+    multiact.leaky_relu(x, slopes[-1])  # a value that comes back compiles
+    multiact.leaky_relu(x, slopes[-1])
+    print(variant._cache_size())
+""")
+
+
+def test_new_parameter_values_after_the_first_compile_nothing(target):
+    # decision 156: a new Python-number value compiled at every call (30-50 ms each,
+    # executables without bound); after FIRST_VALUES values a new one runs op by op
+    # until it comes back.  A fresh process: the values other tests compiled count
+    import os
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", NEW_VALUES], capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    from multiact.backends import jax as bj
+
+    assert out.stdout.split() == [str(bj.FIRST_VALUES), str(bj.FIRST_VALUES + 1)]
+
+
 def test_float64_tanh_within_the_bound_where_xla_misses(target, report):
     # XLA's float64 tanh is 6.5 ulp off near |x| = 19 and 4.1 in [2, 5]; multiact's
     # is within the row's bound (4) there and everywhere, with a derivative that keeps

@@ -330,11 +330,25 @@ _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (mea
                 "derivative the generic body's (jax.custom_jvp)")
 
 
+#: a function's Python-number parameter values compiled at their first call; a value
+#: after these runs its body op by op (no compile) until it comes back (decision 156)
+FIRST_VALUES = 8
+#: ... and none is compiled beyond this many values of a function
+MOST_VALUES = 256
+
+
 def _jit(info, bound):
     """jax.jit ``bound`` (signature ``(x, *params)``) with the row's static
     parameters static; Python-number values of the other parameters are made
     static too (one compile per value), because a Python float passed to a
-    jitted function becomes a device array on every call (~2 us)."""
+    jitted function becomes a device array on every call (~2 us).
+
+    Only the first ``FIRST_VALUES`` values of a function compile at their first
+    call; a later one runs ``bound`` op by op (XLA's op-by-op dispatch: 0.1-1.3 ms
+    on 1000 elements, where a compile takes 30-50 ms) and compiles when it comes
+    back, up to ``MOST_VALUES`` values.  Reason: no call waits for a compile it
+    did not ask for, and the executables do not grow without bound: a parameter
+    annealed in eager code (a new slope every step) compiled at every call."""
     names = [p.name for p in info.params]
     static = tuple(i + 1 for i, n in enumerate(names) if n in info.static)
     optional = tuple(i + 1 for i, n in enumerate(names) if n not in info.static)
@@ -342,6 +356,7 @@ def _jit(info, bound):
     if not optional:
         return plain
     cache = {(): plain}
+    compiled, once = set(), set()  # values (with the static key) compiled; called once
 
     def call(*args):
         # (-0.0 is passed as data: jit's cache of static values takes it for 0.0, which
@@ -349,6 +364,17 @@ def _jit(info, bound):
         # value, leaky_relu's slope)
         key = tuple(i for i in optional if i < len(args) and type(args[i]) in (float, int)
                     and not (args[i] == 0 and math.copysign(1.0, args[i]) < 0))
+        if key:
+            values = (key,) + tuple((type(args[i]), args[i]) for i in key)
+            if values not in compiled:
+                if len(compiled) >= FIRST_VALUES and (
+                        values not in once or len(compiled) >= MOST_VALUES):
+                    if len(once) >= 4 * MOST_VALUES:
+                        once.clear()
+                    once.add(values)
+                    return bound(*args)
+                once.discard(values)
+                compiled.add(values)
         f = cache.get(key)
         if f is None:
             f = cache[key] = jax.jit(bound, static_argnums=static + key)
