@@ -1109,6 +1109,16 @@ def test_celu_with_a_large_alpha_keeps_tiny_inputs(target):
     np.testing.assert_allclose(y, [-1e-300, -1e-10, -1.0], rtol=4e-16)
 
 
+def test_celu_with_an_array_alpha_outside_its_domain_is_nan(target):
+    # decision 157: an array alpha is not checked as a number is; an entry at or
+    # below 0 gave a finite value (the clamp at -745 alpha: celu(-2, -1) was 1)
+    x = target.asarray([-2.0, -1e-3, 0.0, 3.0, -2.0], "float32")
+    a = target.asarray([-1.0, 0.0, -2.0, -1.0, 0.5], "float32")
+    y = target.to_numpy(multiact.celu(x, a))
+    assert np.isnan(y[:3]).all() and y[3] == 3.0
+    np.testing.assert_allclose(y[4], 0.5 * np.expm1(-4.0), rtol=2e-7)
+
+
 def test_celu_alpha_below_the_normal_numbers_is_refused(target):
     # decision 132: a subnormal alpha was 0 where XLA flushes subnormals (JAX's
     # celu(0, 1e-39) in float32 was NaN) and torch's kernel raised (1 / alpha overflows)

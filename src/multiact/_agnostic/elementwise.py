@@ -288,6 +288,11 @@ def celu(xp, x, alpha=1.0):
     tiny = t > -9.313225746154785e-10
     ts, xs = xp.where(tiny, t, 0.0), xp.where(tiny, xn, 0.0)
     neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
+    if not isinstance(a, (int, float)):
+        # an array alpha is data, not checked as a number is (alpha > 0): an entry
+        # at or below 0 is outside the function's domain, NaN (the clamp above, -745
+        # alpha, gave -alpha for a negative one: 1 for celu(-2, -1); decision 157)
+        neg = xp.where(a > 0, neg, _NAN)
     return finish(xp, xp.where(pos, x, neg), dt)
 
 
