@@ -193,6 +193,35 @@ def test_misses_in_a_row_compile_again_in_the_background():
     assert t.wait(10) and s.kernel == "kernel 1" and builds == [0, 1]
 
 
+def test_compiles_that_serve_no_call_retire_the_slot():
+    # decision 158: a kernel whose guards reject every call (a state its compile does
+    # not reproduce) was compiled again after every eight misses, for good; after
+    # FUTILE_COMPILES compiles in a row that served nothing, the slot is retired
+    t = _tier_with(0.0)
+    builds = []
+
+    def build(slot, sample):
+        builds.append(slot.generation)
+        return f"kernel {slot.generation}"
+
+    s = t.slot("k", "k", build)
+    t.spent(s, 1.0, 1, ())
+    assert t.wait(10)
+    for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
+        t.missed(s, ())
+    assert t.wait(10) and s.state == READY and builds == [0, 1]
+    s.hits += 1  # a call served: the next compile is not futile
+    for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
+        t.missed(s, ())
+    assert t.wait(10) and s.state == READY and builds == [0, 1, 2]
+    for _ in range(_tier.FUTILE_COMPILES):  # (a ready kernel's misses: one round each)
+        for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
+            t.missed(s, ())
+        assert t.wait(10)
+    assert builds == [0, 1, 2, 3][:2 + _tier.FUTILE_COMPILES]
+    assert s.state == RETIRED and s.kernel is None and "guards rejected" in s.reason
+
+
 def test_a_forked_child_uses_no_kernel():
     t = _tier_with(0.0)
     s = t.slot("k", "k", _build_returning("kernel"))
@@ -394,6 +423,21 @@ def test_calls_in_inference_mode_take_their_kernels():
         kernels.set_mode(None)
         with torch.inference_mode():
             inference = plain.clone()
+            # a mask made outside the mode, rows made in it; an inference tensor's
+            # strided view outside the mode (copied: a copy is its source's kind)
+            mask = torch.rand(1000, 1000, generator=rng) > 0.1
+            kernels.set_mode("framework")
+            want_masked = multiact.log_softmax(inference, where=mask)
+            kernels.set_mode(None)
+            t0 = time.perf_counter()
+            while not any(k["kernel_calls"] for k in kernels.status("log_softmax")
+                          if "masked" in k["kernel"]):
+                multiact.log_softmax(inference, where=mask)
+                assert time.perf_counter() - t0 < 300, kernels.status("log_softmax")
+            y = multiact.log_softmax(inference, where=mask)
+            fin = torch.isfinite(want_masked)
+            assert torch.equal(fin, torch.isfinite(y))
+            assert ((y - want_masked)[fin].abs() / want_masked[fin].abs()).max() < 8 * 2**-24
             for (f, name), want in zip(calls, wants):
                 for x in (inference, plain):  # an inference tensor, and a plain one
                     t0 = time.perf_counter()
@@ -408,16 +452,37 @@ def test_calls_in_inference_mode_take_their_kernels():
                     assert err < 8 * 2**-24, (name, err)
                     if name != "gelu":
                         break
+        strided = inference[:, ::2]  # (an inference tensor outside the mode)
+        want = multiact.gelu(strided.clone(), approximate=False)
+        t0 = time.perf_counter()
+        while not any(k["kernel_calls"] for k in kernels.status("gelu")
+                      if "(inference tensor)" in k["kernel"]):
+            y = multiact.gelu(strided, approximate=False)
+            assert time.perf_counter() - t0 < 300, kernels.status("gelu")
+        err = ((y - want).abs() / want.abs().clamp(min=1e-30)).max().item()
+        assert err < 8 * 2**-24, err
+        # the fused mode compiles on the caller's thread, in the mode: its sample
+        # there is made an inference tensor, which a plain tensor's kernel must not take
+        kernels.set_mode("fused")
+        with torch.inference_mode():
+            for _ in range(12):
+                multiact.squareplus(plain * 1.0 + 0.0)  # (an inference tensor)
+                multiact.squareplus(plain)
+        kernels.set_mode(None)
         st = kernels.status()
-        print(sorted(k["kernel"] for k in st if k["kernel_calls"] >= 4))
+        print(sorted(k["kernel"] for k in st if k["kernel_calls"] >= 1))
         print(max(s.generation for s in TIER.slots.values()))
     """)
     lines = out.splitlines()
     assert lines[0] == str(sorted([
         "gelu(approximate=False) float32 forward (inference mode) [Inductor]",
         "gelu(approximate=False) float32 forward (inference mode, plain tensor) [Inductor]",
+        "gelu(approximate=False) float32 forward (inference tensor) [Inductor]",
         "log_softmax float32 rows (long) rows (inference mode) [Inductor]",
-        "geglu(approximate=False) float32 gated forward (inference mode) [Inductor]"]))
+        "log_softmax float32 rows masked (long) rows (inference mode) [Inductor]",
+        "geglu(approximate=False) float32 gated forward (inference mode) [Inductor]",
+        "squareplus(b=4.0) float32 forward (inference mode) [Inductor]",
+        "squareplus(b=4.0) float32 forward (inference mode, plain tensor) [Inductor]"])), lines[0]
     assert lines[1] == "0" and err == "", (out, err)
 
 

@@ -87,10 +87,6 @@ _FLOOR_WHERE: dict = {}
 #: slot whose calls are all smaller, above its function's floor, is kept)
 TIER.compared_from = MIN_NUMEL
 _FLOATS = ("float32", "float64", "float16", "bfloat16")
-#: a kernel's label of its inference state (:func:`_inference`)
-_STATE_LABEL = {None: "", (True, True): " (inference mode)",
-                (True, False): " (inference mode, plain tensor)",
-                (False, True): " (inference tensor)"}
 
 
 def autocast_on(device_type):
@@ -420,17 +416,34 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
     return y
 
 
-def _inference(x, tech):
-    """The inference state of a CPU kernel's call, part of its key: ``None`` for a
-    plain tensor outside ``torch.inference_mode``, else ``(mode on, x an inference
-    tensor)``.  Reason: Dynamo's guards check both (a kernel compiled outside the
-    mode rejects every call in it, and one compiled for an inference tensor rejects
-    a plain one), so an inference program's calls missed every kernel, and each
-    eighth miss compiled it again, as it was, on the compile thread."""
+def _inference(tech, *tensors):
+    """The inference state of a CPU kernel's call, part of its key: ``None`` for
+    plain tensors outside ``torch.inference_mode``, else ``(mode on, which of the
+    tensors are inference tensors)``.  Reason: Dynamo's guards check both (a kernel
+    compiled outside the mode rejects every call in it, and one compiled for an
+    inference tensor rejects a plain one), so an inference program's calls missed
+    every kernel, and each eighth miss compiled it again, as it was, on the compile
+    thread (decision 153)."""
     if tech != "inductor":
         return None
-    mode, inference = _STATE["torch_inference"](), x.is_inference()
-    return (mode, inference) if mode or inference else None
+    mode = _STATE["torch_inference"]()
+    flags = tuple(t.is_inference() for t in tensors)
+    return (mode, flags) if mode or any(flags) else None
+
+
+def _state_label(state):
+    if state is None:
+        return ""
+    if not state[0]:
+        return " (inference tensor)"
+    return " (inference mode)" if all(state[1]) else " (inference mode, plain tensor)"
+
+
+def _clone_in(t, inference):
+    import torch
+
+    with torch.inference_mode(inference):
+        return t.clone()
 
 
 def _in_state(build, state):
@@ -442,9 +455,10 @@ def _in_state(build, state):
     def build_in(slot, sample):
         import torch
 
-        if state[1]:
-            with torch.inference_mode():
-                sample = tuple(t.clone() for t in sample)
+        # (made on the compile thread, or on the caller's in the mode: fused, compile_now)
+        flags = state[1] + (False,) * (len(sample) - len(state[1]))
+        sample = tuple(t if t.is_inference() == f else _clone_in(t, f)
+                       for t, f in zip(sample, flags))
         with torch.inference_mode(state[0]):
             return build(slot, sample)
 
@@ -453,13 +467,13 @@ def _in_state(build, state):
 
 def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     dt = _dtype(x)
-    state = _inference(x, tech)
+    state = _inference(tech, x)
     key = (kind, tech, info.name, _pkey(params), dt, state)
     s = TIER.slots.get(key)
     if s is not None:
         return s
     label = f"{info.label(dict(zip([p.name for p in info.params], params)))} {dt} {kind}" \
-            f"{_STATE_LABEL[state]}"
+            f"{_state_label(state)}"
     if tech == "inductor":
         from . import inductor as ki
 
@@ -512,9 +526,22 @@ def flat(x, like=None):
         if x.stride() != like.stride() or not dense(x):
             import torch
 
-            x = torch.empty_like(like, dtype=x.dtype).copy_(x)  # (like's strides: dense)
+            x = _copy_as(x, lambda: torch.empty_like(like, dtype=x.dtype).copy_(x))  # (dense)
         return x.as_strided((x.numel(),), (1,))
-    return x.contiguous().view(-1)
+    return _copy_as(x, x.contiguous).view(-1)
+
+
+def _copy_as(t, make):
+    """``make()``, a copy of ``t``, an inference tensor where ``t`` is one and plain
+    where it is not, whatever ``torch.inference_mode`` says: the CPU kernels are
+    keyed by their tensors' kind (:func:`_inference`, Dynamo's guards check it)."""
+    inference = t.is_inference()
+    if _STATE["torch_inference"]() == inference:
+        return make()
+    import torch
+
+    with torch.inference_mode(inference):
+        return make()
 
 
 def shaped(y, like):
@@ -626,11 +653,11 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
     return _kernel_or_eager(slot, run, lambda: eager(x), x.numel(), sample, r == "sync")
 
 
-def _rows_slot(kind, info, x, params, masked, tech):
+def _rows_slot(kind, info, x, params, masked, tech, where=None):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
     long = tech == "inductor" and x.shape[-1] > long_row(dt) and info.exp_sums  # (float64 sums)
-    state = _inference(x, tech)
+    state = _inference(tech, x) if where is None else _inference(tech, x, where)
     key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, state, long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
@@ -639,7 +666,7 @@ def _rows_slot(kind, info, x, params, masked, tech):
         return s
     label = f"{info.name} {dt} rows{' masked' if masked else ''}" \
             f"{' (one row)' if one_row else ''}{' (long)' if long else ''} {kind}" \
-            f"{_STATE_LABEL[state]}"
+            f"{_state_label(state)}"
     if tech == "inductor":
         from . import inductor as ki
 
@@ -660,11 +687,11 @@ def _rows_slot(kind, info, x, params, masked, tech):
 
 def _rows_args(x, where):
     ncols = x.shape[-1]
-    x2 = (x if x.is_contiguous() else x.contiguous()).view(-1, ncols)
+    x2 = (x if x.is_contiguous() else _copy_as(x, x.contiguous)).view(-1, ncols)
     if where is None:
         return (x2,)
     w = where.expand(x.shape)
-    return (x2, (w if w.is_contiguous() else w.contiguous()).view(-1, ncols))
+    return (x2, (w if w.is_contiguous() else _copy_as(w, w.contiguous)).view(-1, ncols))
 
 
 def _sample_numel(tech, n):
@@ -725,7 +752,7 @@ def torch_rows(name, x, params, where, eager):
         y = _triton().rows(info, x, params, where)
         return eager() if y is None else y
     tech = _tech_of(r, x)
-    slot = _rows_slot("rows", info, x, params, where is not None, tech)
+    slot = _rows_slot("rows", info, x, params, where is not None, tech, where)
     if slot.state is FAILED or slot.state is RETIRED:
         return eager()
     out_shape = x.shape[:-1] if _per_row(info) else x.shape
@@ -797,13 +824,13 @@ def _rows_vjp_train(info, x, params, where, eager, wrap, r):
 def _gated_slot(kind, info, x3, params, tech):
     dt = _dtype(x3)
     ones = (x3.shape[0] == 1, x3.shape[2] == 1)  # a size 1 is a kernel of its own
-    state = _inference(x3, tech)
+    state = _inference(tech, x3)
     key = ("gated-" + kind, tech, info.name, _pkey(params), dt, ones, state)
     s = TIER.slots.get(key)
     if s is not None:
         return s
     label = f"{info.label(dict(zip([p.name for p in info.params[1:]], params[1:])))} {dt} " \
-            f"gated {kind}{_STATE_LABEL[state]}"
+            f"gated {kind}{_state_label(state)}"
     if tech == "inductor":
         from . import inductor as ki
 
@@ -887,10 +914,10 @@ def torch_fuse(key, fn, eager, *tensors):
         return eager()
     from . import inductor as ki
 
-    state = _inference(x, "inductor")
+    state = _inference("inductor", *tensors)
     skey = ("fuse", "inductor", key, tuple(_dtype(t) for t in tensors), state)
     slot = TIER.slots.get(skey) or TIER.slot(
-        skey, f"{key} {_dtype(x)}{_STATE_LABEL[state]} [Inductor]",
+        skey, f"{key} {_dtype(x)}{_state_label(state)} [Inductor]",
         _in_state(ki.fuse_builder(fn, len(tensors)), state))
     if slot.state is FAILED or slot.state is RETIRED:
         return eager()

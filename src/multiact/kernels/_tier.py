@@ -72,6 +72,10 @@ EXIT_WAIT = 10.0
 #: a ready kernel that misses (its guards reject the call) this many times in
 #: a row is compiled again, in the background, for what the calls now look like
 MISSES_BEFORE_RECOMPILE = 8
+#: ... unless this many compiles in a row served no call: the guards reject
+#: something a compile does not reproduce, and the slot is retired (compiling the
+#: same kernel every eight calls, for good, was the cost: decision 158)
+FUTILE_COMPILES = 2
 
 
 
@@ -96,7 +100,8 @@ class Slot:
                  "reason", "seconds", "trials", "eager_recent", "kernel_recent", "misses",
                  "strikes",
                  "keep",
-                 "generation", "sample", "eager_only", "hits", "__weakref__")
+                 "generation", "sample", "eager_only", "hits", "served", "futile",
+                 "__weakref__")
 
     def __init__(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
         self.key, self.label, self.build, self.weight = key, label, build, weight
@@ -117,6 +122,8 @@ class Slot:
         self.sample = None            # what the compile is run on (shapes, dtypes)
         self.eager_only = eager_only  # a framework call's time is not measurable (CUDA)
         self.hits = 0                 # calls the kernel served
+        self.served = 0               # ... when its last compile was asked for
+        self.futile = 0               # compiles in a row that served no call
 
     def __repr__(self):
         return f"<kernel {self.label}: {self.state}{' (' + self.reason + ')' if self.reason else ''}>"
@@ -180,6 +187,15 @@ class Tier:
             if slot.state is not READY:
                 return
             slot.misses = 0
+            slot.futile = slot.futile + 1 if slot.hits == slot.served else 0
+            slot.served = slot.hits
+            if slot.futile >= FUTILE_COMPILES:
+                slot.kernel = None
+                slot.state = RETIRED
+                slot.reason = (f"its guards rejected every call after {slot.futile} "
+                               "compiles in a row")
+                _LOG.info("multiact: kernel %s retired: %s", slot.label, slot.reason)
+                return
             slot.state = COLD
             slot.kernel = None
             slot.generation += 1
