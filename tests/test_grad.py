@@ -341,6 +341,22 @@ def test_standardize_padding_entries_leak_no_nan(ad_target, pad, mean):
     y = ad_target.to_numpy(multiact.standardize(ad_target.asarray(x), where=mm, mean=mean))
     np.testing.assert_allclose(y[0, m[0]], (xs - mu) / s, rtol=1e-13)
     assert np.isnan(y[0, 2]) if math.isnan(pad) else y[0, 2] == pad
+    # a cotangent at the padding itself (a loss that reads it, already not finite):
+    # its derivative is 0, by autodiff of the body and by the CPU tier's written-out
+    # standardize_vjp alike
+    from multiact._agnostic.reductions import standardize_vjp
+
+    cot = np.array([[0.0, 0.0, 7.0, 0.0, 0.0]])
+    gp = grad_of(ad_target, lambda t: multiact.standardize(t, where=mm, mean=mean)
+                 * ad_target.mod.asarray(cot), x)
+    assert np.all(gp == 0), gp
+    if ad_target.backend == "torch":
+        import torch
+
+        from multiact.backends.torch import NS
+        gv = standardize_vjp(NS, torch.tensor(x), torch.tensor(cot), (-1,), mean, None, 1e-5,
+                             torch.tensor(m))
+        assert np.all(gv.numpy() == 0), gv
 
 
 def test_softmax_gradient_with_ties(ad_target):

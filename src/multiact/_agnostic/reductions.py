@@ -312,9 +312,10 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     else:
         far = _padding(xp, x, s.w)
         y = xp.quotient(xp.where(far, 0.0, x) - s.mu, s.den)
-        # its value: +-inf as constants, NaN as x itself (no derivative reaches the
-        # statistics; decision 154)
-        y = xp.where(far, xp.where(x > 0, _INF, xp.where(x < 0, -_INF, x)), y)
+        # its value by constants: no derivative, in x or the statistics (decision 154;
+        # NaN as the mask's 0 or 1 times NaN)
+        nan = xp.astype(far, x.dtype) * _NAN
+        y = xp.where(far, xp.where(x > 0, _INF, xp.where(x < 0, -_INF, nan)), y)
     return finish(xp, y if s.undefined is None else xp.where(s.undefined, _NAN, y), dt)
 
 
