@@ -215,6 +215,9 @@ NEW_VALUES = textwrap.dedent("""
     multiact.leaky_relu(x, slopes[-1])  # a value that comes back compiles
     multiact.leaky_relu(x, slopes[-1])
     print(variant._cache_size())
+    big = jnp.linspace(-3.0, 2.0, bj.OP_BY_OP)  # a large array: a compile at once (the
+    multiact.leaky_relu(big, 0.5)  # op-by-op path costs more than a compile there)
+    print(variant._cache_size())
 """)
 
 
@@ -230,7 +233,8 @@ def test_new_parameter_values_after_the_first_compile_nothing(target):
     assert out.returncode == 0, out.stderr[-3000:]
     from multiact.backends import jax as bj
 
-    assert out.stdout.split() == [str(bj.FIRST_VALUES), str(bj.FIRST_VALUES + 1)]
+    n = bj.FIRST_VALUES
+    assert out.stdout.split() == [str(n), str(n + 1), str(n + 2)]
 
 
 def test_float64_tanh_within_the_bound_where_xla_misses(target, report):

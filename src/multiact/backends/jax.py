@@ -331,10 +331,14 @@ _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (mea
 
 
 #: a function's Python-number parameter values compiled at their first call; a value
-#: after these runs its body op by op (no compile) until it comes back (decision 156)
+#: after these runs its body op by op (no compile) until it comes back, on arrays of
+#: fewer than OP_BY_OP elements (decision 156)
 FIRST_VALUES = 8
 #: ... and none is compiled beyond this many values of a function
 MOST_VALUES = 256
+#: op by op costs about what a compile does at 2^20 float32 elements on a CPU, and more
+#: above (27-37 ms against a 50 ms compile and a 3.5 ms run; 175-350 ms at 2^22)
+OP_BY_OP = 1 << 16
 
 
 def _jit(info, bound):
@@ -344,11 +348,12 @@ def _jit(info, bound):
     jitted function becomes a device array on every call (~2 us).
 
     Only the first ``FIRST_VALUES`` values of a function compile at their first
-    call; a later one runs ``bound`` op by op (XLA's op-by-op dispatch: 0.1-1.3 ms
-    on 1000 elements, where a compile takes 30-50 ms) and compiles when it comes
-    back, up to ``MOST_VALUES`` values.  Reason: no call waits for a compile it
-    did not ask for, and the executables do not grow without bound: a parameter
-    annealed in eager code (a new slope every step) compiled at every call."""
+    call; a later one, on fewer than ``OP_BY_OP`` elements, runs ``bound`` op by op
+    (XLA's op-by-op dispatch: 0.1-1.3 ms on 1000 elements once its primitives are
+    compiled for that shape and dtype, where a compile takes 30-50 ms) and compiles
+    when it comes back; no value compiles beyond ``MOST_VALUES``.  Reason: a
+    parameter annealed in eager code (a new slope every step) compiled at every
+    call, and the executables grew without bound."""
     names = [p.name for p in info.params]
     static = tuple(i + 1 for i, n in enumerate(names) if n in info.static)
     optional = tuple(i + 1 for i, n in enumerate(names) if n not in info.static)
@@ -356,7 +361,7 @@ def _jit(info, bound):
     if not optional:
         return plain
     cache = {(): plain}
-    compiled, once = set(), set()  # values (with the static key) compiled; called once
+    ready, once = {}, set()  # values (with their positions): their executable; seen once
 
     def call(*args):
         # (-0.0 is passed as data: jit's cache of static values takes it for 0.0, which
@@ -364,26 +369,34 @@ def _jit(info, bound):
         # value, leaky_relu's slope)
         key = tuple(i for i in optional if i < len(args) and type(args[i]) in (float, int)
                     and not (args[i] == 0 and math.copysign(1.0, args[i]) < 0))
-        if key:
-            values = (key,) + tuple((type(args[i]), args[i]) for i in key)
-            if values not in compiled:
-                if len(compiled) >= FIRST_VALUES and (
-                        values not in once or len(compiled) >= MOST_VALUES):
-                    if len(once) >= 4 * MOST_VALUES:
-                        once.clear()
-                    once.add(values)
-                    return bound(*args)
-                once.discard(values)
-                compiled.add(values)
-        f = cache.get(key)
+        if not key:
+            return plain(*args)
+        values = (key,) + tuple((type(args[i]), args[i]) for i in key)
+        f = ready.get(values)
         if f is None:
-            f = cache[key] = jax.jit(bound, static_argnums=static + key)
+            if len(ready) >= FIRST_VALUES and (
+                    len(ready) >= MOST_VALUES
+                    or (values not in once and _size(args[0]) < OP_BY_OP)):
+                if len(once) >= 4 * MOST_VALUES:
+                    once.clear()
+                once.add(values)
+                return bound(*args)
+            once.discard(values)
+            f = cache.get(key)
+            if f is None:
+                f = cache[key] = jax.jit(bound, static_argnums=static + key)
+            ready[values] = f
         return f(*args)
 
     call.__name__ = info.name
     call.__wrapped__ = bound
     call._variants = cache
     return call
+
+
+def _size(x):
+    size = getattr(x, "size", None)
+    return size if isinstance(size, int) else 0
 
 
 class JaxBackend(Backend):
