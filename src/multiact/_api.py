@@ -474,7 +474,8 @@ def celu(x: Any, alpha: Any = _celu_alpha_default, *positional: Never, **unexpec
 
     Args:
       x: input array.
-      alpha: finite scalar > 0, or array broadcastable to ``x`` (default 1.0).
+      alpha: finite scalar > 0, or array broadcastable to ``x`` (default 1.0);
+        an entry of an array at or below 0 gives NaN where ``x <= 0``.
 
     Example:
       >>> import numpy as np, multiact

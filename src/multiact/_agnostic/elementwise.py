@@ -257,7 +257,8 @@ def celu(xp, x, alpha=1.0):
 
     Args:
       x: input array.
-      alpha: finite scalar > 0, or array broadcastable to ``x`` (default 1.0).
+      alpha: finite scalar > 0, or array broadcastable to ``x`` (default 1.0);
+        an entry of an array at or below 0 gives NaN where ``x <= 0``.
 
     Example:
       >>> import numpy as np, multiact
@@ -266,6 +267,14 @@ def celu(xp, x, alpha=1.0):
     """
     x, dt = as_work(xp, x, "celu")
     a = as_param(xp, alpha, x)
+    valid = None
+    if not isinstance(a, (int, float)):
+        # an array alpha is data, not checked as a number is (alpha > 0): an entry
+        # at or below 0 is outside the function's domain, NaN where x <= 0, computed
+        # with 1 (the clamp below, -745 alpha, gave -alpha for a negative one: 1 for
+        # celu(-2, -1); and 0's derivative in alpha was NaN where x > 0; decision 157)
+        valid = a > 0
+        a = xp.where(valid, a, 1.0)
     pos = x > 0
     xn = xp.where(pos, 0.0, x)
     # x/alpha could overflow for tiny alpha; below -745 alpha, exp(x/alpha) is 0
@@ -288,11 +297,8 @@ def celu(xp, x, alpha=1.0):
     tiny = t > -9.313225746154785e-10
     ts, xs = xp.where(tiny, t, 0.0), xp.where(tiny, xn, 0.0)
     neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
-    if not isinstance(a, (int, float)):
-        # an array alpha is data, not checked as a number is (alpha > 0): an entry
-        # at or below 0 is outside the function's domain, NaN (the clamp above, -745
-        # alpha, gave -alpha for a negative one: 1 for celu(-2, -1); decision 157)
-        neg = xp.where(a > 0, neg, _NAN)
+    if valid is not None:
+        neg = xp.where(valid, neg, _NAN)
     return finish(xp, xp.where(pos, x, neg), dt)
 
 
