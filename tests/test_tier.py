@@ -196,30 +196,34 @@ def test_misses_in_a_row_compile_again_in_the_background():
 def test_compiles_that_serve_no_call_retire_the_slot():
     # decision 158: a kernel whose guards reject every call (a state its compile does
     # not reproduce) was compiled again after every eight misses, for good; after
-    # FUTILE_COMPILES compiles in a row that served nothing, the slot is retired
+    # FUTILE_COMPILES compiles in a row that served nothing, a slot that never served
+    # a call is retired; one that has served keeps compiling again
     t = _tier_with(0.0)
     builds = []
 
     def build(slot, sample):
-        builds.append(slot.generation)
+        builds.append(slot.key)
         return f"kernel {slot.generation}"
 
-    s = t.slot("k", "k", build)
-    t.spent(s, 1.0, 1, ())
-    assert t.wait(10)
-    for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
-        t.missed(s, ())
-    assert t.wait(10) and s.state == READY and builds == [0, 1]
-    s.hits += 1  # a call served: the next compile is not futile
-    for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
-        t.missed(s, ())
-    assert t.wait(10) and s.state == READY and builds == [0, 1, 2]
-    for _ in range(_tier.FUTILE_COMPILES):  # (a ready kernel's misses: one round each)
-        for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
-            t.missed(s, ())
-        assert t.wait(10)
-    assert builds == [0, 1, 2, 3][:2 + _tier.FUTILE_COMPILES]
-    assert s.state == RETIRED and s.kernel is None and "guards rejected" in s.reason
+    def miss_rounds(s, rounds):  # (a ready kernel's misses: one round each)
+        for _ in range(rounds):
+            for _ in range(_tier.MISSES_BEFORE_RECOMPILE):
+                t.missed(s, ())
+            assert t.wait(10)
+
+    never, served = t.slot("never", "never", build), t.slot("served", "served", build)
+    for s in (never, served):
+        t.spent(s, 1.0, 1, ())
+        assert t.wait(10) and s.state == READY
+    served.hits += 1
+    miss_rounds(never, _tier.FUTILE_COMPILES + 2)
+    miss_rounds(served, _tier.FUTILE_COMPILES + 2)
+    assert builds.count("never") == _tier.FUTILE_COMPILES  # (the first, and futile ones)
+    assert never.state == RETIRED and never.kernel is None
+    assert "guards rejected" in never.reason
+    assert served.state == READY and builds.count("served") == _tier.FUTILE_COMPILES + 3
+    t.compile_now(never, ())  # (an explicit compile keeps the retirement)
+    assert never.state == RETIRED and builds.count("never") == _tier.FUTILE_COMPILES
 
 
 def test_a_forked_child_uses_no_kernel():
@@ -387,6 +391,42 @@ def test_the_cpu_tier_end_to_end():
     assert err == "", err
 
 
+def test_calls_under_modes_and_stances_take_the_framework_path():
+    # decision 159: Dynamo's guards reject a call made under a torch function mode
+    # (torch.device(...), set_default_device), a dispatch mode (FlopCounterMode) or a
+    # compiler stance other than the default, and a compile on the tier's thread does
+    # not reproduce them: each slot compiled twice for nothing, then retired for good
+    # (force_eager: failed, "Miss").  Such calls take the framework path, unbilled,
+    # counted as no miss
+    out, err = _run("""
+        from torch.utils.flop_counter import FlopCounterMode
+        TIER.cost_override = 0.05
+        x = torch.randn(1 << 19)
+        kernels.set_mode("framework")
+        want = multiact.gelu(x, approximate=False)
+        kernels.set_mode(None)
+        modes = (lambda: torch.device("cpu"), lambda: FlopCounterMode(display=False),
+                 lambda: torch.compiler.set_stance("force_eager"))
+        for mode in modes:
+            with mode():
+                for _ in range(20):
+                    assert torch.equal(multiact.gelu(x, approximate=False), want)
+            TIER.wait(60)
+        print(len(kernels.status("gelu")))
+        t0 = time.perf_counter()
+        while not any(k["kernel_calls"] for k in kernels.status("gelu")):
+            multiact.gelu(x, approximate=False)
+            assert time.perf_counter() - t0 < 300
+        for mode in modes:  # a ready kernel: not used there, and no miss
+            with mode():
+                for _ in range(20):
+                    assert torch.equal(multiact.gelu(x, approximate=False), want)
+        (s,) = TIER.slots.values()
+        print(s.state, s.generation, s.misses)
+    """)
+    assert out.split() == ["0", "ready", "0", "0"] and err == "", (out, err)
+
+
 def test_a_framework_backward_is_billed_to_its_training_kernel():
     # the training kernel replaces a forward and a backward: the framework
     # backward's time counts toward its compile (kernels.spent_backward)
@@ -421,11 +461,11 @@ def test_calls_in_inference_mode_take_their_kernels():
         kernels.set_mode("framework")
         wants = [f(plain) for f, _ in calls]
         kernels.set_mode(None)
+        # a mask made outside the mode, rows made in it; an inference tensor's
+        # strided view outside the mode (copied: a copy is its source's kind)
+        mask = torch.rand(1000, 1000, generator=rng) > 0.1
         with torch.inference_mode():
             inference = plain.clone()
-            # a mask made outside the mode, rows made in it; an inference tensor's
-            # strided view outside the mode (copied: a copy is its source's kind)
-            mask = torch.rand(1000, 1000, generator=rng) > 0.1
             kernels.set_mode("framework")
             want_masked = multiact.log_softmax(inference, where=mask)
             kernels.set_mode(None)
@@ -479,7 +519,8 @@ def test_calls_in_inference_mode_take_their_kernels():
         "gelu(approximate=False) float32 forward (inference mode, plain tensor) [Inductor]",
         "gelu(approximate=False) float32 forward (inference tensor) [Inductor]",
         "log_softmax float32 rows (long) rows (inference mode) [Inductor]",
-        "log_softmax float32 rows masked (long) rows (inference mode) [Inductor]",
+        "log_softmax float32 rows masked (long) rows (inference mode, tensors inference, "
+        "plain) [Inductor]",
         "geglu(approximate=False) float32 gated forward (inference mode) [Inductor]",
         "squareplus(b=4.0) float32 forward (inference mode) [Inductor]",
         "squareplus(b=4.0) float32 forward (inference mode, plain tensor) [Inductor]"])), lines[0]

@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import threading
 import time
 from collections import namedtuple
@@ -68,7 +69,7 @@ CONSTANTS = (float, int, bool, type(None))
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None,
-          "torch_inference": None, "triton_import": None}
+          "torch_inference": None, "torch_C": None, "triton_import": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 #: (unless the function's backend registered a smaller floor: :func:`tier_from`)
@@ -113,6 +114,7 @@ def bind_torch(ns):
 
     _STATE["torch_ns"] = ns
     _STATE["torch_inference"] = torch.is_inference_mode_enabled
+    _STATE["torch_C"] = torch._C
 
 
 #: A backend's own formulas for a function's CPU kernels (:func:`own`): ``fwd(x)``
@@ -330,7 +332,7 @@ def _route(x, floor=None):
         if x.is_cuda:
             return "tier" if _triton_soon() else None
         if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
-            return None if _UNBILLED.__dict__ else "tier"
+            return None if _UNBILLED.__dict__ or _guarded_state() else "tier"
         return None
     if m is None:
         m = mode()
@@ -345,8 +347,30 @@ def _route(x, floor=None):
     if m == "fused" and x.is_cpu:  # (a meta tensor, say, has no values to run on)
         if _interpreted():
             return "triton" if _triton() else None
-        return "sync" if _inductor() else None
+        return "sync" if _inductor() and not _guarded_state() else None
     return None
+
+
+def _guarded_state():
+    """Whether this thread's PyTorch state is one that the CPU kernels' Dynamo guards
+    reject and a compile does not reproduce: a torch function mode (``with
+    torch.device(...)``, ``torch.set_default_device``), a dispatch mode (a
+    ``FlopCounterMode``: it must see the ops, too), torch functions disabled, or a
+    compiler stance other than the default (``torch.compiler.set_stance``, whose
+    ``force_eager`` ran the kernel's stub eagerly in the compile: "Miss").  Such a
+    call takes the framework path, neither billed nor counted as a miss: it compiled
+    kernels that never served, each slot twice, then retired them for good
+    (decision 159).  ~0.1 us."""
+    c = _STATE["torch_C"]
+    if c is None:  # (no PyTorch tensor has been seen)
+        return False
+    if c._len_torch_function_stack() or c._len_torch_dispatch_stack() or \
+            not c._is_torch_function_enabled():
+        return True
+    # (imported by a compile, or set_stance; maybe still being imported, on another
+    # thread: an attribute it lacks yet is the default)
+    frames = sys.modules.get("torch._dynamo.eval_frame")
+    return getattr(getattr(frames, "_stance", None), "stance", "default") != "default"
 
 
 _UNBILLED = threading.local()  # set (on this thread): the CPU tier's calls are not billed
@@ -427,6 +451,9 @@ def _inference(tech, *tensors):
     if tech != "inductor":
         return None
     mode = _STATE["torch_inference"]()
+    if len(tensors) == 1:  # (most calls: one tensor, no generator)
+        inference = tensors[0].is_inference()
+        return (mode, (inference,)) if mode or inference else None
     flags = tuple(t.is_inference() for t in tensors)
     return (mode, flags) if mode or any(flags) else None
 
@@ -434,9 +461,12 @@ def _inference(tech, *tensors):
 def _state_label(state):
     if state is None:
         return ""
-    if not state[0]:
-        return " (inference tensor)"
-    return " (inference mode)" if all(state[1]) else " (inference mode, plain tensor)"
+    mode, flags = state
+    if len(flags) == 1:
+        return (" (inference mode)" if flags[0] else " (inference mode, plain tensor)") \
+            if mode else " (inference tensor)"
+    kinds = ", ".join("inference" if f else "plain" for f in flags)
+    return f" ({'inference mode, ' if mode else ''}tensors {kinds})"
 
 
 def _clone_in(t, inference):
@@ -656,16 +686,19 @@ def torch_train(name, x, params, eager, wrap, timed_backward=False):
 def _rows_slot(kind, info, x, params, masked, tech, where=None):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
+    one_col = x.shape[-1] == 1  # (Dynamo specializes a size of 1: a kernel of its own)
     long = tech == "inductor" and x.shape[-1] > long_row(dt) and info.exp_sums  # (float64 sums)
     state = _inference(tech, x) if where is None else _inference(tech, x, where)
-    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, state, long)
+    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, one_col, state,
+           long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
     s = TIER.slots.get(key)
     if s is not None:
         return s
     label = f"{info.name} {dt} rows{' masked' if masked else ''}" \
-            f"{' (one row)' if one_row else ''}{' (long)' if long else ''} {kind}" \
+            f"{' (one row)' if one_row else ''}{' (one column)' if one_col else ''}" \
+            f"{' (long)' if long else ''} {kind}" \
             f"{_state_label(state)}"
     if tech == "inductor":
         from . import inductor as ki

@@ -72,9 +72,10 @@ EXIT_WAIT = 10.0
 #: a ready kernel that misses (its guards reject the call) this many times in
 #: a row is compiled again, in the background, for what the calls now look like
 MISSES_BEFORE_RECOMPILE = 8
-#: ... unless this many compiles in a row served no call: the guards reject
-#: something a compile does not reproduce, and the slot is retired (compiling the
-#: same kernel every eight calls, for good, was the cost: decision 158)
+#: ... unless this many compiles in a row served no call, and none ever did: the
+#: guards reject something a compile does not reproduce, and the slot is retired
+#: for good (compiling the same kernel every eight calls, for good, was the cost:
+#: decision 158)
 FUTILE_COMPILES = 2
 
 
@@ -189,7 +190,9 @@ class Tier:
             slot.misses = 0
             slot.futile = slot.futile + 1 if slot.hits == slot.served else 0
             slot.served = slot.hits
-            if slot.futile >= FUTILE_COMPILES:
+            # (a kernel that has served calls keeps compiling again: other calls, a
+            # global setting that changed for good, may be what it misses now)
+            if slot.futile >= FUTILE_COMPILES and slot.hits == 0:
                 slot.kernel = None
                 slot.state = RETIRED
                 slot.reason = (f"its guards rejected every call after {slot.futile} "
@@ -241,7 +244,7 @@ class Tier:
             return slot
         while slot.state is COMPILING:  # the compile thread has it: wait for it
             time.sleep(0.005)
-        if slot.state is READY or slot.state is FAILED:
+        if slot.state is READY or slot.state is FAILED or slot.state is RETIRED:
             return slot
         with self._lock:
             if slot in self._queue:

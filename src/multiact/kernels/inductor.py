@@ -110,7 +110,12 @@ def _compile(label, f, arity, sample):
     # in the state every call runs in (``call``): the guards expect it
     with torch.no_grad(), torch.autocast("cpu", enabled=False), \
             _floats_constant():
-        compiled(*sample)
+        try:
+            compiled(*sample)
+        except Miss:  # (the stub ran as it is: nothing was compiled)
+            raise RuntimeError("torch.compile ran the kernel's function eagerly "
+                               "(TORCHDYNAMO_DISABLE=1, or a compiler stance other than "
+                               "'default')") from None
         guards, direct = _direct(fn, sample)
     run_only = torch._dynamo.run(compiled)
     names = [f"a{i}" for i in range(arity)]
@@ -394,9 +399,10 @@ def sample_numel(n):
 
 def sample_rows(rows, cols):
     """``(rows, cols)`` to compile a row kernel on, for a call of that shape (one
-    row stays one row: that is a kernel of its own).  Never two equal sizes:
+    row stays one row, and one column one column: each is a kernel of its own, as
+    Dynamo specializes a size of 1).  Never two equal sizes:
     Dynamo would give both one symbol, and guard every call on rows == cols."""
-    r, c = (1 if rows == 1 else max(rows, 1024), max(cols, 1024))
+    r, c = (1 if rows == 1 else max(rows, 1024), 1 if cols == 1 else max(cols, 1024))
     return (r + 1 if r == c else r, c)
 
 
@@ -439,7 +445,9 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                         continue  # ATen's own (kernels.own), or no float64 kernel
                     x = torch.zeros(*sample_rows(256, cols), dtype=dt)
                     w = (torch.ones(x.shape, dtype=torch.bool),) if masked else ()
-                    slot = K._rows_slot("rows", info, call, params, masked, "inductor")
+                    slot = K._rows_slot("rows", info, call, params, masked, "inductor",
+                                        torch.ones(call.shape, dtype=torch.bool) if masked
+                                        else None)  # (its kind: the caller's mode)
                     if any(slot is j[0] for j in jobs):
                         continue  # one kernel for every length (no exp_sums)
                     jobs.append((slot, (x,) + w))
