@@ -205,6 +205,32 @@ def test_celu_alpha_gradient_with_a_tiny_or_huge_alpha_array(ad_target):
         assert g == -1.0, (a, g)
 
 
+def test_celu_alpha_array_outside_its_domain_has_zero_gradients(ad_target):
+    # decision 157: an array alpha at or below 0 is NaN where x <= 0, computed with 1
+    # behind the select: its derivatives, in x and in alpha, are 0 there and where
+    # x > 0 (alpha 0's was NaN where x > 0)
+    x = np.array([3.0, -2.0, 3.0, -2.0, -2.0])
+    a = np.array([0.0, -1.0, -1.0, 0.0, 0.5])
+    c = np.array([1.0, 0.0, 1.0, 0.0, 1.0])  # (the NaN values selected away)
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        ga = np.asarray(jax.grad(lambda al: jnp.sum(jnp.where(
+            jnp.asarray(c) > 0, multiact.celu(jnp.asarray(x), alpha=al), 0.0)))(
+                jnp.asarray(a)))
+    else:
+        import torch
+
+        al = torch.tensor(a, requires_grad=True)
+        torch.where(torch.tensor(c) > 0, multiact.celu(torch.tensor(x), alpha=al),
+                    0.0).sum().backward()
+        ga = al.grad.numpy()
+    t = -2.0 / 0.5
+    assert np.array_equal(ga[:4], np.zeros(4)), ga
+    np.testing.assert_allclose(ga[4], math.expm1(t) - t * math.exp(t), rtol=1e-13)
+
+
 def test_mish_and_tanh_shrink_derivatives_near_one_in_float32(ad_target):
     # decision 141: XLA's float32 tanh is exactly +-1 beyond |x| = 7.9, and autodiff's
     # 1 - tanh^2 was 0 there: JAX's mish'(8) was 1.0 (28 ulp), tanh_shrink'(-8.36) 1.0

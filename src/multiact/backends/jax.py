@@ -334,7 +334,7 @@ _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (mea
 #: after these runs its body op by op (no compile) until it comes back, on arrays of
 #: fewer than OP_BY_OP elements (decision 156)
 FIRST_VALUES = 8
-#: ... and none is compiled beyond this many values of a function
+#: ... and no value of such an array is compiled beyond this many values of a function
 MOST_VALUES = 256
 #: op by op costs about what a compile does at 2^20 float32 elements on a CPU, and more
 #: above (27-37 ms against a 50 ms compile and a 3.5 ms run; 175-350 ms at 2^22)
@@ -351,7 +351,8 @@ def _jit(info, bound):
     call; a later one, on fewer than ``OP_BY_OP`` elements, runs ``bound`` op by op
     (XLA's op-by-op dispatch: 0.1-1.3 ms on 1000 elements once its primitives are
     compiled for that shape and dtype, where a compile takes 30-50 ms) and compiles
-    when it comes back; no value compiles beyond ``MOST_VALUES``.  Reason: a
+    when it comes back, up to ``MOST_VALUES`` values (a larger array compiles as it
+    did: op by op costs more than a compile there).  Reason: a
     parameter annealed in eager code (a new slope every step) compiled at every
     call, and the executables grew without bound."""
     names = [p.name for p in info.params]
@@ -374,9 +375,8 @@ def _jit(info, bound):
         values = (key,) + tuple((type(args[i]), args[i]) for i in key)
         f = ready.get(values)
         if f is None:
-            if len(ready) >= FIRST_VALUES and (
-                    len(ready) >= MOST_VALUES
-                    or (values not in once and _size(args[0]) < OP_BY_OP)):
+            if len(ready) >= FIRST_VALUES and _size(args[0]) < OP_BY_OP and (
+                    values not in once or len(ready) >= MOST_VALUES):
                 if len(once) >= 4 * MOST_VALUES:
                     once.clear()
                 once.add(values)
