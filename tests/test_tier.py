@@ -177,14 +177,17 @@ def test_a_failed_compile_costs_its_kernel_only(caplog):
                      "(RuntimeError: no C++ compiler)"]
 
 
+def _build_noting(builds, what=lambda slot: slot.generation):
+    def build(slot, sample):
+        builds.append(what(slot))
+        return f"kernel {slot.generation}"
+    return build
+
+
 def test_misses_in_a_row_compile_again_in_the_background():
     t = _tier_with(0.0)
     builds = []
-
-    def build(slot, sample):
-        builds.append(slot.generation)
-        return f"kernel {slot.generation}"
-
+    build = _build_noting(builds)
     s = t.slot("k", "k", build)
     t.spent(s, 1.0, 1, ())
     assert t.wait(10) and s.kernel == "kernel 0"
@@ -200,10 +203,7 @@ def test_compiles_that_serve_no_call_retire_the_slot():
     # a call is retired; one that has served keeps compiling again
     t = _tier_with(0.0)
     builds = []
-
-    def build(slot, sample):
-        builds.append(slot.key)
-        return f"kernel {slot.generation}"
+    build = _build_noting(builds, lambda slot: slot.key)
 
     def miss_rounds(s, rounds):  # (a ready kernel's misses: one round each)
         for _ in range(rounds):

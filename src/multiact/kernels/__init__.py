@@ -518,7 +518,8 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     # Function reports it, else taken to cost what the forward cost
     train = kind == "train"
     native = _native_cpu(info.name, x, params)
-    slot = TIER.slot(key, label, _in_state(build, state), weight=2.0 if train and not native else 1.0,
+    slot = TIER.slot(key, label, _in_state(build, state),
+                     weight=2.0 if train and not native else 1.0,
                      share=0.5 if train and not timed_backward else 1.0,
                      eager_only=tech == "triton")
     # a training kernel replaces the forward and the backward: timing its forward
@@ -874,7 +875,8 @@ def _gated_slot(kind, info, x3, params, tech):
         label += " [Triton]"
     train = kind == "train"
     native = tech == "inductor" and _own(info.name, params, dt).native  # (one compile)
-    slot = TIER.slot(key, label, _in_state(build, state), weight=2.0 if train and not native else 1.0,
+    slot = TIER.slot(key, label, _in_state(build, state),
+                     weight=2.0 if train and not native else 1.0,
                      share=0.5 if train else 1.0, eager_only=tech == "triton")
     slot.keep = train
     return slot
