@@ -527,6 +527,30 @@ def test_calls_in_inference_mode_take_their_kernels():
     assert lines[1] == "0" and err == "", (out, err)
 
 
+def test_rows_of_one_column_take_a_kernel_of_their_own():
+    # decision 158: Dynamo specializes a size of 1, so a row kernel compiled on many
+    # columns rejected every call on rows of one column; the slot compiled twice for
+    # nothing and was retired. Such rows have their own slot, compiled on one column
+    out, err = _run("""
+        from multiact.kernels import _tier
+        _tier.RETIRE_ABOVE = float("inf")
+        TIER.cost_override = 0.05
+        x = torch.randn(1 << 19, 1)
+        kernels.set_mode("framework")
+        want = multiact.log_softmax(x)
+        kernels.set_mode(None)
+        t0 = time.perf_counter()
+        while not any(k["kernel_calls"] for k in kernels.status("log_softmax")):
+            multiact.log_softmax(x)
+            assert time.perf_counter() - t0 < 300, kernels.status("log_softmax")
+        assert torch.equal(multiact.log_softmax(x), want)
+        (s,) = TIER.slots.values()
+        print(s.label, s.generation)
+    """)
+    assert out.strip() == "log_softmax float32 rows (one column) rows [Inductor] 0", out
+    assert err == "", err
+
+
 def test_a_function_with_a_floor_takes_its_kernel_below_the_tier():
     # exact GELU's framework path is ten passes and ATen's erfc: its backend has its
     # kernels serve tensors from 2^15 elements (kernels.tier_from), forward and in
