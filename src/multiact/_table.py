@@ -319,17 +319,21 @@ TABLE: tuple[FuncInfo, ...] = (
     _row("softmin", Rd.softmin, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
          hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmin", exp_sums=True,
          defaults=("axis=-1", "not in jax.nn", "dim has no default", "not in Keras")),
+    # logsumexp, logmeanexp (decision 162): a search of ~100k rows near 0 found 31.6
+    # units float64 and 11.1 float32 (logmeanexp 14.6 and 13.9) on every backend,
+    # where the check's rows reach 0.5: the shift x - m's rounding weighs e^(x - m)
+    # against the ulp of a maximum near 0 ([-3.52e-15, -33.28]: 31.6)
     _row("logsumexp", Rd.logsumexp, Param("axis", Axes(), None),
          Param("b", Scale(), None), Param("keepdims", Flag(), False),
          Param("return_sign", Flag(), False), Param("where", Mask(), None),
-         family="reduction", first="a", bounds=_ulp(1, 1, _HR), row_kernel="per_row",
+         family="reduction", first="a", bounds=_ulp(40, 12, _HR), row_kernel="per_row",
          row_backward="logsumexp", exp_sums=True,
          cases=(Case({"axis": -1}),), hints={**_AXIS_HINT, "keepdim": "multiact uses "
                                              "keepdims=, as NumPy and JAX do"},
          defaults=("axis=None (all axes)", "axis=None", "torch.logsumexp: dim required",
                    "keras.ops.logsumexp: axis=None")),
     _row("logmeanexp", Rd.logmeanexp, Param("axis", Axes(), None), Param("where", Mask(), None),
-         Param("keepdims", Flag(), False), family="reduction", bounds=_ulp(2, 2, _HR),
+         Param("keepdims", Flag(), False), family="reduction", bounds=_ulp(16, 16, _HR),
          cases=(Case({"axis": -1}),), row_kernel="per_row", exp_sums=True,
          hints={**_AXIS_HINT, "keepdim": "multiact uses keepdims=, as NumPy and JAX do"},
          defaults=("axis=None (all axes)", "-", "-", "-")),
