@@ -237,6 +237,24 @@ def test_new_parameter_values_after_the_first_compile_nothing(target):
     assert out.stdout.split() == [str(n), str(n + 1), str(n + 2)]
 
 
+def test_a_value_in_another_parameter_is_another_executable(target):
+    # decision 161: jit's trace cache keys on the function and the static values, not
+    # their positions: standardize(x, mean=v) and then standardize(x, variance=v) took
+    # the first call's executable, and its values (an array in the other slot too)
+    x = target.asarray(np.array([-1.5, 0.5, 2.0, 3.0]), "float32")
+    a = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    d = np.array([-1.5, 0.5, 2.0, 3.0], np.float32)
+    calls = [({"mean": 4.25}, {"variance": 4.25}),
+             ({"mean": target.asarray(a, "float32"), "variance": 2.25},
+              {"mean": 2.25, "variance": target.asarray(a, "float32")})]
+    for first, second in calls:
+        for params in (first, second):
+            got = target.to_numpy(multiact.standardize(x, **params))
+            mine = {k: v if isinstance(v, float) else a for k, v in params.items()}
+            want = multiact.standardize(d, **mine)
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=str(mine))
+
+
 def test_float64_tanh_within_the_bound_where_xla_misses(target, report):
     # XLA's float64 tanh is 6.5 ulp off near |x| = 19 and 4.1 in [2, 5]; multiact's
     # is within the row's bound (4) there and everywhere, with a derivative that keeps

@@ -409,6 +409,17 @@ def test_numpy_bool_scalars_are_flags():
                                   multiact.logsumexp(X, keepdims=True))
 
 
+def test_numpy_bool_scalar_masks_go_with_any_library(target):
+    # as the error message says: Python and NumPy scalars go with any library
+    # (np.True_ was "a numpy array but 'x' is a torch array"; decision 161)
+    x = target.asarray(X)
+    for name in ("softmax", "log_softmax", "softmin", "logsumexp", "logmeanexp", "standardize"):
+        f = getattr(multiact, name)
+        for flag in (np.True_, np.False_):
+            np.testing.assert_array_equal(target.to_numpy(f(x, where=flag)),
+                                          target.to_numpy(f(x, where=bool(flag))), err_msg=name)
+
+
 def test_torch_spellings_accepted():
     np.testing.assert_array_equal(multiact.gelu(X, approximate="tanh"), multiact.gelu(X))
     np.testing.assert_array_equal(multiact.gelu(X, approximate="none"),

@@ -86,6 +86,43 @@ def test_relu_integer_parameters_beyond_the_dtype(target, dtype, data, params, w
 
 
 @pytest.mark.dtypes("float32", "float64")
+@pytest.mark.parametrize("slope", [2.0, -2.0, 0.5, -0.5, -1.0])
+def test_leaky_relu_slopes_beyond_one_near_the_max(target, dtype, slope):
+    # decision 161: NumPy's fast path took s x everywhere, and warned "overflow
+    # encountered in multiply" of leaky_relu(1e308, 2.0) (an error in this suite);
+    # at 0 the slope's sign, as PyTorch's x > 0 ? x : s x (NumPy's min/max gave -0
+    # at +0 for s = -2)
+    big = float(np.finfo(dtype).max) * 0.75
+    data = np.array([big, -big / 4, -1.0, -0.0, 0.0, 2.0, np.nan, np.inf, -np.inf], dtype)
+    y = target.to_numpy(multiact.leaky_relu(target.asarray(data, dtype), slope))
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = np.where(data > 0, data, data * np.array(slope, dtype))
+    np.testing.assert_array_equal(y, want)
+    n = np.isnan(want)
+    np.testing.assert_array_equal(np.signbit(y)[~n], np.signbit(want)[~n])
+
+
+@pytest.mark.dtypes("float16")
+@pytest.mark.parametrize("params", [
+    {"max_value": 1e5}, {"max_value": 65510.0}, {"max_value": 65530.0}, {"max_value": -1e5},
+    {"max_value": -65510.0}, {"threshold": 1e5}, {"threshold": -1e5},
+    {"threshold": -1e5, "max_value": 1e5}])
+def test_relu_half_parameters_beyond_the_dtype(target, dtype, params):
+    # decision 160: a cap or threshold beyond float16's range selects as in the reals,
+    # the cap rounded; NumPy and JAX warned "overflow encountered in cast" (an error in
+    # this suite)
+    data = np.array([-np.inf, -1e-3, 2.0, 65504.0, np.inf, np.nan])
+    x = target.asarray(data, dtype)
+    y = target.to_numpy(multiact.relu(x, **params)).astype(np.float64)
+    m, t = params.get("max_value"), params.get("threshold", 0.0)
+    d = data.astype(np.float16).astype(np.float64)
+    want = np.where(d <= t, 0.0, d if m is None else np.where(d >= m, m, d))
+    with np.errstate(over="ignore"):
+        want = want.astype(np.float16).astype(np.float64)
+    np.testing.assert_array_equal(y, want)
+
+
+@pytest.mark.dtypes("float32", "float64")
 def test_squareplus_with_b_zero_is_relu(target, dtype):
     # (x + |x|) / 2: no 0 / 0 at x = 0 (NaN and a warning before), nor where x^2
     # underflows
@@ -749,6 +786,19 @@ def test_standardize_large_mean_two_pass(target):
     np.testing.assert_allclose(y, ref, atol=1e-7)
 
 
+@pytest.mark.dtypes("float32", "float64")
+def test_standardize_constant_rows_at_an_offset_are_zero(target, dtype):
+    # decision 160: the deviations are corrected by their mean (the compensation
+    # term), so the mean's rounding leaves no trace: float32 rows of 7 entries of
+    # 1.1e18 gave 2.2e13 for 0 (within the old error unit,
+    # |mean| / std ulps); masked too
+    d = np.array([[1.1e18] * 7, [4.4e15] * 7, [123.456] * 7, [-3.3e5] * 7])
+    x = target.asarray(d, dtype)
+    np.testing.assert_array_equal(target.to_numpy(multiact.standardize(x)), 0.0)
+    w = target.asarray(np.array([[True] * 6 + [False]] * 4))
+    np.testing.assert_array_equal(target.to_numpy(multiact.standardize(x, where=w)), 0.0)
+
+
 def test_standardize_where_and_given_stats(target):
     d = np.array([[1.0, 2.0, 3.0, 100.0]])
     w = np.array([[True, True, True, False]])
@@ -1122,8 +1172,10 @@ def test_celu_with_an_array_alpha_outside_its_domain_is_nan(target):
 def test_celu_alpha_below_the_normal_numbers_is_refused(target):
     # decision 132: a subnormal alpha was 0 where XLA flushes subnormals (JAX's
     # celu(0, 1e-39) in float32 was NaN) and torch's kernel raised (1 / alpha overflows)
-    for dt, alpha, least in (("float32", 1e-39, "1.17549e-38"),
-                             ("float64", 1e-310, "2.22507e-308")):
+    # (the bound printed whole: "at least 1.17549e-38, got 1.17549e-38" refused the
+    # printed number; decision 161)
+    for dt, alpha, least in (("float32", 1e-39, r"1\.1754943508222875e-38"),
+                             ("float64", 1e-310, r"2\.2250738585072014e-308")):
         x = target.asarray([0.0, -1.0], dt)
         with pytest.raises(ValueError, match=(
                 rf"multiact\.celu: argument 'alpha' must be at least {least} for x of dtype "
@@ -1138,7 +1190,8 @@ def test_celu_alpha_up_to_the_reciprocal_of_the_least_normal_number(target):
     # into x (1 / alpha) and flushed it (JAX's celu(-1e38, 3e38) was -1e38); NumPy
     # warned of -745 alpha's overflow.  At the ceiling: no warning, the right value
     with pytest.raises(ValueError, match=r"multiact\.celu: argument 'alpha' must be at most "
-                                         r"8\.50706e\+37 for x of dtype float32, got 3e\+38"):
+                                         r"8\.507059173023462e\+37 for x of dtype float32, got "
+                                         r"3e\+38"):
         multiact.celu(target.asarray([-1.0], "float32"), 3e38)
     a = 2.0 ** 126
     y = target.to_numpy(multiact.celu(target.asarray([-1e38, -1.0, 2.0], "float32"), a))

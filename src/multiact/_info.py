@@ -166,8 +166,8 @@ def info(name: str, *, backends: Sequence[str] | None = None,
     """Which implementation of ``name`` runs, per backend, device, dtype and route.
 
     For each installed backend and device (and each dtype it has), calls the
-    function on a small input, without and (for PyTorch and JAX) with a
-    gradient being recorded, and reports what ran: a special case of the
+    function on a small input, without and (for PyTorch) with a gradient
+    being recorded, and reports what ran: a special case of the
     backend module (and the reason it exists), a fused kernel, or the generic
     body, with its file and line.
 

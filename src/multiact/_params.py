@@ -291,13 +291,13 @@ class RealOrArray(Kind):
                 least = self.floor[_work_bits(be, x) == 64]
                 if s < least:
                     raise ValueError(
-                        f"multiact.{fname}: argument {pname!r} must be at least {least:g} "
+                        f"multiact.{fname}: argument {pname!r} must be at least {least!r} "
                         f"for x of dtype {_dtype_label(x)}, got {s!r}")
             if self.ceiling is not None and x is not None and s > self.ceiling[0]:
                 most = self.ceiling[_work_bits(be, x) == 64]
                 if s > most:
                     raise ValueError(
-                        f"multiact.{fname}: argument {pname!r} must be at most {most:g} "
+                        f"multiact.{fname}: argument {pname!r} must be at most {most!r} "
                         f"for x of dtype {_dtype_label(x)}, got {s!r}")
             return s
         v = _real_array(fname, pname, v, be, x, first)
@@ -307,9 +307,9 @@ class RealOrArray(Kind):
     def describe(self):
         what = _DOMAINS[self.domain][1]
         if self.floor is not None:
-            what += f" (at least {self.floor[0]:g} for float32 x, {self.floor[1]:g} for float64)"
+            what += f" (at least {self.floor[0]!r} for float32 x, {self.floor[1]!r} for float64)"
         if self.ceiling is not None:
-            what += (f" (at most {self.ceiling[0]:g} for float32 x, {self.ceiling[1]:g} for "
+            what += (f" (at most {self.ceiling[0]!r} for float32 x, {self.ceiling[1]!r} for "
                      f"float64)")
         what += ", or an array broadcastable to x"
         return ("None, " + what) if self.optional else what
@@ -589,6 +589,9 @@ class Mask(Kind):
     def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
+        t = type(v)
+        if t.__module__ == "numpy" and t.__name__ in ("bool", "bool_") and v.shape == ():
+            v = bool(v)  # (a NumPy scalar goes with any library, as a Python bool)
         if isinstance(v, bool):
             v = be.asarray_like(v, x, fname, pname)
         else:

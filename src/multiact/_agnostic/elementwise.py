@@ -67,10 +67,28 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
         t = int(min(t, hi))
         below = (x < lo) if t < lo else (x <= t)  # (x < lo: nowhere, and in range)
     else:
+        m, t = _into_range(xp, x, m, t)
         below = x <= t
     high = x if m is None else xp.where(x >= m, m, x)
     low = 0 if s == 0 else s * (x - t)
     return finish(xp, xp.where(below, low, high), dt)
+
+
+def _into_range(xp, x, m, t):
+    """relu's cap ``m`` and threshold ``t`` beyond the finite range of ``x``'s float
+    dtype (float16's is 65504; decision 125 takes half input's parameters to
+    float32's), taken into it where they select the same entries and ``m`` is what it
+    rounds to: NumPy and JAX cast a Python float to the array's dtype, and warned
+    "overflow encountered in cast" of relu(float16, max_value=1e5) (decision 160)."""
+    if max(abs(t), 0.0 if m is None else abs(m)) <= 65504.0:
+        return m, t
+    big = float(xp.finfo(x.dtype).max)
+    edge = big + (math.ldexp(1.0, math.frexp(big)[1] - 1) - big / 2)  # (rounds to inf)
+    if m is not None and abs(m) > big:
+        m = math.copysign(math.inf if abs(m) >= edge else big, m)
+    if abs(t) > big:  # x <= t: at most the largest (above), only -inf (below)
+        t = big if t > 0 else -math.inf
+    return m, t
 
 
 def relu6(xp, x):

@@ -307,11 +307,15 @@ def standardize(xp, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where
     """
     x, dt = as_work(xp, x, "standardize")
     s = _standardize_stats(xp, x, axis, mean, variance, epsilon, where)
-    if s.w is None:
-        y = xp.quotient(x - s.mu, s.den)
+    far = None if s.w is None else _padding(xp, x, s.w)
+    if s.w is None and s.d is not None and mean is None:
+        t = s.d  # (x - mu: the deviations the statistics took)
     else:
-        far = _padding(xp, x, s.w)
-        y = xp.quotient(xp.where(far, 0.0, x) - s.mu, s.den)
+        t = (x if far is None else xp.where(far, 0.0, x)) - s.mu
+    # the deviation from the mean corrected by the compensation term (s.dbar: the
+    # mean's rounding, |mean| / std units of an entry's error before; decision 160)
+    y = xp.quotient(t if s.dbar is None or mean is not None else t - s.dbar, s.den)
+    if far is not None:
         # its value by constants: no derivative, in x or the statistics (decision 154;
         # NaN as the mask's 0 or 1 times NaN)
         nan = xp.astype(far, x.dtype) * _NAN

@@ -1144,11 +1144,11 @@ def _standardize_centred(x, k, epsilon):
     that overflows: the layer norm gives NaN there, where the generic body's limits are
     the contract's).  The two-pass variance: the mean, then Welford's sums over the
     deviations for ``rstd`` (of ``x`` itself Welford's running sums drift on sorted rows
-    with a mean, 4.5 units over a bound of 2.5: decision 87), and ``(x - mean) rstd``.
-    Reason: speed of the framework path (below the tier, and above it until the row
-    kernel is ready): five passes, where the generic body takes some ten ops (decision
-    88).  Epsilon 0 on a constant slice: the generic body's limits (``rstd`` is inf: NaN
-    where the rounded mean is the slice's value, +-inf where it is not)."""
+    with a mean, 4.5 units over a bound of 2.5: decision 87), and ``(d - mean(d))
+    rstd``.  Reason: speed of the framework path (below the tier, and above it until
+    the row kernel is ready): seven passes, where the generic body takes some ten ops
+    (decision 88).  Epsilon 0 on a constant slice: the generic body's limits (``rstd``
+    is inf, and ``d - mean(d)`` 0: NaN)."""
     dims = tuple(range(x.ndim - k, x.ndim))
     d = torch.sub(x, x.mean(dims, keepdim=True))
     _, mean, rstd = torch.native_layer_norm(d, d.shape[x.ndim - k:], None, None, epsilon)
@@ -1157,9 +1157,11 @@ def _standardize_centred(x, k, epsilon):
     # (1 / rstd is at most the largest finite sqrt(var + epsilon))
     if not bool(torch.isfinite(mean + rstd.reciprocal()).all()):
         return None
-    # d rstd, not the layer norm's (d - mean) rstd: its mean of the deviations is
-    # merged from its vector lanes' and the row's last entries', summed apart, which
-    # cancels where those entries lie far out (one 1.0 after 100000 zeros: 6.2
-    # units float64, 4.2 float32; a sine row ending in 3e5: 37) and moves every
-    # output by as much; d rstd is within 1 unit there (decision 88)
-    return d.mul_(rstd)
+    # (d - mean(d)) rstd: the deviations corrected by the generic body's compensation
+    # term, torch's own sum of them (a constant float32 row of 1.1e18 gave 2.2e13 for
+    # 0: the mean's rounding over sqrt(epsilon); decision 160). Not the layer norm's
+    # mean of d: it is merged from its vector lanes' and the row's last entries',
+    # summed apart, which cancels where those entries lie far out (one 1.0 after
+    # 100000 zeros: 6.2 units float64, 4.2 float32; a sine row ending in 3e5: 37)
+    # and moves every output by as much (decision 88)
+    return d.sub_(d.mean(dims, keepdim=True)).mul_(rstd)

@@ -384,7 +384,7 @@ def _jit(info, bound):
             once.discard(values)
             f = cache.get(key)
             if f is None:
-                f = cache[key] = jax.jit(bound, static_argnums=static + key)
+                f = cache[key] = jax.jit(_own(bound), static_argnums=static + key)
             ready[values] = f
         return f(*args)
 
@@ -392,6 +392,17 @@ def _jit(info, bound):
     call.__wrapped__ = bound
     call._variants = cache
     return call
+
+
+def _own(bound):
+    """``bound`` as a function object of its own, for one set of static positions.
+    Reason: jit's trace cache keys on the function and the static values, not their
+    positions, and None has no leaves: standardize(x, mean=4.0) and then
+    standardize(x, variance=4.0) on one ``bound`` took the first one's executable,
+    and gave its values (decision 161)."""
+    def own(*args):
+        return bound(*args)
+    return own
 
 
 def _size(x):

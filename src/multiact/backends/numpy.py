@@ -456,11 +456,16 @@ class NumpyBackend(Backend):
             return np.clip(x, x.dtype.type(-1), x.dtype.type(1))
         return super().hard_tanh(x)
 
-    @special("speed: max(x, s x) for s <= 1, min for s > 1")
+    @special("speed: max(x, s x) for |s| <= 1; s x only where x <= 0 for |s| > 1")
     def leaky_relu(self, x, negative_slope=0.01):
-        if _ok(x) and isinstance(negative_slope, float) and negative_slope:
-            y = np.multiply(x, negative_slope)  # (a 0 slope: 0 * inf is NaN)
-            return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
+        s = negative_slope
+        if _ok(x) and isinstance(s, float) and s:  # (a 0 slope: 0 * inf is NaN)
+            if abs(s) > 1:  # (s x where x > 0 could overflow, and warn, unused:
+                # leaky_relu(1e308, 2.0); decision 161)
+                y = x.copy()
+                return np.multiply(x, s, out=y, where=x <= 0)  # (s 0 at 0, as x > 0 ? x : s x)
+            y = np.multiply(x, s)
+            return np.maximum(x, y, out=y)
         return super().leaky_relu(x, negative_slope)
 
     @special("speed: np.tanh without the generic dtype rules")
