@@ -85,6 +85,19 @@ def test_relu_integer_parameters_beyond_the_dtype(target, dtype, data, params, w
     np.testing.assert_array_equal(target.to_numpy(y), want)
 
 
+def test_relu_of_ml_dtypes_bfloat16_with_a_cap_keeps_its_dtype():
+    # decision 163: NumPy promotes ml_dtypes' bfloat16 with a Python float to float32,
+    # and relu's cap gave a float32 result (without one, bfloat16)
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = np.array([70000.0, -1.0, 3.0], ml_dtypes.bfloat16)
+    for params in ({"max_value": 65520.0}, {"max_value": 2.0, "negative_slope": 0.5},
+                   {"threshold": 1.0}):
+        y = multiact.relu(x, **params)
+        assert y.dtype == x.dtype, (params, y.dtype)
+    np.testing.assert_array_equal(multiact.relu(x, max_value=2.0).astype(np.float32),
+                                  [2.0, 0.0, 2.0])
+
+
 @pytest.mark.dtypes("float32", "float64")
 @pytest.mark.parametrize("slope", [2.0, -2.0, 0.5, -0.5, -1.0])
 def test_leaky_relu_slopes_beyond_one_near_the_max(target, dtype, slope):
@@ -797,6 +810,17 @@ def test_standardize_constant_rows_at_an_offset_are_zero(target, dtype):
     np.testing.assert_array_equal(target.to_numpy(multiact.standardize(x)), 0.0)
     w = target.asarray(np.array([[True] * 6 + [False]] * 4))
     np.testing.assert_array_equal(target.to_numpy(multiact.standardize(x, where=w)), 0.0)
+
+
+@pytest.mark.dtypes("float32", "float64")
+def test_standardize_constant_rows_with_epsilon_zero_or_a_given_variance(target, dtype):
+    # decision 163 (a review of 160): with epsilon 0 a constant slice is 0 / 0, NaN on
+    # every backend (XLA's mean(d d) - dbar^2 left ~1e-24, and JAX gave 0); with a
+    # given variance the deviations are corrected by their mean too (1.1e18 gave 2.2e13)
+    x = target.asarray(np.full((2, 7), 0.1), dtype)
+    assert np.all(np.isnan(target.to_numpy(multiact.standardize(x, epsilon=0.0))))
+    x = target.asarray(np.full((2, 7), 1.1e18), dtype)
+    np.testing.assert_array_equal(target.to_numpy(multiact.standardize(x, variance=0.0)), 0.0)
 
 
 def test_standardize_where_and_given_stats(target):

@@ -370,7 +370,10 @@ def test_rows_within_the_bounds(inductor, info, monkeypatch):
     for dtype in ("float32", "float64"):
         cell, calls = _ran_inductor(inductor, lambda: score_case(
             info, dict(info.cases[0].params), TARGET, dtype))
-        assert bool(calls) is not native and cell.passed, cell.message()
+        # (standardize's check rows are 1024 long: float64 takes the eager path there,
+        # kernels._eager_rows; decision 163)
+        eager = native or (dtype == "float64" and info.square_sums)
+        assert bool(calls) is not eager and cell.passed, cell.message()
     if native:
         monkeypatch.delitem(kernels._OWN, info.name)
         for dtype in ("float32", "float64"):
@@ -432,6 +435,42 @@ def test_long_rows_summed_in_float64(inductor, info, dtype):
         x[:, :longest], axis=-1))
     assert [k[-1] for k in calls] == ([] if info.name == "softmax" else [False])  # (softmax:
     # torch's own there, decision 76)
+
+
+@pytest.mark.parametrize("dtype, far", [("float32", 1e15), ("float64", 1e30)])
+def test_standardize_long_rows_with_a_far_entry_summed_wide(inductor, dtype, far):
+    # decision 163: one entry far out makes the squares' sum span many orders, and
+    # each lane adds its terms in order: a float32 row of 5000 with one entry of 1e15
+    # was 7.26 units (the bound: 2.5), a float64 one with 1e30 8.03, where
+    # F.layer_norm and the eager paths are under 1. As the exp sums' rows: float32
+    # sums in float64, float64 the eager path
+    from multiact._check.reference import standardize as reference
+    from multiact._check.score import scaled_error, standardize_scale
+
+    x_np = np.random.default_rng(1).standard_normal((2, 5000)) * 5
+    x_np[:, 1666] = far
+    x_np = x_np.astype(dtype)
+    want = reference(x_np.astype(np.float64))
+    y, calls = _ran_inductor(inductor, lambda: multiact.standardize(torch.from_numpy(x_np)))
+    assert [k[-1] for k in calls] == ([] if dtype == "float64" else [True])  # (long)
+    # (5000 entries: Inductor's cascade side of 4096, a kernel of its own; a kernel
+    # compiled on 1024 before missed every call here)
+    assert all(k[-3] for k in calls)
+    err = scaled_error(y.double().numpy(), want, standardize_scale(
+        x_np.astype(np.float64), want), dtype)
+    assert float(err.max()) <= BY_NAME["standardize"].bound(dtype), float(err.max())
+
+
+def test_rows_each_side_of_inductors_cascade_have_a_kernel(inductor):
+    # Inductor sums a float32 row longer than 4096 by a cascade of chunks and guards
+    # the length on the side its sample was: standardize's kernel compiled on 1024
+    # columns missed every call on 5000 (the framework path served). Each side has
+    # its kernel (kernels.CASCADE_CHUNK); the slot key's third from last
+    for x in (torch.randn(4, 1024), torch.randn(2, 5000), torch.randn(3, 2000),
+              torch.randn(5, 7000)):
+        y, calls = _ran_inductor(inductor, lambda: multiact.standardize(x, epsilon=2e-5))
+        assert [k[-3] for k in calls] == [x.shape[-1] > kernels.CASCADE_CHUNK], x.shape
+        torch.testing.assert_close(y, torch.nn.functional.layer_norm(x, x.shape[-1:], eps=2e-5))
 
 
 def test_rows_masked_and_training(inductor):

@@ -93,10 +93,18 @@ class FuncInfo:
                                        # autograd's of the body (faster code)
     exp_sums: bool = False             # a row kernel's sums add exp(x - max), terms over many
                                        # orders: summed wide on long rows (kernels.LONG_ROW)
+    square_sums: bool = False          # its sums add squares of deviations, which one far
+                                       # entry spans over many orders: the same (decision 163)
 
     @property
     def elementwise(self) -> bool:
         return self.family == "elementwise"
+
+    @property
+    def wide_sums(self) -> bool:
+        """Whether a CPU row kernel sums a long row wide (float32 in float64; a float64
+        row takes the eager path): ``exp_sums`` or ``square_sums``."""
+        return self.exp_sums or self.square_sums
 
     @property
     def static(self) -> tuple:
@@ -342,6 +350,7 @@ TABLE: tuple[FuncInfo, ...] = (
          Param("variance", RealOrArray("nonneg", optional=True), None),
          Param("epsilon", Real("nonneg"), 1e-5), Param("where", Mask(), None),
          row_kernel="same", row_backward="vjp", vjp=Rd.standardize_vjp, family="reduction",
+         square_sums=True,
          # in units of eps (1 + |mean| / std + |y|) (decision 86): measured at most
          # 1.84 (JAX float32) and 1.71 (NumPy float64) on 3600 rows of 1000, 0.32
          # half; the final rounding alone is under 0.5 of them

@@ -71,7 +71,9 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
         below = x <= t
     high = x if m is None else xp.where(x >= m, m, x)
     low = 0 if s == 0 else s * (x - t)
-    return finish(xp, xp.where(below, low, high), dt)
+    y = xp.where(below, low, high)
+    # (NumPy promotes ml_dtypes' bfloat16 with a Python float to float32: decision 163)
+    return finish(xp, y if y.dtype == x.dtype else xp.astype(y, x.dtype), dt)
 
 
 def _into_range(xp, x, m, t):

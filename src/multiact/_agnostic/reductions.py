@@ -361,20 +361,26 @@ def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
     counts = not (isinstance(n, float) or type(n).__name__ in _SYMBOLIC)  # an array
     s.undefined = (n == 0) if counts and (mean is None or variance is None) else None
 
-    def _mean(v):
-        t = xp.sum(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
+    def _mean(v, sum_=xp.sum):  # (sum_: xp.sum_squares for the mean of v's squares)
+        t = sum_(v if w is None else xp.where(w, v, 0.0), axis=axis, keepdims=True)
         if not counts:
             return t / n if n > 0 else xp.full_like(t, _NAN)
         return t / xp.where(n > 0, n, 1.0)  # (0 where nothing is counted: s.undefined)
 
     s.mu = _mean(x) if mean is None else as_param(xp, mean, x)
     s.var = s.d = s.dbar = None
-    if variance is None:
+    if variance is None or mean is None:
         # Two-pass with the compensation term (Chan, Golub & LeVeque): the
-        # deviations are taken from the data's own mean, whatever `mean` says.
+        # deviations are taken from the data's own mean, whatever `mean` says (and
+        # corrected by their mean in the output where it is the data's: decision 160)
         s.d = x - (s.mu if mean is None else _mean(x))
         s.dbar = _mean(s.d)
-        var = _mean(s.d * s.d) - s.dbar ** 2
+    if variance is None:
+        if epsilon == 0:  # (0 where every deviation is dbar: a constant slice's 0 / 0
+            # is NaN; XLA's mean(d d) - dbar^2 multiplies by 1 / n, and left 1e-24 there)
+            var = _mean(s.d - s.dbar, xp.sum_squares)
+        else:
+            var = _mean(s.d, xp.sum_squares) - s.dbar ** 2
         s.var = var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
     else:
         var = as_param(xp, variance, x)

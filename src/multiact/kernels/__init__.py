@@ -143,6 +143,10 @@ _OWN: dict = {}
 #: (``_eager_rows``; the backend's eager paths correct torch's sum there).
 #: Inductor's cascade of 4096-entry chunks does not help: each chunk is a lane's.
 LONG_ROW = 128
+#: Inductor's cascade of float32 sums (torch/_inductor/codegen/cpp.py's chunk_size):
+#: a row kernel compiled on a row at most this long guards on it, and one compiled on
+#: a longer row on that (``_rows_slot``: a kernel for each side)
+CASCADE_CHUNK = 4096
 #: float16 and bfloat16 rows are computed in float32 and rounded once, to an ulp
 #: 2^13 (float16) or 2^16 (bfloat16) times float32's: a float32 sum off by
 #: n / lanes ulp moves the rounded result by at most 1/8 ulp up to these lengths
@@ -159,11 +163,12 @@ def long_row(dtype: str) -> int:
     return HALF_LONG_ROWS.get(dtype, LONG_ROW)
 
 
-#: Only the rows whose sums add exp(x - max) (``exp_sums`` in the table), terms that
-#: span many orders by construction, are LONG_ROW's case.  standardize's sums (of x,
-#: and of squares of x - mean) hold terms of one scale unless an entry is 2^24
-#: times the rest, and keep float32: in float64 its kernel measured 1.62x
-#: F.layer_norm at 1e7, from 1.01-1.2x.
+#: The rows whose sums add exp(x - max) (``exp_sums`` in the table), terms that span
+#: many orders by construction, and standardize's squares of deviations, which one
+#: entry far out spans so (``square_sums``: 7.26 units of a float32 row of 5000
+#: with one entry of 1e15; decision 163), are LONG_ROW's case (the rows'
+#: ``wide_sums``).  standardize's other sums keep float32: all in float64 cost 2.32x
+#: F.layer_norm at 1e7, its squares alone 1.21-1.31x, from 1.11-1.19x.
 
 
 def own(name, formulas):
@@ -688,10 +693,14 @@ def _rows_slot(kind, info, x, params, masked, tech, where=None):
     dt = _dtype(x)
     one_row = x.numel() == x.shape[-1]
     one_col = x.shape[-1] == 1  # (Dynamo specializes a size of 1: a kernel of its own)
-    long = tech == "inductor" and x.shape[-1] > long_row(dt) and info.exp_sums  # (float64 sums)
+    long = tech == "inductor" and x.shape[-1] > long_row(dt) and info.wide_sums  # (float64 sums)
+    # Inductor sums a float32 row longer than CASCADE_CHUNK by a cascade of chunks, and
+    # guards the row's length on the side of it the kernel was compiled on: a kernel
+    # of its own (standardize's on (4, 1024) missed every call on (2, 5000))
+    over = tech == "inductor" and x.shape[-1] > CASCADE_CHUNK
     state = _inference(tech, x) if where is None else _inference(tech, x, where)
-    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, one_col, state,
-           long)
+    key = (kind, tech, info.name, tuple(map(repr, params)), dt, masked, one_row, one_col, over,
+           state, long)
     if tech == "triton":  # Triton compiles one variant per block size
         key += (_triton().block_of(x.shape[-1]),)
     s = TIER.slots.get(key)
@@ -699,7 +708,7 @@ def _rows_slot(kind, info, x, params, masked, tech, where=None):
         return s
     label = f"{info.name} {dt} rows{' masked' if masked else ''}" \
             f"{' (one row)' if one_row else ''}{' (one column)' if one_col else ''}" \
-            f"{' (long)' if long else ''} {kind}" \
+            f"{' (long)' if long else ''}{' (over 4096)' if over else ''} {kind}" \
             f"{_state_label(state)}"
     if tech == "inductor":
         from . import inductor as ki
@@ -767,7 +776,7 @@ def _eager_rows(info, x, params, where, route):
         return False
     dt = _dtype(x)
     if x.shape[-1] > long_row(dt):
-        return info.exp_sums and dt == "float64"
+        return info.wide_sums and dt == "float64"
     return where is None and _native_cpu(info.name, x, params)
 
 

@@ -199,6 +199,9 @@ class TraceNamespace:
     def quotient(self, a, b):
         return a / b  # _formulas.quotient: the division (no warning to silence in a kernel)
 
+    def sum_squares(self, d, axis=None, keepdims=False):
+        return self.sum(d * d, axis=axis, keepdims=keepdims)  # (_formulas.sum_squares)
+
     def divide_rn(self, a, b):
         return a / b  # _formulas.divide_rn: a kernel's division is IEEE (tl.div_rn, CUDA's /)
 

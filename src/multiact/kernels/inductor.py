@@ -211,19 +211,37 @@ def _direct(fn, sample):
         return None, None
 
 
-def _namespace(long=False):
+def _namespace(long=None):
     """The torch backend's namespace (handed over: ``kernels.bind_torch``) with
     Inductor's primitives (the module docstring); ``long``: the row kernels' for
-    rows longer than ``kernels.long_row``, whose float32 sums accumulate in float64
-    (its reason there; 1 ulp of log_softmax at 131072 entries of randn * 5, from 279)."""
-    key = "inductor_ns_long" if long else "inductor_ns"
+    rows longer than ``kernels.long_row``, ``"sums"`` whose float32 sums accumulate
+    in float64 (its reason there; 1 ulp of log_softmax at 131072 entries of randn *
+    5, from 279), ``"squares"`` whose sums of squares do (``_formulas.sum_squares``:
+    standardize's; its other sums in float64 too cost 2.3x ``F.layer_norm`` at 1e7,
+    and the tier retired the kernel)."""
+    key = f"inductor_ns_{long}" if long else "inductor_ns"
     ns = _STATE.get(key)
     if ns is None:
         base = _STATE["torch_ns"].replacing({"expm1": _expm1})
-        if long:
+        if long == "sums":
             base = base.replacing({"sum": _in_float64(base.sum)})
+        elif long == "squares":
+            base = base.replacing({"sum_squares": _squares_in_float64})
         ns = _STATE[key] = base
     return ns
+
+
+def _long_kind(info, long):
+    """The long-row namespace a row kernel takes (:func:`_namespace`), or None."""
+    return ("squares" if info.square_sums else "sums") if long else None
+
+
+def _squares_in_float64(ns, d, axis=None, keepdims=False):
+    """``sum_squares`` of a float32 array in float64 (each square exact), by the
+    namespace's own ``sum`` (the row kernels' broadcast one), rounded to float32 once."""
+    if d.dtype == torch.float32:
+        return ns.sum((d * d).to(torch.float64), axis=axis, keepdims=keepdims).to(torch.float32)
+    return ns.sum(d * d, axis=axis, keepdims=keepdims)
 
 
 def _in_float64(sum_):
@@ -247,7 +265,7 @@ def _wide(reduce):
     return wide
 
 
-def _rows_namespace(long=False):
+def _rows_namespace(long=None):
     """The namespace of the row kernels whose output has the input's shape
     (``row_kernel="same"``): a slice's reductions are broadcast over the slice
     where they are taken, so whatever the body computes from them (log_softmax's
@@ -261,7 +279,7 @@ def _rows_namespace(long=False):
     ``F.log_softmax`` itself: 1.46x).  Not for standardize's vector-Jacobian
     product, whose loops Inductor fuses by row anyway (autograd's graph, before
     decision 84: 23.4 ms widened 27.4 ms)."""
-    key = "inductor_rows_ns_long" if long else "inductor_rows_ns"
+    key = f"inductor_rows_ns_{long}" if long else "inductor_rows_ns"
     ns = _STATE.get(key)
     if ns is None:
         base = _namespace(long)
@@ -306,7 +324,8 @@ def _rows_fn(info, params, wide=True, long=False, body=None):
     input's shape; ``long``: for rows longer than ``kernels.long_row``.  With
     ``body`` (``FuncInfo.vjp``), ``f(t, g, *where)`` of that function."""
     vjp, body = body is not None, body or info.body
-    ns = _rows_namespace(long) if wide and info.row_kernel == "same" else _namespace(long)
+    kind = _long_kind(info, long)
+    ns = _rows_namespace(kind) if wide and info.row_kernel == "same" else _namespace(kind)
     names = [p.name for p in info.params]
     args = list(params)
     args[0] = (1,)
@@ -449,7 +468,7 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                                         torch.ones(call.shape, dtype=torch.bool) if masked
                                         else None)  # (its kind: the caller's mode)
                     if any(slot is j[0] for j in jobs):
-                        continue  # one kernel for every length (no exp_sums)
+                        continue  # one kernel for every length (no wide_sums)
                     jobs.append((slot, (x,) + w))
                     if info.row_backward == "vjp":  # and its training pair
                         slot = K._rows_slot("train", info, call, params, masked, "inductor")
