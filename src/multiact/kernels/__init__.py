@@ -768,10 +768,11 @@ def _eager_rows(info, x, params, where, route):
     """Whether this call of a row takes the backend's eager path on a CPU
     compiler's route: ATen's own (``native`` in the row's :func:`own`
     registration; rows of at most ``long_row`` entries), or a float64 row longer than
-    LONG_ROW of the exp sums, which no CPU kernel sums within the bound (Inductor
-    adds float64 in order per lane too, and has nothing wider: 248 ulp of softmax at
-    4096 entries, exp(-36.7) being float64's peaked case; the eager paths correct
-    torch's sum, LONG_ROW's reason)."""
+    LONG_ROW of a row with wide sums (the exp sums, standardize's squares), which no
+    CPU kernel sums within the bound (Inductor adds float64 in order per lane too, and
+    has nothing wider: 248 ulp of softmax at 4096 entries, exp(-36.7) being float64's
+    peaked case; standardize 8.03 units with one entry of 1e30 in 5000; the eager
+    paths correct torch's sum, LONG_ROW's reason)."""
     if route == "triton":
         return False
     dt = _dtype(x)

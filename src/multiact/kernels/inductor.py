@@ -237,8 +237,11 @@ def _long_kind(info, long):
 
 
 def _squares_in_float64(ns, d, axis=None, keepdims=False):
-    """``sum_squares`` of a float32 array in float64 (each square exact), by the
-    namespace's own ``sum`` (the row kernels' broadcast one), rounded to float32 once."""
+    """``sum_squares`` of a float32 array accumulated in float64, by the namespace's
+    own ``sum`` (the row kernels' broadcast one), rounded to float32 once.  Each square
+    is rounded in float32 first (one rounding each, of either sign: the sum's order
+    was what lost digits), and overflows where the eager paths' do (a deviation beyond
+    1.8e19: decision 160's limit)."""
     if d.dtype == torch.float32:
         return ns.sum((d * d).to(torch.float64), axis=axis, keepdims=keepdims).to(torch.float32)
     return ns.sum(d * d, axis=axis, keepdims=keepdims)
