@@ -85,6 +85,16 @@ def test_relu_integer_parameters_beyond_the_dtype(target, dtype, data, params, w
     np.testing.assert_array_equal(target.to_numpy(y), want)
 
 
+@pytest.mark.dtypes("float32")
+def test_relu_slope_below_a_threshold_only(target, dtype):
+    # decision 163: s (x - t) was taken on every entry, and overflowed (NumPy warned,
+    # an error in this suite) on an entry above the threshold, which it did not use
+    data = np.array([3e38, 65504.0, -1.0, -np.inf, np.inf, 0.0], dtype)
+    y = target.to_numpy(multiact.relu(target.asarray(data, dtype), negative_slope=-2.0,
+                                      threshold=-3.4e38))
+    np.testing.assert_array_equal(y, np.array([3e38, 65504.0, -1.0, np.inf, np.inf, 0.0], dtype))
+
+
 def test_relu_of_ml_dtypes_bfloat16_with_a_cap_keeps_its_dtype():
     # decision 163: NumPy promotes ml_dtypes' bfloat16 with a Python float to float32,
     # and relu's cap gave a float32 result (without one, bfloat16)

@@ -70,7 +70,9 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
         m, t = _into_range(xp, x, m, t)
         below = x <= t
     high = x if m is None else xp.where(x >= m, m, x)
-    low = 0 if s == 0 else s * (x - t)
+    # (s (x - t) only where it is selected: an entry above t could overflow there,
+    # unused, and NumPy warned: relu(float32 3e38, negative_slope=-2, threshold=-3.4e38))
+    low = 0 if s == 0 else s * (xp.where(below, x, t) - t)
     y = xp.where(below, low, high)
     # (NumPy promotes ml_dtypes' bfloat16 with a Python float to float32: decision 163)
     return finish(xp, y if y.dtype == x.dtype else xp.astype(y, x.dtype), dt)
