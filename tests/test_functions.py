@@ -1233,6 +1233,17 @@ def test_celu_alpha_up_to_the_reciprocal_of_the_least_normal_number(target):
     np.testing.assert_allclose(y, want, rtol=4 * np.finfo(np.float32).eps)
 
 
+def test_sparsemax_slice_holding_nan_is_nan_in_a_large_array(target):
+    # decision 164: the NaN rule read the slice's maximum, and XLA's max of a row
+    # dropped the NaN in arrays of some 4096 entries and up (JAX gave a finite row
+    # summing to 2.7)
+    x = np.random.default_rng(0).normal(size=(32, 200))
+    x[1, 0] = np.nan
+    y = target.to_numpy(multiact.sparsemax(target.asarray(x)))
+    assert np.isnan(y[1]).all() and not np.isnan(np.delete(y, 1, axis=0)).any()
+    np.testing.assert_allclose(np.delete(y, 1, axis=0).sum(-1), 1.0, rtol=1e-6)
+
+
 def test_sparsemax_of_a_0d_input_is_a_slice_of_one_entry(target):
     # decision 140: axis 0 or -1 on a 0-d input means "no axis" (the contract), as in
     # softmax: one entry takes the whole mass; NaN stays NaN, -inf alone is 0

@@ -598,7 +598,10 @@ def sparsemax(xp, x, axis=-1):
     tau = (xp.sum(xp.where(support, zs, 0.0), axis=-1, keepdims=True) - 1.0) / \
         xp.where(ksz > 0, ksz, 1.0)
     y = xp.where(z - tau > 0, z - tau, 0.0)
-    # a slice holding NaN is NaN; an all -inf slice is 0 (softmax's rule)
-    y = xp.where(m == -_INF, 0.0, xp.where(m != m, _NAN, y))
+    # a slice holding NaN is NaN; an all -inf slice is 0 (softmax's rule). NaN by its
+    # own test, not the maximum's: XLA's max of a row dropped a NaN in arrays of some
+    # 4096 entries and up, and the slice came back finite, summing to 2.7 (decision 164)
+    nan = xp.any(xp.isnan(z), axis=-1, keepdims=True)
+    y = xp.where(m == -_INF, 0.0, xp.where(nan | (m != m), _NAN, y))
     y = y if axis == last else xp.moveaxis(y, -1, axis)
     return finish(xp, y, dt)
