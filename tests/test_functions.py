@@ -913,6 +913,11 @@ def test_one_hot_dtype_by_name(target):
                 r"multiact\.one_hot: argument 'dtype' must be a dtype of \w+ or the name of "
                 r"one \(bool, int8, .*float32, float64.*\), got '" + bad + "'")):
             multiact.one_hot(idx, 3, dtype=bad)
+    for bad in (float, int, bool, complex):  # decision 165: JAX read float as float32,
+        with pytest.raises(TypeError, match=(  # dask as float64, the others refused it
+                r"^multiact\.one_hot: argument 'dtype' must be a dtype of \w+ or the name "
+                r"of one \(bool, .*\), got <class '" + bad.__name__ + "'>$")):
+            multiact.one_hot(idx, 3, dtype=bad)
 
 
 def test_prelu_weight_of_one_entry_or_one_per_channel(target):

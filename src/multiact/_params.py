@@ -674,10 +674,17 @@ DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "ui
                "complex128")
 
 
+_PY_TYPES = (bool, int, float, complex)  # read differently by each library (decision 165)
+
+
 def _dtype_of(be, v):
     """``v`` where it is a dtype of ``be``'s namespace (its ``isdtype`` takes it), else
     None (namespaces raise different errors for a non-dtype; array_api_compat's
-    torch ``isdtype`` takes a tensor for a dtype)."""
+    torch ``isdtype`` takes a tensor for a dtype).  Python's own ``bool``, ``int``,
+    ``float`` and ``complex`` are no library's dtype: JAX read ``float`` as float32,
+    dask as float64, NumPy and PyTorch refused it (decision 165)."""
+    if any(v is t for t in _PY_TYPES):
+        return None
     if not isinstance(v, type) and (hasattr(v, "__array_namespace__") or
                                     hasattr(v, "__array__")):  # an array (np.float32 is a type)
         return None
@@ -701,12 +708,13 @@ class DType(Kind):
     def check(self, fname, pname, v, be, x, first="x"):
         if v is None:
             return None
-        if not isinstance(v, str):
+        if not isinstance(v, str) and not any(v is t for t in _PY_TYPES):
             if _dtype_of(be, v) is None:
                 raise TypeError(f"multiact.{fname}: argument {pname!r} must be a dtype of "
                                 f"{be.label}, got {v!r}")
             return v
-        dt = _dtype_of(be, getattr(be.ns, v, v)) if v in DTYPE_NAMES else None
+        dt = _dtype_of(be, getattr(be.ns, v, v)) if isinstance(v, str) and \
+            v in DTYPE_NAMES else None
         if dt is None:  # (a name outside DTYPE_NAMES is refused, even where x's library
             #              takes it: one spelling for every library)
             names = ", ".join(n for n in DTYPE_NAMES
