@@ -242,9 +242,7 @@ def _squares_in_float64(ns, d, axis=None, keepdims=False):
     is rounded in float32 first (one rounding each, of either sign: the sum's order
     was what lost digits), and overflows where the eager paths' do (a deviation beyond
     1.8e19: decision 160's limit)."""
-    if d.dtype == torch.float32:
-        return ns.sum((d * d).to(torch.float64), axis=axis, keepdims=keepdims).to(torch.float32)
-    return ns.sum(d * d, axis=axis, keepdims=keepdims)
+    return _in_float64(ns.sum)(ns, d * d, axis=axis, keepdims=keepdims)
 
 
 def _in_float64(sum_):
