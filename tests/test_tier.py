@@ -251,7 +251,7 @@ from multiact.kernels._tier import TIER
 
 
 class Cuda:  # (no GPU here: a stand-in with is_cuda set asks for a CUDA route)
-    is_cuda, is_cpu = True, False
+    is_cuda, is_cpu, layout, is_nested = True, False, torch.strided, False
 
     def numel(self):
         return 10 ** 6
@@ -290,6 +290,7 @@ def test_a_first_cuda_call_does_not_import_triton():
     pytest.importorskip("triton")
     out, _ = _run("""
         kernels.set_mode("auto")
+        multiact.relu(torch.ones(1))  # (binds the torch backend, as a CUDA tensor's call does)
 
         first = kernels._route(Cuda())
         imported_by_caller = "triton" in sys.modules and kernels._STATE["triton"] is not None
@@ -425,6 +426,28 @@ def test_calls_under_modes_and_stances_take_the_framework_path():
         print(s.state, s.generation, s.misses)
     """)
     assert out.split() == ["0", "ready", "0", "0"] and err == "", (out, err)
+
+
+def test_a_refused_layout_leaves_the_dense_kernel_serving():
+    # decision 166: a sparse, mkldnn or nested tensor reached the kernel, which failed
+    # on it; the user got the framework path's TypeError, and the slot serving dense
+    # tensors of gelu's float32 was retired for the rest of the process
+    out, err = _run("""
+        kernels.set_mode("fused")
+        x = torch.randn(512, 1024)
+        want = multiact.gelu(x, approximate=False)
+        odd = (x.to_sparse(), x.to_sparse_csr(), x.to_mkldnn(),
+               torch.nested.nested_tensor(list(x[:300])))
+        for v in odd:
+            try:
+                multiact.gelu(v, approximate=False)
+            except TypeError:
+                pass
+        before = kernels.kernel_calls()
+        assert torch.equal(multiact.gelu(x, approximate=False), want)
+        print(kernels.kernel_calls() - before, *[k["state"] for k in kernels.status("gelu")])
+    """)
+    assert out.split() == ["1", "ready"], (out, err)
 
 
 def test_a_framework_backward_is_billed_to_its_training_kernel():

@@ -69,7 +69,8 @@ CONSTANTS = (float, int, bool, type(None))
 
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None,
-          "torch_inference": None, "torch_C": None, "triton_import": None}
+          "torch_inference": None, "torch_C": None, "triton_import": None,
+          "torch_strided": None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 #: (unless the function's backend registered a smaller floor: :func:`tier_from`)
@@ -115,6 +116,7 @@ def bind_torch(ns):
     _STATE["torch_ns"] = ns
     _STATE["torch_inference"] = torch.is_inference_mode_enabled
     _STATE["torch_C"] = torch._C
+    _STATE["torch_strided"] = torch.strided
 
 
 #: A backend's own formulas for a function's CPU kernels (:func:`own`): ``fwd(x)``
@@ -335,15 +337,16 @@ def _route(x, floor=None):
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
-            return "tier" if _triton_soon() else None
+            return "tier" if _triton_soon() and _dense(x) else None
         if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
-            return None if _UNBILLED.__dict__ or _guarded_state() else "tier"
+            return None if _UNBILLED.__dict__ or _guarded_state() or not _dense(x) \
+                else "tier"
         return None
     if m is None:
         m = mode()
         if m == "auto":
             return _route(x, floor)
-    if m == "framework":
+    if m == "framework" or not _dense(x):
         return None
     if x.is_cuda:
         if not _triton():
@@ -354,6 +357,14 @@ def _route(x, floor=None):
             return "triton" if _triton() else None
         return "sync" if _inductor() and not _guarded_state() else None
     return None
+
+
+def _dense(x):
+    """Whether ``x`` is a dense strided tensor, the only kind a kernel takes.  Any
+    other (sparse, mkldnn, nested) takes its framework path, which computes it or
+    refuses it: a kernel's failure on one had retired the slot that serves dense
+    tensors of its function and dtype for the rest of the process (decision 166)."""
+    return x.layout is _STATE["torch_strided"] and not x.is_nested
 
 
 def _guarded_state():
