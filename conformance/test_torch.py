@@ -741,3 +741,17 @@ def test_patching_torch_functional_with_multiact_is_safe(target):
     out = subprocess.run([sys.executable, "-c", PATCH, target.device, json.dumps(rows)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_log_softmax_of_channels_last_input_is_contiguous_whatever_the_values(target):
+    # decision 166: the slices near 0 took the split sum, whose result kept x's
+    # channels_last layout, and the others torch's contiguous one: the layout hung on
+    # the values (seed 0 channels_last, seed 1 contiguous)
+    for seed in range(4):
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(2, 4, 6, 8, generator=g, dtype=torch.float64)
+        x = x.to(device=target.device, memory_format=torch.channels_last)
+        for axis in (-1, 1):
+            y = multiact.log_softmax(x, axis=axis)
+            assert y.is_contiguous(), (seed, axis, y.stride())
+            torch.testing.assert_close(y, torch.log_softmax(x, axis), rtol=1e-15, atol=2e-16)

@@ -990,7 +990,10 @@ def _log_softmax_eager(x, dim, dtype=None):
     whose largest entry is near 0 (_near0_slices), and a NaN slice (+inf entries,
     nothing to sum) by the generic body; slices too long for torch's sum
     (_in_order; ``dtype``: the caller's, where ``x`` is a half tensor's float32
-    copy) all by the split sum."""
+    copy) all by the split sum.  The result is contiguous, as torch's is: the split
+    sum's took a channels_last ``x``'s layout, so the layout hung on the values
+    (decision 166); torch's kernel makes ``x`` contiguous first anyway."""
+    x = x.contiguous()
     if not _in_order(x, dim, dtype):
         m, i = x.max(dim, keepdim=True)  # (torch.max's index: argmax was 2.5x as slow)
         if math.isfinite(float(m.sum())):  # (a sum that overflows: the generic body)

@@ -504,9 +504,9 @@ def _refuse_layout(self, exc, x, fname, argname="x"):
     said = (str(exc).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")
     said = said if len(said) <= 200 else said[:197] + "..."
     raise TypeError(
-        f"multiact.{fname}: argument {argname!r} {what}, which PyTorch cannot compute "
-        f"{fname} on ({type(exc).__name__}: {said}); expected a dense tensor (layout "
-        f"torch.strided)") from exc
+        f"multiact.{fname}: argument {argname!r} {what}, on which multiact's {fname} "
+        f"needs an operator that PyTorch lacks ({type(exc).__name__}: {said}); expected "
+        f"a dense tensor (layout torch.strided)") from exc
 
 
 class TorchBackend(Backend):
@@ -1073,16 +1073,53 @@ _NS_GRAPH.__dict__["activation"] = _graph_activation
 # all have sharding rules and subclass support (torch's hardtanh_backward, say,
 # has no DTensor sharding rule).  A backend of its own, so the plain path pays
 # nothing for the check: _dispatch maps these types here.
+_NESTED_BACKWARD = ("correctness: a jagged nested tensor that records a gradient is "
+                    "refused (PyTorch has no backward of its sum; decision 166)")
+
+
+def _nested_backward(x):
+    """A nested tensor whose call records a gradient is refused by the row functions
+    that sum along a slice (softmax, log_softmax, softmin, standardize), as the
+    layout's other failures are (decision 108).
+
+    Reason: a missing primitive.  Their forward is right, but PyTorch has no backward
+    of a nested tensor's sum (``aten._nested_sum_backward``): ``loss.backward()``
+    failed far from the call, in ATen's words (decision 166)."""
+    if recording(x):
+        raise NotImplementedError("the backward of its sum, aten._nested_sum_backward, "
+                                  "which a call that records a gradient needs")
+
+
 class _SubclassBackend(Backend):
     on_error = _refuse_layout  # a jagged nested tensor is a subclass
     check_array = _check_array
 
     @special("correctness: a jagged nested tensor reduced along its ragged dimension "
-             "is refused (its slices' counts are not in its shape; decision 146)")
+             "is refused (its slices' counts are not in its shape; decision 146), and "
+             "one that records a gradient (decision 166)")
     def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
         if x.is_nested:
             _ragged_reduction(x, axis)
+            _nested_backward(x)
         return super().standardize(x, axis, mean, variance, epsilon, where)
+
+    @special(_NESTED_BACKWARD)
+    def softmax(self, x, axis=(-1,), where=None, initial=None):
+        if x.is_nested:
+            _nested_backward(x)
+        return super().softmax(x, axis, where, initial)
+
+    @special(_NESTED_BACKWARD)
+    def log_softmax(self, x, axis=(-1,), where=None, initial=None):
+        if x.is_nested:
+            _nested_backward(x)
+        return super().log_softmax(x, axis, where, initial)
+
+    @special(_NESTED_BACKWARD)
+    def softmin(self, x, axis=(-1,), where=None, initial=None):
+        if x.is_nested:
+            _nested_backward(x)
+        return super().softmin(x, axis, where, initial)
 
 
 SUBCLASS_BACKEND = _SubclassBackend(NS)
