@@ -129,6 +129,34 @@ X32 = textwrap.dedent("""
 """)
 
 
+def test_elementwise_functions_keep_a_weak_type(target):
+    # a weakly typed x (jnp.asarray(1.5)) stays weak, as in jax.nn: its product with a
+    # float16 array is float16 (squareplus's scale, cast to x's dtype, made it strong:
+    # decision 166)
+    w = jnp.asarray(1.5)
+    assert w.weak_type
+    for info in TABLE:
+        if not info.elementwise or info.name in ("one_hot",):
+            continue
+        y = getattr(multiact, info.name)(w, **dict(info.cases[0].params))
+        assert y.weak_type and (y * jnp.ones(3, jnp.float16)).dtype == jnp.float16, info.name
+
+
+def test_a_shape_dtype_struct_is_refused_in_the_contracts_words(target):
+    # decision 166: jit's refusal named a lambda's argument, not the function or x
+    s = jax.ShapeDtypeStruct((2, 4), jnp.float32)
+    for info in TABLE:
+        if info.name == "one_hot":
+            continue
+        with pytest.raises(TypeError, match=(
+                rf"^multiact\.{info.name}: argument '{info.first}' is a jax\.ShapeDtypeStruct, "
+                rf"which holds no values; expected an array \(jax\.eval_shape")):
+            getattr(multiact, info.name)(s, **dict(info.cases[0].params))
+        out = jax.eval_shape(lambda t: getattr(multiact, info.name)(  # noqa: B023
+            t, **dict(info.cases[0].params)), s)
+        assert jax.tree_util.tree_leaves(out)[0].dtype == jnp.float32, info.name
+
+
 def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
     # JAX's promotion: a weakly typed b (jnp.asarray(2.0), a Python number under jit)
     # takes a's dtype; a strongly typed float32 b promotes bfloat16 to float32

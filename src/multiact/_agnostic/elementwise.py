@@ -562,7 +562,8 @@ def squareplus(xp, x, b=4.0):
         far = a > (-1.0 if f32 and b > 2.0**126 else 1.0e18)
     else:
         far = (a > 1.0e18) | (b > 2.0**126) if f32 else a > 1.0e18
-    r = xp.where(far, 2.0**-32, xp.astype(~far, x.dtype))  # (1 in x's dtype elsewhere)
+    # (1 in x's dtype elsewhere, and JAX's weak type kept: decision 166)
+    r = xp.where(far, 2.0**-32, xp.ones_like(x))
     s = r * r
     h, flat = _squareplus_root(xp, a * s, (b * s) * s, f32)   # (b s s: XLA flushes s s)
     xn = xp.where(x < 0, x, 0.0) * s  # each branch sees only its own infinity

@@ -424,6 +424,16 @@ class JaxBackend(Backend):
             f = self._jitted[body] = _jit(row, lambda t, *p: body(NS, t, *p))
         return f(x, *params)
 
+    def on_error(self, exc, x, fname, argname="x"):
+        # Reason: the contract's error.  A jax.ShapeDtypeStruct is JAX's but holds no
+        # values: jit refused it in words that named neither the function nor x, and a
+        # lambda's argument ('t'; decision 166)
+        if isinstance(x, jax.ShapeDtypeStruct):
+            raise TypeError(
+                f"multiact.{fname}: argument {argname!r} is a jax.ShapeDtypeStruct, which "
+                f"holds no values; expected an array (jax.eval_shape(multiact.{fname}, s) "
+                f"gives the result's shape and dtype)") from None
+
     @special("accuracy: XLA's float64 tanh is 6.5 ulp off near |x| = 19 and 4.1 in [2, 5] "
              "(measured against mpmath); for |x| >= 0.55 the formula 1 - 2e / (1 + e) "
              "(_formulas.tanh_by_exp, 1.4 ulp, derivative 4e / (1 + e)^2), XLA's own below "

@@ -181,6 +181,9 @@ class TraceNamespace:
     def default_float(self, x):
         return "float32"
 
+    def ones_like(self, x):
+        return _lift(1.0, x)  # (a constant of x's dtype; squareplus's 1 where not scaled)
+
     def device_of(self, x):
         return None
 
