@@ -56,7 +56,8 @@ def test_a_default_parameter_is_not_checked_again():
     assert skipped >= 10  # why: the float defaults (softplus's beta, elu's alpha, ...)
 
 
-@pytest.mark.parametrize("value, expected", [(-1.0, 0.0), (2, 2), ([1.0, -2.0], [1.0, 0.0])])
+@pytest.mark.parametrize("value, expected", [(-1.0, 0.0), (2, 2), ([1.0, -2.0], [1.0, 0.0]),
+                                             (range(-1, 2), [0, 0, 1])])  # (range: decision 166)
 def test_python_scalars_and_sequences_are_numpy_input(value, expected):
     y = multiact.relu(value)
     assert type(y) is np.ndarray  # (decision 124)

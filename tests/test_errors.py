@@ -232,6 +232,77 @@ def test_numpy_matrix_is_refused_not_silently_wrong():
     np.testing.assert_array_equal(multiact.relu(mm), [0.0, 1.0, 2.0, 3.0])
 
 
+def test_dask_arrays_of_masked_or_matrix_blocks_are_refused():
+    # decision 166: the blocks' masks were dropped by some functions and half used by
+    # others (standardize gave [-0.707, --, 1.414] for [1, --, 2]), and dtypes changed
+    # at compute while the graph said float32
+    da = pytest.importorskip("dask.array")
+    data = da.from_array(np.array([[1.0, -999.0, 2.0]], np.float32), chunks=2)
+    x = da.ma.masked_equal(data, -999.0)
+    msg = ("multiact.{}: argument '{}' is a dask array whose blocks are numpy.ma.MaskedArray, "
+           "whose mask multiact does not honour; expected an array: pass "
+           "dask.array.ma.getdata(...), with where= for the mask (the reductions)")
+    for info in TABLE:
+        if info.name != "one_hot":
+            _raises(TypeError, msg.format(info.name, info.first),
+                    lambda: getattr(multiact, info.name)(x, **dict(info.cases[0].params)))
+    _raises(TypeError, msg.format("softmax", "where"),
+            lambda: multiact.softmax(data, where=x > 0))
+    _raises(TypeError, msg.format("elu", "alpha"), lambda: multiact.elu(data, x))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        m = data.map_blocks(np.asmatrix)
+    _raises(TypeError, "multiact.gelu: argument 'x' is a dask array whose blocks are "
+            "numpy.matrix, whose '*' is a matrix product; expected an array: pass "
+            "x.map_blocks(numpy.asarray)", lambda: multiact.gelu(m))
+    np.testing.assert_allclose(multiact.softmax(data).compute(),  # plain blocks: computed
+                               multiact.softmax(data.compute()), rtol=0, atol=0)
+
+
+def test_numpy_memmap_gives_ndarrays_as_numpy_ufuncs_do(tmp_path):
+    # decision 166: the generic bodies' empty_like kept the subclass (a memmap of no file)
+    mm = np.memmap(tmp_path / "x", np.float32, "w+", shape=(2, 4))
+    mm[:] = np.linspace(-3, 3, 8, dtype=np.float32).reshape(2, 4)
+    assert type(np.exp(mm)) is np.ndarray
+    for info in TABLE:
+        if info.name == "one_hot":
+            continue
+        y = getattr(multiact, info.name)(mm, **dict(info.cases[0].params))
+        for v in (y if isinstance(y, tuple) else (y,)):
+            assert type(v) is np.ndarray, (info.name, type(v))
+        want = getattr(multiact, info.name)(np.array(mm), **dict(info.cases[0].params))
+        np.testing.assert_array_equal(y, want, err_msg=info.name)
+    assert np.shares_memory(multiact.identity(mm), mm)  # identity: the input's data
+
+
+def test_an_array_as_an_int_parameter_is_refused_not_computed():
+    # decision 166: operator.index computed a dask graph (or would sync a device)
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+
+    def refuse(*a, **k):
+        raise AssertionError("computed")
+
+    with dask.config.set(scheduler=refuse):
+        _raises(TypeError, "multiact.one_hot: argument 'num_classes' must be an int, got "
+                "dask.Array", lambda: multiact.one_hot(da.arange(3), da.asarray(3)))
+        _raises(TypeError, "multiact.softmax: argument 'axis' must be an int, got dask.Array",
+                lambda: multiact.softmax(da.ones((2, 2)), axis=da.asarray(0)))
+    # NumPy's integers and 0-d integer arrays hold their value
+    np.testing.assert_array_equal(multiact.softmax(np.ones((2, 2)), axis=np.array(0)),
+                                  np.full((2, 2), 0.5))
+
+
+def test_numpy_longdouble_scalar_parameters_are_real_numbers():
+    # decision 166: its .item() is itself, refused as "must be real"
+    x = np.array([-1.0, 2.0], np.longdouble)
+    np.testing.assert_array_equal(multiact.elu(x, np.longdouble(2.0)), multiact.elu(x, 2.0))
+    np.testing.assert_array_equal(multiact.leaky_relu(X, np.longdouble(0.25)),
+                                  multiact.leaky_relu(X, 0.25))
+
+
 def _scalar_parameters():
     """(row, parameter name) of every real scalar parameter (not logsumexp's b, an
     operand)."""
@@ -310,8 +381,8 @@ def test_torch_layouts_other_than_strided_are_right_or_refused():
                 out = f(x, **params)  # the array argument first, by position
             except TypeError as e:
                 assert str(e).startswith(
-                    f"multiact.{info.name}: argument '{info.first}' {what}, which PyTorch "
-                    f"cannot compute {info.name} on ("), str(e)
+                    f"multiact.{info.name}: argument '{info.first}' {what}, on which "
+                    f"multiact's {info.name} needs an operator that PyTorch lacks ("), str(e)
                 assert str(e).endswith("); expected a dense tensor (layout torch.strided)"), \
                     str(e)
                 refused.add((info.name, what.split()[-1]))
@@ -327,8 +398,9 @@ def test_torch_layouts_other_than_strided_are_right_or_refused():
     assert ("gelu", "torch.jagged)") in computed and ("glu", "torch.jagged)") in refused
     assert ("gelu", "torch.strided)") in refused and ("gelu", "torch._mkldnn") in refused
     x = dense.to_sparse()
-    _raises(TypeError, "multiact.sigmoid: argument 'x' has layout torch.sparse_coo, which "
-            "PyTorch cannot compute sigmoid on (NotImplementedError: Could not run "
+    _raises(TypeError, "multiact.sigmoid: argument 'x' has layout torch.sparse_coo, on "
+            "which multiact's sigmoid needs an operator that PyTorch lacks "
+            "(NotImplementedError: Could not run "
             "'aten::sigmoid' with arguments from the 'SparseCPU' backend); expected a dense "
             "tensor (layout torch.strided)", lambda: multiact.sigmoid(x))
     assert x.layout == torch.sparse_coo and torch.equal(x.to_dense(), dense)  # not mutated
@@ -400,6 +472,34 @@ def test_reductions_of_a_jagged_tensor_along_any_axis_are_right_or_refused():
     assert ("standardize", -1) in computed and ("softmax", 2) in computed
     assert {("standardize", 1), ("standardize", None), ("standardize", (1, 2))} <= refused
     assert not {(n, a) for n, a in computed if a in (1, None, (1, 2))}
+
+
+def test_row_functions_of_a_jagged_tensor_that_records_a_gradient_are_refused():
+    # decision 166: the forward was right, and loss.backward() then failed in ATen's
+    # words (aten._nested_sum_backward), far from the call
+    torch = pytest.importorskip("torch")
+    comps = [torch.randn(3, 8, dtype=torch.float64), torch.randn(5, 8, dtype=torch.float64)]
+    no_backward = set()
+    for info in TABLE:  # each row: refused at the call, or its backward runs
+        if not any(p.name == "axis" for p in info.params) or info.name == "one_hot":
+            continue
+        f = getattr(multiact, info.name)
+        x = torch.nested.nested_tensor(comps, layout=torch.jagged, requires_grad=True)
+        try:
+            y = f(x)
+        except TypeError as e:
+            assert str(e).startswith(f"multiact.{info.name}: argument '{info.first}' is a "
+                                     f"nested tensor (layout torch.jagged), on which "), str(e)
+            if "aten._nested_sum_backward, which a call that records a gradient" in str(e):
+                no_backward.add(info.name)
+                with torch.no_grad():  # no gradient recorded: computed
+                    for got, c in zip(f(x).unbind(), comps, strict=True):
+                        torch.testing.assert_close(got, f(c), rtol=3e-7, atol=0)
+            continue
+        (y.values() if y.is_nested else y).pow(2).sum().backward()
+        assert x.grad is not None, info.name
+    # why: the refusal is reached (softmax's forward computed a jagged tensor)
+    assert "softmax" in no_backward and "standardize" in no_backward, no_backward
 
 
 def test_numpy_bool_scalars_are_flags():

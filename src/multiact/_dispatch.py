@@ -29,7 +29,7 @@ __all__ = ["backend_of", "backend_for_namespace"]
 _BY_TYPE: dict = {}
 _BY_NS: dict = {}
 _LOCK = ForkSafeLock(reentrant=True)
-_PY_INPUT = (bool, int, float, list, tuple)
+_PY_INPUT = (bool, int, float, list, tuple, range)
 
 
 def backend_of(x, fname="", argname="x"):
@@ -97,6 +97,12 @@ def _create(x, fname, argname):
             mod = None
         if mod is not None:
             be = mod.BACKEND
+            if fw == "numpy" and t is not sys.modules["numpy"].ndarray and \
+                    issubclass(t, sys.modules["numpy"].ndarray):
+                # memmap (the subclasses left by refuse_numpy_subclass): its data as an
+                # ndarray, whose results are ndarrays, as NumPy's ufuncs give (some were
+                # memmaps backed by no file: decision 166)
+                be = mod.SUBCLASS_BACKEND
         else:
             be = _from_namespace(x, t, fname, argname)
     return be

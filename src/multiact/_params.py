@@ -100,6 +100,8 @@ def _real_scalar(fname, pname, v):
                             f"got numpy.bool")
         if isinstance(item, (int, float)):
             return item
+        if getattr(item, "dtype", None) is not None and item.dtype.kind == "f":
+            return float(item)  # longdouble (its .item() is itself): decision 166
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be real, got {_typename(v)}")
     return None
 
@@ -478,6 +480,12 @@ class Approximate(Flag):
 def _index(fname, pname, v):
     if isinstance(v, bool):
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be an int, got bool")
+    if not isinstance(v, int) and hasattr(v, "shape") and \
+            not type(v).__module__.startswith("numpy"):
+        # an array of a library: its int would be a compute (dask's __index__) or a
+        # device sync; a NumPy integer or 0-d array holds its value (decision 166)
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be an int, got "
+                        f"{_typename(v)}")
     try:
         return operator.index(v)
     except TypeError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import array_api_compat.dask.array as _xp
 import dask.array as _da
+import numpy as _np
 
 from . import Backend, Namespace
 
@@ -67,4 +68,38 @@ def _quotient(ns, a, b):
 
 PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient}
 
-BACKEND = Backend(Namespace(_xp, "dask", PRIMITIVES))
+class DaskBackend(Backend):
+    """dask: the generic bodies, on arrays whose blocks are plain NumPy arrays."""
+
+    def generic(self, row, body, x, *params):
+        # Reason: a dask array of masked blocks (dask.array.ma) or matrices is what
+        # NumPy refuses as x (decision 96), one graph later: the blocks' masks were
+        # dropped by some operations and kept by others, and dtypes changed at compute
+        # while the graph's said float32 (decision 166).  The type of x is dask's
+        # either way, so the check is per call, on its blocks' type (``_meta``).
+        _refuse_blocks(x, row.name, row.first)
+        return body(self.ns, x, *params)
+
+    def check_array(self, fname, pname, v, x, first="x"):
+        _refuse_blocks(v, fname, pname)
+
+
+def _refuse_blocks(v, fname, pname):
+    """NumPy's refusal of ``numpy.ma.MaskedArray`` and ``numpy.matrix`` for a dask
+    array whose blocks are one (``_dispatch.refuse_numpy_subclass``)."""
+    meta = getattr(v, "_meta", None)
+    if meta is not None and type(meta) is not _NDARRAY:
+        from .._dispatch import refuse_numpy_subclass
+
+        try:
+            refuse_numpy_subclass(type(meta), fname, pname)
+        except TypeError as e:
+            raise TypeError(str(e).replace(" is a numpy.", " is a dask array whose blocks are numpy.", 1)
+                            .replace("numpy.asarray(...)", "x.map_blocks(numpy.asarray)")
+                            .replace("numpy.ma.getdata(...)", "dask.array.ma.getdata(...)")) \
+                from None
+
+
+_NDARRAY = _np.ndarray
+
+BACKEND = DaskBackend(Namespace(_xp, "dask", PRIMITIVES))
