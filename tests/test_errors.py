@@ -275,6 +275,8 @@ def test_numpy_memmap_gives_ndarrays_as_numpy_ufuncs_do(tmp_path):
         want = getattr(multiact, info.name)(np.array(mm), **dict(info.cases[0].params))
         np.testing.assert_array_equal(y, want, err_msg=info.name)
     assert np.shares_memory(multiact.identity(mm), mm)  # identity: the input's data
+    sub = np.linspace(-3, 3, 8).view(type("Sub", (np.ndarray,), {}))
+    assert type(multiact.gelu(sub)) is type(np.exp(sub)) is type(sub)  # others are kept
 
 
 def test_an_array_as_an_int_parameter_is_refused_not_computed():
@@ -301,6 +303,11 @@ def test_numpy_longdouble_scalar_parameters_are_real_numbers():
     np.testing.assert_array_equal(multiact.elu(x, np.longdouble(2.0)), multiact.elu(x, 2.0))
     np.testing.assert_array_equal(multiact.leaky_relu(X, np.longdouble(0.25)),
                                   multiact.leaky_relu(X, 0.25))
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:  # (x86's 80-bit)
+        for v in ("1e400", "1e-400"):
+            _raises(ValueError, f"multiact.elu: argument 'alpha' is {v.replace('e4', 'e+4')}, "
+                    f"beyond float64's range; expected a real number that float64 holds",
+                    lambda: multiact.elu(x, np.longdouble(v)))
 
 
 def _scalar_parameters():

@@ -97,12 +97,11 @@ def _create(x, fname, argname):
             mod = None
         if mod is not None:
             be = mod.BACKEND
-            if fw == "numpy" and t is not sys.modules["numpy"].ndarray and \
-                    issubclass(t, sys.modules["numpy"].ndarray):
-                # memmap (the subclasses left by refuse_numpy_subclass): its data as an
-                # ndarray, whose results are ndarrays, as NumPy's ufuncs give (some were
-                # memmaps backed by no file: decision 166)
-                be = mod.SUBCLASS_BACKEND
+            if fw == "numpy" and issubclass(t, sys.modules["numpy"].memmap):
+                # its data as an ndarray, whose results are ndarrays, as NumPy's ufuncs
+                # give (some were memmaps backed by no file: decision 166); other
+                # subclasses are kept, as NumPy's ufuncs keep them
+                be = mod.MEMMAP_BACKEND
         else:
             be = _from_namespace(x, t, fname, argname)
     return be

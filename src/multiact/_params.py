@@ -82,6 +82,9 @@ def _shape_str(shape) -> str:
         ("," if len(shape) == 1 else "") + ")"
 
 
+_INF = float("inf")
+
+
 def _real_scalar(fname, pname, v):
     """A Python or NumPy real scalar as a Python int/float, or None if ``v`` is not one."""
     t = type(v)
@@ -101,7 +104,12 @@ def _real_scalar(fname, pname, v):
         if isinstance(item, (int, float)):
             return item
         if getattr(item, "dtype", None) is not None and item.dtype.kind == "f":
-            return float(item)  # longdouble (its .item() is itself): decision 166
+            f = float(item)  # longdouble (its .item() is itself): decision 166
+            if (f != f) == (item != item) and (f == 0) == (item == 0) and \
+                    (abs(f) == _INF) == (abs(item) == _INF):
+                return f
+            raise ValueError(f"multiact.{fname}: argument {pname!r} is {str(item)}, beyond "
+                             f"float64's range; expected a real number that float64 holds")
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be real, got {_typename(v)}")
     return None
 

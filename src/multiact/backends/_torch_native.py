@@ -1037,8 +1037,7 @@ def _log_softmax_eager(x, dim, dtype=None):
         # the others (where a select over the whole took 69 us of 290 on (1024, 128)
         # float32 of randn * 8, 760 rows near)
         n = x.shape[-1]
-        out = _near0_slices(x.contiguous(), dim)  # (its rows viewed below: a permuted
-        # x, CTC's logits.transpose(0, 1), would give them x's strides)
+        out = _near0_slices(x, dim)  # (x is contiguous: its rows are viewed below)
         if rows.numel() < near.numel():
             far = near.view(-1).logical_not().nonzero().view(-1)
             out.view(-1, n).index_copy_(0, far, y.view(-1, n).index_select(0, far))

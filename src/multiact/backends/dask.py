@@ -68,6 +68,7 @@ def _quotient(ns, a, b):
 
 PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient}
 
+
 class DaskBackend(Backend):
     """dask: the generic bodies, on arrays whose blocks are plain NumPy arrays."""
 
@@ -94,10 +95,10 @@ def _refuse_blocks(v, fname, pname):
         try:
             refuse_numpy_subclass(type(meta), fname, pname)
         except TypeError as e:
-            raise TypeError(str(e).replace(" is a numpy.", " is a dask array whose blocks are numpy.", 1)
-                            .replace("numpy.asarray(...)", "x.map_blocks(numpy.asarray)")
-                            .replace("numpy.ma.getdata(...)", "dask.array.ma.getdata(...)")) \
-                from None
+            said = str(e).replace(" is a numpy.", " is a dask array whose blocks are numpy.", 1)
+            said = said.replace("numpy.asarray(...)", f"{pname}.map_blocks(numpy.asarray)")
+            raise TypeError(said.replace("numpy.ma.getdata(...)",
+                                         "dask.array.ma.getdata(...)")) from None
 
 
 _NDARRAY = _np.ndarray

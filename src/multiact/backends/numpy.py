@@ -574,6 +574,6 @@ BACKEND = NumpyBackend(NS)
 #: Python numbers and sequences are NumPy input (the contract): this backend
 #: makes them arrays first (the public functions call ``coerce``)
 PYTHON_BACKEND = NumpyBackend(NS, python=True)
-#: a subclass of ndarray that NumPy input may be (``numpy.memmap``): ``coerce``'s
-#: ``np.asarray`` takes its data as an ndarray (``_dispatch``; decision 166)
-SUBCLASS_BACKEND = NumpyBackend(NS, python=True)
+#: ``numpy.memmap`` input: ``coerce``'s ``np.asarray`` takes its data as an ndarray
+#: (``_dispatch``; decision 166)
+MEMMAP_BACKEND = NumpyBackend(NS, python=True)
