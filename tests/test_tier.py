@@ -17,6 +17,7 @@ import threading
 
 import pytest
 
+import multiact
 from multiact.kernels import _tier
 from multiact.kernels._tier import COLD, FAILED, QUEUED, READY, RETIRED, Tier
 
@@ -858,3 +859,27 @@ def test_a_failing_compile_falls_back_logs_once_and_shows_in_info():
     assert logged == ["multiact INFO multiact: kernel hard_silu float32 forward [Inductor] "
                       "unavailable, the framework path is used (RuntimeError: injected: "
                       "no compiler)"]
+
+
+def test_another_threads_compile_leaves_this_threads_calls_on_their_routes():
+    # decision 167: torch.compiler.is_compiling() is one flag for the process, held
+    # while any thread compiles (the tier's own background compile among them): every
+    # call on the caller's thread took the generic body for its seconds, 3-7x slower,
+    # rounded otherwise and with another autograd graph.  The flag is set here as a
+    # compile on another thread sets it
+    torch = pytest.importorskip("torch")
+    from multiact import _params
+
+    x = torch.randn(64, 32, dtype=torch.float64).requires_grad_()
+    want = multiact.softmax(x, axis=0)
+    old = torch.compiler._is_compiling_flag
+    torch.compiler._is_compiling_flag = True
+    try:
+        assert torch.compiler.is_compiling() and not _params._compiling()
+        got = multiact.softmax(x, axis=0)
+    finally:
+        torch.compiler._is_compiling_flag = old
+    assert torch.equal(got, want) and type(got.grad_fn) is type(want.grad_fn), got.grad_fn
+    # a compile of this thread's still traces the body (fullgraph: no graph break)
+    f = torch.compile(lambda t: multiact.softmax(t, axis=0), fullgraph=True, backend="eager")
+    torch.testing.assert_close(f(x), want, rtol=1e-15, atol=0)

@@ -26,7 +26,7 @@ from .._agnostic import reductions as _Rd
 from .._locks import ForkSafeLock
 from .._table import BY_NAME
 from ..kernels import Miss
-from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
+from ._torch_native import (NS, _is_compiling, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
                             _GELU_WORK, _HALF, _gelu_erf_wide, _gelu_erf_wide_bwd,
                             _gelu_half_erfc_bwd,
                             _gelu_half_erfc_fwd,
@@ -42,7 +42,6 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
 
 _functorch_active = torch._C._are_functorch_transforms_active
 _legacy_batched = torch._C._functorch.is_legacy_batchedtensor
-_is_compiling = torch.compiler.is_compiling
 _unwrap_dead = torch._functorch.utils.unwrap_dead_wrappers
 _C_APPLY: dict = {}
 

@@ -16,6 +16,7 @@ import struct
 
 import array_api_compat.torch as _xp
 import torch
+import torch._guards as _guards
 import torch.autograd.forward_ad as _fwd_ad
 
 from .._agnostic import _formulas as fm
@@ -341,8 +342,25 @@ _NOT_NATIVE = (torch.bool, torch.complex64, torch.complex128, torch.complex32) +
     getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
                                 "float8_e5m2fnuz", "float8_e8m0fnu") if hasattr(torch, n))
 
-_is_compiling = torch.compiler.is_compiling
+_compile_flag = torch.compiler.is_compiling
+_dynamo_compiling = torch.compiler.is_dynamo_compiling
 _is_tracing = torch._C._is_tracing
+
+
+def _is_compiling():
+    """Whether torch.compile or export is tracing this call, on this thread.
+
+    Reason: ``torch.compiler.is_compiling()`` is one flag for the process, held
+    while any thread compiles.  The CPU tier's own background compile set it for
+    the caller's thread too: for its seconds every call there took the generic
+    body, 3-7x slower and rounded otherwise (softmax across axis 0 differed in 70%
+    of its entries, by up to 7 ulp), and built another autograd graph (decision
+    167).  A compile of this thread's traces a frame (Dynamo folds
+    ``is_dynamo_compiling`` to True there) or holds a tracing context (AOTAutograd,
+    export: thread-local); no flag, the common case, costs one call."""
+    return _compile_flag() and (_dynamo_compiling() or _guards.TracingContext.try_get()
+                                is not None)
+
 _functorch_active = torch._C._are_functorch_transforms_active
 # (getattr: a torch without the dispatch modes' slots, older than the floor of 2.1 is
 # thought to be, untested, detects no tracer here rather than failing to import)

@@ -97,8 +97,10 @@ def _autocast_on():
 def _compile(label, f, arity, sample):
     """``f`` compiled by Inductor, now, on ``sample``; returns the caller that runs
     the compiled code only (``Miss`` where its guards reject a call)."""
-    _compiling = torch.compiler.is_compiling
-    scope = {"inner": f, "_compiling": _compiling, "Miss": Miss}
+    from ..backends._torch_native import _is_compiling  # (this thread's compile only:
+    #                                                      decision 167)
+
+    scope = {"inner": f, "_compiling": _is_compiling, "Miss": Miss}
     name = f"multiact_kernel_{next(_SEQ)}"
     params = ", ".join(f"a{i}" for i in range(arity))
     # named parameters: behind *args Inductor's loops ran 1.5x slower (torch 2.13)
@@ -125,7 +127,7 @@ def _compile(label, f, arity, sample):
         # checks and the same code as Dynamo's frame hook runs, without it; only
         # where Dynamo would run it (its stance the default; no torch.compile's
         # frame hook active, as in a frame it fell back from; not traced by one)
-        if direct is not None and not _compiling() and \
+        if direct is not None and not _is_compiling() and \
                 _DYNAMO.module._stance.stance == "default" and _DYNAMO.hook() is None \
                 and guards(dict(zip(names, args))):
             return direct(*args)
