@@ -157,6 +157,27 @@ def test_a_shape_dtype_struct_is_refused_in_the_contracts_words(target):
         assert jax.tree_util.tree_leaves(out)[0].dtype == jnp.float32, info.name
 
 
+def test_negative_zero_and_wide_int_parameters_are_numbers(target):
+    # decision 167: -0.0 went into the executable as data, and relu's and
+    # standardize's Python tests of their parameters failed on the tracer; an int
+    # beyond int32 overflowed JAX's int32 (x64 off) where NumPy and PyTorch take it
+    x = np.array([-2.0, -0.0, 0.0, 0.5, 3e9], np.float32)
+    cases = [("relu", {"negative_slope": -0.0}), ("relu", {"threshold": -0.0}),
+             ("relu", {"max_value": -0.0}), ("standardize", {"epsilon": -0.0}),
+             ("leaky_relu", {"negative_slope": -0.0}), ("threshold", {"threshold": 0.25,
+                                                                       "value": -0.0}),
+             ("hard_shrink", {"lambd": 2 ** 31}), ("relu", {"max_value": 2 ** 40}),
+             ("relu", {"threshold": -(2 ** 40)}), ("threshold", {"threshold": 2 ** 40,
+                                                                  "value": 1})]
+    for name, kw in cases:
+        f = getattr(multiact, name)
+        want = f(x, **kw)
+        for _ in range(2):  # (the first call compiles; the second reuses it)
+            got = np.asarray(f(jnp.asarray(x), **kw))
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=0, err_msg=f"{name} {kw}")
+            assert np.array_equal(np.signbit(got), np.signbit(want)), (name, kw, got, want)
+
+
 def test_logsumexp_weakly_typed_b_keeps_the_dtype(target):
     # JAX's promotion: a weakly typed b (jnp.asarray(2.0), a Python number under jit)
     # takes a's dtype; a strongly typed float32 b promotes bfloat16 to float32

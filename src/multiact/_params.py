@@ -136,9 +136,20 @@ def _wide_int(fname, pname, s, what):
 
 
 
+def _jax_int(s, be, x):
+    """``s``, or for JAX an int beyond int32 with a floating ``x`` that int as a float.
+    Reason: JAX without x64 takes a Python int as int32, and ``x > 2**31`` raised
+    OverflowError where ``x > 2.0**31`` is computed (NumPy and PyTorch take both;
+    decision 167).  A floating x compares and computes with the float as JAX would."""
+    if type(s) is int and not -2 ** 31 <= s < 2 ** 31 and be is not None and \
+            be.framework == "jax" and not be.ns.isdtype(x.dtype, ("integral", "bool")):
+        return float(s)
+    return s
+
+
 def _check_domain(fname, pname, s, domain, be=None, x=None):
     ok, what = _DOMAINS[domain]
-    s = _wide_int(fname, pname, s, what)
+    s = _jax_int(_wide_int(fname, pname, s, what), be, x)
     # s - s == 0 is "finite" without math.isfinite, which torch.compile cannot
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
@@ -350,7 +361,7 @@ class Scale(RealOrArray):
                             f"array, got {_typename(v)}")
         s = _real_scalar(fname, pname, v)
         if s is not None:
-            return _check_domain(fname, pname, s, self.domain)
+            return _jax_int(_check_domain(fname, pname, s, self.domain), be, x)
         v = _real_array(fname, pname, v, be, x, first)
         if not broadcast_together(v.shape, x.shape):
             raise ValueError(f"multiact.{fname}: argument {pname!r} has shape "
@@ -394,8 +405,13 @@ def _is_real(ns, dt):
 
 
 def _compiling():
-    """Whether torch.compile is tracing this call (the library imports no framework:
-    a torch that is not loaded traces nothing)."""
+    """Whether torch.compile is tracing this call, on this thread (the library imports
+    no framework: a torch that is not loaded traces nothing; its backend's
+    ``_torch_native._is_compiling`` says why the process-wide flag is not enough,
+    decision 167)."""
+    native = sys.modules.get("multiact.backends._torch_native")
+    if native is not None:
+        return native._is_compiling()
     torch = sys.modules.get("torch")
     return torch is not None and torch.compiler.is_compiling()
 

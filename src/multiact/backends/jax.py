@@ -365,13 +365,12 @@ def _jit(info, bound):
     ready, once = {}, set()  # values (with their positions): their executable; seen once
 
     def call(*args):
-        # (-0.0 is passed as data: jit's cache of static values takes it for 0.0, which
-        # is equal and hashes alike, and gave the other's sign of zero: threshold's
-        # value, leaky_relu's slope)
-        key = tuple(i for i in optional if i < len(args) and type(args[i]) in (float, int)
-                    and not (args[i] == 0 and math.copysign(1.0, args[i]) < 0))
+        key = tuple(i for i in optional if i < len(args) and type(args[i]) in (float, int))
         if not key:
             return plain(*args)
+        if any(args[i] == 0 and math.copysign(1.0, args[i]) < 0 for i in key):
+            args = tuple(_NEG0 if i in key and a == 0 and math.copysign(1.0, a) < 0 else a
+                         for i, a in enumerate(args))
         values = (key,) + tuple((type(args[i]), args[i]) for i in key)
         f = ready.get(values)
         if f is None:
@@ -380,7 +379,7 @@ def _jit(info, bound):
                 if len(once) >= 4 * MOST_VALUES:
                     once.clear()
                 once.add(values)
-                return bound(*args)
+                return bound(*_signed(args))
             once.discard(values)
             f = cache.get(key)
             if f is None:
@@ -394,14 +393,41 @@ def _jit(info, bound):
     return call
 
 
+class _NegativeZero:
+    """-0.0 as a static argument of its own.  Reason: jit's cache of static values
+    takes -0.0 for 0.0 (equal, and hashing alike), which gave the other's sign of zero
+    (threshold's value, leaky_relu's slope); passed as data instead, it reached the
+    bodies' Python tests of their parameters as a tracer, and relu(x,
+    negative_slope=-0.0) failed (decision 167).  The jitted function gets -0.0."""
+
+    __slots__ = ()
+
+    def __hash__(self):
+        return hash("multiact: -0.0")
+
+    def __eq__(self, other):
+        return type(other) is _NegativeZero
+
+    def __repr__(self):
+        return "-0.0"
+
+
+_NEG0 = _NegativeZero()
+
+
+def _signed(args):
+    """``args`` with -0.0 where :data:`_NEG0` stands for it."""
+    return tuple(-0.0 if a is _NEG0 else a for a in args)
+
+
 def _own(bound):
     """``bound`` as a function object of its own, for one set of static positions.
     Reason: jit's trace cache keys on the function and the static values, not their
     positions, and None has no leaves: standardize(x, mean=4.0) and then
     standardize(x, variance=4.0) on one ``bound`` took the first one's executable,
-    and gave its values (decision 161)."""
+    and gave its values (decision 161).  -0.0 comes as :data:`_NEG0` (decision 167)."""
     def own(*args):
-        return bound(*args)
+        return bound(*_signed(args))
     return own
 
 
