@@ -149,7 +149,7 @@ def _jax_int(s, be, x):
 
 def _check_domain(fname, pname, s, domain, be=None, x=None):
     ok, what = _DOMAINS[domain]
-    s = _jax_int(_wide_int(fname, pname, s, what), be, x)
+    s = _wide_int(fname, pname, s, what)
     # s - s == 0 is "finite" without math.isfinite, which torch.compile cannot
     # trace on a symbolic float (dynamic=True)
     if not (s - s == 0) or not ok(s):
@@ -159,7 +159,7 @@ def _check_domain(fname, pname, s, domain, be=None, x=None):
     if x is not None and (s > _F32_MAX or s < -_F32_MAX
                           or (domain == "positive" and s <= _F32_ZERO)):
         _check_range(fname, pname, s, be, x)
-    return s
+    return _jax_int(s, be, x)
 
 
 def _work_bits(be, x):
@@ -409,11 +409,15 @@ def _compiling():
     no framework: a torch that is not loaded traces nothing; its backend's
     ``_torch_native._is_compiling`` says why the process-wide flag is not enough,
     decision 167)."""
-    native = sys.modules.get("multiact.backends._torch_native")
-    if native is not None:
-        return native._is_compiling()
     torch = sys.modules.get("torch")
-    return torch is not None and torch.compiler.is_compiling()
+    if torch is None:
+        return False
+    # (written out, not the backend's function: a lookup of the backend's module in
+    # sys.modules was a Dynamo guard that the first call inside torch.compile, which
+    # imports it, broke on its own frame)
+    c = torch.compiler
+    return c.is_compiling() and (c.is_dynamo_compiling() or sys.modules[
+        "torch._guards"].TracingContext.try_get() is not None)
 
 
 def _real_array(fname, pname, v, be, x, first="x"):
