@@ -26,7 +26,8 @@ from .._agnostic import reductions as _Rd
 from .._locks import ForkSafeLock
 from .._table import BY_NAME
 from ..kernels import Miss
-from ._torch_native import (NS, _is_compiling, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
+from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _gelu_f64_fwd,
+                            _is_compiling,
                             _GELU_WORK, _HALF, _gelu_erf_wide, _gelu_erf_wide_bwd,
                             _gelu_half_erfc_bwd,
                             _gelu_half_erfc_fwd,

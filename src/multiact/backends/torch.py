@@ -1068,11 +1068,6 @@ def _graph_activation(name, x, *params):
 _NS_GRAPH = NS.replacing({"expm1": expm1_kahan})
 _NS_GRAPH.__dict__["activation"] = _graph_activation
 
-# Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
-# user's subclass with __torch_function__): the generic bodies, whose ATen ops
-# all have sharding rules and subclass support (torch's hardtanh_backward, say,
-# has no DTensor sharding rule).  A backend of its own, so the plain path pays
-# nothing for the check: _dispatch maps these types here.
 _NESTED_BACKWARD = ("correctness: a jagged nested tensor that records a gradient is "
                     "refused (PyTorch has no backward of its sum; decision 166)")
 
@@ -1090,6 +1085,11 @@ def _nested_backward(x):
                                   "which a call that records a gradient needs")
 
 
+# Tensor subclasses other than Parameter (DTensor, FakeTensor, FunctionalTensor, a
+# user's subclass with __torch_function__): the generic bodies, whose ATen ops
+# all have sharding rules and subclass support (torch's hardtanh_backward, say,
+# has no DTensor sharding rule).  A backend of its own, so the plain path pays
+# nothing for the check: _dispatch maps these types here.
 class _SubclassBackend(Backend):
     on_error = _refuse_layout  # a jagged nested tensor is a subclass
     check_array = _check_array
