@@ -1068,14 +1068,10 @@ def _graph_activation(name, x, *params):
 _NS_GRAPH = NS.replacing({"expm1": expm1_kahan})
 _NS_GRAPH.__dict__["activation"] = _graph_activation
 
-_NESTED_BACKWARD = ("correctness: a jagged nested tensor that records a gradient is "
-                    "refused (PyTorch has no backward of its sum; decision 166)")
-
-
 def _nested_backward(x):
-    """A nested tensor whose call records a gradient is refused by the row functions
-    that sum along a slice (softmax, log_softmax, softmin, standardize), as the
-    layout's other failures are (decision 108).
+    """A nested tensor whose call records a gradient is refused by the reductions
+    (``family == "reduction"``: they sum along a slice), as the layout's other
+    failures are (decision 108).
 
     Reason: a missing primitive.  Their forward is right, but PyTorch has no backward
     of a nested tensor's sum (``aten._nested_sum_backward``): ``loss.backward()``
@@ -1094,32 +1090,21 @@ class _SubclassBackend(Backend):
     on_error = _refuse_layout  # a jagged nested tensor is a subclass
     check_array = _check_array
 
+    def generic(self, row, body, x, *params):
+        # Reason: correctness.  A jagged tensor's reduction that records a gradient
+        # has no backward in PyTorch (``_nested_backward``; decision 166); after the
+        # body, so that a forward PyTorch cannot compute says so first
+        y = body(self.ns, x, *params)
+        if row.family == "reduction" and x.is_nested:
+            _nested_backward(x)
+        return y
+
     @special("correctness: a jagged nested tensor reduced along its ragged dimension "
-             "is refused (its slices' counts are not in its shape; decision 146), and "
-             "one that records a gradient (decision 166)")
+             "is refused (its slices' counts are not in its shape; decision 146)")
     def standardize(self, x, axis=(-1,), mean=None, variance=None, epsilon=1e-5, where=None):
         if x.is_nested:
             _ragged_reduction(x, axis)
-            _nested_backward(x)
         return super().standardize(x, axis, mean, variance, epsilon, where)
-
-    @special(_NESTED_BACKWARD)
-    def softmax(self, x, axis=(-1,), where=None, initial=None):
-        if x.is_nested:
-            _nested_backward(x)
-        return super().softmax(x, axis, where, initial)
-
-    @special(_NESTED_BACKWARD)
-    def log_softmax(self, x, axis=(-1,), where=None, initial=None):
-        if x.is_nested:
-            _nested_backward(x)
-        return super().log_softmax(x, axis, where, initial)
-
-    @special(_NESTED_BACKWARD)
-    def softmin(self, x, axis=(-1,), where=None, initial=None):
-        if x.is_nested:
-            _nested_backward(x)
-        return super().softmin(x, axis, where, initial)
 
 
 SUBCLASS_BACKEND = _SubclassBackend(NS)
