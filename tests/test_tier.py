@@ -429,6 +429,40 @@ def test_calls_under_modes_and_stances_take_the_framework_path():
     assert out.split() == ["0", "ready", "0", "0"] and err == "", (out, err)
 
 
+def test_deterministic_algorithms_keep_every_call_on_the_framework_path():
+    # decision 168: the default mode swaps a kernel in when its background compile
+    # ends and keeps it by timing, and a row kernel's sums round otherwise than the
+    # framework path's: under torch.use_deterministic_algorithms two runs of one
+    # program differed.  There the tier stands aside, for CPU and CUDA tensors alike;
+    # off again, it serves
+    out, err = _run("""
+        kernels.set_mode("auto")
+        TIER.cost_override = 0.05
+        x = torch.randn(512, 600, generator=torch.Generator().manual_seed(0)) * 3
+        kernels.set_mode("framework")
+        want = multiact.softmax(x)
+        kernels.set_mode(None)
+        multiact.relu(torch.ones(1))  # (binds the torch backend, as a CUDA call does)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 3:
+            assert torch.equal(multiact.softmax(x), want)
+        TIER.wait(60)
+        kernels._STATE["triton_import"] = "started"  # (no Triton import for the stand-in)
+        kernels._STATE["triton"] = sys.modules[__name__]
+        print(len(kernels.status("softmax")), kernels.kernel_calls(), kernels._route(Cuda()))
+        torch.use_deterministic_algorithms(False)
+        print(kernels._route(Cuda()))
+        t0 = time.perf_counter()
+        while not kernels.kernel_calls():
+            multiact.softmax(x)
+            assert time.perf_counter() - t0 < 300
+        print("served", torch.equal(multiact.softmax(x), want))
+    """)
+    assert out.split() == ["0", "0", "None", "tier", "served", "False"], (out, err)
+    assert err == "", err
+
+
 def test_a_refused_layout_leaves_the_dense_kernel_serving():
     # decision 166: a sparse, mkldnn or nested tensor reached the kernel, which failed
     # on it; the user got the framework path's TypeError, and the slot serving dense

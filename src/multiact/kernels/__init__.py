@@ -337,10 +337,11 @@ def _route(x, floor=None):
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
-            return "tier" if _triton_soon() and _dense(x) else None
+            return "tier" if _triton_soon() and _dense(x) and not _deterministic() \
+                else None
         if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ or _guarded_state() or not _dense(x) \
-                else "tier"
+                or _deterministic() else "tier"
         return None
     if m is None:
         m = mode()
@@ -365,6 +366,19 @@ def _dense(x):
     refuses it: a kernel's failure on one had retired the slot that serves dense
     tensors of its function and dtype for the rest of the process (decision 166)."""
     return x.layout is _STATE["torch_strided"] and not x.is_nested
+
+
+def _deterministic():
+    """Whether ``torch.use_deterministic_algorithms`` is on (``warn_only`` too).  Then
+    the default mode's tier stands aside: it swaps a kernel in when a background
+    compile ends and keeps it by timing, so the call that a kernel serves first
+    depends on the clock, and a kernel's last bits can differ from the framework
+    path's (within the bound: a row kernel's sums, a backward's formula).  Two runs
+    of one program then differed, which that switch exists to rule out, as
+    ``cudnn.benchmark`` does (decision 168).  ``fused`` mode compiles on the first
+    call and keeps its kernel: it repeats.  ~0.02 us."""
+    c = _STATE["torch_C"]
+    return c is not None and c._get_deterministic_algorithms()
 
 
 def _guarded_state():
