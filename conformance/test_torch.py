@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -257,6 +258,65 @@ def test_compile_dynamic_shapes(target, info):
         x = _data(info, target, shape=(2, 2 * n), dtype=torch.float32)
         # two float32 implementations (compiled generic body, eager fast path)
         torch.testing.assert_close(cf(x), f(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_compiled_autograd_of_an_eager_forward(target, info, capfd):
+    # decision 169: compiled autograd traces the backward of the Functions that an
+    # eager forward recorded, and took only plain functions there: the backward of
+    # gelu, silu, mish, hard_sigmoid, hard_silu and soft_sign failed ("Expected
+    # FunctionType, got method"), glu's under fullgraph ("non-contiguous out=")
+    import torch._dynamo
+    from torch._dynamo import compiled_autograd
+
+    f = _fn(info)
+    x = _data(info, target, shape=(4, 6), dtype=torch.float32).requires_grad_(True)
+    (want,) = torch.autograd.grad(f(x).square().sum(), x)
+    torch._dynamo.reset()
+    loss = f(x).square().sum()
+    with compiled_autograd._enable(torch.compile(backend="aot_eager", fullgraph=True)):
+        loss.backward()
+    torch._dynamo.reset()
+    torch.testing.assert_close(x.grad, want, rtol=1e-5, atol=1e-6)
+    assert capfd.readouterr().err == ""
+
+
+COMPILED_AUTOGRAD_KERNELS = """
+import sys, torch, multiact
+from torch._dynamo import compiled_autograd
+from multiact import kernels
+
+kernels.set_mode("fused")
+for name in ("gelu", "swiglu", "standardize"):
+    f = getattr(multiact, name)
+    x = torch.randn(512, 600, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    kernels.set_mode("framework")
+    (want,) = torch.autograd.grad(f(x).square().sum(), x)
+    kernels.set_mode("fused")
+    before = kernels.kernel_calls()
+    loss = f(x).square().sum()
+    assert kernels.kernel_calls() > before, name  # (the kernel pair's Function)
+    with compiled_autograd._enable(torch.compile(fullgraph=True)):
+        loss.backward()
+    torch.testing.assert_close(x.grad, want, rtol=1e-5, atol=1e-5)
+    print(name, "ok")
+"""
+
+
+def test_compiled_autograd_of_a_kernel_pairs_backward(target):
+    # decision 169: a kernel pair's Function (an eager forward by a fused kernel),
+    # its backward traced by compiled autograd: the kernel broke the graph and
+    # printed Dynamo's warnings (fullgraph: failed); the generic body's derivative by
+    # torch.autograd.grad is not traceable.  Now torch.func.vjp of the body
+    if target.device != "cpu":
+        pytest.skip("the CPU kernels' pairs (CUDA: the same Functions, Triton's pairs)")
+    # (Inductor's pairs: not Triton's interpreter, which the fused pass sets)
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    out = subprocess.run([sys.executable, "-c", COMPILED_AUTOGRAD_KERNELS],
+                         capture_output=True, text=True, timeout=900, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["gelu", "ok", "swiglu", "ok", "standardize", "ok"]
+    assert out.stderr == "", out.stderr[-3000:]
 
 
 def test_compile_integer_input_and_one_hot_print_nothing(target):

@@ -79,7 +79,15 @@ def _recorded(gx, x):
 class _Elementwise(torch.autograd.Function):
     """Base of the element-wise Functions: forward, accurate backward, jvp (the
     same product f'(x) * t), vmap (element-wise: apply to the batched tensor),
-    and a double backward that recomputes through the generic body."""
+    and a double backward that recomputes through the generic body.
+
+    Each subclass, made by :func:`_function`, has its own ``forward``,
+    ``backward``, ``jvp`` and ``vmap``, plain functions that close over its name,
+    parameters and formulas.  Reason: compiled autograd
+    (``torch._dynamo.compiled_autograd``) traces a Function's ``backward`` and
+    takes only a function there; classmethods failed every backward of gelu,
+    silu, mish, hard_sigmoid, hard_silu and soft_sign ("Expected FunctionType, got
+    method"; decision 169)."""
 
     name = ""
     params: tuple = ()
@@ -94,46 +102,56 @@ class _Elementwise(torch.autograd.Function):
     def bwd(x, g):  # pragma: no cover - set per subclass
         raise NotImplementedError
 
-    @classmethod
-    def forward(cls, x):
-        return cls.fwd(x)
-
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(inputs[0])  # as torch's silu, gelu, hardswish, softsign
         ctx.save_for_forward(inputs[0])
 
-    @classmethod
-    def backward(cls, ctx, g):
-        (x,) = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
-            with torch.enable_grad():
-                y = BY_NAME[cls.name].body(NS, x, *cls.params)
-                (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-            return _recorded(gx, x)
-        if x.numel() < _k.least(cls.name, cls.params, x, "train"):
-            return cls.bwd(x, g)
-        t0 = time.perf_counter()
-        gx = cls.bwd(x, g)
-        # the compile tier's bill for this function's training kernel (its backward)
-        _k.spent_backward(cls.name, x, cls.params, time.perf_counter() - t0)
-        return gx
 
-    @classmethod
-    def jvp(cls, ctx, t):
-        (x,) = ctx.saved_tensors
-        return cls.bwd(x, t)
-
-    @classmethod
-    def vmap(cls, info, in_dims, x):
-        return cls.apply(x), in_dims[0]
+def _elementwise_backward(name, params, bwd, ctx, g):
+    """The backward of :func:`_function`'s Functions: ``bwd(x, g)``, billed to the
+    compile tier's training kernel of the function; under ``create_graph``, the
+    generic body's own derivative, recorded so that it differentiates again; under a
+    compile (compiled autograd traces this), ``bwd`` alone, without the bill."""
+    (x,) = ctx.saved_tensors
+    if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
+        with torch.enable_grad():
+            y = BY_NAME[name].body(NS, x, *params)
+            (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+        return _recorded(gx, x)
+    if _is_compiling() or x.numel() < _k.least(name, params, x, "train"):
+        return bwd(x, g)
+    t0 = time.perf_counter()
+    gx = bwd(x, g)
+    # the compile tier's bill for this function's training kernel (its backward)
+    _k.spent_backward(name, x, params, time.perf_counter() - t0)
+    return gx
 
 
 def _function(name, fwd, bwd, params=(), suffix=""):
-    return type(f"_{name.title().replace('_', '')}{''.join(map(str, params))}{suffix}",
-                (_Elementwise,),
-                {"name": name, "params": params, "fwd": staticmethod(fwd),
-                 "bwd": staticmethod(bwd)})
+    """The :class:`_Elementwise` Function of ``name`` with ``params``: forward
+    ``fwd(x)``, backward ``bwd(x, g)``, which is also its jvp."""
+
+    def forward(x):
+        return fwd(x)
+
+    def backward(ctx, g):
+        return _elementwise_backward(name, params, bwd, ctx, g)
+
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return bwd(x, t)
+
+    def vmap(info, in_dims, x):
+        return cls.apply(x), in_dims[0]
+
+    cls = type(f"_{name.title().replace('_', '')}{''.join(map(str, params))}{suffix}",
+               (_Elementwise,),
+               {"name": name, "params": params, "fwd": staticmethod(fwd),
+                "bwd": staticmethod(bwd), "forward": staticmethod(forward),
+                "backward": staticmethod(backward), "jvp": staticmethod(jvp),
+                "vmap": staticmethod(vmap)})
+    return cls
 
 
 class _SavesSecond(torch.autograd.Function):
@@ -532,7 +550,7 @@ def _kernel_cotangent(g, x):
     have storage", found on an H200).  (Dynamo cannot trace the legacy check, and
     compiled autograd's graph holds no such tensor.)"""
     return not _functorch_active() and type(g) is torch.Tensor and g.dtype == x.dtype \
-        and (_is_compiling() or not _legacy_batched(g))
+        and not _is_compiling() and not _legacy_batched(g)
 
 
 def _kernel_vjp(ctx, x, g):
@@ -546,11 +564,22 @@ def _kernel_vjp(ctx, x, g):
             return _k.shaped(ctx.pair.bwd(_k.flat(x), _k.flat(g, x)), x)
         except (NotImplementedError, Miss):  # a kernel that refuses the call; a miss
             pass
+    if _is_compiling() and not create:  # (compiled autograd: _body_vjp)
+        return _body_vjp(lambda t: ctx.info.body(NS, t, *ctx.params), x, g)
     with torch.enable_grad():
         xr = x if create else x.detach().requires_grad_(True)
         y = ctx.info.body(NS, xr, *ctx.params)
         (gx,) = torch.autograd.grad(y, xr, g, create_graph=create)
         return _recorded(gx, xr) if create else gx
+
+
+def _body_vjp(f, x, g):
+    """``g J_f(x)`` by ``torch.func.vjp``: a kernel Function's backward where compiled
+    autograd traces it.  Reason: Dynamo traces ``torch.func.vjp`` and not
+    ``torch.autograd.grad`` ("Unsupported: using torch.autograd.grad"), and the
+    kernel itself, called from a traced backward, broke the graph and printed
+    Dynamo's warnings into the user's program (decision 169)."""
+    return torch.func.vjp(f, x)[1](g)[0]
 
 
 def fused_elementwise(pair, info, x, params):
@@ -591,6 +620,9 @@ class _KernelGated(torch.autograd.Function):
             except (NotImplementedError, Miss):
                 pass
         create = torch.is_grad_enabled()
+        if _is_compiling() and not create:  # (compiled autograd: _body_vjp)
+            return (_body_vjp(lambda t: ctx.info.body(NS, t, *ctx.params).reshape(g.shape),
+                              x3, g), None, None, None)
         with torch.enable_grad():
             xr = x3 if create else x3.detach().requires_grad_(True)
             y = ctx.info.body(NS, xr, *ctx.params).reshape(g.shape)
@@ -676,6 +708,8 @@ def _rows_vjp(ctx, g):
     args = list(ctx.params)
     names = [p.name for p in ctx.info.params]
     args[0], args[names.index("where")] = (x.ndim - 1,), ctx.where
+    if _is_compiling() and not create:  # (compiled autograd: _body_vjp)
+        return _body_vjp(lambda t: ctx.info.body(NS, t, *args), x, g)
     with torch.enable_grad():
         xr = x if create else x.detach().requires_grad_(True)
         (gx,) = torch.autograd.grad(ctx.info.body(NS, xr, *args), xr, g, create_graph=create)
