@@ -136,15 +136,29 @@ def _wide_int(fname, pname, s, what):
 
 
 
-def _jax_int(s, be, x):
+def _jax_int(s, be, x, fname):
     """``s``, or for JAX an int beyond int32 with a floating ``x`` that int as a float.
     Reason: JAX without x64 takes a Python int as int32, and ``x > 2**31`` raised
     OverflowError where ``x > 2.0**31`` is computed (NumPy and PyTorch take both;
-    decision 167).  A floating x compares and computes with the float as JAX would."""
+    decision 167).  A floating x compares and computes with the float as JAX would;
+    so does an integer x that ``fname`` computes in floating point (all but the
+    rows that keep integer dtypes, :func:`_keeps_int`: ``hard_shrink(int32 x,
+    lambd=2**31)`` raised it; decision 170)."""
     if type(s) is int and not -2 ** 31 <= s < 2 ** 31 and be is not None and \
-            be.framework == "jax" and not be.ns.isdtype(x.dtype, ("integral", "bool")):
+            be.framework == "jax" and (not be.ns.isdtype(x.dtype, ("integral", "bool"))
+                                       or not _keeps_int(fname)):
         return float(s)
     return s
+
+
+def _keeps_int(fname):
+    """Whether ``fname`` may keep an integer input's dtype (the table's ``keep_int``:
+    relu decides by its parameters' values, and makes them floats where it computes
+    in floating point)."""
+    from ._table import BY_NAME  # (the table is built from this module)
+
+    row = BY_NAME.get(fname)
+    return row is None or row.keep_int
 
 
 def _check_domain(fname, pname, s, domain, be=None, x=None):
@@ -159,7 +173,7 @@ def _check_domain(fname, pname, s, domain, be=None, x=None):
     if x is not None and (s > _F32_MAX or s < -_F32_MAX
                           or (domain == "positive" and s <= _F32_ZERO)):
         _check_range(fname, pname, s, be, x)
-    return _jax_int(s, be, x)
+    return _jax_int(s, be, x, fname)
 
 
 def _work_bits(be, x):
@@ -361,7 +375,7 @@ class Scale(RealOrArray):
                             f"array, got {_typename(v)}")
         s = _real_scalar(fname, pname, v)
         if s is not None:
-            return _jax_int(_check_domain(fname, pname, s, self.domain), be, x)
+            return _jax_int(_check_domain(fname, pname, s, self.domain), be, x, fname)
         v = _real_array(fname, pname, v, be, x, first)
         if not broadcast_together(v.shape, x.shape):
             raise ValueError(f"multiact.{fname}: argument {pname!r} has shape "

@@ -67,6 +67,9 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
         t = int(min(t, hi))
         below = (x < lo) if t < lo else (x <= t)  # (x < lo: nowhere, and in range)
     else:
+        # (floats: an int beyond int32 was an OverflowError on JAX, which takes a
+        # Python int as int32 even beside a float32 array; decision 170)
+        s, m, t = float(s), None if m is None else float(m), float(t)
         m, t = _into_range(xp, x, m, t)
         below = x <= t
     high = x if m is None else xp.where(x >= m, m, x)
