@@ -463,6 +463,49 @@ def test_deterministic_algorithms_keep_every_call_on_the_framework_path():
     assert err == "", err
 
 
+def test_checkpointing_keeps_the_kernel_and_the_route_of_its_forward():
+    # decision 171: non-reentrant checkpointing stops its recomputation with an
+    # exception raised from the hook that saves a tensor, which the kernel's call
+    # took for its failure: "Unexpected state: target_frame.early_stop is set", the
+    # kernel retired.  And a kernel swapped in between a checkpointed forward and
+    # its recomputation saved 1 tensor where the framework path had saved 7:
+    # CheckpointError.  Under saved-tensor hooks the default mode keeps the
+    # framework path; the fused mode keeps its kernel
+    out, err = _run("""
+        from torch.utils.checkpoint import checkpoint
+        TIER.cost_override = 0.05
+        x = torch.randn(512, 1024, generator=torch.Generator().manual_seed(0),
+                        requires_grad=True)
+        fs = (lambda t: multiact.gelu(t, approximate=False), multiact.standardize)
+        kernels.set_mode("framework")
+        want = [torch.autograd.grad(f(x).square().sum(), x)[0] for f in fs]
+        kernels.set_mode("fused")
+        for f, w in zip(fs, want):
+            f(x).sum().backward()  # (compiles the kernel)
+            before = kernels.kernel_calls()
+            (g,) = torch.autograd.grad(checkpoint(f, x, use_reentrant=False).square().sum(), x)
+            torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+            print(kernels.kernel_calls() > before, end=" ")
+        print(*sorted({k["state"] for k in kernels.status()}))
+        kernels.set_mode("auto")
+        TIER.slots.clear()
+        f = multiact.standardize
+        t0 = time.perf_counter()
+        while not any(k["state"] in ("compiling", "ready") for k in kernels.status()):
+            f(x).sum().backward()
+            assert time.perf_counter() - t0 < 300
+        y = checkpoint(f, x, use_reentrant=False).square().sum()
+        TIER.wait(120)  # (the kernel is ready before the recomputation)
+        (g,) = torch.autograd.grad(y, x)
+        torch.testing.assert_close(g, want[1], rtol=1e-5, atol=1e-5)
+        before = kernels.kernel_calls()
+        checkpoint(f, x, use_reentrant=False).sum().backward()
+        print(kernels.kernel_calls() - before, kernels.status("standardize")[0]["state"])
+    """)
+    assert out.split() == ["True", "True", "ready", "0", "ready"], (out, err)
+    assert err == "", err
+
+
 def test_a_refused_layout_leaves_the_dense_kernel_serving():
     # decision 166: a sparse, mkldnn or nested tensor reached the kernel, which failed
     # on it; the user got the framework path's TypeError, and the slot serving dense

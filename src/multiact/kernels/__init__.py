@@ -70,7 +70,7 @@ CONSTANTS = (float, int, bool, type(None))
 _MODES = ("auto", "fused", "framework")
 _STATE = {"mode": None, "triton": None, "inductor": None, "torch_ns": None,
           "torch_inference": None, "torch_C": None, "triton_import": None,
-          "torch_strided": None}
+          "torch_strided": None, "torch_hooks": lambda: None}
 #: CPU tensors below this many elements keep the framework paths in ``auto``
 #: mode: a compiled kernel's call costs ~20 us of guards, as much as the work
 #: (unless the function's backend registered a smaller floor: :func:`tier_from`)
@@ -117,6 +117,23 @@ def bind_torch(ns):
     _STATE["torch_inference"] = torch.is_inference_mode_enabled
     _STATE["torch_C"] = torch._C
     _STATE["torch_strided"] = torch.strided
+    _STATE["torch_hooks"] = _saved_tensors_hooks(torch)
+
+
+def _saved_tensors_hooks(torch):
+    """``() -> the innermost saved-tensors hooks, or None``.  Under such hooks
+    (``torch.utils.checkpoint`` without reentry, ``save_on_cpu``, offloading) the
+    default mode's calls take the framework path: a kernel swapped in or retired
+    between a checkpointed forward and its recomputation changes what autograd
+    saves (standardize: 7 tensors, its kernel 1), and checkpoint raised
+    ``CheckpointError`` on the backward (decision 171).  ``fused`` compiles on the
+    first call and keeps its kernel.  ~0.05 us."""
+    top = torch._C._autograd._top_saved_tensors_default_hooks
+    try:
+        top(False)
+    except TypeError:  # (torch < 2.4: no argument)
+        return top
+    return lambda: top(False)
 
 
 #: A backend's own formulas for a function's CPU kernels (:func:`own`): ``fwd(x)``
@@ -338,10 +355,10 @@ def _route(x, floor=None):
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
             return "tier" if _triton_soon() and _dense(x) and not _deterministic() \
-                else None
+                and _STATE["torch_hooks"]() is None else None
         if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ or _guarded_state() or not _dense(x) \
-                or _deterministic() else "tier"
+                or _deterministic() or _STATE["torch_hooks"]() is not None else "tier"
         return None
     if m is None:
         m = mode()
@@ -458,6 +475,8 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
         except Miss:
             TIER.missed(slot, sample)
         except Exception as e:  # noqa: BLE001 - a launch that fails costs its kernel only
+            if _passes_through(e):
+                raise
             TIER.failed(slot, e)
         else:
             slot.hits += 1
@@ -468,6 +487,16 @@ def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
     y = eager()
     TIER.spent(slot, time.perf_counter() - t0, elems, sample)
     return y
+
+
+def _passes_through(e):
+    """Whether ``e``, raised while a kernel ran, is PyTorch's and not the kernel's:
+    non-reentrant checkpointing stops a recomputation by raising its
+    ``_StopRecomputationError`` from the hook that saves the last tensor it needs,
+    and the kernel Function's forward saves one.  Taken for the kernel's failure,
+    it retired the kernel for the process and ran the framework path inside the
+    recomputation: "Unexpected state: target_frame.early_stop is set" (decision 171)."""
+    return type(e).__module__ == "torch.utils.checkpoint"
 
 
 def _inference(tech, *tensors):
