@@ -1517,3 +1517,55 @@ def test_jax_float32_division_is_corrected_to_the_rounded_quotient():
     assert np.signbit(got[1])
     da, db = jax.grad(div, argnums=(0, 1))(jnp.float32(3.0), jnp.float32(4.0))
     assert (float(da), float(db)) == (0.25, -0.1875)
+
+
+@pytest.mark.backends("torch")
+def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
+    # decision 173: softmax(x, where=mask) took the generic body (a dozen passes),
+    # 12-23x torch's softmax of x.masked_fill(~mask, -inf) on attention scores.  Now
+    # that, in four ops, with the generic body's values where that is NaN (a slice
+    # with nothing left, +inf or NaN among the entries kept); NaN and infinities
+    # left out leak nothing; broadcast masks, half tensors, long rows, softmin, and
+    # the gradient (0 where left out) against float64
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    gen = torch.Generator().manual_seed(173)
+    inf, nan = math.inf, math.nan
+    x = torch.randn(2, 3, 6, 6, generator=gen) * 4
+    causal = torch.ones(6, 6, dtype=torch.bool).tril()
+    seen: list = []
+    with Ops():
+        multiact.softmax(x, where=causal)
+    passes = [op for op in seen if op not in ("detach", "_local_scalar_dense")]
+    assert len(passes) <= 4 and "_softmax" in passes, seen  # (~mask, fill, softmax, NaN check)
+    special = torch.tensor([[1.0, nan, 2.0, inf], [nan, inf, -inf, 3.0], [inf, 1.0, 2.0, 3.0],
+                            [-inf, -inf, 1.0, 2.0], [nan, nan, nan, nan]])
+    keep = torch.tensor([[True, False, True, False], [False, False, False, False],
+                         [True, True, True, True], [True, True, False, True],
+                         [True, True, False, False]])
+    cases = [(x, causal), (x, causal.expand(2, 3, 6, 6)), (special, keep),
+             (torch.randn(3, 5000, generator=gen) * 9, torch.rand(3, 5000, generator=gen) > 0.3)]
+    for name in ("softmax", "softmin"):
+        f = getattr(multiact, name)
+        for t, w in cases:
+            for dtype in (torch.float32, torch.float64, torch.bfloat16):
+                y = f(t.to(dtype), where=w)
+                want = f(t.to(dtype).double().numpy(), where=w.numpy())
+                assert y.dtype == dtype and y.shape == t.shape
+                ok = np.isclose(y.double().numpy(), want, rtol=0.01 if dtype == torch.bfloat16
+                                else 4e-6 if dtype == torch.float32 else 1e-13,
+                                atol=1e-30, equal_nan=True)
+                assert ok.all(), (name, dtype, y, want)
+        t = x.clone().requires_grad_(True)
+        g = torch.randn(x.shape, generator=gen)
+        (got,) = torch.autograd.grad(f(t, where=causal), t, g)
+        t64 = x.double().requires_grad_(True)
+        (want,) = torch.autograd.grad(f(t64, axis=-1, where=causal), t64, g.double())
+        torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-6)
+        assert not got[..., ~causal].any()

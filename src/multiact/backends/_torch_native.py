@@ -1114,9 +1114,18 @@ def _softmax_eager(x, axis, where, initial):
     rounds the part of each slice its vector loop leaves over in half precision:
     1.36 ulp of bfloat16 on (3, 50, 31) along axis 1, against the bound of 1).
     Reason: speed (bfloat16 256 x 2048 with backward: 2.3x F.softmax through
-    float32, 1.13x so)."""
-    if not _plain(x, axis, where, initial):
+    float32, 1.13x so).
+
+    With a mask ``where`` (of ``x``'s shape or one that broadcasts to it): the same
+    of ``x`` with the entries left out at -inf, whose exp is 0 (their NaN and
+    infinities go with them); a slice with nothing left is NaN there, and takes the
+    generic body (0s).  Reason: speed; masked attention's ``softmax(s, where=m)``
+    took the generic body's dozen passes, 12-23x torch's softmax of
+    ``s.masked_fill(~m, -inf)``, 5-14x with backward (decision 173)."""
+    xs = _masked_out(x, axis, where, initial)
+    if xs is None:
         return _Rd.softmax(NS, x, axis, where, initial)
+    x_in, x = x, xs
     dim = axis[0]
     long = not _in_order(x, dim)
     xw = x.float() if x.dtype in _HALF and (long or dim != x.ndim - 1) else x
@@ -1130,7 +1139,7 @@ def _softmax_eager(x, axis, where, initial):
         s = _slice_sum(y.detach(), dim)
         total = float(s.sum())  # (a NaN slice sums to NaN: no check of y below)
         if total != total:
-            return _Rd.softmax(NS, x, axis, where, initial)
+            return _Rd.softmax(NS, x_in, axis, where, initial)
         y = y / s if torch.is_grad_enabled() and y.requires_grad else y.div_(s)
         return _autocast_kept(y, x)
     # torch's softmax is NaN exactly where a slice holds +inf, NaN, or nothing
@@ -1141,8 +1150,20 @@ def _softmax_eager(x, axis, where, initial):
     yd = y.detach()
     total = float((yd.select(axis[0], 0) if yd.numel() >= _LARGE else yd).sum())
     if total != total:
-        return _Rd.softmax(NS, x, axis, where, initial)
-    return _autocast_kept(y, x)
+        return _Rd.softmax(NS, x_in, axis, where, initial)
+    return _autocast_kept(y, x_in)
+
+
+def _masked_out(x, axis, where, initial):
+    """``x`` for softmax's framework path (:func:`_plain`), with the entries that
+    ``where`` leaves out at -inf; None where that path does not apply (``initial``
+    given, or a mask that would broadcast ``x`` to a larger shape)."""
+    if where is None:
+        return x if _plain(x, axis, initial) else None
+    if not _plain(x, axis, initial) or where.dtype != torch.bool or not eager(where) or \
+            torch.broadcast_shapes(where.shape, x.shape) != x.shape:
+        return None
+    return x.masked_fill(torch.logical_not(where), float("-inf"))
 
 
 # -- standardize ----------------------------------------------------------------------
