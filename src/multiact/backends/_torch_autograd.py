@@ -677,7 +677,7 @@ class _KernelRows(torch.autograd.Function):
                       else None)
             p = p / s.to(p.dtype)
             bad = ~torch.isfinite(out)
-            if bool(bad.any()):
+            if _is_compiling() or bool(bad.any()):  # (compiled autograd: no host read)
                 p = torch.where(bad.unsqueeze(-1),
                                 _Rd.softmax(NS, x, (x.ndim - 1,), ctx.where, None), p)
             gx = g.unsqueeze(-1) * p
@@ -815,7 +815,7 @@ def _log_softmax_graph_bwd_vjp(ctx, gg):
 def _double_vjp(f, g, x, gg):
     """``(d/dg, d/dx)`` of ``<gg, g J_f(x)>``: a backward operator's own backward, by
     ``torch.func.vjp`` through ``f``'s ops, twice (the generic body's autograd: the
-    eager Functions' double backward, ``_Elementwise.backward``), differentiable ops
+    eager Functions' double backward, ``_elementwise_backward``), differentiable ops
     whose own derivatives are autograd's, so every order is the body's."""
     def first(gv, xv):
         return torch.func.vjp(f, xv)[1](gv)[0]

@@ -127,11 +127,15 @@ def _saved_tensors_hooks(torch):
     between a checkpointed forward and its recomputation changes what autograd
     saves (standardize: 7 tensors, its kernel 1), and checkpoint raised
     ``CheckpointError`` on the backward (decision 171).  ``fused`` compiles on the
-    first call and keeps its kernel.  ~0.05 us."""
-    top = torch._C._autograd._top_saved_tensors_default_hooks
+    first call and keeps its kernel.  ~0.05 us.  A torch without the binding (it
+    came with 2.8) tells of no hooks: the default mode's routes there are those of
+    before decision 171."""
+    top = getattr(torch._C._autograd, "_top_saved_tensors_default_hooks", None)
+    if top is None:
+        return lambda: None
     try:
         top(False)
-    except TypeError:  # (torch < 2.4: no argument)
+    except TypeError:  # (a binding that takes no argument)
         return top
     return lambda: top(False)
 
@@ -354,8 +358,8 @@ def _route(x, floor=None):
     m = _STATE["mode"]
     if m == "auto":  # the common case first: a call of a small CPU tensor returns None
         if x.is_cuda:
-            return "tier" if _triton_soon() and _dense(x) and not _deterministic() \
-                and _STATE["torch_hooks"]() is None else None
+            return "tier" if not _deterministic() and _STATE["torch_hooks"]() is None \
+                and _triton_soon() and _dense(x) else None
         if x.numel() >= (floor or MIN_NUMEL) and x.is_cpu and _inductor():
             return None if _UNBILLED.__dict__ or _guarded_state() or not _dense(x) \
                 or _deterministic() or _STATE["torch_hooks"]() is not None else "tier"

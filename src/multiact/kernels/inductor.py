@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib
 import itertools
 import time
 import types
@@ -95,62 +94,11 @@ def _autocast_on():
     return autocast_on("cpu")
 
 
-#: the modules of Dynamo, AOTAutograd and Inductor that a first compile imports: 1500
-#: of the 1658 new modules of a first CPU compile (torch 2.13), in 1.7 s of its 3.8
-_COMPILER_MODULES = ("torch._dynamo", "torch._functorch.aot_autograd",
-                     "torch._inductor.compile_fx", "torch._inductor.codecache",
-                     "torch._inductor.codegen.cpp", "torch.utils.checkpoint")
-_COMPILER_IMPORTED: list = []
-
-
-def _import_compiler():
-    """Import :data:`_COMPILER_MODULES` while no other thread can start an import,
-    once, before the first compile.  Reason: a user's thread that imported Dynamo
-    (its first ``torch.utils.checkpoint`` or ``torch.compile``) while the tier's
-    first compile imported it met a module that the compile thread had half
-    initialized ("cannot import name 'IndentedBuffer' from partially initialized
-    module 'torch._inductor.utils'"): Python resolves two threads importing a
-    cycle that way.  The failed import broke every later ``torch.compile`` of the
-    process (decision 172).  So the imports run under the interpreter's import
-    lock, taken only once no import is in flight on any thread (else it waits,
-    10 ms at a time, up to a second): another thread's import of a module not
-    yet loaded waits for them instead, once per process, and nothing waits while
-    holding a lock that an import needs.  The imports a compile makes later (about
-    150 modules) are not covered."""
-    if _COMPILER_IMPORTED:
-        return
-    try:
-        import _imp
-        from importlib import _bootstrap
-
-        acquire, release, locks = _imp.acquire_lock, _imp.release_lock, \
-            _bootstrap._module_locks
-    except (ImportError, AttributeError):  # (an interpreter without them)
-        acquire = None
-    held = False
-    for _ in range(100 if acquire is not None else 0):
-        acquire()
-        if not any(ref() is not None for ref in list(locks.values())):
-            held = True
-            break
-        release()
-        time.sleep(0.01)
-    try:
-        for name in _COMPILER_MODULES:
-            importlib.import_module(name)
-    finally:
-        if held:
-            release()
-    _COMPILER_IMPORTED.append(True)
-
-
 def _compile(label, f, arity, sample):
     """``f`` compiled by Inductor, now, on ``sample``; returns the caller that runs
     the compiled code only (``Miss`` where its guards reject a call)."""
     from ..backends._torch_native import _is_compiling  # (this thread's compile only:
     #                                                      decision 167)
-
-    _import_compiler()
 
     scope = {"inner": f, "_compiling": _is_compiling, "Miss": Miss}
     name = f"multiact_kernel_{next(_SEQ)}"
