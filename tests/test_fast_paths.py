@@ -1522,6 +1522,7 @@ def test_jax_float32_division_is_corrected_to_the_rounded_quotient():
 @pytest.mark.backends("torch")
 def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
     # decision 173: softmax(x, where=mask) took the generic body (a dozen passes),
+    # log_softmax too,
     # 12-23x torch's softmax of x.masked_fill(~mask, -inf) on attention scores.  Now
     # that, in four ops, with the generic body's values where that is NaN (a slice
     # with nothing left, +inf or NaN among the entries kept); NaN and infinities
@@ -1551,8 +1552,14 @@ def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
                          [True, True, False, False]])
     cases = [(x, causal), (x, causal.expand(2, 3, 6, 6)), (special, keep),
              (torch.randn(3, 5000, generator=gen) * 9, torch.rand(3, 5000, generator=gen) > 0.3)]
-    for name in ("softmax", "softmin"):
+    for name in ("softmax", "softmin", "log_softmax"):
         f = getattr(multiact, name)
+        seen.clear()
+        with Ops():
+            f(x, where=causal)
+        # (torch's own kernel; log_softmax's slices near 0, one-entry rows here, are
+        # computed again by its split sum: the framework path's accuracy)
+        assert ("_log_softmax" if name == "log_softmax" else "_softmax") in seen, seen
         for t, w in cases:
             for dtype in (torch.float32, torch.float64, torch.bfloat16):
                 y = f(t.to(dtype), where=w)

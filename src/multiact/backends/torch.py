@@ -49,7 +49,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_e
                             _hard_sigmoid_bwd, _hard_sigmoid_fwd, _hard_silu_bwd,
                             _hard_silu_fwd, _hardshrink, _hardtanh, _in_order, _layer_norm_dims,
                             _leaky_relu, _prelu,
-                            _log_sigmoid, _log_softmax_eager,
+                            _log_sigmoid, _log_softmax_eager, _masked_out,
                             _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu2_fwd, _relu6,
                             _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
@@ -901,7 +901,8 @@ class TorchBackend(Backend):
              "at most 4096 float16, 32768 bfloat16), checked for NaN slices (+inf entries "
              "and all -inf slices are NaN in torch: the generic body there), its longer "
              "slices divided "
-             "by their sum (torch's in-order float32 sum is off there); elsewhere one row "
+             "by their sum (torch's in-order float32 sum is off there); with a mask, of "
+             "the input with the entries left out at -inf; elsewhere one row "
              "kernel where one runs; in a torch.compile graph that records a gradient, on "
              "CPU, a custom operator: the body, and torch's backward from the output")
     def softmax(self, x, axis=(-1,), where=None, initial=None):
@@ -926,6 +927,7 @@ class TorchBackend(Backend):
              "float32), with the slices whose largest entry is above -0.5 (where "
              "torch's log(1 + R) is off by more than the bound) computed again by the split "
              "sum, the NaN ones by the generic body, and longer slices by the split sum; "
+             "with a mask, of the input with the entries left out at -inf; "
              "torch's backward; in a torch.compile graph that records a gradient, on CPU, "
              "a custom operator: the body, and torch's backward from the output")
     def log_softmax(self, x, axis=(-1,), where=None, initial=None):
@@ -936,12 +938,15 @@ class TorchBackend(Backend):
             return GRAPH_OPS["log_softmax"](x, axis[0])
 
         def path():
-            if not _plain(x, axis, where, initial):
+            # (with a mask: of x with the entries left out at -inf, whose generic
+            # body's values are the masked ones', NaN slices and all; decision 173)
+            xs = _masked_out(x, axis, where, initial)
+            if xs is None:
                 return super(TorchBackend, self).log_softmax(x, axis, where, initial)
-            xw = x.float() if x.dtype in _HALF else x
+            xw = xs.float() if x.dtype in _HALF else xs
             y = _apply(_LogSoftmax, xw, axis[0], x.dtype) if recording(xw) else \
                 _log_softmax_eager(xw, axis[0], x.dtype)
-            return y.to(x.dtype) if xw is not x else y
+            return y.to(x.dtype) if xw is not xs else y
 
         return _rows_kernel("log_softmax", x, axis, ((1,), None, initial), where, path)
 
