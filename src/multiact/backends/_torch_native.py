@@ -1155,9 +1155,11 @@ def _softmax_eager(x, axis, where, initial):
 
 
 def _masked_out(x, axis, where, initial):
-    """``x`` for softmax's framework path (:func:`_plain`), with the entries that
-    ``where`` leaves out at -inf; None where that path does not apply (``initial``
-    given, or a mask that would broadcast ``x`` to a larger shape)."""
+    """``x`` for softmax's and log_softmax's framework paths (:func:`_plain`), with
+    the entries that ``where`` leaves out at -inf; None where those paths do not
+    apply (``initial`` given, or a mask that would broadcast ``x`` to a larger
+    shape).  The generic body's values for that input are the masked ones, its
+    NaN slices' too (decision 173)."""
     if where is None:
         return x if _plain(x, axis, initial) else None
     if not _plain(x, axis, initial) or where.dtype != torch.bool or not eager(where) or \
