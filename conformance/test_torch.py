@@ -260,7 +260,44 @@ def test_compile_dynamic_shapes(target, info):
         torch.testing.assert_close(cf(x), f(x), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def _functions_recorded(info):
+    """The multiact autograd Functions (by class) that an eager float32 call of
+    ``info``'s case records on CPU, found by walking its backward graph."""
+    x = torch.randn(4, 6, requires_grad=True)
+    seen, todo, found = set(), [_fn(info)(x).grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        cls = getattr(type(node), "_forward_cls", None)
+        if cls is not None and cls.__module__.startswith("multiact"):
+            found.add(cls.__qualname__)
+        todo.extend(n for n, _ in node.next_functions)
+    return frozenset(found)
+
+
+def _one_case_per_function_class(infos):
+    """The first case of each set of multiact Functions that the cases record
+    (one case for those that record none: plain ATen backward nodes, torch's
+    own concern): compiling a backward is slow (seconds a case), and cases that
+    record the same Functions trace the same backward code."""
+    chosen = {}
+    for info in infos:
+        chosen.setdefault(_functions_recorded(info), info)
+    return list(chosen.values())
+
+
+COMPILED_AUTOGRAD = _one_case_per_function_class(DIFFERENTIABLE)
+
+
+def test_compiled_autograd_cases_find_multiacts_functions():
+    # (a graph walk that found nothing would leave one case for all)
+    assert len(COMPILED_AUTOGRAD) > 1
+    assert any(_functions_recorded(info) for info in COMPILED_AUTOGRAD)
+
+
+@pytest.mark.parametrize("info", COMPILED_AUTOGRAD, ids=_ids(COMPILED_AUTOGRAD))
 def test_compiled_autograd_of_an_eager_forward(target, info, capfd):
     # decision 169: compiled autograd traces the backward of the Functions that an
     # eager forward recorded, and took only plain functions there: the backward of
