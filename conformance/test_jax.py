@@ -382,3 +382,37 @@ def test_float32_normal_cdf_fit_on_this_device(target, report):
         report(Cell(f"{label}, float32 fit", target.backend, target.device, "float32",
                     x.size, worst, bound, worst <= bound))
         assert worst <= bound, (label, worst)
+
+
+def test_a_traced_python_valued_parameter_is_refused_with_the_way_to_keep_it(target):
+    # decision 174: jax.jit(multiact.standardize)(x, epsilon=1e-3) traced epsilon and
+    # was refused as "got jax.DynamicJaxprTracer"; the message now names
+    # static_argnames, and that way works
+    from multiact._params import REQUIRED, Axes, Axis, Count, Flag, Initial, Real
+
+    python_valued = (Real, Flag, Axis, Axes, Initial, Count)
+    x = target.asarray(np.linspace(0.1, 2.0, 12).reshape(3, 4), "float32")
+    tried = set()
+    for info in TABLE:
+        f = getattr(multiact, info.name)
+        t = x.astype(jnp.int32) if info.name == "one_hot" else x
+        base = dict(info.cases[0].params)
+        static = tuple(p.name for p in info.params
+                       if isinstance(p.kind, python_valued) and p.name in base)
+        for p in info.params:
+            if not isinstance(p.kind, python_valued):
+                continue
+            v = base.get(p.name, p.default)
+            if v is None or v is REQUIRED:
+                v = -1 if isinstance(p.kind, (Axis, Axes)) else 5 if isinstance(
+                    p.kind, Count) else 1.0
+            others = {k: w for k, w in base.items() if k != p.name}
+            with pytest.raises(TypeError, match=rf"multiact\.{info.name}: argument "
+                               rf"'{p.name}' .*static_argnames='{p.name}'"):
+                jax.jit(lambda t, v: f(t, **others, **{p.name: v}))(t, v)
+            names = tuple(dict.fromkeys(static + (p.name,)))
+            got = jax.jit(f, static_argnames=names)(t, **others, **{p.name: v})
+            want = f(t, **others, **{p.name: v})
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+            tried.add((info.name, p.name))
+    assert ("standardize", "epsilon") in tried  # (the call that was found)

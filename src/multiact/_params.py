@@ -36,9 +36,17 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-def _typename(v) -> str:
+def _typename(v, pname=None) -> str:
+    """``v``'s type for an error message; with ``pname``, a parameter that must be
+    a Python value, a JAX tracer's message says how to keep it one under jit."""
     t = type(v)
-    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
+    name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
+    if pname is not None and t.__module__.startswith("jax") and "Tracer" in t.__name__:
+        # jax.jit traces every argument: this one sets the computation, so it stays a
+        # Python value (decision 46); jax.nn's functions take some such traced
+        name += (f" (a value that jax.jit, vmap or grad traces: {pname!r} must be a Python "
+                 f"value; under jax.jit mark it static: jax.jit(f, static_argnames={pname!r}))")
+    return name
 
 
 def _known(n) -> bool:
@@ -275,7 +283,7 @@ class Real(Kind):
         if s is None:
             what = "None or a real number" if self.optional else "a real number"
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be {what}, "
-                            f"got {_typename(v)}")
+                            f"got {_typename(v, pname)}")
         return _check_domain(fname, pname, s, self.domain, be, x)
 
     def describe(self):
@@ -493,7 +501,7 @@ class Flag(Kind):
             return v
         if type(v).__module__ == "numpy" and type(v).__name__ in ("bool", "bool_"):
             return bool(v)  # NumPy's bool scalar: numpy.bool (NumPy 2), numpy.bool_ (1.x)
-        raise TypeError(f"multiact.{fname}: argument {pname!r} must be a bool, got {_typename(v)}")
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be a bool, got {_typename(v, pname)}")
 
     def describe(self):
         return "a bool"
@@ -527,12 +535,12 @@ def _index(fname, pname, v):
         # an array of a library: its int would be a compute (dask's __index__) or a
         # device sync; a NumPy integer or 0-d array holds its value (decision 166)
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be an int, got "
-                        f"{_typename(v)}")
+                        f"{_typename(v, pname)}")
     try:
         return operator.index(v)
     except TypeError:
         raise TypeError(f"multiact.{fname}: argument {pname!r} must be an int, "
-                        f"got {_typename(v)}") from None
+                        f"got {_typename(v, pname)}") from None
 
 
 def _one_axis(fname, pname, a, ndim):
@@ -676,7 +684,7 @@ class Initial(Kind):
         s = _real_scalar(fname, pname, v)
         if s is None:
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number or "
-                            f"None, got {_typename(v)}")
+                            f"None, got {_typename(v, pname)}")
         s = _wide_int(fname, pname, s, "a real number below +inf (or -inf, or None)")
         if s != s or s == math.inf:
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be a real number below "
