@@ -1155,7 +1155,7 @@ def _softmax_eager(x, axis, where, initial):
 
 
 def _masked_out(x, axis, where, initial):
-    """``x`` for softmax's and log_softmax's framework paths (:func:`_plain`), with
+    """``x`` for softmax's, log_softmax's and logsumexp's framework paths (:func:`_plain`), with
     the entries that ``where`` leaves out at -inf; None where those paths do not
     apply (``initial`` given, or a mask that would broadcast ``x`` to a larger
     shape).  The generic body's values for that input are the masked ones, its

@@ -965,14 +965,17 @@ class TorchBackend(Backend):
             return y if keepdims else y.squeeze(axis[0])
 
         def path():
-            if return_sign or not _plain(a, axis, b, where):
+            # (with a mask: of x with the entries left out at -inf, as softmax's path;
+            # a slice with nothing left has no finite max and takes the generic body)
+            xs = None if return_sign or b is not None else _masked_out(a, axis, where, None)
+            if xs is None:
                 return super(TorchBackend, self).logsumexp(a, axis, b, keepdims, return_sign,
                                                            where)
-            m = a.detach().amax(axis[0], keepdim=True)  # not recorded: nothing to save
+            m = xs.detach().amax(axis[0], keepdim=True)  # not recorded: nothing to save
             if not bool(torch.isfinite(m).all()):
                 return super(TorchBackend, self).logsumexp(a, axis, b, keepdims, return_sign,
                                                            where)
-            xw, m = (a.float(), m.float()) if a.dtype in _HALF else (a, m)
+            xw, m = (xs.float(), m.float()) if a.dtype in _HALF else (xs, m)
             y = (_apply(_LogSumExp, xw, axis[0], m) if recording(xw) else
                  _LogSumExp.forward(xw, axis[0], m))[0]
             if not keepdims:
