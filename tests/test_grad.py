@@ -497,6 +497,37 @@ def test_gradient_at_nan_is_pytorchs(target, info, params, dtype):
                                    msg=lambda m: f"{info.label(params)} ({route} route): {m}")
 
 
+ELEMENTWISE_TWINS = [(info, p) for info, p in TWINS if info.elementwise]
+
+
+@pytest.mark.parametrize("info, params", ELEMENTWISE_TWINS, ids=_ids(ELEMENTWISE_TWINS))
+def test_gradient_at_nan_is_pytorchs_scalar_one_on_every_autodiff_backend(ad_target, info,
+                                                                           params):
+    # decision 176: JAX's gradient at NaN was NaN for elu, celu, selu and hard_silu
+    # (the exponential's branch, or a discarded branch's NaN derivative times 0), where
+    # PyTorch's is the identity's.  The reference: PyTorch's own backward of a
+    # one-entry tensor (its scalar loop; decision 55), in float64, at the NaN of a row
+    # of eight (long enough for PyTorch's vectorised loop)
+    import torch
+
+    tf = counterpart("torch", info, params)
+    if info.name == "celu":  # (difference `celu-gradient`: the elu kernel's, as above)
+        alpha = params.get("alpha", 1.0)
+        tf = lambda t: torch.ops.aten.elu(t, alpha, 1.0, 1.0 / alpha)  # noqa: E731
+    one = torch.tensor([math.nan], dtype=torch.float64, requires_grad=True)
+    (want,) = torch.autograd.grad(tf(one).sum(), one)
+    x = np.array([np.nan, -1.5, 0.25, 2.0, -0.75, 0.5, 1.0, 3.5])
+    got = grad_of(ad_target, lambda t: getattr(multiact, info.name)(t, **params), x)
+    if ad_target.backend == "torch" and info.name in ("hard_tanh", "relu6"):
+        # difference `nan-grad-hardtanh`: PyTorch's kernel, 0 in its vectorised loop
+        from conformance import differences
+
+        assert "nan-grad-hardtanh" in differences.load()
+        assert got[0] in (0.0, want.item()), got
+        return
+    np.testing.assert_equal(got[0], want.item(), err_msg=info.label(params))
+
+
 def test_mish_at_minus_inf_and_nan(ad_target):
     # mish(-inf) == 0 with gradient 0 (PyTorch: NaN), and a NaN input keeps a NaN gradient
     x = np.array([-np.inf, np.nan, 1.0])

@@ -269,9 +269,11 @@ def elu(xp, x, alpha=1.0):
     """
     x, dt = as_work(xp, x, "elu")
     a = as_param(xp, alpha, x)
-    pos = x > 0
-    neg = a * fm.expm1_neg(xp, xp.where(pos, 0.0, x))
-    return finish(xp, xp.where(pos, x, neg), dt)
+    # NaN fails x <= 0 and takes the identity: derivative 1, PyTorch's (decision 55;
+    # with x > 0 it took the exponential's, NaN on JAX: decision 176)
+    neg_side = x <= 0
+    neg = a * fm.expm1_neg(xp, xp.where(neg_side, x, 0.0))
+    return finish(xp, xp.where(neg_side, neg, x), dt)
 
 
 def celu(xp, x, alpha=1.0):
@@ -300,8 +302,8 @@ def celu(xp, x, alpha=1.0):
         # celu(-2, -1); and 0's derivative in alpha was NaN where x > 0; decision 157)
         valid = a > 0
         a = xp.where(valid, a, 1.0)
-    pos = x > 0
-    xn = xp.where(pos, 0.0, x)
+    neg_side = x <= 0  # (NaN takes the identity, derivative 1: as elu)
+    xn = xp.where(neg_side, x, 0.0)
     # x/alpha could overflow for tiny alpha; below -745 alpha, exp(x/alpha) is 0
     # even in float64, so clamping there changes neither value nor derivative.  For
     # every alpha whose -745 alpha is within range (float32 celu with alpha 3e38
@@ -324,7 +326,7 @@ def celu(xp, x, alpha=1.0):
     neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
     if valid is not None:
         neg = xp.where(valid, neg, _NAN)
-    return finish(xp, xp.where(pos, x, neg), dt)
+    return finish(xp, xp.where(neg_side, neg, x), dt)
 
 
 def selu(xp, x):
@@ -345,9 +347,9 @@ def selu(xp, x):
       array([-1.11133074,  0.        ,  1.05070099])
     """
     x, dt = as_work(xp, x, "selu")
-    pos = x > 0
-    neg = (fm.SELU_SCALE * fm.SELU_ALPHA) * fm.expm1_neg(xp, xp.where(pos, 0.0, x))
-    return finish(xp, xp.where(pos, fm.SELU_SCALE * xp.where(pos, x, 0.0), neg), dt)
+    neg_side = x <= 0  # (NaN takes the identity, derivative lambda: as elu)
+    neg = (fm.SELU_SCALE * fm.SELU_ALPHA) * fm.expm1_neg(xp, xp.where(neg_side, x, 0.0))
+    return finish(xp, xp.where(neg_side, neg, fm.SELU_SCALE * xp.where(neg_side, 0.0, x)), dt)
 
 
 def gelu(xp, x, approximate=True):
@@ -428,9 +430,10 @@ def hard_silu(xp, x):
     # Kinks: at -3 the middle branch (slope -1/2 < 0), at 3 the identity
     # (slope 1 < 3/2): the smaller one-sided derivative, as the contract asks.
     # NaN fails both comparisons and takes the identity (derivative 1, as
-    # PyTorch's hardswish).
+    # PyTorch's hardswish); the discarded branch sees 0 there, not NaN, whose
+    # derivative (times the 0 cotangent) was NaN on JAX (decision 176).
     x, dt = as_work(xp, x, "hard_silu")
-    xm = fm.squash(xp, x, 4.0)  # keeps the discarded branch finite
+    xm = fm.squash(xp, xp.where(x < 3, x, 0.0), 4.0)  # keeps the discarded branch finite
     mid = xm * (xm + 3.0) / 6.0
     return finish(xp, xp.where(x < -3, 0.0, xp.where(x < 3, mid, x)), dt)
 
