@@ -238,15 +238,6 @@ def test_logsumexp_unit_sums_keep_the_rest_and_the_bound(target, report):
     np.testing.assert_array_equal(special, [np.inf, -np.inf, np.nan, np.inf])
 
 
-def test_log_softmax_initial_above_the_max_is_not_a_unit_sum(target):
-    # an initial above the max leaves no entry at 0: nothing counts as 1 (split_sums)
-    for dtype in ("float32", "float64"):
-        x = target.asarray(np.array([[0.0, 0.0], [0.0, -1.0], [1.0, 2.0]]), dtype)
-        y = target.to_numpy(multiact.log_softmax(x, initial=0.5))
-        want = target.to_numpy(multiact.log_softmax(x))
-        np.testing.assert_allclose(y, want, rtol=4 * np.finfo(dtype).eps, atol=0)
-
-
 @pytest.mark.backends("jax")
 def test_jax_logsumexp_sums_exp_unselected(target):
     # one of the two sums takes exp itself (no select between them: XLA fuses the
@@ -1576,3 +1567,59 @@ def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
         (want,) = torch.autograd.grad(f(t64, axis=-1, where=causal), t64, g.double())
         torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-6)
         assert not got[..., ~causal].any()
+
+
+def test_torch_masked_logsumexp_is_the_framework_paths_of_the_masked_input(target):
+    # decision 175: logsumexp(x, where=mask) took the generic body (a dozen passes
+    # and their backward).  Now the framework path (split sum, its Function) of
+    # x.masked_fill(~mask, -inf); a slice with nothing left, or +inf or NaN among
+    # the entries kept, the generic body's values; NaN and infinities left out leak
+    # nothing; broadcast masks, keepdims, half tensors, the gradient (0 where left
+    # out) against float64
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    gen = torch.Generator().manual_seed(175)
+    inf, nan = math.inf, math.nan
+    x = torch.randn(2, 3, 6, 6, generator=gen) * 4
+    causal = torch.ones(6, 6, dtype=torch.bool).tril()
+    seen: list = []
+    with Ops():
+        multiact.logsumexp(x, axis=-1)
+    plain = list(seen)
+    seen.clear()
+    with Ops():
+        multiact.logsumexp(x, axis=-1, where=causal)
+    assert seen == ["logical_not", "masked_fill"] + plain, (seen, plain)
+    special = torch.tensor([[1.0, nan, 2.0, inf], [nan, inf, -inf, 3.0], [inf, 1.0, 2.0, 3.0],
+                            [-inf, -inf, 1.0, 2.0], [nan, nan, nan, nan], [-inf, -inf, 0, 0]])
+    keep = torch.tensor([[True, False, True, False], [False, False, False, False],
+                         [True, True, True, True], [True, True, False, True],
+                         [True, True, False, False], [True, True, False, False]])
+    cases = [(x, causal), (x, causal.expand(2, 3, 6, 6)), (special, keep),
+             (torch.randn(3, 5000, generator=gen) * 9, torch.rand(3, 5000, generator=gen) > 0.3)]
+    for t, w in cases:
+        for dtype in (torch.float32, torch.float64, torch.bfloat16):
+            for keepdims in (False, True):
+                y = multiact.logsumexp(t.to(dtype), axis=-1, where=w, keepdims=keepdims)
+                want = multiact.logsumexp(t.to(dtype).double().numpy(), axis=-1,
+                                          where=np.broadcast_to(w.numpy(), t.shape),
+                                          keepdims=keepdims)
+                assert y.dtype == dtype and y.shape == want.shape
+                ok = np.isclose(y.double().numpy(), want, rtol=0.01 if dtype == torch.bfloat16
+                                else 4e-7 if dtype == torch.float32 else 1e-15,
+                                atol=0, equal_nan=True)
+                assert ok.all(), (dtype, y, want)
+    t = x.clone().requires_grad_(True)
+    g = torch.randn(x.shape[:-1], generator=gen)
+    (got,) = torch.autograd.grad(multiact.logsumexp(t, axis=-1, where=causal), t, g)
+    t64 = x.double().requires_grad_(True)
+    m = t64.masked_fill(~causal, -inf)
+    (want,) = torch.autograd.grad(torch.logsumexp(m, -1), t64, g.double())
+    torch.testing.assert_close(got.double(), want, rtol=1e-6, atol=1e-7)
+    assert not got[..., ~causal].any()

@@ -1214,7 +1214,8 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
       x: input array.
       axis: int, tuple of ints, or None (all axes); default -1.
       where: optional boolean mask broadcastable to ``x``, from ``x``'s library.
-      initial: optional scalar lower bound for the shift ``m``; never required.
+      initial: optional scalar lower bound for the shift ``m`` (JAX's and Flax's
+        signature): checked, and changes no value; never required.
 
     Example:
       >>> import numpy as np, multiact
@@ -1257,7 +1258,8 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
       x: input array.
       axis: int, tuple of ints, or None (all axes); default -1.
       where: optional boolean mask broadcastable to ``x``.
-      initial: optional scalar lower bound for the shift; never required.
+      initial: optional scalar lower bound for the shift: checked, and changes
+        no value; never required.
 
     Example:
       >>> import numpy as np, multiact
@@ -1296,7 +1298,8 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
       x: input array.
       axis: int, tuple of ints or None; default -1.
       where: optional boolean mask.
-      initial: optional scalar (a lower bound for the shift of ``-x``), never required.
+      initial: optional scalar (a lower bound for the shift of ``-x``): checked,
+        and changes no value; never required.
 
     Example:
       >>> import numpy as np, multiact

@@ -671,7 +671,10 @@ class Mask(Kind):
 @dataclass(frozen=True)
 class Initial(Kind):
     """None, or a real scalar lower bound for the softmax shift (``-inf`` allowed,
-    NaN and ``+inf`` not)."""
+    NaN and ``+inf`` not): checked, then None.  The softmax family is the same for
+    every shift, and the shift is each slice's own maximum; one above it only
+    underflowed entries (``softmax([0, 1], initial=800)`` was ``[0, 0]``, and
+    log_softmax's ``-inf``: decision 177)."""
 
     alone = True
 
@@ -694,8 +697,7 @@ class Initial(Kind):
             # below is -inf, as float32 rounds it (NumPy warned of the cast)
             if s > 0:
                 _check_range(fname, pname, s, be, x)
-            return -math.inf
-        return s
+        return None
 
     def describe(self):
         return "None or a real number (-inf allowed)"

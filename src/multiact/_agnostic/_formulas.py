@@ -398,20 +398,16 @@ def quotient(xp, a, b):
     return a / b
 
 
-def shift_by_max(xp, x, axes, mask, initial):
+def shift_by_max(xp, x, axes, mask):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 
     Returns ``(sh, m)``: ``sh`` is ``x - max`` (``-inf`` where masked out); where a
     slice holds ``+inf`` its ``+inf`` entries become 0 and the rest ``-inf`` (the
     limit); a slice with no finite maximum (all ``-inf``/masked) keeps ``-inf``.
-    Every entry equal to the maximum is exactly 0 (``initial`` aside).
+    Every entry equal to the maximum is exactly 0.
     """
-    from ._dtypes import as_param
-
     xm = x if mask is None else xp.where(mask, x, -_INF)
     m = xp.max(xm, axis=axes, keepdims=True)
-    if initial is not None:
-        m = xp.maximum(m, as_param(xp, initial, m))
     m_fin = xp.where(xp.isinf(m), 0.0, m)  # NaN stays NaN
     posinf = m == _INF
     sh = xp.where(posinf, 0.0, xp.shift(xm, m_fin))
@@ -431,7 +427,7 @@ def split_sums(xp, sh, e, axes):
 
 def unit_sums(xp, sh, e, axes):
     """``split_sums`` where every weight is 1 (no ``b``) and each slice's maximum is
-    shifted to exactly 0 (no ``initial`` above it; an all ``-inf`` slice sums 0):
+    shifted to exactly 0 (an all ``-inf`` slice sums 0):
     each maximum contributes exactly 1, so ``S = sum(e) = T + R``.  The rest is
     needed apart only where T = 1 and R < 1/2, i.e. ``1 <= S < 1.5`` (``log_abs``
     then takes ``log1p(R)``); everywhere else ``log_abs`` takes ``log(S)``.  Two

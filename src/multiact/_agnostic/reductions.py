@@ -43,7 +43,8 @@ def softmax(xp, x, axis=(-1,), where=None, initial=None):
       x: input array.
       axis: int, tuple of ints, or None (all axes); default -1.
       where: optional boolean mask broadcastable to ``x``, from ``x``'s library.
-      initial: optional scalar lower bound for the shift ``m``; never required.
+      initial: optional scalar lower bound for the shift ``m`` (JAX's and Flax's
+        signature): checked, and changes no value; never required.
 
     Example:
       >>> import numpy as np, multiact
@@ -53,11 +54,13 @@ def softmax(xp, x, axis=(-1,), where=None, initial=None):
     x, dt = as_work(xp, x, "softmax")
     if _empty(x):
         return finish(xp, x, dt)
-    sh, _ = fm.shift_by_max(xp, x, axis, where, initial)
+    sh, _ = fm.shift_by_max(xp, x, axis, where)  # (initial: checked, changes nothing)
     e = xp.exp(sh)
     s = xp.sum(e, axis=axis, keepdims=True)
-    # An all -inf / fully masked slice: e == 0 everywhere, 0 / 1 == 0.
-    return finish(xp, e / xp.where(s > 0, s, 1.0), dt)
+    # An all -inf / fully masked slice: e == 0 everywhere, 0 / 1 == 0.  A slice with
+    # NaN sums NaN, which stays (s > 0 made it 1: every other entry of the slice came
+    # out unnormalised where XLA's max had dropped the NaN; decision 178)
+    return finish(xp, e / xp.where(s == 0, 1.0, s), dt)
 
 
 def log_softmax(xp, x, axis=(-1,), where=None, initial=None):
@@ -73,7 +76,8 @@ def log_softmax(xp, x, axis=(-1,), where=None, initial=None):
       x: input array.
       axis: int, tuple of ints, or None (all axes); default -1.
       where: optional boolean mask broadcastable to ``x``.
-      initial: optional scalar lower bound for the shift; never required.
+      initial: optional scalar lower bound for the shift: checked, and changes
+        no value; never required.
 
     Example:
       >>> import numpy as np, multiact
@@ -83,17 +87,10 @@ def log_softmax(xp, x, axis=(-1,), where=None, initial=None):
     x, dt = as_work(xp, x, "log_softmax")
     if _empty(x):
         return finish(xp, x, dt)
-    sh, _ = fm.shift_by_max(xp, x, axis, where, initial)
-    # unit_sums needs each slice's maximum at sh == 0: an ``initial`` above it
-    # shifts every entry below 0, and only split_sums then counts nothing as 1
-    sums = fm.unit_sums if initial is None else fm.split_sums
-    t, r = sums(xp, sh, xp.exp(sh), axis)
-    lse, total = fm.log_abs(xp, t, r)
-    if initial is None:
-        return finish(xp, sh - lse, dt)
-    # every exp below the shift underflowed (an initial far above the maximum): the
-    # limit, -inf, as softmax's 0 (sh - log(1) was a finite nonsense; decision 129)
-    return finish(xp, xp.where(total == 0, -_INF, sh - lse), dt)
+    sh, _ = fm.shift_by_max(xp, x, axis, where)  # (initial: checked, changes nothing)
+    t, r = fm.unit_sums(xp, sh, xp.exp(sh), axis)
+    lse, _ = fm.log_abs(xp, t, r)
+    return finish(xp, sh - lse, dt)
 
 
 def softmin(xp, x, axis=(-1,), where=None, initial=None):
@@ -105,7 +102,8 @@ def softmin(xp, x, axis=(-1,), where=None, initial=None):
       x: input array.
       axis: int, tuple of ints or None; default -1.
       where: optional boolean mask.
-      initial: optional scalar (a lower bound for the shift of ``-x``), never required.
+      initial: optional scalar (a lower bound for the shift of ``-x``): checked,
+        and changes no value; never required.
 
     Example:
       >>> import numpy as np, multiact
@@ -173,7 +171,7 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         out = xp.sum(a, axis=axis, keepdims=True) * 0.0 + fill
         sign = xp.zeros_like(out)
     else:
-        sh, m = fm.shift_by_max(xp, a, axis, mask, None)
+        sh, m = fm.shift_by_max(xp, a, axis, mask)
         e = xp.exp(sh)
         if b is None:
             t, r = fm.unit_sums(xp, sh, e, axis)
@@ -253,9 +251,11 @@ def logmeanexp(xp, x, axis=None, where=None, keepdims=False):
         # logsumexp's: an empty batch's backward() gives 0 (a full NaN had no graph)
         out = xp.sum(x, axis=axis, keepdims=True) * 0.0 + _NAN
     else:
-        sh, m = fm.shift_by_max(xp, x, axis, where, None)
+        sh, m = fm.shift_by_max(xp, x, axis, where)
         # (a Python or symbolic count is positive here: torch.export's dynamic sizes)
-        counted = isinstance(n, float) or type(n).__name__ in _SYMBOLIC
+        # (type, not isinstance: NumPy's sum of a 0-d mask is a float64 scalar, a float
+        # subclass, which may be 0: it was -inf with two warnings; decision 178)
+        counted = type(n) is float or type(n).__name__ in _SYMBOLIC
         safe_n = n if counted else xp.where(n > 0, n, 1.0)
         e = xp.exp(sh)
         total = xp.sum(e, axis=axis, keepdims=True)
@@ -358,7 +358,7 @@ def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
     if w is not None:  # the statistics of the counted entries only (_padding)
         x = xp.where(w, x, 0.0)
 
-    counts = not (isinstance(n, float) or type(n).__name__ in _SYMBOLIC)  # an array
+    counts = not (type(n) is float or type(n).__name__ in _SYMBOLIC)  # an array (or NumPy scalar)
     s.undefined = (n == 0) if counts and (mean is None or variance is None) else None
 
     def _mean(v, sum_=xp.sum):  # (sum_: xp.sum_squares for the mean of v's squares)
@@ -380,7 +380,12 @@ def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
             # is NaN; XLA's mean(d d) - dbar^2 multiplies by 1 / n, and left 1e-24 there)
             var = _mean(s.d - s.dbar, xp.sum_squares)
         else:
-            var = _mean(s.d, xp.sum_squares) - s.dbar ** 2
+            squares = _mean(s.d, xp.sum_squares)
+            var = squares - s.dbar ** 2
+            # a mean of squares past the dtype's largest number is inf, and dbar^2 can
+            # be too: inf - inf was NaN, taken for 0 below, and the slice came out at
+            # +-inf (x - mean over sqrt(epsilon)) where the contract says 0 (decision 178)
+            var = xp.where(squares == _INF, _INF, var)
         s.var = var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
     else:
         var = as_param(xp, variance, x)
@@ -587,7 +592,7 @@ def sparsemax(xp, x, axis=-1):
     # mass: [inf, 0] gives [1, 0]); every entry at or below max - 1 is outside the
     # support (tau >= max - 1), so raising those more than 2 below it to -2 changes
     # nothing but keeps k * zs and the sums finite ([1e308, -1e308]: no overflow)
-    z, m = fm.shift_by_max(xp, z, (last,), None, None)
+    z, m = fm.shift_by_max(xp, z, (last,), None)
     z = xp.where(z < -2.0, -2.0, z)  # NaN stays NaN
     zs = xp.flip(xp.sort(z, axis=-1), axis=-1)  # descending
     k = xp.cumulative_sum(xp.ones_like(zs), axis=-1)  # 1..n, of zs's kind (DTensor too)
