@@ -416,3 +416,17 @@ def test_a_traced_python_valued_parameter_is_refused_with_the_way_to_keep_it(tar
             np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
             tried.add((info.name, p.name))
     assert ("standardize", "epsilon") in tried  # (the call that was found)
+
+
+def test_identity_returns_float_input_itself(target):
+    # decision 179: the jitted body's output was a new buffer (the contract: "returned
+    # as it is"); integers are kept and bool promoted, by the body
+    for dtype in (jnp.float32, jnp.float64, jnp.bfloat16, jnp.float16):
+        x = jnp.ones((3, 5), dtype)
+        assert multiact.identity(x) is x
+    assert multiact.identity(jnp.arange(3)).dtype == jnp.arange(3).dtype
+    assert jnp.issubdtype(multiact.identity(jnp.array([True, False])).dtype, jnp.floating)
+    x = jnp.linspace(-1.0, 1.0, 6)
+    np.testing.assert_array_equal(jax.jit(multiact.identity)(x), x)
+    np.testing.assert_array_equal(jax.grad(lambda t: multiact.identity(t).sum())(x),
+                                  np.ones(6))

@@ -242,6 +242,13 @@ def test_a_default_spelled_out_is_the_same_activation():
     assert Activation("glu", axis=-1).params == {"axis": -1}  # (as given)
     assert Activation("glu").params == {}
     assert Activation("celu", alpha=2.0) != Activation("celu")
+    # decision 179: PyTorch's spellings of gelu's form are the bools they stand for
+    assert Activation("gelu", approximate="tanh") == Activation("gelu", approximate=True)
+    assert Activation("gelu", approximate="none") == Activation("gelu", approximate=False)
+    assert Activation("GELU") == Activation("gelu", approximate="none")
+    assert len({Activation("gelu", approximate="tanh"), Activation("gelu"),
+                Activation("gelu", approximate="none"), Activation("GELU")}) == 2
+    assert Activation("gelu", approximate="tanh").params == {"approximate": "tanh"}
 
 
 @pytest.mark.parametrize("framework, make", [

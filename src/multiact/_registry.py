@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import _api
 from .adapters import flax_module, keras_layer, torch_module
 from ._table import ALIASES, BY_NAME, PRESETS, canonical_name
+from ._params import Flag
 
 if TYPE_CHECKING:
     from ._typing import ActivationFn, ArrayT
@@ -23,7 +24,12 @@ _CANONICAL = {name: getattr(_api, name) for name in BY_NAME}
 
 
 def names() -> list[str]:
-    """Every name :func:`get` accepts, canonical names and aliases, sorted.
+    """Every name :func:`get` accepts as it is spelled, canonical names, aliases
+    and other libraries' names with parameters (``"GELU"``), sorted.  :func:`get`
+    also takes them in any case, with ``-`` for ``_``, and PyTorch's class names
+    without the ``_`` (``"LeakyReLU"``).  A name with parameters is matched as
+    spelled: ``"GELU"`` is PyTorch's exact form, ``"Gelu"`` multiact's ``gelu``
+    (decision 145).
 
     >>> import multiact
     >>> "hardswish" in multiact.names() and "gelu" in multiact.names()
@@ -113,7 +119,10 @@ class Activation:
         # equality and hash: every parameter, a default as the value it stands for, so
         # that Activation("glu") == Activation("glu", axis=-1) (decision 139)
         full = {q.name: q.default for q in row if not q.required and _plain(q.default)}
-        object.__setattr__(self, "_key", (key, tuple(sorted({**full, **params}.items()))))
+        # and a flag as the bool it stands for: approximate="tanh" is True (decision 179)
+        same = {p: kinds[p].check(key, p, v, None, None) if isinstance(kinds[p], Flag) else v
+                for p, v in {**full, **params}.items()}
+        object.__setattr__(self, "_key", (key, tuple(sorted(same.items()))))
 
     @property
     def name(self) -> str:
