@@ -543,6 +543,11 @@ def test_zero_d_input_takes_axis_0_and_minus_1(target):
         assert float(target.to_numpy(multiact.logsumexp(x, axis=axis))) == 2.0
     _raises(ValueError, "multiact.softmax: argument 'axis' is 1, out of range for a 0-d array "
             "(expected 0, -1, None or ())", lambda: multiact.softmax(x, axis=1))
+    # (sparsemax's one axis: "must have at least 1 dimension(s)" was said of an input
+    # it takes; decision 178)
+    assert float(target.to_numpy(multiact.sparsemax(x, axis=0))) == 1.0
+    _raises(ValueError, "multiact.sparsemax: argument 'axis' is 1, out of range for a 0-d array "
+            "(expected 0 or -1)", lambda: multiact.sparsemax(x, axis=1))
 
 
 def test_zero_d_input_takes_tuple_axes_as_pytorch_takes_dim_tuples(target):

@@ -570,8 +570,13 @@ class Axis(Kind):
     normal_default = False
 
     def check(self, fname, pname, v, be, x, first="x"):
-        if self.scalar and x.ndim == 0 and _index(fname, pname, v) in (0, -1):
-            return -1
+        if self.scalar and x.ndim == 0:
+            if _index(fname, pname, v) in (0, -1):
+                return -1
+            # (the contract's words for a 0-d array, as Axes says them: "at least 1
+            # dimension" was wrong, 0-d input is taken; decision 178's probe)
+            raise ValueError(f"multiact.{fname}: argument {pname!r} is {_index(fname, pname, v)}, "
+                             f"out of range for a 0-d array (expected 0 or -1)")
         if x.ndim + self.extra < self.min_ndim:
             raise ValueError(f"multiact.{fname}: argument 'x' must have at least "
                              f"{self.min_ndim} dimension(s), got {x.ndim}-d")
