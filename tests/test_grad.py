@@ -674,3 +674,42 @@ def test_logsumexp_gradient_in_a_weight_at_zero(ad_target):
         multiact.logsumexp(torch.tensor(a), b=w).backward()
         got = w.grad.numpy()
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
+def test_sparsemax_gradient_at_a_nan_slice_is_nan_under_jit_too(ad_target):
+    # decision 180: under jax.jit, where XLA's max drops a NaN (decision 164), the
+    # slice's NaN was a constant, whose gradient is 0: [0, 0, 0] where eager JAX and
+    # PyTorch give NaN (decision 55).  The other slices keep theirs, finite
+    x = np.array([[np.nan, 1.0, 2.0], [0.5, 1.0, 1.2], [0.1, 0.2, 0.3]])
+    w = np.arange(1.0, 4.0)
+
+    def loss(t):
+        y = multiact.sparsemax(t)
+        return (y * (jnp.asarray(w) if ad_target.backend == "jax" else
+                     torch.as_tensor(w))).sum(axis=-1)
+
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        routes = {"eager": jax.grad(lambda t: loss(t).sum()),
+                  "jit": jax.jit(jax.grad(lambda t: loss(t).sum()))}
+        grads = {k: np.asarray(g(jnp.asarray(x))) for k, g in routes.items()}
+    else:
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        loss(t).sum().backward()
+        grads = {"eager": t.grad.numpy()}
+    # the clean slices' gradient, J^T w with J = diag(s) - s s^T / |S| (s: the
+    # support's indicator, from the sorted slice: 1 + k z_(k) > sum of the top k)
+    want = []
+    for row in x[1:]:
+        z = np.sort(row)[::-1]
+        k = np.arange(1, z.size + 1)
+        size = int(np.sum(1 + k * z > np.cumsum(z)))
+        s = row >= z[size - 1]
+        want.append(np.where(s, w - w[s].mean(), 0.0))
+    for route, g in grads.items():
+        assert np.isnan(g[0]).all(), (route, g)
+        np.testing.assert_allclose(g[1:], want, atol=1e-12, err_msg=route)

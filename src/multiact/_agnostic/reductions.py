@@ -606,7 +606,10 @@ def sparsemax(xp, x, axis=-1):
     # a slice holding NaN is NaN; an all -inf slice is 0 (softmax's rule). NaN by its
     # own test, not the maximum's: XLA's max of a row dropped a NaN in arrays of some
     # 4096 entries and up, and the slice came back finite, summing to 2.7 (decision 164)
-    nan = xp.any(xp.isnan(z), axis=-1, keepdims=True)
-    y = xp.where(m == -_INF, 0.0, xp.where(nan | (m != m), _NAN, y))
+    # The NaN is z times NaN there (times 0 elsewhere, so that no cotangent meets a NaN
+    # factor): a constant NaN had gradient 0 where XLA's max had dropped the NaN, under
+    # jax.jit, where PyTorch's is NaN (decisions 55 and 180)
+    bad = xp.any(xp.isnan(z), axis=-1, keepdims=True) | (m != m)
+    y = xp.where(m == -_INF, 0.0, xp.where(bad, z * xp.where(bad, _NAN, 0.0), y))
     y = y if axis == last else xp.moveaxis(y, -1, axis)
     return finish(xp, y, dt)
