@@ -272,7 +272,10 @@ def _functions_recorded(info):
         seen.add(node)
         cls = getattr(type(node), "_forward_cls", None)
         if cls is not None and cls.__module__.startswith("multiact"):
-            found.add(cls.__qualname__)
+            # (a kernel pair's Function serves every function, and its backward traces
+            # that function's own body: one case per function there)
+            kernel = cls.__qualname__.startswith("_Kernel")
+            found.add((cls.__qualname__, info.name if kernel else None))
         todo.extend(n for n, _ in node.next_functions)
     return frozenset(found)
 
@@ -281,7 +284,9 @@ def _one_case_per_function_class(infos):
     """The first case of each set of multiact Functions that the cases record
     (one case for those that record none: plain ATen backward nodes, torch's
     own concern): compiling a backward is slow (seconds a case), and cases that
-    record the same Functions trace the same backward code."""
+    record the same Functions trace the same backward code.  The sets are those
+    of CPU calls in this process's mode (the fused pass: Triton's kernel pairs);
+    a CUDA target runs the same cases."""
     chosen = {}
     for info in infos:
         chosen.setdefault(_functions_recorded(info), info)

@@ -1569,6 +1569,7 @@ def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
         assert not got[..., ~causal].any()
 
 
+@pytest.mark.backends("torch")
 def test_torch_masked_logsumexp_is_the_framework_paths_of_the_masked_input(target):
     # decision 175: logsumexp(x, where=mask) took the generic body (a dozen passes
     # and their backward).  Now the framework path (split sum, its Function) of

@@ -45,7 +45,8 @@ def _typename(v, pname=None) -> str:
         # jax.jit traces every argument: this one sets the computation, so it stays a
         # Python value (decision 46); jax.nn's functions take some such traced
         name += (f" (a value that jax.jit, vmap or grad traces: {pname!r} must be a Python "
-                 f"value; under jax.jit mark it static: jax.jit(f, static_argnames={pname!r}))")
+                 f"value; under jax.jit, mark the argument that carries it static, e.g. "
+                 f"jax.jit(f, static_argnames={pname!r}))")
     return name
 
 

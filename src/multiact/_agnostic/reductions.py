@@ -381,11 +381,12 @@ def _standardize_stats(xp, x, axis, mean, variance, epsilon, where):
             var = _mean(s.d - s.dbar, xp.sum_squares)
         else:
             squares = _mean(s.d, xp.sum_squares)
-            var = squares - s.dbar ** 2
-            # a mean of squares past the dtype's largest number is inf, and dbar^2 can
-            # be too: inf - inf was NaN, taken for 0 below, and the slice came out at
-            # +-inf (x - mean over sqrt(epsilon)) where the contract says 0 (decision 178)
-            var = xp.where(squares == _INF, _INF, var)
+            # a mean of squares past the dtype's largest number is inf, and dbar^2 was
+            # too: inf - inf, NaN, taken for 0 below, and the slice came out at +-inf
+            # (x - mean over sqrt(epsilon)) where the contract says 0.  There the
+            # correction is 0: an infinite variance (decision 178)
+            dbar = xp.where(squares == _INF, 0.0, s.dbar)
+            var = squares - dbar * dbar
         s.var = var = xp.where(var > 0, var, 0.0)  # the correction can round below 0
     else:
         var = as_param(xp, variance, x)

@@ -1157,8 +1157,8 @@ def _softmax_eager(x, axis, where, initial):
 def _masked_out(x, axis, where, initial):
     """``x`` for softmax's, log_softmax's and logsumexp's framework paths (:func:`_plain`), with
     the entries that ``where`` leaves out at -inf; None where those paths do not
-    apply (``initial`` given, or a mask that would broadcast ``x`` to a larger
-    shape).  The generic body's values for that input are the masked ones, its
+    apply (not :func:`_plain`, a mask that is not bool, or one that would broadcast
+    ``x`` to a larger shape; ``initial`` is always None here, decision 177).  The generic body's values for that input are the masked ones, its
     NaN slices' too (decision 173)."""
     if where is None:
         return x if _plain(x, axis, initial) else None
