@@ -43,7 +43,8 @@ def _typename(v, pname=None) -> str:
     name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
     if pname is not None and t.__module__.startswith("jax") and "Tracer" in t.__name__:
         # jax.jit traces every argument: this one sets the computation, so it stays a
-        # Python value (decision 46); jax.nn's functions take some such traced
+        # Python value (decision 46; jax.nn.standardize takes a traced epsilon, and
+        # multiact says how to keep it one: decision 174)
         name += (f" (a value that jax.jit, vmap or grad traces: {pname!r} must be a Python "
                  f"value; under jax.jit, mark the argument that carries it static, e.g. "
                  f"jax.jit(f, static_argnames={pname!r}))")
