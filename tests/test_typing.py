@@ -45,6 +45,15 @@ USER = textwrap.dedent('''
         return act(x) + multiact.get("gelu_new")(x) + multiact.get({"name": "silu"})(x)
 
 
+    # decision 181: NumPy scalars for the parameters typed float and int (relu's
+    # slope, an axis, a count, epsilon) were type errors, and are taken at run time
+    def numpy_scalars(x: torch.Tensor, labels: npt.NDArray[np.int64]) -> object:
+        y = multiact.relu(x, negative_slope=np.float32(0.1), max_value=np.float64(6))
+        y = y + multiact.softmax(x, axis=np.int64(-1)) + multiact.standardize(
+            x, axis=(np.int64(0), -1), epsilon=np.float64(1e-3))
+        return y, multiact.one_hot(labels, np.int64(3))
+
+
     report = multiact.info("relu", backends=["numpy"])
     known: list[str] = multiact.names()
 
@@ -66,6 +75,7 @@ BAD = textwrap.dedent('''
 
     multiact.softmax(torch.ones(3), dim=0)
     multiact.gelu(torch.ones(3), approximate="fast")
+    multiact.softmax(torch.ones(3), axis=1.5)
 ''')
 
 
@@ -103,3 +113,5 @@ def test_wrong_arguments_are_type_errors(mypy_output):
     text = "\n".join(mypy_output["bad.py"])
     assert 'No overload variant of "softmax" matches argument types' in text, text
     assert 'No overload variant of "gelu" matches' in text, text
+    assert 'No overload variant of "softmax" matches argument types "Tensor", "float"' in text, \
+        text

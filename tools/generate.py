@@ -77,7 +77,7 @@ from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
 if TYPE_CHECKING:
-    from typing import Never, Sequence, SupportsFloat
+    from typing import Never, Sequence, SupportsFloat, SupportsIndex
 
     from ._typing import ArrayLike, ArrayT, NDArray, PyInput
 

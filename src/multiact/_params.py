@@ -271,7 +271,8 @@ class Real(Kind):
 
     @property
     def annotation(self):
-        return "float | None" if self.optional else "float"
+        # (SupportsFloat: a NumPy scalar is taken at run time too; decision 181)
+        return "SupportsFloat | None" if self.optional else "SupportsFloat"
 
     @property
     def fast(self):
@@ -566,7 +567,7 @@ class Axis(Kind):
     #: whether a 0-d ``x`` takes axis 0 or -1 as "no axis", as :class:`Axes` (the
     #: contract; sparsemax: a slice of one entry, decision 140)
     scalar: bool = False
-    annotation = "int"
+    annotation = "SupportsIndex"  # (a NumPy integer is taken too; decision 181)
     static = True
     needs_array = True
     normal_default = False
@@ -598,7 +599,7 @@ class Axes(Kind):
     a tuple of one of them, are accepted there (as PyTorch accepts ``dim=0``,
     ``-1``, ``(0,)`` on 0-d tensors) and mean "no axis"."""
 
-    annotation = "int | tuple[int, ...] | None"
+    annotation = "SupportsIndex | tuple[SupportsIndex, ...] | None"
     static = True
     needs_array = True
     normal_default = False
@@ -685,7 +686,7 @@ class Initial(Kind):
 
     alone = True
 
-    annotation = "float | None"
+    annotation = "SupportsFloat | None"
     fast = "{v} is None"
 
     def check(self, fname, pname, v, be, x, first="x"):
@@ -716,7 +717,7 @@ class Count(Kind):
 
     alone = True
 
-    annotation = "int"
+    annotation = "SupportsIndex"
     static = True
     normal_default = False
 
