@@ -611,6 +611,6 @@ def sparsemax(xp, x, axis=-1):
     # factor): a constant NaN had gradient 0 where XLA's max had dropped the NaN, under
     # jax.jit, where PyTorch's is NaN (decisions 55 and 180)
     bad = xp.any(xp.isnan(z), axis=-1, keepdims=True) | (m != m)
-    y = xp.where(m == -_INF, 0.0, xp.where(bad, z * xp.where(bad, _NAN, 0.0), y))
+    y = xp.where(m == -_INF, 0.0, xp.where(bad, z * xp.where(bad, _NAN, xp.zeros_like(m)), y))
     y = y if axis == last else xp.moveaxis(y, -1, axis)
     return finish(xp, y, dt)
