@@ -90,7 +90,8 @@ def test_no_recompilation_on_repeated_calls(target, info):
 
     fn = _fn(info)
     x = _data(info, target)
-    fn(x)
+    if fn(x) is x:  # (identity of float input: x itself, nothing compiled; decision 179)
+        return
     be = backend_of(x)
     # the executables the backend compiled for this function (its body's, or its
     # special case's: the one the backend's table holds for this row)
