@@ -41,3 +41,20 @@ def exact_gelu_and_slope(x):
 
     phi = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
     return x * ndtr(x), ndtr(x) + x * phi
+
+
+def torch_ops_run(fn):
+    """``(fn(), ops)``: the names of the ATen operators (overload packets) that ran
+    while ``fn`` ran, in order, seen by a ``TorchDispatchMode``."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    ops = []
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            ops.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    with Ops():
+        out = fn()
+    return out, ops

@@ -1520,20 +1520,13 @@ def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
     # left out leak nothing; broadcast masks, half tensors, long rows, softmin, and
     # the gradient (0 where left out) against float64
     torch = pytest.importorskip("torch")
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Ops(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            seen.append(func.overloadpacket.__name__)
-            return func(*args, **(kwargs or {}))
+    from _calls import torch_ops_run
 
     gen = torch.Generator().manual_seed(173)
     inf, nan = math.inf, math.nan
     x = torch.randn(2, 3, 6, 6, generator=gen) * 4
     causal = torch.ones(6, 6, dtype=torch.bool).tril()
-    seen: list = []
-    with Ops():
-        multiact.softmax(x, where=causal)
+    _, seen = torch_ops_run(lambda: multiact.softmax(x, where=causal))
     passes = [op for op in seen if op not in ("detach", "_local_scalar_dense")]
     assert len(passes) <= 4 and "_softmax" in passes, seen  # (~mask, fill, softmax, NaN check)
     special = torch.tensor([[1.0, nan, 2.0, inf], [nan, inf, -inf, 3.0], [inf, 1.0, 2.0, 3.0],
@@ -1545,9 +1538,7 @@ def test_torch_masked_softmax_is_torchs_softmax_of_the_masked_input(target):
              (torch.randn(3, 5000, generator=gen) * 9, torch.rand(3, 5000, generator=gen) > 0.3)]
     for name in ("softmax", "softmin", "log_softmax"):
         f = getattr(multiact, name)
-        seen.clear()
-        with Ops():
-            f(x, where=causal)
+        _, seen = torch_ops_run(lambda: f(x, where=causal))
         # (torch's own kernel; log_softmax's slices near 0, one-entry rows here, are
         # computed again by its split sum: the framework path's accuracy)
         assert ("_log_softmax" if name == "log_softmax" else "_softmax") in seen, seen
@@ -1578,24 +1569,14 @@ def test_torch_masked_logsumexp_is_the_framework_paths_of_the_masked_input(targe
     # nothing; broadcast masks, keepdims, half tensors, the gradient (0 where left
     # out) against float64
     torch = pytest.importorskip("torch")
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Ops(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            seen.append(func.overloadpacket.__name__)
-            return func(*args, **(kwargs or {}))
+    from _calls import torch_ops_run
 
     gen = torch.Generator().manual_seed(175)
     inf, nan = math.inf, math.nan
     x = torch.randn(2, 3, 6, 6, generator=gen) * 4
     causal = torch.ones(6, 6, dtype=torch.bool).tril()
-    seen: list = []
-    with Ops():
-        multiact.logsumexp(x, axis=-1)
-    plain = list(seen)
-    seen.clear()
-    with Ops():
-        multiact.logsumexp(x, axis=-1, where=causal)
+    _, plain = torch_ops_run(lambda: multiact.logsumexp(x, axis=-1))
+    _, seen = torch_ops_run(lambda: multiact.logsumexp(x, axis=-1, where=causal))
     assert seen == ["logical_not", "masked_fill"] + plain, (seen, plain)
     special = torch.tensor([[1.0, nan, 2.0, inf], [nan, inf, -inf, 3.0], [inf, 1.0, 2.0, 3.0],
                             [-inf, -inf, 1.0, 2.0], [nan, nan, nan, nan], [-inf, -inf, 0, 0]])
