@@ -110,6 +110,61 @@ def test_the_cupy_backend_takes_the_kernel_for_every_check_case(monkeypatch):
         assert got == ("kernel", info.name), info.label(params)
 
 
+def test_a_cupy_kernel_that_fails_costs_that_kernel_only(monkeypatch, caplog):
+    # decision 182: CuPy compiles a kernel with NVRTC at its first call; an error there
+    # (or at launch) reached the user's call.  Now that kernel is remembered as failed,
+    # logged once, noted by multiact.info, and its calls take the generic body; an
+    # out-of-memory error stays the call's.  CuPy imports without a GPU; the kernel is
+    # a stub that raises, the array a NumPy one (the kernel code reads its dtype and
+    # size only).
+    import logging
+
+    cb = pytest.importorskip("multiact.backends.cupy")
+    from multiact._table import BY_NAME
+    from multiact.kernels import cuda_c
+
+    launches = []
+
+    def kernel(*arrays):
+        launches.append(len(arrays))
+        raise RuntimeError("nvrtc: error: invalid value for --gpu-architecture (-arch)\nmore")
+
+    for name in ("_CACHE", "_FAILED", "_BROKEN"):
+        monkeypatch.setattr(cuda_c, name, {})
+    monkeypatch.setattr(cuda_c, "cupy_kernel", lambda info, dtype, params, backward=False:
+                        kernel)
+    monkeypatch.setattr(kernels, "mode", lambda: "auto")
+    elu, glu = BY_NAME["elu"], BY_NAME["glu"]
+    x = np.ones((4, 6), np.float32)
+    body = lambda ns, t, *p: ("body", p)  # noqa: E731
+    with caplog.at_level(logging.INFO, logger="multiact"):
+        for _ in range(2):
+            assert cb.BACKEND.generic(elu, body, x, *elu.args({})) == ("body", (1.0,))
+    assert launches == [1]  # the second call did not try the kernel again
+    assert [r.getMessage() for r in caplog.records] == [
+        "multiact: kernel elu float32 forward [CuPy] unavailable, the generic body is used "
+        "(RuntimeError: nvrtc: error: invalid value for --gpu-architecture (-arch))"]
+    reasons = {k[1]: r for k, r in cuda_c.launch_failures().items()}
+    assert reasons == {"elu": "RuntimeError: nvrtc: error: invalid value for "
+                              "--gpu-architecture (-arch)"}
+    assert cuda_c.failures().keys() == cuda_c.launch_failures().keys()
+    # a gated row's kernel (two halves) likewise
+    assert cuda_c.cupy_gated(glu, x[:, :3], x[:, 3:], glu.args({})) is None
+    assert launches == [1, 2] and len(cuda_c.launch_failures()) == 2
+    notes = multiact.info("elu", backends=["numpy"]).notes
+    assert ("kernel elu float32 forward [CuPy]: failed (RuntimeError: nvrtc: error: invalid "
+            "value for --gpu-architecture (-arch)); the generic body is used") in notes
+
+    def no_memory(*arrays):
+        raise MemoryError("out of memory allocating 4,000,000,000 bytes")
+
+    monkeypatch.setattr(cuda_c, "cupy_kernel", lambda info, dtype, params, backward=False:
+                        no_memory)
+    with pytest.raises(MemoryError):
+        cuda_c.cupy_forward(BY_NAME["selu"], x, BY_NAME["selu"].args({}))
+    assert len(cuda_c.launch_failures()) == 2  # (not the kernel's failure)
+
+
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a host C++ compiler")
 def test_cupy_exact_gelu_float16_on_every_value():
     # decision 117: CuPy's float16 kernels take the float32 rational (_trace.gpu_ndtr);

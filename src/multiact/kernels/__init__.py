@@ -21,9 +21,10 @@ long on the framework path as the compile costs, and is used from then on.
 The switch ``MULTIACT_KERNELS`` (read at first use; :func:`set_mode` for tests):
 
 * unset or ``auto``: kernels where they are the fast path, compiled in the
-  background (``_tier.py``): CUDA tensors (Triton), CuPy arrays, and CPU
-  tensors of at least ``MIN_NUMEL`` elements (Inductor), or of a function's own
-  smaller floor where the backend registered one (:func:`tier_from`);
+  background (``_tier.py``): CUDA tensors (Triton) and CPU tensors of at least
+  ``MIN_NUMEL`` elements (Inductor), or of a function's own smaller floor where
+  the backend registered one (:func:`tier_from`); CuPy arrays' kernels compile
+  at their first call, as each of CuPy's own operations does (decision 182);
 * ``fused``: kernels wherever their logic can run, compiled on first use on
   the caller's thread (asked for): CPU tensors of any size, through Triton's
   interpreter when ``TRITON_INTERPRET=1`` is set (how CI tests the GPU

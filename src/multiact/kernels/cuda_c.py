@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
 import math
 import os
 import struct
@@ -36,7 +37,7 @@ from ._trace import (Node, Unsupported, _topo, derivatives, gpu_ndtr, print_node
                      trace_elementwise, trace_gated)
 
 __all__ = ["body", "kernel_source", "cupy_kernel", "host_library", "cupy_forward", "cupy_gated",
-           "CUPY_OPTIONS", "DTYPES", "failures"]
+           "CUPY_OPTIONS", "DTYPES", "failures", "launch_failures"]
 
 #: the dtypes of CuPy's kernels (CuPy arrays of other float dtypes keep the generic body)
 DTYPES = ("float16", "float32", "float64")
@@ -46,6 +47,8 @@ CUPY_OPTIONS = ("--fmad=false",)
 _LOCK = ForkSafeLock()
 _CACHE: dict = {}
 _FAILED: dict = {}
+_BROKEN: dict = {}
+_LOG = logging.getLogger("multiact")
 
 
 def _const(v, dtype):
@@ -177,6 +180,13 @@ def failures():
     return dict(_FAILED)
 
 
+def launch_failures():
+    """The kernels whose compile or launch raised in this process (``{key: reason}``;
+    decision 53, :func:`_launch`): they are among :func:`failures`, and their calls
+    take the generic body."""
+    return dict(_BROKEN)
+
+
 def _forward_kernel(info, x, params):
     """The forward kernel of ``info`` for ``x``'s dtype, or None (remembered)."""
     dtype = str(x.dtype)
@@ -192,17 +202,41 @@ def _forward_kernel(info, x, params):
         return None
 
 
+def _launch(info, x, params, *arrays):
+    """The forward kernel of ``info`` on ``arrays``, or None: where there is none, and
+    where its compile or launch raises (decision 53: CuPy compiles a kernel with NVRTC
+    on its first call, so an unsupported arch or an old driver raises there).  A
+    failure costs that kernel only: it is remembered with the first line of its
+    error (:func:`launch_failures`, ``multiact.info``), one INFO line goes to the
+    ``multiact`` logger, and its calls take the generic body from then on.  Running
+    out of memory is the call's error, not the kernel's: it propagates."""
+    k = _forward_kernel(info, x, params)
+    if k is None:
+        return None
+    try:
+        return k(*arrays)
+    except MemoryError:  # (CuPy's OutOfMemoryError among them)
+        raise
+    except Exception as e:  # noqa: BLE001 - a kernel that fails costs itself only
+        key = _key(info, str(x.dtype), params, False)
+        reason = (f"{type(e).__name__}: {e}".strip().splitlines() or ["?"])[0][:300]
+        with _LOCK:
+            _CACHE.pop(key, None)
+            _FAILED[key] = _BROKEN[key] = reason
+        _LOG.info("multiact: kernel %s %s forward [CuPy] unavailable, the generic body is "
+                  "used (%s)", info.name, key[2], reason)
+        return None
+
+
 def cupy_forward(info, x, params):
     """``info``'s function of the CuPy array ``x`` by one kernel, or None."""
-    k = _forward_kernel(info, x, params)
-    return None if k is None else k(x)
+    return _launch(info, x, params, x)
 
 
 def cupy_gated(info, a, b, params):
     """A gated row's function of the two halves ``a``, ``b`` of a CuPy array (strided
     views, read in place: ``fm.halves``) by one kernel, or None."""
-    k = _forward_kernel(info, a, params)
-    return None if k is None else k(a, b)
+    return _launch(info, a, params, a, b)
 
 
 # -- the same text on the host, for tests ---------------------------------------------------
