@@ -218,3 +218,48 @@ def test_keras_differences_are_documented_and_still_keras_behaviour():
     assert out.stdout.split() == ["gelu", "True"], (
         "keras-registered-names no longer describes Keras (it does not save an "
         f"unregistered function by its bare name): update docs/decisions.md; {out.stdout}")
+
+
+MASKS = """
+import warnings
+import numpy as np
+warnings.simplefilter("error", UserWarning)   # Keras warns of a layer dropping a mask
+N = keras.ops.convert_to_numpy
+# decision 183: the layer passes Keras' masks through (an LSTM after it read the padding)
+inp = keras.Input((None,), dtype="int32")
+emb = keras.layers.Embedding(10, 4, mask_zero=True)(inp)
+lstm = keras.layers.LSTM(3)
+native = keras.Model(inp, lstm(keras.layers.Activation(multiact.gelu)(emb)))
+mine = keras.Model(inp, lstm(multiact.Activation("gelu").to_keras()(emb)))
+padded = np.array([[3, 5, 2, 0, 0, 0]], "int32")
+assert np.array_equal(N(mine(padded)), N(mine(padded[:, :3])))
+assert np.array_equal(N(mine(padded)), N(native(padded)))
+kept = {}
+for act in (multiact.Activation("softmax"), multiact.Activation("glu"),
+            multiact.Activation("logsumexp", axis=-1, keepdims=True),
+            multiact.Activation("logsumexp", axis=-1), multiact.Activation("glu", axis=1)):
+    out = act.to_keras()(emb)
+    kept[repr(act)] = getattr(out, "_keras_mask", None) is not None
+assert list(kept.values()) == [True, True, True, False, False], kept
+# logsumexp with return_sign: two outputs (the sign was dropped)
+act = multiact.Activation("logsumexp", axis=-1, b=-1.0, return_sign=True)
+x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+i2 = keras.Input((4,))
+model = keras.Model(i2, act.to_keras()(i2))
+got, want = [N(t) for t in model(x)], act(x)
+assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want)), (got, want)
+assert (want[1] == -1).all()
+# Keras' own layer arguments
+keras.mixed_precision.set_global_policy("mixed_bfloat16")
+i3 = keras.Input((4,))
+h = keras.layers.Dense(4)(i3)
+probs = multiact.Activation("softmax").to_keras(dtype="float32", name="probs")
+assert (str(h.dtype), str(probs(h).dtype), probs.name) == ("bfloat16", "float32", "probs")
+print("masks, signs and layer arguments")
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_the_layer_passes_masks_returns_signs_and_takes_layer_arguments(backend):
+    _needs("keras", backend)
+    assert _run(IMPORTS["multiact-first"] + MASKS, backend) == "masks, signs and layer arguments"

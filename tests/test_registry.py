@@ -249,6 +249,87 @@ def test_a_default_spelled_out_is_the_same_activation():
     assert len({Activation("gelu", approximate="tanh"), Activation("gelu"),
                 Activation("gelu", approximate="none"), Activation("GELU")}) == 2
     assert Activation("gelu", approximate="tanh").params == {"approximate": "tanh"}
+    # decision 183: axes are the sorted tuple they stand for
+    assert Activation("softmax", axis=-1) == Activation("softmax", axis=(-1,))
+    assert hash(Activation("softmax", axis=-1)) == hash(Activation("softmax", axis=(-1,)))
+    assert Activation("logsumexp", axis=(0, 1)) == Activation("logsumexp", axis=(1, 0))
+    assert Activation("softmax", axis=0) != Activation("softmax")
+    assert Activation("softmax", axis=(1, 0)).params == {"axis": (1, 0)}  # (as given)
+
+
+def test_the_adapters_refuse_what_is_not_an_activation():
+    # decision 183: a string or a function was accepted and failed later (a bare
+    # "'str' object is not callable" at the first call, an AttributeError at save)
+    from multiact import adapters
+
+    for who, make, framework in (("torch_module", adapters.torch_module, "torch"),
+                                 ("flax_module", adapters.flax_module, "flax"),
+                                 ("keras_layer", adapters.keras_layer, "keras")):
+        for bad, got, hint in (("gelu", "str", "multiact.Activation('gelu')"),
+                               (multiact.silu, "function", "multiact.Activation('silu')"),
+                               (3, "int", "multiact.Activation('gelu')")):
+            with pytest.raises(TypeError) as e:
+                make(bad)
+            assert str(e.value) == (f"multiact.adapters.{who}: argument 'activation' must be "
+                                    f"a multiact.Activation (for example {hint}), got {got}")
+
+
+def test_the_first_adapters_made_on_many_threads_are_one_class(tmp_path):
+    # decision 183: threads making their first to_torch() / to_flax() at once each made
+    # a class; all but one failed to pickle ("not the same object as
+    # multiact.adapters.ActivationModule"): torch.save of such a model failed.  A fresh
+    # process (the classes are made once per process), a short switch interval to race
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    frameworks = [f for f in ("torch", "flax") if importlib.util.find_spec(f) is not None]
+    if not frameworks:
+        pytest.skip("neither torch nor flax is installed")
+    code = textwrap.dedent(f"""
+        import pickle, sys, threading
+        import multiact
+        sys.setswitchinterval(1e-6)
+        for method in {[("to_" + f) for f in frameworks]!r}:
+            act = multiact.Activation("gelu")
+            made = [None] * 8
+            start = threading.Barrier(8)
+            def make(i):
+                start.wait()
+                made[i] = getattr(act, method)()
+            threads = [threading.Thread(target=make, args=(i,)) for i in range(8)]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            assert len({{type(m) for m in made}}) == 1, (method, {{type(m) for m in made}})
+            for m in made:
+                pickle.loads(pickle.dumps(m))
+        print("one class")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert out.returncode == 0 and out.stdout.strip() == "one class", out.stderr[-2000:]
+
+
+def test_torch_fx_symbolic_trace_records_the_module_as_one_call():
+    # decision 183: FX hands forward a Proxy, which the call refused ("argument 'x' must
+    # be an array ... got torch.fx.proxy.Proxy"): FX tools (FX quantization) failed on
+    # a model that nn.GELU traces in
+    torch = pytest.importorskip("torch")
+    act = Activation("leaky_relu", negative_slope=0.2)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), act.to_torch(), torch.nn.Linear(4, 2))
+    traced = torch.fx.symbolic_trace(model)
+    calls = [(n.op, n.target) for n in traced.graph.nodes if n.op.startswith("call")]
+    assert calls == [("call_module", "0"), ("call_module", "1"), ("call_module", "2")]
+    x = torch.randn(5, 4)
+    assert torch.equal(traced(x), model(x))
+    assert torch.equal(pickle.loads(pickle.dumps(traced))(x), model(x))
+    # the module as the root: a call of the public function with its parameters
+    root = torch.fx.symbolic_trace(Activation("softmax", axis=0).to_torch())
+    (node,) = [n for n in root.graph.nodes if n.op == "call_function"]
+    assert node.target is multiact.softmax and node.kwargs == {"axis": 0}
+    assert torch.equal(root(x), multiact.softmax(x, axis=0))
 
 
 @pytest.mark.parametrize("framework, make", [

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import _api
 from .adapters import flax_module, keras_layer, torch_module
 from ._table import ALIASES, BY_NAME, PRESETS, canonical_name
-from ._params import Flag
+from ._params import Axes, Flag
 
 if TYPE_CHECKING:
     from ._typing import ActivationFn, ArrayT
@@ -119,9 +119,10 @@ class Activation:
         # equality and hash: every parameter, a default as the value it stands for, so
         # that Activation("glu") == Activation("glu", axis=-1) (decision 139)
         full = {q.name: q.default for q in row if not q.required and _plain(q.default)}
-        # and a flag as the bool it stands for: approximate="tanh" is True (decision 179)
-        same = {p: kinds[p].check(key, p, v, None, None) if isinstance(kinds[p], Flag) else v
-                for p, v in {**full, **params}.items()}
+        # and a flag as the bool it stands for: approximate="tanh" is True (decision
+        # 179); axes as the sorted tuple they stand for: axis=-1 is (-1,), (1, 0) is
+        # (0, 1) (decision 183)
+        same = {p: _same(kinds[p], key, p, v) for p, v in {**full, **params}.items()}
         object.__setattr__(self, "_key", (key, tuple(sorted(same.items()))))
 
     @property
@@ -179,10 +180,22 @@ class Activation:
         """A Flax NNX module applying this activation (imports Flax)."""
         return flax_module(self)
 
-    def to_keras(self) -> Any:
+    def to_keras(self, **kwargs: Any) -> Any:
         """A Keras 3 layer applying this activation, saved and loaded as itself
-        (imports Keras; registers multiact with Keras' serialization)."""
-        return keras_layer(self)
+        (imports Keras; registers multiact with Keras' serialization).  ``kwargs``:
+        Keras' own layer arguments (``name``, ``dtype``: ``to_keras(dtype="float32")``
+        keeps a final softmax in float32 under a mixed precision policy).  Keras' masks
+        pass through where the output keeps the input's shape."""
+        return keras_layer(self, **kwargs)
+
+
+def _same(kind, fname, pname, v):
+    """A parameter's value as :class:`Activation`'s equality compares it."""
+    if isinstance(kind, Flag):
+        return kind.check(fname, pname, v, None, None)
+    if isinstance(kind, Axes) and v is not None:
+        return tuple(sorted(v)) if isinstance(v, tuple) else (v,)
+    return v
 
 
 def _rebuild(name, params):

@@ -13,30 +13,63 @@ from __future__ import annotations
 
 import sys
 
+from ._locks import ForkSafeLock
+
 __all__ = ["torch_module", "flax_module", "keras_layer", "register_keras", "keras_in_process",
            "watch_keras_import"]
 
 _CLASSES: dict = {}
+# Reason: one class per framework in the process.  Threads making their first
+# to_torch() at once each made a class, and every class but the one this module
+# names could not be pickled (torch.save of the model failed; decision 183)
+_LOCK = ForkSafeLock()
+
+
+def _activation(who, activation):
+    """``activation`` if it is a :class:`multiact.Activation`, else the ``TypeError``
+    naming ``who`` and the argument."""
+    from ._registry import Activation
+
+    if not isinstance(activation, Activation):
+        name = getattr(activation, "__name__", None)
+        hint = (f"multiact.Activation({name!r})" if isinstance(name, str)
+                else "multiact.Activation('gelu')" if not isinstance(activation, str)
+                else f"multiact.Activation({activation!r})")
+        raise TypeError(f"multiact.adapters.{who}: argument 'activation' must be a "
+                        f"multiact.Activation (for example {hint}), got "
+                        f"{type(activation).__name__}")
+    return activation
 
 
 def torch_module(activation):
     """A ``torch.nn.Module`` applying ``activation`` (no parameters of its own)."""
-    return _torch_class()(activation)
+    return _torch_class()(_activation("torch_module", activation))
 
 
 def _torch_class():
     cls = _CLASSES.get("torch")
-    if cls is None:
-        torch = _framework("torch", "torch", "multiact.Activation.to_torch()")
+    if cls is not None:
+        return cls
+    torch = _framework("torch", "torch", "multiact.Activation.to_torch()")
+    with _LOCK:
+        cls = _CLASSES.get("torch")
+        if cls is not None:
+            return cls
 
         class ActivationModule(torch.nn.Module):
             """A ``torch.nn.Module`` around a :class:`multiact.Activation`."""
 
             def __init__(self, activation):
                 super().__init__()
-                self.activation = activation
+                self.activation = _activation("ActivationModule", activation)
 
             def forward(self, x):
+                if isinstance(x, torch.fx.Proxy):
+                    # Reason: torch.fx.symbolic_trace (FX quantization and other FX
+                    # tools) hands forward a Proxy, which no array function takes: the
+                    # module is recorded as one call of itself, as FX records torch.nn's
+                    # own activations (decision 183)
+                    return _fx_call(self, x)
                 return self.activation(x)
 
             def extra_repr(self):
@@ -49,23 +82,40 @@ def _torch_class():
     return cls
 
 
+def _fx_call(module, x):
+    """The node of an FX graph that calls ``module`` on the proxy ``x``: a
+    ``call_module`` where the module is part of the traced root (a leaf, as
+    ``torch.nn.GELU``), else (the module is the root itself) a ``call_function`` of
+    the public function, with the activation's parameters as keyword arguments."""
+    tracer = x.tracer
+    if tracer.root is not module:
+        return tracer.create_proxy("call_module", tracer.path_of_module(module), (x,), {})
+    act = module.activation
+    return tracer.create_proxy("call_function", act._fn, (x,), act.params)
+
+
 def flax_module(activation):
     """A Flax NNX module applying ``activation``.
 
     The activation is a hashable, immutable attribute, so NNX treats it as
     static: ``nnx.jit`` and ``nnx.Sequential`` take the module as they take any.
     """
-    return _flax_class()(activation)
+    return _flax_class()(_activation("flax_module", activation))
 
 
 def _flax_class():
     cls = _CLASSES.get("flax")
-    if cls is None:
-        nnx = _framework("flax.nnx", "flax", "multiact.Activation.to_flax()")
+    if cls is not None:
+        return cls
+    nnx = _framework("flax.nnx", "flax", "multiact.Activation.to_flax()")
+    with _LOCK:
+        cls = _CLASSES.get("flax")
+        if cls is not None:
+            return cls
 
         class FlaxActivation(nnx.Module):
             def __init__(self, activation):
-                self.activation = activation
+                self.activation = _activation("FlaxActivation", activation)
 
             def __call__(self, x):
                 return self.activation(x)
@@ -98,12 +148,16 @@ def __getattr__(name):
 def _output_shape(activation, shape):
     """The shape ``activation`` gives an input of ``shape`` (Keras' ``None`` sizes
     kept): the gated rows halve their axis, one_hot adds its classes, logsumexp and
-    logmeanexp reduce; every other row keeps the shape."""
+    logmeanexp reduce; every other row keeps the shape.  ``logsumexp(...,
+    return_sign=True)``: the two outputs' shapes (the value's, the sign's)."""
     from ._table import BY_NAME
 
     info = BY_NAME[activation.name]
     p = {q.name: q.default for q in info.params if not q.required}
     p.update(activation.params)
+    if p.get("return_sign"):
+        one = _output_shape(_with_params(activation, return_sign=False), shape)
+        return one, one
     shape, nd = tuple(shape), len(shape)
     if info.halves:
         ax = p["axis"] % nd
@@ -119,6 +173,43 @@ def _output_shape(activation, shape):
             return tuple(1 if i in axes else n for i, n in enumerate(shape))
         return tuple(n for i, n in enumerate(shape) if i not in axes)
     return shape
+
+
+def _with_params(activation, **changed):
+    """``activation`` with the parameters ``changed``."""
+    from ._registry import Activation
+
+    return Activation(activation.name, **{**activation.params, **changed})
+
+
+def _output_mask(activation, shape, mask):
+    """The Keras mask of ``activation``'s output: the input's ``mask`` where no axis
+    but the last changes (every element-wise row, the softmax family, standardize; a
+    gated row over the last axis; a reduction of the last axis with ``keepdims``), as
+    ``keras.layers.Activation`` passes it, else None (an axis before the last
+    removed, added or halved: the mask no longer lines up).  ``return_sign``: one
+    for each output."""
+    from ._table import BY_NAME
+
+    info = BY_NAME[activation.name]
+    p = {q.name: q.default for q in info.params if not q.required}
+    p.update(activation.params)
+    nd = len(shape)
+    last = {nd - 1} if nd else set()
+    if mask is None:
+        kept = None
+    elif info.halves:
+        kept = mask if nd and p["axis"] % nd == nd - 1 else None
+    elif info.name == "one_hot":
+        kept = None
+    elif info.name in ("logsumexp", "logmeanexp"):
+        axis = p["axis"]
+        axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+        axes = {a % nd for a in axes} if nd else set()
+        kept = mask if not axes or (p["keepdims"] and axes <= last) else None
+    else:
+        kept = mask
+    return [kept, kept] if p.get("return_sign") else kept
 
 
 def register_keras():
@@ -148,13 +239,20 @@ def register_keras():
             super().__init__(**kwargs)
             if isinstance(activation, dict):
                 activation = multiact.Activation.from_config(activation)
-            self.activation = activation
+            self.activation = _activation("MultiactActivation", activation)
+            # Reason: Keras' masks (Embedding(mask_zero=True), Masking) pass through,
+            # as through keras.layers.Activation: a layer without it dropped the mask,
+            # and an LSTM after it read the padding (decision 183)
+            self.supports_masking = True
 
         def call(self, x):
             return self.activation(x)
 
         def compute_output_shape(self, input_shape):
             return _output_shape(self.activation, input_shape)
+
+        def compute_mask(self, inputs, mask=None):
+            return _output_mask(self.activation, tuple(inputs.shape), mask)
 
         def get_config(self):
             return {**super().get_config(), "activation": self.activation.to_config()}
@@ -287,8 +385,10 @@ def _unwatch():
             pass
 
 
-def keras_layer(activation):
+def keras_layer(activation, **kwargs):
     """A Keras 3 layer applying ``activation``; it saves and loads as itself (the
-    activation's config is in the layer's config)."""
+    activation's config is in the layer's config).  ``kwargs``: Keras' own layer
+    arguments (``name``, ``dtype``, ...)."""
+    _activation("keras_layer", activation)
     _framework("keras", "keras", "multiact.Activation.to_keras()")
-    return register_keras()(activation)
+    return register_keras()(activation, **kwargs)
