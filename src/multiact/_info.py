@@ -115,6 +115,11 @@ def _classify(row, be, codes):
                 "cuda_c.py": "CUDA C++"}[kernel.co_filename.rsplit(os.sep, 1)[-1]]
         return (f"fused kernel ({tech})", "one pass over memory, printed from the generic "
                 "body (kernels/)", _where(kernel))
+    blocks = next((c for c in codes if c.co_name == "_per_block"
+                   and c.co_filename.endswith(os.sep + "dask.py")), None)
+    if blocks is not None:
+        return ("NumPy's function, per block", "one task per block, NumPy's values "
+                "(backends/dask.py: _per_block)", _where(blocks))
     if ran_special and not ran_body:
         return ("special case", special.reason, _short(special.where))
     if ran_special and ran_body:

@@ -159,8 +159,12 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
             # it (-inf and inf before, as SciPy's and JAX's; decision 146)
             lb, sb, b = math.log(abs(b)), math.copysign(1.0, b), None
         if b is not None and not isinstance(b, (int, float)):
-            if not fm.same_shape(b.shape, a.shape):
+            if fm.same_shape(b.shape, a.shape):
+                pass
+            elif all(fm.known(n) for n in a.shape + b.shape):
                 a, b = xp.broadcast_arrays(a, b)
+            else:  # dask's unknown sizes, which broadcast_arrays refuses: by an operation
+                a, b = a + xp.zeros_like(b), b + xp.zeros_like(a)
             # b == 0 excludes the entry, even an infinite one.
             nz = b != 0
             mask = nz if mask is None else (mask & nz)
