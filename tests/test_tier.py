@@ -972,3 +972,21 @@ def test_another_threads_compile_leaves_this_threads_calls_on_their_routes():
     # a compile of this thread's still traces the body (fullgraph: no graph break)
     f = torch.compile(lambda t: multiact.softmax(t, axis=0), fullgraph=True, backend="eager")
     torch.testing.assert_close(f(x), want, rtol=1e-15, atol=0)
+
+
+def test_a_compile_on_the_callers_thread_shows_and_obeys_no_warning_filter():
+    # decision 185: fused mode's first call imported Inductor on the caller's thread,
+    # whose "torch.jit.script_method is deprecated" reached the user's program, and
+    # under the user's simplefilter("error") it raised inside the compile: the kernel
+    # failed for the process.  The user's filter stays as it was after the call
+    out, err = _run("""
+        import warnings
+        kernels.set_mode("fused")
+        warnings.simplefilter("error")
+        x = torch.randn(1000, dtype=torch.float16)
+        y = multiact.silu(x)
+        assert warnings.filters[0][0] == "error", warnings.filters[:2]
+        print(kernels.status("silu")[0]["state"], kernels.kernel_calls())
+    """)
+    assert out.split() == ["ready", "1"], (out, err[-2000:])
+    assert "Warning" not in err, err[-2000:]

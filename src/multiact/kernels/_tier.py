@@ -46,6 +46,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections import deque, namedtuple
 
 __all__ = ["Slot", "Tier", "TIER", "DEFAULT_COST", "Miss", "Pair"]
@@ -249,7 +250,15 @@ class Tier:
         with self._lock:
             if slot in self._queue:
                 self._queue.remove(slot)
-        self._compile(slot, sample)
+        # Reason: the compile's warnings are the framework's (Inductor's import warned
+        # "torch.jit.script_method is deprecated" into the user's program), and under
+        # the user's simplefilter("error") one raised inside the compile and failed the
+        # kernel for the process (decision 185).  On the caller's thread, which the
+        # compile holds anyway; the background thread's compiles leave the process's
+        # filters alone (they would hide other threads' warnings meanwhile)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._compile(slot, sample)
         return slot
 
     # -- the compile thread --------------------------------------------------------------
