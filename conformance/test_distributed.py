@@ -193,6 +193,25 @@ def test_dask_logsumexp_weights_of_unknown_size(target):
 
 
 @pytest.mark.backends("dask")
+def test_dask_standardize_past_the_largest_square_is_quiet(target):
+    # decisions 166, 185: a slice whose sum of squares passes float32's largest number
+    # gives 0 (the contract's exception), silently on NumPy; dask warned "overflow
+    # encountered in multiply" at compute, where the call's errstate does not reach
+    import warnings
+
+    import dask.array as da
+
+    a = np.array([[1e30, -1e30, 5e29, 0.0], [1.0, 2.0, 3.0, 4.0]], np.float32)
+    for chunks in (2, -1):
+        for axis in (-1, None):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                got = multiact.standardize(da.from_array(a, chunks=chunks), axis=axis).compute()
+                want = multiact.standardize(a, axis=axis)
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.backends("dask")
 @pytest.mark.parametrize("info", [i for i in TABLE if i.elementwise], ids=lambda i: i.name)
 def test_dask_elementwise_is_one_task_per_block_and_numpys_values(target, info):
     # decision 184: an element-wise function with Python-number parameters is NumPy's

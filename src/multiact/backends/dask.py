@@ -7,7 +7,7 @@ over ``axis``, which dask evaluates correctly when the axis is split across
 chunks; unknown chunk sizes (after boolean indexing) are counted lazily
 (``_formulas.count``) and reduced axes dropped with ``squeeze``
 (``_formulas.drop_axes``).  Four primitives differ (below, each with its reason):
-``clip``, ``max``, ``shift`` and ``quotient``.
+``clip``, ``max``, ``shift``, ``quotient`` and ``sum_squares``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,32 @@ def _quotient(ns, a, b):
     return _da.core.elemwise(_quiet_divide, a, b)
 
 
-PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient}
+def _quiet_sum_squares(a, axis=None, keepdims=False, **_):
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        return np.sum(a * a, axis=axis, keepdims=keepdims)
+
+
+def _quiet_sum(a, axis=None, keepdims=False, **_):
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def _sum_squares(ns, d, axis=None, keepdims=False):
+    # Reason: no spurious warning (decisions 178, 185), as NumPy's primitive: a
+    # standardize slice whose sum of squares passes the dtype's largest number is
+    # the contract's exception (its output is 0), and NumPy warned "overflow
+    # encountered in multiply" when dask computed the block, where the call's
+    # errstate does not reach: each block's squares and sums run under their own
+    return _da.reduction(d, _quiet_sum_squares, _quiet_sum, axis=axis, keepdims=keepdims,
+                         dtype=d.dtype)
+
+
+PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient,
+              "sum_squares": _sum_squares}
 
 
 class DaskBackend(Backend):
