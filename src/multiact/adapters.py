@@ -46,40 +46,49 @@ def torch_module(activation):
     return _torch_class()(_activation("torch_module", activation))
 
 
-def _torch_class():
-    cls = _CLASSES.get("torch")
+def _class_once(key, module, extra, who, make):
+    """The adapter class ``key``: ``make(framework)`` once per process, under the
+    lock, named in this module (picklable by reference: :func:`__getattr__`)."""
+    cls = _CLASSES.get(key)
     if cls is not None:
         return cls
-    torch = _framework("torch", "torch", "multiact.Activation.to_torch()")
+    framework = _framework(module, extra, who)
     with _LOCK:
-        cls = _CLASSES.get("torch")
-        if cls is not None:
-            return cls
-
-        class ActivationModule(torch.nn.Module):
-            """A ``torch.nn.Module`` around a :class:`multiact.Activation`."""
-
-            def __init__(self, activation):
-                super().__init__()
-                self.activation = _activation("ActivationModule", activation)
-
-            def forward(self, x):
-                if isinstance(x, torch.fx.Proxy):
-                    # Reason: torch.fx.symbolic_trace (FX quantization and other FX
-                    # tools) hands forward a Proxy, which no array function takes: the
-                    # module is recorded as one call of itself, as FX records torch.nn's
-                    # own activations (decision 183)
-                    return _fx_call(self, x)
-                return self.activation(x)
-
-            def extra_repr(self):
-                return repr(self.activation)
-
-        ActivationModule.__module__ = __name__
-        ActivationModule.__qualname__ = "ActivationModule"
-        cls = _CLASSES["torch"] = ActivationModule
-        globals()["ActivationModule"] = cls  # picklable by reference (__getattr__ below)
+        cls = _CLASSES.get(key)
+        if cls is None:
+            cls = make(framework)
+            cls.__module__ = __name__
+            globals()[cls.__qualname__] = _CLASSES[key] = cls
     return cls
+
+
+def _torch_class():
+    return _class_once("torch", "torch", "torch", "multiact.Activation.to_torch()",
+                       _make_torch_class)
+
+
+def _make_torch_class(torch):
+    class ActivationModule(torch.nn.Module):
+        """A ``torch.nn.Module`` around a :class:`multiact.Activation`."""
+
+        def __init__(self, activation):
+            super().__init__()
+            self.activation = _activation("ActivationModule", activation)
+
+        def forward(self, x):
+            if isinstance(x, torch.fx.Proxy):
+                # Reason: torch.fx.symbolic_trace (FX quantization and other FX tools)
+                # hands forward a Proxy, which no array function takes: the module is
+                # recorded as one call of itself, as FX records torch.nn's own
+                # activations (decision 183)
+                return _fx_call(self, x)
+            return self.activation(x)
+
+        def extra_repr(self):
+            return repr(self.activation)
+
+    ActivationModule.__qualname__ = "ActivationModule"
+    return ActivationModule
 
 
 def _fx_call(module, x):
@@ -104,30 +113,23 @@ def flax_module(activation):
 
 
 def _flax_class():
-    cls = _CLASSES.get("flax")
-    if cls is not None:
-        return cls
-    nnx = _framework("flax.nnx", "flax", "multiact.Activation.to_flax()")
-    with _LOCK:
-        cls = _CLASSES.get("flax")
-        if cls is not None:
-            return cls
+    return _class_once("flax", "flax.nnx", "flax", "multiact.Activation.to_flax()",
+                       _make_flax_class)
 
-        class FlaxActivation(nnx.Module):
-            def __init__(self, activation):
-                self.activation = _activation("FlaxActivation", activation)
 
-            def __call__(self, x):
-                return self.activation(x)
+def _make_flax_class(nnx):
+    class FlaxActivation(nnx.Module):
+        def __init__(self, activation):
+            self.activation = _activation("FlaxActivation", activation)
 
-            def __repr__(self):
-                return f"FlaxActivation({self.activation!r})"
+        def __call__(self, x):
+            return self.activation(x)
 
-        FlaxActivation.__module__ = __name__
-        FlaxActivation.__qualname__ = "FlaxActivation"
-        cls = _CLASSES["flax"] = FlaxActivation
-        globals()["FlaxActivation"] = cls
-    return cls
+        def __repr__(self):
+            return f"FlaxActivation({self.activation!r})"
+
+    FlaxActivation.__qualname__ = "FlaxActivation"
+    return FlaxActivation
 
 
 #: the classes made on first use, by the name pickle looks them up by
