@@ -147,13 +147,14 @@ def test_a_cupy_kernel_that_fails_costs_that_kernel_only(monkeypatch, caplog):
     reasons = {k[1]: r for k, r in cuda_c.launch_failures().items()}
     assert reasons == {"elu": "RuntimeError: nvrtc: error: invalid value for "
                               "--gpu-architecture (-arch)"}
-    assert cuda_c.failures().keys() == cuda_c.launch_failures().keys()
+    assert cuda_c.failures() == {}  # (not a kernel that could not be printed: noted once)
     # a gated row's kernel (two halves) likewise
     assert cuda_c.cupy_gated(glu, x[:, :3], x[:, 3:], glu.args({})) is None
     assert launches == [1, 2] and len(cuda_c.launch_failures()) == 2
     notes = multiact.info("elu", backends=["numpy"]).notes
-    assert ("kernel elu float32 forward [CuPy]: failed (RuntimeError: nvrtc: error: invalid "
-            "value for --gpu-architecture (-arch)); the generic body is used") in notes
+    assert [n for n in notes if "nvrtc" in n] == [
+        "kernel elu float32 forward [CuPy]: failed (RuntimeError: nvrtc: error: invalid "
+        "value for --gpu-architecture (-arch)); the generic body is used"]
 
     def no_memory(*arrays):
         raise MemoryError("out of memory allocating 4,000,000,000 bytes")

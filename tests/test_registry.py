@@ -266,8 +266,11 @@ def test_the_adapters_refuse_what_is_not_an_activation():
                                  ("flax_module", adapters.flax_module, "flax"),
                                  ("keras_layer", adapters.keras_layer, "keras")):
         for bad, got, hint in (("gelu", "str", "multiact.Activation('gelu')"),
+                               ("Swish", "str", "multiact.Activation('silu')"),
                                (multiact.silu, "function", "multiact.Activation('silu')"),
-                               (3, "int", "multiact.Activation('gelu')")):
+                               (3, "int", "multiact.Activation('gelu')"),
+                               ("nope", "str", "multiact.Activation('gelu')"),
+                               (lambda t: t, "function", "multiact.Activation('gelu')")):
             with pytest.raises(TypeError) as e:
                 make(bad)
             assert str(e.value) == (f"multiact.adapters.{who}: argument 'activation' must be "

@@ -31,10 +31,14 @@ def _activation(who, activation):
     from ._registry import Activation
 
     if not isinstance(activation, Activation):
-        name = getattr(activation, "__name__", None)
-        hint = (f"multiact.Activation({name!r})" if isinstance(name, str)
-                else "multiact.Activation('gelu')" if not isinstance(activation, str)
-                else f"multiact.Activation({activation!r})")
+        from ._table import canonical_name
+
+        name = activation if isinstance(activation, str) else getattr(activation, "__name__",
+                                                                      None)
+        try:  # (a name multiact knows: a string, or one of its functions)
+            hint = f"multiact.Activation({canonical_name(name)!r})"
+        except (TypeError, ValueError):
+            hint = "multiact.Activation('gelu')"
         raise TypeError(f"multiact.adapters.{who}: argument 'activation' must be a "
                         f"multiact.Activation (for example {hint}), got "
                         f"{type(activation).__name__}")

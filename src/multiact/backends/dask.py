@@ -6,7 +6,7 @@ Reductions (softmax, logsumexp, standardize) are written with ``max``/``sum``
 over ``axis``, which dask evaluates correctly when the axis is split across
 chunks; unknown chunk sizes (after boolean indexing) are counted lazily
 (``_formulas.count``) and reduced axes dropped with ``squeeze``
-(``_formulas.drop_axes``).  Four primitives differ (below, each with its reason):
+(``_formulas.drop_axes``).  Five primitives differ (below, each with its reason):
 ``clip``, ``max``, ``shift``, ``quotient`` and ``sum_squares``.
 """
 
@@ -114,6 +114,8 @@ class DaskBackend(Backend):
         if row.elementwise and type(getattr(x, "_meta", None)) is _NDARRAY \
                 and all(type(p) in _CONSTANTS for p in params):
             return _per_block(row, x, params)
+        params = tuple(_aligned(v, x, row.name, q.name, row.first)
+                       for v, q in zip(params, row.params))
         return body(self.ns, x, *params)
 
     def check_array(self, fname, pname, v, x, first="x"):
@@ -125,8 +127,13 @@ class DaskBackend(Backend):
 _CONSTANTS = (float, int, bool, type(None))
 
 
-def _block(fn, params, block):
-    return fn(block, *params)
+def _numpy_block(name, params, block):
+    """NumPy's function ``name`` of one block (a module-level function of plain
+    arguments: dask tokenizes it in microseconds, where a bound method of the NumPy
+    backend was pickled whole, 14.5 ms a call)."""
+    from . import numpy as _np_backend
+
+    return getattr(_np_backend.BACKEND, name)(block, *params)
 
 
 def _per_block(row, x, params):
@@ -134,15 +141,52 @@ def _per_block(row, x, params):
     block (``map_blocks``).  Reason: speed.  The generic body is one dask operation,
     so one task per block, for each of its array operations: exact GELU's generic
     ``ndtr`` put 92,800 tasks into the graph of a 2000 x 2000 array of 400 blocks,
-    which computed in 5.6-6.1 s against 0.1 s for a ``map_blocks`` of SciPy's
+    which computed in 5.5-6.1 s against 0.1 s for a ``map_blocks`` of SciPy's
     formula (decision 184).  NumPy's functions are the same bodies (with NumPy's
     special cases: SciPy's ``ndtr``, in-place chains), so the values are NumPy's,
     bit for bit, and within the table's bounds."""
-    from . import numpy as _np_backend  # (NumPy only: a dask array's blocks are NumPy's)
+    # the result's dtype from an empty block (``x._meta`` of a 0-d array holds its
+    # value: computed there, it warned of an overflow at the call)
+    with _np.errstate(all="ignore"):
+        dt = _numpy_block(row.name, params, _np.empty((0,), x.dtype)).dtype
+    meta = _np.empty((0,) * x.ndim, dt)
+    return x.map_blocks(partial(_numpy_block, row.name, params), dtype=dt, meta=meta,
+                        name=f"{row.name}-{_da.core.tokenize(x, row.name, params)}")
 
-    fn = getattr(_np_backend.BACKEND, row.name)
-    meta = fn(x._meta, *params)  # (an empty block: the result's dtype, no values)
-    return x.map_blocks(partial(_block, fn, params), dtype=meta.dtype, meta=meta)
+
+def _unknown(n):
+    return n != n  # (dask's NaN size)
+
+
+def _aligned(v, x, fname, pname, first):
+    """The array parameter ``v`` (a mask, a weight) of ``x``'s call, checked block
+    by block against ``x`` where a size is unknown (boolean indexing).  Reason:
+    dask's operations broadcast such blocks as NumPy broadcasts them, so a block of
+    1 entry stretched over one of 2 where ``v`` had 3 rows and ``x`` 4: logsumexp's
+    ``b`` and the softmax family's ``where`` gave values where NumPy's shape check
+    raises (decision 184).  The check runs when the graph does (the sizes are not
+    known before); it raises the contract's ``ValueError``, and a size-1 axis known
+    as such still broadcasts.  Else ``v`` itself."""
+    if not isinstance(v, _da.Array) or v.ndim > x.ndim:
+        return v
+    off = x.ndim - v.ndim
+    axes = tuple(i for i in range(v.ndim)
+                 if (_unknown(v.shape[i]) or _unknown(x.shape[i + off])) and v.shape[i] != 1)
+    if not axes:
+        return v
+    return _da.core.elemwise(partial(_aligned_block, fname, pname, first, axes, off), v, x,
+                             dtype=v.dtype)
+
+
+def _aligned_block(fname, pname, first, axes, off, vb, xb):
+    for i in axes:
+        n, m = vb.shape[i], xb.shape[i + off]
+        if n != m:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} does not broadcast to "
+                             f"{first}'s shape: along axis {i + off} a block of {n} entries "
+                             f"meets one of {m} (sizes unknown until compute, after boolean "
+                             f"indexing)")
+    return _np.broadcast_to(vb, _np.broadcast_shapes(vb.shape, xb.shape))
 
 
 def _refuse_blocks(v, fname, pname):

@@ -49,9 +49,13 @@ import time
 import warnings
 from collections import deque, namedtuple
 
+from .._locks import ForkSafeLock
+
 __all__ = ["Slot", "Tier", "TIER", "DEFAULT_COST", "Miss", "Pair"]
 
 _LOG = logging.getLogger("multiact")
+#: held around a compile on the caller's thread (its warnings ignored): see compile_now
+_WARNINGS_LOCK = ForkSafeLock(reentrant=True)
 
 #: seconds one compile is taken to cost before this process has measured one
 #: (Inductor, one element-wise kernel, its disk cache cold or warm: 1.5-5 s on
@@ -255,8 +259,10 @@ class Tier:
         # the user's simplefilter("error") one raised inside the compile and failed the
         # kernel for the process (decision 185).  On the caller's thread, which the
         # compile holds anyway; the background thread's compiles leave the process's
-        # filters alone (they would hide other threads' warnings meanwhile)
-        with warnings.catch_warnings():
+        # filters alone (they would hide other threads' warnings meanwhile).  One such
+        # compile at a time: catch_warnings saves and restores the one list of filters
+        # of the process, and two threads' that overlapped left "ignore" behind
+        with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._compile(slot, sample)
         return slot

@@ -182,8 +182,9 @@ def failures():
 
 def launch_failures():
     """The kernels whose compile or launch raised in this process (``{key: reason}``;
-    decision 53, :func:`_launch`): they are among :func:`failures`, and their calls
-    take the generic body."""
+    decision 53, :func:`_launch`): their calls take the generic body.  (Apart from
+    :func:`failures`, the kernels that could not be printed, which
+    ``kernels.coverage`` lists: ``multiact.info`` notes each failure once.)"""
     return dict(_BROKEN)
 
 
@@ -193,7 +194,7 @@ def _forward_kernel(info, x, params):
     if dtype not in DTYPES or x.size == 0:
         return None
     key = _key(info, dtype, params, False)
-    if key in _FAILED:
+    if key in _FAILED or key in _BROKEN:
         return None
     try:
         return cupy_kernel(info, dtype, params)
@@ -222,7 +223,7 @@ def _launch(info, x, params, *arrays):
         reason = (f"{type(e).__name__}: {e}".strip().splitlines() or ["?"])[0][:300]
         with _LOCK:
             _CACHE.pop(key, None)
-            _FAILED[key] = _BROKEN[key] = reason
+            _BROKEN[key] = reason
         _LOG.info("multiact: kernel %s %s forward [CuPy] unavailable, the generic body is "
                   "used (%s)", info.name, key[2], reason)
         return None
