@@ -288,9 +288,13 @@ def test_an_array_as_an_int_parameter_is_refused_not_computed():
         raise AssertionError("computed")
 
     with dask.config.set(scheduler=refuse):
+        hint = (" (an array, which multiact does not read back from its device: pass {!r} "
+                "as a Python value, e.g. float(v), int(v) or bool(v))")
         _raises(TypeError, "multiact.one_hot: argument 'num_classes' must be an int, got "
-                "dask.Array", lambda: multiact.one_hot(da.arange(3), da.asarray(3)))
-        _raises(TypeError, "multiact.softmax: argument 'axis' must be an int, got dask.Array",
+                "dask.Array" + hint.format("num_classes"),
+                lambda: multiact.one_hot(da.arange(3), da.asarray(3)))
+        _raises(TypeError, "multiact.softmax: argument 'axis' must be an int, got dask.Array"
+                + hint.format("axis"),
                 lambda: multiact.softmax(da.ones((2, 2)), axis=da.asarray(0)))
     # NumPy's integers and 0-d integer arrays hold their value
     np.testing.assert_array_equal(multiact.softmax(np.ones((2, 2)), axis=np.array(0)),

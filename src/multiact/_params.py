@@ -48,7 +48,18 @@ def _typename(v, pname=None) -> str:
         name += (f" (a value that jax.jit, vmap or grad traces: {pname!r} must be a Python "
                  f"value; under jax.jit, mark the argument that carries it static, e.g. "
                  f"jax.jit(f, static_argnames={pname!r}))")
+    elif pname is not None and t.__module__.partition(".")[0] in _DEVICE_LIBRARIES \
+            and hasattr(v, "shape") and hasattr(v, "dtype"):
+        # a concrete array of a library whose arrays may live on a device: never read
+        # back to the host here (decision 166); to its user a jnp.float32(1e-3) is a
+        # real number, so the message says what to pass (decision 186)
+        name += (f" (an array, which multiact does not read back from its device: pass "
+                 f"{pname!r} as a Python value, e.g. float(v), int(v) or bool(v))")
     return name
+
+
+#: libraries whose 0-d arrays a Python-valued parameter refuses (NumPy's are read)
+_DEVICE_LIBRARIES = frozenset({"jax", "jaxlib", "torch", "cupy", "dask"})
 
 
 def _known(n) -> bool:
