@@ -431,3 +431,25 @@ def test_identity_returns_float_input_itself(target):
     np.testing.assert_array_equal(jax.jit(multiact.identity)(x), x)
     np.testing.assert_array_equal(jax.grad(lambda t: multiact.identity(t).sum())(x),
                                   np.ones(6))
+
+
+def test_an_export_for_another_platform_takes_that_platforms_formulas(target):
+    # decision 186: the CPU's formulas (IEEE division, exact GELU's float32 fit) were
+    # chosen by jax.default_backend() when traced, so an artifact exported on a CPU
+    # for CUDA had neither the corrected division (decision 113) nor the generic ndtr;
+    # now jax.lax.platform_dependent chooses when lowering, for the export's platforms
+    if target.device != "cpu":
+        pytest.skip("compares the CPU's lowering with another platform's")
+    spec = jax.ShapeDtypeStruct((1024,), jnp.float32)
+    x = jnp.linspace(-14.0, 10.0, 1024, dtype=jnp.float32)
+    # the marks: the corrected division splits with reduce_precision (_split), and so
+    # does the float32 fit of exact GELU (_NS_F32); the generic ndtr does not
+    for f, on_cpu, on_cuda in ((multiact.soft_sign, False, True),
+                               (lambda t: multiact.gelu(t, approximate=False), True, False)):
+        cpu = jax.export.export(jax.jit(f), platforms=("cpu",))(spec)
+        cuda = jax.export.export(jax.jit(f), platforms=("cuda",))(spec)
+        assert ("reduce_precision" in cpu.mlir_module(),
+                "reduce_precision" in cuda.mlir_module()) == (on_cpu, on_cuda)
+        np.testing.assert_array_equal(np.asarray(cpu.call(x)), np.asarray(jax.jit(f)(x)))
+    both = jax.export.export(jax.jit(multiact.soft_sign), platforms=("cpu", "cuda"))(spec)
+    np.testing.assert_array_equal(np.asarray(both.call(x)), np.asarray(multiact.soft_sign(x)))

@@ -80,13 +80,22 @@ def _divide_rn(ns, a, b):
     """_formulas.divide_rn for JAX.  Reason: accuracy.  XLA divides float32 on NVIDIA
     GPUs by div.full.f32 (within 2 ulp; openxla/xla#37181): soft_sign was 2.0 ulp
     off against its 1.5 bound on an H200.  One correction step (_refined), 14 more
-    float32 operations in the fused loop, wherever JAX's default backend is not the
-    CPU (a trace does not know its arrays' device; XLA's CPU division is IEEE, and
-    there the correction cost soft_sign 2.8x at 1e6 float32)."""
+    float32 operations in the fused loop, wherever the computation is not lowered for
+    a CPU (XLA's CPU division is IEEE, and there the correction cost soft_sign 2.8x at
+    1e6 float32): chosen when lowering, by ``jax.lax.platform_dependent`` (decision
+    186)."""
     a, b = _xp.asarray(a), _xp.asarray(b)
-    if _xp.result_type(a, b) != _xp.float32 or jax.default_backend() == "cpu":
+    if _xp.result_type(a, b) != _xp.float32:
         return a / b
-    return _divide_rn32(a.astype(_xp.float32), b.astype(_xp.float32))
+    a, b = _xp.broadcast_arrays(a.astype(_xp.float32), b.astype(_xp.float32))
+    # chosen when lowered, for the platform lowered for (jax.export's platforms too:
+    # decided by jax.default_backend() when traced, an artifact exported on a CPU for
+    # CUDA lost the correction; decision 186)
+    return jax.lax.platform_dependent(a, b, cpu=_divide_plain, default=_divide_rn32)
+
+
+def _divide_plain(a, b):
+    return a / b
 
 
 def _cdf_of_slope_phi(value, pdf=_special.normal_pdf):
@@ -312,17 +321,33 @@ def _exact_ns(ns, x):
         return _NS_HALF
     work = x.dtype if _xp.issubdtype(x.dtype, _xp.floating) else \
         jax.dtypes.canonicalize_dtype(_xp.float64)
-    return _NS_F32 if work == _xp.float32 and jax.default_backend() == "cpu" else ns
+    return _NS_F32 if work == _xp.float32 else ns
+
+
+def _by_platform(body, ns, x):
+    """``body(namespace, x)`` with the exact form's namespace: the CPU's float32 fit
+    (``_NS_F32``) only where the computation is lowered for a CPU, chosen when it is
+    lowered (``jax.lax.platform_dependent``: an export's platforms decide, where
+    ``jax.default_backend()`` at the trace had an artifact exported on a CPU for CUDA
+    take the CPU's fit; decision 186)."""
+    own = _exact_ns(ns, x)
+    if own is not _NS_F32:
+        return body(own, x)
+    return jax.lax.platform_dependent(x, cpu=partial(body, _NS_F32), default=partial(body, ns))
 
 
 def _gelu_body(ns, x, approximate=True):
     if approximate and x.dtype in _WORK:
         return _gelu(x, True)
-    return _E.gelu(ns if approximate else _exact_ns(ns, x), x, approximate)
+    if approximate:
+        return _E.gelu(ns, x, approximate)
+    return _by_platform(lambda n, t: _E.gelu(n, t, False), ns, x)
 
 
 def _geglu_body(ns, x, axis=-1, approximate=True):
-    return _Rd.geglu(ns if approximate else _exact_ns(ns, x), x, axis, approximate)
+    if approximate:
+        return _Rd.geglu(ns, x, axis, approximate)
+    return _by_platform(lambda n, t: _Rd.geglu(n, t, axis, False), ns, x)
 
 
 _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (measured "
