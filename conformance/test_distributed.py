@@ -208,13 +208,29 @@ def test_dask_parameters_of_unknown_size_that_do_not_broadcast_raise(target):
             (lambda: multiact.softmax(a, axis=0, where=b > 0), "softmax", "where", "x")):
         y = call()  # (lazy: the sizes are not known before compute)
         with pytest.raises(ValueError, match=rf"^multiact\.{fname}: argument '{pname}' does "
-                           rf"not broadcast to {first}'s shape: along axis 0 a block of 1 "
-                           r"entries meets one of 2"):
+                           rf"not line up with {first}: along axis 0 a block of 1 entry "
+                           r"meets one of 2 \(sizes unknown until compute, after boolean "
+                           r"indexing: call compute_chunk_sizes\(\) on both"):
             y.compute()
-    # the same rows (derived from a) and a size-1 axis known as such still broadcast
+    # the same rows (derived from a) and a size-1 axis known as such still broadcast,
+    # on either side (logsumexp's b broadcasts with a: the review's catch)
     for b2, bn in ((a * 0 + 2, an[ka] * 0 + 2), (a[:, :1] - 1, an[ka][:, :1] - 1)):
         np.testing.assert_allclose(multiact.logsumexp(a, axis=0, b=b2).compute(),
                                    multiact.logsumexp(an[ka], axis=0, b=bn), rtol=1e-12)
+    cols = np.array([1, 0, 1, 1, 0, 1], bool)
+    a1 = da.from_array(np.arange(4.0).reshape(4, 1), chunks=(2, 1))
+    bu = da.from_array(np.arange(24.0).reshape(4, 6) + 1, chunks=(2, 3))[
+        :, da.from_array(cols, chunks=3)]
+    np.testing.assert_allclose(multiact.logsumexp(a1, axis=0, b=bu).compute(),
+                               multiact.logsumexp(a1.compute(), axis=0, b=bu.compute()),
+                               rtol=1e-12)
+    # prelu's weight lines up with axis 1 (not the trailing axis): not checked that way
+    xn = np.linspace(-3, 3, 60).reshape(2, 3, 10)
+    xu = da.from_array(xn, chunks=(2, 3, 5))[:, :, da.from_array(np.arange(10) % 3 > 0,
+                                                                 chunks=5)]
+    w = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(multiact.prelu(xu, da.from_array(w)).compute(),
+                               multiact.prelu(xu.compute(), w), rtol=1e-12)
 
 
 @pytest.mark.backends("dask")

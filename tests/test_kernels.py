@@ -153,8 +153,12 @@ def test_a_cupy_kernel_that_fails_costs_that_kernel_only(monkeypatch, caplog):
     assert launches == [1, 2] and len(cuda_c.launch_failures()) == 2
     notes = multiact.info("elu", backends=["numpy"]).notes
     assert [n for n in notes if "nvrtc" in n] == [
-        "kernel elu float32 forward [CuPy]: failed (RuntimeError: nvrtc: error: invalid "
-        "value for --gpu-architecture (-arch)); the generic body is used"]
+        "no CUDA C++ (CuPy) kernel for elu forward in float32: RuntimeError: nvrtc: error: "
+        "invalid value for --gpu-architecture (-arch)"], notes
+    cov = kernels.coverage(["elu"], ["float32"], ["cuda_c"])
+    assert [(e["function"], e["kernel"], e["ok"]) for e in cov] == [
+        ("elu", "forward", False), ("elu", "backward", True),
+        ("elu(alpha=0.5)", "forward", True), ("elu(alpha=0.5)", "backward", True)], cov
 
     def no_memory(*arrays):
         raise MemoryError("out of memory allocating 4,000,000,000 bytes")

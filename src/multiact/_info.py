@@ -245,10 +245,4 @@ def _info_rows(row, fn, backends, device, targets, not_run):
         if k["state"] in ("failed", "retired"):
             notes.append(f"kernel {k['kernel']}: {k['state']} ({k['reason']}); the "
                          f"framework path is used")
-    from .kernels import cuda_c
-
-    for key, reason in cuda_c.launch_failures().items():
-        if key[1] == row.name:
-            notes.append(f"kernel {row.name} {key[2]} forward [CuPy]: failed ({reason}); the "
-                         f"generic body is used")
     return InfoReport(row.name, rows, not_run, notes)

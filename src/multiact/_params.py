@@ -58,7 +58,9 @@ def _typename(v, pname=None) -> str:
     return name
 
 
-#: libraries whose 0-d arrays a Python-valued parameter refuses (NumPy's are read)
+#: libraries whose arrays may live on a device: for a Python-valued parameter, never
+#: read back, and the message says what to pass (NumPy's scalars, and its 0-d integer
+#: arrays where an int is asked for, are read)
 _DEVICE_LIBRARIES = frozenset({"jax", "jaxlib", "torch", "cupy", "dask"})
 
 

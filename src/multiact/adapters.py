@@ -33,8 +33,11 @@ def _activation(who, activation):
     if not isinstance(activation, Activation):
         from ._table import canonical_name
 
-        name = activation if isinstance(activation, str) else getattr(activation, "__name__",
-                                                                      None)
+        # (an activation module, torch.nn.ReLU(): its class's name; torch.nn.Linear()
+        # is no activation, though Keras' "linear" names identity)
+        t = type(activation)
+        name = activation if isinstance(activation, str) else getattr(
+            activation, "__name__", t.__name__ if "activation" in t.__module__ else None)
         try:  # (a name multiact knows: a string, or one of its functions)
             hint = f"multiact.Activation({canonical_name(name)!r})"
         except (TypeError, ValueError):

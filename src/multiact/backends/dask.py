@@ -115,6 +115,7 @@ class DaskBackend(Backend):
                 and all(type(p) in _CONSTANTS for p in params):
             return _per_block(row, x, params)
         params = tuple(_aligned(v, x, row.name, q.name, row.first)
+                       if type(q.kind).__name__ in _ALIGNED_KINDS else v
                        for v, q in zip(params, row.params))
         return body(self.ns, x, *params)
 
@@ -158,6 +159,11 @@ def _unknown(n):
     return n != n  # (dask's NaN size)
 
 
+#: the parameter kinds that broadcast against x's trailing axes (prelu's weight lines
+#: up with axis 1, and the body reshapes it first: not checked here)
+_ALIGNED_KINDS = frozenset({"Mask", "RealOrArray", "Scale"})
+
+
 def _aligned(v, x, fname, pname, first):
     """The array parameter ``v`` (a mask, a weight) of ``x``'s call, checked block
     by block against ``x`` where a size is unknown (boolean indexing).  Reason:
@@ -170,8 +176,10 @@ def _aligned(v, x, fname, pname, first):
     if not isinstance(v, _da.Array) or v.ndim > x.ndim:
         return v
     off = x.ndim - v.ndim
+    # (an axis known as 1 on either side broadcasts: logsumexp's b broadcasts with a)
     axes = tuple(i for i in range(v.ndim)
-                 if (_unknown(v.shape[i]) or _unknown(x.shape[i + off])) and v.shape[i] != 1)
+                 if (_unknown(v.shape[i]) or _unknown(x.shape[i + off]))
+                 and v.shape[i] != 1 and x.shape[i + off] != 1)
     if not axes:
         return v
     return _da.core.elemwise(partial(_aligned_block, fname, pname, first, axes, off), v, x,
@@ -182,10 +190,11 @@ def _aligned_block(fname, pname, first, axes, off, vb, xb):
     for i in axes:
         n, m = vb.shape[i], xb.shape[i + off]
         if n != m:
-            raise ValueError(f"multiact.{fname}: argument {pname!r} does not broadcast to "
-                             f"{first}'s shape: along axis {i + off} a block of {n} entries "
-                             f"meets one of {m} (sizes unknown until compute, after boolean "
-                             f"indexing)")
+            raise ValueError(f"multiact.{fname}: argument {pname!r} does not line up with "
+                             f"{first}: along axis {i + off} a block of {n} "
+                             f"entr{'y' if n == 1 else 'ies'} meets one of {m} (sizes unknown "
+                             f"until compute, after boolean indexing: call "
+                             f"compute_chunk_sizes() on both, and rechunk them alike)")
     return _np.broadcast_to(vb, _np.broadcast_shapes(vb.shape, xb.shape))
 
 

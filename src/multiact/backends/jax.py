@@ -17,7 +17,7 @@ Special cases (below): ``tanh`` in float64 (accuracy); ``sigmoid``, ``silu`` and
 ``jax.custom_jvp`` whose derivative is the generic body's, see ``_forward_of``);
 the exact ``gelu`` and ``geglu`` of float16, bfloat16 and float32 (speed: the
 float32 rational for ``ndtr`` of half inputs, ``_NS_HALF``; a float32 fit for
-float32 ones where the default backend is the CPU, ``_NS_F32``).
+float32 ones where the computation is lowered for a CPU, ``_NS_F32``).
 """
 
 from __future__ import annotations
@@ -88,14 +88,27 @@ def _divide_rn(ns, a, b):
     if _xp.result_type(a, b) != _xp.float32:
         return a / b
     a, b = _xp.broadcast_arrays(a.astype(_xp.float32), b.astype(_xp.float32))
-    # chosen when lowered, for the platform lowered for (jax.export's platforms too:
-    # decided by jax.default_backend() when traced, an artifact exported on a CPU for
-    # CUDA lost the correction; decision 186)
-    return jax.lax.platform_dependent(a, b, cpu=_divide_plain, default=_divide_rn32)
+    return _divide_by_platform(a, b)
 
 
 def _divide_plain(a, b):
     return a / b
+
+
+@jax.custom_jvp
+def _divide_by_platform(a, b):
+    # chosen when lowered, for the platform lowered for (jax.export's platforms too:
+    # decided by jax.default_backend() when traced, an artifact exported on a CPU for
+    # CUDA lost the correction; decision 186); inside a custom_jvp, so that autodiff
+    # never traces the switch's branches (see _ndtr32_value)
+    return jax.lax.platform_dependent(a, b, cpu=_divide_plain, default=_divide_rn32)
+
+
+@_divide_by_platform.defjvp
+def _divide_by_platform_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    q = _divide_by_platform(a, b)
+    return q, (da - q * db) / b  # the quotient rule
 
 
 def _cdf_of_slope_phi(value, pdf=_special.normal_pdf):
@@ -300,17 +313,32 @@ _NS_HALF = NS.replacing({"ndtr": lambda ns, x: _ndtr_rational(x)})
 
 # the normal CDF of a float32 input (_special.ndtr32), its tangent from the same
 # exp(-x^2 / 2) (_special.gauss32: one exp, where normal_pdf takes exp and expm1)
-_ndtr32 = _cdf_of_slope_phi(lambda x: _special.ndtr32(NS, x),
-                            lambda ns, a: _special.gauss32(ns, a) * fm.INV_SQRT_2PI)
+def _ndtr32_value(x):
+    # chosen when lowering, for the platform lowered for (decision 186): the float32
+    # fit on a CPU, the generic ndtr elsewhere (jax.default_backend() at the trace
+    # had an export for CUDA made on a CPU take the CPU's fit).  Inside the
+    # custom_jvp, so that autodiff takes the tangent below and never the switch
+    # (differentiating through it traced both branches' derivatives: jit(grad) of
+    # exact GELU's first call 141-153 ms before the switch, 349-403 ms with it)
+    return jax.lax.platform_dependent(x, cpu=partial(_special.ndtr32, NS),
+                                      default=partial(_special.ndtr, NS))
 
-#: the namespace of the exact form's float32 inputs (gelu, geglu) where JAX's default
-#: backend is the CPU: ndtr in float32 (_special.ndtr32).  Reason: speed.  The generic
-#: ndtr, a fit for float64's accuracy evaluated in float32, made exact GELU 4.9x
-#: ``jax.jit(jax.nn.gelu)`` at 1e5 float32, 5.3x at 1e6, 2.9x at 1e7; float32 has no
-#: wider format here to lean on, as float64 may be off.  Elsewhere the generic ndtr
-#: stays until a GPU has measured the fit's accuracy with its own exp (decision 123;
-#: a trace does not know its arrays' device, so the choice is the default backend's,
-#: as ``_divide_rn``'s).
+
+def _ndtr32_pdf(ns, a):
+    return jax.lax.platform_dependent(
+        a, cpu=lambda t: _special.gauss32(NS, t) * fm.INV_SQRT_2PI,
+        default=partial(_special.normal_pdf, NS))
+
+
+_ndtr32 = _cdf_of_slope_phi(_ndtr32_value, _ndtr32_pdf)
+
+#: the namespace of the exact form's float32 inputs (gelu, geglu): where the
+#: computation is lowered for a CPU, ndtr in float32 (_special.ndtr32).  Reason:
+#: speed.  The generic ndtr, a fit for float64's accuracy evaluated in float32, made
+#: exact GELU 4.9x ``jax.jit(jax.nn.gelu)`` at 1e5 float32, 5.3x at 1e6, 2.9x at 1e7;
+#: float32 has no wider format here to lean on, as float64 may be off.  Elsewhere the
+#: generic ndtr stays until a GPU has measured the fit's accuracy with its own exp
+#: (decision 123; chosen when lowering since decision 186: _ndtr32_value).
 _NS_F32 = NS.replacing({"ndtr": lambda ns, x: _ndtr32(x)})
 
 
@@ -324,30 +352,14 @@ def _exact_ns(ns, x):
     return _NS_F32 if work == _xp.float32 else ns
 
 
-def _by_platform(body, ns, x):
-    """``body(namespace, x)`` with the exact form's namespace: the CPU's float32 fit
-    (``_NS_F32``) only where the computation is lowered for a CPU, chosen when it is
-    lowered (``jax.lax.platform_dependent``: an export's platforms decide, where
-    ``jax.default_backend()`` at the trace had an artifact exported on a CPU for CUDA
-    take the CPU's fit; decision 186)."""
-    own = _exact_ns(ns, x)
-    if own is not _NS_F32:
-        return body(own, x)
-    return jax.lax.platform_dependent(x, cpu=partial(body, _NS_F32), default=partial(body, ns))
-
-
 def _gelu_body(ns, x, approximate=True):
     if approximate and x.dtype in _WORK:
         return _gelu(x, True)
-    if approximate:
-        return _E.gelu(ns, x, approximate)
-    return _by_platform(lambda n, t: _E.gelu(n, t, False), ns, x)
+    return _E.gelu(ns if approximate else _exact_ns(ns, x), x, approximate)
 
 
 def _geglu_body(ns, x, axis=-1, approximate=True):
-    if approximate:
-        return _Rd.geglu(ns, x, axis, approximate)
-    return _by_platform(lambda n, t: _Rd.geglu(n, t, axis, False), ns, x)
+    return _Rd.geglu(ns if approximate else _exact_ns(ns, x), x, axis, approximate)
 
 
 _GATE_REASON = ("speed: the value as XLA's shortest form, x / (1 + exp(-z)) (measured "

@@ -128,7 +128,9 @@ def _triton(elementwise, gated, rows, dtypes):
 def _cuda_c(elementwise, gated, rows, dtypes):
     from . import cuda_c
 
-    failed = cuda_c.failures()
+    # (a kernel whose compile or launch raised in this process is not ok either:
+    # decision 182, as the Triton and Inductor slots that failed)
+    failed = {**cuda_c.failures(), **cuda_c.launch_failures()}
     out = []
     for info, params, label in elementwise + gated:
         for backward, kernel in ((False, "forward"), (True, "backward")):

@@ -247,13 +247,6 @@ class Tier:
         returns the slot."""
         if self.forked:
             return slot
-        while slot.state is COMPILING:  # the compile thread has it: wait for it
-            time.sleep(0.005)
-        if slot.state is READY or slot.state is FAILED or slot.state is RETIRED:
-            return slot
-        with self._lock:
-            if slot in self._queue:
-                self._queue.remove(slot)
         # Reason: the compile's warnings are the framework's (Inductor's import warned
         # "torch.jit.script_method is deprecated" into the user's program), and under
         # the user's simplefilter("error") one raised inside the compile and failed the
@@ -261,9 +254,18 @@ class Tier:
         # compile holds anyway; the background thread's compiles leave the process's
         # filters alone (they would hide other threads' warnings meanwhile).  One such
         # compile at a time: catch_warnings saves and restores the one list of filters
-        # of the process, and two threads' that overlapped left "ignore" behind
+        # of the process, and two threads' that overlapped left "ignore" behind.  The
+        # slot's state is read under the lock: a thread that waited for it finds the
+        # kernel another thread compiled meanwhile (it compiled it again)
         with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            while slot.state is COMPILING:  # the compile thread has it: wait for it
+                time.sleep(0.005)
+            if slot.state is READY or slot.state is FAILED or slot.state is RETIRED:
+                return slot
+            with self._lock:
+                if slot in self._queue:
+                    self._queue.remove(slot)
             self._compile(slot, sample)
         return slot
 

@@ -182,9 +182,10 @@ def failures():
 
 def launch_failures():
     """The kernels whose compile or launch raised in this process (``{key: reason}``;
-    decision 53, :func:`_launch`): their calls take the generic body.  (Apart from
-    :func:`failures`, the kernels that could not be printed, which
-    ``kernels.coverage`` lists: ``multiact.info`` notes each failure once.)"""
+    decision 53, :func:`_launch`): their calls take the generic body, and
+    ``kernels.coverage`` (so ``multiact info`` and ``multiact compile``) lists them as
+    failed with the reason, beside :func:`failures` (the kernels that could not be
+    printed)."""
     return dict(_BROKEN)
 
 
