@@ -990,3 +990,24 @@ def test_a_compile_on_the_callers_thread_shows_and_obeys_no_warning_filter():
     """)
     assert out.split() == ["ready", "1"], (out, err[-2000:])
     assert "Warning" not in err, err[-2000:]
+
+
+def test_threads_that_ask_for_one_compile_while_another_runs_compile_it_once():
+    # decision 185: compiles on the caller's thread run one at a time (their warnings
+    # ignored under one lock); two threads that asked for slot Y while slot X compiled
+    # both passed the state check, waited, and compiled Y twice (the second review)
+    t = _tier_with(0.0)
+    gate, builds = threading.Event(), []
+    x = t.slot("x", "x", _build_returning("kernel x", gate=gate))
+    y = t.slot("y", "y", _build_noting(builds, lambda slot: slot.key))
+    first = threading.Thread(target=t.compile_now, args=(x, ()))
+    first.start()
+    while x.state is not _tier.COMPILING:
+        pass
+    others = [threading.Thread(target=t.compile_now, args=(y, ())) for _ in range(2)]
+    for th in others:
+        th.start()
+    gate.set()
+    for th in [first, *others]:
+        th.join(30)
+    assert (x.state, y.state, builds) == (READY, READY, ["y"])
