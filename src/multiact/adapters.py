@@ -159,11 +159,7 @@ def _output_shape(activation, shape):
     kept): the gated rows halve their axis, one_hot adds its classes, logsumexp and
     logmeanexp reduce; every other row keeps the shape.  ``logsumexp(...,
     return_sign=True)``: the two outputs' shapes (the value's, the sign's)."""
-    from ._table import BY_NAME
-
-    info = BY_NAME[activation.name]
-    p = {q.name: q.default for q in info.params if not q.required}
-    p.update(activation.params)
+    info, p = _row_params(activation)
     if p.get("return_sign"):
         one = _output_shape(_with_params(activation, return_sign=False), shape)
         return one, one
@@ -175,13 +171,27 @@ def _output_shape(activation, shape):
         ax = p["axis"] % (nd + 1)
         return shape[:ax] + (p["num_classes"],) + shape[ax:]
     if info.name in ("logsumexp", "logmeanexp"):
-        axis = p["axis"]
-        axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-        axes = {a % nd for a in axes} if nd else set()
+        axes = _reduced_axes(p["axis"], nd)
         if p["keepdims"]:
             return tuple(1 if i in axes else n for i, n in enumerate(shape))
         return tuple(n for i, n in enumerate(shape) if i not in axes)
     return shape
+
+
+def _row_params(activation):
+    """``(row, params)``: ``activation``'s table row and every parameter's value, a
+    default where it gives none."""
+    from ._table import BY_NAME
+
+    info = BY_NAME[activation.name]
+    return info, {**{q.name: q.default for q in info.params if not q.required},
+                  **activation.params}
+
+
+def _reduced_axes(axis, nd):
+    """The axes (non-negative) that a reduction's ``axis`` names in ``nd`` dimensions."""
+    axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    return {a % nd for a in axes} if nd else set()
 
 
 def _with_params(activation, **changed):
@@ -198,11 +208,7 @@ def _output_mask(activation, shape, mask):
     ``keras.layers.Activation`` passes it, else None (an axis before the last
     removed, added or halved: the mask no longer lines up).  ``return_sign``: one
     for each output."""
-    from ._table import BY_NAME
-
-    info = BY_NAME[activation.name]
-    p = {q.name: q.default for q in info.params if not q.required}
-    p.update(activation.params)
+    info, p = _row_params(activation)
     nd = len(shape)
     last = {nd - 1} if nd else set()
     if mask is None:
@@ -212,9 +218,7 @@ def _output_mask(activation, shape, mask):
     elif info.name == "one_hot":
         kept = None
     elif info.name in ("logsumexp", "logmeanexp"):
-        axis = p["axis"]
-        axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-        axes = {a % nd for a in axes} if nd else set()
+        axes = _reduced_axes(p["axis"], nd)
         kept = mask if not axes or (p["keepdims"] and axes <= last) else None
     else:
         kept = mask

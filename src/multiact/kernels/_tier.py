@@ -54,6 +54,12 @@ from .._locks import ForkSafeLock
 __all__ = ["Slot", "Tier", "TIER", "DEFAULT_COST", "Miss", "Pair"]
 
 _LOG = logging.getLogger("multiact")
+def failure_reason(exc):
+    """The first line of a failed compile's or launch's error, as ``multiact info``
+    shows it (at most 300 characters)."""
+    return (f"{type(exc).__name__}: {exc}".strip().splitlines() or ["?"])[0][:300]
+
+
 #: held around a compile on the caller's thread (its warnings ignored): see compile_now
 _WARNINGS_LOCK = ForkSafeLock(reentrant=True)
 
@@ -238,7 +244,7 @@ class Tier:
         """A compile or launch raised: this slot takes the framework path from now on."""
         slot.kernel = None
         slot.state = FAILED
-        slot.reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+        slot.reason = failure_reason(exc)
         _LOG.info("multiact: kernel %s unavailable, the framework path is used (%s)",
                   slot.label, slot.reason)
 

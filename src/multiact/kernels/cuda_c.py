@@ -221,7 +221,9 @@ def _launch(info, x, params, *arrays):
         raise
     except Exception as e:  # noqa: BLE001 - a kernel that fails costs itself only
         key = _key(info, str(x.dtype), params, False)
-        reason = (f"{type(e).__name__}: {e}".strip().splitlines() or ["?"])[0][:300]
+        from ._tier import failure_reason
+
+        reason = failure_reason(e)
         with _LOCK:
             _CACHE.pop(key, None)
             _BROKEN[key] = reason
