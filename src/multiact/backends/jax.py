@@ -69,11 +69,18 @@ def _divide_rn32(a, b):
     return _refined(a, b, a / b)
 
 
-@_divide_rn32.defjvp
-def _divide_rn32_jvp(primals, tangents):
-    (a, b), (da, db) = primals, tangents
-    q = _divide_rn32(a, b)
-    return q, (da - q * db) / b  # the quotient rule, not the correction's autodiff
+def _quotient_rule(divide):
+    """The tangent rule of a ``jax.custom_jvp`` division: the quotient rule from its own
+    quotient (not autodiff of how it corrects or chooses that quotient)."""
+    def jvp(primals, tangents):
+        (a, b), (da, db) = primals, tangents
+        q = divide(a, b)
+        return q, (da - q * db) / b
+
+    return jvp
+
+
+_divide_rn32.defjvp(_quotient_rule(_divide_rn32))
 
 
 def _divide_rn(ns, a, b):
@@ -104,11 +111,7 @@ def _divide_by_platform(a, b):
     return jax.lax.platform_dependent(a, b, cpu=_divide_plain, default=_divide_rn32)
 
 
-@_divide_by_platform.defjvp
-def _divide_by_platform_jvp(primals, tangents):
-    (a, b), (da, db) = primals, tangents
-    q = _divide_by_platform(a, b)
-    return q, (da - q * db) / b  # the quotient rule
+_divide_by_platform.defjvp(_quotient_rule(_divide_by_platform))
 
 
 def _cdf_of_slope_phi(value, pdf=_special.normal_pdf):
