@@ -741,3 +741,43 @@ def test_mish_half_derivative_under_torch_func_and_forward_ad():
             assert got.dtype == dtype
             err = ((got[torch.from_numpy(keep)].double() - r).abs() / spacing).max().item()
             assert err <= 1.0, (dtype, name, err)
+
+
+def test_logsumexp_row_backward_takes_the_limits_with_no_host_read(monkeypatch):
+    # decision 187: the backward of a logsumexp row kernel read one bool back from the
+    # device on every call (whether any row's logsumexp was infinite), a wait for the
+    # GPU in every CUDA training step, and an error under CUDA graph capture.  Off the
+    # CPU it now takes the generic softmax's limits in closed form, with no read: on
+    # "meta" tensors (no values to read: a read raises) it runs; on CPU tensors, with
+    # the closed form forced, it gives the generic softmax's values on rows holding
+    # +inf, all -inf, NaN, and left out by a mask.
+    torch = pytest.importorskip("torch")
+    from multiact.backends import _torch_autograd as ta
+    from multiact.backends.torch import NS
+    from multiact._agnostic import reductions as Rd
+
+    inf, nan = math.inf, math.nan
+    x = torch.tensor([[inf, 0.0, inf, 1.0], [-inf, -inf, -inf, -inf], [0.0, nan, 1.0, 2.0],
+                      [1.0, 2.0, 3.0, 4.0], [inf, 1.0, 2.0, 0.0], [0.0, 1.0, inf, 2.0]])
+    where = torch.tensor([[True, True, True, True], [True, True, True, True],
+                          [True, True, True, True], [True, True, True, True],
+                          [False, True, True, True], [False, False, False, False]])
+    for w in (None, where):
+        out = multiact.logsumexp(x, axis=-1, where=w)
+        e = torch.exp(x - out.unsqueeze(-1)).nan_to_num(0.0)  # (the finite rows' p)
+        if w is not None:
+            e = e.masked_fill(~w, 0.0)
+        p = e / e.sum(-1, keepdim=True)
+        p[2] = nan
+        monkeypatch.setattr(ta, "_is_compiling", lambda: True)
+        got = ta._lse_limits(p, x, out, w)
+        monkeypatch.undo()
+        want = Rd.softmax(NS, x, (1,), w, None)
+        if w is not None:
+            got, want = got.masked_fill(~w, 0.0), want.masked_fill(~w, 0.0)
+        torch.testing.assert_close(got, want, equal_nan=True, rtol=0, atol=1e-7)
+        assert torch.equal(ta._lse_limits(p, x, out, w).isnan(), got.isnan())  # CPU's read
+    m = x.to("meta")
+    got = ta._lse_limits(torch.empty_like(m), m, torch.empty(6, device="meta"),
+                         where.to("meta"))
+    assert got.shape == x.shape and got.device.type == "meta"

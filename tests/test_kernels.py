@@ -194,3 +194,153 @@ def test_cupy_exact_gelu_float16_on_every_value():
     for got, ref in ((y, want), (gx, slope)):
         err = np.abs(got - ref) / ulp_of(ref, "float16")
         assert float(err.max()) <= bound, float(xs[int(err.argmax())])
+
+
+def test_cupy_kernels_of_signed_zero_parameters_are_apart(monkeypatch):
+    # decision 187 (decision 150's, for CuPy): the kernel cache's key took -0.0 for 0.0
+    # (equal, hashing alike), so threshold's value=-0.0 reused value=0.0's kernel and
+    # gave +0 where the body gives -0.  CuPy imports without a GPU; no kernel is built.
+    pytest.importorskip("multiact.backends.cupy")
+    from multiact._table import BY_NAME
+    from multiact.kernels import cuda_c
+
+    th = BY_NAME["threshold"]
+    assert cuda_c._key(th, "float32", (0.5, 0.0), False) != \
+        cuda_c._key(th, "float32", (0.5, -0.0), False)
+    assert cuda_c._key(th, "float32", (0.5, 0.0), False) == \
+        cuda_c._key(th, "float32", (0.5, 0.0), False)
+
+
+def test_a_cupy_launch_refusing_its_arguments_keeps_the_kernel(monkeypatch):
+    # decision 187: an error of the call's arguments at launch (CuPy's ValueError for
+    # an array on a device this one cannot read) marked the kernel failed for the
+    # process, and every later right call took the generic body.  Now that call alone
+    # takes the body, and the next call the kernel.  (Stubbed: no GPU here.)
+    cb = pytest.importorskip("multiact.backends.cupy")
+    from multiact._table import BY_NAME
+    from multiact.kernels import cuda_c
+
+    calls = []
+
+    def kernel(*arrays):
+        calls.append(arrays[0].shape)
+        if len(calls) == 1:
+            raise ValueError("The device where the array resides (1) is different from "
+                             "the current device (0). Peer access is unavailable.")
+        return "kernel"
+
+    for name in ("_CACHE", "_FAILED", "_BROKEN"):
+        monkeypatch.setattr(cuda_c, name, {})
+    monkeypatch.setattr(cuda_c, "cupy_kernel", lambda info, dtype, params, backward=False:
+                        kernel)
+    monkeypatch.setattr(kernels, "mode", lambda: "auto")
+    elu = BY_NAME["elu"]
+    x = np.ones(5, np.float32)
+    body = lambda ns, t, *p: "body"  # noqa: E731
+    assert cb.BACKEND._generic(elu, body, x, *elu.args({})) == "body"
+    assert cb.BACKEND._generic(elu, body, x, *elu.args({})) == "kernel"
+    assert cuda_c.launch_failures() == {} and len(calls) == 2
+
+
+def test_cupy_builds_a_kernel_for_a_late_parameter_value_when_it_comes_back(monkeypatch):
+    # decision 187 (decision 156's rule, for CuPy): every new Python-number value of a
+    # parameter was a new kernel, NVRTC's compile on the caller's thread: an annealed
+    # slope compiled at every step.  A function's first FIRST_VALUES values build at
+    # their first call; a later one takes the generic body at its first call and
+    # builds when it comes back; none beyond MOST_VALUES values.  (Stubbed: no GPU.)
+    cb = pytest.importorskip("multiact.backends.cupy")
+    from multiact._table import BY_NAME
+    from multiact.kernels import cuda_c
+
+    built = []
+    for name in ("_CACHE", "_FAILED", "_BROKEN"):
+        monkeypatch.setattr(cuda_c, name, {})
+    monkeypatch.setattr(kernels, "_VALUES", {})
+
+    def cupy_kernel(info, dtype, params, backward=False):
+        key = cuda_c._key(info, dtype, params, backward)
+        if key not in cuda_c._CACHE:
+            built.append(params)
+            cuda_c._CACHE[key] = lambda *arrays: ("kernel", params)
+        return cuda_c._CACHE[key]
+
+    monkeypatch.setattr(cuda_c, "cupy_kernel", cupy_kernel)
+    monkeypatch.setattr(kernels, "mode", lambda: "auto")
+    lr = BY_NAME["leaky_relu"]
+    x = np.ones(5, np.float32)
+    body = lambda ns, t, *p: ("body", p)  # noqa: E731
+    slopes = [0.01 * (i + 1) for i in range(kernels.FIRST_VALUES + 3)]
+    got = [cb.BACKEND._generic(lr, body, x, s)[0] for s in slopes]
+    assert got == ["kernel"] * kernels.FIRST_VALUES + ["body"] * 3
+    assert [cb.BACKEND._generic(lr, body, x, s)[0] for s in slopes] == ["kernel"] * len(slopes)
+    assert len(built) == len(slopes)
+    many = [1.0 + i / 1024 for i in range(kernels.MOST_VALUES + 4)]
+    for _ in range(2):
+        got = [cb.BACKEND._generic(lr, body, x, s)[0] for s in many]
+    assert got.count("kernel") == kernels.MOST_VALUES - len(slopes)
+    assert len(kernels._VALUES[("cupy", "leaky_relu")]._rank) == kernels.MOST_VALUES
+
+
+def test_cupy_clip_is_one_cupy_clip_keeping_the_dtype(monkeypatch):
+    # decision 187: CuPy's namespace took array_api_compat's generic clip, which
+    # assigns through boolean masks: CuPy reads each mask's count back to the host, a
+    # wait for the device in every body that clips.  It is cupy.clip now, x's dtype
+    # kept.  No GPU: NumPy stands in for CuPy in the primitive.
+    cb = pytest.importorskip("multiact.backends.cupy")
+    import array_api_compat.cupy as acp
+
+    assert cb.NS.clip.func is cb._clip and acp.clip is not cb._clip
+    monkeypatch.setattr(cb, "_cp", np)
+    x = np.array([-3.0, -0.0, 0.5, np.nan, np.inf], np.float32)
+    got = cb.NS.clip(x, -1.0, 1.0)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.array([-1.0, -0.0, 0.5, np.nan, 1.0], np.float32))
+    assert np.signbit(got[1])
+    lo = np.array([0.1, 0.1, 0.1, 0.1, 0.1])  # float64 bounds: x's dtype kept
+    got = cb.NS.clip(x, lo, None)
+    assert got.dtype == np.float32 and got[2] == np.float32(0.5) and got[0] == np.float32(0.1)
+
+
+def test_a_cupy_call_runs_on_its_arrays_device(monkeypatch):
+    # decision 187: CuPy computes on the current device, which need not be x's: the
+    # kernel read x across devices (or failed without peer access) and the result
+    # landed on the current device.  The call now runs under x's device.  (Stubbed:
+    # the device calls; no GPU here.)
+    cb = pytest.importorskip("multiact.backends.cupy")
+
+    current = [0]
+
+    class Device:
+        def __init__(self, i):
+            self.id = i
+
+        def __enter__(self):
+            self.prev, current[0] = current[0], self.id
+
+        def __exit__(self, *exc):
+            current[0] = self.prev
+
+    class Array:
+        def __init__(self, i):
+            self.device = Device(i)
+
+    class Runtime:
+        @staticmethod
+        def getDevice():
+            return current[0]
+
+    class Cuda:
+        runtime = Runtime
+
+    class FakeCupy:
+        cuda = Cuda
+
+    monkeypatch.setattr(cb, "_cp", FakeCupy)
+    monkeypatch.setattr(kernels, "mode", lambda: "framework")
+    from multiact._table import BY_NAME
+
+    relu = BY_NAME["relu"]
+    body = lambda ns, t, *p: current[0]  # noqa: E731
+    assert cb.BACKEND.generic(relu, body, Array(1), *relu.args({})) == 1
+    assert cb.BACKEND.generic(relu, body, Array(0), *relu.args({})) == 0
+    assert current == [0]

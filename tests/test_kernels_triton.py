@@ -312,3 +312,64 @@ def test_exact_gelu_half_kernels_on_every_value(interpreted, used_kernel, dtype)
     for got, ref in ((y[0], want), (gx[0], slope)):
         err = np.abs(got.double().numpy() - ref) / ulp_of(ref, dtype)
         assert float(err.max()) <= bound, float(x[int(err.argmax())])
+
+
+def test_a_launch_runs_on_its_tensors_device(monkeypatch):
+    # decision 187: Triton launches on the current device (and its stream), not the
+    # tensor's: a model on cuda:1 got a kernel on GPU 0 with GPU 1's pointers, and the
+    # compile thread's warm-up launch (its current device is always 0) did too.  A
+    # launch now switches to the first tensor's device where it is not the current
+    # one, as ATen and Inductor do.  No GPU here: the device calls are stubbed.
+    from multiact.kernels import triton as kt
+
+    current, seen = [0], []
+
+    class Device:  # torch.cuda.device's context manager, on the stub's current device
+        def __init__(self, d):
+            self.index = d.index
+
+        def __enter__(self):
+            self.prev, current[0] = current[0], self.index
+
+        def __exit__(self, *exc):
+            current[0] = self.prev
+
+    class Kernel:
+        def __getitem__(self, grid):
+            return lambda *args, **kw: seen.append((grid, current[0]))
+
+    class Tensor:
+        def __init__(self, index):
+            self.device = torch.device("cuda", index)
+
+    monkeypatch.setattr(kt, "interpreted", lambda: False)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: current[0])
+    monkeypatch.setattr(torch.cuda, "device", Device)
+    kt._launch(Kernel(), (4,), Tensor(1), Tensor(1), 8)
+    kt._launch(Kernel(), (2,), Tensor(0), Tensor(0), 8)
+    assert seen == [((4,), 1), ((2,), 0)] and current == [0]
+
+
+def test_a_cuda_sample_is_small_and_specialized_as_the_call():
+    # decision 187: the CUDA tier compiled each kernel by a launch on a sample of the
+    # call's size (a training slot's x, g and output: three times the input on the
+    # device, at the user's peak).  The sample is now at most TRITON_SAMPLE elements,
+    # and Triton's specialization of its integer arguments (being 1, divisibility by
+    # 16, 64 bits) is the call's, so that the call finds its variant compiled.
+    from triton.backends.compiler import BaseBackend
+    from triton.runtime.jit import native_specialize_impl
+
+    def spec(n):
+        return native_specialize_impl(BaseBackend, n, False, True, True)
+
+    sizes = [1, 2, 15, 16, 17, 1000, 1 << 14, (1 << 14) + 1, 1 << 20, (1 << 20) + 3,
+             10_000_000, 10_000_016, (1 << 31) - 1, 1 << 31, (1 << 31) + 5]
+    for n in sizes:
+        m = kernels._triton_numel(n)
+        assert spec(m) == spec(n), n
+        assert m <= max(kernels.TRITON_SAMPLE + 1, n if n >= 1 << 31 else 0), n
+    for outer, m in [(1, 4096), (3, 1000), (64, 1000), (1000, 30), (4096, 4096), (17, 7),
+                     (100_000, 3), (2048, 8)]:
+        o = kernels._gated_outer(outer, m)
+        assert (spec(o * m), spec(m)) == (spec(outer * m), spec(m)), (outer, m)
+        assert o * m <= max(16 * m, kernels.TRITON_SAMPLE), (outer, m)

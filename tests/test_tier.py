@@ -1011,3 +1011,32 @@ def test_threads_that_ask_for_one_compile_while_another_runs_compile_it_once():
     for th in [first, *others]:
         th.join(30)
     assert (x.state, y.state, builds) == (READY, READY, ["y"])
+
+
+def test_a_cuda_slot_of_a_late_parameter_value_compiles_when_it_comes_back(monkeypatch):
+    # decision 187 (decision 156's rule, for the CUDA tier): a CUDA slot queues its
+    # compile at its first call (its framework time is not measurable), so every new
+    # value of a parameter (an annealed slope) was a Triton compile in the background
+    # and a sample on the device.  A function's first FIRST_VALUES values compile at
+    # their first call; a later value at its second; none beyond MOST_VALUES values.
+    from multiact import kernels
+
+    monkeypatch.setattr(kernels, "_VALUES", {})
+    t = _tier_with(100.0)
+    queued = []
+    monkeypatch.setattr(t, "_enqueue", lambda slot, sample: queued.append(slot.key))
+    slopes = [0.01 * (i + 1) for i in range(kernels.FIRST_VALUES + 2)]
+
+    def call(v):
+        s = t.slot(("fwd", v), "k", _build_returning("kernel"), eager_only=True)
+        kernels._admitting(s, multiact._table.BY_NAME["leaky_relu"], (v,))
+        t.spent(s, 1e-4, 100, lambda: ("sample",))
+
+    for v in slopes:
+        call(v)
+    assert queued == [("fwd", v) for v in slopes[:kernels.FIRST_VALUES]]
+    call(slopes[-1])
+    assert queued[-1] == ("fwd", slopes[-1]) and len(queued) == kernels.FIRST_VALUES + 1
+    s = t.slot("plain", "k", _build_returning("kernel"), eager_only=True)  # (no values)
+    t.spent(s, 1e-4, 100, lambda: ("sample",))
+    assert queued[-1] == "plain"

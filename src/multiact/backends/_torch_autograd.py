@@ -676,11 +676,7 @@ class _KernelRows(torch.autograd.Function):
             s = p.sum(-1, keepdim=True, dtype=torch.float64 if p.dtype == torch.float32
                       else None)
             p = p / s.to(p.dtype)
-            bad = ~torch.isfinite(out)
-            if _is_compiling() or bool(bad.any()):  # (compiled autograd: no host read)
-                p = torch.where(bad.unsqueeze(-1),
-                                _Rd.softmax(NS, x, (x.ndim - 1,), ctx.where, None), p)
-            gx = g.unsqueeze(-1) * p
+            gx = g.unsqueeze(-1) * _lse_limits(p, x, out, ctx.where)
         else:
             (y,) = ctx.saved_tensors
             if rule == "log_softmax":
@@ -692,6 +688,27 @@ class _KernelRows(torch.autograd.Function):
         if ctx.where is not None:
             gx = gx.masked_fill(~ctx.where.expand(gx.shape), 0.0)
         return gx, None, None, None, None, None
+
+
+def _lse_limits(p, x, out, where):
+    """``p`` (softmax of the rows of ``x`` from their logsumexp ``out``), with the
+    generic softmax's limits where ``out`` is infinite: a row holding ``+inf`` (left
+    in by ``where``) shares 1 among its ``+inf`` entries, a row with nothing to sum
+    (all ``-inf``, or all left out) is 0; NaN rows are NaN in ``p`` already.  On
+    CPU, one host read finds whether any row is infinite; on a GPU (where a read
+    waits for the device, and fails under CUDA graph capture) and in compiled
+    autograd, the limits in closed form without one: four passes over the row's
+    elements (decision 187)."""
+    bad = torch.isinf(out).unsqueeze(-1)
+    if x.is_cpu and not _is_compiling():
+        if not bool(bad.any()):
+            return p
+        return torch.where(bad, _Rd.softmax(NS, x, (x.ndim - 1,), where, None), p)
+    top = x == math.inf
+    if where is not None:
+        top = top & where
+    n = top.sum(-1, keepdim=True, dtype=p.dtype)
+    return torch.where(bad, top / n.clamp_min(1.0), p)
 
 
 def _rows_vjp(ctx, g):

@@ -465,6 +465,51 @@ def _pkey(params):
                  for p in params)
 
 
+#: A function's Python-number parameter values whose compiled variant (a JAX
+#: executable, a CuPy kernel, a CUDA tier's Triton kernel) is built at their first
+#: call; a later value is built when it comes back, up to MOST_VALUES values of the
+#: function, beyond which new values are never built (decision 156 for JAX, 187 for
+#: CuPy and the CUDA tier).  Reason: a parameter annealed in eager code (a new slope
+#: every step) compiled at every call, and the compiled variants grew without bound.
+FIRST_VALUES = 8
+MOST_VALUES = 256
+
+
+class FirstValues:
+    """The rule above for one function: :meth:`admit` says whether the variant of
+    a call's parameter values may be built now."""
+
+    __slots__ = ("_rank",)
+
+    def __init__(self):
+        self._rank = {}  # values -> the order of their first call (at most MOST_VALUES)
+
+    def admit(self, values) -> bool:
+        """Whether the variant of ``values`` (a hashable key of the call's parameter
+        values, :func:`_pkey`) may be built at this call: at its first call for the
+        function's first FIRST_VALUES values, from its second call on for the next,
+        never for a value after MOST_VALUES (not remembered)."""
+        if values in self._rank:
+            return True
+        n = len(self._rank)
+        if n >= MOST_VALUES:
+            return False
+        self._rank[values] = n + 1
+        return n < FIRST_VALUES
+
+
+_VALUES: dict = {}
+
+
+def first_values(kind, name) -> FirstValues:
+    """The :class:`FirstValues` of function ``name`` for ``kind`` (``"cupy"``,
+    ``"triton"``)."""
+    v = _VALUES.get((kind, name))
+    if v is None:
+        v = _VALUES.setdefault((kind, name), FirstValues())
+    return v
+
+
 # -- the tier's bookkeeping around one call ----------------------------------------------
 
 def _kernel_or_eager(slot, run_kernel, eager, elems, sample, sync):
@@ -589,6 +634,16 @@ def _elementwise_slot(kind, info, x, params, tech, timed_backward=False):
     # a training kernel replaces the forward and the backward: timing its forward
     # against the framework forward says nothing of the backward, so it is kept
     slot.keep = train
+    return _admitting(slot, info, params)
+
+
+def _admitting(slot, info, params):
+    """``slot``, whose compile a call starts only as :class:`FirstValues` admits its
+    parameter values, where a first call would start it (eager_only: CUDA)."""
+    if slot.eager_only and slot.admit is None:
+        from functools import partial
+
+        slot.admit = partial(first_values("triton", info.name).admit, _pkey(params))
     return slot
 
 
@@ -780,7 +835,8 @@ def _rows_slot(kind, info, x, params, masked, tech, where=None):
         label += " [Triton]"
     build = _in_state(build, state)
     if kind != "train":
-        return TIER.slot(key, label, build, eager_only=tech == "triton")
+        return _admitting(TIER.slot(key, label, build, eager_only=tech == "triton"), info,
+                          params)
     # a forward and a backward kernel, billed and kept as the element-wise pairs
     slot = TIER.slot(key, label, build, weight=2.0, share=0.5)
     slot.keep = True
@@ -796,12 +852,29 @@ def _rows_args(x, where):
     return (x2, (w if w.is_contiguous() else _copy_as(w, w.contiguous)).view(-1, ncols))
 
 
+#: The CUDA tier compiles a Triton kernel by one launch on a sample, on the compile
+#: thread: of at most this many elements, not of the call's (a training slot's x, g
+#: and output at the call's size were three times the input on the device, at the
+#: user's peak, during the forward; decision 187)
+TRITON_SAMPLE = 1 << 14
+
+
+def _triton_numel(n):
+    """The elements of a Triton sample for a call of ``n``: at most TRITON_SAMPLE,
+    specialized as ``n`` is (Triton specializes an integer argument on being 1, on
+    its divisibility by 16 and on needing 64 bits: a sample specialized otherwise
+    would leave the call's own variant to compile on the caller's thread)."""
+    if n <= TRITON_SAMPLE or n >= 1 << 31:
+        return n
+    return TRITON_SAMPLE if n % 16 == 0 else TRITON_SAMPLE + 1
+
+
 def _sample_numel(tech, n):
     if tech == "inductor":
         from .inductor import sample_numel
 
         return sample_numel(n)
-    return n
+    return _triton_numel(n)
 
 
 def _rows_sample(x, where):
@@ -813,6 +886,8 @@ def _rows_sample(x, where):
         from .inductor import sample_rows
 
         rows, ncols = sample_rows(rows, ncols)
+    else:  # (a Triton row kernel takes the row's length; the rows are its grid)
+        rows = 1
     out = (torch.zeros(rows, ncols, dtype=x.dtype, device=x.device),)
     if where is not None:
         out += (torch.ones(rows, ncols, dtype=torch.bool, device=x.device),)
@@ -948,7 +1023,7 @@ def _gated_slot(kind, info, x3, params, tech):
                      weight=2.0 if train and not native else 1.0,
                      share=0.5 if train else 1.0, eager_only=tech == "triton")
     slot.keep = train
-    return slot
+    return _admitting(slot, info, params)
 
 
 def _gated_sample(x3, train):
@@ -960,10 +1035,22 @@ def _gated_sample(x3, train):
             from .inductor import sample_rows
 
             outer, m = sample_rows(outer, m)
+        else:
+            outer = _gated_outer(outer, m)
         z = torch.zeros(outer, 2, m, dtype=x3.dtype, device=x3.device)
         return (z, torch.zeros(outer, m, dtype=x3.dtype, device=x3.device)) if train else (z,)
 
     return sample
+
+
+def _gated_outer(outer, m):
+    """The outer size of a Triton gated sample for a call of ``(outer, 2, m)``: its
+    kernels take ``n = outer * m`` and ``m``, specialized as the call's are
+    (:func:`_triton_numel`), with at most TRITON_SAMPLE elements where it can."""
+    n = outer * m
+    if n <= TRITON_SAMPLE or n >= 1 << 31 or outer <= 16:
+        return outer
+    return 16 if n % 16 == 0 else 1  # (n not divisible by 16: nor is m)
 
 
 def torch_gated(name, x3, params, eager):

@@ -113,7 +113,7 @@ class Slot:
                  "strikes",
                  "keep",
                  "generation", "sample", "eager_only", "hits", "served", "futile",
-                 "__weakref__")
+                 "admit", "__weakref__")
 
     def __init__(self, key, label, build, weight=1.0, share=1.0, eager_only=False):
         self.key, self.label, self.build, self.weight = key, label, build, weight
@@ -133,6 +133,8 @@ class Slot:
         self.generation = 0
         self.sample = None            # what the compile is run on (shapes, dtypes)
         self.eager_only = eager_only  # a framework call's time is not measurable (CUDA)
+        self.admit = None             # eager_only: whether a call may start the compile
+        #                               (kernels.FirstValues: its parameter values)
         self.hits = 0                 # calls the kernel served
         self.served = 0               # ... when its last compile was asked for
         self.futile = 0               # compiles in a row that served no call
@@ -187,7 +189,8 @@ class Tier:
         if elems >= self.compared_from:
             slot.eager_recent.append(seconds / elems)
         if slot.state is COLD and not self.forked and (
-                slot.eager_only or slot.spent >= self.cost() * slot.weight * slot.share):
+                (slot.admit is None or slot.admit()) if slot.eager_only else
+                slot.spent >= self.cost() * slot.weight * slot.share):
             self._enqueue(slot, sample)
 
     def missed(self, slot, sample):

@@ -152,8 +152,9 @@ def kernel_source(info, dtype, params, backward=False):
 
 
 def _key(info, dtype, params, backward):
-    return ("cupy", info.name, dtype, tuple((type(p).__name__, p) for p in params),
-            "bwd" if backward else "fwd")
+    from . import _pkey  # (the sign of a float 0 in the key: decision 150's)
+
+    return ("cupy", info.name, dtype, _pkey(params), "bwd" if backward else "fwd")
 
 
 def cupy_kernel(info, dtype, params, backward=False):
@@ -197,6 +198,12 @@ def _forward_kernel(info, x, params):
     key = _key(info, dtype, params, False)
     if key in _FAILED or key in _BROKEN:
         return None
+    if key not in _CACHE:
+        from . import first_values
+
+        # (a new parameter value: NVRTC on the caller's thread; decision 187)
+        if not first_values("cupy", info.name).admit(key[3]):
+            return None
     try:
         return cupy_kernel(info, dtype, params)
     except Unsupported as e:
@@ -211,7 +218,11 @@ def _launch(info, x, params, *arrays):
     failure costs that kernel only: it is remembered with the first line of its
     error (:func:`launch_failures`, ``multiact.info``), one INFO line goes to the
     ``multiact`` logger, and its calls take the generic body from then on.  Running
-    out of memory is the call's error, not the kernel's: it propagates."""
+    out of memory is the call's error, not the kernel's: it propagates.  So are
+    the arguments' errors (``TypeError``, ``ValueError``: an array on a device
+    this one cannot read, without peer access): that call takes the generic body,
+    which meets the same error where it is the call's, and the kernel stays
+    (decision 187)."""
     k = _forward_kernel(info, x, params)
     if k is None:
         return None
@@ -219,6 +230,8 @@ def _launch(info, x, params, *arrays):
         return k(*arrays)
     except MemoryError:  # (CuPy's OutOfMemoryError among them)
         raise
+    except (TypeError, ValueError):  # the call's (CuPy's checks of its arguments)
+        return None
     except Exception as e:  # noqa: BLE001 - a kernel that fails costs itself only
         key = _key(info, str(x.dtype), params, False)
         from ._tier import failure_reason

@@ -35,6 +35,8 @@ printed is remembered with its reason (:func:`failures`).
 
 from __future__ import annotations
 
+import contextlib
+
 import linecache
 import math
 import os
@@ -441,14 +443,21 @@ def _params_key(params):
 def _launch(kern, grid, *args, **kw):
     """Launch, with :data:`COMPILE_OPTIONS` (the interpreter accepts and ignores
     them); under the interpreter, NumPy's floating-point warnings are silenced
-    (a GPU raises none: an overflow to inf is the formula's intended limit)."""
+    (a GPU raises none: an overflow to inf is the formula's intended limit).  On
+    the device of the first tensor, ``args[0]``: Triton launches on the current
+    device (and its current stream), which need not be the tensor's (a model on
+    ``cuda:1``; the compile thread, whose current device is 0 whatever the
+    caller's is), as ATen and Inductor switch to it (decision 187)."""
     kw = {**kw, **COMPILE_OPTIONS}
     if interpreted():
         import numpy as np
 
         with np.errstate(all="ignore"):
             kern[grid](*args, **kw)
-    else:
+        return
+    device = args[0].device
+    other = device.type == "cuda" and device.index != torch.cuda.current_device()
+    with torch.cuda.device(device) if other else contextlib.nullcontext():
         kern[grid](*args, **kw)
 
 
