@@ -1,3 +1,4 @@
+import importlib.util
 import subprocess
 import sys
 import threading
@@ -19,10 +20,16 @@ def test_import_loads_no_framework():
 
 
 def test_backend_loaded_only_for_its_arrays():
+    # (and SciPy only for what needs it, float64 exact GELU's erf/erfcx: imported with
+    # the NumPy backend, it cost every function's first NumPy call 100-230 ms;
+    # decision 187)
     code = ("import sys, numpy, multiact; multiact.relu(numpy.ones(2)); "
-            "print('torch' in sys.modules, 'jax' in sys.modules)")
+            "multiact.gelu(numpy.ones(2, numpy.float32), approximate=False); "
+            "print('torch' in sys.modules, 'jax' in sys.modules, 'scipy' in sys.modules); "
+            "multiact.gelu(numpy.ones(2), approximate=False); print('scipy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False False"
+    want = "False False False\n" + str(importlib.util.find_spec("scipy") is not None)
+    assert out.stdout.strip() == want
 
 
 def test_cache_per_type_and_namespace(target):

@@ -147,18 +147,31 @@ def _scipy_special():
     return sp
 
 
+def _has_scipy():
+    """Whether SciPy is installed (found, not imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec("scipy") is not None
+
+
 def _ndtr():
     # Reason: speed.  float32: _ndtr32 (above).  float64: scipy's ndtr is ~1500 ulp
     # off in the far left tail, so the erf/erfcx formulation
-    # (_special.ndtr_from_native); without SciPy the generic ndtr.
-    sp = _scipy_special()
+    # (_special.ndtr_from_native); without SciPy the generic ndtr.  SciPy is
+    # imported at the first float64 call: imported with this module, it cost the
+    # first NumPy call of every function 100-230 ms (decision 187).
+    sp = []
 
     def ndtr(ns, x):
         if x.dtype == _F32:
             return _ndtr32(x)
-        if sp is None or x.dtype != np.float64:  # (SciPy has no longdouble erfcx)
+        if x.dtype != np.float64:  # (SciPy has no longdouble erfcx)
             return _special.ndtr(ns, x)
-        return _special.ndtr_from_native(ns, x, sp.erf, sp.erfcx)
+        if not sp:
+            sp.append(_scipy_special())
+        if sp[0] is None:
+            return _special.ndtr(ns, x)
+        return _special.ndtr_from_native(ns, x, sp[0].erf, sp[0].erfcx)
 
     return {"ndtr": ndtr}
 
@@ -356,7 +369,7 @@ _ZERO = {d: d.type(0) for d in _RELU}
 _RELU_DEFAULTS = defaults("relu")
 # what the exact form's chain runs here (multiact.info reports only what can run)
 _EXACT_NDTR = ("exact form: float32 relu(x) - |x| Phi(-|x|) from NumPy's ufuncs (_Tail32), "
-               + ("float64 through SciPy's erf/erfcx" if _scipy_special() is not None else
+               + ("float64 through SciPy's erf/erfcx" if _has_scipy() else
                   "float64 through the generic ndtr"))
 _CHAIN = "speed and memory: in-place chain, block by block"
 
