@@ -404,3 +404,27 @@ def test_pytorch_class_names_and_the_calls_hints_in_configs():
     with pytest.raises(TypeError, match=r"softmax\(\) has no parameter 'dim' \(it takes axis, "
                                         r"where, initial\); multiact uses axis="):
         multiact.get({"name": "softmax", "dim": 1})
+
+
+def test_a_saved_model_loads_with_torchs_default_weights_only(tmp_path):
+    # decision 187: torch.load's default (weights_only=True) refused a model holding
+    # the module until the private function that rebuilt an Activation was allowed
+    # too ("Unsupported global: GLOBAL multiact._registry._rebuild"); the public
+    # classes are enough now.  And torch.jit.script of such a model failed compiling
+    # torch.fx.Proxy, in words naming neither multiact nor the module.
+    torch = pytest.importorskip("torch")
+    from multiact import adapters
+
+    act = Activation("gelu", approximate=False)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), act.to_torch())
+    path = tmp_path / "m.pt"
+    torch.save(model, path)
+    allowed = [torch.nn.Sequential, torch.nn.Linear, adapters.ActivationModule, Activation]
+    with torch.serialization.safe_globals(allowed):
+        loaded = torch.load(path, weights_only=True)
+    x = torch.randn(3, 4)
+    assert torch.equal(loaded(x), model(x)) and loaded[1].activation == act
+    assert pickle.loads(pickle.dumps(act, protocol=0)) == act  # (every protocol)
+    with pytest.raises(Exception) as e:
+        torch.jit.script(model)
+    assert "Proxy" not in str(e.value) and "multiact._registry.Activation" in str(e.value)

@@ -6,6 +6,8 @@ something callable on any array; ``names()`` lists every accepted name.
 
 from __future__ import annotations
 
+import copyreg
+
 import math
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -152,7 +154,15 @@ class Activation:
         return hash((Activation, self._key))
 
     def __reduce__(self):
-        return (_rebuild, (self._name, self._params))
+        # Activation.__new__ and plain data (decision 187): torch.load's default,
+        # weights_only=True, loads it once Activation is allowed
+        # (torch.serialization.add_safe_globals), where the private function that
+        # rebuilt it had to be allowed too
+        return (copyreg.__newobj__, (Activation,), (self._name, self._params))
+
+    def __setstate__(self, state):
+        name, params = state
+        Activation.__init__(self, name, **dict(params))
 
     def to_config(self) -> dict[str, Any]:
         """``{"name": ..., **params}``: plain Python data (JSON-able)."""
@@ -199,6 +209,7 @@ def _same(kind, fname, pname, v):
 
 
 def _rebuild(name, params):
+    # (what pickles made before decision 187 name: they still load)
     return Activation(name, **dict(params))
 
 

@@ -83,12 +83,15 @@ def _make_torch_class(torch):
             self.activation = _activation("ActivationModule", activation)
 
         def forward(self, x):
-            if isinstance(x, torch.fx.Proxy):
-                # Reason: torch.fx.symbolic_trace (FX quantization and other FX tools)
-                # hands forward a Proxy, which no array function takes: the module is
-                # recorded as one call of itself, as FX records torch.nn's own
-                # activations (decision 183)
-                return _fx_call(self, x)
+            if not torch.jit.is_scripting():  # (torch.jit.script compiled torch.fx.Proxy
+                # and failed in its source: its message about the Activation is the one
+                # to give; decision 187)
+                if isinstance(x, torch.fx.Proxy):
+                    # Reason: torch.fx.symbolic_trace (FX quantization and other FX
+                    # tools) hands forward a Proxy, which no array function takes: the
+                    # module is recorded as one call of itself, as FX records torch.nn's
+                    # own activations (decision 183)
+                    return _fx_call(self, x)
             return self.activation(x)
 
         def extra_repr(self):
