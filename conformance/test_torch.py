@@ -861,3 +861,34 @@ def test_log_softmax_of_channels_last_input_is_contiguous_whatever_the_values(ta
             y = multiact.log_softmax(x, axis=axis)
             assert y.is_contiguous(), (seed, axis, y.stride())
             torch.testing.assert_close(y, torch.log_softmax(x, axis), rtol=1e-15, atol=2e-16)
+
+
+@pytest.mark.cells_where(predicate=lambda target: str(target.device).startswith("cuda"))
+def test_cuda_calls_wait_for_nothing_on_the_device(target):
+    """A GPU's queue: no call reads a value back from the device once warm (decision
+    187: logsumexp's row backward read one bool on every call, a wait for the GPU in
+    each training step and an error under CUDA graph capture).  Every check case's
+    forward and backward, in float32 and bfloat16, on 64 x 256 (a row kernel's rows),
+    each called once first (a first call may read once: the device's FMA check,
+    decision 122), then under torch.cuda.set_sync_debug_mode("error")."""
+    waits = []
+    for info in DIFFERENTIABLE:
+        f = _fn(info)
+        for dtype in (torch.float32, torch.bfloat16):
+            x = _data(info, target, (64, 256), dtype=dtype).requires_grad_(True)
+
+            def step():
+                y = f(x)
+                y = y[0] if isinstance(y, tuple) else y
+                torch.autograd.grad(y.float().sum(), x)
+
+            step()
+            torch.cuda.synchronize()
+            torch.cuda.set_sync_debug_mode("error")
+            try:
+                step()
+            except RuntimeError as e:
+                waits.append(f"{info.label(_params(info))} {dtype}: {str(e).splitlines()[0]}")
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+    assert not waits, "\n".join(waits)
