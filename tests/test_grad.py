@@ -781,3 +781,31 @@ def test_logsumexp_row_backward_takes_the_limits_with_no_host_read(monkeypatch):
     got = ta._lse_limits(torch.empty_like(m), m, torch.empty(6, device="meta"),
                          where.to("meta"))
     assert got.shape == x.shape and got.device.type == "meta"
+
+
+def test_softmin_of_long_rows_saves_its_output_alone():
+    # decision 187: softmin's framework path on slices too long for torch's sum
+    # recorded the division by the sums, saving the undivided output (and the sums):
+    # one tensor of x's size more than F.softmin, whose saved output the next layer
+    # shares.  It takes softmax's Function (of -x) now, as softmax does.
+    torch = pytest.importorskip("torch")
+    from multiact import kernels
+
+    prev = kernels.set_mode("framework")
+    try:
+        for f in (multiact.softmax, multiact.softmin):
+            x = torch.randn(8, 1000, dtype=torch.float32, requires_grad=True)
+            saved = []
+            with torch.autograd.graph.saved_tensors_hooks(
+                    lambda t: saved.append(t) or t, lambda t: t):
+                y = f(x)
+            ptrs = {t.untyped_storage().data_ptr() for t in saved}
+            assert ptrs == {y.untyped_storage().data_ptr()}, f.__name__
+            want = torch.softmax(-x.double() if f is multiact.softmin else x.double(), -1)
+            torch.testing.assert_close(y.double(), want, rtol=1e-6, atol=0)
+            g = torch.autograd.grad(y[:, 0].sum(), x)[0]
+            gw = torch.autograd.grad(torch.softmax(-x if f is multiact.softmin else x, -1)[:, 0]
+                                     .sum(), x)[0]
+            torch.testing.assert_close(g, gw, rtol=1e-5, atol=1e-7)
+    finally:
+        kernels.set_mode(prev)

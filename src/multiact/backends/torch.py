@@ -122,6 +122,19 @@ def _rows_kernel(name, x, axis, params, where, eager_path):
     return _k.torch_rows(name, x, params, where, eager_path)
 
 
+def _softmax_path(x, axis, where, initial):
+    """softmax's framework path (softmin's, of ``-x``): torch's softmax, checked
+    (``_softmax_eager``); recording a gradient on slices too long for torch's sum,
+    the ``_Softmax`` Function, which saves its output alone (autograd of the
+    division saved the undivided output and the sums too: softmin kept one more
+    tensor of x's size than ``F.softmin``; decision 187)."""
+    if recording(x) and _plain(x, axis, where, initial) and not _in_order(x, axis[0]):
+        xw = x.float() if x.dtype in _HALF else x  # (as _softmax_eager)
+        y = _apply(_Softmax, xw, axis[0])
+        return y.to(x.dtype) if xw is not x else y
+    return _softmax_eager(x, axis, where, initial)
+
+
 def _framework_path(body, x, params, like=None):
     """A row's generic body on the framework path (no kernel for this call, or none
     ready yet): its inner activations (``activation_of``: a gated row's gate,
@@ -917,14 +930,8 @@ class TorchBackend(Backend):
             # (decision 111): autograd of the body took two more reductions
             return GRAPH_OPS["softmax"](x, axis[0])[0]
 
-        def path():
-            if recording(x) and _plain(x, axis, where, initial) and not _in_order(x, axis[0]):
-                xw = x.float() if x.dtype in _HALF else x  # (as _softmax_eager)
-                y = _apply(_Softmax, xw, axis[0])
-                return y.to(x.dtype) if xw is not x else y
-            return _softmax_eager(x, axis, where, initial)
-
-        return _rows_kernel("softmax", x, axis, ((1,), None, initial), where, path)
+        return _rows_kernel("softmax", x, axis, ((1,), None, initial), where,
+                            lambda: _softmax_path(x, axis, where, initial))
 
     @special("speed: one row kernel where one runs; on CPU torch's log_softmax (slices of "
              "at most 128 along the last axis, 32 across, where its in-order float32 sum is "
@@ -1009,7 +1016,7 @@ class TorchBackend(Backend):
         def path():
             if x.dtype not in _FLOATS:
                 return super(TorchBackend, self).softmin(x, axis, where, initial)
-            return _softmax_eager(-x, axis, where, initial)
+            return _softmax_path(-x, axis, where, initial)
 
         return _rows_kernel("softmin", x, axis, ((1,), None, initial), where, path)
 
