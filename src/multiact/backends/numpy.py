@@ -356,6 +356,26 @@ def _soft_sign_chain(x, t):
     return np.divide(xc, t, out=t)
 
 
+def _squareplus32(x, t, b):
+    # float32 x in float64: h = sqrt(x^2 + b) with no overflow (x^2 <= 1.2e77) and no
+    # cancellation: x < 0 takes (b / 2) / (h - x), the rest (x + h) / 2 (h >= |x|),
+    # rounded to float32 once (within 0.51 ulp; the bound is 3.5).  Limits: -inf ->
+    # (b / 2) / inf = 0, +inf -> inf, NaN -> NaN (the branch not taken may divide by
+    # 0 or take inf - inf: silenced, and so is the cast of a result past float32's
+    # largest to inf, the generic body's limit there)
+    v = x.astype(np.float64)
+    h = np.multiply(v, v)
+    h += b
+    np.sqrt(h, out=h)
+    with np.errstate(all="ignore"):
+        neg = np.subtract(h, v)
+        np.divide(b * 0.5, neg, out=neg)
+        h += v
+        h *= 0.5
+        np.copyto(t, np.where(v < 0, neg, h), casting="same_kind")
+    return t
+
+
 def _mish_chain(x, t):
     # x * tanh(softplus(x)); at -inf the gate is 0 and x * 0 is taken as 0
     _softplus_chain(x, t)
@@ -521,6 +541,14 @@ class NumpyBackend(Backend):
     @special(_CHAIN)
     def mish(self, x):
         return blockwise(_mish_chain, x) if _ok(x) else super().mish(x)
+
+    @special("speed: float32 in float64, block by block, for a Python number b in (0, "
+             "1e30] (no overflow of x^2, no cancellation; half the generic body's scaled "
+             "form's time at 1e6, which float64 input keeps)")
+    def squareplus(self, x, b=4.0):
+        if _ok(x) and x.dtype == _F32 and type(b) in (int, float) and 0 < b <= 1e30:
+            return blockwise(partial(_squareplus32, b=float(b)), x)
+        return super().squareplus(x, b)
 
     @special(_CHAIN + " (beta == 1)")
     def softplus(self, x, beta=1.0):
