@@ -211,37 +211,6 @@ def test_cupy_kernels_of_signed_zero_parameters_are_apart(monkeypatch):
         cuda_c._key(th, "float32", (0.5, 0.0), False)
 
 
-def test_a_cupy_launch_refusing_its_arguments_keeps_the_kernel(monkeypatch):
-    # decision 187: an error of the call's arguments at launch (CuPy's ValueError for
-    # an array on a device this one cannot read) marked the kernel failed for the
-    # process, and every later right call took the generic body.  Now that call alone
-    # takes the body, and the next call the kernel.  (Stubbed: no GPU here.)
-    cb = pytest.importorskip("multiact.backends.cupy")
-    from multiact._table import BY_NAME
-    from multiact.kernels import cuda_c
-
-    calls = []
-
-    def kernel(*arrays):
-        calls.append(arrays[0].shape)
-        if len(calls) == 1:
-            raise ValueError("The device where the array resides (1) is different from "
-                             "the current device (0). Peer access is unavailable.")
-        return "kernel"
-
-    for name in ("_CACHE", "_FAILED", "_BROKEN"):
-        monkeypatch.setattr(cuda_c, name, {})
-    monkeypatch.setattr(cuda_c, "cupy_kernel", lambda info, dtype, params, backward=False:
-                        kernel)
-    monkeypatch.setattr(kernels, "mode", lambda: "auto")
-    elu = BY_NAME["elu"]
-    x = np.ones(5, np.float32)
-    body = lambda ns, t, *p: "body"  # noqa: E731
-    assert cb.BACKEND._generic(elu, body, x, *elu.args({})) == "body"
-    assert cb.BACKEND._generic(elu, body, x, *elu.args({})) == "kernel"
-    assert cuda_c.launch_failures() == {} and len(calls) == 2
-
-
 def test_cupy_builds_a_kernel_for_a_late_parameter_value_when_it_comes_back(monkeypatch):
     # decision 187 (decision 156's rule, for CuPy): every new Python-number value of a
     # parameter was a new kernel, NVRTC's compile on the caller's thread: an annealed

@@ -425,6 +425,9 @@ def test_a_saved_model_loads_with_torchs_default_weights_only(tmp_path):
     x = torch.randn(3, 4)
     assert torch.equal(loaded(x), model(x)) and loaded[1].activation == act
     assert pickle.loads(pickle.dumps(act, protocol=0)) == act  # (every protocol)
+    with pytest.raises(AttributeError, match="immutable"):  # (unpickling's alone)
+        act.__setstate__(("relu", ()))
+    assert act == Activation("gelu", approximate=False)
     with pytest.raises(Exception) as e:
         torch.jit.script(model)
     assert "Proxy" not in str(e.value) and "multiact._registry.Activation" in str(e.value)

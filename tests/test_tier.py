@@ -1040,3 +1040,11 @@ def test_a_cuda_slot_of_a_late_parameter_value_compiles_when_it_comes_back(monke
     s = t.slot("plain", "k", _build_returning("kernel"), eager_only=True)  # (no values)
     t.spent(s, 1e-4, 100, lambda: ("sample",))
     assert queued[-1] == "plain"
+    more = [1.0 + i / 1024 for i in range(kernels.MOST_VALUES)]
+    for v in more:
+        call(v)
+        call(v)
+    # the values past MOST_VALUES never compile, however often they come back
+    last = kernels.MOST_VALUES - len(slopes) - 1  # (the gate's last value)
+    assert ("fwd", more[last]) in queued and ("fwd", more[last + 1]) not in queued
+    assert len(queued) == kernels.MOST_VALUES  # (the 255 values that came back, and plain)

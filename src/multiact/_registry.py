@@ -161,6 +161,8 @@ class Activation:
         return (copyreg.__newobj__, (Activation,), (self._name, self._params))
 
     def __setstate__(self, state):
+        if hasattr(self, "_key"):  # (unpickling only: an Activation is immutable)
+            raise AttributeError("multiact.Activation is immutable")
         name, params = state
         Activation.__init__(self, name, **dict(params))
 

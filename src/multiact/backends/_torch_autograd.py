@@ -707,8 +707,8 @@ def _lse_limits(p, x, out, where):
     top = x == math.inf
     if where is not None:
         top = top & where
-    n = top.sum(-1, keepdim=True, dtype=p.dtype)
-    return torch.where(bad, top / n.clamp_min(1.0), p)
+    n = top.sum(-1, keepdim=True, dtype=torch.float32)  # (exact past 256: not bfloat16)
+    return torch.where(bad, (top / n.clamp_min(1.0)).to(p.dtype), p)
 
 
 def _rows_vjp(ctx, g):

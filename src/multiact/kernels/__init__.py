@@ -1050,7 +1050,9 @@ def _gated_outer(outer, m):
     n = outer * m
     if n <= TRITON_SAMPLE or n >= 1 << 31 or outer <= 16:
         return outer
-    return 16 if n % 16 == 0 else 1  # (n not divisible by 16: nor is m)
+    if n % 16 == 0:
+        return 16
+    return 1 if m > 1 else 17  # (n not divisible by 16: nor is m; n = 1 is a variant)
 
 
 def torch_gated(name, x3, params, eager):

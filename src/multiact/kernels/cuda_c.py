@@ -218,11 +218,9 @@ def _launch(info, x, params, *arrays):
     failure costs that kernel only: it is remembered with the first line of its
     error (:func:`launch_failures`, ``multiact.info``), one INFO line goes to the
     ``multiact`` logger, and its calls take the generic body from then on.  Running
-    out of memory is the call's error, not the kernel's: it propagates.  So are
-    the arguments' errors (``TypeError``, ``ValueError``: an array on a device
-    this one cannot read, without peer access): that call takes the generic body,
-    which meets the same error where it is the call's, and the kernel stays
-    (decision 187)."""
+    out of memory is the call's error, not the kernel's: it propagates.  (An
+    array on a device the current one cannot read is no longer a launch's error:
+    the call runs under ``x``'s device, ``CupyBackend.generic``; decision 187.)"""
     k = _forward_kernel(info, x, params)
     if k is None:
         return None
@@ -230,8 +228,6 @@ def _launch(info, x, params, *arrays):
         return k(*arrays)
     except MemoryError:  # (CuPy's OutOfMemoryError among them)
         raise
-    except (TypeError, ValueError):  # the call's (CuPy's checks of its arguments)
-        return None
     except Exception as e:  # noqa: BLE001 - a kernel that fails costs itself only
         key = _key(info, str(x.dtype), params, False)
         from ._tier import failure_reason
