@@ -406,6 +406,7 @@ def test_pytorch_class_names_and_the_calls_hints_in_configs():
         multiact.get({"name": "softmax", "dim": 1})
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
 def test_a_saved_model_loads_with_torchs_default_weights_only(tmp_path):
     # decision 187: torch.load's default (weights_only=True) refused a model holding
     # the module until the private function that rebuilt an Activation was allowed
