@@ -263,3 +263,30 @@ def test_gated_products_of_a_tiny_gate(target, dtype, name, params, report):
     _cell(report, f"{BY_NAME[name].label(params)} (a tiny gate)", target, dtype, worst, b)
     assert worst <= b, (gate_in[err.argmax()], other[err.argmax()], y[err.argmax()],
                         ref[err.argmax()])
+
+
+@pytest.mark.dtypes("float32")
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "standardize"])
+def test_long_slices_across_the_first_axis(target, name, dtype, report):
+    # decision 188: NumPy sums a slice in order across any axis but the last (pairwise
+    # only along it), off by up to n eps: float32 softmax along axis 0 of 16384 x 2 went
+    # past its bound on NumPy and dask (401 ulp at 20000 x 8, the bound 68;
+    # standardize 389 units of a mean of 100, the bound 2.5).  Their float32 sums
+    # accumulate in float64 now; dask's blocks hold whole slices here and split ones.
+    data = (np.random.default_rng(11).standard_normal((16384, 2)) * 3 + 100).astype(dtype)
+    for chunks in ((None,) if target.backend != "dask" else ((16384, 1), (4000, 2))):
+        x = target.asarray(data, dtype)
+        if chunks is not None:
+            x = x.rechunk(chunks)
+        y = target.to_numpy(getattr(multiact, name)(x, axis=0))
+        rows = np.ascontiguousarray(data.T)
+        if name == "standardize":
+            ref = R.standardize(rows).T
+            scale = np.vstack([standardize_scale(s, r) for s, r in zip(rows, ref.T)]).T
+            err = scaled_error(y, ref, scale, dtype)
+        else:
+            ref = R.softmax(rows, log=(name == "log_softmax")).T
+            err = ulp_error(y, ref, 0.0, dtype)
+        worst, b = float(err.max()), bound(name, dtype)
+        _cell(report, name, target, dtype, worst, b)
+        assert worst <= b, (chunks, worst)
