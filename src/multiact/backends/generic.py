@@ -73,5 +73,5 @@ class GenericBackend(Backend):
 def backend(xp):
     """A backend for the Array API namespace ``xp``."""
     label = getattr(xp, "__name__", type(xp).__name__)
-    return GenericBackend(Namespace(xp, "generic", {"shift": _shift, "quotient": _quotient, "sum": _sum},
-                                    label=label))
+    return GenericBackend(Namespace(xp, "generic", {"shift": _shift, "quotient": _quotient,
+                                                    "sum": _sum}, label=label))
