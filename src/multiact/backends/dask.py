@@ -20,6 +20,7 @@ import dask.array as _da
 import numpy as _np
 
 from . import Backend, Namespace
+from .generic import _sum as _generic_sum
 
 
 def _clip(ns, x, lo, hi):
@@ -99,18 +100,13 @@ def _sum_squares(ns, d, axis=None, keepdims=False):
     return s.astype(d.dtype) if s.dtype != d.dtype else s
 
 
-def _sum(ns, x, axis=None, *, keepdims=False, dtype=None):
-    # Reason: accuracy, as NumPy's primitive (decision 188): NumPy sums each block in
-    # order across any axis but the last, off by up to n eps (a float32 softmax along
-    # axis 0 of 20000 x 8 was 401 ulp off, the bound 68); a float32 array's sums
-    # accumulate in float64, rounded once
-    if dtype is None and x.dtype == _np.float32:
-        return _xp.sum(x, axis=axis, keepdims=keepdims, dtype=_np.float64).astype(_np.float32)
-    return _xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
-
-
+# sum: Reason: accuracy, as NumPy's primitive (decision 188): NumPy sums each block in
+# order across any axis but the last, off by up to n eps (a float32 softmax along axis
+# 0 of 20000 x 8 was 401 ulp off, the bound 68); a float32 array's sums accumulate in
+# float64, rounded once: the generic backend's primitive, which does that through the
+# standard's dtype=
 PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient,
-              "sum_squares": _sum_squares, "sum": _sum}
+              "sum_squares": _sum_squares, "sum": _generic_sum}
 
 
 class DaskBackend(Backend):

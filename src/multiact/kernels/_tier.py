@@ -54,6 +54,8 @@ from .._locks import ForkSafeLock
 __all__ = ["Slot", "Tier", "TIER", "DEFAULT_COST", "Miss", "Pair"]
 
 _LOG = logging.getLogger("multiact")
+
+
 def failure_reason(exc):
     """The first line of a failed compile's or launch's error, as ``multiact info``
     shows it (at most 300 characters)."""
