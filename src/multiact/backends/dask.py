@@ -79,14 +79,33 @@ def _quiet_sum_squares(a, axis=None, keepdims=False, **_):
     with np.errstate(over="ignore"):
         if a.dtype == np.float32:  # (in float64, as _sum: decision 188)
             return np.sum(a * a, axis=axis, keepdims=keepdims, dtype=np.float64)
-        return np.sum(a * a, axis=axis, keepdims=keepdims)
+        return _np_wide_sum(a * a, axis, keepdims)
+
+
+def _np_wide_sum(a, axis, keepdims):
+    from .numpy import wide_sum
+
+    return wide_sum(a, axis, keepdims)
 
 
 def _quiet_sum(a, axis=None, keepdims=False, **_):
     import numpy as np
 
     with np.errstate(over="ignore"):
-        return np.sum(a, axis=axis, keepdims=keepdims)
+        return _np_wide_sum(a, axis, keepdims)
+
+
+def _sum(ns, x, axis=None, *, keepdims=False, dtype=None):
+    # Reason: accuracy, as NumPy's primitive (decisions 188, 189): NumPy sums each
+    # block in order across any axis but the last, off by up to n eps (a float32
+    # softmax along axis 0 of 20000 x 8 was 401 ulp off, the bound 68).  A float32
+    # array's sums accumulate in float64, rounded once: the generic backend's
+    # primitive, through the standard's dtype=; a float64 block is summed by NumPy's
+    # primitive, pairwise, and the blocks' sums are added as dask does
+    if dtype is not None or x.dtype != _np.float64 or not x.ndim:
+        return _generic_sum(ns, x, axis, keepdims=keepdims, dtype=dtype)
+    return _da.reduction(x, _quiet_sum, _quiet_sum, axis=axis, keepdims=keepdims,
+                         dtype=x.dtype)
 
 
 def _sum_squares(ns, d, axis=None, keepdims=False):
@@ -100,13 +119,8 @@ def _sum_squares(ns, d, axis=None, keepdims=False):
     return s.astype(d.dtype) if s.dtype != d.dtype else s
 
 
-# sum: Reason: accuracy, as NumPy's primitive (decision 188): NumPy sums each block in
-# order across any axis but the last, off by up to n eps (a float32 softmax along axis
-# 0 of 20000 x 8 was 401 ulp off, the bound 68); a float32 array's sums accumulate in
-# float64, rounded once: the generic backend's primitive, which does that through the
-# standard's dtype=
 PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient,
-              "sum_squares": _sum_squares, "sum": _generic_sum}
+              "sum_squares": _sum_squares, "sum": _sum}
 
 
 class DaskBackend(Backend):

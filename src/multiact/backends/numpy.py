@@ -29,6 +29,7 @@ from .._agnostic import _formulas as fm
 from .._agnostic import _special
 from .._agnostic import _gelu32_coeffs as _gelu32
 from . import Backend, Namespace, defaults, special
+from .generic import blocked_sum
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -207,14 +208,18 @@ def _in_order(x, axis):
 
 
 def wide_sum(x, axis=None, keepdims=False):
-    """``np.sum`` of ``x``, a float32 array summed in order (:func:`_in_order`) in
-    float64 and rounded once.  Reason: accuracy.  A sum in order is off by up to n
+    """``np.sum`` of ``x``; where NumPy would sum it in order (:func:`_in_order`), a
+    float32 array is summed in float64 and rounded once, and another in blocks
+    (``generic.blocked_sum``).  Reason: accuracy.  A sum in order is off by up to n
     eps: float32 softmax of 20000 x 8 along axis 0 was 401 ulp off (the bound is
-    68), 87 along axis 0 of 2000 x 2000 (decision 188).  Pairwise, along the last
-    axis, it is off by log n eps, and stays float32."""
-    if x.dtype == _F32 and x.ndim and _in_order(x, axis):
+    68), 87 along axis 0 of 2000 x 2000 (decision 188); float64 standardize along
+    axis 0 of 100000 x 2 30.5 units (the bound 2.5; decision 189).  Pairwise, along
+    the last axis, it is off by log n eps, and stays in ``x``'s dtype."""
+    if not (x.ndim and x.dtype.kind == "f" and _in_order(x, axis)):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+    if x.dtype == _F32:
         return np.sum(x, axis=axis, keepdims=keepdims, dtype=np.float64).astype(_F32)
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return blocked_sum(np, x, axis, keepdims)
 
 
 def _sum(ns, x, axis=None, *, keepdims=False, dtype=None):
