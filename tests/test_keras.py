@@ -249,6 +249,13 @@ model = keras.Model(i2, act.to_keras()(i2))
 got, want = [N(t) for t in model(x)], act(x)
 assert len(got) == 2 and all(np.array_equal(g, w) for g, w in zip(got, want)), (got, want)
 assert (want[1] == -1).all()
+# decision 189: a gated layer over an odd size is refused when the model is built
+try:
+    multiact.Activation("swiglu").to_keras()(keras.Input((5,)))
+except ValueError as e:
+    assert "multiact.swiglu: argument 'x' must have an even size along axis 1, got 5" in str(e)
+else:
+    raise AssertionError("an odd size built")
 # Keras' own layer arguments
 keras.mixed_precision.set_global_policy("mixed_bfloat16")
 i3 = keras.Input((4,))

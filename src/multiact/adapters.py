@@ -169,6 +169,11 @@ def _output_shape(activation, shape):
     shape, nd = tuple(shape), len(shape)
     if info.halves:
         ax = p["axis"] % nd
+        if shape[ax] is not None and shape[ax] % 2:
+            # when the model is built, as Keras' own layers refuse a shape, not at the
+            # first batch (decision 189)
+            raise ValueError(f"multiact.{info.name}: argument 'x' must have an even size "
+                             f"along axis {ax}, got {shape[ax]}")
         return shape[:ax] + (None if shape[ax] is None else shape[ax] // 2,) + shape[ax + 1:]
     if info.name == "one_hot":
         ax = p["axis"] % (nd + 1)

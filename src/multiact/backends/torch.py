@@ -730,9 +730,12 @@ class TorchBackend(Backend):
                                       fused_elementwise)
         return super().softplus(x, beta)
 
-    @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|))")
+    @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|)); under torch.func the "
+             "generic body: torch's kernel keeps a buffer that vmap resizes, with a warning "
+             "(vmap(hessian)), and its second derivative is 0 where it is -2.9e-20 "
+             "(x = 45; decision 189)")
     def log_sigmoid(self, x):
-        if x.dtype in _FLOATS:
+        if x.dtype in _FLOATS and not (_functorch_active() and not _dynamo_tracing()):
             return _log_sigmoid(x)
         return super().log_sigmoid(x)
 
