@@ -359,33 +359,74 @@ def test_float64_tanh_within_the_bound_where_xla_misses(target, report):
     np.testing.assert_allclose(g, dref, rtol=1e-13, atol=2e-16)
 
 
+def _dense_scores(target, report, name, params, dtype, xs, what):
+    """``name(x, **params)`` of ``dtype`` at every value of ``xs`` (float64 values of
+    that dtype) against mpmath, under ``jit`` and op by op: the worst error within the
+    row's bound, each reported."""
+    from multiact._check import reference as R
+    from multiact._check.score import Cell, ulp_error
+    from multiact._table import BY_NAME
+
+    hi, lo = R.elementwise(R.for_row(name), xs, **params)
+    b = BY_NAME[name].bound(dtype, params)
+    fn = lambda t: getattr(multiact, name)(t, **params)  # noqa: E731
+    for how in ("jit", "op by op"):
+        x = target.asarray(xs, dtype)
+        if how == "jit":
+            y = jax.jit(fn)(x)
+        else:
+            with jax.disable_jit():
+                y = fn(x)
+        err = ulp_error(target.to_numpy(y), hi, lo, dtype)
+        worst = float(err.max())
+        report(Cell(f"{name}{params or ''} (jax {dtype}, {how}, {what})", target.backend,
+                    target.device, dtype, xs.size, worst, b, worst <= b))
+        assert worst <= b, (how, worst, xs[np.argmax(err)])
+
+
 @pytest.mark.parametrize("name, params", [("softplus", {}), ("softplus", {"beta": 1.5}),
                                           ("log_sigmoid", {})])
 def test_float64_log1p_within_the_bounds_where_xla_misses(target, report, name, params):
     # XLA's float64 log1p on the CPU is up to 128 ulp off on [-0.5, -0.3) and 1.9 on
     # [0.4, 0.7): softplus was 2.53 ulp off (the bound 2.5), softplus(beta=1.5) 3.58
-    # (3.0), under jit and op by op (decision 189)
-    from multiact._check import reference as R
-    from multiact._check.score import Cell, ulp_error
-    from multiact._table import BY_NAME
-
-    row = BY_NAME[name]
+    # (3.0), log_sigmoid 2.51 (2.5) (decision 189)
     xs = np.concatenate([np.linspace(-2.0, 2.0, 20001), np.linspace(-2.0, 1.0, 6001),
                          np.random.default_rng(12).uniform(-1.0, 0.0, 4000)])
-    hi, lo = R.elementwise(R.for_row(name), xs, **params)
-    b = row.bound("float64", params)
-    for how, fn in (("jit", jax.jit(lambda t: getattr(multiact, name)(t, **params))),
-                    ("op by op", lambda t: getattr(multiact, name)(t, **params))):
-        if how == "op by op":
-            with jax.disable_jit():
-                y = fn(target.asarray(xs, "float64"))
-        else:
-            y = fn(target.asarray(xs, "float64"))
-        err = ulp_error(target.to_numpy(y), hi, lo, "float64")
-        worst = float(err.max())
-        report(Cell(f"{name}{params or ''} (jax float64, {how}, XLA's log1p range)",
-                    target.backend, target.device, "float64", xs.size, worst, b, worst <= b))
-        assert worst <= b, (how, worst, xs[np.argmax(err)])
+    _dense_scores(target, report, name, params, "float64", xs, "XLA's log1p range")
+
+
+@pytest.mark.parametrize("name, params, dtype, at", [
+    ("elu", {"alpha": 4.456858042423722}, "float64", -0.2513823806911903),
+    ("celu", {"alpha": 4.348734214365287}, "float64", -1.125163962558198),
+    ("elu", {"alpha": 4.041483581896132}, "float32", -0.1273537129163742),
+    ("celu", {"alpha": 0.25177352017764126}, "float32", -0.0320642925798893)])
+def test_expm1_within_the_bounds_where_xla_misses(target, report, name, params, dtype, at):
+    # XLA's expm1 on the CPU is up to 4.37 ulp off in float64 and 5.53 in float32 on
+    # (-ln 2, ln 2): elu and celu with these alphas went past their bounds (5.03 ulp
+    # against 5, 6.80 against 6; decision 189), at ``at`` and elsewhere
+    xs = np.concatenate([np.linspace(-1.5, 0.0, 12001), [at]]).astype(dtype).astype(float)
+    _dense_scores(target, report, name, params, dtype, xs, "XLA's expm1 range")
+
+
+@pytest.mark.parametrize("dtype, lo, hi", [("float32", -12.9, -11.5),
+                                           ("float64", -37.5, -37.2)])
+def test_exact_gelu_op_by_op_near_the_bottom_of_the_normal_range(target, report, dtype, lo,
+                                                                 hi):
+    # op by op XLA flushed the Gaussian's subnormal correction: 62.8 ulp in float32 at
+    # -12.44 (the bound 5.5), 1.6e11 ulp in float64 at -37.41, the float64 gradient
+    # 1.8e-5 off there (decision 189)
+    from multiact._check import reference as R
+
+    xs = np.linspace(lo, hi, 3001).astype(dtype).astype(float)
+    _dense_scores(target, report, "gelu", {"approximate": False}, dtype, xs,
+                  "the normal range's bottom")
+    if dtype == "float64":
+        x = np.array([-37.41273545590932, -37.3])
+        with jax.disable_jit():
+            g = np.asarray(jax.vmap(jax.grad(
+                lambda t: multiact.gelu(t, approximate=False)))(target.asarray(x, dtype)))
+        want = R.derivative(R.for_row("gelu"), x, approximate=False)
+        np.testing.assert_allclose(g, want, rtol=1e-14, atol=0)
 
 
 def test_float32_normal_cdf_fit_on_this_device(target, report):

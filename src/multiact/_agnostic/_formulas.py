@@ -204,6 +204,15 @@ def divide_rn(xp, a, b):
     return a / b
 
 
+def carried(xp, v, d):
+    """``v (1 + d)`` as ``v + v d``, one rounding (a namespace primitive): ``v`` an
+    exponential, ``d`` a small correction of its argument.  JAX's is
+    :func:`_carried`, scaled: XLA flushes a subnormal ``v d`` to 0 when it runs op by
+    op, which dropped the correction of exact GELU's Gaussian near the bottom of the
+    normal range (decision 189)."""
+    return v + v * d
+
+
 def dekker_split(xp, v):
     """float32 or float64 ``v`` as ``hi + lo`` exactly, ``hi`` with at most half of
     the significand's bits (float32: 12 of 24; float64: 26 of 53), so that a product

@@ -217,6 +217,9 @@ class TraceNamespace:
         # _formulas.two_product, as written (the kernels are compiled without contraction)
         return _formulas.two_product(self, b, x)
 
+    def carried(self, v, d):
+        return _formulas.carried(self, v, d)  # as written: a kernel keeps subnormals
+
     def maximum(self, a, b):
         like = a if isinstance(a, Node) else b
         a, b = _lift(a, like), _lift(b, like)
