@@ -180,29 +180,23 @@ def _quotient(ns, a, b):
     return _quotient_of(a, b)
 
 
-def _log1p(ns, x):
-    """``log1p`` for JAX; of float64, :func:`_log1p64`.  Reason: accuracy.  XLA's
-    float64 ``log1p`` on the CPU is up to 128 ulp off on [-0.5, -0.3) and 1.9 on
-    [0.4, 0.7) (jax 0.10.2, against mpmath; decision 189): float64 softplus was 2.53
-    ulp off (the bound 2.5), softplus with beta 1.5 3.58 (the bound 3.0)."""
-    x = _xp.asarray(x)
-    if x.dtype != _xp.float64:
-        return _xp.log1p(x)
-    return _log1p64(x)
+def _on_the_cpu(cpu, native, tangent):
+    """A ``jax.custom_jvp`` function of ``x`` that is ``cpu(x)`` where lowered for a
+    CPU and XLA's ``native(x)`` elsewhere (a GPU's is libdevice's), chosen when lowered
+    by ``jax.lax.platform_dependent``, as :func:`_divide_by_platform`; its tangent
+    ``tangent(x, y, t)``, so that autodiff never traces the switch's branches."""
 
+    @jax.custom_jvp
+    def f(x):
+        return jax.lax.platform_dependent(x, cpu=cpu, default=native)
 
-@jax.custom_jvp
-def _log1p64(x):
-    # chosen when lowered, for the platform lowered for (as _divide_by_platform); a GPU
-    # keeps XLA's log1p (libdevice's); inside a custom_jvp, so that autodiff never
-    # traces the switch's branches
-    return jax.lax.platform_dependent(x, cpu=_log1p_cpu, default=_xp.log1p)
+    @f.defjvp
+    def jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        y = f(x)
+        return y, tangent(x, y, t)
 
-
-@_log1p64.defjvp
-def _log1p64_jvp(primals, tangents):
-    (x,), (t,) = primals, tangents
-    return _log1p64(x), t / (1.0 + x)
+    return f
 
 
 def _log1p_cpu(x):
@@ -218,36 +212,37 @@ def _log1p_cpu(x):
     return _xp.where((x >= -0.3) & (x < 0.4), _xp.log1p(x), r)
 
 
-def _expm1(ns, x):
-    """``expm1`` for JAX; of float32 and float64, :func:`_expm1_by_platform`.  Reason:
-    accuracy.  XLA's ``expm1`` on the CPU is up to 4.37 ulp off in float64 and 5.53
-    in float32 on (-ln 2, ln 2) (jax 0.10.2, against mpmath; beyond, it is ``exp(x)
-    - 1``, bit for bit): elu and celu with some
-    alphas went past their bounds (5.03 ulp against 5 in float64, 6.80 against 6 in
-    float32; decision 189)."""
+_log1p64 = _on_the_cpu(_log1p_cpu, _xp.log1p, lambda x, y, t: t / (1.0 + x))
+
+
+def _log1p(ns, x):
+    """``log1p`` for JAX; of float64, :func:`_log1p_cpu` on the CPU.  Reason:
+    accuracy.  XLA's float64 ``log1p`` on the CPU is up to 128 ulp off on [-0.5,
+    -0.3) and 1.9 on [0.4, 0.7) (jax 0.10.2, against mpmath; decision 189): float64
+    softplus was 2.53 ulp off (the bound 2.5), softplus with beta 1.5 3.58 (the
+    bound 3.0)."""
     x = _xp.asarray(x)
-    if x.dtype not in (_xp.float32, _xp.float64):
-        return _xp.expm1(x)
-    return _expm1_by_platform(x)
-
-
-@jax.custom_jvp
-def _expm1_by_platform(x):
-    # chosen when lowered (as _divide_by_platform); a GPU keeps XLA's (libdevice's)
-    return jax.lax.platform_dependent(x, cpu=_expm1_cpu, default=_xp.expm1)
-
-
-@_expm1_by_platform.defjvp
-def _expm1_jvp(primals, tangents):
-    (x,), (t,) = primals, tangents
-    y = _expm1_by_platform(x)
-    return y, t * (y + 1.0)
+    return _log1p64(x) if x.dtype == _xp.float64 else _xp.log1p(x)
 
 
 def _expm1_cpu(x):
     # _special.expm1_series: within 1.0 ulp on (-ln 2, ln 2), and faster than XLA's
     # in float32 (0.56 ms against 0.94 at 1e6; float64 2.20 against 1.96)
     return _special.expm1_series(NS, x)
+
+
+_expm1_of = _on_the_cpu(_expm1_cpu, _xp.expm1, lambda x, y, t: t * (y + 1.0))
+
+
+def _expm1(ns, x):
+    """``expm1`` for JAX; of float32 and float64, :func:`_expm1_cpu` on the CPU.
+    Reason: accuracy.  XLA's ``expm1`` on the CPU is up to 4.37 ulp off in float64
+    and 5.53 in float32 on (-ln 2, ln 2) (jax 0.10.2, against mpmath; beyond, it is
+    ``exp(x) - 1``, bit for bit): elu and celu with some alphas went past their
+    bounds (5.03 ulp against 5 in float64, 6.80 against 6 in float32; decision
+    189)."""
+    x = _xp.asarray(x)
+    return _expm1_of(x) if x.dtype in (_xp.float32, _xp.float64) else _xp.expm1(x)
 
 
 def _carried(ns, v, d):
