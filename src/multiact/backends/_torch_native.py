@@ -362,6 +362,19 @@ def _is_compiling():
                                 is not None)
 
 _functorch_active = torch._C._are_functorch_transforms_active
+
+
+def _functorch_higher_order():
+    """Whether torch.func is taking a derivative of order two or more here: two of its
+    active transforms are ``grad``s or ``jvp``s (``hessian``, ``grad(grad)``,
+    ``jacfwd(jacrev)``), not ``vmap(grad)``'s per-sample gradients."""
+    try:
+        from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+        kinds = (torch._C._functorch.TransformType.Grad,
+                 torch._C._functorch.TransformType.Jvp)
+    except (ImportError, AttributeError):  # (a torch without them: every level counts)
+        return True
+    return sum(i.key() in kinds for i in retrieve_all_functorch_interpreters()) >= 2
 # (getattr: a torch without the dispatch modes' slots, older than the floor of 2.1 is
 # thought to be, untested, detects no tracer here rather than failing to import)
 _dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", lambda: 0)

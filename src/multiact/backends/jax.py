@@ -226,8 +226,9 @@ def _log1p(ns, x):
 
 
 def _expm1_cpu(x):
-    # _special.expm1_series: within 1.0 ulp on (-ln 2, ln 2), and faster than XLA's
-    # in float32 (0.56 ms against 0.94 at 1e6; float64 2.20 against 1.96)
+    # _special.expm1_series: within 1.0 ulp (float64) and 1.1 (float32) on (-ln 2,
+    # ln 2); alone at 1e6, 0.56 ms against XLA's 0.94 in float32, 2.20 against 1.96
+    # in float64; elu at 1e6 float32 0.62 ms against 0.93 with XLA's (decision 189)
     return _special.expm1_series(NS, x)
 
 

@@ -29,7 +29,7 @@ from .._agnostic import _formulas as fm
 from .._agnostic import _special
 from .._agnostic import _gelu32_coeffs as _gelu32
 from . import Backend, Namespace, defaults, special
-from .generic import blocked_sum
+from .generic import _axes, blocked_sum
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -198,13 +198,19 @@ def _sum_squares(ns, d, axis=None, keepdims=False):
 
 
 def _in_order(x, axis):
-    """Whether NumPy sums ``x`` over ``axis`` (None, an int or a tuple) in order, one
-    term after another: anywhere but along the last axis of a C-contiguous array,
-    where its inner loop sums pairwise."""
-    if axis is None:
-        return not x.flags.c_contiguous
-    axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
-    return not (x.flags.c_contiguous and axes == {x.ndim - 1})
+    """Whether NumPy may sum ``x`` over ``axis`` (None, an int or a tuple) in order,
+    one term after another: unless the one reduced axis (of more than one entry) is
+    the one of least stride, which NumPy's inner loop takes and sums pairwise, or
+    the reduced axes are the trailing ones of a C-ordered array (or the leading ones
+    of a Fortran-ordered one), which it takes as one."""
+    big = [d for d in range(x.ndim) if x.shape[d] > 1]
+    axes = [d for d in _axes(x, axis) if x.shape[d] > 1]
+    if not axes:
+        return False
+    if len(axes) == 1:
+        return abs(x.strides[axes[0]]) != min(abs(x.strides[d]) for d in big)
+    return not ((x.flags.c_contiguous and axes == big[len(big) - len(axes):]) or
+                (x.flags.f_contiguous and axes == big[:len(axes)]))
 
 
 def wide_sum(x, axis=None, keepdims=False):

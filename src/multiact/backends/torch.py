@@ -57,7 +57,8 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_e
                             _standardize_centred, _tanh,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
-from ._torch_native import _autocast_kept, _dynamo_tracing, _functorch_active, _fwd_ad
+from ._torch_native import (_autocast_kept, _dynamo_tracing, _functorch_active,
+                            _functorch_higher_order, _fwd_ad)
 from ._torch_native import _gated_x3
 from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
@@ -730,12 +731,13 @@ class TorchBackend(Backend):
                                       fused_elementwise)
         return super().softplus(x, beta)
 
-    @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|)); under torch.func the "
-             "generic body: torch's kernel keeps a buffer that vmap resizes, with a warning "
-             "(vmap(hessian)), and its second derivative is 0 where it is -2.9e-20 "
-             "(x = 45; decision 189)")
+    @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|)); where torch.func takes a "
+             "derivative of order two or more, the generic body: there torch's kernel keeps "
+             "a buffer that vmap resizes, with a warning (vmap(hessian)), and its second "
+             "derivative is 0 where it is -2.9e-20 (x = 45; decision 189)")
     def log_sigmoid(self, x):
-        if x.dtype in _FLOATS and not (_functorch_active() and not _dynamo_tracing()):
+        if x.dtype in _FLOATS and not (_functorch_active() and not _dynamo_tracing()
+                                       and _functorch_higher_order()):
             return _log_sigmoid(x)
         return super().log_sigmoid(x)
 
