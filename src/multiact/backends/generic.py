@@ -68,14 +68,25 @@ SUM_BLOCK = 32
 
 def blocked_sum(xp, x, axis=None, keepdims=False):
     """The sum of ``x`` over ``axis`` in namespace ``xp`` that never adds more than
-    ``SUM_BLOCK`` terms in order, whatever the namespace and the layout: one axis at
-    a time, each split (a view) into blocks of ``SUM_BLOCK`` whose sums are summed
-    again in blocks (off by ``SUM_BLOCK`` eps a level, where a sum in order is off by
+    ``SUM_BLOCK`` terms in order, whatever the namespace and the layout: one axis (a
+    run of adjacent ones merged) at a time, each split (a view) into blocks of
+    ``SUM_BLOCK`` whose sums are summed again in blocks (off by ``SUM_BLOCK`` eps a level, where a sum in order is off by
     n eps), in about one pass over memory.  For NumPy and namespaces over it, which
     add in order wherever their inner loop is not the reduced axis."""
     axes = _axes(x, axis)
-    s = x
-    for a in reversed(axes):  # (from the last: the axes before keep their numbers)
+    # each run of adjacent reduced axes as one axis (a reshape: a view of a C-ordered
+    # array), reduced from the last (the axes before keep their numbers)
+    shape, runs, d = [], [], 0
+    while d < x.ndim:
+        e = d + 1
+        if d in axes:
+            while e < x.ndim and e in axes:
+                e += 1
+            runs.append(len(shape))
+        shape.append(math.prod(x.shape[d:e]))
+        d = e
+    s = x if len(shape) == x.ndim else xp.reshape(x, tuple(shape))
+    for a in reversed(runs):
         s = _blocks(xp, s, a)
     if keepdims:
         s = xp.reshape(s, tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)))
