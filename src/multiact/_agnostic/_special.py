@@ -290,9 +290,10 @@ _EXPM1_TERMS = {True: tuple(1.0 / math.factorial(k) for k in range(2, 10)),
 def expm1_series(xp, x):
     """``expm1`` of float32 or float64 ``x``: on ``|x| < ln 2`` its Taylor series,
     ``x + x^2 (1/2 + x (1/6 + ...))`` in Horner's form, within 1.0 ulp in float64
-    and 1.1 in float32 (1.4 where no multiply-add is contracted); beyond, ``exp(x) - 1``, which cancels at most a
-    factor of 2 there.  For a namespace whose own ``expm1`` is off near 0 (XLA's on
-    the CPU: 4.8 ulp in float32, 3.4 in float64, decision 189)."""
+    and 1.1 in float32 (1.4 where no multiply-add is contracted); beyond, ``exp(x) -
+    1``, which cancels at most a factor of 2 there.  For a namespace whose own
+    ``expm1`` is off near 0 (XLA's on the CPU: 4.8 ulp in float32, 3.4 in float64,
+    decision 189)."""
     near = xp.abs(x) < _LN2
     t = xp.where(near, x, 0.0)
     c = _EXPM1_TERMS[x.dtype == xp.float32]

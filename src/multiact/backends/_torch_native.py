@@ -362,6 +362,12 @@ def _is_compiling():
                                 is not None)
 
 _functorch_active = torch._C._are_functorch_transforms_active
+# (getattr: a torch without the dispatch modes' slots, older than the floor of 2.1 is
+# thought to be, untested, detects no tracer here rather than failing to import)
+_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", lambda: 0)
+_PROXY = getattr(getattr(torch._C, "_TorchDispatchModeKey", None), "PROXY", None)
+_dispatch_mode = getattr(torch._C, "_get_dispatch_mode", None) if _PROXY is not None else None
+_dispatch_mode = _dispatch_mode or (lambda key: None)
 
 
 def _functorch_higher_order():
@@ -375,12 +381,6 @@ def _functorch_higher_order():
     except (ImportError, AttributeError):  # (a torch without them: every level counts)
         return True
     return sum(i.key() in kinds for i in retrieve_all_functorch_interpreters()) >= 2
-# (getattr: a torch without the dispatch modes' slots, older than the floor of 2.1 is
-# thought to be, untested, detects no tracer here rather than failing to import)
-_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", lambda: 0)
-_PROXY = getattr(getattr(torch._C, "_TorchDispatchModeKey", None), "PROXY", None)
-_dispatch_mode = getattr(torch._C, "_get_dispatch_mode", None) if _PROXY is not None else None
-_dispatch_mode = _dispatch_mode or (lambda key: None)
 
 
 def eager(x) -> bool:

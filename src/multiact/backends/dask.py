@@ -101,7 +101,8 @@ def _sum(ns, x, axis=None, *, keepdims=False, dtype=None):
     # softmax along axis 0 of 20000 x 8 was 401 ulp off, the bound 68).  A float32
     # array's sums accumulate in float64, rounded once: the generic backend's
     # primitive, through the standard's dtype=; a float64 block is summed by NumPy's
-    # primitive, pairwise, and the blocks' sums are added as dask does
+    # primitive (in blocks where NumPy would add in order), and the blocks' sums are
+    # added as dask does
     if dtype is not None or x.dtype != _np.float64 or not x.ndim:
         return _generic_sum(ns, x, axis, keepdims=keepdims, dtype=dtype)
     return _da.reduction(x, _quiet_sum, _quiet_sum, axis=axis, keepdims=keepdims,

@@ -70,9 +70,10 @@ def blocked_sum(xp, x, axis=None, keepdims=False):
     """The sum of ``x`` over ``axis`` in namespace ``xp`` that never adds more than
     ``SUM_BLOCK`` terms in order, whatever the namespace and the layout: one axis (a
     run of adjacent ones merged) at a time, each split (a view) into blocks of
-    ``SUM_BLOCK`` whose sums are summed again in blocks (off by ``SUM_BLOCK`` eps a level, where a sum in order is off by
-    n eps), in about one pass over memory.  For NumPy and namespaces over it, which
-    add in order wherever their inner loop is not the reduced axis."""
+    ``SUM_BLOCK`` whose sums are summed again in blocks (off by ``SUM_BLOCK`` eps a
+    level, where a sum in order is off by n eps), in about one pass over memory.  For
+    NumPy and namespaces over it, which add in order wherever their inner loop is not
+    the reduced axis."""
     axes = _axes(x, axis)
     # each run of adjacent reduced axes as one axis (a reshape: a view of a C-ordered
     # array), reduced from the last (the axes before keep their numbers)
