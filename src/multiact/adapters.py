@@ -197,9 +197,11 @@ def _row_params(activation):
 
 
 def _reduced_axes(axis, nd):
-    """The axes (non-negative) that a reduction's ``axis`` names in ``nd`` dimensions."""
-    axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-    return {a % nd for a in axes} if nd else set()
+    """The axes (non-negative, a set) that a reduction's ``axis`` names in ``nd``
+    dimensions: ``_formulas.reduced_axes``."""
+    from ._agnostic._formulas import reduced_axes
+
+    return set(reduced_axes(axis, nd))
 
 
 def _with_params(activation, **changed):

@@ -487,6 +487,15 @@ def count(xp, x, axes, where):
     return xp.sum(xp.astype(w, x.dtype), axis=axes, keepdims=True), w
 
 
+def reduced_axes(axis, nd):
+    """The axes, non-negative, sorted and each once, that a reduction's ``axis`` (None,
+    an int or a tuple) names in ``nd`` dimensions."""
+    if not nd:
+        return ()
+    axes = range(nd) if axis is None else ((axis,) if isinstance(axis, int) else axis)
+    return tuple(sorted({a % nd for a in axes}))
+
+
 def drop_axes(xp, y, axes):
     """``y`` (reduced with keepdims) without the ``axes``.  ``reshape`` where the
     shape is known (``squeeze`` over a tuple of axes indexes with a boolean mask

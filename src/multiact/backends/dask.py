@@ -19,6 +19,7 @@ import array_api_compat.dask.array as _xp
 import dask.array as _da
 import numpy as _np
 
+from .._agnostic._formulas import reduced_axes
 from . import Backend, Namespace
 from .generic import _sum as _generic_sum
 
@@ -177,7 +178,7 @@ def _whole_slices(row, x, params):
             not all(type(p) in _CONSTANTS or type(p) is tuple for p in params):
         return False
     axis = params[[q.name for q in row.params].index("axis")]
-    axes = range(x.ndim) if axis is None else [a % x.ndim for a in axis]
+    axes = reduced_axes(axis, x.ndim)
     return all(x.numblocks[a] == 1 for a in axes)
 
 

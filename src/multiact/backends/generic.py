@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 
+from .._agnostic._formulas import reduced_axes
 from . import Backend, Namespace
 
 
@@ -55,13 +56,6 @@ def _sum(ns, x, axis=None, *, keepdims=False, dtype=None):
     return xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
-def _axes(x, axis):
-    """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(x.ndim))
-    return tuple(sorted({a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}))
-
-
 #: blocked_sum's block: the most terms it adds in order, whatever the layout
 SUM_BLOCK = 32
 
@@ -74,7 +68,7 @@ def blocked_sum(xp, x, axis=None, keepdims=False):
     level, where a sum in order is off by n eps), in about one pass over memory.  For
     NumPy and namespaces over it, which add in order wherever their inner loop is not
     the reduced axis."""
-    axes = _axes(x, axis)
+    axes = reduced_axes(axis, x.ndim)
     # each run of adjacent reduced axes as one axis (a reshape: a view of a C-ordered
     # array), reduced from the last (the axes before keep their numbers)
     shape, runs, d = [], [], 0

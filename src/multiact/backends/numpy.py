@@ -29,7 +29,7 @@ from .._agnostic import _formulas as fm
 from .._agnostic import _special
 from .._agnostic import _gelu32_coeffs as _gelu32
 from . import Backend, Namespace, defaults, special
-from .generic import _axes, blocked_sum
+from .generic import blocked_sum
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -204,7 +204,7 @@ def _in_order(x, axis):
     the reduced axes are the trailing ones of a C-ordered array (or the leading ones
     of a Fortran-ordered one), which it takes as one."""
     big = [d for d in range(x.ndim) if x.shape[d] > 1]
-    axes = [d for d in _axes(x, axis) if x.shape[d] > 1]
+    axes = [d for d in fm.reduced_axes(axis, x.ndim) if x.shape[d] > 1]
     if not axes:
         return False
     if len(axes) == 1:
