@@ -95,6 +95,10 @@ class FuncInfo:
                                        # orders: summed wide on long rows (kernels.LONG_ROW)
     square_sums: bool = False          # its sums add squares of deviations, which one far
                                        # entry spans over many orders: the same (decision 163)
+    row_loop: bool = True              # a "same" row kernel on the CPU is one loop over the
+                                       # rows (decision 75); False where its output takes a
+                                       # log of the row's sums, which that loop would call
+                                       # again for every vector of entries (decision 190)
 
     @property
     def elementwise(self) -> bool:
@@ -322,7 +326,7 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("axis=-1", "axis=-1", "dim has no default: pass axis", "axis=-1")),
     _row("log_softmax", Rd.log_softmax, *_SOFTMAX_PARAMS, family="reduction",
          bounds=_SOFTMAX_BOUNDS, hints=_SOFTMAX_HINTS, row_kernel="same",
-         row_backward="log_softmax", exp_sums=True,
+         row_backward="log_softmax", exp_sums=True, row_loop=False,
          defaults=("axis=-1", "axis=-1", "dim has no default: pass axis", "axis=-1")),
     _row("softmin", Rd.softmin, *_SOFTMAX_PARAMS, family="reduction", bounds=_SOFTMAX_BOUNDS,
          hints=_SOFTMAX_HINTS, row_kernel="same", row_backward="softmin", exp_sums=True,

@@ -270,18 +270,18 @@ def _wide(reduce):
 
 def _rows_namespace(long=None):
     """The namespace of the row kernels whose output has the input's shape
-    (``row_kernel="same"``): a slice's reductions are broadcast over the slice
-    where they are taken, so whatever the body computes from them (log_softmax's
-    ``log(sum)``) is computed in the loop that writes the output, from the row's
-    scalars (no measurable cost).  Reason: speed.  Inductor keeps a per-slice value
-    that needs ``log`` or ``exp`` as a buffer of its own, computed in a loop of its
-    own between the reductions and the output, and then cannot put a row's loops
-    under one loop over the rows: each pass reads the whole input from memory,
-    not the row from cache (log_softmax at 1e7 float32: 1.33-1.36x
-    ``F.log_softmax``, 1.21-1.23x so, in the same runs; ``torch.compile`` of
-    ``F.log_softmax`` itself: 1.46x).  Not for standardize's vector-Jacobian
-    product, whose loops Inductor fuses by row anyway (autograd's graph, before
-    decision 84: 23.4 ms widened 27.4 ms)."""
+    (``row_kernel="same"`` and ``row_loop``): a slice's reductions are broadcast
+    over the slice where they are taken, so whatever the body computes from them
+    is computed in the loop that writes the output, from the row's scalars.
+    Reason: speed.  Inductor keeps a per-slice value that needs ``log`` or ``exp``
+    as a buffer of its own, computed in a loop of its own between the reductions
+    and the output, and then cannot put a row's loops under one loop over the
+    rows: each pass reads the whole input from memory, not the row from cache
+    (decision 75).  Not where the output takes a libm call of the row's values
+    (log_softmax's logs of its sums): the C++ makes the call again for every
+    vector of entries, which costs more than the passes (decision 190).  Not for
+    standardize's vector-Jacobian product, whose loops Inductor fuses by row
+    anyway (autograd's graph, before decision 84: 23.4 ms widened 27.4 ms)."""
     key = f"inductor_rows_ns_{long}" if long else "inductor_rows_ns"
     ns = _STATE.get(key)
     if ns is None:
@@ -328,7 +328,8 @@ def _rows_fn(info, params, wide=True, long=False, body=None):
     ``body`` (``FuncInfo.vjp``), ``f(t, g, *where)`` of that function."""
     vjp, body = body is not None, body or info.body
     kind = _long_kind(info, long)
-    ns = _rows_namespace(kind) if wide and info.row_kernel == "same" else _namespace(kind)
+    one_loop = wide and info.row_kernel == "same" and info.row_loop
+    ns = _rows_namespace(kind) if one_loop else _namespace(kind)
     names = [p.name for p in info.params]
     args = list(params)
     args[0] = (1,)
