@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+import warnings
 
 import pytest
 
@@ -1048,3 +1050,70 @@ def test_a_cuda_slot_of_a_late_parameter_value_compiles_when_it_comes_back(monke
     last = kernels.MOST_VALUES - len(slopes) - 1  # (the gate's last value)
     assert ("fwd", more[last]) in queued and ("fwd", more[last + 1]) not in queued
     assert len(queued) == kernels.MOST_VALUES  # (the 255 values that came back, and plain)
+
+
+def test_wait_and_the_exit_see_a_background_compile_that_a_callers_compile_overlapped():
+    # decision 191 (a probe): one attribute held the compile in flight, and a compile
+    # on the caller's thread (multiact.compile(), the fused mode) cleared it when it
+    # ended, while the compile thread's went on: kernels.wait() returned at once and
+    # the exit's wait waited for nothing (the abort that EXIT_WAIT is there for)
+    t = _tier_with(0.0)
+    gate = threading.Event()
+    a = t.slot("a", "a", _build_returning("kernel a", gate=gate))
+    b = t.slot("b", "b", _build_returning("kernel b"))
+    t.spent(a, 1.0, 1, ())  # (queued: the compile thread takes it)
+    while a.state is not _tier.COMPILING:
+        pass
+    t.compile_now(b, ())
+    assert b.state is READY and a.state is _tier.COMPILING
+    assert t.wait(0.2) is False and t.in_flight is a
+    threading.Timer(0.3, gate.set).start()
+    t._at_exit()  # (waits for a, at most EXIT_WAIT)
+    assert (a.state, a.kernel) == (READY, "kernel a") and t.wait(0) is True
+
+
+def test_wait_returns_once_the_kernel_is_published():
+    # decision 191: the compile left the compiles in flight before it set the slot's
+    # kernel and state, so wait() could answer "idle" while the slot read compiling
+    class SlowList(list):
+        def append(self, v):
+            time.sleep(0.3)  # (the compile's bookkeeping, between build and publish)
+            super().append(v)
+
+    t = _tier_with(0.0)
+    t.costs = SlowList()
+    a = t.slot("a", "a", _build_returning("kernel a"))
+    t.spent(a, 1.0, 1, ())
+    while a.state is not _tier.COMPILING:
+        pass
+    assert t.wait(10) is True
+    assert (a.state, a.kernel) == (READY, "kernel a")
+
+
+def test_a_background_compiles_warnings_are_not_shown_to_the_program(caplog):
+    # decision 191 (a probe): Inductor's first import on the compile thread warned
+    # "torch.jit.script_method is deprecated" 14 times into the program's own
+    # catch_warnings(record=True) blocks (and pytest's record), from a compile it did
+    # not ask for; the program's own warnings meanwhile are recorded as ever
+    t = _tier_with(0.0)
+    started, gate = threading.Event(), threading.Event()
+
+    def build(slot, sample):
+        started.set()
+        gate.wait(30)
+        warnings.warn("torch's, from the compile", DeprecationWarning)
+        return "kernel"
+
+    a = t.slot("a", "a", build)
+    with caplog.at_level(logging.DEBUG, logger="multiact"), \
+            warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        t.spent(a, 1.0, 1, ())
+        started.wait(30)
+        warnings.warn("the program's own", UserWarning)
+        gate.set()
+        assert t.wait(30)
+        warnings.warn("the program's own, after", UserWarning)
+    assert a.state is READY
+    assert [str(w.message) for w in seen] == ["the program's own", "the program's own, after"]
+    assert any("torch's, from the compile" in r.getMessage() for r in caplog.records)

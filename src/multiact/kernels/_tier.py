@@ -14,7 +14,8 @@ first).  Slots whose device makes a framework call cost too little to measure
 (Triton, well under a second) is always worth it there.
 
 * **One compile in flight**: one daemon thread compiles the queued slots in
-  order, and ends when the queue is empty (the OpenMP threads that a kernel's
+  order (a compile on a caller's thread, ``compile_now``, may overlap it: both
+  count as in flight), and ends when the queue is empty (the OpenMP threads that a kernel's
   first run started there end with it: a live second team slows every parallel
   op of the caller's, ``Tier._run``). At exit it starts no new compile, and the
   interpreter waits for the one in flight for at most ``EXIT_WAIT`` seconds: a
@@ -36,6 +37,10 @@ first).  Slots whose device makes a framework call cost too little to measure
 
 ``compile_now`` compiles a slot on the caller's thread: the ``fused`` mode and
 ``multiact compile`` ask for that explicitly.
+
+* **Quiet**: a warning raised on the compile thread (torch's own, from the
+  compile's imports and tracing) is not shown to the program or recorded by its
+  ``catch_warnings``: :func:`_install_quiet_hook` (decision 191).
 """
 
 from __future__ import annotations
@@ -64,6 +69,39 @@ def failure_reason(exc):
 
 #: held around a compile on the caller's thread (its warnings ignored): see compile_now
 _WARNINGS_LOCK = ForkSafeLock(reentrant=True)
+
+#: ``on`` is True on the compile thread (``Tier._run``): its warnings are not shown
+_COMPILE_THREAD = threading.local()
+
+
+def _install_quiet_hook():
+    """Wrap ``warnings._showwarnmsg`` (once per process, when the first compile
+    thread starts) so that a warning raised on the compile thread is logged at
+    DEBUG on the ``multiact`` logger, not shown or recorded.  Reason: the compile
+    runs torch's code (Inductor's first import warned ``torch.jit.script_method is
+    deprecated`` 14 times; Dynamo's tracing, ``'has_cudnn' is deprecated``), and
+    Python 3.11's warning machinery is the process's: without this, those warnings
+    reached the program's stderr under pytest's filters and its own
+    ``catch_warnings(record=True)`` blocks, from a compile it did not ask for.
+    Filters cannot be set for one thread (``catch_warnings`` there would hide
+    other threads' warnings meanwhile, decision 185); the show hook is looked up on
+    the module at every warning, and ``catch_warnings`` saves and restores
+    ``showwarning`` and ``_showwarnmsg_impl``, not it.  Every other thread's
+    warnings pass through unchanged.  Under ``simplefilter("error")`` the warning
+    is raised before it is shown: that compile fails, one kernel (decision 185)."""
+    show = getattr(warnings, "_showwarnmsg", None)
+    if show is None or getattr(show, "_multiact_quiet", False):
+        return
+
+    def _showwarnmsg(msg):
+        if getattr(_COMPILE_THREAD, "on", False):
+            _LOG.debug("multiact: a compile warned (not shown): %s: %s",
+                       getattr(msg.category, "__name__", msg.category), msg.message)
+            return
+        show(msg)
+
+    _showwarnmsg._multiact_quiet = True
+    warnings._showwarnmsg = _showwarnmsg
 
 #: seconds one compile is taken to cost before this process has measured one
 #: (Inductor, one element-wise kernel, its disk cache cold or warm: 1.5-5 s on
@@ -164,7 +202,7 @@ class Tier:
         # calls of fewer elements are not compared (keep or retire): a small call's
         # time is mostly its fixed cost, and says nothing of a large call's per element
         self.compared_from = 1
-        self.in_flight = None
+        self._flying: set = set()      # the slots compiling, on any thread (under _lock)
         self.exiting = False
 
     # -- the caller's side -------------------------------------------------------------
@@ -266,17 +304,22 @@ class Tier:
         # filters alone (they would hide other threads' warnings meanwhile).  One such
         # compile at a time: catch_warnings saves and restores the one list of filters
         # of the process, and two threads' that overlapped left "ignore" behind.  The
-        # slot's state is read under the lock: a thread that waited for it finds the
-        # kernel another thread compiled meanwhile (it compiled it again)
+        # slot is claimed under the lock: a thread that waited for it finds the
+        # kernel another thread compiled meanwhile, and one that read QUEUED just as
+        # the compile thread took the slot waits for that compile (it compiled the
+        # slot again, a probe's reading)
         with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            while slot.state is COMPILING:  # the compile thread has it: wait for it
+            while True:
+                with self._lock:
+                    if slot.state is READY or slot.state is FAILED or slot.state is RETIRED:
+                        return slot
+                    if slot.state is not COMPILING:  # (the compile thread's: wait for it)
+                        if slot in self._queue:
+                            self._queue.remove(slot)
+                        self._claim(slot)
+                        break
                 time.sleep(0.005)
-            if slot.state is READY or slot.state is FAILED or slot.state is RETIRED:
-                return slot
-            with self._lock:
-                if slot in self._queue:
-                    self._queue.remove(slot)
             self._compile(slot, sample)
         return slot
 
@@ -289,6 +332,7 @@ class Tier:
             slot.sample = sample
             self._queue.append(slot)
             if self._thread is None or not self._thread.is_alive():
+                _install_quiet_hook()
                 t = threading.Thread(target=self._run, name="multiact-compile", daemon=True)
                 try:
                     t.start()
@@ -313,9 +357,7 @@ class Tier:
                         self._thread = None
                     return
                 slot = self._queue.popleft()
-                # in flight from here, under the lock: wait() and the exit's wait see it
-                slot.state = COMPILING
-                self.in_flight = slot
+                self._claim(slot)
             # A compile is mostly Python (tracing, code generation): while it holds
             # the GIL, a caller returning from an op waits up to the switch
             # interval (5 ms) to go on, once per op.  For the compile's duration
@@ -325,30 +367,43 @@ class Tier:
             prev = sys.getswitchinterval()
             sys.setswitchinterval(min(prev, SWITCH_INTERVAL))
             ours = sys.getswitchinterval()  # as the interpreter stores it (whole us)
+            _COMPILE_THREAD.on = True
             try:
                 self._compile(slot, slot.sample)
             finally:
+                _COMPILE_THREAD.on = False
                 if sys.getswitchinterval() == ours:
                     sys.setswitchinterval(prev)
 
-    def _compile(self, slot, sample):
+    def _claim(self, slot):
+        # (under _lock) in flight from here: wait() and the exit's wait see it
         slot.state = COMPILING
-        self.in_flight = slot
+        self._flying.add(slot)
+
+    def _compile(self, slot, sample):
+        """Build a slot claimed by ``_claim``; publish its kernel (or its failure),
+        then take it out of the compiles in flight."""
         t0 = time.perf_counter()
         try:
             kernel = slot.build(slot, sample() if callable(sample) else sample)
         except Exception as e:  # noqa: BLE001 - no compiler, an unsupported case: one kernel
             self.failed(slot, e)
-            return
+        else:
+            slot.seconds = time.perf_counter() - t0
+            self.costs.append(slot.seconds / slot.weight)
+            slot.trials = slot.strikes = 0
+            slot.kernel_recent = []
+            slot.kernel = kernel
+            slot.state = READY
         finally:
-            self.in_flight = None
             slot.sample = None
-        slot.seconds = time.perf_counter() - t0
-        self.costs.append(slot.seconds / slot.weight)
-        slot.trials = slot.strikes = 0
-        slot.kernel_recent = []
-        slot.kernel = kernel
-        slot.state = READY
+            with self._lock:
+                self._flying.discard(slot)
+
+    @property
+    def in_flight(self):
+        """A slot compiling now (on any thread), or None."""
+        return next(iter(list(self._flying)), None)
 
     def wait(self, timeout=None):
         """Wait until the queue is empty and nothing compiles (benchmarks, tests);
@@ -356,7 +411,7 @@ class Tier:
         end = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
-                idle = not self._queue and self.in_flight is None
+                idle = not self._queue and not self._flying
             if idle:
                 return True
             if end is not None and time.monotonic() > end:
@@ -369,7 +424,7 @@ class Tier:
         with self._lock:
             self.exiting = True
         end = time.monotonic() + EXIT_WAIT
-        while self.in_flight is not None and time.monotonic() < end:
+        while self._flying and time.monotonic() < end:
             time.sleep(0.01)
 
     def _after_fork_in_child(self):
@@ -378,7 +433,7 @@ class Tier:
         self._lock = threading.Lock()
         self._queue = deque()
         self._thread = None
-        self.in_flight = None
+        self._flying = set()
         self.forked = True
         for s in list(self.slots.values()):
             s.kernel = None
