@@ -701,6 +701,28 @@ def test_logsumexp_gradient_in_a_weight_at_zero(ad_target):
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
 
 
+def test_sparsemax_gradient_at_a_nan_slice_is_nan_where_the_clip_raised_entries(ad_target):
+    # decision 192 (a probe): the slice's NaN was the clipped z times NaN, and the clip
+    # (entries more than 2 below the maximum raised to -2) sends them a cotangent of 0:
+    # where XLA's max dropped the NaN (float32 rows of some 4096 entries and up,
+    # decision 164), 15041 of 16384 entries' gradients were 0 under jax.jit
+    x = np.random.default_rng(0).standard_normal((4, 8192)).astype(np.float32) * 3
+    x[:, 4097] = np.nan
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        g = np.asarray(jax.jit(jax.grad(lambda t: multiact.sparsemax(t).sum()))(
+            jnp.asarray(x)))
+    else:
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        multiact.sparsemax(t).sum().backward()
+        g = t.grad.numpy()
+    assert np.isnan(g).all(), int(np.isfinite(g).sum())
+
+
 def test_sparsemax_gradient_at_a_nan_slice_is_nan_under_jit_too(ad_target):
     # decision 180: under jax.jit, where XLA's max drops a NaN (decision 164), the
     # slice's NaN was a constant, whose gradient is 0: [0, 0, 0] where eager JAX and

@@ -597,8 +597,8 @@ def sparsemax(xp, x, axis=-1):
     # mass: [inf, 0] gives [1, 0]); every entry at or below max - 1 is outside the
     # support (tau >= max - 1), so raising those more than 2 below it to -2 changes
     # nothing but keeps k * zs and the sums finite ([1e308, -1e308]: no overflow)
-    z, m = fm.shift_by_max(xp, z, (last,), None)
-    z = xp.where(z < -2.0, -2.0, z)  # NaN stays NaN
+    z0, m = fm.shift_by_max(xp, z, (last,), None)
+    z = xp.where(z0 < -2.0, -2.0, z0)  # NaN stays NaN
     zs = xp.flip(xp.sort(z, axis=-1), axis=-1)  # descending
     k = xp.cumulative_sum(xp.ones_like(zs), axis=-1)  # 1..n, of zs's kind (DTensor too)
     cs = xp.cumulative_sum(zs, axis=-1)
@@ -611,10 +611,12 @@ def sparsemax(xp, x, axis=-1):
     # a slice holding NaN is NaN; an all -inf slice is 0 (softmax's rule). NaN by its
     # own test, not the maximum's: XLA's max of a row dropped a NaN in arrays of some
     # 4096 entries and up, and the slice came back finite, summing to 2.7 (decision 164)
-    # The NaN is z times NaN there (times 0 elsewhere, so that no cotangent meets a NaN
-    # factor): a constant NaN had gradient 0 where XLA's max had dropped the NaN, under
-    # jax.jit, where PyTorch's is NaN (decisions 55 and 180)
+    # The NaN is the unclipped z0 times NaN there (0 times 0 elsewhere, so that no
+    # cotangent meets a NaN factor): a constant NaN had gradient 0 where XLA's max had
+    # dropped the NaN, under jax.jit, where PyTorch's is NaN (decisions 55 and 180), and
+    # so had the clipped z at every entry the clip had raised (decision 192)
     bad = xp.any(xp.isnan(z), axis=-1, keepdims=True) | (m != m)
-    y = xp.where(m == -_INF, 0.0, xp.where(bad, z * xp.where(bad, _NAN, xp.zeros_like(m)), y))
+    nan = xp.where(bad, xp.where(bad, z0, 0.0) * xp.where(bad, _NAN, xp.zeros_like(m)), y)
+    y = xp.where(m == -_INF, 0.0, nan)
     y = y if axis == last else xp.moveaxis(y, -1, axis)
     return finish(xp, y, dt)
