@@ -46,6 +46,7 @@ first).  Slots whose device makes a framework call cost too little to measure
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import sys
@@ -73,6 +74,14 @@ _WARNINGS_LOCK = ForkSafeLock(reentrant=True)
 #: ``on`` is True on the compile thread (``Tier._run``): its warnings are not shown
 _COMPILE_THREAD = threading.local()
 
+#: ``on`` is True while the garbage collector runs on this thread (``gc.callbacks``):
+#: what it frees is the program's, wherever it runs
+_IN_GC = threading.local()
+
+
+def _gc_phase(phase, info):
+    _IN_GC.on = phase == "start"
+
 
 def _install_quiet_hook():
     """Wrap ``warnings._showwarnmsg`` (once per process, when the first compile
@@ -87,20 +96,29 @@ def _install_quiet_hook():
     other threads' warnings meanwhile, decision 185); the show hook is looked up on
     the module at every warning, and ``catch_warnings`` saves and restores
     ``showwarning`` and ``_showwarnmsg_impl``, not it.  Every other thread's
-    warnings pass through unchanged.  Under ``simplefilter("error")`` the warning
-    is raised before it is shown: that compile fails, one kernel (decision 185)."""
+    warnings pass through unchanged, and so do those of the garbage collector when
+    it runs on the compile thread (a program's leaked file or its own ``__del__``:
+    a review saw 187 of 423 ResourceWarnings shown while a kernel compiled).  A
+    warning not shown is not counted as shown: the filters' registries are reset,
+    so the program's own copy of it still shows.  Under ``simplefilter("error")``
+    the warning is raised before it is shown: that compile fails, one kernel
+    (decision 185)."""
     show = getattr(warnings, "_showwarnmsg", None)
     if show is None or getattr(show, "_multiact_quiet", False):
         return
 
     def _showwarnmsg(msg):
-        if getattr(_COMPILE_THREAD, "on", False):
+        if getattr(_COMPILE_THREAD, "on", False) and not getattr(_IN_GC, "on", False):
             _LOG.debug("multiact: a compile warned (not shown): %s: %s",
                        getattr(msg.category, "__name__", msg.category), msg.message)
+            reset = getattr(warnings, "_filters_mutated", None)
+            if reset is not None:
+                reset()
             return
         show(msg)
 
     _showwarnmsg._multiact_quiet = True
+    gc.callbacks.append(_gc_phase)
     warnings._showwarnmsg = _showwarnmsg
 
 #: seconds one compile is taken to cost before this process has measured one
@@ -203,6 +221,7 @@ class Tier:
         # time is mostly its fixed cost, and says nothing of a large call's per element
         self.compared_from = 1
         self._flying: set = set()      # the slots compiling, on any thread (under _lock)
+        self._filters_outside = None   # the process's filters while compile_now ignores
         self.exiting = False
 
     # -- the caller's side -------------------------------------------------------------
@@ -307,20 +326,27 @@ class Tier:
         # slot is claimed under the lock: a thread that waited for it finds the
         # kernel another thread compiled meanwhile, and one that read QUEUED just as
         # the compile thread took the slot waits for that compile (it compiled the
-        # slot again, a probe's reading)
-        with _WARNINGS_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            while True:
-                with self._lock:
-                    if slot.state is READY or slot.state is FAILED or slot.state is RETIRED:
-                        return slot
-                    if slot.state is not COMPILING:  # (the compile thread's: wait for it)
-                        if slot in self._queue:
-                            self._queue.remove(slot)
-                        self._claim(slot)
-                        break
-                time.sleep(0.005)
-            self._compile(slot, sample)
+        # slot again, a probe's reading).  At exit no compile starts (the module
+        # docstring).  A fork meanwhile: the child restores the filters outside
+        # (``_after_fork_in_child``; it kept "ignore" for good, a review found)
+        with _WARNINGS_LOCK:
+            self._filters_outside = warnings.filters
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    while True:
+                        with self._lock:
+                            if slot.state in (READY, FAILED, RETIRED) or self.exiting:
+                                return slot
+                            if slot.state is not COMPILING:  # (the compile thread's: wait)
+                                if slot in self._queue:
+                                    self._queue.remove(slot)
+                                self._claim(slot)
+                                break
+                        time.sleep(0.005)
+                    self._compile(slot, sample)
+            finally:
+                self._filters_outside = None
         return slot
 
     # -- the compile thread --------------------------------------------------------------
@@ -398,6 +424,8 @@ class Tier:
         finally:
             slot.sample = None
             with self._lock:
+                if slot.state is COMPILING:  # (KeyboardInterrupt in the build: it may queue
+                    slot.state = COLD        # again; it read compiling for good, a review)
                 self._flying.discard(slot)
 
     @property
@@ -435,6 +463,10 @@ class Tier:
         self._thread = None
         self._flying = set()
         self.forked = True
+        if self._filters_outside is not None:  # (forked during a compile_now: its "ignore")
+            warnings.filters = self._filters_outside
+            warnings._filters_mutated()
+            self._filters_outside = None
         for s in list(self.slots.values()):
             s.kernel = None
             if s.state is not FAILED:
