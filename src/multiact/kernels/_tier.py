@@ -14,15 +14,15 @@ first).  Slots whose device makes a framework call cost too little to measure
 (Triton, well under a second) is always worth it there.
 
 * **One compile in flight**: one daemon thread compiles the queued slots in
-  order (a compile on a caller's thread, ``compile_now``, may overlap it: both
-  count as in flight), and ends when the queue is empty (the OpenMP threads that a kernel's
+  order, and ends when the queue is empty (the OpenMP threads that a kernel's
   first run started there end with it: a live second team slows every parallel
-  op of the caller's, ``Tier._run``). At exit it starts no new compile, and the
-  interpreter waits for the one in flight for at most ``EXIT_WAIT`` seconds: a
-  process that exited with a real compile in flight aborted once in CI
-  ("terminate called without an active exception"), likely because Python
-  3.11-3.13 end a daemon thread that asks for the GIL during finalization with
-  ``pthread_exit``, unwinding C++ frames.
+  op of the caller's, ``Tier._run``); a compile on a caller's thread
+  (``compile_now``) may overlap it, and both count as in flight. At exit no new
+  compile starts, and the interpreter waits for those in flight for at most
+  ``EXIT_WAIT`` seconds: a process that exited with a real compile in flight
+  aborted once in CI ("terminate called without an active exception"), likely
+  because Python 3.11-3.13 end a daemon thread that asks for the GIL during
+  finalization with ``pthread_exit``, unwinding C++ frames.
 * **The swap**: a compiled kernel is published by setting ``slot.kernel`` (one
   attribute write); a thread that read ``None`` runs its framework path.
 * **Kept only if it pays**: the first calls of a ready kernel are timed against
@@ -34,13 +34,12 @@ first).  Slots whose device makes a framework call cost too little to measure
 * **fork**: a child process never uses or compiles a kernel of this tier (the
   CPU kernels' OpenMP threads and the compiler's state do not survive a fork);
   it takes the framework paths.
-
-``compile_now`` compiles a slot on the caller's thread: the ``fused`` mode and
-``multiact compile`` ask for that explicitly.
-
 * **Quiet**: a warning raised on the compile thread (torch's own, from the
   compile's imports and tracing) is not shown to the program or recorded by its
   ``catch_warnings``: :func:`_install_quiet_hook` (decision 191).
+
+``compile_now`` compiles a slot on the caller's thread: the ``fused`` mode and
+``multiact compile`` ask for that explicitly.
 """
 
 from __future__ import annotations
@@ -465,7 +464,7 @@ class Tier:
         self.forked = True
         if self._filters_outside is not None:  # (forked during a compile_now: its "ignore")
             warnings.filters = self._filters_outside
-            warnings._filters_mutated()
+            getattr(warnings, "_filters_mutated", lambda: None)()
             self._filters_outside = None
         for s in list(self.slots.values()):
             s.kernel = None
