@@ -616,7 +616,7 @@ def sparsemax(xp, x, axis=-1):
     # dropped the NaN, under jax.jit, where PyTorch's is NaN (decisions 55 and 180), and
     # so had the clipped z at every entry the clip had raised (decision 192)
     bad = xp.any(xp.isnan(z), axis=-1, keepdims=True) | (m != m)
-    nan = xp.where(bad, xp.where(bad, z0, 0.0) * xp.where(bad, _NAN, xp.zeros_like(m)), y)
-    y = xp.where(m == -_INF, 0.0, nan)
+    y = xp.where(bad, xp.where(bad, z0, 0.0) * xp.where(bad, _NAN, xp.zeros_like(m)), y)
+    y = xp.where(m == -_INF, 0.0, y)
     y = y if axis == last else xp.moveaxis(y, -1, axis)
     return finish(xp, y, dt)
