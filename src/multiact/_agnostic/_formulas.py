@@ -104,6 +104,24 @@ def expm1_neg(xp, x):
     return xp.where(x < -LN2, xp.exp(x) - 1.0, xp.expm1(x))
 
 
+#: expm1_rest's coefficients, 1/k! for k = 2, 3, ...: terms to x^9 for float32, x^17
+#: for float64 (the first left out below 2^-25 and 2^-54 of the result on |x| < ln 2)
+EXPM1_TERMS = {True: tuple(1.0 / math.factorial(k) for k in range(2, 10)),
+               False: tuple(1.0 / math.factorial(k) for k in range(2, 18))}
+
+
+def expm1_rest(xp, t):
+    """``p`` with ``expm1(t) = t + t^2 p`` on ``|t| < ln 2``: the Taylor series ``1/2 +
+    t (1/6 + t (1/24 + ...)`` in Horner's form, float32 or float64 ``t``.  Autodiff of
+    a form built on it differentiates the series term by term, with no cancellation
+    (celu's derivative in alpha, decision 193)."""
+    c = EXPM1_TERMS[t.dtype == xp.float32]
+    p = c[-1]
+    for k in reversed(c[:-1]):
+        p = p * t + k
+    return p
+
+
 def gated(xp, x, gate):
     """``x * gate`` for a gate that is 0 at ``-inf`` (and below ``SILU_FLOOR``) and 1
     at ``+inf``: ``x`` is raised to the floor below it, so ``-inf * 0`` is 0, not

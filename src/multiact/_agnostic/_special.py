@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from . import _formulas as _fm
 from ._formulas import INV_SQRT2 as _INV_SQRT2
 from ._formulas import INV_SQRT_2PI as _INV_SQRT_2PI
 from ._formulas import LN2 as _LN2
@@ -281,12 +282,6 @@ def gauss32(xp, a):
     return xp.carried(xp.exp(-h), -rest)
 
 
-#: expm1_series's coefficients, 1/k! for k = 2, 3, ...: terms to x^9 for float32, x^17
-#: for float64 (the first left out below 2^-25 and 2^-54 of the result on |x| < ln 2)
-_EXPM1_TERMS = {True: tuple(1.0 / math.factorial(k) for k in range(2, 10)),
-                False: tuple(1.0 / math.factorial(k) for k in range(2, 18))}
-
-
 def expm1_series(xp, x):
     """``expm1`` of float32 or float64 ``x``: on ``|x| < ln 2`` its Taylor series,
     ``x + x^2 (1/2 + x (1/6 + ...))`` in Horner's form, within 1.0 ulp in float64
@@ -296,10 +291,7 @@ def expm1_series(xp, x):
     decision 189)."""
     near = xp.abs(x) < _LN2
     t = xp.where(near, x, 0.0)
-    c = _EXPM1_TERMS[x.dtype == xp.float32]
-    p = c[-1]
-    for k in reversed(c[:-1]):
-        p = p * t + k
+    p = _fm.expm1_rest(xp, t)
     # (x itself at 0: -0.0 + +0.0 would lose the sign of a -0.0)
     return xp.where(near, xp.where(t == 0.0, x, t + (t * t) * p), xp.exp(x) - 1.0)
 

@@ -321,9 +321,19 @@ def celu(xp, x, alpha=1.0):
     # -1e-20; decision 129); the derivatives, 1 + x / alpha and 1 / alpha, hold
     # (the shortcut's operands 0 elsewhere: at x = -inf, alpha >= 1, it was -inf + inf)
     t = xp.quotient(xn, a)  # (an array alpha: JAX's derivative of x / alpha, decision 149)
-    tiny = t > -9.313225746154785e-10
-    ts, xs = xp.where(tiny, t, 0.0), xp.where(tiny, xn, 0.0)
-    neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
+    if valid is None:
+        tiny = t > -9.313225746154785e-10
+        ts, xs = xp.where(tiny, t, 0.0), xp.where(tiny, xn, 0.0)
+        neg = xp.where(tiny, xs + (xs * 0.5) * ts, a * fm.expm1_neg(xp, t))
+    else:
+        # an array alpha has a derivative: autodiff of alpha expm1(t) gives expm1(t) -
+        # t e^t, which cancels for small |t| (2e6 ulp at t = -1e-6); on |t| < ln 2,
+        # x + x t p(t), expm1's series (fm.expm1_rest), differentiates term by term to
+        # -t^2 (p + t p'), with no cancellation (decision 193); the shortcut above is
+        # its first term
+        near = t > -fm.LN2
+        ts, xs = xp.where(near, t, 0.0), xp.where(near, xn, 0.0)
+        neg = xp.where(near, xs + xs * (ts * fm.expm1_rest(xp, ts)), a * fm.expm1_neg(xp, t))
     if valid is not None:
         neg = xp.where(valid, neg, _NAN)
     return finish(xp, xp.where(neg_side, neg, x), dt)
