@@ -7,8 +7,8 @@ Reductions (softmax, logsumexp, standardize) are written with ``max``/``sum``
 over ``axis``, which dask evaluates correctly when the axis is split across
 chunks; unknown chunk sizes (after boolean indexing) are counted lazily
 (``_formulas.count``) and reduced axes dropped with ``squeeze``
-(``_formulas.drop_axes``).  Six primitives differ (below, each with its reason):
-``clip``, ``max``, ``shift``, ``quotient``, ``sum_squares`` and ``sum``.
+(``_formulas.drop_axes``).  Seven primitives differ (below, each with its reason):
+``clip``, ``max``, ``shift``, ``quotient``, ``sum_squares``, ``sum`` and ``sort``.
 """
 
 from __future__ import annotations
@@ -121,8 +121,20 @@ def _sum_squares(ns, d, axis=None, keepdims=False):
     return s.astype(d.dtype) if s.dtype != d.dtype else s
 
 
+def _sort(ns, x, axis=-1, descending=False, stable=True):
+    # Reason: pickling.  array_api_compat's dask sort maps its NumPy wrapper over the
+    # blocks, a function the standard library's pickle cannot find by its name
+    # (array_api_compat 1.16): sparsemax's lazy result alone refused
+    # ``pickle.dumps`` (decision 194).  NumPy's own sort, on one chunk along
+    # ``axis``, as array_api_compat's (stable or not: equal values are alike)
+    if x.numblocks[axis] > 1:
+        x = x.rechunk({i: -1 if i == axis % x.ndim else "auto" for i in range(x.ndim)})
+    y = _da.map_blocks(_np.sort, x, axis=axis, dtype=x.dtype, meta=x._meta)
+    return _da.flip(y, axis) if descending else y
+
+
 PRIMITIVES = {"clip": _clip, "max": _max, "shift": _shift, "quotient": _quotient,
-              "sum_squares": _sum_squares, "sum": _sum}
+              "sum_squares": _sum_squares, "sum": _sum, "sort": _sort}
 
 
 class DaskBackend(Backend):
