@@ -232,6 +232,61 @@ def test_numpy_matrix_is_refused_not_silently_wrong():
     np.testing.assert_array_equal(multiact.relu(mm), [0.0, 1.0, 2.0, 3.0])
 
 
+def test_torch_masked_tensor_is_refused_not_a_recursion_error():
+    # decision 194: the bodies ended in a RecursionError (MaskedTensor's where) or in
+    # torch's words (softmax: "_reduce_dim_args() got an unexpected keyword argument
+    # 'keepdims'"); refused as numpy.ma.MaskedArray is, as input and as a parameter
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (torch's prototype warning)
+        from torch.masked import masked_tensor
+
+        mt = masked_tensor(torch.tensor([[-2.0, 100.0, 0.5]]),
+                           torch.tensor([[True, False, True]]))
+    for info in TABLE:
+        if info.name != "one_hot":
+            _raises(TypeError, f"multiact.{info.name}: argument '{info.first}' is a "
+                    "torch.masked.MaskedTensor, whose mask multiact does not honour; expected "
+                    f"a tensor: pass {info.first}.get_data(), with where={info.first}.get_mask() "
+                    "for the mask (the reductions)",
+                    lambda: getattr(multiact, info.name)(mt, **dict(info.cases[0].params)))
+    _raises(TypeError, "multiact.celu: argument 'alpha' is a torch.masked.MaskedTensor, whose "
+            "mask multiact does not honour; expected a tensor: pass alpha.get_data()",
+            lambda: multiact.celu(torch.ones(3), alpha=mt))
+
+
+def test_python_number_subclasses_are_python_numbers():
+    # decision 194: a float subclass or an IntEnum member was refused as "not a Python
+    # number"; NumPy input, as np.asarray takes them
+    import enum
+
+    class Celsius(float):
+        pass
+
+    class Level(enum.IntEnum):
+        LOW = -1
+
+    y = multiact.relu(Celsius(-1.5))
+    assert type(y) is np.ndarray and y.dtype == np.float64 and y == 0.0
+    y = multiact.softplus(Level.LOW)
+    assert type(y) is np.ndarray and y == pytest.approx(np.log1p(np.exp(-1.0)), rel=1e-15)
+    assert type(multiact.relu(np.float32(-2.0))) is np.float32  # (NumPy's own: a scalar)
+
+
+def test_ndarray_subclasses_keep_their_class_in_every_function():
+    # decision 194: softmin, logmeanexp and sparsemax gave a plain ndarray for a plain
+    # subclass, which every other function keeps (as NumPy's ufuncs do)
+    sub = type("Sub", (np.ndarray,), {})
+    x = np.array([[-2.0, -0.5, 0.5, 3.0]], np.float32).view(sub)
+    for info in TABLE:
+        if info.name != "one_hot":
+            p = dict(info.cases[0].params)
+            y = getattr(multiact, info.name)(abs(x) if info.nonneg_input else x, **p)
+            assert type(y) is sub, (info.name, type(y))
+
+
 def test_dask_arrays_of_masked_or_matrix_blocks_are_refused():
     # decision 166: the blocks' masks were dropped by some functions and half used by
     # others (standardize gave [-0.707, --, 1.414] for [1, --, 2]), and dtypes changed

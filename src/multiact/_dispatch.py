@@ -72,6 +72,16 @@ def _create(x, fname, argname):
     torch = sys.modules.get("torch")
     if t in _PY_INPUT or t is complex:
         be = _python_backend(fname, argname)
+    elif issubclass(t, (int, float)):
+        # a Python number's subclass (an IntEnum member, a float with a unit's name):
+        # a Python number, NumPy input as NumPy takes it (refused as "not a Python
+        # number" before: decision 194).  NumPy's own scalars (np.float64 is a float)
+        # are NumPy's
+        be = _python_backend(fname, argname) if framework_of(t) != "numpy" else None
+        if be is None:
+            from .backends import numpy as mod
+
+            be = mod.BACKEND
     elif torch is not None and issubclass(t, torch.Tensor):  # no MRO walk: Dynamo traces this
         # (Dynamo first: it would guard the compiled frame on sys.modules, and the
         # import then breaks that guard on the frame that made it)
@@ -81,6 +91,8 @@ def _create(x, fname, argname):
         from .backends import torch as mod
 
         plain = t is torch.Tensor or t is torch.nn.Parameter
+        if not plain:
+            refuse_masked_tensor(t, fname, argname)
         be = mod.BACKEND if plain else mod.subclass_backend()
     else:
         fw = framework_of(t)
@@ -141,6 +153,22 @@ def refuse_numpy_subclass(t, fname, argname):
             f"multiact.{name}: argument {argname!r} is a numpy.ma.MaskedArray, whose mask "
             f"multiact does not honour; expected an array: pass numpy.ma.getdata(...), with "
             f"where= for the mask (the reductions)")
+
+
+def refuse_masked_tensor(t, fname, argname):
+    """``torch.masked.MaskedTensor`` is refused, as input and as an array parameter,
+    as ``numpy.ma.MaskedArray`` is (decision 96): its operators honour the mask in
+    some functions and not others, and the bodies ended in a ``RecursionError`` (its
+    ``where``) or in torch's own words (``_reduce_dim_args() got an unexpected keyword
+    argument 'keepdims'``), naming neither function nor argument (decision 194)."""
+    masked = sys.modules.get("torch.masked")
+    if masked is not None and issubclass(t, masked.MaskedTensor):
+        hint = (f", with where={argname}.get_mask() for the mask (the reductions)"
+                if argname in ("x", "a") else "")
+        raise TypeError(
+            f"multiact.{fname or '<function>'}: argument {argname!r} is a "
+            f"torch.masked.MaskedTensor, whose mask multiact does not honour; expected a "
+            f"tensor: pass {argname}.get_data(){hint}")
 
 
 def _from_namespace(x, t, fname, argname):

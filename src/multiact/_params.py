@@ -493,6 +493,10 @@ def _same_library_array(fname, pname, v, be, x, first="x"):
         from ._dispatch import refuse_numpy_subclass
 
         refuse_numpy_subclass(type(v), fname, pname)
+    elif be.framework == "torch" and type(v).__module__ != "torch":  # (a subclass)
+        from ._dispatch import refuse_masked_tensor
+
+        refuse_masked_tensor(type(v), fname, pname)
     return v
 
 

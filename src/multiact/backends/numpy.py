@@ -485,7 +485,13 @@ def _kind_of(x, y):
         return tuple(_kind_of(x, v) for v in y)
     if isinstance(x, np.generic):
         return y[()] if type(y) is np.ndarray and not y.ndim else y
-    return np.asarray(y) if isinstance(y, np.generic) else y
+    y = np.asarray(y) if isinstance(y, np.generic) else y
+    if type(y) is np.ndarray and type(x) is not np.ndarray:
+        # an ndarray subclass's result is of its class, as a ufunc's and a reduction's
+        # are (its __array_wrap__): softmin, logmeanexp and sparsemax, whose bodies end
+        # in a function that drops it, gave a plain ndarray (decision 194)
+        return x.__array_wrap__(y)
+    return y
 
 
 class NumpyBackend(Backend):
