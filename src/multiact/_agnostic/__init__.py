@@ -17,4 +17,4 @@ PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift,
               "quotient": _formulas.quotient, "isdtype": _dtypes.isdtype,
               "divide_rn": _formulas.divide_rn, "dekker_split": _formulas.dekker_split,
               "two_product": _formulas.two_product, "sum_squares": _formulas.sum_squares,
-              "carried": _formulas.carried}
+              "carried": _formulas.carried, "stop_gradient": _formulas.stop_gradient}

@@ -222,6 +222,16 @@ def divide_rn(xp, a, b):
     return a / b
 
 
+def stop_gradient(xp, v):
+    """``v`` as a constant of differentiation: no derivative flows through it (a
+    namespace primitive).  logsumexp's shift by its slice's maximum ``m`` with
+    weights ``b``: the result does not depend on ``m``, but autodiff of ``m + log(sum
+    b e^(a - m))`` sent ``1 - total / (1 + u)``, a rounding of eps, to the maximum's
+    entry, whose own derivative may be far smaller (decision 195).  PyTorch's is
+    ``detach``, JAX's ``lax.stop_gradient``; a namespace without autodiff has ``v``."""
+    return v
+
+
 def carried(xp, v, d):
     """``v (1 + d)`` as ``v + v d``, one rounding (a namespace primitive): ``v`` an
     exponential, ``d`` a small correction of its argument.  JAX's is
@@ -425,17 +435,20 @@ def quotient(xp, a, b):
     return a / b
 
 
-def shift_by_max(xp, x, axes, mask):
+def shift_by_max(xp, x, axes, mask, constant=False):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 
     Returns ``(sh, m)``: ``sh`` is ``x - max`` (``-inf`` where masked out); where a
     slice holds ``+inf`` its ``+inf`` entries become 0 and the rest ``-inf`` (the
     limit); a slice with no finite maximum (all ``-inf``/masked) keeps ``-inf``.
-    Every entry equal to the maximum is exactly 0.
+    Every entry equal to the maximum is exactly 0.  ``constant``: the shift is a
+    constant of differentiation (``stop_gradient``; ``m`` itself is not).
     """
     xm = x if mask is None else xp.where(mask, x, -_INF)
     m = xp.max(xm, axis=axes, keepdims=True)
     m_fin = xp.where(xp.isinf(m), 0.0, m)  # NaN stays NaN
+    if constant:
+        m_fin = xp.stop_gradient(m_fin)
     posinf = m == _INF
     sh = xp.where(posinf, 0.0, xp.shift(xm, m_fin))
     sh = xp.where(posinf & (xm != _INF), -_INF, sh)

@@ -234,10 +234,15 @@ def _moveaxis(ns, x, source, destination):
     return torch.movedim(x, source, destination)
 
 
+def _stop_gradient(ns, v):
+    # Reason: an autodiff rule (_formulas.stop_gradient): autograd's constant
+    return v.detach()
+
+
 PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
               "cumulative_sum": _cumulative_sum, "device_of": _device_of,
               "default_float": _default_float, "two_product": _two_product,
-              "moveaxis": _moveaxis}
+              "moveaxis": _moveaxis, "stop_gradient": _stop_gradient}
 
 #: the torch namespace with its primitives: what the generic bodies run on (and
 #: the CPU kernels compile: handed to multiact.kernels)

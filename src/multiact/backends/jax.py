@@ -255,8 +255,14 @@ def _carried(ns, v, d):
     return fm._carried(v, d)
 
 
+def _stop_gradient(ns, v):
+    """_formulas.stop_gradient for JAX.  Reason: an autodiff rule (JAX's constant)."""
+    return jax.lax.stop_gradient(v)
+
+
 PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of, "dekker_split": _dekker_split,
-              "quotient": _quotient, "log1p": _log1p, "expm1": _expm1, "carried": _carried}
+              "quotient": _quotient, "log1p": _log1p, "expm1": _expm1, "carried": _carried,
+              "stop_gradient": _stop_gradient}
 NS = Namespace(_xp, "jax", PRIMITIVES)
 
 
