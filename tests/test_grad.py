@@ -250,6 +250,42 @@ def test_celu_alpha_gradient_keeps_relative_accuracy_near_zero(ad_target):
                                        err_msg=f"{dt.__name__} {what}")
 
 
+def test_celu_alpha_second_derivatives_in_float32(ad_target):
+    # decision 193's series, differentiated twice: d2/dalpha2 = t^2 e^t / alpha and
+    # d2/dx dalpha = -t e^t / alpha; float32 terms to t^9 gave 22 eps on |t| in [0.3,
+    # ln 2) (a probe's), to t^12 4.1; against mpmath, 6 eps
+    import mpmath
+
+    mpmath.mp.dps = 50
+    rng = np.random.default_rng(1930)
+    t = -np.linspace(0.05, 1.5, 200)
+    a = (10.0 ** rng.uniform(-2, 2, t.size)).astype(np.float32)
+    x = (t * a).astype(np.float32)
+    want = []
+    for xi, ai in zip(x, a):
+        u = mpmath.mpf(float(xi)) / mpmath.mpf(float(ai))
+        e = mpmath.exp(u) / mpmath.mpf(float(ai))
+        want.append([float(u * u * e), float(-u * e)])
+    want = np.array(want)
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def first(v, u):
+            return jnp.sum(jax.grad(lambda q: jnp.sum(multiact.celu(u, alpha=q)))(v))
+
+        gaa, gxa = jax.grad(first, (0, 1))(jnp.asarray(a), jnp.asarray(x))
+    else:
+        import torch
+
+        u, v = torch.tensor(x, requires_grad=True), torch.tensor(a, requires_grad=True)
+        (ga,) = torch.autograd.grad(multiact.celu(u, alpha=v).sum(), v, create_graph=True)
+        gaa, gxa = torch.autograd.grad(ga.sum(), (v, u))
+    eps = np.finfo(np.float32).eps
+    np.testing.assert_allclose(np.asarray(gaa, np.float64), want[:, 0], rtol=6 * eps)
+    np.testing.assert_allclose(np.asarray(gxa, np.float64), want[:, 1], rtol=6 * eps)
+
+
 def test_celu_alpha_array_outside_its_domain_has_zero_gradients(ad_target):
     # decision 157: an array alpha at or below 0 is NaN where x <= 0, computed with 1
     # behind the select: its derivatives, in x and in alpha, are 0 there and where
