@@ -66,6 +66,25 @@ def test_far_tails_and_extreme_betas(target, dtype, beta, xs):
     np.testing.assert_allclose(y, want, rtol=8 * np.finfo(dtype).eps, atol=0)
 
 
+# (beta, beta x): float64 betas above 1e30, whose product with x was not corrected
+# (169 ulp at beta 1e31, beta x = -500; a probe's)
+HUGE64 = [(3e30, [-100.0, -5.5]), (1e31, [-500.0, -700.0, -30.0]),
+          (2.5270403575724018e123, [-283.4, -1.0]), (1e280, [-600.0, -42.0])]
+
+
+@pytest.mark.dtypes("float64")
+@pytest.mark.parametrize("beta, us", HUGE64, ids=[str(b) for b, _ in HUGE64])
+def test_float64_huge_betas_carry_the_products_rounding(target, dtype, beta, us):
+    # decision 195: above 1e30 beta x went uncorrected in float64 too, where x's
+    # split keeps normal tails up to beta 1e290; a Python beta and an array beta
+    xs = np.array(us) / beta
+    want = np.array([_softplus(v, beta) for v in xs])
+    x = target.asarray(xs, dtype)
+    for b in (beta, target.asarray(np.full(xs.size, beta), dtype)):
+        y = target.to_numpy(multiact.softplus(x, b))
+        np.testing.assert_allclose(y, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
 # the worst of 2e6 points each before (NumPy's ufuncs: 7.19, 5.91 and 6.39 ulp)
 TINY_EXP = {1e-3: [-40885.0078125, -78321.7734375, -56129.44140625],
             0.03: [-1644.991455078125, -1734.5989990234375, -2474.82275390625],
