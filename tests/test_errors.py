@@ -285,6 +285,9 @@ def test_ndarray_subclasses_keep_their_class_in_every_function():
             p = dict(info.cases[0].params)
             y = getattr(multiact, info.name)(abs(x) if info.nonneg_input else x, **p)
             assert type(y) is sub, (info.name, type(y))
+    # (and past the defaults: a masked softmax, logsumexp's pair, lost it too)
+    assert type(multiact.softmax(x, where=np.asarray(x) > 0)) is sub
+    assert [type(v) for v in multiact.logsumexp(x, axis=1, return_sign=True)] == [sub, sub]
 
 
 def test_dask_arrays_of_masked_or_matrix_blocks_are_refused():

@@ -66,23 +66,33 @@ def test_far_tails_and_extreme_betas(target, dtype, beta, xs):
     np.testing.assert_allclose(y, want, rtol=8 * np.finfo(dtype).eps, atol=0)
 
 
-# (beta, beta x): float64 betas above 1e30, whose product with x was not corrected
-# (169 ulp at beta 1e31, beta x = -500; a probe's)
-HUGE64 = [(3e30, [-100.0, -5.5]), (1e31, [-500.0, -700.0, -30.0]),
-          (2.5270403575724018e123, [-283.4, -1.0]), (1e280, [-600.0, -42.0])]
+# (dtype, beta, beta x): betas above 1e30, whose product with x was not corrected
+# (float64 169 ulp at beta 1e31, beta x = -500; 18 at 3e290; float32 6.6 at 1e31, its
+# bound 6.5; probes'), at results in the dtype's normal range
+HUGE = [("float64", 3e30, [-100.0, -5.5]), ("float64", 1e31, [-500.0, -700.0, -30.0]),
+        ("float64", 2.5270403575724018e123, [-283.4, -1.0]),
+        ("float64", 3e290, [-37.22, -2.0]), ("float64", 1e299, [-10.0, -0.5]),
+        ("float32", 1e31, [-12.0, -1.0]), ("float32", 1e35, [-3.0, -0.5])]
 
 
-@pytest.mark.dtypes("float64")
-@pytest.mark.parametrize("beta, us", HUGE64, ids=[str(b) for b, _ in HUGE64])
-def test_float64_huge_betas_carry_the_products_rounding(target, dtype, beta, us):
-    # decision 195: above 1e30 beta x went uncorrected in float64 too, where x's
-    # split keeps normal tails up to beta 1e290; a Python beta and an array beta
-    xs = np.array(us) / beta
-    want = np.array([_softplus(v, beta) for v in xs])
+@pytest.mark.parametrize("dtype, beta, us", HUGE, ids=[f"{d}-{b}" for d, b, _ in HUGE])
+def test_huge_betas_carry_the_products_rounding(target, dtype, beta, us):
+    # decision 195: above 1e30 beta x went uncorrected (the split's tail of x may be
+    # subnormal there): its error now comes from b 2^-64 and x 2^64; a Python beta and
+    # an array beta
+    xs = np.array(us, dtype) / np.array(beta, dtype)
+    want = np.array([_softplus(float(v), beta) for v in xs])
     x = target.asarray(xs, dtype)
-    for b in (beta, target.asarray(np.full(xs.size, beta), dtype)):
+    if dtype == "float32":  # (an array holds float32's beta: its own reference)
+        arr = np.float32(beta)
+        pairs = ((beta, want), (target.asarray(np.full(xs.size, arr), dtype),
+                                np.array([_softplus(float(v), float(arr)) for v in xs])))
+    else:
+        pairs = ((beta, want), (target.asarray(np.full(xs.size, beta), dtype), want))
+    for b, want in pairs:
         y = target.to_numpy(multiact.softplus(x, b))
-        np.testing.assert_allclose(y, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+        np.testing.assert_allclose(y, want.astype(dtype), rtol=4 * np.finfo(dtype).eps,
+                                   atol=0)
 
 
 # the worst of 2e6 points each before (NumPy's ufuncs: 7.19, 5.91 and 6.39 ulp)

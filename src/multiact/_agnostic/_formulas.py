@@ -345,16 +345,20 @@ def softplus_beta(xp, x, beta):
         # softplus(-inf) = 3e29, from a cap at -1e30)
         lim = min(1.0e4 / beta, _SPLIT_RANGE[f32])
         xn = xp.where(xn < -lim, -lim, xn)
-        if beta in POW2 or beta > _UNCORRECTED_BETA[f32]:
-            # beta x exact (a power of 2); or no correction above 1e30 in float32:
-            # beta x is below -1e4 wherever x is not within 1e-26 of 0, and there the
-            # split's tail of x is subnormal, which XLA flushes (a corrected product
-            # was 7e-6 off); float64's tails are normal up to 1e290 (decision 195)
+        if beta in POW2:  # beta x exact
             b = beta
             p = b * xn
         else:
             b, bl = two_parts(float(beta), f32)
-            p, d = xp.two_product(b, xn)
+            if beta > _SCALED_BETA[f32]:
+                # beta x is below -1e4 wherever |x| passes 1e4 / beta, and below it the
+                # split's tail of x would be subnormal, which XLA flushes: the error of
+                # the same product from (b 2^-64) (x 2^64), whose halves are normal
+                # (decision 195: uncorrected, 169 ulp in float64 at beta 1e31)
+                p = b * xn
+                d = xp.two_product(b * _TWO_M64, xn * _TWO64, p)[1]
+            else:
+                p, d = xp.two_product(b, xn)
             tail = f32  # beta's own rounding to float32 (float64's bl is 0)
             if tail and beta < 1.0e-29:  # (lo subnormal, which XLA reads as 0: scaled)
                 d = d + (bl * _TWO64) * (xn * _TWO_M64)
@@ -365,15 +369,16 @@ def softplus_beta(xp, x, beta):
 
         # an array beta: the same cap, entry by entry (below 1e4 over the split's
         # range, the range: entries are data, a floor is not checked); a beta above
-        # _UNCORRECTED_BETA takes no correction (as a number's)
+        # _SCALED_BETA takes the scaled product (as a number's)
         b = as_param(xp, beta, x)
         rng = _SPLIT_RANGE[f32]
         low = b < 1.0e4 / rng
         lim = xp.where(low, rng, 1.0e4 / xp.where(low, 1.0, b))
         xn = xp.where(xn < -lim, -lim, xn)
-        big = xp.abs(b) > _UNCORRECTED_BETA[f32]
-        p, d = b * xn, xp.two_product(xp.where(big, 0.0, b), xn)[1]
-        d = xp.where(big, 0.0, d)
+        big = xp.abs(b) > _SCALED_BETA[f32]
+        p = b * xn
+        d = xp.two_product(xp.where(big, b * _TWO_M64, b),
+                           xp.where(big, xp.where(big, xn, 0.0) * _TWO64, xn), p)[1]
     e = xp.exp(p) if d is None else _carried(xp.exp(p), d)
     q = xp.log1p(e) / b
     if not isinstance(beta, (int, float)) or beta < 0.5:
@@ -389,12 +394,13 @@ def softplus_beta(xp, x, beta):
     return xp.where(pos, x, 0.0) + q, e
 
 
-#: softplus_beta's least beta whose product with x is not corrected, by "x is float32":
-#: where beta x is above -1e4, |x| is below 1e4 / beta and the split's tail of x below
-#: 2^-12 (float32) or 2^-27 (float64) of it, subnormal from about 1e30 in float32 and
-#: 1e296 in float64 (float64 took no correction from 1e30 on: 169 ulp at beta 1e31,
-#: x = -5e-29, against the bound of 3; decision 195)
-_UNCORRECTED_BETA = {True: 1.0e30, False: 1.0e290}
+#: softplus_beta's least beta whose product with x takes its error from b 2^-64 and x
+#: 2^64, by "x is float32": where beta x is above -1e4, |x| is below 1e4 / beta, and the
+#: split's tail of x, 2^-12 (float32) or 2^-27 (float64) of it, may be subnormal
+#: from about 1e30 in float32 and 1e296 in float64; the split of beta overflows
+#: above 1.3e300 in float64.  Beyond 1e30 no product was corrected (169 ulp in float64
+#: at beta 1e31, x = -5e-29, against the bound of 3; decision 195)
+_SCALED_BETA = {True: 1.0e30, False: 1.0e30}
 
 #: below this argument exp is subnormal (float32's smallest normal is e^-87.34, float64's
 #: e^-708.4): softplus_beta's e / beta is taken as h (h / beta) there only, as each of

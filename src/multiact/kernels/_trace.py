@@ -213,9 +213,9 @@ class TraceNamespace:
         # contraction (Triton's enable_fp_fusion=False, NVRTC's --fmad=false)
         return _formulas.dekker_split(self, v)
 
-    def two_product(self, b, x):
+    def two_product(self, b, x, p=None):
         # _formulas.two_product, as written (the kernels are compiled without contraction)
-        return _formulas.two_product(self, b, x)
+        return _formulas.two_product(self, b, x, p)
 
     def carried(self, v, d):
         return _formulas.carried(self, v, d)  # as written: a kernel keeps subnormals
