@@ -350,7 +350,7 @@ def softplus_beta(xp, x, beta):
             p = b * xn
         else:
             b, bl = two_parts(float(beta), f32)
-            if beta > _SCALED_BETA[f32]:
+            if beta > _SCALED_BETA:
                 # beta x is below -1e4 wherever |x| passes 1e4 / beta, and below it the
                 # split's tail of x would be subnormal, which XLA flushes: the error of
                 # the same product from (b 2^-64) (x 2^64), whose halves are normal
@@ -375,7 +375,7 @@ def softplus_beta(xp, x, beta):
         low = b < 1.0e4 / rng
         lim = xp.where(low, rng, 1.0e4 / xp.where(low, 1.0, b))
         xn = xp.where(xn < -lim, -lim, xn)
-        big = xp.abs(b) > _SCALED_BETA[f32]
+        big = xp.abs(b) > _SCALED_BETA
         p = b * xn
         d = xp.two_product(xp.where(big, b * _TWO_M64, b),
                            xp.where(big, xp.where(big, xn, 0.0) * _TWO64, xn), p)[1]
@@ -395,12 +395,13 @@ def softplus_beta(xp, x, beta):
 
 
 #: softplus_beta's least beta whose product with x takes its error from b 2^-64 and x
-#: 2^64, by "x is float32": where beta x is above -1e4, |x| is below 1e4 / beta, and the
-#: split's tail of x, 2^-12 (float32) or 2^-27 (float64) of it, may be subnormal
-#: from about 1e30 in float32 and 1e296 in float64; the split of beta overflows
-#: above 1.3e300 in float64.  Beyond 1e30 no product was corrected (169 ulp in float64
-#: at beta 1e31, x = -5e-29, against the bound of 3; decision 195)
-_SCALED_BETA = {True: 1.0e30, False: 1.0e30}
+#: 2^64: where beta x is above -1e4, |x| is below 1e4 / beta, and the split's tail of x,
+#: 2^-12 (float32) or 2^-27 (float64) of it, may be subnormal from about 1e30 in float32
+#: (1e296 in float64, whose split of beta itself overflows above 1.3e300: one threshold
+#: serves both, the scaled product being as exact).  Beyond 1e30 no product was
+#: corrected (169 ulp in float64 at beta 1e31, x = -5e-29, against the bound of 3;
+#: decision 195)
+_SCALED_BETA = 1.0e30
 
 #: below this argument exp is subnormal (float32's smallest normal is e^-87.34, float64's
 #: e^-708.4): softplus_beta's e / beta is taken as h (h / beta) there only, as each of
