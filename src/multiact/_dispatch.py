@@ -72,16 +72,12 @@ def _create(x, fname, argname):
     torch = sys.modules.get("torch")
     if t in _PY_INPUT or t is complex:
         be = _python_backend(fname, argname)
-    elif issubclass(t, (int, float)):
+    elif issubclass(t, (int, float)) and framework_of(t) is None:
         # a Python number's subclass (an IntEnum member, a float with a unit's name):
         # a Python number, NumPy input as NumPy takes it (refused as "not a Python
-        # number" before: decision 194).  NumPy's own scalars (np.float64 is a float)
-        # are NumPy's
-        be = _python_backend(fname, argname) if framework_of(t) != "numpy" else None
-        if be is None:
-            from .backends import numpy as mod
-
-            be = mod.BACKEND
+        # number" before: decision 194); NumPy's own scalars (np.float64 is a float)
+        # are NumPy's, below
+        be = _python_backend(fname, argname)
     elif torch is not None and issubclass(t, torch.Tensor):  # no MRO walk: Dynamo traces this
         # (Dynamo first: it would guard the compiled frame on sys.modules, and the
         # import then breaks that guard on the frame that made it)

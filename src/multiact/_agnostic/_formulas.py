@@ -230,7 +230,9 @@ def stop_gradient(xp, v):
     weights ``b``: the result does not depend on ``m``, but autodiff of ``m + log(sum
     b e^(a - m))`` sent ``1 - total / (1 + u)``, a rounding of eps, to the maximum's
     entry, whose own derivative may be far smaller (decision 195).  PyTorch's is
-    ``detach``, JAX's ``lax.stop_gradient``; a namespace without autodiff has ``v``."""
+    ``detach``, JAX's ``lax.stop_gradient``, the kernel tracer's its ``detach`` node
+    (``TraceNamespace.stop_gradient``, which the half dtypes' slope of the normal CDF
+    takes too); a namespace without autodiff has ``v``."""
     return v
 
 
