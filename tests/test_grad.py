@@ -286,6 +286,30 @@ def test_celu_alpha_second_derivatives_in_float32(ad_target):
     np.testing.assert_allclose(np.asarray(gxa, np.float64), want[:, 1], rtol=6 * eps)
 
 
+def test_celu_infinite_alpha_entry_takes_its_limit(ad_target):
+    # decision 196: at alpha = inf, celu(x) = x with derivative 1 in x and 0 in
+    # alpha (expm1(t) - t e^t at t = 0); the unselected branch's inf * 0 made both NaN
+    x = np.array([-1.0, -1e-3, 0.5, -10.0, 0.0], np.float32)
+    a = np.full(x.shape, np.inf, np.float32)
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        y = np.asarray(multiact.celu(jnp.asarray(x), alpha=jnp.asarray(a)))
+        gx, ga = jax.grad(lambda u, v: jnp.sum(multiact.celu(u, alpha=v)), (0, 1))(
+            jnp.asarray(x), jnp.asarray(a))
+    else:
+        import torch
+
+        u, v = torch.tensor(x, requires_grad=True), torch.tensor(a, requires_grad=True)
+        out = multiact.celu(u, alpha=v)
+        out.sum().backward()
+        y, gx, ga = out.detach().numpy(), u.grad, v.grad
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(np.asarray(gx), np.ones_like(x))
+    np.testing.assert_array_equal(np.asarray(ga), np.zeros_like(x))
+
+
 def test_celu_alpha_array_outside_its_domain_has_zero_gradients(ad_target):
     # decision 157: an array alpha at or below 0 is NaN where x <= 0, computed with 1
     # behind the select: its derivatives, in x and in alpha, are 0 there and where

@@ -330,10 +330,12 @@ def celu(xp, x, alpha=1.0):
         # t e^t, which cancels for small |t| (2e6 ulp at t = -1e-6); on |t| < ln 2,
         # x + x t p(t), expm1's series (fm.expm1_rest), differentiates term by term to
         # -t^2 (p + t p'), with no cancellation (decision 193); the shortcut above is
-        # its first term
+        # its first term.  The far branch's alpha is 1 where unselected: an infinite
+        # entry there made inf * 0, NaN derivatives in x and alpha (decision 196)
         near = t > -fm.LN2
         ts, xs = xp.where(near, t, 0.0), xp.where(near, xn, 0.0)
-        neg = xp.where(near, xs + xs * (ts * fm.expm1_rest(xp, ts)), a * fm.expm1_neg(xp, t))
+        far = xp.where(near, 1.0, a) * fm.expm1_neg(xp, t)
+        neg = xp.where(near, xs + xs * (ts * fm.expm1_rest(xp, ts)), far)
     if valid is not None:
         neg = xp.where(valid, neg, _NAN)
     return finish(xp, xp.where(neg_side, neg, x), dt)
