@@ -749,6 +749,61 @@ def test_outputs_take_in_place_ops_in_training(target, name, mode):
     torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
 
 
+DIFFERENTIABLE = [(info, p) for info, p in CASES if info.name != "one_hot"]
+
+
+def _dual_cotangent_error(f, x):
+    """forward over reverse: ``autograd.grad(f(x), x, dual(g, dg))``, whose tangent is
+    ``dg J`` (the backward is linear in its cotangent); its largest error against
+    the plain backward of ``dg``, relative to that's largest entry"""
+    import torch
+    import torch.autograd.forward_ad as fwAD
+
+    xr = x.clone().requires_grad_(True)
+    y = f(xr)
+    # (not a linear ramp: on short rows it lies near the span of 1 and standardize's
+    # output, which its derivative removes, and the rest cancels)
+    dg = torch.cos(torch.arange(y.numel(), dtype=x.dtype) * 0.7).reshape(y.shape)
+    with fwAD.dual_level():
+        (gx,) = torch.autograd.grad(y, xr, fwAD.make_dual(torch.ones_like(y), dg))
+        tangent = fwAD.unpack_dual(gx).tangent
+    (want,) = torch.autograd.grad(f(xr), xr, dg)
+    assert tangent is not None, "the tangent was dropped"
+    return float((tangent - want).abs().max() / want.abs().max().clamp_min(1e-300))
+
+
+# why: decision 197: a kernel's backward read the dual cotangent's storage and dropped its
+# tangent (None, read as 0); torch's silu_backward and mish_backward raise
+# NotImplementedError there.  Every row, on the route that the process's mode gives (the
+# README's fused pass: the Triton kernels)
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("info, params", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
+def test_a_dual_cotangent_carries_its_tangent(target, info, params):
+    import torch
+
+    x = 2.0 * torch.sin(torch.arange(64, dtype=torch.float64)).reshape(4, 16)
+    if info.nonneg_input:
+        x = x.abs() + 0.1
+    assert _dual_cotangent_error(_fn(info, params), x) <= 1e-12
+
+
+# why: the CPU tier's kernel routes of each kind: element-wise, gated, row, a pair of
+# ATen ops fused (kernels.torch_fuse)
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name", ["silu", "glu", "standardize", "tanh_shrink"])
+def test_a_dual_cotangent_carries_its_tangent_through_the_kernels(target, name):
+    import torch
+
+    from multiact import kernels
+
+    prev = kernels.set_mode("fused")
+    try:
+        x = 3.0 * torch.sin(torch.arange(64 * 6, dtype=torch.float32)).reshape(64, 6)
+        assert _dual_cotangent_error(getattr(multiact, name), x) <= 4e-6
+    finally:
+        kernels.set_mode(prev)
+
+
 def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
     # gradcheck's batched gradients vmap the backward with the legacy vmap, whose
     # tensors have no storage: a Triton launch refuses them with a RuntimeError (found

@@ -18,6 +18,7 @@ import math
 import time
 
 import torch
+import torch.autograd.forward_ad as _fwd_ad
 
 from .. import kernels as _k
 from .._agnostic import _formulas as fm
@@ -112,13 +113,17 @@ def _elementwise_backward(name, params, bwd, ctx, g):
     """The backward of :func:`_function`'s Functions: ``bwd(x, g)``, billed to the
     compile tier's training kernel of the function; under ``create_graph``, the
     generic body's own derivative, recorded so that it differentiates again; under a
-    compile (compiled autograd traces this), ``bwd`` alone, without the bill."""
+    compile (compiled autograd traces this), ``bwd`` alone, without the bill.  Inside
+    forward-mode AD's dual level the generic body's derivative too: a dual cotangent
+    (forward over reverse) carries its tangent through its ops, where torch's
+    ``silu_backward`` and ``mish_backward`` raise NotImplementedError (decision 197)."""
     (x,) = ctx.saved_tensors
-    if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
+    create = torch.is_grad_enabled()
+    if create or _fwd_ad._current_level >= 0:  # create_graph: differentiable, the body
         with torch.enable_grad():
             y = BY_NAME[name].body(NS, x, *params)
-            (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-        return _recorded(gx, x)
+            (gx,) = torch.autograd.grad(y, x, g, create_graph=create)
+        return _recorded(gx, x) if create else gx
     if _is_compiling() or x.numel() < _k.least(name, params, x, "train"):
         return bwd(x, g)
     t0 = time.perf_counter()
@@ -223,9 +228,12 @@ class _TanhShrink(_SavesSecond):
             return None
         gx = None
         if g is not None:
+            # (ATen's ops where a graph is recorded, or a dual cotangent's tangent is
+            # carried: the kernel's storage reads dropped it, decision 197)
             gx = _k.torch_fuse("tanh_shrink_bwd", _tanh_shrink_bwd,
                                lambda: _tanh_shrink_bwd(t, g), t, g) \
-                if not torch.is_grad_enabled() else _tanh_shrink_bwd(t, g)
+                if not torch.is_grad_enabled() and _fwd_ad._current_level < 0 \
+                else _tanh_shrink_bwd(t, g)
         if gt is not None:
             dt = gt * (1.0 - t * t)
             gx = dt if gx is None else gx + dt
@@ -548,9 +556,12 @@ def _kernel_cotangent(g, x):
     which the CPU tier's operators refuse with NotImplementedError and a Triton
     launch with a RuntimeError ("Cannot access data pointer of Tensor that doesn't
     have storage", found on an H200).  (Dynamo cannot trace the legacy check, and
-    compiled autograd's graph holds no such tensor.)"""
+    compiled autograd's graph holds no such tensor.)  Not inside forward-mode AD's
+    dual level: a dual cotangent (forward over reverse: ``autograd.grad`` with a
+    dual ``grad_outputs``) wants the tangent of ``g J``, which a kernel, reading
+    storage, dropped (None, read as 0, with no error; decision 197)."""
     return not _functorch_active() and type(g) is torch.Tensor and g.dtype == x.dtype \
-        and not _is_compiling() and not _legacy_batched(g)
+        and _fwd_ad._current_level < 0 and not _is_compiling() and not _legacy_batched(g)
 
 
 def _kernel_vjp(ctx, x, g):
