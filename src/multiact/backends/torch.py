@@ -39,8 +39,8 @@ from ._torch_autograd import GRAPH_OPS, graph_ops_ready
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
-                              _Softmax, _SoftSign, _softplus_beta_train, _softplus_native_train,
-                              _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
+                              _Softmax, _SoftSign, _log_sigmoid_train, _softplus_beta_train,
+                              _softplus_native_train, _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_exact,
                             _geglu_erf_wide, _gelu_erf_wide,
@@ -734,10 +734,17 @@ class TorchBackend(Backend):
     @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|)); where torch.func takes a "
              "derivative of order two or more, the generic body: there torch's kernel keeps "
              "a buffer that vmap resizes, with a warning (vmap(hessian)), and its second "
-             "derivative is 0 where it is -2.9e-20 (x = 45; decision 189)")
+             "derivative is 0 where it is -2.9e-20 (x = 45; decision 189).  Eager training: "
+             "torch's kernels, with a double backward through the generic body (torch's, "
+             "-s (1 - s), was 17% off at x = 15 in float32; decision 198); under forward-mode "
+             "AD the generic body (torch's forward derivative of its backward is that)")
     def log_sigmoid(self, x):
         if x.dtype in _FLOATS and not (_functorch_active() and not _dynamo_tracing()
-                                       and _functorch_higher_order()):
+                                       and _functorch_higher_order()) \
+                and not (_fwd_ad._current_level >= 0 and not _dynamo_tracing()):
+            if x.requires_grad and recording(x) and eager(x) \
+                    and not _k.autocast_on(x.device.type):
+                return _log_sigmoid_train(x)
             return _log_sigmoid(x)
         return super().log_sigmoid(x)
 
