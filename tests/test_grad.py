@@ -172,6 +172,30 @@ def test_squareplus_with_a_large_b_against_mpmath(ad_target):
                                        atol=np.finfo(dt).tiny, err_msg=f"{dt} b={b}")
 
 
+def test_squareplus_second_derivative_at_zero(ad_target):
+    # decision 200: squareplus'' = b / (2 (x^2 + b)^(3/2)), 1 / (2 sqrt(b)) at 0; the
+    # body squared |x|, whose second derivative at 0 is 0 on PyTorch (abs'(0) = 0):
+    # twice the value there, under autograd and torch.func alike
+    for b in (4.0, 0.5):
+        want = 1.0 / (2.0 * math.sqrt(b))
+        x = np.array([-0.0, 0.0, 1e-30, -1e-30])
+        if ad_target.backend == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            f = jax.grad(jax.grad(lambda t: multiact.squareplus(t, b=b)))
+            got = [float(f(jnp.float32(v))) for v in x]
+        else:
+            import torch
+
+            t = torch.tensor(x, requires_grad=True)
+            (g,) = torch.autograd.grad(multiact.squareplus(t, b=b).sum(), t, create_graph=True)
+            (h,) = torch.autograd.grad(g.sum(), t)
+            f = torch.func.grad(torch.func.grad(lambda u: multiact.squareplus(u, b=b)))
+            got = h.tolist() + [float(f(torch.tensor(v, dtype=torch.float64))) for v in x]
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"b={b}")
+
+
 def test_celu_alpha_gradient_with_a_tiny_or_huge_alpha_array(ad_target):
     # decision 149: x / alpha's derivative in alpha, -x / alpha^2, went through JAX's
     # alpha^-2 (inf below 1e-19, 0 above 1e19 in float32); celu divides by the

@@ -583,7 +583,7 @@ def squareplus(xp, x, b=4.0):
     # (1 in x's dtype elsewhere, and JAX's weak type kept: decision 166)
     r = xp.where(far, 2.0**-32, xp.ones_like(x))
     s = r * r
-    h, flat = _squareplus_root(xp, a * s, (b * s) * s, f32)   # (b s s: XLA flushes s s)
+    h, flat = _squareplus_root(xp, x * s, (b * s) * s, f32)   # (b s s: XLA flushes s s)
     xn = xp.where(x < 0, x, 0.0) * s  # each branch sees only its own infinity
     xq = xp.where(x < 0, 0.0, x)
     # ((b r) / d) (r / 4): the same bits as (b / d) / 4 where r = 1 (powers of 2),
@@ -595,17 +595,20 @@ def squareplus(xp, x, b=4.0):
     return finish(xp, xp.where((x < 0) | (flat & (x == 0)), neg, pos), dt)
 
 
-def _squareplus_root(xp, a, bs, f32):
-    """``(h, flat)``: squareplus's ``h = sqrt(a^2 + bs)`` of the scaled ``a = s |x|``
-    and ``bs = s^2 b`` (a function of its own: its temporaries end with it, which
-    keeps NumPy's block-by-block peak near the output's size), and where ``a^2 +
-    bs`` is 0.  ``h`` is ``a`` where ``bs < 2^-60 a^2``, and where ``a^2`` would
-    overflow: float64 beyond 1e150 (below sqrt(max), 1.3e154: b is negligible
-    there), and +inf in either dtype (float32's scaled |x| is otherwise
+def _squareplus_root(xp, xs, bs, f32):
+    """``(h, flat)``: squareplus's ``h = sqrt(a^2 + bs)`` of the scaled ``xs = s x``,
+    ``a = |xs|``, and ``bs = s^2 b`` (a function of its own: its temporaries end
+    with it, which keeps NumPy's block-by-block peak near the output's size), and
+    where ``a^2 + bs`` is 0.  ``h`` is ``a`` where ``bs < 2^-60 a^2``, and where
+    ``a^2`` would overflow: float64 beyond 1e150 (below sqrt(max), 1.3e154: b is
+    negligible there), and +inf in either dtype (float32's scaled |x| is otherwise
     below 1.9e19), whose square is kept out of the product: its derivative there, 0
-    times inf, was a NaN gradient at +-inf."""
+    times inf, was a NaN gradient at +-inf.  The square is of ``xs``, not of ``a``
+    (the same bits): PyTorch's ``abs'(0)`` is 0, and ``|x|^2``'s second derivative at
+    0 was 0, squareplus''(0) twice its value (decision 200)."""
+    a = xp.abs(xs)
     huge = a > (2.0e19 if f32 else 1.0e150)
-    sq = xp.where(huge, 0.0, a)
+    sq = xp.where(huge, 0.0, xs)
     sq = sq * sq
     big = huge | (bs < sq * 2.0**-60)
     u = sq + bs
