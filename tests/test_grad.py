@@ -766,10 +766,14 @@ def test_gated_gradients_at_the_infinities(ad_target, name, params):
 
 
 # one of each kind of kernel Function: element-wise, gated (forward native and compiled), row
-# why: each kind returns its output in its own way (_torch_autograd._unviewed, fused_gated)
+# why: each kind returns its output in its own way (_torch_autograd._unviewed, fused_gated),
+# and takes its cotangent in its own backward
+KERNEL_KINDS = ["silu", "glu", "geglu", "standardize"]
+
+
 @pytest.mark.backends("torch")
 @pytest.mark.parametrize("mode", ["auto", "fused"])
-@pytest.mark.parametrize("name", ["silu", "glu", "geglu", "standardize"])
+@pytest.mark.parametrize("name", KERNEL_KINDS)
 def test_outputs_take_in_place_ops_in_training(target, name, mode):
     # a kernel route's output is the Function's own tensor, not a view made inside
     # it, which autograd would refuse to modify in place (y.mul_, F.dropout(...,
@@ -839,10 +843,10 @@ def test_a_dual_cotangent_carries_its_tangent(target, info, params):
     assert _dual_cotangent_error(_fn(info, params), x) <= 1e-12
 
 
-# why: the CPU tier's kernel routes of each kind: element-wise, gated, row, a pair of
-# ATen ops fused (kernels.torch_fuse)
+# the CPU tier's kernel Functions of each kind (KERNEL_KINDS), and tanh_shrink's pair of ATen
+# ops fused (kernels.torch_fuse)
 @pytest.mark.backends("torch")
-@pytest.mark.parametrize("name", ["silu", "glu", "standardize", "tanh_shrink"])
+@pytest.mark.parametrize("name", KERNEL_KINDS + ["tanh_shrink"])
 def test_a_dual_cotangent_carries_its_tangent_through_the_kernels(target, name):
     import torch
 
