@@ -229,6 +229,25 @@ def test_celu_alpha_gradient_with_a_tiny_or_huge_alpha_array(ad_target):
         assert g == -1.0, (a, g)
 
 
+def _celu_value_and_grads(ad_target, x, a):
+    """celu(x, alpha=a) with an array alpha, and the derivatives of its sum in x and
+    in alpha, as NumPy arrays"""
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        y = multiact.celu(jnp.asarray(x), alpha=jnp.asarray(a))
+        gx, ga = jax.grad(lambda u, v: jnp.sum(multiact.celu(u, alpha=v)), (0, 1))(
+            jnp.asarray(x), jnp.asarray(a))
+        return np.asarray(y), np.asarray(gx), np.asarray(ga)
+    import torch
+
+    u, v = torch.tensor(x, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y = multiact.celu(u, alpha=v)
+    y.sum().backward()
+    return y.detach().numpy(), u.grad.numpy(), v.grad.numpy()
+
+
 def test_celu_alpha_gradient_keeps_relative_accuracy_near_zero(ad_target):
     # decision 193: autodiff of alpha expm1(t), t = x / alpha, gave expm1(t) - t e^t,
     # which cancels for small |t| (float32 2122 ulp at |t| near 1e-3, 1.9e6 near
@@ -253,20 +272,7 @@ def test_celu_alpha_gradient_keeps_relative_accuracy_near_zero(ad_target):
             ref.append([float(mpmath.mpf(float(ai)) * mpmath.expm1(u)),
                         float(mpmath.exp(u)), float(mpmath.expm1(u) - u * mpmath.exp(u))])
         ref = np.array(ref)
-        if ad_target.backend == "jax":
-            import jax
-            import jax.numpy as jnp
-
-            y = multiact.celu(jnp.asarray(x), alpha=jnp.asarray(al))
-            gx, ga = jax.grad(lambda u, v: jnp.sum(multiact.celu(u, alpha=v)), (0, 1))(
-                jnp.asarray(x), jnp.asarray(al))
-        else:
-            import torch
-
-            u, v = torch.tensor(x, requires_grad=True), torch.tensor(al, requires_grad=True)
-            y = multiact.celu(u, alpha=v)
-            y.sum().backward()
-            y, gx, ga = y.detach(), u.grad, v.grad
+        y, gx, ga = _celu_value_and_grads(ad_target, x, al)
         eps = np.finfo(dt).eps
         for got, want, what in ((y, ref[:, 0], "value"), (gx, ref[:, 1], "d/dx"),
                                 (ga, ref[:, 2], "d/dalpha")):
@@ -315,20 +321,7 @@ def test_celu_infinite_alpha_entry_takes_its_limit(ad_target):
     # alpha (expm1(t) - t e^t at t = 0); the unselected branch's inf * 0 made both NaN
     x = np.array([-1.0, -1e-3, 0.5, -10.0, 0.0], np.float32)
     a = np.full(x.shape, np.inf, np.float32)
-    if ad_target.backend == "jax":
-        import jax
-        import jax.numpy as jnp
-
-        y = np.asarray(multiact.celu(jnp.asarray(x), alpha=jnp.asarray(a)))
-        gx, ga = jax.grad(lambda u, v: jnp.sum(multiact.celu(u, alpha=v)), (0, 1))(
-            jnp.asarray(x), jnp.asarray(a))
-    else:
-        import torch
-
-        u, v = torch.tensor(x, requires_grad=True), torch.tensor(a, requires_grad=True)
-        out = multiact.celu(u, alpha=v)
-        out.sum().backward()
-        y, gx, ga = out.detach().numpy(), u.grad, v.grad
+    y, gx, ga = _celu_value_and_grads(ad_target, x, a)
     np.testing.assert_array_equal(y, x)
     np.testing.assert_array_equal(np.asarray(gx), np.ones_like(x))
     np.testing.assert_array_equal(np.asarray(ga), np.zeros_like(x))
