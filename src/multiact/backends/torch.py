@@ -40,8 +40,8 @@ from ._torch_autograd import apply as _apply
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
                               _Softmax, _SoftSign, _log_sigmoid_train, _softplus_beta_train,
-                              _softplus_native_train, _relu2_train, _sigmoid_train, _tanh_shrink_train, fused_elementwise,
-                              fused_gated, fused_rows)
+                              _softplus_native_train, _relu2_train, _sigmoid_train,
+                              _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_exact,
                             _geglu_erf_wide, _gelu_erf_wide,
                             _gelu_erf_wide_bwd, _gelu_tanh_bwd_one_exp,
