@@ -77,6 +77,22 @@ def _recorded(gx, x):
     return torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, gx)
 
 
+def _differentiable_vjp(name, params, x, g):
+    """``g J`` at the saved ``x`` by autograd of ``name``'s generic body, where a
+    Function's backward must itself be differentiable: under ``create_graph``
+    (recorded, so that it differentiates again) and inside forward-mode AD's dual
+    level (a dual cotangent carries its tangent through the body's ops, where a
+    kernel or torch's ``silu_backward`` dropped or refused it: decision 197).  None
+    elsewhere: the Function's own backward serves."""
+    create = torch.is_grad_enabled()
+    if not create and _fwd_ad._current_level < 0:
+        return None
+    with torch.enable_grad():
+        y = BY_NAME[name].body(NS, x, *params)
+        (gx,) = torch.autograd.grad(y, x, g, create_graph=create)
+    return _recorded(gx, x) if create else gx
+
+
 class _Elementwise(torch.autograd.Function):
     """Base of the element-wise Functions: forward, accurate backward, jvp (the
     same product f'(x) * t), vmap (element-wise: apply to the batched tensor),
@@ -113,17 +129,12 @@ def _elementwise_backward(name, params, bwd, ctx, g):
     """The backward of :func:`_function`'s Functions: ``bwd(x, g)``, billed to the
     compile tier's training kernel of the function; under ``create_graph``, the
     generic body's own derivative, recorded so that it differentiates again; under a
-    compile (compiled autograd traces this), ``bwd`` alone, without the bill.  Inside
-    forward-mode AD's dual level the generic body's derivative too: a dual cotangent
-    (forward over reverse) carries its tangent through its ops, where torch's
-    ``silu_backward`` and ``mish_backward`` raise NotImplementedError (decision 197)."""
+    compile (compiled autograd traces this), ``bwd`` alone, without the bill; inside
+    forward-mode AD's dual level the generic body's too (:func:`_differentiable_vjp`)."""
     (x,) = ctx.saved_tensors
-    create = torch.is_grad_enabled()
-    if create or _fwd_ad._current_level >= 0:  # create_graph: differentiable, the body
-        with torch.enable_grad():
-            y = BY_NAME[name].body(NS, x, *params)
-            (gx,) = torch.autograd.grad(y, x, g, create_graph=create)
-        return _recorded(gx, x) if create else gx
+    gx = _differentiable_vjp(name, params, x, g)
+    if gx is not None:
+        return gx
     if _is_compiling() or x.numel() < _k.least(name, params, x, "train"):
         return bwd(x, g)
     t0 = time.perf_counter()
@@ -343,12 +354,8 @@ class _SoftplusNative(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph: differentiable, through the generic body
-            with torch.enable_grad():
-                y = BY_NAME["softplus"].body(NS, x, ctx.beta)
-                (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-            return _recorded(gx, x), None, None
-        return _softplus_native_bwd(x, g, ctx.beta, ctx.wide), None, None
+        gx = _differentiable_vjp("softplus", (ctx.beta,), x, g)
+        return (_softplus_native_bwd(x, g, ctx.beta, ctx.wide) if gx is None else gx), None, None
 
     @staticmethod
     def jvp(ctx, t, _beta, _wide):
@@ -386,13 +393,8 @@ class _LogSigmoid(torch.autograd.Function):
         if g is None:
             return None
         x, buf = ctx.saved_tensors
-        create = torch.is_grad_enabled()
-        if create or _fwd_ad._current_level >= 0:  # create_graph, a dual cotangent: the body
-            with torch.enable_grad():
-                y = BY_NAME["log_sigmoid"].body(NS, x)
-                (gx,) = torch.autograd.grad(y, x, g, create_graph=create)
-            return _recorded(gx, x) if create else gx
-        return torch.ops.aten.log_sigmoid_backward(g, x, buf)
+        gx = _differentiable_vjp("log_sigmoid", (), x, g)
+        return torch.ops.aten.log_sigmoid_backward(g, x, buf) if gx is None else gx
 
     @staticmethod
     def jvp(ctx, t):
