@@ -853,6 +853,59 @@ def test_a_dual_cotangent_carries_its_tangent_through_the_kernels(target, name):
         kernels.set_mode(prev)
 
 
+def _second_order(f, x, linear):
+    """A plain double backward of ``f`` at ``x`` (``create_graph``, then autograd of the
+    first derivative): its error against the central difference of the first
+    derivative along a direction, relative to the terms' scale; for a piecewise-linear
+    row (``linear``), that the first derivative is recorded and its derivative 0"""
+    import torch
+
+    def first(t, create):
+        tr = t if create else t.detach().requires_grad_(True)
+        y = f(tr)
+        c = torch.cos(torch.arange(y.numel(), dtype=t.dtype) * 0.7).reshape(y.shape)
+        (g,) = torch.autograd.grad((y * c).sum(), tr, create_graph=create)
+        return g
+
+    c2 = torch.sin(torch.arange(x.numel(), dtype=x.dtype) * 1.3).reshape(x.shape)
+    v = torch.cos(torch.arange(x.numel(), dtype=x.dtype) * 2.1).reshape(x.shape)
+    xr = x.clone().requires_grad_(True)
+    g = first(xr, True)
+    assert g.requires_grad, "the first derivative is not recorded in x"
+    (h,) = torch.autograd.grad((g * c2).sum(), xr)
+    if linear:
+        assert torch.equal(h, torch.zeros_like(h))
+    eps = 1e-5
+    diff = ((first(x + eps * v, False) - first(x - eps * v, False)) * c2).sum() / (2 * eps)
+    scale = float((h * v).abs().sum()) + float(first(x, False).abs().max())
+    return abs(float((h * v).sum() - diff)) / scale
+
+
+# why: decision 201: the piecewise-linear rows' first derivative (autograd of selects and
+# clamps) was not recorded in x, and a second backward raised "does not require grad"
+# where torch's relu, hardshrink and prelu give 0.  Every row, float64, and the
+# array-slope forms of leaky_relu and prelu; identity returns its input (as nn.Identity)
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("info, params", DIFFERENTIABLE + [
+    (info_for("leaky_relu"), {"negative_slope": "tensor"}),
+    (info_for("prelu"), {"weight": "tensor"})], ids=_ids(DIFFERENTIABLE) + [
+    "leaky_relu(tensor slope)", "prelu(tensor weight)"])
+def test_a_double_backward_is_recorded_and_right(target, info, params):
+    import torch
+
+    x = 2.0 * torch.sin(torch.arange(64, dtype=torch.float64) + 0.5).reshape(4, 16)
+    if info.nonneg_input:
+        x = x.abs() + 0.1
+    params = {k: torch.linspace(0.05, 0.3, 16, dtype=torch.float64) if v == "tensor" else v
+              for k, v in params.items()}
+    f = _fn(info, params)
+    if info.name == "identity":
+        xr = x.clone().requires_grad_(True)
+        assert f(xr) is xr
+        return
+    assert _second_order(f, x, info.linear) <= 1e-8
+
+
 def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
     # gradcheck's batched gradients vmap the backward with the legacy vmap, whose
     # tensors have no storage: a Triton launch refuses them with a RuntimeError (found

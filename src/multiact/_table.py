@@ -95,6 +95,10 @@ class FuncInfo:
                                        # orders: summed wide on long rows (kernels.LONG_ROW)
     square_sums: bool = False          # its sums add squares of deviations, which one far
                                        # entry spans over many orders: the same (decision 163)
+    linear: bool = False               # piecewise linear in x (relu, hard_shrink, sparsemax):
+                                       # a derivative constant between kinks, which PyTorch's
+                                       # autograd of the body leaves unrecorded in x; the
+                                       # torch backend records it (decision 201)
     row_loop: bool = True              # a "same" row kernel on the CPU is one loop over the
                                        # rows (decision 75); False where its output takes a
                                        # log of the row's sums, which that loop would call
@@ -177,7 +181,7 @@ TABLE: tuple[FuncInfo, ...] = (
     _row("relu", E.relu, Param("negative_slope", Real(), 0.0, keyword_only=True),
          Param("max_value", Real(optional=True), None, keyword_only=True),
          Param("threshold", Real(), 0.0, keyword_only=True),
-         bounds=_ulp(0, 0, _EXACT), keep_int=True,
+         bounds=_ulp(0, 0, _EXACT), linear=True, keep_int=True,
          cases=(Case(), Case({"negative_slope": 0.5, "max_value": 5.0, "threshold": 5.0},
                              bounds=_ulp(0.5, 0.5)),
                 # 0.1 (x - t): half an ulp of x - t times 0.1 is up to 0.8 ulp of the
@@ -186,9 +190,10 @@ TABLE: tuple[FuncInfo, ...] = (
                 Case({"negative_slope": 0.1, "threshold": -1.0}, bounds=_ulp(1.3, 1.5))),
          defaults=("relu; negative_slope=0, max_value=None, threshold=0", "relu", "relu",
                    "relu(negative_slope=0.0, max_value=None, threshold=0.0)")),
-    _row("relu6", E.relu6, bounds=_ulp(0, 0, _EXACT), keep_int=True,
+    _row("relu6", E.relu6, bounds=_ulp(0, 0, _EXACT), keep_int=True, linear=True,
          defaults=("min(max(x, 0), 6)", "relu6", "relu6", "relu6")),
     _row("hard_tanh", E.hard_tanh, aliases=("hardtanh",), bounds=_ulp(0, 0, _EXACT), keep_int=True,
+         linear=True,
          hints={"*": "PyTorch's hardtanh(x, min_val, max_val)? multiact.hard_tanh clips to "
                      "[-1, 1]; for other bounds use the framework's clip",
                 "min_val": "multiact.hard_tanh clips to [-1, 1]; for other bounds use "
@@ -198,7 +203,7 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("clip(x, -1, 1)", "same", "hardtanh(min_val=-1, max_val=1): other bounds "
                    "are the framework's clip", "hard_tanh (same)")),
     _row("leaky_relu", E.leaky_relu, Param("negative_slope", RealOrArray(), 0.01),
-         bounds=_ulp(0.5, 1), cases=(Case(), Case({"negative_slope": 0.2})),
+         linear=True, bounds=_ulp(0.5, 1), cases=(Case(), Case({"negative_slope": 0.2})),
          defaults=("negative_slope=0.01", "negative_slope=0.01", "negative_slope=0.01",
                    "negative_slope=0.2: pass negative_slope=0.2")),
     # decision 66: float64 2.20 (generic, x = -2.76; JAX's logistic 2.15), float32 3.68
@@ -255,7 +260,8 @@ TABLE: tuple[FuncInfo, ...] = (
          cases=(Case(), Case({"approximate": False}, bounds=_ulp(8.5, 5.5))),
          defaults=("approximate=True", "approximate=True", "approximate='none' (exact): "
                    "approximate=False or 'none'", "approximate=False: pass approximate=False")),
-    _row("hard_sigmoid", E.hard_sigmoid, aliases=("hardsigmoid",), bounds=_ulp(1.5, 1.5),
+    _row("hard_sigmoid", E.hard_sigmoid, aliases=("hardsigmoid",), linear=True,
+         bounds=_ulp(1.5, 1.5),
          defaults=("relu6(x + 3) / 6", "same", "same (hardsigmoid)",
                    "same in Keras 3 (Keras 2: clip(0.2 x + 0.5, 0, 1))")),
     # decision 66: 2.19 and 2.25 (JAX; every float32 of 2^-12 <= |x| <= 3)
@@ -269,6 +275,7 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("tanh (complex too)", "tanh", "tanh", "tanh")),
     # -- element-wise, beyond the seed set ---------------------------------------------
     _row("identity", E.identity, aliases=("linear",), bounds=_ulp(0, 0, _EXACT), keep_int=True,
+         linear=True,
          fused=False, blockwise=False,
          defaults=("identity", "identity", "nn.Identity", "linear")),
     # decision 66: 5.36 (JAX, x = 15.9) and 5.95 (JAX, x = -3.25; every float32 in [-128, -2^-4])
@@ -281,16 +288,16 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("b=4", "b=4", "-", "squareplus(b=4)")),
     _row("sparse_plus", E.sparse_plus, bounds=_ulp(2, 2),
          defaults=("sparse_plus", "sparse_plus", "-", "sparse_plus")),
-    _row("sparse_sigmoid", E.sparse_sigmoid, bounds=_ulp(0.5, 0.5),
+    _row("sparse_sigmoid", E.sparse_sigmoid, linear=True, bounds=_ulp(0.5, 0.5),
          defaults=("sparse_sigmoid", "sparse_sigmoid", "-", "sparse_sigmoid")),
     # decision 66: 4.22 (JAX, x = 1.68) and 5.75 (JAX, x = 0.46; every float32 in [2^-4, 64])
     _row("log1mexp", E.log1mexp, bounds=_ulp(5.5, 6), nonneg_input=True,
          defaults=("log(1 - exp(-x)), x >= 0", "-", "-", "-")),
     _row("hard_shrink", E.hard_shrink, Param("lambd", Real("nonneg"), 0.5),
-         aliases=("hardshrink",), bounds=_ulp(0, 0, _EXACT),
+         aliases=("hardshrink",), linear=True, bounds=_ulp(0, 0, _EXACT),
          defaults=("lambd=0.5", "-", "hardshrink(lambd=0.5)", "hard_shrink(threshold=0.5)")),
     _row("soft_shrink", E.soft_shrink, Param("lambd", Real("nonneg"), 0.5),
-         aliases=("softshrink",), bounds=_ulp(0.5, 0.5),
+         aliases=("softshrink",), linear=True, bounds=_ulp(0.5, 0.5),
          cases=(Case({"lambd": 1.0}),),
          defaults=("lambd=0.5", "-", "softshrink(lambd=0.5)", "soft_shrink(threshold=0.5)")),
     # x - tanh(x) just above |x| = 1 quadruples tanh's error: XLA's tanh (JAX) measured
@@ -298,11 +305,11 @@ TABLE: tuple[FuncInfo, ...] = (
     _row("tanh_shrink", E.tanh_shrink, aliases=("tanhshrink",), bounds=_ulp(10, 11),
          defaults=("x - tanh(x), accurate near 0", "-", "tanhshrink", "tanh_shrink")),
     _row("threshold", E.threshold, Param("threshold", Real()), Param("value", RealOrArray()),
-         bounds=_ulp(0, 0, _EXACT),
+         linear=True, bounds=_ulp(0, 0, _EXACT),
          cases=(Case({"threshold": 0.5, "value": -1.0}),),
          defaults=("threshold, value required", "-", "same", "threshold(threshold, "
                    "default_value)")),
-    _row("prelu", E.prelu, Param("weight", Weight()), bounds=_ulp(0.5, 1),
+    _row("prelu", E.prelu, Param("weight", Weight()), linear=True, bounds=_ulp(0.5, 1),
          cases=(Case({"weight": 0.25}),),
          defaults=("weight: scalar or per channel (axis 1)", "-", "same (learnable in "
                    "nn.PReLU)", "-")),
@@ -382,7 +389,7 @@ TABLE: tuple[FuncInfo, ...] = (
          defaults=("dtype=None: default float dtype", "dtype=float", "F.one_hot: int64, no "
                    "dtype: pass dtype=torch.int64", "keras.ops.one_hot: float32")),
     _row("sparsemax", Rd.sparsemax, Param("axis", Axis(scalar=True), -1), family="shape",
-         bounds=_ulp(2, 3, _HR), hints=_AXIS_HINT,
+         linear=True, bounds=_ulp(2, 3, _HR), hints=_AXIS_HINT,
          defaults=("axis=-1", "-", "-", "sparsemax(axis=-1)")),
 )
 

@@ -74,7 +74,23 @@ def _recorded(gx, x):
     ``where(False, x, gx)`` is ``gx``, with derivative 0 in ``x``."""
     if gx.requires_grad or not x.requires_grad:
         return gx
-    return torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, gx)
+    return in_x(gx, x)
+
+
+def in_x(g, x):
+    """``where(False, x, g)``: ``g``'s values, recorded as a function of ``x`` with
+    derivative 0 (one pass)."""
+    return torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, g)
+
+
+def cotangent_in_x(x, grads):
+    """A pre-hook of the node that made a piecewise-linear row's output from ``x``
+    (``torch.Node.register_prehook``): under ``create_graph`` the cotangent is
+    :func:`in_x`'s, so that the first derivative, ``g`` times a derivative that does
+    not depend on ``x``, is still recorded in ``x`` (decision 201)."""
+    if not torch.is_grad_enabled() or grads[0] is None:
+        return None
+    return (in_x(grads[0], x),) + tuple(grads[1:])
 
 
 def _differentiable_vjp(name, params, x, g):

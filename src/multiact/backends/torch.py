@@ -29,6 +29,7 @@ a fused kernel on the eager routes where one runs, the generic body elsewhere.
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import torch
 
@@ -37,6 +38,7 @@ from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
 from ._torch_autograd import GRAPH_OPS, graph_ops_ready
 from ._torch_autograd import apply as _apply
+from ._torch_autograd import cotangent_in_x as _cotangent_in_x
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
                               _Softmax, _SoftSign, _log_sigmoid_train, _softplus_beta_train,
@@ -110,6 +112,22 @@ def _elementwise(x, name, params, fwd, train):
             timed = False  # (its Function's backward bills the float32 copy's kernel)
         return _k.torch_train(name, x, params, apply, fused_elementwise, timed)
     return _k.torch_forward(name, x, params, fwd)
+
+
+def _recorded_in_x(y, x):
+    """``y``, the output of a piecewise-linear row (the table's ``linear``) at ``x``,
+    whose first derivative a double backward will find recorded in ``x``.  Reason:
+    correctness.  Such a row's derivative is constant between its kinks: autograd of
+    its body (selects, clamps) or of a kernel made ``g J`` from the cotangent alone,
+    and a second backward that reaches only ``x`` raised "element 0 of tensors does
+    not require grad", where torch's own relu, hardshrink and prelu record their
+    backward in ``x`` (its derivative 0).  A pre-hook on ``y``'s node ties the
+    cotangent to ``x`` under ``create_graph`` (one pass there, none in a first
+    backward); registering it costs about 2 us a training call, and ``x`` is held
+    until the graph is freed, as torch's hardshrink saves it (decision 201)."""
+    if y is not x and recording(x) and eager(x) and y.grad_fn is not None:
+        y.grad_fn.register_prehook(partial(_cotangent_in_x, x))
+    return y
 
 
 def _rows_kernel(name, x, axis, params, where, eager_path):
@@ -534,6 +552,10 @@ class TorchBackend(Backend):
         return isinstance(v, torch.Tensor) or super().owns(v)
 
     def generic(self, row, body, x, *params):
+        y = self._generic_route(row, body, x, *params)
+        return _recorded_in_x(y, x) if row.linear else y
+
+    def _generic_route(self, row, body, x, *params):
         # Reason: speed where a kernel runs.  An element-wise function with no special
         # case, on an eager float tensor with Python-number parameters: one fused
         # kernel forward (and backward when recording) instead of the generic body's
@@ -868,7 +890,7 @@ class TorchBackend(Backend):
                 return fwd(x)
             return super().soft_shrink(x, lambd)
 
-        return _elementwise(x, "soft_shrink", (lambd,), fwd, fwd)
+        return _recorded_in_x(_elementwise(x, "soft_shrink", (lambd,), fwd, fwd), x)
 
     @special("speed: relu(x)^2 in two ATen passes (the generic body's values to the bit); "
              "in training its own Function, saving relu(x) (as torch's relu(x) ** 2 does), "
