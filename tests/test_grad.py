@@ -906,6 +906,32 @@ def test_a_double_backward_is_recorded_and_right(target, info, params):
     assert _second_order(f, x, info.linear) <= 1e-8
 
 
+# why: decision 201: the tie of a piecewise-linear row's cotangent to x held x outside the
+# saved-tensor hooks, so a non-reentrant checkpoint kept every block's input
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name", ["hard_shrink", "sparse_sigmoid", "sparsemax"])
+def test_a_checkpoint_frees_a_linear_rows_input(target, name):
+    import weakref
+
+    import torch
+    from torch.utils.checkpoint import checkpoint
+
+    inp = torch.linspace(-2.0, 2.0, 64, dtype=torch.float64).reshape(4, 16).requires_grad_(True)
+    held = []
+
+    def block(t):
+        h = t * 2.0
+        held.append(weakref.ref(h))
+        return getattr(multiact, name)(h)
+
+    y = checkpoint(block, inp, use_reentrant=False)
+    assert held[0]() is None, "the checkpointed block's input is still held"
+    y.sum().backward()
+    xr = inp.detach().requires_grad_(True)
+    block(xr).sum().backward()
+    torch.testing.assert_close(inp.grad, xr.grad, rtol=0, atol=0)
+
+
 def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
     # gradcheck's batched gradients vmap the backward with the legacy vmap, whose
     # tensors have no storage: a Triton launch refuses them with a RuntimeError (found

@@ -114,6 +114,11 @@ def _elementwise(x, name, params, fwd, train):
     return _k.torch_forward(name, x, params, fwd)
 
 
+#: the saved-tensor hooks in force (checkpoint's, ``save_on_cpu``'s), or None
+_saved_tensors_hooks = getattr(torch._C._autograd, "_top_saved_tensors_default_hooks",
+                               lambda ignore_tracing: ())
+
+
 def _recorded_in_x(y, x):
     """``y``, the output of a piecewise-linear row (the table's ``linear``) at ``x``,
     whose first derivative a double backward will find recorded in ``x``.  Reason:
@@ -123,9 +128,13 @@ def _recorded_in_x(y, x):
     not require grad", where torch's own relu, hardshrink and prelu record their
     backward in ``x`` (its derivative 0).  A pre-hook on ``y``'s node ties the
     cotangent to ``x`` under ``create_graph`` (one pass there, none in a first
-    backward); registering it costs about 2 us a training call, and ``x`` is held
-    until the graph is freed, as torch's hardshrink saves it (decision 201)."""
-    if y is not x and recording(x) and eager(x) and y.grad_fn is not None:
+    backward).  It holds ``x`` until the graph is freed, as torch's hardshrink saves
+    it, so not where saved-tensor hooks decide what a graph keeps (non-reentrant
+    checkpoint, ``save_on_cpu``): a reference of its own would defeat them.  Costs
+    10-20 us a training call (registering it, and its Python call in the backward;
+    decision 201)."""
+    if y is not x and recording(x) and eager(x) and y.grad_fn is not None \
+            and _saved_tensors_hooks(False) is None:
         y.grad_fn.register_prehook(partial(_cotangent_in_x, x))
     return y
 
