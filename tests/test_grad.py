@@ -480,6 +480,36 @@ def test_softmax_fully_masked_zero_gradient(ad_target):
     assert np.all(np.isfinite(g)) and g[0, 1] == 0 and np.all(g[1] == 0)
 
 
+def test_log_softmax_cotangent_of_an_entry_left_out(ad_target):
+    # decision 202: an entry left out is -inf; a cotangent on it is summed into the kept
+    # entries' gradients, as torch.masked.log_softmax's (jax.nn's drops it), on every
+    # backend alike. Reference: g_j - p_j sum(g) over the kept j, 0 elsewhere (NumPy)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 7)) * 2
+    m = rng.random((4, 7)) > 0.35
+    m[1] = False
+    m[2, 0] = True
+    g = rng.standard_normal((4, 7))
+    e = np.where(m, np.exp(x - np.where(m, x, -np.inf).max(-1, keepdims=True)), 0.0)
+    p = e / np.maximum(e.sum(-1, keepdims=True), 1e-300)
+    want = np.where(m, g - p * g.sum(-1, keepdims=True), 0.0)
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        _, vjp = jax.vjp(lambda t: multiact.log_softmax(t, where=jnp.asarray(m)),
+                         jnp.asarray(x))
+        got = np.asarray(vjp(jnp.asarray(g))[0])
+    else:
+        import torch
+
+        xr = torch.tensor(x, requires_grad=True)
+        y = multiact.log_softmax(xr, where=torch.tensor(m))
+        (got,) = torch.autograd.grad(y, xr, torch.tensor(g))
+        got = got.numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
 def test_logsumexp_gradients(ad_target):
     g = grad_of(ad_target, lambda t: multiact.logsumexp(t), np.array([-np.inf, -np.inf]))
     np.testing.assert_array_equal(g, [0.0, 0.0])
@@ -904,6 +934,15 @@ def test_a_double_backward_is_recorded_and_right(target, info, params):
         assert f(xr) is xr
         return
     assert _second_order(f, x, info.linear) <= 1e-8
+    if info.linear:  # and inside forward-mode AD's dual level (forward over reverse)
+        import torch.autograd.forward_ad as fwAD
+
+        xr = x.clone().requires_grad_(True)
+        with fwAD.dual_level():
+            (g,) = torch.autograd.grad(f(fwAD.make_dual(xr, torch.ones_like(xr))).sum(), xr,
+                                       create_graph=True)
+            (h,) = torch.autograd.grad(g.sum(), xr)
+        assert torch.equal(h, torch.zeros_like(h))
 
 
 # why: decision 201: the tie of a piecewise-linear row's cotangent to x held x outside the

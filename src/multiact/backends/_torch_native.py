@@ -388,15 +388,16 @@ def _functorch_higher_order():
     return sum(i.key() in kinds for i in retrieve_all_functorch_interpreters()) >= 2
 
 
-def eager(x) -> bool:
+def eager(x, dual=False) -> bool:
     """A plain tensor in plain eager mode (the first two routes).  Not under make_fx's
     tracer (a ProxyTorchDispatchMode): in its default "real" mode the tensors are plain,
     and the eager routes' host reads (softmax's NaN check, ...) raised "trying to get
     value out of a tracing tensor".  The generic body traces there, as under "fake".
     (Any other dispatch mode, an op counter, keeps the eager routes; the stack's
-    length first: one C call, some 40 ns, where no mode is on.)"""
+    length first: one C call, some 40 ns, where no mode is on.)  ``dual``: inside
+    forward-mode AD's dual level too."""
     return (type(x) in _PLAIN and not _is_compiling() and not _is_tracing()
-            and not _functorch_active() and _fwd_ad._current_level < 0
+            and not _functorch_active() and (dual or _fwd_ad._current_level < 0)
             and (not _dispatch_modes() or _dispatch_mode(_PROXY) is None))
 
 
