@@ -88,9 +88,11 @@ def cotangent_in_x(x, grads):
     (``torch.Node.register_prehook``): under ``create_graph`` the cotangent is
     :func:`in_x`'s, so that the first derivative, ``g`` times a derivative that does
     not depend on ``x``, is still recorded in ``x`` (decision 201)."""
-    if not torch.is_grad_enabled() or grads[0] is None:
+    g = grads[0]
+    if not torch.is_grad_enabled() or g is None:
         return None
-    return (in_x(grads[0], x),) + tuple(grads[1:])
+    # (x in the cotangent's dtype: the node expects its own output's)
+    return (in_x(g, x if x.dtype == g.dtype else x.to(g.dtype)),) + tuple(grads[1:])
 
 
 def _differentiable_vjp(name, params, x, g):
