@@ -971,6 +971,26 @@ def test_a_checkpoint_frees_a_linear_rows_input(target, name):
     torch.testing.assert_close(inp.grad, xr.grad, rtol=0, atol=0)
 
 
+# why: decision 201: the tie held x until the graph was freed, so a training loop's loss of
+# the step before, still bound, kept every such input past its backward
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name", ["hard_shrink", "sparse_sigmoid", "sparsemax"])
+def test_a_first_order_backward_lets_a_linear_rows_input_go(target, name):
+    import weakref
+
+    import torch
+
+    inp = torch.linspace(-2.0, 2.0, 64, dtype=torch.float64).reshape(4, 16).requires_grad_(True)
+    h = inp * 2.0
+    held = weakref.ref(h)
+    loss = getattr(multiact, name)(h).sum()
+    del h
+    assert held() is not None  # (the tie keeps it until a backward, as F.hardshrink's graph)
+    loss.backward()
+    assert held() is None, "the input is still held after the backward"
+    assert loss.grad_fn is not None
+
+
 def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
     # gradcheck's batched gradients vmap the backward with the legacy vmap, whose
     # tensors have no storage: a Triton launch refuses them with a RuntimeError (found

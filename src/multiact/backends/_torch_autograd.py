@@ -83,14 +83,21 @@ def in_x(g, x):
     return torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, g)
 
 
-def cotangent_in_x(x, grads):
+def cotangent_in_x(held, grads):
     """A pre-hook of the node that made a piecewise-linear row's output from ``x``
-    (``torch.Node.register_prehook``): under ``create_graph`` the cotangent is
-    :func:`in_x`'s, so that the first derivative, ``g`` times a derivative that does
-    not depend on ``x``, is still recorded in ``x`` (decision 201)."""
+    (``torch.Node.register_prehook``; ``held`` is ``[x]``): under ``create_graph`` the
+    cotangent is :func:`in_x`'s, so that the first derivative, ``g`` times a
+    derivative that does not depend on ``x``, is still recorded in ``x`` (decision
+    201).  A first-order backward lets ``x`` go, as it frees the graph's saved
+    tensors: a loop's ``loss`` of the step before, still bound, kept every such
+    input otherwise."""
     g = grads[0]
-    if not torch.is_grad_enabled() or g is None:
+    if not torch.is_grad_enabled():
+        held.clear()
         return None
+    if g is None or not held:
+        return None
+    x = held[0]
     # (x in the cotangent's dtype: the node expects its own output's)
     return (in_x(g, x if x.dtype == g.dtype else x.to(g.dtype)),) + tuple(grads[1:])
 

@@ -128,15 +128,15 @@ def _recorded_in_x(y, x):
     not require grad", where torch's own relu, hardshrink and prelu record their
     backward in ``x`` (its derivative 0).  A pre-hook on ``y``'s node ties the
     cotangent to ``x`` under ``create_graph`` (one pass there, none in a first
-    backward).  It holds ``x`` until the graph is freed, as torch's hardshrink saves
-    it, so not where saved-tensor hooks decide what a graph keeps (non-reentrant
-    checkpoint, ``save_on_cpu``): a reference of its own would defeat them.  Inside
-    forward-mode AD's dual level too (forward over reverse).  Costs
-    10-20 us a training call (registering it, and its Python call in the backward;
-    decision 201)."""
+    backward).  It holds ``x`` until a first-order backward or the graph's end, as
+    torch's hardshrink saves it, so not where saved-tensor hooks decide what a graph
+    keeps (non-reentrant checkpoint, ``save_on_cpu``): a reference of its own would
+    defeat them.  Inside forward-mode AD's dual level too (forward over reverse).
+    Costs 10-20 us a training call (registering it, and its Python call in the
+    backward; decision 201)."""
     if y is not x and recording(x) and eager(x, dual=True) and y.grad_fn is not None \
             and _saved_tensors_hooks(False) is None:
-        y.grad_fn.register_prehook(partial(_cotangent_in_x, x))
+        y.grad_fn.register_prehook(partial(_cotangent_in_x, [x]))
     return y
 
 
