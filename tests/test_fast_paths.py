@@ -593,6 +593,78 @@ def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
 
 
 @pytest.mark.backends("torch")
+@pytest.mark.parametrize("name, new", [("silu", 1), ("quick_gelu", 1), ("sigmoid", 2)])
+def test_torch_eager_backward_makes_no_tensor_more_with_the_same_bits(target, name, new):
+    # decision 203: the framework paths' backwards of silu, quick_gelu and sigmoid
+    # write their result into a tensor they made (every new 1e7-element tensor
+    # costs its page faults: silu's clamp, sigmoid's 1 - q), and give the bits of
+    # the out-of-place form;
+    # where g may not be written into (a graph recorded, another dtype, a batched
+    # g under vmap) they take the out-of-place form
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from multiact._agnostic import _formulas as fm
+    from multiact.backends import _torch_native as tn
+
+    gen = torch.Generator().manual_seed(5)
+    special = [0.0, -0.0, 1e-30, -1e-30, 17.0, -17.0, 90.0, -90.0, 1e4, -1e4, 3e38,
+               -3e38, float("inf"), -float("inf"), float("nan")]
+    x = torch.cat([torch.randn(4000, generator=gen) * 6, torch.tensor(special)])
+    g = torch.randn(x.shape, generator=gen)
+    g[::7] = float("inf")  # inf * 0 where the derivative is 0: NaN either way
+    silu_b = torch.ops.aten.silu_backward
+    if name == "sigmoid":
+        qs = tn._sigmoid_pair(x)[1]
+        run = lambda gg: tn._sigmoid_bwd(qs, gg)  # noqa: E731
+        q = qs.abs()
+        slope = q.neg().add_(1.0).mul_(q)  # (the formula before decision 203)
+        old = lambda gg: gg * slope  # noqa: E731
+    else:
+        bwd = {"silu": tn._silu_bwd, "quick_gelu": tn._quick_gelu_bwd}[name]
+        run = lambda gg: bwd(x, gg)  # noqa: E731
+        u = (x.clamp(fm.SILU_FLOOR, tn._finite_max(x)) if name == "silu" else
+             x.clamp(-fm.GELU_LIM, fm.GELU_LIM) * fm.QUICK_GELU_SCALE)
+        old = lambda gg: silu_b(gg, u)  # noqa: E731
+
+    def same_bits(a, b):
+        nan = torch.isnan(b)
+        ints = {torch.float32: torch.int32, torch.float64: torch.int64}[b.dtype]
+        return (a.dtype == b.dtype and torch.equal(torch.isnan(a), nan)
+                and torch.equal(a[~nan].view(ints), b[~nan].view(ints)))
+
+    made = []
+
+    class New(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            writes = func._schema.name.endswith("_") or any(
+                a.alias_info is not None and a.alias_info.is_write
+                for a in func._schema.arguments)
+            out = func(*args, **(kwargs or {}))
+            if not writes and isinstance(out, torch.Tensor) and out.numel() == x.numel():
+                made.append(str(func))  # (a constant's 0-d tensor is not counted)
+            return out
+
+    x_before, g_before = x.clone(), g.clone()
+    with New(), torch.no_grad():  # (a backward runs with grad mode off)
+        got = run(g)
+    assert len(made) == new, made
+    assert same_bits(got, old(g))
+    assert torch.equal(x.view(torch.int32), x_before.view(torch.int32))  # not written
+    assert torch.equal(g, g_before)
+    # the out-of-place form where g may not be written into: another dtype, a graph
+    # recorded (create_graph), a batched g (vmap)
+    with torch.no_grad():
+        assert same_bits(run(g.double()), old(g.double()))
+        batched = torch.func.vmap(run)(torch.stack([g, 2 * g]))
+    with torch.enable_grad():
+        y = run(g.clone().requires_grad_())
+        assert y.requires_grad and same_bits(y.detach(), old(g))
+    assert same_bits(batched[0], old(g)) and same_bits(batched[1], old(2 * g))
+    assert torch.equal(g, g_before)
+
+
+@pytest.mark.backends("torch")
 @pytest.mark.parametrize("name, eager", [("quick_gelu", "_quick_gelu_eager"),
                                          ("relu2", "_relu2_fwd")])
 def test_torch_own_forward_is_the_generic_body_to_the_bit(target, name, eager):

@@ -37,6 +37,7 @@ _softplus, _log_sigmoid, _hardsigmoid = _nn.softplus, _nn.log_sigmoid, _nn.hards
 _hardshrink, _threshold, _glu, _prelu = _VF.hardshrink, _VF.threshold, _nn.glu, _VF.prelu
 _silu, _silu_, _hardswish, _mish, _mish_ = _nn.silu, _nn.silu_, _nn.hardswish, _nn.mish, _nn.mish_
 _silu_backward = torch.ops.aten.silu_backward
+_silu_backward_into = torch.ops.aten.silu_backward.grad_input
 _mish_backward = torch.ops.aten.mish_backward
 _softplus_backward = torch.ops.aten.softplus_backward
 _threshold_backward = torch.ops.aten.threshold_backward
@@ -405,6 +406,17 @@ def recording(x) -> bool:
     return x.requires_grad and torch.is_grad_enabled()
 
 
+def _into(g, out) -> bool:
+    """Whether a backward may write ``g``'s product into ``out``, a new tensor of its
+    own (decision 203): a plain eager ``g`` of ``out``'s shape and dtype, no graph
+    recorded (``create_graph``), no functorch transform or forward-AD level (a
+    batched or dual ``g``: gradcheck's batched grad, a jvp).  Reason: speed; every
+    new tensor of 1e7 float32 costs its page faults, 8-9 ms here, more than a pass
+    over memory (past 32 MB glibc maps each one afresh)."""
+    return (not torch.is_grad_enabled() and eager(g) and g.shape == out.shape
+            and g.dtype == out.dtype)
+
+
 
 # -- the framework paths of element-wise functions --------------------------------------
 #
@@ -425,7 +437,8 @@ def _silu_bwd(x, g):
     # sigmoid(-x)), measured) at x clamped to [-1e4, the largest finite value]: 0 at
     # -inf, 1 at +inf (torch's: inf * 0; at the largest value it is 1 + x * 0), NaN
     # at NaN
-    return _silu_backward(g, x.clamp(fm.SILU_FLOOR, _finite_max(x)))
+    u = x.clamp(fm.SILU_FLOOR, _finite_max(x))
+    return _silu_backward_into(g, u, grad_input=u) if _into(g, u) else _silu_backward(g, u)
 
 
 def _quick_gelu_fwd(x):
@@ -443,7 +456,7 @@ def _quick_gelu_bwd(x, g):
     # clamped to +-GELU_LIM, beyond which the derivative is exactly 0 or 1 (+-inf and
     # an overflowing k x stay out of inf * 0: quick_gelu'(+inf) = 1); NaN kept
     u = x.clamp(-fm.GELU_LIM, fm.GELU_LIM).mul_(_scalar(fm.QUICK_GELU_SCALE, x))
-    return _silu_backward(g, u)
+    return _silu_backward_into(g, u, grad_input=u) if _into(g, u) else _silu_backward(g, u)
 
 
 def _relu2_fwd(x):
@@ -929,8 +942,10 @@ def _sigmoid_bwd(qs, g):
     if torch.is_grad_enabled():  # create_graph: differentiable ops
         return g * (q * (1.0 - q))
     # the same products, 1 - q and q (1 - q) in place (one new tensor fewer: page
-    # faults); g's product out of place (g may be batched: gradcheck's batched grad)
-    return g * q.neg().add_(1.0).mul_(q)
+    # faults), and g's product too where _into allows (decision 203; g may be
+    # batched: gradcheck's batched grad)
+    s = q.neg().add_(1.0).mul_(q)
+    return s.mul_(g) if _into(g, s) else g * s
 
 
 def _sigmoid_bwd_of_x(x, g):
