@@ -258,6 +258,54 @@ def test_dask_parameters_of_unknown_size_that_do_not_broadcast_raise(target):
 
 
 @pytest.mark.backends("dask")
+def test_dask_prelu_weight_and_size_one_axes_of_unknown_size(target):
+    # decision 204: prelu's weight of unknown size (or a weight of several entries
+    # against channels of unknown number) was stretched block by block over x's
+    # channels: values where NumPy raises.  Now the contract's ValueError at the call
+    import dask.array as da
+
+    xn = -np.arange(1.0, 7.0).reshape(1, 6)
+    kx = da.from_array(np.array([1, 1, 0, 1, 1, 0], bool), chunks=3)
+    x = da.from_array(xn, chunks=(1, 3))[:, kx]                  # 4 channels, unknown
+    wn = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    w = da.from_array(wn, chunks=3)[da.from_array(np.array([1, 0, 0, 1, 0, 0], bool),
+                                                  chunks=3)]     # 2 entries, unknown
+    for xx, ww, has, chan in ((x, w, "an unknown number of entries",
+                               "an unknown number of channels"),
+                              (x, da.from_array(wn[:4], chunks=2), "4 entries",
+                               "an unknown number of channels"),
+                              (da.from_array(xn[:, :1], chunks=1), w,
+                               "an unknown number of entries", "1 channel"),
+                              (x[0], da.from_array(wn[:4], chunks=2), "4 entries",
+                               "an unknown number of channels")):
+        with pytest.raises(ValueError, match=rf"^multiact\.prelu: argument 'weight' has "
+                           rf"{has}, and x has {chan} \(sizes unknown until compute, after "
+                           r"boolean indexing\): call compute_chunk_sizes\(\) on both"):
+            multiact.prelu(xx, ww)
+    # one entry lines up with any channels, known or not
+    np.testing.assert_array_equal(multiact.prelu(x, da.from_array(wn[:1])).compute(),
+                                  multiact.prelu(x.compute(), wn[:1]))
+    # an axis of x known as 1 meeting a mask or a parameter of unknown size: NumPy's
+    # ValueError at compute (it was stretched over x: the result had 3 rows, not 1);
+    # the same sizes that turn out 1 give NumPy's values
+    x1 = da.from_array(np.array([[-2.0, -1.0, 1.0, 2.0]]), chunks=(1, 2))
+    keep3 = da.from_array(np.array([1, 0, 1, 1, 0], bool), chunks=5)
+    keep1 = da.from_array(np.array([0, 0, 1, 0, 0], bool), chunks=5)
+    five = da.from_array(np.arange(20.0).reshape(5, 4) + 1, chunks=(5, 2))
+    calls = ((multiact.softmax, "where", lambda k: five[k] > 0),
+             (multiact.elu, "alpha", lambda k: five[k] / 10),
+             (multiact.leaky_relu, "negative_slope", lambda k: five[k] / 100))
+    for f, pname, make in calls:
+        with pytest.raises(ValueError, match=rf"^multiact\.{f.__name__}: argument "
+                           rf"'{pname}' does not line up with x: along axis 0 a block of "
+                           r"3 entries meets one of 1"):
+            f(x1, **{pname: make(keep3)}).compute()
+        got = f(x1, **{pname: make(keep1)}).compute()
+        want = f(x1.compute(), **{pname: make(keep1).compute()})
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
+@pytest.mark.backends("dask")
 def test_dask_standardize_past_the_largest_square_is_quiet(target):
     # decisions 166, 185: a slice whose sum of squares passes float32's largest number
     # gives 0 (the contract's exception), silently on NumPy; dask warned "overflow
@@ -274,6 +322,36 @@ def test_dask_standardize_past_the_largest_square_is_quiet(target):
                 got = multiact.standardize(da.from_array(a, chunks=chunks), axis=axis).compute()
                 want = multiact.standardize(a, axis=axis)
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.backends("dask")
+@pytest.mark.parametrize("info", [i for i in TABLE if i.halves], ids=lambda i: i.name)
+def test_dask_gated_rows_are_a_few_tasks_per_block_and_numpys_values(target, info):
+    # decision 205: a gated function with Python parameters is NumPy's function of each
+    # block of the halves side by side; the generic body put one task per operation
+    # per block into the graph (exact geglu 118 tasks a block, 7x gelu(a) * b by hand)
+    import dask.array as da
+
+    data = np.random.default_rng(205).standard_normal((12, 10, 6)) * 2
+    f = getattr(multiact, info.name)
+    cases = [dict(c.params) for c in info.cases]
+    for dtype in ("float64", "float32", "float16"):
+        xn = data.astype(dtype)
+        # chunks along the split axis that line up with its halves and that do not
+        for chunks in ((5, 3, 6), (12, 10, 6), (7, 4, 2)):
+            x = da.from_array(xn, chunks=chunks)
+            for p in cases:
+                for axis in (-1, 0, 1):
+                    y = f(x, **{**p, "axis": axis})
+                    # (the halves' slices, b's rechunk and the task of each block)
+                    assert len(y.__dask_graph__()) <= 8 * x.npartitions + 8, (p, axis)
+                    got, want = y.compute(), f(xn, **{**p, "axis": axis})
+                    assert y.dtype == got.dtype == want.dtype
+                    np.testing.assert_array_equal(got, want, err_msg=f"{p} {dtype} {axis}")
+    # an odd size along the axis: the body's error, at the call
+    with pytest.raises(ValueError, match=rf"multiact\.{info.name}: argument 'x' must have "
+                       r"an even size along axis 0, got 5"):
+        f(da.from_array(np.ones((5, 4)), chunks=2), axis=0)
 
 
 @pytest.mark.backends("dask")

@@ -76,6 +76,11 @@ def _known(n) -> bool:
     return n is not None and n == n and not isinstance(n, float)
 
 
+def _nan(n) -> bool:
+    """dask's size of an axis unknown until compute (NaN, after boolean indexing)."""
+    return isinstance(n, float) and n != n
+
+
 def broadcastable(shape, to) -> bool:
     """Whether an array of ``shape`` broadcasts to ``to`` without changing ``to``.
 
@@ -843,11 +848,23 @@ class Weight(Kind):
             raise ValueError(f"multiact.{fname}: argument {pname!r} must be 0-d or 1-d, "
                              f"got {w.ndim}-d")
         n = w.shape[0] if w.ndim == 1 else 1
+        channels = 1 if x.ndim == 0 else x.shape[1] if x.ndim >= 2 else x.shape[0]
+        if _nan(n) or (n != 1 and _nan(channels)):
+            # Reason: dask's blocks of unknown size broadcast as NumPy's do, so a
+            # weight block of 1 entry was stretched over a channel block of 2, values
+            # where NumPy raises (decision 204); one block's size cannot tell a weight
+            # of 1 entry from one per channel
+            has = "an unknown number of entries" if _nan(n) else f"{n} entries"
+            chan = ("an unknown number of channels" if _nan(channels) else
+                    f"{channels} channel{'' if channels == 1 else 's'}")
+            raise ValueError(f"multiact.{fname}: argument {pname!r} has {has}, and x has "
+                             f"{chan} (sizes unknown until compute, after boolean "
+                             f"indexing): call compute_chunk_sizes() on both, so that the "
+                             f"weight lines up with the channels")
         if _known(n) and n != 1:
             if x.ndim == 0:
                 raise ValueError(f"multiact.{fname}: argument {pname!r} has {n} entries; "
                                  f"expected 1 (x is 0-d)")
-            channels = x.shape[1] if x.ndim >= 2 else x.shape[0]
             if _known(channels) and n != channels:
                 raise ValueError(f"multiact.{fname}: argument {pname!r} has {n} entries; "
                                  f"expected 1 or the number of channels, {channels}")

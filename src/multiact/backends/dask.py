@@ -153,7 +153,10 @@ class DaskBackend(Backend):
                 (row.elementwise and all(type(p) in _CONSTANTS for p in params))
                 or _whole_slices(row, x, params)):
             return _per_block(row, x, params)
-        params = tuple(_aligned(v, x, row.name, q.name, row.first)
+        if type(getattr(x, "_meta", None)) is _NDARRAY and _gated_halves(row, x, params):
+            return _gated_per_block(row, x, params)
+        params = tuple(_aligned(v, x, row.name, q.name, row.first,
+                                type(q.kind).__name__ == "Scale")
                        if type(q.kind).__name__ in _ALIGNED_KINDS else v
                        for v, q in zip(params, row.params))
         return body(self.ns, x, *params)
@@ -212,31 +215,72 @@ def _per_block(row, x, params):
                         name=f"{row.name}-{_da.core.tokenize(x, row.name, params)}")
 
 
+def _gated_halves(row, x, params):
+    """Whether ``row`` is a gated function (glu, swiglu, geglu) whose parameters are
+    Python values and whose split axis has a known, even, nonzero size (else the
+    generic body, whose ``fm.halves`` gives the errors)."""
+    if not row.halves or x.ndim == 0 or \
+            not all(type(p) in _CONSTANTS or type(p) is str for p in params):
+        return False
+    n = x.shape[params[[q.name for q in row.params].index("axis")] % x.ndim]
+    return type(n) is int and n > 0 and n % 2 == 0
+
+
+def _gated_per_block(row, x, params):
+    """A gated function of ``x`` as NumPy computes it, one task per block of the
+    halves ``a`` and ``b`` (``b`` rechunked as ``a``): NumPy's function of the two
+    blocks side by side.  Reason: speed.  The generic body is one dask operation for
+    each of its array operations: exact geglu of 2000 x 4000 float64 in 400 blocks
+    was 47,200 tasks and 6.5 s, ``gelu(a) * b`` by hand 1,200 tasks and 0.9 s
+    (decision 205).  Element-wise in ``a`` and ``b``, so NumPy's values, bit for
+    bit."""
+    i = [q.name for q in row.params].index("axis")
+    axis = params[i] % x.ndim
+    params = params[:i] + (axis,) + params[i + 1:]
+    h = x.shape[axis] // 2
+    cut = [slice(None)] * x.ndim
+    a = x[tuple(cut[:axis] + [slice(0, h)] + cut[axis + 1:])]
+    b = x[tuple(cut[:axis] + [slice(h, 2 * h)] + cut[axis + 1:])].rechunk(a.chunks)
+    with _np.errstate(all="ignore"):  # (the result's dtype, from an empty block)
+        dt = _numpy_block(row.name, params, _np.empty((0,) * x.ndim, x.dtype)).dtype
+    return _da.map_blocks(partial(_gated_block, row.name, params, axis), a, b, dtype=dt,
+                          meta=_np.empty((0,) * x.ndim, dt),
+                          name=f"{row.name}-{_da.core.tokenize(x, row.name, params)}")
+
+
+def _gated_block(name, params, axis, ab, bb):
+    """NumPy's gated function ``name`` of one block of ``a`` and ``b`` side by side."""
+    return _numpy_block(name, params, _np.concatenate([ab, bb], axis))
+
+
 def _unknown(n):
     return n != n  # (dask's NaN size)
 
 
 #: the parameter kinds that broadcast against x's trailing axes (prelu's weight lines
-#: up with axis 1, and the body reshapes it first: not checked here)
+#: up with axis 1, and the body reshapes it first: its check refuses unknown sizes,
+#: ``_params.Weight``)
 _ALIGNED_KINDS = frozenset({"Mask", "RealOrArray", "Scale"})
 
 
-def _aligned(v, x, fname, pname, first):
+def _aligned(v, x, fname, pname, first, joint=False):
     """The array parameter ``v`` (a mask, a weight) of ``x``'s call, checked block
     by block against ``x`` where a size is unknown (boolean indexing).  Reason:
     dask's operations broadcast such blocks as NumPy broadcasts them, so a block of
     1 entry stretched over one of 2 where ``v`` had 3 rows and ``x`` 4: logsumexp's
     ``b`` and the softmax family's ``where`` gave values where NumPy's shape check
     raises (decision 184).  The check runs when the graph does (the sizes are not
-    known before); it raises the contract's ``ValueError``, and a size-1 axis known
-    as such still broadcasts.  Else ``v`` itself."""
+    known before); it raises the contract's ``ValueError``, and a size-1 axis of
+    ``v`` known as such still broadcasts.  An axis of ``x`` known as 1 broadcasts
+    only where ``joint`` (logsumexp's ``b`` broadcasts together with ``a``); a mask
+    or a parameter of unknown size there was stretched over ``x``, whose result
+    then had another shape than ``x`` (decision 204).  Else ``v`` itself."""
     if not isinstance(v, _da.Array) or v.ndim > x.ndim:
         return v
     off = x.ndim - v.ndim
-    # (an axis known as 1 on either side broadcasts: logsumexp's b broadcasts with a)
     axes = tuple(i for i in range(v.ndim)
                  if (_unknown(v.shape[i]) or _unknown(x.shape[i + off]))
-                 and v.shape[i] != 1 and x.shape[i + off] != 1)
+                 and v.shape[i] != 1 and (x.shape[i + off] != 1 or not joint))
     if not axes:
         return v
     return _da.core.elemwise(partial(_aligned_block, fname, pname, first, axes, off), v, x,
