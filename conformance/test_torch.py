@@ -462,6 +462,45 @@ def test_eager_calls_between_compiled_ones_do_not_recompile_them(target):
     assert torch._dynamo.utils.counters["frames"]["ok"] == frames
 
 
+NEW_TYPES = textwrap.dedent("""
+    import sys, numpy as np, torch, multiact
+    from torch._dynamo.utils import counters
+    dev, cold = sys.argv[1], sys.argv[2] == "cold"
+    x = torch.randn(4, 8, device=dev)
+    if not cold:
+        multiact.silu(x)  # multiact used eagerly first, as most programs do
+    f = torch.compile(lambda t: multiact.silu(t) + multiact.gelu(t), fullgraph=True,
+                      backend="eager")
+    want = f(x)
+    graphs = counters["stats"]["unique_graphs"]
+    calls = [lambda: multiact.silu(x), lambda: multiact.gelu(np.ones(3)),
+             lambda: multiact.relu(-1.0), lambda: multiact.relu([1.0]),
+             lambda: multiact.relu((1.0, 2.0)), lambda: multiact.relu(1),
+             lambda: multiact.relu(np.float64(1.0)), lambda: multiact.relu(np.float32(1.0)),
+             lambda: multiact.relu(np.float16(1.0)), lambda: multiact.relu(range(3)),
+             lambda: multiact.relu(torch.nn.Parameter(torch.ones(2))),
+             lambda: multiact.relu(True)]
+    for i, call in enumerate(calls):
+        call()  # an eager call on a type new to the dispatch cache
+        assert torch.equal(f(x), want)
+        assert counters["stats"]["unique_graphs"] == graphs, (i, dict(counters["stats"]))
+    print("ok")
+""")
+
+
+@pytest.mark.parametrize("start", ["warm", "cold"])
+def test_eager_calls_on_new_types_do_not_recompile_compiled_ones(target, start):
+    # decision 206: the dispatch cache (type -> backend) is a dict that Dynamo guarded
+    # by its size: an eager call on a new type (a NumPy array, a Python float, an
+    # nn.Parameter) recompiled every compiled graph that called multiact, and the
+    # eighth ended fullgraph=True in its recompile limit; a compile made before any
+    # eager call ("cold") recompiled at the first one.  A fresh process: this one's
+    # cache holds every type already
+    out = subprocess.run([sys.executable, "-c", NEW_TYPES, target.device, start],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
 COLD = textwrap.dedent("""
     import torch, multiact, sys
     dev = sys.argv[1]

@@ -72,7 +72,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._dispatch import _BY_TYPE, _resolve
+from ._dispatch import _BY_TYPE, _TRACING, _resolve
 from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
@@ -191,7 +191,9 @@ def _impl(info):
     body = [f"def {name}({', '.join(parts)}) -> Any:", _doc(info),
             "    if positional or unexpected:",
             f"        _unexpected({_row(info)}, unexpected, positional)",
-            f"    be = _BY_TYPE.get(type({first})) or _resolve({first}, {name!r}, {first!r})",
+            # (the cache unread while Dynamo traces: decision 206)
+            f"    be = (_resolve({first}, {name!r}, {first!r}) if _TRACING[0]() else",
+            f"          _BY_TYPE.get(type({first})) or _resolve({first}, {name!r}, {first!r}))",
             "    if be.python:  # Python numbers and sequences are NumPy input",
             f"        {first} = be.coerce({first}, {name!r}, {first!r})"]
     # a parameter that broadcasts together with the array argument first: the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._dispatch import _BY_TYPE, _resolve
+from ._dispatch import _BY_TYPE, _TRACING, _resolve
 from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
@@ -165,7 +165,8 @@ def relu(x: Any, *positional: Never, negative_slope: Any = _relu_negative_slope_
     """
     if positional or unexpected:
         _unexpected(_relu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x')
+    be = (_resolve(x, 'relu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'relu', 'x')
     if not (negative_slope is _relu_negative_slope_default):
@@ -204,7 +205,8 @@ def relu6(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_relu6_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x')
+    be = (_resolve(x, 'relu6', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'relu6', 'x')
     try:
@@ -237,7 +239,8 @@ def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_hard_tanh_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x')
+    be = (_resolve(x, 'hard_tanh', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_tanh', 'x')
     try:
@@ -273,7 +276,8 @@ def leaky_relu(x: Any, negative_slope: Any = _leaky_relu_negative_slope_default,
     """
     if positional or unexpected:
         _unexpected(_leaky_relu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'leaky_relu', 'x')
+    be = (_resolve(x, 'leaky_relu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'leaky_relu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'leaky_relu', 'x')
     if not (negative_slope is _leaky_relu_negative_slope_default):
@@ -309,7 +313,8 @@ def sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_sigmoid_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x')
+    be = (_resolve(x, 'sigmoid', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sigmoid', 'x')
     try:
@@ -342,7 +347,8 @@ def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_silu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x')
+    be = (_resolve(x, 'silu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'silu', 'x')
     try:
@@ -378,7 +384,8 @@ def softplus(x: Any, beta: Any = _softplus_beta_default, *positional: Never, **u
     """
     if positional or unexpected:
         _unexpected(_softplus_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'softplus', 'x')
+    be = (_resolve(x, 'softplus', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'softplus', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'softplus', 'x')
     if not (beta is _softplus_beta_default):
@@ -413,7 +420,8 @@ def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_log_sigmoid_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x')
+    be = (_resolve(x, 'log_sigmoid', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'log_sigmoid', 'x')
     try:
@@ -448,7 +456,8 @@ def elu(x: Any, alpha: Any = _elu_alpha_default, *positional: Never, **unexpecte
     """
     if positional or unexpected:
         _unexpected(_elu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'elu', 'x')
+    be = (_resolve(x, 'elu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'elu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'elu', 'x')
     if not (alpha is _elu_alpha_default):
@@ -484,7 +493,8 @@ def celu(x: Any, alpha: Any = _celu_alpha_default, *positional: Never, **unexpec
     """
     if positional or unexpected:
         _unexpected(_celu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'celu', 'x')
+    be = (_resolve(x, 'celu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'celu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'celu', 'x')
     if not (alpha is _celu_alpha_default):
@@ -521,7 +531,8 @@ def selu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_selu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x')
+    be = (_resolve(x, 'selu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'selu', 'x')
     try:
@@ -566,7 +577,8 @@ def gelu(x: Any, approximate: Any = _gelu_approximate_default, *positional: Neve
     """
     if positional or unexpected:
         _unexpected(_gelu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'gelu', 'x')
+    be = (_resolve(x, 'gelu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'gelu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'gelu', 'x')
     if not ((approximate is True or approximate is False) or approximate is _gelu_approximate_default):
@@ -601,7 +613,8 @@ def hard_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_hard_sigmoid_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x')
+    be = (_resolve(x, 'hard_sigmoid', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_sigmoid', 'x')
     try:
@@ -635,7 +648,8 @@ def hard_silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_hard_silu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x')
+    be = (_resolve(x, 'hard_silu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_silu', 'x')
     try:
@@ -668,7 +682,8 @@ def soft_sign(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_soft_sign_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x')
+    be = (_resolve(x, 'soft_sign', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'soft_sign', 'x')
     try:
@@ -699,7 +714,8 @@ def tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_tanh_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x')
+    be = (_resolve(x, 'tanh', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'tanh', 'x')
     try:
@@ -734,7 +750,8 @@ def identity(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_identity_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x')
+    be = (_resolve(x, 'identity', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'identity', 'x')
     try:
@@ -767,7 +784,8 @@ def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_mish_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x')
+    be = (_resolve(x, 'mish', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'mish', 'x')
     try:
@@ -802,7 +820,8 @@ def squareplus(x: Any, b: Any = _squareplus_b_default, *positional: Never, **une
     """
     if positional or unexpected:
         _unexpected(_squareplus_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'squareplus', 'x')
+    be = (_resolve(x, 'squareplus', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'squareplus', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'squareplus', 'x')
     if not (b is _squareplus_b_default):
@@ -836,7 +855,8 @@ def sparse_plus(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_sparse_plus_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x')
+    be = (_resolve(x, 'sparse_plus', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sparse_plus', 'x')
     try:
@@ -868,7 +888,8 @@ def sparse_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_sparse_sigmoid_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x')
+    be = (_resolve(x, 'sparse_sigmoid', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sparse_sigmoid', 'x')
     try:
@@ -901,7 +922,8 @@ def log1mexp(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_log1mexp_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x')
+    be = (_resolve(x, 'log1mexp', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'log1mexp', 'x')
     try:
@@ -934,7 +956,8 @@ def hard_shrink(x: Any, lambd: Any = _hard_shrink_lambd_default, *positional: Ne
     """
     if positional or unexpected:
         _unexpected(_hard_shrink_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'hard_shrink', 'x')
+    be = (_resolve(x, 'hard_shrink', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'hard_shrink', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'hard_shrink', 'x')
     if not (lambd is _hard_shrink_lambd_default):
@@ -969,7 +992,8 @@ def soft_shrink(x: Any, lambd: Any = _soft_shrink_lambd_default, *positional: Ne
     """
     if positional or unexpected:
         _unexpected(_soft_shrink_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'soft_shrink', 'x')
+    be = (_resolve(x, 'soft_shrink', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'soft_shrink', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'soft_shrink', 'x')
     if not (lambd is _soft_shrink_lambd_default):
@@ -1006,7 +1030,8 @@ def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_tanh_shrink_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x')
+    be = (_resolve(x, 'tanh_shrink', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'tanh_shrink', 'x')
     try:
@@ -1040,7 +1065,8 @@ def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpect
     """
     if positional or unexpected:
         _unexpected(_threshold_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'threshold', 'x')
+    be = (_resolve(x, 'threshold', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'threshold', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'threshold', 'x')
     threshold = _threshold_threshold_kind.check('threshold', 'threshold', threshold, be, x, 'x')
@@ -1080,7 +1106,8 @@ def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_prelu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'prelu', 'x')
+    be = (_resolve(x, 'prelu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'prelu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'prelu', 'x')
     weight = _prelu_weight_kind.check('prelu', 'weight', weight, be, x, 'x')
@@ -1115,7 +1142,8 @@ def quick_gelu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_quick_gelu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'quick_gelu', 'x')
+    be = (_resolve(x, 'quick_gelu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'quick_gelu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'quick_gelu', 'x')
     try:
@@ -1150,7 +1178,8 @@ def relu2(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_relu2_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'relu2', 'x')
+    be = (_resolve(x, 'relu2', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'relu2', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'relu2', 'x')
     try:
@@ -1184,7 +1213,8 @@ def exponential(x: Any, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_exponential_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'exponential', 'x')
+    be = (_resolve(x, 'exponential', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'exponential', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'exponential', 'x')
     try:
@@ -1224,7 +1254,8 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
     """
     if positional or unexpected:
         _unexpected(_softmax_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'softmax', 'x')
+    be = (_resolve(x, 'softmax', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'softmax', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'softmax', 'x')
     axis = _softmax_axis_kind.check('softmax', 'axis', axis, be, x, 'x')
@@ -1268,7 +1299,8 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
     """
     if positional or unexpected:
         _unexpected(_log_softmax_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'log_softmax', 'x')
+    be = (_resolve(x, 'log_softmax', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'log_softmax', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'log_softmax', 'x')
     axis = _log_softmax_axis_kind.check('log_softmax', 'axis', axis, be, x, 'x')
@@ -1308,7 +1340,8 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
     """
     if positional or unexpected:
         _unexpected(_softmin_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'softmin', 'x')
+    be = (_resolve(x, 'softmin', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'softmin', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'softmin', 'x')
     axis = _softmin_axis_kind.check('softmin', 'axis', axis, be, x, 'x')
@@ -1363,7 +1396,8 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = _logsumex
     """
     if positional or unexpected:
         _unexpected(_logsumexp_row, unexpected, positional)
-    be = _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a')
+    be = (_resolve(a, 'logsumexp', 'a') if _TRACING[0]() else
+          _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a'))
     if be.python:  # Python numbers and sequences are NumPy input
         a = be.coerce(a, 'logsumexp', 'a')
     if not ((b is None)):
@@ -1413,7 +1447,8 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _log
     """
     if positional or unexpected:
         _unexpected(_logmeanexp_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'logmeanexp', 'x')
+    be = (_resolve(x, 'logmeanexp', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'logmeanexp', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'logmeanexp', 'x')
     axis = _logmeanexp_axis_kind.check('logmeanexp', 'axis', axis, be, x, 'x')
@@ -1459,7 +1494,8 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
     """
     if positional or unexpected:
         _unexpected(_standardize_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'standardize', 'x')
+    be = (_resolve(x, 'standardize', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'standardize', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'standardize', 'x')
     axis = _standardize_axis_kind.check('standardize', 'axis', axis, be, x, 'x')
@@ -1505,7 +1541,8 @@ def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
     """
     if positional or unexpected:
         _unexpected(_glu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'glu', 'x')
+    be = (_resolve(x, 'glu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'glu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'glu', 'x')
     axis = _glu_axis_kind.check('glu', 'axis', axis, be, x, 'x')
@@ -1544,7 +1581,8 @@ def swiglu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> A
     """
     if positional or unexpected:
         _unexpected(_swiglu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'swiglu', 'x')
+    be = (_resolve(x, 'swiglu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'swiglu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'swiglu', 'x')
     axis = _swiglu_axis_kind.check('swiglu', 'axis', axis, be, x, 'x')
@@ -1585,7 +1623,8 @@ def geglu(x: Any, axis: Any = -1, approximate: Any = _geglu_approximate_default,
     """
     if positional or unexpected:
         _unexpected(_geglu_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'geglu', 'x')
+    be = (_resolve(x, 'geglu', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'geglu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'geglu', 'x')
     axis = _geglu_axis_kind.check('geglu', 'axis', axis, be, x, 'x')
@@ -1631,7 +1670,8 @@ def one_hot(x: Any, num_classes: Any, *positional: Never, dtype: Any = None, axi
     """
     if positional or unexpected:
         _unexpected(_one_hot_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'one_hot', 'x')
+    be = (_resolve(x, 'one_hot', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'one_hot', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'one_hot', 'x')
     num_classes = _one_hot_num_classes_kind.check('one_hot', 'num_classes', num_classes, be, x, 'x')
@@ -1669,7 +1709,8 @@ def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -
     """
     if positional or unexpected:
         _unexpected(_sparsemax_row, unexpected, positional)
-    be = _BY_TYPE.get(type(x)) or _resolve(x, 'sparsemax', 'x')
+    be = (_resolve(x, 'sparsemax', 'x') if _TRACING[0]() else
+          _BY_TYPE.get(type(x)) or _resolve(x, 'sparsemax', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
         x = be.coerce(x, 'sparsemax', 'x')
     axis = _sparsemax_axis_kind.check('sparsemax', 'axis', axis, be, x, 'x')

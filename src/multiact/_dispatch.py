@@ -27,14 +27,35 @@ from .backends import framework_of, generic
 __all__ = ["backend_of", "backend_for_namespace"]
 
 _BY_TYPE: dict = {}
+
+
+def _tracing_unknown():
+    """``_TRACING[0]`` until torch is seen: False without torch; with it, its
+    ``torch.compiler.is_dynamo_compiling``, which takes this one's place."""
+    compiler = getattr(sys.modules.get("torch"), "compiler", None)
+    if compiler is None:
+        return False
+    _TRACING[0] = compiler.is_dynamo_compiling
+    return compiler.is_dynamo_compiling()
+
+
+#: ``[f]``: ``f()`` says whether Dynamo traces this call, where the public functions
+#: read no cache.  Reason: Dynamo guards a dict it reads by its size, so an eager
+#: call on a type new to ``_BY_TYPE`` (a NumPy array, a Python float, an
+#: ``nn.Parameter``) recompiled every compiled graph that called multiact, and the
+#: eighth ended a ``fullgraph=True`` model in its recompile limit (decision 206).
+#: ``_resolve`` writes nothing while compiling.  Eager, ``f`` is torch's function
+#: that returns False (some 50 ns a call)
+_TRACING = [_tracing_unknown]
+_tracing_unknown()  # (torch imported first, as usual: taken now, not inside a first trace)
 _BY_NS: dict = {}
 _LOCK = ForkSafeLock(reentrant=True)
 _PY_INPUT = (bool, int, float, list, tuple, range)
 
 
 def backend_of(x, fname="", argname="x"):
-    """The backend for ``x`` (cached per ``type(x)``)."""
-    be = _BY_TYPE.get(type(x))
+    """The backend for ``x`` (cached per ``type(x)``; not read while Dynamo traces)."""
+    be = None if _TRACING[0]() else _BY_TYPE.get(type(x))
     if be is None:
         be = _resolve(x, fname, argname)
     return be
