@@ -39,6 +39,17 @@ def test_2_none():
             lambda: multiact.relu(None))
     _raises(TypeError, "multiact.elu: argument 'alpha' must be a real number or an array, got "
             "None", lambda: multiact.elu(X, alpha=None))
+    # other objects too: a parameter that takes a number or an array names both (it
+    # said "must be an array" of a Fraction, a Decimal or an object)
+    from decimal import Decimal
+    from fractions import Fraction
+
+    _raises(TypeError, "multiact.elu: argument 'alpha' must be a real number or an array, got "
+            "fractions.Fraction", lambda: multiact.elu(X, alpha=Fraction(1, 3)))
+    _raises(TypeError, "multiact.prelu: argument 'weight' must be a real number or an array, "
+            "got decimal.Decimal", lambda: multiact.prelu(X, Decimal("0.5")))
+    _raises(TypeError, "multiact.logsumexp: argument 'b' must be a real number or an array, "
+            "got object", lambda: multiact.logsumexp(X, b=object()))
 
 
 def test_3_mixed_libraries():

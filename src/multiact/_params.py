@@ -464,30 +464,32 @@ def _compiling():
 
 
 def _real_array(fname, pname, v, be, x, first="x"):
-    """``v`` as an array of ``x``'s library with a real (floating or integer) dtype."""
-    v = _same_library_array(fname, pname, v, be, x, first)
+    """``v`` as an array of ``x``'s library with a real (floating or integer) dtype
+    (a parameter that takes a real number too: its kind tried that first)."""
+    v = _same_library_array(fname, pname, v, be, x, first, "a real number or an array")
     if not _real_dtype(be.ns, v.dtype):
         raise TypeError(f"multiact.{fname}: argument {pname!r} must have a real dtype, "
                         f"got {v.dtype}")
     return v
 
 
-def _refuse_non_array(fname, pname, v):
+def _refuse_non_array(fname, pname, v, expected="an array"):
     """``TypeError`` for a ``v`` that is no array (a list or tuple passes: it is
-    converted with ``x``'s library at the call)."""
+    converted with ``x``'s library at the call); ``expected``: what the parameter
+    takes, as the message names it."""
     if isinstance(v, (list, tuple)):
         return
     if not (hasattr(v, "shape") and hasattr(v, "dtype")):  # a framework object, not an array
         hint = ("; multiact keeps x's dtype: cast x first" if "dtype" in type(v).__name__.lower()
                 else "")
-        raise TypeError(f"multiact.{fname}: argument {pname!r} must be an array, got "
+        raise TypeError(f"multiact.{fname}: argument {pname!r} must be {expected}, got "
                         f"{_typename(v)}{hint}")
 
 
-def _same_library_array(fname, pname, v, be, x, first="x"):
+def _same_library_array(fname, pname, v, be, x, first="x", expected="an array"):
     if isinstance(v, (list, tuple)):
         return be.asarray_like(v, x, fname, pname)
-    _refuse_non_array(fname, pname, v)
+    _refuse_non_array(fname, pname, v, expected)
     if not be.owns(v):
         raise TypeError(
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
