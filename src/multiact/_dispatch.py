@@ -31,12 +31,15 @@ _BY_TYPE: dict = {}
 
 def _tracing_unknown():
     """``_TRACING[0]`` until torch is seen: False without torch; with it, its
-    ``torch.compiler.is_dynamo_compiling``, which takes this one's place."""
+    ``torch.compiler.is_dynamo_compiling`` (``is_compiling`` in a torch without
+    it), which takes this one's place."""
     compiler = getattr(sys.modules.get("torch"), "compiler", None)
-    if compiler is None:
+    tracing = (getattr(compiler, "is_dynamo_compiling", None) or
+               getattr(compiler, "is_compiling", None))
+    if tracing is None:
         return False
-    _TRACING[0] = compiler.is_dynamo_compiling
-    return compiler.is_dynamo_compiling()
+    _TRACING[0] = tracing
+    return tracing()
 
 
 #: ``[f]``: ``f()`` says whether Dynamo traces this call, where the public functions
