@@ -303,6 +303,22 @@ def test_dask_prelu_weight_and_size_one_axes_of_unknown_size(target):
         got = f(x1, **{pname: make(keep1)}).compute()
         want = f(x1.compute(), **{pname: make(keep1).compute()})
         np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+    # in several blocks along that axis no block's size tells the whole (three blocks
+    # of 1 passed the check, blocks of 1, 0 and 0 failed it): refused at the call
+    five3 = da.from_array(np.arange(20.0).reshape(5, 4) + 1, chunks=(2, 2))
+    for keep in (keep3, keep1):
+        mask = five3[da.from_array(keep.compute(), chunks=2)] > 0
+        with pytest.raises(ValueError, match=r"^multiact\.softmax: argument 'where' has an "
+                           r"unknown size along axis 0, in 3 blocks, where x has 1 \(after "
+                           r"boolean indexing\): call compute_chunk_sizes\(\) on it"):
+            multiact.softmax(x1, where=mask)
+        known = da.from_array(mask.compute(), chunks=1)  # (sizes known: NumPy's answer)
+        if known.shape[0] == 1:
+            np.testing.assert_array_equal(multiact.softmax(x1, where=known).compute(),
+                                          multiact.softmax(x1.compute(), where=known.compute()))
+        else:
+            with pytest.raises(ValueError, match=r"does not broadcast to x's shape"):
+                multiact.softmax(x1, where=known)
 
 
 @pytest.mark.backends("dask")

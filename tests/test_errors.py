@@ -44,12 +44,13 @@ def test_2_none():
     from decimal import Decimal
     from fractions import Fraction
 
-    _raises(TypeError, "multiact.elu: argument 'alpha' must be a real number or an array, got "
-            "fractions.Fraction", lambda: multiact.elu(X, alpha=Fraction(1, 3)))
-    _raises(TypeError, "multiact.prelu: argument 'weight' must be a real number or an array, "
-            "got decimal.Decimal", lambda: multiact.prelu(X, Decimal("0.5")))
-    _raises(TypeError, "multiact.logsumexp: argument 'b' must be a real number or an array, "
-            "got object", lambda: multiact.logsumexp(X, b=object()))
+    _raises(TypeError, "multiact.elu: argument 'alpha' must be a real number (an int or a "
+            "float) or an array, got fractions.Fraction",
+            lambda: multiact.elu(X, alpha=Fraction(1, 3)))
+    _raises(TypeError, "multiact.prelu: argument 'weight' must be a real number (an int or a "
+            "float) or an array, got decimal.Decimal", lambda: multiact.prelu(X, Decimal("0.5")))
+    _raises(TypeError, "multiact.logsumexp: argument 'b' must be a real number (an int or a "
+            "float) or an array, got object", lambda: multiact.logsumexp(X, b=object()))
 
 
 def test_3_mixed_libraries():

@@ -30,16 +30,27 @@ _BY_TYPE: dict = {}
 
 
 def _tracing_unknown():
-    """``_TRACING[0]`` until torch is seen: False without torch; with it, its
-    ``torch.compiler.is_dynamo_compiling`` (``is_compiling`` in a torch without
-    it), which takes this one's place."""
-    compiler = getattr(sys.modules.get("torch"), "compiler", None)
+    """``_TRACING[0]`` until torch is taken (:func:`take_torch`): False without
+    torch, else its answer.  Reads only: a write here, traced by Dynamo inside
+    ``checkpoint`` or ``torch.cond``, was a side effect those refuse."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    compiler = getattr(torch, "compiler", None)
     tracing = (getattr(compiler, "is_dynamo_compiling", None) or
                getattr(compiler, "is_compiling", None))
-    if tracing is None:
-        return False
-    _TRACING[0] = tracing
-    return tracing()
+    return tracing is not None and tracing()
+
+
+def take_torch(torch):
+    """``_TRACING[0] = torch.compiler.is_dynamo_compiling`` (``is_compiling`` in a
+    torch without it), where no trace runs: at ``import multiact`` when torch came
+    first, and when the torch backend is imported (the first call on a tensor)."""
+    compiler = getattr(torch, "compiler", None)
+    tracing = (getattr(compiler, "is_dynamo_compiling", None) or
+               getattr(compiler, "is_compiling", None))
+    if tracing is not None:
+        _TRACING[0] = tracing
 
 
 #: ``[f]``: ``f()`` says whether Dynamo traces this call, where the public functions
@@ -50,7 +61,8 @@ def _tracing_unknown():
 #: ``_resolve`` writes nothing while compiling.  Eager, ``f`` is torch's function
 #: that returns False (some 50 ns a call)
 _TRACING = [_tracing_unknown]
-_tracing_unknown()  # (torch imported first, as usual: taken now, not inside a first trace)
+if "torch" in sys.modules:  # (torch imported first, as usual: taken now)
+    take_torch(sys.modules["torch"])
 _BY_NS: dict = {}
 _LOCK = ForkSafeLock(reentrant=True)
 _PY_INPUT = (bool, int, float, list, tuple, range)

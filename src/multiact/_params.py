@@ -466,7 +466,8 @@ def _compiling():
 def _real_array(fname, pname, v, be, x, first="x"):
     """``v`` as an array of ``x``'s library with a real (floating or integer) dtype
     (a parameter that takes a real number too: its kind tried that first)."""
-    v = _same_library_array(fname, pname, v, be, x, first, "a real number or an array")
+    v = _same_library_array(fname, pname, v, be, x, first,
+                            "a real number (an int or a float) or an array")
     if not _real_dtype(be.ns, v.dtype):
         raise TypeError(f"multiact.{fname}: argument {pname!r} must have a real dtype, "
                         f"got {v.dtype}")
@@ -851,7 +852,8 @@ class Weight(Kind):
                              f"got {w.ndim}-d")
         n = w.shape[0] if w.ndim == 1 else 1
         channels = 1 if x.ndim == 0 else x.shape[1] if x.ndim >= 2 else x.shape[0]
-        if _nan(n) or (n != 1 and _nan(channels)):
+        if _nan(n) or (_nan(channels) and n != 1):  # (a size jit.trace traces is
+            # never NaN: compared first, it was made a bool, with a TracerWarning)
             # Reason: dask's blocks of unknown size broadcast as NumPy's do, so a
             # weight block of 1 entry was stretched over a channel block of 2, values
             # where NumPy raises (decision 204); one block's size cannot tell a weight

@@ -408,23 +408,21 @@ def recording(x) -> bool:
 
 def _into(g, out) -> bool:
     """Whether a backward may write ``g``'s product into ``out``, a new tensor of its
-    own (decision 203): a plain eager ``g`` of ``out``'s shape and dtype, no graph
-    recorded (``create_graph``), no functorch transform or forward-AD level (a
-    batched or dual ``g``: gradcheck's batched grad, a jvp).  Reason: speed; every
-    new tensor of 1e7 float32 costs its page faults, 8-9 ms here, more than a pass
-    over memory (past 32 MB glibc maps each one afresh)."""
-    return (not torch.is_grad_enabled() and eager(g) and g.shape == out.shape
-            and g.dtype == out.dtype)
+    own (decision 203): from 2^18 entries (below, a new tensor costs little, and
+    this check 1-2 us), a plain eager ``g`` of ``out``'s shape and dtype, grad mode
+    off (``create_graph`` records), no functorch transform or forward-AD level, and
+    ``g``'s dispatch keys ``out``'s (a batched ``g`` of autograd's
+    ``is_grads_batched``, whose old vmap has no rule for an in-place op into a plain
+    tensor: ``jacobian(vectorize=True)``, gradcheck's batched grad).  Reason: speed;
+    every new tensor of 1e7 float32 costs its page faults, 8-9 ms here, more than a
+    pass over memory (past 32 MB glibc maps each one afresh)."""
+    return (out.numel() >= _INTO_LEAST and not torch.is_grad_enabled() and eager(g)
+            and g.shape == out.shape and g.dtype == out.dtype
+            and torch._C._dispatch_keys(g) == torch._C._dispatch_keys(out))
 
 
+_INTO_LEAST = 1 << 18
 
-# -- the framework paths of element-wise functions --------------------------------------
-#
-# Forward (eager inference) and backward (eager training) of the functions whose
-# native forward misses a limit or whose native backward loses accuracy.  Each
-# is written from the formulas of _agnostic._formulas, in fewer passes than the
-# generic body (a measured reason each: docs/performance.md); a fused kernel
-# (multiact.kernels) replaces the chain where one applies.
 
 def _silu_fwd(x):
     # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.  Two

@@ -281,6 +281,15 @@ def _aligned(v, x, fname, pname, first, joint=False):
     axes = tuple(i for i in range(v.ndim)
                  if (_unknown(v.shape[i]) or _unknown(x.shape[i + off]))
                  and v.shape[i] != 1 and (x.shape[i + off] != 1 or not joint))
+    for i in axes:
+        if x.shape[i + off] == 1 and v.numblocks[i] > 1:
+            # x's one block meets each of v's: a block's size cannot tell v's whole
+            # size there (three blocks of 1 passed, blocks of 1, 0 and 0 raised)
+            raise ValueError(f"multiact.{fname}: argument {pname!r} has an unknown size "
+                             f"along axis {i + off}, in {v.numblocks[i]} blocks, where "
+                             f"{first} has 1 (after boolean indexing): call "
+                             f"compute_chunk_sizes() on it, so that it can be checked "
+                             f"against {first}")
     if not axes:
         return v
     return _da.core.elemwise(partial(_aligned_block, fname, pname, first, axes, off), v, x,

@@ -33,6 +33,7 @@ from functools import partial
 
 import torch
 
+from .. import _dispatch
 from .. import kernels as _k
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
@@ -1194,3 +1195,8 @@ def subclass_backend():
     if onnx is not None and onnx.is_in_onnx_export():
         return ONNX_BACKEND
     return SUBCLASS_BACKEND
+
+
+# the public functions' check for Dynamo's trace, taken now that torch is here (where
+# multiact was imported first; decision 206): a module's import runs untraced
+_dispatch.take_torch(torch)
