@@ -29,26 +29,28 @@ __all__ = ["backend_of", "backend_for_namespace"]
 _BY_TYPE: dict = {}
 
 
+def _dynamo_check(torch):
+    """torch's ``torch.compiler.is_dynamo_compiling`` (``is_compiling`` in a torch
+    without it), or None (a torch not yet imported whole)."""
+    compiler = getattr(torch, "compiler", None)
+    return (getattr(compiler, "is_dynamo_compiling", None) or
+            getattr(compiler, "is_compiling", None))
+
+
 def _tracing_unknown():
     """``_TRACING[0]`` until torch is taken (:func:`take_torch`): False without
     torch, else its answer.  Reads only: a write here, traced by Dynamo inside
     ``checkpoint`` or ``torch.cond``, was a side effect those refuse."""
     torch = sys.modules.get("torch")
-    if torch is None:
-        return False
-    compiler = getattr(torch, "compiler", None)
-    tracing = (getattr(compiler, "is_dynamo_compiling", None) or
-               getattr(compiler, "is_compiling", None))
+    tracing = None if torch is None else _dynamo_check(torch)
     return tracing is not None and tracing()
 
 
 def take_torch(torch):
-    """``_TRACING[0] = torch.compiler.is_dynamo_compiling`` (``is_compiling`` in a
-    torch without it), where no trace runs: at ``import multiact`` when torch came
-    first, and when the torch backend is imported (the first call on a tensor)."""
-    compiler = getattr(torch, "compiler", None)
-    tracing = (getattr(compiler, "is_dynamo_compiling", None) or
-               getattr(compiler, "is_compiling", None))
+    """``_TRACING[0]`` becomes torch's check, where no trace runs: at ``import
+    multiact`` when torch came first, and when the torch backend is imported (the
+    first call on a tensor)."""
+    tracing = _dynamo_check(torch)
     if tracing is not None:
         _TRACING[0] = tracing
 

@@ -424,6 +424,14 @@ def _into(g, out) -> bool:
 _INTO_LEAST = 1 << 18
 
 
+# -- the framework paths of element-wise functions --------------------------------------
+#
+# Forward (eager inference) and backward (eager training) of the functions whose
+# native forward misses a limit or whose native backward loses accuracy.  Each
+# is written from the formulas of _agnostic._formulas, in fewer passes than the
+# generic body (a measured reason each: docs/performance.md); a fused kernel
+# (multiact.kernels) replaces the chain where one applies.
+
 def _silu_fwd(x):
     # silu(-inf) is NaN in torch (-inf / inf); below SILU_FLOOR silu is -0.  Two
     # passes, the second in place (one allocation: a fresh one costs a pass).
