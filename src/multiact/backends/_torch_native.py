@@ -416,7 +416,9 @@ def _into(g, out) -> bool:
     tensor: ``jacobian(vectorize=True)``, gradcheck's batched grad).  Reason: speed;
     every new tensor of 1e7 float32 costs its page faults, 8-9 ms here, more than a
     pass over memory (past 32 MB glibc maps each one afresh)."""
-    return (out.numel() >= _INTO_LEAST and not torch.is_grad_enabled() and eager(g)
+    # (eager first: a traced size compared with _INTO_LEAST was a guard on a dynamic
+    # size, and the CPU tier's compile of the backward failed)
+    return (eager(g) and not torch.is_grad_enabled() and out.numel() >= _INTO_LEAST
             and g.shape == out.shape and g.dtype == out.dtype
             and torch._C._dispatch_keys(g) == torch._C._dispatch_keys(out))
 
