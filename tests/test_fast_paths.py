@@ -610,7 +610,8 @@ def test_torch_eager_backward_makes_no_tensor_more_with_the_same_bits(target, na
     gen = torch.Generator().manual_seed(5)
     special = [0.0, -0.0, 1e-30, -1e-30, 17.0, -17.0, 90.0, -90.0, 1e4, -1e4, 3e38,
                -3e38, float("inf"), -float("inf"), float("nan")]
-    x = torch.cat([torch.randn(tn._INTO_LEAST, generator=gen) * 6, torch.tensor(special)])
+    x = torch.cat([torch.randn(tn._INTO_BYTES // 4, generator=gen) * 6,
+                   torch.tensor(special)])
     g = torch.randn(x.shape, generator=gen)
     g[::7] = float("inf")  # inf * 0 where the derivative is 0: NaN either way
     silu_b = torch.ops.aten.silu_backward

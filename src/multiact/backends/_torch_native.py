@@ -408,22 +408,27 @@ def recording(x) -> bool:
 
 def _into(g, out) -> bool:
     """Whether a backward may write ``g``'s product into ``out``, a new tensor of its
-    own (decision 203): from 2^18 entries (below, a new tensor costs little, and
-    this check 1-2 us), a plain eager ``g`` of ``out``'s shape and dtype, grad mode
+    own (decision 203): past 32 MiB (glibc's largest threshold for mapping a new
+    block afresh: beyond it every new tensor is mapped and page-faulted anew, and
+    writing in place changes nothing else; below, it moved malloc's threshold, and
+    a later first call elsewhere paid the page faults: softplus(beta=1.5) 1000x1000
+    float64 in benchmarks/first_call.py, 38-48 ms for 26-35; and the check costs
+    1-2 us), a plain eager ``g`` of ``out``'s shape and dtype, grad mode
     off (``create_graph`` records), no functorch transform or forward-AD level, and
     ``g``'s dispatch keys ``out``'s (a batched ``g`` of autograd's
     ``is_grads_batched``, whose old vmap has no rule for an in-place op into a plain
     tensor: ``jacobian(vectorize=True)``, gradcheck's batched grad).  Reason: speed;
     every new tensor of 1e7 float32 costs its page faults, 8-9 ms here, more than a
     pass over memory (past 32 MB glibc maps each one afresh)."""
-    # (eager first: a traced size compared with _INTO_LEAST was a guard on a dynamic
+    # (eager first: a traced size compared with the threshold was a guard on a dynamic
     # size, and the CPU tier's compile of the backward failed)
-    return (eager(g) and not torch.is_grad_enabled() and out.numel() >= _INTO_LEAST
+    return (eager(g) and not torch.is_grad_enabled()
+            and out.numel() * out.element_size() > _INTO_BYTES
             and g.shape == out.shape and g.dtype == out.dtype
             and torch._C._dispatch_keys(g) == torch._C._dispatch_keys(out))
 
 
-_INTO_LEAST = 1 << 18
+_INTO_BYTES = 32 << 20
 
 
 # -- the framework paths of element-wise functions --------------------------------------
