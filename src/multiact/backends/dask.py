@@ -192,8 +192,7 @@ def _whole_slices(row, x, params):
     if row.row_kernel != "same" or x.ndim == 0 or \
             not all(type(p) in _CONSTANTS or type(p) is tuple for p in params):
         return False
-    axis = params[[q.name for q in row.params].index("axis")]
-    axes = reduced_axes(axis, x.ndim)
+    axes = reduced_axes(params[_axis_at(row)], x.ndim)
     return all(x.numblocks[a] == 1 for a in axes)
 
 
@@ -206,13 +205,23 @@ def _per_block(row, x, params):
     formula (decision 184).  NumPy's functions are the same bodies (with NumPy's
     special cases: SciPy's ``ndtr``, in-place chains), so the values are NumPy's,
     bit for bit, and within the table's bounds."""
-    # the result's dtype from an empty block (``x._meta`` of a 0-d array holds its
-    # value: computed there, it warned of an overflow at the call)
+    return x.map_blocks(partial(_numpy_block, row.name, params),
+                        **_numpy_result(row, x, params))
+
+
+def _numpy_result(row, x, params):
+    """``map_blocks``'s ``dtype``, ``meta`` and ``name`` for NumPy's function of
+    ``x``'s blocks: the dtype from an empty block (``x._meta`` of a 0-d array holds
+    its value: computed there, it warned of an overflow at the call)."""
     with _np.errstate(all="ignore"):  # (x's number of axes: a reduction's axis)
         dt = _numpy_block(row.name, params, _np.empty((0,) * max(x.ndim, 1), x.dtype)).dtype
-    meta = _np.empty((0,) * x.ndim, dt)
-    return x.map_blocks(partial(_numpy_block, row.name, params), dtype=dt, meta=meta,
-                        name=f"{row.name}-{_da.core.tokenize(x, row.name, params)}")
+    return {"dtype": dt, "meta": _np.empty((0,) * x.ndim, dt),
+            "name": f"{row.name}-{_da.core.tokenize(x, row.name, params)}"}
+
+
+def _axis_at(row):
+    """The position of ``row``'s ``axis`` among its parameters."""
+    return [q.name for q in row.params].index("axis")
 
 
 def _gated_halves(row, x, params):
@@ -222,7 +231,7 @@ def _gated_halves(row, x, params):
     if not row.halves or x.ndim == 0 or \
             not all(type(p) in _CONSTANTS or type(p) is str for p in params):
         return False
-    n = x.shape[params[[q.name for q in row.params].index("axis")] % x.ndim]
+    n = x.shape[params[_axis_at(row)] % x.ndim]
     return type(n) is int and n > 0 and n % 2 == 0
 
 
@@ -234,18 +243,15 @@ def _gated_per_block(row, x, params):
     was 47,200 tasks and 6.5 s, ``gelu(a) * b`` by hand 1,200 tasks and 0.9 s
     (decision 205).  Element-wise in ``a`` and ``b``, so NumPy's values, bit for
     bit."""
-    i = [q.name for q in row.params].index("axis")
+    i = _axis_at(row)
     axis = params[i] % x.ndim
     params = params[:i] + (axis,) + params[i + 1:]
     h = x.shape[axis] // 2
     cut = [slice(None)] * x.ndim
     a = x[tuple(cut[:axis] + [slice(0, h)] + cut[axis + 1:])]
     b = x[tuple(cut[:axis] + [slice(h, 2 * h)] + cut[axis + 1:])].rechunk(a.chunks)
-    with _np.errstate(all="ignore"):  # (the result's dtype, from an empty block)
-        dt = _numpy_block(row.name, params, _np.empty((0,) * x.ndim, x.dtype)).dtype
-    return _da.map_blocks(partial(_gated_block, row.name, params, axis), a, b, dtype=dt,
-                          meta=_np.empty((0,) * x.ndim, dt),
-                          name=f"{row.name}-{_da.core.tokenize(x, row.name, params)}")
+    return _da.map_blocks(partial(_gated_block, row.name, params, axis), a, b,
+                          **_numpy_result(row, x, params))
 
 
 def _gated_block(name, params, axis, ab, bb):
