@@ -231,6 +231,42 @@ def test_torch_two_product_is_dekkers():
 
 
 @pytest.mark.backends("torch")
+@pytest.mark.parametrize("beta", [0.55, 0.75, 1.5, 7 / 3, 10.0, 1000.0, 1e20, 1e30])
+def test_torch_float64_carried_route_within_the_bound_at_its_edges(beta, monkeypatch):
+    # decision 208: float64 with a beta that is not a power of 2 takes torch's softplus
+    # and the product's error carried.  Its edges: the threshold beta u (u the power
+    # of 2 where the correction is clamped) and its neighbours, exp(beta x) subnormal
+    # (torch's sigmoid was 0 there: 56 ulp at beta 0.75), the cap at -1e4 / beta, the
+    # infinities and NaN; a dense sweep between
+    import math
+
+    import torch
+
+    from multiact._table import BY_NAME
+    from multiact.backends import torch as torch_backend
+
+    if not torch_backend._fma_exact(torch.device("cpu"), torch.float64):
+        pytest.skip("torch.addcmul is not one rounding on this build: the generic body")
+    calls = []
+    carried = torch_backend._softplus_carried
+    monkeypatch.setattr(torch_backend, "_softplus_carried",
+                        lambda t, b: calls.append(b) or carried(t, b))
+    u = 2.0 ** math.ceil(math.log2(40.0 / beta))
+    edges = [u, 40.0 / beta, 80.0 / beta, -708.0 / beta, -709.9 / beta, -745.0 / beta,
+             -1.0e4 / beta, 0.0, -0.0, 1.0 / beta, -1.0 / beta]
+    xs = np.concatenate([np.nextafter(edges, -np.inf), edges, np.nextafter(edges, np.inf),
+                         np.linspace(-750.0 / beta, 90.0 / beta, 1501),
+                         -np.logspace(-20, 4, 200) / beta])
+    y = multiact.softplus(torch.tensor(xs), beta).numpy()
+    assert calls == [beta]
+    want = np.array([_softplus(v, beta) for v in xs])
+    ulps = np.abs(y - want) / np.maximum(np.spacing(np.abs(want)), 5e-324)
+    assert ulps.max() <= BY_NAME["softplus"].bound("float64", {"beta": beta}), xs[ulps.argmax()]
+    ends = multiact.softplus(torch.tensor([-np.inf, np.inf, np.nan]), beta).tolist()
+    assert ends[:2] == [0.0, np.inf] and np.isnan(ends[2])
+
+
+@pytest.mark.backends("torch")
 @pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
 def test_torch_jit_trace_keeps_the_products_error():
     # TorchScript's optimizer pooled beta and its Veltkamp head (0.3 and

@@ -352,7 +352,7 @@ def softplus_beta(xp, x, beta):
             p = b * xn
         else:
             b, bl = two_parts(float(beta), f32)
-            if beta > _SCALED_BETA:
+            if beta > SCALED_BETA:
                 # beta x is below -1e4 wherever |x| passes 1e4 / beta, and below it the
                 # split's tail of x would be subnormal, which XLA flushes: the error of
                 # the same product from (b 2^-64) (x 2^64), whose halves are normal
@@ -371,13 +371,13 @@ def softplus_beta(xp, x, beta):
 
         # an array beta: the same cap, entry by entry (below 1e4 over the split's
         # range, the range: entries are data, a floor is not checked); a beta above
-        # _SCALED_BETA takes the scaled product (as a number's)
+        # SCALED_BETA takes the scaled product (as a number's)
         b = as_param(xp, beta, x)
         rng = _SPLIT_RANGE[f32]
         low = b < 1.0e4 / rng
         lim = xp.where(low, rng, 1.0e4 / xp.where(low, 1.0, b))
         xn = xp.where(xn < -lim, -lim, xn)
-        big = xp.abs(b) > _SCALED_BETA
+        big = xp.abs(b) > SCALED_BETA
         p = b * xn
         d = xp.two_product(xp.where(big, b * _TWO_M64, b),
                            xp.where(big, xp.where(big, xn, 0.0) * _TWO64, xn), p)[1]
@@ -403,7 +403,7 @@ def softplus_beta(xp, x, beta):
 #: serves both, the scaled product being as exact).  Beyond 1e30 no product was
 #: corrected (169 ulp in float64 at beta 1e31, x = -5e-29, against the bound of 3;
 #: decision 195)
-_SCALED_BETA = 1.0e30
+SCALED_BETA = 1.0e30
 
 #: below this argument exp is subnormal (float32's smallest normal is e^-87.34, float64's
 #: e^-708.4): softplus_beta's e / beta is taken as h (h / beta) there only, as each of

@@ -40,6 +40,7 @@ _silu_backward = torch.ops.aten.silu_backward
 _silu_backward_into = torch.ops.aten.silu_backward.grad_input
 _mish_backward = torch.ops.aten.mish_backward
 _softplus_backward = torch.ops.aten.softplus_backward
+_softplus_backward_into = torch.ops.aten.softplus_backward.grad_input
 _threshold_backward = torch.ops.aten.threshold_backward
 _erf, _erfc, _erfcx = torch.special.erf, torch.special.erfc, torch.special.erfcx
 # Reason: accuracy.  MKL's first float32 erfc of a process (ATen's eager erfc) returned
@@ -196,6 +197,33 @@ def _softplus_native_bwd(x, g, beta, wide):
         return _softplus_backward(g.to(torch.float64), x.to(torch.float64), beta,
                                   _softplus_threshold(torch.float64)).to(x.dtype)
     return _softplus_backward(g, x, beta, _softplus_threshold(x.dtype))
+
+
+def _softplus_carried(x, beta):
+    """softplus of a float64 CPU tensor with a ``beta`` from 1/2 to 1e30 that is not a
+    power of 2 (a Python float), on a device where :func:`_fma_exact` holds: torch's
+    softplus, whose rounded ``p = fl(beta x)`` sent ``|beta x|`` half-ulps into its exp
+    (457 ulp at beta 1.5, x = -417), plus that rounding's first-order effect,
+    ``sigmoid(p) d / beta`` with ``d = beta x - p`` from one exact multiply-add (its
+    square, below ``2^-80`` of the result, is left out).  torch returns x where ``beta
+    x`` passes its threshold; the threshold is ``beta u``, ``u`` the power of 2 that
+    puts it in [40, 80) (exact: there the result is x to half an ulp), and ``x`` is
+    clamped to ``u`` in the correction, where ``d`` is then 0, as below ``-1e4 /
+    beta`` (exp 0: no NaN from ``-inf``).  Reason: speed.  Six passes where the
+    generic body's Dekker product and carried exponential took twenty (1e6: 10 ms
+    against ``F.softplus``'s 2, a first call 34 ms against a limit of 38; decision
+    208); the same bounds (a beta below 1/2, where ``exp`` is subnormal and the result
+    is not, keeps the generic body's ``exp(p / 2)``)."""
+    u = 2.0 ** math.ceil(math.log2(40.0 / beta))
+    xc = x.clamp(-1.0e4 / beta, u)
+    p = xc * beta
+    nd = torch.addcmul(p, xc, _device_scalar(beta, x), value=-1.0, out=p)  # -d, in p
+    # -d sigmoid(p), in xc, by torch's softplus backward, whose exp(p) / (1 +
+    # exp(p)) is subnormal where exp(p) is (torch's sigmoid, 1 / (1 + exp(-p)), is 0
+    # below -709.8: 56 ulp at beta 0.75, x = -946.9).  Two new tensors, not four: a
+    # new 8 MB tensor costs its page faults, as much as a pass (1e6: 14 ms, not 8)
+    c = _softplus_backward_into(nd, xc, beta, beta * u, grad_input=xc)
+    return _softplus(x, beta, beta * u, out=nd).add_(c, alpha=-1.0 / beta)
 
 
 def _two_product(ns, b, x, p=None):

@@ -56,7 +56,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_e
                             _mish, _mish_bwd, _mish_fwd, _plain, _relu, _relu2_fwd, _relu6,
                             _selu, _sigmoid,
                             _sigmoid_bwd_of_x, _silu_bwd, _silu_fwd, _soft_sign_bwd,
-                            _soft_sign_fwd, _softmax_eager, _softplus_native,
+                            _soft_sign_fwd, _softmax_eager, _softplus_carried, _softplus_native,
                             _standardize_centred, _tanh,
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
@@ -478,6 +478,9 @@ _MISH_TOP = 40.0
 
 #: the betas for which torch's softplus is taken: powers of 2, where beta x is exact
 _POW2 = fm.POW2
+#: the largest beta of ``_softplus_carried`` (the generic body's own bound for a
+#: product it takes unscaled)
+_CARRIED_BETA = fm.SCALED_BETA
 
 
 def _ragged_reduction(x, axis):
@@ -722,8 +725,9 @@ class TorchBackend(Backend):
              "under CUDA autocast rounded to x's dtype.  A beta that is a power of 2 only "
              "(beta x exact: torch's rounded product sent |beta x| half-ulps into exp, 457 "
              "ulp in float64 at beta = 1.5); other betas: a float32 or half CPU tensor by "
-             "torch's softplus in float64, rounded once, float64 by the generic body, which "
-             "carries the rounding (decision 127).  Recording a gradient: torch's backward, "
+             "torch's softplus in float64, rounded once, float64 by torch's softplus with the "
+             "rounding's effect added from one exact multiply-add (decision 208; a beta "
+             "below 1/2 or above 1e30: the generic body, which carries it, decision 127).  Recording a gradient: torch's backward, "
              "its double backward through the generic body (torch's is 0 beyond its "
              "threshold); under torch.func and forward-mode AD the generic body (decision "
              "129)")
@@ -762,6 +766,12 @@ class TorchBackend(Backend):
                 return _k.torch_train("softplus", x, (beta,),
                                       lambda t: _softplus_beta_train(t, beta),
                                       fused_elementwise)
+            if x.dtype is torch.float64 and 0.5 <= beta <= _CARRIED_BETA and not x.is_cuda \
+                    and eager(x) and _fma_exact(x.device, x.dtype):
+                # float64: torch's softplus and its product's error carried.  Reason:
+                # speed; six passes for the generic body's twenty (decision 208)
+                return _k.torch_forward("softplus", x, (beta,),
+                                        lambda t: _softplus_carried(t, beta))
         return super().softplus(x, beta)
 
     @special("speed: logsigmoid is min(x, 0) - log1p(exp(-|x|)); where torch.func takes a "
