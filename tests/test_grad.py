@@ -91,6 +91,20 @@ def test_tail_relative_accuracy(ad_target):
     assert g == pytest.approx(math.exp(-30), rel=1e-9)
 
 
+def test_exact_gelu_float64_derivative_in_both_tails(ad_target):
+    # decision 209: PyTorch's eager backward took exp(-x^2 / 2) from exp(-fl(t)^2), t =
+    # x / sqrt 2 and its square rounded: 1847 ulp at x = -37.3, where x phi(x) is the
+    # derivative; the generic body's (JAX, torch.func) 3-5.  mpmath's reference
+    from mpmath import mp, mpf, ncdf, npdf
+
+    xs = np.concatenate([np.linspace(-37.5, -1.5, 1201), np.linspace(1.0, 8.5, 151)])
+    g = grad_of(ad_target, lambda t: multiact.gelu(t, approximate=False), xs)
+    with mp.workdps(40):
+        want = np.array([float(ncdf(mpf(v)) + mpf(v) * npdf(mpf(v))) for v in xs])
+    ulps = np.abs(g - want) / np.spacing(np.abs(want))
+    assert ulps.max() <= 8, (ulps.max(), xs[ulps.argmax()])
+
+
 def grad32_of(ad_target, f, x):
     """``grad_of`` in float32 (the input and the gradient)."""
     if ad_target.backend == "jax":
