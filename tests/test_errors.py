@@ -601,6 +601,22 @@ def test_numpy_bool_scalar_masks_go_with_any_library(target):
                                           target.to_numpy(f(x, where=bool(flag))), err_msg=name)
 
 
+def test_ml_dtypes_scalars_are_numpy_scalars(target):
+    # decision 210: ml_dtypes' scalars (bfloat16, float8: numpy.generic subclasses, what
+    # np.asarray(a)[0] of a JAX bfloat16 array gives) were refused by the real-only
+    # parameters and taken as NumPy arrays by the others ("a numpy array but 'x' is a
+    # torch array"); now each is the Python number it holds, as a NumPy scalar is
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = target.asarray(X)
+    for s in (ml_dtypes.bfloat16(0.5), ml_dtypes.float8_e4m3fn(0.5)):
+        for f, kw in ((multiact.hard_shrink, "lambd"), (multiact.elu, "alpha"),
+                      (multiact.leaky_relu, "negative_slope")):
+            np.testing.assert_array_equal(target.to_numpy(f(x, **{kw: s})),
+                                          target.to_numpy(f(x, **{kw: 0.5})))
+        np.testing.assert_array_equal(target.to_numpy(multiact.standardize(x, epsilon=s)),
+                                      target.to_numpy(multiact.standardize(x, epsilon=0.5)))
+
+
 def test_torch_spellings_accepted():
     np.testing.assert_array_equal(multiact.gelu(X, approximate="tanh"), multiact.gelu(X))
     np.testing.assert_array_equal(multiact.gelu(X, approximate="none"),

@@ -113,6 +113,12 @@ def _shape_str(shape) -> str:
 _INF = float("inf")
 
 
+#: the modules of NumPy's scalar types: NumPy's own and ml_dtypes' (bfloat16, the
+#: float8 and int4 types: subclasses of ``numpy.generic`` that ``np.asarray(a)[0]`` of
+#: a JAX bfloat16 array gives; they were refused, or taken as NumPy arrays: decision 210)
+_SCALAR_MODULES = ("numpy", "ml_dtypes")
+
+
 def _real_scalar(fname, pname, v):
     """A Python or NumPy real scalar as a Python int/float, or None if ``v`` is not one."""
     t = type(v)
@@ -124,7 +130,8 @@ def _real_scalar(fname, pname, v):
         return float(v)  # np.float64 is a float subclass, and would upcast float32
     if isinstance(v, int):
         return int(v)
-    if t.__module__ == "numpy" and t.__name__ not in ("ndarray",) and getattr(v, "shape", None) == ():
+    if t.__module__ in _SCALAR_MODULES and t.__name__ != "ndarray" and \
+            getattr(v, "shape", None) == ():
         item = v.item()
         if isinstance(item, bool):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, "
