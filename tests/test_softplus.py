@@ -278,6 +278,38 @@ def test_torch_jit_trace_keeps_the_products_error():
         traced = torch.jit.trace(lambda t, b=beta: multiact.softplus(t, b), (x,))
         want = [_softplus(v, beta) for v in x.tolist()]
         np.testing.assert_allclose(traced(x).numpy(), want, rtol=4e-16, atol=5e-324)
+        # and the first backward of a trace recording a gradient (decision 211: the
+        # profiling run took beta x's derivative with float32's beta, 4e-8 off)
+        w = x.clone().requires_grad_()
+        traced = torch.jit.trace(lambda t, b=beta: multiact.softplus(t, b), (w,),
+                                 check_trace=False)
+        traced(w).sum().backward()
+        want = [float(_sigmoid(mpf(beta) * mpf(v))) for v in x.tolist()]
+        np.testing.assert_allclose(w.grad.numpy(), want, rtol=4e-16, atol=5e-324)
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
+def test_torch_cached_scalars_made_under_inference_mode_are_normal_tensors(monkeypatch):
+    # decision 211: the cache of 0-d constants kept an inference tensor made under
+    # inference_mode, which a later torch.jit.trace recording a gradient could not
+    # save ("Inference tensors cannot be saved for backward")
+    import torch
+
+    from multiact.backends import _torch_native
+
+    monkeypatch.setattr(_torch_native, "_SCALARS", {})
+    x = torch.linspace(-50.0, 50.0, 101, dtype=torch.float64)
+    with torch.inference_mode():
+        multiact.softplus(x, 1.5)
+        multiact.softplus(x, 0.3)
+    assert _torch_native._SCALARS
+    assert not any(t.is_inference() for t in _torch_native._SCALARS.values())
+    w = x.clone().requires_grad_()
+    traced = torch.jit.trace(lambda t: multiact.softplus(t, 0.3), (w,), check_trace=False)
+    traced(w).sum().backward()
+    want = [float(_sigmoid(mpf(0.3) * mpf(v))) for v in x.tolist()]
+    np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-14, atol=0)
 
 
 @pytest.mark.backends("torch")

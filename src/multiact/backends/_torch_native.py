@@ -251,7 +251,12 @@ def _two_product(ns, b, x, p=None):
                 torch._C._set_tracing_state(tracing)
         if c is not None:
             if p is None:
-                p = x * b
+                # x times the factor itself, not the Python number: a trace recorded
+                # both as constants, and the first backward of its graph (TorchScript's
+                # profiling run) took b x's derivative as float32's beta where the
+                # factor fed addcmul (softplus(x, 0.3) float64's gradient 4e-8 off;
+                # decision 211); the same bits otherwise
+                p = x * c
             return p, torch.addcmul(p, x, c, value=-1.0).neg_()
     return fm.two_product(ns, b, x, p)
 
@@ -345,8 +350,13 @@ def _scalar(v, like, device="cpu"):
     key = (v, math.copysign(1.0, v), like.dtype, device)  # -0.0 == 0.0 as a key, not as bits
     t = _SCALARS.get(key)
     if t is None:
-        # on the CPU (or the device asked for), not the default device
-        t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device=device)
+        # on the CPU (or the device asked for), not the default device; a normal
+        # tensor even under inference_mode, which would make an inference tensor that
+        # a later trace recording a gradient cannot save ("Inference tensors cannot be
+        # saved for backward": torch.jit.trace of softplus after a call under
+        # inference_mode; decision 211)
+        with torch.inference_mode(False):
+            t = _SCALARS[key] = torch.tensor(v, dtype=like.dtype, device=device)
     return t
 
 
