@@ -847,6 +847,42 @@ def test_expm1_near_zero_compiled_by_inductor(target, dtype):
         torch.testing.assert_close(g, w, rtol=8 * eps, atol=0, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_second_derivatives_in_a_compiled_graph(target, dtype):
+    # decision 212: in a CPU torch.compile graph the bodies' expm1 is Kahan's, whose
+    # autograd gave a wrong second derivative near 0 (elu''(-1e-8) 0, exact GELU
+    # float64's gelu''(-1.5) +0.19 for -0.032), and softplus took torch's, 0 beyond its
+    # threshold (softplus''(25) float32: 0).  A double backward through the graph
+    # (backend="eager", whose routes are the compiled ones) against the formulas, in
+    # float64 with mpmath's exp and normal density
+    from mpmath import mp, mpf, exp, npdf
+
+    dt = getattr(torch, dtype)
+    rows = [  # (function, x, its second derivative at x)
+        (multiact.elu, [-0.01, -1e-4, -1e-6, -1e-8], lambda v: exp(v)),
+        (lambda t: multiact.celu(t, 2.0), [-0.01, -1e-6], lambda v: exp(v / 2) / 2),
+        (multiact.selu, [-1e-3, -1e-5, -1e-6],
+         lambda v: mpf(1.0507009873554805) * mpf(1.6732632423543772) * exp(v)),
+        (multiact.softplus, [10.0, 15.0, 25.0], lambda v: exp(-v) / (1 + exp(-v)) ** 2),
+        (lambda t: multiact.softplus(t, 2.0), [5.0, 14.0],
+         lambda v: 2 * exp(-2 * v) / (1 + exp(-2 * v)) ** 2)]
+    if dtype == "float64":  # (float32's exact GELU takes decision 111's operators)
+        rows.append((lambda t: multiact.gelu(t, approximate=False), [-3.0, -1.5, 0.5, 0.7],
+                     lambda v: npdf(v) * (2 - v * v)))
+
+    def second(fn, x):
+        (g,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        return torch.autograd.grad(g.sum(), x)[0]
+
+    torch._dynamo.reset()
+    for fn, xs, d2 in rows:
+        x = torch.tensor(xs, dtype=dt, device=target.device, requires_grad=True)
+        got = second(torch.compile(fn, backend="eager", fullgraph=True), x)
+        with mp.workdps(40):
+            want = torch.tensor([float(d2(mpf(float(v)))) for v in x.tolist()], dtype=dt)
+        torch.testing.assert_close(got.cpu(), want, rtol=16 * torch.finfo(dt).eps, atol=0)
+
+
 PATCH = textwrap.dedent("""
     import json, sys, torch, torch.nn.functional as F
     import multiact

@@ -328,6 +328,20 @@ def _traced_cpu(x):
             and not _functorch_active() and _fwd_ad._current_level < 0)
 
 
+def _expm1_graph(ns, x):
+    """Kahan's expm1 (``_special.expm1_kahan``) whose derivative is ``exp(x)`` at every
+    order: Kahan's value of ``x`` taken as a constant, plus ``u - u``, ``u = exp(x)``
+    and the second ``u`` a constant (0, whose derivative is ``exp(x)``); from ln 2 up,
+    ``u - 1`` itself (no cancellation; ``u`` may be inf there).  Reason: an autodiff
+    rule.  Autograd of Kahan's formula gave the first derivative but not the second:
+    0 where ``exp(x) == 1``, off by about eps / |x| near 0 (elu'' 1.0625 at -1e-6 in
+    float32, 0 at -1e-8; exact GELU float64 in a compiled double backward +0.19 at x
+    = -1.5 for -0.032; decision 212)."""
+    u = torch.exp(x)
+    k = expm1_kahan(ns, x.detach())
+    return torch.where(x < fm.LN2, k - (u.detach() - u), u - 1.0)
+
+
 def _elu_graph(x, alpha, scale, input_scale):
     """torch's elu kernel (``scale`` x above 0, ``scale alpha expm1(input_scale x)``
     at and below it) in a torch.compile graph on CPU, with Kahan's expm1.  Reason:
@@ -336,7 +350,7 @@ def _elu_graph(x, alpha, scale, input_scale):
     The select is torch's: NaN takes the positive branch, value NaN and gradient
     ``scale``, as its elu_backward; the negative branch sees 0 there (and for x > 0:
     exp's overflow, inf times the select's zero cotangent, was a NaN gradient)."""
-    neg = expm1_kahan(NS, torch.where(x <= 0, x, 0.0) * input_scale) * (alpha * scale)
+    neg = _expm1_graph(NS, torch.where(x <= 0, x, 0.0) * input_scale) * (alpha * scale)
     return torch.where(x <= 0, neg, x * scale if scale != 1.0 else x)
 
 
@@ -727,10 +741,11 @@ class TorchBackend(Backend):
              "ulp in float64 at beta = 1.5); other betas: a float32 or half CPU tensor by "
              "torch's softplus in float64, rounded once, float64 by torch's softplus with the "
              "rounding's effect added from one exact multiply-add (decision 208; a beta "
-             "below 1/2 or above 1e30: the generic body, which carries it, decision 127).  Recording a gradient: torch's backward, "
-             "its double backward through the generic body (torch's is 0 beyond its "
-             "threshold); under torch.func and forward-mode AD the generic body (decision "
-             "129)")
+             "below 1/2 or above 1e30: the generic body, which carries it, decision "
+             "127).  Recording a gradient: torch's backward, its double backward through "
+             "the generic body (torch's is 0 beyond its threshold); under torch.func and "
+             "forward-mode AD the generic body (decision 129), and in a torch.compile "
+             "graph for beta 1 or a power of 2 (decision 212)")
     def softplus(self, x, beta=1.0):
         if x.dtype in _FLOATS and type(beta) is float:
             # float32 and the halves on the CPU with a beta that is not a power of 2:
@@ -752,6 +767,14 @@ class TorchBackend(Backend):
                                 lambda t: _softplus_native_train(t, beta, True),
                                 fused_elementwise)
                         return _softplus_native_train(x, beta, False)
+                    if native and _dynamo_tracing():
+                        # in a torch.compile graph, the generic body, whose autograd
+                        # the compiler fuses.  Reason: accuracy.  torch's double
+                        # backward is 0 beyond its threshold (softplus''(25) in
+                        # float32 0 for 1.4e-11, 17% off at 15; decision 212).  (Not
+                        # ``wide``: there Dynamo's symbolic beta would fold the body's
+                        # split away, decision 127)
+                        return super().softplus(x, beta)
                 elif wide and eager(x):
                     return _k.torch_forward("softplus", x, (beta,),
                                             lambda t: _softplus_native(t, beta, True))
@@ -1140,7 +1163,7 @@ def _graph_activation(name, x, *params):
 # Reason: accuracy.  Inductor's expm1 is exp(x) - 1 on CPU (decision 35): a body's
 # expm1 in a torch.compile graph there is Kahan's (log1mexp compiled was -inf below x =
 # 3e-8 in float32; decision 135)
-_NS_GRAPH = NS.replacing({"expm1": expm1_kahan})
+_NS_GRAPH = NS.replacing({"expm1": _expm1_graph})
 _NS_GRAPH.__dict__["activation"] = _graph_activation
 
 def _nested_backward(x):
