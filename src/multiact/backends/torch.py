@@ -744,8 +744,8 @@ class TorchBackend(Backend):
              "below 1/2 or above 1e30: the generic body, which carries it, decision "
              "127).  Recording a gradient: torch's backward, its double backward through "
              "the generic body (torch's is 0 beyond its threshold); under torch.func and "
-             "forward-mode AD the generic body (decision 129), and in a torch.compile "
-             "graph for beta 1 or a power of 2 (decision 212)")
+             "forward-mode AD the generic body (decision 129); in a torch.compile graph "
+             "torch's softplus and its double backward (decision 212)")
     def softplus(self, x, beta=1.0):
         if x.dtype in _FLOATS and type(beta) is float:
             # float32 and the halves on the CPU with a beta that is not a power of 2:
@@ -767,14 +767,6 @@ class TorchBackend(Backend):
                                 lambda t: _softplus_native_train(t, beta, True),
                                 fused_elementwise)
                         return _softplus_native_train(x, beta, False)
-                    if native and _dynamo_tracing():
-                        # in a torch.compile graph, the generic body, whose autograd
-                        # the compiler fuses.  Reason: accuracy.  torch's double
-                        # backward is 0 beyond its threshold (softplus''(25) in
-                        # float32 0 for 1.4e-11, 17% off at 15; decision 212).  (Not
-                        # ``wide``: there Dynamo's symbolic beta would fold the body's
-                        # split away, decision 127)
-                        return super().softplus(x, beta)
                 elif wide and eager(x):
                     return _k.torch_forward("softplus", x, (beta,),
                                             lambda t: _softplus_native(t, beta, True))
