@@ -345,7 +345,7 @@ def softplus_beta(xp, x, beta):
         # puts -1e4 first); the product can then neither overflow (NumPy warned of
         # beta = 1e31 at x = -1e10) nor stop short of exp's 0 (a beta of 1e-30 had
         # softplus(-inf) = 3e29, from a cap at -1e30)
-        lim = min(1.0e4 / beta, _SPLIT_RANGE[f32])
+        lim = min(SOFTPLUS_CAP / beta, _SPLIT_RANGE[f32])
         xn = xp.where(xn < -lim, -lim, xn)
         if beta in POW2:  # beta x exact
             b = beta
@@ -374,8 +374,8 @@ def softplus_beta(xp, x, beta):
         # SCALED_BETA takes the scaled product (as a number's)
         b = as_param(xp, beta, x)
         rng = _SPLIT_RANGE[f32]
-        low = b < 1.0e4 / rng
-        lim = xp.where(low, rng, 1.0e4 / xp.where(low, 1.0, b))
+        low = b < SOFTPLUS_CAP / rng
+        lim = xp.where(low, rng, SOFTPLUS_CAP / xp.where(low, 1.0, b))
         xn = xp.where(xn < -lim, -lim, xn)
         big = xp.abs(b) > SCALED_BETA
         p = b * xn
@@ -395,6 +395,10 @@ def softplus_beta(xp, x, beta):
         q = q - q * (bl / b)
     return xp.where(pos, x, 0.0) + q, e
 
+
+#: softplus_beta's cap on ``-beta x``: exp is 0 beyond it in every dtype (the derivative
+#: too), and the product of a capped x neither overflows nor stops short of exp's 0
+SOFTPLUS_CAP = 1.0e4
 
 #: softplus_beta's least beta whose product with x takes its error from b 2^-64 and x
 #: 2^64: where beta x is above -1e4, |x| is below 1e4 / beta, and the split's tail of x,

@@ -214,8 +214,8 @@ def _softplus_carried(x, beta):
     against ``F.softplus``'s 2, a first call 34 ms against a limit of 38; decision
     208); the same bounds (a beta below 1/2, where ``exp`` is subnormal and the result
     is not, keeps the generic body's ``exp(p / 2)``)."""
-    u = 2.0 ** math.ceil(math.log2(40.0 / beta))
-    xc = x.clamp(-1.0e4 / beta, u)
+    u = 2.0 ** math.ceil(math.log2(_softplus_threshold(torch.float64) / beta))
+    xc = x.clamp(-fm.SOFTPLUS_CAP / beta, u)
     p = xc * beta
     nd = torch.addcmul(p, xc, _device_scalar(beta, x), value=-1.0, out=p)  # -d, in p
     # -d sigmoid(p), in xc, by torch's softplus backward, whose exp(p) / (1 +
