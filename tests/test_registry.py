@@ -351,7 +351,7 @@ def test_a_pickled_adapter_loads_in_a_new_process(framework, make, tmp_path):
     if importlib.util.find_spec(framework) is None:
         pytest.skip(f"{framework} is not installed")
     path = str(tmp_path / "m.pkl")
-    save = (f"import pickle, torch, multiact\n" if framework == "torch" else
+    save = ("import pickle, torch, multiact\n" if framework == "torch" else
             "import pickle, multiact\n") + f"m = {make}\npickle.dump(m, open({path!r}, 'wb'))\n"
     load = (f"import pickle\nm = pickle.load(open({path!r}, 'rb'))\n"
             "print(type(m).__module__, repr(m).replace(chr(10), ' '))\n")

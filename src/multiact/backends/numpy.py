@@ -19,7 +19,6 @@ checks them against the generic body.
 from __future__ import annotations
 
 import math
-import sys
 from functools import partial
 
 import array_api_compat.numpy as _xp

@@ -49,7 +49,7 @@ except ImportError:  # printing sources (coverage, ahead-of-time compiles) needs
 from .._locks import ForkSafeLock
 from ._ops import LIBDEVICE, TRITON_TYPES as _TL, triton_cast as _to
 from ._tier import Pair
-from ._trace import (FLOATS, ROWS, Node, Unsupported, _topo, derivative, derivatives,
+from ._trace import (ROWS, Node, Unsupported, _topo, derivative, derivatives,
                      gpu_ndtr, print_node, trace_elementwise, trace_gated, trace_rows)
 
 __all__ = ["available", "interpreted", "forward", "backward", "rows", "has_elementwise", "ROWS",
@@ -240,7 +240,6 @@ def rows_source(fname, x, mask, out, single):
              "    row = tl.program_id(0).to(tl.int64)",
              "    base = row * ncols"]
     name = {}
-    scalar_done = set()
 
     def load(pad, name_):
         lines.append(f"{pad}v_x = tl.load(x_ptr + base + offs, mask=inb, other=0)")
