@@ -1192,6 +1192,36 @@ def test_mish_half_derivative_under_torch_func_and_forward_ad():
             assert err <= 1.0, (dtype, name, err)
 
 
+def test_hard_silu_half_derivative_rounded_once():
+    # decision 213: the backward of hard_silu's framework path formed (2x + 3) / 6 and
+    # its product with g in the half dtype, three roundings: 1 ulp off on 6,659 float16
+    # values of (-3, 3) with g = 1, where F.hardswish (float32, rounded once) is on
+    # none.  Every float16 and bfloat16 value of (-3, 3), g = 1 and a random g, against
+    # float64 rounded once
+    torch = pytest.importorskip("torch")
+    import ml_dtypes
+
+    rng = np.random.default_rng(0)
+    prev = multiact.kernels.set_mode("framework")
+    try:
+        grads = []
+        for dtype, np_dtype in ((torch.float16, np.float16),
+                                (torch.bfloat16, ml_dtypes.bfloat16)):
+            vals = np.arange(0, 1 << 16, dtype=np.uint16).view(np_dtype).astype(np.float32)
+            xs = vals[np.isfinite(vals) & (np.abs(vals) < 3)].astype(np.float64)
+            for gs in (np.ones_like(xs), rng.permutation(xs)):
+                x = torch.tensor(xs, dtype=dtype, requires_grad=True)
+                multiact.hard_silu(x).backward(torch.tensor(gs, dtype=dtype))
+                grads.append((dtype, np_dtype, xs, gs, x.grad))
+    finally:
+        multiact.kernels.set_mode(prev)
+    for dtype, np_dtype, xs, gs, got in grads:
+        ref = gs * (2.0 * xs + 3.0) / 6.0
+        spacing = np.spacing(np.abs(ref).astype(np_dtype)).astype(np.float64)
+        err = np.abs(got.double().numpy() - ref) / spacing
+        assert got.dtype == dtype and err.max() <= 0.5 + 2.0 ** -10, (dtype, err.max())
+
+
 def test_logsumexp_row_backward_takes_the_limits_with_no_host_read(monkeypatch):
     # decision 187: the backward of a logsumexp row kernel read one bool back from the
     # device on every call (whether any row's logsumexp was infinite), a wait for the
