@@ -116,6 +116,30 @@ def test_logsumexp(target, case, dtype, report):
     assert worst <= b
 
 
+@pytest.mark.dtypes("float64", "float32")
+@pytest.mark.parametrize("reps", [1, 20])
+def test_logsumexp_of_tied_maxima_and_small_terms(target, dtype, reps, report):
+    # decision 214: a sum of every term at once lost the terms below half an ulp of
+    # a partial sum that held the maxima; near 0 that passed the bound (float32 16.6
+    # ulp on PyTorch, 15.4-36 on JAX: the maxima taken in S where T was 1 or more).
+    # The maxima are counted and the rest summed apart.  One row each, and twenty
+    # copies (PyTorch's path past 2^14 elements, which splits the slices near 0)
+    lo, n = (-16.6, 1000) if dtype == "float32" else (-36.7, 3000)
+    base = np.array([[0.0, 0.0] + [lo] * n, [0.0, -0.6] + [lo] * n,
+                     [0.0, 0.0] + [lo + 0.6] * n, [0.0, -0.3] + [lo - 0.4] * n])
+    data = round_to(base, dtype)
+    val = np.tile(R.logsumexp(data)[0], reps)
+    data = np.tile(data, (reps, 1))
+    for axis, y in ((-1, multiact.logsumexp(target.asarray(data, dtype), axis=-1)),
+                    (None, multiact.logsumexp(target.asarray(data[0], dtype)))):
+        y = target.to_numpy(y).reshape(-1)
+        want, rows = (val, data) if axis == -1 else (val[:1], data[:1])
+        err = shift_scaled_error(y, want, rows, dtype)
+        worst, b = float(err.max()), bound("logsumexp", dtype)
+        _cell(report, "logsumexp", target, dtype, worst, b)
+        assert worst <= b, (axis, err)
+
+
 @pytest.mark.parametrize("axis", [-1, (0, 1), None], ids=["-1", "(0,1)", "None"])
 def test_logsumexp_axes_keepdims(target, axis):
     data = np.random.default_rng(5).standard_normal((3, 4, 5))

@@ -1028,35 +1028,46 @@ def _sigmoid_bwd_of_x(x, g):
 
 def _lse(x, dim, m):
     """``log(sum(exp(x - m)))`` along ``dim`` for slices with a finite max ``m``: the
-    generic body's sums and log (``fm.unit_sums``, ``fm.log_abs``).  What differs is
-    where the rest is summed.  ``S = sum(exp(x - m))`` counts each maximum as
-    exactly 1; the rest ``R`` (the entries below the max) is needed only in the
-    slices that take ``log1p(R)`` (``S < 1.5``), so only those slices are gathered
-    and summed again.  Reason: speed.  The split sum over every slice (two selects,
-    two more sums) was most of the eager path's eight passes; this is four (max,
-    subtract, exp in place, sum) and the gathered slices.  Up to _SPLIT_ALL
-    elements, where an op's fixed cost is most of its time, every slice's rest is
-    summed (two ops; the generic body's values to an ulp) and the host read, the
-    gather and log_abs's general selects are skipped: ten ops, not some twenty
-    (float32, peaked and flat slices: 16 elements 31-36 us, from 59-88; 2^13 46,
-    from 60-100; 2^14 63-64, from 67-110)."""
+    generic body's split sum (``fm.unit_sums``, ``fm.log_abs``), ``T`` the count of
+    the maxima (each term exactly 1) and ``R`` the sum of the rest, apart.  What
+    differs is which slices are summed apart.  ``S = sum(exp(x - m))`` is within
+    some 18 eps of itself (torch.sum's cascade, which loses the terms below half an
+    ulp of a partial sum that holds the maxima: _CASCADE), so its log is within as
+    many eps, inside the bound where the result and the maximum are not both small; only
+    the other slices, and those that take ``log1p(R)`` (``S < 1.5``), are gathered
+    and split.  Reason: speed.  The split of every slice (the maxima, their count,
+    the rest zeroed, its sum) took 2.2x the time of this path's forward at 1e7 float32
+    (rows of 10000 entries of randn, none of them gathered here); this is four passes
+    (max, subtract, exp in place, sum) and the gathered slices.  A logsumexp near 0
+    whose slice holds two or more maxima took ``log(S)``: 16.6 ulp in float32 on ``[0,
+    0] + [-16.6] * 300``, the bound 12 (decision 214).  Up to _SPLIT_ALL elements,
+    where an op's fixed cost is most of its time, every slice is split and the host
+    read and the gather are skipped."""
     e = torch.sub(x, m).exp_()
+    if x.numel() <= _SPLIT_ALL:
+        top = x == m
+        t = top.sum(dim, keepdim=True, dtype=e.dtype)  # exact: a count below 2^24
+        return fm.log_abs(NS, t, _slice_sum(e.masked_fill_(top, 0.0), dim))[0]
     s = _slice_sum(e, dim)  # (float64 past 2^20 entries: 96 ulp of a peaked slice's
     # logsumexp at 2^22 with torch.sum's float32 cascade)
-    if x.numel() <= _SPLIT_ALL:
-        # S >= 1 (the maximum's own term is 1); S < 1.5: one maximum, T = 1, log1p(R)
-        r = _slice_sum(e.masked_fill_(x == m, 0.0), dim)
-        return torch.where(s < 1.5, torch.log1p(r), torch.log(s))
-    near = (s >= 1.0) & (s < 1.5)
-    r = torch.zeros_like(s)
-    if bool(near.any()):
-        pick = near.movedim(dim, -1).squeeze(-1)  # the slices that need R, gathered
+    lse = torch.log(s)
+    apart = (s < 1.5) | ((m.abs() < _LSE_APART) & ((m + lse).abs() < _LSE_APART))
+    if bool(apart.any()):
+        pick = apart.movedim(dim, -1).squeeze(-1)  # the slices to split, gathered
         xs, ms = x.movedim(dim, -1)[pick], m.movedim(dim, -1)[pick]
         sh = xs - ms
-        r.movedim(dim, -1)[pick] = _slice_sum(_where_bits(NS, sh == 0, 0.0, sh.exp_()), -1)
-    # unit_sums's (T, R): T = 1 and R where S < 1.5, T = S and R = 0 elsewhere
-    lse, _ = fm.log_abs(NS, torch.where(near, 1.0, s), r)
+        top = sh == 0
+        t = top.sum(-1, keepdim=True, dtype=e.dtype)
+        r = _slice_sum(_where_bits(NS, top, 0.0, sh.exp_()), -1)
+        lse.movedim(dim, -1)[pick] = fm.log_abs(NS, t, r)[0]
     return lse
+
+
+#: _lse splits the slices whose result and maximum are both below this in magnitude:
+#: torch.sum's cascade of a slice is within some 18 eps of the sum (_CASCADE), and
+#: its log within as many eps absolute, 4.5 ulp of a result of 4 or more (an ulp is
+#: 4 eps there; the bounds 12 and 40)
+_LSE_APART = 4.0
 
 
 #: log_softmax: torch's value is kept where every entry of the slice is below
@@ -1078,7 +1089,8 @@ _LARGE = 1 << 16
 _ACROSS = 32
 
 
-#: _lse sums every slice's rest up to this many elements (no host read, no gather)
+#: log_softmax's split sum of every slice (no gather of the near ones) up to this
+#: many elements
 _SPLIT_ALL = 1 << 14
 
 
