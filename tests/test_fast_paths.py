@@ -571,6 +571,28 @@ def test_torch_eager_logsumexp_is_the_split_sum(target, rows):
 
 
 @pytest.mark.backends("torch")
+@pytest.mark.parametrize("reps", [1, 20])
+def test_torch_eager_logsumexp_sums_a_split_slice_in_float64(target, reps):
+    # decision 214: a slice near 0 is split, its maxima counted and its rest summed
+    # apart, in float64: torch.sum of the rest in float32 lost the terms below half an
+    # ulp of the rest's own partial sums ([0, -0.6] + [-16.2] * 3000: 14.9 ulp, the
+    # bound 12).  One row (the small path) and twenty (the gather), forward and the
+    # CPU training Function's
+    torch = pytest.importorskip("torch")
+    from multiact._check import reference as R
+    from multiact._check.score import round_to, shift_scaled_error
+
+    for d, n in ((-16.2, 3000), (-16.4, 1000)):
+        data = round_to(np.array([[0.0, -0.6] + [d] * n]), "float32")
+        want = R.logsumexp(data)[0]
+        x = torch.tensor(np.tile(data, (reps, 1)), dtype=torch.float32)
+        for t in (x, x.clone().requires_grad_()):
+            y = multiact.logsumexp(t, axis=-1).detach()[:1].double().numpy()
+            err = float(shift_scaled_error(y, want, data, "float32")[0])
+            assert err <= BY_NAME["logsumexp"].bound("float32"), (d, n, t.requires_grad, err)
+
+
+@pytest.mark.backends("torch")
 def test_torch_tanh_shrink_in_place_is_the_generic_body_to_the_bit(target):
     # the eager forward writes the generic body's continued fraction again, in place:
     # it must give the same bits (every value of a dense sample, and the special ones)

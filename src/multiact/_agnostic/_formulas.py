@@ -496,11 +496,12 @@ def unit_sums(xp, sh, e, axes):
     ``S - R``'s, the maxima's terms').  Two sums, as ``split_sums``, but ``S`` sums
     ``e`` itself (no select before it), so a compiler can fuse it with the
     exponential.  ``T`` is counted, not taken as ``S``: a sum of every term at once
-    loses the terms below half an ulp of the partial sums that hold two or more
-    maxima (XLA's float32 sum of ``[0, 0] + [-16.6] * 300``: 15.4 ulp of its
-    logsumexp, the bound 12; decision 214), where ``R`` apart keeps them.  (Where
-    ``S`` is so large that its own error reaches 1/2, the count is off by that
-    error, as ``S`` was.)"""
+    loses the terms below half an ulp of the partial sums that hold the maxima (XLA's
+    float32 sum of ``[0, 0] + [-16.6] * 300``: 15.4 ulp of its logsumexp, the bound
+    12; decision 214), where ``R`` apart keeps them.  ``R``'s own sum still loses
+    the terms below half an ulp of its large terms (JAX: 34 ulp on ``[0, -0.6] +
+    [-17.5] * 3000``; left, decision 214).  (Where ``S`` is so large that its own
+    error reaches 1/2, the count is off by that error, as ``S`` was.)"""
     s = xp.sum(e, axis=axes, keepdims=True)
     r = xp.sum(xp.where(sh == 0, 0.0, e), axis=axes, keepdims=True)
     d = s - r

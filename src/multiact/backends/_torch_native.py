@@ -1030,36 +1030,47 @@ def _lse(x, dim, m):
     """``log(sum(exp(x - m)))`` along ``dim`` for slices with a finite max ``m``: the
     generic body's split sum (``fm.unit_sums``, ``fm.log_abs``), ``T`` the count of
     the maxima (each term exactly 1) and ``R`` the sum of the rest, apart.  What
-    differs is which slices are summed apart.  ``S = sum(exp(x - m))`` is within
-    some 18 eps of itself (torch.sum's cascade, which loses the terms below half an
-    ulp of a partial sum that holds the maxima: _CASCADE), so its log is within as
-    many eps, inside the bound where the result and the maximum are not both small; only
-    the other slices, and those that take ``log1p(R)`` (``S < 1.5``), are gathered
-    and split.  Reason: speed.  The split of every slice (the maxima, their count,
-    the rest zeroed, its sum) took 2.2x the time of this path's forward at 1e7 float32
-    (rows of 10000 entries of randn, none of them gathered here); this is four passes
-    (max, subtract, exp in place, sum) and the gathered slices.  A logsumexp near 0
-    whose slice holds two or more maxima took ``log(S)``: 16.6 ulp in float32 on ``[0,
-    0] + [-16.6] * 300``, the bound 12 (decision 214).  Up to _SPLIT_ALL elements,
-    where an op's fixed cost is most of its time, every slice is split and the host
-    read and the gather are skipped."""
+    differs is which slices are summed apart, and how.  ``S = sum(exp(x - m))`` in
+    the tensor's dtype is within some 18 eps of itself (torch.sum's cascade:
+    _CASCADE; it loses the terms below half an ulp of a partial sum that holds a
+    large term), so its log within as many eps absolute, 4.5 ulp of a result or
+    maximum of magnitude 4 or more; a slice of ``n < 25`` entries within ``n - 1``
+    half eps (any order of a sum of positive terms), as far from 0 as ``(n - 1) /
+    6``.  Where both are below that (a slice near 0), and where ``S < 1.5`` (``log1p(R)``), the slices are split, ``T`` and ``R``
+    summed in float64, where no term is lost: gathered, or where most slices are
+    such, every slice in place.  Reason: speed and accuracy.  The split of every
+    slice in the tensor's dtype took 2.2x the time of this path's forward at 1e7
+    float32 (rows of 10000 entries of randn, none of them split here), and still
+    lost the terms below half an ulp of the rest's own partial sums (``[0, -0.6] +
+    [-16.2] * 3000`` in float32: 14.9 ulp); ``log(S)`` in float32 was 16.6 ulp on
+    ``[0, 0] + [-16.6] * 300``, the bound 12 (decision 214).  Up to _SPLIT_ALL
+    elements, where an op's fixed cost is most of its time, every slice is split
+    and the host read is skipped."""
     e = torch.sub(x, m).exp_()
     if x.numel() <= _SPLIT_ALL:
         top = x == m
-        t = top.sum(dim, keepdim=True, dtype=e.dtype)  # exact: a count below 2^24
-        return fm.log_abs(NS, t, _slice_sum(e.masked_fill_(top, 0.0), dim))[0]
+        t = top.sum(dim, keepdim=True, dtype=torch.float64)  # (exact: a count)
+        r = e.masked_fill_(top, 0.0).sum(dim, keepdim=True, dtype=torch.float64)
+        return fm.log_abs(NS, t, r)[0].to(x.dtype)
     s = _slice_sum(e, dim)  # (float64 past 2^20 entries: 96 ulp of a peaked slice's
     # logsumexp at 2^22 with torch.sum's float32 cascade)
     lse = torch.log(s)
-    apart = (s < 1.5) | ((m.abs() < _LSE_APART) & ((m + lse).abs() < _LSE_APART))
-    if bool(apart.any()):
+    near = _LSE_APART * min(x.shape[dim] - 1, 24) / 24  # (short slices: n - 1 roundings)
+    apart = (s < 1.5) | ((m.abs() < near) & ((m + lse).abs() < near))
+    many = int(apart.sum())
+    if 2 * many > apart.numel():  # most slices: each in place, no gather
+        top = x == m
+        t = top.sum(dim, keepdim=True, dtype=torch.float64)
+        r = e.masked_fill_(top, 0.0).sum(dim, keepdim=True, dtype=torch.float64)
+        return torch.where(apart, fm.log_abs(NS, t, r)[0].to(x.dtype), lse)
+    if many:
         pick = apart.movedim(dim, -1).squeeze(-1)  # the slices to split, gathered
         xs, ms = x.movedim(dim, -1)[pick], m.movedim(dim, -1)[pick]
         sh = xs - ms
         top = sh == 0
-        t = top.sum(-1, keepdim=True, dtype=e.dtype)
-        r = _slice_sum(_where_bits(NS, top, 0.0, sh.exp_()), -1)
-        lse.movedim(dim, -1)[pick] = fm.log_abs(NS, t, r)[0]
+        t = top.sum(-1, keepdim=True, dtype=torch.float64)
+        r = _where_bits(NS, top, 0.0, sh.exp_()).sum(-1, keepdim=True, dtype=torch.float64)
+        lse.movedim(dim, -1)[pick] = fm.log_abs(NS, t, r)[0].to(lse.dtype)
     return lse
 
 
@@ -1089,8 +1100,8 @@ _LARGE = 1 << 16
 _ACROSS = 32
 
 
-#: log_softmax's split sum of every slice (no gather of the near ones) up to this
-#: many elements
+#: _lse and log_softmax split every slice (no host read, no gather of the slices
+#: that need it) up to this many elements
 _SPLIT_ALL = 1 << 14
 
 

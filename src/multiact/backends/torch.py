@@ -417,7 +417,9 @@ _k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",), _FLOORED),
              "32,768 for training; float32, float16, bfloat16")
 # logsumexp and logmeanexp along the last axis (rows of 64, 200 and 1000 entries,
 # 2^11-2^16 elements).  logsumexp's framework path (_lse; ten ops up to 2^14
-# elements, the gathered rest above) against the row kernel's call (26-68 us):
+# elements, the gathered rest above; measured before decision 214, whose split of
+# every slice in float64 up to 2^14 and of the slices near 0 above was not measured
+# against these) against the row kernel's call (26-68 us):
 # forward 0.62-0.85 of its time at 2^12-2^13 in float32, 0.19-0.97 above, 0.76-1.00
 # at 2^11 (float16 and bfloat16: 0.47-0.82 from 2^11); with backward it lost in
 # float32 up to 2^14 (0.93-1.52) and won from 2^15 (0.52-0.56; 0.45-0.75 up to 2^18),
