@@ -1036,9 +1036,12 @@ def _lse(x, dim, m):
     large term), so its log within as many eps absolute, 4.5 ulp of a result or
     maximum of magnitude 4 or more; a slice of ``n < 25`` entries within ``n - 1``
     half eps (any order of a sum of positive terms), as far from 0 as ``(n - 1) /
-    6``.  Where both are below that (a slice near 0), and where ``S < 1.5`` (``log1p(R)``), the slices are split, ``T`` and ``R``
-    summed in float64, where no term is lost: gathered, or where most slices are
-    such, every slice in place.  Reason: speed and accuracy.  The split of every
+    6``.  Where both are below that (a slice near 0), and where ``S < 1.5``
+    (``log1p(R)``), the slices are split, ``T`` and ``R`` summed in float64 (a
+    float32 slice's terms: none is lost; a float64 slice's rest is torch's float64
+    sum, which loses as the float32 one did, past the bound only on slices of
+    millions of entries: decision 214): gathered, or where most slices are such,
+    every slice in place.  Reason: speed and accuracy.  The split of every
     slice in the tensor's dtype took 2.2x the time of this path's forward at 1e7
     float32 (rows of 10000 entries of randn, none of them split here), and still
     lost the terms below half an ulp of the rest's own partial sums (``[0, -0.6] +
