@@ -1051,10 +1051,7 @@ def _lse(x, dim, m):
     and the host read is skipped."""
     e = torch.sub(x, m).exp_()
     if x.numel() <= _SPLIT_ALL:
-        top = x == m
-        t = top.sum(dim, keepdim=True, dtype=torch.float64)  # (exact: a count)
-        r = e.masked_fill_(top, 0.0).sum(dim, keepdim=True, dtype=torch.float64)
-        return fm.log_abs(NS, t, r)[0].to(x.dtype)
+        return _lse_split(e, x == m, dim).to(x.dtype)
     s = _slice_sum(e, dim)  # (float64 past 2^20 entries: 96 ulp of a peaked slice's
     # logsumexp at 2^22 with torch.sum's float32 cascade)
     lse = torch.log(s)
@@ -1062,19 +1059,23 @@ def _lse(x, dim, m):
     apart = (s < 1.5) | ((m.abs() < near) & ((m + lse).abs() < near))
     many = int(apart.sum())
     if 2 * many > apart.numel():  # most slices: each in place, no gather
-        top = x == m
-        t = top.sum(dim, keepdim=True, dtype=torch.float64)
-        r = e.masked_fill_(top, 0.0).sum(dim, keepdim=True, dtype=torch.float64)
-        return torch.where(apart, fm.log_abs(NS, t, r)[0].to(x.dtype), lse)
+        return torch.where(apart, _lse_split(e, x == m, dim).to(x.dtype), lse)
     if many:
         pick = apart.movedim(dim, -1).squeeze(-1)  # the slices to split, gathered
         xs, ms = x.movedim(dim, -1)[pick], m.movedim(dim, -1)[pick]
         sh = xs - ms
         top = sh == 0
-        t = top.sum(-1, keepdim=True, dtype=torch.float64)
-        r = _where_bits(NS, top, 0.0, sh.exp_()).sum(-1, keepdim=True, dtype=torch.float64)
-        lse.movedim(dim, -1)[pick] = fm.log_abs(NS, t, r)[0].to(lse.dtype)
+        lse.movedim(dim, -1)[pick] = _lse_split(sh.exp_(), top, -1).to(lse.dtype)
     return lse
+
+
+def _lse_split(e, top, dim):
+    """_lse's split of the slices of ``e = exp(x - m)`` along ``dim``: the maxima
+    (``top``) counted and the rest summed apart, both in float64, and their log
+    (``fm.log_abs``), in float64; ``e`` is written (the maxima zeroed)."""
+    t = top.sum(dim, keepdim=True, dtype=torch.float64)  # (exact: a count)
+    r = e.masked_fill_(top, 0.0).sum(dim, keepdim=True, dtype=torch.float64)
+    return fm.log_abs(NS, t, r)[0]
 
 
 #: _lse splits the slices whose result and maximum are both below this in magnitude:
