@@ -140,6 +140,38 @@ def test_logsumexp_of_tied_maxima_and_small_terms(target, dtype, reps, report):
         assert worst <= b, (axis, err)
 
 
+#: rows [m] + [x1] * (n - 1) whose result and maximum are both near 0, x1 far below
+#: (decision 215's search: each was over the bound on PyTorch, NumPy and JAX before)
+_NEAR0_ROWS = {
+    "float32": ((-1.3842208318237681e-05, -10.450068473815918, 2),
+                (-0.0009312800830230117, -9.404244422912598, 24),
+                (-0.014896868728101254, -10.481335639953613, 1000)),
+    "float64": ((-3.5450041211951198e-15, -32.59735153296203, 2),
+                (-3.538761806843284e-15, -35.73570498036542, 24),
+                (-1.3393371568313303e-12, -33.40837925530121, 1000)),
+}
+
+
+@pytest.mark.dtypes("float64", "float32")
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+def test_logsumexp_near_0_of_entries_far_below(target, dtype, masked, report):
+    # decision 215: x - m rounds to half an ulp of itself, the same in every term,
+    # against an ulp of a result near 0 (16-19 ulp of float32, 55-64 of float64, the
+    # bounds 12 and 40).  A slice whose maximum is near 0 is shifted by 0.  Twenty
+    # copies of each row (PyTorch's path past 2^14 elements), with and without a
+    # mask (the generic body on NumPy and PyTorch)
+    for m, x1, n in _NEAR0_ROWS[dtype]:
+        data = round_to(np.tile(np.array([[m] + [x1] * (n - 1)]), (20, 1)), dtype)
+        want = R.logsumexp(data[:1])[0]
+        where = target.asarray(np.ones(data.shape, bool)) if masked else None
+        y = target.to_numpy(multiact.logsumexp(target.asarray(data, dtype), axis=-1,
+                                               where=where))
+        err = shift_scaled_error(y, np.repeat(want, len(data)), data, dtype)
+        worst, b = float(err.max()), bound("logsumexp", dtype)
+        _cell(report, "logsumexp", target, dtype, worst, b)
+        assert worst <= b, (n, err.max())
+
+
 @pytest.mark.parametrize("axis", [-1, (0, 1), None], ids=["-1", "(0,1)", "None"])
 def test_logsumexp_axes_keepdims(target, axis):
     data = np.random.default_rng(5).standard_normal((3, 4, 5))

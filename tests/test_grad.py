@@ -1083,6 +1083,46 @@ def test_logsumexp_gradient_at_a_weighted_maximum_keeps_relative_accuracy(ad_tar
                                        err_msg=f"{dt.__name__} share {share}")
 
 
+def test_logsumexp_gradient_near_0_keeps_relative_accuracy(ad_target):
+    # decision 215: a slice whose maximum is near 0 is shifted by 0, exactly, where
+    # x - m rounded each weight e^(x - m) by up to |x - m| eps / 2 relatively (JAX's
+    # grad and torch.func's, the generic route: 40-84 eps on such rows), and the
+    # maximum is a constant of differentiation (decision 195's rounding); against
+    # mpmath.  (PyTorch's eager backward, exp((x - m) - r), keeps decision 116's
+    # |x - m| eps)
+    import mpmath
+
+    mpmath.mp.dps = 50
+    rng = np.random.default_rng(215)
+    for dt in (np.float32, np.float64):
+        if dt == np.float64 and ad_target.backend == "jax":
+            import jax
+
+            if not jax.config.jax_enable_x64:
+                continue
+        m = rng.uniform(-1, 1, 8) * np.exp2(rng.uniform(-20, 1, 8))
+        a = m[:, None] - np.abs(rng.standard_normal((8, 5))) * rng.uniform(5, 15, (8, 1))
+        a[:, 0] = m
+        a = a.astype(dt)
+        want = np.empty(a.shape)
+        for i in range(len(a)):
+            terms = [mpmath.exp(mpmath.mpf(float(u))) for u in a[i]]
+            total = mpmath.fsum(terms)
+            want[i] = [float(t / total) for t in terms]
+        if ad_target.backend == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            g = np.asarray(jax.grad(lambda u: jnp.sum(multiact.logsumexp(u, axis=1)))(
+                jnp.asarray(a)), np.float64)
+        else:
+            import torch
+
+            g = torch.func.grad(lambda u: multiact.logsumexp(u, axis=1).sum())(
+                torch.tensor(a)).numpy().astype(np.float64)
+        np.testing.assert_allclose(g, want, rtol=3 * np.finfo(dt).eps, err_msg=dt.__name__)
+
+
 def test_logsumexp_gradient_in_a_weight_at_zero(ad_target):
     # d/db_i log sum b e^a = e^(a_i) / S also where b_i == 0 (it was 0: the entry's
     # exp was masked out, and a weight at 0 never moved)
