@@ -1720,3 +1720,22 @@ def test_torch_masked_logsumexp_is_the_framework_paths_of_the_masked_input(targe
     (want,) = torch.autograd.grad(torch.logsumexp(m, -1), t64, g.double())
     torch.testing.assert_close(got.double(), want, rtol=1e-6, atol=1e-7)
     assert not got[..., ~causal].any()
+
+
+@pytest.mark.backends("torch")
+def test_torch_identity_returns_a_float_tensor_itself(target):
+    # decision 216: a float tensor is returned as it is, without the generic route
+    # (the body's answer, and jax.nn.identity's); integers are kept, bool promoted,
+    # and a gradient flows through
+    torch = pytest.importorskip("torch")
+    for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        x = torch.arange(4.0).to(dt)
+        assert multiact.identity(x) is x
+    xi = torch.arange(4, dtype=torch.int32)
+    yi = multiact.identity(xi)
+    assert yi.dtype == torch.int32 and torch.equal(yi, xi)
+    yb = multiact.identity(torch.tensor([True, False]))
+    assert yb.dtype == torch.get_default_dtype() and yb.tolist() == [1.0, 0.0]
+    xg = torch.tensor([1.0, -2.0], requires_grad=True)
+    multiact.identity(xg).mul(3.0).sum().backward()
+    assert xg.grad.tolist() == [3.0, 3.0]

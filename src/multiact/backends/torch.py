@@ -618,6 +618,11 @@ class TorchBackend(Backend):
 
     # -- native kernels: right values and derivatives on every route -----------------------
 
+    @special("speed: a float tensor is the body's answer itself, returned without the "
+             "generic route's checks (1.0 us a call against torch.nn.Identity's 0.85)")
+    def identity(self, x):
+        return x if x.dtype in _FLOATS else super().identity(x)
+
     @special("speed: torch.relu, whose backward gives relu'(0) = 0, at the parameters' "
              "defaults")
     def relu(self, x, *params):
