@@ -1042,44 +1042,63 @@ def test_a_backward_kernel_never_takes_a_legacy_batched_cotangent():
     assert not batched
 
 
+def _lse_ad_dtypes(ad_target):
+    """float32, and float64 where the backend holds it (JAX: with x64)."""
+    if ad_target.backend == "jax":
+        import jax
+
+        return (np.float32, np.float64) if jax.config.jax_enable_x64 else (np.float32,)
+    return (np.float32, np.float64)
+
+
+def _lse_weights(a, b=None):
+    """logsumexp's gradient, ``b e^a / sum(b e^a)`` row by row, from mpmath."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    want = np.empty(a.shape)
+    for i in range(len(a)):
+        terms = [mpmath.mpf(1 if b is None else float(v)) * mpmath.exp(mpmath.mpf(float(u)))
+                 for u, v in zip(a[i], a[i] if b is None else b[i])]
+        total = mpmath.fsum(terms)
+        want[i] = [float(t / total) for t in terms]
+    return want
+
+
+def _lse_grad(ad_target, a, b=None):
+    """The gradient of ``sum(logsumexp(a, axis=1, b=b))``: JAX's grad, or on
+    PyTorch autograd of the eager route with ``b`` and ``torch.func.grad`` (the
+    generic route) without."""
+    if ad_target.backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        bb = None if b is None else jnp.asarray(b)
+        return np.asarray(jax.grad(lambda u: jnp.sum(multiact.logsumexp(u, axis=1, b=bb)))(
+            jnp.asarray(a)), np.float64)
+    import torch
+
+    if b is None:
+        return torch.func.grad(lambda u: multiact.logsumexp(u, axis=1).sum())(
+            torch.tensor(a)).numpy().astype(np.float64)
+    t = torch.tensor(a, requires_grad=True)
+    multiact.logsumexp(t, axis=1, b=torch.tensor(b)).sum().backward()
+    return t.grad.numpy().astype(np.float64)
+
+
 def test_logsumexp_gradient_at_a_weighted_maximum_keeps_relative_accuracy(ad_target):
     # decision 195: autodiff through the slice's maximum m sent a rounding of eps to
     # the maximum's entry, whose derivative is its share of the sum: float32 2.567e-7
     # for 3.759e-7 (32% off) at a = [0.5, 3, 2], b = [1, 1e-7, 0.5]; against mpmath
-    import mpmath
-
-    mpmath.mp.dps = 50
     rng = np.random.default_rng(195)
-    for dt in (np.float32, np.float64):
-        if dt == np.float64 and ad_target.backend == "jax":
-            import jax
-
-            if not jax.config.jax_enable_x64:
-                continue
+    for dt in _lse_ad_dtypes(ad_target):
         for share in (1e-3, 1e-7, 1e-12):
             a = rng.normal(size=(4, 6)).astype(dt)
             b = rng.uniform(0.5, 2.0, size=(4, 6)).astype(dt)
             top = np.argmax(a, axis=1)
             b[np.arange(4), top] = share  # (the maximum's weight: its share is tiny)
-            want = np.empty((4, 6))
-            for i in range(4):
-                terms = [mpmath.mpf(float(v)) * mpmath.exp(mpmath.mpf(float(u)))
-                         for u, v in zip(a[i], b[i])]
-                total = mpmath.fsum(terms)
-                want[i] = [float(t / total) for t in terms]
-            if ad_target.backend == "jax":
-                import jax
-                import jax.numpy as jnp
-
-                g = np.asarray(jax.grad(lambda u: jnp.sum(multiact.logsumexp(
-                    u, axis=1, b=jnp.asarray(b))))(jnp.asarray(a)), np.float64)
-            else:
-                import torch
-
-                t = torch.tensor(a, requires_grad=True)
-                multiact.logsumexp(t, axis=1, b=torch.tensor(b)).sum().backward()
-                g = t.grad.numpy().astype(np.float64)
-            np.testing.assert_allclose(g, want, rtol=8 * np.finfo(dt).eps,
+            np.testing.assert_allclose(_lse_grad(ad_target, a, b), _lse_weights(a, b),
+                                       rtol=8 * np.finfo(dt).eps,
                                        err_msg=f"{dt.__name__} share {share}")
 
 
@@ -1090,37 +1109,14 @@ def test_logsumexp_gradient_near_0_keeps_relative_accuracy(ad_target):
     # maximum is a constant of differentiation (decision 195's rounding); against
     # mpmath.  (PyTorch's eager backward, exp((x - m) - r), keeps decision 116's
     # |x - m| eps)
-    import mpmath
-
-    mpmath.mp.dps = 50
     rng = np.random.default_rng(215)
-    for dt in (np.float32, np.float64):
-        if dt == np.float64 and ad_target.backend == "jax":
-            import jax
-
-            if not jax.config.jax_enable_x64:
-                continue
+    for dt in _lse_ad_dtypes(ad_target):
         m = rng.uniform(-1, 1, 8) * np.exp2(rng.uniform(-20, 1, 8))
         a = m[:, None] - np.abs(rng.standard_normal((8, 5))) * rng.uniform(5, 15, (8, 1))
         a[:, 0] = m
         a = a.astype(dt)
-        want = np.empty(a.shape)
-        for i in range(len(a)):
-            terms = [mpmath.exp(mpmath.mpf(float(u))) for u in a[i]]
-            total = mpmath.fsum(terms)
-            want[i] = [float(t / total) for t in terms]
-        if ad_target.backend == "jax":
-            import jax
-            import jax.numpy as jnp
-
-            g = np.asarray(jax.grad(lambda u: jnp.sum(multiact.logsumexp(u, axis=1)))(
-                jnp.asarray(a)), np.float64)
-        else:
-            import torch
-
-            g = torch.func.grad(lambda u: multiact.logsumexp(u, axis=1).sum())(
-                torch.tensor(a)).numpy().astype(np.float64)
-        np.testing.assert_allclose(g, want, rtol=3 * np.finfo(dt).eps, err_msg=dt.__name__)
+        np.testing.assert_allclose(_lse_grad(ad_target, a), _lse_weights(a),
+                                   rtol=3 * np.finfo(dt).eps, err_msg=dt.__name__)
 
 
 def test_logsumexp_gradient_in_a_weight_at_zero(ad_target):
