@@ -153,19 +153,20 @@ _NEAR0_ROWS = {
 
 
 @pytest.mark.dtypes("float64", "float32")
-@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
-def test_logsumexp_near_0_of_entries_far_below(target, dtype, masked, report):
+@pytest.mark.parametrize("how", ["plain", "where", "b"])
+def test_logsumexp_near_0_of_entries_far_below(target, dtype, how, report):
     # decision 215: x - m rounds to half an ulp of itself, the same in every term,
     # against an ulp of a result near 0 (16-19 ulp of float32, 55-64 of float64, the
-    # bounds 12 and 40).  A slice whose maximum is near 0 is shifted by 0.  Twenty
-    # copies of each row (PyTorch's path past 2^14 elements), with and without a
-    # mask (the generic body on NumPy and PyTorch)
+    # bounds 12 and 40).  Its error is added back (the generic body) or the slice
+    # shifted by 0 (PyTorch's and NumPy's fast paths).  Twenty copies of each row
+    # (PyTorch's path past 2^14 elements), plain, with a mask of ones and with
+    # weights of ones (the generic body on NumPy and PyTorch)
     for m, x1, n in _NEAR0_ROWS[dtype]:
         data = round_to(np.tile(np.array([[m] + [x1] * (n - 1)]), (20, 1)), dtype)
         want = R.logsumexp(data[:1])[0]
-        where = target.asarray(np.ones(data.shape, bool)) if masked else None
-        y = target.to_numpy(multiact.logsumexp(target.asarray(data, dtype), axis=-1,
-                                               where=where))
+        kw = {"where": target.asarray(np.ones(data.shape, bool))} if how == "where" else \
+            {"b": target.asarray(np.ones(data.shape), dtype)} if how == "b" else {}
+        y = target.to_numpy(multiact.logsumexp(target.asarray(data, dtype), axis=-1, **kw))
         err = shift_scaled_error(y, np.repeat(want, len(data)), data, dtype)
         worst, b = float(err.max()), bound("logsumexp", dtype)
         _cell(report, "logsumexp", target, dtype, worst, b)

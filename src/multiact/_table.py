@@ -342,7 +342,7 @@ TABLE: tuple[FuncInfo, ...] = (
     # units float64 and 11.1 float32 (logmeanexp 14.6 and 13.9) on every backend,
     # where the check's rows reach 0.5: the shift x - m's rounding weighs e^(x - m)
     # against the ulp of a maximum near 0 ([-3.52e-15, -33.28]: 31.6).  logsumexp
-    # now shifts such a slice by 0 (decision 215: at most 9.2 and 9 on its search);
+    # now adds that rounding back (decision 215: at most 9.9 and 9 on its search);
     # the bounds stay for decision 214's rows
     _row("logsumexp", Rd.logsumexp, Param("axis", Axes(), None),
          Param("b", Scale(), None), Param("keepdims", Flag(), False),

@@ -22,8 +22,8 @@ __all__ = [
     "SOFT_SIGN_CAP", "TANH_BY_EXP", "squash", "sigmoid", "sigmoid_of_exp", "softplus",
     "softplus_beta",
     "expm1_neg", "gated", "gelu_two_u", "tanh_by_exp",
-    "SHIFT_ERROR_NEAR", "shift_by_max", "split_sums", "unit_sums", "scaled_by_exp",
-    "log_abs", "count", "drop_axes", "known",
+    "SHIFT_ERROR_NEAR", "shift_by_max", "shift_error", "split_sums", "unit_sums",
+    "scaled_by_exp", "log_abs", "count", "drop_axes", "known",
 ]
 
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -459,7 +459,7 @@ def quotient(xp, a, b):
     return a / b
 
 
-def shift_by_max(xp, x, axes, mask, constant=False, near=None):
+def shift_by_max(xp, x, axes, mask, constant=False):
     """Masked input shifted by its maximum, with the contract's infinity rules.
 
     Returns ``(sh, m)``: ``sh`` is ``x - max`` (``-inf`` where masked out); where a
@@ -467,33 +467,48 @@ def shift_by_max(xp, x, axes, mask, constant=False, near=None):
     limit); a slice with no finite maximum (all ``-inf``/masked) keeps ``-inf``.
     Every entry equal to the maximum is exactly 0.  ``constant``: the shift is a
     constant of differentiation (``stop_gradient``; ``m`` itself is not).
-
-    ``near`` (logsumexp): a slice whose maximum is below it in magnitude is shifted
-    by 0 (``sh`` is ``x``, exactly), and ``(sh, m, lo)`` is returned, ``lo`` the
-    value its maxima are shifted to (that maximum, or 0).  Reason: accuracy.
-    ``x - m`` rounds to half an ulp of itself, the same in every term alike: against
-    an ulp of a result and maximum near 0 that was 17-22 ulp of float32 logsumexps
-    and 62 of float64 ones, the bounds 12 and 40 (decision 215); ``x - 0`` does not
-    round, and ``e^x`` of such a slice neither overflows nor loses a term that
-    weighs.
     """
     xm = x if mask is None else xp.where(mask, x, -_INF)
     m = xp.max(xm, axis=axes, keepdims=True)
     m_fin = xp.where(xp.isinf(m), 0.0, m)  # NaN stays NaN
     if constant:
         m_fin = xp.stop_gradient(m_fin)
-    lo = None if near is None else xp.where(xp.abs(m_fin) < near, m_fin, 0.0)
     posinf = m == _INF
-    sh = xp.where(posinf, 0.0, xp.shift(xm, m_fin if lo is None else m_fin - lo))
+    sh = xp.where(posinf, 0.0, xp.shift(xm, m_fin))
     sh = xp.where(posinf & (xm != _INF), -_INF, sh)
-    return (sh, m) if lo is None else (sh, m, lo)
+    return sh, m
 
 
-#: logsumexp shifts a slice whose maximum is below this in magnitude by 0, not by
-#: the maximum (``shift_by_max``'s ``near``): elsewhere the shift's rounding is within
-#: about an ulp of the larger of the result and the maximum (the terms whose shift
-#: rounds by more are too small to weigh; decision 215)
+def shift_error(xp, x, sh, m):
+    """``(x - m) - sh``: what the rounded shift ``sh = x - m`` of an entry by its
+    slice's maximum left out, as a constant of differentiation (logsumexp adds
+    ``e^sh d``, so that its terms are ``e^(x - m)`` to the first order).  ``(x - sh) -
+    m`` is exact where ``|x| >= |m|`` (Fast2Sum), which is where the error weighs: a
+    maximum near 0 and entries far below it (``x - m`` rounds to half an ulp of ``x``,
+    alike in every term: 16.5-21.8 ulp of float32 logsumexps near 0 and 57-63 of
+    float64 ones, the bounds 12 and 40; decision 215); where ``|m| > |x|`` it is
+    within half an ulp of ``m``, that error's size.  0 wherever ``sh`` or ``m`` is not
+    finite (masked, ``-inf`` and ``+inf`` entries, a slice of ``-inf``), computed from
+    finite stand-ins there, so no invalid operation is taken (NumPy's warning)."""
+    sh0 = xp.where(sh > -_INF, sh, 0.0)
+    d = (x - sh0) - xp.where(xp.abs(m) < _INF, m, 0.0)
+    return xp.stop_gradient(xp.where(xp.abs(d) < _INF, d, 0.0))
+
+
+#: PyTorch's and NumPy's forward paths of logsumexp shift a slice whose maximum is
+#: below this in magnitude by 0, not by the maximum (where a slice near 0 needs it):
+#: elsewhere the shift's rounding is within a few ulp of the larger of the result and
+#: the maximum (decision 215)
 SHIFT_ERROR_NEAR = 4.0
+
+
+def scaled_by_exp(xp, v, lo):
+    """``v e^-lo`` (a sum of a slice shifted by 0, as if shifted by its maximum
+    ``lo``): ``v + v expm1(-lo)`` where ``lo <= 0``, which rounds about once (``v
+    e^-lo`` rounded ``e^-lo`` and the product: 10.8 ulp of a float32 logsumexp near 0
+    where this is 9.2, the bound 12), ``v e^-lo`` above, where ``1 + expm1(-lo)``
+    cancels."""
+    return xp.where(lo > 0, v * xp.exp(-lo), v + v * xp.expm1(-lo))
 
 
 def split_sums(xp, sh, e, axes):
@@ -506,11 +521,9 @@ def split_sums(xp, sh, e, axes):
     return t, r
 
 
-def unit_sums(xp, sh, e, axes, lo=None):
+def unit_sums(xp, sh, e, axes):
     """``split_sums`` where every weight is 1 (no ``b``) and each slice's maximum is
-    shifted to exactly 0 (an all ``-inf`` slice sums 0), or to ``lo`` (``e^x`` of a
-    slice shifted by 0: ``shift_by_max``'s ``near``; ``S - R`` and ``R`` are then
-    scaled by ``e^-lo``, once a slice, ``scaled_by_exp``):
+    shifted to exactly 0 (an all ``-inf`` slice sums 0):
     each maximum contributes exactly 1, so ``S = sum(e) = T + R`` and ``T``, the
     count of the maxima, is ``S - R`` rounded to an integer (its derivative is
     ``S - R``'s, the maxima's terms').  Two sums, as ``split_sums``, but ``S`` sums
@@ -523,20 +536,9 @@ def unit_sums(xp, sh, e, axes, lo=None):
     [-17.5] * 3000``; left, decision 214).  (Where ``S`` is so large that its own
     error reaches 1/2, the count is off by that error, as ``S`` was.)"""
     s = xp.sum(e, axis=axes, keepdims=True)
-    r = xp.sum(xp.where(sh == (0.0 if lo is None else lo), 0.0, e), axis=axes, keepdims=True)
+    r = xp.sum(xp.where(sh == 0, 0.0, e), axis=axes, keepdims=True)
     d = s - r
-    if lo is not None:  # (the difference scaled, not S: its rounding is of the count's size)
-        d, r = scaled_by_exp(xp, d, lo), scaled_by_exp(xp, r, lo)
     return xp.round(d) + (d - xp.stop_gradient(d)), r
-
-
-def scaled_by_exp(xp, v, lo):
-    """``v e^-lo`` (a sum of a slice shifted by 0, ``shift_by_max``'s ``near``, as if
-    shifted by its maximum ``lo``): ``v + v expm1(-lo)`` where ``lo <= 0``, which
-    rounds about once (``v e^-lo`` rounded ``e^-lo`` and the product: 10.8 ulp of
-    a float32 logsumexp near 0 where this is 9.2, the bound 12), ``v e^-lo`` above,
-    where ``1 + expm1(-lo)`` cancels (its derivative 33 eps off at ``lo = 3.5``)."""
-    return xp.where(lo > 0, v * xp.exp(-lo), v + v * xp.expm1(-lo))
 
 
 def log_abs(xp, t, r):

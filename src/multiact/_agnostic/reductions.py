@@ -175,21 +175,21 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         out = xp.sum(a, axis=axis, keepdims=True) * 0.0 + fill
         sign = xp.zeros_like(out)
     else:
-        # the result takes no derivative through the shift, only through the sums:
-        # autodiff of m + log(T + R) in m is 1 - (T + R) / (1 + u), a rounding, sent
-        # to the maximum's entry, whose derivative is its weight's share (32% off at
-        # a share of 2e-7 in float32; decision 195).  Without weights a slice near 0
-        # is shifted by 0, not by its maximum (the shift's rounding: decision 215),
-        # its maxima's terms e^m, T counted as before; with weights the shift is the
-        # maximum (their cancellation is the contract's, decision 162)
+        # with weights, the result takes no derivative through the shift, only
+        # through the sums: autodiff of m + log(T + R) in m is 1 - (T + R) / (1 + u),
+        # a rounding, sent to the maximum's entry, whose derivative is its weight's
+        # share (32% off at a share of 2e-7 in float32; decision 195); without
+        # weights it cancels exactly (T is 1, and 1 + u is T + R), and m's derivative
+        # stays (an all -inf or +inf slice's: the contract's limits)
+        sh, m = fm.shift_by_max(xp, a, axis, mask, constant=b is not None)
+        # each term e^(a - m) to the first order: the rounded shift's error added, as a
+        # constant of differentiation, where the shift's rounding was 16.5-21.8 ulp of
+        # float32 results near 0 (decision 215); the derivatives are the shift by m's
+        e = xp.exp(sh)
+        e = e + xp.stop_gradient(e * fm.shift_error(xp, a, sh, m))
         if b is None:
-            sh, m, lo = fm.shift_by_max(xp, a, axis, mask, constant=True,
-                                        near=fm.SHIFT_ERROR_NEAR)
-            e = xp.exp(sh)
-            t, r = fm.unit_sums(xp, sh, e, axis, lo)
+            t, r = fm.unit_sums(xp, sh, e, axis)
         else:
-            sh, m = fm.shift_by_max(xp, a, axis, mask, constant=True)
-            e = xp.exp(sh)
             eb = e * b
             if nz is not None:
                 # an entry that b == 0 excludes adds 0, with the derivative in its b
@@ -205,8 +205,8 @@ def logsumexp(xp, a, axis=None, b=None, keepdims=False, return_sign=False, where
         lse, total = fm.log_abs(xp, t, r)
         if lb is not None:
             lse, total = lse + lb, total * sb
-        # (+inf's: m's derivative, the contract's [1, 0] for [inf, 0])
-        m = xp.where(m == _INF, m, xp.stop_gradient(m))
+        if b is not None:  # (+inf's: m's derivative, the contract's [1, 0] for [inf, 0])
+            m = xp.where(m == _INF, m, xp.stop_gradient(m))
         # total == 0 (all -inf, all excluded): -inf, and no gradient through m.
         out = xp.where(total == 0, -_INF, m + lse)
         # sign via where: array_api_compat's torch sign writes through a boolean

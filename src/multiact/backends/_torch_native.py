@@ -1073,9 +1073,10 @@ def _lse_split(x, m, dim):
     counted and the rest of ``exp(x - m)`` summed apart, both in float64, and their
     log (``fm.log_abs``), in float64.  The shift does not round: a float32 slice's
     is taken in float64 (exact, and so its exp: one conversion more), a float64
-    slice whose maximum is near 0 is shifted by 0 and its rest scaled by ``e^-m``
-    (the generic body's ``fm.shift_by_max`` with ``near``; a few ops more, on one
-    value a slice).  Reason: accuracy.  These are the slices near 0, where the
+    slice whose maximum is near 0 (``fm.SHIFT_ERROR_NEAR``) is shifted by 0 and its
+    rest scaled by ``e^-m`` (``fm.scaled_by_exp``; a few ops more, on one value a
+    slice: where the generic body adds each term's shift error, ``fm.shift_error``,
+    four ops an entry; this forward has its own backward).  Reason: accuracy.  These are the slices near 0, where the
     rounded shift was 17 ulp of float32 results and 62 of float64 ones (the bounds
     12 and 40; decision 215)."""
     top = x == m
