@@ -489,9 +489,11 @@ def shift_error(xp, x, sh, m):
     float64 ones, the bounds 12 and 40; decision 215); where ``|m| > |x|`` it is
     within half an ulp of ``m``, that error's size.  0 wherever ``sh`` or ``m`` is not
     finite (masked, ``-inf`` and ``+inf`` entries, a slice of ``-inf``), computed from
-    finite stand-ins there, so no invalid operation is taken (NumPy's warning)."""
+    finite stand-ins there, so no invalid operation is taken (NumPy's warning); an
+    entry whose shift overflowed (``sh`` is ``-inf``) takes ``x - m`` again, through
+    ``shift``, which overflows as the shift did, silently."""
     sh0 = xp.where(sh > -_INF, sh, 0.0)
-    d = (x - sh0) - xp.where(xp.abs(m) < _INF, m, 0.0)
+    d = xp.shift(x - sh0, xp.where(xp.abs(m) < _INF, m, 0.0))
     return xp.stop_gradient(xp.where(xp.abs(d) < _INF, d, 0.0))
 
 
