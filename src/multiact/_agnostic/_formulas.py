@@ -508,8 +508,8 @@ def scaled_by_exp(xp, v, lo):
     """``v e^-lo`` (a sum of a slice shifted by 0, as if shifted by its maximum
     ``lo``): ``v + v expm1(-lo)`` where ``lo <= 0``, which rounds about once (``v
     e^-lo`` rounded ``e^-lo`` and the product: 10.8 ulp of a float32 logsumexp near 0
-    where this is 9.2, the bound 12), ``v e^-lo`` above, where ``1 + expm1(-lo)``
-    cancels."""
+    where this gave 9.2, the bound 12, in decision 215's first version, which scaled
+    the generic body's sums), ``v e^-lo`` above, where ``1 + expm1(-lo)`` cancels."""
     return xp.where(lo > 0, v * xp.exp(-lo), v + v * xp.expm1(-lo))
 
 

@@ -1075,10 +1075,10 @@ def _lse_split(x, m, dim):
     is taken in float64 (exact, and so its exp: one conversion more), a float64
     slice whose maximum is near 0 (``fm.SHIFT_ERROR_NEAR``) is shifted by 0 and its
     rest scaled by ``e^-m`` (``fm.scaled_by_exp``; a few ops more, on one value a
-    slice: where the generic body adds each term's shift error, ``fm.shift_error``,
-    four ops an entry; this forward has its own backward).  Reason: accuracy.  These are the slices near 0, where the
-    rounded shift was 17 ulp of float32 results and 62 of float64 ones (the bounds
-    12 and 40; decision 215)."""
+    slice, where the generic body adds each term's shift error, ``fm.shift_error``,
+    four ops an entry; this forward has its own backward).  Reason: accuracy.  These
+    are the slices near 0, where the rounded shift was 17 ulp of float32 results and
+    62 of float64 ones (the bounds 12 and 40; decision 215)."""
     top = x == m
     t = top.sum(dim, keepdim=True, dtype=torch.float64)  # (exact: a count)
     if x.dtype == torch.float32:
