@@ -1101,7 +1101,8 @@ def test_logsumexp_second_derivative_of_a_peaked_slice(ad_target):
     # decision 215: autodiff keeps the shift by the maximum's structure (its error is
     # added as a constant), whose second derivative along the maximum is R / (1 +
     # R)^2, relatively accurate; w - w^2 from a constant maximum cancelled (JAX's
-    # hessian -1.3e-8 for 3.1e-15 on [1e-3, -33.4], torch.func's 0)
+    # hessian -1.3e-8 for 3.1e-15 on [1e-3, -33.4], torch.func's 0); decision 218:
+    # PyTorch's eager double backward too
     import mpmath
 
     mpmath.mp.dps = 50
@@ -1121,6 +1122,19 @@ def test_logsumexp_second_derivative_of_a_peaked_slice(ad_target):
 
                 h = torch.func.hessian(lambda u: multiact.logsumexp(u))(
                     torch.tensor(a)).numpy()
+                # and eager autograd's double backward (a gradient penalty's
+                # create_graph), plain and with an entry masked out: the Function's
+                # weights through the shift by the maximum (decision 218; softmax's
+                # autograd gave 0 for 3.1e-15 on [1e-3, -33.4])
+                for mask in (None, [True] * len(row) + [False]):
+                    x = torch.tensor(np.append(a, 9.0) if mask else a, requires_grad=True)
+                    kw = {} if mask is None else {"where": torch.tensor(mask)}
+                    (g,) = torch.autograd.grad(multiact.logsumexp(x, **kw), x,
+                                               create_graph=True)
+                    d = [torch.autograd.grad(g[i], x, retain_graph=True)[0][i].item()
+                         for i in range(len(row))]
+                    np.testing.assert_allclose(d, want, rtol=16 * np.finfo(dt).eps,
+                                               err_msg=f"eager {dt.__name__} {row} {mask}")
             np.testing.assert_allclose(np.diag(h), want, rtol=16 * np.finfo(dt).eps,
                                        err_msg=f"{dt.__name__} {row}")
 
