@@ -37,14 +37,15 @@ from .. import _dispatch
 from .. import kernels as _k
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
-from ._torch_autograd import GRAPH_OPS, graph_ops_ready
+from ._torch_autograd import GRAPH_OPS, SHRINK_NODE, graph_ops_ready
 from ._torch_autograd import apply as _apply
 from ._torch_autograd import cotangent_in_x as _cotangent_in_x
 from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _HardSigmoid,
                               _HardSilu, _LogSoftmax, _LogSumExp, _Mish, _QuickGelu, _SilU,
                               _Softmax, _SoftSign, _log_sigmoid_train, _softplus_beta_train,
-                              _softplus_native_train, _relu2_train, _sigmoid_train,
-                              _tanh_shrink_train, fused_elementwise, fused_gated, fused_rows)
+                              _softplus_native_train, _relu2_train, _shrink_train,
+                              _sigmoid_train, _tanh_shrink_train, fused_elementwise,
+                              fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_exact,
                             _geglu_erf_wide, _gelu_erf_wide,
                             _gelu_erf_wide_bwd, _gelu_tanh_bwd_one_exp,
@@ -134,9 +135,10 @@ def _recorded_in_x(y, x):
     keeps (non-reentrant checkpoint, ``save_on_cpu``): a reference of its own would
     defeat them.  Inside forward-mode AD's dual level too (forward over reverse).
     Costs 10-20 us a training call (registering it, and its Python call in the
-    backward; decision 201)."""
+    backward; decision 201).  Not on the shrinks' own Function's output, whose
+    backward reads ``x`` (decision 220)."""
     if y is not x and recording(x) and eager(x, dual=True) and y.grad_fn is not None \
-            and _saved_tensors_hooks(False) is None:
+            and type(y.grad_fn) is not SHRINK_NODE and _saved_tensors_hooks(False) is None:
         y.grad_fn.register_prehook(partial(_cotangent_in_x, [x]))
     return y
 
@@ -909,18 +911,27 @@ class TorchBackend(Backend):
         return super().exponential(x)
 
     @special("speed: torch's hardshrink in inference (the generic body's values to the bit: "
-             "+0 in the band, NaN kept); training keeps the generic body, whose gradient at "
-             "NaN is the incoming one (torch's is 0 in its vectorised loop)")
+             "+0 in the band, NaN kept); in training its own Function, torch's hardshrink "
+             "forward and a backward of relu's threshold_backward on |x|, whose gradient at "
+             "NaN is the incoming one, as the generic body's (torch's hardshrink backward "
+             "gives 0 there; decision 220)")
     def hard_shrink(self, x, lambd=0.5):
-        if x.dtype in _WIDE and not recording(x) and eager(x) \
-                and type(lambd) in (float, int):
-            return _hardshrink(x, lambd)
+        if x.dtype in _WIDE and eager(x) and type(lambd) in (float, int):
+            if not recording(x):
+                return _hardshrink(x, lambd)
+            # Reason: speed.  Autograd of the body's selects took 3.9x F.hardshrink's
+            # pair at 1e5 (decision 220); the tier's kernel pair once hot
+            return _recorded_in_x(_k.torch_train(
+                "hard_shrink", x, (lambd,), lambda t: _shrink_train(t, lambd, False),
+                fused_elementwise), x)
         return super().hard_shrink(x, lambd)
 
     @special("speed: x - clamp(x, -lambd, lambd), two native ops, instead of the generic "
              "body's selects (torch.where costs 10x an add on CPU); the same values (+0 in the "
-             "band) and gradients (0 in the band, at its edges too); so in a torch.compile "
-             "graph on CPU too (its autograd saves one mask, the body's two)")
+             "band) and gradients (0 in the band, at its edges too); in eager training its "
+             "own Function, whose backward is relu's threshold_backward on |x| (clamp's took "
+             "four ops; decision 220); in a torch.compile graph on CPU x - clamp (its "
+             "autograd saves one mask, the body's two)")
     def soft_shrink(self, x, lambd=0.5):
         def fwd(t):
             return t - t.clamp(-lambd, lambd)
@@ -933,7 +944,8 @@ class TorchBackend(Backend):
                 return fwd(x)
             return super().soft_shrink(x, lambd)
 
-        return _recorded_in_x(_elementwise(x, "soft_shrink", (lambd,), fwd, fwd), x)
+        return _recorded_in_x(_elementwise(x, "soft_shrink", (lambd,), fwd,
+                                           lambda t: _shrink_train(t, lambd, True)), x)
 
     @special("speed: relu(x)^2 in two ATen passes (the generic body's values to the bit); "
              "in training its own Function, saving relu(x) (as torch's relu(x) ** 2 does), "
