@@ -1344,3 +1344,20 @@ def test_softmin_of_long_rows_saves_its_output_alone():
             torch.testing.assert_close(g, gw, rtol=1e-5, atol=1e-7)
     finally:
         kernels.set_mode(prev)
+
+
+# why: decision 220: the shrinks' Function tied its first derivative to x through abs,
+# whose sign made the double backward -0 at negative x (torch's own shrinks give +0); and
+# its backward is the generic body's, g at NaN, 0 in the band and at its edges
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name", ["hard_shrink", "soft_shrink"])
+def test_the_shrinks_eager_derivatives(target, name):
+    import torch
+
+    x = torch.tensor([-2.0, -0.5, -0.3, 0.0, 0.3, 0.5, 2.0, float("nan"), -float("inf")],
+                     dtype=torch.float64, requires_grad=True)
+    g = torch.arange(1.0, 10.0, dtype=torch.float64)
+    (d,) = torch.autograd.grad(getattr(multiact, name)(x, 0.5), x, g, create_graph=True)
+    assert d.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 8.0, 9.0]
+    (h,) = torch.autograd.grad(d.sum(), x)
+    assert torch.equal(h, torch.zeros_like(h)) and not bool(h.signbit().any())

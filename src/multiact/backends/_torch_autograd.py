@@ -336,6 +336,12 @@ class _Shrink(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            # create_graph: recorded in x through in_x, whose derivative is +0 (through
+            # abs, threshold_backward's 0 took abs's sign: -0 at negative x, where
+            # torch's own shrinks and the code before give +0; a review found it)
+            gx = in_x(g, x if x.dtype == g.dtype else x.to(g.dtype))
+            return _threshold_backward(gx, x.detach().abs(), ctx.lambd), None, None
         return _threshold_backward(g, x.abs(), ctx.lambd), None, None
 
     @staticmethod
