@@ -38,7 +38,8 @@ from ._torch_native import (NS, _gelu_erf_bwd, _gelu_erf_fwd, _gelu_f64_bwd, _ge
                             _quick_gelu_bwd, _quick_gelu_fwd, _relu2_bwd, _relu2_pair,
                             _gated_x3, _sigmoid, _sigmoid_bwd, _sigmoid_bwd_of_x, _sigmoid_pair,
                             _tanh_shrink_bwd_of_x, _tanh_shrink_fwd, _threshold_backward,
-                            _silu_bwd, _silu_fwd, _soft_sign_bwd, _soft_sign_fwd, _softmax_eager,
+                            _silu_bwd, _silu_fwd, _soft_shrink, _soft_sign_bwd,
+                            _soft_sign_fwd, _softmax_eager,
                             _softplus_native, _softplus_native_bwd,
                             _tanh_shrink_bwd, _tanh_shrink_pair)
 
@@ -325,7 +326,7 @@ class _Shrink(torch.autograd.Function):
 
     @staticmethod
     def forward(x, lambd, soft):
-        return x - x.clamp(-lambd, lambd) if soft else _hardshrink(x, lambd)
+        return _soft_shrink(x, lambd) if soft else _hardshrink(x, lambd)
 
     @staticmethod
     def setup_context(ctx, inputs, output):

@@ -993,6 +993,12 @@ def _geglu_erf_wide(x3):
     return (_special.gelu_rational(NS, a) * b).to(x3.dtype)
 
 
+def _soft_shrink(x, lambd):
+    """soft_shrink as ``x - clamp(x, -lambd, lambd)``: two native ops, +0 in the band
+    (torch's softshrink gives -0 at negative x there), NaN kept."""
+    return x - x.clamp(-lambd, lambd)
+
+
 def _sigmoid_pair(x):
     """``(sigmoid(x), qs)``: ``qs`` is ``sigmoid(-|x|)`` with the sign of ``-x``."""
     # the sign of -x by copysign, not a select (torch.where branches per element on

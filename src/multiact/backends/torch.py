@@ -47,6 +47,7 @@ from ._torch_autograd import (_GeluErf, _GeluErf64, _GeluErfHalf, _GeluTanh, _Ha
                               _sigmoid_train, _tanh_shrink_train, fused_elementwise,
                               fused_gated, fused_rows)
 from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_exact,
+                            _soft_shrink,
                             _geglu_erf_wide, _gelu_erf_wide,
                             _gelu_erf_wide_bwd, _gelu_tanh_bwd_one_exp,
                             _gelu_tanh_fwd, _glu, _glu_rows, _glu_rows_bwd,
@@ -934,7 +935,7 @@ class TorchBackend(Backend):
              "autograd saves one mask, the body's two)")
     def soft_shrink(self, x, lambd=0.5):
         def fwd(t):
-            return t - t.clamp(-lambd, lambd)
+            return _soft_shrink(t, lambd)
 
         if x.dtype not in _WIDE or not eager(x):
             if x.dtype in _WIDE and type(lambd) in (float, int) and _traced_cpu(x):
