@@ -922,9 +922,9 @@ class TorchBackend(Backend):
                 return _hardshrink(x, lambd)
             # Reason: speed.  Autograd of the body's selects took 3.9x F.hardshrink's
             # pair at 1e5 (decision 220); the tier's kernel pair once hot
-            return _recorded_in_x(_k.torch_train(
-                "hard_shrink", x, (lambd,), lambda t: _shrink_train(t, lambd, False),
-                fused_elementwise), x)
+            return _recorded_in_x(_elementwise(x, "hard_shrink", (lambd,),
+                                               lambda t: _hardshrink(t, lambd),
+                                               lambda t: _shrink_train(t, lambd, False)), x)
         return super().hard_shrink(x, lambd)
 
     @special("speed: x - clamp(x, -lambd, lambd), two native ops, instead of the generic "
