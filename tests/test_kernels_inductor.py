@@ -748,3 +748,35 @@ def test_a_kernel_is_called_past_dynamos_frame_hook_with_its_guards(inductor):
         for f in pair:
             run = f.__closure__[f.__code__.co_freevars.index("run")].cell_contents
             assert run.__closure__[run.__code__.co_freevars.index("direct")].cell_contents
+
+
+_LAYOUT_ROWS = [i for i in TABLE if i.row_kernel == "same" or i.halves]
+
+
+@pytest.mark.parametrize("info", _LAYOUT_ROWS, ids=lambda i: i.name)
+def test_a_rows_layout_hangs_on_neither_its_route_nor_its_values(inductor, info):
+    # decision 221: softmax's and softmin's generic body for a NaN or +inf slice
+    # kept a transposed x's layout where torch's kernel is contiguous; standardize's
+    # framework path kept it where its row kernel is contiguous; swiglu's and geglu's
+    # kernels and glu's training pair gave contiguous where F.glu and the framework
+    # path keep x's order. Now: the gated rows as F.glu, the others contiguous (as
+    # F.softmax and F.layer_norm), on every route, in training too
+    f = getattr(multiact, info.name)
+    gated = info.halves
+    base = torch.linspace(-3.0, 3.0, 2 * 8 * 4 * 4, dtype=torch.float64).reshape(2, 8, 4, 4)
+    for x in (base.to(memory_format=torch.channels_last), base[0].transpose(0, 2)):
+        want = torch.empty_like(x.narrow(-1, 0, x.shape[-1] // 2)).stride() if gated \
+            else torch.empty(x.shape).stride()
+        for value in (None, math.nan, math.inf):
+            xv = x.clone(memory_format=torch.preserve_format)
+            if value is not None:
+                xv[(0,) * x.ndim] = value
+            for mode in ("framework", "fused"):
+                kernels.set_mode(mode)
+                try:
+                    for grad in (False, True):
+                        xi = xv.clone(memory_format=torch.preserve_format).requires_grad_(grad)
+                        y = f(xi)
+                        assert y.stride() == want, (mode, value, grad, y.stride(), want)
+                finally:
+                    kernels.set_mode("fused")

@@ -1269,7 +1269,11 @@ def _softmax_eager(x, axis, where, initial):
     infinities go with them); a slice with nothing left is NaN there, and takes the
     generic body (0s).  Reason: speed; masked attention's ``softmax(s, where=m)``
     took the generic body's dozen passes, 12-23x torch's softmax of
-    ``s.masked_fill(~m, -inf)``, 5-14x with backward (decision 173)."""
+    ``s.masked_fill(~m, -inf)``, 5-14x with backward (decision 173).
+
+    The result is contiguous, as torch's is, whatever the values: the generic
+    body's for a NaN slice took a transposed ``x``'s layout (decision 221)."""
+    x = x.contiguous()
     xs = _masked_out(x, axis, where, initial)
     if xs is None:
         return _Rd.softmax(NS, x, axis, where, initial)

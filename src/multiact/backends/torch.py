@@ -199,7 +199,8 @@ _GATED_PAIRS = {"glu": _Pair(_glu_rows, _glu_rows_bwd)}
 def _gated(row, body, x, params):
     """A gated row (glu, swiglu, geglu) by one kernel forward and one backward
     (both halves of the gradient) over ``x`` viewed as ``(outer, 2, m)``, where one
-    applies; the generic body elsewhere (an odd size: its error)."""
+    applies; the generic body elsewhere (an odd size: its error).  The output has
+    the layout ``F.glu`` gives (``x``'s order of strides, :func:`_gated_layout`)."""
     i = [p.name for p in row.params].index("axis")
     axis = params[i]
     n = x.shape[axis]
@@ -217,7 +218,19 @@ def _gated(row, body, x, params):
         y = _k.torch_gated_train(row.name, x3, p3, path, fused_gated)
     else:
         y = _k.torch_gated(row.name, x3, p3, path)
-    return y.view(shape) if y.shape != shape else y
+    y = y.view(shape) if y.shape != shape else y
+    return y if x.is_contiguous() else _gated_layout(y, x, axis)
+
+
+def _gated_layout(y, x, axis):
+    """A gated row's output ``y`` of a non-contiguous ``x`` in the layout that
+    ``F.glu`` and the framework path give: that of ``x``'s half along ``axis``
+    (``empty_like``: a dense ``x``'s order of strides).  Reason: the contract's
+    layout.  The kernels and the training pairs read ``x`` made contiguous, so
+    swiglu's and geglu's output changed layout when their kernel was swapped in,
+    and glu's in training (decision 221); one more pass, for these inputs only."""
+    out = torch.empty_like(x.narrow(axis, 0, x.shape[axis] // 2), dtype=y.dtype)
+    return y if out.stride() == y.stride() else out.copy_(y)
 
 
 _REASON_BWD = "speed, and an accurate backward"
@@ -1132,12 +1145,16 @@ class TorchBackend(Backend):
             return GRAPH_OPS["standardize_axis"](x, axis[0], epsilon)
 
         def path():
+            # contiguous, as the row kernel's and F.layer_norm's are: the framework
+            # path kept a transposed x's layout, so the layout changed when the
+            # kernel was swapped in (decision 221)
+            xc = x.contiguous()
             if mean is None and variance is None and where is None and not recording(x):
-                k = _layer_norm_dims(x, axis)
-                y = _standardize_centred(x, k, epsilon) if k else None
+                k = _layer_norm_dims(xc, axis)
+                y = _standardize_centred(xc, k, epsilon) if k else None
                 if y is not None:
                     return y
-            return super(TorchBackend, self).standardize(x, axis, mean, variance, epsilon,
+            return super(TorchBackend, self).standardize(xc, axis, mean, variance, epsilon,
                                                          where)
 
         if not (type(mean) is float or mean is None) or not (type(variance) is float or
