@@ -1361,3 +1361,50 @@ def test_the_shrinks_eager_derivatives(target, name):
     assert d.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 8.0, 9.0]
     (h,) = torch.autograd.grad(d.sum(), x)
     assert torch.equal(h, torch.zeros_like(h)) and not bool(h.signbit().any())
+
+
+def _hard_slope(name, x, g):
+    """hard_sigmoid's and hard_silu's ``g f'(x)`` in x's NumPy dtype, rounded as the
+    contract writes them: ``g / 6`` on (-3, 3), else 0 (NaN too); ``g (2x + 3) / 6``
+    on [-3, 3), ``g`` from 3 on and at NaN (the identity's), 0 below -3."""
+    dt = x.dtype.type
+    with np.errstate(invalid="ignore", over="ignore"):
+        if name == "hard_sigmoid":
+            return np.where((x > -3) & (x < 3), g / dt(6), dt(0))
+        mid = (x * dt(2) + dt(3)) / dt(6)
+        return g * np.where(x < -3, dt(0), np.where((x < 3), mid, dt(1)))
+
+
+# why: decisions 222 and 223: the eager backwards of hard_sigmoid and hard_silu take
+# torch's relu6 and relu backwards, open intervals whose ends are moved by one float
+# and whose NaN is made a number first (relu6's backward passes a NaN's gradient in
+# its scalar tail and not in its vector loop); an end off by one float, or the top's 1
+# added as g (0 * inf), gives other bits
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name", ["hard_sigmoid", "hard_silu"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_hard_functions_eager_backward_bits(target, name, dtype):
+    import torch
+    from multiact import kernels
+
+    edges = [v for e in (-3.0, 3.0, -1.5, 0.0)
+             for v in (np.nextafter(np.array(e, dtype), -np.inf), np.array(e, dtype),
+                       np.nextafter(np.array(e, dtype), np.inf))]
+    special = np.array(edges + [np.nan, np.inf, -np.inf, -0.0], dtype)
+    rng = np.random.default_rng(0)
+    for n in (16, 4099):  # (a vector loop and its tail)
+        x = (rng.standard_normal(n) * 4).astype(dtype)
+        x[rng.choice(n, special.size * 3)] = np.tile(special, 3)
+        x[-special.size:] = special  # (the tail's entries too: NaN last)
+        x[-1] = np.nan
+        g = rng.standard_normal(n).astype(dtype)
+        g[rng.choice(n, 4)] = np.array([np.inf, -np.inf, 0.0, -0.0], dtype)
+        prev = kernels.set_mode("framework")
+        try:
+            xt = torch.tensor(x, requires_grad=True)
+            getattr(multiact, name)(xt).backward(torch.tensor(g))
+        finally:
+            kernels.set_mode(prev)
+        got, want = xt.grad.numpy(), _hard_slope(name, x, g)
+        assert np.array_equal(got, want, equal_nan=True), (x[got != want], got[got != want])
+        assert np.array_equal(np.signbit(got), np.signbit(want))
