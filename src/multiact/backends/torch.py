@@ -425,12 +425,13 @@ for _key in ("tanh_shrink", "tanh_shrink_pair", "tanh_shrink_bwd"):
 # is now two passes forward, three backward, and at 2^16 and 2^18 its kernels took
 # 2-4x as long; from 2^18 the tier's timed calls keep or retire them)
 # training pairs alone (their forwards are ATen's own, or lost below 1e5): hard_silu
-# (below 2^12; at 2^14 77 us against 111), hard_sigmoid (near 2^14; at 2^16 79 against
-# 109)
+# (below 2^12; at 2^14 77 us against 111; after decision 223's backward, 2^14 0.88-1.06
+# of the framework path's time, 2^15 0.77-0.92, float16, bfloat16, float32)
 _k.tier_from("hard_silu", _tier_from(1 << 14, ("train",), _FLOORED),
              "16,384 for training; float32, float16, bfloat16")
-_k.tier_from("hard_sigmoid", _tier_from(1 << 15, ("train",), _FLOORED),
-             "32,768 for training; float32, float16, bfloat16")
+# (hard_sigmoid had one from 2^15 until decision 222's backward, three passes: its
+# training kernels then took 1.08-1.60x the framework path's time at 2^14-2^17 in
+# float32, float16 and bfloat16, 0.94-1.11x at 2^18, 0.83-0.98x at 2^19)
 # logsumexp and logmeanexp along the last axis (rows of 64, 200 and 1000 entries,
 # 2^11-2^16 elements).  logsumexp's framework path (_lse; ten ops up to 2^14
 # elements, the gathered rest above; measured before decision 214, whose split of
