@@ -1147,16 +1147,17 @@ class TorchBackend(Backend):
 
         def path():
             # contiguous, as the row kernel's and F.layer_norm's are: the framework
-            # path kept a transposed x's layout, so the layout changed when the
-            # kernel was swapped in (decision 221)
+            # path kept a transposed x's layout (or a mask's), so the layout changed
+            # when the kernel was swapped in (decision 221)
             xc = x.contiguous()
+            wc = where.contiguous() if isinstance(where, torch.Tensor) else where
             if mean is None and variance is None and where is None and not recording(x):
                 k = _layer_norm_dims(xc, axis)
                 y = _standardize_centred(xc, k, epsilon) if k else None
                 if y is not None:
                     return y
             return super(TorchBackend, self).standardize(xc, axis, mean, variance, epsilon,
-                                                         where)
+                                                         wc)
 
         if not (type(mean) is float or mean is None) or not (type(variance) is float or
                                                              variance is None):
