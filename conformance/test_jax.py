@@ -126,6 +126,19 @@ X32 = textwrap.dedent("""
         assert g.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(g))), info.name
         np.testing.assert_allclose(np.asarray(y), np.asarray(f(np.asarray(xin, np.float64), **p)),
                                    rtol=3e-6, atol=1e-6)
+    # a weakly typed float32 stays weak, every case (decision 224: soft_sign's float32
+    # division cast it strong); exact GELU as jax.nn.gelu's, which is strong
+    w = jnp.asarray(1.5)
+    for info in TABLE:
+        if not info.elementwise or info.name == "one_hot":
+            continue
+        for c in info.cases:
+            p = dict(c.params)
+            want = jax.nn.gelu(w, approximate=False).weak_type if (
+                info.name == "gelu" and not p.get("approximate", True)) else True
+            for y in (getattr(multiact, info.name)(w, **p),
+                      jax.jit(lambda t: getattr(multiact, info.name)(t, **p))(1.5)):
+                assert y.weak_type == want, (info.name, p)
     print("ok")
 """)
 

@@ -95,7 +95,11 @@ def _divide_rn(ns, a, b):
     a, b = _xp.asarray(a), _xp.asarray(b)
     if _xp.result_type(a, b) != _xp.float32:
         return a / b
-    a, b = _xp.broadcast_arrays(a.astype(_xp.float32), b.astype(_xp.float32))
+    # (no cast of a float32 operand: astype made a weakly typed one strong, and
+    # soft_sign of jnp.asarray(1.5) lost JAX's weak type with x64 off, where
+    # jax.nn.soft_sign keeps it; decision 224)
+    a, b = (t if t.dtype == _xp.float32 else t.astype(_xp.float32) for t in (a, b))
+    a, b = _xp.broadcast_arrays(a, b)
     return _divide_by_platform(a, b)
 
 
