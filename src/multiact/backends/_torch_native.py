@@ -459,12 +459,20 @@ def _into(g, out) -> bool:
     tensor: ``jacobian(vectorize=True)``, gradcheck's batched grad).  Reason: speed;
     every new tensor of 1e7 float32 costs its page faults, 8-9 ms here, more than a
     pass over memory (past 32 MB glibc maps each one afresh)."""
-    # (eager first: a traced size compared with the threshold was a guard on a dynamic
-    # size, and the CPU tier's compile of the backward failed)
+    # (eager first, in _plain_cotangent: a traced size compared with the threshold was
+    # a guard on a dynamic size, and the CPU tier's compile of the backward failed)
+    return _plain_cotangent(g, out) and out.numel() * out.element_size() > _INTO_BYTES
+
+
+def _plain_cotangent(g, like) -> bool:
+    """Whether a backward may hand ``g`` to an ``out=`` op or write into a tensor of its
+    own beside ``like`` (:func:`_into`'s conditions but the size): a plain eager ``g``
+    of ``like``'s shape and dtype, grad mode off, no functorch transform or forward-AD
+    level, and ``g``'s dispatch keys ``like``'s (a batched ``g`` of autograd's
+    ``is_grads_batched`` has no vmap rule for an ``out=`` or in-place op)."""
     return (eager(g) and not torch.is_grad_enabled()
-            and out.numel() * out.element_size() > _INTO_BYTES
-            and g.shape == out.shape and g.dtype == out.dtype
-            and torch._C._dispatch_keys(g) == torch._C._dispatch_keys(out))
+            and g.shape == like.shape and g.dtype == like.dtype
+            and torch._C._dispatch_keys(g) == torch._C._dispatch_keys(like))
 
 
 _INTO_BYTES = 32 << 20
@@ -557,8 +565,7 @@ def _hard_sigmoid_bwd(x, g):
     19 ms); a compiled kernel's (traced), a batched ``g``'s (autograd's
     ``is_grads_batched``: no vmap rule for an ``out=`` op) and a differentiable
     call's by the select."""
-    if eager(x) and not torch.is_grad_enabled() and \
-            torch._C._dispatch_keys(g) == torch._C._dispatch_keys(x):
+    if eager(x) and _plain_cotangent(g, x):
         r = g / 6.0
         return _hardtanh_backward_into(r, x.nan_to_num(3.0), -3.0, 3.0, grad_input=r)
     return _where_bits(NS, (x > -3) & (x < 3), g / 6.0, 0.0)  # a select of bits, not masked_fill
@@ -589,8 +596,7 @@ def _hard_silu_bwd(x, g):
     # (eager first: a traced size compared with the floor is a guard on a dynamic size,
     # and the CPU tier's compiled backward missed on every other size)
     if x.dtype in _HARD_SILU_EDGES and eager(x) and x.numel() >= _WHERE_BITS_FROM and \
-            not torch.is_grad_enabled() and \
-            torch._C._dispatch_keys(g) == torch._C._dispatch_keys(x):
+            _plain_cotangent(g, x):
         # Reason: speed, the same bits (decision 223).  The middle piece by relu6's
         # backward (hardtanh_backward, open at both ends: -3 taken in by the float
         # below it) into ``mid``, the top's 1 by relu's (threshold_backward of a 1,
