@@ -6,7 +6,9 @@ type's module (``torch``, ``jax``, ``numpy``, ``cupy``, ``dask``), walking the
 MRO so that subclasses (``nn.Parameter``, ``DTensor``, a user's subclass) find
 their framework; its module ``multiact.backends.<name>`` is imported (the only
 place a framework is imported, and only once one of its arrays was passed) and
-its ``BACKEND`` cached for that type.  Any other array goes through
+its ``BACKEND`` cached for that type.  A framework's variable (flax NNX's
+``Param``, a Keras ``Variable``) is converted to its array first, as its framework
+converts it (``_variable``).  Any other array goes through
 ``array_api_compat.array_namespace`` to a generic backend for its namespace.
 
 Creation runs under a lock (threads racing on a new type share one backend),
@@ -149,8 +151,34 @@ def _create(x, fname, argname):
                 # subclasses are kept, as NumPy's ufuncs keep them
                 be = mod.MEMMAP_BACKEND
         else:
-            be = _from_namespace(x, t, fname, argname)
+            be = _variable(x, t, fname, argname) or _from_namespace(x, t, fname, argname)
     return be
+
+
+def _variable(x, t, fname, argname):
+    """The backend of a framework's variable, an object that wraps its array, that
+    the framework's own functions take (decision 225), or None: a Keras
+    ``Variable`` is its ``value``, what ``keras.ops`` compute on (the value's
+    backend, looked up on each call: a variable of one type can hold a tensor or
+    a tracer); an object with ``__jax_array__`` (flax NNX's ``Param``) is its
+    ``jnp.asarray``.  The result is the framework's array, as ``keras.ops`` and
+    ``jax.nn`` return."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        if isinstance(x, getattr(keras, "Variable", ())):
+            return backend_of(x.value, fname, argname).coerced(keras_value, transient=True)
+        if isinstance(x, getattr(keras, "KerasTensor", ())):
+            return None  # (no values: its __jax_array__ raises; refused with a hint)
+    if hasattr(t, "__jax_array__"):
+        from .backends import jax as mod
+
+        return mod.ARRAY_LIKE_BACKEND
+    return None
+
+
+def keras_value(v):
+    """A Keras ``Variable``'s array (``keras.ops.convert_to_tensor`` takes the same)."""
+    return v.value
 
 
 def _import_untraced(torch):
@@ -214,8 +242,20 @@ def _from_namespace(x, t, fname, argname):
         raise TypeError(
             f"multiact.{fname or '<function>'}: argument {argname!r} must be an array (NumPy, "
             f"JAX, PyTorch, CuPy, dask or any Array API array) or a Python number/sequence, "
-            f"got {t.__module__}.{t.__qualname__}") from None
+            f"got {t.__module__}.{t.__qualname__}{_hint(t, fname)}") from None
     return backend_for_namespace(xp)
+
+
+def _hint(t, fname):
+    """A Keras functional model's symbolic tensor holds no values: where a layer
+    computes on it (decision 225)."""
+    keras = sys.modules.get("keras")
+    sym = getattr(keras, "KerasTensor", None) if keras is not None else None
+    if sym is not None and issubclass(t, sym):
+        return (f" (a symbolic tensor of a Keras functional model: call multiact in a "
+                f"layer, keras.layers.Activation(multiact.{fname or 'gelu'}) or "
+                f"keras.layers.Lambda(...))")
+    return ""
 
 
 def backend_for_namespace(xp):

@@ -25,6 +25,7 @@ dtype, which implementation runs and why.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from functools import partial
 
@@ -206,9 +207,28 @@ class Backend(Functions):
                 out[name] = Special(name, func, reason)
         return out
 
+    #: the conversion of a framework's variable to its array (:meth:`coerced`)
+    convert = None
+
     def coerce(self, x, fname, argname="x"):
-        """``x`` as an array of this library (Python input: ``np.asarray``)."""
-        return x
+        """``x`` as an array of this library (Python input: ``np.asarray``; a
+        variable: :meth:`coerced`)."""
+        if self.convert is None:
+            return x
+        try:
+            return self.convert(x)
+        except Exception as e:
+            raise TypeError(f"multiact.{fname}: argument {argname!r} could not be made an "
+                            f"array ({type(e).__name__}: {e})") from None
+
+    def coerced(self, convert, transient=False):
+        """This backend for objects that become its library's arrays through
+        ``convert`` (a framework's variable, which wraps its array: ``_dispatch``): a
+        copy whose :meth:`coerce`, which the public functions call first (``python``
+        set), converts.  The copy shares the backend's caches (JAX's executables)."""
+        c = copy.copy(self)
+        c.python, c.convert, c.transient = True, convert, transient
+        return c
 
     def check_array(self, fname, pname, v, x, first="x"):
         """Raise the contract's error where the array argument ``v`` (a mask, a

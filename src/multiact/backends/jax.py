@@ -684,3 +684,17 @@ _GELU = BY_NAME["gelu"]
 _SOFTPLUS = BY_NAME["softplus"]
 _GEGLU = BY_NAME["geglu"]
 BACKEND = JaxBackend(NS)
+
+
+def as_jax_array(x):
+    """An object that JAX's own functions take through ``__jax_array__`` (flax NNX's
+    ``Param``, every ``nnx.Variable``), as ``jax.numpy`` makes it an array.
+    Reason: ``array_api_compat`` resolves such an object to ``jax.numpy``, but it is
+    no array: the bodies' comparisons raised Python's ``TypeError`` on it, and
+    ``jax.jit`` refused it ("Triggering __jax_array__() during abstractification is
+    no longer supported"), where ``jax.nn``'s functions take it (decision 225)."""
+    return _xp.asarray(x)
+
+
+#: objects with ``__jax_array__`` that are no JAX arrays (``_dispatch``)
+ARRAY_LIKE_BACKEND = BACKEND.coerced(as_jax_array)

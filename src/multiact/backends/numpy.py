@@ -529,6 +529,8 @@ class NumpyBackend(Backend):
     """
 
     def coerce(self, x, fname, argname="x"):
+        if self.convert is not None:  # (a variable: Keras' on its NumPy backend)
+            x = self.convert(x)
         try:
             return np.asarray(x)
         except (TypeError, ValueError) as e:

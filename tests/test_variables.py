@@ -1,0 +1,131 @@
+"""A framework's variable, an object that wraps its array, is input as its
+framework's own functions take it (decision 225): flax NNX's ``Param`` as
+``jnp.asarray`` makes it (``jax.nn``'s functions take it so), a Keras ``Variable``
+as its ``value`` (``keras.ops``'s); the result is the framework's array, the values
+and gradients those of the array itself.  A Keras functional model's symbolic
+tensor holds no values: refused, with where to call multiact instead."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import multiact
+from multiact._table import TABLE
+
+
+def _shaped_rows():
+    # every function that its input alone can call (not threshold's, prelu's or
+    # one_hot's required parameters): a (4, 6) input suits each (glu halves its last
+    # axis; the reductions reduce it)
+    return [row.name for row in TABLE
+            if all(p.default is not inspect.Parameter.empty for p in
+                   list(inspect.signature(getattr(multiact, row.name)).parameters.values())[1:]
+                   if p.kind is not p.VAR_POSITIONAL and p.kind is not p.VAR_KEYWORD)]
+
+
+@pytest.mark.parametrize("name", _shaped_rows())
+def test_a_flax_param_is_its_array(name):
+    pytest.importorskip("flax")
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    value = jnp.linspace(-4.0, 4.0, 24, dtype=jnp.float32).reshape(4, 6)
+    f = getattr(multiact, name)
+    want = f(value)
+
+    class M(nnx.Module):
+        def __init__(self):
+            self.p = nnx.Param(value)
+
+    m = M()
+    got = f(m.p)
+    assert type(got) is type(want)
+    assert got.dtype == want.dtype and bool(jnp.array_equal(got, want, equal_nan=True))
+    # in a module under nnx.jit, and its gradient with respect to the parameter
+    jitted = nnx.jit(lambda mod: f(mod.p))(m)
+    assert bool(jnp.array_equal(jitted, jax.jit(f)(value), equal_nan=True))
+    if not jnp.issubdtype(want.dtype, jnp.floating):
+        return
+    grads = nnx.grad(lambda mod: jnp.sum(f(mod.p) * jnp.arange(want.size).reshape(want.shape)
+                                         if want.ndim else f(mod.p)))(m)
+    ref = jax.grad(lambda v: jnp.sum(f(v) * jnp.arange(want.size).reshape(want.shape)
+                                     if want.ndim else f(v)))(value)
+    assert bool(jnp.array_equal(grads.p[...], ref))
+
+
+def test_an_array_like_that_cannot_be_made_an_array_is_refused_by_name():
+    pytest.importorskip("jax")
+
+    class Broken:
+        def __jax_array__(self):
+            raise RuntimeError("holds no values")
+
+    with pytest.raises(TypeError, match=r"multiact\.softplus: argument 'x' could not be "
+                                        r"made an array \(RuntimeError: holds no values\)"):
+        multiact.softplus(Broken())
+
+
+KERAS = """
+import numpy as np
+import keras
+import multiact
+
+v = keras.Variable(np.linspace(-3, 3, 24).reshape(4, 6).astype("float32"))
+for name in ("softplus", "gelu", "silu", "softmax", "log_softmax", "standardize", "glu",
+             "logsumexp", "sparsemax"):
+    f = getattr(multiact, name)
+    y, r = f(v), f(v.value)
+    assert type(y) is type(r), (name, type(y), type(r))
+    assert np.array_equal(keras.ops.convert_to_numpy(y), keras.ops.convert_to_numpy(r)), name
+
+# a layer's weight through multiact, trained by fit: its gradient arrives
+class Scale(keras.layers.Layer):
+    def build(self, shape):
+        self.raw = self.add_weight(shape=(shape[-1],), initializer="zeros", name="raw")
+
+    def call(self, x):
+        return x * multiact.softplus(self.raw)
+
+keras.utils.set_random_seed(0)
+X = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+inp = keras.Input((8,))
+layer = Scale()
+model = keras.Model(inp, layer(inp))
+model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+loss = model.fit(X, 3 * X, epochs=6, batch_size=16, verbose=0, shuffle=False).history["loss"]
+assert loss[-1] < loss[0] / 2, loss
+assert float(np.min(keras.ops.convert_to_numpy(layer.raw))) > 0.5, layer.raw
+
+# a symbolic tensor: refused by name, with where to call multiact
+try:
+    multiact.gelu(keras.Input((4,)))
+except TypeError as e:
+    assert "multiact.gelu: argument 'x'" in str(e) and \
+        "keras.layers.Activation(multiact.gelu)" in str(e), e
+else:
+    raise AssertionError("a KerasTensor was taken")
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("backend,extra", [("jax", {}), ("torch", {}),
+                                           ("jax", {"KERAS_NNX_ENABLED": "true"})],
+                         ids=["jax", "torch", "jax-nnx"])
+def test_a_keras_variable_is_its_value(backend, extra):
+    # (not imported here: Keras picks its backend when first imported)
+    for module in ("keras", backend) + (("flax",) if extra else ()):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
+    env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", **extra)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(KERAS)], capture_output=True,
+                         text=True, timeout=600, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+    assert "warn" not in out.stderr.lower(), out.stderr[-3000:]
