@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import multiact
@@ -61,6 +62,22 @@ def test_a_flax_param_is_its_array(name):
     assert bool(jnp.array_equal(grads.p[...], ref))
 
 
+def test_a_flax_variable_as_an_array_parameter_is_its_array():
+    pytest.importorskip("flax")
+    import jax.numpy as jnp
+    from flax import nnx
+
+    x = jnp.linspace(-2.0, 2.0, 6, dtype=jnp.float32)
+    for f, kw in ((multiact.softmax, {"where": x > 0}), (multiact.softplus, {"beta": jnp.float32(1.5)}),
+                  (multiact.logsumexp, {"b": x * 0 + 2})):
+        (name, v), = kw.items()
+        got = f(x, **{name: nnx.Variable(v)})
+        assert bool(jnp.array_equal(got, f(x, **kw))), f
+    # an array parameter is still of the input's library
+    with pytest.raises(TypeError, match=r"'where' is a jax array but 'x' is a numpy array"):
+        multiact.softmax(np.asarray(x), where=nnx.Variable(x > 0))
+
+
 def test_an_array_like_that_cannot_be_made_an_array_is_refused_by_name():
     pytest.importorskip("jax")
 
@@ -85,6 +102,12 @@ for name in ("softplus", "gelu", "silu", "softmax", "log_softmax", "standardize"
     y, r = f(v), f(v.value)
     assert type(y) is type(r), (name, type(y), type(r))
     assert np.array_equal(keras.ops.convert_to_numpy(y), keras.ops.convert_to_numpy(r)), name
+
+# as an array parameter too
+b = keras.Variable(1.5)
+y = multiact.softplus(v.value, beta=b)
+assert np.array_equal(keras.ops.convert_to_numpy(y),
+                      keras.ops.convert_to_numpy(multiact.softplus(v.value, beta=b.value)))
 
 # a layer's weight through multiact, trained by fit: its gradient arrives
 class Scale(keras.layers.Layer):

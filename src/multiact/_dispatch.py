@@ -8,7 +8,7 @@ their framework; its module ``multiact.backends.<name>`` is imported (the only
 place a framework is imported, and only once one of its arrays was passed) and
 its ``BACKEND`` cached for that type.  A framework's variable (flax NNX's
 ``Param``, a Keras ``Variable``) is converted to its array first, as its framework
-converts it (``_variable``).  Any other array goes through
+converts it (``variable_backend``).  Any other array goes through
 ``array_api_compat.array_namespace`` to a generic backend for its namespace.
 
 Creation runs under a lock (threads racing on a new type share one backend),
@@ -151,25 +151,25 @@ def _create(x, fname, argname):
                 # subclasses are kept, as NumPy's ufuncs keep them
                 be = mod.MEMMAP_BACKEND
         else:
-            be = _variable(x, t, fname, argname) or _from_namespace(x, t, fname, argname)
+            be = variable_backend(x, fname, argname) or _from_namespace(x, t, fname, argname)
     return be
 
 
-def _variable(x, t, fname, argname):
+def variable_backend(x, fname, argname):
     """The backend of a framework's variable, an object that wraps its array, that
     the framework's own functions take (decision 225), or None: a Keras
     ``Variable`` is its ``value``, what ``keras.ops`` compute on (the value's
     backend, looked up on each call: a variable of one type can hold a tensor or
     a tracer); an object with ``__jax_array__`` (flax NNX's ``Param``) is its
     ``jnp.asarray``.  The result is the framework's array, as ``keras.ops`` and
-    ``jax.nn`` return."""
+    ``jax.nn`` return.  An array parameter that is one too (``_params``)."""
     keras = sys.modules.get("keras")
     if keras is not None:
         if isinstance(x, getattr(keras, "Variable", ())):
             return backend_of(x.value, fname, argname).coerced(keras_value, transient=True)
         if isinstance(x, getattr(keras, "KerasTensor", ())):
             return None  # (no values: its __jax_array__ raises; refused with a hint)
-    if hasattr(t, "__jax_array__"):
+    if hasattr(type(x), "__jax_array__"):
         from .backends import jax as mod
 
         return mod.ARRAY_LIKE_BACKEND

@@ -497,8 +497,16 @@ def _refuse_non_array(fname, pname, v, expected="an array"):
 def _same_library_array(fname, pname, v, be, x, first="x", expected="an array"):
     if isinstance(v, (list, tuple)):
         return be.asarray_like(v, x, fname, pname)
+    owned = be.owns(v)
+    if not owned:
+        from ._dispatch import variable_backend
+
+        vb = variable_backend(v, fname, pname)  # a framework's variable: its array, as
+        if vb is not None:  #                     for the input (decision 225)
+            v = vb.coerce(v, fname, pname)
+            owned = be.owns(v)
     _refuse_non_array(fname, pname, v, expected)
-    if not be.owns(v):
+    if not owned:
         raise TypeError(
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
             f"{first!r} is a {be.label} array; pass arrays of one library (Python and "
