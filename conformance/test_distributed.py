@@ -444,6 +444,24 @@ SHARDED = textwrap.dedent("""
                                        rtol=1e-5, atol=1e-6)
         seen += 1
     assert seen >= 4, seen
+    # an array parameter committed to other devices than x: the contract's error,
+    # naming the function and both arguments (decision 226); the same devices, or an
+    # uncommitted parameter, compute
+    x = jax.device_put(jnp.linspace(-3.0, 3.0, 8), devs[2])
+    for name, first, pname, v in (("softmax", "x", "where", x > 0), ("celu", "x", "alpha", 0.5),
+                                  ("logsumexp", "a", "b", 0.5), ("prelu", "x", "weight", 0.25)):
+        f = getattr(multiact, name)
+        here = jax.device_put(jnp.asarray(v), devs[2])
+        want = np.asarray(f(np.asarray(x), **{pname: np.asarray(v)}))
+        for ok in (here, jnp.asarray(v)):
+            np.testing.assert_allclose(np.asarray(f(x, **{pname: ok})), want, rtol=1e-6)
+        try:
+            f(x, **{pname: jax.device_put(jnp.asarray(v), devs[0])})
+        except ValueError as e:
+            assert str(e).startswith(f"multiact.{name}: argument {pname!r} is on devices [0] "
+                                     f"but {first!r} is on [2]"), e
+        else:
+            raise AssertionError(name)
     print("ok")
 """)
 

@@ -591,6 +591,11 @@ def _size(x):
     return size if isinstance(size, int) else 0
 
 
+def _ids(devices):
+    """Device ids, as JAX's own messages give them: ``[0, 1]``."""
+    return sorted(d.id for d in devices)
+
+
 class JaxBackend(Backend):
     """JAX: every function (the generic body, or a special case's body) is one
     ``jax.jit`` executable (``generic``; the module docstring)."""
@@ -605,6 +610,22 @@ class JaxBackend(Backend):
             f = self._jitted[body] = _jit(row, _saving_x(body) if row.elementwise else
                                           lambda t, *p: body(NS, t, *p))
         return f(x, *params)
+
+    def check_array(self, fname, pname, v, x, first="x"):
+        # Reason: the contract's error.  Arrays committed to different devices: jit
+        # refused them in words that named a lambda's arguments ('t' and 'p[1]' of
+        # 'JaxBackend.generic.<locals>.<lambda>'), neither the function nor its
+        # arguments (decision 226).  Under a trace JAX places the values itself.
+        if isinstance(v, jax.core.Tracer) or isinstance(x, jax.core.Tracer) or \
+                not (isinstance(v, jax.Array) and isinstance(x, jax.Array)):
+            return
+        if v.committed and x.committed:
+            dv, dx = v.sharding.device_set, x.sharding.device_set
+            if dv != dx:
+                raise ValueError(
+                    f"multiact.{fname}: argument {pname!r} is on devices {_ids(dv)} but "
+                    f"{first!r} is on {_ids(dx)} (both committed: jax.device_put); expected "
+                    f"one set of devices")
 
     def on_error(self, exc, x, fname, argname="x"):
         # Reason: the contract's error.  A jax.ShapeDtypeStruct is JAX's but holds no
