@@ -78,6 +78,46 @@ def test_a_flax_variable_as_an_array_parameter_is_its_array():
         multiact.softmax(np.asarray(x), where=nnx.Variable(x > 0))
 
 
+def test_a_flax_variable_of_a_number_is_weak_as_jax_nn_takes_it():
+    pytest.importorskip("flax")
+    import jax
+    from flax import nnx
+
+    import jax.numpy as jnp
+
+    # what the number gives (weak), as jax.nn's own function takes the variable
+    assert jax.nn.softplus(nnx.Variable(1.5)).weak_type
+    for f in (multiact.softplus, multiact.gelu, multiact.silu):
+        got, want = f(nnx.Variable(1.5)), f(jnp.asarray(1.5))
+        assert want.weak_type and got.weak_type and got.dtype == want.dtype, f
+
+
+def test_an_array_like_without_jax_is_refused_as_before():
+    # an object with __jax_array__ where JAX is not installed: no JAX array can come of
+    # it, so the contract's refusal (an import error before the mend)
+    code = textwrap.dedent("""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "jax" or name.startswith("jax.") or name in ("jaxlib", "flax"):
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+        sys.meta_path.insert(0, Block())
+        import numpy as np, multiact
+        class Q:
+            def __jax_array__(self):
+                raise RuntimeError
+        for call in (lambda: multiact.gelu(Q()), lambda: multiact.softplus(np.ones(3), beta=Q())):
+            try:
+                call()
+            except TypeError as e:
+                print(str(e).split(":")[0], str(e).split("'")[1])
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.split() == ["multiact.gelu", "x", "multiact.softplus", "beta"], \
+        out.stdout + out.stderr[-2000:]
+
+
 def test_an_array_like_that_cannot_be_made_an_array_is_refused_by_name():
     pytest.importorskip("jax")
 
@@ -127,14 +167,32 @@ loss = model.fit(X, 3 * X, epochs=6, batch_size=16, verbose=0, shuffle=False).hi
 assert loss[-1] < loss[0] / 2, loss
 assert float(np.min(keras.ops.convert_to_numpy(layer.raw))) > 0.5, layer.raw
 
-# a symbolic tensor: refused by name, with where to call multiact
-try:
-    multiact.gelu(keras.Input((4,)))
-except TypeError as e:
-    assert "multiact.gelu: argument 'x'" in str(e) and \
-        "keras.layers.Activation(multiact.gelu)" in str(e), e
-else:
-    raise AssertionError("a KerasTensor was taken")
+# a symbolic tensor: refused by name, with where to call multiact, as x or a parameter
+for call, pname in ((lambda: multiact.gelu(keras.Input((4,))), "x"),
+                    (lambda: multiact.softplus(v.value, beta=keras.Input((6,))), "beta")):
+    try:
+        call()
+    except TypeError as e:
+        assert f"argument {pname!r}" in str(e) and "keras.layers.Activation(multiact." in str(e), e
+    else:
+        raise AssertionError("a KerasTensor was taken")
+
+# a variable whose value cannot be had: the contract's error, by name
+class Lazy(keras.Variable):
+    @property
+    def value(self):
+        raise RuntimeError("not initialised")
+
+lazy = Lazy(np.ones(3, "float32"))
+for call, pname in ((lambda: multiact.gelu(lazy), "x"),
+                    (lambda: multiact.softplus(v.value, beta=lazy), "beta")):
+    try:
+        call()
+    except TypeError as e:
+        assert f"argument {pname!r} could not be made an array (RuntimeError: not initialised)" \
+            in str(e), e
+    else:
+        raise AssertionError("a variable without a value was taken")
 print("ok")
 """
 

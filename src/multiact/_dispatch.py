@@ -158,18 +158,25 @@ def _create(x, fname, argname):
 def variable_backend(x, fname, argname):
     """The backend of a framework's variable, an object that wraps its array, that
     the framework's own functions take (decision 225), or None: a Keras
-    ``Variable`` is its ``value``, what ``keras.ops`` compute on (the value's
-    backend, looked up on each call: a variable of one type can hold a tensor or
-    a tracer); an object with ``__jax_array__`` (flax NNX's ``Param``) is its
-    ``jnp.asarray``.  The result is the framework's array, as ``keras.ops`` and
-    ``jax.nn`` return.  An array parameter that is one too (``_params``)."""
+    ``Variable`` is its ``value``, what ``keras.ops`` compute on (one read a call);
+    an object with ``__jax_array__`` (flax NNX's ``Param``), where JAX is imported,
+    is what that gives, as ``jax.nn`` takes it (``as_jax_array``).  The result is
+    the framework's array, as ``keras.ops`` and ``jax.nn`` return.  An array
+    parameter that is one too (``_params``).  Cached by type (``_resolve``): one
+    class of Keras variable holds one backend's arrays (tensors or tracers)."""
     keras = sys.modules.get("keras")
     if keras is not None:
         if isinstance(x, getattr(keras, "Variable", ())):
-            return backend_of(x.value, fname, argname).coerced(keras_value, transient=True)
+            try:
+                value = x.value
+            except Exception as e:
+                raise TypeError(f"multiact.{fname or '<function>'}: argument {argname!r} "
+                                f"could not be made an array ({type(e).__name__}: {e})") from None
+            return backend_of(value, fname, argname).coerced(keras_value)
         if isinstance(x, getattr(keras, "KerasTensor", ())):
             return None  # (no values: its __jax_array__ raises; refused with a hint)
-    if hasattr(type(x), "__jax_array__"):
+    if hasattr(type(x), "__jax_array__") and "jax" in sys.modules:
+        # (without JAX imported, no JAX array can come of it: refused as before)
         from .backends import jax as mod
 
         return mod.ARRAY_LIKE_BACKEND
@@ -242,11 +249,11 @@ def _from_namespace(x, t, fname, argname):
         raise TypeError(
             f"multiact.{fname or '<function>'}: argument {argname!r} must be an array (NumPy, "
             f"JAX, PyTorch, CuPy, dask or any Array API array) or a Python number/sequence, "
-            f"got {t.__module__}.{t.__qualname__}{_hint(t, fname)}") from None
+            f"got {t.__module__}.{t.__qualname__}{symbolic_hint(t, fname)}") from None
     return backend_for_namespace(xp)
 
 
-def _hint(t, fname):
+def symbolic_hint(t, fname):
     """A Keras functional model's symbolic tensor holds no values: where a layer
     computes on it (decision 225)."""
     keras = sys.modules.get("keras")

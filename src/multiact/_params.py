@@ -507,10 +507,12 @@ def _same_library_array(fname, pname, v, be, x, first="x", expected="an array"):
             owned = be.owns(v)
     _refuse_non_array(fname, pname, v, expected)
     if not owned:
+        from ._dispatch import symbolic_hint
+
         raise TypeError(
             f"multiact.{fname}: argument {pname!r} is a {be.library_of(v)} array but "
             f"{first!r} is a {be.label} array; pass arrays of one library (Python and "
-            f"NumPy scalars go with any)")
+            f"NumPy scalars go with any){symbolic_hint(type(v), fname)}")
     be.check_array(fname, pname, v, x, first)
     if be.framework == "numpy":  # (no other backend takes a NumPy array)
         from ._dispatch import refuse_numpy_subclass

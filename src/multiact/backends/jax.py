@@ -709,12 +709,16 @@ BACKEND = JaxBackend(NS)
 
 def as_jax_array(x):
     """An object that JAX's own functions take through ``__jax_array__`` (flax NNX's
-    ``Param``, every ``nnx.Variable``), as ``jax.numpy`` makes it an array.
-    Reason: ``array_api_compat`` resolves such an object to ``jax.numpy``, but it is
-    no array: the bodies' comparisons raised Python's ``TypeError`` on it, and
-    ``jax.jit`` refused it ("Triggering __jax_array__() during abstractification is
-    no longer supported"), where ``jax.nn``'s functions take it (decision 225)."""
-    return _xp.asarray(x)
+    ``Param``, every ``nnx.Variable``), as they take it: what its ``__jax_array__``
+    gives, made an array where it is none (a Python number: weakly typed, as
+    ``jax.nn.softplus(nnx.Variable(1.5))`` is; ``jnp.asarray`` of the variable itself
+    was strong, and 3x slower).  Reason: ``array_api_compat`` resolves such an
+    object to ``jax.numpy``, but it is no array: the bodies' comparisons raised
+    Python's ``TypeError`` on it, and ``jax.jit`` refused it ("Triggering
+    __jax_array__() during abstractification is no longer supported"), where
+    ``jax.nn``'s functions take it (decision 225)."""
+    v = x.__jax_array__()
+    return v if isinstance(v, jax.Array) else _xp.asarray(v)
 
 
 #: objects with ``__jax_array__`` that are no JAX arrays (``_dispatch``)

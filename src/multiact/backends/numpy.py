@@ -529,9 +529,9 @@ class NumpyBackend(Backend):
     """
 
     def coerce(self, x, fname, argname="x"):
-        if self.convert is not None:  # (a variable: Keras' on its NumPy backend)
-            x = self.convert(x)
         try:
+            if self.convert is not None:  # (a variable: Keras' on its NumPy backend)
+                x = self.convert(x)
             return np.asarray(x)
         except (TypeError, ValueError) as e:
             raise TypeError(f"multiact.{fname}: argument {argname!r} could not be made a "
