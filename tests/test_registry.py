@@ -335,6 +335,45 @@ def test_torch_fx_symbolic_trace_records_the_module_as_one_call():
     assert torch.equal(root(x), multiact.softmax(x, axis=0))
 
 
+@pytest.mark.parametrize("info", TABLE, ids=lambda i: i.name)
+def test_torch_fx_symbolic_trace_records_a_function_call_as_one_node(info):
+    # decision 227: a model whose forward calls a public function could not be traced
+    # (the call refused FX's Proxy), where F.gelu records itself: now one
+    # call_function node of the public function, its parameters as keyword arguments
+    torch = pytest.importorskip("torch")
+    f = getattr(multiact, info.name)
+    params = dict(info.cases[0].params)
+
+    class Model(torch.nn.Module):
+        def forward(self, x):
+            return f(x * 2, **params)
+
+    x = torch.linspace(0.1 if info.nonneg_input else -3.0, 3.0, 24).reshape(4, 6)
+    if info.name == "one_hot":
+        x = torch.arange(24).reshape(4, 6) % 3
+    model = Model()
+    traced = torch.fx.symbolic_trace(model)
+    (node,) = [n for n in traced.graph.nodes if n.op == "call_function" and n.target is f]
+    assert dict(node.kwargs) == params
+    want = model(x)
+    assert torch.equal(traced(x), want)
+    assert torch.equal(pickle.loads(pickle.dumps(traced))(x), want)  # (FX traces it again)
+
+
+def test_torch_fx_records_a_traced_array_parameter():
+    torch = pytest.importorskip("torch")
+
+    class Model(torch.nn.Module):
+        def forward(self, x):
+            return multiact.softmax(x, axis=-1, where=x > 0) + multiact.softplus(x, beta=1.5)
+
+    traced = torch.fx.symbolic_trace(Model())
+    (sm,) = [n for n in traced.graph.nodes if n.target is multiact.softmax]
+    assert dict(sm.kwargs).keys() == {"where"} and isinstance(sm.kwargs["where"], torch.fx.Node)
+    x = torch.linspace(-3.0, 3.0, 24).reshape(4, 6)
+    assert torch.equal(traced(x), Model()(x))
+
+
 @pytest.mark.parametrize("framework, make", [
     ("torch", "torch.nn.Sequential(torch.nn.Linear(4, 8), "
               "multiact.Activation('gelu').to_torch())"),

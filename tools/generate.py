@@ -72,7 +72,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._dispatch import _BY_TYPE, _TRACING, _resolve
+from ._dispatch import _BY_TYPE, _KEEP, _TRACING, _resolve
 from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
@@ -195,6 +195,8 @@ def _impl(info):
             f"    be = (_resolve({first}, {name!r}, {first!r}) if _TRACING[0]() else",
             f"          _BY_TYPE.get(type({first})) or _resolve({first}, {name!r}, {first!r}))",
             "    if be.python:  # Python numbers and sequences are NumPy input",
+            "        if be.records:  # (torch.fx's symbolic trace: one node of its graph)",
+            f"            return be.record({name!r}, {first}, {_record_args(info)})",
             f"        {first} = be.coerce({first}, {name!r}, {first!r})"]
     # a parameter that broadcasts together with the array argument first: the
     # other checks see the joint shape (_params.Kind.widens)
@@ -224,6 +226,19 @@ def _impl(info):
              f"        be.on_error(exc, {first}, {name!r}, {first!r})",
              "        raise"]
     return body
+
+
+def _record_args(info):
+    """The call's parameters for ``Backend.record``: ``(name, value, default)`` (a
+    value that is its default is left out of the record), ``_KEEP`` for a required
+    one."""
+    def default(p):
+        if _identity_default(p):
+            return _default(info, p)
+        return "_KEEP" if p.default is REQUIRED else _literal(p.default)
+
+    items = [f"({p.name!r}, {p.name}, {default(p)})" for p in info.params]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def render_api():

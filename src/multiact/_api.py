@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._dispatch import _BY_TYPE, _TRACING, _resolve
+from ._dispatch import _BY_TYPE, _KEEP, _TRACING, _resolve
 from ._params import unexpected_arguments as _unexpected
 from ._table import BY_NAME as _ROWS
 
@@ -168,6 +168,8 @@ def relu(x: Any, *positional: Never, negative_slope: Any = _relu_negative_slope_
     be = (_resolve(x, 'relu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('relu', x, (('negative_slope', negative_slope, _relu_negative_slope_default), ('max_value', max_value, None), ('threshold', threshold, _relu_threshold_default)))
         x = be.coerce(x, 'relu', 'x')
     if not (negative_slope is _relu_negative_slope_default):
         negative_slope = _relu_negative_slope_kind.check('relu', 'negative_slope', negative_slope, be, x, 'x')
@@ -208,6 +210,8 @@ def relu6(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'relu6', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('relu6', x, ())
         x = be.coerce(x, 'relu6', 'x')
     try:
         return be.relu6(x)
@@ -242,6 +246,8 @@ def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'hard_tanh', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('hard_tanh', x, ())
         x = be.coerce(x, 'hard_tanh', 'x')
     try:
         return be.hard_tanh(x)
@@ -279,6 +285,8 @@ def leaky_relu(x: Any, negative_slope: Any = _leaky_relu_negative_slope_default,
     be = (_resolve(x, 'leaky_relu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'leaky_relu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('leaky_relu', x, (('negative_slope', negative_slope, _leaky_relu_negative_slope_default),))
         x = be.coerce(x, 'leaky_relu', 'x')
     if not (negative_slope is _leaky_relu_negative_slope_default):
         negative_slope = _leaky_relu_negative_slope_kind.check('leaky_relu', 'negative_slope', negative_slope, be, x, 'x')
@@ -316,6 +324,8 @@ def sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('sigmoid', x, ())
         x = be.coerce(x, 'sigmoid', 'x')
     try:
         return be.sigmoid(x)
@@ -350,6 +360,8 @@ def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'silu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('silu', x, ())
         x = be.coerce(x, 'silu', 'x')
     try:
         return be.silu(x)
@@ -387,6 +399,8 @@ def softplus(x: Any, beta: Any = _softplus_beta_default, *positional: Never, **u
     be = (_resolve(x, 'softplus', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'softplus', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('softplus', x, (('beta', beta, _softplus_beta_default),))
         x = be.coerce(x, 'softplus', 'x')
     if not (beta is _softplus_beta_default):
         beta = _softplus_beta_kind.check('softplus', 'beta', beta, be, x, 'x')
@@ -423,6 +437,8 @@ def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'log_sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('log_sigmoid', x, ())
         x = be.coerce(x, 'log_sigmoid', 'x')
     try:
         return be.log_sigmoid(x)
@@ -459,6 +475,8 @@ def elu(x: Any, alpha: Any = _elu_alpha_default, *positional: Never, **unexpecte
     be = (_resolve(x, 'elu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'elu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('elu', x, (('alpha', alpha, _elu_alpha_default),))
         x = be.coerce(x, 'elu', 'x')
     if not (alpha is _elu_alpha_default):
         alpha = _elu_alpha_kind.check('elu', 'alpha', alpha, be, x, 'x')
@@ -496,6 +514,8 @@ def celu(x: Any, alpha: Any = _celu_alpha_default, *positional: Never, **unexpec
     be = (_resolve(x, 'celu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'celu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('celu', x, (('alpha', alpha, _celu_alpha_default),))
         x = be.coerce(x, 'celu', 'x')
     if not (alpha is _celu_alpha_default):
         alpha = _celu_alpha_kind.check('celu', 'alpha', alpha, be, x, 'x')
@@ -534,6 +554,8 @@ def selu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'selu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('selu', x, ())
         x = be.coerce(x, 'selu', 'x')
     try:
         return be.selu(x)
@@ -580,6 +602,8 @@ def gelu(x: Any, approximate: Any = _gelu_approximate_default, *positional: Neve
     be = (_resolve(x, 'gelu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'gelu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('gelu', x, (('approximate', approximate, _gelu_approximate_default),))
         x = be.coerce(x, 'gelu', 'x')
     if not ((approximate is True or approximate is False) or approximate is _gelu_approximate_default):
         approximate = _gelu_approximate_kind.check('gelu', 'approximate', approximate, be, x, 'x')
@@ -616,6 +640,8 @@ def hard_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'hard_sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('hard_sigmoid', x, ())
         x = be.coerce(x, 'hard_sigmoid', 'x')
     try:
         return be.hard_sigmoid(x)
@@ -651,6 +677,8 @@ def hard_silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'hard_silu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('hard_silu', x, ())
         x = be.coerce(x, 'hard_silu', 'x')
     try:
         return be.hard_silu(x)
@@ -685,6 +713,8 @@ def soft_sign(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'soft_sign', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('soft_sign', x, ())
         x = be.coerce(x, 'soft_sign', 'x')
     try:
         return be.soft_sign(x)
@@ -717,6 +747,8 @@ def tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'tanh', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('tanh', x, ())
         x = be.coerce(x, 'tanh', 'x')
     try:
         return be.tanh(x)
@@ -753,6 +785,8 @@ def identity(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'identity', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('identity', x, ())
         x = be.coerce(x, 'identity', 'x')
     try:
         return be.identity(x)
@@ -787,6 +821,8 @@ def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'mish', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('mish', x, ())
         x = be.coerce(x, 'mish', 'x')
     try:
         return be.mish(x)
@@ -823,6 +859,8 @@ def squareplus(x: Any, b: Any = _squareplus_b_default, *positional: Never, **une
     be = (_resolve(x, 'squareplus', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'squareplus', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('squareplus', x, (('b', b, _squareplus_b_default),))
         x = be.coerce(x, 'squareplus', 'x')
     if not (b is _squareplus_b_default):
         b = _squareplus_b_kind.check('squareplus', 'b', b, be, x, 'x')
@@ -858,6 +896,8 @@ def sparse_plus(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'sparse_plus', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('sparse_plus', x, ())
         x = be.coerce(x, 'sparse_plus', 'x')
     try:
         return be.sparse_plus(x)
@@ -891,6 +931,8 @@ def sparse_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'sparse_sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('sparse_sigmoid', x, ())
         x = be.coerce(x, 'sparse_sigmoid', 'x')
     try:
         return be.sparse_sigmoid(x)
@@ -925,6 +967,8 @@ def log1mexp(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'log1mexp', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('log1mexp', x, ())
         x = be.coerce(x, 'log1mexp', 'x')
     try:
         return be.log1mexp(x)
@@ -959,6 +1003,8 @@ def hard_shrink(x: Any, lambd: Any = _hard_shrink_lambd_default, *positional: Ne
     be = (_resolve(x, 'hard_shrink', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_shrink', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('hard_shrink', x, (('lambd', lambd, _hard_shrink_lambd_default),))
         x = be.coerce(x, 'hard_shrink', 'x')
     if not (lambd is _hard_shrink_lambd_default):
         lambd = _hard_shrink_lambd_kind.check('hard_shrink', 'lambd', lambd, be, x, 'x')
@@ -995,6 +1041,8 @@ def soft_shrink(x: Any, lambd: Any = _soft_shrink_lambd_default, *positional: Ne
     be = (_resolve(x, 'soft_shrink', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'soft_shrink', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('soft_shrink', x, (('lambd', lambd, _soft_shrink_lambd_default),))
         x = be.coerce(x, 'soft_shrink', 'x')
     if not (lambd is _soft_shrink_lambd_default):
         lambd = _soft_shrink_lambd_kind.check('soft_shrink', 'lambd', lambd, be, x, 'x')
@@ -1033,6 +1081,8 @@ def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'tanh_shrink', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('tanh_shrink', x, ())
         x = be.coerce(x, 'tanh_shrink', 'x')
     try:
         return be.tanh_shrink(x)
@@ -1068,6 +1118,8 @@ def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpect
     be = (_resolve(x, 'threshold', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'threshold', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('threshold', x, (('threshold', threshold, _KEEP), ('value', value, _KEEP)))
         x = be.coerce(x, 'threshold', 'x')
     threshold = _threshold_threshold_kind.check('threshold', 'threshold', threshold, be, x, 'x')
     value = _threshold_value_kind.check('threshold', 'value', value, be, x, 'x')
@@ -1109,6 +1161,8 @@ def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'prelu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'prelu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('prelu', x, (('weight', weight, _KEEP),))
         x = be.coerce(x, 'prelu', 'x')
     weight = _prelu_weight_kind.check('prelu', 'weight', weight, be, x, 'x')
     try:
@@ -1145,6 +1199,8 @@ def quick_gelu(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'quick_gelu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'quick_gelu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('quick_gelu', x, ())
         x = be.coerce(x, 'quick_gelu', 'x')
     try:
         return be.quick_gelu(x)
@@ -1181,6 +1237,8 @@ def relu2(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'relu2', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'relu2', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('relu2', x, ())
         x = be.coerce(x, 'relu2', 'x')
     try:
         return be.relu2(x)
@@ -1216,6 +1274,8 @@ def exponential(x: Any, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'exponential', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'exponential', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('exponential', x, ())
         x = be.coerce(x, 'exponential', 'x')
     try:
         return be.exponential(x)
@@ -1257,6 +1317,8 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
     be = (_resolve(x, 'softmax', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'softmax', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('softmax', x, (('axis', axis, -1), ('where', where, None), ('initial', initial, None)))
         x = be.coerce(x, 'softmax', 'x')
     axis = _softmax_axis_kind.check('softmax', 'axis', axis, be, x, 'x')
     if not ((where is None)):
@@ -1302,6 +1364,8 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
     be = (_resolve(x, 'log_softmax', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'log_softmax', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('log_softmax', x, (('axis', axis, -1), ('where', where, None), ('initial', initial, None)))
         x = be.coerce(x, 'log_softmax', 'x')
     axis = _log_softmax_axis_kind.check('log_softmax', 'axis', axis, be, x, 'x')
     if not ((where is None)):
@@ -1343,6 +1407,8 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
     be = (_resolve(x, 'softmin', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'softmin', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('softmin', x, (('axis', axis, -1), ('where', where, None), ('initial', initial, None)))
         x = be.coerce(x, 'softmin', 'x')
     axis = _softmin_axis_kind.check('softmin', 'axis', axis, be, x, 'x')
     if not ((where is None)):
@@ -1399,6 +1465,8 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = _logsumex
     be = (_resolve(a, 'logsumexp', 'a') if _TRACING[0]() else
           _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('logsumexp', a, (('axis', axis, None), ('b', b, None), ('keepdims', keepdims, _logsumexp_keepdims_default), ('return_sign', return_sign, _logsumexp_return_sign_default), ('where', where, None)))
         a = be.coerce(a, 'logsumexp', 'a')
     if not ((b is None)):
         b = _logsumexp_b_kind.check('logsumexp', 'b', b, be, a, 'a')
@@ -1450,6 +1518,8 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _log
     be = (_resolve(x, 'logmeanexp', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'logmeanexp', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('logmeanexp', x, (('axis', axis, None), ('where', where, None), ('keepdims', keepdims, _logmeanexp_keepdims_default)))
         x = be.coerce(x, 'logmeanexp', 'x')
     axis = _logmeanexp_axis_kind.check('logmeanexp', 'axis', axis, be, x, 'x')
     if not ((where is None)):
@@ -1497,6 +1567,8 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
     be = (_resolve(x, 'standardize', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'standardize', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('standardize', x, (('axis', axis, -1), ('mean', mean, None), ('variance', variance, None), ('epsilon', epsilon, _standardize_epsilon_default), ('where', where, None)))
         x = be.coerce(x, 'standardize', 'x')
     axis = _standardize_axis_kind.check('standardize', 'axis', axis, be, x, 'x')
     if not ((mean is None)):
@@ -1544,6 +1616,8 @@ def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
     be = (_resolve(x, 'glu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'glu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('glu', x, (('axis', axis, -1),))
         x = be.coerce(x, 'glu', 'x')
     axis = _glu_axis_kind.check('glu', 'axis', axis, be, x, 'x')
     try:
@@ -1584,6 +1658,8 @@ def swiglu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> A
     be = (_resolve(x, 'swiglu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'swiglu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('swiglu', x, (('axis', axis, -1),))
         x = be.coerce(x, 'swiglu', 'x')
     axis = _swiglu_axis_kind.check('swiglu', 'axis', axis, be, x, 'x')
     try:
@@ -1626,6 +1702,8 @@ def geglu(x: Any, axis: Any = -1, approximate: Any = _geglu_approximate_default,
     be = (_resolve(x, 'geglu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'geglu', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('geglu', x, (('axis', axis, -1), ('approximate', approximate, _geglu_approximate_default)))
         x = be.coerce(x, 'geglu', 'x')
     axis = _geglu_axis_kind.check('geglu', 'axis', axis, be, x, 'x')
     if not ((approximate is True or approximate is False) or approximate is _geglu_approximate_default):
@@ -1673,6 +1751,8 @@ def one_hot(x: Any, num_classes: Any, *positional: Never, dtype: Any = None, axi
     be = (_resolve(x, 'one_hot', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'one_hot', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('one_hot', x, (('num_classes', num_classes, _KEEP), ('dtype', dtype, None), ('axis', axis, -1)))
         x = be.coerce(x, 'one_hot', 'x')
     num_classes = _one_hot_num_classes_kind.check('one_hot', 'num_classes', num_classes, be, x, 'x')
     if not ((dtype is None)):
@@ -1712,6 +1792,8 @@ def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -
     be = (_resolve(x, 'sparsemax', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sparsemax', 'x'))
     if be.python:  # Python numbers and sequences are NumPy input
+        if be.records:  # (torch.fx's symbolic trace: one node of its graph)
+            return be.record('sparsemax', x, (('axis', axis, -1),))
         x = be.coerce(x, 'sparsemax', 'x')
     axis = _sparsemax_axis_kind.check('sparsemax', 'axis', axis, be, x, 'x')
     try:

@@ -81,6 +81,8 @@ def backend_of(x, fname="", argname="x"):
 
 
 _KERAS_PENDING = [True]
+#: a parameter's value kept in a traced call whatever it is (``Backend.record``)
+_KEEP = object()
 
 
 def _resolve(x, fname, argname):
@@ -118,6 +120,11 @@ def _create(x, fname, argname):
         # number" before: decision 194); NumPy's own scalars (np.float64 is a float)
         # are NumPy's, below
         be = _python_backend(fname, argname)
+    elif torch is not None and "torch.fx" in sys.modules and \
+            issubclass(t, sys.modules["torch.fx"].Proxy):
+        from .backends.torch import FX_BACKEND
+
+        be = FX_BACKEND
     elif torch is not None and issubclass(t, torch.Tensor):  # no MRO walk: Dynamo traces this
         # (Dynamo first: it would guard the compiled frame on sys.modules, and the
         # import then breaks that guard on the frame that made it)

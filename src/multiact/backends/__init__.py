@@ -209,6 +209,16 @@ class Backend(Functions):
 
     #: the conversion of a framework's variable to its array (:meth:`coerced`)
     convert = None
+    #: a tracer's backend (torch.fx's ``Proxy``): the public functions hand the call
+    #: to :meth:`record`, before any check (``python`` set)
+    records = False
+
+    def record(self, fname, x, params):
+        """The traced call of public function ``fname`` (its name: a parameter may
+        shadow it, threshold's) on ``x`` with ``params`` (``(name, value,
+        default)``; a value that is its default is left out): a backend with
+        ``records`` set."""
+        raise NotImplementedError
 
     def coerce(self, x, fname, argname="x"):
         """``x`` as an array of this library (Python input: ``np.asarray``; a

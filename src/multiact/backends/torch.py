@@ -1251,6 +1251,38 @@ class _OnnxExportBackend(_SubclassBackend):
 ONNX_BACKEND = _OnnxExportBackend(NS_ONNX, label="torch (ONNX export)")
 
 
+class _FxRecorder(Backend):
+    """The backend of ``torch.fx.Proxy`` input.  Reason: ``torch.fx.symbolic_trace``
+    (FX quantization, torchvision's feature extraction, transformers' FX tracer)
+    runs a model's ``forward`` on proxies, where ``F.gelu`` records itself as one
+    ``call_function`` node (``__torch_function__``) and multiact's functions refused
+    the proxy: a model that called one could not be traced (decision 227).  The
+    call is recorded as one node of the public function, its parameters as keyword
+    arguments, before any check: the graph's run checks them on tensors."""
+
+    records = True
+
+    def __init__(self):
+        super().__init__(NS, label="torch.fx", python=True)
+
+    def record(self, fname, x, params):
+        from .. import _api
+        from .._dispatch import _KEEP
+
+        kwargs = {n: v for n, v, d in params if d is _KEEP or not _is_default(v, d)}
+        return x.tracer.create_proxy("call_function", getattr(_api, fname), (x,), kwargs)
+
+
+def _is_default(v, d):
+    """``v`` is the default ``d`` (the row's object, or a literal: a proxy is none)."""
+    return v is d or (type(v) is type(d) and type(v) in (int, float, bool, str, tuple)
+                      and v == d)
+
+
+#: torch.fx's proxies (``_dispatch``)
+FX_BACKEND = _FxRecorder()
+
+
 def subclass_backend():
     """The backend of a tensor subclass (FakeTensor while a model is traced):
     ``ONNX_BACKEND`` while ``torch.onnx.export`` traces one (torch.onnx is
