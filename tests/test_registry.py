@@ -361,11 +361,15 @@ def test_torch_fx_symbolic_trace_records_a_function_call_as_one_node(info):
 
 
 def test_torch_fx_records_a_traced_array_parameter():
+    # (and NumPy scalars as the numbers they hold: FX refused np.float32, and wrote
+    # np.float64(0.5) into a graph's code that then ran without np)
     torch = pytest.importorskip("torch")
 
     class Model(torch.nn.Module):
         def forward(self, x):
-            return multiact.softmax(x, axis=-1, where=x > 0) + multiact.softplus(x, beta=1.5)
+            return multiact.softmax(x, axis=-1, where=x > 0) + multiact.softplus(x, beta=1.5) \
+                + multiact.threshold(x, np.float64(0.5), np.float32(0.25)) \
+                + multiact.logsumexp(x, axis=np.int64(-1), keepdims=True)
 
     traced = torch.fx.symbolic_trace(Model())
     (sm,) = [n for n in traced.graph.nodes if n.target is multiact.softmax]
