@@ -1269,11 +1269,11 @@ class _FxRecorder(Backend):
         from .. import _api
         from .._dispatch import _KEEP
 
-        kwargs = {n: _plain(v) for n, v, d in params if d is _KEEP or not _is_default(v, d)}
+        kwargs = {n: _fx_number(v) for n, v, d in params if d is _KEEP or not _is_default(v, d)}
         return x.tracer.create_proxy("call_function", getattr(_api, fname), (x,), kwargs)
 
 
-def _plain(v):
+def _fx_number(v):
     """A NumPy scalar (ml_dtypes' too) as the Python number it holds, exactly: FX
     refused ``np.float32`` in a graph, and wrote ``np.float64(1.5)`` into its code,
     which then ran without ``np`` (a ``NameError``); the parameter is that number
