@@ -1253,8 +1253,8 @@ ONNX_BACKEND = _OnnxExportBackend(NS_ONNX, label="torch (ONNX export)")
 
 class _FxRecorder(Backend):
     """The backend of ``torch.fx.Proxy`` input.  Reason: ``torch.fx.symbolic_trace``
-    (FX quantization, torchvision's feature extraction, transformers' FX tracer)
-    runs a model's ``forward`` on proxies, where ``F.gelu`` records itself as one
+    (FX quantization, torchvision's feature extraction, other FX tools) runs a
+    model's ``forward`` on proxies, where ``F.gelu`` records itself as one
     ``call_function`` node (``__torch_function__``) and multiact's functions refused
     the proxy: a model that called one could not be traced (decision 227).  The
     call is recorded as one node of the public function, its parameters as keyword
