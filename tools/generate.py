@@ -194,7 +194,7 @@ def _impl(info):
             # (the cache unread while Dynamo traces: decision 206)
             f"    be = (_resolve({first}, {name!r}, {first!r}) if _TRACING[0]() else",
             f"          _BY_TYPE.get(type({first})) or _resolve({first}, {name!r}, {first!r}))",
-            "    if be.python:  # Python numbers and sequences are NumPy input",
+            "    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy",
             "        if be.records:  # (torch.fx's symbolic trace: one node of its graph)",
             f"            return be.record({name!r}, {first}, {_record_args(info)})",
             f"        {first} = be.coerce({first}, {name!r}, {first!r})"]

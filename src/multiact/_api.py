@@ -167,7 +167,7 @@ def relu(x: Any, *positional: Never, negative_slope: Any = _relu_negative_slope_
         _unexpected(_relu_row, unexpected, positional)
     be = (_resolve(x, 'relu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'relu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('relu', x, (('negative_slope', negative_slope, _relu_negative_slope_default), ('max_value', max_value, None), ('threshold', threshold, _relu_threshold_default)))
         x = be.coerce(x, 'relu', 'x')
@@ -209,7 +209,7 @@ def relu6(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_relu6_row, unexpected, positional)
     be = (_resolve(x, 'relu6', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'relu6', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('relu6', x, ())
         x = be.coerce(x, 'relu6', 'x')
@@ -245,7 +245,7 @@ def hard_tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_hard_tanh_row, unexpected, positional)
     be = (_resolve(x, 'hard_tanh', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_tanh', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('hard_tanh', x, ())
         x = be.coerce(x, 'hard_tanh', 'x')
@@ -284,7 +284,7 @@ def leaky_relu(x: Any, negative_slope: Any = _leaky_relu_negative_slope_default,
         _unexpected(_leaky_relu_row, unexpected, positional)
     be = (_resolve(x, 'leaky_relu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'leaky_relu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('leaky_relu', x, (('negative_slope', negative_slope, _leaky_relu_negative_slope_default),))
         x = be.coerce(x, 'leaky_relu', 'x')
@@ -323,7 +323,7 @@ def sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_sigmoid_row, unexpected, positional)
     be = (_resolve(x, 'sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sigmoid', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('sigmoid', x, ())
         x = be.coerce(x, 'sigmoid', 'x')
@@ -359,7 +359,7 @@ def silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_silu_row, unexpected, positional)
     be = (_resolve(x, 'silu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'silu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('silu', x, ())
         x = be.coerce(x, 'silu', 'x')
@@ -398,7 +398,7 @@ def softplus(x: Any, beta: Any = _softplus_beta_default, *positional: Never, **u
         _unexpected(_softplus_row, unexpected, positional)
     be = (_resolve(x, 'softplus', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'softplus', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('softplus', x, (('beta', beta, _softplus_beta_default),))
         x = be.coerce(x, 'softplus', 'x')
@@ -436,7 +436,7 @@ def log_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_log_sigmoid_row, unexpected, positional)
     be = (_resolve(x, 'log_sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'log_sigmoid', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('log_sigmoid', x, ())
         x = be.coerce(x, 'log_sigmoid', 'x')
@@ -474,7 +474,7 @@ def elu(x: Any, alpha: Any = _elu_alpha_default, *positional: Never, **unexpecte
         _unexpected(_elu_row, unexpected, positional)
     be = (_resolve(x, 'elu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'elu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('elu', x, (('alpha', alpha, _elu_alpha_default),))
         x = be.coerce(x, 'elu', 'x')
@@ -513,7 +513,7 @@ def celu(x: Any, alpha: Any = _celu_alpha_default, *positional: Never, **unexpec
         _unexpected(_celu_row, unexpected, positional)
     be = (_resolve(x, 'celu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'celu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('celu', x, (('alpha', alpha, _celu_alpha_default),))
         x = be.coerce(x, 'celu', 'x')
@@ -553,7 +553,7 @@ def selu(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_selu_row, unexpected, positional)
     be = (_resolve(x, 'selu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'selu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('selu', x, ())
         x = be.coerce(x, 'selu', 'x')
@@ -601,7 +601,7 @@ def gelu(x: Any, approximate: Any = _gelu_approximate_default, *positional: Neve
         _unexpected(_gelu_row, unexpected, positional)
     be = (_resolve(x, 'gelu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'gelu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('gelu', x, (('approximate', approximate, _gelu_approximate_default),))
         x = be.coerce(x, 'gelu', 'x')
@@ -639,7 +639,7 @@ def hard_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_hard_sigmoid_row, unexpected, positional)
     be = (_resolve(x, 'hard_sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_sigmoid', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('hard_sigmoid', x, ())
         x = be.coerce(x, 'hard_sigmoid', 'x')
@@ -676,7 +676,7 @@ def hard_silu(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_hard_silu_row, unexpected, positional)
     be = (_resolve(x, 'hard_silu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_silu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('hard_silu', x, ())
         x = be.coerce(x, 'hard_silu', 'x')
@@ -712,7 +712,7 @@ def soft_sign(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_soft_sign_row, unexpected, positional)
     be = (_resolve(x, 'soft_sign', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'soft_sign', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('soft_sign', x, ())
         x = be.coerce(x, 'soft_sign', 'x')
@@ -746,7 +746,7 @@ def tanh(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_tanh_row, unexpected, positional)
     be = (_resolve(x, 'tanh', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'tanh', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('tanh', x, ())
         x = be.coerce(x, 'tanh', 'x')
@@ -784,7 +784,7 @@ def identity(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_identity_row, unexpected, positional)
     be = (_resolve(x, 'identity', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'identity', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('identity', x, ())
         x = be.coerce(x, 'identity', 'x')
@@ -820,7 +820,7 @@ def mish(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_mish_row, unexpected, positional)
     be = (_resolve(x, 'mish', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'mish', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('mish', x, ())
         x = be.coerce(x, 'mish', 'x')
@@ -858,7 +858,7 @@ def squareplus(x: Any, b: Any = _squareplus_b_default, *positional: Never, **une
         _unexpected(_squareplus_row, unexpected, positional)
     be = (_resolve(x, 'squareplus', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'squareplus', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('squareplus', x, (('b', b, _squareplus_b_default),))
         x = be.coerce(x, 'squareplus', 'x')
@@ -895,7 +895,7 @@ def sparse_plus(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_sparse_plus_row, unexpected, positional)
     be = (_resolve(x, 'sparse_plus', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_plus', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('sparse_plus', x, ())
         x = be.coerce(x, 'sparse_plus', 'x')
@@ -930,7 +930,7 @@ def sparse_sigmoid(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_sparse_sigmoid_row, unexpected, positional)
     be = (_resolve(x, 'sparse_sigmoid', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sparse_sigmoid', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('sparse_sigmoid', x, ())
         x = be.coerce(x, 'sparse_sigmoid', 'x')
@@ -966,7 +966,7 @@ def log1mexp(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_log1mexp_row, unexpected, positional)
     be = (_resolve(x, 'log1mexp', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'log1mexp', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('log1mexp', x, ())
         x = be.coerce(x, 'log1mexp', 'x')
@@ -1002,7 +1002,7 @@ def hard_shrink(x: Any, lambd: Any = _hard_shrink_lambd_default, *positional: Ne
         _unexpected(_hard_shrink_row, unexpected, positional)
     be = (_resolve(x, 'hard_shrink', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'hard_shrink', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('hard_shrink', x, (('lambd', lambd, _hard_shrink_lambd_default),))
         x = be.coerce(x, 'hard_shrink', 'x')
@@ -1040,7 +1040,7 @@ def soft_shrink(x: Any, lambd: Any = _soft_shrink_lambd_default, *positional: Ne
         _unexpected(_soft_shrink_row, unexpected, positional)
     be = (_resolve(x, 'soft_shrink', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'soft_shrink', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('soft_shrink', x, (('lambd', lambd, _soft_shrink_lambd_default),))
         x = be.coerce(x, 'soft_shrink', 'x')
@@ -1080,7 +1080,7 @@ def tanh_shrink(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_tanh_shrink_row, unexpected, positional)
     be = (_resolve(x, 'tanh_shrink', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'tanh_shrink', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('tanh_shrink', x, ())
         x = be.coerce(x, 'tanh_shrink', 'x')
@@ -1117,7 +1117,7 @@ def threshold(x: Any, threshold: Any, value: Any, *positional: Never, **unexpect
         _unexpected(_threshold_row, unexpected, positional)
     be = (_resolve(x, 'threshold', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'threshold', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('threshold', x, (('threshold', threshold, _KEEP), ('value', value, _KEEP)))
         x = be.coerce(x, 'threshold', 'x')
@@ -1160,7 +1160,7 @@ def prelu(x: Any, weight: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_prelu_row, unexpected, positional)
     be = (_resolve(x, 'prelu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'prelu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('prelu', x, (('weight', weight, _KEEP),))
         x = be.coerce(x, 'prelu', 'x')
@@ -1198,7 +1198,7 @@ def quick_gelu(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_quick_gelu_row, unexpected, positional)
     be = (_resolve(x, 'quick_gelu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'quick_gelu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('quick_gelu', x, ())
         x = be.coerce(x, 'quick_gelu', 'x')
@@ -1236,7 +1236,7 @@ def relu2(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_relu2_row, unexpected, positional)
     be = (_resolve(x, 'relu2', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'relu2', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('relu2', x, ())
         x = be.coerce(x, 'relu2', 'x')
@@ -1273,7 +1273,7 @@ def exponential(x: Any, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_exponential_row, unexpected, positional)
     be = (_resolve(x, 'exponential', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'exponential', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('exponential', x, ())
         x = be.coerce(x, 'exponential', 'x')
@@ -1316,7 +1316,7 @@ def softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
         _unexpected(_softmax_row, unexpected, positional)
     be = (_resolve(x, 'softmax', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'softmax', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('softmax', x, (('axis', axis, -1), ('where', where, None), ('initial', initial, None)))
         x = be.coerce(x, 'softmax', 'x')
@@ -1363,7 +1363,7 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, 
         _unexpected(_log_softmax_row, unexpected, positional)
     be = (_resolve(x, 'log_softmax', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'log_softmax', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('log_softmax', x, (('axis', axis, -1), ('where', where, None), ('initial', initial, None)))
         x = be.coerce(x, 'log_softmax', 'x')
@@ -1406,7 +1406,7 @@ def softmin(x: Any, axis: Any = -1, where: Any = None, initial: Any = None, *pos
         _unexpected(_softmin_row, unexpected, positional)
     be = (_resolve(x, 'softmin', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'softmin', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('softmin', x, (('axis', axis, -1), ('where', where, None), ('initial', initial, None)))
         x = be.coerce(x, 'softmin', 'x')
@@ -1464,7 +1464,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: Any = _logsumex
         _unexpected(_logsumexp_row, unexpected, positional)
     be = (_resolve(a, 'logsumexp', 'a') if _TRACING[0]() else
           _BY_TYPE.get(type(a)) or _resolve(a, 'logsumexp', 'a'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('logsumexp', a, (('axis', axis, None), ('b', b, None), ('keepdims', keepdims, _logsumexp_keepdims_default), ('return_sign', return_sign, _logsumexp_return_sign_default), ('where', where, None)))
         a = be.coerce(a, 'logsumexp', 'a')
@@ -1517,7 +1517,7 @@ def logmeanexp(x: Any, axis: Any = None, where: Any = None, keepdims: Any = _log
         _unexpected(_logmeanexp_row, unexpected, positional)
     be = (_resolve(x, 'logmeanexp', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'logmeanexp', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('logmeanexp', x, (('axis', axis, None), ('where', where, None), ('keepdims', keepdims, _logmeanexp_keepdims_default)))
         x = be.coerce(x, 'logmeanexp', 'x')
@@ -1566,7 +1566,7 @@ def standardize(x: Any, axis: Any = -1, mean: Any = None, variance: Any = None, 
         _unexpected(_standardize_row, unexpected, positional)
     be = (_resolve(x, 'standardize', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'standardize', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('standardize', x, (('axis', axis, -1), ('mean', mean, None), ('variance', variance, None), ('epsilon', epsilon, _standardize_epsilon_default), ('where', where, None)))
         x = be.coerce(x, 'standardize', 'x')
@@ -1615,7 +1615,7 @@ def glu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> Any:
         _unexpected(_glu_row, unexpected, positional)
     be = (_resolve(x, 'glu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'glu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('glu', x, (('axis', axis, -1),))
         x = be.coerce(x, 'glu', 'x')
@@ -1657,7 +1657,7 @@ def swiglu(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -> A
         _unexpected(_swiglu_row, unexpected, positional)
     be = (_resolve(x, 'swiglu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'swiglu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('swiglu', x, (('axis', axis, -1),))
         x = be.coerce(x, 'swiglu', 'x')
@@ -1701,7 +1701,7 @@ def geglu(x: Any, axis: Any = -1, approximate: Any = _geglu_approximate_default,
         _unexpected(_geglu_row, unexpected, positional)
     be = (_resolve(x, 'geglu', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'geglu', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('geglu', x, (('axis', axis, -1), ('approximate', approximate, _geglu_approximate_default)))
         x = be.coerce(x, 'geglu', 'x')
@@ -1750,7 +1750,7 @@ def one_hot(x: Any, num_classes: Any, *positional: Never, dtype: Any = None, axi
         _unexpected(_one_hot_row, unexpected, positional)
     be = (_resolve(x, 'one_hot', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'one_hot', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('one_hot', x, (('num_classes', num_classes, _KEEP), ('dtype', dtype, None), ('axis', axis, -1)))
         x = be.coerce(x, 'one_hot', 'x')
@@ -1791,7 +1791,7 @@ def sparsemax(x: Any, axis: Any = -1, *positional: Never, **unexpected: Never) -
         _unexpected(_sparsemax_row, unexpected, positional)
     be = (_resolve(x, 'sparsemax', 'x') if _TRACING[0]() else
           _BY_TYPE.get(type(x)) or _resolve(x, 'sparsemax', 'x'))
-    if be.python:  # Python numbers and sequences are NumPy input
+    if be.python:  # not yet an array: Python input (NumPy's), a variable, a proxy
         if be.records:  # (torch.fx's symbolic trace: one node of its graph)
             return be.record('sparsemax', x, (('axis', axis, -1),))
         x = be.coerce(x, 'sparsemax', 'x')

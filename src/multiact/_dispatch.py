@@ -24,7 +24,7 @@ import sys
 
 from ._locks import ForkSafeLock
 from ._params import _compiling
-from .backends import framework_of, generic
+from .backends import framework_of, generic, unconvertible
 
 __all__ = ["backend_of", "backend_for_namespace"]
 
@@ -177,8 +177,7 @@ def variable_backend(x, fname, argname):
             try:
                 value = x.value
             except Exception as e:
-                raise TypeError(f"multiact.{fname or '<function>'}: argument {argname!r} "
-                                f"could not be made an array ({type(e).__name__}: {e})") from None
+                raise unconvertible(fname, argname, e) from None
             return backend_of(value, fname, argname).coerced(keras_value)
         if isinstance(x, getattr(keras, "KerasTensor", ())):
             return None  # (no values: its __jax_array__ raises; refused with a hint)

@@ -132,6 +132,13 @@ class _Roots:
 framework_of = _Roots.of
 
 
+def unconvertible(fname, argname, exc):
+    """The contract's error for an argument that its conversion to an array (a
+    variable's: :meth:`Backend.coerced`) failed on with ``exc``."""
+    return TypeError(f"multiact.{fname or '<function>'}: argument {argname!r} could not be "
+                     f"made an array ({type(exc).__name__}: {exc})")
+
+
 def defaults(name):
     """The defaults of function ``name``'s parameters, in order: a special case whose
     fast path holds at the defaults only (``relu``'s Keras parameters) compares its
@@ -228,16 +235,15 @@ class Backend(Functions):
         try:
             return self.convert(x)
         except Exception as e:
-            raise TypeError(f"multiact.{fname}: argument {argname!r} could not be made an "
-                            f"array ({type(e).__name__}: {e})") from None
+            raise unconvertible(fname, argname, e) from None
 
-    def coerced(self, convert, transient=False):
+    def coerced(self, convert):
         """This backend for objects that become its library's arrays through
         ``convert`` (a framework's variable, which wraps its array: ``_dispatch``): a
         copy whose :meth:`coerce`, which the public functions call first (``python``
         set), converts.  The copy shares the backend's caches (JAX's executables)."""
         c = copy.copy(self)
-        c.python, c.convert, c.transient = True, convert, transient
+        c.python, c.convert = True, convert
         return c
 
     def check_array(self, fname, pname, v, x, first="x"):

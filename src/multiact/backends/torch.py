@@ -35,6 +35,7 @@ import torch
 
 from .. import _dispatch
 from .. import kernels as _k
+from .._params import _SCALAR_MODULES, _real_scalar
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
 from ._torch_autograd import GRAPH_OPS, SHRINK_NODE, graph_ops_ready
@@ -1269,17 +1270,20 @@ class _FxRecorder(Backend):
         from .. import _api
         from .._dispatch import _KEEP
 
-        kwargs = {n: _fx_number(v) for n, v, d in params if d is _KEEP or not _is_default(v, d)}
+        kwargs = {n: _fx_number(fname, n, v) for n, v, d in params
+                  if d is _KEEP or not _is_default(v, d)}
         return x.tracer.create_proxy("call_function", getattr(_api, fname), (x,), kwargs)
 
 
-def _fx_number(v):
-    """A NumPy scalar (ml_dtypes' too) as the Python number it holds, exactly: FX
-    refused ``np.float32`` in a graph, and wrote ``np.float64(1.5)`` into its code,
-    which then ran without ``np`` (a ``NameError``); the parameter is that number
-    (the contract)."""
-    np_ = sys.modules.get("numpy")
-    return v.item() if np_ is not None and isinstance(v, np_.generic) else v
+def _fx_number(fname, pname, v):
+    """A NumPy scalar (ml_dtypes' too) as the Python number it holds, as the kinds
+    take it (``_params._real_scalar``; a NumPy bool its bool): FX refused
+    ``np.float32`` in a graph, and wrote ``np.float64(1.5)`` into its code, which then
+    ran without ``np`` (a ``NameError``)."""
+    if type(v).__module__ not in _SCALAR_MODULES or type(v).__name__ == "ndarray":
+        return v
+    item = v.item()
+    return item if isinstance(item, bool) else _real_scalar(fname, pname, v)
 
 
 def _is_default(v, d):
