@@ -522,6 +522,36 @@ def test_torch_array_arguments_on_another_device_or_layout_or_as_a_dtype():
     assert multiact.one_hot(torch.tensor([1, 2]), 3, dtype=torch.float16).dtype == torch.float16
 
 
+
+def test_array_api_arguments_on_another_device():
+    """array_api_strict's second device: an array argument (a mask, a weight, a
+    slope) on another device than the input is the contract's ``ValueError``, where
+    the library refused it in its own words or, for logsumexp's ``b`` that needs
+    broadcasting, moved it without a word (decision 228). Both on that device: the
+    result stays there."""
+    xs = pytest.importorskip("array_api_strict")
+    other = xs.Device("device1")
+    x = xs.reshape(xs.linspace(-2.0, 2.0, 12), (3, 4))
+    _raises(ValueError, "multiact.logsumexp: argument 'b' is on device "
+            "array_api_strict.Device('device1') but 'a' is on "
+            "array_api_strict.Device('CPU_DEVICE'); expected one device (b.to_device(a.device))",
+            lambda: multiact.logsumexp(x, b=xs.full((4,), 0.5, device=other)))
+    calls = ((lambda v, x: multiact.softmax(x, where=v > 0), "where"),
+             (lambda v, x: multiact.leaky_relu(x, negative_slope=v), "negative_slope"),
+             (lambda v, x: multiact.prelu(x, v), "weight"),
+             (lambda v, x: multiact.celu(x, alpha=v + 1.0), "alpha"),
+             (lambda v, x: multiact.logsumexp(x, b=v, axis=-1), "b"),
+             (lambda v, x: multiact.standardize(x, mean=v), "mean"))
+    for call, pname in calls:
+        for shape in ((4,), (1, 4)):
+            with pytest.raises(ValueError, match=rf"multiact\.\w+: argument '{pname}' is on "
+                               r"device array_api_strict\.Device\('device1'\) but '[xa]' is on"):
+                call(xs.full(shape, 0.25, device=other), x)
+        got = call(xs.full((4,), 0.25, device=other), xs.asarray(x, device=other))
+        assert got.device == other
+        want = call(xs.full((4,), 0.25), x)
+        assert xs.all(xs.asarray(got, device=x.device) == want), pname
+
 def test_reductions_of_a_jagged_tensor_along_any_axis_are_right_or_refused():
     """Each reduction row over every axis of a jagged nested tensor: each component's
     dense value, or the layout's TypeError. standardize along the ragged axis counted

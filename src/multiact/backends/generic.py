@@ -107,6 +107,18 @@ STANDARD = "2024.12"
 
 
 class GenericBackend(Backend):
+    def check_array(self, fname, pname, v, x, first="x"):
+        # Reason: the contract's error.  An array argument on another device than x:
+        # array_api_strict refused the mix in its own words ("Inputs to where must all
+        # use the same device"), naming neither the function nor the argument, and its
+        # broadcast_arrays moved logsumexp's weight b to a's device without a word
+        # (decision 228)
+        dv, dx = self.ns.device_of(v), self.ns.device_of(x)
+        if dv is not None and dx is not None and dv != dx:
+            raise ValueError(f"multiact.{fname}: argument {pname!r} is on device {dv} but "
+                             f"{first!r} is on {dx}; expected one device ({pname}.to_device("
+                             f"{first}.device))")
+
     def on_error(self, exc, x, fname, argname="x"):
         # Reason: a clear error.  A namespace that implements an older standard
         # (array_api_strict.set_array_api_strict_flags(api_version="2023.12")) failed
