@@ -6,6 +6,7 @@ generic body run op by op (``jax.disable_jit``), and the default float32 mode
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import textwrap
@@ -147,13 +148,19 @@ def test_elementwise_functions_keep_a_weak_type(target):
     # a weakly typed x (jnp.asarray(1.5)) stays weak, as in jax.nn: its product with a
     # float16 array is float16 (squareplus's scale, cast to x's dtype, made it strong:
     # decision 166)
-    w = jnp.asarray(1.5)
-    assert w.weak_type
+    # Decision 228: a weakly typed integer (jnp.asarray(2), a Python int under jit)
+    # too, as jnp.exp and jax.nn.softplus make it a weak float; a strongly typed
+    # integer array stays strong, as in jnp.exp
+    w, i = jnp.asarray(1.5), jnp.asarray(2)
+    assert w.weak_type and i.weak_type
+    strong = jnp.asarray([2, -3], jnp.int32)
     for info in TABLE:
         if not info.elementwise or info.name in ("one_hot",):
             continue
-        y = getattr(multiact, info.name)(w, **dict(info.cases[0].params))
-        assert y.weak_type and (y * jnp.ones(3, jnp.float16)).dtype == jnp.float16, info.name
+        f = functools.partial(getattr(multiact, info.name), **dict(info.cases[0].params))
+        for y in (f(w), f(i), jax.jit(f)(2)):
+            assert y.weak_type and (y * jnp.ones(3, jnp.float16)).dtype == jnp.float16, info.name
+        assert not f(strong).weak_type, info.name
 
 
 def test_a_shape_dtype_struct_is_refused_in_the_contracts_words(target):

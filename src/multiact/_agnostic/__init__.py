@@ -15,6 +15,7 @@ from . import _dtypes, _formulas, _special
 
 PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift,
               "quotient": _formulas.quotient, "isdtype": _dtypes.isdtype,
+              "to_float": _dtypes.to_float,
               "divide_rn": _formulas.divide_rn, "dekker_split": _formulas.dekker_split,
               "two_product": _formulas.two_product, "sum_squares": _formulas.sum_squares,
               "carried": _formulas.carried, "stop_gradient": _formulas.stop_gradient}

@@ -38,15 +38,22 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
             return xp.astype(x, xp.float32), dt
         return x, None  # exact selections; NumPy's longdouble
     if xp.isdtype(dt, "bool"):
-        return xp.astype(x, default_float(xp, x)), None
+        return xp.to_float(x, default_float(xp, x)), None
     if xp.isdtype(dt, "integral"):
-        return (x, None) if keep_int else (xp.astype(x, default_float(xp, x)), None)
+        return (x, None) if keep_int else (xp.to_float(x, default_float(xp, x)), None)
     if xp.isdtype(dt, "complex floating"):
         if complex_ok:
             return x, None
         raise TypeError(f"multiact.{fname}: argument {argname!r} must have a real dtype, "
                         f"got {dt}")
     raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported dtype {dt}")
+
+
+def to_float(xp, x, dtype):
+    """The bool or integer array ``x`` in the floating dtype ``dtype`` (the
+    namespace's default): ``astype``.  A backend may keep more of ``x`` (JAX: its
+    weak type)."""
+    return xp.astype(x, dtype)
 
 
 def isdtype(xp, dtype, kind):

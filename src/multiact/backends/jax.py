@@ -264,7 +264,21 @@ def _stop_gradient(ns, v):
     return jax.lax.stop_gradient(v)
 
 
-PRIMITIVES = {"divide_rn": _divide_rn, "ndtr": _ndtr_of, "dekker_split": _dekker_split,
+def _to_float(ns, x, dtype):
+    """_dtypes.to_float for JAX.  Reason: JAX's weak type.  A weakly typed integer
+    (a Python int under ``jit``, ``jnp.asarray(2)``) became a strong float, where
+    ``jnp.exp`` and ``jax.nn.softplus`` give a weak one (decision 228): the product
+    of ``softplus(2)`` and a bfloat16 array was float32.  ``x + 0.0`` is the
+    conversion with JAX's promotion, which keeps the weak type (exact: an integer
+    plus zero); a strongly typed ``x`` stays strong, as in ``jnp.exp``."""
+    if getattr(x, "weak_type", False):
+        y = x + 0.0
+        if y.dtype == dtype:
+            return y
+    return x.astype(dtype)
+
+
+PRIMITIVES = {"divide_rn": _divide_rn, "to_float": _to_float, "ndtr": _ndtr_of, "dekker_split": _dekker_split,
               "quotient": _quotient, "log1p": _log1p, "expm1": _expm1, "carried": _carried,
               "stop_gradient": _stop_gradient}
 NS = Namespace(_xp, "jax", PRIMITIVES)
