@@ -206,6 +206,29 @@ def test_vmap_and_vmap_of_grad(target, info):
                                1e-13 * _terms(info, x, w))
 
 
+def test_vmap_over_an_ensembles_array_parameters_warns_nothing(target):
+    # model ensembling: torch.func.vmap over stacked parameters (the weight batched, x
+    # not), forward and vmap of grad, against a loop over the members.  prelu took
+    # torch's kernel, whose batching rule printed torch's "An output with one or more
+    # elements was resized" UserWarning (decision 228)
+    import warnings
+
+    from torch.func import grad, vmap
+
+    x = torch.linspace(-3.0, 3.0, 20, dtype=torch.float64, device=target.device).reshape(5, 4)
+    p = torch.linspace(0.1, 0.9, 12, dtype=torch.float64, device=target.device).reshape(3, 4)
+    for f in (lambda w, t: multiact.prelu(t, w), lambda w, t: multiact.celu(t, alpha=w + 1.0),
+              lambda w, t: multiact.leaky_relu(t, negative_slope=w),
+              lambda w, t: multiact.softplus(t, beta=w + 1.0)):
+        loss = grad(lambda w, t: f(w, t).square().sum())  # noqa: B023
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got, dgot = vmap(f, in_dims=(0, None))(p, x), vmap(loss, in_dims=(0, None))(p, x)
+        torch.testing.assert_close(got, torch.stack([f(w, x) for w in p]), rtol=1e-15, atol=0)
+        torch.testing.assert_close(dgot, torch.stack([loss(w, x) for w in p]), rtol=1e-14,
+                                   atol=0)
+
+
 def test_functional_call_and_parameters(target):
     from torch.func import functional_call, grad
 
@@ -622,6 +645,30 @@ def test_jit_trace_with_an_array_argument_warns_nothing(target, label, fn, args)
     a5 = [t.to(target.device) for t in args(5)]
     torch.testing.assert_close(traced(x5, *a5), fn(x5, *a5), rtol=1e-6, atol=1e-7,
                                equal_nan=True)
+
+
+def test_a_first_call_inside_jit_trace_warns_nothing(target):
+    # a fresh process whose first multiact call is inside torch.jit.trace, warnings as
+    # errors (pytest's filterwarnings = error): the backend's import ran its
+    # module-level tensor work under the tracer, six TracerWarnings about multiact's
+    # own constants, and SystemError as errors (decision 228); now it imports
+    # untraced (_dispatch._import_untraced) and the trace serves another input
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error')\n"
+        "warnings.filterwarnings('ignore', r'`torch.jit.*` is deprecated', DeprecationWarning)\n"
+        "import torch, multiact\n"
+        f"x = torch.linspace(-4.0, 4.0, 24, device={target.device!r}).reshape(4, 6)\n"
+        "t = torch.jit.trace(lambda v: multiact.hard_silu(multiact.gelu(v)), (x,),\n"
+        "                    check_trace=False)\n"
+        "torch.testing.assert_close(t(x * 0.5), multiact.hard_silu(multiact.gelu(x * 0.5)))\n"
+        "print('ok', 'multiact.backends._torch_native' in __import__('sys').modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.split() == ["ok", "True"], done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16], ids=["bfloat16", "float16"])

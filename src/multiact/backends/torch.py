@@ -684,7 +684,7 @@ class TorchBackend(Backend):
                 and (x.ndim >= 2 or weight.shape[0] == 1) \
                 and (x.dtype in _WIDE and weight.dtype in _FLOATS or weight.dtype == x.dtype
                      and not (weight.requires_grad and torch.is_grad_enabled())) \
-                and not _k.autocast_on(x.device.type):
+                and not _k.autocast_on(x.device.type) and not _functorch_active():
             # (the weight was checked: of size 1 or x.shape[1]; torch's channel axis is 1,
             # and a 1-d x has one channel, so a 1-d x with a weight per entry keeps the
             # body; cast to x's dtype as the body casts it, differentiably.  A half x's
@@ -693,7 +693,11 @@ class TorchBackend(Backend):
             # product and partial sum, 0.49 relative off in bfloat16, 0.027 in float16:
             # a half x takes torch's kernel only with a half weight it does not train.
             # Not under autocast: prelu is on CPU autocast's lower-precision list, a
-            # float32 x would come back bfloat16, decision 22)
+            # float32 x would come back bfloat16, decision 22.  Not under torch.func's
+            # transforms: torch's batching rule of prelu resizes its output where the
+            # weight is batched (an ensemble's vmap) and prints torch's deprecation
+            # UserWarning, "An output with one or more elements was resized", which the
+            # generic body does not, decision 228)
             return _prelu(x, weight if weight.dtype == x.dtype else weight.to(x.dtype))
         return super().prelu(x, weight)
 
