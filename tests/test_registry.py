@@ -255,6 +255,16 @@ def test_a_default_spelled_out_is_the_same_activation():
     assert Activation("logsumexp", axis=(0, 1)) == Activation("logsumexp", axis=(1, 0))
     assert Activation("softmax", axis=0) != Activation("softmax")
     assert Activation("softmax", axis=(1, 0)).params == {"axis": (1, 0)}  # (as given)
+    # decision 228: a parameter of -0.0 is not 0.0's Activation (-0.0 == 0.0, one
+    # hash: an Activation as a jit static argument or a cache key served one for the
+    # other), where the results differ in sign; an int 0 is 0.0's
+    x = np.array([-1.0, 2.0])
+    for name, p in (("threshold", "value"), ("leaky_relu", "negative_slope")):
+        kw = {"threshold": 1.0} if name == "threshold" else {}
+        pos, neg = Activation(name, **kw, **{p: 0.0}), Activation(name, **kw, **{p: -0.0})
+        assert pos != neg and len({pos, neg}) == 2 and pos == Activation(name, **kw, **{p: 0})
+        assert np.signbit(pos(x)[0]) != np.signbit(neg(x)[0]), name
+        assert pickle.loads(pickle.dumps(neg)) == neg != pos
 
 
 def test_the_adapters_refuse_what_is_not_an_activation():

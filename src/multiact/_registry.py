@@ -201,12 +201,21 @@ class Activation:
         return keras_layer(self, **kwargs)
 
 
+#: a parameter of -0.0 as Activation's equality sees it: -0.0 == 0.0 (and hashes
+#: alike), but threshold's value=-0.0 and leaky_relu's slope of -0.0 give results of
+#: another sign (decision 150), and an Activation used as a key (a jit static
+#: argument, a cache) served one for the other (decision 228)
+_NEGATIVE_ZERO = ("float", "-0.0")
+
+
 def _same(kind, fname, pname, v):
     """A parameter's value as :class:`Activation`'s equality compares it."""
     if isinstance(kind, Flag):
         return kind.check(fname, pname, v, None, None)
     if isinstance(kind, Axes) and v is not None:
         return tuple(sorted(v)) if isinstance(v, tuple) else (v,)
+    if isinstance(v, float) and v == 0.0 and math.copysign(1.0, v) < 0:
+        return _NEGATIVE_ZERO
     return v
 
 
