@@ -229,6 +229,25 @@ def test_vmap_over_an_ensembles_array_parameters_warns_nothing(target):
                                    atol=0)
 
 
+def test_prelus_forward_mode_derivative_at_zero_is_the_weight(target):
+    # the contract's derivative at a kink is the smaller one-sided one, the weight at
+    # x = 0 (as reverse mode gives it); torch's prelu kernel gave 1 under forward-mode
+    # AD, a dual level or torch.func.jvp (decision 228)
+    import torch.autograd.forward_ad as fwad
+    from torch.func import jvp
+
+    x = torch.tensor([[-2.0, -1.0, 0.0, -0.0, 1.0, 3.0]], device=target.device)
+    w = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], device=target.device)
+    want = torch.where(x > 0, 1.0, w)
+    _, tangent = jvp(lambda t: multiact.prelu(t, w), (x,), (torch.ones_like(x),))
+    with fwad.dual_level():
+        dual = fwad.unpack_dual(multiact.prelu(fwad.make_dual(x, torch.ones_like(x)), w)).tangent
+    xg = x.clone().requires_grad_(True)
+    multiact.prelu(xg, w).sum().backward()
+    for got in (tangent, dual, xg.grad):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
 def test_functional_call_and_parameters(target):
     from torch.func import functional_call, grad
 

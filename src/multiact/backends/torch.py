@@ -532,6 +532,37 @@ def _ragged_reduction(x, axis):
                                   "as its component")  # on_error names the layout
 
 
+def _prelu_transformed(weight):
+    """Whether a transform is on that torch's prelu kernel serves wrongly, so that
+    prelu takes the generic body: forward-mode AD (a dual level, or torch.func's
+    ``jvp``), where torch's derivative at x = 0 is 1 and the contract's the weight,
+    the smaller one-sided one (reverse mode gives the weight); or a weight that
+    ``torch.func.vmap`` batches (an ensemble's stacked parameters), where torch's
+    batching rule resizes its output and prints torch's deprecation ``UserWarning``
+    ("An output with one or more elements was resized").  Other transforms keep
+    torch's kernel (``vmap`` over x, ``grad``, per-sample gradients: 1.7-5x faster
+    than the body there).  Reason: the contract's derivative and no framework warning
+    (decision 228)."""
+    if _fwd_ad._current_level >= 0:
+        return True
+    if not _functorch_active():
+        return False
+    t = weight
+    while _functorch_wrapped(t):
+        if _batched(t):
+            return True
+        t = _unwrapped(t)
+    from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+
+    jvp = torch._C._functorch.TransformType.Jvp
+    return any(i.key() == jvp for i in retrieve_all_functorch_interpreters())
+
+
+_functorch_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+_batched = torch._C._functorch.is_batchedtensor
+_unwrapped = torch._C._functorch.get_unwrapped
+
+
 def _check_array(self, fname, pname, v, x, first="x"):
     """``Backend.check_array``: an array argument (a mask, a weight, a slope) on
     another device than ``x`` is the contract's ``ValueError`` (a 0-d CPU tensor
@@ -684,7 +715,7 @@ class TorchBackend(Backend):
                 and (x.ndim >= 2 or weight.shape[0] == 1) \
                 and (x.dtype in _WIDE and weight.dtype in _FLOATS or weight.dtype == x.dtype
                      and not (weight.requires_grad and torch.is_grad_enabled())) \
-                and not _k.autocast_on(x.device.type) and not _functorch_active():
+                and not _k.autocast_on(x.device.type) and not _prelu_transformed(weight):
             # (the weight was checked: of size 1 or x.shape[1]; torch's channel axis is 1,
             # and a 1-d x has one channel, so a 1-d x with a weight per entry keeps the
             # body; cast to x's dtype as the body casts it, differentiably.  A half x's
@@ -693,11 +724,8 @@ class TorchBackend(Backend):
             # product and partial sum, 0.49 relative off in bfloat16, 0.027 in float16:
             # a half x takes torch's kernel only with a half weight it does not train.
             # Not under autocast: prelu is on CPU autocast's lower-precision list, a
-            # float32 x would come back bfloat16, decision 22.  Not under torch.func's
-            # transforms: torch's batching rule of prelu resizes its output where the
-            # weight is batched (an ensemble's vmap) and prints torch's deprecation
-            # UserWarning, "An output with one or more elements was resized", which the
-            # generic body does not, decision 228)
+            # float32 x would come back bfloat16, decision 22.  Not where
+            # _prelu_transformed says, decision 228)
             return _prelu(x, weight if weight.dtype == x.dtype else weight.to(x.dtype))
         return super().prelu(x, weight)
 
