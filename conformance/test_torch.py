@@ -690,6 +690,27 @@ def test_a_first_call_inside_jit_trace_warns_nothing(target):
     assert done.returncode == 0 and done.stdout.split() == ["ok", "True"], done.stderr[-2000:]
 
 
+def test_a_first_call_under_a_device_context_computes_on_x(target):
+    # a fresh process whose first multiact call is under `with torch.device("meta")`
+    # (or torch.set_default_device) on a tensor of the target's device: the backend's
+    # import-time tensor work ran on the meta device and raised "Tensor.item() cannot
+    # be called on meta tensors" (decision 228)
+    import subprocess
+    import sys
+
+    code = (
+        "import torch, multiact\n"
+        f"x = torch.linspace(-4.0, 4.0, 24, device={target.device!r})\n"
+        "with torch.device('meta'):\n"
+        "    y = multiact.gelu(x, approximate=False)\n"
+        "torch.testing.assert_close(y, torch.nn.functional.gelu(x), rtol=2e-6, atol=1e-6)\n"
+        "print('ok', y.device.type)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["ok", torch.device(target.device).type], done.stdout
+
+
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16], ids=["bfloat16", "float16"])
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
 def test_autocast(target, info, half):

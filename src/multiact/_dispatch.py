@@ -196,20 +196,23 @@ def keras_value(v):
 
 def _import_untraced(torch):
     """Import the PyTorch backend outside the modes that trace the call (the first
-    call of a process inside ``torch.export`` or ``torch.onnx.export``: fake tensors)
-    and outside ``torch.jit.trace``'s tracer.
+    call of a process inside ``torch.export`` or ``torch.onnx.export``: fake tensors),
+    outside ``torch.jit.trace``'s tracer and outside the function modes
+    (``with torch.device("meta")``, ``torch.set_default_device``).
     Reason: its import runs tensor work (the warm-up call of erfc, whose reason is
     in ``_torch_native``; dtype probes), which under those modes would run on fake
     tensors (no warm-up) and leave dead nodes in the user's exported graph; under
     ``jit.trace`` it printed six ``TracerWarning``s about multiact's own constants,
-    and raised ``SystemError`` where warnings are errors (decision 228)."""
+    and raised ``SystemError`` where warnings are errors; under a meta device it
+    raised "Tensor.item() cannot be called on meta tensors" for a CPU ``x``
+    (decision 228)."""
     from torch.utils._python_dispatch import _disable_current_modes
 
     tracing = torch._C._get_tracing_state()
     if tracing is not None:
         torch._C._set_tracing_state(None)
     try:
-        with _disable_current_modes():
+        with _disable_current_modes(), torch._C.DisableTorchFunction():
             from .backends import torch as _  # noqa: F401
     finally:
         if tracing is not None:
