@@ -268,7 +268,7 @@ def _to_float(ns, x, dtype):
     """_dtypes.to_float for JAX.  Reason: JAX's weak type.  A weakly typed integer
     (a Python int under ``jit``, ``jnp.asarray(2)``) became a strong float, where
     ``jnp.exp`` and ``jax.nn.softplus`` give a weak one (decision 228): the product
-    of ``softplus(2)`` and a bfloat16 array was float32.  ``x + 0.0`` is the
+    of ``jax.jit(softplus)(2)`` and a bfloat16 array was float32.  ``x + 0.0`` is the
     conversion with JAX's promotion, which keeps the weak type (exact: an integer
     plus zero); a strongly typed ``x`` stays strong, as in ``jnp.exp``."""
     if getattr(x, "weak_type", False):
