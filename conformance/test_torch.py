@@ -672,10 +672,7 @@ def test_a_first_call_inside_jit_trace_warns_nothing(target):
     # module-level tensor work under the tracer, six TracerWarnings about multiact's
     # own constants, and SystemError as errors (decision 228); now it imports
     # untraced (_dispatch._import_untraced) and the trace serves another input
-    import subprocess
-    import sys
-
-    code = (
+    out = _first_call_in_a_fresh_process(
         "import warnings\n"
         "warnings.simplefilter('error')\n"
         "warnings.filterwarnings('ignore', r'`torch.jit.*` is deprecated', DeprecationWarning)\n"
@@ -685,9 +682,7 @@ def test_a_first_call_inside_jit_trace_warns_nothing(target):
         "                    check_trace=False)\n"
         "torch.testing.assert_close(t(x * 0.5), multiact.hard_silu(multiact.gelu(x * 0.5)))\n"
         "print('ok', 'multiact.backends._torch_native' in __import__('sys').modules)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0 and done.stdout.split() == ["ok", "True"], done.stderr[-2000:]
+    assert out == ["ok", "True"], out
 
 
 def test_a_first_call_under_a_device_context_computes_on_x(target):
@@ -695,20 +690,26 @@ def test_a_first_call_under_a_device_context_computes_on_x(target):
     # (or torch.set_default_device) on a tensor of the target's device: the backend's
     # import-time tensor work ran on the meta device and raised "Tensor.item() cannot
     # be called on meta tensors" (decision 228)
-    import subprocess
-    import sys
-
-    code = (
+    out = _first_call_in_a_fresh_process(
         "import torch, multiact\n"
         f"x = torch.linspace(-4.0, 4.0, 24, device={target.device!r})\n"
         "with torch.device('meta'):\n"
         "    y = multiact.gelu(x, approximate=False)\n"
         "torch.testing.assert_close(y, torch.nn.functional.gelu(x), rtol=2e-6, atol=1e-6)\n"
         "print('ok', y.device.type)\n")
+    assert out == ["ok", torch.device(target.device).type], out
+
+
+def _first_call_in_a_fresh_process(code):
+    """The words ``code`` prints, run by a new interpreter (whose first multiact call
+    imports the backend), which must exit 0."""
+    import subprocess
+    import sys
+
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["ok", torch.device(target.device).type], done.stdout
+    return done.stdout.split()
 
 
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16], ids=["bfloat16", "float16"])
