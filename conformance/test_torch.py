@@ -224,6 +224,10 @@ def test_vmap_over_an_ensembles_array_parameters_warns_nothing(target):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             got, dgot = vmap(f, in_dims=(0, None))(p, x), vmap(loss, in_dims=(0, None))(p, x)
+        # (compiled: Dynamo cannot look into functorch's wrappers; Inductor's import
+        # warns of torch's own deprecations)
+        compiled = torch.compile(vmap(f, in_dims=(0, None)), fullgraph=True)(p, x)
+        torch.testing.assert_close(compiled, got, rtol=1e-15, atol=0)
         torch.testing.assert_close(got, torch.stack([f(w, x) for w in p]), rtol=1e-15, atol=0)
         torch.testing.assert_close(dgot, torch.stack([loss(w, x) for w in p]), rtol=1e-14,
                                    atol=0)
@@ -244,7 +248,11 @@ def test_prelus_forward_mode_derivative_at_zero_is_the_weight(target):
         dual = fwad.unpack_dual(multiact.prelu(fwad.make_dual(x, torch.ones_like(x)), w)).tangent
     xg = x.clone().requires_grad_(True)
     multiact.prelu(xg, w).sum().backward()
-    for got in (tangent, dual, xg.grad):
+    # and under torch.compile, where Dynamo cannot look into functorch's wrappers
+    # (a first form of the rule raised Unsupported there)
+    compiled = torch.compile(lambda t, v: jvp(lambda u: multiact.prelu(u, v), (t,),
+                                              (torch.ones_like(t),))[1], fullgraph=True)
+    for got in (tangent, dual, xg.grad, compiled(x, w)):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
 
 

@@ -110,7 +110,8 @@ class GenericBackend(Backend):
     def check_array(self, fname, pname, v, x, first="x"):
         # Reason: the contract's error.  An array argument on another device than x:
         # array_api_strict refused the mix in its own words ("Inputs to where must all
-        # use the same device"), naming neither the function nor the argument, and its
+        # use the same device", "Arrays from two different devices ... can not be
+        # combined"), naming neither the function nor the argument, and its
         # broadcast_arrays moved logsumexp's weight b to a's device without a word
         # (decision 228)
         dv, dx = self.ns.device_of(v), self.ns.device_of(x)

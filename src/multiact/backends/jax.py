@@ -278,9 +278,9 @@ def _to_float(ns, x, dtype):
     return x.astype(dtype)
 
 
-PRIMITIVES = {"divide_rn": _divide_rn, "to_float": _to_float, "ndtr": _ndtr_of, "dekker_split": _dekker_split,
-              "quotient": _quotient, "log1p": _log1p, "expm1": _expm1, "carried": _carried,
-              "stop_gradient": _stop_gradient}
+PRIMITIVES = {"divide_rn": _divide_rn, "to_float": _to_float, "ndtr": _ndtr_of,
+              "dekker_split": _dekker_split, "quotient": _quotient, "log1p": _log1p,
+              "expm1": _expm1, "carried": _carried, "stop_gradient": _stop_gradient}
 NS = Namespace(_xp, "jax", PRIMITIVES)
 
 

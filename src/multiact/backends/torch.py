@@ -547,6 +547,8 @@ def _prelu_transformed(weight):
         return True
     if not _functorch_active():
         return False
+    if _dynamo_tracing():  # (Dynamo cannot call into functorch's wrappers: the body)
+        return True
     t = weight
     while _functorch_wrapped(t):
         if _batched(t):
