@@ -523,6 +523,42 @@ def test_torch_array_arguments_on_another_device_or_layout_or_as_a_dtype():
 
 
 
+def test_dtypes_that_cannot_hold_the_result_are_refused():
+    """Decision 228: JAX's 2-bit integers under the rows that keep integer dtypes
+    (relu6 of uint2 3 was 2: its 6 wrapped; hard_tanh of int2 was all -1, XLA's
+    clamp), float8_e8m0fnu (no zero, no sign: threshold(0.25, 0.5, -1) was 1 on
+    PyTorch) and PyTorch's packed float4_e2m1fn_x2 (torch's NotImplementedError)
+    get the contract's TypeError; a 2-bit integer still becomes a float elsewhere."""
+    arrays = []
+    jnp = pytest.importorskip("jax.numpy")
+    for dt in ("int2", "uint2"):
+        if hasattr(jnp, dt):
+            x = jnp.asarray([0, 1], getattr(jnp, dt))
+            for name in ("relu", "relu6", "hard_tanh"):
+                _raises(TypeError, f"multiact.{name}: argument 'x' has dtype {dt}, too narrow "
+                        f"for {name}, which keeps integer dtypes; expected an integer of 4 "
+                        f"bits or more (cast x to int8)", lambda: getattr(multiact, name)(x))
+            got = multiact.gelu(x, approximate=False)
+            assert jnp.issubdtype(got.dtype, jnp.floating)  # (the default float)
+            assert float(got[1]) == pytest.approx(0.8413447, 1e-6)
+    if hasattr(jnp, "float8_e8m0fnu"):
+        arrays.append(jnp.ones(3, jnp.float8_e8m0fnu))
+        arrays.append(np.ones(3, jnp.float8_e8m0fnu))  # (ml_dtypes' NumPy dtype)
+    torch = pytest.importorskip("torch")
+    if hasattr(torch, "float8_e8m0fnu"):
+        arrays.append(torch.ones(3).to(torch.float8_e8m0fnu))
+    assert arrays
+    for x in arrays:
+        for name in ("gelu", "relu", "softmax"):
+            _raises(TypeError, f"multiact.{name}: argument 'x' has dtype {x.dtype}, which holds "
+                    f"neither zero nor negative values; expected a floating dtype with a sign "
+                    f"(cast x to float32)", lambda: getattr(multiact, name)(x))
+    if hasattr(torch, "float4_e2m1fn_x2"):
+        x = torch.zeros(4, dtype=torch.uint8).view(torch.float4_e2m1fn_x2)
+        _raises(TypeError, "multiact.gelu: argument 'x' has unsupported dtype "
+                "torch.float4_e2m1fn_x2", lambda: multiact.gelu(x))
+
+
 def test_array_api_arguments_on_another_device():
     """array_api_strict's second device: an array argument (a mask, a weight, a
     slope) on another device than the input is the contract's ``ValueError``, where

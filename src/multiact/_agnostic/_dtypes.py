@@ -29,7 +29,22 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     if dt in xp.work_floats:
         return x, None
     if xp.isdtype(dt, "real floating"):  # (ml_dtypes' floats too: isdtype below)
-        bits = xp.finfo(dt).bits
+        try:  # (the least value as a float: ml_dtypes' 0 of float8_e8m0fnu is NaN;
+            # the kernels' tracer knows the bits of its dtypes only)
+            info = xp.finfo(dt)
+            least = float(getattr(info, "min", -1.0))
+        except (TypeError, ValueError, NotImplementedError):  # (PyTorch's packed
+            # float4_e2m1fn_x2: "lowest" not implemented)
+            raise TypeError(f"multiact.{fname}: argument {argname!r} has unsupported "
+                            f"dtype {dt}") from None
+        if least > 0:
+            # float8_e8m0fnu (PyTorch's, JAX's): a scale format, no zero and no sign;
+            # torch's cast made -1 a 1.0 and 0 a 2^-127, XLA's made 0 a NaN
+            # (threshold(0.25, 0.5, -1) was 1; decision 228)
+            raise TypeError(f"multiact.{fname}: argument {argname!r} has dtype {dt}, "
+                            f"which holds neither zero nor negative values; expected a "
+                            f"floating dtype with a sign (cast x to float32)")
+        bits = info.bits
         # float16, bfloat16; and the 8-bit floats (PyTorch's float8 types, ml_dtypes'
         # in JAX) even for an exact selection: their libraries have few kernels of
         # their own (torch.relu on float8 is NotImplementedError), and a float32 copy
@@ -40,6 +55,13 @@ def as_work(xp, x, fname, *, keep_int=False, complex_ok=False, exact=False, argn
     if xp.isdtype(dt, "bool"):
         return xp.to_float(x, default_float(xp, x)), None
     if xp.isdtype(dt, "integral"):
+        if keep_int and xp.iinfo(dt).bits < 4:
+            # JAX's int2 and uint2: relu6's 6 wrapped (relu6 of uint2 3 was 2), and
+            # XLA's clamp of them is wrong (hard_tanh of int2 [-2, -1, 0, 1] was all -1;
+            # jax.nn.hard_tanh's too; decision 228)
+            raise TypeError(f"multiact.{fname}: argument {argname!r} has dtype {dt}, too "
+                            f"narrow for {fname}, which keeps integer dtypes; expected an "
+                            f"integer of 4 bits or more (cast x to int8)")
         return (x, None) if keep_int else (xp.to_float(x, default_float(xp, x)), None)
     if xp.isdtype(dt, "complex floating"):
         if complex_ok:
