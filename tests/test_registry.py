@@ -386,6 +386,17 @@ def test_torch_fx_records_a_traced_array_parameter():
     assert dict(sm.kwargs).keys() == {"where"} and isinstance(sm.kwargs["where"], torch.fx.Node)
     x = torch.linspace(-3.0, 3.0, 24).reshape(4, 6)
     assert torch.equal(traced(x), Model()(x))
+    # decision 228: relu's threshold of -0.0 is no default 0.0 (its result at x = -0.0
+    # has the other sign), so the node keeps it
+    class Rectifier(torch.nn.Module):
+        def forward(self, x):
+            return multiact.relu(x, negative_slope=0.1, threshold=-0.0)
+
+    relu = torch.fx.symbolic_trace(Rectifier())
+    (node,) = [n for n in relu.graph.nodes if n.target is multiact.relu]
+    assert np.signbit(node.kwargs["threshold"])
+    x = torch.tensor([-0.0, 0.0, -1.0])
+    assert torch.equal(relu(x).signbit(), Rectifier()(x).signbit())
 
 
 @pytest.mark.parametrize("framework, make", [

@@ -494,6 +494,21 @@ def _refuse_non_array(fname, pname, v, expected="an array"):
                         f"{_typename(v)}{hint}")
 
 
+#: -0.0 as :func:`signed` gives it
+_NEGATIVE_ZERO = ("float", "-0.0")
+
+
+def signed(v):
+    """A parameter's value as equality should see it where a zero's sign matters:
+    -0.0 apart from 0.0, which it equals (and hashes as), though threshold's value,
+    leaky_relu's slope and relu's threshold of -0.0 give results of another sign
+    (decision 150).  ``Activation``'s equality and the FX record's test for a
+    default compare by it (decision 228)."""
+    if isinstance(v, float) and v == 0.0 and math.copysign(1.0, v) < 0:
+        return _NEGATIVE_ZERO
+    return v
+
+
 def _same_library_array(fname, pname, v, be, x, first="x", expected="an array"):
     if isinstance(v, (list, tuple)):
         return be.asarray_like(v, x, fname, pname)

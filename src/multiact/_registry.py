@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import _api
 from .adapters import flax_module, keras_layer, torch_module
 from ._table import ALIASES, BY_NAME, PRESETS, canonical_name
-from ._params import Axes, Flag
+from ._params import Axes, Flag, signed
 
 if TYPE_CHECKING:
     from ._typing import ActivationFn, ArrayT
@@ -201,22 +201,13 @@ class Activation:
         return keras_layer(self, **kwargs)
 
 
-#: a parameter of -0.0 as Activation's equality sees it: -0.0 == 0.0 (and hashes
-#: alike), but threshold's value=-0.0 and leaky_relu's slope of -0.0 give results of
-#: another sign (decision 150), and an Activation used as a key (a jit static
-#: argument, a cache) served one for the other (decision 228)
-_NEGATIVE_ZERO = ("float", "-0.0")
-
-
 def _same(kind, fname, pname, v):
     """A parameter's value as :class:`Activation`'s equality compares it."""
     if isinstance(kind, Flag):
         return kind.check(fname, pname, v, None, None)
     if isinstance(kind, Axes) and v is not None:
         return tuple(sorted(v)) if isinstance(v, tuple) else (v,)
-    if isinstance(v, float) and v == 0.0 and math.copysign(1.0, v) < 0:
-        return _NEGATIVE_ZERO
-    return v
+    return signed(v)  # (an Activation used as a key: a jit static argument, a cache)
 
 
 def _rebuild(name, params):

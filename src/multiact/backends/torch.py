@@ -35,7 +35,7 @@ import torch
 
 from .. import _dispatch
 from .. import kernels as _k
-from .._params import _SCALAR_MODULES, _real_scalar
+from .._params import _SCALAR_MODULES, _real_scalar, signed
 from ..kernels._tier import Pair as _Pair
 from . import Backend, defaults, special
 from ._torch_autograd import GRAPH_OPS, SHRINK_NODE, graph_ops_ready
@@ -1321,9 +1321,10 @@ def _fx_number(fname, pname, v):
 
 
 def _is_default(v, d):
-    """``v`` is the default ``d`` (the row's object, or a literal: a proxy is none)."""
+    """``v`` is the default ``d`` (the row's object, or a literal: a proxy is none;
+    -0.0 is not 0.0: relu's threshold of -0.0 gives another sign, decision 228)."""
     return v is d or (type(v) is type(d) and type(v) in (int, float, bool, str, tuple)
-                      and v == d)
+                      and signed(v) == signed(d))
 
 
 #: torch.fx's proxies (``_dispatch``)
