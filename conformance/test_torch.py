@@ -297,6 +297,45 @@ def test_compile_fullgraph_values_and_backward(target, info):
                                atol=1e-6 * _terms(info, x, 2 * y.detach()))
 
 
+#: each Python-float parameter of the check cases, one at a time, and "*", all of a
+#: case's together where it has several: (case, name)
+_FLOATS_OF = {id(i): [k for k, v in _params(i).items() if type(v) is float] for i in DIFFERENTIABLE}
+_FLOAT_PARAMS = [(info, k) for info in DIFFERENTIABLE for k in _FLOATS_OF[id(info)]
+                 + ["*"] * (len(_FLOATS_OF[id(info)]) > 1)]
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("info,name", _FLOAT_PARAMS,
+                         ids=[f"{_ids([i])[0]}-{k.replace('*', 'all')}"
+                              for i, k in _FLOAT_PARAMS])
+def test_compile_a_new_parameter_value_is_never_served_stale(target, info, name, train):
+    # Decision 229: torch.compile (Inductor) makes a Python float dynamic at its second
+    # value; a float used both in arithmetic and as an operation's scalar operand
+    # (torch.where's branch, clamp's bound, threshold) was served with the second
+    # value for every later one (pytorch/pytorch#194976): relu's max_value, threshold,
+    # soft_shrink in training.  Every value against the eager call, values and grads.
+    import torch._dynamo
+
+    f = getattr(multiact, info.name)
+    params = _params(info)
+    x0 = torch.linspace(-8, 8, 4097, dtype=torch.float32, device=target.device)
+    torch._dynamo.reset()
+    names = _FLOATS_OF[id(info)] if name == "*" else [name]
+    # (the values as a schedule gives them, from arithmetic: a scale's half, doubled)
+    cf = torch.compile(lambda t, v: f(t, **{**params, **{n: params[n] * 2 * v for n in names}}))
+    for k in range(4):
+        params_k = {**params, **{n: params[n] * (1 + k / 4) for n in names}}
+        xe, xc = (x0.clone().requires_grad_(train) for _ in range(2))
+        ye, yc = f(xe, **params_k), cf(xc, (1 + k / 4) / 2)
+        torch.testing.assert_close(yc, ye, rtol=1e-5, atol=1e-6, msg=lambda m: f"{params_k}: {m}")
+        if train:
+            g = torch.linspace(1, 2, ye.numel(), device=target.device).reshape(ye.shape)
+            ye.backward(g)
+            yc.backward(g)
+            torch.testing.assert_close(xc.grad, xe.grad, rtol=1e-5, atol=1e-6,
+                                       msg=lambda m: f"{params_k}, gradient: {m}")
+
+
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
 def test_compile_dynamic_shapes(target, info):
     import torch._dynamo

@@ -18,4 +18,5 @@ PRIMITIVES = {"ndtr": _special.ndtr, "shift": _formulas.shift,
               "to_float": _dtypes.to_float,
               "divide_rn": _formulas.divide_rn, "dekker_split": _formulas.dekker_split,
               "two_product": _formulas.two_product, "sum_squares": _formulas.sum_squares,
-              "carried": _formulas.carried, "stop_gradient": _formulas.stop_gradient}
+              "carried": _formulas.carried, "stop_gradient": _formulas.stop_gradient,
+              "scalar_operand": _formulas.scalar_operand}

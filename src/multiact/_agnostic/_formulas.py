@@ -237,6 +237,16 @@ def stop_gradient(xp, v):
     return v
 
 
+def scalar_operand(xp, v, like):
+    """``v``, a parameter that may be a Python number, where it is an operation's
+    operand rather than a term of arithmetic (a select's branch, a clip's bound): a
+    namespace primitive, ``v`` itself but on PyTorch under ``torch.compile``, where it
+    is a 0-d tensor of ``like``'s dtype made by arithmetic (``_scalar_operand``,
+    decision 229: a float Dynamo made dynamic, used both ways, was burned into a
+    graph that torch's caches then served for every other value)."""
+    return v
+
+
 def carried(xp, v, d):
     """``v (1 + d)`` as ``v + v d``, one rounding (a namespace primitive): ``v`` an
     exponential, ``d`` a small correction of its argument.  JAX's is

@@ -54,7 +54,10 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
     if s == 0 and m is None and t == 0:
         x, dt = as_work(xp, x, "relu", keep_int=True, exact=True)
         return finish(xp, xp.where(x <= 0, 0, x), dt)
-    whole = all(float(v).is_integer() for v in (m, t) if v is not None)
+    # (whole numbers matter to integer dtypes only; not asked of a float x, whose
+    # Python floats torch.compile would otherwise compile once per value)
+    whole = not xp.isdtype(x.dtype, "real floating") and all(
+        float(v).is_integer() for v in (m, t) if v is not None)
     if whole and m is not None and xp.isdtype(x.dtype, "integral"):
         whole = m >= xp.iinfo(x.dtype).min  # (a cap below the dtype: not an integer of it)
     x, dt = as_work(xp, x, "relu", keep_int=s == 0 and whole, exact=s == 0)
@@ -72,10 +75,10 @@ def relu(xp, x, negative_slope=0.0, max_value=None, threshold=0.0):
         s, m, t = float(s), None if m is None else float(m), float(t)
         m, t = _into_range(xp, x, m, t)
         below = x <= t
-    high = x if m is None else xp.where(x >= m, m, x)
+    high = x if m is None else xp.where(x >= m, xp.scalar_operand(m, x), x)
     # (s (x - t) only where it is selected: an entry above t could overflow there,
     # unused, and NumPy warned: relu(float32 3e38, negative_slope=-2, threshold=-3.4e38))
-    low = 0 if s == 0 else s * (xp.where(below, x, t) - t)
+    low = 0 if s == 0 else s * (xp.where(below, x, xp.scalar_operand(t, x)) - t)
     y = xp.where(below, low, high)
     # (NumPy promotes ml_dtypes' bfloat16 with a Python float to float32: decision 163)
     return finish(xp, y if y.dtype == x.dtype else xp.astype(y, x.dtype), dt)
@@ -741,7 +744,8 @@ def soft_shrink(xp, x, lambd=0.5):
     # beyond the range (x + lambd of a large positive x, the branch not taken,
     # overflowed and NumPy warned: decision 149); the band selected to 0, so that its
     # edges' derivative is 0 whatever a framework's clip gives at a bound (JAX's 1/2)
-    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, x - xp.clip(x, -lambd, lambd)), dt)
+    lo, hi = xp.scalar_operand(-lambd, x), xp.scalar_operand(lambd, x)
+    return finish(xp, xp.where(xp.abs(x) <= lambd, 0.0, x - xp.clip(x, lo, hi)), dt)
 
 
 # Lambert's continued fraction: 2 ulp at |x| < 1 in float64 from depth 8; float32 (and
@@ -798,7 +802,7 @@ def threshold(xp, x, threshold, value):
       array([-5., -5.,  2.])
     """
     x, dt = as_work(xp, x, "threshold")
-    v = as_param(xp, value, x)
+    v = xp.scalar_operand(as_param(xp, value, x), x)
     return finish(xp, xp.where(x <= threshold, v, x), dt)
 
 

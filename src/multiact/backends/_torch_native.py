@@ -274,10 +274,31 @@ def _stop_gradient(ns, v):
     return v.detach()
 
 
+def _scalar_operand(ns, v, like):
+    """_formulas.scalar_operand for PyTorch.  Reason: torch.compile's stale floats
+    (pytorch/pytorch#194976, #197889; torch 2.13 has them).  Under its default
+    ``specialize_float=False`` a Python float argument that Dynamo makes dynamic (at
+    its second value) becomes a 0-d tensor input where arithmetic and comparisons
+    use it; where it is also an operation's scalar operand (``torch.where``'s
+    branch, ``clamp``'s bound, ``threshold``), the graph carried the value it was
+    traced with, which torch's caches then served for every later value, silently:
+    ``relu(x, max_value=m)``, ``threshold`` and ``soft_shrink`` (in training) in a
+    compiled function gave the second call's value for every later one (decision
+    229).  A 0-d tensor of ``like``'s dtype, made by an addition, makes every use
+    a tensor's: one graph serves every value, right.  Not while exporting (an
+    exported program keeps the number as a constant) nor outside Dynamo."""
+    if type(v) in (float, int) and _dynamo_tracing() and not _is_exporting():
+        return like.new_zeros(()) + v
+    return v
+
+
+_is_exporting = torch.compiler.is_exporting
+
 PRIMITIVES = {"ndtr": _ndtr, "maximum": _maximum, "clip": _clip,
               "cumulative_sum": _cumulative_sum, "device_of": _device_of,
               "default_float": _default_float, "two_product": _two_product,
-              "moveaxis": _moveaxis, "stop_gradient": _stop_gradient}
+              "moveaxis": _moveaxis, "stop_gradient": _stop_gradient,
+              "scalar_operand": _scalar_operand}
 
 #: the torch namespace with its primitives: what the generic bodies run on (and
 #: the CPU kernels compile: handed to multiact.kernels)

@@ -64,7 +64,7 @@ from ._torch_native import (_FLOATS, _HALF, _NOT_NATIVE, _WIDE, NS, _elu, _fma_e
                             _tanh_shrink_fwd,
                             _threshold, _where_bits, eager, recording)
 from ._torch_native import (_autocast_kept, _dynamo_tracing, _functorch_active,
-                            _functorch_higher_order, _fwd_ad)
+                            _functorch_higher_order, _fwd_ad, _scalar_operand)
 from ._torch_native import _gated_x3
 from ._torch_native import NS_ONNX
 from ._torch_native import PRIMITIVES  # noqa: F401 - the namespace's natives, for kernels
@@ -735,8 +735,10 @@ class TorchBackend(Backend):
              "? v : x, the generic body's values and backward (0 at and below t; NaN keeps "
              "x and its gradient)")
     def threshold(self, x, threshold, value):
-        if x.dtype in _WIDE and type(threshold) in (float, int) \
+        if x.dtype in _WIDE and type(threshold) in (float, int) and not _dynamo_tracing() \
                 and type(value) in (float, int) and _fits(threshold, x) and _fits(value, x):
+            # (not in a graph Dynamo traces: torch's threshold takes its numbers as
+            # scalar operands, which torch.compile served stale: decision 229)
             return _threshold(x, threshold, value)
         return super().threshold(x, threshold, value)
 
@@ -990,8 +992,10 @@ class TorchBackend(Backend):
             if x.dtype in _WIDE and type(lambd) in (float, int) and _traced_cpu(x):
                 # Reason: speed.  Its autograd saves one mask for the backward, the
                 # generic body's two (Inductor's CPU loops write a bool tensor at
-                # about 5 ns an element: with backward 1.90-2.06x PyTorch's compiled)
-                return fwd(x)
+                # about 5 ns an element: with backward 1.90-2.06x PyTorch's compiled);
+                # lambd as a 0-d tensor (clamp's scalar bounds were served stale with
+                # a new lambd: decision 229)
+                return _soft_shrink(x, _scalar_operand(NS, lambd, x))
             return super().soft_shrink(x, lambd)
 
         return _recorded_in_x(_elementwise(x, "soft_shrink", (lambd,), fwd,

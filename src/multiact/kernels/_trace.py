@@ -249,6 +249,9 @@ class TraceNamespace:
         """``x``'s value, through which no derivative flows (the ``detach`` node)."""
         return Node("detach", (x,), x.dtype)
 
+    def scalar_operand(self, v, like):
+        return v  # _formulas.scalar_operand: a kernel's parameter is its own operand
+
     # reductions over the row ----------------------------------------------------------
     def _check_axis(self, axis):
         if axis not in ((1,), 1, -1, (-1,)):
