@@ -682,6 +682,27 @@ def test_multiact_compile_takes_the_backends_own_formulas(tmp_path):
                                rtol=4 * torch.finfo(torch.float32).eps, atol=0)
 
 
+def test_warm_compiles_the_gated_kernels(inductor):
+    # multiact compile (kernels.warm) on CPU compiled no kernel of glu, swiglu or
+    # geglu: a first call compiled one on the caller's thread (exact geglu 8x4096,
+    # 6.5 s).  Now it compiles their forward and training pair, for calls of many
+    # rows and of one, and a call after it compiles nothing.
+    from _calls import calls_to
+
+    rows = inductor.warm(["swiglu"], ["float32"])
+    assert [(r["kernel"], r["ok"]) for r in rows] == [
+        (f"swiglu float32 gated {kind}{one} [Inductor]", True)
+        for one in ("", " (one row)") for kind in ("forward", "train")], rows
+    x = torch.linspace(-3, 3, 8 * 512).reshape(8, 512)
+    for t in (x, x[0], x.clone().requires_grad_(True)):
+        (y, ran), compiled = calls_to(inductor, "_compile",
+                                      lambda: tier_kernels_run(lambda: multiact.swiglu(t)))
+        assert compiled == [] and [k for k in ran if k[0].startswith("gated-")], ran
+        a, b = t.detach()[..., :256].double(), t.detach()[..., 256:].double()
+        torch.testing.assert_close(y.detach().double(), a / (1 + torch.exp(-a)) * b,
+                                   rtol=1e-6, atol=1e-6)
+
+
 # every case whose kernel forward is the backend's own ops (kernels.own)
 OWN_FORWARDS = [(i, p) for i, p in CASES
                 if kernels._own(i.name, i.args(p), "float16").fwd is not None

@@ -1008,7 +1008,7 @@ def _gated_slot(kind, info, x3, params, tech):
     if s is not None:
         return s
     label = f"{info.label(dict(zip([p.name for p in info.params[1:]], params[1:])))} {dt} " \
-            f"gated {kind}{_state_label(state)}"
+            f"gated {kind}{' (one row)' if ones[0] else ''}{_state_label(state)}"
     if tech == "inductor":
         from . import inductor as ki
 

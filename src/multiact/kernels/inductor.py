@@ -433,7 +433,8 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
     """Compile every CPU kernel now (element-wise forward, forward and backward,
     and the row kernels, for rows of at most and of more than ``long_row`` entries,
     with and without a mask, with their training pairs where
-    the backward is compiled: ``"vjp"``) for each check case of each
+    the backward is compiled: ``"vjp"``; the gated rows' forward and training pair,
+    for calls of many rows and of one) for each check case of each
     selected function; one report dict per kernel."""
     from .. import kernels as K  # (this package, fully imported by now)
     from ..backends import torch as _backend  # noqa: F401 - binds the namespace the
@@ -477,6 +478,20 @@ def warm(functions=None, dtypes=("float32", "float64", "float16", "bfloat16"), p
                     if info.row_backward == "vjp":  # and its training pair
                         slot = K._rows_slot("train", info, call, params, masked, "inductor")
                         jobs.append((slot, (x, torch.zeros_like(x)) + w))
+            elif info.halves:  # the gated rows, over x viewed as (outer, 2, m)
+                i = [p.name for p in info.params].index("axis")
+                for case in info.cases:
+                    params = info.args(dict(case.params))
+                    params = params[:i] + (1,) + params[i + 1:]
+                    # (a call of many rows, and of one: a size 1 is a kernel of its own)
+                    for call in (torch.zeros(64, 2, 4096, dtype=dt),
+                                 torch.zeros(1, 2, 4096, dtype=dt)):
+                        for kind in ("forward", "train"):
+                            if kind == "forward" and K._own(info.name, params, dtype).native:
+                                continue  # ATen's own forward (F.glu): nothing to compile
+                            slot = K._gated_slot(kind, info, call, params, "inductor")
+                            if not any(slot is j[0] for j in jobs):
+                                jobs.append((slot, K._gated_sample(call, kind == "train")()))
             for slot, sample in jobs:
                 if progress:
                     progress(f"multiact compile: {slot.label}...")
