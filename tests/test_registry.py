@@ -128,6 +128,42 @@ def test_torch_module_trains_an_mlp():
     torch.testing.assert_close(clone(x), model(x))
 
 
+def test_torch_modules_parameters_are_its_attributes():
+    # decision 230: torch.nn's activations keep their parameters as attributes, which
+    # model code reads and a schedule writes (model.act.negative_slope = s); such a
+    # write to the module made an attribute nothing read, silently
+    torch = pytest.importorskip("torch")
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    m = Activation("elu", alpha=1.0).to_torch()
+    x = torch.linspace(-4, 4, 801)
+    assert m.alpha == 1.0 and Activation("gelu").to_torch().approximate is True  # (a default)
+    m.alpha = 3.0
+    assert m.activation == Activation("elu", alpha=3.0)
+    torch.testing.assert_close(m(x), torch.where(x > 0, x, 3.0 * torch.expm1(x)))
+    with pytest.raises(TypeError, match="multiact.elu: argument 'alpha'"):
+        m.alpha = "3"
+    with pytest.raises(ValueError, match="multiact.celu: argument .alpha. must be"):
+        Activation("celu").to_torch().alpha = 0.0
+    assert pickle.loads(pickle.dumps(m)).alpha == 3.0
+    m.activation = Activation("leaky_relu", negative_slope=0.2)  # (set whole: its own)
+    assert m.negative_slope == 0.2 and not hasattr(m, "alpha")
+    with pytest.raises(TypeError, match="ActivationModule: argument 'activation'"):
+        m.activation = "gelu"
+    # a schedule under torch.compile(fullgraph=True): every value right, one graph for
+    # all of them after the first (as torch.nn.ELU's alpha; a graph a value before,
+    # and fullgraph's recompile limit at the ninth)
+    torch._dynamo.reset()
+    counters.clear()
+    m = Activation("relu", max_value=1.0).to_torch()
+    model = torch.compile(torch.nn.Sequential(torch.nn.Identity(), m), fullgraph=True)
+    for k in range(10):
+        m.max_value = 1.0 + k / 4
+        torch.testing.assert_close(model(x), x.clamp(0, 1.0 + k / 4))
+    assert counters["stats"]["unique_graphs"] <= 2
+
+
 def test_flax_nnx_module():
     pytest.importorskip("flax")
     import jax.numpy as jnp

@@ -75,12 +75,23 @@ def _torch_class():
 
 
 def _make_torch_class(torch):
+    from ._registry import _CANONICAL  # (multiact's functions by canonical name)
+
     class ActivationModule(torch.nn.Module):
         """A ``torch.nn.Module`` around a :class:`multiact.Activation`."""
 
         def __init__(self, activation):
             super().__init__()
-            self.activation = _activation("ActivationModule", activation)
+            self.activation = activation  # (checked: __setattr__)
+
+        def _plain_attributes(self, act):
+            # (the function's name, not the function: a saved model then loads under
+            # torch.load's weights_only with the public classes allowed, decision 187)
+            for k in self.__dict__.get("_call", (None, ()))[1]:
+                self.__dict__.pop(k, None)  # (another function's parameters)
+            for k, v in act.params.items():
+                super().__setattr__(k, v)  # (plain attributes: forward reads them)
+            super().__setattr__("_call", (act.name, tuple(act.params)))
 
         def forward(self, x):
             if not torch.jit.is_scripting():  # (torch.jit.script compiled torch.fx.Proxy
@@ -92,13 +103,57 @@ def _make_torch_class(torch):
                     # module is recorded as one call of itself, as FX records torch.nn's
                     # own activations (decision 183)
                     return _fx_call(self, x)
-            return self.activation(x)
+                return _module_call(self, x, _CANONICAL)
+            return self.activation(x)  # (what torch.jit.script compiles, and refuses)
 
         def extra_repr(self):
             return repr(self.activation)
 
+        # Reason: torch.nn's activations keep their parameters as attributes, read and
+        # written by model code (a schedule's `model.act.negative_slope = s`, as on
+        # torch.nn.LeakyReLU); here such a write made an attribute that nothing read,
+        # silently (decision 230).  Each parameter reads as the activation's (its
+        # default where it was not given), and a write replaces the activation with
+        # one of the new value, checked as Activation checks it.
+        def __getattr__(self, name):
+            act = self.__dict__.get("activation")
+            defaults = {} if act is None else _param_defaults(act)
+            if name in defaults:  # (a required one is in the activation's parameters)
+                return act.params.get(name, defaults[name])
+            if name == "_call" and act is not None:  # (a module saved before decision 230)
+                return act.name, tuple(act.params)
+            return super().__getattr__(name)
+
+        def __setattr__(self, name, value):
+            act = self.__dict__.get("activation")
+            if act is not None and name in _param_defaults(act):
+                value = type(act)(act.name, **{**act.params, name: value})
+                name = "activation"
+            if name == "activation":  # (in __init__, a parameter's write, a whole one)
+                value = _activation("ActivationModule", value)
+                super().__setattr__(name, value)
+                self._plain_attributes(value)
+                return
+            super().__setattr__(name, value)
+
     ActivationModule.__qualname__ = "ActivationModule"
     return ActivationModule
+
+
+def _module_call(module, x, functions):
+    """An ActivationModule's call: its function, by name, with each parameter read
+    from the module's own attribute, as torch.nn's activations read theirs, not from
+    the Activation: Dynamo makes a float that changes between calls an input of one
+    graph, where it guarded on a new Activation at each value (decision 230)."""
+    name, names = module._call
+    return functions[name](x, **{k: getattr(module, k) for k in names})
+
+
+def _param_defaults(activation):
+    """``{name: default}`` of ``activation``'s function's parameters."""
+    from ._table import BY_NAME
+
+    return {q.name: q.default for q in BY_NAME[activation.name].params}
 
 
 def _fx_call(module, x):
