@@ -147,15 +147,22 @@ def _sample(row, target, dtype):
 
 _PRINTER_NAMES = {"triton": "Triton", "cuda_c": "CUDA C++ (CuPy)", "inductor": "Inductor"}
 _PRINTER_NEEDS = {"triton": ("torch", "triton"), "cuda_c": ("cupy",), "inductor": ("torch",)}
+#: the backend whose rows a printer's kernels serve
+_PRINTER_BACKEND = {"triton": "torch", "cuda_c": "cupy", "inductor": "torch"}
 
 
-def _missing_kernels(row):
+def _missing_kernels(row, shown=None):
     """Notes for the fused kernels ``row`` lacks, with the reasons, for the printers
-    whose framework is installed (``multiact.kernels.coverage``)."""
+    whose framework is installed (``multiact.kernels.coverage``) and, where ``shown``
+    (the backends of the report's rows) is given, whose backend has a row there: the
+    CuPy note was printed under ``--backend numpy`` and on machines without a GPU."""
     if not row.elementwise and not row.row_kernel and not row.halves:
         return []
     printers = [p for p, needs in _PRINTER_NEEDS.items()
-                if all(importlib.util.find_spec(m) is not None for m in needs)]
+                if all(importlib.util.find_spec(m) is not None for m in needs)
+                and (shown is None or _PRINTER_BACKEND[p] in shown)]
+    if not printers:
+        return []
     groups = {}
     for e in coverage([row.name], printers=printers):
         if not e["ok"]:
@@ -229,11 +236,17 @@ def _info_rows(row, fn, backends, device, targets, not_run):
                                     where).__dict__)
             if row.name == "one_hot":
                 break
-    notes = _missing_kernels(row)
+    notes = _missing_kernels(row, {t.backend for t in targets})
     if any(t.backend == "torch" and t.device == "cpu" for t in targets):
         from .kernels import inductor  # (imports torch: torch is a target here)
 
-        if mode() != "framework" and inductor.available():  # only a route that can run
+        if mode() == "fused":
+            # (decision 34: every size, compiled on first use on the caller's thread;
+            # the rows above show it)
+            notes.append("torch on CPU: MULTIACT_KERNELS=fused: calls of every size take a "
+                         "fused kernel where the row has one, compiled at its first call on "
+                         "the caller's thread")
+        elif mode() != "framework" and inductor.available():  # only a route that can run
             below = floor_where(row.name)
             notes.append(f"torch on CPU: these rows are for small tensors; from "
                          f"{MIN_NUMEL:,} elements"
