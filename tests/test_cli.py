@@ -5,6 +5,7 @@ footer for what did not run, and ``multiact info``."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -17,10 +18,11 @@ import multiact
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _run(*args, code=None):
+def _run(*args, code=None, env=None):
     cmd = [sys.executable, "-m", "multiact", *args] if code is None else [sys.executable, "-c",
                                                                          code, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def test_version():
@@ -51,7 +53,20 @@ def _unknown(typo):
                                            "(known: numpy, torch, jax, cupy, array_api_strict, "
                                            "dask)"),
     (["check", "--device", "tpu"], "multiact: error: unknown device 'tpu' (known: cpu, cuda)"),
-    (["check", "--nope"], "multiact: error: unrecognized arguments: --nope (see multiact --help)"),
+    # an argument the subcommand does not take: its own --help is the one to read
+    (["check", "--nope"], "multiact check: error: unrecognized arguments: --nope (see "
+                          "multiact check --help)"),
+    (["info", "gelu", "extra"], "multiact info: error: unrecognized arguments: extra (see "
+                                "multiact info --help)"),
+    # an empty --device read as "any device" ("no backend found: install one")
+    (["check", "--device", "", "-q"], "multiact: error: argument --device: expected a device "
+                                      "(cpu, cuda), got an empty value"),
+    (["info", "relu", "--device", ""], "multiact: error: argument --device: expected a device "
+                                       "(cpu, cuda), got an empty value"),
+    # an empty --json PATH wrote nothing, with exit status 0
+    (["check", "--function", "relu", "--backend", "numpy", "-q", "--json", ""],
+     "multiact: error: --json '': expected a file path (or --json alone for stdout), got an "
+     "empty value"),
     (["info", "gleu"], _unknown("gleu")),
     # (decision 143: info took these with exit 0, "no backend installed")
     (["info", "gelu", "--backend", "nosuch"], "multiact: error: unknown backend 'nosuch' "
@@ -71,6 +86,121 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert out.returncode == 2
     assert out.stderr.strip() == message, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def _one_line_exit_2(out, message):
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
+    assert out.stderr.strip() == message, out.stderr[-2000:]
+
+
+def test_json_path_that_is_a_folder_is_refused_before_the_run(tmp_path):
+    # it passed the up-front check, and failed after the whole run (IsADirectoryError)
+    out = _run("check", "--function", "relu", "--backend", "numpy", "-q", "--json",
+               str(tmp_path))
+    _one_line_exit_2(out, f"multiact: error: --json {str(tmp_path)!r}: is a folder (expected "
+                          f"a file path)")
+    assert out.stdout == ""
+
+
+BAD_KERNELS = ("multiact: error: MULTIACT_KERNELS must be one of auto, fused, framework (or "
+               "unset), got 'bogus'")
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "--function", "relu", "--backend", "numpy", "--dtype", "float32", "-q"],
+    ["info", "relu", "--backend", "numpy"],
+    ["compile", "--function", "relu", "--dtype", "float32", "-q"],
+], ids=["check", "info", "compile"])
+def test_a_bad_kernels_setting_is_refused_up_front(args):
+    # check reported the library's ValueError as accuracy FAILs (exit 1) on torch, info
+    # printed a traceback, compile ignored it: the library's own message, exit 2
+    _one_line_exit_2(_run(*args, env={"MULTIACT_KERNELS": "bogus"}), BAD_KERNELS)
+
+
+def _hidden(modules, args):
+    """``main(args)`` in a process where ``modules`` are not installed."""
+    code = textwrap.dedent(f"""
+        import sys
+        for m in {modules!r}:
+            sys.modules[m] = None           # as if it were not installed
+        from multiact._check.cli import main
+        sys.exit(main({args!r}))
+    """)
+    return _run(code=code)
+
+
+NO_TORCH = ("multiact: error: backend 'torch' on device 'any' was asked for but is not "
+            "available: not installed")
+
+
+@pytest.mark.parametrize("modules, args, message", [
+    (["torch"], ["compile", "--function", "relu", "--dtype", "float32", "-q"],
+     "multiact: error: multiact compile without --target warms PyTorch's kernel caches and "
+     "needs torch: pip install 'multiact[torch]' (or pass --target to compile ahead of time)"),
+    # (the intended message was unreachable: the selection's checks import NumPy first)
+    (["numpy"], ["check", "--backend", "array_api_strict", "--function", "relu", "-q"],
+     "multiact: error: multiact check needs numpy: pip install 'multiact[check]'"),
+    (["numpy"], ["info", "relu"], "multiact: error: multiact info needs numpy: pip install "
+                                  "'multiact[numpy]'"),
+    # info said "no backend installed" with exit 0 where check refused the backend
+    (["torch"], ["info", "relu", "--backend", "torch"], NO_TORCH),
+    (["torch"], ["check", "--function", "relu", "--backend", "torch", "-q"], NO_TORCH),
+], ids=["compile-no-torch", "check-no-numpy", "info-no-numpy", "info-no-torch",
+        "check-no-torch"])
+def test_a_missing_framework_is_one_line_not_a_traceback(modules, args, message):
+    _one_line_exit_2(_hidden(modules, args), message)
+
+
+def test_a_backend_without_a_device_says_why():
+    # CuPy installed, no GPU: the refusal said "(devices: not installed)"; now the
+    # words of the "not run" footer.  (CuPy's presence and the GPU's absence are made
+    # here, so that the test runs on any machine.)
+    code = textwrap.dedent("""
+        import sys
+        import multiact._check.targets as t
+        available, devices = t.available, t.devices
+        t.available = lambda b: b == "cupy" or available(b)
+        t.devices = lambda b: [] if b == "cupy" else devices(b)
+        from multiact._check.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    message = ("multiact: error: backend 'cupy' on device 'any' was asked for but is not "
+               "available: no device (CuPy needs a CUDA GPU)")
+    _one_line_exit_2(_run("check", "--backend", "cupy", "-q", code=code), message)
+    _one_line_exit_2(_run("info", "relu", "--backend", "cupy", code=code), message)
+
+
+def test_compile_refuses_a_cache_that_is_not_a_folder(tmp_path):
+    # every kernel row failed with NotADirectoryError, and MULTIACT_CACHE was never named
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for cache in (afile, afile / "sub"):
+        out = _run("compile", "--target", "cuda:90", "--function", "relu", "--dtype",
+                   "float32", "-q", env={"MULTIACT_CACHE": str(cache)})
+        _one_line_exit_2(out, f"multiact: error: MULTIACT_CACHE {str(cache)!r}: {afile} is not "
+                              f"a folder (expected a writable folder for the compiled kernels)")
+        assert out.stdout == ""
+
+
+def test_info_notes_match_the_rows_shown():
+    # the CuPy note (no CUDA C++ kernel in bfloat16) was printed under --backend numpy
+    out = _run("info", "gelu", "--backend", "numpy")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "CuPy" not in out.stdout and "Inductor" not in out.stdout, out.stdout
+
+
+def test_info_notes_in_fused_mode():
+    # MULTIACT_KERNELS=fused: kernels at every size, compiled on the caller's thread
+    # (decision 34); the note spoke of small tensors and a background compile
+    pytest.importorskip("torch")
+    out = _run("info", "gelu", "--backend", "torch", "--device", "cpu",
+               env={"MULTIACT_KERNELS": "fused"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    notes = [line for line in out.stdout.splitlines() if line.startswith("note: torch on CPU")]
+    assert notes == ["note: torch on CPU: MULTIACT_KERNELS=fused: calls of every size take a "
+                     "fused kernel where the row has one, compiled at its first call on the "
+                     "caller's thread"], out.stdout
+    assert "background" not in out.stdout and "small tensors" not in out.stdout
 
 
 def test_check_progress_matrix_footer_and_json(tmp_path):

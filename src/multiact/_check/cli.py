@@ -68,6 +68,9 @@ def _parser():
                    "float16, bfloat16, float64)")
     k.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sub.add_parser("list", help="every function's name, with its aliases")
+    # an argument a subcommand does not take is answered by that subcommand's parser,
+    # which points at its own --help (_main)
+    p.subcommands = {"check": c, "info": i, "compile": k}
     return p
 
 
@@ -103,13 +106,53 @@ def _unknown_selection(args):
     """The message for an unknown ``--device`` or ``--backend`` (check, info), or None."""
     from .targets import unknown_selection
 
+    if args.device == "":  # (an empty value read as "any device" before)
+        return "argument --device: expected a device (cpu, cuda), got an empty value"
     return unknown_selection(args.backend, args.device)
+
+
+def _unavailable(args):
+    """The message for a ``--backend`` asked for that has no device here (or none that
+    ``--device`` names): check and info alike; None when each one has."""
+    from .targets import unavailable
+
+    for b in args.backend or ():
+        why = unavailable(b, args.device)
+        if why:
+            return (f"backend {b!r} on device {args.device or 'any'!r} was asked for but is "
+                    f"not available: {why}")
+    return None
+
+
+def _kernels_setting():
+    """The message for a bad ``MULTIACT_KERNELS`` (the library's own), or None: asked up
+    front by every subcommand whose work depends on it, rather than met in each call
+    (check reported it as accuracy FAILs, info as a traceback; compile ignored it)."""
+    from .. import kernels
+
+    try:
+        kernels.mode()
+    except ValueError as e:
+        return str(e).replace("multiact: ", "", 1)
+    return None
+
+
+def _missing_module(*names):
+    """The first of ``names`` that cannot be imported here, or None."""
+    import importlib.util
+
+    for name in names:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # (a module set to None in sys.modules)
+            return name
+    return None
 
 
 def _check_args(args):
     """Validate the selection; returns (functions, error message or None)."""
     from .._table import DTYPES, canonical_name
-    from .targets import devices, normalize_device
 
     # a selection named twice (--backend numpy --backend numpy, gelu and its alias) is
     # run once, not one column or row per mention
@@ -128,15 +171,9 @@ def _check_args(args):
     for d in args.dtype or ():
         if d not in DTYPES:
             return None, f"unknown dtype {d!r} (known: {', '.join(DTYPES)})"
-    error = _unknown_selection(args)
+    error = _unknown_selection(args) or _unavailable(args)
     if error:
         return None, error
-    for b in args.backend or ():
-        devs = devices(b)
-        if not devs or (args.device and normalize_device(args.device) not in
-                        [normalize_device(d) for d in devs]):
-            return None, (f"backend {b!r} on device {args.device or 'any'!r} was asked for but "
-                          f"is not available here (devices: {devs or 'not installed'})")
     return functions, None
 
 
@@ -224,23 +261,40 @@ def print_matrix(targets, cells, not_run, verbose=False, out=sys.stdout):
         print(f"not run: {label} ({why})", file=out)
 
 
+def _json_path_error(path):
+    """The message for a ``--json PATH`` that cannot be written, or None: asked before
+    the run (a folder failed after it, with a traceback; an empty path wrote nothing)."""
+    import os
+
+    if path is None or path == "-":
+        return None
+    if not path:
+        return ("--json '': expected a file path (or --json alone for stdout), got an empty "
+                "value")
+    if os.path.isdir(path):
+        return f"--json {path!r}: is a folder (expected a file path)"
+    folder = os.path.dirname(os.path.abspath(path))
+    if (not os.path.isdir(folder) or not os.access(folder, os.W_OK)
+            or os.path.exists(path) and not os.access(path, os.W_OK)):
+        return f"--json {path!r}: cannot write there (no such folder, or not writable)"
+    return None
+
+
 def _check(args):
+    # the [check] extra first: the selection's own checks import NumPy
+    missing = _missing_module("mpmath", "numpy")
+    if missing:
+        return _fail(f"multiact check needs {missing}: pip install 'multiact[check]'")
+    err = _kernels_setting()
+    if err:
+        return _fail(err)
     functions, err = _check_args(args)
     if err:
         return _fail(err)
-    try:
-        import mpmath  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        return _fail(f"multiact check needs {e.name}: pip install 'multiact[check]'")
+    err = _json_path_error(args.json)
+    if err:
+        return _fail(err)
     progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    if args.json and args.json != "-":
-        import os
-
-        folder = os.path.dirname(os.path.abspath(args.json))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            return _fail(f"--json {args.json!r}: cannot write there (no such folder, or not "
-                         f"writable)")
     targets, cells, not_run = run_check(args.backend, args.device, functions, args.dtype,
                                         progress)
     if not targets:
@@ -274,12 +328,35 @@ def _info(args):
         canonical_name(args.name, "info")
     except (TypeError, ValueError) as e:
         return _fail(_unknown(e, "info"))
-    # an unknown name is an error, as in check (it printed "no backend installed", 0)
-    error = _unknown_selection(args)
+    # an unknown name is an error, as in check (it printed "no backend installed", 0),
+    # and so is a backend asked for that is not here (exit 2 in check, 0 here before)
+    if _missing_module("numpy"):  # (each row is observed on a NumPy-made input)
+        return _fail("multiact info needs numpy: pip install 'multiact[numpy]'")
+    error = _unknown_selection(args) or _kernels_setting() or _unavailable(args)
     if error:
         return _fail(error)
     print(info(args.name, backends=args.backend, device=args.device))
     return 0
+
+
+def _cache_error(directory):
+    """The message for a kernel cache folder that cannot be made or written
+    (``MULTIACT_CACHE``), or None: asked before any kernel is compiled (each row
+    failed with NotADirectoryError, and the variable was never named)."""
+    import os
+
+    root = os.environ.get("MULTIACT_CACHE")
+    p = directory
+    while not os.path.exists(p) and os.path.dirname(p) != p:
+        p = os.path.dirname(p)
+    if os.path.isdir(p) and os.access(p, os.W_OK | os.X_OK):
+        return None
+    why = "is not a folder" if not os.path.isdir(p) else "is not writable"
+    if root:
+        return (f"MULTIACT_CACHE {root!r}: {p} {why} (expected a writable folder for the "
+                f"compiled kernels)")
+    return (f"the kernel cache {directory}: {p} {why} (set MULTIACT_CACHE to a writable "
+            f"folder)")
 
 
 def _compile(args):
@@ -290,12 +367,25 @@ def _compile(args):
                                                          who="multiact compile")
     except (TypeError, ValueError) as e:
         return _fail(_unknown(e, "multiact compile").replace("multiact compile: ", ""))
+    err = _kernels_setting()
+    if targets is not None and err is None:
+        err = _cache_error(aot.cache_dir())
+    if err:
+        return _fail(err)
     progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     try:
         if targets is not None:
             rows = aot.compile_targets(targets, functions, dtypes, progress)
         else:
             rows = aot.compile_local(functions, dtypes, progress)
+    except ModuleNotFoundError as e:
+        if e.name != "torch" or targets is not None:
+            raise
+        # (the local caches are PyTorch's: Inductor's on CPU, Triton's on a GPU; the
+        # warm-up's first import, before any kernel: a traceback before)
+        return _fail("multiact compile without --target warms PyTorch's kernel caches and "
+                     "needs torch: pip install 'multiact[torch]' (or pass --target to compile "
+                     "ahead of time)")
     except RuntimeError as e:
         print(f"multiact: error: {e}", file=sys.stderr)
         return 1
@@ -318,7 +408,10 @@ def main(argv=None):
 
 def _main(argv):
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = parser.subcommands.get(args.command, parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "check":
         return _check(args)
     if args.command == "info":

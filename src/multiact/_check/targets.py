@@ -188,7 +188,7 @@ def available(name) -> bool:
 def unknown_selection(backends, device):
     """The message for an unknown device or backend (``multiact check``, ``multiact
     info`` and :func:`multiact.info`), or None."""
-    if device and normalize_device(device) not in ("cpu", "cuda"):
+    if device is not None and normalize_device(device) not in ("cpu", "cuda"):
         return f"unknown device {device!r} (known: cpu, cuda)"
     for b in backends or ():
         if b not in BACKENDS:
@@ -267,19 +267,29 @@ def discover(backends=None, device=None):
     return out
 
 
+def unavailable(backend, device=None):
+    """Why ``backend`` has no target here (on ``device``, where given), as the "not
+    run" footer says it, or None (``multiact check`` and ``multiact info`` refuse a
+    ``--backend`` with these words)."""
+    if not available(backend):
+        return "not installed"
+    devs = devices(backend)
+    if not devs:
+        return "no device (CuPy needs a CUDA GPU)"
+    if device is not None and normalize_device(device) not in map(normalize_device, devs):
+        return f"no such device here (it sees {', '.join(devs)})"
+    return None
+
+
 def not_run(backends=None, device=None):
     """``[(target, why)]`` for the requested backends that have no target here."""
     out = []
     for b in backends or BACKENDS:
-        if not available(b):
-            out.append((b, "not installed"))
-            continue
-        devs = devices(b)
-        if not devs:
-            out.append((b, "no device (CuPy needs a CUDA GPU)"))
-        elif device is not None and normalize_device(device) not in map(normalize_device, devs):
-            out.append((f"{b}:{normalize_device(device)}", f"no such device here (it sees "
-                        f"{', '.join(devs)})"))
-        elif device is None and b in ("torch", "jax") and "cuda" not in map(normalize_device, devs):
+        why = unavailable(b, device)
+        if why is not None:
+            out.append((f"{b}:{normalize_device(device)}" if why.startswith("no such device")
+                        else b, why))
+        elif device is None and b in ("torch", "jax") and "cuda" not in map(normalize_device,
+                                                                             devices(b)):
             out.append((f"{b}:cuda", "no CUDA device here"))
     return out
