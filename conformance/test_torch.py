@@ -304,7 +304,7 @@ _FLOAT_PARAMS = [(info, k) for info in DIFFERENTIABLE for k in _FLOATS_OF[id(inf
                  + ["*"] * (len(_FLOATS_OF[id(info)]) > 1)]
 
 
-@pytest.mark.parametrize("train", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("train", [False, True, "vmap"], ids=["forward", "backward", "vmap"])
 @pytest.mark.parametrize("info,name", _FLOAT_PARAMS,
                          ids=[f"{_ids([i])[0]}-{k.replace('*', 'all')}"
                               for i, k in _FLOAT_PARAMS])
@@ -313,7 +313,8 @@ def test_compile_a_new_parameter_value_is_never_served_stale(target, info, name,
     # value; a float used both in arithmetic and as an operation's scalar operand
     # (torch.where's branch, clamp's bound, threshold) was served with the second
     # value for every later one (pytorch/pytorch#194976): relu's max_value, threshold,
-    # soft_shrink in training.  Every value against the eager call, values and grads.
+    # soft_shrink in training.  Every value against the eager call, values and grads;
+    # and under torch.func.vmap in the graph (a first form of the mend crashed there).
     import torch._dynamo
 
     f = getattr(multiact, info.name)
@@ -322,7 +323,20 @@ def test_compile_a_new_parameter_value_is_never_served_stale(target, info, name,
     torch._dynamo.reset()
     names = _FLOATS_OF[id(info)] if name == "*" else [name]
     # (the values as a schedule gives them, from arithmetic: a scale's half, doubled)
-    cf = torch.compile(lambda t, v: f(t, **{**params, **{n: params[n] * 2 * v for n in names}}))
+    def call(t, v):
+        def row(r):  # (the values' arithmetic inside the transform too; no
+            # comprehension, where Dynamo would break the graph and run vmap eagerly)
+            p = dict(params)
+            for n in names:
+                p[n] = params[n] * 2 * v
+            return f(r, **p)
+
+        return torch.func.vmap(row)(t) if vmap else row(t)
+
+    cf = torch.compile(call)
+    vmap = train == "vmap"
+    if vmap:
+        x0, train = x0.reshape(17, 241), False
     for k in range(4):
         params_k = {**params, **{n: params[n] * (1 + k / 4) for n in names}}
         xe, xc = (x0.clone().requires_grad_(train) for _ in range(2))

@@ -58,6 +58,8 @@ def _unknown(typo):
                           "multiact check --help)"),
     (["info", "gelu", "extra"], "multiact info: error: unrecognized arguments: extra (see "
                                 "multiact info --help)"),
+    (["--nope", "list"], "multiact: error: unrecognized arguments: --nope (see multiact "
+                         "--help)"),  # (before the subcommand: the top level's)
     # an empty --device read as "any device" ("no backend found: install one")
     (["check", "--device", "", "-q"], "multiact: error: argument --device: expected a device "
                                       "(cpu, cuda), got an empty value"),
@@ -180,6 +182,18 @@ def test_compile_refuses_a_cache_that_is_not_a_folder(tmp_path):
         _one_line_exit_2(out, f"multiact: error: MULTIACT_CACHE {str(cache)!r}: {afile} is not "
                               f"a folder (expected a writable folder for the compiled kernels)")
         assert out.stdout == ""
+
+
+def test_compile_takes_a_relative_cache_that_does_not_exist_yet(tmp_path, monkeypatch):
+    # MULTIACT_CACHE=relcache, where relcache is to be made: refused as "'' is not a
+    # folder" by the first form of the check above (made by the compile before it)
+    from multiact._check import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MULTIACT_CACHE", "relcache")
+    assert cli._cache_error(os.path.join("relcache", "aot")) is None
+    (tmp_path / "afile").write_text("x")
+    assert "is not a folder" in cli._cache_error(os.path.join("afile", "aot"))
 
 
 def test_info_notes_match_the_rows_shown():

@@ -346,7 +346,7 @@ def _cache_error(directory):
     import os
 
     root = os.environ.get("MULTIACT_CACHE")
-    p = directory
+    p = os.path.abspath(directory)  # (a relative one climbed to '', "not a folder")
     while not os.path.exists(p) and os.path.dirname(p) != p:
         p = os.path.dirname(p)
     if os.path.isdir(p) and os.access(p, os.W_OK | os.X_OK):
@@ -410,7 +410,12 @@ def _main(argv):
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        sub = parser.subcommands.get(args.command, parser)
+        # (the subcommand's parser where they came after its name; `multiact --bogus
+        # check` is the top level's)
+        words = sys.argv[1:] if argv is None else list(argv)
+        at = words.index(args.command) if args.command in words else len(words)
+        sub = parser if set(extra) & set(words[:at]) else parser.subcommands.get(
+            args.command, parser)
         sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "check":
         return _check(args)

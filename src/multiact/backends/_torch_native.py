@@ -288,7 +288,10 @@ def _scalar_operand(ns, v, like):
     a tensor's: one graph serves every value, right.  Not while exporting (an
     exported program keeps the number as a constant) nor outside Dynamo."""
     if type(v) in (float, int) and _dynamo_tracing() and not _is_exporting():
-        return like.new_zeros(()) + v
+        # (of shape (1,), then 0-d: under a torch.func transform in the graph, a 0-d
+        # tensor plus the float reached Inductor as Python's add of a SymFloat, which
+        # it cannot lower, "x must be Tensor or scalar, got SymFloat")
+        return (like.new_zeros((1,)) + v).squeeze(0)
     return v
 
 
