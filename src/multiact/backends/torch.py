@@ -735,10 +735,12 @@ class TorchBackend(Backend):
              "? v : x, the generic body's values and backward (0 at and below t; NaN keeps "
              "x and its gradient)")
     def threshold(self, x, threshold, value):
-        if x.dtype in _WIDE and type(threshold) in (float, int) and not _dynamo_tracing() \
+        if x.dtype in _WIDE and type(threshold) in (float, int) \
+                and not (_dynamo_tracing() and not _is_exporting()) \
                 and type(value) in (float, int) and _fits(threshold, x) and _fits(value, x):
-            # (not in a graph Dynamo traces: torch's threshold takes its numbers as
-            # scalar operands, which torch.compile served stale: decision 229)
+            # (not in a graph Dynamo traces for torch.compile: torch's threshold takes
+            # its numbers as scalar operands, which it served stale: decision 229; an
+            # exported program keeps them as constants)
             return _threshold(x, threshold, value)
         return super().threshold(x, threshold, value)
 
