@@ -117,16 +117,16 @@ def _make_torch_class(torch):
         # one of the new value, checked as Activation checks it.
         def __getattr__(self, name):
             act = self.__dict__.get("activation")
-            defaults = {} if act is None else _param_defaults(act)
-            if name in defaults:  # (a required one is in the activation's parameters)
-                return act.params.get(name, defaults[name])
+            full = {} if act is None else _row_params(act)[1]
+            if name in full:  # (every parameter: a default where it was not given)
+                return full[name]
             if name == "_call" and act is not None:  # (a module saved before decision 230)
                 return act.name, tuple(act.params)
             return super().__getattr__(name)
 
         def __setattr__(self, name, value):
             act = self.__dict__.get("activation")
-            if act is not None and name in _param_defaults(act):
+            if act is not None and name in _row_params(act)[1]:
                 value = type(act)(act.name, **{**act.params, name: value})
                 name = "activation"
             if name == "activation":  # (in __init__, a parameter's write, a whole one)
@@ -147,13 +147,6 @@ def _module_call(module, x, functions):
     graph, where it guarded on a new Activation at each value (decision 230)."""
     name, names = module._call
     return functions[name](x, **{k: getattr(module, k) for k in names})
-
-
-def _param_defaults(activation):
-    """``{name: default}`` of ``activation``'s function's parameters."""
-    from ._table import BY_NAME
-
-    return {q.name: q.default for q in BY_NAME[activation.name].params}
 
 
 def _fx_call(module, x):
