@@ -350,6 +350,37 @@ def test_compile_a_new_parameter_value_is_never_served_stale(target, info, name,
                                        msg=lambda m: f"{params_k}, gradient: {m}")
 
 
+@pytest.mark.parametrize("form", ["float64", "float32"])
+@pytest.mark.parametrize("info,name", _FLOAT_PARAMS,
+                         ids=[f"{_ids([i])[0]}-{k.replace('*', 'all')}"
+                              for i, k in _FLOAT_PARAMS])
+def test_compile_takes_numpy_scalar_parameters(target, info, name, form):
+    # Decision 231: a NumPy scalar parameter (the contract's number: an eager call
+    # takes it) reaches a function torch.compile traces as a 0-d numpy.ndarray,
+    # Dynamo's stand-in; it was refused there ("must be a real number, got
+    # numpy.float64"; an array-or-number parameter: "a numpy array but 'x' is a
+    # torch array").  Passed in, and written in the compiled function, each value
+    # against the eager call of the same scalars.
+    import numpy as np
+    import torch._dynamo
+
+    f = getattr(multiact, info.name)
+    params = _params(info)
+    names = _FLOATS_OF[id(info)] if name == "*" else [name]
+    scalar = getattr(np, form)
+    x = torch.linspace(-8, 8, 257, dtype=torch.float32, device=target.device)
+    torch._dynamo.reset()
+    cf = torch.compile(lambda t, v: f(t, **{**params, **v}), backend="aot_eager")
+    for k in range(2):
+        v = {n: scalar(params[n] * (1 + k / 4)) for n in names}
+        torch.testing.assert_close(cf(x, v), f(x, **{**params, **v}), rtol=1e-5, atol=1e-6,
+                                   msg=lambda m: f"{v}: {m}")
+    # (the scalar built inside the compiled function)
+    inner = torch.compile(lambda t: f(t, **{**params, **{n: scalar(params[n]) for n in names}}),
+                          backend="aot_eager")
+    torch.testing.assert_close(inner(x), f(x, **params), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("info", DIFFERENTIABLE, ids=_ids(DIFFERENTIABLE))
 def test_compile_dynamic_shapes(target, info):
     import torch._dynamo

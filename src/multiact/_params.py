@@ -130,8 +130,11 @@ def _real_scalar(fname, pname, v):
         return float(v)  # np.float64 is a float subclass, and would upcast float32
     if isinstance(v, int):
         return int(v)
-    if t.__module__ in _SCALAR_MODULES and t.__name__ != "ndarray" and \
-            getattr(v, "shape", None) == ():
+    if t.__module__ in _SCALAR_MODULES and getattr(v, "shape", None) == () and \
+            (t.__name__ != "ndarray" or _compiling()):
+        # (a NumPy scalar reaches a function torch.compile traces as a 0-d
+        # ``numpy.ndarray``, Dynamo's stand-in, whose ``item()`` is the number:
+        # refused there, where the same call ran eagerly; decision 231)
         item = v.item()
         if isinstance(item, bool):
             raise TypeError(f"multiact.{fname}: argument {pname!r} must be a real number, "
