@@ -126,13 +126,10 @@ def _row_on_unknown_chunks(target, info):
 @pytest.mark.parametrize("info", [i for i in TABLE if i.name != "one_hot"], ids=lambda i: i.name)
 def test_dask_unknown_chunk_sizes(target, info):
     f, p, xu, ref = _row_on_unknown_chunks(target, info)
-    if info.name == "sparsemax":  # sorting needs the sizes: a clear error, never NaN
-        with pytest.raises(ValueError, match=r"multiact\.sparsemax: argument 'x' has "
-                           r"dimensions of unknown size"):
-            f(xu, **p)
-        return
     for kw in ({},) + (({"axis": 0},) if any(q.name == "axis" for q in info.params) else ()):
-        if info.halves and kw:  # splitting the axis of unknown size: a clear error
+        # splitting or sorting the axis of unknown size: a clear error, never NaN
+        # (sparsemax along the known axis, in three chunks there: decision 232)
+        if (info.halves or info.name == "sparsemax") and kw:
             with pytest.raises(ValueError, match=rf"multiact\.{info.name}: argument 'x' has "
                                r"an unknown size along axis 0"):
                 f(xu, **kw)
@@ -503,3 +500,25 @@ def test_dask_reduction_of_whole_slices_is_one_task_per_block(target, info):
     m = da.from_array(data > 0, chunks=(7, 20))
     y = f(da.from_array(data, chunks=(7, 20)), where=m)
     assert len(y.__dask_graph__()) > 2 * 5 + 5  # (the generic body's layers)
+
+
+@pytest.mark.backends("dask")
+def test_dask_parameter_of_unknown_size_against_a_known_x_is_named(target):
+    # decision 232: dask refuses to broadcast an unknown size with a known one, in its
+    # own words at the call ("operands could not be broadcast together with shapes
+    # (nan, 3) (2, 3)"), naming no function or argument
+    import dask.array as da
+
+    a = da.from_array(np.arange(12.0).reshape(4, 3), chunks=(2, 3))
+    u = a[a[:, 0] > 1]                                   # rows: unknown sizes
+    for call, fname, pname, first in (
+            (lambda: multiact.softmax(a, where=u > 0), "softmax", "where", "x"),
+            (lambda: multiact.logsumexp(a, axis=0, b=u), "logsumexp", "b", "a"),
+            (lambda: multiact.elu(a, alpha=u / 10), "elu", "alpha", "x")):
+        with pytest.raises(ValueError, match=rf"^multiact\.{fname}: argument '{pname}' has "
+                           rf"an unknown size along axis 0, where {first} has 4 \(after "
+                           r"boolean indexing\): call compute_chunk_sizes\(\) on it"):
+            call()
+    # its sizes computed: NumPy's answer (here its shape check)
+    with pytest.raises(ValueError, match=r"does not broadcast to x's shape"):
+        multiact.softmax(a, where=u.compute_chunk_sizes() > 0)

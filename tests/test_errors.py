@@ -485,6 +485,15 @@ def test_torch_layouts_other_than_strided_are_right_or_refused():
             "'aten::sigmoid' with arguments from the 'SparseCPU' backend); expected a dense "
             "tensor (layout torch.strided)", lambda: multiact.sigmoid(x))
     assert x.layout == torch.sparse_coo and torch.equal(x.to_dense(), dense)  # not mutated
+    # multiact's own error about the call stands on any layout: glu's odd axis was
+    # "an operator that PyTorch lacks", a TypeError (decision 232)
+    odd = dense[:, :3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        sparse = (odd.to_sparse(), odd.to_sparse_csr())
+    for y in sparse:
+        _raises(ValueError, "multiact.glu: argument 'x' must have an even size along "
+                "axis 1, got 3", lambda: multiact.glu(y))
 
 
 def test_torch_array_arguments_on_another_device_or_layout_or_as_a_dtype():

@@ -1324,3 +1324,36 @@ def test_standardize_past_the_sum_of_squares_range_is_the_contracts_zero(target)
         y64 = target.to_numpy(multiact.standardize(target.asarray(np.array(row), "float64")))
         d = np.array(row) - np.mean(row)
         np.testing.assert_allclose(y64, d / np.sqrt(np.mean(d * d) + 1e-5), rtol=1e-12)
+
+
+def test_a_device_without_float64_computes_every_function():
+    """Decision 232: the standard lets a device lack float64 (array-api-strict's
+    ``Device('no_float64')`` models one). Every reduction summed float32 in float64
+    there, and raised the namespace's own error, naming no function. Now each check
+    case, on float32 and on int32 input, gives its result on that device, in the
+    dtype the default device gives (float32 for what is float64 there), the value
+    the default device gives to float32's rounding."""
+    xs = pytest.importorskip("array_api_strict")
+    dev, home = xs.Device("no_float64"), xs.Device("CPU_DEVICE")
+    grid = np.linspace(-3, 3, 24).reshape(4, 6)
+    for info in TABLE:
+        f = getattr(multiact, info.name)
+        for case in info.cases:
+            p = dict(case.params)
+            if info.name == "one_hot":
+                inputs = (np.array([0, 2, 1], dtype=np.int32),)
+            else:
+                g = np.abs(grid) + 0.1 if info.nonneg_input else grid
+                inputs = (g.astype(np.float32), np.round(g).astype(np.int32))
+            for a in inputs:
+                want = f(xs.asarray(a), **p)
+                got = f(xs.asarray(a, device=dev), **p)
+                for w, y in zip(want if isinstance(want, tuple) else (want,),
+                                got if isinstance(got, tuple) else (got,), strict=True):
+                    # (an int input's result: the device's default float, float32 there)
+                    dtype = xs.float32 if w.dtype == xs.float64 else w.dtype
+                    assert y.device == dev and y.dtype == dtype, (info.label(p), a.dtype)
+                    np.testing.assert_allclose(np.asarray(xs.asarray(y, device=home)),
+                                               np.asarray(xs.astype(w, dtype)), rtol=4e-7,
+                                               atol=1e-7,
+                                               err_msg=f"{info.label(p)} {a.dtype}")

@@ -598,9 +598,10 @@ def sparsemax(xp, x, axis=-1):
     if x.ndim == 0:  # (axis 0 or -1: "no axis", as softmax's; decision 140)
         return xp.reshape(sparsemax(xp, xp.reshape(x, (1,)), 0), ())
     x, dt = as_work(xp, x, "sparsemax")
-    if not all(fm.known(n) for n in x.shape):
-        raise ValueError("multiact.sparsemax: argument 'x' has dimensions of unknown size, "
-                         "and sorting needs them (dask: call x.compute_chunk_sizes() first)")
+    if not fm.known(x.shape[axis]):  # (only the sorted axis's: decision 232)
+        raise ValueError(f"multiact.sparsemax: argument 'x' has an unknown size along axis "
+                         f"{axis}, and sorting needs it (dask: call x.compute_chunk_sizes() "
+                         f"first)")
     if _empty(x):
         return finish(xp, x, dt)
     last = x.ndim - 1

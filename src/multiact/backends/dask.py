@@ -128,7 +128,11 @@ def _sort(ns, x, axis=-1, descending=False, stable=True):
     # ``pickle.dumps`` (decision 194).  NumPy's own sort, on one chunk along
     # ``axis``, as array_api_compat's (stable or not: equal values are alike)
     if x.numblocks[axis] > 1:
-        x = x.rechunk({i: -1 if i == axis % x.ndim else "auto" for i in range(x.ndim)})
+        # (the other axes "auto", where their sizes are known: dask cannot size
+        # chunks of unknown size, as after boolean indexing; decision 232)
+        known = all(n == n for c in x.chunks for n in c)
+        x = x.rechunk({i: -1 if i == axis % x.ndim else "auto" for i in range(x.ndim)}
+                      if known else {axis % x.ndim: -1})
     y = _da.map_blocks(_np.sort, x, axis=axis, dtype=x.dtype, meta=x._meta)
     return _da.flip(y, axis) if descending else y
 
@@ -288,6 +292,14 @@ def _aligned(v, x, fname, pname, first, joint=False):
                  if (_unknown(v.shape[i]) or _unknown(x.shape[i + off]))
                  and v.shape[i] != 1 and (x.shape[i + off] != 1 or not joint))
     for i in axes:
+        if _unknown(v.shape[i]) and not _unknown(x.shape[i + off]) and x.shape[i + off] != 1:
+            # dask refuses to broadcast an unknown size with a known one, in its own
+            # words at the call ("operands could not be broadcast together with
+            # shapes (nan, 3) (2, 3)"), naming no function (decision 232)
+            raise ValueError(f"multiact.{fname}: argument {pname!r} has an unknown size "
+                             f"along axis {i + off}, where {first} has {x.shape[i + off]} "
+                             f"(after boolean indexing): call compute_chunk_sizes() on it, "
+                             f"so that it can be checked against {first}")
         if x.shape[i + off] == 1 and v.numblocks[i] > 1:
             # x's one block meets each of v's: a block's size cannot tell v's whole
             # size there (three blocks of 1 passed, blocks of 1, 0 and 0 raised)

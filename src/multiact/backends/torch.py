@@ -597,8 +597,10 @@ def _refuse_layout(self, exc, x, fname, argname="x"):
     relu2 of a sparse tensor are right (0 maps to 0), the element-wise functions of
     a jagged tensor too; most other calls reach an op with none and fail in ATen's
     words (a NotImplementedError naming ``aten::maximum``).  Only a failed call
-    comes here, so the check costs the calls that succeed nothing (decision 108)."""
-    if not isinstance(x, torch.Tensor):
+    comes here, so the check costs the calls that succeed nothing (decision 108).
+    multiact's own errors are about the call (``multiact.glu: ... even size``) and
+    stand: they were reported as an operator PyTorch lacks (decision 232)."""
+    if not isinstance(x, torch.Tensor) or str(exc).startswith("multiact."):
         return
     layout = x.layout
     if x.is_nested:
