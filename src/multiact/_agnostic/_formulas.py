@@ -202,6 +202,13 @@ def halves(xp, x, axis, fname):
     if type(n) is int and n % 2:  # (a size traced by jit.trace was checked eagerly)
         raise ValueError(f"multiact.{fname}: argument 'x' must have an even size along axis "
                          f"{axis}, got {n}")
+    if type(n).__name__ == "SymInt" and n % 2:
+        # a size torch.export or torch.compile keeps symbolic: the test is torch's
+        # guard on its parity (an exported program then refuses an odd size at its
+        # call, as F.glu's does; an odd one's last entry was dropped, silently:
+        # decision 233)
+        raise ValueError(f"multiact.{fname}: argument 'x' must have an even size along axis "
+                         f"{axis}, got {n}")
     if xp.framework == "jax" and type(n) is not int and n % 2 != 0:
         # a size jax.export keeps symbolic: its parity must be known (2*k is even; k
         # is not known to be, and an odd one's last entry was dropped at the call)

@@ -663,7 +663,9 @@ class TorchBackend(Backend):
             # derivatives, written by one loop (decision 115): autograd of the body
             # assembled the halves' gradients apart (swiglu 1.4-2.4x PyTorch's
             # compiled form with backward, glu 1.3-1.5x)
-            return GRAPH_OPS["gated"](x, row.name, params[0] % x.ndim)
+            # (in the layout of the eager call and of F.glu, decision 233)
+            return _gated_layout(GRAPH_OPS["gated"](x, row.name, params[0] % x.ndim), x,
+                                 params[0])
         return body(_NS_GRAPH if _traced_cpu(x) else NS, x, *params)
 
     on_error = _refuse_layout
@@ -1075,7 +1077,9 @@ class TorchBackend(Backend):
                 and _traced_cpu(x) and x.numel() and _graph_training(x):
             # Reason: speed.  torch's backward from the output, fused by Inductor
             # (decision 111): autograd of the body took two more reductions
-            return GRAPH_OPS["softmax"](x, axis[0])[0]
+            # (of x made contiguous: its output's layout is then the eager call's
+            # and F.softmax's, contiguous; decision 233)
+            return GRAPH_OPS["softmax"](x.contiguous(), axis[0])[0]
 
         return _rows_kernel("softmax", x, axis, ((1,), None, initial), where,
                             lambda: _softmax_path(x, axis, where, initial))
@@ -1094,14 +1098,18 @@ class TorchBackend(Backend):
                 and _traced_cpu(x) and x.numel() and _graph_training(x):
             # Reason: speed.  torch's backward from the output, fused by Inductor
             # (decision 111)
-            return GRAPH_OPS["log_softmax"](x, axis[0])
+            return GRAPH_OPS["log_softmax"](x.contiguous(), axis[0])  # (softmax's)
 
         def path():
             # (with a mask: of x with the entries left out at -inf, whose generic
             # body's values are the masked ones', NaN slices and all; decision 173)
             xs = _masked_out(x, axis, where, initial)
-            if xs is None:
-                return super(TorchBackend, self).log_softmax(x, axis, where, initial)
+            if xs is None:  # (contiguous, as torch's and the eager paths' output is: a
+                # graph Dynamo traces takes the body, which kept x's layout; decision 233)
+                return super(TorchBackend, self).log_softmax(
+                    x.contiguous(), axis,
+                    where.contiguous() if isinstance(where, torch.Tensor) else where,
+                    initial)
             xw = xs.float() if x.dtype in _HALF else xs
             y = _apply(_LogSoftmax, xw, axis[0], x.dtype) if recording(xw) else \
                 _log_softmax_eager(xw, axis[0], x.dtype)
@@ -1158,7 +1166,7 @@ class TorchBackend(Backend):
                 and _traced_cpu(x) and x.numel() and _graph_training(x):
             # Reason: speed.  softmax's operator (decision 111) of -x (decision 115):
             # autograd of torch's checked softmax of -x took 1.4-1.8x F.softmin's
-            return GRAPH_OPS["softmax"](-x, axis[0])[0]
+            return GRAPH_OPS["softmax"](-x.contiguous(), axis[0])[0]  # (softmax's)
 
         def path():
             if x.dtype not in _FLOATS:
@@ -1186,7 +1194,8 @@ class TorchBackend(Backend):
             # Reason: speed.  The body forward, its written-out vjp backward (decision
             # 84's), fused by Inductor (decision 115): autograd of the body took
             # 1.7-3.0x F.layer_norm's compiled form with backward, this 1.3x
-            return GRAPH_OPS["standardize_axis"](x, axis[0], epsilon)
+            return GRAPH_OPS["standardize_axis"](x.contiguous(), axis[0],
+                                                 epsilon)  # (softmax's)
 
         def path():
             # contiguous, as the row kernel's and F.layer_norm's are: the framework
