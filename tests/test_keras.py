@@ -256,6 +256,23 @@ except ValueError as e:
     assert "multiact.swiglu: argument 'x' must have an even size along axis 1, got 5" in str(e)
 else:
     raise AssertionError("an odd size built")
+# decision 234: a parameter is the layer's attribute, as keras.layers.LeakyReLU's; a
+# write made an attribute that nothing read (and get_config, a saved model, the old
+# value), silently
+layer = multiact.Activation("leaky_relu", negative_slope=0.1).to_keras()
+t = np.array([[-2.0, -1.0, 1.0]], "float32")
+assert layer.negative_slope == 0.1 and multiact.Activation("gelu").to_keras().approximate
+layer.negative_slope = 0.5
+assert np.allclose(N(layer(t)), [[-1.0, -0.5, 1.0]]), N(layer(t))
+assert layer.get_config()["activation"] == {"name": "leaky_relu", "negative_slope": 0.5}
+for attr, value, said in (("negative_slope", "x", "multiact.leaky_relu: argument 'negative_slope'"),
+                          ("activation", "relu", "MultiactActivation: argument 'activation'")):
+    try:
+        setattr(layer, attr, value)
+    except TypeError as e:
+        assert said in str(e), str(e)
+    else:
+        raise AssertionError(f"{attr}={value!r} was taken")
 # Keras' own layer arguments
 keras.mixed_precision.set_global_policy("mixed_bfloat16")
 i3 = keras.Input((4,))

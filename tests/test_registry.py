@@ -179,6 +179,35 @@ def test_flax_nnx_module():
     np.testing.assert_allclose(np.asarray(mod(jnp.array([-1.0, 1.0]))), [-0.2, 1.0])
 
 
+def test_flax_modules_parameters_are_its_attributes():
+    # decision 234: as ActivationModule's (decision 230): a write such as
+    # model.act.alpha = 3.0 made an attribute nothing read, silently, inside nnx.jit too
+    pytest.importorskip("flax")
+    import jax.numpy as jnp
+    from flax import nnx
+
+    m = Activation("elu", alpha=1.0).to_flax()
+    assert m.alpha == 1.0 and Activation("gelu").to_flax().approximate is True
+    model = nnx.Sequential(nnx.Linear(2, 2, rngs=nnx.Rngs(0)), m)
+    step = nnx.jit(lambda mod, t: mod(t))
+    x = jnp.array([[-1.0, 2.0], [3.0, -4.0]])
+    before = step(model, x)
+    model.layers[1].alpha = 3.0
+    assert model.layers[1].activation == Activation("elu", alpha=3.0)
+    h = model.layers[0](x)
+    np.testing.assert_allclose(np.asarray(step(model, x)),
+                               np.asarray(jnp.where(h > 0, h, 3.0 * jnp.expm1(h))), rtol=1e-6)
+    assert not np.allclose(np.asarray(before), np.asarray(step(model, x)))
+    with pytest.raises(TypeError, match="multiact.elu: argument 'alpha'"):
+        m.alpha = "3"
+    with pytest.raises(TypeError, match="FlaxActivation: argument 'activation'"):
+        m.activation = "gelu"
+    with pytest.raises(AttributeError):
+        m.negative_slope  # noqa: B018 (another function's parameter)
+    # what flax.nnx.bridge.ToLinen hands a module: rngs
+    assert Activation("silu").to_flax().__class__(Activation("silu"), rngs=nnx.Rngs(0))
+
+
 # why: one parameter of each kind that is checked without an array
 @pytest.mark.parametrize("name, params, error, message", [
     ("celu", {"alpha": -1.0}, ValueError, r"multiact\.celu: argument 'alpha' must be a finite "

@@ -175,13 +175,48 @@ def _flax_class():
                        _make_flax_class)
 
 
+def _parameter_of(layer, name):
+    """A Flax or Keras adapter's attribute ``name`` that is none of its own: the
+    activation's parameter of that name (its default where it gives none), else
+    ``AttributeError``.  Reason: the framework's own activation layers keep their
+    parameters as attributes (``keras.layers.LeakyReLU().negative_slope``), as
+    ``ActivationModule`` does (decision 230); decision 234."""
+    act = layer.__dict__.get("activation")
+    full = {} if act is None else _row_params(act)[1]
+    if name in full:
+        return full[name]
+    raise AttributeError(f"{type(layer).__name__!r} object has no attribute {name!r}")
+
+
+def _attribute_written(layer, who, name, value):
+    """``(name, value)`` that a Flax or Keras adapter stores for a write of ``name``:
+    a parameter's write replaces the activation with one of the new value (checked
+    as ``Activation`` checks it), and the activation itself is checked.  Reason: a
+    write such as ``layer.negative_slope = 0.5`` made an attribute that nothing
+    read, silently, and ``layer.activation = "gelu"`` failed at the next call, in
+    Python's words (decision 234)."""
+    act = layer.__dict__.get("activation")
+    if act is not None and name in _row_params(act)[1]:
+        return "activation", type(act)(act.name, **{**act.params, name: value})
+    if name == "activation":
+        return name, _activation(who, value)
+    return name, value
+
+
 def _make_flax_class(nnx):
     class FlaxActivation(nnx.Module):
-        def __init__(self, activation):
-            self.activation = _activation("FlaxActivation", activation)
+        # (rngs: what flax.nnx.bridge.ToLinen hands a module; an activation has none)
+        def __init__(self, activation, *, rngs=None):
+            self.activation = activation  # (checked: __setattr__)
 
         def __call__(self, x):
             return self.activation(x)
+
+        def __getattr__(self, name):
+            return _parameter_of(self, name)
+
+        def __setattr__(self, name, value):
+            super().__setattr__(*_attribute_written(self, "FlaxActivation", name, value))
 
         def __repr__(self):
             return f"FlaxActivation({self.activation!r})"
@@ -318,6 +353,12 @@ def register_keras():
 
         def call(self, x):
             return self.activation(x)
+
+        def __getattr__(self, name):
+            return _parameter_of(self, name)
+
+        def __setattr__(self, name, value):
+            super().__setattr__(*_attribute_written(self, "MultiactActivation", name, value))
 
         def compute_output_shape(self, input_shape):
             return _output_shape(self.activation, input_shape)
