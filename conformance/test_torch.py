@@ -1137,12 +1137,12 @@ def test_log_softmax_of_channels_last_input_is_contiguous_whatever_the_values(ta
             torch.testing.assert_close(y, torch.log_softmax(x, axis), rtol=1e-15, atol=2e-16)
 
 
-#: the row and gated functions whose compiled routes differ from the eager ones
-_LAYOUT_CALLS = {"softmax": lambda t: multiact.softmax(t, axis=1),
-                 "log_softmax": multiact.log_softmax, "softmin": multiact.softmin,
-                 "standardize": multiact.standardize,
-                 "glu": lambda t: multiact.glu(t, axis=1),
-                 "swiglu": lambda t: multiact.swiglu(t, axis=1)}
+#: every row with an axis (one_hot's is where it adds one), along axis 1, with a mask
+#: where it takes one: their compiled routes (training operators, traced bodies) are
+#: not their eager ones
+_LAYOUT_CALLS = {f"{i.name}{' where' * masked}": (i.name, masked) for i in TABLE
+                 if any(p.name == "axis" for p in i.params) and i.name != "one_hot"
+                 for masked in (False, True)[:1 + any(p.name == "where" for p in i.params)]}
 
 
 @pytest.mark.parametrize("name", list(_LAYOUT_CALLS))
@@ -1155,7 +1155,12 @@ def test_compile_gives_the_eager_calls_layout(target, name):
     # without a gradient: the eager call's strides, and its values.
     import torch._dynamo
 
-    f = _LAYOUT_CALLS[name]
+    fname, masked = _LAYOUT_CALLS[name]
+
+    def f(t):
+        kw = {"where": t > -1} if masked else {}
+        return getattr(multiact, fname)(t, axis=1, **kw)
+
     base = torch.randn(2, 4, 6, 8, dtype=torch.float32, device=target.device)
     layouts = {"channels_last": base.contiguous(memory_format=torch.channels_last),
                "transposed": base.transpose(2, 3),

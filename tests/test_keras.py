@@ -273,6 +273,15 @@ for attr, value, said in (("negative_slope", "x", "multiact.leaky_relu: argument
         assert said in str(e), str(e)
     else:
         raise AssertionError(f"{attr}={value!r} was taken")
+try:  # (a name the layer's class has is Keras's own: one_hot's dtype is not written)
+    multiact.Activation("one_hot", num_classes=3).to_keras().dtype = "float16"
+except AttributeError:
+    pass
+else:
+    raise AssertionError("Layer.dtype was written")
+if keras.backend.backend() == "torch":  # (torch.nn.Module's __getattr__ still serves
+    # its submodules: Keras's parameter dict, which it made again on every read)
+    assert "_torch_params" not in layer.__dict__ and hasattr(layer, "_torch_params")
 # Keras' own layer arguments
 keras.mixed_precision.set_global_policy("mixed_bfloat16")
 i3 = keras.Input((4,))

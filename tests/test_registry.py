@@ -204,6 +204,9 @@ def test_flax_modules_parameters_are_its_attributes():
         m.activation = "gelu"
     with pytest.raises(AttributeError):
         m.negative_slope  # noqa: B018 (another function's parameter)
+    m.negative_slope = 0.5  # (a plain attribute here, then the new function's parameter)
+    m.activation = Activation("leaky_relu")
+    assert m.negative_slope == 0.01
     # what flax.nnx.bridge.ToLinen hands a module: rngs
     assert Activation("silu").to_flax().__class__(Activation("silu"), rngs=nnx.Rngs(0))
 

@@ -196,11 +196,28 @@ def _attribute_written(layer, who, name, value):
     read, silently, and ``layer.activation = "gelu"`` failed at the next call, in
     Python's words (decision 234)."""
     act = layer.__dict__.get("activation")
-    if act is not None and name in _row_params(act)[1]:
+    if act is not None and name in _row_params(act)[1] and not hasattr(type(layer), name):
+        # (a name the framework's class has is its own: Keras's Layer.dtype, not
+        # one_hot's dtype)
         return "activation", type(act)(act.name, **{**act.params, name: value})
     if name == "activation":
-        return name, _activation(who, value)
+        value = _activation(who, value)
+        for k in _row_params(value)[1]:  # (a plain attribute of that name, written
+            layer.__dict__.pop(k, None)  # for an earlier function, would hide it)
     return name, value
+
+
+def _attribute_or_base(layer, cls, name):
+    """:func:`_parameter_of`, else the base classes' ``__getattr__`` where they have
+    one (a Keras layer on the torch backend is a ``torch.nn.Module``, whose
+    submodules and parameters its ``__getattr__`` serves)."""
+    try:
+        return _parameter_of(layer, name)
+    except AttributeError:
+        base = getattr(super(cls, layer), "__getattr__", None)
+        if base is None:
+            raise
+        return base(name)
 
 
 def _make_flax_class(nnx):
@@ -213,7 +230,7 @@ def _make_flax_class(nnx):
             return self.activation(x)
 
         def __getattr__(self, name):
-            return _parameter_of(self, name)
+            return _attribute_or_base(self, FlaxActivation, name)
 
         def __setattr__(self, name, value):
             super().__setattr__(*_attribute_written(self, "FlaxActivation", name, value))
@@ -355,7 +372,7 @@ def register_keras():
             return self.activation(x)
 
         def __getattr__(self, name):
-            return _parameter_of(self, name)
+            return _attribute_or_base(self, MultiactActivation, name)
 
         def __setattr__(self, name, value):
             super().__setattr__(*_attribute_written(self, "MultiactActivation", name, value))

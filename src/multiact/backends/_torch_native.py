@@ -1347,8 +1347,10 @@ def _softmax_eager(x, axis, where, initial):
     body's for a NaN slice took a transposed ``x``'s layout (decision 221)."""
     x = x.contiguous()
     xs = _masked_out(x, axis, where, initial)
-    if xs is None:
-        return _Rd.softmax(NS, x, axis, where, initial)
+    if xs is None:  # (the mask contiguous too: a channels_last one made the body's
+        # output channels_last, in a graph Dynamo traces; decision 233)
+        return _Rd.softmax(NS, x, axis, where.contiguous() if isinstance(
+            where, torch.Tensor) else where, initial)
     x_in, x = x, xs
     dim = axis[0]
     long = not _in_order(x, dim)
