@@ -303,11 +303,14 @@ _FLOATS_OF = {id(i): [k for k, v in _params(i).items() if type(v) is float] for 
 _FLOAT_PARAMS = [(info, k) for info in DIFFERENTIABLE for k in _FLOATS_OF[id(info)]
                  + ["*"] * (len(_FLOATS_OF[id(info)]) > 1)]
 
+#: a test's parametrization over _FLOAT_PARAMS
+_EACH_FLOAT_PARAM = pytest.mark.parametrize(
+    "info,name", _FLOAT_PARAMS,
+    ids=[f"{_ids([i])[0]}-{k.replace('*', 'all')}" for i, k in _FLOAT_PARAMS])
+
 
 @pytest.mark.parametrize("train", [False, True, "vmap"], ids=["forward", "backward", "vmap"])
-@pytest.mark.parametrize("info,name", _FLOAT_PARAMS,
-                         ids=[f"{_ids([i])[0]}-{k.replace('*', 'all')}"
-                              for i, k in _FLOAT_PARAMS])
+@_EACH_FLOAT_PARAM
 def test_compile_a_new_parameter_value_is_never_served_stale(target, info, name, train):
     # Decision 229: torch.compile (Inductor) makes a Python float dynamic at its second
     # value; a float used both in arithmetic and as an operation's scalar operand
@@ -351,9 +354,7 @@ def test_compile_a_new_parameter_value_is_never_served_stale(target, info, name,
 
 
 @pytest.mark.parametrize("form", ["float64", "float32"])
-@pytest.mark.parametrize("info,name", _FLOAT_PARAMS,
-                         ids=[f"{_ids([i])[0]}-{k.replace('*', 'all')}"
-                              for i, k in _FLOAT_PARAMS])
+@_EACH_FLOAT_PARAM
 def test_compile_takes_numpy_scalar_parameters(target, info, name, form):
     # Decision 231: a NumPy scalar parameter (the contract's number: an eager call
     # takes it) reaches a function torch.compile traces as a 0-d numpy.ndarray,
