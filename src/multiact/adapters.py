@@ -125,16 +125,11 @@ def _make_torch_class(torch):
             return super().__getattr__(name)
 
         def __setattr__(self, name, value):
-            act = self.__dict__.get("activation")
-            if act is not None and name in _row_params(act)[1]:
-                value = type(act)(act.name, **{**act.params, name: value})
-                name = "activation"
-            if name == "activation":  # (in __init__, a parameter's write, a whole one)
-                value = _activation("ActivationModule", value)
-                super().__setattr__(name, value)
-                self._plain_attributes(value)
-                return
+            # (a parameter's write, as the Flax and Keras adapters': _attribute_written)
+            name, value = _attribute_written(self, "ActivationModule", name, value)
             super().__setattr__(name, value)
+            if name == "activation":  # (in __init__, a parameter's write, a whole one)
+                self._plain_attributes(value)
 
     ActivationModule.__qualname__ = "ActivationModule"
     return ActivationModule
@@ -189,7 +184,7 @@ def _parameter_of(layer, name):
 
 
 def _attribute_written(layer, who, name, value):
-    """``(name, value)`` that a Flax or Keras adapter stores for a write of ``name``:
+    """``(name, value)`` that an adapter (torch, Flax, Keras) stores for a write of ``name``:
     a parameter's write replaces the activation with one of the new value (checked
     as ``Activation`` checks it), and the activation itself is checked.  Reason: a
     write such as ``layer.negative_slope = 0.5`` made an attribute that nothing
